@@ -1,0 +1,2 @@
+// Global test setup: runs once before all test files (shared fixtures are prepared here).
+export default function setup(): void {}
