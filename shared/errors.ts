@@ -1,0 +1,168 @@
+// The error hierarchy: every failure the core reports carries a stable code, an HTTP status and a caller-safe message.
+
+/** Fields every phigate error carries besides its message. */
+export interface PhigateErrorOptions {
+  /** The underlying error, kept for logs; never shown to a caller. */
+  readonly cause?: unknown;
+  /** The session this failure was recorded in, when there is one. */
+  readonly sessionId?: string;
+  /** Structured, caller-safe details (no PHI, no SQL literals, no tokens). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Base class of every error the core raises on purpose. `message` must be safe to show the caller:
+ * no PHI, no SQL literal, no token, no stack.
+ */
+export abstract class PhigateError extends Error {
+  /** snake_case code from the contract (e.g. `policy_denied`). */
+  abstract readonly code: string;
+  /** HTTP status the error maps to. */
+  abstract readonly status: number;
+  readonly sessionId: string | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(message: string, options: PhigateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.sessionId = options.sessionId;
+    this.details = options.details;
+  }
+}
+
+/** 400: the request is malformed or violates the API's input rules. */
+export class BadRequestError extends PhigateError {
+  override readonly name = "BadRequestError";
+  readonly status = 400;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 401: no token, or a token that does not verify. */
+export class AuthenticationError extends PhigateError {
+  override readonly name = "AuthenticationError";
+  readonly status = 401;
+  readonly code = "unauthorized";
+}
+
+/** 403: the policy (or a decision rule) forbids this. */
+export class ForbiddenError extends PhigateError {
+  override readonly name = "ForbiddenError";
+  readonly status = 403;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 404: unknown, or not visible to this caller (the two are indistinguishable on purpose). */
+export class NotFoundError extends PhigateError {
+  override readonly name = "NotFoundError";
+  readonly status = 404;
+  readonly code = "not_found";
+}
+
+/** 405: the path exists but not with this method. */
+export class MethodNotAllowedError extends PhigateError {
+  override readonly name = "MethodNotAllowedError";
+  readonly status = 405;
+  readonly code = "method_not_allowed";
+}
+
+/** 409: the request conflicts with the current state. */
+export class ConflictError extends PhigateError {
+  override readonly name = "ConflictError";
+  readonly status = 409;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 410: the thing asked for existed but has expired. */
+export class GoneError extends PhigateError {
+  override readonly name = "GoneError";
+  readonly status = 410;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 413: the request body (or a part of it) is larger than allowed. */
+export class PayloadTooLargeError extends PhigateError {
+  override readonly name = "PayloadTooLargeError";
+  readonly status = 413;
+  readonly code = "payload_too_large";
+}
+
+/** 415: the body is not JSON. */
+export class UnsupportedMediaTypeError extends PhigateError {
+  override readonly name = "UnsupportedMediaTypeError";
+  readonly status = 415;
+  readonly code = "unsupported_media_type";
+}
+
+/** 422: the statement was allowed but PostgreSQL could not complete it (SQLSTATE only, never its message). */
+export class QueryFailedError extends PhigateError {
+  override readonly name = "QueryFailedError";
+  readonly status = 422;
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** 429: too many requests for this principal. */
+export class RateLimitedError extends PhigateError {
+  override readonly name = "RateLimitedError";
+  readonly status = 429;
+  readonly code = "rate_limited";
+}
+
+/** 500: masking could not be done; nothing is returned. */
+export class MaskingFailedError extends PhigateError {
+  override readonly name = "MaskingFailedError";
+  readonly status = 500;
+  readonly code = "masking_failed";
+}
+
+/** 503: a store or the database is unavailable; nothing is returned. */
+export class UnavailableError extends PhigateError {
+  override readonly name = "UnavailableError";
+  readonly status = 503;
+  constructor(
+    readonly code:
+      | "store_unavailable"
+      | "database_unavailable"
+      | "workflow_unavailable"
+      | "signer_unavailable",
+    message: string,
+    options?: PhigateErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A configuration that cannot be used (bad policy file, bad environment). Fatal at start-up. */
+export class ConfigurationError extends PhigateError {
+  override readonly name = "ConfigurationError";
+  readonly status = 500;
+  readonly code = "configuration_error";
+}
