@@ -133,3 +133,18 @@ export interface Catalog {
   readonly searchPath: readonly string[];
   readonly relations: readonly CatalogRelation[];
 }
+
+/** A value in a result row, as JSON (see docs/design.md "Values"). */
+export type CellValue = string | number | boolean | null | CellValue[] | { [key: string]: CellValue };
+
+/** One result row, in output-column order. */
+export type Row = CellValue[];
+
+/** Metadata of one result column as the executor reports it. */
+export interface ResultColumn {
+  readonly name: string;
+  /** PostgreSQL type OID. */
+  readonly typeOid: number;
+  /** Type name, e.g. `int4`, `text`, `date`, `timestamptz`, `_text` for arrays. */
+  readonly type: string;
+}
