@@ -19,7 +19,8 @@ export abstract class PhigateError extends Error {
   abstract readonly code: string;
   /** HTTP status the error maps to. */
   abstract readonly status: number;
-  readonly sessionId: string | undefined;
+  /** Set once the failure is recorded in a session (the mapper adds it to the response). */
+  sessionId: string | undefined;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
   constructor(message: string, options: PhigateErrorOptions = {}) {
@@ -165,4 +166,19 @@ export class ConfigurationError extends PhigateError {
   override readonly name = "ConfigurationError";
   readonly status = 500;
   readonly code = "configuration_error";
+}
+
+/** 500: an unexpected failure; the caller learns nothing but the session id. */
+export class InternalError extends PhigateError {
+  override readonly name = "InternalError";
+  readonly status = 500;
+  readonly code = "internal_error";
+}
+
+/** The error as a PhigateError (unknown errors become `InternalError`), tagged with the session it was recorded in. */
+export function inSession(error: unknown, sessionId: string): PhigateError {
+  const known =
+    error instanceof PhigateError ? error : new InternalError("an internal error occurred", { cause: error });
+  known.sessionId ??= sessionId;
+  return known;
 }

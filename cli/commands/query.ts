@@ -1,0 +1,70 @@
+// `phigate query SQL`: runs a statement through the gateway and prints the (masked) result.
+
+import { parseArgs } from "node:util";
+import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { FORMATS, formatResult, type ResultBody, resultSummary } from "#cli/format.ts";
+import { tokenSource } from "#cli/token-source.ts";
+
+/** Usage text. */
+export const QUERY_USAGE = `phigate query SQL [--params JSON] [--purpose TEXT] [--format table|json|csv|ndjson]
+                 [--dry-run] [--idempotency-key KEY] [--token T] [--url URL] [--audience A]
+  Runs one statement. The token comes from --token, PHIGATE_TOKEN, or GitHub Actions' OIDC
+  (permissions: id-token: write) for the audience (default: phigate).
+  Exit status: 0 result printed, 3 denied, 4 other error, 2 usage.`;
+
+function parseParams(text: string | undefined): unknown[] | Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value === "object" && value !== null) return value as unknown[] | Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new CliError("usage", "--params expects a JSON array (or an object keyed 1..n)", EXIT.usage);
+}
+
+/** Runs the command; returns the exit status. */
+export async function queryCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      params: { type: "string" },
+      purpose: { type: "string" },
+      format: { type: "string", default: "table" },
+      "dry-run": { type: "boolean", default: false },
+      "idempotency-key": { type: "string" },
+      token: { type: "string" },
+      url: { type: "string" },
+      audience: { type: "string" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const sql = positionals.join(" ").trim();
+  const format = values.format as (typeof FORMATS)[number];
+  if (sql === "" || !FORMATS.includes(format)) throw new CliError("usage", QUERY_USAGE, EXIT.usage);
+  const source = tokenSource(values.token, values.audience ?? "phigate");
+  const params = parseParams(values.params);
+  const body = {
+    sql,
+    ...(params === undefined ? {} : { params }),
+    ...(values.purpose === undefined ? {} : { purpose: values.purpose }),
+    ...(values["dry-run"] ? { dryRun: true } : {}),
+  };
+  const headers: Record<string, string> =
+    values["idempotency-key"] === undefined ? {} : { "idempotency-key": values["idempotency-key"] };
+  const { body: answer } = await callJson(`${gatewayUrl(values.url)}/v1/queries`, {
+    method: "POST",
+    token: await source.token(),
+    body,
+    headers,
+  });
+  if (values["dry-run"]) {
+    process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const result = answer as ResultBody & { status?: string };
+  process.stdout.write(`${formatResult(result, format)}\n`);
+  process.stderr.write(`${resultSummary(result)}\n`);
+  return EXIT.ok;
+}

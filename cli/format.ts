@@ -1,0 +1,69 @@
+// Renders a query result as a table, JSON, CSV or NDJSON.
+
+/** A result as the gateway answers it. */
+export interface ResultBody {
+  readonly sessionId: string;
+  readonly columns: readonly {
+    name: string;
+    type: string;
+    masking: { rule: string; strategy: string } | null;
+  }[];
+  readonly rows: readonly unknown[][];
+  readonly rowCount: number;
+  readonly truncated: boolean;
+  readonly resultUrl?: string;
+}
+
+/** Output formats of `phigate query`. */
+export const FORMATS = ["table", "json", "csv", "ndjson"] as const;
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function csvCell(value: unknown): string {
+  const text = cellText(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function table(result: ResultBody): string {
+  const headers = result.columns.map((c) =>
+    c.masking === null ? c.name : `${c.name} (${c.masking.strategy})`,
+  );
+  const cells = result.rows.map((row) => row.map((v) => cellText(v).replace(/\s+/g, " ").slice(0, 60)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join(" │ ")
+      .trimEnd();
+  return [line(headers), widths.map((w) => "─".repeat(w)).join("─┼─"), ...cells.map(line)].join("\n");
+}
+
+/** The text printed on stdout for a result. */
+export function formatResult(result: ResultBody, format: (typeof FORMATS)[number]): string {
+  switch (format) {
+    case "json":
+      return JSON.stringify(result, null, 2);
+    case "csv":
+      return [
+        result.columns.map((c) => csvCell(c.name)).join(","),
+        ...result.rows.map((r) => r.map(csvCell).join(",")),
+      ].join("\r\n");
+    case "ndjson": {
+      const names = result.columns.map((c) => c.name);
+      return result.rows
+        .map((r) => JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r[i] ?? null]))))
+        .join("\n");
+    }
+    default:
+      return table(result);
+  }
+}
+
+/** The summary printed on stderr after a result (so stdout stays machine-readable). */
+export function resultSummary(result: ResultBody): string {
+  const masked = result.columns.filter((c) => c.masking !== null).length;
+  return `${result.rowCount} row(s)${result.truncated ? " (truncated by the row cap)" : ""}, ${masked} masked column(s) · session ${result.sessionId}`;
+}

@@ -1,0 +1,53 @@
+// `phigate`: the command-line client — dispatches to one sub-command and maps failures to exit statuses.
+
+import { CliError, EXIT } from "#cli/client.ts";
+import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
+import { SESSION_USAGE, sessionCommand } from "#cli/commands/session.ts";
+import { TOKEN_USAGE, tokenCommand } from "#cli/commands/token.ts";
+
+const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<number>; usage: string }>> = {
+  query: { run: queryCommand, usage: QUERY_USAGE },
+  session: { run: sessionCommand, usage: SESSION_USAGE },
+  token: { run: tokenCommand, usage: TOKEN_USAGE },
+};
+
+function usage(): string {
+  return `usage: phigate <command> [options]\n\n${Object.values(COMMANDS)
+    .map((c) => c.usage)
+    .join("\n\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) throw new CliError("usage", `unknown command ${name}\n\n${usage()}`, EXIT.usage);
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      throw new CliError("usage", `${error.message}\n\n${command.usage}`, EXIT.usage);
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(
+        `${error.code}: ${error.message}${error.sessionId === undefined ? "" : ` (session ${error.sessionId})`}\n`,
+      );
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = EXIT.error;
+  },
+);

@@ -1,0 +1,44 @@
+// Where the CLI gets its token: --token, PHIGATE_TOKEN, or GitHub Actions' OIDC token request.
+
+import { CliError, EXIT } from "#cli/client.ts";
+
+/** A source of bearer tokens that can be asked again (GitHub tokens live ~5 minutes). */
+export interface TokenSource {
+  token(): Promise<string>;
+  /** Whether a fresh token can be fetched when the current one expires. */
+  readonly refreshable: boolean;
+}
+
+async function githubActionsToken(audience: string): Promise<string> {
+  const requestUrl = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const requestToken = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (requestUrl === undefined || requestToken === undefined) {
+    throw new CliError(
+      "no_token",
+      "no token: pass --token, set PHIGATE_TOKEN, or run in GitHub Actions with `permissions: id-token: write`",
+      EXIT.usage,
+    );
+  }
+  const url = new URL(requestUrl);
+  url.searchParams.set("audience", audience);
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${requestToken}`, accept: "application/json" },
+  });
+  if (!response.ok)
+    throw new CliError(
+      "token_request_failed",
+      `GitHub Actions refused the OIDC token request (${response.status})`,
+      EXIT.error,
+    );
+  const body = (await response.json()) as { value?: unknown };
+  if (typeof body.value !== "string")
+    throw new CliError("token_request_failed", "GitHub Actions returned no token", EXIT.error);
+  return body.value;
+}
+
+/** The token source for a command: an explicit token wins, then PHIGATE_TOKEN, then GitHub Actions OIDC. */
+export function tokenSource(flag: string | undefined, audience: string): TokenSource {
+  const fixed = flag ?? process.env.PHIGATE_TOKEN;
+  if (fixed !== undefined && fixed !== "") return { token: async () => fixed, refreshable: false };
+  return { token: () => githubActionsToken(audience), refreshable: true };
+}

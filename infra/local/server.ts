@@ -1,0 +1,164 @@
+// The local host's HTTP server: plays API Gateway for the shared route table, plus local-only routes.
+
+import { createReadStream } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { toLambdaEvent, writeLambdaResult } from "#infra/local/lambda-event.ts";
+import type { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import {
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+} from "#shared/errors.ts";
+import type { ApiHandler } from "#shared/http/api-handler.ts";
+import { errorResponse, jsonResponse } from "#shared/http/error-response.ts";
+import { MAX_BODY_BYTES } from "#shared/http/request.ts";
+import { matchRoute } from "#shared/http/routes.ts";
+import type { Logger } from "#shared/log.ts";
+
+/** A route only the local host serves (dev IdP, signed object links): returns undefined when it doesn't match. */
+export type LocalRoute = (
+  request: IncomingMessage,
+  url: URL,
+  body: string,
+) => Promise<APIGatewayProxyStructuredResultV2 | undefined>;
+
+/** Where the server listens. */
+export interface LocalServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+}
+
+/** What the server serves, mounted once the composition root (which needs the server's URL) is built. */
+export interface MountedApp {
+  /** Handlers of the shared route table, by route id. */
+  readonly handlers: ReadonlyMap<string, ApiHandler>;
+  readonly localRoutes: readonly LocalRoute[];
+  readonly objects: FileObjectStore;
+}
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly server: Server;
+  mount(app: MountedApp): void;
+  close(): Promise<void>;
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new PayloadTooLargeError(`the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        request.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+async function serveObject(objects: FileObjectStore, url: URL, response: ServerResponse): Promise<boolean> {
+  if (!url.pathname.startsWith("/objects/")) return false;
+  const key = decodeURIComponent(url.pathname.slice("/objects/".length));
+  const grant = objects.verifyLink(
+    key,
+    url.searchParams.get("expires") ?? undefined,
+    url.searchParams.get("signature") ?? undefined,
+  );
+  if (grant === undefined) throw new NotFoundError("no such object, or the link expired");
+  const path = objects.pathOf(grant.key);
+  await new Promise<void>((resolve, reject) => {
+    const stream = createReadStream(path);
+    stream.once("open", () => {
+      response.writeHead(200, {
+        "content-type": grant.key.endsWith(".gz") ? "application/gzip" : "application/octet-stream",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        "content-disposition": `attachment; filename="${grant.key.split("/").pop() ?? "result"}"`,
+      });
+      stream.pipe(response);
+    });
+    stream.once("error", (error) =>
+      reject(
+        (error as NodeJS.ErrnoException).code === "ENOENT" ? new NotFoundError("no such object") : error,
+      ),
+    );
+    stream.once("end", () => resolve());
+  });
+  return true;
+}
+
+/** Starts the server on host:port (port 0 picks a free one). */
+export async function startServer(options: LocalServerOptions): Promise<RunningServer> {
+  let app: MountedApp | undefined;
+  const server = createServer((request, response) => {
+    void (async () => {
+      let url: URL;
+      try {
+        url = new URL(request.url ?? "/", "http://local");
+      } catch {
+        writeLambdaResult(
+          response,
+          jsonResponse(400, { error: { code: "invalid_request", message: "malformed URL" } }),
+        );
+        return;
+      }
+      try {
+        if (app === undefined) throw new UnavailableError("store_unavailable", "the gateway is starting");
+        if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
+        const body = await readBody(request);
+        for (const route of app.localRoutes) {
+          const result = await route(request, url, body);
+          if (result !== undefined) {
+            writeLambdaResult(response, result);
+            return;
+          }
+        }
+        const matched = matchRoute(request.method ?? "GET", url.pathname);
+        if (matched === undefined) throw new NotFoundError("no such route");
+        if (matched === "method_not_allowed")
+          throw new MethodNotAllowedError("method not allowed on this path");
+        const handler = app.handlers.get(matched.route.id);
+        if (handler === undefined) throw new NotFoundError("no such route");
+        writeLambdaResult(response, await handler(toLambdaEvent(request, url, matched, body)));
+      } catch (error) {
+        if (response.headersSent) {
+          response.destroy();
+          return;
+        }
+        const result = errorResponse(error, options.logger);
+        writeLambdaResult(response, result);
+        if (error instanceof PayloadTooLargeError) request.destroy();
+      }
+    })();
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 120_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.address}:${address.port}`,
+    server,
+    mount: (mounted) => {
+      app = mounted;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

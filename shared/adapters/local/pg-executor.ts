@@ -1,0 +1,155 @@
+// SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
+
+import pg from "pg";
+import Cursor from "pg-cursor";
+import { PhigateError, UnavailableError } from "#shared/errors.ts";
+import type { Logger } from "#shared/log.ts";
+import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
+import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { queryFailure } from "#shared/sql/sqlstate.ts";
+import type { Catalog, Row } from "#shared/sql/types.ts";
+import { decodeValue, typeName } from "#shared/sql/values.ts";
+
+/** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
+const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+/** Session options applied to every connection so text output is predictable. */
+const CONNECTION_OPTIONS =
+  "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=1";
+
+/** Options of the server executor. */
+export interface PgExecutorOptions {
+  readonly connectionString: string;
+  readonly logger: Logger;
+  readonly poolSize?: number;
+}
+
+function sqlstateOf(error: unknown): string | null {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+function failure(error: unknown): Error {
+  if (error instanceof PhigateError) return error;
+  return queryFailure(sqlstateOf(error));
+}
+
+/**
+ * Each statement runs on a pooled connection inside `BEGIN READ ONLY` with `SET LOCAL statement_timeout`, read
+ * through a protocol-level cursor page by page; a client-side deadline destroys the connection should the
+ * server not stop the statement itself.
+ */
+export class PgExecutor implements SqlExecutor {
+  private readonly pool: pg.Pool;
+
+  constructor(private readonly options: PgExecutorOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      options: CONNECTION_OPTIONS,
+      connectionTimeoutMillis: 10_000,
+      application_name: "phigate",
+    });
+    this.pool.on("error", () => options.logger.warn("an idle database connection failed"));
+  }
+
+  async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
+    return this.transaction(request.timeoutMs, async (client) => {
+      const started = performance.now();
+      const cursor = client.query(
+        new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES }),
+      );
+      let rowCount = 0;
+      let truncated = false;
+      let oids: number[] | undefined;
+      try {
+        for (;;) {
+          const want = Math.min(request.pageSize, request.maxRows - rowCount + 1);
+          const { rows, fields } = await new Promise<{ rows: (string | null)[][]; fields: pg.FieldDef[] }>(
+            (resolve, reject) =>
+              cursor.read(want, (error, rows, result) =>
+                error ? reject(error) : resolve({ rows, fields: result.fields }),
+              ),
+          );
+          if (oids === undefined) {
+            oids = fields.map((f) => f.dataTypeID);
+            await sink.columns(
+              fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID, type: typeName(f.dataTypeID) })),
+            );
+          }
+          let page = rows;
+          if (rowCount + page.length > request.maxRows) {
+            page = page.slice(0, request.maxRows - rowCount);
+            truncated = true;
+          }
+          if (page.length > 0) {
+            const types = oids;
+            await sink.rows(page.map((r): Row => r.map((text, i) => decodeValue(types[i] ?? 25, text))));
+            rowCount += page.length;
+          }
+          if (truncated || rows.length < want) break;
+        }
+      } finally {
+        await cursor.close().catch(() => undefined);
+      }
+      return { rowCount, truncated, durationMs: performance.now() - started };
+    });
+  }
+
+  async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.transaction(timeoutMs, async (client) => {
+      const result = await client.query({
+        text: `EXPLAIN (FORMAT JSON) ${sql}`,
+        values: [...params],
+        types: TEXT_TYPES,
+      });
+      const text = (result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"];
+      const plan =
+        text === undefined ? undefined : (JSON.parse(text) as { Plan?: { "Plan Rows"?: number } }[]);
+      const rows = plan?.[0]?.Plan?.["Plan Rows"];
+      if (typeof rows !== "number")
+        throw new UnavailableError("database_unavailable", "the planner returned no estimate");
+      return rows;
+    });
+  }
+
+  async loadCatalog(): Promise<Catalog> {
+    return this.transaction(30_000, async (client) => {
+      const result = await client.query({ text: CATALOG_SQL, rowMode: "array", types: TEXT_TYPES });
+      return catalogFromRows(result.rows as unknown[][]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async transaction<T>(timeoutMs: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw new UnavailableError("database_unavailable", "the database is unavailable", { cause: error });
+    }
+    let destroyed = false;
+    const watchdog = setTimeout(() => {
+      destroyed = true;
+      this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
+      client.release(new Error("statement deadline exceeded"));
+    }, timeoutMs + 2_000);
+    try {
+      await client.query("BEGIN READ ONLY");
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+      const result = await work(client);
+      await client.query("ROLLBACK");
+      return result;
+    } catch (error) {
+      if (destroyed) throw queryFailure("57014");
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw failure(error);
+    } finally {
+      clearTimeout(watchdog);
+      if (!destroyed) client.release();
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// Messages between the PGlite executor (main thread) and its worker thread, validated on both sides.
+
+import { z } from "zod";
+
+const param = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const sqlParam = z.union([param, z.array(param)]);
+
+/** Main thread → worker. */
+export const toWorkerSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("execute"),
+    id: z.number(),
+    sql: z.string(),
+    params: z.array(sqlParam),
+    maxRows: z.number().int().nonnegative(),
+    pageSize: z.number().int().positive(),
+  }),
+  /** Credit for one more page of the running execution (flow control). */
+  z.object({ type: z.literal("ack"), id: z.number() }),
+  /** A read-only query whose whole (small) result is returned: catalog, EXPLAIN. */
+  z.object({ type: z.literal("query"), id: z.number(), sql: z.string(), params: z.array(sqlParam) }),
+  /** A read-write script for administration only (seeding at start-up), never reachable from a request. */
+  z.object({ type: z.literal("admin"), id: z.number(), sql: z.string(), params: z.array(sqlParam) }),
+]);
+
+/** Main thread → worker. */
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+
+/** A result column as the worker reports it. */
+export interface WorkerField {
+  readonly name: string;
+  readonly typeOid: number;
+}
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { type: "ready"; startMs: number }
+  | { type: "columns"; id: number; fields: WorkerField[] }
+  | { type: "rows"; id: number; rows: (string | null)[][] }
+  | { type: "done"; id: number; rowCount: number; truncated: boolean }
+  | { type: "result"; id: number; fields: WorkerField[]; rows: (string | null)[][] }
+  | { type: "failed"; id: number; sqlstate: string | null }
+  | { type: "fatal"; message: string };
+
+/** Parameters as the worker protocol carries them (mutable copies). */
+export type WorkerParams = Extract<ToWorker, { type: "execute" }>["params"];
+
+/** Copies readonly statement parameters into the protocol's shape. */
+export function toWorkerParams(
+  params: readonly (string | number | boolean | null | readonly (string | number | boolean | null)[])[],
+): WorkerParams {
+  return params.map((p) => (Array.isArray(p) ? [...p] : p)) as WorkerParams;
+}

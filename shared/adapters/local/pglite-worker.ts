@@ -1,0 +1,118 @@
+// The PGlite worker thread: owns the embedded database so a long statement never blocks the gateway's event loop.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite, types } from "@electric-sql/pglite";
+import type { FromWorker, ToWorker, WorkerField } from "#shared/adapters/local/pglite-protocol.ts";
+import { toWorkerSchema } from "#shared/adapters/local/pglite-protocol.ts";
+import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("pglite-worker must run in a worker thread");
+
+const identity = (text: string): string => text;
+const textParsers = Object.fromEntries(
+  Object.keys(types.parsers)
+    .filter((k) => /^\d+$/.test(k))
+    .map((k) => [Number(k), identity]),
+);
+
+const send = (message: FromWorker): void => port.postMessage(message);
+const started = Date.now();
+const db = await PGlite.create({
+  dataDir: (workerData as { dataDir: string }).dataDir,
+  parsers: textParsers,
+});
+await db.exec(SESSION_SETTINGS_SQL);
+
+let credits = 0;
+let waiter: (() => void) | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function fieldsOf(fields: readonly { name: string; dataTypeID: number }[]): WorkerField[] {
+  return fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
+}
+
+function sqlstateOf(error: unknown): string | null {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+async function waitForCredit(): Promise<void> {
+  while (credits <= 0) await new Promise<void>((resolve) => (waiter = resolve));
+  credits--;
+}
+
+async function rollback(): Promise<void> {
+  await db.exec("ROLLBACK").catch(() => undefined);
+}
+
+async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise<void> {
+  credits = 2;
+  try {
+    await db.exec("BEGIN READ ONLY");
+    await db.query(`DECLARE phigate_cursor NO SCROLL CURSOR FOR ${message.sql}`, message.params as unknown[]);
+    let rowCount = 0;
+    let truncated = false;
+    let sentColumns = false;
+    for (;;) {
+      const want = Math.min(message.pageSize, message.maxRows - rowCount + 1);
+      const page = await db.query<(string | null)[]>(`FETCH ${want} FROM phigate_cursor`, [], {
+        rowMode: "array",
+      });
+      if (!sentColumns) {
+        send({ type: "columns", id: message.id, fields: fieldsOf(page.fields) });
+        sentColumns = true;
+      }
+      let rows = page.rows;
+      if (rowCount + rows.length > message.maxRows) {
+        rows = rows.slice(0, message.maxRows - rowCount);
+        truncated = true;
+      }
+      if (rows.length > 0) {
+        await waitForCredit();
+        send({ type: "rows", id: message.id, rows });
+        rowCount += rows.length;
+      }
+      if (truncated || page.rows.length < want) break;
+    }
+    await rollback();
+    send({ type: "done", id: message.id, rowCount, truncated });
+  } catch (error) {
+    await rollback();
+    send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
+  }
+}
+
+async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): Promise<void> {
+  try {
+    if (message.type === "query") await db.exec("BEGIN READ ONLY");
+    const result =
+      message.params.length === 0 && message.type === "admin"
+        ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
+        : await db.query<(string | null)[]>(message.sql, message.params as unknown[], { rowMode: "array" });
+    if (message.type === "query") await rollback();
+    const rows = (result.rows as unknown[]).map((r) => (Array.isArray(r) ? (r as (string | null)[]) : []));
+    send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
+  } catch (error) {
+    if (message.type === "query") await rollback();
+    send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
+  }
+}
+
+port.on("message", (raw: unknown) => {
+  const parsed = toWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    send({ type: "fatal", message: "invalid message to the PGlite worker" });
+    return;
+  }
+  const message = parsed.data;
+  if (message.type === "ack") {
+    credits++;
+    waiter?.();
+    waiter = undefined;
+    return;
+  }
+  queue = queue.then(() => (message.type === "execute" ? execute(message) : query(message)));
+});
+
+send({ type: "ready", startMs: Date.now() - started });

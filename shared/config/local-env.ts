@@ -1,0 +1,68 @@
+// The local host's configuration, from the environment, validated at start-up.
+
+import { resolve } from "node:path";
+import { z } from "zod";
+import { ConfigurationError } from "#shared/errors.ts";
+import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
+import type { LogLevel } from "#shared/log.ts";
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  PHIGATE_HOST: z.string().default("127.0.0.1"),
+  DATA_DIR: z.string().min(1).default("./.phigate"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  PHIGATE_POLICY: z.string().min(1).default("policy/demo.yaml"),
+  PHIGATE_MODE: z.enum(["development", "production"]).default("development"),
+  PHIGATE_ISSUERS: z.string().optional(),
+  PHIGATE_AUDIENCE: z.string().min(1).default("phigate"),
+  PHIGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  PHIGATE_PUBLIC_URL: z.url().optional(),
+});
+
+/** The local host's configuration. */
+export interface LocalConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly policyPath: string;
+  /** `development` runs the dev IdP; `production` trusts only PHIGATE_ISSUERS. */
+  readonly mode: "development" | "production";
+  readonly issuers: readonly TrustedIssuer[];
+  readonly audience: string;
+  readonly logLevel: LogLevel;
+  /** Base URL for links in notifications (defaults to the listening address). */
+  readonly publicUrl: string | undefined;
+}
+
+/** Reads and validates the configuration; throws `ConfigurationError` naming the bad variable. */
+export function localConfigFromEnv(env: NodeJS.ProcessEnv): LocalConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(`${issue?.path.join(".") ?? "environment"}: ${issue?.message ?? "invalid"}`);
+  }
+  const e = parsed.data;
+  if (e.PHIGATE_MODE === "development" && e.PHIGATE_HOST !== "127.0.0.1" && e.PHIGATE_HOST !== "localhost") {
+    throw new ConfigurationError("development mode (with its dev IdP) listens on 127.0.0.1 only");
+  }
+  const issuers = parseTrustedIssuers(e.PHIGATE_ISSUERS);
+  if (e.PHIGATE_MODE === "production" && issuers.length === 0) {
+    throw new ConfigurationError("production mode needs PHIGATE_ISSUERS (the dev IdP is off)");
+  }
+  return {
+    host: e.PHIGATE_HOST,
+    port: e.PORT,
+    dataDir: resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    policyPath: resolve(e.PHIGATE_POLICY),
+    mode: e.PHIGATE_MODE,
+    issuers,
+    audience: e.PHIGATE_AUDIENCE,
+    logLevel: e.PHIGATE_LOG_LEVEL,
+    publicUrl: e.PHIGATE_PUBLIC_URL,
+  };
+}

@@ -1,0 +1,28 @@
+// Route id → handler factory: the local host builds every handler from here; each Lambda entry builds its own.
+
+import { ConfigurationError } from "#shared/errors.ts";
+import type { ApiDeps, ApiHandler } from "#shared/http/api-handler.ts";
+import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
+import { ROUTES } from "#shared/http/routes.ts";
+import type { SessionDeps } from "#shared/sessions/deps.ts";
+
+/** Everything any route handler may need. */
+export type HandlerDeps = ApiDeps & SessionDeps;
+
+/** Factories by route id. */
+export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => ApiHandler>> = {
+  "post-query": createPostQueryHandler,
+  "get-session": createGetSessionHandler,
+};
+
+/** Builds the handler of every route in the table; a route without a factory is a configuration error. */
+export function createHandlers(deps: HandlerDeps): Map<string, ApiHandler> {
+  const handlers = new Map<string, ApiHandler>();
+  for (const route of ROUTES) {
+    const factory = HANDLER_FACTORIES[route.id];
+    if (factory === undefined) throw new ConfigurationError(`route ${route.id} has no handler`);
+    handlers.set(route.id, factory(deps));
+  }
+  return handlers;
+}

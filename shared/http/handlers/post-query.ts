@@ -1,0 +1,94 @@
+// POST /v1/queries: validate the body, submit the query, answer 200 / 202 / dry-run.
+
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { z } from "zod";
+import { BadRequestError } from "#shared/errors.ts";
+import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
+import { jsonResponse } from "#shared/http/error-response.ts";
+import { header, jsonBody } from "#shared/http/request.ts";
+import type { SqlParam } from "#shared/ports.ts";
+import type { SessionDeps } from "#shared/sessions/deps.ts";
+import type { QueryRequest, RequestContext } from "#shared/sessions/new-record.ts";
+import { submitQuery } from "#shared/sessions/query-service.ts";
+
+const MAX_SQL_CHARS = 100_000;
+const MAX_PARAMS = 1_000;
+const scalar = z.union([z.string().max(100_000), z.number(), z.boolean(), z.null()]);
+const param = z.union([scalar, z.array(scalar).max(10_000)]);
+
+/** The request body (contract §2); unknown fields are refused so typos fail loudly. */
+export const queryBodySchema = z.strictObject({
+  sql: z.string().min(1).max(MAX_SQL_CHARS),
+  params: z
+    .union([z.array(param).max(MAX_PARAMS), z.record(z.string().regex(/^\$?[1-9][0-9]{0,3}$/), param)])
+    .optional(),
+  purpose: z.string().trim().min(1).max(1_000).optional(),
+  dryRun: z.boolean().optional(),
+});
+
+/** Parameters in `$n` order; an object's keys must be `1`..`n` (or `$1`..`$n`) without gaps. */
+function orderedParams(params: z.infer<typeof queryBodySchema>["params"]): SqlParam[] {
+  if (params === undefined) return [];
+  if (Array.isArray(params)) return params;
+  const entries = Object.entries(params).map(([k, v]) => [Number(k.replace("$", "")), v] as const);
+  entries.sort((a, b) => a[0] - b[0]);
+  entries.forEach(([n], i) => {
+    if (n !== i + 1)
+      throw new BadRequestError("invalid_params", "named parameters must be numbered 1..n without gaps");
+  });
+  if (entries.length > MAX_PARAMS)
+    throw new BadRequestError("invalid_params", `at most ${MAX_PARAMS} parameters`);
+  return entries.map(([, v]) => v);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function checkText(sql: string): void {
+  if (sql.includes("\u0000"))
+    throw new BadRequestError("invalid_sql", "the SQL text contains a NUL character");
+  if (LONE_SURROGATE.test(sql))
+    throw new BadRequestError("invalid_sql", "the SQL text is not well-formed Unicode");
+}
+
+/** A request's idempotency key, validated. */
+export function idempotencyKey(event: APIGatewayProxyEventV2): string | null {
+  const key = header(event, "idempotency-key");
+  if (key === undefined) return null;
+  if (!/^[A-Za-z0-9._:-]{1,200}$/.test(key)) {
+    throw new BadRequestError(
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-200 characters of [A-Za-z0-9._:-]",
+    );
+  }
+  return key;
+}
+
+/** The caller's network identity as API Gateway reports it. */
+export function clientOf(event: APIGatewayProxyEventV2): RequestContext["client"] {
+  const http = event.requestContext?.http;
+  return {
+    ip: http?.sourceIp ?? null,
+    userAgent: (http?.userAgent ?? header(event, "user-agent") ?? "").slice(0, 512) || null,
+  };
+}
+
+/** The `post-query` route handler. */
+export function createPostQueryHandler(deps: ApiDeps & SessionDeps): ApiHandler {
+  return jwtHandler(deps, "post-query", async (event, principal) => {
+    const body = jsonBody(event, queryBodySchema);
+    checkText(body.sql);
+    const request: QueryRequest = {
+      sql: body.sql,
+      params: orderedParams(body.params),
+      purpose: body.purpose ?? null,
+      dryRun: body.dryRun ?? false,
+    };
+    const context: RequestContext = {
+      principal,
+      client: clientOf(event),
+      idempotencyKey: idempotencyKey(event),
+    };
+    const outcome = await submitQuery(deps, context, request);
+    return jsonResponse(200, outcome.body);
+  });
+}

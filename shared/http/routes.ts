@@ -1,0 +1,91 @@
+// The one route table: the local host serves it and the CDK stack turns it into API Gateway routes and Lambdas.
+
+/** How a route authenticates its caller. */
+export type RouteAuth =
+  /** `Authorization: Bearer <JWT>`, verified at the edge (AWS) and again by the function (both hosts). */
+  | "jwt"
+  /** No token: browser pages that sign their user in themselves, or signed links. */
+  | "none";
+
+/** One HTTP route. */
+export interface RouteDefinition {
+  /** Stable identifier; also names the Lambda function and the handler factory. */
+  readonly id: string;
+  readonly method: "GET" | "POST";
+  /** API Gateway path syntax (`{name}` for a path parameter). */
+  readonly path: string;
+  readonly auth: RouteAuth;
+  /** The Lambda entry point (relative to the repository root). */
+  readonly entry: string;
+  /** Whether the function needs the SQL parser's WASM next to its bundle. */
+  readonly needsParser: boolean;
+}
+
+/** Every API route, in the order the local host matches them. */
+export const ROUTES: readonly RouteDefinition[] = [
+  {
+    id: "post-query",
+    method: "POST",
+    path: "/v1/queries",
+    auth: "jwt",
+    entry: "functions/post-query.ts",
+    needsParser: true,
+  },
+  {
+    id: "get-session",
+    method: "GET",
+    path: "/v1/sessions/{id}",
+    auth: "jwt",
+    entry: "functions/get-session.ts",
+    needsParser: false,
+  },
+];
+
+/** A route matched against a request path, with its path parameters. */
+export interface MatchedRoute {
+  readonly route: RouteDefinition;
+  readonly pathParameters: Readonly<Record<string, string>>;
+}
+
+function compile(path: string): { regex: RegExp; names: string[] } {
+  const names: string[] = [];
+  const pattern = path
+    .split("/")
+    .map((segment) => {
+      const param = /^\{([a-zA-Z]+)\}$/.exec(segment);
+      if (param?.[1] !== undefined) {
+        names.push(param[1]);
+        return "([^/]+)";
+      }
+      return segment.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return { regex: new RegExp(`^${pattern}$`), names };
+}
+
+const COMPILED = ROUTES.map((route) => ({ route, ...compile(route.path) }));
+
+/**
+ * Finds the route for a method and path. Returns `undefined` when no path matches and `"method_not_allowed"`
+ * when the path exists with other methods.
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+  routes: readonly RouteDefinition[] = ROUTES,
+): MatchedRoute | "method_not_allowed" | undefined {
+  let pathMatched = false;
+  const compiled = routes === ROUTES ? COMPILED : routes.map((route) => ({ route, ...compile(route.path) }));
+  for (const { route, regex, names } of compiled) {
+    const match = regex.exec(path);
+    if (match === null) continue;
+    pathMatched = true;
+    if (route.method !== method) continue;
+    const pathParameters: Record<string, string> = {};
+    names.forEach((name, i) => {
+      pathParameters[name] = decodeURIComponent(match[i + 1] ?? "");
+    });
+    return { route, pathParameters };
+  }
+  return pathMatched ? "method_not_allowed" : undefined;
+}

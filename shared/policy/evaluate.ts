@@ -1,0 +1,185 @@
+// Decides a statement: allow, deny or require approval, with reasons and the digest of the policy that decided.
+
+import type { Principal } from "#shared/identity/principal.ts";
+import type { LoadedPolicy } from "#shared/policy/load.ts";
+import { type MatchContext, matchesClaims } from "#shared/policy/match.ts";
+import type { PrincipalEntry } from "#shared/policy/schema.ts";
+import type { Classification } from "#shared/sql/types.ts";
+
+/** The outcome of evaluating one statement for one principal. */
+export interface Decision {
+  readonly outcome: "allow" | "deny" | "require_approval";
+  /** Human-readable, caller-safe sentences. */
+  readonly reasons: readonly string[];
+  /** Identifiers of the rules that produced the outcome. */
+  readonly rules: readonly string[];
+  readonly policy: { readonly name: string; readonly digest: string };
+  readonly matchedPrincipal: string | null;
+  readonly limits: { readonly maxRows: number; readonly timeoutMs: number };
+}
+
+/** Functions denied whatever the policy grants: file, program and large-object access, remote calls, settings, sleeps. */
+export const ALWAYS_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
+  "pg_read_file",
+  "pg_read_binary_file",
+  "pg_ls_dir",
+  "pg_stat_file",
+  "pg_ls_logdir",
+  "pg_ls_waldir",
+  "pg_ls_tmpdir",
+  "pg_ls_archive_statusdir",
+  "lo_import",
+  "lo_export",
+  "lo_get",
+  "lo_put",
+  "lo_open",
+  "lo_create",
+  "lo_creat",
+  "lo_unlink",
+  "lo_from_bytea",
+  "loread",
+  "lowrite",
+  "dblink",
+  "dblink_exec",
+  "dblink_connect",
+  "dblink_send_query",
+  "set_config",
+  "pg_sleep",
+  "pg_sleep_for",
+  "pg_sleep_until",
+  "pg_terminate_backend",
+  "pg_cancel_backend",
+  "pg_reload_conf",
+  "pg_rotate_logfile",
+  "pg_promote",
+  "query_to_xml",
+  "query_to_xml_and_xmlschema",
+  "query_to_xmlschema",
+  "cursor_to_xml",
+  "cursor_to_xmlschema",
+  "table_to_xml",
+  "table_to_xml_and_xmlschema",
+  "schema_to_xml",
+  "schema_to_xml_and_xmlschema",
+  "database_to_xml",
+  "database_to_xml_and_xmlschema",
+  "pg_advisory_lock",
+  "pg_advisory_xact_lock",
+  "nextval",
+  "setval",
+]);
+
+function deny(
+  policy: LoadedPolicy,
+  matched: PrincipalEntry | undefined,
+  rule: string,
+  reasons: string[],
+  limits: Decision["limits"],
+): Decision {
+  return {
+    outcome: "deny",
+    reasons,
+    rules: [rule],
+    policy: { name: policy.document.name, digest: policy.digest },
+    matchedPrincipal: matched?.id ?? null,
+    limits,
+  };
+}
+
+function grantCovers(
+  entry: PrincipalEntry,
+  schema: string,
+  table: string,
+  column: string | undefined,
+): boolean {
+  return entry.grants.some((grant) => {
+    const tableOk = grant.tables.some((t) => t === `${schema}.${table}` || t === `${schema}.*`);
+    if (!tableOk) return false;
+    return column === undefined || grant.columns === "*" || grant.columns.includes(column);
+  });
+}
+
+/** The first policy principal entry matching the caller, if any. */
+export function matchPrincipal(
+  policy: LoadedPolicy,
+  principal: Principal,
+  context: MatchContext,
+): PrincipalEntry | undefined {
+  return policy.document.principals.find((entry) =>
+    matchesClaims(entry.match, principal, policy.document, context),
+  );
+}
+
+/**
+ * Evaluates a classified statement. Default deny: the caller must match a principal entry, the statement
+ * must be a read, every relation and column it reads must be granted, and no denied function may appear.
+ */
+export function evaluate(
+  policy: LoadedPolicy,
+  principal: Principal,
+  classification: Classification,
+  context: MatchContext,
+): Decision {
+  const defaults = policy.document.defaults;
+  const entry = matchPrincipal(policy, principal, context);
+  const limits = {
+    maxRows: entry?.limits.max_rows ?? defaults.max_rows,
+    timeoutMs: entry?.limits.statement_timeout_ms ?? defaults.statement_timeout_ms,
+  };
+  if (entry === undefined) {
+    return deny(policy, undefined, "default-deny", ["no policy entry grants this caller any access"], limits);
+  }
+  if (classification.kind !== "read") {
+    return deny(
+      policy,
+      entry,
+      "read-only",
+      [`${classification.kind} statements are not allowed; phigate serves reads only`],
+      limits,
+    );
+  }
+  const denied = classification.functions.filter((f) => ALWAYS_DENIED_FUNCTIONS.has(f.name));
+  if (denied.length > 0) {
+    const names = [...new Set(denied.map((f) => f.name))].join(", ");
+    return deny(
+      policy,
+      entry,
+      "denied-functions",
+      [`the statement calls denied functions: ${names}`],
+      limits,
+    );
+  }
+  const reasons: string[] = [];
+  for (const relation of classification.relations) {
+    if (!grantCovers(entry, relation.schema, relation.table, undefined)) {
+      reasons.push(`${relation.schema}.${relation.table} is not granted to ${entry.id}`);
+    }
+  }
+  for (const column of classification.columns) {
+    if (
+      grantCovers(entry, column.schema, column.table, undefined) &&
+      !grantCovers(entry, column.schema, column.table, column.column)
+    ) {
+      reasons.push(`column ${column.schema}.${column.table}.${column.column} is not granted to ${entry.id}`);
+    }
+  }
+  for (const whole of classification.wholeRows) {
+    const columnsLimited = entry.grants.some(
+      (g) =>
+        g.columns !== "*" &&
+        g.tables.some((t) => t === `${whole.schema}.${whole.table}` || t === `${whole.schema}.*`),
+    );
+    if (columnsLimited && !grantCovers(entry, whole.schema, whole.table, "*")) {
+      reasons.push(`whole rows of ${whole.schema}.${whole.table} are not granted to ${entry.id}`);
+    }
+  }
+  if (reasons.length > 0) return deny(policy, entry, "grants", reasons, limits);
+  return {
+    outcome: "allow",
+    reasons: [`granted to ${entry.id}`],
+    rules: ["grants"],
+    policy: { name: policy.document.name, digest: policy.digest },
+    matchedPrincipal: entry.id,
+    limits,
+  };
+}

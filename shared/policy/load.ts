@@ -1,0 +1,69 @@
+// Loads a policy file: YAML in, a validated document with its digest out, or a loud error naming the offending path.
+
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import { sha256Hex } from "#shared/crypto/digest.ts";
+import { ConfigurationError } from "#shared/errors.ts";
+import { type PolicyDocument, policySchema } from "#shared/policy/schema.ts";
+
+/** A policy ready for evaluation. */
+export interface LoadedPolicy {
+  readonly document: PolicyDocument;
+  /** SHA-256 of the file's exact bytes: what decisions and evidence cite. */
+  readonly digest: string;
+  /** The file's exact text (kept for evidence bundles). */
+  readonly text: string;
+  /** Where it was loaded from (for messages). */
+  readonly source: string;
+}
+
+/** Parses and validates policy text; `source` names it in error messages. */
+export function parsePolicy(text: string, source: string): LoadedPolicy {
+  const yaml = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (yaml.errors.length > 0) {
+    const first = yaml.errors[0];
+    throw new ConfigurationError(
+      `${source}: invalid YAML${first === undefined ? "" : `: ${first.message.split("\n")[0]}`}`,
+    );
+  }
+  const parsed = policySchema.safeParse(yaml.toJS());
+  if (!parsed.success) {
+    const lines = parsed.error.issues.slice(0, 5).map((issue) => {
+      const path = issue.path.length === 0 ? "(root)" : issue.path.join(".");
+      return `${source}: ${path}: ${issue.message}`;
+    });
+    throw new ConfigurationError(lines.join("\n"));
+  }
+  const ids = new Set<string>();
+  for (const [index, entry] of parsed.data.principals.entries()) {
+    if (ids.has(entry.id))
+      throw new ConfigurationError(`${source}: principals.${index}.id: duplicate id ${entry.id}`);
+    ids.add(entry.id);
+    for (const issuer of entry.match.issuer) {
+      if (!issuer.includes("://") && !(issuer in parsed.data.issuers)) {
+        throw new ConfigurationError(
+          `${source}: principals.${index}.match.issuer: unknown issuer alias ${issuer}`,
+        );
+      }
+    }
+  }
+  for (const [role, definition] of Object.entries(parsed.data.roles)) {
+    for (const issuer of definition?.match.issuer ?? []) {
+      if (!issuer.includes("://") && !(issuer in parsed.data.issuers)) {
+        throw new ConfigurationError(`${source}: roles.${role}.match.issuer: unknown issuer alias ${issuer}`);
+      }
+    }
+  }
+  return { document: parsed.data, digest: sha256Hex(text), text, source };
+}
+
+/** Reads and validates a policy file. */
+export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new ConfigurationError(`cannot read the policy file ${path}`, { cause });
+  }
+  return parsePolicy(text, path);
+}

@@ -1,0 +1,94 @@
+// Builds the first version of a session record from a request, its analysis and its decision.
+
+import { canonicalJson } from "#shared/crypto/canonical-json.ts";
+import { hmacSha256Hex, sha256Hex } from "#shared/crypto/digest.ts";
+import type { Principal } from "#shared/identity/principal.ts";
+import type { Decision } from "#shared/policy/evaluate.ts";
+import type { SqlParam } from "#shared/ports.ts";
+import {
+  SESSION_RECORD_SCHEMA,
+  type SessionRecord,
+  type SessionStatus,
+  storedClassificationSchema,
+} from "#shared/sessions/record.ts";
+import type { Classification } from "#shared/sql/types.ts";
+
+/** A validated query request, parameters in `$n` order. */
+export interface QueryRequest {
+  readonly sql: string;
+  readonly params: readonly SqlParam[];
+  readonly purpose: string | null;
+  readonly dryRun: boolean;
+}
+
+/** Who sent a request and from where. */
+export interface RequestContext {
+  readonly principal: Principal;
+  readonly client: { readonly ip: string | null; readonly userAgent: string | null };
+  readonly idempotencyKey: string | null;
+}
+
+/** The digest an idempotent retry must match: SQL, parameters and purpose. */
+export function requestDigest(request: QueryRequest): string {
+  return sha256Hex(canonicalJson({ sql: request.sql, params: request.params, purpose: request.purpose }));
+}
+
+/** Keyed digests of parameters (they can be PHI; a plain hash of a 9-digit SSN is trivially reversed). */
+export function parameterDigests(key: Uint8Array, params: readonly SqlParam[]): string[] {
+  return params.map((p) => hmacSha256Hex(key, canonicalJson(p)));
+}
+
+/** Version 1 of a session record. */
+export function newSessionRecord(input: {
+  sessionId: string;
+  status: SessionStatus;
+  at: Date;
+  context: RequestContext;
+  request: QueryRequest;
+  parameterKey: Uint8Array;
+  classification: Classification;
+  decision: Decision;
+  masking: SessionRecord["masking"];
+}): SessionRecord {
+  const time = input.at.toISOString();
+  const { request, decision } = input;
+  return {
+    schema: SESSION_RECORD_SCHEMA,
+    sessionId: input.sessionId,
+    version: 1,
+    status: input.status,
+    createdAt: time,
+    updatedAt: time,
+    completedAt: input.status === "rejected" ? time : null,
+    transitions: [{ status: input.status, at: time }],
+    principal: input.context.principal,
+    client: input.context.client,
+    request: {
+      sql: request.sql,
+      sqlDigest: sha256Hex(request.sql),
+      params: {
+        count: request.params.length,
+        mode: "digest",
+        digests: parameterDigests(input.parameterKey, request.params),
+      },
+      purpose: request.purpose,
+      requestDigest: requestDigest(request),
+      idempotencyKey: input.context.idempotencyKey,
+    },
+    classification: storedClassificationSchema.parse(input.classification),
+    decision: {
+      outcome: decision.outcome,
+      reasons: [...decision.reasons],
+      rules: [...decision.rules],
+      policy: { ...decision.policy },
+      matchedPrincipal: decision.matchedPrincipal,
+      limits: { ...decision.limits },
+    },
+    masking: input.masking,
+    approval: null,
+    approvals: [],
+    execution: null,
+    result: null,
+    error: null,
+  };
+}

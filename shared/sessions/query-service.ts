@@ -1,0 +1,254 @@
+// The write-ahead query path: analyze → decide → record → execute read-only → store the result → record → answer.
+
+import {
+  BadRequestError,
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  inSession,
+  PhigateError,
+  UnavailableError,
+} from "#shared/errors.ts";
+import { newSessionId } from "#shared/ids.ts";
+import { errorFields } from "#shared/log.ts";
+import { evaluate } from "#shared/policy/evaluate.ts";
+import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
+import {
+  newSessionRecord,
+  type QueryRequest,
+  type RequestContext,
+  requestDigest,
+} from "#shared/sessions/new-record.ts";
+import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
+import { type CompletedResult, loadStoredResult, runStatement } from "#shared/sessions/run-statement.ts";
+import type { Classification } from "#shared/sql/types.ts";
+
+/** The body of a `200` answer (contract §2). */
+export interface CompletedBody extends CompletedResult {
+  readonly sessionId: string;
+  readonly status: "completed";
+}
+
+/** The body of a `dryRun` answer (contract §2). */
+export interface DryRunBody {
+  readonly decision: "allow" | "deny" | "require_approval";
+  readonly classification: {
+    readonly kind: string;
+    readonly tables: string[];
+    readonly columns: string[];
+    readonly functions: string[];
+  };
+  readonly reasons: readonly string[];
+  readonly masking: readonly { column: string; rule: string; strategy: string }[];
+}
+
+/** What a query request produced. */
+export type QueryOutcome =
+  | { readonly kind: "completed"; readonly body: CompletedBody }
+  | { readonly kind: "dry_run"; readonly body: DryRunBody };
+
+function classificationSummary(c: Classification): DryRunBody["classification"] {
+  return {
+    kind: c.kind,
+    tables: c.relations.map((r) => `${r.schema}.${r.table}`),
+    columns: c.columns.map((col) => `${col.schema}.${col.table}.${col.column}`),
+    functions: c.functions.map((f) => (f.schema === undefined ? f.name : `${f.schema}.${f.name}`)),
+  };
+}
+
+function initialStatus(outcome: "allow" | "deny" | "require_approval"): SessionStatus {
+  if (outcome === "deny") return "rejected";
+  if (outcome === "require_approval") return "pending_approval";
+  return "running";
+}
+
+/**
+ * Handles `POST /v1/queries`. Nothing runs unless the policy allows it; the record exists (`running`) before
+ * the statement runs; the masked result and the final record are stored before the answer is returned.
+ */
+export async function submitQuery(
+  deps: SessionDeps,
+  context: RequestContext,
+  request: QueryRequest,
+): Promise<QueryOutcome> {
+  const analyzed = await deps.analyzer.analyze(request.sql);
+  const { classification } = analyzed;
+  if (classification.paramCount !== request.params.length) {
+    throw new BadRequestError(
+      "invalid_params",
+      `the statement uses ${classification.paramCount} parameter(s) but ${request.params.length} were given`,
+    );
+  }
+  const policy = deps.policy.current();
+  const decision = evaluate(policy, context.principal, classification, deps.policy.context);
+  if (request.dryRun) {
+    return {
+      kind: "dry_run",
+      body: {
+        decision: decision.outcome,
+        classification: classificationSummary(classification),
+        reasons: decision.reasons,
+        masking: [],
+      },
+    };
+  }
+  const now = deps.clock.now();
+  const status = initialStatus(decision.outcome);
+  const record = newSessionRecord({
+    sessionId: newSessionId(now),
+    status,
+    at: now,
+    context,
+    request,
+    parameterKey: await deps.keys.key("parameter-digest"),
+    classification,
+    decision,
+    masking: null,
+  });
+  const idempotency =
+    context.idempotencyKey === null
+      ? undefined
+      : { scope: context.principal.key, key: context.idempotencyKey };
+  const { created, record: stored } = await deps.sessions.create(record, idempotency);
+  if (!created) return replay(deps, stored, requestDigest(request));
+  deps.logger.info("session recorded", {
+    sessionId: stored.sessionId,
+    status,
+    sqlDigest: stored.request.sqlDigest,
+    principal: context.principal.key,
+  });
+  if (status === "rejected") {
+    throw new ForbiddenError("policy_denied", decision.reasons.join("; "), { sessionId: stored.sessionId });
+  }
+  if (status === "pending_approval") {
+    await failSession(
+      deps,
+      stored,
+      new ForbiddenError("approval_unavailable", "this statement needs an approval workflow"),
+    );
+    throw new ForbiddenError("approval_unavailable", "this statement needs an approval workflow", {
+      sessionId: stored.sessionId,
+    });
+  }
+  return { kind: "completed", body: await executeSession(deps, stored, analyzed, request) };
+}
+
+/** Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. */
+export async function executeSession(
+  deps: SessionDeps,
+  record: SessionRecord,
+  analyzed: AnalyzedStatement,
+  request: Pick<QueryRequest, "params">,
+): Promise<CompletedBody> {
+  const startedAt = deps.clock.now();
+  let outcome: Awaited<ReturnType<typeof runStatement>>;
+  try {
+    outcome = await runStatement(deps, record, analyzed.statement, request.params);
+  } catch (error) {
+    await failSession(deps, record, error, startedAt);
+    throw inSession(error, record.sessionId);
+  }
+  const finishedAt = deps.clock.now();
+  const final = transition(record, "completed", finishedAt, {
+    execution: {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: outcome.durationMs,
+      rowCount: outcome.result.rowCount,
+      truncated: outcome.result.truncated,
+    },
+    result: outcome.stored,
+  });
+  try {
+    await deps.sessions.update(final);
+  } catch (error) {
+    deps.logger.error("could not record a completed session; withholding its result", {
+      sessionId: record.sessionId,
+      ...errorFields(error),
+    });
+    throw inSession(
+      error instanceof PhigateError
+        ? error
+        : new UnavailableError("store_unavailable", "the session store is unavailable"),
+      record.sessionId,
+    );
+  }
+  return { sessionId: record.sessionId, status: "completed", ...outcome.result };
+}
+
+/** Records a failure on a session (best effort: the caller's error is reported either way). */
+export async function failSession(
+  deps: SessionDeps,
+  record: SessionRecord,
+  error: unknown,
+  startedAt?: Date,
+): Promise<void> {
+  const known = inSession(error, record.sessionId);
+  const at = deps.clock.now();
+  const failed = transition(record, "failed", at, {
+    error: { code: known.code, message: known.message, status: known.status },
+    execution:
+      startedAt === undefined
+        ? record.execution
+        : {
+            startedAt: startedAt.toISOString(),
+            finishedAt: at.toISOString(),
+            durationMs: null,
+            rowCount: null,
+            truncated: null,
+          },
+  });
+  try {
+    await deps.sessions.update(failed);
+  } catch (updateError) {
+    deps.logger.error("could not record a session failure", {
+      sessionId: record.sessionId,
+      ...errorFields(updateError),
+    });
+  }
+}
+
+/** Answers an idempotent retry from what was recorded, never by running the statement again. */
+async function replay(deps: SessionDeps, stored: SessionRecord, digest: string): Promise<QueryOutcome> {
+  const sessionId = stored.sessionId;
+  if (stored.request.requestDigest !== digest) {
+    throw new ConflictError(
+      "idempotency_key_reused",
+      "this Idempotency-Key was already used for a different request",
+      {
+        sessionId,
+      },
+    );
+  }
+  switch (stored.status) {
+    case "completed": {
+      const result = await loadStoredResult(deps, stored);
+      return { kind: "completed", body: { sessionId, status: "completed", ...result } };
+    }
+    case "rejected":
+      throw new ForbiddenError("policy_denied", stored.decision.reasons.join("; "), { sessionId });
+    case "failed": {
+      const error = stored.error ?? { code: "internal_error", message: "the request failed", status: 500 };
+      throw new RecordedError(error.code, error.message, error.status, sessionId);
+    }
+    case "denied":
+      throw new ForbiddenError("approval_denied", "an approver denied this statement", { sessionId });
+    case "expired":
+      throw new GoneError("approval_expired", "the approval request expired", { sessionId });
+    default:
+      throw new ConflictError("request_in_progress", "this request is still in progress", { sessionId });
+  }
+}
+
+/** A failure replayed from a session record, with its recorded code and status. */
+export class RecordedError extends PhigateError {
+  override readonly name = "RecordedError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    sessionId: string,
+  ) {
+    super(message, { sessionId });
+  }
+}

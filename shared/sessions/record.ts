@@ -1,0 +1,187 @@
+// The versioned session record: everything the gateway knows about one request, validated on every write and read.
+
+import { z } from "zod";
+import { principalSchema } from "#shared/identity/principal.ts";
+
+/** Schema identifier stored in every record; bump the suffix on an incompatible change. */
+export const SESSION_RECORD_SCHEMA = "phigate.session/v1";
+
+/** Every status a session can be in (contract §2). */
+export const sessionStatusSchema = z.enum([
+  "pending_approval",
+  "approved",
+  "denied",
+  "expired",
+  "running",
+  "completed",
+  "failed",
+  "rejected",
+]);
+
+/** A session status. */
+export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+
+/** Statuses after which nothing more happens to a session. */
+export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set([
+  "denied",
+  "expired",
+  "completed",
+  "failed",
+  "rejected",
+]);
+
+const isoTime = z.iso.datetime();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+const tableRef = z.object({ schema: z.string(), table: z.string() });
+const columnRef = tableRef.extend({ column: z.string() });
+
+/** What the classifier found, as stored (forward-compatible: unknown fields are kept). */
+export const storedClassificationSchema = z.looseObject({
+  kind: z.string(),
+  statementType: z.string(),
+  relations: z.array(tableRef.extend({ kind: z.string() })),
+  columns: z.array(columnRef.extend({ clauses: z.array(z.string()) })),
+  functions: z.array(z.object({ schema: z.string().optional(), name: z.string() })),
+  wholeRows: z.array(tableRef.extend({ clauses: z.array(z.string()) })),
+  outputs: z.array(
+    z.object({
+      position: z.number().int(),
+      name: z.string(),
+      kind: z.enum(["copy", "transform", "constant"]),
+      sources: z.array(columnRef),
+      wholeRows: z.array(tableRef),
+      transforms: z.array(z.string()),
+    }),
+  ),
+  limit: z.number().nullable(),
+  paramCount: z.number().int(),
+});
+
+/** Masking of one output column as reported to callers (contract: `null | {rule, strategy}`). */
+export const columnMaskingSchema = z.object({ rule: z.string(), strategy: z.string() }).nullable();
+
+/** One result column as returned and recorded. */
+export const resultColumnSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  masking: columnMaskingSchema,
+});
+
+/** One approver's decision. */
+export const approvalDecisionSchema = z.object({
+  approver: z.string(),
+  approverKey: z.string(),
+  decision: z.enum(["approve", "deny"]),
+  at: isoTime,
+  comment: z.string().nullable(),
+  /** The binding digest the approver was shown (SQL + parameters + requester). */
+  binding: sha256Hex,
+});
+
+/** The session record, version by version. */
+export const sessionRecordSchema = z.object({
+  schema: z.literal(SESSION_RECORD_SCHEMA),
+  sessionId: z.string().regex(/^ses_[0-9A-Za-z]{26}$/),
+  /** 1 for the first stored version, +1 per update. */
+  version: z.number().int().positive(),
+  status: sessionStatusSchema,
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  completedAt: isoTime.nullable(),
+  transitions: z
+    .array(z.object({ status: sessionStatusSchema, at: isoTime, note: z.string().optional() }))
+    .min(1),
+  principal: principalSchema,
+  client: z.object({ ip: z.string().nullable(), userAgent: z.string().nullable() }),
+  request: z.object({
+    sql: z.string(),
+    sqlDigest: sha256Hex,
+    /** Parameters are PHI-prone: kept as keyed digests unless the policy says to keep them. */
+    params: z.object({
+      count: z.number().int().nonnegative(),
+      mode: z.enum(["digest", "kept"]),
+      digests: z.array(sha256Hex).optional(),
+      values: z.array(z.unknown()).optional(),
+    }),
+    purpose: z.string().nullable(),
+    /** Digest of the request as a whole (SQL, parameters, purpose): what an idempotent retry must match. */
+    requestDigest: sha256Hex,
+    idempotencyKey: z.string().nullable(),
+  }),
+  classification: storedClassificationSchema,
+  decision: z.object({
+    outcome: z.enum(["allow", "deny", "require_approval"]),
+    reasons: z.array(z.string()),
+    rules: z.array(z.string()),
+    policy: z.object({ name: z.string(), digest: sha256Hex }),
+    /** The policy principal entry that matched, or null when none did. */
+    matchedPrincipal: z.string().nullable(),
+    limits: z.object({ maxRows: z.number().int().positive(), timeoutMs: z.number().int().positive() }),
+  }),
+  masking: z
+    .object({
+      plan: z.array(z.object({ column: z.string(), rule: z.string(), strategy: z.string() })),
+      applied: z.record(z.string(), z.number()).optional(),
+    })
+    .nullable(),
+  approval: z
+    .object({
+      id: z.string(),
+      expiresAt: isoTime,
+      quorum: z.number().int().positive(),
+      binding: sha256Hex,
+      estimatedRows: z.number().nullable(),
+    })
+    .nullable(),
+  approvals: z.array(approvalDecisionSchema),
+  execution: z
+    .object({
+      startedAt: isoTime,
+      finishedAt: isoTime.nullable(),
+      durationMs: z.number().nonnegative().nullable(),
+      rowCount: z.number().int().nonnegative().nullable(),
+      truncated: z.boolean().nullable(),
+    })
+    .nullable(),
+  result: z
+    .object({
+      columns: z.array(resultColumnSchema),
+      rowCount: z.number().int().nonnegative(),
+      truncated: z.boolean(),
+      /** Inline results are returned in the response body; large ones through `resultUrl`. */
+      delivery: z.enum(["inline", "url"]),
+      object: z.object({
+        key: z.string(),
+        sha256: sha256Hex,
+        size: z.number().int(),
+        contentType: z.string(),
+      }),
+    })
+    .nullable(),
+  error: z.object({ code: z.string(), message: z.string(), status: z.number().int() }).nullable(),
+});
+
+/** A session record version. */
+export type SessionRecord = z.infer<typeof sessionRecordSchema>;
+
+/** The next version of a record moved to `status` at `at`, with the given fields changed. */
+export function transition(
+  record: SessionRecord,
+  status: SessionStatus,
+  at: Date,
+  changes: Partial<Omit<SessionRecord, "schema" | "sessionId" | "version" | "status" | "transitions">> = {},
+  note?: string,
+): SessionRecord {
+  const time = at.toISOString();
+  const step = note === undefined ? { status, at: time } : { status, at: time, note };
+  return {
+    ...record,
+    ...changes,
+    version: record.version + 1,
+    status,
+    updatedAt: time,
+    completedAt: TERMINAL_STATUSES.has(status) ? time : record.completedAt,
+    transitions: [...record.transitions, step],
+  };
+}

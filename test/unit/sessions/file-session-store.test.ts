@@ -1,0 +1,125 @@
+// The file session store: durable versions, conditional writes, idempotency, and a hash chain that survives restarts.
+
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FileSessionStore, JournalCorruptError } from "#shared/adapters/local/file-session-store.ts";
+import { ConflictError } from "#shared/errors.ts";
+import type { ChainEntry } from "#shared/ports.ts";
+import { verifyChain } from "#shared/sessions/chain.ts";
+import { transition } from "#shared/sessions/record.ts";
+import { sampleRecord } from "#test/support/records.ts";
+
+async function allEntries(store: FileSessionStore): Promise<ChainEntry[]> {
+  const entries: ChainEntry[] = [];
+  for await (const entry of store.entries("0000-00-00", "9999-12-31")) entries.push(entry);
+  return entries;
+}
+
+describe("FileSessionStore", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "phigate-sessions-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("stores versions, enforces version order, and reads the latest", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const record = sampleRecord();
+    expect((await store.create(record)).created).toBe(true);
+    await expect(store.create(record)).rejects.toBeInstanceOf(ConflictError);
+    const done = transition(record, "completed", new Date());
+    await store.update(done);
+    await expect(store.update(done)).rejects.toBeInstanceOf(ConflictError);
+    expect((await store.get(record.sessionId))?.status).toBe("completed");
+    expect(await store.get("ses_00000000000000000000000000")).toBeUndefined();
+    await store.close();
+  });
+
+  it("returns the existing session for a repeated idempotency key, scoped per principal", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const first = sampleRecord();
+    const ref = { scope: first.principal.key, key: "retry-1" };
+    const [a, b] = await Promise.all([store.create(first, ref), store.create(sampleRecord(), ref)]);
+    expect(a.created).toBe(true);
+    expect(b).toEqual({ created: false, record: a.record });
+    expect((await store.create(sampleRecord(), { scope: "someone-else", key: "retry-1" })).created).toBe(
+      true,
+    );
+    await store.close();
+  });
+
+  it("keeps one unbroken chain under 200 concurrent writers, across a restart", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const records = Array.from({ length: 200 }, () => sampleRecord());
+    await Promise.all(records.map((r) => store.create(r)));
+    await Promise.all(records.map((r) => store.update(transition(r, "completed", new Date()))));
+    const entries = await allEntries(store);
+    expect(entries).toHaveLength(400);
+    expect(verifyChain(entries)).toEqual([]);
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    await store.close();
+    const reopened = await FileSessionStore.open({ directory: dir });
+    expect(reopened.chainHead.seq).toBe(400);
+    expect((await reopened.get(records[7]?.sessionId ?? ""))?.status).toBe("completed");
+    const next = sampleRecord();
+    await reopened.create(next);
+    expect(verifyChain(await allEntries(reopened))).toEqual([]);
+    await reopened.close();
+  });
+
+  it("links day files into one chain", async () => {
+    let now = new Date("2026-03-01T23:59:59Z");
+    const store = await FileSessionStore.open({ directory: dir, clock: { now: () => now } });
+    await store.create(sampleRecord({}, now));
+    now = new Date("2026-03-02T00:00:01Z");
+    await store.create(sampleRecord({}, now));
+    expect((await readdir(dir)).sort()).toEqual(["journal-2026-03-01.jsonl", "journal-2026-03-02.jsonl"]);
+    const entries = await allEntries(store);
+    expect(verifyChain(entries)).toEqual([]);
+    const secondDay: ChainEntry[] = [];
+    for await (const e of store.entries("2026-03-02", "2026-03-02")) secondDay.push(e);
+    expect(secondDay.map((e) => e.seq)).toEqual([2]);
+    await store.close();
+  });
+
+  it("cuts a torn final line (a write never acknowledged) and keeps going", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const record = sampleRecord();
+    await store.create(record);
+    await store.close();
+    const [file] = await readdir(dir);
+    await appendFile(join(dir, file ?? ""), '{"seq":2,"day":"2026');
+    const reopened = await FileSessionStore.open({ directory: dir });
+    expect(reopened.chainHead.seq).toBe(1);
+    await reopened.create(sampleRecord());
+    expect(verifyChain(await allEntries(reopened))).toEqual([]);
+    await reopened.close();
+  });
+
+  it("refuses to open a journal whose content was altered", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    await store.create(sampleRecord());
+    await store.create(sampleRecord());
+    await store.close();
+    const [file] = await readdir(dir);
+    const path = join(dir, file ?? "");
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.replace('"SELECT 1"', '"SELECT 2"'));
+    await expect(FileSessionStore.open({ directory: dir })).rejects.toBeInstanceOf(JournalCorruptError);
+  });
+
+  it("refuses to open a journal with an entry removed", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    for (let i = 0; i < 3; i++) await store.create(sampleRecord());
+    await store.close();
+    const [file] = await readdir(dir);
+    const path = join(dir, file ?? "");
+    const lines = (await readFile(path, "utf8")).split("\n");
+    await writeFile(path, [lines[0], lines[2], ""].join("\n"));
+    await expect(FileSessionStore.open({ directory: dir })).rejects.toThrow(/does not verify/);
+  });
+});
