@@ -69,35 +69,39 @@ export class PgliteExecutor implements SqlExecutor {
       return new Promise<ExecuteSummary>((resolve, reject) => {
         const fail = (error: unknown): void => reject(error);
         onMessage((message) => {
-          if (message.type === "columns") {
-            columns = message.fields;
-            const meta: ResultColumn[] = columns.map((f) => ({
-              name: f.name,
-              typeOid: f.typeOid,
-              type: typeName(f.typeOid),
-            }));
-            pending = pending.then(() => sink.columns(meta));
-          } else if (message.type === "rows") {
-            const rows: Row[] = message.rows.map((r) =>
-              r.map((text, i) => decodeValue(columns[i]?.typeOid ?? 25, text)),
-            );
-            pending = pending.then(async () => {
-              await sink.rows(rows);
-              post({ type: "ack", id });
+          try {
+            if (message.type === "columns") {
+              columns = message.fields;
+              const meta: ResultColumn[] = columns.map((f) => ({
+                name: f.name,
+                typeOid: f.typeOid,
+                type: typeName(f.typeOid),
+              }));
+              pending = pending.then(() => sink.columns(meta));
+            } else if (message.type === "rows") {
+              const rows: Row[] = message.rows.map((r) =>
+                r.map((text, i) => decodeValue(columns[i]?.typeOid ?? 25, text)),
+              );
+              pending = pending.then(async () => {
+                await sink.rows(rows);
+                post({ type: "ack", id });
+              });
+            } else if (message.type === "done") {
+              const { rowCount, truncated } = message;
+              pending = pending.then(() =>
+                resolve({ rowCount, truncated, durationMs: performance.now() - started }),
+              );
+            } else if (message.type === "failed") {
+              const error = queryFailure(message.sqlstate);
+              pending = pending.then(() => fail(error));
+            }
+            pending = pending.catch((error: unknown) => {
+              fail(error);
+              this.restart();
             });
-            pending.catch(fail);
-          } else if (message.type === "done") {
-            pending.then(
-              () =>
-                resolve({
-                  rowCount: message.rowCount,
-                  truncated: message.truncated,
-                  durationMs: performance.now() - started,
-                }),
-              fail,
-            );
-          } else if (message.type === "failed") {
-            pending.then(() => fail(queryFailure(message.sqlstate)), fail);
+          } catch (error) {
+            fail(error);
+            this.restart();
           }
         });
         post({

@@ -10,11 +10,10 @@ const port = parentPort;
 if (port === null) throw new Error("pglite-worker must run in a worker thread");
 
 const identity = (text: string): string => text;
-const textParsers = Object.fromEntries(
-  Object.keys(types.parsers)
-    .filter((k) => /^\d+$/.test(k))
-    .map((k) => [Number(k), identity]),
-);
+/** Every built-in type OID (and the defaults PGlite knows) maps to identity: values arrive as PostgreSQL's text. */
+const textParsers: Record<number, (text: string) => string> = {};
+for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
+for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
 
 const send = (message: FromWorker): void => port.postMessage(message);
 const started = Date.now();
@@ -23,10 +22,24 @@ const db = await PGlite.create({
   parsers: textParsers,
 });
 await db.exec(SESSION_SETTINGS_SQL);
+// PGlite installs array parsers after start-up, over the ones given at creation: reset every parser to text.
+const installed = (db as unknown as { parsers: Record<string, (text: string) => unknown> }).parsers;
+for (const key of Object.keys(installed)) installed[key] = identity;
 
 let credits = 0;
 let waiter: (() => void) | undefined;
 let queue: Promise<void> = Promise.resolve();
+
+/** Rows as text; anything else (a type PGlite decoded on its own) is refused rather than guessed at. */
+function textRows(rows: unknown[]): (string | null)[][] {
+  return rows.map((row) => {
+    if (!Array.isArray(row)) throw new TypeError("row is not an array");
+    return row.map((value) => {
+      if (value === null || typeof value === "string") return value;
+      throw new TypeError("a value was not delivered as text");
+    });
+  });
+}
 
 function fieldsOf(fields: readonly { name: string; dataTypeID: number }[]): WorkerField[] {
   return fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
@@ -63,7 +76,7 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
         send({ type: "columns", id: message.id, fields: fieldsOf(page.fields) });
         sentColumns = true;
       }
-      let rows = page.rows;
+      let rows = textRows(page.rows);
       if (rowCount + rows.length > message.maxRows) {
         rows = rows.slice(0, message.maxRows - rowCount);
         truncated = true;
@@ -91,7 +104,8 @@ async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): P
         ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
         : await db.query<(string | null)[]>(message.sql, message.params as unknown[], { rowMode: "array" });
     if (message.type === "query") await rollback();
-    const rows = (result.rows as unknown[]).map((r) => (Array.isArray(r) ? (r as (string | null)[]) : []));
+    const rows =
+      message.type === "admin" && !Array.isArray(result.rows[0]) ? [] : textRows(result.rows as unknown[]);
     send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
   } catch (error) {
     if (message.type === "query") await rollback();

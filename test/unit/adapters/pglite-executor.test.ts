@@ -1,0 +1,138 @@
+// The embedded executor: read-only for real, row caps, paging, value decoding, and a timeout that really stops a statement.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { QueryFailedError } from "#shared/errors.ts";
+import { silentLogger } from "#shared/log.ts";
+import type { ExecuteRequest } from "#shared/ports.ts";
+import type { ResultColumn, Row } from "#shared/sql/types.ts";
+
+async function collect(executor: PgliteExecutor, request: Partial<ExecuteRequest> & { sql: string }) {
+  let columns: readonly ResultColumn[] = [];
+  const pages: Row[][] = [];
+  const summary = await executor.execute(
+    { params: [], timeoutMs: 5_000, maxRows: 1_000, pageSize: 100, ...request },
+    { columns: (c) => void (columns = c), rows: (p) => void pages.push([...p]) },
+  );
+  return { columns, pages, rows: pages.flat(), summary };
+}
+
+describe("PgliteExecutor", () => {
+  let dir: string;
+  let executor: PgliteExecutor;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "phigate-pglite-"));
+    executor = await PgliteExecutor.start({ dataDir: join(dir, "pgdata"), logger: silentLogger });
+    await executor.admin(
+      "CREATE TABLE t (id int PRIMARY KEY, name text, born date, at timestamptz, big int8, amount numeric, ok bool, tags text[], doc jsonb, raw bytea, score float8);" +
+        "INSERT INTO t SELECT g, 'n' || g, date '2000-01-01' + g, timestamptz '2024-01-02 03:04:05.5+00' + g * interval '1 hour', 9007199254740993 + g, g * 1.25, g % 2 = 0, ARRAY['a', NULL, 'c d'], jsonb_build_object('k', g), '\\x0102', g / 3.0 FROM generate_series(1, 250) g;",
+    );
+  });
+
+  afterAll(async () => {
+    await executor.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("decodes every value type into JSON shapes and reports column types", async () => {
+    const { columns, rows } = await collect(executor, { sql: "SELECT * FROM t WHERE id = $1", params: [1] });
+    expect(columns.map((c) => c.type)).toEqual([
+      "int4",
+      "text",
+      "date",
+      "timestamptz",
+      "int8",
+      "numeric",
+      "bool",
+      "_text",
+      "jsonb",
+      "bytea",
+      "float8",
+    ]);
+    expect(rows).toEqual([
+      [
+        1,
+        "n1",
+        "2000-01-02",
+        "2024-01-02T04:04:05.5Z",
+        "9007199254740994",
+        "1.25",
+        false,
+        ["a", null, "c d"],
+        { k: 1 },
+        "\\x0102",
+        0.3333333333333333,
+      ],
+    ]);
+  });
+
+  it("pages results and caps rows, reporting truncation", async () => {
+    const all = await collect(executor, { sql: "SELECT id FROM t ORDER BY id", pageSize: 100 });
+    expect(all.pages.map((p) => p.length)).toEqual([100, 100, 50]);
+    expect(all.summary).toMatchObject({ rowCount: 250, truncated: false });
+    const capped = await collect(executor, {
+      sql: "SELECT id FROM t ORDER BY id",
+      maxRows: 120,
+      pageSize: 50,
+    });
+    expect(capped.rows).toHaveLength(120);
+    expect(capped.summary).toMatchObject({ rowCount: 120, truncated: true });
+    const exact = await collect(executor, { sql: "SELECT id FROM t ORDER BY id", maxRows: 250 });
+    expect(exact.summary).toMatchObject({ rowCount: 250, truncated: false });
+  });
+
+  it("runs statements read-only whatever they are", async () => {
+    const error = await collect(executor, { sql: "SELECT id FROM t FOR UPDATE" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueryFailedError);
+    expect((error as QueryFailedError).code).toBe("read_only_violation");
+  });
+
+  it("never passes PostgreSQL's message on (it can echo data)", async () => {
+    const error = (await collect(executor, { sql: "SELECT name::int FROM t" }).catch(
+      (e: unknown) => e,
+    )) as QueryFailedError;
+    expect(error).toBeInstanceOf(QueryFailedError);
+    expect(error.message).not.toContain("n1");
+    expect(error.message).toContain("22P02");
+  });
+
+  it("stops a statement at its timeout without blocking the event loop, then recovers", async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    const started = Date.now();
+    const error = await collect(executor, { sql: "SELECT pg_sleep(10)", timeoutMs: 400 }).catch(
+      (e: unknown) => e,
+    );
+    clearInterval(timer);
+    expect(error).toBeInstanceOf(QueryFailedError);
+    expect((error as QueryFailedError).code).toBe("statement_timeout");
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(ticks).toBeGreaterThan(10);
+    const after = await collect(executor, { sql: "SELECT count(*)::int FROM t" });
+    expect(after.rows).toEqual([[250]]);
+  });
+
+  it("estimates rows with EXPLAIN and reads the catalog", async () => {
+    expect(await executor.estimateRows("SELECT * FROM t WHERE id > $1", [0], 5_000)).toBeGreaterThan(0);
+    const catalog = await executor.loadCatalog();
+    const t = catalog.relations.find((r) => r.table === "t");
+    expect(t?.columns.map((c) => c.name)).toEqual([
+      "id",
+      "name",
+      "born",
+      "at",
+      "big",
+      "amount",
+      "ok",
+      "tags",
+      "doc",
+      "raw",
+      "score",
+    ]);
+    expect(catalog.searchPath).toContain("public");
+  });
+});
