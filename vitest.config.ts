@@ -10,6 +10,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     globalSetup: ["test/global-setup.ts"],
-    reporters: ["default"],
+    // CI asks for a JSON report next to the console output (.ci/run prints "N passed, N failed" from it).
+    reporters: process.env.PHIGATE_TEST_REPORT
+      ? ["default", ["json", { outputFile: process.env.PHIGATE_TEST_REPORT }]]
+      : ["default"],
   },
 });
