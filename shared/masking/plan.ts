@@ -1,0 +1,179 @@
+// The masking plan: from each output column's lineage and the policy's rules, what masking it gets — or why the statement is denied.
+import { MaskingFailedError } from "#shared/errors.ts";
+import type { ColumnRef, OutputColumnLineage, ResultColumn, TableRef } from "#shared/sql/types.ts";
+import type { ColumnRule, DetectorKind, MaskingStrategy } from "./rules.ts";
+import { strictestRule } from "./strictness.ts";
+
+/** What the plan needs from the policy (the parsed masking section, with per-principal overrides merged in). */
+export interface MaskingPlanPolicy {
+  /** `schema.table.column` → rule. */
+  readonly rules: Readonly<Record<string, ColumnRule>>;
+  /** Transformed protected columns: `strictest` nulls them, `deny` refuses the statement. */
+  readonly onTransform: "strictest" | "deny";
+  /** Whole-row references to a table with protected columns are always denied. */
+  readonly wholeRow: "deny";
+  /** Free-text columns the content detectors run over, and the kinds that run. */
+  readonly detectors: { readonly columns: readonly string[]; readonly kinds: readonly DetectorKind[] };
+}
+
+/** The masking of one output column. */
+export interface PlannedColumn {
+  /** 0-based position in the result. */
+  readonly position: number;
+  readonly name: string;
+  /**
+   * Which rule applies: a protected column's name (`public.patients.ssn`), several joined by `+` for a copy
+   * from several columns (a set operation), `derived:` + those names for a transformed value; for
+   * detector-only columns the detector column(s) the same way. Null when the column is not masked.
+   */
+  readonly rule: string | null;
+  /** The strategy applied, `detect` when only the content detectors run, null when not masked. */
+  readonly strategy: MaskingStrategy | "detect" | null;
+  /** Detector kinds run over the value (before a `partial` rule; never after a rule that leaves no original text). */
+  readonly detectors: readonly DetectorKind[];
+  /** The effective rule with its parameters (the strictest of the sources'), or null. */
+  readonly spec: ColumnRule | null;
+}
+
+/** One masked column as dryRun and the session record report it (contract: `masking: [{column, rule, strategy}]`). */
+export interface MaskingSummaryEntry {
+  readonly column: string;
+  readonly position: number;
+  readonly rule: string;
+  readonly strategy: MaskingStrategy | "detect";
+}
+
+/** The statement may run; every output column's masking. */
+export interface MaskingPlan {
+  readonly decision: "allow";
+  readonly columns: readonly PlannedColumn[];
+  /** The masked columns only, in order. */
+  readonly summary: readonly MaskingSummaryEntry[];
+}
+
+/** The statement may not run: its result could not be masked safely. Reasons name columns and tables, never values. */
+export interface MaskingDenial {
+  readonly decision: "deny";
+  readonly reasons: readonly string[];
+}
+
+/** `schema.table.column`. */
+export function columnKey(ref: ColumnRef): string {
+  return `${ref.schema}.${ref.table}.${ref.column}`;
+}
+
+function tableKey(ref: TableRef): string {
+  return `${ref.schema}.${ref.table}`;
+}
+
+function tablesOf(columns: Iterable<string>): Set<string> {
+  const tables = new Set<string>();
+  for (const key of columns) tables.add(key.slice(0, key.lastIndexOf(".")));
+  return tables;
+}
+
+function describe(o: OutputColumnLineage): string {
+  return `Output column "${o.name}" (#${o.position + 1})`;
+}
+
+/**
+ * Plans the masking of a statement's result from its output-column lineage:
+ * - a `copy` of protected columns gets their rule (the strictest when a set operation merges several);
+ * - a value transformed from a protected column (any function, cast, operator, aggregate, CASE, ...) no longer
+ *   has the column's format, and even its presence can be chosen by the query (`CASE WHEN ssn LIKE '1%' THEN 'x'
+ *   END`), so `partial`, `generalize`, `tokenize` and even `redact` could leak: it is nulled (`onTransform:
+ *   strictest`) or the statement is denied (`deny`);
+ * - a whole row, or a JSON/XML value built from a protected column, is denied (it cannot be masked exactly);
+ * - a value from a detector column gets the content detectors (whole rows of a table with detector columns but
+ *   no protected column included), unless a rule already leaves none of its original text.
+ * `resultTypes`, when known (after execution), must have one entry per output column. Throws
+ * `MaskingFailedError` when the lineage does not describe a well-formed result.
+ */
+export function planMasking(
+  outputs: readonly OutputColumnLineage[],
+  resultTypes: readonly ResultColumn[] | undefined,
+  policy: MaskingPlanPolicy,
+): MaskingPlan | MaskingDenial {
+  if (resultTypes !== undefined && resultTypes.length !== outputs.length) {
+    throw new MaskingFailedError("The result does not match the analyzed statement; nothing was returned.");
+  }
+  const protectedTables = tablesOf(Object.keys(policy.rules));
+  const detectorColumns = new Set(policy.detectors.columns);
+  const detectorTables = tablesOf(detectorColumns);
+  const reasons: string[] = [];
+  const columns: PlannedColumn[] = [];
+
+  outputs.forEach((o, index) => {
+    if (o.position !== index) {
+      throw new MaskingFailedError("The statement analysis is inconsistent; nothing was returned.");
+    }
+    const keys = [...new Set(o.sources.map(columnKey))].sort();
+    const protectedKeys = keys.filter((k) => Object.hasOwn(policy.rules, k));
+    const detectorKeys = keys.filter((k) => detectorColumns.has(k));
+    let wholeRowDetectors = false;
+    for (const t of o.wholeRows) {
+      const table = tableKey(t);
+      if (protectedTables.has(table)) {
+        reasons.push(
+          `${describe(o)} contains whole rows of ${table}, which has protected columns; select the columns you need by name so each can be masked.`,
+        );
+      } else if (detectorTables.has(table)) {
+        wholeRowDetectors = true;
+        detectorKeys.push(`${table}.*`);
+      }
+    }
+    if (protectedKeys.length > 0 && o.transforms.includes("json_xml")) {
+      reasons.push(
+        `${describe(o)} builds a JSON/XML value from protected column(s) ${protectedKeys.join(", ")}, which cannot be masked inside; select the columns by name instead.`,
+      );
+    }
+    const kinds = detectorKeys.length > 0 || wholeRowDetectors ? policy.detectors.kinds : [];
+    const plain = { position: o.position, name: o.name };
+
+    if (protectedKeys.length > 0) {
+      const copy = o.kind === "copy" && o.wholeRows.length === 0;
+      if (!copy && policy.onTransform === "deny") {
+        const how = o.transforms.length > 0 ? ` (${[...new Set(o.transforms)].join(", ")})` : "";
+        reasons.push(
+          `${describe(o)} transforms protected column(s) ${protectedKeys.join(", ")}${how}; the policy does not allow transformed protected values — select the column itself to get its masked value.`,
+        );
+        return;
+      }
+      const spec: ColumnRule | null = copy
+        ? strictestRule(protectedKeys.map((k) => policy.rules[k] as ColumnRule))
+        : { strategy: "nullify" };
+      if (spec === null)
+        throw new MaskingFailedError("The masking plan is inconsistent; nothing was returned.");
+      columns.push({
+        ...plain,
+        rule: copy ? protectedKeys.join("+") : `derived:${protectedKeys.join("+")}`,
+        strategy: spec.strategy,
+        detectors: spec.strategy === "partial" ? kinds : [],
+        spec,
+      });
+      return;
+    }
+    if (kinds.length > 0) {
+      const copy = o.kind === "copy" && o.wholeRows.length === 0;
+      const rule = detectorKeys.join("+");
+      columns.push({
+        ...plain,
+        rule: copy ? rule : `derived:${rule}`,
+        strategy: "detect",
+        detectors: kinds,
+        spec: null,
+      });
+      return;
+    }
+    columns.push({ ...plain, rule: null, strategy: null, detectors: [], spec: null });
+  });
+
+  if (reasons.length > 0) return { decision: "deny", reasons };
+  const summary: MaskingSummaryEntry[] = [];
+  for (const c of columns) {
+    if (c.rule !== null && c.strategy !== null) {
+      summary.push({ column: c.name, position: c.position, rule: c.rule, strategy: c.strategy });
+    }
+  }
+  return { decision: "allow", columns, summary };
+}

@@ -1,0 +1,113 @@
+// Policy schemas of masking: defaults, the demo policy's YAML, and what a policy may not say.
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { columnRuleSchema, detectorConfigSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
+
+const DEMO_YAML = `
+onTransform: strictest
+wholeRow: deny
+rules:
+  public.patients.ssn: { strategy: partial, keepLast: 4 }
+  public.patients.mrn: { strategy: tokenize, prefix: mrn }
+  public.patients.first_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }
+  public.patients.last_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }
+  public.patients.dob: { strategy: generalize, to: birth_year }
+  public.patients.zip: { strategy: generalize, to: zip3 }
+  public.patients.phone: { strategy: redact }
+  public.patients.email: { strategy: redact }
+  public.patients.address: { strategy: redact }
+detectors:
+  columns: [public.encounters.notes]
+  kinds: [ssn, phone, email, mrn, date]
+  mrnPattern: "MRN-\\\\d{7}"
+  replacements: { mrn: "[MRN]" }
+`;
+
+describe("maskingPolicySchema", () => {
+  it("parses the demo policy's masking section with defaults applied", () => {
+    const policy = maskingPolicySchema.parse(parse(DEMO_YAML));
+    expect(policy.rules["public.patients.ssn"]).toEqual({
+      strategy: "partial",
+      keepFirst: 0,
+      keepLast: 4,
+      maskChar: "*",
+    });
+    expect(policy.rules["public.patients.phone"]).toEqual({ strategy: "redact", replacement: "[REDACTED]" });
+    expect(policy.rules["public.patients.mrn"]).toEqual({
+      strategy: "tokenize",
+      prefix: "mrn",
+      normalize: [],
+    });
+    expect(policy.detectors.columns).toEqual(["public.encounters.notes"]);
+    expect(policy.detectors.mrnPattern).toBe("MRN-\\d{7}");
+  });
+
+  it("defaults to strictest transforms, denied whole rows, no rules and the pattern-free detectors", () => {
+    const policy = maskingPolicySchema.parse({});
+    expect(policy.onTransform).toBe("strictest");
+    expect(policy.wholeRow).toBe("deny");
+    expect(policy.rules).toEqual({});
+    expect(policy.detectors.kinds).toEqual(["ssn", "phone", "email", "date"]);
+  });
+
+  it("rejects column keys that would never match the lineage (not three parts, upper case)", () => {
+    for (const key of [
+      "patients.ssn",
+      "public.Patients.ssn",
+      "public.patients.SSN",
+      "a.b.c.d",
+      "public..ssn",
+    ]) {
+      const result = maskingPolicySchema.safeParse({ rules: { [key]: { strategy: "nullify" } } });
+      expect(result.success, key).toBe(false);
+    }
+  });
+
+  it("accepts only deny for whole rows", () => {
+    expect(maskingPolicySchema.safeParse({ wholeRow: "allow" }).success).toBe(false);
+  });
+});
+
+describe("columnRuleSchema", () => {
+  it.each([
+    [{ strategy: "hash" }],
+    [{ strategy: "redact", extra: 1 }],
+    [{ strategy: "partial", keepLast: -1 }],
+    [{ strategy: "partial", keepLast: 1.5 }],
+    [{ strategy: "partial", maskChar: "0" }],
+    [{ strategy: "partial", maskChar: "**" }],
+    [{ strategy: "tokenize", prefix: "Bad Prefix" }],
+    [{ strategy: "tokenize", normalize: ["soundex"] }],
+    [{ strategy: "generalize", to: "decade" }],
+    [{ strategy: "generalize" }],
+    [{ strategy: "redact", replacement: "" }],
+  ])("rejects %j", (rule) => {
+    expect(columnRuleSchema.safeParse(rule).success).toBe(false);
+  });
+});
+
+describe("detectorConfigSchema", () => {
+  it("needs an MRN pattern when the mrn detector is on", () => {
+    expect(detectorConfigSchema.safeParse({ kinds: ["mrn"] }).success).toBe(false);
+  });
+
+  it("rejects MRN patterns that could backtrack catastrophically or match nothing", () => {
+    for (const mrnPattern of [
+      "(a+)+",
+      "MRN-\\d+",
+      "\\d*",
+      "(?:x|x){1,40}",
+      "MRN-(\\d)\\1",
+      "(?=MRN)\\w{3}",
+    ]) {
+      const result = detectorConfigSchema.safeParse({ kinds: ["mrn"], mrnPattern });
+      expect(result.success, mrnPattern).toBe(false);
+    }
+  });
+
+  it("keeps replacements per kind short and non-empty", () => {
+    expect(detectorConfigSchema.safeParse({ replacements: { ssn: "" } }).success).toBe(false);
+    expect(detectorConfigSchema.safeParse({ replacements: { ssn: "x".repeat(33) } }).success).toBe(false);
+    expect(detectorConfigSchema.parse({ replacements: { ssn: "<ssn>" } }).replacements.ssn).toBe("<ssn>");
+  });
+});
