@@ -56,11 +56,7 @@ async function existingTables(target: SqlTarget): Promise<number> {
   return Number(row?.present ?? 0);
 }
 
-/**
- * Row counts of the demo tables, or undefined when any of them is missing.
- */
-export async function ehrTableCounts(target: SqlTarget): Promise<EhrSizes | undefined> {
-  if ((await existingTables(target)) < EHR_TABLES.length) return undefined;
+async function countRows(target: SqlTarget): Promise<EhrSizes> {
   const counts = EHR_TABLES.map((table) => `(SELECT count(*) FROM ${table})::int AS ${table}`).join(", ");
   const [row] = rowsOf(await target.query(`SELECT ${counts}`));
   return {
@@ -68,6 +64,12 @@ export async function ehrTableCounts(target: SqlTarget): Promise<EhrSizes | unde
     encounters: Number(row?.encounters ?? 0),
     medications: Number(row?.medications ?? 0),
   };
+}
+
+/** Row counts of the demo tables, or undefined when any of them is missing. */
+export async function ehrTableCounts(target: SqlTarget): Promise<EhrSizes | undefined> {
+  if ((await existingTables(target)) < EHR_TABLES.length) return undefined;
+  return countRows(target);
 }
 
 /** True when the three demo tables exist and `patients` has at least one row (a seed commits all or nothing). */
@@ -116,16 +118,16 @@ async function runDdl(target: SqlTarget, sql: string): Promise<unknown> {
 export async function seedEhr(target: SqlTarget, options: EhrOptions = {}): Promise<SeedEhrResult> {
   const started = performance.now();
   const resolved = resolveEhrOptions(options);
-  await target.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-  let committed = false;
+  let open = false;
   try {
+    await target.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+    open = true;
     await target.query("SELECT pg_advisory_xact_lock($1, $2)", LOCK_KEYS);
     const present = await existingTables(target);
     if (present === EHR_TABLES.length && (await isEhrSeeded(target))) {
+      const counts = await countRows(target);
       await target.query("ROLLBACK");
-      committed = true;
-      const counts = await ehrTableCounts(target);
-      if (counts === undefined) throw new Error("demo tables vanished");
+      open = false;
       return { status: "already_seeded", counts, durationMs: performance.now() - started };
     }
     if (present > 0) {
@@ -138,9 +140,10 @@ export async function seedEhr(target: SqlTarget, options: EhrOptions = {}): Prom
     await insertAll(target, resolved);
     await runDdl(target, EHR_CONSTRAINTS_SQL);
     await target.query("COMMIT");
-    committed = true;
+    open = false;
+    await target.query(`ANALYZE ${EHR_TABLES.join(", ")}`);
   } catch (error) {
-    if (!committed) await target.query("ROLLBACK").catch(() => undefined);
+    if (open) await target.query("ROLLBACK").catch(() => undefined);
     if (error instanceof ConflictError) throw error;
     const sqlstate = (error as { code?: unknown } | null)?.code;
     throw new UnavailableError("database_unavailable", "Seeding the synthetic EHR failed", {
@@ -148,7 +151,6 @@ export async function seedEhr(target: SqlTarget, options: EhrOptions = {}): Prom
       details: typeof sqlstate === "string" ? { sqlstate } : undefined,
     });
   }
-  await target.query(`ANALYZE ${EHR_TABLES.join(", ")}`);
   const { patients, encounters, medications } = resolved;
   return {
     status: "seeded",
