@@ -123,8 +123,8 @@ export function evaluate(
   const defaults = policy.document.defaults;
   const entry = matchPrincipal(policy, principal, context);
   const limits = {
-    maxRows: entry?.limits.max_rows ?? defaults.max_rows,
-    timeoutMs: entry?.limits.statement_timeout_ms ?? defaults.statement_timeout_ms,
+    maxRows: entry?.limits.maxRows ?? defaults.maxRows,
+    timeoutMs: entry?.limits.statementTimeoutMs ?? defaults.statementTimeoutMs,
   };
   if (entry === undefined) {
     return deny(policy, undefined, "default-deny", ["no policy entry grants this caller any access"], limits);

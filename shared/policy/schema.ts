@@ -1,6 +1,7 @@
 // The policy file's schema (zod; policy/policy.schema.json is generated from it): who may run what, under which limits.
 
 import { z } from "zod";
+import { columnRulesSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
 
 const nonEmpty = z.string().min(1);
 const oneOrMany = z
@@ -48,8 +49,8 @@ export const grantSchema = z.strictObject({
 
 /** Limits applied to a principal's statements. */
 export const limitsSchema = z.strictObject({
-  max_rows: z.number().int().positive().max(10_000_000).optional(),
-  statement_timeout_ms: z.number().int().positive().max(3_600_000).optional(),
+  maxRows: z.number().int().positive().max(10_000_000).optional(),
+  statementTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
 
 /** One principal entry: who it is (claims) and what it may do. */
@@ -59,6 +60,8 @@ export const principalEntrySchema = z.strictObject({
   match: claimMatchSchema,
   grants: z.array(grantSchema).min(1),
   limits: limitsSchema.default({}),
+  /** Column rules for this principal only; where they meet the policy's rules, the stricter wins. */
+  masking: columnRulesSchema.default({}),
 });
 
 /** One principal entry. */
@@ -83,11 +86,13 @@ export const policySchema = z.strictObject({
     .default({}),
   defaults: z
     .strictObject({
-      max_rows: z.number().int().positive().max(10_000_000).default(10_000),
-      statement_timeout_ms: z.number().int().positive().max(3_600_000).default(5_000),
+      maxRows: z.number().int().positive().max(10_000_000).default(10_000),
+      statementTimeoutMs: z.number().int().positive().max(3_600_000).default(5_000),
     })
-    .default({ max_rows: 10_000, statement_timeout_ms: 5_000 }),
+    .default({ maxRows: 10_000, statementTimeoutMs: 5_000 }),
   principals: z.array(principalEntrySchema).default([]),
+  /** Masking by column lineage, with content detectors over free-text columns (see docs/masking.md). */
+  masking: maskingPolicySchema.prefault({}),
   roles: z
     .strictObject({
       approvers: roleSchema.extend({ quorum: z.number().int().positive().max(10).default(1) }).optional(),

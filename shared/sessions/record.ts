@@ -121,7 +121,9 @@ export const sessionRecordSchema = z.object({
   }),
   masking: z
     .object({
-      plan: z.array(z.object({ column: z.string(), rule: z.string(), strategy: z.string() })),
+      /** The masked output columns and how (`strategy: detect` when only the content detectors run). */
+      plan: z.array(z.object({ column: z.string(), position: z.number().int(), rule: z.string(), strategy: z.string() })),
+      /** What was applied: cells per strategy, detector hits per kind, withheld values (counts only). */
       applied: z.record(z.string(), z.number()).optional(),
     })
     .nullable(),
