@@ -11,7 +11,7 @@ import {
 } from "#shared/errors.ts";
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
-import { evaluate } from "#shared/policy/evaluate.ts";
+import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
 import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
 import {
   newSessionRecord,
@@ -20,7 +20,8 @@ import {
   requestDigest,
 } from "#shared/sessions/new-record.ts";
 import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
-import { type CompletedResult, loadStoredResult, runStatement } from "#shared/sessions/run-statement.ts";
+import { type CompletedResult, loadStoredResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
+import { detectorsFor } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** The body of a `200` answer (contract §2). */
@@ -39,7 +40,7 @@ export interface DryRunBody {
     readonly functions: string[];
   };
   readonly reasons: readonly string[];
-  readonly masking: readonly { column: string; rule: string; strategy: string }[];
+  readonly masking: readonly { column: string; position: number; rule: string; strategy: string }[];
 }
 
 /** What a query request produced. */
@@ -80,7 +81,7 @@ export async function submitQuery(
     );
   }
   const policy = deps.policy.current();
-  const decision = evaluate(policy, context.principal, classification, deps.policy.context);
+  const { decision, plan } = decideStatement(policy, context.principal, classification, deps.policy.context);
   if (request.dryRun) {
     return {
       kind: "dry_run",
@@ -88,7 +89,7 @@ export async function submitQuery(
         decision: decision.outcome,
         classification: classificationSummary(classification),
         reasons: decision.reasons,
-        masking: [],
+        masking: maskingSummary(plan),
       },
     };
   }
@@ -103,7 +104,7 @@ export async function submitQuery(
     parameterKey: await deps.keys.key("parameter-digest"),
     classification,
     decision,
-    masking: null,
+    masking: plan === undefined ? null : { plan: maskingSummary(plan) },
   });
   const idempotency =
     context.idempotencyKey === null
@@ -130,7 +131,9 @@ export async function submitQuery(
       sessionId: stored.sessionId,
     });
   }
-  return { kind: "completed", body: await executeSession(deps, stored, analyzed, request) };
+  if (plan === undefined) throw new ForbiddenError("policy_denied", "the statement cannot be masked", { sessionId: stored.sessionId });
+  const masking = { plan, detectors: detectorsFor(policy) };
+  return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
 }
 
 /** Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. */
@@ -139,11 +142,12 @@ export async function executeSession(
   record: SessionRecord,
   analyzed: AnalyzedStatement,
   request: Pick<QueryRequest, "params">,
+  masking: ResultMasking,
 ): Promise<CompletedBody> {
   const startedAt = deps.clock.now();
   let outcome: Awaited<ReturnType<typeof runStatement>>;
   try {
-    outcome = await runStatement(deps, record, analyzed.statement, request.params);
+    outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
   } catch (error) {
     await failSession(deps, record, error, startedAt);
     throw inSession(error, record.sessionId);
@@ -158,6 +162,7 @@ export async function executeSession(
       truncated: outcome.result.truncated,
     },
     result: outcome.stored,
+    masking: { plan: record.masking?.plan ?? [], applied: outcome.applied },
   });
   try {
     await deps.sessions.update(final);

@@ -1,7 +1,10 @@
 // Executes an allowed statement read-only, stores its result as an immutable object, and reads stored results back.
 
 import { createHash } from "node:crypto";
-import { UnavailableError } from "#shared/errors.ts";
+import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
+import type { CompiledDetectors } from "#shared/masking/detectors.ts";
+import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
+import type { MaskingPlan } from "#shared/masking/plan.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -29,14 +32,34 @@ function resultKey(record: SessionRecord): string {
   return `results/${record.createdAt.slice(0, 10)}/${record.sessionId}.json`;
 }
 
-/** Runs the statement under the decision's limits and stores the result before anything is returned. */
+/** How a statement's result is masked. */
+export interface ResultMasking {
+  readonly plan: MaskingPlan;
+  readonly detectors: CompiledDetectors | undefined;
+}
+
+/** Flattens masking statistics into the record's `masking.applied` counters. */
+export function appliedCounts(stats: MaskingStats): Record<string, number> {
+  const applied: Record<string, number> = { rows: stats.rows, withheld: stats.withheld };
+  for (const [strategy, count] of Object.entries(stats.masked)) if (count > 0) applied[`masked.${strategy}`] = count;
+  for (const [kind, count] of Object.entries(stats.detectorHits)) if (count > 0) applied[`detected.${kind}`] = count;
+  return applied;
+}
+
+/**
+ * Runs the statement under the decision's limits, masking every page as it arrives, and stores the masked
+ * result before anything is returned. A masking failure stops the statement: nothing is stored or returned.
+ */
 export async function runStatement(
   deps: SessionDeps,
   record: SessionRecord,
   statement: string,
   params: readonly SqlParam[],
-): Promise<{ result: CompletedResult; stored: NonNullable<SessionRecord["result"]>; durationMs: number }> {
+  masking: ResultMasking,
+): Promise<{ result: CompletedResult; stored: NonNullable<SessionRecord["result"]>; durationMs: number; applied: Record<string, number> }> {
   let columns: AnsweredColumn[] = [];
+  let masker: Masker | undefined;
+  const tokenizationKey = Buffer.from(await deps.keys.key("tokenization"));
   const rows: Row[] = [];
   const summary = await deps.executor.execute(
     {
@@ -48,13 +71,23 @@ export async function runStatement(
     },
     {
       columns: (meta: readonly ResultColumn[]) => {
-        columns = meta.map((c) => ({ name: c.name, type: c.type, masking: null }));
+        masker = compileMasker({
+          plan: masking.plan,
+          columns: meta,
+          keys: { tokenizationKey },
+          clock: deps.clock,
+          ...(masking.detectors === undefined ? {} : { detectors: masking.detectors }),
+        });
+        columns = masker.columns.map((c) => ({ name: c.name, type: c.type, masking: c.masking }));
       },
       rows: (page: readonly Row[]) => {
-        for (const row of page) rows.push(row);
+        if (masker === undefined) throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
+        for (const row of masker.maskPage(page)) rows.push(row);
       },
     },
   );
+  if (masker === undefined) throw new MaskingFailedError("The result had no column description; nothing was returned.");
+  const applied = appliedCounts(masker.stats());
   const body = Buffer.from(JSON.stringify({ columns, rows }), "utf8");
   const object = await deps.objects.put(resultKey(record), body, "application/json");
   const delivery = body.length <= deps.results.inlineMaxBytes ? "inline" : "url";
@@ -67,6 +100,7 @@ export async function runStatement(
     result,
     stored: { columns, rowCount: summary.rowCount, truncated: summary.truncated, delivery, object },
     durationMs: summary.durationMs,
+    applied,
   };
 }
 
