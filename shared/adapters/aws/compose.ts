@@ -53,15 +53,15 @@ function missing(capability: string): never {
 }
 
 const noExecutor: SqlExecutor = {
-  execute: () => missing("database"),
-  estimateRows: () => missing("database"),
-  loadCatalog: () => missing("database"),
+  execute: async () => missing("database"),
+  estimateRows: async () => missing("database"),
+  loadCatalog: async () => missing("database"),
   close: async () => {},
 };
 
-const noAnalyzer: StatementAnalyzer = { analyze: () => missing("database") };
+const noAnalyzer: StatementAnalyzer = { analyze: async () => missing("database") };
 
-const noKeys: KeyProvider = { key: () => missing("keys") };
+const noKeys: KeyProvider = { key: async () => missing("keys") };
 
 /** Reads the policy bundled next to the function and checks it is the one the stack was synthesized with. */
 export async function loadBundledPolicy(bundleDir: string, config: LambdaConfig): Promise<LoadedPolicy> {

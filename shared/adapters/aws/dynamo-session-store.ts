@@ -48,7 +48,7 @@ export interface DynamoSessionStoreOptions {
   readonly clock?: Clock;
   /** How long an idempotency item lives (DynamoDB TTL on `expiresAt`), seconds. */
   readonly idempotencyTtlSeconds: number;
-  /** Attempts when the chain head moves under a write (default 8). */
+  /** Attempts when the chain head moves under a write (default 10). */
   readonly maxAttempts?: number;
   /** Waits between attempts (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -96,12 +96,14 @@ function unavailable(error: unknown): UnavailableError {
  * `seq` to `seq + 1`, (2) puts the chain entry (`chain#<day>` / `seq`, never overwritten), (3) puts the
  * session item (create: must not exist; update: stored version must be the previous one) and (4) for an
  * idempotent create, puts `idem#<scope>#<key>` (must not exist). When the head moved, the write is relinked
- * after the head it found and retried (bounded, jittered); entries are linked with the same `linkEntry` as the
+ * after the head it found and retried (bounded, jittered; one container's writes are serialized); entries are linked with the same `linkEntry` as the
  * local journal, so `verifyChain` checks a chain written here.
  */
 export class DynamoSessionStore implements SessionStore {
   private head: Head | undefined;
   private headKnown = false;
+  /** Writes from one container go one at a time (they would only contend for the head with each other). */
+  private tail: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -167,8 +169,14 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
-  private async write(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
-    const maxAttempts = this.options.maxAttempts ?? 8;
+  private write(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
+    const result = this.tail.then(() => this.attempt(op));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async attempt(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
+    const maxAttempts = this.options.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
       if (!this.headKnown) await this.readHead();
       const head = this.head;
