@@ -68,16 +68,6 @@ export class Storage extends Construct {
     });
     Validations.of(this.accessLogs).acknowledge(
       {
-        id: "AwsSolutions-S1",
-        reason:
-          "This bucket is the server-access-log target of the other buckets; logging it into itself would loop.",
-      },
-      {
-        id: "HIPAA.Security-S3BucketLoggingEnabled",
-        reason:
-          "This bucket is the server-access-log target of the other buckets; logging it into itself would loop.",
-      },
-      {
         id: "HIPAA.Security-S3DefaultEncryptionKMS",
         reason: "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS.",
       },
