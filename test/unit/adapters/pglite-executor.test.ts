@@ -15,7 +15,12 @@ async function collect(executor: PgliteExecutor, request: Partial<ExecuteRequest
   const pages: Row[][] = [];
   const summary = await executor.execute(
     { params: [], timeoutMs: 5_000, maxRows: 1_000, pageSize: 100, ...request },
-    { columns: (c) => void (columns = c), rows: (p) => void pages.push([...p]) },
+    {
+      columns: (c) => {
+        columns = c;
+      },
+      rows: (p) => void pages.push([...p]),
+    },
   );
   return { columns, pages, rows: pages.flat(), summary };
 }

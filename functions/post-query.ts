@@ -1,0 +1,13 @@
+// Lambda entry of POST /v1/queries: the composition root plus the SQL side (Data API executor, statement analyzer).
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+import { RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
+import { ConfigurationError } from "#shared/errors.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("post-query", {
+  executor: (options) => new RdsDataExecutor(options),
+  analyzer: () => {
+    throw new ConfigurationError("no statement analyzer is available in this build");
+  },
+});

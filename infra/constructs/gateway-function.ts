@@ -1,0 +1,127 @@
+// One Lambda per route: local esbuild ESM bundle (+ WASM and policy beside it), its own role, log group and environment.
+
+import { join } from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { type LambdaEnvironment, lambdaEnvironment } from "#shared/config/lambda-env.ts";
+import type { RouteDefinition } from "#shared/http/routes.ts";
+
+/** The Lambda runtime: the newest Node LTS aws-cdk-lib offers (the code targets Node ≥ 20 and uses nothing newer). */
+export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+
+/** The bundle's ESM shims: CommonJS dependencies and the libpg-query loader expect `require` and `__dirname`. */
+export const ESM_BANNER = [
+  "import { createRequire as __phigateCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __phigateFileURLToPath } from 'node:url';",
+  "import { dirname as __phigateDirname } from 'node:path';",
+  "const require = __phigateCreateRequire(import.meta.url);",
+  "const __filename = __phigateFileURLToPath(import.meta.url);",
+  "const __dirname = __phigateDirname(__filename);",
+].join(" ");
+
+/** The parser's WASM, copied next to bundles of routes that need it. */
+export const PARSER_WASM = "node_modules/libpg-query/wasm/libpg-query.wasm";
+
+/** Where the bundled policy lands beside the bundle (`PHIGATE_POLICY_FILE`). */
+export const BUNDLED_POLICY_FILE = "policy.yaml";
+
+/** What a route's function is built from. */
+export interface GatewayFunctionProps {
+  readonly route: RouteDefinition;
+  /** Repository root (entries, lock file, node_modules). */
+  readonly projectRoot: string;
+  /** Absolute path of the policy file to bundle. */
+  readonly policyPath: string;
+  readonly environment: Omit<LambdaEnvironment, "PHIGATE_ROUTE_ID" | "PHIGATE_POLICY_FILE">;
+  readonly logsKey: IKey;
+  readonly reservedConcurrency: number;
+}
+
+function shellQuote(path: string): string {
+  return `'${path.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * A route's function. It has its own role whose one customer-managed policy grants logging on its own log
+ * group; the stack adds exactly the data-plane statements its capabilities call for to that policy.
+ */
+export class GatewayFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  /** The role's only policy (customer-managed, not inline). */
+  readonly policy: ManagedPolicy;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: GatewayFunctionProps) {
+    super(scope, id);
+    const { route } = props;
+    this.logGroup = new LogGroup(this, "Logs", {
+      encryptionKey: props.logsKey,
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `phigate ${route.id}: only what this route uses`,
+    });
+    this.policy = new ManagedPolicy(this, "Policy", {
+      description: `phigate ${route.id}: logging and the data-plane actions of its capabilities`,
+      roles: [role],
+      statements: [
+        new PolicyStatement({
+          sid: "OwnLogGroup",
+          effect: Effect.ALLOW,
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [this.logGroup.logGroupArn],
+        }),
+      ],
+    });
+    this.role = role;
+    const copies = (outputDir: string): string[] => [
+      `cp ${shellQuote(props.policyPath)} ${shellQuote(join(outputDir, BUNDLED_POLICY_FILE))}`,
+      ...(route.needsParser
+        ? [`cp ${shellQuote(join(props.projectRoot, PARSER_WASM))} ${shellQuote(`${outputDir}/`)}`]
+        : []),
+    ];
+    this.function = new NodejsFunction(this, "Function", {
+      entry: join(props.projectRoot, route.entry),
+      handler: "handler",
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: route.needsParser ? 1024 : 512,
+      timeout: Duration.seconds(29),
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      role,
+      logGroup: this.logGroup,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, "package-lock.json"),
+      description: `phigate ${route.method} ${route.path}`,
+      environment: lambdaEnvironment({
+        ...props.environment,
+        PHIGATE_ROUTE_ID: route.id,
+        PHIGATE_POLICY_FILE: BUNDLED_POLICY_FILE,
+      }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node24",
+        mainFields: ["module", "main"],
+        minify: true,
+        sourceMap: false,
+        bundleAwsSDK: true,
+        banner: ESM_BANNER,
+        forceDockerBundling: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => copies(outputDir),
+        },
+      },
+    });
+    this.function.node.addDependency(this.policy);
+  }
+}

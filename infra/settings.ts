@@ -1,0 +1,81 @@
+// The stack's settings from CDK context (`-c key=value` or cdk.json), validated, with defaults that synth offline.
+
+import { z } from "zod";
+
+const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
+
+const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Every context key the app reads (docs/deploy.md explains each). */
+export const settingsSchema = z
+  .object({
+    /** JWT issuer trusted at the edge and by the functions. */
+    issuer: z.url().default(GITHUB_ISSUER),
+    /** JWT audience the authorizer and the functions require. */
+    audience: z.string().min(1).default("phigate"),
+    /** The issuer's JWKS (default: GitHub's `/.well-known/jwks`, else `/.well-known/jwks.json`). */
+    jwksUri: z.url().optional(),
+    /** Claim carrying group names in the issuer's tokens. */
+    groupsClaim: z.string().min(1).default("groups"),
+    /** Object Lock (compliance mode) retention of results, days. */
+    resultRetentionDays: count(30, 36_500),
+    /** Object Lock (compliance mode) retention of evidence bundles, days (6 years by default). */
+    evidenceRetentionDays: count(2_190, 36_500),
+    /** The policy file bundled with the functions, relative to the repository root. */
+    policyFile: z.string().min(1).default("policy/demo.yaml"),
+    /** Use an existing Aurora cluster (Data API enabled) instead of creating one; needs `existingSecretArn`. */
+    existingClusterArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:rds:/)
+      .optional(),
+    /** The Secrets Manager secret the Data API signs in with (a read-only role, ideally). */
+    existingSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/)
+      .optional(),
+    /** The KMS key encrypting `existingSecretArn`, when it is a customer-managed key. */
+    existingSecretKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:/)
+      .optional(),
+    /** Database (EHR) name. */
+    databaseName: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/)
+      .default("ehr"),
+    /** Reserved concurrency of each function. */
+    reservedConcurrency: count(10, 1_000),
+    /** Steady-state requests per second the API accepts. */
+    throttleRateLimit: count(20, 10_000),
+    /** Burst of requests the API accepts. */
+    throttleBurstLimit: count(40, 5_000),
+  })
+  .refine((s) => (s.existingClusterArn === undefined) === (s.existingSecretArn === undefined), {
+    message: "existingClusterArn and existingSecretArn go together",
+    path: ["existingClusterArn"],
+  });
+
+/** Validated settings. */
+export type Settings = z.infer<typeof settingsSchema>;
+
+/** Reads the settings from a construct's context; throws naming the bad key. */
+export function readSettings(tryGetContext: (key: string) => unknown): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const value = tryGetContext(key);
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`context ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** Where the functions fetch the issuer's signing keys. */
+export function jwksUriOf(settings: Settings): string {
+  if (settings.jwksUri !== undefined) return settings.jwksUri;
+  const base = settings.issuer.replace(/\/$/, "");
+  return base === GITHUB_ISSUER ? `${base}/.well-known/jwks` : `${base}/.well-known/jwks.json`;
+}

@@ -1,0 +1,83 @@
+// Rewrites `$n` placeholders to the Data API's `:pN` named parameters, found by PostgreSQL's own scanner.
+
+import type { SqlParameter } from "@aws-sdk/client-rds-data";
+import { loadModule, scanSync } from "libpg-query";
+import { BadRequestError } from "#shared/errors.ts";
+import type { SqlParam } from "#shared/ports.ts";
+
+/** A statement ready for `ExecuteStatement`. */
+export interface DataApiStatement {
+  readonly sql: string;
+  readonly parameters: SqlParameter[];
+}
+
+let ready: Promise<void> | undefined;
+
+/** Loads the scanner's WASM once per container (it sits next to the bundle). */
+export function loadScanner(): Promise<void> {
+  ready ??= loadModule().catch((error: unknown) => {
+    ready = undefined;
+    throw error;
+  });
+  return ready;
+}
+
+/** The name a `$n` placeholder becomes. */
+export function parameterName(n: number): string {
+  return `p${n}`;
+}
+
+function arrayLiteralItem(item: string | number | boolean | null): string {
+  if (item === null) return "NULL";
+  return `"${String(item).replace(/["\\]/g, "\\$&")}"`;
+}
+
+/**
+ * The Data API value of one parameter. The Data API refuses array parameters, so an array travels as its
+ * PostgreSQL array literal (`{"a","b"}`) and the statement casts it (`$1::text[]`), as it must on any host.
+ */
+export function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
+  if (value === null) return { isNull: true };
+  if (typeof value === "boolean") return { booleanValue: value };
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) ? { longValue: value } : { doubleValue: value };
+  }
+  if (typeof value === "string") return { stringValue: value };
+  return { stringValue: `{${value.map(arrayLiteralItem).join(",")}}` };
+}
+
+/**
+ * Replaces every PARAM token the PostgreSQL scanner finds (never text inside literals, quoted identifiers or
+ * comments) with `(:pN)`, parenthesized so a following cast or subscript binds as it did to `$n`. Token
+ * offsets are byte offsets into the UTF-8 text. Call `loadScanner()` first.
+ */
+export function toDataApiStatement(sql: string, params: readonly SqlParam[]): DataApiStatement {
+  let tokens: ReturnType<typeof scanSync>["tokens"];
+  try {
+    tokens = scanSync(sql).tokens;
+  } catch (cause) {
+    throw new BadRequestError("invalid_sql", "the SQL text could not be scanned", { cause });
+  }
+  const bytes = Buffer.from(sql, "utf8");
+  const parts: string[] = [];
+  const used = new Set<number>();
+  let offset = 0;
+  for (const token of tokens) {
+    if (token.tokenName !== "PARAM") continue;
+    const n = Number(token.text.slice(1));
+    if (!Number.isInteger(n) || n < 1 || n > params.length) {
+      throw new BadRequestError(
+        "invalid_params",
+        `the statement references $${n} but ${params.length} were given`,
+      );
+    }
+    parts.push(bytes.subarray(offset, token.start).toString("utf8"), `(:${parameterName(n)})`);
+    offset = token.end;
+    used.add(n);
+  }
+  parts.push(bytes.subarray(offset).toString("utf8"));
+  const parameters = [...used]
+    .sort((a, b) => a - b)
+    .map((n) => ({ name: parameterName(n), value: sqlParameterValue(params[n - 1] ?? null) }));
+  return { sql: parts.join(""), parameters };
+}

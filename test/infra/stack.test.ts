@@ -1,0 +1,367 @@
+// The stack, synthesized once with real (local esbuild) bundling and the rule packs on: routes, functions, storage, IAM.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPhigateApp } from "#infra/phigate-app.ts";
+import type { PhigateStack } from "#infra/stack.ts";
+import { capabilitiesOf } from "#shared/adapters/aws/capabilities.ts";
+import { ROUTES } from "#shared/http/routes.ts";
+
+const CONTEXT = {
+  issuer: "https://token.actions.githubusercontent.com",
+  audience: "phigate-test",
+  resultRetentionDays: "7",
+  evidenceRetentionDays: "400",
+};
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let outdir: string;
+let stack: PhigateStack;
+let template: Template;
+let assemblyDir: string;
+let synthMs: number;
+
+const resources = (type: string): [string, Resource][] =>
+  Object.entries(template.findResources(type)) as [string, Resource][];
+const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+
+/** Every statement of the function's managed policy, by route id. */
+function statementsOf(routeId: string): Statement[] {
+  const fn = stack.functions.get(routeId);
+  if (fn === undefined) throw new Error(routeId);
+  const policy = template.findResources("AWS::IAM::ManagedPolicy")[logicalId(fn.policy)] as Resource;
+  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+const actionsOf = (statement: Statement | undefined): string[] =>
+  statement === undefined ? [] : ([] as string[]).concat(statement.Action).sort();
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), "phigate-cdk-"));
+  const started = performance.now();
+  const built = createPhigateApp({ outdir, context: CONTEXT });
+  stack = built.stack;
+  assemblyDir = built.app.synth().directory;
+  template = Template.fromStack(stack);
+  synthMs = performance.now() - started;
+}, 180_000);
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("synthesis", () => {
+  it("synthesizes offline with local esbuild bundling in reasonable time", () => {
+    expect(synthMs).toBeLessThan(120_000);
+    console.info(`stack synthesized in ${Math.round(synthMs)} ms`);
+  });
+});
+
+describe("HTTP API", () => {
+  it("has a JWT authorizer for the issuer and audience from context, with no scopes", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Authorizer", {
+      AuthorizerType: "JWT",
+      IdentitySource: ["$request.header.Authorization"],
+      JwtConfiguration: { Issuer: CONTEXT.issuer, Audience: [CONTEXT.audience] },
+    });
+  });
+
+  it("has exactly the routes of the route table, each behind the authorizer its auth says, each with its function", () => {
+    const routes = resources("AWS::ApiGatewayV2::Route");
+    expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(
+      ROUTES.map((r) => `${r.method} ${r.path}`).sort(),
+    );
+    const integrations = template.findResources("AWS::ApiGatewayV2::Integration");
+    for (const route of ROUTES) {
+      const [, resource] =
+        routes.find(([, r]) => r.Properties.RouteKey === `${route.method} ${route.path}`) ?? [];
+      expect(resource?.Properties.AuthorizationType).toBe(route.auth === "jwt" ? "JWT" : "NONE");
+      expect(resource?.Properties.AuthorizationScopes).toBeUndefined();
+      const target = JSON.stringify(resource?.Properties.Target);
+      const integrationId = /integrations\/","?\{"Ref":"([^"]+)"/.exec(target)?.[1] ?? "";
+      const integration = integrations[integrationId] as Resource | undefined;
+      const fn = stack.functions.get(route.id);
+      expect(JSON.stringify(integration?.Properties.IntegrationUri)).toContain(
+        logicalId(fn?.function as never),
+      );
+    }
+  });
+
+  it("throttles the default stage and writes KMS-encrypted access logs", () => {
+    template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: { DestinationArn: { "Fn::GetAtt": [logicalId(stack.api.accessLogs), "Arn"] } },
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      KmsKeyId: { "Fn::GetAtt": [logicalId(stack.keys.logs), "Arn"] },
+    });
+    for (const [, group] of resources("AWS::Logs::LogGroup")) expect(group.Properties.KmsKeyId).toBeDefined();
+  });
+});
+
+describe("functions", () => {
+  it("has one arm64 Node function per route with reserved concurrency and a validated environment", () => {
+    const functions = resources("AWS::Lambda::Function");
+    expect(functions).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const fn = stack.functions.get(route.id);
+      const resource = template.findResources("AWS::Lambda::Function")[
+        logicalId(fn?.function as never)
+      ] as Resource;
+      expect(resource.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+        ReservedConcurrentExecutions: 10,
+        Timeout: 29,
+      });
+      const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.PHIGATE_ROUTE_ID).toBe(route.id);
+      expect(variables.PHIGATE_POLICY_FILE).toBe("policy.yaml");
+      expect(variables.PHIGATE_POLICY_DIGEST).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.parse(String(variables.PHIGATE_ISSUERS))).toEqual([
+        {
+          issuer: CONTEXT.issuer,
+          jwksUri: `${CONTEXT.issuer}/.well-known/jwks`,
+          audience: [CONTEXT.audience],
+          groupsClaim: "groups",
+        },
+      ]);
+      const capabilities = capabilitiesOf(route.id);
+      expect("PHIGATE_DB_CLUSTER_ARN" in variables).toBe(capabilities.database);
+      expect("PHIGATE_KEYS_SECRET_ARN" in variables).toBe(capabilities.keys);
+    }
+  });
+
+  it("ships the parser's WASM and the policy next to the bundles that need them", () => {
+    for (const route of ROUTES) {
+      const fn = stack.functions.get(route.id);
+      const resource = template.findResources("AWS::Lambda::Function")[
+        logicalId(fn?.function as never)
+      ] as Resource;
+      const key = String((resource.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, "");
+      const dir = join(assemblyDir, `asset.${key}`);
+      expect(existsSync(join(dir, "index.mjs"))).toBe(true);
+      expect(existsSync(join(dir, "policy.yaml"))).toBe(true);
+      expect(existsSync(join(dir, "libpg-query.wasm"))).toBe(route.needsParser);
+      const bundle = readFileSync(join(dir, "index.mjs"), "utf8");
+      expect(bundle.startsWith("import { createRequire")).toBe(true);
+    }
+  });
+
+  it("gives each function only its own role and one customer-managed policy (no inline, no AWS-managed)", () => {
+    for (const route of ROUTES) {
+      const fn = stack.functions.get(route.id);
+      const role = template.findResources("AWS::IAM::Role")[logicalId(fn?.role as never)] as Resource;
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+    const inline = resources("AWS::IAM::Policy").filter(([, p]) =>
+      JSON.stringify(p.Properties.Roles).includes("Route"),
+    );
+    expect(inline).toEqual([]);
+  });
+});
+
+describe("least privilege", () => {
+  it("never grants a wildcard action to any function", () => {
+    for (const route of ROUTES) {
+      for (const statement of statementsOf(route.id)) {
+        for (const action of actionsOf(statement)) expect(action).not.toContain("*");
+        expect(statement.Resource).not.toBe("*");
+      }
+    }
+  });
+
+  it("lets get-session read session items and result objects, and nothing else", () => {
+    const statements = statementsOf("get-session");
+    expect(statements.map((s) => s.Sid).sort()).toEqual([
+      "DataKey",
+      "OwnLogGroup",
+      "ResultObjects",
+      "SessionTable",
+    ]);
+    const table = statements.find((s) => s.Sid === "SessionTable");
+    expect(actionsOf(table)).toEqual(["dynamodb:GetItem"]);
+    expect(table?.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*"] },
+    });
+    expect(table?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] });
+    const objects = statements.find((s) => s.Sid === "ResultObjects");
+    expect(actionsOf(objects)).toEqual(["s3:GetObject"]);
+    expect(JSON.stringify(objects?.Resource)).toContain("/results/*");
+    expect(actionsOf(statements.find((s) => s.Sid === "DataKey"))).toEqual([
+      "kms:Decrypt",
+      "kms:DescribeKey",
+    ]);
+  });
+
+  it("lets post-query use the Data API on the cluster, read its secrets, write sessions and put results", () => {
+    const statements = statementsOf("post-query");
+    const bySid = new Map(statements.map((s) => [s.Sid, s]));
+    expect(actionsOf(bySid.get("DataApi"))).toEqual([
+      "rds-data:BeginTransaction",
+      "rds-data:ExecuteStatement",
+      "rds-data:RollbackTransaction",
+    ]);
+    expect(bySid.get("DataApi")?.Resource).toEqual({
+      "Fn::Join": [
+        "",
+        expect.arrayContaining([":cluster:", { Ref: logicalId(stack.database.cluster as never) }]),
+      ],
+    });
+    expect(actionsOf(bySid.get("DatabaseSecret"))).toEqual(["secretsmanager:GetSecretValue"]);
+    expect(actionsOf(bySid.get("KeyMaterial"))).toEqual(["secretsmanager:GetSecretValue"]);
+    expect(bySid.get("KeyMaterial")?.Resource).toEqual({ Ref: logicalId(stack.storage.keyMaterial) });
+    expect(actionsOf(bySid.get("SessionTable"))).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]);
+    expect(bySid.get("SessionTable")?.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*", "chain#*", "idem#*"] },
+    });
+    expect(actionsOf(bySid.get("ResultObjects"))).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]);
+    expect(actionsOf(bySid.get("DataKey"))).toEqual([
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+    ]);
+  });
+});
+
+describe("storage", () => {
+  it("has on-demand, PITR, KMS-encrypted, deletion-protected tables; TTL on expiresAt", () => {
+    const tables = resources("AWS::DynamoDB::Table");
+    expect(tables).toHaveLength(2);
+    for (const [, table] of tables) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: "KMS",
+          KMSMasterKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+        },
+        DeletionProtectionEnabled: true,
+        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+      });
+    }
+  });
+
+  it("locks results and evidence in compliance mode for the retention from context, encrypted with the data key", () => {
+    const expectations: [PhigateStack["storage"]["results"], number][] = [
+      [stack.storage.results, 7],
+      [stack.storage.evidence, 400],
+    ];
+    for (const [bucket, days] of expectations) {
+      const resource = template.findResources("AWS::S3::Bucket")[logicalId(bucket)] as Resource;
+      expect(resource.Properties).toMatchObject({
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: {
+          ObjectLockEnabled: "Enabled",
+          Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: days } },
+        },
+        VersioningConfiguration: { Status: "Enabled" },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            {
+              BucketKeyEnabled: true,
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: "aws:kms",
+                KMSMasterKeyID: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+              },
+            },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LoggingConfiguration: { DestinationBucketName: { Ref: logicalId(stack.storage.accessLogs) } },
+      });
+    }
+  });
+
+  it("logs into a separate, unlocked bucket and denies non-TLS access on every bucket", () => {
+    const logs = template.findResources("AWS::S3::Bucket")[logicalId(stack.storage.accessLogs)] as Resource;
+    expect(logs.Properties.ObjectLockEnabled).toBeUndefined();
+    expect(logs.Properties.LoggingConfiguration).toBeUndefined();
+    const policies = resources("AWS::S3::BucketPolicy");
+    expect(policies).toHaveLength(resources("AWS::S3::Bucket").length);
+    for (const [, policy] of policies) {
+      const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
+        .Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: "Deny",
+          Action: "s3:*",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      );
+    }
+  });
+
+  it("keeps the key material in a generated, KMS-encrypted secret", () => {
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      KmsKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+      GenerateSecretString: { GenerateStringKey: "master", PasswordLength: 64, SecretStringTemplate: "{}" },
+    });
+  });
+
+  it("has a rotating data key and an ECC P-256 signing key", () => {
+    template.hasResourceProperties("AWS::KMS::Key", {
+      EnableKeyRotation: true,
+      Description: Match.stringLikeRegexp("data at rest"),
+    });
+    template.hasResourceProperties("AWS::KMS::Key", { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
+  });
+});
+
+describe("database", () => {
+  it("creates an encrypted Aurora Serverless v2 PostgreSQL cluster with the Data API, in isolated subnets", () => {
+    template.hasResourceProperties("AWS::RDS::DBCluster", {
+      Engine: "aurora-postgresql",
+      EnableHttpEndpoint: true,
+      StorageEncrypted: true,
+      KmsKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+      DeletionProtection: true,
+      DatabaseName: "ehr",
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
+    });
+    template.resourceCountIs("AWS::EC2::InternetGateway", 0);
+    template.resourceCountIs("AWS::EC2::NatGateway", 0);
+    for (const [, subnet] of resources("AWS::EC2::Subnet"))
+      expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+  });
+
+  it("backs the tables and the cluster up with AWS Backup into a KMS-encrypted vault", () => {
+    template.hasResourceProperties("AWS::Backup::BackupVault", {
+      EncryptionKeyArn: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+    });
+    const [selection] = resources("AWS::Backup::BackupSelection");
+    const listed = JSON.stringify(selection?.[1].Properties);
+    expect(listed).toContain(logicalId(stack.storage.sessions));
+    expect(listed).toContain(logicalId(stack.storage.approvals));
+    expect(listed).toContain(logicalId(stack.database.cluster as never));
+  });
+});

@@ -1,0 +1,256 @@
+// The AWS composition root and Lambda environment: validation, bundled policy, capabilities, and a request end to end.
+
+import { createHash } from "node:crypto";
+import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandInput,
+  TransactWriteItemsCommand,
+  type TransactWriteItemsCommandInput,
+} from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ROUTE_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
+import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
+import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
+import { ConfigurationError } from "#shared/errors.ts";
+import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
+import { ROUTES } from "#shared/http/routes.ts";
+import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
+import { silentLogger } from "#shared/log.ts";
+import { sampleRecord } from "#test/support/records.ts";
+import { createTestIssuer } from "#test/support/tokens.ts";
+import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const ISSUERS = JSON.stringify([
+  {
+    issuer: "https://token.actions.githubusercontent.com",
+    jwksUri: "https://token.actions.githubusercontent.com/.well-known/jwks",
+    audience: ["phigate"],
+  },
+]);
+const ARN = {
+  key: "arn:aws:kms:eu-west-1:111111111111:key/0000",
+  cluster: "arn:aws:rds:eu-west-1:111111111111:cluster:ehr",
+  dbSecret: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db",
+  keys: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keys",
+};
+
+let bundleDir: string;
+let policyDigest: string;
+
+function env(routeId: string, extra: Partial<LambdaEnvironment> = {}): LambdaEnvironment {
+  return {
+    PHIGATE_ROUTE_ID: routeId,
+    PHIGATE_SESSIONS_TABLE: "sessions",
+    PHIGATE_RESULTS_BUCKET: "results",
+    PHIGATE_DATA_KEY_ARN: ARN.key,
+    PHIGATE_ISSUERS: ISSUERS,
+    PHIGATE_POLICY_DIGEST: policyDigest,
+    ...extra,
+  };
+}
+
+const dbEnv = {
+  PHIGATE_DB_CLUSTER_ARN: ARN.cluster,
+  PHIGATE_DB_SECRET_ARN: ARN.dbSecret,
+  PHIGATE_DB_NAME: "ehr",
+};
+
+beforeAll(async () => {
+  bundleDir = await mkdtemp(join(tmpdir(), "phigate-bundle-"));
+  await copyFile(join(ROOT, "policy/demo.yaml"), join(bundleDir, "policy.yaml"));
+  const { readFile } = await import("node:fs/promises");
+  policyDigest = createHash("sha256")
+    .update(await readFile(join(bundleDir, "policy.yaml")))
+    .digest("hex");
+});
+
+afterAll(async () => {
+  await rm(bundleDir, { recursive: true, force: true });
+});
+
+describe("Lambda environment", () => {
+  it("validates with defaults and requires the variables of the route's capabilities", () => {
+    const config = lambdaConfigFromEnv(env("get-session"));
+    expect(config).toMatchObject({
+      routeId: "get-session",
+      policyFile: "policy.yaml",
+      pageSize: 500,
+      inlineMaxBytes: 1_000_000,
+      resultUrlMaxTtlSeconds: 900,
+      database: undefined,
+      keysSecretArn: undefined,
+    });
+    expect(() => lambdaConfigFromEnv(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
+    const full = lambdaConfigFromEnv(env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }));
+    expect(full.database).toEqual({ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" });
+    expect(() => lambdaConfigFromEnv(env("no-such-route"))).toThrow(ConfigurationError);
+    expect(() => lambdaConfigFromEnv(env("get-session", { PHIGATE_PAGE_SIZE: "0" }))).toThrow(
+      /PHIGATE_PAGE_SIZE/,
+    );
+    expect(() => lambdaConfigFromEnv(env("get-session", { PHIGATE_ISSUERS: "[]" }))).toThrow(
+      /PHIGATE_ISSUERS/,
+    );
+    expect(() => lambdaConfigFromEnv({ ...env("get-session"), PHIGATE_DATA_KEY_ARN: "key" })).toThrow(/ARN/);
+  });
+
+  it("builds the CDK environment prop, dropping unset values and refusing a missing capability variable", () => {
+    const built = lambdaEnvironment({
+      ...env("post-query", dbEnv),
+      PHIGATE_KEYS_SECRET_ARN: ARN.keys,
+      PHIGATE_LOG_LEVEL: undefined,
+    });
+    expect(built.PHIGATE_DB_NAME).toBe("ehr");
+    expect("PHIGATE_LOG_LEVEL" in built).toBe(false);
+    expect(() => lambdaEnvironment(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
+  });
+
+  it("declares capabilities for every route, and nothing else", () => {
+    expect(Object.keys(ROUTE_CAPABILITIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  });
+});
+
+describe("Lambda entries", () => {
+  it("has one entry file per route and one route per entry file", async () => {
+    const files = (await readdir(join(ROOT, "functions")))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `functions/${f}`);
+    expect(files.sort()).toEqual(ROUTES.map((r) => r.entry).sort());
+    for (const route of ROUTES) expect(route.entry).toBe(`functions/${route.id}.ts`);
+    expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+  });
+});
+
+describe("composeHandler", () => {
+  const dynamo = mockClient(DynamoDBClient);
+  const s3 = mockClient(S3Client);
+  let table: FakeTable;
+
+  beforeEach(() => {
+    dynamo.reset();
+    s3.reset();
+    table = new FakeTable();
+    dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => table.getItem(input));
+    dynamo
+      .on(TransactWriteItemsCommand)
+      .callsFake((input: TransactWriteItemsCommandInput) => table.transactWrite(input));
+  });
+
+  const event = (token?: string, id = "ses_00000000000000000000000000"): APIGatewayProxyEventV2 =>
+    ({
+      version: "2.0",
+      routeKey: "GET /v1/sessions/{id}",
+      rawPath: `/v1/sessions/${id}`,
+      rawQueryString: "",
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      pathParameters: { id },
+      requestContext: {
+        http: { method: "GET", path: `/v1/sessions/${id}`, sourceIp: "192.0.2.1", userAgent: "t" },
+      },
+      isBase64Encoded: false,
+    }) as unknown as APIGatewayProxyEventV2;
+
+  it("composes get-session from the environment and the bundled policy; refuses requests without a token", async () => {
+    const handler = await composeHandler("get-session", undefined, {
+      env: env("get-session"),
+      bundleDir,
+      logger: silentLogger,
+    });
+    const response = await handler(event());
+    expect(response.statusCode).toBe(401);
+  });
+
+  it("refuses to start on a foreign route's configuration, a changed policy or a missing SQL side", async () => {
+    await expect(
+      composeHandler("post-query", undefined, { env: env("get-session"), bundleDir }),
+    ).rejects.toThrow(/configured for get-session/);
+    await expect(
+      composeHandler("get-session", undefined, {
+        env: env("get-session", { PHIGATE_POLICY_DIGEST: "0".repeat(64) }),
+        bundleDir,
+      }),
+    ).rejects.toThrow(/does not match/);
+    await expect(
+      composeHandler("post-query", undefined, {
+        env: env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }),
+        bundleDir,
+        logger: silentLogger,
+      }),
+    ).rejects.toThrow(/database capability/);
+  });
+
+  it("hands the database configuration and Data API client to the entry's SQL parts", async () => {
+    const seen: unknown[] = [];
+    await composeHandler(
+      "post-query",
+      {
+        executor: (options) => {
+          seen.push({
+            clusterArn: options.clusterArn,
+            secretArn: options.secretArn,
+            database: options.database,
+          });
+          return {
+            execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+            estimateRows: async () => 0,
+            loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+            close: async () => {},
+          };
+        },
+        analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
+      },
+      {
+        env: env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }),
+        bundleDir,
+        logger: silentLogger,
+      },
+    );
+    expect(seen).toEqual([{ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" }]);
+  });
+
+  it("serves a stored session through the DynamoDB and S3 adapters to its requester", async () => {
+    const idp = await createTestIssuer("https://token.actions.githubusercontent.com/");
+    const config = lambdaConfigFromEnv(env("get-session"));
+    const policy = await loadBundledPolicy(bundleDir, config);
+    const deps = await createAwsDeps(
+      config,
+      policy,
+      { dynamo: new DynamoDBClient({ region: "eu-west-1" }), s3: new S3Client({ region: "eu-west-1" }) },
+      silentLogger,
+      undefined,
+    );
+    const record = sampleRecord({
+      principal: { ...sampleRecord().principal, issuer: idp.issuer, subject: "ci", key: `${idp.issuer}#ci` },
+    });
+    await new DynamoSessionStore({
+      client: new DynamoDBClient({ region: "eu-west-1" }),
+      tableName: "sessions",
+      logger: silentLogger,
+      idempotencyTtlSeconds: 60,
+    }).create(record);
+    const handler = HANDLER_FACTORIES["get-session"]?.({
+      ...deps,
+      verifier: createTokenVerifier([idp.config]),
+    });
+    const response = await handler?.(event(await idp.token("ci"), record.sessionId));
+    expect(response?.statusCode).toBe(200);
+    expect(JSON.parse(String(response?.body))).toMatchObject({
+      sessionId: record.sessionId,
+      status: "running",
+    });
+    const stranger = await handler?.(event(await idp.token("someone-else"), record.sessionId));
+    expect(stranger?.statusCode).toBe(404);
+    await expect(deps.keys.key("tokenization")).rejects.toThrow(/keys capability/);
+    await expect(deps.executor.loadCatalog()).rejects.toThrow(/database capability/);
+    expect(dynamo.commandCalls(GetItemCommand).at(-1)?.args[0].input.TableName).toBe("sessions");
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+});
