@@ -41,7 +41,19 @@ export type ColumnClause =
 export interface RelationAccess extends TableRef {
   /** `unknown` when the catalog has no such relation (the statement will fail at execution). */
   readonly kind: "table" | "view" | "matview" | "foreign" | "partitioned" | "sequence" | "unknown";
+  /** How the statement uses the relation (always set by `classify`; optional for hand-built fixtures). */
+  readonly access?: readonly RelationAccessMode[];
+  /**
+   * The views through whose definitions the relation is reached. Absent or empty when the statement names
+   * the relation itself; a relation both named and reached through a view lists the views and `direct: true`.
+   */
+  readonly via?: readonly TableRef[];
+  /** False when the relation is reached only through a view's definition. */
+  readonly direct?: boolean;
 }
+
+/** How a statement uses a relation. */
+export type RelationAccessMode = "read" | "write" | "lock" | "ddl" | "other";
 
 /** A base column read by a statement, with every clause it appears in. */
 export interface ColumnAccess extends ColumnRef {
@@ -52,6 +64,21 @@ export interface ColumnAccess extends ColumnRef {
 export interface FunctionCall {
   readonly schema?: string;
   readonly name: string;
+  /**
+   * `system`: a built-in (or assumed built-in: not found among user-defined routines); `user`: a routine
+   * defined in a non-system schema of the catalog, whose body the gateway cannot see. Always set by `classify`.
+   */
+  readonly origin?: "system" | "user";
+  /** Function-like syntax (`COALESCE`, `GREATEST`, `CURRENT_USER`, `XMLELEMENT`, `JSON_OBJECT`, ...) rather than a call. */
+  readonly syntax?: boolean;
+}
+
+/** An operator a statement uses (`=`, `||`, `~~` for LIKE, ...). Operators are functions in disguise. */
+export interface OperatorCall {
+  readonly schema?: string;
+  readonly name: string;
+  /** As for {@link FunctionCall.origin}: `user` when a user-defined operator of that name exists. */
+  readonly origin: "system" | "user";
 }
 
 /** A reference to a whole row of a table (`SELECT p FROM patients p`, `row_to_json(p)`, `p.*` inside a function). */
@@ -85,6 +112,11 @@ export interface OutputColumnLineage {
    * `copy`: the value is exactly one source column's value (possibly through aliases, CTEs, subqueries,
    * or a set operation whose every branch is a copy); `transform`: derived from sources by at least one
    * transformation; `constant`: depends on no column at all.
+   *
+   * A copy may list several `sources` when each value is, unchanged, the value of one of them: a set
+   * operation whose non-constant branches are all copies (`SELECT ssn ... UNION SELECT first_name ...`
+   * lists both), a `JOIN ... USING` / NATURAL column (both sides), a column read through a view (the
+   * view's column and the base column it copies).
    */
   readonly kind: "copy" | "transform" | "constant";
   /** Every base column the value can depend on (data flow, not predicates). */
@@ -93,6 +125,11 @@ export interface OutputColumnLineage {
   readonly wholeRows: readonly TableRef[];
   /** The transformations applied on any path from a source to the output. Empty for copies and constants. */
   readonly transforms: readonly TransformKind[];
+  /**
+   * True when the value passes through a user-defined routine: its body may read any table, so `sources`
+   * are the known inputs only and the value must be treated as able to carry anything. Always set by `classify`.
+   */
+  readonly opaque?: boolean;
 }
 
 /** Everything the gateway knows about one statement before it runs. */
@@ -110,6 +147,31 @@ export interface Classification {
   readonly limit: number | null;
   /** Number of `$n` parameters the statement references (the highest n). */
   readonly paramCount: number;
+  /** Operators used, deduplicated (see {@link OperatorCall}). Always set by `classify`. */
+  readonly operators?: readonly OperatorCall[];
+  /**
+   * Why a statement that reads is not classified `read` (e.g. `data_modifying_cte`, `select_into`,
+   * `locking_clause`, `function:nextval`, `user_function:public.f`). Always set by `classify`.
+   */
+  readonly reasons?: readonly string[];
+  /** For EXPLAIN, PREPARE, DECLARE CURSOR, CREATE VIEW / TABLE AS, COPY (query): the embedded statement. */
+  readonly inner?: { readonly kind: StatementKind; readonly statementType: string };
+  /** EXPLAIN with ANALYZE (the statement is executed). */
+  readonly explainAnalyze?: boolean;
+  /** COPY's direction and endpoint; `program` runs a server-side shell command. */
+  readonly copy?: {
+    readonly direction: "to" | "from";
+    readonly target: "stdio" | "file" | "program";
+    /** The file name or command, as written (only for `file` and `program`). */
+    readonly location?: string;
+  };
+  /** Column names no relation in scope has (PostgreSQL will refuse them, or the catalog is stale). */
+  readonly unresolvedColumns?: readonly string[];
+  /**
+   * False when `outputs` may not list every result column (`*` over a relation or a set-returning
+   * function whose columns the catalog does not know). Consumers must fail closed on a count mismatch.
+   */
+  readonly outputsComplete?: boolean;
 }
 
 /** One column of a relation in the catalog. */
@@ -123,6 +185,18 @@ export interface CatalogColumn {
 export interface CatalogRelation extends TableRef {
   readonly kind: RelationAccess["kind"];
   readonly columns: readonly CatalogColumn[];
+  /** For views and materialized views outside the system schemas: `pg_get_viewdef` text, for lineage. */
+  readonly definition?: string;
+}
+
+/** A user-defined routine or operator name (all overloads of one schema-qualified name together). */
+export interface CatalogRoutine {
+  readonly schema: string;
+  readonly name: string;
+  /** The kinds of the overloads with this name. */
+  readonly kinds: readonly ("function" | "procedure" | "aggregate" | "window" | "operator")[];
+  /** The most volatile overload's volatility (for operators: of the implementing function). */
+  readonly volatility: "immutable" | "stable" | "volatile";
 }
 
 /** A snapshot of the database's catalog, enough to resolve names and expand `*`. */
@@ -132,6 +206,8 @@ export interface Catalog {
   /** The effective search path, in order (e.g. `["public"]`; `pg_catalog` is implicit first). */
   readonly searchPath: readonly string[];
   readonly relations: readonly CatalogRelation[];
+  /** Routines and operators defined outside `pg_catalog` and `information_schema` (absent: none known). */
+  readonly routines?: readonly CatalogRoutine[];
 }
 
 /** A value in a result row, as JSON (see docs/design.md "Values"). */

@@ -1,0 +1,184 @@
+// The state of one statement's analysis: everything touched so far, recorded as the walk goes.
+import type { Node } from "@pgsql/types";
+import {
+  type CatalogIndex,
+  type IndexedRelation,
+  makeColumn,
+  SYSTEM_SCHEMAS,
+  unknownRelation,
+} from "./catalog-index.ts";
+import { LOCK_FUNCTIONS, SESSION_FUNCTIONS, WRITE_FUNCTIONS } from "./known-functions.ts";
+import type { Lineage, SourceColumn, SourceRelation } from "./lineage.ts";
+import type { FunctionCall, OperatorCall, RelationAccess, RelationAccessMode } from "./types.ts";
+
+/** Statement-level effects found while walking; they decide whether a SELECT is still a `read`. */
+export const EFFECT = { write: 1, lock: 2, call: 4, session: 8 } as const;
+
+/** Bits of {@link RelationAccessMode}. */
+export const ACCESS = { read: 1, write: 2, lock: 4, ddl: 8, other: 16 } as const;
+
+const ACCESS_ORDER: readonly RelationAccessMode[] = ["read", "write", "lock", "ddl", "other"];
+
+interface RelationUse {
+  readonly relation: IndexedRelation;
+  modes: number;
+  direct: boolean;
+  readonly via: SourceRelation[];
+}
+
+/** Accumulates what a statement touches. One per `classify` call. */
+export class Analysis {
+  readonly relations = new Map<SourceRelation, RelationUse>();
+  readonly columns = new Map<SourceColumn, number>();
+  readonly wholeRows = new Map<SourceRelation, number>();
+  readonly functions = new Map<string, FunctionCall>();
+  readonly operators = new Map<string, OperatorCall>();
+  readonly reasons = new Set<string>();
+  readonly unresolved = new Set<string>();
+  /** Views whose definitions are being walked, outermost first. */
+  readonly viewStack: SourceRelation[] = [];
+  effects = 0;
+  paramCount = 0;
+  outputsComplete = true;
+  private readonly placeholders = new Map<string, IndexedRelation>();
+  private readonly placeholderColumns = new Map<string, SourceColumn>();
+
+  constructor(readonly index: CatalogIndex) {}
+
+  /** The relation a name resolves to, or an interned placeholder of kind `unknown`. */
+  resolveRelation(schema: string | undefined, name: string): IndexedRelation {
+    const found = this.index.relation(schema, name);
+    if (found !== undefined) return found;
+    const placeholderSchema = schema ?? this.index.defaultSchema;
+    const key = `${placeholderSchema}.${name}`;
+    let placeholder = this.placeholders.get(key);
+    if (placeholder === undefined) {
+      placeholder = unknownRelation(placeholderSchema, name);
+      this.placeholders.set(key, placeholder);
+    }
+    return placeholder;
+  }
+
+  /** An interned source for a column the catalog does not list. */
+  unknownColumn(relation: SourceRelation, column: string): SourceColumn {
+    const key = `${relation.key}.${column}`;
+    let found = this.placeholderColumns.get(key);
+    if (found === undefined) {
+      found = makeColumn(relation, column);
+      this.placeholderColumns.set(key, found);
+    }
+    return found;
+  }
+
+  /** Notes that the statement uses `relation` in the given {@link ACCESS} mode. */
+  touchRelation(relation: IndexedRelation, mode: number): void {
+    let use = this.relations.get(relation.source);
+    if (use === undefined) {
+      use = { relation, modes: 0, direct: false, via: [] };
+      this.relations.set(relation.source, use);
+    }
+    use.modes |= mode;
+    if (this.viewStack.length === 0) use.direct = true;
+    for (const view of this.viewStack) if (!use.via.includes(view)) use.via.push(view);
+  }
+
+  /** Records every column and whole row `lineage` carries as read in `clause` (a clause bit; 0 records nothing). */
+  record(lineage: Lineage, clause: number): void {
+    if (clause === 0) return;
+    for (const column of lineage.sources) this.columns.set(column, (this.columns.get(column) ?? 0) | clause);
+    for (const row of lineage.wholeRows) this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
+  }
+
+  /** Marks the statement as having an effect, with the reason shown to policy. */
+  effect(bit: number, reason: string): void {
+    this.effects |= bit;
+    this.reasons.add(reason);
+  }
+
+  /**
+   * Records a call of `names` (as written: `[schema, name]` or `[name]`); `syntax` for function-like syntax.
+   * Returns true when a user-defined routine may be called (its body is opaque).
+   */
+  addFunction(names: readonly string[], syntax = false): boolean {
+    const name = names[names.length - 1] ?? "";
+    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+    const key = schema === undefined ? name : `${schema}.${name}`;
+    const known = this.functions.get(key);
+    if (known !== undefined) return known.origin === "user";
+    const candidates =
+      syntax || (schema !== undefined && SYSTEM_SCHEMAS.has(schema))
+        ? []
+        : this.index.userRoutines(schema, name, false);
+    const user = candidates.length > 0;
+    const call: FunctionCall = {
+      ...(schema === undefined ? {} : { schema }),
+      name,
+      origin: user ? "user" : "system",
+      ...(syntax ? { syntax: true } : {}),
+    };
+    this.functions.set(key, call);
+    for (const routine of candidates)
+      this.effect(EFFECT.call, `user_function:${routine.schema}.${routine.name}`);
+    if (schema === undefined || schema === "pg_catalog") {
+      if (WRITE_FUNCTIONS.has(name)) this.effect(EFFECT.write, `function:${name}`);
+      else if (LOCK_FUNCTIONS.has(name)) this.effect(EFFECT.lock, `function:${name}`);
+      else if (SESSION_FUNCTIONS.has(name)) this.effect(EFFECT.session, `function:${name}`);
+    }
+    return user;
+  }
+
+  /** Records an operator (`[schema, name]` or `[name]`); returns true when a user-defined one may be used. */
+  addOperator(names: readonly string[]): boolean {
+    const name = names[names.length - 1] ?? "";
+    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+    const key = schema === undefined ? name : `${schema}.${name}`;
+    const known = this.operators.get(key);
+    if (known !== undefined) return known.origin === "user";
+    const candidates =
+      schema !== undefined && SYSTEM_SCHEMAS.has(schema) ? [] : this.index.userRoutines(schema, name, true);
+    const user = candidates.length > 0;
+    this.operators.set(key, {
+      ...(schema === undefined ? {} : { schema }),
+      name,
+      origin: user ? "user" : "system",
+    });
+    for (const routine of candidates)
+      this.effect(EFFECT.call, `user_operator:${routine.schema}.${routine.name}`);
+    return user;
+  }
+
+  /** Notes a `$n` parameter. */
+  addParam(number: number | undefined): void {
+    if (number !== undefined && number > this.paramCount) this.paramCount = number;
+  }
+
+  /** The relation accesses, sorted by schema and name. */
+  relationAccesses(): RelationAccess[] {
+    return [...this.relations.values()]
+      .sort((a, b) => compare(a.relation.source.key, b.relation.source.key))
+      .map((use) => ({
+        schema: use.relation.source.schema,
+        table: use.relation.source.table,
+        kind: use.relation.kind,
+        access: ACCESS_ORDER.filter((_, i) => use.modes & (1 << i)),
+        direct: use.direct,
+        ...(use.via.length > 0
+          ? { via: use.via.map((view) => ({ schema: view.schema, table: view.table })) }
+          : {}),
+      }));
+  }
+}
+
+/** Ordinal string comparison (locale-independent, deterministic). */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The names in a list of `String` nodes. */
+export function stringList(nodes: readonly Node[] | undefined): string[] {
+  const names: string[] = [];
+  for (const node of nodes ?? []) {
+    if ("String" in node) names.push(node.String.sval ?? "");
+  }
+  return names;
+}

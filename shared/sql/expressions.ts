@@ -1,0 +1,360 @@
+// Walks one expression: records what it reads in the current clause and returns the lineage of its value.
+import type {
+  A_Expr,
+  A_Indirection,
+  CaseExpr,
+  ColumnRef,
+  FuncCall,
+  MultiAssignRef,
+  Node,
+  SubLink,
+  WindowDef,
+} from "@pgsql/types";
+import { type Analysis, stringList } from "./analysis.ts";
+import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
+import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
+import { columnRef, starLineage, wholeRowItem } from "./references.ts";
+import type { Scope } from "./scope.ts";
+import { itemColumn } from "./scope.ts";
+import { analyzeQueryNode } from "./select.ts";
+
+/** Where an expression is: the analysis, the name scope, the clause it is read in (0: deferred). */
+export interface Cx {
+  readonly an: Analysis;
+  readonly scope: Scope;
+  readonly clause: number;
+}
+
+const SQL_VALUE_FUNCTIONS: Record<string, string> = {
+  SVFOP_CURRENT_DATE: "current_date",
+  SVFOP_CURRENT_TIME: "current_time",
+  SVFOP_CURRENT_TIME_N: "current_time",
+  SVFOP_CURRENT_TIMESTAMP: "current_timestamp",
+  SVFOP_CURRENT_TIMESTAMP_N: "current_timestamp",
+  SVFOP_LOCALTIME: "localtime",
+  SVFOP_LOCALTIME_N: "localtime",
+  SVFOP_LOCALTIMESTAMP: "localtimestamp",
+  SVFOP_LOCALTIMESTAMP_N: "localtimestamp",
+  SVFOP_CURRENT_ROLE: "current_role",
+  SVFOP_CURRENT_USER: "current_user",
+  SVFOP_USER: "user",
+  SVFOP_SESSION_USER: "session_user",
+  SVFOP_CURRENT_CATALOG: "current_catalog",
+  SVFOP_CURRENT_SCHEMA: "current_schema",
+};
+
+const XML_FUNCTIONS: Record<string, string> = {
+  IS_XMLCONCAT: "xmlconcat",
+  IS_XMLELEMENT: "xmlelement",
+  IS_XMLFOREST: "xmlforest",
+  IS_XMLPARSE: "xmlparse",
+  IS_XMLPI: "xmlpi",
+  IS_XMLROOT: "xmlroot",
+  IS_XMLSERIALIZE: "xmlserialize",
+  IS_DOCUMENT: "is_document",
+};
+
+/** Function-like syntax nodes walked generically: the name reported and the transformation. */
+const SYNTAX_NODES: Record<string, [string | undefined, number]> = {
+  XmlSerialize: ["xmlserialize", T.json_xml],
+  JsonObjectConstructor: ["json_object", T.json_xml],
+  JsonArrayConstructor: ["json_array", T.json_xml],
+  JsonParseExpr: ["json", T.json_xml],
+  JsonScalarExpr: ["json_scalar", T.json_xml],
+  JsonSerializeExpr: ["json_serialize", T.json_xml],
+  JsonIsPredicate: [undefined, T.operator],
+  NullTest: [undefined, T.operator],
+  BooleanTest: [undefined, T.operator],
+  BoolExpr: [undefined, T.operator],
+  RowExpr: [undefined, T.other],
+  A_ArrayExpr: [undefined, T.array],
+  TypeCast: [undefined, T.cast],
+  CaseWhen: [undefined, T.case],
+};
+
+const JSON_FUNC_OPS: Record<string, string> = {
+  JSON_EXISTS_OP: "json_exists",
+  JSON_QUERY_OP: "json_query",
+  JSON_VALUE_OP: "json_value",
+  JSON_TABLE_OP: "json_table",
+};
+
+/** The lineage of `node` (undefined: no expression), recording what it reads in `cx.clause`. */
+export function expr(node: Node | undefined, cx: Cx): Lineage {
+  if (node === undefined) return CONSTANT;
+  for (const tag in node) return exprOf(tag, (node as Record<string, unknown>)[tag], cx);
+  return CONSTANT;
+}
+
+/** The lineages of a list of expressions. */
+export function exprs(nodes: readonly Node[] | undefined, cx: Cx): Lineage[] {
+  const out: Lineage[] = [];
+  for (const node of nodes ?? []) out.push(expr(node, cx));
+  return out;
+}
+
+/** Walks expressions only for what they read (recorded in `clause`), dropping their lineage. */
+export function readOnly(nodes: readonly (Node | undefined)[] | undefined, cx: Cx, clause: number): void {
+  const inner = clause === cx.clause ? cx : { ...cx, clause };
+  for (const node of nodes ?? []) expr(node, inner);
+}
+
+function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
+  switch (tag) {
+    case "ColumnRef":
+      return columnRef(body as ColumnRef, cx);
+    case "A_Const":
+    case "String":
+    case "Integer":
+    case "Float":
+    case "Boolean":
+    case "BitString":
+    case "SetToDefault":
+    case "CurrentOfExpr":
+    case "TypeName":
+      return CONSTANT;
+    case "ParamRef":
+      cx.an.addParam((body as { number?: number }).number);
+      return CONSTANT;
+    case "FuncCall":
+      return funcCall(body as FuncCall, cx);
+    case "A_Expr":
+      return aExpr(body as A_Expr, cx);
+    case "CaseExpr": {
+      const c = body as CaseExpr;
+      return transformed([expr(c.arg, cx), ...exprs(c.args, cx), expr(c.defresult, cx)], T.case);
+    }
+    case "CoalesceExpr":
+      cx.an.addFunction(["coalesce"], true);
+      return transformed(exprs((body as { args?: Node[] }).args, cx), T.coalesce);
+    case "MinMaxExpr": {
+      const m = body as { op?: string; args?: Node[] };
+      cx.an.addFunction([m.op === "IS_LEAST" ? "least" : "greatest"], true);
+      return transformed(exprs(m.args, cx), T.function);
+    }
+    case "SQLValueFunction":
+      cx.an.addFunction(
+        [SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function"],
+        true,
+      );
+      return CONSTANT;
+    case "MergeSupportFunc":
+      cx.an.addFunction(["merge_action"], true);
+      return CONSTANT;
+    case "GroupingFunc":
+      cx.an.addFunction(["grouping"], true);
+      return transformed(exprs((body as { args?: Node[] }).args, cx), T.function);
+    case "CollateClause":
+      return expr((body as { arg?: Node }).arg, cx);
+    case "NamedArgExpr":
+      return expr((body as { arg?: Node }).arg, cx);
+    case "List":
+      return transformed(exprs((body as { items?: Node[] }).items, cx), 0);
+    case "SubLink":
+      return subLink(body as SubLink, cx);
+    case "A_Indirection":
+      return indirection(body as A_Indirection, cx);
+    case "MultiAssignRef":
+      return multiAssign(body as MultiAssignRef, cx);
+    case "XmlExpr": {
+      const x = body as { op?: string; named_args?: Node[]; args?: Node[] };
+      cx.an.addFunction([XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr"], true);
+      return transformed([...exprs(x.named_args, cx), ...exprs(x.args, cx)], T.json_xml);
+    }
+    case "ResTarget":
+      return expr((body as { val?: Node }).val, cx);
+    case "JsonFuncExpr":
+      cx.an.addFunction([JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func"], true);
+      return generic(body, cx, T.json_xml);
+    case "JsonObjectAgg":
+    case "JsonArrayAgg":
+      return jsonAggregate(tag, body as JsonAggregate, cx);
+    case "JsonArrayQueryConstructor": {
+      cx.an.addFunction(["json_array"], true);
+      const q = body as { query?: Node };
+      const outputs = analyzeQueryNode(q.query, cx.scope, cx.an, cx.clause);
+      return transformed(
+        outputs.map((o) => o.lineage),
+        T.json_xml | T.subquery,
+      );
+    }
+    case "A_Star":
+      return starLineage(cx);
+    default: {
+      const syntax = SYNTAX_NODES[tag];
+      if (syntax !== undefined) {
+        if (syntax[0] !== undefined) cx.an.addFunction([syntax[0]], true);
+        return generic(body, cx, syntax[1]);
+      }
+      return generic(body, cx, T.other);
+    }
+  }
+}
+
+/** Conservative walk of a node this module does not model: every nested expression flows into the value. */
+function generic(body: unknown, cx: Cx, bits: number): Lineage {
+  const parts: Lineage[] = [];
+  collect(body, cx, parts);
+  return transformed(parts, bits);
+}
+
+function collect(value: unknown, cx: Cx, parts: Lineage[]): void {
+  if (Array.isArray(value)) {
+    for (const item of value) collect(item, cx, parts);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === null || typeof child !== "object") continue;
+    if (isNode(child)) parts.push(expr(child as Node, cx));
+    else collect(child, cx, parts);
+  }
+}
+
+function isNode(value: object): boolean {
+  if (Array.isArray(value)) return false;
+  let count = 0;
+  let tag = "";
+  for (const key in value) {
+    count++;
+    tag = key;
+    if (count > 1) return false;
+  }
+  const first = tag.charCodeAt(0);
+  return count === 1 && first >= 65 && first <= 90;
+}
+
+function funcCall(call: FuncCall, cx: Cx): Lineage {
+  const names = stringList(call.funcname);
+  const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
+  const reported = syntax ? names.slice(-1) : names;
+  const user = cx.an.addFunction(reported, syntax);
+  const name = names[names.length - 1] ?? "";
+  const args = exprs(call.args, cx);
+  if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
+  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
+  if (call.over !== undefined) windowDef(call.over, cx);
+  const aggregate =
+    call.agg_star === true ||
+    call.agg_distinct === true ||
+    call.agg_order !== undefined ||
+    call.agg_filter !== undefined ||
+    call.agg_within_group === true ||
+    AGGREGATE_FUNCTIONS.has(name) ||
+    cx.an.index
+      .userRoutines(names.length > 1 ? names[names.length - 2] : undefined, name, false)
+      .some((r) => r.kinds.includes("aggregate"));
+  let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
+  if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
+  if (bits === 0) bits = T.function;
+  return transformed(args, bits, user);
+}
+
+/** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
+export function windowDef(def: WindowDef, cx: Cx): void {
+  readOnly(def.partitionClause, cx, CLAUSE_BITS.window);
+  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window);
+  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window);
+}
+
+/** The expressions of a list of `SortBy` nodes. */
+export function sortNodes(nodes: readonly Node[] | undefined): (Node | undefined)[] {
+  const out: (Node | undefined)[] = [];
+  for (const node of nodes ?? []) out.push("SortBy" in node ? node.SortBy.node : node);
+  return out;
+}
+
+function aExpr(e: A_Expr, cx: Cx): Lineage {
+  const names = stringList(e.name);
+  let user = false;
+  if (e.kind === "AEXPR_NULLIF") {
+    cx.an.addFunction(["nullif"], true);
+  } else if (
+    e.kind === "AEXPR_BETWEEN" ||
+    e.kind === "AEXPR_NOT_BETWEEN" ||
+    e.kind === "AEXPR_BETWEEN_SYM" ||
+    e.kind === "AEXPR_NOT_BETWEEN_SYM"
+  ) {
+    user = cx.an.addOperator([">="]) || cx.an.addOperator(["<="]);
+  } else {
+    user = cx.an.addOperator(names);
+  }
+  const bits = e.kind === "AEXPR_NULLIF" ? T.function : T.operator;
+  return transformed([expr(e.lexpr, cx), expr(e.rexpr, cx)], bits, user);
+}
+
+function subLink(link: SubLink, cx: Cx): Lineage {
+  const test = expr(link.testexpr, cx);
+  let user = false;
+  if (link.operName !== undefined) user = cx.an.addOperator(stringList(link.operName));
+  const exists = link.subLinkType === "EXISTS_SUBLINK";
+  const clause = exists ? cx.clause || CLAUSE_BITS.other : cx.clause;
+  const outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
+  if (exists) return CONSTANT;
+  const parts = [test];
+  for (const output of outputs) parts.push(output.lineage);
+  let bits = T.subquery;
+  if (link.subLinkType === "ARRAY_SUBLINK") bits |= T.array;
+  if (link.testexpr !== undefined) bits |= T.operator;
+  return transformed(parts, bits, user);
+}
+
+function multiAssign(ref: MultiAssignRef, cx: Cx): Lineage {
+  const source = ref.source;
+  const index = (ref.colno ?? 1) - 1;
+  if (source !== undefined && "SubLink" in source) {
+    const outputs = analyzeQueryNode(source.SubLink.subselect, cx.scope, cx.an, cx.clause);
+    const chosen =
+      outputs[index]?.lineage ??
+      transformed(
+        outputs.map((o) => o.lineage),
+        0,
+      );
+    return transformed([chosen], T.subquery);
+  }
+  if (source !== undefined && "RowExpr" in source) {
+    const args = source.RowExpr.args ?? [];
+    return expr(args[index], cx);
+  }
+  return expr(source, cx);
+}
+
+function indirection(ind: A_Indirection, cx: Cx): Lineage {
+  const steps = ind.indirection ?? [];
+  const first = steps[0];
+  if (steps.length === 1 && first !== undefined && "String" in first) {
+    const item = wholeRowItem(ind.arg, cx);
+    if (item !== undefined) {
+      const column = itemColumn(item, first.String.sval ?? "", cx.an);
+      if (column !== undefined) {
+        cx.an.record(column, cx.clause);
+        return column;
+      }
+    }
+  }
+  const parts = [expr(ind.arg, cx)];
+  let bits = T.other;
+  for (const step of steps) {
+    if ("A_Indices" in step) {
+      bits |= T.array;
+      parts.push(expr(step.A_Indices.lidx, cx), expr(step.A_Indices.uidx, cx));
+    }
+  }
+  return transformed(parts, bits);
+}
+
+interface JsonAggregate {
+  constructor?: { agg_filter?: Node; agg_order?: Node[]; over?: WindowDef };
+  arg?: Node;
+}
+
+function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
+  cx.an.addFunction([tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg"], true);
+  const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
+  if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
+  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
+  if (ctor?.over !== undefined) windowDef(ctor.over, cx);
+  const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
+  return transformed([expr(agg.arg, cx)], bits);
+}

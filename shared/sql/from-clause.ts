@@ -1,0 +1,252 @@
+// Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
+import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
+import { ACCESS, type Analysis, stringList } from "./analysis.ts";
+import { type Cx, expr } from "./expressions.ts";
+import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
+import {
+  branches,
+  CLAUSE_BITS,
+  CONSTANT,
+  type Lineage,
+  TRANSFORM_BITS as T,
+  transformed,
+} from "./lineage.ts";
+import { type FromEntry, makeItem, type NsItem, type RangeColumn, rangeColumns, Scope } from "./scope.ts";
+import { analyzeQueryNode } from "./select.ts";
+import { viewColumns } from "./views.ts";
+
+function single(item: NsItem): FromEntry {
+  return { items: [item], columns: item.columns, open: item.open };
+}
+
+function aliasNames(alias: { colnames?: Node[] } | undefined): string[] {
+  return stringList(alias?.colnames);
+}
+
+/**
+ * The entry for one FROM item. `level` is the query level being built (its entries so far are visible to
+ * subqueries and functions, as LATERAL would make them; a non-LATERAL reference PostgreSQL refuses anyway).
+ */
+export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
+  if ("RangeVar" in node) return rangeVar(node.RangeVar, level, an);
+  if ("JoinExpr" in node) return join(node.JoinExpr, level, an);
+  if ("RangeSubselect" in node) {
+    const sub = node.RangeSubselect;
+    const outputs = analyzeQueryNode(sub.subquery, level, an, 0);
+    const columns = rangeColumns(outputs, aliasNames(sub.alias));
+    return single(makeItem(sub.alias?.aliasname, columns, { derived: true }));
+  }
+  if ("RangeFunction" in node) return rangeFunction(node.RangeFunction, level, an);
+  if ("RangeTableSample" in node) {
+    const sample = node.RangeTableSample;
+    const cx: Cx = { an, scope: level, clause: CLAUSE_BITS.other };
+    for (const arg of sample.args ?? []) expr(arg, cx);
+    expr(sample.repeatable, cx);
+    if (sample.relation !== undefined) return fromItem(sample.relation, level, an);
+    return { items: [], columns: [], open: undefined };
+  }
+  if ("RangeTableFunc" in node) {
+    const table = node.RangeTableFunc;
+    an.addFunction(["xmltable"], true);
+    const cx: Cx = { an, scope: level, clause: 0 };
+    const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
+    for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
+    const columns: RangeColumn[] = [];
+    for (const col of table.columns ?? []) {
+      if (!("RangeTableFuncCol" in col)) continue;
+      const c = col.RangeTableFuncCol;
+      const own =
+        c.for_ordinality === true
+          ? CONSTANT
+          : transformed([...parts, expr(c.colexpr, cx), expr(c.coldefexpr, cx)], T.json_xml);
+      columns.push({ name: c.colname ?? "", lineage: own, used: false });
+    }
+    return single(
+      makeItem(table.alias?.aliasname, rangeColumnsRenamed(columns, table.alias), { derived: true }),
+    );
+  }
+  if ("JsonTable" in node) {
+    const table = node.JsonTable;
+    an.addFunction(["json_table"], true);
+    const cx: Cx = { an, scope: level, clause: 0 };
+    const parts = [expr(table.context_item?.raw_expr, cx)];
+    for (const p of table.passing ?? []) parts.push(expr(p, cx));
+    const lineage = transformed(parts, T.json_xml);
+    const columns: RangeColumn[] = [];
+    jsonTableColumns(table.columns, lineage, columns);
+    return single(
+      makeItem(table.alias?.aliasname, rangeColumnsRenamed(columns, table.alias), { derived: true }),
+    );
+  }
+  const lineage = expr(node, { an, scope: level, clause: CLAUSE_BITS.other });
+  return single(makeItem(undefined, [], { open: lineage, derived: true }));
+}
+
+function rangeColumnsRenamed(
+  columns: RangeColumn[],
+  alias: { colnames?: Node[] } | undefined,
+): RangeColumn[] {
+  const names = aliasNames(alias);
+  return names.length === 0 ? columns : rangeColumns(columns, names);
+}
+
+function jsonTableColumns(nodes: readonly Node[] | undefined, lineage: Lineage, out: RangeColumn[]): void {
+  for (const node of nodes ?? []) {
+    if (!("JsonTableColumn" in node)) continue;
+    const column = node.JsonTableColumn;
+    if (column.coltype === "JTC_NESTED") {
+      jsonTableColumns(column.columns, lineage, out);
+      continue;
+    }
+    const own = column.coltype === "JTC_FOR_ORDINALITY" ? CONSTANT : lineage;
+    out.push({ name: column.name ?? "", lineage: own, used: false });
+  }
+}
+
+function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
+  const name = rv.relname ?? "";
+  const alias = rv.alias?.aliasname;
+  const renames = aliasNames(rv.alias);
+  if (rv.schemaname === undefined) {
+    const cte = level.ctes?.find(name);
+    if (cte !== undefined) {
+      const columns = cte.columns === undefined ? [] : rangeColumns(cte.columns, renames);
+      const open = cte.columns === undefined ? CONSTANT : undefined;
+      return single(makeItem(alias ?? name, columns, { derived: true, ...(open ? { open } : {}) }));
+    }
+  }
+  const relation = an.resolveRelation(rv.schemaname, name);
+  an.touchRelation(relation, ACCESS.read);
+  const base =
+    viewColumns(relation, an) ?? relation.columns.map((c) => ({ name: c.column, lineage: c.lineage }));
+  const columns = rangeColumns(base, renames);
+  const open = relation.kind === "unknown" ? CONSTANT : undefined;
+  return single(makeItem(alias ?? name, columns, { relation, ...(open ? { open } : {}) }));
+}
+
+function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
+  const left = j.larg === undefined ? emptyEntry() : fromItem(j.larg, level, an);
+  const inner = new Scope(level.parent, level.ctes);
+  inner.entries.push(...level.entries, left);
+  const right = j.rarg === undefined ? emptyEntry() : fromItem(j.rarg, inner, an);
+  const onScope = new Scope(level, level.ctes);
+  onScope.entries.push(left, right);
+  expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
+  const usingNames = j.isNatural === true ? naturalNames(left, right) : stringList(j.usingClause);
+  const merged: RangeColumn[] = [];
+  for (const name of usingNames) {
+    const l = left.columns.filter((c) => c.name === name);
+    const r = right.columns.filter((c) => c.name === name);
+    const parts = [...l, ...r];
+    for (const part of parts) part.used = true;
+    const lineages = parts.map((c) => c.lineage);
+    for (const lineage of lineages) an.record(lineage, CLAUSE_BITS.join);
+    const lineage = j.jointype === "JOIN_FULL" ? transformed(lineages, T.coalesce) : branches(lineages);
+    merged.push({ name, lineage, used: true, parts });
+  }
+  const rest = (entry: FromEntry) => entry.columns.filter((c) => !usingNames.includes(c.name));
+  const columns = [...merged, ...rest(left), ...rest(right)];
+  const open =
+    left.open !== undefined || right.open !== undefined
+      ? transformed([left.open ?? CONSTANT, right.open ?? CONSTANT], 0)
+      : undefined;
+  const items = [...left.items, ...right.items];
+  if (j.alias !== undefined) {
+    for (const item of items) item.hidden = true;
+    items.push(
+      makeItem(j.alias.aliasname, rangeColumns(columns, aliasNames(j.alias)), { ...(open ? { open } : {}) }),
+    );
+  }
+  if (j.join_using_alias !== undefined) items.push(makeItem(j.join_using_alias.aliasname, merged));
+  return { items, columns, open };
+}
+
+function emptyEntry(): FromEntry {
+  return { items: [], columns: [], open: undefined };
+}
+
+function naturalNames(left: FromEntry, right: FromEntry): string[] {
+  const names: string[] = [];
+  for (const column of left.columns) {
+    if (!names.includes(column.name) && right.columns.some((c) => c.name === column.name))
+      names.push(column.name);
+  }
+  return names;
+}
+
+function rangeFunction(rf: RangeFunction, level: Scope, an: Analysis): FromEntry {
+  const cx: Cx = { an, scope: level, clause: 0 };
+  const columns: RangeColumn[] = [];
+  const openParts: Lineage[] = [];
+  const functions = rf.functions ?? [];
+  const alias = rf.alias?.aliasname;
+  for (const entry of functions) {
+    const items = "List" in entry ? (entry.List.items ?? []) : [entry];
+    const call = items[0];
+    const coldefs = items[1] !== undefined && "List" in items[1] ? (items[1].List.items ?? []) : [];
+    const lineage = expr(call, cx);
+    const definitions = coldefs.length > 0 ? coldefs : functions.length === 1 ? (rf.coldeflist ?? []) : [];
+    if (definitions.length > 0) {
+      for (const def of definitions) {
+        if ("ColumnDef" in def) columns.push({ name: def.ColumnDef.colname ?? "", lineage, used: false });
+      }
+      continue;
+    }
+    const known = functionColumns(call, an);
+    const name = functions.length === 1 && alias !== undefined ? alias : functionName(call);
+    if (known === undefined) {
+      columns.push({ name, lineage, used: false });
+      openParts.push(lineage);
+    } else if (known === null) {
+      columns.push({ name, lineage, used: false });
+    } else {
+      for (const column of known) columns.push({ name: column, lineage, used: false });
+    }
+  }
+  if (rf.ordinality === true) columns.push({ name: "ordinality", lineage: CONSTANT, used: false });
+  const open = openParts.length > 0 ? transformed(openParts, 0) : undefined;
+  const item = makeItem(
+    alias ?? functionName(functions.length === 1 ? firstCall(functions[0]) : undefined),
+    rangeColumns(columns, aliasNames(rf.alias)),
+    {
+      derived: true,
+      ...(open ? { open } : {}),
+    },
+  );
+  return single(item);
+}
+
+function firstCall(entry: Node | undefined): Node | undefined {
+  if (entry === undefined) return undefined;
+  return "List" in entry ? entry.List.items?.[0] : entry;
+}
+
+function functionName(call: Node | undefined): string {
+  if (call !== undefined && "FuncCall" in call) {
+    const names = stringList(call.FuncCall.funcname);
+    return names[names.length - 1] ?? "";
+  }
+  return "";
+}
+
+/** Known result columns: null for one scalar column, names for a known row type, undefined when unknown. */
+function functionColumns(call: Node | undefined, an: Analysis): readonly string[] | null | undefined {
+  if (call === undefined || !("FuncCall" in call)) return null;
+  const name = functionName(call);
+  if (POPULATE_FUNCTIONS.has(name)) {
+    const first = call.FuncCall.args?.[0];
+    if (first !== undefined && "TypeCast" in first) {
+      const typeNames = stringList(first.TypeCast.typeName?.names);
+      const typeName = typeNames[typeNames.length - 1] ?? "";
+      const relation = an.index.relation(
+        typeNames.length > 1 ? typeNames[typeNames.length - 2] : undefined,
+        typeName,
+      );
+      if (relation !== undefined) return relation.columns.map((c) => c.column);
+    }
+    return undefined;
+  }
+  const user = an.index.userRoutines(undefined, name, false);
+  if (user.length > 0) return undefined;
+  return SET_RETURNING_COLUMNS.has(name) ? (SET_RETURNING_COLUMNS.get(name) ?? null) : undefined;
+}

@@ -1,0 +1,137 @@
+// A small pool of libpg-query WebAssembly instances: parses synchronously and retires an instance a stack-exhausting statement may have damaged.
+
+import type { ParseResult } from "@pgsql/types";
+import createPgQueryModule, { type PgQueryWasmModule } from "libpg-query/wasm/libpg-query.js";
+
+/** PostgreSQL's parser rejected the text (the instance is intact). */
+export class PgSyntaxError extends Error {
+  override readonly name = "PgSyntaxError";
+  /** 1-based character (code point) position PostgreSQL reports, or 0 when it reports none. */
+  readonly position: number;
+  constructor(message: string, position: number) {
+    super(message);
+    this.position = position;
+  }
+}
+
+/** The parser failed in a way that is not a syntax error (stack exhausted, out of memory, no instance ready). */
+export class PgParserFault extends Error {
+  override readonly name = "PgParserFault";
+  /** True when no healthy instance is ready yet (the input was not tried). */
+  readonly restarting: boolean;
+  constructor(message: string, options: { cause?: unknown; restarting?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.restarting = options.restarting ?? false;
+  }
+}
+
+interface Instance {
+  readonly module: PgQueryWasmModule;
+  faults: number;
+}
+
+/**
+ * Instances hold their shadow stack in linear memory; when V8's stack overflows inside the parser the
+ * Emscripten stack pointer is not restored, so each such fault leaks stack (about 30 of them kill an
+ * instance). The pool retires an instance at its first fault when a spare is ready and refills in the
+ * background; without a spare it keeps the faulted instance for a few more faults (each leaves it usable).
+ */
+const SPARES = 2;
+const MAX_FAULTS_BEFORE_REFUSING = 8;
+
+let active: Instance | undefined;
+const spares: Instance[] = [];
+let pending = 0;
+let loading: Promise<void> | undefined;
+
+async function createInstance(): Promise<Instance> {
+  return { module: await createPgQueryModule(), faults: 0 };
+}
+
+function refill(): void {
+  while (spares.length + pending < SPARES) {
+    pending += 1;
+    createInstance().then(
+      (instance) => {
+        pending -= 1;
+        spares.push(instance);
+      },
+      () => {
+        pending -= 1;
+      },
+    );
+  }
+}
+
+/** Loads the first instance and its spares; idempotent. */
+export function loadPgWasm(): Promise<void> {
+  loading ??= (async () => {
+    const instances = await Promise.all(Array.from({ length: SPARES + 1 }, createInstance));
+    active = instances[0];
+    spares.push(...instances.slice(1));
+  })();
+  return loading;
+}
+
+/** True once {@link loadPgWasm} has completed. */
+export function isPgWasmLoaded(): boolean {
+  return active !== undefined;
+}
+
+function retireAfterFault(instance: Instance): void {
+  instance.faults += 1;
+  const spare = spares.shift();
+  if (spare !== undefined) active = spare;
+  refill();
+}
+
+/**
+ * Parses `sql` with PostgreSQL's raw parser. Throws {@link PgSyntaxError} for text PostgreSQL rejects and
+ * {@link PgParserFault} for anything else. `sql` must be non-empty and contain no NUL character.
+ */
+export function pgParse(sql: string): ParseResult {
+  const instance = active;
+  if (instance === undefined) throw new PgParserFault("the SQL parser is not loaded");
+  if (instance.faults >= MAX_FAULTS_BEFORE_REFUSING) {
+    const spare = spares.shift();
+    if (spare === undefined) {
+      refill();
+      throw new PgParserFault("the SQL parser is restarting", { restarting: true });
+    }
+    active = spare;
+    refill();
+    return pgParse(sql);
+  }
+  try {
+    return parseWith(instance.module, sql);
+  } catch (error) {
+    if (error instanceof PgSyntaxError) throw error;
+    retireAfterFault(instance);
+    throw new PgParserFault("the SQL parser failed", { cause: error });
+  }
+}
+
+function parseWith(wasm: PgQueryWasmModule, sql: string): ParseResult {
+  const size = wasm.lengthBytesUTF8(sql) + 1;
+  const queryPointer = wasm._malloc(size);
+  if (queryPointer === 0) throw new PgParserFault("out of parser memory");
+  let resultPointer = 0;
+  try {
+    wasm.stringToUTF8(sql, queryPointer, size);
+    resultPointer = wasm._wasm_parse_query_raw(queryPointer);
+    if (resultPointer === 0) throw new PgParserFault("out of parser memory");
+    const treePointer = wasm.getValue(resultPointer, "i32");
+    const errorPointer = wasm.getValue(resultPointer + 8, "i32");
+    if (errorPointer !== 0) {
+      const messagePointer = wasm.getValue(errorPointer, "i32");
+      const cursor = wasm.getValue(errorPointer + 16, "i32");
+      const message = messagePointer === 0 ? "syntax error" : wasm.UTF8ToString(messagePointer);
+      throw new PgSyntaxError(message, Math.max(cursor, 0));
+    }
+    if (treePointer === 0) throw new PgParserFault("the SQL parser returned no tree");
+    return JSON.parse(wasm.UTF8ToString(treePointer)) as ParseResult;
+  } finally {
+    wasm._free(queryPointer);
+    if (resultPointer !== 0) wasm._wasm_free_parse_result(resultPointer);
+  }
+}

@@ -1,0 +1,133 @@
+// Resolves column references, whole-row references and `*` against the scope chain, as PostgreSQL does, but conservatively.
+import type { ColumnRef, Node } from "@pgsql/types";
+import { stringList } from "./analysis.ts";
+import type { Cx } from "./expressions.ts";
+import { branches, CONSTANT, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
+import {
+  itemColumn,
+  itemsForRelation,
+  itemsNamed,
+  type NsItem,
+  type Scope,
+  unqualifiedColumn,
+  wholeRowLineage,
+} from "./scope.ts";
+
+/** The lineage of a column reference (recorded in the current clause). */
+export function columnRef(ref: ColumnRef, cx: Cx): Lineage {
+  const fields = ref.fields ?? [];
+  const last = fields[fields.length - 1];
+  let lineage: Lineage;
+  if (last !== undefined && "A_Star" in last) {
+    const names = stringList(fields.slice(0, -1));
+    lineage = names.length === 0 ? starLineage(cx) : qualifiedStar(names, cx);
+  } else {
+    lineage = resolveNames(stringList(fields), cx);
+  }
+  cx.an.record(lineage, cx.clause);
+  return lineage;
+}
+
+/** `*` inside an expression (`count(*)` aside): the whole rows of every item at the current level. */
+export function starLineage(cx: Cx): Lineage {
+  const parts: Lineage[] = [];
+  for (const entry of cx.scope.entries)
+    for (const item of entry.items) if (!item.hidden) parts.push(wholeRowLineage(item));
+  return transformed(parts, TRANSFORM_BITS.whole_row);
+}
+
+function qualifiedStar(names: string[], cx: Cx): Lineage {
+  const items = findItems(names, cx.scope);
+  if (items.length === 0) {
+    cx.an.unresolved.add(`${names.join(".")}.*`);
+    return CONSTANT;
+  }
+  return transformed(items.map(wholeRowLineage), TRANSFORM_BITS.whole_row);
+}
+
+/** The items `names` (`[t]`, `[schema, t]`, `[db, schema, t]`) refers to at the nearest level that has any. */
+export function findItems(names: readonly string[], start: Scope): NsItem[] {
+  const table = names[names.length - 1] ?? "";
+  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  for (let scope: Scope | undefined = start; scope !== undefined; scope = scope.parent) {
+    const items = schema === undefined ? itemsNamed(scope, table) : itemsForRelation(scope, schema, table);
+    if (items.length > 0) return items;
+  }
+  return [];
+}
+
+/** When `node` is a bare name that PostgreSQL would read as a whole-row reference, the item it names. */
+export function wholeRowItem(node: Node | undefined, cx: Cx): NsItem | undefined {
+  if (node === undefined || !("ColumnRef" in node)) return undefined;
+  const names = stringList(node.ColumnRef.fields);
+  if (names.length !== 1 || (node.ColumnRef.fields ?? []).length !== 1) return undefined;
+  const name = names[0] ?? "";
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+    if (hasColumn(scope, name)) return undefined;
+    const items = itemsNamed(scope, name);
+    if (items.length === 1) return items[0];
+    if (items.length > 1) return undefined;
+  }
+  return undefined;
+}
+
+function hasColumn(scope: Scope, name: string): boolean {
+  for (const entry of scope.entries)
+    for (const column of entry.columns) if (column.name === name) return true;
+  return false;
+}
+
+function resolveNames(names: string[], cx: Cx): Lineage {
+  const first = names[0] ?? "";
+  if (names.length === 1) {
+    for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+      if (hasColumn(scope, first)) return unqualifiedColumn(scope, first, cx.an) ?? CONSTANT;
+      const items = itemsNamed(scope, first);
+      if (items.length > 0) return transformed(items.map(wholeRowLineage), TRANSFORM_BITS.whole_row);
+      const open = unqualifiedColumn(scope, first, cx.an);
+      if (open !== undefined) return open;
+    }
+    return unresolved(first, cx);
+  }
+  for (let tableParts = Math.min(names.length - 1, 3); tableParts >= 1; tableParts--) {
+    const items = findItems(names.slice(0, tableParts), cx.scope);
+    if (items.length === 0) continue;
+    const column = names[tableParts] ?? "";
+    const fields = names.length - tableParts - 1;
+    const parts: Lineage[] = [];
+    for (const item of items) {
+      const lineage = itemColumn(item, column, cx.an);
+      if (lineage !== undefined) parts.push(lineage);
+      else if (item.relation !== undefined && !item.derived) {
+        cx.an.unresolved.add(names.join("."));
+        parts.push(cx.an.unknownColumn(item.relation.source, column).lineage);
+      } else {
+        cx.an.unresolved.add(names.join("."));
+        parts.push(wholeRowLineage(item));
+      }
+    }
+    const lineage = branches(parts);
+    return fields > 0 ? transformed([lineage], TRANSFORM_BITS.other) : lineage;
+  }
+  const composite = resolveNames([first], cx);
+  return transformed([composite], TRANSFORM_BITS.other);
+}
+
+/**
+ * A name no item in scope has: PostgreSQL will refuse it unless the catalog is stale. Conservatively it is
+ * attributed to every base relation in scope (any of them may have gained the column).
+ */
+function unresolved(name: string, cx: Cx): Lineage {
+  cx.an.unresolved.add(name);
+  const parts: Lineage[] = [];
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+    for (const entry of scope.entries) {
+      for (const item of entry.items) {
+        if (item.relation !== undefined && !item.derived) {
+          parts.push(cx.an.unknownColumn(item.relation.source, name).lineage);
+        }
+      }
+    }
+  }
+  return parts.length === 0 ? CONSTANT : branches(parts);
+}

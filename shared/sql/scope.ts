@@ -1,0 +1,198 @@
+// Name scopes of a query: FROM items (with their columns and lineage), nesting levels, and CTE visibility.
+import type { Node } from "@pgsql/types";
+import type { Analysis } from "./analysis.ts";
+import type { IndexedRelation } from "./catalog-index.ts";
+import { branches, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
+
+/** One column an item exposes. */
+export interface RangeColumn {
+  readonly name: string;
+  readonly lineage: Lineage;
+  /** Set when something references the column (only tracked for derived items). */
+  used: boolean;
+  /** For a merged USING column: the columns it merges. */
+  readonly parts?: readonly RangeColumn[];
+}
+
+/** Something a qualified name can refer to: a table, view, subquery, function, CTE or aliased join. */
+export interface NsItem {
+  readonly name: string | undefined;
+  /** The base relation, for `schema.table.column` references and whole-row references. */
+  readonly relation: IndexedRelation | undefined;
+  readonly columns: readonly RangeColumn[];
+  /** When set, the item may have columns beyond `columns`; an unknown name carries this. */
+  readonly open: Lineage | undefined;
+  /** Columns derive from a query or function: unreferenced ones are recorded as `other` at the end. */
+  readonly derived: boolean;
+  /** Hidden from qualified references (the children of an aliased join). */
+  hidden: boolean;
+}
+
+/** One element of a FROM list: its items and the columns an unqualified name or `*` sees. */
+export interface FromEntry {
+  readonly items: readonly NsItem[];
+  readonly columns: readonly RangeColumn[];
+  readonly open: Lineage | undefined;
+}
+
+/** A CTE definition and, once analyzed, its columns. */
+export interface CteDef {
+  readonly name: string;
+  readonly node: Node | undefined;
+  readonly aliasNames: readonly string[];
+  columns: { readonly name: string; readonly lineage: Lineage }[] | undefined;
+  /** True while its body is being analyzed (references then see the current approximation). */
+  analyzing: boolean;
+}
+
+/** CTE names visible at some point, innermost first. */
+export class CteScope {
+  constructor(
+    readonly defs: ReadonlyMap<string, CteDef>,
+    readonly parent: CteScope | undefined,
+  ) {}
+
+  /** The visible CTE named `name`. */
+  find(name: string): CteDef | undefined {
+    for (let scope: CteScope | undefined = this; scope !== undefined; scope = scope.parent) {
+      const def = scope.defs.get(name);
+      if (def !== undefined) return def;
+    }
+    return undefined;
+  }
+}
+
+/** One query level: its FROM entries and the enclosing level (for correlated references). */
+export class Scope {
+  readonly entries: FromEntry[] = [];
+  constructor(
+    readonly parent: Scope | undefined,
+    readonly ctes: CteScope | undefined,
+  ) {}
+}
+
+/** A plain item over `columns`. */
+export function makeItem(
+  name: string | undefined,
+  columns: readonly RangeColumn[],
+  options: { relation?: IndexedRelation; open?: Lineage; derived?: boolean } = {},
+): NsItem {
+  return {
+    name,
+    relation: options.relation,
+    columns,
+    open: options.open,
+    derived: options.derived ?? false,
+    hidden: false,
+  };
+}
+
+/** Columns named by `names`, renaming the first ones by an alias column list. */
+export function rangeColumns(
+  columns: readonly { readonly name: string; readonly lineage: Lineage }[],
+  aliasNames: readonly string[] = [],
+): RangeColumn[] {
+  return columns.map((column, i) => ({
+    name: aliasNames[i] ?? column.name,
+    lineage: column.lineage,
+    used: false,
+  }));
+}
+
+/** Marks a column (and what it merges) as referenced. */
+export function markUsed(column: RangeColumn): void {
+  column.used = true;
+  if (column.parts !== undefined) for (const part of column.parts) markUsed(part);
+}
+
+/** The lineage of a whole-row reference to `item` (every column; the base tables' whole rows). */
+export function wholeRowLineage(item: NsItem): Lineage {
+  const relation = item.relation;
+  if (relation !== undefined && !item.derived) {
+    return {
+      sources: relation.columns,
+      wholeRows: [relation.source],
+      transforms: TRANSFORM_BITS.whole_row,
+      copy: false,
+      opaque: false,
+    };
+  }
+  const parts: Lineage[] = [];
+  for (const column of item.columns) {
+    markUsed(column);
+    parts.push(column.lineage);
+  }
+  if (item.open !== undefined) parts.push(item.open);
+  const merged = transformed(parts, TRANSFORM_BITS.whole_row);
+  const wholeRows = [...merged.wholeRows];
+  for (const source of merged.sources)
+    if (!wholeRows.includes(source.relation)) wholeRows.push(source.relation);
+  return { ...merged, wholeRows, transforms: merged.transforms | TRANSFORM_BITS.whole_row };
+}
+
+/** The items visible to a qualified reference named `name` at one level. */
+export function itemsNamed(scope: Scope, name: string): NsItem[] {
+  const found: NsItem[] = [];
+  for (const entry of scope.entries) {
+    for (const item of entry.items) if (!item.hidden && item.name === name) found.push(item);
+  }
+  return found;
+}
+
+/** The items at one level whose base relation is `schema.table`. */
+export function itemsForRelation(scope: Scope, schema: string, table: string): NsItem[] {
+  const found: NsItem[] = [];
+  for (const entry of scope.entries) {
+    for (const item of entry.items) {
+      const source = item.relation?.source;
+      if (!item.hidden && source !== undefined && source.schema === schema && source.table === table)
+        found.push(item);
+    }
+  }
+  return found;
+}
+
+/** The column `name` of `item`: its lineage, or undefined when the item has no such column. */
+export function itemColumn(item: NsItem, name: string, analysis: Analysis): Lineage | undefined {
+  const matches: Lineage[] = [];
+  for (const column of item.columns) {
+    if (column.name === name) {
+      markUsed(column);
+      matches.push(column.lineage);
+    }
+  }
+  if (matches.length > 0) return branches(matches);
+  if (item.open !== undefined) {
+    if (item.relation !== undefined && !item.derived)
+      return analysis.unknownColumn(item.relation.source, name).lineage;
+    return item.open;
+  }
+  return undefined;
+}
+
+/**
+ * The lineage of an unqualified column `name` at one level: every matching column (several means PostgreSQL
+ * would call it ambiguous; all are kept), else the open items' lineage, else undefined.
+ */
+export function unqualifiedColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
+  const matches: Lineage[] = [];
+  for (const entry of scope.entries) {
+    for (const column of entry.columns) {
+      if (column.name === name) {
+        markUsed(column);
+        matches.push(column.lineage);
+      }
+    }
+  }
+  if (matches.length > 0) return matches.length === 1 ? matches[0] : branches(matches);
+  const open: Lineage[] = [];
+  for (const entry of scope.entries) {
+    if (entry.open === undefined) continue;
+    for (const item of entry.items) {
+      if (item.open === undefined) continue;
+      const lineage = itemColumn(item, name, analysis);
+      if (lineage !== undefined) open.push(lineage);
+    }
+  }
+  return open.length === 0 ? undefined : branches(open);
+}

@@ -1,0 +1,217 @@
+// Analyzes a query (SELECT, VALUES, set operation, or a DML statement's RETURNING): its clauses and output lineage.
+import type { Node, SelectStmt } from "@pgsql/types";
+import { ACCESS, type Analysis, EFFECT } from "./analysis.ts";
+import { type Cx, expr, exprs, readOnly, sortNodes, windowDef } from "./expressions.ts";
+import { fromItem } from "./from-clause.ts";
+import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
+import { analyzeModify } from "./modify.ts";
+import { outputName } from "./output-names.ts";
+import { findItems } from "./references.ts";
+import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
+import { analyzeWith } from "./with-clause.ts";
+
+/** One output column of a query. */
+export interface QueryOutput {
+  readonly name: string;
+  readonly lineage: Lineage;
+}
+
+/**
+ * Analyzes a query node (`{SelectStmt}`, or a DML statement for its RETURNING list) nested in `parent`;
+ * its output expressions are recorded in `targetClause` (0: deferred to whoever references them).
+ */
+export function analyzeQueryNode(
+  node: Node | undefined,
+  parent: Scope | undefined,
+  an: Analysis,
+  targetClause: number,
+  ctes: CteScope | undefined = parent?.ctes,
+): QueryOutput[] {
+  if (node === undefined) return [];
+  if ("SelectStmt" in node) return analyzeSelect(node.SelectStmt, parent, ctes, an, targetClause);
+  return analyzeModify(node, parent, ctes, an, targetClause) ?? [];
+}
+
+/** Analyzes a SELECT (or VALUES, or set operation). */
+export function analyzeSelect(
+  stmt: SelectStmt,
+  parent: Scope | undefined,
+  outerCtes: CteScope | undefined,
+  an: Analysis,
+  targetClause: number,
+): QueryOutput[] {
+  const ctes =
+    stmt.withClause === undefined ? outerCtes : analyzeWith(stmt.withClause, parent, outerCtes, an);
+  if (stmt.intoClause?.rel !== undefined) {
+    an.effect(EFFECT.write, "select_into");
+    const rel = stmt.intoClause.rel;
+    an.touchRelation(an.resolveRelation(rel.schemaname, rel.relname ?? ""), ACCESS.write);
+  }
+  let outputs: QueryOutput[];
+  let scope: Scope;
+  if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
+    const left = stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause);
+    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, targetClause);
+    outputs = left.map((column, i) => ({
+      name: column.name,
+      lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
+    }));
+    scope = outputScope(parent, ctes, outputs);
+  } else if (stmt.valuesLists !== undefined) {
+    scope = new Scope(parent, ctes);
+    outputs = valuesOutputs(stmt.valuesLists, { an, scope, clause: targetClause });
+  } else {
+    scope = new Scope(parent, ctes);
+    for (const item of stmt.fromClause ?? []) scope.entries.push(fromItem(item, scope, an));
+    const cx = (clause: number): Cx => ({ an, scope, clause });
+    for (const window of stmt.windowClause ?? [])
+      if ("WindowDef" in window) windowDef(window.WindowDef, cx(0));
+    readOnly([stmt.whereClause], cx(CLAUSE_BITS.predicate), CLAUSE_BITS.predicate);
+    outputs = targetList(stmt.targetList ?? [], cx(targetClause));
+    groupItems(stmt.groupClause, outputs, cx(CLAUSE_BITS.grouping));
+    readOnly([stmt.havingClause], cx(CLAUSE_BITS.having), CLAUSE_BITS.having);
+    const distinct = (stmt.distinctClause ?? []).filter((node) => Object.keys(node).length > 0);
+    sortItems(distinct, outputs, cx(CLAUSE_BITS.grouping));
+  }
+  const cx = { an, scope, clause: CLAUSE_BITS.ordering };
+  sortItems(sortNodes(stmt.sortClause), outputs, cx);
+  readOnly([stmt.limitCount, stmt.limitOffset], cx, CLAUSE_BITS.limit);
+  if ((stmt.lockingClause ?? []).length > 0) lockRows(stmt, scope, an);
+  recordUnused(scope, an);
+  return outputs;
+}
+
+function outputScope(parent: Scope | undefined, ctes: CteScope | undefined, outputs: QueryOutput[]): Scope {
+  const scope = new Scope(parent, ctes);
+  const columns: RangeColumn[] = outputs.map((o) => ({ name: o.name, lineage: o.lineage, used: true }));
+  scope.entries.push({ items: [], columns, open: undefined });
+  return scope;
+}
+
+function valuesOutputs(rows: readonly Node[], cx: Cx): QueryOutput[] {
+  const perColumn: Lineage[][] = [];
+  for (const row of rows) {
+    const items = "List" in row ? (row.List.items ?? []) : [row];
+    exprs(items, cx).forEach((lineage, i) => {
+      const column = perColumn[i] ?? [];
+      column.push(lineage);
+      perColumn[i] = column;
+    });
+  }
+  return perColumn.map((parts, i) => ({ name: `column${i + 1}`, lineage: branches(parts) }));
+}
+
+/** The outputs of a select list (or RETURNING list), `*` expanded, read in `cx.clause`. */
+export function targetList(targets: readonly Node[], cx: Cx): QueryOutput[] {
+  const outputs: QueryOutput[] = [];
+  for (const target of targets) {
+    if (!("ResTarget" in target)) continue;
+    const { name, val } = target.ResTarget;
+    const fields = val !== undefined && "ColumnRef" in val ? (val.ColumnRef.fields ?? []) : [];
+    const last = fields[fields.length - 1];
+    if (last !== undefined && "A_Star" in last) {
+      expandStar(fields.slice(0, -1), cx, outputs);
+      continue;
+    }
+    const lineage = expr(val, cx);
+    outputs.push({ name: name ?? outputName(val), lineage });
+  }
+  return outputs;
+}
+
+function expandStar(qualifier: readonly Node[], cx: Cx, outputs: QueryOutput[]): void {
+  const names: string[] = [];
+  for (const node of qualifier) if ("String" in node) names.push(node.String.sval ?? "");
+  let columns: readonly RangeColumn[] = [];
+  let open = false;
+  if (names.length === 0) {
+    const all: RangeColumn[] = [];
+    for (const entry of cx.scope.entries) {
+      all.push(...entry.columns);
+      open ||= entry.open !== undefined;
+    }
+    columns = all;
+  } else {
+    const items = findItems(names, cx.scope);
+    if (items.length === 0) cx.an.unresolved.add(`${names.join(".")}.*`);
+    const item = items[0];
+    if (item !== undefined) {
+      columns = item.columns;
+      open = item.open !== undefined;
+    }
+  }
+  if (open) cx.an.outputsComplete = false;
+  for (const column of columns) {
+    markUsed(column);
+    cx.an.record(column.lineage, cx.clause);
+    outputs.push({ name: column.name, lineage: column.lineage });
+  }
+}
+
+/** The output a `GROUP BY` / `ORDER BY` item names by position or output name, when it does. */
+function outputReference(node: Node | undefined, outputs: QueryOutput[], preferOutput: boolean, cx: Cx) {
+  if (node === undefined) return undefined;
+  if ("A_Const" in node && node.A_Const.ival !== undefined) return outputs[(node.A_Const.ival.ival ?? 0) - 1];
+  if ("ColumnRef" in node) {
+    const fields = node.ColumnRef.fields ?? [];
+    const only = fields[0];
+    if (fields.length !== 1 || only === undefined || !("String" in only)) return undefined;
+    const name = only.String.sval ?? "";
+    const matches = outputs.filter((o) => o.name === name);
+    if (matches.length === 0) return undefined;
+    if (!preferOutput && cx.scope.entries.some((e) => e.columns.some((c) => c.name === name)))
+      return undefined;
+    return { name, lineage: branches(matches.map((m) => m.lineage)) };
+  }
+  return undefined;
+}
+
+function sortItems(nodes: readonly (Node | undefined)[], outputs: QueryOutput[], cx: Cx): void {
+  for (const node of nodes) {
+    const output = outputReference(node, outputs, true, cx);
+    if (output !== undefined) cx.an.record(output.lineage, cx.clause);
+    else expr(node, cx);
+  }
+}
+
+function groupItems(nodes: readonly Node[] | undefined, outputs: QueryOutput[], cx: Cx): void {
+  for (const node of nodes ?? []) {
+    if ("GroupingSet" in node) {
+      groupItems(node.GroupingSet.content, outputs, cx);
+      continue;
+    }
+    if ("RowExpr" in node) {
+      groupItems(node.RowExpr.args, outputs, cx);
+      continue;
+    }
+    const output = outputReference(node, outputs, false, cx);
+    if (output !== undefined) cx.an.record(output.lineage, cx.clause);
+    else expr(node, cx);
+  }
+}
+
+function lockRows(stmt: SelectStmt, scope: Scope, an: Analysis): void {
+  an.effect(EFFECT.lock, "locking_clause");
+  for (const clause of stmt.lockingClause ?? []) {
+    if (!("LockingClause" in clause)) continue;
+    const rels = clause.LockingClause.lockedRels ?? [];
+    const items =
+      rels.length === 0
+        ? scope.entries.flatMap((entry) => entry.items)
+        : rels.flatMap((rel) => ("RangeVar" in rel ? findItems([rel.RangeVar.relname ?? ""], scope) : []));
+    for (const item of items) if (item.relation !== undefined) an.touchRelation(item.relation, ACCESS.lock);
+  }
+}
+
+/** Records the derived columns nobody referenced as read in `other` (they may still be computed). */
+export function recordUnused(scope: Scope, an: Analysis): void {
+  for (const entry of scope.entries) recordUnusedEntry(entry, an);
+}
+
+function recordUnusedEntry(entry: FromEntry, an: Analysis): void {
+  for (const item of entry.items) {
+    if (!item.derived) continue;
+    for (const column of item.columns) if (!column.used) an.record(column.lineage, CLAUSE_BITS.other);
+    if (item.open !== undefined) an.record(item.open, CLAUSE_BITS.other);
+  }
+}
