@@ -2,12 +2,10 @@
 
 import { composeHandler } from "#shared/adapters/aws/compose.ts";
 import { RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
-import { ConfigurationError } from "#shared/errors.ts";
+import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 
 /** The API Gateway (payload v2) handler, composed once per container during the init phase. */
 export const handler = await composeHandler("post-query", {
   executor: (options) => new RdsDataExecutor(options),
-  analyzer: () => {
-    throw new ConfigurationError("no statement analyzer is available in this build");
-  },
+  analyzer: (executor) => createStatementAnalyzer(executor),
 });

@@ -6,7 +6,10 @@ import { mergeRules } from "#shared/masking/strictness.ts";
 import type { PolicyDocument, PrincipalEntry } from "#shared/policy/schema.ts";
 
 /** The plan policy for a principal (entry undefined: the policy's rules alone). */
-export function maskingPolicyFor(document: PolicyDocument, entry: PrincipalEntry | undefined): MaskingPlanPolicy {
+export function maskingPolicyFor(
+  document: PolicyDocument,
+  entry: PrincipalEntry | undefined,
+): MaskingPlanPolicy {
   const masking = document.masking;
   return {
     rules: mergeRules(masking.rules, entry?.masking ?? {}),

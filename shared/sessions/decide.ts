@@ -26,7 +26,12 @@ export function decideStatement(
   const planned = planStatementMasking(policy, decision.matchedPrincipal, classification);
   if (planned.decision === "deny") {
     return {
-      decision: { ...decision, outcome: "deny", reasons: [...planned.reasons], rules: [...decision.rules, "masking"] },
+      decision: {
+        ...decision,
+        outcome: "deny",
+        reasons: [...planned.reasons],
+        rules: [...decision.rules, "masking"],
+      },
       plan: undefined,
     };
   }
@@ -34,6 +39,13 @@ export function decideStatement(
 }
 
 /** The record/dry-run form of a plan: the masked columns only. */
-export function maskingSummary(plan: MaskingPlan | undefined): { column: string; position: number; rule: string; strategy: string }[] {
-  return (plan?.summary ?? []).map((s) => ({ column: s.column, position: s.position, rule: s.rule, strategy: s.strategy }));
+export function maskingSummary(
+  plan: MaskingPlan | undefined,
+): { column: string; position: number; rule: string; strategy: string }[] {
+  return (plan?.summary ?? []).map((s) => ({
+    column: s.column,
+    position: s.position,
+    rule: s.rule,
+    strategy: s.strategy,
+  }));
 }

@@ -20,7 +20,12 @@ import {
   requestDigest,
 } from "#shared/sessions/new-record.ts";
 import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
-import { type CompletedResult, loadStoredResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
+import {
+  type CompletedResult,
+  loadStoredResult,
+  type ResultMasking,
+  runStatement,
+} from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -131,7 +136,10 @@ export async function submitQuery(
       sessionId: stored.sessionId,
     });
   }
-  if (plan === undefined) throw new ForbiddenError("policy_denied", "the statement cannot be masked", { sessionId: stored.sessionId });
+  if (plan === undefined)
+    throw new ForbiddenError("policy_denied", "the statement cannot be masked", {
+      sessionId: stored.sessionId,
+    });
   const masking = { plan, detectors: detectorsFor(policy) };
   return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
 }

@@ -122,7 +122,9 @@ export const sessionRecordSchema = z.object({
   masking: z
     .object({
       /** The masked output columns and how (`strategy: detect` when only the content detectors run). */
-      plan: z.array(z.object({ column: z.string(), position: z.number().int(), rule: z.string(), strategy: z.string() })),
+      plan: z.array(
+        z.object({ column: z.string(), position: z.number().int(), rule: z.string(), strategy: z.string() }),
+      ),
       /** What was applied: cells per strategy, detector hits per kind, withheld values (counts only). */
       applied: z.record(z.string(), z.number()).optional(),
     })

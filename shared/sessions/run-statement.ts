@@ -41,8 +41,10 @@ export interface ResultMasking {
 /** Flattens masking statistics into the record's `masking.applied` counters. */
 export function appliedCounts(stats: MaskingStats): Record<string, number> {
   const applied: Record<string, number> = { rows: stats.rows, withheld: stats.withheld };
-  for (const [strategy, count] of Object.entries(stats.masked)) if (count > 0) applied[`masked.${strategy}`] = count;
-  for (const [kind, count] of Object.entries(stats.detectorHits)) if (count > 0) applied[`detected.${kind}`] = count;
+  for (const [strategy, count] of Object.entries(stats.masked))
+    if (count > 0) applied[`masked.${strategy}`] = count;
+  for (const [kind, count] of Object.entries(stats.detectorHits))
+    if (count > 0) applied[`detected.${kind}`] = count;
   return applied;
 }
 
@@ -56,7 +58,12 @@ export async function runStatement(
   statement: string,
   params: readonly SqlParam[],
   masking: ResultMasking,
-): Promise<{ result: CompletedResult; stored: NonNullable<SessionRecord["result"]>; durationMs: number; applied: Record<string, number> }> {
+): Promise<{
+  result: CompletedResult;
+  stored: NonNullable<SessionRecord["result"]>;
+  durationMs: number;
+  applied: Record<string, number>;
+}> {
   let columns: AnsweredColumn[] = [];
   let masker: Masker | undefined;
   const tokenizationKey = Buffer.from(await deps.keys.key("tokenization"));
@@ -81,12 +88,14 @@ export async function runStatement(
         columns = masker.columns.map((c) => ({ name: c.name, type: c.type, masking: c.masking }));
       },
       rows: (page: readonly Row[]) => {
-        if (masker === undefined) throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
+        if (masker === undefined)
+          throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
         for (const row of masker.maskPage(page)) rows.push(row);
       },
     },
   );
-  if (masker === undefined) throw new MaskingFailedError("The result had no column description; nothing was returned.");
+  if (masker === undefined)
+    throw new MaskingFailedError("The result had no column description; nothing was returned.");
   const applied = appliedCounts(masker.stats());
   const body = Buffer.from(JSON.stringify({ columns, rows }), "utf8");
   const object = await deps.objects.put(resultKey(record), body, "application/json");

@@ -116,7 +116,7 @@ export class PgExecutor implements SqlExecutor {
   async loadCatalog(): Promise<Catalog> {
     return this.transaction(30_000, async (client) => {
       const result = await client.query({ text: CATALOG_SQL, rowMode: "array", types: TEXT_TYPES });
-      return catalogFromRows(result.rows as unknown[][]);
+      return catalogFromRows(result.rows as (string | null)[][]);
     });
   }
 

@@ -196,11 +196,10 @@ export class PgliteExecutor implements SqlExecutor {
           );
         }, timeoutMs);
       });
+      let onExit: (() => void) | undefined;
       const exited = new Promise<never>((_, reject) => {
-        const onExit = (): void =>
-          reject(new UnavailableError("database_unavailable", "the database worker stopped"));
+        onExit = () => reject(new UnavailableError("database_unavailable", "the database worker stopped"));
         worker.once("exit", onExit);
-        deadline.catch(() => undefined).finally(() => worker.off("exit", onExit));
       });
       try {
         return await Promise.race([
@@ -214,6 +213,7 @@ export class PgliteExecutor implements SqlExecutor {
         ]);
       } finally {
         clearTimeout(timer);
+        if (onExit !== undefined) worker.off("exit", onExit);
         this.handlers.delete(id);
       }
     });

@@ -104,8 +104,10 @@ async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): P
         ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
         : await db.query<(string | null)[]>(message.sql, message.params as unknown[], { rowMode: "array" });
     if (message.type === "query") await rollback();
-    const rows =
-      message.type === "admin" && !Array.isArray(result.rows[0]) ? [] : textRows(result.rows as unknown[]);
+    const rawRows = (result.rows as unknown[]).map((row) =>
+      Array.isArray(row) ? row : result.fields.map((f) => (row as Record<string, unknown>)[f.name]),
+    );
+    const rows = textRows(rawRows);
     send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
   } catch (error) {
     if (message.type === "query") await rollback();

@@ -20,6 +20,7 @@ import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fie
 import { loadScanner, toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
 import { BadRequestError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
+import { CATALOG_COLUMNS, CATALOG_SQL } from "#shared/sql/catalog.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
 
 const CLUSTER = "arn:aws:rds:eu-west-1:111111111111:cluster:ehr";
@@ -446,18 +447,15 @@ describe("RdsDataExecutor.estimateRows and loadCatalog", () => {
   });
 
   it("loads the catalog with the shared catalog query", async () => {
-    const catalog = JSON.stringify({
-      searchPath: ["public"],
-      relations: [
-        { schema: "public", table: "patients", relkind: "r", columns: [{ name: "id", type: "integer" }] },
-      ],
-    });
+    const text = (value: string | null) => (value === null ? { isNull: true } : { stringValue: value });
+    const row = (entry: string, name: string, kind: string, detail: string) =>
+      [entry, "public", name, kind, detail, null, '["public"]', "v1"].map(text);
     serveCursor(0, (sql) =>
-      sql.includes("json_build_object")
+      sql === CATALOG_SQL
         ? {
             $metadata: {},
-            columnMetadata: [{ name: "catalog", typeName: "text" }],
-            records: [[{ stringValue: catalog }]],
+            columnMetadata: CATALOG_COLUMNS.map((name) => ({ name, typeName: "text" })),
+            records: [row("relation", "patients", "table", '[["id","integer"]]')],
           }
         : undefined,
     );
@@ -466,6 +464,7 @@ describe("RdsDataExecutor.estimateRows and loadCatalog", () => {
     expect(loaded.relations).toEqual([
       { schema: "public", table: "patients", kind: "table", columns: [{ name: "id", type: "integer" }] },
     ]);
+    expect(loaded.version).toBe("v1");
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
   });
 });

@@ -1,0 +1,36 @@
+// The StatementAnalyzer both hosts use: parse and classify against a cached catalog read through the executor.
+
+import type { SqlExecutor } from "#shared/ports.ts";
+import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import { analyzeSqlWithCache } from "#shared/sql/analyze.ts";
+import { CatalogCache } from "#shared/sql/catalog-cache.ts";
+import { loadSqlParser } from "#shared/sql/parser.ts";
+
+/** Options of the analyzer. */
+export interface StatementAnalyzerOptions {
+  /** How long a catalog snapshot is used before it is reloaded (it is also reloaded when a statement names something unknown). */
+  readonly catalogTtlMs?: number;
+}
+
+/**
+ * An analyzer whose catalog comes from `executor.loadCatalog()` (cached, refreshed on TTL and when a statement
+ * names a relation or column the cached catalog doesn't know). The statement handed to the executor is the
+ * exact text PostgreSQL's parser delimited, so nothing outside the one parsed statement can run.
+ */
+export async function createStatementAnalyzer(
+  executor: SqlExecutor,
+  options: StatementAnalyzerOptions = {},
+): Promise<StatementAnalyzer> {
+  await loadSqlParser();
+  const cache = new CatalogCache({
+    load: () => executor.loadCatalog(),
+    ttlMs: options.catalogTtlMs ?? 60_000,
+  });
+  return {
+    async analyze(sql) {
+      const analysis = await analyzeSqlWithCache(sql, cache);
+      const { start, end } = analysis.statement.location;
+      return { classification: analysis.classification, statement: sql.slice(start, end) };
+    },
+  };
+}

@@ -1,0 +1,214 @@
+// End to end through HTTP (issue 2): real tokens from the dev IdP, real PostgreSQL (embedded, then a server),
+// allowed and denied queries recorded and read back, and every token rejection in the contract's error shape.
+
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedEhr } from "#shared/ehr/seed.ts";
+import { NIGHTLY, signWithDevKey, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import {
+  type PostgresServer,
+  postgresUnavailableReason,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+
+function expectErrorShape(body: unknown, code: string): void {
+  expect(body).toMatchObject({ error: { code, message: expect.any(String) } });
+}
+
+function b64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+interface Backend {
+  name: string;
+  start(): Promise<TestGateway>;
+  stop(): Promise<void>;
+}
+
+let server: PostgresServer | undefined;
+const backends: Backend[] = [
+  { name: "embedded PGlite", start: () => startTestGateway(), stop: async () => {} },
+];
+const unavailable = postgresUnavailableReason();
+if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
+  backends.push({
+    name: "a PostgreSQL server (DATABASE_URL)",
+    async start() {
+      server = await startPostgresServer({ database: "ehr" });
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        await seedEhr(client);
+      } finally {
+        await client.end();
+      }
+      return startTestGateway({ databaseUrl: server.url });
+    },
+    stop: async () => server?.stop(),
+  });
+} else {
+  console.warn(`skipping the DATABASE_URL end-to-end run: ${unavailable}`);
+}
+
+describe.each(backends)("query flow against $name", (backend) => {
+  let gw: TestGateway;
+  let nightly: string;
+
+  beforeAll(async () => {
+    gw = await backend.start();
+    nightly = await gw.token(NIGHTLY);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await backend.stop();
+  });
+
+  it("gives the nightly report job rows from encounters and records the session", async () => {
+    const answer = await gw.query(nightly, {
+      sql: "SELECT id, department FROM encounters ORDER BY id LIMIT 5",
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "completed", rowCount: 5, truncated: false });
+    expect(answer.body.sessionId).toMatch(/^ses_/);
+    expect(answer.body.columns).toEqual([
+      { name: "id", type: "int4", masking: null },
+      { name: "department", type: "text", masking: null },
+    ]);
+    expect(answer.body.rows).toHaveLength(5);
+    expect(answer.body.rows[0][0]).toBe(1);
+
+    const session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}`, { token: nightly });
+    expect(session.status).toBe(200);
+    expect(session.body).toMatchObject({
+      sessionId: answer.body.sessionId,
+      status: "completed",
+      sql: "SELECT id, department FROM encounters ORDER BY id LIMIT 5",
+      principal: { subject: NIGHTLY },
+      decision: {
+        outcome: "allow",
+        policy: { name: "demo", digest: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      },
+      result: { rowCount: 5, rows: answer.body.rows },
+    });
+    expect(session.body.classification.relations).toEqual([
+      expect.objectContaining({ schema: "public", table: "encounters" }),
+    ]);
+  });
+
+  it("denies an unknown principal with 403 policy_denied and records the denial", async () => {
+    const stranger = await gw.token("stranger");
+    const answer = await gw.query(stranger, { sql: "SELECT id FROM encounters LIMIT 1" });
+    expect(answer.status).toBe(403);
+    expectErrorShape(answer.body, "policy_denied");
+    expect(answer.body.error.sessionId).toMatch(/^ses_/);
+    const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, {
+      token: stranger,
+    });
+    expect(session.status).toBe(200);
+    expect(session.body).toMatchObject({ status: "rejected", decision: { outcome: "deny" } });
+    expect(session.body).not.toHaveProperty("result");
+  });
+
+  it("shows a session to its requester only (404 for anyone else)", async () => {
+    const answer = await gw.query(nightly, { sql: "SELECT id FROM medications LIMIT 1" });
+    expect(answer.status).toBe(200);
+    const other = await gw.token("repo:acme/other:ref:refs/heads/main");
+    const peek = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}`, { token: other });
+    expect(peek.status).toBe(404);
+    expectErrorShape(peek.body, "not_found");
+    const unknown = await gw.request("GET", "/v1/sessions/ses_00000000000000000000000000", {
+      token: nightly,
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("masks PHI columns as the demo policy says", async () => {
+    const answer = await gw.query(nightly, {
+      sql: "SELECT id, ssn, mrn, dob, zip, phone FROM patients ORDER BY id LIMIT 3",
+    });
+    expect(answer.status).toBe(200);
+    const byName = Object.fromEntries(
+      answer.body.columns.map((c: { name: string; masking: unknown }) => [c.name, c.masking]),
+    );
+    expect(byName).toMatchObject({
+      id: null,
+      ssn: { strategy: "partial" },
+      mrn: { strategy: "tokenize" },
+      dob: { strategy: "generalize" },
+      zip: { strategy: "generalize" },
+      phone: { strategy: "redact" },
+    });
+    for (const row of answer.body.rows) {
+      expect(row[1]).toMatch(/^\*\*\*-\*\*-\d{4}$/);
+      expect(row[2]).not.toMatch(/MRN-/);
+      expect(row[5]).toBe("[REDACTED]");
+    }
+  });
+
+  it("answers a dry run without executing or recording", async () => {
+    const answer = await gw.query(nightly, {
+      sql: "SELECT ssn FROM patients WHERE id = $1",
+      params: [1],
+      dryRun: true,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      decision: "allow",
+      classification: { kind: "read", tables: ["public.patients"] },
+      masking: [{ column: "ssn", rule: "public.patients.ssn", strategy: "partial" }],
+    });
+    expect(answer.body).not.toHaveProperty("sessionId");
+  });
+
+  it("returns the same session for a retried Idempotency-Key, and refuses the key for another request", async () => {
+    const body = { sql: "SELECT id FROM encounters ORDER BY id LIMIT 2" };
+    const first = await gw.query(nightly, body, { "idempotency-key": "nightly-2026-11-29" });
+    expect(first.status).toBe(200);
+    const second = await gw.query(nightly, body, { "idempotency-key": "nightly-2026-11-29" });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    const other = await gw.query(
+      nightly,
+      { sql: "SELECT id FROM encounters LIMIT 1" },
+      { "idempotency-key": "nightly-2026-11-29" },
+    );
+    expect(other.status).toBe(409);
+    expectErrorShape(other.body, "idempotency_key_reused");
+  });
+
+  it("rejects missing, forged, expired and misdirected tokens with 401 in the contract's shape", async () => {
+    const [header, payload, signature] = nightly.split(".");
+    const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString("utf8"));
+    const now = Math.floor(Date.now() / 1000);
+    const attempts: Record<string, Record<string, string>> = {
+      none: {},
+      garbage: { authorization: "Bearer not-a-token" },
+      "bad signature": {
+        authorization: `Bearer ${header}.${b64url({ ...claims, sub: "admin" })}.${signature}`,
+      },
+      "alg none": { authorization: `Bearer ${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims)}.` },
+      expired: {
+        authorization: `Bearer ${await signWithDevKey(gw, { ...claims, iat: now - 600, exp: now - 300 })}`,
+      },
+      "wrong issuer": {
+        authorization: `Bearer ${await signWithDevKey(gw, { ...claims, iss: "https://evil.test" })}`,
+      },
+      "wrong audience": {
+        authorization: `Bearer ${await signWithDevKey(gw, { ...claims, aud: "someone-else" })}`,
+      },
+    };
+    for (const [name, headers] of Object.entries(attempts)) {
+      const answer = await gw.request("POST", "/v1/queries", { body: { sql: "SELECT 1" }, headers });
+      expect(answer.status, name).toBe(401);
+      expectErrorShape(answer.body, "unauthorized");
+    }
+  });
+
+  it("never writes SQL literals, rows or tokens to its logs", async () => {
+    await gw.query(nightly, { sql: "SELECT id FROM patients WHERE last_name = 'Needle-In-Logs'" });
+    const logs = gw.logs.join("\n");
+    expect(logs).not.toContain("Needle-In-Logs");
+    expect(logs).not.toContain(nightly);
+    expect(logs).not.toMatch(/\d{3}-\d{2}-\d{4}/);
+  });
+});
