@@ -16,6 +16,8 @@ export interface Decision {
   readonly policy: { readonly name: string; readonly digest: string };
   readonly matchedPrincipal: string | null;
   readonly limits: { readonly maxRows: number; readonly timeoutMs: number };
+  /** The planner's row estimate, when a risk rule asked for it. */
+  readonly estimatedRows?: number | null;
 }
 
 /** Functions denied whatever the policy grants: file, program and large-object access, remote calls, settings, sleeps. */
@@ -99,6 +101,36 @@ function grantCovers(
   });
 }
 
+function qualified(f: { schema?: string; name: string }): string {
+  return f.schema === undefined ? f.name : `${f.schema}.${f.name}`;
+}
+
+/**
+ * Denied functions (the built-in list and the policy's own, by bare name or `schema.name`) and user-defined
+ * routines or operators the policy does not allow: their bodies are invisible, so they could read anything.
+ */
+function functionProblems(policy: LoadedPolicy, classification: Classification): string[] {
+  const extra = new Set(policy.document.functions.deny);
+  const allowedUser = new Set(policy.document.functions.allowUserDefined);
+  const denied = new Set<string>();
+  const user = new Set<string>();
+  for (const f of classification.functions) {
+    if (ALWAYS_DENIED_FUNCTIONS.has(f.name) || extra.has(f.name) || extra.has(qualified(f)))
+      denied.add(qualified(f));
+    else if (f.origin === "user" && !allowedUser.has(qualified(f))) user.add(qualified(f));
+  }
+  for (const op of classification.operators ?? []) {
+    if (op.origin === "user" && !allowedUser.has(qualified(op))) user.add(`operator ${qualified(op)}`);
+  }
+  const reasons: string[] = [];
+  if (denied.size > 0) reasons.push(`the statement calls denied functions: ${[...denied].sort().join(", ")}`);
+  if (user.size > 0)
+    reasons.push(
+      `the statement calls user-defined routines the policy does not allow: ${[...user].sort().join(", ")}`,
+    );
+  return reasons;
+}
+
 /** The first policy principal entry matching the caller, if any. */
 export function matchPrincipal(
   policy: LoadedPolicy,
@@ -138,16 +170,19 @@ export function evaluate(
       limits,
     );
   }
-  const denied = classification.functions.filter((f) => ALWAYS_DENIED_FUNCTIONS.has(f.name));
-  if (denied.length > 0) {
-    const names = [...new Set(denied.map((f) => f.name))].join(", ");
+  const functionReasons = functionProblems(policy, classification);
+  if (functionReasons.length > 0) return deny(policy, entry, "functions", functionReasons, limits);
+  if (classification.outputsComplete === false) {
     return deny(
       policy,
       entry,
-      "denied-functions",
-      [`the statement calls denied functions: ${names}`],
+      "lineage",
+      ["the result's columns could not be determined, so they could not be masked"],
       limits,
     );
+  }
+  if ((classification.unresolvedColumns ?? []).length > 0) {
+    return deny(policy, entry, "unknown-names", ["the statement names columns that do not exist"], limits);
   }
   const reasons: string[] = [];
   for (const relation of classification.relations) {

@@ -47,6 +47,16 @@ export function parsePolicy(text: string, source: string): LoadedPolicy {
       }
     }
   }
+  const ruleIds = new Set<string>();
+  for (const [index, rule] of parsed.data.risk.rules.entries()) {
+    if (ruleIds.has(rule.id))
+      throw new ConfigurationError(`${source}: risk.rules.${index}.id: duplicate id ${rule.id}`);
+    ruleIds.add(rule.id);
+    for (const id of rule.principals ?? []) {
+      if (!ids.has(id))
+        throw new ConfigurationError(`${source}: risk.rules.${index}.principals: unknown principal ${id}`);
+    }
+  }
   for (const [role, definition] of Object.entries(parsed.data.roles)) {
     for (const issuer of definition?.match.issuer ?? []) {
       if (!issuer.includes("://") && !(issuer in parsed.data.issuers)) {

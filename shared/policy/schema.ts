@@ -53,6 +53,54 @@ export const limitsSchema = z.strictObject({
   statementTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
 });
 
+const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
+
+/** Conditions of a risk rule; every condition given must hold for the rule to fire. */
+export const riskConditionsSchema = z
+  .strictObject({
+    /** A PHI table (one with masked or detector columns) is read with no predicate on any of its columns. */
+    phiTableWithoutPredicate: z.literal(true).optional(),
+    /** With `phiTableWithoutPredicate`: an outermost constant LIMIT of at most this many rows counts as restrictive. */
+    unlessLimitAtMost: z.number().int().positive().optional(),
+    /** More than this many distinct PHI columns flow into the result. */
+    phiColumnsOver: z.number().int().nonnegative().optional(),
+    /** The planner estimates more than this many rows (EXPLAIN, never ANALYZE). */
+    estimatedRowsOver: z.number().int().nonnegative().optional(),
+    /** All these tables are read together and none of them carries a predicate (e.g. patients with their full history). */
+    joinWithoutPredicate: z.array(qualifiedTable).min(2).optional(),
+    /** The request gives no `purpose`. */
+    noPurpose: z.literal(true).optional(),
+  })
+  .refine((w) => Object.keys(w).some((k) => k !== "unlessLimitAtMost"), {
+    message: "a rule needs at least one condition",
+  })
+  .refine((w) => w.unlessLimitAtMost === undefined || w.phiTableWithoutPredicate === true, {
+    message: "unlessLimitAtMost only qualifies phiTableWithoutPredicate",
+  });
+
+/** A risk rule: turns an otherwise allowed statement into one that needs approval (or is denied). */
+export const riskRuleSchema = z.strictObject({
+  id: ruleId,
+  description: z.string().min(1),
+  /** Principal entry ids the rule applies to (default: every principal). */
+  principals: z.array(ruleId).min(1).optional(),
+  action: z.enum(["require_approval", "deny"]).default("require_approval"),
+  when: riskConditionsSchema,
+});
+
+/** A risk rule. */
+export type RiskRule = z.infer<typeof riskRuleSchema>;
+
+/** Clauses in which reading a protected column leaks its value by inference (`WHERE ssn LIKE '1%'`). */
+export const inferenceClauseSchema = z.enum([
+  "predicate",
+  "join",
+  "grouping",
+  "having",
+  "ordering",
+  "window",
+]);
+
 /** One principal entry: who it is (claims) and what it may do. */
 export const principalEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case"),
@@ -93,6 +141,41 @@ export const policySchema = z.strictObject({
   principals: z.array(principalEntrySchema).default([]),
   /** Masking by column lineage, with content detectors over free-text columns (see docs/masking.md). */
   masking: maskingPolicySchema.prefault({}),
+  /** Functions beyond the built-in deny list (file, program, large-object, remote, settings, sleeps, dynamic SQL). */
+  functions: z
+    .strictObject({
+      /** More function names to deny (lower case; `schema.name` or a bare name matching any schema). */
+      deny: z.array(z.string().regex(/^([a-z_][a-z0-9_$]*\.)?[a-z_][a-z0-9_$]*$/)).default([]),
+      /** User-defined routines (`schema.name`) that may be called; any other is denied (its body is invisible). */
+      allowUserDefined: z.array(z.string().regex(/^[a-z_][a-z0-9_$]*\.[a-z_][a-z0-9_$]*$/)).default([]),
+    })
+    .prefault({}),
+  risk: z
+    .strictObject({
+      rules: z.array(riskRuleSchema).default([]),
+      /** Protected (masked) columns used where their value leaks by inference. */
+      protectedColumnUse: z
+        .strictObject({
+          clauses: z
+            .array(inferenceClauseSchema)
+            .min(1)
+            .default(["predicate", "join", "grouping", "having", "ordering", "window"]),
+          action: z.enum(["require_approval", "deny", "allow"]).default("require_approval"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  approval: z
+    .strictObject({
+      /** How long an approval request stays open. */
+      ttlSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 24 * 3600)
+        .default(3600),
+    })
+    .prefault({}),
   roles: z
     .strictObject({
       approvers: roleSchema.extend({ quorum: z.number().int().positive().max(10).default(1) }).optional(),

@@ -1,10 +1,12 @@
-// The full decision for a statement: the policy's verdict, then the masking plan (which can still deny).
+// The full decision for a statement: the policy's verdict, the masking plan (which can still deny), then the risk rules.
 
 import type { Principal } from "#shared/identity/principal.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
 import { type Decision, evaluate } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
+import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
+import { assessRisk } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -14,14 +16,24 @@ export interface FullDecision {
   readonly plan: MaskingPlan | undefined;
 }
 
-/** Evaluates the policy, then plans masking; a result that cannot be masked safely turns the decision into a denial. */
-export function decideStatement(
-  policy: LoadedPolicy,
-  principal: Principal,
-  classification: Classification,
-  context: MatchContext,
-): FullDecision {
-  const decision = evaluate(policy, principal, classification, context);
+/** What deciding needs. */
+export interface DecisionInput {
+  readonly policy: LoadedPolicy;
+  readonly context: MatchContext;
+  readonly principal: Principal;
+  readonly classification: Classification;
+  readonly purpose: string | null;
+  /** The planner's estimate (asked only when a risk rule needs it). */
+  readonly estimateRows: () => Promise<number>;
+}
+
+/**
+ * Evaluates the policy (identity, kind, functions, grants), plans masking (a result that cannot be masked
+ * safely is denied), then applies the risk rules (which can require approval or deny).
+ */
+export async function decideStatement(input: DecisionInput): Promise<FullDecision> {
+  const { policy, principal, classification } = input;
+  const decision = evaluate(policy, principal, classification, input.context);
   if (decision.outcome === "deny") return { decision, plan: undefined };
   const planned = planStatementMasking(policy, decision.matchedPrincipal, classification);
   if (planned.decision === "deny") {
@@ -35,7 +47,28 @@ export function decideStatement(
       plan: undefined,
     };
   }
-  return { decision, plan: planned };
+  const entry = policy.document.principals.find((p) => p.id === decision.matchedPrincipal);
+  if (entry === undefined) return { decision, plan: planned };
+  const risk = await assessRisk({
+    policy,
+    principalId: entry.id,
+    classification,
+    masking: maskingPolicyFor(policy.document, entry),
+    purpose: input.purpose,
+    estimateRows: input.estimateRows,
+  });
+  if (risk.outcome === "allow")
+    return { decision: { ...decision, estimatedRows: risk.estimatedRows }, plan: planned };
+  return {
+    decision: {
+      ...decision,
+      outcome: risk.outcome,
+      reasons: [...risk.reasons],
+      rules: [...decision.rules, ...risk.rules],
+      estimatedRows: risk.estimatedRows,
+    },
+    plan: risk.outcome === "deny" ? undefined : planned,
+  };
 }
 
 /** The record/dry-run form of a plan: the masked columns only. */

@@ -83,6 +83,7 @@ export function newSessionRecord(input: {
       policy: { ...decision.policy },
       matchedPrincipal: decision.matchedPrincipal,
       limits: { ...decision.limits },
+      estimatedRows: decision.estimatedRows ?? null,
     },
     masking: input.masking,
     approval: null,

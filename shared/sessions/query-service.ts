@@ -86,7 +86,14 @@ export async function submitQuery(
     );
   }
   const policy = deps.policy.current();
-  const { decision, plan } = decideStatement(policy, context.principal, classification, deps.policy.context);
+  const { decision, plan } = await decideStatement({
+    policy,
+    context: deps.policy.context,
+    principal: context.principal,
+    classification,
+    purpose: request.purpose,
+    estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, 5_000),
+  });
   if (request.dryRun) {
     return {
       kind: "dry_run",

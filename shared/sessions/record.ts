@@ -118,6 +118,8 @@ export const sessionRecordSchema = z.object({
     /** The policy principal entry that matched, or null when none did. */
     matchedPrincipal: z.string().nullable(),
     limits: z.object({ maxRows: z.number().int().positive(), timeoutMs: z.number().int().positive() }),
+    /** The planner's row estimate, when a risk rule asked for it. */
+    estimatedRows: z.number().nullable().optional(),
   }),
   masking: z
     .object({
