@@ -1,12 +1,16 @@
 // `phigate`: the command-line client — dispatches to one sub-command and maps failures to exit statuses.
 
 import { CliError, EXIT } from "#cli/client.ts";
+import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
 import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
+import { SEED_USAGE, seedCommand } from "#cli/commands/seed.ts";
 import { SESSION_USAGE, sessionCommand } from "#cli/commands/session.ts";
 import { TOKEN_USAGE, tokenCommand } from "#cli/commands/token.ts";
 
 const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<number>; usage: string }>> = {
+  policy: { run: policyCommand, usage: POLICY_USAGE },
   query: { run: queryCommand, usage: QUERY_USAGE },
+  seed: { run: seedCommand, usage: SEED_USAGE },
   session: { run: sessionCommand, usage: SESSION_USAGE },
   token: { run: tokenCommand, usage: TOKEN_USAGE },
 };

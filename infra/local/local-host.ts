@@ -20,6 +20,7 @@ import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
+import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 
 /** A running local gateway. */
@@ -120,6 +121,7 @@ export async function startLocalHost(
       keys,
       clock,
       results: { pageSize: 1_000, inlineMaxBytes: 4 * 1024 * 1024 },
+      decisions: new DecisionCache(),
     };
     const deps = overrides.wrapDeps?.(baseDeps) ?? baseDeps;
     const localRoutes: LocalRoute[] = devIdp === undefined ? [] : [devIdpRoutes(devIdp)];

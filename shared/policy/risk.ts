@@ -69,7 +69,7 @@ async function ruleFires(
     if (w.unlessLimitAtMost !== undefined && limit !== null && limit <= w.unlessLimitAtMost) return undefined;
     const bare = [...f.readTables].filter((t) => f.phiTables.has(t) && !f.predicateTables.has(t));
     if (bare.length === 0) return undefined;
-    parts.push(`PHI table ${bare.sort().join(", ")} is read with no restrictive predicate`);
+    parts.push(`PHI table(s) ${bare.sort().join(", ")} read with no restrictive predicate`);
   }
   if (w.phiColumnsOver !== undefined) {
     if (f.phiColumnsInResult.size <= w.phiColumnsOver) return undefined;
@@ -123,7 +123,7 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
     if (leaking.length > 0) {
       const entry = {
         rule: "protected-column-use",
-        reason: `protected columns are used where their values leak by inference: ${[...new Set(leaking)].sort().join(", ")}`,
+        reason: `protected columns are used where their values leak by inference: ${[...new Set(leaking)].sort().join(", ")} (protected-column-use)`,
       };
       (use.action === "deny" ? denials : approvals).push(entry);
     }

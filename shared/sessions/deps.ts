@@ -4,6 +4,7 @@ import type { Logger } from "#shared/log.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import type { Clock, KeyProvider, ObjectStore, SessionStore, SqlExecutor } from "#shared/ports.ts";
+import type { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** A statement after analysis. */
@@ -43,4 +44,6 @@ export interface SessionDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly results: ResultLimits;
+  /** Decisions of statements seen before (optional: without it every request is analyzed and decided afresh). */
+  readonly decisions?: DecisionCache;
 }

@@ -1,7 +1,6 @@
 // The write-ahead query path: analyze → decide → record → execute read-only → store the result → record → answer.
 
 import {
-  BadRequestError,
   ConflictError,
   ForbiddenError,
   GoneError,
@@ -11,7 +10,8 @@ import {
 } from "#shared/errors.ts";
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
-import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
+import { maskingSummary } from "#shared/sessions/decide.ts";
+import { decideRequest } from "#shared/sessions/decide-request.ts";
 import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
 import {
   newSessionRecord,
@@ -77,23 +77,9 @@ export async function submitQuery(
   context: RequestContext,
   request: QueryRequest,
 ): Promise<QueryOutcome> {
-  const analyzed = await deps.analyzer.analyze(request.sql);
+  const { analyzed, decision, plan } = await decideRequest(deps, context.principal, request);
   const { classification } = analyzed;
-  if (classification.paramCount !== request.params.length) {
-    throw new BadRequestError(
-      "invalid_params",
-      `the statement uses ${classification.paramCount} parameter(s) but ${request.params.length} were given`,
-    );
-  }
   const policy = deps.policy.current();
-  const { decision, plan } = await decideStatement({
-    policy,
-    context: deps.policy.context,
-    principal: context.principal,
-    classification,
-    purpose: request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, 5_000),
-  });
   if (request.dryRun) {
     return {
       kind: "dry_run",

@@ -1,15 +1,18 @@
 // The StatementAnalyzer both hosts use: parse and classify against a cached catalog read through the executor.
 
 import type { SqlExecutor } from "#shared/ports.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import type { AnalyzedStatement, StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { analyzeSqlWithCache } from "#shared/sql/analyze.ts";
 import { CatalogCache } from "#shared/sql/catalog-cache.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
 
 /** Options of the analyzer. */
 export interface StatementAnalyzerOptions {
   /** How long a catalog snapshot is used before it is reloaded (it is also reloaded when a statement names something unknown). */
   readonly catalogTtlMs?: number;
+  /** How many analyses to keep (the same text against the same catalog is never parsed twice). */
+  readonly cacheEntries?: number;
 }
 
 /**
@@ -26,11 +29,25 @@ export async function createStatementAnalyzer(
     load: () => executor.loadCatalog(),
     ttlMs: options.catalogTtlMs ?? 60_000,
   });
+  const maxEntries = options.cacheEntries ?? 10_000;
+  const analyses = new Map<string, { catalog: Catalog; analyzed: AnalyzedStatement }>();
   return {
     async analyze(sql) {
+      const catalog = await cache.get();
+      const seen = analyses.get(sql);
+      if (seen !== undefined && seen.catalog === catalog) return seen.analyzed;
       const analysis = await analyzeSqlWithCache(sql, cache);
       const { start, end } = analysis.statement.location;
-      return { classification: analysis.classification, statement: sql.slice(start, end) };
+      const analyzed: AnalyzedStatement = {
+        classification: analysis.classification,
+        statement: sql.slice(start, end),
+      };
+      if (analyses.size >= maxEntries) {
+        const oldest = analyses.keys().next();
+        if (oldest.done !== true) analyses.delete(oldest.value);
+      }
+      analyses.set(sql, { catalog: analysis.catalog, analyzed });
+      return analyzed;
     },
   };
 }

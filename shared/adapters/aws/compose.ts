@@ -20,6 +20,7 @@ import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { type KeyProvider, type SqlExecutor, systemClock } from "#shared/ports.ts";
+import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 
 /**
@@ -120,6 +121,7 @@ export async function createAwsDeps(
     keys,
     clock: systemClock,
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
+    decisions: new DecisionCache(),
   };
 }
 
