@@ -15,6 +15,7 @@ import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import type { LocalConfig } from "#shared/config/local-env.ts";
 import { createHandlers, type HandlerDeps } from "#shared/http/handler-registry.ts";
+import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
@@ -110,11 +111,13 @@ export async function startLocalHost(
       database = { kind: "postgres", seeded: "external" };
       executor = pgExecutor;
     }
+    const policySource = { current: () => policy, context: { devIssuer: devIdp?.issuer } };
     const baseDeps: HandlerDeps = {
       verifier,
       logger,
+      rateLimiter: new RateLimiter(policySource.current, policySource.context),
       analyzer: await createStatementAnalyzer(executor),
-      policy: { current: () => policy, context: { devIssuer: devIdp?.issuer } },
+      policy: policySource,
       executor,
       sessions,
       objects,

@@ -3,6 +3,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { AuthenticationError } from "#shared/errors.ts";
 import { errorResponse } from "#shared/http/error-response.ts";
+import type { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { header } from "#shared/http/request.ts";
 import type { RouteAuth } from "#shared/http/routes.ts";
 import type { Principal } from "#shared/identity/principal.ts";
@@ -16,6 +17,8 @@ export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayPr
 export interface ApiDeps {
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
+  /** Per-caller request limits (429 beyond them). */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /** Query parameters that would carry a token in a URL (where it leaks into logs and histories). */
@@ -39,7 +42,11 @@ export function jwtHandler(
   routeId: string,
   logic: (event: APIGatewayProxyEventV2, principal: Principal) => Promise<APIGatewayProxyStructuredResultV2>,
 ): ApiHandler {
-  return wrap(deps, routeId, "jwt", async (event) => logic(event, await authenticate(deps.verifier, event)));
+  return wrap(deps, routeId, "jwt", async (event) => {
+    const principal = await authenticate(deps.verifier, event);
+    deps.rateLimiter?.take(principal);
+    return logic(event, principal);
+  });
 }
 
 /** Builds a handler for a route without a bearer token (pages that sign users in, signed links). */

@@ -40,8 +40,10 @@ export function errorResponse(error: unknown, logger: Logger): APIGatewayProxySt
         ...(error.details === undefined ? {} : { details: error.details }),
       },
     };
-    const headers: Record<string, string> =
-      error.status === 401 ? { "www-authenticate": 'Bearer realm="phigate"' } : {};
+    const headers: Record<string, string> = {};
+    if (error.status === 401) headers["www-authenticate"] = 'Bearer realm="phigate"';
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (error.status === 429 && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
     return jsonResponse(error.status, body, headers);
   }
   logger.error("unexpected error", errorFields(error));

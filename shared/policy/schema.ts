@@ -51,6 +51,10 @@ export const grantSchema = z.strictObject({
 export const limitsSchema = z.strictObject({
   maxRows: z.number().int().positive().max(10_000_000).optional(),
   statementTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  /** Sustained request rate allowed per caller. */
+  requestsPerMinute: z.number().int().positive().max(1_000_000).optional(),
+  /** Requests a caller may send at once above the sustained rate. */
+  burst: z.number().int().positive().max(100_000).optional(),
 });
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
@@ -136,8 +140,10 @@ export const policySchema = z.strictObject({
     .strictObject({
       maxRows: z.number().int().positive().max(10_000_000).default(10_000),
       statementTimeoutMs: z.number().int().positive().max(3_600_000).default(5_000),
+      requestsPerMinute: z.number().int().positive().max(1_000_000).default(600),
+      burst: z.number().int().positive().max(100_000).default(60),
     })
-    .default({ maxRows: 10_000, statementTimeoutMs: 5_000 }),
+    .prefault({}),
   principals: z.array(principalEntrySchema).default([]),
   /** Masking by column lineage, with content detectors over free-text columns (see docs/masking.md). */
   masking: maskingPolicySchema.prefault({}),

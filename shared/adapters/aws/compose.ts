@@ -16,6 +16,7 @@ import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { HANDLER_FACTORIES, type HandlerDeps } from "#shared/http/handler-registry.ts";
+import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
@@ -100,11 +101,13 @@ export async function createAwsDeps(
     capabilities.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
       ? new SecretsKeyProvider({ client: clients.secrets, secretArn: config.keysSecretArn })
       : noKeys;
+  const policySource = { current: () => policy, context: { devIssuer: undefined } };
   return {
     verifier: createTokenVerifier(config.issuers),
     logger,
+    rateLimiter: new RateLimiter(policySource.current, policySource.context),
     analyzer,
-    policy: { current: () => policy, context: { devIssuer: undefined } },
+    policy: policySource,
     executor,
     sessions: new DynamoSessionStore({
       client: clients.dynamo,
