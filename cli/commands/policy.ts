@@ -11,13 +11,16 @@ import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { PhigateError } from "#shared/errors.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { silentLogger } from "#shared/log.ts";
+import { policyJsonSchemaText } from "#shared/policy/json-schema.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import type { SqlExecutor } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 
 /** Usage text. */
-export const POLICY_USAGE = `phigate policy check FILE
+export const POLICY_USAGE = `phigate policy schema
+  Prints the policy file's JSON Schema (also committed as policy/policy.schema.json).
+phigate policy check FILE
   Validates a policy file; prints its name and digest, or the offending path.
 phigate policy test FILE --claims JSON --sql SQL [--params JSON] [--purpose TEXT] [--estimated-rows N]
                     [--database-url URL] [--dev-issuer URL] [--expect allow|deny|require_approval]
@@ -124,6 +127,10 @@ async function test(file: string, argv: string[]): Promise<number> {
 /** Runs the command; returns the exit status. */
 export async function policyCommand(argv: string[]): Promise<number> {
   const [action, file, ...rest] = argv;
+  if (action === "schema") {
+    process.stdout.write(policyJsonSchemaText());
+    return EXIT.ok;
+  }
   if ((action !== "check" && action !== "test") || file === undefined)
     throw new CliError("usage", POLICY_USAGE, EXIT.usage);
   try {

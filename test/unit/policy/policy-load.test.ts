@@ -88,3 +88,10 @@ describe("claim matching", () => {
     ).toBe(false);
   });
 });
+
+describe("policy JSON Schema", () => {
+  it("is committed exactly as generated from the zod schema (regenerate: npx phigate policy schema > policy/policy.schema.json)", async () => {
+    const { policyJsonSchemaText } = await import("#shared/policy/json-schema.ts");
+    expect(await readFile("policy/policy.schema.json", "utf8")).toBe(policyJsonSchemaText());
+  });
+});
