@@ -5,11 +5,39 @@ import { Analysis, compare } from "./analysis.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
-import type { Catalog, Classification, ColumnRef, OutputColumnLineage, TableRef } from "./types.ts";
+import type {
+  Catalog,
+  Classification,
+  ColumnAccess,
+  ColumnRef,
+  OutputColumnLineage,
+  TableRef,
+  WholeRowAccess,
+} from "./types.ts";
 
 function tagOf(node: Node): string {
   for (const tag in node) return tag;
   return "Unknown";
+}
+
+function byKey(a: { key: string }, b: { key: string }): number {
+  return compare(a.key, b.key);
+}
+
+function byName(a: { schema?: string; name: string }, b: { schema?: string; name: string }): number {
+  return compare(a.name, b.name) || compare(a.schema ?? "", b.schema ?? "");
+}
+
+function plainSources(lineage: Lineage): ColumnRef[] {
+  const out: ColumnRef[] = [];
+  for (const s of lineage.sources) out.push({ schema: s.schema, table: s.table, column: s.column });
+  return out;
+}
+
+function plainRows(lineage: Lineage): TableRef[] {
+  const out: TableRef[] = [];
+  for (const r of lineage.wholeRows) out.push({ schema: r.schema, table: r.table });
+  return out;
 }
 
 function outputLineage(name: string, lineage: Lineage, position: number): OutputColumnLineage {
@@ -18,8 +46,8 @@ function outputLineage(name: string, lineage: Lineage, position: number): Output
     position,
     name,
     kind,
-    sources: lineage.sources.map((s): ColumnRef => ({ schema: s.schema, table: s.table, column: s.column })),
-    wholeRows: lineage.wholeRows.map((r): TableRef => ({ schema: r.schema, table: r.table })),
+    sources: plainSources(lineage),
+    wholeRows: plainRows(lineage),
     transforms: kind === "transform" ? transformKinds(lineage.transforms) : [],
     opaque: lineage.opaque,
   };
@@ -44,14 +72,25 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     }
     throw error;
   }
-  const columns = [...an.columns]
-    .map(([c, bits]) => ({ schema: c.schema, table: c.table, column: c.column, clauses: clauseList(bits) }))
-    .sort((a, b) => compare(a.schema, b.schema) || compare(a.table, b.table) || compare(a.column, b.column));
-  const wholeRows = [...an.wholeRows]
-    .map(([r, bits]) => ({ schema: r.schema, table: r.table, clauses: clauseList(bits) }))
-    .sort((a, b) => compare(a.schema, b.schema) || compare(a.table, b.table));
-  const byName = (a: { schema?: string; name: string }, b: { schema?: string; name: string }) =>
-    compare(a.name, b.name) || compare(a.schema ?? "", b.schema ?? "");
+  const sourceColumns = [...an.columns.keys()].sort(byKey);
+  const columns: ColumnAccess[] = [];
+  for (const c of sourceColumns) {
+    columns.push({
+      schema: c.schema,
+      table: c.table,
+      column: c.column,
+      clauses: clauseList(an.columns.get(c) ?? 0),
+    });
+  }
+  const wholeRows: WholeRowAccess[] = [];
+  for (const r of [...an.wholeRows.keys()].sort(byKey)) {
+    wholeRows.push({ schema: r.schema, table: r.table, clauses: clauseList(an.wholeRows.get(r) ?? 0) });
+  }
+  const outputs: OutputColumnLineage[] = [];
+  for (let i = 0; i < result.outputs.length; i++) {
+    const o = result.outputs[i] as (typeof result.outputs)[number];
+    outputs.push(outputLineage(o.name, o.lineage, i));
+  }
   return {
     kind: result.kind,
     statementType: tagOf(statement.node),
@@ -59,7 +98,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     columns,
     functions: [...an.functions.values()].sort(byName),
     wholeRows,
-    outputs: result.outputs.map((o, i) => outputLineage(o.name, o.lineage, i)),
+    outputs,
     limit: result.limit,
     paramCount: an.paramCount,
     operators: [...an.operators.values()].sort(byName),

@@ -70,6 +70,8 @@ const SYNTAX_NODES: Record<string, [string | undefined, number]> = {
   A_ArrayExpr: [undefined, T.array],
   TypeCast: [undefined, T.cast],
   CaseWhen: [undefined, T.case],
+  JsonKeyValue: [undefined, 0],
+  JsonValueExpr: [undefined, 0],
 };
 
 const JSON_FUNC_OPS: Record<string, string> = {
@@ -200,7 +202,10 @@ function generic(body: unknown, cx: Cx, bits: number): Lineage {
 
 function collect(value: unknown, cx: Cx, parts: Lineage[]): void {
   if (Array.isArray(value)) {
-    for (const item of value) collect(item, cx, parts);
+    for (const item of value) {
+      if (item !== null && typeof item === "object" && isNode(item)) parts.push(expr(item as Node, cx));
+      else collect(item, cx, parts);
+    }
     return;
   }
   if (value === null || typeof value !== "object") return;
@@ -242,13 +247,20 @@ function funcCall(call: FuncCall, cx: Cx): Lineage {
     call.agg_filter !== undefined ||
     call.agg_within_group === true ||
     AGGREGATE_FUNCTIONS.has(name) ||
-    cx.an.index
-      .userRoutines(names.length > 1 ? names[names.length - 2] : undefined, name, false)
-      .some((r) => r.kinds.includes("aggregate"));
+    (user && userAggregate(names, cx));
   let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
   if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
   if (bits === 0) bits = T.function;
   return transformed(args, bits, user);
+}
+
+function userAggregate(names: readonly string[], cx: Cx): boolean {
+  const name = names[names.length - 1] ?? "";
+  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  for (const routine of cx.an.index.userRoutines(schema, name, false)) {
+    if (routine.kinds.includes("aggregate")) return true;
+  }
+  return false;
 }
 
 /** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
@@ -356,5 +368,5 @@ function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
   if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
   if (ctor?.over !== undefined) windowDef(ctor.over, cx);
   const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
-  return transformed([expr(agg.arg, cx)], bits);
+  return generic(agg.arg, cx, bits);
 }

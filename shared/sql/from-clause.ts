@@ -1,6 +1,7 @@
 // Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
 import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
 import { ACCESS, type Analysis, stringList } from "./analysis.ts";
+import type { IndexedRelation } from "./catalog-index.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
 import {
@@ -110,6 +111,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   if (rv.schemaname === undefined) {
     const cte = level.ctes?.find(name);
     if (cte !== undefined) {
+      cte.referenced = true;
       const columns = cte.columns === undefined ? [] : rangeColumns(cte.columns, renames);
       const open = cte.columns === undefined ? CONSTANT : undefined;
       return single(makeItem(alias ?? name, columns, { derived: true, ...(open ? { open } : {}) }));
@@ -117,11 +119,28 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   }
   const relation = an.resolveRelation(rv.schemaname, name);
   an.touchRelation(relation, ACCESS.read);
-  const base =
-    viewColumns(relation, an) ?? relation.columns.map((c) => ({ name: c.column, lineage: c.lineage }));
-  const columns = rangeColumns(base, renames);
+  const view = viewColumns(relation, an);
+  let columns: RangeColumn[];
+  if (view !== undefined) columns = rangeColumns(view, renames);
+  else if (renames.length > 0) columns = rangeColumns(baseColumns(relation), renames);
+  else columns = baseColumns(relation);
   const open = relation.kind === "unknown" ? CONSTANT : undefined;
   return single(makeItem(alias ?? name, columns, { relation, ...(open ? { open } : {}) }));
+}
+
+const baseColumnCache = new WeakMap<IndexedRelation, RangeColumn[]>();
+
+/**
+ * The columns of a base relation, shared by every reference to it (their `used` flag only matters for
+ * derived items, so sharing is harmless).
+ */
+function baseColumns(relation: IndexedRelation): RangeColumn[] {
+  let columns = baseColumnCache.get(relation);
+  if (columns === undefined) {
+    columns = relation.columns.map((c) => ({ name: c.column, lineage: c.lineage, used: false }));
+    baseColumnCache.set(relation, columns);
+  }
+  return columns;
 }
 
 function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
@@ -144,8 +163,11 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
     const lineage = j.jointype === "JOIN_FULL" ? transformed(lineages, T.coalesce) : branches(lineages);
     merged.push({ name, lineage, used: true, parts });
   }
-  const rest = (entry: FromEntry) => entry.columns.filter((c) => !usingNames.includes(c.name));
-  const columns = [...merged, ...rest(left), ...rest(right)];
+  const columns = merged.length === 0 ? [...left.columns, ...right.columns] : [...merged];
+  if (merged.length > 0) {
+    for (const c of left.columns) if (!usingNames.includes(c.name)) columns.push(c);
+    for (const c of right.columns) if (!usingNames.includes(c.name)) columns.push(c);
+  }
   const open =
     left.open !== undefined || right.open !== undefined
       ? transformed([left.open ?? CONSTANT, right.open ?? CONSTANT], 0)

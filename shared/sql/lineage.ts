@@ -10,6 +10,8 @@ export interface SourceRelation extends TableRef {
 /** A base column: one interned object per column (identity is equality). */
 export interface SourceColumn extends ColumnRef {
   readonly relation: SourceRelation;
+  /** `schema.table.column`, for sorting. */
+  readonly key: string;
   /** The lineage of a plain reference to this column. */
   readonly lineage: Lineage;
 }

@@ -43,6 +43,8 @@ export interface CteDef {
   columns: { readonly name: string; readonly lineage: Lineage }[] | undefined;
   /** True while its body is being analyzed (references then see the current approximation). */
   analyzing: boolean;
+  /** Set when a FROM item references it. */
+  referenced: boolean;
 }
 
 /** CTE names visible at some point, innermost first. */
@@ -131,13 +133,19 @@ export function wholeRowLineage(item: NsItem): Lineage {
 }
 
 /** The items visible to a qualified reference named `name` at one level. */
-export function itemsNamed(scope: Scope, name: string): NsItem[] {
-  const found: NsItem[] = [];
+export function itemsNamed(scope: Scope, name: string): readonly NsItem[] {
+  let found: NsItem[] | undefined;
   for (const entry of scope.entries) {
-    for (const item of entry.items) if (!item.hidden && item.name === name) found.push(item);
+    for (const item of entry.items) {
+      if (item.hidden || item.name !== name) continue;
+      if (found === undefined) found = [item];
+      else found.push(item);
+    }
   }
-  return found;
+  return found ?? NO_ITEMS;
 }
+
+const NO_ITEMS: readonly NsItem[] = Object.freeze([]);
 
 /** The items at one level whose base relation is `schema.table`. */
 export function itemsForRelation(scope: Scope, schema: string, table: string): NsItem[] {
@@ -170,29 +178,40 @@ export function itemColumn(item: NsItem, name: string, analysis: Analysis): Line
   return undefined;
 }
 
-/**
- * The lineage of an unqualified column `name` at one level: every matching column (several means PostgreSQL
- * would call it ambiguous; all are kept), else the open items' lineage, else undefined.
- */
-export function unqualifiedColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
-  const matches: Lineage[] = [];
+/** The lineage of the columns named `name` at one level (several: PostgreSQL would call it ambiguous; all kept). */
+export function exactColumn(scope: Scope, name: string): Lineage | undefined {
+  let first: RangeColumn | undefined;
+  let more: Lineage[] | undefined;
   for (const entry of scope.entries) {
     for (const column of entry.columns) {
-      if (column.name === name) {
-        markUsed(column);
-        matches.push(column.lineage);
-      }
+      if (column.name !== name) continue;
+      markUsed(column);
+      if (first === undefined) first = column;
+      else if (more === undefined) more = [first.lineage, column.lineage];
+      else more.push(column.lineage);
     }
   }
-  if (matches.length > 0) return matches.length === 1 ? matches[0] : branches(matches);
-  const open: Lineage[] = [];
+  if (more !== undefined) return branches(more);
+  return first?.lineage;
+}
+
+/** The lineage an unknown column `name` gets from the items at one level whose columns are not all known. */
+export function openColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
+  let open: Lineage[] | undefined;
   for (const entry of scope.entries) {
     if (entry.open === undefined) continue;
     for (const item of entry.items) {
       if (item.open === undefined) continue;
       const lineage = itemColumn(item, name, analysis);
-      if (lineage !== undefined) open.push(lineage);
+      if (lineage === undefined) continue;
+      if (open === undefined) open = [lineage];
+      else open.push(lineage);
     }
   }
-  return open.length === 0 ? undefined : branches(open);
+  return open === undefined ? undefined : branches(open);
+}
+
+/** The lineage of an unqualified column `name` at one level: exact matches, else open items, else undefined. */
+export function unqualifiedColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
+  return exactColumn(scope, name) ?? openColumn(scope, name, analysis);
 }

@@ -200,7 +200,7 @@ export function analyzeStatementNode(node: Node, an: Analysis, clause = CLAUSE_B
       return { kind: "call", outputs: [], limit: null };
     }
     case "VariableSetStmt": {
-      const name = (body as { name?: string }).name ?? "";
+      const name = ((body as { name?: string }).name ?? "").toLowerCase();
       an.reasons.add(`set:${name}`);
       return { kind: name === "transaction" ? "transaction" : "session", outputs: [], limit: null };
     }

@@ -29,10 +29,12 @@ export function walkUtility(body: unknown, an: Analysis, mode: number): void {
     );
     return;
   }
-  if (Array.isArray(object.funcname)) an.addFunction(stringList(object.funcname as Node[]));
   for (const key in object) {
     const child = object[key];
     if (child === null || typeof child !== "object") continue;
+    if (key === "FuncCall" || key === "funccall") {
+      an.addFunction(stringList((child as { funcname?: Node[] }).funcname));
+    }
     if (QUERIES.has(key)) {
       analyzeQueryNode({ [key]: child } as unknown as Node, undefined, an, CLAUSE_BITS.other);
       continue;

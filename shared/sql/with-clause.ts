@@ -3,6 +3,7 @@ import type { CommonTableExpr, Node, SelectStmt, WithClause } from "@pgsql/types
 import { type Analysis, EFFECT, stringList } from "./analysis.ts";
 import {
   branches,
+  CLAUSE_BITS,
   CONSTANT,
   type Lineage,
   sameLineage,
@@ -21,6 +22,7 @@ function definition(cte: CommonTableExpr): CteDef {
     aliasNames: stringList(cte.aliascolnames),
     columns: undefined,
     analyzing: false,
+    referenced: false,
   };
 }
 
@@ -83,6 +85,20 @@ function seed(def: CteDef, parent: Scope | undefined, ctes: CteScope, an: Analys
     node !== undefined && "SelectStmt" in node ? node.SelectStmt : undefined;
   if (select?.larg === undefined || select.op === "SETOP_NONE") return;
   def.columns = named(def, analyzeSelect(select.larg, parent, ctes, an, 0));
+}
+
+/** Records the columns of the CTEs in `scope` (up to `outer`) no FROM item referenced, as read in `other`. */
+export function recordUnreferenced(
+  scope: CteScope | undefined,
+  outer: CteScope | undefined,
+  an: Analysis,
+): void {
+  for (let s = scope; s !== undefined && s !== outer; s = s.parent) {
+    for (const def of s.defs.values()) {
+      if (!def.referenced)
+        for (const column of def.columns ?? []) an.record(column.lineage, CLAUSE_BITS.other);
+    }
+  }
 }
 
 /**
