@@ -1,10 +1,9 @@
 // Benchmark of statement analysis: raw libpg-query parse throughput against parse + classify on a typical report query.
-import type { Node } from "@pgsql/types";
 import { loadModule, parseSync } from "libpg-query";
 import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { classify } from "#shared/sql/classify.ts";
+import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
-import type { Catalog, CatalogRelation } from "#shared/sql/types.ts";
 
 /** A typical report query over the demo schema (~770 characters: two CTEs, joins, aggregates, predicates). */
 export const REPORT_QUERY = `WITH recent AS (
@@ -28,26 +27,6 @@ LEFT JOIN meds md ON md.patient_id = p.id
 WHERE p.state IN ('CA', 'NY') AND p.sex = 'F'
 ORDER BY r.visits DESC
 LIMIT 100`;
-
-/** The demo schema as a catalog, read from its DDL's parse tree (no database needed). */
-export function demoCatalog(): Catalog {
-  const relations: CatalogRelation[] = [];
-  for (const raw of parseSync(EHR_SCHEMA_SQL).stmts ?? []) {
-    const stmt: Node | undefined = raw.stmt;
-    if (stmt === undefined || !("CreateStmt" in stmt)) continue;
-    const columns = [];
-    for (const element of stmt.CreateStmt.tableElts ?? []) {
-      if ("ColumnDef" in element) columns.push({ name: element.ColumnDef.colname ?? "", type: "text" });
-    }
-    relations.push({
-      schema: "public",
-      table: stmt.CreateStmt.relation?.relname ?? "",
-      kind: "table",
-      columns,
-    });
-  }
-  return { version: "demo", searchPath: ["public"], relations, routines: [] };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,7 +53,7 @@ export async function benchSql(): Promise<{
 }> {
   await loadModule();
   await loadSqlParser();
-  const catalog = demoCatalog();
+  const catalog = catalogFromDdl(EHR_SCHEMA_SQL);
   const raw = () => {
     parseSync(REPORT_QUERY);
   };

@@ -96,26 +96,24 @@ export class Analysis {
   }
 
   /**
-   * Records a call of `names` (as written: `[schema, name]` or `[name]`); `syntax` for function-like syntax.
-   * Returns true when a user-defined routine may be called (its body is opaque).
+   * Records a call of `schema.name` (`schema` only when the SQL qualifies it); `syntax` for function-like
+   * syntax. Returns true when a user-defined routine may be called (its body is opaque).
    */
-  addFunction(names: readonly string[], syntax = false): boolean {
-    const name = names[names.length - 1] ?? "";
-    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  addFunction(schema: string | undefined, name: string, syntax = false): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.functions.get(key);
     if (known !== undefined) return known.origin === "user";
     const candidates =
       syntax || (schema !== undefined && SYSTEM_SCHEMAS.has(schema))
-        ? []
+        ? NONE
         : this.index.userRoutines(schema, name, false);
     const user = candidates.length > 0;
-    const call: FunctionCall = {
-      ...(schema === undefined ? {} : { schema }),
+    const call: { schema?: string; name: string; origin: "user" | "system"; syntax?: boolean } = {
       name,
       origin: user ? "user" : "system",
-      ...(syntax ? { syntax: true } : {}),
     };
+    if (schema !== undefined) call.schema = schema;
+    if (syntax) call.syntax = true;
     this.functions.set(key, call);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_function:${routine.schema}.${routine.name}`);
@@ -127,21 +125,20 @@ export class Analysis {
     return user;
   }
 
-  /** Records an operator (`[schema, name]` or `[name]`); returns true when a user-defined one may be used. */
-  addOperator(names: readonly string[]): boolean {
-    const name = names[names.length - 1] ?? "";
-    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  /** Records the operator `schema.name`; returns true when a user-defined one may be used. */
+  addOperator(schema: string | undefined, name: string): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.operators.get(key);
     if (known !== undefined) return known.origin === "user";
     const candidates =
-      schema !== undefined && SYSTEM_SCHEMAS.has(schema) ? [] : this.index.userRoutines(schema, name, true);
+      schema !== undefined && SYSTEM_SCHEMAS.has(schema) ? NONE : this.index.userRoutines(schema, name, true);
     const user = candidates.length > 0;
-    this.operators.set(key, {
-      ...(schema === undefined ? {} : { schema }),
+    const operator: { schema?: string; name: string; origin: "user" | "system" } = {
       name,
       origin: user ? "user" : "system",
-    });
+    };
+    if (schema !== undefined) operator.schema = schema;
+    this.operators.set(key, operator);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_operator:${routine.schema}.${routine.name}`);
     return user;
@@ -172,6 +169,21 @@ export class Analysis {
 /** Ordinal string comparison (locale-independent, deterministic). */
 export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** The last name in a list of `String` nodes (a qualified name's object name). */
+export function lastName(nodes: readonly Node[] | undefined): string {
+  const last = nodes?.[nodes.length - 1];
+  return last !== undefined && "String" in last ? (last.String.sval ?? "") : "";
+}
+
+/** The name before the last in a list of `String` nodes (a qualified name's schema), if any. */
+export function qualifier(nodes: readonly Node[] | undefined): string | undefined {
+  if (nodes === undefined || nodes.length < 2) return undefined;
+  const node = nodes[nodes.length - 2];
+  return node !== undefined && "String" in node ? node.String.sval : undefined;
 }
 
 /** The names in a list of `String` nodes. */

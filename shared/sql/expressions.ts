@@ -10,7 +10,7 @@ import type {
   SubLink,
   WindowDef,
 } from "@pgsql/types";
-import { type Analysis, stringList } from "./analysis.ts";
+import { type Analysis, lastName, qualifier } from "./analysis.ts";
 import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
@@ -127,24 +127,25 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return transformed([expr(c.arg, cx), ...exprs(c.args, cx), expr(c.defresult, cx)], T.case);
     }
     case "CoalesceExpr":
-      cx.an.addFunction(["coalesce"], true);
+      cx.an.addFunction(undefined, "coalesce", true);
       return transformed(exprs((body as { args?: Node[] }).args, cx), T.coalesce);
     case "MinMaxExpr": {
       const m = body as { op?: string; args?: Node[] };
-      cx.an.addFunction([m.op === "IS_LEAST" ? "least" : "greatest"], true);
+      cx.an.addFunction(undefined, m.op === "IS_LEAST" ? "least" : "greatest", true);
       return transformed(exprs(m.args, cx), T.function);
     }
     case "SQLValueFunction":
       cx.an.addFunction(
-        [SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function"],
+        undefined,
+        SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function",
         true,
       );
       return CONSTANT;
     case "MergeSupportFunc":
-      cx.an.addFunction(["merge_action"], true);
+      cx.an.addFunction(undefined, "merge_action", true);
       return CONSTANT;
     case "GroupingFunc":
-      cx.an.addFunction(["grouping"], true);
+      cx.an.addFunction(undefined, "grouping", true);
       return transformed(exprs((body as { args?: Node[] }).args, cx), T.function);
     case "CollateClause":
       return expr((body as { arg?: Node }).arg, cx);
@@ -160,19 +161,19 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return multiAssign(body as MultiAssignRef, cx);
     case "XmlExpr": {
       const x = body as { op?: string; named_args?: Node[]; args?: Node[] };
-      cx.an.addFunction([XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr"], true);
+      cx.an.addFunction(undefined, XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr", true);
       return transformed([...exprs(x.named_args, cx), ...exprs(x.args, cx)], T.json_xml);
     }
     case "ResTarget":
       return expr((body as { val?: Node }).val, cx);
     case "JsonFuncExpr":
-      cx.an.addFunction([JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func"], true);
+      cx.an.addFunction(undefined, JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func", true);
       return generic(body, cx, T.json_xml);
     case "JsonObjectAgg":
     case "JsonArrayAgg":
       return jsonAggregate(tag, body as JsonAggregate, cx);
     case "JsonArrayQueryConstructor": {
-      cx.an.addFunction(["json_array"], true);
+      cx.an.addFunction(undefined, "json_array", true);
       const q = body as { query?: Node };
       const outputs = analyzeQueryNode(q.query, cx.scope, cx.an, cx.clause);
       return transformed(
@@ -185,7 +186,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     default: {
       const syntax = SYNTAX_NODES[tag];
       if (syntax !== undefined) {
-        if (syntax[0] !== undefined) cx.an.addFunction([syntax[0]], true);
+        if (syntax[0] !== undefined) cx.an.addFunction(undefined, syntax[0], true);
         return generic(body, cx, syntax[1]);
       }
       return generic(body, cx, T.other);
@@ -231,11 +232,10 @@ function isNode(value: object): boolean {
 }
 
 function funcCall(call: FuncCall, cx: Cx): Lineage {
-  const names = stringList(call.funcname);
+  const name = lastName(call.funcname);
+  const schema = qualifier(call.funcname);
   const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
-  const reported = syntax ? names.slice(-1) : names;
-  const user = cx.an.addFunction(reported, syntax);
-  const name = names[names.length - 1] ?? "";
+  const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
   const args = exprs(call.args, cx);
   if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
   if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
@@ -247,16 +247,14 @@ function funcCall(call: FuncCall, cx: Cx): Lineage {
     call.agg_filter !== undefined ||
     call.agg_within_group === true ||
     AGGREGATE_FUNCTIONS.has(name) ||
-    (user && userAggregate(names, cx));
+    (user && userAggregate(schema, name, cx));
   let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
   if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
   if (bits === 0) bits = T.function;
   return transformed(args, bits, user);
 }
 
-function userAggregate(names: readonly string[], cx: Cx): boolean {
-  const name = names[names.length - 1] ?? "";
-  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+function userAggregate(schema: string | undefined, name: string, cx: Cx): boolean {
   for (const routine of cx.an.index.userRoutines(schema, name, false)) {
     if (routine.kinds.includes("aggregate")) return true;
   }
@@ -278,19 +276,18 @@ export function sortNodes(nodes: readonly Node[] | undefined): (Node | undefined
 }
 
 function aExpr(e: A_Expr, cx: Cx): Lineage {
-  const names = stringList(e.name);
   let user = false;
   if (e.kind === "AEXPR_NULLIF") {
-    cx.an.addFunction(["nullif"], true);
+    cx.an.addFunction(undefined, "nullif", true);
   } else if (
     e.kind === "AEXPR_BETWEEN" ||
     e.kind === "AEXPR_NOT_BETWEEN" ||
     e.kind === "AEXPR_BETWEEN_SYM" ||
     e.kind === "AEXPR_NOT_BETWEEN_SYM"
   ) {
-    user = cx.an.addOperator([">="]) || cx.an.addOperator(["<="]);
+    user = cx.an.addOperator(undefined, ">=") || cx.an.addOperator(undefined, "<=");
   } else {
-    user = cx.an.addOperator(names);
+    user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }
   const bits = e.kind === "AEXPR_NULLIF" ? T.function : T.operator;
   return transformed([expr(e.lexpr, cx), expr(e.rexpr, cx)], bits, user);
@@ -299,7 +296,8 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
 function subLink(link: SubLink, cx: Cx): Lineage {
   const test = expr(link.testexpr, cx);
   let user = false;
-  if (link.operName !== undefined) user = cx.an.addOperator(stringList(link.operName));
+  if (link.operName !== undefined)
+    user = cx.an.addOperator(qualifier(link.operName), lastName(link.operName));
   const exists = link.subLinkType === "EXISTS_SUBLINK";
   const clause = exists ? cx.clause || CLAUSE_BITS.other : cx.clause;
   const outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
@@ -362,7 +360,7 @@ interface JsonAggregate {
 }
 
 function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
-  cx.an.addFunction([tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg"], true);
+  cx.an.addFunction(undefined, tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg", true);
   const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
   if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
   if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);

@@ -48,7 +48,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   }
   if ("RangeTableFunc" in node) {
     const table = node.RangeTableFunc;
-    an.addFunction(["xmltable"], true);
+    an.addFunction(undefined, "xmltable", true);
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
     for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
@@ -68,7 +68,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   }
   if ("JsonTable" in node) {
     const table = node.JsonTable;
-    an.addFunction(["json_table"], true);
+    an.addFunction(undefined, "json_table", true);
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.context_item?.raw_expr, cx)];
     for (const p of table.passing ?? []) parts.push(expr(p, cx));

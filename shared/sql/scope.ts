@@ -162,14 +162,17 @@ export function itemsForRelation(scope: Scope, schema: string, table: string): N
 
 /** The column `name` of `item`: its lineage, or undefined when the item has no such column. */
 export function itemColumn(item: NsItem, name: string, analysis: Analysis): Lineage | undefined {
-  const matches: Lineage[] = [];
+  let first: RangeColumn | undefined;
+  let more: Lineage[] | undefined;
   for (const column of item.columns) {
-    if (column.name === name) {
-      markUsed(column);
-      matches.push(column.lineage);
-    }
+    if (column.name !== name) continue;
+    markUsed(column);
+    if (first === undefined) first = column;
+    else if (more === undefined) more = [first.lineage, column.lineage];
+    else more.push(column.lineage);
   }
-  if (matches.length > 0) return branches(matches);
+  if (more !== undefined) return branches(more);
+  if (first !== undefined) return first.lineage;
   if (item.open !== undefined) {
     if (item.relation !== undefined && !item.derived)
       return analysis.unknownColumn(item.relation.source, name).lineage;
