@@ -59,8 +59,13 @@ export class Analysis {
     return placeholder;
   }
 
+  /** The column `column` of `relation`: the catalog's, or an interned placeholder when the catalog lacks it. */
+  columnOf(relation: IndexedRelation, column: string): SourceColumn {
+    return relation.columnsByName.get(column) ?? this.unknownColumn(relation.source, column);
+  }
+
   /** An interned source for a column the catalog does not list. */
-  unknownColumn(relation: SourceRelation, column: string): SourceColumn {
+  private unknownColumn(relation: SourceRelation, column: string): SourceColumn {
     const key = `${relation.key}.${column}`;
     let found = this.placeholderColumns.get(key);
     if (found === undefined) {

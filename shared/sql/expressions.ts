@@ -237,7 +237,9 @@ function funcCall(call: FuncCall, cx: Cx): Lineage {
   const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
   const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
   const args = exprs(call.args, cx);
-  if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
+  if (call.agg_within_group === true) {
+    for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
+  } else if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
   if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
   if (call.over !== undefined) windowDef(call.over, cx);
   const aggregate =
@@ -290,7 +292,21 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
     user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }
   const bits = e.kind === "AEXPR_NULLIF" ? T.function : T.operator;
-  return transformed([expr(e.lexpr, cx), expr(e.rexpr, cx)], bits, user);
+  const right = e.kind === "AEXPR_SIMILAR" ? similarPattern(e.rexpr, cx) : expr(e.rexpr, cx);
+  return transformed([expr(e.lexpr, cx), right], bits, user);
+}
+
+/** SIMILAR TO's pattern: the parser wraps it in `pg_catalog.similar_to_escape(...)`, which the SQL did not name. */
+function similarPattern(node: Node | undefined, cx: Cx): Lineage {
+  if (
+    node === undefined ||
+    !("FuncCall" in node) ||
+    lastName(node.FuncCall.funcname) !== "similar_to_escape"
+  ) {
+    return expr(node, cx);
+  }
+  cx.an.addFunction(undefined, "similar_to_escape", true);
+  return transformed(exprs(node.FuncCall.args, cx), T.function);
 }
 
 function subLink(link: SubLink, cx: Cx): Lineage {

@@ -104,7 +104,7 @@ function resolveNames(names: string[], cx: Cx): Lineage {
       if (lineage !== undefined) parts.push(lineage);
       else if (item.relation !== undefined && !item.derived) {
         cx.an.unresolved.add(names.join("."));
-        parts.push(cx.an.unknownColumn(item.relation.source, column).lineage);
+        parts.push(cx.an.columnOf(item.relation, column).lineage);
       } else {
         cx.an.unresolved.add(names.join("."));
         parts.push(wholeRowLineage(item));
@@ -130,7 +130,7 @@ function unresolved(name: string, column: string, cx: Cx): Lineage {
     for (const entry of scope.entries) {
       for (const item of entry.items) {
         if (item.relation !== undefined && !item.derived) {
-          parts.push(cx.an.unknownColumn(item.relation.source, column).lineage);
+          parts.push(cx.an.columnOf(item.relation, column).lineage);
         }
       }
     }

@@ -26,6 +26,8 @@ export interface NsItem {
   readonly derived: boolean;
   /** Hidden from qualified references (the children of an aliased join). */
   hidden: boolean;
+  /** What a whole-row reference carries beyond the base relation's columns (values a DML statement assigns). */
+  readonly extra?: Lineage;
 }
 
 /** One element of a FROM list: its items and the columns an unqualified name or `*` sees. */
@@ -77,9 +79,9 @@ export class Scope {
 export function makeItem(
   name: string | undefined,
   columns: readonly RangeColumn[],
-  options: { relation?: IndexedRelation; open?: Lineage; derived?: boolean } = {},
+  options: { relation?: IndexedRelation; open?: Lineage; derived?: boolean; extra?: Lineage } = {},
 ): NsItem {
-  return {
+  const item: NsItem = {
     name,
     relation: options.relation,
     columns,
@@ -87,6 +89,7 @@ export function makeItem(
     derived: options.derived ?? false,
     hidden: false,
   };
+  return options.extra === undefined ? item : { ...item, extra: options.extra };
 }
 
 /** Columns named by `names`, renaming the first ones by an alias column list. */
@@ -111,13 +114,14 @@ export function markUsed(column: RangeColumn): void {
 export function wholeRowLineage(item: NsItem): Lineage {
   const relation = item.relation;
   if (relation !== undefined && !item.derived) {
-    return {
+    const base: Lineage = {
       sources: relation.columns,
       wholeRows: [relation.source],
       transforms: TRANSFORM_BITS.whole_row,
       copy: false,
       opaque: false,
     };
+    return item.extra === undefined ? base : transformed([base, item.extra], TRANSFORM_BITS.whole_row);
   }
   const parts: Lineage[] = [];
   for (const column of item.columns) {
@@ -174,8 +178,7 @@ export function itemColumn(item: NsItem, name: string, analysis: Analysis): Line
   if (more !== undefined) return branches(more);
   if (first !== undefined) return first.lineage;
   if (item.open !== undefined) {
-    if (item.relation !== undefined && !item.derived)
-      return analysis.unknownColumn(item.relation.source, name).lineage;
+    if (item.relation !== undefined && !item.derived) return analysis.columnOf(item.relation, name).lineage;
     return item.open;
   }
   return undefined;

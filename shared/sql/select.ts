@@ -51,11 +51,15 @@ export function analyzeSelect(
   let scope: Scope;
   if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
     const left = stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause);
-    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, targetClause);
-    outputs = left.map((column, i) => ({
-      name: column.name,
-      lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
-    }));
+    const except = stmt.op === "SETOP_EXCEPT";
+    const rightClause = except ? CLAUSE_BITS.predicate : targetClause;
+    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, rightClause);
+    outputs = except
+      ? left
+      : left.map((column, i) => ({
+          name: column.name,
+          lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
+        }));
     scope = outputScope(parent, ctes, outputs);
   } else if (stmt.valuesLists !== undefined) {
     scope = new Scope(parent, ctes);

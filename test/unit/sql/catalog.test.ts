@@ -49,7 +49,9 @@ describe("the catalog query", () => {
     expect(relation("public", "encounters")?.columns.find((c) => c.name === "admitted_at")?.type).toBe(
       "timestamp with time zone",
     );
-    expect(relation("billing", "invoices")?.columns.find((c) => c.name === "amount")?.type).toBe("numeric(10,2)");
+    expect(relation("billing", "invoices")?.columns.find((c) => c.name === "amount")?.type).toBe(
+      "numeric(10,2)",
+    );
   });
 
   it("excludes dropped columns", () => {
@@ -64,7 +66,11 @@ describe("the catalog query", () => {
     expect(relation("public", "events")?.kind).toBe("partitioned");
     expect(relation("public", "events_2024")?.kind).toBe("table");
     expect(relation("public", "patient_seq")?.kind).toBe("sequence");
-    expect(relation("public", "patient_seq")?.columns.map((c) => c.name)).toEqual(["last_value", "log_cnt", "is_called"]);
+    expect(relation("public", "patient_seq")?.columns.map((c) => c.name)).toEqual([
+      "last_value",
+      "log_cnt",
+      "is_called",
+    ]);
     expect(relation("pg_catalog", "pg_class")?.kind).toBe("table");
     expect(relation("pg_catalog", "pg_settings")?.kind).toBe("view");
     expect(relation("pg_catalog", "pg_settings")?.definition).toBeUndefined();
@@ -127,16 +133,7 @@ describe("catalogFromRows", () => {
     name: string | null,
     kind: string | null,
     detail: CellValue,
-  ): CellValue[] => [
-    entry,
-    schema,
-    name,
-    kind,
-    detail,
-    null,
-    '["public"]',
-    "v1",
-  ];
+  ): CellValue[] => [entry, schema, name, kind, detail, null, '["public"]', "v1"];
 
   it("accepts JSON columns as text or already decoded", () => {
     const fromText = catalogFromRows([row("relation", "public", "t", "table", '[["a","integer"]]')]);
@@ -157,8 +154,12 @@ describe("catalogFromRows", () => {
   it("refuses rows of another shape with a ConfigurationError", () => {
     expect(() => catalogFromRows([])).toThrow(ConfigurationError);
     expect(() => catalogFromRows([["relation", "public"]])).toThrow(ConfigurationError);
-    expect(() => catalogFromRows([row("relation", "public", "t", "index", "[]")])).toThrow(ConfigurationError);
-    expect(() => catalogFromRows([row("relation", "public", "t", "table", "{not json")])).toThrow(ConfigurationError);
+    expect(() => catalogFromRows([row("relation", "public", "t", "index", "[]")])).toThrow(
+      ConfigurationError,
+    );
+    expect(() => catalogFromRows([row("relation", "public", "t", "table", "{not json")])).toThrow(
+      ConfigurationError,
+    );
     expect(() => catalogFromRows([row("relation", null, "t", "table", "[]")])).toThrow(ConfigurationError);
   });
 });
@@ -170,7 +171,12 @@ describe("name resolution", () => {
       searchPath: ["public"],
       relations: [
         { schema: "public", table: "pg_class", kind: "table", columns: [{ name: "evil", type: "text" }] },
-        { schema: "pg_catalog", table: "pg_class", kind: "table", columns: [{ name: "relname", type: "name" }] },
+        {
+          schema: "pg_catalog",
+          table: "pg_class",
+          kind: "table",
+          columns: [{ name: "relname", type: "name" }],
+        },
       ],
     };
     expect(catalogIndex(shadow).relation(undefined, "pg_class")?.source.schema).toBe("pg_catalog");
@@ -229,7 +235,10 @@ describe("CatalogCache", () => {
 
   it("refreshes at once when a statement names a relation the cached catalog lacks, at most once per interval", async () => {
     const clock = fakeClock();
-    const stale: Catalog = { ...catalog, relations: catalog.relations.filter((r) => r.table !== "audit_log") };
+    const stale: Catalog = {
+      ...catalog,
+      relations: catalog.relations.filter((r) => r.table !== "audit_log"),
+    };
     let loads = 0;
     const cache = new CatalogCache({
       load: async () => (++loads === 1 ? stale : catalog),
