@@ -7,7 +7,13 @@ import {
   SYSTEM_SCHEMAS,
   unknownRelation,
 } from "./catalog-index.ts";
-import { LOCK_FUNCTIONS, SESSION_FUNCTIONS, WRITE_FUNCTIONS } from "./known-functions.ts";
+import {
+  DYNAMIC_SQL_FUNCTIONS,
+  LOCK_FUNCTIONS,
+  OPAQUE_READ_FUNCTIONS,
+  SESSION_FUNCTIONS,
+  WRITE_FUNCTIONS,
+} from "./known-functions.ts";
 import type { Lineage, SourceColumn, SourceRelation } from "./lineage.ts";
 import type { FunctionCall, OperatorCall, RelationAccess, RelationAccessMode } from "./types.ts";
 
@@ -35,6 +41,7 @@ export class Analysis {
   readonly operators = new Map<string, OperatorCall>();
   readonly reasons = new Set<string>();
   readonly unresolved = new Set<string>();
+  private readonly opaqueFunctions = new Set<string>();
   /** Views whose definitions are being walked, outermost first. */
   readonly viewStack: SourceRelation[] = [];
   effects = 0;
@@ -102,12 +109,13 @@ export class Analysis {
 
   /**
    * Records a call of `schema.name` (`schema` only when the SQL qualifies it); `syntax` for function-like
-   * syntax. Returns true when a user-defined routine may be called (its body is opaque).
+   * syntax. Returns true when the call's value is opaque: a user-defined routine may be called, or a built-in
+   * that runs SQL given as text or reads data from outside the statement's relations.
    */
   addFunction(schema: string | undefined, name: string, syntax = false): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.functions.get(key);
-    if (known !== undefined) return known.origin === "user";
+    if (known !== undefined) return this.opaqueFunctions.has(key);
     const candidates =
       syntax || (schema !== undefined && SYSTEM_SCHEMAS.has(schema))
         ? NONE
@@ -122,12 +130,21 @@ export class Analysis {
     this.functions.set(key, call);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_function:${routine.schema}.${routine.name}`);
+    let opaque = user;
     if (schema === undefined || schema === "pg_catalog") {
       if (WRITE_FUNCTIONS.has(name)) this.effect(EFFECT.write, `function:${name}`);
       else if (LOCK_FUNCTIONS.has(name)) this.effect(EFFECT.lock, `function:${name}`);
       else if (SESSION_FUNCTIONS.has(name)) this.effect(EFFECT.session, `function:${name}`);
+      else if (DYNAMIC_SQL_FUNCTIONS.has(name)) {
+        this.effect(EFFECT.call, `dynamic_sql:${name}`);
+        opaque = true;
+      } else if (OPAQUE_READ_FUNCTIONS.has(name)) {
+        this.reasons.add(`opaque_read:${name}`);
+        opaque = true;
+      }
     }
-    return user;
+    if (opaque) this.opaqueFunctions.add(key);
+    return opaque;
   }
 
   /** Records the operator `schema.name`; returns true when a user-defined one may be used. */

@@ -73,6 +73,8 @@ describe("read-only oracle", () => {
       "SELECT pg_read_file('/etc/hostname')",
       "SELECT pg_ls_dir('.')",
     ]);
+    const dynamic = outcomes.find((o) => o.sql.includes("query_to_xml('SELECT nextval"));
+    expect(dynamic).toMatchObject({ result: READ_ONLY_SQL_TRANSACTION, kind: "call" });
   });
 
   it("reports its counts", () => {
