@@ -173,19 +173,37 @@ export class Analysis {
 
   /** The relation accesses, sorted by schema and name. */
   relationAccesses(): RelationAccess[] {
-    return [...this.relations.values()]
-      .sort((a, b) => compare(a.relation.source.key, b.relation.source.key))
-      .map((use) => ({
-        schema: use.relation.source.schema,
-        table: use.relation.source.table,
+    const uses = [...this.relations.values()].sort(byRelationKey);
+    const out: RelationAccess[] = [];
+    for (const use of uses) {
+      const source = use.relation.source;
+      const access: RelationAccess = {
+        schema: source.schema,
+        table: source.table,
         kind: use.relation.kind,
-        access: ACCESS_ORDER.filter((_, i) => use.modes & (1 << i)),
+        access: accessModes(use.modes),
         direct: use.direct,
-        ...(use.via.length > 0
-          ? { via: use.via.map((view) => ({ schema: view.schema, table: view.table })) }
-          : {}),
-      }));
+      };
+      if (use.via.length === 0) out.push(access);
+      else out.push({ ...access, via: use.via.map((view) => ({ schema: view.schema, table: view.table })) });
+    }
+    return out;
   }
+}
+
+function byRelationKey(a: RelationUse, b: RelationUse): number {
+  return compare(a.relation.source.key, b.relation.source.key);
+}
+
+const modeLists = new Map<number, readonly RelationAccessMode[]>();
+
+function accessModes(bits: number): readonly RelationAccessMode[] {
+  let modes = modeLists.get(bits);
+  if (modes === undefined) {
+    modes = Object.freeze(ACCESS_ORDER.filter((_, i) => bits & (1 << i)));
+    modeLists.set(bits, modes);
+  }
+  return modes;
 }
 
 /** Ordinal string comparison (locale-independent, deterministic). */

@@ -91,7 +91,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     const o = result.outputs[i] as (typeof result.outputs)[number];
     outputs.push(outputLineage(o.name, o.lineage, i));
   }
-  return {
+  const classification: { -readonly [K in keyof Classification]: Classification[K] } = {
     kind: result.kind,
     statementType: tagOf(statement.node),
     relations: an.relationAccesses(),
@@ -102,11 +102,14 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     limit: result.limit,
     paramCount: an.paramCount,
     operators: [...an.operators.values()].sort(byName),
-    reasons: [...an.reasons].sort(compare),
-    ...(result.inner ? { inner: result.inner } : {}),
-    ...(result.explainAnalyze !== undefined ? { explainAnalyze: result.explainAnalyze } : {}),
-    ...(result.copy ? { copy: result.copy } : {}),
-    unresolvedColumns: [...an.unresolved].sort(compare),
+    reasons: an.reasons.size === 0 ? NONE : [...an.reasons].sort(compare),
+    unresolvedColumns: an.unresolved.size === 0 ? NONE : [...an.unresolved].sort(compare),
     outputsComplete: an.outputsComplete,
   };
+  if (result.inner !== undefined) classification.inner = result.inner;
+  if (result.explainAnalyze !== undefined) classification.explainAnalyze = result.explainAnalyze;
+  if (result.copy !== undefined) classification.copy = result.copy;
+  return classification;
 }
+
+const NONE: readonly string[] = Object.freeze([]);

@@ -50,12 +50,19 @@ export const TRANSFORM_BITS = Object.fromEntries(TRANSFORM_ORDER.map((kind, i) =
   number
 >;
 
-/** The transformation kinds in a bit set, in a fixed order. */
-export function transformKinds(bits: number): TransformKind[] {
-  const kinds: TransformKind[] = [];
-  for (let i = 0; i < TRANSFORM_ORDER.length; i++) {
-    const kind = TRANSFORM_ORDER[i];
-    if (kind !== undefined && bits & (1 << i)) kinds.push(kind);
+const transformLists = new Map<number, readonly TransformKind[]>();
+
+/** The transformation kinds in a bit set, in a fixed order (a shared, frozen array per bit set). */
+export function transformKinds(bits: number): readonly TransformKind[] {
+  let kinds = transformLists.get(bits);
+  if (kinds === undefined) {
+    const list: TransformKind[] = [];
+    for (let i = 0; i < TRANSFORM_ORDER.length; i++) {
+      const kind = TRANSFORM_ORDER[i];
+      if (kind !== undefined && bits & (1 << i)) list.push(kind);
+    }
+    kinds = Object.freeze(list);
+    transformLists.set(bits, kinds);
   }
   return kinds;
 }
@@ -78,12 +85,19 @@ export const CLAUSE_BITS = Object.fromEntries(CLAUSE_ORDER.map((clause, i) => [c
   number
 >;
 
-/** The clauses in a bit set, in a fixed order. */
-export function clauseList(bits: number): ColumnClause[] {
-  const clauses: ColumnClause[] = [];
-  for (let i = 0; i < CLAUSE_ORDER.length; i++) {
-    const clause = CLAUSE_ORDER[i];
-    if (clause !== undefined && bits & (1 << i)) clauses.push(clause);
+const clauseLists = new Map<number, readonly ColumnClause[]>();
+
+/** The clauses in a bit set, in a fixed order (a shared, frozen array per bit set). */
+export function clauseList(bits: number): readonly ColumnClause[] {
+  let clauses = clauseLists.get(bits);
+  if (clauses === undefined) {
+    const list: ColumnClause[] = [];
+    for (let i = 0; i < CLAUSE_ORDER.length; i++) {
+      const clause = CLAUSE_ORDER[i];
+      if (clause !== undefined && bits & (1 << i)) list.push(clause);
+    }
+    clauses = Object.freeze(list);
+    clauseLists.set(bits, clauses);
   }
   return clauses;
 }
