@@ -216,7 +216,8 @@ export function analyzeStatementNode(node: Node, an: Analysis, clause = CLAUSE_B
     }
     case "VariableShowStmt": {
       const name = (body as { name?: string }).name ?? "";
-      return { kind: "session", outputs: [{ name, lineage: CONSTANT }], limit: null };
+      const names = name === "all" ? ["name", "setting", "description"] : [name];
+      return { kind: "session", outputs: names.map((n) => ({ name: n, lineage: CONSTANT })), limit: null };
     }
     default: {
       const kind =

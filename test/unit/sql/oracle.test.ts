@@ -14,20 +14,27 @@ interface Outcome {
   readonly kind: StatementKind;
   /** `ok`, a SQLSTATE, or `not_run`. */
   readonly result: string;
+  /** The result column names PostgreSQL returned (when it ran and returned a row description). */
+  readonly fields?: readonly string[];
+  /** The output names classify predicted, when it claims to know them all. */
+  readonly predicted?: readonly string[];
 }
 
 let db: PGlite;
 let catalog: Catalog;
 const outcomes: Outcome[] = [];
 
-async function runReadOnly(sql: string): Promise<string> {
+async function runReadOnly(sql: string): Promise<{ result: string; fields?: string[] }> {
   await db.exec("BEGIN READ ONLY");
   try {
-    await db.exec(sql);
-    return "ok";
+    const results = await db.exec(sql);
+    const last = results[results.length - 1];
+    return last !== undefined && last.fields.length > 0
+      ? { result: "ok", fields: last.fields.map((f) => f.name) }
+      : { result: "ok" };
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    return typeof code === "string" ? code : "no_sqlstate";
+    return { result: typeof code === "string" ? code : "no_sqlstate" };
   } finally {
     await db.exec("ROLLBACK");
   }
@@ -39,9 +46,13 @@ beforeAll(async () => {
   await db.exec(ORACLE_DATA_SQL);
   catalog = await loadCatalog(db);
   for (const statement of oracleCorpus()) {
-    const kind = analyzeSql(statement.sql, catalog).classification.kind;
-    const result = statement.run === false ? "not_run" : await runReadOnly(statement.sql);
-    outcomes.push({ sql: statement.sql, kind, result });
+    const classification = analyzeSql(statement.sql, catalog).classification;
+    const ran = statement.run === false ? { result: "not_run" } : await runReadOnly(statement.sql);
+    const predicted =
+      classification.outputsComplete === false
+        ? {}
+        : { predicted: classification.outputs.map((o) => o.name) };
+    outcomes.push({ sql: statement.sql, kind: classification.kind, ...ran, ...predicted });
   }
 }, 300_000);
 
@@ -77,6 +88,13 @@ describe("read-only oracle", () => {
     expect(dynamic).toMatchObject({ result: READ_ONLY_SQL_TRANSACTION, kind: "call" });
   });
 
+  it("predicts the result's columns, by name and in order, wherever it claims to know them all", () => {
+    const compared = outcomes.filter((o) => o.fields !== undefined && o.predicted !== undefined);
+    const mismatches = compared.filter((o) => JSON.stringify(o.fields) !== JSON.stringify(o.predicted));
+    expect(mismatches.map((o) => ({ sql: o.sql, postgres: o.fields, predicted: o.predicted }))).toEqual([]);
+    expect(compared.length).toBeGreaterThanOrEqual(100);
+  });
+
   it("reports its counts", () => {
     const refused = outcomes.filter((o) => o.result === READ_ONLY_SQL_TRANSACTION);
     const counts = {
@@ -94,6 +112,8 @@ describe("read-only oracle", () => {
       classifiedReadAndRan: outcomes.filter((o) => o.kind === "read" && o.result === "ok").length,
       notReadButRan: outcomes.filter((o) => o.kind !== "read" && o.result === "ok").length,
       otherErrors: outcomes.filter((o) => !["ok", "not_run", READ_ONLY_SQL_TRANSACTION].includes(o.result))
+        .length,
+      outputColumnsCompared: outcomes.filter((o) => o.fields !== undefined && o.predicted !== undefined)
         .length,
     };
     console.log(`read-only oracle: ${JSON.stringify(counts)}`);
