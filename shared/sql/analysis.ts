@@ -32,6 +32,17 @@ interface RelationUse {
   readonly via: SourceRelation[];
 }
 
+/** Thrown when a statement needs more analysis work than {@link ANALYSIS_BUDGET} allows. */
+export class AnalysisTooComplex extends Error {
+  override readonly name = "AnalysisTooComplex";
+}
+
+/**
+ * Expression visits one statement may cost. A 1 MB statement has a few hundred thousand nodes; the budget
+ * bounds what re-analysis (recursive CTE fixed points nested in each other, views used many times) can add.
+ */
+export const ANALYSIS_BUDGET = 2_000_000;
+
 /** Accumulates what a statement touches. One per `classify` call. */
 export class Analysis {
   readonly relations = new Map<SourceRelation, RelationUse>();
@@ -46,6 +57,8 @@ export class Analysis {
   readonly viewStack: SourceRelation[] = [];
   effects = 0;
   paramCount = 0;
+  /** Expression visits left before the analysis gives up (see {@link ANALYSIS_BUDGET}). */
+  budget = ANALYSIS_BUDGET;
   outputsComplete = true;
   private readonly placeholders = new Map<string, IndexedRelation>();
   private readonly placeholderColumns = new Map<string, SourceColumn>();

@@ -1,7 +1,7 @@
 // classify(): the pure, synchronous analysis of one parsed statement against a catalog snapshot.
 import type { Node } from "@pgsql/types";
 import { BadRequestError } from "#shared/errors.ts";
-import { Analysis, compare } from "./analysis.ts";
+import { Analysis, AnalysisTooComplex, compare } from "./analysis.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
@@ -56,7 +56,8 @@ function outputLineage(name: string, lineage: Lineage, position: number): Output
 /**
  * Classifies one parsed statement (see `parseStatement`) against `catalog`: kind, relations, columns with
  * clauses, functions, operators, whole-row references and output-column lineage. Pure and synchronous.
- * Throws `BadRequestError` (`invalid_sql`, reason `too_complex`) only for trees too deep to walk.
+ * Throws `BadRequestError` (`invalid_sql`, reason `too_complex`) only for trees too deep to walk or needing
+ * more work than the analysis budget allows.
  */
 export function classify(statement: { readonly node: Node }, catalog: Catalog): Classification {
   const an = new Analysis(catalogIndex(catalog));
@@ -64,7 +65,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
   try {
     result = analyzeStatementNode(statement.node, an);
   } catch (error) {
-    if (error instanceof RangeError) {
+    if (error instanceof RangeError || error instanceof AnalysisTooComplex) {
       throw new BadRequestError("invalid_sql", "The statement is too deeply nested to analyze.", {
         details: { reason: "too_complex" },
         cause: error,

@@ -10,7 +10,7 @@ import type {
   SubLink,
   WindowDef,
 } from "@pgsql/types";
-import { type Analysis, lastName, qualifier } from "./analysis.ts";
+import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
 import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
@@ -84,6 +84,7 @@ const JSON_FUNC_OPS: Record<string, string> = {
 /** The lineage of `node` (undefined: no expression), recording what it reads in `cx.clause`. */
 export function expr(node: Node | undefined, cx: Cx): Lineage {
   if (node === undefined) return CONSTANT;
+  if (--cx.an.budget < 0) throw new AnalysisTooComplex("analysis budget exhausted");
   for (const tag in node) return exprOf(tag, (node as Record<string, unknown>)[tag], cx);
   return CONSTANT;
 }

@@ -43,8 +43,6 @@ export interface CteDef {
   readonly node: Node | undefined;
   readonly aliasNames: readonly string[];
   columns: { readonly name: string; readonly lineage: Lineage }[] | undefined;
-  /** True while its body is being analyzed (references then see the current approximation). */
-  analyzing: boolean;
   /** Set when a FROM item references it. */
   referenced: boolean;
 }

@@ -1962,6 +1962,14 @@ const CASES: readonly Case[] = [
     reasons: ["dynamic_sql:table_to_xml"],
   },
   {
+    sql: "WITH RECURSIVE r(a, b, c) AS (SELECT ssn, mrn, email FROM patients UNION SELECT b, c, a FROM r) SELECT a FROM r",
+    kind: "read",
+    relations: ["patients"],
+    columns: ["patients.email:output+other", "patients.mrn:output+other", "patients.ssn:output+other"],
+    functions: [],
+    outputs: ["a=copy(patients.ssn,patients.mrn,patients.email)"],
+  },
+  {
     sql: "CALL add_audit(1)",
     kind: "call",
     relations: [],
@@ -2377,6 +2385,29 @@ describe("classify, details", () => {
     expect(JSON.parse(JSON.stringify(first))).toEqual(first);
     expect(classification(sql)).toEqual(first);
     expect(classify(parseStatement(sql), catalog)).toEqual(first);
+  });
+
+  it("bounds the work nested recursive CTEs can cause", () => {
+    const columns = ["id", "mrn", "ssn", "first_name", "last_name", "city", "state", "zip", "phone", "email"];
+    const aliases = columns.map((_, i) => `c${i}`).join(", ");
+    const rotated = columns.map((_, i) => `c${(i + 1) % columns.length}`).join(", ");
+    let sql = "";
+    for (let depth = 0; depth < 8; depth++) {
+      const from = depth === 0 ? "patients" : `(${sql}) z`;
+      const select = depth === 0 ? columns.join(", ") : columns.map((_, i) => `z.c${i}`).join(", ");
+      sql = `WITH RECURSIVE r${depth}(${aliases}) AS (SELECT ${select} FROM ${from} UNION SELECT ${rotated} FROM r${depth}) SELECT * FROM r${depth}`;
+    }
+    const started = Date.now();
+    let outcome: unknown;
+    try {
+      outcome = classification(sql).outputs[0]?.sources.length;
+    } catch (error) {
+      outcome = error;
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
+    if (outcome instanceof Error)
+      expect((outcome as BadRequestError).details).toEqual({ reason: "too_complex" });
+    else expect(outcome).toBe(10);
   });
 
   it("throws only BadRequestError for trees too deep to walk", () => {
