@@ -16,7 +16,7 @@ export interface IndexedRelation {
 }
 
 /** A new source relation (interned by its owner). */
-export function makeRelation(schema: string, table: string): SourceRelation {
+function makeRelation(schema: string, table: string): SourceRelation {
   return { schema, table, key: `${schema}.${table}` };
 }
 

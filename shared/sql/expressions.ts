@@ -8,10 +8,9 @@ import type {
   MultiAssignRef,
   Node,
   SubLink,
-  WindowDef,
 } from "@pgsql/types";
 import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
-import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
+import { funcCall, jsonAggregate } from "./function-calls.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
@@ -172,7 +171,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return generic(body, cx, T.json_xml);
     case "JsonObjectAgg":
     case "JsonArrayAgg":
-      return jsonAggregate(tag, body as JsonAggregate, cx);
+      return jsonAggregate(tag, body as Parameters<typeof jsonAggregate>[1], cx);
     case "JsonArrayQueryConstructor": {
       cx.an.addFunction(undefined, "json_array", true);
       const q = body as { query?: Node };
@@ -196,7 +195,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
 }
 
 /** Conservative walk of a node this module does not model: every nested expression flows into the value. */
-function generic(body: unknown, cx: Cx, bits: number): Lineage {
+export function generic(body: unknown, cx: Cx, bits: number): Lineage {
   const parts: Lineage[] = [];
   collect(body, cx, parts);
   return transformed(parts, bits);
@@ -230,52 +229,6 @@ function isNode(value: object): boolean {
   }
   const first = tag.charCodeAt(0);
   return count === 1 && first >= 65 && first <= 90;
-}
-
-function funcCall(call: FuncCall, cx: Cx): Lineage {
-  const name = lastName(call.funcname);
-  const schema = qualifier(call.funcname);
-  const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
-  const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
-  const args = exprs(call.args, cx);
-  if (call.agg_within_group === true) {
-    for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
-  } else if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
-  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
-  if (call.over !== undefined) windowDef(call.over, cx);
-  const aggregate =
-    call.agg_star === true ||
-    call.agg_distinct === true ||
-    call.agg_order !== undefined ||
-    call.agg_filter !== undefined ||
-    call.agg_within_group === true ||
-    AGGREGATE_FUNCTIONS.has(name) ||
-    (user && userAggregate(schema, name, cx));
-  let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
-  if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
-  if (bits === 0) bits = T.function;
-  return transformed(args, bits, user);
-}
-
-function userAggregate(schema: string | undefined, name: string, cx: Cx): boolean {
-  for (const routine of cx.an.index.userRoutines(schema, name, false)) {
-    if (routine.kinds.includes("aggregate")) return true;
-  }
-  return false;
-}
-
-/** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
-export function windowDef(def: WindowDef, cx: Cx): void {
-  readOnly(def.partitionClause, cx, CLAUSE_BITS.window);
-  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window);
-  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window);
-}
-
-/** The expressions of a list of `SortBy` nodes. */
-export function sortNodes(nodes: readonly Node[] | undefined): (Node | undefined)[] {
-  const out: (Node | undefined)[] = [];
-  for (const node of nodes ?? []) out.push("SortBy" in node ? node.SortBy.node : node);
-  return out;
 }
 
 function aExpr(e: A_Expr, cx: Cx): Lineage {
@@ -369,19 +322,4 @@ function indirection(ind: A_Indirection, cx: Cx): Lineage {
     }
   }
   return transformed(parts, bits);
-}
-
-interface JsonAggregate {
-  constructor?: { agg_filter?: Node; agg_order?: Node[]; over?: WindowDef };
-  arg?: Node;
-}
-
-function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
-  cx.an.addFunction(undefined, tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg", true);
-  const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
-  if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
-  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
-  if (ctor?.over !== undefined) windowDef(ctor.over, cx);
-  const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
-  return generic(agg.arg, cx, bits);
 }

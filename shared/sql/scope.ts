@@ -214,8 +214,3 @@ export function openColumn(scope: Scope, name: string, analysis: Analysis): Line
   }
   return open === undefined ? undefined : branches(open);
 }
-
-/** The lineage of an unqualified column `name` at one level: exact matches, else open items, else undefined. */
-export function unqualifiedColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
-  return exactColumn(scope, name) ?? openColumn(scope, name, analysis);
-}

@@ -1,8 +1,9 @@
 // Analyzes a query (SELECT, VALUES, set operation, or a DML statement's RETURNING): its clauses and output lineage.
 import type { Node, SelectStmt } from "@pgsql/types";
 import { ACCESS, type Analysis, EFFECT } from "./analysis.ts";
-import { type Cx, expr, exprs, sortNodes, windowDef } from "./expressions.ts";
+import { type Cx, expr, exprs } from "./expressions.ts";
 import { fromItem } from "./from-clause.ts";
+import { sortNodes, windowDef } from "./function-calls.ts";
 import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
 import { outputName } from "./output-names.ts";

@@ -66,7 +66,7 @@ const RELATION_OBJECTS = new Set([
 ]);
 
 /** The statement's kind from the effects found while walking a query: a SELECT is `read` only without any. */
-export function queryKind(an: Analysis): StatementKind {
+function queryKind(an: Analysis): StatementKind {
   if (an.effects & EFFECT.write) return "write";
   if (an.effects & EFFECT.lock) return "lock";
   if (an.effects & EFFECT.call) return "call";
