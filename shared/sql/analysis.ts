@@ -52,7 +52,7 @@ export class Analysis {
   readonly operators = new Map<string, OperatorCall>();
   readonly reasons = new Set<string>();
   readonly unresolved = new Set<string>();
-  private readonly opaqueFunctions = new Set<string>();
+  private opaqueFunctions: Set<string> | undefined;
   /** Views whose definitions are being walked, outermost first. */
   readonly viewStack: SourceRelation[] = [];
   effects = 0;
@@ -60,8 +60,8 @@ export class Analysis {
   /** Expression visits left before the analysis gives up (see {@link ANALYSIS_BUDGET}). */
   budget = ANALYSIS_BUDGET;
   outputsComplete = true;
-  private readonly placeholders = new Map<string, IndexedRelation>();
-  private readonly placeholderColumns = new Map<string, SourceColumn>();
+  private placeholders: Map<string, IndexedRelation> | undefined;
+  private placeholderColumns: Map<string, SourceColumn> | undefined;
 
   constructor(readonly index: CatalogIndex) {}
 
@@ -71,6 +71,7 @@ export class Analysis {
     if (found !== undefined) return found;
     const placeholderSchema = schema ?? this.index.defaultSchema;
     const key = `${placeholderSchema}.${name}`;
+    this.placeholders ??= new Map();
     let placeholder = this.placeholders.get(key);
     if (placeholder === undefined) {
       placeholder = unknownRelation(placeholderSchema, name);
@@ -87,6 +88,7 @@ export class Analysis {
   /** An interned source for a column the catalog does not list. */
   private unknownColumn(relation: SourceRelation, column: string): SourceColumn {
     const key = `${relation.key}.${column}`;
+    this.placeholderColumns ??= new Map();
     let found = this.placeholderColumns.get(key);
     if (found === undefined) {
       found = makeColumn(relation, column);
@@ -110,8 +112,16 @@ export class Analysis {
   /** Records every column and whole row `lineage` carries as read in `clause` (a clause bit; 0 records nothing). */
   record(lineage: Lineage, clause: number): void {
     if (clause === 0) return;
-    for (const column of lineage.sources) this.columns.set(column, (this.columns.get(column) ?? 0) | clause);
-    for (const row of lineage.wholeRows) this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
+    const sources = lineage.sources;
+    for (let i = 0; i < sources.length; i++) {
+      const column = sources[i] as SourceColumn;
+      this.columns.set(column, (this.columns.get(column) ?? 0) | clause);
+    }
+    const rows = lineage.wholeRows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as SourceRelation;
+      this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
+    }
   }
 
   /** Marks the statement as having an effect, with the reason shown to policy. */
@@ -128,7 +138,7 @@ export class Analysis {
   addFunction(schema: string | undefined, name: string, syntax = false): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.functions.get(key);
-    if (known !== undefined) return this.opaqueFunctions.has(key);
+    if (known !== undefined) return this.opaqueFunctions?.has(key) === true;
     const candidates =
       syntax || (schema !== undefined && SYSTEM_SCHEMAS.has(schema))
         ? NONE
@@ -156,7 +166,10 @@ export class Analysis {
         opaque = true;
       }
     }
-    if (opaque) this.opaqueFunctions.add(key);
+    if (opaque) {
+      this.opaqueFunctions ??= new Set();
+      this.opaqueFunctions.add(key);
+    }
     return opaque;
   }
 
@@ -186,7 +199,7 @@ export class Analysis {
 
   /** The relation accesses, sorted by schema and name. */
   relationAccesses(): RelationAccess[] {
-    const uses = [...this.relations.values()].sort(byRelationKey);
+    const uses = sortSmall([...this.relations.values()], byRelationKey);
     const out: RelationAccess[] = [];
     for (const use of uses) {
       const source = use.relation.source;
@@ -217,6 +230,23 @@ function accessModes(bits: number): readonly RelationAccessMode[] {
     modeLists.set(bits, modes);
   }
   return modes;
+}
+
+/**
+ * Sorts `items` in place with an insertion sort and returns them: the arrays here are small, and
+ * `Array.prototype.sort` allocates working storage on every call.
+ */
+export function sortSmall<T>(items: T[], order: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i] as T;
+    let j = i - 1;
+    while (j >= 0 && order(items[j] as T, item) > 0) {
+      items[j + 1] = items[j] as T;
+      j--;
+    }
+    items[j + 1] = item;
+  }
+  return items;
 }
 
 /** Ordinal string comparison (locale-independent, deterministic). */

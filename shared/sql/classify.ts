@@ -1,7 +1,7 @@
 // classify(): the pure, synchronous analysis of one parsed statement against a catalog snapshot.
 import type { Node } from "@pgsql/types";
 import { BadRequestError } from "#shared/errors.ts";
-import { Analysis, AnalysisTooComplex, compare } from "./analysis.ts";
+import { Analysis, AnalysisTooComplex, compare, sortSmall } from "./analysis.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
@@ -73,7 +73,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     }
     throw error;
   }
-  const sourceColumns = [...an.columns.keys()].sort(byKey);
+  const sourceColumns = sortSmall([...an.columns.keys()], byKey);
   const columns: ColumnAccess[] = [];
   for (const c of sourceColumns) {
     columns.push({
@@ -84,7 +84,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     });
   }
   const wholeRows: WholeRowAccess[] = [];
-  for (const r of [...an.wholeRows.keys()].sort(byKey)) {
+  for (const r of sortSmall([...an.wholeRows.keys()], byKey)) {
     wholeRows.push({ schema: r.schema, table: r.table, clauses: clauseList(an.wholeRows.get(r) ?? 0) });
   }
   const outputs: OutputColumnLineage[] = [];
@@ -97,14 +97,14 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     statementType: tagOf(statement.node),
     relations: an.relationAccesses(),
     columns,
-    functions: [...an.functions.values()].sort(byName),
+    functions: sortSmall([...an.functions.values()], byName),
     wholeRows,
     outputs,
     limit: result.limit,
     paramCount: an.paramCount,
-    operators: [...an.operators.values()].sort(byName),
-    reasons: an.reasons.size === 0 ? NONE : [...an.reasons].sort(compare),
-    unresolvedColumns: an.unresolved.size === 0 ? NONE : [...an.unresolved].sort(compare),
+    operators: sortSmall([...an.operators.values()], byName),
+    reasons: an.reasons.size === 0 ? NONE : sortSmall([...an.reasons], compare),
+    unresolvedColumns: an.unresolved.size === 0 ? NONE : sortSmall([...an.unresolved], compare),
     outputsComplete: an.outputsComplete,
   };
   if (result.inner !== undefined) classification.inner = result.inner;

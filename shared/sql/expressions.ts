@@ -91,7 +91,8 @@ export function expr(node: Node | undefined, cx: Cx): Lineage {
 /** The lineages of a list of expressions. */
 export function exprs(nodes: readonly Node[] | undefined, cx: Cx): Lineage[] {
   const out: Lineage[] = [];
-  for (const node of nodes ?? []) out.push(expr(node, cx));
+  if (nodes === undefined) return out;
+  for (let i = 0; i < nodes.length; i++) out.push(expr(nodes[i], cx));
   return out;
 }
 

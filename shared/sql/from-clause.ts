@@ -125,7 +125,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   else if (renames.length > 0) columns = rangeColumns(baseColumns(relation), renames);
   else columns = baseColumns(relation);
   const open = relation.kind === "unknown" ? CONSTANT : undefined;
-  return single(makeItem(alias ?? name, columns, { relation, ...(open ? { open } : {}) }));
+  return single(makeItem(alias ?? name, columns, open === undefined ? { relation } : { relation, open }));
 }
 
 const baseColumnCache = new WeakMap<IndexedRelation, RangeColumn[]>();
@@ -145,13 +145,24 @@ function baseColumns(relation: IndexedRelation): RangeColumn[] {
 
 function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   const left = j.larg === undefined ? emptyEntry() : fromItem(j.larg, level, an);
-  const inner = new Scope(level.parent, level.ctes);
-  inner.entries.push(...level.entries, left);
-  const right = j.rarg === undefined ? emptyEntry() : fromItem(j.rarg, inner, an);
-  const onScope = new Scope(level, level.ctes);
-  onScope.entries.push(left, right);
-  expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
-  const usingNames = j.isNatural === true ? naturalNames(left, right) : stringList(j.usingClause);
+  let right = emptyEntry();
+  if (j.rarg !== undefined && "RangeVar" in j.rarg) right = fromItem(j.rarg, level, an);
+  else if (j.rarg !== undefined) {
+    const inner = new Scope(level.parent, level.ctes);
+    inner.entries.push(...level.entries, left);
+    right = fromItem(j.rarg, inner, an);
+  }
+  if (j.quals !== undefined) {
+    const onScope = new Scope(level, level.ctes);
+    onScope.entries.push(left, right);
+    expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
+  }
+  const usingNames =
+    j.isNatural === true
+      ? naturalNames(left, right)
+      : j.usingClause === undefined
+        ? NO_NAMES
+        : stringList(j.usingClause);
   const merged: RangeColumn[] = [];
   for (const name of usingNames) {
     const l = left.columns.filter((c) => c.name === name);
@@ -182,6 +193,8 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   if (j.join_using_alias !== undefined) items.push(makeItem(j.join_using_alias.aliasname, merged));
   return { items, columns, open };
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 function emptyEntry(): FromEntry {
   return { items: [], columns: [], open: undefined };

@@ -102,6 +102,8 @@ export function clauseList(bits: number): readonly ColumnClause[] {
   return clauses;
 }
 
+const NO_ROWS: readonly SourceRelation[] = Object.freeze([]);
+
 /** A value that depends on no column. */
 export const CONSTANT: Lineage = Object.freeze({
   sources: [],
@@ -117,7 +119,10 @@ export function isConstant(lineage: Lineage): boolean {
 }
 
 function addAll<T>(target: T[], items: readonly T[]): void {
-  for (const item of items) if (!target.includes(item)) target.push(item);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    if (!target.includes(item)) target.push(item);
+  }
 }
 
 /** The union of `parts`, transformed by `bits` (not a copy). `extraBits` may be 0 for plain unions. */
@@ -138,14 +143,21 @@ export function transformed(parts: readonly Lineage[], bits: number, opaque = fa
   const wholeRows: SourceRelation[] = [];
   let transforms = bits;
   let isOpaque = opaque;
-  for (const part of parts) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as Lineage;
     addAll(sources, part.sources);
-    addAll(wholeRows, part.wholeRows);
+    if (part.wholeRows.length > 0) addAll(wholeRows, part.wholeRows);
     transforms |= part.transforms;
     isOpaque ||= part.opaque;
   }
   if (sources.length === 0 && wholeRows.length === 0 && !isOpaque) return CONSTANT;
-  return { sources, wholeRows, transforms, copy: false, opaque: isOpaque };
+  return {
+    sources,
+    wholeRows: wholeRows.length === 0 ? NO_ROWS : wholeRows,
+    transforms,
+    copy: false,
+    opaque: isOpaque,
+  };
 }
 
 /**

@@ -8,8 +8,10 @@ import {
   itemColumn,
   itemsForRelation,
   itemsNamed,
+  markUsed,
   type NsItem,
   openColumn,
+  type RangeColumn,
   type Scope,
   wholeRowLineage,
 } from "./scope.ts";
@@ -24,11 +26,41 @@ export function columnRef(ref: ColumnRef, cx: Cx): Lineage {
     lineage = names.length === 0 ? starLineage(cx) : qualifiedStar(names, cx);
   } else if (fields.length === 1 && last !== undefined && "String" in last) {
     lineage = resolveNames([last.String.sval ?? ""], cx);
+  } else if (fields.length === 2) {
+    lineage = qualifiedColumn(fields, cx) ?? resolveNames(stringList(fields), cx);
   } else {
     lineage = resolveNames(stringList(fields), cx);
   }
   cx.an.record(lineage, cx.clause);
   return lineage;
+}
+
+/** Fast path for `t.c` naming exactly one item that has exactly one column `c`; undefined otherwise. */
+function qualifiedColumn(fields: readonly Node[], cx: Cx): Lineage | undefined {
+  const first = fields[0];
+  const second = fields[1];
+  if (first === undefined || second === undefined || !("String" in first) || !("String" in second))
+    return undefined;
+  const table = first.String.sval ?? "";
+  const column = second.String.sval ?? "";
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+    const items = itemsNamed(scope, table);
+    if (items.length === 0) continue;
+    const item = items[0];
+    if (items.length > 1 || item === undefined) return undefined;
+    let found: RangeColumn | undefined;
+    const columns = item.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const candidate = columns[c] as RangeColumn;
+      if (candidate.name !== column) continue;
+      if (found !== undefined) return undefined;
+      found = candidate;
+    }
+    if (found === undefined) return undefined;
+    markUsed(found);
+    return found.lineage;
+  }
+  return undefined;
 }
 
 /** `*` inside an expression (`count(*)` aside): the whole rows of every item at the current level. */

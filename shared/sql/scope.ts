@@ -137,8 +137,11 @@ export function wholeRowLineage(item: NsItem): Lineage {
 /** The items visible to a qualified reference named `name` at one level. */
 export function itemsNamed(scope: Scope, name: string): readonly NsItem[] {
   let found: NsItem[] | undefined;
-  for (const entry of scope.entries) {
-    for (const item of entry.items) {
+  const entries = scope.entries;
+  for (let e = 0; e < entries.length; e++) {
+    const items = (entries[e] as FromEntry).items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as NsItem;
       if (item.hidden || item.name !== name) continue;
       if (found === undefined) found = [item];
       else found.push(item);
@@ -166,7 +169,9 @@ export function itemsForRelation(scope: Scope, schema: string, table: string): N
 export function itemColumn(item: NsItem, name: string, analysis: Analysis): Lineage | undefined {
   let first: RangeColumn | undefined;
   let more: Lineage[] | undefined;
-  for (const column of item.columns) {
+  const columns = item.columns;
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c] as RangeColumn;
     if (column.name !== name) continue;
     markUsed(column);
     if (first === undefined) first = column;
@@ -186,8 +191,11 @@ export function itemColumn(item: NsItem, name: string, analysis: Analysis): Line
 export function exactColumn(scope: Scope, name: string): Lineage | undefined {
   let first: RangeColumn | undefined;
   let more: Lineage[] | undefined;
-  for (const entry of scope.entries) {
-    for (const column of entry.columns) {
+  const entries = scope.entries;
+  for (let e = 0; e < entries.length; e++) {
+    const columns = (entries[e] as FromEntry).columns;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c] as RangeColumn;
       if (column.name !== name) continue;
       markUsed(column);
       if (first === undefined) first = column;
