@@ -1,4 +1,5 @@
 // Benchmark of statement analysis: raw libpg-query parse throughput against parse + classify on a typical report query.
+import { pathToFileURL } from "node:url";
 import { loadModule, parseSync } from "libpg-query";
 import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { classify } from "#shared/sql/classify.ts";
@@ -87,6 +88,6 @@ export async function benchSql(): Promise<{
   };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(JSON.stringify(await benchSql(), null, 2));
 }
