@@ -7,7 +7,13 @@ import {
   SYSTEM_SCHEMAS,
   unknownRelation,
 } from "./catalog-index.ts";
-import { LOCK_FUNCTIONS, SESSION_FUNCTIONS, WRITE_FUNCTIONS } from "./known-functions.ts";
+import {
+  DYNAMIC_SQL_FUNCTIONS,
+  LOCK_FUNCTIONS,
+  OPAQUE_READ_FUNCTIONS,
+  SESSION_FUNCTIONS,
+  WRITE_FUNCTIONS,
+} from "./known-functions.ts";
 import type { Lineage, SourceColumn, SourceRelation } from "./lineage.ts";
 import type { FunctionCall, OperatorCall, RelationAccess, RelationAccessMode } from "./types.ts";
 
@@ -26,6 +32,17 @@ interface RelationUse {
   readonly via: SourceRelation[];
 }
 
+/** Thrown when a statement needs more analysis work than {@link ANALYSIS_BUDGET} allows. */
+export class AnalysisTooComplex extends Error {
+  override readonly name = "AnalysisTooComplex";
+}
+
+/**
+ * Expression visits one statement may cost. A 1 MB statement has a few hundred thousand nodes; the budget
+ * bounds what re-analysis (recursive CTE fixed points nested in each other, views used many times) can add.
+ */
+export const ANALYSIS_BUDGET = 2_000_000;
+
 /** Accumulates what a statement touches. One per `classify` call. */
 export class Analysis {
   readonly relations = new Map<SourceRelation, RelationUse>();
@@ -35,13 +52,16 @@ export class Analysis {
   readonly operators = new Map<string, OperatorCall>();
   readonly reasons = new Set<string>();
   readonly unresolved = new Set<string>();
+  private opaqueFunctions: Set<string> | undefined;
   /** Views whose definitions are being walked, outermost first. */
   readonly viewStack: SourceRelation[] = [];
   effects = 0;
   paramCount = 0;
+  /** Expression visits left before the analysis gives up (see {@link ANALYSIS_BUDGET}). */
+  budget = ANALYSIS_BUDGET;
   outputsComplete = true;
-  private readonly placeholders = new Map<string, IndexedRelation>();
-  private readonly placeholderColumns = new Map<string, SourceColumn>();
+  private placeholders: Map<string, IndexedRelation> | undefined;
+  private placeholderColumns: Map<string, SourceColumn> | undefined;
 
   constructor(readonly index: CatalogIndex) {}
 
@@ -51,6 +71,7 @@ export class Analysis {
     if (found !== undefined) return found;
     const placeholderSchema = schema ?? this.index.defaultSchema;
     const key = `${placeholderSchema}.${name}`;
+    this.placeholders ??= new Map();
     let placeholder = this.placeholders.get(key);
     if (placeholder === undefined) {
       placeholder = unknownRelation(placeholderSchema, name);
@@ -59,9 +80,15 @@ export class Analysis {
     return placeholder;
   }
 
+  /** The column `column` of `relation`: the catalog's, or an interned placeholder when the catalog lacks it. */
+  columnOf(relation: IndexedRelation, column: string): SourceColumn {
+    return relation.columnsByName.get(column) ?? this.unknownColumn(relation.source, column);
+  }
+
   /** An interned source for a column the catalog does not list. */
-  unknownColumn(relation: SourceRelation, column: string): SourceColumn {
+  private unknownColumn(relation: SourceRelation, column: string): SourceColumn {
     const key = `${relation.key}.${column}`;
+    this.placeholderColumns ??= new Map();
     let found = this.placeholderColumns.get(key);
     if (found === undefined) {
       found = makeColumn(relation, column);
@@ -85,8 +112,16 @@ export class Analysis {
   /** Records every column and whole row `lineage` carries as read in `clause` (a clause bit; 0 records nothing). */
   record(lineage: Lineage, clause: number): void {
     if (clause === 0) return;
-    for (const column of lineage.sources) this.columns.set(column, (this.columns.get(column) ?? 0) | clause);
-    for (const row of lineage.wholeRows) this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
+    const sources = lineage.sources;
+    for (let i = 0; i < sources.length; i++) {
+      const column = sources[i] as SourceColumn;
+      this.columns.set(column, (this.columns.get(column) ?? 0) | clause);
+    }
+    const rows = lineage.wholeRows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as SourceRelation;
+      this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
+    }
   }
 
   /** Marks the statement as having an effect, with the reason shown to policy. */
@@ -96,52 +131,62 @@ export class Analysis {
   }
 
   /**
-   * Records a call of `names` (as written: `[schema, name]` or `[name]`); `syntax` for function-like syntax.
-   * Returns true when a user-defined routine may be called (its body is opaque).
+   * Records a call of `schema.name` (`schema` only when the SQL qualifies it); `syntax` for function-like
+   * syntax. Returns true when the call's value is opaque: a user-defined routine may be called, or a built-in
+   * that runs SQL given as text or reads data from outside the statement's relations.
    */
-  addFunction(names: readonly string[], syntax = false): boolean {
-    const name = names[names.length - 1] ?? "";
-    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  addFunction(schema: string | undefined, name: string, syntax = false): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.functions.get(key);
-    if (known !== undefined) return known.origin === "user";
+    if (known !== undefined) return this.opaqueFunctions?.has(key) === true;
     const candidates =
       syntax || (schema !== undefined && SYSTEM_SCHEMAS.has(schema))
-        ? []
+        ? NONE
         : this.index.userRoutines(schema, name, false);
     const user = candidates.length > 0;
-    const call: FunctionCall = {
-      ...(schema === undefined ? {} : { schema }),
+    const call: { schema?: string; name: string; origin: "user" | "system"; syntax?: boolean } = {
       name,
       origin: user ? "user" : "system",
-      ...(syntax ? { syntax: true } : {}),
     };
+    if (schema !== undefined) call.schema = schema;
+    if (syntax) call.syntax = true;
     this.functions.set(key, call);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_function:${routine.schema}.${routine.name}`);
+    let opaque = user;
     if (schema === undefined || schema === "pg_catalog") {
       if (WRITE_FUNCTIONS.has(name)) this.effect(EFFECT.write, `function:${name}`);
       else if (LOCK_FUNCTIONS.has(name)) this.effect(EFFECT.lock, `function:${name}`);
       else if (SESSION_FUNCTIONS.has(name)) this.effect(EFFECT.session, `function:${name}`);
+      else if (DYNAMIC_SQL_FUNCTIONS.has(name)) {
+        this.effect(EFFECT.call, `dynamic_sql:${name}`);
+        opaque = true;
+      } else if (OPAQUE_READ_FUNCTIONS.has(name)) {
+        this.reasons.add(`opaque_read:${name}`);
+        opaque = true;
+      }
     }
-    return user;
+    if (opaque) {
+      this.opaqueFunctions ??= new Set();
+      this.opaqueFunctions.add(key);
+    }
+    return opaque;
   }
 
-  /** Records an operator (`[schema, name]` or `[name]`); returns true when a user-defined one may be used. */
-  addOperator(names: readonly string[]): boolean {
-    const name = names[names.length - 1] ?? "";
-    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  /** Records the operator `schema.name`; returns true when a user-defined one may be used. */
+  addOperator(schema: string | undefined, name: string): boolean {
     const key = schema === undefined ? name : `${schema}.${name}`;
     const known = this.operators.get(key);
     if (known !== undefined) return known.origin === "user";
     const candidates =
-      schema !== undefined && SYSTEM_SCHEMAS.has(schema) ? [] : this.index.userRoutines(schema, name, true);
+      schema !== undefined && SYSTEM_SCHEMAS.has(schema) ? NONE : this.index.userRoutines(schema, name, true);
     const user = candidates.length > 0;
-    this.operators.set(key, {
-      ...(schema === undefined ? {} : { schema }),
+    const operator: { schema?: string; name: string; origin: "user" | "system" } = {
       name,
       origin: user ? "user" : "system",
-    });
+    };
+    if (schema !== undefined) operator.schema = schema;
+    this.operators.set(key, operator);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_operator:${routine.schema}.${routine.name}`);
     return user;
@@ -154,24 +199,74 @@ export class Analysis {
 
   /** The relation accesses, sorted by schema and name. */
   relationAccesses(): RelationAccess[] {
-    return [...this.relations.values()]
-      .sort((a, b) => compare(a.relation.source.key, b.relation.source.key))
-      .map((use) => ({
-        schema: use.relation.source.schema,
-        table: use.relation.source.table,
+    const uses = sortSmall([...this.relations.values()], byRelationKey);
+    const out: RelationAccess[] = [];
+    for (const use of uses) {
+      const source = use.relation.source;
+      const access: RelationAccess = {
+        schema: source.schema,
+        table: source.table,
         kind: use.relation.kind,
-        access: ACCESS_ORDER.filter((_, i) => use.modes & (1 << i)),
+        access: accessModes(use.modes),
         direct: use.direct,
-        ...(use.via.length > 0
-          ? { via: use.via.map((view) => ({ schema: view.schema, table: view.table })) }
-          : {}),
-      }));
+      };
+      if (use.via.length === 0) out.push(access);
+      else out.push({ ...access, via: use.via.map((view) => ({ schema: view.schema, table: view.table })) });
+    }
+    return out;
   }
+}
+
+function byRelationKey(a: RelationUse, b: RelationUse): number {
+  return compare(a.relation.source.key, b.relation.source.key);
+}
+
+const modeLists = new Map<number, readonly RelationAccessMode[]>();
+
+function accessModes(bits: number): readonly RelationAccessMode[] {
+  let modes = modeLists.get(bits);
+  if (modes === undefined) {
+    modes = Object.freeze(ACCESS_ORDER.filter((_, i) => bits & (1 << i)));
+    modeLists.set(bits, modes);
+  }
+  return modes;
+}
+
+/**
+ * Sorts `items` in place with an insertion sort and returns them: the arrays here are small, and
+ * `Array.prototype.sort` allocates working storage on every call.
+ */
+export function sortSmall<T>(items: T[], order: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i++) {
+    const item = items[i] as T;
+    let j = i - 1;
+    while (j >= 0 && order(items[j] as T, item) > 0) {
+      items[j + 1] = items[j] as T;
+      j--;
+    }
+    items[j + 1] = item;
+  }
+  return items;
 }
 
 /** Ordinal string comparison (locale-independent, deterministic). */
 export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** The last name in a list of `String` nodes (a qualified name's object name). */
+export function lastName(nodes: readonly Node[] | undefined): string {
+  const last = nodes?.[nodes.length - 1];
+  return last !== undefined && "String" in last ? (last.String.sval ?? "") : "";
+}
+
+/** The name before the last in a list of `String` nodes (a qualified name's schema), if any. */
+export function qualifier(nodes: readonly Node[] | undefined): string | undefined {
+  if (nodes === undefined || nodes.length < 2) return undefined;
+  const node = nodes[nodes.length - 2];
+  return node !== undefined && "String" in node ? node.String.sval : undefined;
 }
 
 /** The names in a list of `String` nodes. */

@@ -16,7 +16,7 @@ export interface IndexedRelation {
 }
 
 /** A new source relation (interned by its owner). */
-export function makeRelation(schema: string, table: string): SourceRelation {
+function makeRelation(schema: string, table: string): SourceRelation {
   return { schema, table, key: `${schema}.${table}` };
 }
 
@@ -27,6 +27,7 @@ export function makeColumn(relation: SourceRelation, column: string): SourceColu
     table: relation.table,
     column,
     relation,
+    key: `${relation.key}.${column}`,
     lineage: undefined as unknown as SourceColumn["lineage"],
   };
   self.lineage = Object.freeze({ sources: [self], wholeRows: [], transforms: 0, copy: true, opaque: false });
@@ -96,18 +97,21 @@ export class CatalogIndex {
    * The user-defined routines (or operators, with `kind` `operator`) a call to `name` may reach: in `schema`
    * when qualified, else in any schema of the search path (overloads make the exact one unknowable here).
    */
-  userRoutines(schema: string | undefined, name: string, operator: boolean): CatalogRoutine[] {
+  userRoutines(schema: string | undefined, name: string, operator: boolean): readonly CatalogRoutine[] {
     const list = this.routines.get(name);
-    if (list === undefined) return [];
-    return list.filter(
-      (routine) =>
-        routine.kinds.includes("operator") === operator &&
-        (schema === undefined
-          ? this.effectiveSearchPath.includes(routine.schema)
-          : routine.schema === schema),
-    );
+    if (list === undefined) return NONE;
+    const found: CatalogRoutine[] = [];
+    for (const routine of list) {
+      if (routine.kinds.includes("operator") !== operator) continue;
+      const visible =
+        schema === undefined ? this.effectiveSearchPath.includes(routine.schema) : routine.schema === schema;
+      if (visible) found.push(routine);
+    }
+    return found;
   }
 }
+
+const NONE: readonly CatalogRoutine[] = Object.freeze([]);
 
 const indexes = new WeakMap<Catalog, CatalogIndex>();
 

@@ -70,8 +70,17 @@ export const CATALOG_COLUMNS = [
   "version",
 ] as const;
 
+function parseJson(text: string, ctx: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not JSON" });
+    return z.NEVER;
+  }
+}
+
 const jsonText = <T extends z.ZodType>(schema: T) =>
-  z.union([z.string().transform((text) => JSON.parse(text) as unknown), z.unknown()]).pipe(schema);
+  z.union([z.string().transform(parseJson), z.unknown()]).pipe(schema);
 
 const rowSchema = z.tuple([
   z.enum(["relation", "routine", "operator"]).nullable(),

@@ -1,15 +1,43 @@
 // classify(): the pure, synchronous analysis of one parsed statement against a catalog snapshot.
 import type { Node } from "@pgsql/types";
 import { BadRequestError } from "#shared/errors.ts";
-import { Analysis, compare } from "./analysis.ts";
+import { Analysis, AnalysisTooComplex, compare, sortSmall } from "./analysis.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
-import type { Catalog, Classification, ColumnRef, OutputColumnLineage, TableRef } from "./types.ts";
+import type {
+  Catalog,
+  Classification,
+  ColumnAccess,
+  ColumnRef,
+  OutputColumnLineage,
+  TableRef,
+  WholeRowAccess,
+} from "./types.ts";
 
 function tagOf(node: Node): string {
   for (const tag in node) return tag;
   return "Unknown";
+}
+
+function byKey(a: { key: string }, b: { key: string }): number {
+  return compare(a.key, b.key);
+}
+
+function byName(a: { schema?: string; name: string }, b: { schema?: string; name: string }): number {
+  return compare(a.name, b.name) || compare(a.schema ?? "", b.schema ?? "");
+}
+
+function plainSources(lineage: Lineage): ColumnRef[] {
+  const out: ColumnRef[] = [];
+  for (const s of lineage.sources) out.push({ schema: s.schema, table: s.table, column: s.column });
+  return out;
+}
+
+function plainRows(lineage: Lineage): TableRef[] {
+  const out: TableRef[] = [];
+  for (const r of lineage.wholeRows) out.push({ schema: r.schema, table: r.table });
+  return out;
 }
 
 function outputLineage(name: string, lineage: Lineage, position: number): OutputColumnLineage {
@@ -18,8 +46,8 @@ function outputLineage(name: string, lineage: Lineage, position: number): Output
     position,
     name,
     kind,
-    sources: lineage.sources.map((s): ColumnRef => ({ schema: s.schema, table: s.table, column: s.column })),
-    wholeRows: lineage.wholeRows.map((r): TableRef => ({ schema: r.schema, table: r.table })),
+    sources: plainSources(lineage),
+    wholeRows: plainRows(lineage),
     transforms: kind === "transform" ? transformKinds(lineage.transforms) : [],
     opaque: lineage.opaque,
   };
@@ -28,7 +56,8 @@ function outputLineage(name: string, lineage: Lineage, position: number): Output
 /**
  * Classifies one parsed statement (see `parseStatement`) against `catalog`: kind, relations, columns with
  * clauses, functions, operators, whole-row references and output-column lineage. Pure and synchronous.
- * Throws `BadRequestError` (`invalid_sql`, reason `too_complex`) only for trees too deep to walk.
+ * Throws `BadRequestError` (`invalid_sql`, reason `too_complex`) only for trees too deep to walk or needing
+ * more work than the analysis budget allows.
  */
 export function classify(statement: { readonly node: Node }, catalog: Catalog): Classification {
   const an = new Analysis(catalogIndex(catalog));
@@ -36,7 +65,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
   try {
     result = analyzeStatementNode(statement.node, an);
   } catch (error) {
-    if (error instanceof RangeError) {
+    if (error instanceof RangeError || error instanceof AnalysisTooComplex) {
       throw new BadRequestError("invalid_sql", "The statement is too deeply nested to analyze.", {
         details: { reason: "too_complex" },
         cause: error,
@@ -44,30 +73,44 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     }
     throw error;
   }
-  const columns = [...an.columns]
-    .map(([c, bits]) => ({ schema: c.schema, table: c.table, column: c.column, clauses: clauseList(bits) }))
-    .sort((a, b) => compare(a.schema, b.schema) || compare(a.table, b.table) || compare(a.column, b.column));
-  const wholeRows = [...an.wholeRows]
-    .map(([r, bits]) => ({ schema: r.schema, table: r.table, clauses: clauseList(bits) }))
-    .sort((a, b) => compare(a.schema, b.schema) || compare(a.table, b.table));
-  const byName = (a: { schema?: string; name: string }, b: { schema?: string; name: string }) =>
-    compare(a.name, b.name) || compare(a.schema ?? "", b.schema ?? "");
-  return {
+  const sourceColumns = sortSmall([...an.columns.keys()], byKey);
+  const columns: ColumnAccess[] = [];
+  for (const c of sourceColumns) {
+    columns.push({
+      schema: c.schema,
+      table: c.table,
+      column: c.column,
+      clauses: clauseList(an.columns.get(c) ?? 0),
+    });
+  }
+  const wholeRows: WholeRowAccess[] = [];
+  for (const r of sortSmall([...an.wholeRows.keys()], byKey)) {
+    wholeRows.push({ schema: r.schema, table: r.table, clauses: clauseList(an.wholeRows.get(r) ?? 0) });
+  }
+  const outputs: OutputColumnLineage[] = [];
+  for (let i = 0; i < result.outputs.length; i++) {
+    const o = result.outputs[i] as (typeof result.outputs)[number];
+    outputs.push(outputLineage(o.name, o.lineage, i));
+  }
+  const classification: { -readonly [K in keyof Classification]: Classification[K] } = {
     kind: result.kind,
     statementType: tagOf(statement.node),
     relations: an.relationAccesses(),
     columns,
-    functions: [...an.functions.values()].sort(byName),
+    functions: sortSmall([...an.functions.values()], byName),
     wholeRows,
-    outputs: result.outputs.map((o, i) => outputLineage(o.name, o.lineage, i)),
+    outputs,
     limit: result.limit,
     paramCount: an.paramCount,
-    operators: [...an.operators.values()].sort(byName),
-    reasons: [...an.reasons].sort(compare),
-    ...(result.inner ? { inner: result.inner } : {}),
-    ...(result.explainAnalyze !== undefined ? { explainAnalyze: result.explainAnalyze } : {}),
-    ...(result.copy ? { copy: result.copy } : {}),
-    unresolvedColumns: [...an.unresolved].sort(compare),
+    operators: sortSmall([...an.operators.values()], byName),
+    reasons: an.reasons.size === 0 ? NONE : sortSmall([...an.reasons], compare),
+    unresolvedColumns: an.unresolved.size === 0 ? NONE : sortSmall([...an.unresolved], compare),
     outputsComplete: an.outputsComplete,
   };
+  if (result.inner !== undefined) classification.inner = result.inner;
+  if (result.explainAnalyze !== undefined) classification.explainAnalyze = result.explainAnalyze;
+  if (result.copy !== undefined) classification.copy = result.copy;
+  return classification;
 }
+
+const NONE: readonly string[] = Object.freeze([]);

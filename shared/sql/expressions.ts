@@ -8,10 +8,9 @@ import type {
   MultiAssignRef,
   Node,
   SubLink,
-  WindowDef,
 } from "@pgsql/types";
-import { type Analysis, stringList } from "./analysis.ts";
-import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
+import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
+import { funcCall, jsonAggregate } from "./function-calls.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
@@ -70,6 +69,8 @@ const SYNTAX_NODES: Record<string, [string | undefined, number]> = {
   A_ArrayExpr: [undefined, T.array],
   TypeCast: [undefined, T.cast],
   CaseWhen: [undefined, T.case],
+  JsonKeyValue: [undefined, 0],
+  JsonValueExpr: [undefined, 0],
 };
 
 const JSON_FUNC_OPS: Record<string, string> = {
@@ -82,6 +83,7 @@ const JSON_FUNC_OPS: Record<string, string> = {
 /** The lineage of `node` (undefined: no expression), recording what it reads in `cx.clause`. */
 export function expr(node: Node | undefined, cx: Cx): Lineage {
   if (node === undefined) return CONSTANT;
+  if (--cx.an.budget < 0) throw new AnalysisTooComplex("analysis budget exhausted");
   for (const tag in node) return exprOf(tag, (node as Record<string, unknown>)[tag], cx);
   return CONSTANT;
 }
@@ -89,7 +91,8 @@ export function expr(node: Node | undefined, cx: Cx): Lineage {
 /** The lineages of a list of expressions. */
 export function exprs(nodes: readonly Node[] | undefined, cx: Cx): Lineage[] {
   const out: Lineage[] = [];
-  for (const node of nodes ?? []) out.push(expr(node, cx));
+  if (nodes === undefined) return out;
+  for (let i = 0; i < nodes.length; i++) out.push(expr(nodes[i], cx));
   return out;
 }
 
@@ -125,24 +128,25 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return transformed([expr(c.arg, cx), ...exprs(c.args, cx), expr(c.defresult, cx)], T.case);
     }
     case "CoalesceExpr":
-      cx.an.addFunction(["coalesce"], true);
+      cx.an.addFunction(undefined, "coalesce", true);
       return transformed(exprs((body as { args?: Node[] }).args, cx), T.coalesce);
     case "MinMaxExpr": {
       const m = body as { op?: string; args?: Node[] };
-      cx.an.addFunction([m.op === "IS_LEAST" ? "least" : "greatest"], true);
+      cx.an.addFunction(undefined, m.op === "IS_LEAST" ? "least" : "greatest", true);
       return transformed(exprs(m.args, cx), T.function);
     }
     case "SQLValueFunction":
       cx.an.addFunction(
-        [SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function"],
+        undefined,
+        SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function",
         true,
       );
       return CONSTANT;
     case "MergeSupportFunc":
-      cx.an.addFunction(["merge_action"], true);
+      cx.an.addFunction(undefined, "merge_action", true);
       return CONSTANT;
     case "GroupingFunc":
-      cx.an.addFunction(["grouping"], true);
+      cx.an.addFunction(undefined, "grouping", true);
       return transformed(exprs((body as { args?: Node[] }).args, cx), T.function);
     case "CollateClause":
       return expr((body as { arg?: Node }).arg, cx);
@@ -158,19 +162,19 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return multiAssign(body as MultiAssignRef, cx);
     case "XmlExpr": {
       const x = body as { op?: string; named_args?: Node[]; args?: Node[] };
-      cx.an.addFunction([XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr"], true);
+      cx.an.addFunction(undefined, XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr", true);
       return transformed([...exprs(x.named_args, cx), ...exprs(x.args, cx)], T.json_xml);
     }
     case "ResTarget":
       return expr((body as { val?: Node }).val, cx);
     case "JsonFuncExpr":
-      cx.an.addFunction([JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func"], true);
+      cx.an.addFunction(undefined, JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func", true);
       return generic(body, cx, T.json_xml);
     case "JsonObjectAgg":
     case "JsonArrayAgg":
-      return jsonAggregate(tag, body as JsonAggregate, cx);
+      return jsonAggregate(tag, body as Parameters<typeof jsonAggregate>[1], cx);
     case "JsonArrayQueryConstructor": {
-      cx.an.addFunction(["json_array"], true);
+      cx.an.addFunction(undefined, "json_array", true);
       const q = body as { query?: Node };
       const outputs = analyzeQueryNode(q.query, cx.scope, cx.an, cx.clause);
       return transformed(
@@ -183,7 +187,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     default: {
       const syntax = SYNTAX_NODES[tag];
       if (syntax !== undefined) {
-        if (syntax[0] !== undefined) cx.an.addFunction([syntax[0]], true);
+        if (syntax[0] !== undefined) cx.an.addFunction(undefined, syntax[0], true);
         return generic(body, cx, syntax[1]);
       }
       return generic(body, cx, T.other);
@@ -192,7 +196,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
 }
 
 /** Conservative walk of a node this module does not model: every nested expression flows into the value. */
-function generic(body: unknown, cx: Cx, bits: number): Lineage {
+export function generic(body: unknown, cx: Cx, bits: number): Lineage {
   const parts: Lineage[] = [];
   collect(body, cx, parts);
   return transformed(parts, bits);
@@ -200,7 +204,10 @@ function generic(body: unknown, cx: Cx, bits: number): Lineage {
 
 function collect(value: unknown, cx: Cx, parts: Lineage[]): void {
   if (Array.isArray(value)) {
-    for (const item of value) collect(item, cx, parts);
+    for (const item of value) {
+      if (item !== null && typeof item === "object" && isNode(item)) parts.push(expr(item as Node, cx));
+      else collect(item, cx, parts);
+    }
     return;
   }
   if (value === null || typeof value !== "object") return;
@@ -225,69 +232,43 @@ function isNode(value: object): boolean {
   return count === 1 && first >= 65 && first <= 90;
 }
 
-function funcCall(call: FuncCall, cx: Cx): Lineage {
-  const names = stringList(call.funcname);
-  const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
-  const reported = syntax ? names.slice(-1) : names;
-  const user = cx.an.addFunction(reported, syntax);
-  const name = names[names.length - 1] ?? "";
-  const args = exprs(call.args, cx);
-  if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
-  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
-  if (call.over !== undefined) windowDef(call.over, cx);
-  const aggregate =
-    call.agg_star === true ||
-    call.agg_distinct === true ||
-    call.agg_order !== undefined ||
-    call.agg_filter !== undefined ||
-    call.agg_within_group === true ||
-    AGGREGATE_FUNCTIONS.has(name) ||
-    cx.an.index
-      .userRoutines(names.length > 1 ? names[names.length - 2] : undefined, name, false)
-      .some((r) => r.kinds.includes("aggregate"));
-  let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
-  if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
-  if (bits === 0) bits = T.function;
-  return transformed(args, bits, user);
-}
-
-/** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
-export function windowDef(def: WindowDef, cx: Cx): void {
-  readOnly(def.partitionClause, cx, CLAUSE_BITS.window);
-  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window);
-  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window);
-}
-
-/** The expressions of a list of `SortBy` nodes. */
-export function sortNodes(nodes: readonly Node[] | undefined): (Node | undefined)[] {
-  const out: (Node | undefined)[] = [];
-  for (const node of nodes ?? []) out.push("SortBy" in node ? node.SortBy.node : node);
-  return out;
-}
-
 function aExpr(e: A_Expr, cx: Cx): Lineage {
-  const names = stringList(e.name);
   let user = false;
   if (e.kind === "AEXPR_NULLIF") {
-    cx.an.addFunction(["nullif"], true);
+    cx.an.addFunction(undefined, "nullif", true);
   } else if (
     e.kind === "AEXPR_BETWEEN" ||
     e.kind === "AEXPR_NOT_BETWEEN" ||
     e.kind === "AEXPR_BETWEEN_SYM" ||
     e.kind === "AEXPR_NOT_BETWEEN_SYM"
   ) {
-    user = cx.an.addOperator([">="]) || cx.an.addOperator(["<="]);
+    user = cx.an.addOperator(undefined, ">=") || cx.an.addOperator(undefined, "<=");
   } else {
-    user = cx.an.addOperator(names);
+    user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }
   const bits = e.kind === "AEXPR_NULLIF" ? T.function : T.operator;
-  return transformed([expr(e.lexpr, cx), expr(e.rexpr, cx)], bits, user);
+  const right = e.kind === "AEXPR_SIMILAR" ? similarPattern(e.rexpr, cx) : expr(e.rexpr, cx);
+  return transformed([expr(e.lexpr, cx), right], bits, user);
+}
+
+/** SIMILAR TO's pattern: the parser wraps it in `pg_catalog.similar_to_escape(...)`, which the SQL did not name. */
+function similarPattern(node: Node | undefined, cx: Cx): Lineage {
+  if (
+    node === undefined ||
+    !("FuncCall" in node) ||
+    lastName(node.FuncCall.funcname) !== "similar_to_escape"
+  ) {
+    return expr(node, cx);
+  }
+  cx.an.addFunction(undefined, "similar_to_escape", true);
+  return transformed(exprs(node.FuncCall.args, cx), T.function);
 }
 
 function subLink(link: SubLink, cx: Cx): Lineage {
   const test = expr(link.testexpr, cx);
   let user = false;
-  if (link.operName !== undefined) user = cx.an.addOperator(stringList(link.operName));
+  if (link.operName !== undefined)
+    user = cx.an.addOperator(qualifier(link.operName), lastName(link.operName));
   const exists = link.subLinkType === "EXISTS_SUBLINK";
   const clause = exists ? cx.clause || CLAUSE_BITS.other : cx.clause;
   const outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
@@ -342,19 +323,4 @@ function indirection(ind: A_Indirection, cx: Cx): Lineage {
     }
   }
   return transformed(parts, bits);
-}
-
-interface JsonAggregate {
-  constructor?: { agg_filter?: Node; agg_order?: Node[]; over?: WindowDef };
-  arg?: Node;
-}
-
-function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
-  cx.an.addFunction([tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg"], true);
-  const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
-  if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
-  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
-  if (ctor?.over !== undefined) windowDef(ctor.over, cx);
-  const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
-  return transformed([expr(agg.arg, cx)], bits);
 }

@@ -1,6 +1,7 @@
 // Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
 import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
 import { ACCESS, type Analysis, stringList } from "./analysis.ts";
+import type { IndexedRelation } from "./catalog-index.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
 import {
@@ -47,7 +48,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   }
   if ("RangeTableFunc" in node) {
     const table = node.RangeTableFunc;
-    an.addFunction(["xmltable"], true);
+    an.addFunction(undefined, "xmltable", true);
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
     for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
@@ -67,7 +68,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   }
   if ("JsonTable" in node) {
     const table = node.JsonTable;
-    an.addFunction(["json_table"], true);
+    an.addFunction(undefined, "json_table", true);
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.context_item?.raw_expr, cx)];
     for (const p of table.passing ?? []) parts.push(expr(p, cx));
@@ -110,6 +111,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   if (rv.schemaname === undefined) {
     const cte = level.ctes?.find(name);
     if (cte !== undefined) {
+      cte.referenced = true;
       const columns = cte.columns === undefined ? [] : rangeColumns(cte.columns, renames);
       const open = cte.columns === undefined ? CONSTANT : undefined;
       return single(makeItem(alias ?? name, columns, { derived: true, ...(open ? { open } : {}) }));
@@ -117,22 +119,50 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   }
   const relation = an.resolveRelation(rv.schemaname, name);
   an.touchRelation(relation, ACCESS.read);
-  const base =
-    viewColumns(relation, an) ?? relation.columns.map((c) => ({ name: c.column, lineage: c.lineage }));
-  const columns = rangeColumns(base, renames);
+  const view = viewColumns(relation, an);
+  let columns: RangeColumn[];
+  if (view !== undefined) columns = rangeColumns(view, renames);
+  else if (renames.length > 0) columns = rangeColumns(baseColumns(relation), renames);
+  else columns = baseColumns(relation);
   const open = relation.kind === "unknown" ? CONSTANT : undefined;
-  return single(makeItem(alias ?? name, columns, { relation, ...(open ? { open } : {}) }));
+  return single(makeItem(alias ?? name, columns, open === undefined ? { relation } : { relation, open }));
+}
+
+const baseColumnCache = new WeakMap<IndexedRelation, RangeColumn[]>();
+
+/**
+ * The columns of a base relation, shared by every reference to it (their `used` flag only matters for
+ * derived items, so sharing is harmless).
+ */
+function baseColumns(relation: IndexedRelation): RangeColumn[] {
+  let columns = baseColumnCache.get(relation);
+  if (columns === undefined) {
+    columns = relation.columns.map((c) => ({ name: c.column, lineage: c.lineage, used: false }));
+    baseColumnCache.set(relation, columns);
+  }
+  return columns;
 }
 
 function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   const left = j.larg === undefined ? emptyEntry() : fromItem(j.larg, level, an);
-  const inner = new Scope(level.parent, level.ctes);
-  inner.entries.push(...level.entries, left);
-  const right = j.rarg === undefined ? emptyEntry() : fromItem(j.rarg, inner, an);
-  const onScope = new Scope(level, level.ctes);
-  onScope.entries.push(left, right);
-  expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
-  const usingNames = j.isNatural === true ? naturalNames(left, right) : stringList(j.usingClause);
+  let right = emptyEntry();
+  if (j.rarg !== undefined && "RangeVar" in j.rarg) right = fromItem(j.rarg, level, an);
+  else if (j.rarg !== undefined) {
+    const inner = new Scope(level.parent, level.ctes);
+    inner.entries.push(...level.entries, left);
+    right = fromItem(j.rarg, inner, an);
+  }
+  if (j.quals !== undefined) {
+    const onScope = new Scope(level, level.ctes);
+    onScope.entries.push(left, right);
+    expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
+  }
+  const usingNames =
+    j.isNatural === true
+      ? naturalNames(left, right)
+      : j.usingClause === undefined
+        ? NO_NAMES
+        : stringList(j.usingClause);
   const merged: RangeColumn[] = [];
   for (const name of usingNames) {
     const l = left.columns.filter((c) => c.name === name);
@@ -144,8 +174,11 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
     const lineage = j.jointype === "JOIN_FULL" ? transformed(lineages, T.coalesce) : branches(lineages);
     merged.push({ name, lineage, used: true, parts });
   }
-  const rest = (entry: FromEntry) => entry.columns.filter((c) => !usingNames.includes(c.name));
-  const columns = [...merged, ...rest(left), ...rest(right)];
+  const columns = merged.length === 0 ? [...left.columns, ...right.columns] : [...merged];
+  if (merged.length > 0) {
+    for (const c of left.columns) if (!usingNames.includes(c.name)) columns.push(c);
+    for (const c of right.columns) if (!usingNames.includes(c.name)) columns.push(c);
+  }
   const open =
     left.open !== undefined || right.open !== undefined
       ? transformed([left.open ?? CONSTANT, right.open ?? CONSTANT], 0)
@@ -160,6 +193,8 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   if (j.join_using_alias !== undefined) items.push(makeItem(j.join_using_alias.aliasname, merged));
   return { items, columns, open };
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 function emptyEntry(): FromEntry {
   return { items: [], columns: [], open: undefined };

@@ -82,6 +82,38 @@ export const LOCK_FUNCTIONS: ReadonlySet<string> = new Set([
 /** Built-ins that change session state (a later statement on the same connection would see it). */
 export const SESSION_FUNCTIONS: ReadonlySet<string> = new Set(["set_config", "pg_advisory_unlock_all"]);
 
+/**
+ * Built-ins that run SQL given as text (`query_to_xml('SELECT ssn FROM patients', ...)`) or read a table named
+ * by a string: the statement they run is invisible to the parse tree, so their value is opaque and the
+ * statement is not a plain read (the hidden query may call anything).
+ */
+export const DYNAMIC_SQL_FUNCTIONS: ReadonlySet<string> = new Set([
+  "query_to_xml",
+  "query_to_xmlschema",
+  "query_to_xml_and_xmlschema",
+  "table_to_xml",
+  "table_to_xmlschema",
+  "table_to_xml_and_xmlschema",
+  "cursor_to_xml",
+  "cursor_to_xmlschema",
+  "schema_to_xml",
+  "schema_to_xmlschema",
+  "schema_to_xml_and_xmlschema",
+  "database_to_xml",
+  "database_to_xmlschema",
+  "database_to_xml_and_xmlschema",
+  "ts_stat",
+  "ts_rewrite",
+]);
+
+/** Built-ins that return data from outside the parse tree's relations (server files, large objects): opaque values. */
+export const OPAQUE_READ_FUNCTIONS: ReadonlySet<string> = new Set([
+  "pg_read_file",
+  "pg_read_binary_file",
+  "lo_get",
+  "loread",
+]);
+
 /** Built-in aggregate names (a call with FILTER, ORDER BY, DISTINCT or `*` is an aggregate whatever its name). */
 export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
   "array_agg",

@@ -10,6 +10,8 @@ export interface SourceRelation extends TableRef {
 /** A base column: one interned object per column (identity is equality). */
 export interface SourceColumn extends ColumnRef {
   readonly relation: SourceRelation;
+  /** `schema.table.column`, for sorting. */
+  readonly key: string;
   /** The lineage of a plain reference to this column. */
   readonly lineage: Lineage;
 }
@@ -48,12 +50,19 @@ export const TRANSFORM_BITS = Object.fromEntries(TRANSFORM_ORDER.map((kind, i) =
   number
 >;
 
-/** The transformation kinds in a bit set, in a fixed order. */
-export function transformKinds(bits: number): TransformKind[] {
-  const kinds: TransformKind[] = [];
-  for (let i = 0; i < TRANSFORM_ORDER.length; i++) {
-    const kind = TRANSFORM_ORDER[i];
-    if (kind !== undefined && bits & (1 << i)) kinds.push(kind);
+const transformLists = new Map<number, readonly TransformKind[]>();
+
+/** The transformation kinds in a bit set, in a fixed order (a shared, frozen array per bit set). */
+export function transformKinds(bits: number): readonly TransformKind[] {
+  let kinds = transformLists.get(bits);
+  if (kinds === undefined) {
+    const list: TransformKind[] = [];
+    for (let i = 0; i < TRANSFORM_ORDER.length; i++) {
+      const kind = TRANSFORM_ORDER[i];
+      if (kind !== undefined && bits & (1 << i)) list.push(kind);
+    }
+    kinds = Object.freeze(list);
+    transformLists.set(bits, kinds);
   }
   return kinds;
 }
@@ -76,15 +85,24 @@ export const CLAUSE_BITS = Object.fromEntries(CLAUSE_ORDER.map((clause, i) => [c
   number
 >;
 
-/** The clauses in a bit set, in a fixed order. */
-export function clauseList(bits: number): ColumnClause[] {
-  const clauses: ColumnClause[] = [];
-  for (let i = 0; i < CLAUSE_ORDER.length; i++) {
-    const clause = CLAUSE_ORDER[i];
-    if (clause !== undefined && bits & (1 << i)) clauses.push(clause);
+const clauseLists = new Map<number, readonly ColumnClause[]>();
+
+/** The clauses in a bit set, in a fixed order (a shared, frozen array per bit set). */
+export function clauseList(bits: number): readonly ColumnClause[] {
+  let clauses = clauseLists.get(bits);
+  if (clauses === undefined) {
+    const list: ColumnClause[] = [];
+    for (let i = 0; i < CLAUSE_ORDER.length; i++) {
+      const clause = CLAUSE_ORDER[i];
+      if (clause !== undefined && bits & (1 << i)) list.push(clause);
+    }
+    clauses = Object.freeze(list);
+    clauseLists.set(bits, clauses);
   }
   return clauses;
 }
+
+const NO_ROWS: readonly SourceRelation[] = Object.freeze([]);
 
 /** A value that depends on no column. */
 export const CONSTANT: Lineage = Object.freeze({
@@ -101,7 +119,10 @@ export function isConstant(lineage: Lineage): boolean {
 }
 
 function addAll<T>(target: T[], items: readonly T[]): void {
-  for (const item of items) if (!target.includes(item)) target.push(item);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as T;
+    if (!target.includes(item)) target.push(item);
+  }
 }
 
 /** The union of `parts`, transformed by `bits` (not a copy). `extraBits` may be 0 for plain unions. */
@@ -122,14 +143,21 @@ export function transformed(parts: readonly Lineage[], bits: number, opaque = fa
   const wholeRows: SourceRelation[] = [];
   let transforms = bits;
   let isOpaque = opaque;
-  for (const part of parts) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as Lineage;
     addAll(sources, part.sources);
-    addAll(wholeRows, part.wholeRows);
+    if (part.wholeRows.length > 0) addAll(wholeRows, part.wholeRows);
     transforms |= part.transforms;
     isOpaque ||= part.opaque;
   }
   if (sources.length === 0 && wholeRows.length === 0 && !isOpaque) return CONSTANT;
-  return { sources, wholeRows, transforms, copy: false, opaque: isOpaque };
+  return {
+    sources,
+    wholeRows: wholeRows.length === 0 ? NO_ROWS : wholeRows,
+    transforms,
+    copy: false,
+    opaque: isOpaque,
+  };
 }
 
 /**

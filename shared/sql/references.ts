@@ -4,12 +4,15 @@ import { stringList } from "./analysis.ts";
 import type { Cx } from "./expressions.ts";
 import { branches, CONSTANT, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
 import {
+  exactColumn,
   itemColumn,
   itemsForRelation,
   itemsNamed,
+  markUsed,
   type NsItem,
+  openColumn,
+  type RangeColumn,
   type Scope,
-  unqualifiedColumn,
   wholeRowLineage,
 } from "./scope.ts";
 
@@ -21,11 +24,43 @@ export function columnRef(ref: ColumnRef, cx: Cx): Lineage {
   if (last !== undefined && "A_Star" in last) {
     const names = stringList(fields.slice(0, -1));
     lineage = names.length === 0 ? starLineage(cx) : qualifiedStar(names, cx);
+  } else if (fields.length === 1 && last !== undefined && "String" in last) {
+    lineage = resolveNames([last.String.sval ?? ""], cx);
+  } else if (fields.length === 2) {
+    lineage = qualifiedColumn(fields, cx) ?? resolveNames(stringList(fields), cx);
   } else {
     lineage = resolveNames(stringList(fields), cx);
   }
   cx.an.record(lineage, cx.clause);
   return lineage;
+}
+
+/** Fast path for `t.c` naming exactly one item that has exactly one column `c`; undefined otherwise. */
+function qualifiedColumn(fields: readonly Node[], cx: Cx): Lineage | undefined {
+  const first = fields[0];
+  const second = fields[1];
+  if (first === undefined || second === undefined || !("String" in first) || !("String" in second))
+    return undefined;
+  const table = first.String.sval ?? "";
+  const column = second.String.sval ?? "";
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+    const items = itemsNamed(scope, table);
+    if (items.length === 0) continue;
+    const item = items[0];
+    if (items.length > 1 || item === undefined) return undefined;
+    let found: RangeColumn | undefined;
+    const columns = item.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const candidate = columns[c] as RangeColumn;
+      if (candidate.name !== column) continue;
+      if (found !== undefined) return undefined;
+      found = candidate;
+    }
+    if (found === undefined) return undefined;
+    markUsed(found);
+    return found.lineage;
+  }
+  return undefined;
 }
 
 /** `*` inside an expression (`count(*)` aside): the whole rows of every item at the current level. */
@@ -46,9 +81,9 @@ function qualifiedStar(names: string[], cx: Cx): Lineage {
 }
 
 /** The items `names` (`[t]`, `[schema, t]`, `[db, schema, t]`) refers to at the nearest level that has any. */
-export function findItems(names: readonly string[], start: Scope): NsItem[] {
-  const table = names[names.length - 1] ?? "";
-  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+export function findItems(names: readonly string[], start: Scope, count = names.length): readonly NsItem[] {
+  const table = names[count - 1] ?? "";
+  const schema = count > 1 ? names[count - 2] : undefined;
   for (let scope: Scope | undefined = start; scope !== undefined; scope = scope.parent) {
     const items = schema === undefined ? itemsNamed(scope, table) : itemsForRelation(scope, schema, table);
     if (items.length > 0) return items;
@@ -81,16 +116,17 @@ function resolveNames(names: string[], cx: Cx): Lineage {
   const first = names[0] ?? "";
   if (names.length === 1) {
     for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
-      if (hasColumn(scope, first)) return unqualifiedColumn(scope, first, cx.an) ?? CONSTANT;
+      const exact = exactColumn(scope, first);
+      if (exact !== undefined) return exact;
       const items = itemsNamed(scope, first);
       if (items.length > 0) return transformed(items.map(wholeRowLineage), TRANSFORM_BITS.whole_row);
-      const open = unqualifiedColumn(scope, first, cx.an);
+      const open = openColumn(scope, first, cx.an);
       if (open !== undefined) return open;
     }
-    return unresolved(first, cx);
+    return unresolved(first, first, cx);
   }
   for (let tableParts = Math.min(names.length - 1, 3); tableParts >= 1; tableParts--) {
-    const items = findItems(names.slice(0, tableParts), cx.scope);
+    const items = findItems(names, cx.scope, tableParts);
     if (items.length === 0) continue;
     const column = names[tableParts] ?? "";
     const fields = names.length - tableParts - 1;
@@ -100,7 +136,7 @@ function resolveNames(names: string[], cx: Cx): Lineage {
       if (lineage !== undefined) parts.push(lineage);
       else if (item.relation !== undefined && !item.derived) {
         cx.an.unresolved.add(names.join("."));
-        parts.push(cx.an.unknownColumn(item.relation.source, column).lineage);
+        parts.push(cx.an.columnOf(item.relation, column).lineage);
       } else {
         cx.an.unresolved.add(names.join("."));
         parts.push(wholeRowLineage(item));
@@ -109,22 +145,24 @@ function resolveNames(names: string[], cx: Cx): Lineage {
     const lineage = branches(parts);
     return fields > 0 ? transformed([lineage], TRANSFORM_BITS.other) : lineage;
   }
-  const composite = resolveNames([first], cx);
-  return transformed([composite], TRANSFORM_BITS.other);
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+    if (hasColumn(scope, first)) return transformed([resolveNames([first], cx)], TRANSFORM_BITS.other);
+  }
+  return unresolved(names.join("."), names[names.length - 1] ?? first, cx);
 }
 
 /**
  * A name no item in scope has: PostgreSQL will refuse it unless the catalog is stale. Conservatively it is
  * attributed to every base relation in scope (any of them may have gained the column).
  */
-function unresolved(name: string, cx: Cx): Lineage {
+function unresolved(name: string, column: string, cx: Cx): Lineage {
   cx.an.unresolved.add(name);
   const parts: Lineage[] = [];
   for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
     for (const entry of scope.entries) {
       for (const item of entry.items) {
         if (item.relation !== undefined && !item.derived) {
-          parts.push(cx.an.unknownColumn(item.relation.source, name).lineage);
+          parts.push(cx.an.columnOf(item.relation, column).lineage);
         }
       }
     }

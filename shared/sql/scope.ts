@@ -26,6 +26,8 @@ export interface NsItem {
   readonly derived: boolean;
   /** Hidden from qualified references (the children of an aliased join). */
   hidden: boolean;
+  /** What a whole-row reference carries beyond the base relation's columns (values a DML statement assigns). */
+  readonly extra?: Lineage;
 }
 
 /** One element of a FROM list: its items and the columns an unqualified name or `*` sees. */
@@ -41,8 +43,8 @@ export interface CteDef {
   readonly node: Node | undefined;
   readonly aliasNames: readonly string[];
   columns: { readonly name: string; readonly lineage: Lineage }[] | undefined;
-  /** True while its body is being analyzed (references then see the current approximation). */
-  analyzing: boolean;
+  /** Set when a FROM item references it. */
+  referenced: boolean;
 }
 
 /** CTE names visible at some point, innermost first. */
@@ -75,9 +77,9 @@ export class Scope {
 export function makeItem(
   name: string | undefined,
   columns: readonly RangeColumn[],
-  options: { relation?: IndexedRelation; open?: Lineage; derived?: boolean } = {},
+  options: { relation?: IndexedRelation; open?: Lineage; derived?: boolean; extra?: Lineage } = {},
 ): NsItem {
-  return {
+  const item: NsItem = {
     name,
     relation: options.relation,
     columns,
@@ -85,6 +87,7 @@ export function makeItem(
     derived: options.derived ?? false,
     hidden: false,
   };
+  return options.extra === undefined ? item : { ...item, extra: options.extra };
 }
 
 /** Columns named by `names`, renaming the first ones by an alias column list. */
@@ -109,13 +112,14 @@ export function markUsed(column: RangeColumn): void {
 export function wholeRowLineage(item: NsItem): Lineage {
   const relation = item.relation;
   if (relation !== undefined && !item.derived) {
-    return {
+    const base: Lineage = {
       sources: relation.columns,
       wholeRows: [relation.source],
       transforms: TRANSFORM_BITS.whole_row,
       copy: false,
       opaque: false,
     };
+    return item.extra === undefined ? base : transformed([base, item.extra], TRANSFORM_BITS.whole_row);
   }
   const parts: Lineage[] = [];
   for (const column of item.columns) {
@@ -131,13 +135,22 @@ export function wholeRowLineage(item: NsItem): Lineage {
 }
 
 /** The items visible to a qualified reference named `name` at one level. */
-export function itemsNamed(scope: Scope, name: string): NsItem[] {
-  const found: NsItem[] = [];
-  for (const entry of scope.entries) {
-    for (const item of entry.items) if (!item.hidden && item.name === name) found.push(item);
+export function itemsNamed(scope: Scope, name: string): readonly NsItem[] {
+  let found: NsItem[] | undefined;
+  const entries = scope.entries;
+  for (let e = 0; e < entries.length; e++) {
+    const items = (entries[e] as FromEntry).items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as NsItem;
+      if (item.hidden || item.name !== name) continue;
+      if (found === undefined) found = [item];
+      else found.push(item);
+    }
   }
-  return found;
+  return found ?? NO_ITEMS;
 }
+
+const NO_ITEMS: readonly NsItem[] = Object.freeze([]);
 
 /** The items at one level whose base relation is `schema.table`. */
 export function itemsForRelation(scope: Scope, schema: string, table: string): NsItem[] {
@@ -154,45 +167,58 @@ export function itemsForRelation(scope: Scope, schema: string, table: string): N
 
 /** The column `name` of `item`: its lineage, or undefined when the item has no such column. */
 export function itemColumn(item: NsItem, name: string, analysis: Analysis): Lineage | undefined {
-  const matches: Lineage[] = [];
-  for (const column of item.columns) {
-    if (column.name === name) {
-      markUsed(column);
-      matches.push(column.lineage);
-    }
+  let first: RangeColumn | undefined;
+  let more: Lineage[] | undefined;
+  const columns = item.columns;
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c] as RangeColumn;
+    if (column.name !== name) continue;
+    markUsed(column);
+    if (first === undefined) first = column;
+    else if (more === undefined) more = [first.lineage, column.lineage];
+    else more.push(column.lineage);
   }
-  if (matches.length > 0) return branches(matches);
+  if (more !== undefined) return branches(more);
+  if (first !== undefined) return first.lineage;
   if (item.open !== undefined) {
-    if (item.relation !== undefined && !item.derived)
-      return analysis.unknownColumn(item.relation.source, name).lineage;
+    if (item.relation !== undefined && !item.derived) return analysis.columnOf(item.relation, name).lineage;
     return item.open;
   }
   return undefined;
 }
 
-/**
- * The lineage of an unqualified column `name` at one level: every matching column (several means PostgreSQL
- * would call it ambiguous; all are kept), else the open items' lineage, else undefined.
- */
-export function unqualifiedColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
-  const matches: Lineage[] = [];
-  for (const entry of scope.entries) {
-    for (const column of entry.columns) {
-      if (column.name === name) {
-        markUsed(column);
-        matches.push(column.lineage);
-      }
+/** The lineage of the columns named `name` at one level (several: PostgreSQL would call it ambiguous; all kept). */
+export function exactColumn(scope: Scope, name: string): Lineage | undefined {
+  let first: RangeColumn | undefined;
+  let more: Lineage[] | undefined;
+  const entries = scope.entries;
+  for (let e = 0; e < entries.length; e++) {
+    const columns = (entries[e] as FromEntry).columns;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c] as RangeColumn;
+      if (column.name !== name) continue;
+      markUsed(column);
+      if (first === undefined) first = column;
+      else if (more === undefined) more = [first.lineage, column.lineage];
+      else more.push(column.lineage);
     }
   }
-  if (matches.length > 0) return matches.length === 1 ? matches[0] : branches(matches);
-  const open: Lineage[] = [];
+  if (more !== undefined) return branches(more);
+  return first?.lineage;
+}
+
+/** The lineage an unknown column `name` gets from the items at one level whose columns are not all known. */
+export function openColumn(scope: Scope, name: string, analysis: Analysis): Lineage | undefined {
+  let open: Lineage[] | undefined;
   for (const entry of scope.entries) {
     if (entry.open === undefined) continue;
     for (const item of entry.items) {
       if (item.open === undefined) continue;
       const lineage = itemColumn(item, name, analysis);
-      if (lineage !== undefined) open.push(lineage);
+      if (lineage === undefined) continue;
+      if (open === undefined) open = [lineage];
+      else open.push(lineage);
     }
   }
-  return open.length === 0 ? undefined : branches(open);
+  return open === undefined ? undefined : branches(open);
 }

@@ -1,14 +1,15 @@
 // Analyzes a query (SELECT, VALUES, set operation, or a DML statement's RETURNING): its clauses and output lineage.
 import type { Node, SelectStmt } from "@pgsql/types";
 import { ACCESS, type Analysis, EFFECT } from "./analysis.ts";
-import { type Cx, expr, exprs, readOnly, sortNodes, windowDef } from "./expressions.ts";
+import { type Cx, expr, exprs } from "./expressions.ts";
 import { fromItem } from "./from-clause.ts";
+import { sortNodes, windowDef } from "./function-calls.ts";
 import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
 import { outputName } from "./output-names.ts";
 import { findItems } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
-import { analyzeWith } from "./with-clause.ts";
+import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
 /** One output column of a query. */
 export interface QueryOutput {
@@ -51,11 +52,15 @@ export function analyzeSelect(
   let scope: Scope;
   if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
     const left = stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause);
-    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, targetClause);
-    outputs = left.map((column, i) => ({
-      name: column.name,
-      lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
-    }));
+    const except = stmt.op === "SETOP_EXCEPT";
+    const rightClause = except ? CLAUSE_BITS.predicate : targetClause;
+    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, rightClause);
+    outputs = except
+      ? left
+      : left.map((column, i) => ({
+          name: column.name,
+          lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
+        }));
     scope = outputScope(parent, ctes, outputs);
   } else if (stmt.valuesLists !== undefined) {
     scope = new Scope(parent, ctes);
@@ -63,21 +68,29 @@ export function analyzeSelect(
   } else {
     scope = new Scope(parent, ctes);
     for (const item of stmt.fromClause ?? []) scope.entries.push(fromItem(item, scope, an));
-    const cx = (clause: number): Cx => ({ an, scope, clause });
-    for (const window of stmt.windowClause ?? [])
-      if ("WindowDef" in window) windowDef(window.WindowDef, cx(0));
-    readOnly([stmt.whereClause], cx(CLAUSE_BITS.predicate), CLAUSE_BITS.predicate);
-    outputs = targetList(stmt.targetList ?? [], cx(targetClause));
-    groupItems(stmt.groupClause, outputs, cx(CLAUSE_BITS.grouping));
-    readOnly([stmt.havingClause], cx(CLAUSE_BITS.having), CLAUSE_BITS.having);
-    const distinct = (stmt.distinctClause ?? []).filter((node) => Object.keys(node).length > 0);
-    sortItems(distinct, outputs, cx(CLAUSE_BITS.grouping));
+    for (const window of stmt.windowClause ?? []) {
+      if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });
+    }
+    if (stmt.whereClause !== undefined) expr(stmt.whereClause, { an, scope, clause: CLAUSE_BITS.predicate });
+    outputs = targetList(stmt.targetList ?? [], { an, scope, clause: targetClause });
+    if (stmt.groupClause !== undefined) {
+      groupItems(stmt.groupClause, outputs, { an, scope, clause: CLAUSE_BITS.grouping });
+    }
+    if (stmt.havingClause !== undefined) expr(stmt.havingClause, { an, scope, clause: CLAUSE_BITS.having });
+    if (stmt.distinctClause !== undefined) {
+      distinctOn(stmt.distinctClause, outputs, { an, scope, clause: CLAUSE_BITS.grouping });
+    }
   }
-  const cx = { an, scope, clause: CLAUSE_BITS.ordering };
-  sortItems(sortNodes(stmt.sortClause), outputs, cx);
-  readOnly([stmt.limitCount, stmt.limitOffset], cx, CLAUSE_BITS.limit);
+  if (stmt.sortClause !== undefined)
+    sortItems(sortNodes(stmt.sortClause), outputs, { an, scope, clause: CLAUSE_BITS.ordering });
+  if (stmt.limitCount !== undefined || stmt.limitOffset !== undefined) {
+    const cx: Cx = { an, scope, clause: CLAUSE_BITS.limit };
+    expr(stmt.limitCount, cx);
+    expr(stmt.limitOffset, cx);
+  }
   if ((stmt.lockingClause ?? []).length > 0) lockRows(stmt, scope, an);
   recordUnused(scope, an);
+  if (ctes !== outerCtes) recordUnreferenced(ctes, outerCtes, an);
   return outputs;
 }
 
@@ -164,6 +177,16 @@ function outputReference(node: Node | undefined, outputs: QueryOutput[], preferO
     return { name, lineage: branches(matches.map((m) => m.lineage)) };
   }
   return undefined;
+}
+
+function distinctOn(nodes: readonly Node[], outputs: QueryOutput[], cx: Cx): void {
+  const items: Node[] = [];
+  for (const node of nodes) {
+    let empty = true;
+    for (const _ in node) empty = false;
+    if (!empty) items.push(node);
+  }
+  sortItems(items, outputs, cx);
 }
 
 function sortItems(nodes: readonly (Node | undefined)[], outputs: QueryOutput[], cx: Cx): void {

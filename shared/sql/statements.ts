@@ -66,7 +66,7 @@ const RELATION_OBJECTS = new Set([
 ]);
 
 /** The statement's kind from the effects found while walking a query: a SELECT is `read` only without any. */
-export function queryKind(an: Analysis): StatementKind {
+function queryKind(an: Analysis): StatementKind {
   if (an.effects & EFFECT.write) return "write";
   if (an.effects & EFFECT.lock) return "lock";
   if (an.effects & EFFECT.call) return "call";
@@ -127,12 +127,11 @@ function copy(stmt: CopyStmt, an: Analysis): StatementResult {
     an.touchRelation(relation, direction === "from" ? ACCESS.write : ACCESS.read);
     const wanted = stringList(stmt.attlist);
     const columns =
-      wanted.length === 0
-        ? relation.columns
-        : wanted.map((name) => relation.columnsByName.get(name) ?? an.unknownColumn(relation.source, name));
-    const clause = direction === "to" ? CLAUSE_BITS.output : CLAUSE_BITS.other;
-    for (const column of columns) an.record(column.lineage, clause);
-    if (direction === "to") outputs = columns.map((c) => ({ name: c.column, lineage: c.lineage }));
+      wanted.length === 0 ? relation.columns : wanted.map((name) => an.columnOf(relation, name));
+    if (direction === "to") {
+      for (const column of columns) an.record(column.lineage, CLAUSE_BITS.output);
+      outputs = columns.map((c) => ({ name: c.column, lineage: c.lineage }));
+    }
     if (stmt.whereClause !== undefined) {
       const scope = new Scope(undefined, undefined);
       const cols = relation.columns.map((c) => ({ name: c.column, lineage: c.lineage, used: true }));
@@ -151,14 +150,24 @@ function copy(stmt: CopyStmt, an: Analysis): StatementResult {
   };
 }
 
-function dropped(node: Node, an: Analysis): void {
-  if (!("DropStmt" in node) || !RELATION_OBJECTS.has(node.DropStmt.removeType ?? "")) return;
-  for (const object of node.DropStmt.objects ?? []) {
-    const names = "List" in object ? stringList(object.List.items) : [];
-    const name = names[names.length - 1];
-    if (name === undefined) continue;
-    const schema = names.length > 1 ? names[names.length - 2] : undefined;
-    an.touchRelation(an.resolveRelation(schema, name), ACCESS.ddl);
+function touchNamed(names: readonly string[], an: Analysis): void {
+  const name = names[names.length - 1];
+  if (name === undefined) return;
+  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  an.touchRelation(an.resolveRelation(schema, name), ACCESS.ddl);
+}
+
+/** DROP and COMMENT name relations by lists of strings rather than range variables. */
+function namedObjects(node: Node, an: Analysis): void {
+  if ("DropStmt" in node && RELATION_OBJECTS.has(node.DropStmt.removeType ?? "")) {
+    for (const object of node.DropStmt.objects ?? [])
+      if ("List" in object) touchNamed(stringList(object.List.items), an);
+  }
+  if ("CommentStmt" in node) {
+    const object = node.CommentStmt.object;
+    const names = object !== undefined && "List" in object ? stringList(object.List.items) : [];
+    if (RELATION_OBJECTS.has(node.CommentStmt.objtype ?? "")) touchNamed(names, an);
+    if (node.CommentStmt.objtype === "OBJECT_COLUMN") touchNamed(names.slice(0, -1), an);
   }
 }
 
@@ -200,13 +209,15 @@ export function analyzeStatementNode(node: Node, an: Analysis, clause = CLAUSE_B
       return { kind: "call", outputs: [], limit: null };
     }
     case "VariableSetStmt": {
-      const name = (body as { name?: string }).name ?? "";
+      const set = body as { name?: string; kind?: string };
+      const name = (set.name ?? (set.kind === "VAR_RESET_ALL" ? "all" : "")).toLowerCase();
       an.reasons.add(`set:${name}`);
       return { kind: name === "transaction" ? "transaction" : "session", outputs: [], limit: null };
     }
     case "VariableShowStmt": {
       const name = (body as { name?: string }).name ?? "";
-      return { kind: "session", outputs: [{ name, lineage: CONSTANT }], limit: null };
+      const names = name === "all" ? ["name", "setting", "description"] : [name];
+      return { kind: "session", outputs: names.map((n) => ({ name: n, lineage: CONSTANT })), limit: null };
     }
     default: {
       const kind =
@@ -216,7 +227,7 @@ export function analyzeStatementNode(node: Node, an: Analysis, clause = CLAUSE_B
       if (tag === "ExecuteStmt") an.reasons.add("execute_prepared");
       if (kind === "write")
         an.effect(EFFECT.write, tag === "TruncateStmt" ? "truncate" : "refresh_materialized_view");
-      dropped(node, an);
+      namedObjects(node, an);
       const mode =
         kind === "ddl"
           ? ACCESS.ddl

@@ -1,6 +1,6 @@
 // Walks utility and DDL statements generically: relations they name, functions they call, queries they embed.
 import type { Node } from "@pgsql/types";
-import { type Analysis, stringList } from "./analysis.ts";
+import { type Analysis, lastName, qualifier } from "./analysis.ts";
 import { CLAUSE_BITS } from "./lineage.ts";
 import { analyzeQueryNode } from "./select.ts";
 
@@ -29,10 +29,13 @@ export function walkUtility(body: unknown, an: Analysis, mode: number): void {
     );
     return;
   }
-  if (Array.isArray(object.funcname)) an.addFunction(stringList(object.funcname as Node[]));
   for (const key in object) {
     const child = object[key];
     if (child === null || typeof child !== "object") continue;
+    if (key === "FuncCall" || key === "funccall") {
+      const funcname = (child as { funcname?: Node[] }).funcname;
+      an.addFunction(qualifier(funcname), lastName(funcname));
+    }
     if (QUERIES.has(key)) {
       analyzeQueryNode({ [key]: child } as unknown as Node, undefined, an, CLAUSE_BITS.other);
       continue;

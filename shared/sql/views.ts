@@ -3,7 +3,7 @@ import type { Node } from "@pgsql/types";
 import type { Analysis } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { isConstant, type Lineage } from "./lineage.ts";
-import { pgParse } from "./pg-wasm.ts";
+import { PgSyntaxError, pgParse } from "./pg-wasm.ts";
 import { analyzeQueryNode } from "./select.ts";
 
 const MAX_VIEW_DEPTH = 16;
@@ -12,10 +12,10 @@ const trees = new WeakMap<IndexedRelation, Node | null>();
 function viewTree(relation: IndexedRelation): Node | null {
   let tree = trees.get(relation);
   if (tree !== undefined) return tree;
-  tree = null;
   try {
-    if (relation.definition !== undefined) tree = pgParse(relation.definition).stmts?.[0]?.stmt ?? null;
-  } catch {
+    tree = relation.definition === undefined ? null : (pgParse(relation.definition).stmts?.[0]?.stmt ?? null);
+  } catch (error) {
+    if (!(error instanceof PgSyntaxError)) return null;
     tree = null;
   }
   trees.set(relation, tree);

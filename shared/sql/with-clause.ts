@@ -3,6 +3,7 @@ import type { CommonTableExpr, Node, SelectStmt, WithClause } from "@pgsql/types
 import { type Analysis, EFFECT, stringList } from "./analysis.ts";
 import {
   branches,
+  CLAUSE_BITS,
   CONSTANT,
   type Lineage,
   sameLineage,
@@ -20,7 +21,7 @@ function definition(cte: CommonTableExpr): CteDef {
     node: cte.ctequery,
     aliasNames: stringList(cte.aliascolnames),
     columns: undefined,
-    analyzing: false,
+    referenced: false,
   };
 }
 
@@ -44,21 +45,10 @@ function withSearchAndCycle(cte: CommonTableExpr, columns: QueryOutput[]): Query
   return out;
 }
 
-function analyzeBody(
-  def: CteDef,
-  cte: CommonTableExpr,
-  parent: Scope | undefined,
-  ctes: CteScope,
-  an: Analysis,
-) {
+function analyzeBody(def: CteDef, parent: Scope | undefined, ctes: CteScope, an: Analysis): QueryOutput[] {
   const node = def.node;
   if (node !== undefined && !("SelectStmt" in node)) an.effect(EFFECT.write, "data_modifying_cte");
-  def.analyzing = true;
-  try {
-    return withSearchAndCycle(cte, named(def, analyzeQueryNode(node, parent, an, 0, ctes)));
-  } finally {
-    def.analyzing = false;
-  }
+  return named(def, analyzeQueryNode(node, parent, an, 0, ctes));
 }
 
 function merge(previous: readonly QueryOutput[] | undefined, next: QueryOutput[]): QueryOutput[] {
@@ -77,12 +67,38 @@ function same(a: readonly QueryOutput[] | undefined, b: readonly QueryOutput[]):
   );
 }
 
-function seed(def: CteDef, parent: Scope | undefined, ctes: CteScope, an: Analysis): void {
+/**
+ * For a body of the usual shape `non-recursive UNION [ALL] recursive` (nothing around the union), the union:
+ * its left term cannot reference the CTE, so only the right term needs re-analysis while iterating.
+ */
+function unionBody(def: CteDef): SelectStmt | undefined {
   const node = def.node;
-  const select: SelectStmt | undefined =
-    node !== undefined && "SelectStmt" in node ? node.SelectStmt : undefined;
-  if (select?.larg === undefined || select.op === "SETOP_NONE") return;
-  def.columns = named(def, analyzeSelect(select.larg, parent, ctes, an, 0));
+  const select = node !== undefined && "SelectStmt" in node ? node.SelectStmt : undefined;
+  if (select === undefined || select.op !== "SETOP_UNION") return undefined;
+  if (select.larg === undefined || select.rarg === undefined || select.withClause !== undefined)
+    return undefined;
+  if (
+    select.sortClause !== undefined ||
+    select.limitCount !== undefined ||
+    select.limitOffset !== undefined
+  ) {
+    return undefined;
+  }
+  return select.lockingClause === undefined ? select : undefined;
+}
+
+/** Records the columns of the CTEs in `scope` (up to `outer`) no FROM item referenced, as read in `other`. */
+export function recordUnreferenced(
+  scope: CteScope | undefined,
+  outer: CteScope | undefined,
+  an: Analysis,
+): void {
+  for (let s = scope; s !== undefined && s !== outer; s = s.parent) {
+    for (const def of s.defs.values()) {
+      if (!def.referenced)
+        for (const column of def.columns ?? []) an.record(column.lineage, CLAUSE_BITS.other);
+    }
+  }
 }
 
 /**
@@ -104,19 +120,33 @@ export function analyzeWith(
     let scope = outer;
     defs.forEach((def, i) => {
       const visible = new CteScope(new Map(), scope);
-      def.columns = analyzeBody(def, ctes[i] as CommonTableExpr, parent, visible, an);
+      def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, analyzeBody(def, parent, visible, an));
       scope = new CteScope(new Map([[def.name, def]]), scope);
     });
     return scope ?? new CteScope(new Map(), undefined);
   }
   const scope = new CteScope(new Map(defs.map((def) => [def.name, def])), outer);
-  for (const def of defs) seed(def, parent, scope, an);
+  const unions = defs.map(unionBody);
+  const cores: (QueryOutput[] | undefined)[] = defs.map((def, i) => {
+    const left = unions[i]?.larg;
+    return left === undefined ? undefined : named(def, analyzeSelect(left, parent, scope, an, 0));
+  });
+  defs.forEach((def, i) => {
+    const core = cores[i];
+    if (core !== undefined) def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, core);
+  });
   for (let round = 0; round < MAX_ROUNDS; round++) {
     let changed = false;
     defs.forEach((def, i) => {
-      const next = merge(def.columns, analyzeBody(def, ctes[i] as CommonTableExpr, parent, scope, an));
-      if (!same(def.columns, next)) changed = true;
-      def.columns = next;
+      const right = unions[i]?.rarg;
+      const part =
+        right === undefined
+          ? analyzeBody(def, parent, scope, an)
+          : named(def, analyzeSelect(right, parent, scope, an, 0));
+      const next = merge(cores[i], part);
+      if (!same(cores[i], next)) changed = true;
+      cores[i] = next;
+      def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, next);
     });
     if (!changed) return scope;
   }

@@ -1,0 +1,70 @@
+// Function calls in expressions: the call itself, aggregate ORDER BY / FILTER / WITHIN GROUP, window definitions, SQL/JSON aggregates.
+import type { FuncCall, Node, WindowDef } from "@pgsql/types";
+import { lastName, qualifier } from "./analysis.ts";
+import { type Cx, expr, exprs, generic, readOnly } from "./expressions.ts";
+import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
+import { CLAUSE_BITS, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
+
+/** The lineage of a function call (recording the function, and what its modifiers read). */
+export function funcCall(call: FuncCall, cx: Cx): Lineage {
+  const name = lastName(call.funcname);
+  const schema = qualifier(call.funcname);
+  const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
+  const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
+  const args = exprs(call.args, cx);
+  if (call.agg_within_group === true) {
+    for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
+  } else if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
+  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
+  if (call.over !== undefined) windowDef(call.over, cx);
+  const aggregate =
+    call.agg_star === true ||
+    call.agg_distinct === true ||
+    call.agg_order !== undefined ||
+    call.agg_filter !== undefined ||
+    call.agg_within_group === true ||
+    AGGREGATE_FUNCTIONS.has(name) ||
+    (user && userAggregate(schema, name, cx));
+  let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
+  if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
+  if (bits === 0) bits = T.function;
+  return transformed(args, bits, user);
+}
+
+function userAggregate(schema: string | undefined, name: string, cx: Cx): boolean {
+  for (const routine of cx.an.index.userRoutines(schema, name, false)) {
+    if (routine.kinds.includes("aggregate")) return true;
+  }
+  return false;
+}
+
+/** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
+export function windowDef(def: WindowDef, cx: Cx): void {
+  readOnly(def.partitionClause, cx, CLAUSE_BITS.window);
+  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window);
+  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window);
+}
+
+/** The expressions of a list of `SortBy` nodes. */
+export function sortNodes(nodes: readonly Node[] | undefined): (Node | undefined)[] {
+  const out: (Node | undefined)[] = [];
+  for (const node of nodes ?? []) out.push("SortBy" in node ? node.SortBy.node : node);
+  return out;
+}
+
+/** The lineage of JSON_OBJECTAGG / JSON_ARRAYAGG. */
+interface JsonAggregate {
+  constructor?: { agg_filter?: Node; agg_order?: Node[]; over?: WindowDef };
+  arg?: Node;
+}
+
+/** The lineage of JSON_OBJECTAGG / JSON_ARRAYAGG (with their FILTER, ORDER BY and OVER). */
+export function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
+  cx.an.addFunction(undefined, tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg", true);
+  const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
+  if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
+  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
+  if (ctor?.over !== undefined) windowDef(ctor.over, cx);
+  const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
+  return generic(agg.arg, cx, bits);
+}
