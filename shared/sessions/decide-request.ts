@@ -13,6 +13,18 @@ export interface DecidedRequest extends FullDecision {
   readonly analyzed: AnalyzedStatement;
 }
 
+const callerKeys = new WeakMap<Principal, string>();
+
+/** Everything about a caller a decision depends on, computed once per principal object. */
+function callerKey(principal: Principal): string {
+  let key = callerKeys.get(principal);
+  if (key === undefined) {
+    key = canonicalJson([principal.issuer, principal.subject, principal.groups, principal.claims]);
+    callerKeys.set(principal, key);
+  }
+  return key;
+}
+
 interface CacheEntry {
   readonly analyzed: AnalyzedStatement;
   readonly result: DecidedRequest;
@@ -38,7 +50,8 @@ export class DecisionCache {
 
   /** The cache key of a request for a caller under a policy. */
   static key(policyDigest: string, principal: Principal, request: QueryRequest): string {
-    return `${policyDigest}\u0000${principal.issuer}\u0000${principal.subject}\u0000${canonicalJson(principal.groups)}\u0000${canonicalJson(principal.claims)}\u0000${request.purpose === null ? 0 : 1}\u0000${canonicalJson(request.params)}\u0000${request.sql}`;
+    const params = request.params.length === 0 ? "[]" : canonicalJson(request.params);
+    return `${policyDigest}\u0000${callerKey(principal)}\u0000${request.purpose === null ? 0 : 1}\u0000${params}\u0000${request.sql}`;
   }
 
   get(key: string, analyzed: AnalyzedStatement, now: number): DecidedRequest | undefined {

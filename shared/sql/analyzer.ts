@@ -21,7 +21,7 @@ export interface StatementAnalyzerOptions {
  * exact text PostgreSQL's parser delimited, so nothing outside the one parsed statement can run.
  */
 export async function createStatementAnalyzer(
-  executor: SqlExecutor,
+  executor: Pick<SqlExecutor, "loadCatalog">,
   options: StatementAnalyzerOptions = {},
 ): Promise<StatementAnalyzer> {
   await loadSqlParser();
