@@ -103,6 +103,7 @@ export async function submitQuery(
     classification,
     decision,
     masking: plan === undefined ? null : { plan: maskingSummary(plan) },
+    matchContext: deps.policy.context,
   });
   const idempotency =
     context.idempotencyKey === null
