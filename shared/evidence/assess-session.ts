@@ -12,7 +12,7 @@ export interface SessionAssessment {
   /** Whether the policy grants everything the session returned. */
   readonly authorization: "ok" | "violation" | "not_applicable";
   /** Whether every returned column carries the masking the policy requires. */
-  readonly masking: "ok" | "violation" | "not_checked" | "not_applicable";
+  readonly masking: "ok" | "violation" | "not_applicable";
   /** How the export was authorized: by a policy rule, by approvers, or without a review it needed. */
   readonly review: "policy" | "approved" | "violation" | "not_applicable";
   readonly findings: readonly Problem[];
@@ -58,10 +58,19 @@ function checkLineage(record: SessionRecord, findings: Problem[]): void {
 function checkMasking(
   record: SessionRecord,
   policy: LoadedPolicy,
+  matchedPrincipal: string | null,
   findings: Problem[],
 ): SessionAssessment["masking"] {
-  const required = requiredMasking(policy, record);
-  if (required === undefined) return "not_checked";
+  let required: ReturnType<typeof requiredMasking>;
+  try {
+    required = requiredMasking(policy, matchedPrincipal, record.classification);
+  } catch (error) {
+    findings.push({
+      class: "masking_mismatch",
+      message: `session ${record.sessionId}: the masking its policy requires cannot be derived from the recorded analysis (${error instanceof Error ? error.message : "invalid lineage"})`,
+    });
+    return "violation";
+  }
   const id = record.sessionId;
   if (required.kind === "deny") {
     findings.push({
@@ -161,7 +170,7 @@ export function assessSession(record: SessionRecord, policy: LoadedPolicy): Sess
   }
   checkLineage(record, findings);
   const authorization = findings.length > 0 ? "violation" : "ok";
-  const masking = checkMasking(record, policy, findings);
+  const masking = checkMasking(record, policy, decision.matchedPrincipal, findings);
   const review = checkReview(record, policy, decision.outcome, findings);
   return { authorization, masking, review, findings };
 }

@@ -6,7 +6,6 @@ import { BadRequestError, IntegrityError, PhigateError, UnavailableError } from 
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
 import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest, policyPath } from "#shared/evidence/bundle-format.ts";
-import { MASKING_RECHECK_AVAILABLE } from "#shared/evidence/masking-check.ts";
 import { renderReport } from "#shared/evidence/report-html.ts";
 import { type SessionSummary, summarize } from "#shared/evidence/session-summary.ts";
 import { newOpaqueId } from "#shared/ids.ts";
@@ -233,7 +232,6 @@ async function writeAll(
   const report = renderReport({
     manifest: partial,
     sessions: summaries,
-    maskingRechecked: MASKING_RECHECK_AVAILABLE,
   });
   files.push(await sink.write(BUNDLE_FILES.report, Buffer.from(report, "utf8")));
   const manifest: Manifest = {

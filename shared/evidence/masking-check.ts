@@ -1,7 +1,9 @@
-// SEAM(masking): re-derives the masking a policy requires for each output column, to compare with what was recorded.
+// Re-derives, from a bundled policy, the masking each output column of a recorded statement must carry.
 
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
+import type { Classification } from "#shared/sql/types.ts";
 
 /** The masking one output column must carry (`null`: none), or the reasons the policy refuses the statement. */
 export type RequiredMasking =
@@ -9,16 +11,20 @@ export type RequiredMasking =
   | { readonly kind: "deny"; readonly reasons: readonly string[] };
 
 /**
- * Whether this build can re-derive masking from a policy. False until the masking module (`shared/masking/`,
- * a plan function over `classification.outputs`) is part of the build; until then evidence checks grants
- * only and says so.
+ * The masking `policy` requires for the record's outputs, planned exactly as the gateway plans it (lineage
+ * from `classification.outputs`, the rules merged for the policy entry that matched the principal).
  */
-export const MASKING_RECHECK_AVAILABLE = false;
-
-/** The masking the bundled policy requires for the record's outputs, or undefined when it cannot be derived. */
 export function requiredMasking(
-  _policy: LoadedPolicy,
-  _record: Pick<SessionRecord, "classification" | "principal" | "decision">,
-): RequiredMasking | undefined {
-  return undefined;
+  policy: LoadedPolicy,
+  matchedPrincipal: string | null,
+  classification: SessionRecord["classification"],
+): RequiredMasking {
+  const planned = planStatementMasking(policy, matchedPrincipal, classification as unknown as Classification);
+  if (planned.decision === "deny") return { kind: "deny", reasons: planned.reasons };
+  return {
+    kind: "columns",
+    columns: planned.columns.map((c) =>
+      c.rule === null || c.strategy === null ? null : { rule: c.rule, strategy: c.strategy },
+    ),
+  };
 }

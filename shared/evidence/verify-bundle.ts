@@ -13,7 +13,6 @@ import {
   manifestSchema,
   policyPath,
 } from "#shared/evidence/bundle-format.ts";
-import { MASKING_RECHECK_AVAILABLE } from "#shared/evidence/masking-check.ts";
 import { byPrecedence, type Problem } from "#shared/evidence/problems.ts";
 import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
 import { checkChainFile } from "#shared/evidence/verify-chain-file.ts";
@@ -33,7 +32,8 @@ export interface VerificationFacts {
   readonly sessions: number;
   readonly exports: number;
   readonly authorized: number;
-  readonly maskingRechecked: boolean;
+  /** Exports whose every column carries the masking the bundled policy requires. */
+  readonly maskedAsRequired: number;
   readonly reviewedByPeople: number;
   readonly approvals: number;
   readonly policies: number;
@@ -202,6 +202,7 @@ interface Tally {
   readonly policySessions: Map<string, Set<string>>;
   exports: number;
   authorized: number;
+  maskedAsRequired: number;
   reviewedByPeople: number;
 }
 
@@ -296,6 +297,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     policySessions: new Map(),
     exports: 0,
     authorized: 0,
+    maskedAsRequired: 0,
     reviewedByPeople: 0,
   };
   const compliance: Problem[] = [];
@@ -326,6 +328,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       if (assessment.authorization === "not_applicable") return;
       tally.exports += 1;
       if (assessment.authorization === "ok") tally.authorized += 1;
+      if (assessment.masking === "ok") tally.maskedAsRequired += 1;
       if (assessment.review === "approved") tally.reviewedByPeople += 1;
       compliance.push(...assessment.findings);
     });
@@ -372,7 +375,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       sessions: tally.lastStatus.size,
       exports: tally.exports,
       authorized: tally.authorized,
-      maskingRechecked: MASKING_RECHECK_AVAILABLE,
+      maskedAsRequired: tally.maskedAsRequired,
       reviewedByPeople: tally.reviewedByPeople,
       approvals: approvals.lines.length,
       policies: policies.size,

@@ -15,7 +15,7 @@ import { type Clock, systemClock } from "#shared/ports.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
-/** A policy granting `tester` two columns of public.encounters; `audrey` (group auditors) audits. */
+/** A policy granting `tester` three columns of public.encounters, one of them masked; group auditors audit. */
 export const TEST_POLICY = `version: 1
 name: evidence-test
 issuers:
@@ -27,7 +27,10 @@ principals:
       sub: tester
     grants:
       - tables: [public.encounters]
-        columns: [id, department]
+        columns: [id, department, diagnosis_code]
+masking:
+  rules:
+    public.encounters.diagnosis_code: { strategy: redact }
 roles:
   approvers:
     match:

@@ -114,7 +114,10 @@ describe("buildEvidenceBundle", () => {
     const archived = join(f.dir, "policies", `${f.policyDigest}.yaml`);
     const { chmod, writeFile, rm } = await import("node:fs/promises");
     await chmod(archived, 0o600);
-    await writeFile(archived, TEST_POLICY.replace("[id, department]", "[id, department, notes]"));
+    await writeFile(
+      archived,
+      TEST_POLICY.replace("[id, department, diagnosis_code]", "[id, department, diagnosis_code, notes]"),
+    );
     await expect(f.build()).rejects.toThrow(/does not hash to its digest/);
     await rm(archived);
     await expect(f.build()).rejects.toBeInstanceOf(IntegrityError);

@@ -131,7 +131,7 @@ describe("verifyBundle", () => {
 
   it("catches a policy edited after the fact", async () => {
     await rewrite(join(bundle, `policies/${f.policyDigest}.yaml`), (t) =>
-      t.replace("[id, department]", "[id, department, notes]"),
+      t.replace("strategy: redact", "strategy: partial"),
     );
     await expectFirst(
       "policy_altered",
@@ -264,8 +264,26 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     });
   });
 
-  it.todo(
-    "reports a column returned unmasked where the policy requires masking — needs the masking module " +
-      "(shared/masking plan over classification.outputs), not in main yet; see shared/evidence/masking-check.ts",
-  );
+  it("reports a column returned unmasked where the policy requires masking, and accepts it masked as required", async () => {
+    const rule = { rule: "public.encounters.diagnosis_code", strategy: "redact" };
+    await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, rule] });
+    const unmasked = await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, null] });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "masking_mismatch",
+        message: `session ${unmasked.sessionId} returned column "diagnosis_code" unmasked; policy ${f.policyDigest.slice(0, 12)} requires redact (public.encounters.diagnosis_code)`,
+      },
+    ]);
+    expect(v.facts).toMatchObject({ exports: 2, authorized: 2, maskedAsRequired: 1 });
+  });
+
+  it("reports a column masked with a weaker strategy than the policy requires", async () => {
+    await f.completed({
+      columns: ["diagnosis_code"],
+      masking: [{ rule: "public.encounters.diagnosis_code", strategy: "partial" }],
+    });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems[0]?.message).toMatch(/was masked as partial .* the policy requires redact/);
+  });
 });
