@@ -105,7 +105,8 @@ function authorizedFields(input: ReportInput): SafeHtml {
   return html`<section id="authorized-fields">
 <h2>2. Proof that only authorized fields were returned</h2>
 <div class="cards">
-<div class="card"><b>${authorized} / ${exports.length}</b>exports granted by the policy they cite</div>
+<div class="card"><b class="${authorized === exports.length ? "ok" : "bad"}">${authorized} / ${exports.length}</b>exports granted by the policy they cite</div>
+<div class="card"><b class="${maskingOk === exports.length ? "ok" : "bad"}">${maskingOk} / ${exports.length}</b>exports masked as the policy requires</div>
 <div class="card"><b>${columns}</b>columns returned</div>
 <div class="card"><b>${masked}</b>columns masked</div>
 <div class="card"><b>${r.verified}</b>stored results re-hashed OK</div>
@@ -125,7 +126,7 @@ ${note}
         html`<div><b>${o.name}</b> · ${o.masking === null ? html`<span class="muted">unmasked</span>` : html`${o.masking.strategy} (${o.masking.rule})`} · <span class="muted">${o.sources.join(", ") || "constant"}</span></div>`,
     )}</td>
 <td class="num">${s.rowCount ?? "—"}${s.truncated ? " (capped)" : ""}</td>
-<td class="digest">${s.resultSha256 ?? "—"}</td>
+<td class="digest">${s.resultSha256 === null ? "—" : `${s.resultSha256.slice(0, 16)}…`}</td>
 <td>${a === undefined ? html`<span class="warn">policy not available</span>` : mark(a.authorization === "ok", "granted", "not granted")}</td>
 <td>${a === undefined ? html`<span class="warn">policy not available</span>` : mark(a.masking === "ok", "as required", "differs")}
 ${problems.map((p) => html`<div class="bad">${p.message}</div>`)}</td></tr>`;

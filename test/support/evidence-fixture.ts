@@ -77,7 +77,11 @@ export interface EvidenceFixture {
   readonly deps: BundleDeps;
   /** Records a completed export of `columns` (default id, department) with a stored result. */
   completed(
-    options?: { columns?: string[]; masking?: ({ rule: string; strategy: string } | null)[] },
+    options?: {
+      columns?: string[];
+      masking?: ({ rule: string; strategy: string } | null)[];
+      rows?: unknown[][];
+    },
     changes?: Partial<SessionRecord>,
   ): Promise<SessionRecord>;
   /** Records a session refused by the policy. */
@@ -161,19 +165,20 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
         ...changes,
       };
       await sessions.create(record);
-      const body = Buffer.from(JSON.stringify({ columns, rows: [[1, "cardiology"]] }));
+      const rows = options.rows ?? [[1, "cardiology"]];
+      const body = Buffer.from(JSON.stringify({ columns, rows }));
       const object = await objects.put(`results/${record.sessionId}.json`, body, "application/json");
       const done = transition(record, "completed", clock.now(), {
         execution: {
           startedAt: clock.now().toISOString(),
           finishedAt: clock.now().toISOString(),
           durationMs: 3,
-          rowCount: 1,
+          rowCount: rows.length,
           truncated: false,
         },
         result: {
           columns: columns.map((name, i) => ({ name, type: "text", masking: options.masking?.[i] ?? null })),
-          rowCount: 1,
+          rowCount: rows.length,
           truncated: false,
           delivery: "inline",
           object,
