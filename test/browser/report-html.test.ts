@@ -73,7 +73,7 @@ describe.skipIf(!existsSync(CHROMIUM))("report.html in headless Chromium", () =>
     ]) {
       await expect(page.getByRole("heading", { name }).isVisible()).resolves.toBe(true);
     }
-    const text = await page.locator("body").innerText();
+    const text = await page.locator("body").textContent();
     expect(text).toContain(XSS_PURPOSE);
     expect(text).toMatch(/3\s*exports \(data returned\)/);
     expect(text).toContain('returned column "diagnosis_code" unmasked');
@@ -110,8 +110,8 @@ describe.skipIf(!existsSync(CHROMIUM))("report.html in headless Chromium", () =>
     for (const name of ["1. Request", "3. Decision", "4. Approvals", "5. Execution", "6. Masked response"]) {
       await expect(page.getByRole("heading", { name }).isVisible()).resolves.toBe(true);
     }
-    expect(await page.locator("pre").first().innerText()).toBe(XSS_SQL);
-    expect(await page.locator("body").innerText()).toContain('<svg onload="window.pwned=3">⟨U+202E⟩evil');
+    expect(await page.locator("pre").first().textContent()).toBe(XSS_SQL);
+    expect(await page.locator("body").textContent()).toContain('<svg onload="window.pwned=3">⟨U+202E⟩evil');
     expect(await page.locator("script, img, svg").count()).toBe(0);
     expect(await page.evaluate("window.pwned")).toBeUndefined();
     await page.screenshot({ path: join(ARTIFACTS, "session-replay.png"), fullPage: true });
