@@ -309,7 +309,6 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   );
   if (manifest.files.some((f) => f.path === BUNDLE_FILES.sessions) && sessionsPresent) {
     const chain = await checkChainFile(sessionsPath, manifest, (seq, record) => {
-      tally.entries += 1;
       tally.lastStatus.set(record.sessionId, record.status);
       const digest = record.decision.policy.digest;
       tally.policySessions.set(digest, (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId));
@@ -333,6 +332,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       compliance.push(...assessment.findings);
     });
     chainProblems.push(...chain.problems);
+    tally.entries = chain.entries;
   } else {
     chainProblems.push({ class: "record_missing", message: "sessions.jsonl is missing" });
   }

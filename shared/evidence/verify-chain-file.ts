@@ -40,7 +40,7 @@ export async function checkChainFile(
   path: string,
   manifest: Manifest,
   visit: EntryVisitor,
-): Promise<{ problems: Problem[]; lines: number }> {
+): Promise<{ problems: Problem[]; lines: number; entries: number }> {
   const problems: Problem[] = [];
   const seqs: number[] = [];
   let previous: { seq: number; digest: string } | undefined;
@@ -143,5 +143,5 @@ export async function checkChainFile(
       message: `the last entry (seq ${last.seq}) is not the head the manifest names`,
     });
   }
-  return { problems, lines: lineNo };
+  return { problems, lines: lineNo, entries: seqs.length };
 }
