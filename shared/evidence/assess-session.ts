@@ -2,8 +2,9 @@
 
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
-import { evaluate } from "#shared/policy/evaluate.ts";
+import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -146,10 +147,11 @@ function checkReview(
 }
 
 /**
- * Re-checks a session against `policy` (the one its decision cites). Only sessions that returned data
- * (`completed` with a stored result) are exports; others are `not_applicable`.
+ * Re-checks a session against `policy` (the one its decision cites), deciding its recorded statement again exactly
+ * as the gateway does (grants, masking plan, risk rules with the recorded row estimate and purpose). Only
+ * sessions that returned data (`completed` with a stored result) are exports; others are `not_applicable`.
  */
-export function assessSession(record: SessionRecord, policy: LoadedPolicy): SessionAssessment {
+export async function assessSession(record: SessionRecord, policy: LoadedPolicy): Promise<SessionAssessment> {
   if (record.status !== "completed" || record.result === null) {
     return {
       authorization: "not_applicable",
@@ -159,9 +161,27 @@ export function assessSession(record: SessionRecord, policy: LoadedPolicy): Sess
     };
   }
   const findings: Problem[] = [];
-  const decision = evaluate(policy, record.principal, asClassification(record.classification), {
-    devIssuer: record.decision.matchContext?.devIssuer ?? undefined,
-  });
+  const recordedEstimate = record.decision.estimatedRows;
+  let decision: Decision;
+  try {
+    ({ decision } = await decideStatement({
+      policy,
+      context: { devIssuer: record.decision.matchContext?.devIssuer ?? undefined },
+      principal: record.principal,
+      classification: asClassification(record.classification),
+      purpose: record.request.purpose,
+      estimateRows: async () => {
+        if (typeof recordedEstimate === "number") return recordedEstimate;
+        throw new Error("the decision needs a row estimate the record does not carry");
+      },
+    }));
+  } catch (error) {
+    findings.push({
+      class: "unauthorized_column",
+      message: `session ${record.sessionId} cannot be re-decided from policy ${policy.digest.slice(0, 12)}: ${error instanceof Error ? error.message : "invalid record"}`,
+    });
+    return { authorization: "violation", masking: "violation", review: "violation", findings };
+  }
   if (decision.outcome === "deny") {
     findings.push({
       class: "unauthorized_column",

@@ -156,7 +156,7 @@ async function* sessionLines(
     );
     state.approvals.add(entry.seq, record);
     if (record.status === "completed") await checkResult(deps.objects, record, state);
-    const assessment = assessSession(record, policy);
+    const assessment = await assessSession(record, policy);
     state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
     yield Buffer.from(`${JSON.stringify(entry)}\n`, "utf8");
   }

@@ -308,7 +308,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     () => false,
   );
   if (manifest.files.some((f) => f.path === BUNDLE_FILES.sessions) && sessionsPresent) {
-    const chain = await checkChainFile(sessionsPath, manifest, (seq, record) => {
+    const chain = await checkChainFile(sessionsPath, manifest, async (seq, record) => {
       tally.lastStatus.set(record.sessionId, record.status);
       const digest = record.decision.policy.digest;
       tally.policySessions.set(digest, (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId));
@@ -323,7 +323,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
         }
         return;
       }
-      const assessment = assessSession(record, policy);
+      const assessment = await assessSession(record, policy);
       if (assessment.authorization === "not_applicable") return;
       tally.exports += 1;
       if (assessment.authorization === "ok") tally.authorized += 1;

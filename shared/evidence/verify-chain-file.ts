@@ -9,7 +9,7 @@ import { entryDigest } from "#shared/sessions/chain.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
 
 /** Called for every entry whose digest verifies, in file order. */
-export type EntryVisitor = (seq: number, record: SessionRecord) => void;
+export type EntryVisitor = (seq: number, record: SessionRecord) => void | Promise<void>;
 
 const MAX_DETAILS = 5;
 
@@ -71,7 +71,7 @@ export async function checkChainFile(
       });
     } else {
       const parsed = sessionRecordSchema.safeParse(raw.record);
-      if (parsed.success) visit(raw.seq, parsed.data);
+      if (parsed.success) await visit(raw.seq, parsed.data);
       else {
         problems.push({
           class: "record_altered",
