@@ -53,6 +53,8 @@ export const MAX_BUNDLE_ENTRIES = 1_000_000;
 export const SETTLE_MS = 2_000;
 
 const DAY_MS = 86_400_000;
+/** sessions.jsonl is written in chunks of about this many characters. */
+const WRITE_CHUNK_CHARS = 256 * 1024;
 
 /** Checks a requested range: `from` < `to` <= now, at most MAX_RANGE_DAYS long. */
 export function checkRange(from: Date, to: Date, now: Date): void {
@@ -123,6 +125,8 @@ async function* sessionLines(
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
   const lastDay = new Date(to.getTime() - 1).toISOString().slice(0, 10);
+  const pending: string[] = [];
+  let pendingChars = 0;
   for await (const entry of deps.sessions.entries(fromIso.slice(0, 10), lastDay)) {
     if (entry.recordedAt < fromIso) continue;
     if (entry.recordedAt >= toIso) break;
@@ -158,8 +162,15 @@ async function* sessionLines(
     if (record.status === "completed") await checkResult(deps.objects, record, state);
     const assessment = await assessSession(record, policy);
     state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
-    yield Buffer.from(`${JSON.stringify(entry)}\n`, "utf8");
+    pending.push(`${JSON.stringify(entry)}\n`);
+    pendingChars += pending.at(-1)?.length ?? 0;
+    if (pendingChars >= WRITE_CHUNK_CHARS) {
+      yield Buffer.from(pending.join(""), "utf8");
+      pending.length = 0;
+      pendingChars = 0;
+    }
   }
+  if (pending.length > 0) yield Buffer.from(pending.join(""), "utf8");
 }
 
 function statusCounts(summaries: Iterable<SessionSummary>): Manifest["counts"]["statuses"] {
