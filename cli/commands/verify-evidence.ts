@@ -37,7 +37,7 @@ function summary(v: Verification): string {
   const chain =
     m.chain.first === null || m.chain.last === null
       ? "no entries in the range"
-      : `seq ${m.chain.first.seq}–${m.chain.last.seq} (${m.chain.entries} entries), anchor ${m.chain.anchor?.slice(0, 16)}…, head ${m.chain.last.digest.slice(0, 16)}…`;
+      : `seq ${m.chain.first.seq}–${m.chain.last.seq} (${m.chain.entries} entries), anchor ${m.chain.anchor?.slice(0, 16)}…${m.chain.anchor === m.chain.genesis ? " (the genesis)" : ""}, head ${m.chain.last.digest.slice(0, 16)}…`;
   return [
     `OK  evidence bundle ${m.bundleId} verifies`,
     `  range       ${m.range.from} <= recorded < ${m.range.to}`,

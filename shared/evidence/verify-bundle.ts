@@ -1,22 +1,20 @@
 // Verifies an evidence bundle offline (no network, no DATA_DIR): signature, key, files, chain, policies, and each export.
 
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
-import { hashFile, listBundle } from "#shared/evidence/bundle-files.ts";
-import {
-  BUNDLE_FILES,
-  isSafeBundlePath,
-  type Manifest,
-  manifestSchema,
-  policyPath,
-} from "#shared/evidence/bundle-format.ts";
+import { BUNDLE_FILES, type Manifest } from "#shared/evidence/bundle-format.ts";
 import { byPrecedence, type Problem } from "#shared/evidence/problems.ts";
-import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
 import { checkChainFile } from "#shared/evidence/verify-chain-file.ts";
-import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import {
+  checkFiles,
+  checkKey,
+  type KeyTrust,
+  loadPolicies,
+  parseManifest,
+  readOptional,
+} from "#shared/evidence/verify-files.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 
 /** Options of a verification. */
@@ -47,7 +45,7 @@ export interface Verification {
   readonly manifest: Manifest | undefined;
   readonly keyFingerprint: string | undefined;
   /** Whether the signing key was compared with a trusted fingerprint. */
-  readonly trust: "matched" | "mismatched" | "not_checked";
+  readonly trust: KeyTrust;
   readonly facts: VerificationFacts | undefined;
 }
 
@@ -55,14 +53,6 @@ export interface Verification {
 export function normalizeFingerprint(text: string): string | undefined {
   const hex = text.replace(/[:\s]/g, "").toLowerCase();
   return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
-}
-
-async function readOptional(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch {
-    return undefined;
-  }
 }
 
 function failed(problem: Problem): Verification {
@@ -74,126 +64,6 @@ function failed(problem: Problem): Verification {
     trust: "not_checked",
     facts: undefined,
   };
-}
-
-function parseManifest(bytes: Buffer): Manifest | string {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    return "manifest.json is not JSON";
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return `manifest.json is not a phigate.evidence-bundle/v1 manifest (${issue?.path.join(".") || "root"}: ${issue?.message ?? "invalid"})`;
-  }
-  const unsafe = parsed.data.files.find((f) => !isSafeBundlePath(f.path));
-  if (unsafe !== undefined) return `manifest.json lists an unsafe path ${JSON.stringify(unsafe.path)}`;
-  return parsed.data;
-}
-
-function checkKey(
-  manifest: Manifest,
-  manifestBytes: Buffer,
-  signature: Buffer,
-  pem: Buffer,
-  trustedKey: string | undefined,
-  problems: Problem[],
-): { fingerprint: string | undefined; trust: Verification["trust"] } {
-  const parsed = parsePublicKey(pem.toString("utf8"));
-  if ("problem" in parsed) {
-    problems.push({ class: "public_key_replaced", message: `public-key.pem ${parsed.problem}` });
-    return { fingerprint: undefined, trust: trustedKey === undefined ? "not_checked" : "mismatched" };
-  }
-  const fingerprint = keyFingerprint(parsed.key);
-  if (fingerprint !== manifest.signing.keyFingerprint) {
-    problems.push({
-      class: "public_key_replaced",
-      message: `public-key.pem has fingerprint ${fingerprint}, but the manifest names ${manifest.signing.keyFingerprint}`,
-    });
-  }
-  if (!verifySignature(parsed.key, manifestBytes, signature)) {
-    problems.push({
-      class: "signature_invalid",
-      message:
-        "manifest.sig is not a valid ECDSA P-256 / SHA-256 signature of manifest.json by public-key.pem",
-    });
-  }
-  if (trustedKey === undefined) return { fingerprint, trust: "not_checked" };
-  if (fingerprint !== trustedKey) {
-    problems.push({
-      class: "untrusted_key",
-      message: `the bundle is signed by key ${fingerprint}, not the trusted key ${trustedKey}`,
-    });
-    return { fingerprint, trust: "mismatched" };
-  }
-  return { fingerprint, trust: "matched" };
-}
-
-async function checkFiles(dir: string, manifest: Manifest, problems: Problem[]): Promise<Set<string>> {
-  const altered = new Set<string>();
-  const found = await listBundle(dir);
-  const listed = new Map(manifest.files.map((f) => [f.path, f]));
-  const own = new Set<string>([BUNDLE_FILES.manifest, BUNDLE_FILES.signature]);
-  const present = new Set<string>();
-  for (const entry of found) {
-    if (own.has(entry.path) || listed.has(entry.path)) {
-      if (!entry.regular) {
-        problems.push({ class: "file_unexpected", message: `${entry.path} is not a regular file` });
-      } else present.add(entry.path);
-      continue;
-    }
-    problems.push({
-      class: "file_unexpected",
-      message: `${entry.path} is in the bundle but not in the manifest`,
-    });
-  }
-  for (const file of manifest.files) {
-    if (!present.has(file.path)) {
-      problems.push({ class: "file_missing", message: `${file.path} is listed in the manifest but missing` });
-      continue;
-    }
-    const actual = await hashFile(join(dir, file.path));
-    if (actual.sha256 !== file.sha256 || actual.size !== file.size) altered.add(file.path);
-  }
-  return altered;
-}
-
-async function loadPolicies(
-  dir: string,
-  manifest: Manifest,
-  problems: Problem[],
-): Promise<Map<string, LoadedPolicy>> {
-  const policies = new Map<string, LoadedPolicy>();
-  const listed = new Set(manifest.files.map((f) => f.path));
-  for (const cited of manifest.policies) {
-    if (cited.path !== policyPath(cited.digest) || !listed.has(cited.path)) {
-      problems.push({
-        class: "policy_missing",
-        message: `policy ${cited.digest} is named in the manifest but its file is not listed`,
-      });
-      continue;
-    }
-    const bytes = await readOptional(join(dir, cited.path));
-    if (bytes === undefined) continue;
-    if (sha256Hex(bytes) !== cited.digest) {
-      problems.push({
-        class: "policy_altered",
-        message: `${cited.path} does not hash to ${cited.digest}: the policy text was changed after the decisions that cite it`,
-      });
-      continue;
-    }
-    try {
-      policies.set(cited.digest, parsePolicy(bytes.toString("utf8"), cited.path));
-    } catch (error) {
-      problems.push({
-        class: "policy_unreadable",
-        message: `${cited.path}: ${error instanceof Error ? error.message.split("\n")[0] : "cannot be parsed"}`,
-      });
-    }
-  }
-  return policies;
 }
 
 interface Tally {
