@@ -3,9 +3,6 @@
 import { parseArgs } from "node:util";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
 import { tokenSource } from "#cli/token-source.ts";
-import { buildBundleFromDataDir } from "#infra/local/offline-evidence.ts";
-import { PhigateError } from "#shared/errors.ts";
-import { createJsonLogger } from "#shared/log.ts";
 
 /** Usage text. */
 export const EVIDENCE_USAGE = `phigate evidence --from ISO-8601 --to ISO-8601 [--token T] [--url URL] [--audience A]
@@ -46,6 +43,10 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
   const to = instant("to", values.to);
   let answer: { bundleId: string; location: string; keyFingerprint: string; entries: number };
   if (values["data-dir"] !== undefined) {
+    // Loaded only for the offline path, so the CLI starts fast for everything else.
+    const { buildBundleFromDataDir } = await import("#infra/local/offline-evidence.ts");
+    const { PhigateError } = await import("#shared/errors.ts");
+    const { createJsonLogger } = await import("#shared/log.ts");
     try {
       const built = await buildBundleFromDataDir(
         values["data-dir"],

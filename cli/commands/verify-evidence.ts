@@ -2,8 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, EXIT } from "#cli/client.ts";
-import { COMPLIANCE_CLASSES, PROBLEM_MEANING } from "#shared/evidence/problems.ts";
-import { normalizeFingerprint, type Verification, verifyBundle } from "#shared/evidence/verify-bundle.ts";
+import type { Verification } from "#shared/evidence/verify-bundle.ts";
 
 /** Exit statuses of verify-evidence. */
 export const VERIFY_EXIT = {
@@ -63,6 +62,9 @@ export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
   if (dir === undefined || positionals.length > 1) {
     throw new CliError("usage", VERIFY_EVIDENCE_USAGE, VERIFY_EXIT.usage);
   }
+  // Loaded here, not at start-up, so other commands do not pay for the policy and masking modules.
+  const { COMPLIANCE_CLASSES, PROBLEM_MEANING } = await import("#shared/evidence/problems.ts");
+  const { normalizeFingerprint, verifyBundle } = await import("#shared/evidence/verify-bundle.ts");
   const trustedKey = values["trusted-key"];
   if (trustedKey !== undefined && normalizeFingerprint(trustedKey) === undefined) {
     throw new CliError(
