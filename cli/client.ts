@@ -66,3 +66,34 @@ export async function callJson(
   }
   return { status: response.status, body };
 }
+
+/** GETs a text resource (an HTML page); contract errors become CliError like `callJson`'s. */
+export async function callText(url: string, init: { token: string; accept: string }): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { accept: init.accept, authorization: `Bearer ${init.token}` } });
+  } catch (error) {
+    throw new CliError(
+      "unreachable",
+      `cannot reach ${new URL(url).origin} (${(error as Error).message})`,
+      EXIT.error,
+    );
+  }
+  const text = await response.text();
+  if (response.status >= 400) {
+    let error: { code?: string; message?: string; sessionId?: string } | undefined;
+    try {
+      error = (JSON.parse(text) as { error?: typeof error }).error;
+    } catch {
+      error = undefined;
+    }
+    const exit = response.status === 403 ? EXIT.denied : EXIT.error;
+    throw new CliError(
+      error?.code ?? `http_${response.status}`,
+      error?.message ?? `HTTP ${response.status}`,
+      exit,
+      error?.sessionId,
+    );
+  }
+  return text;
+}

@@ -1,11 +1,14 @@
 // `phigate`: the command-line client — dispatches to one sub-command and maps failures to exit statuses.
 
 import { CliError, EXIT } from "#cli/client.ts";
+import { EVIDENCE_USAGE, evidenceCommand } from "#cli/commands/evidence.ts";
 import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
 import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
+import { REPLAY_USAGE, replayCommand } from "#cli/commands/replay.ts";
 import { SEED_USAGE, seedCommand } from "#cli/commands/seed.ts";
 import { SESSION_USAGE, sessionCommand } from "#cli/commands/session.ts";
 import { TOKEN_USAGE, tokenCommand } from "#cli/commands/token.ts";
+import { VERIFY_EVIDENCE_USAGE, verifyEvidenceCommand } from "#cli/commands/verify-evidence.ts";
 
 const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<number>; usage: string }>> = {
   policy: { run: policyCommand, usage: POLICY_USAGE },
@@ -13,6 +16,9 @@ const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<numbe
   seed: { run: seedCommand, usage: SEED_USAGE },
   session: { run: sessionCommand, usage: SESSION_USAGE },
   token: { run: tokenCommand, usage: TOKEN_USAGE },
+  replay: { run: replayCommand, usage: REPLAY_USAGE },
+  evidence: { run: evidenceCommand, usage: EVIDENCE_USAGE },
+  "verify-evidence": { run: verifyEvidenceCommand, usage: VERIFY_EVIDENCE_USAGE },
 };
 
 function usage(): string {

@@ -161,6 +161,13 @@ export class UnavailableError extends PhigateError {
   }
 }
 
+/** 500: stored evidence (a journal entry, a stored result, an archived policy) does not match its digest. */
+export class IntegrityError extends PhigateError {
+  override readonly name = "IntegrityError";
+  readonly status = 500;
+  readonly code = "integrity_error";
+}
+
 /** A configuration that cannot be used (bad policy file, bad environment). Fatal at start-up. */
 export class ConfigurationError extends PhigateError {
   override readonly name = "ConfigurationError";

@@ -101,6 +101,65 @@ export interface ObjectStore {
   readUrl(key: string, ttlSeconds: number): Promise<string>;
 }
 
+/** The signature scheme of evidence manifests on every host: ECDSA over P-256 with SHA-256, DER-encoded. */
+export const SIGNATURE_ALGORITHM = "ECDSA_P256_SHA256";
+
+/** The public half of a signing key, as an auditor checks it. */
+export interface SignerPublicKey {
+  readonly algorithm: typeof SIGNATURE_ALGORITHM;
+  /** SubjectPublicKeyInfo, PEM-encoded (`-----BEGIN PUBLIC KEY-----`). */
+  readonly pem: string;
+  /** SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex: what `verify-evidence --trusted-key` compares. */
+  readonly fingerprint: string;
+}
+
+/**
+ * Signs evidence. `signDigest` receives the 32-byte SHA-256 digest of the signed bytes (never the bytes) and
+ * returns an ECDSA P-256 signature in DER, so a signature verifies as ECDSA-SHA256 over the original bytes
+ * (AWS: KMS `Sign` with an `ECC_NIST_P256` key, `MessageType: DIGEST`, `ECDSA_SHA_256`). Unavailability is
+ * `UnavailableError("signer_unavailable")`.
+ */
+export interface Signer {
+  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  publicKey(): Promise<SignerPublicKey>;
+}
+
+/** One file of an evidence bundle as written. */
+export interface WrittenFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * Receives the files of one evidence bundle. Nothing is visible under the bundle's final location until
+ * `seal` succeeds; `discard` removes a bundle that will not be sealed.
+ */
+export interface BundleSink {
+  /** Writes one file (a relative path such as `policies/<digest>.yaml`); each path is written once. */
+  write(path: string, body: Uint8Array | AsyncIterable<Uint8Array>): Promise<WrittenFile>;
+  /** Makes the bundle visible and immutable; returns its location (a local path, an `s3://` URI). */
+  seal(): Promise<string>;
+  discard(): Promise<void>;
+}
+
+/** Where evidence bundles are kept (a directory locally; an S3 prefix with Object Lock on AWS). */
+export interface EvidenceStore {
+  /** Starts a new bundle; `ConflictError` if the id exists. */
+  open(bundleId: string): Promise<BundleSink>;
+}
+
+/**
+ * Content-addressed archive of every policy text the gateway has enforced, so evidence can cite old digests.
+ * The key is the SHA-256 of the exact bytes.
+ */
+export interface PolicyArchive {
+  /** Stores the text (idempotent); returns its digest. */
+  put(text: string): Promise<string>;
+  /** The exact text with this digest, or undefined. */
+  get(digest: string): Promise<string | undefined>;
+}
+
 /** Secret keys the core needs, by purpose; generated and kept outside the repository. */
 export interface KeyProvider {
   /** A 32-byte key for the given purpose (stable across restarts). */

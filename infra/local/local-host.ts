@@ -8,9 +8,12 @@ import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp-routes.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
 import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
+import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
 import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
 import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
 import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import type { LocalConfig } from "#shared/config/local-env.ts";
@@ -45,7 +48,8 @@ export interface LocalHostOverrides {
 
 /**
  * Starts the gateway: policy first (a broken policy refuses to start), then the server (its URL names the
- * dev IdP's issuer), the keys, stores and database under DATA_DIR, and finally the handlers.
+ * dev IdP's issuer), the keys, stores and database under DATA_DIR, and finally the handlers. The policy text is
+ * archived by digest (DATA_DIR/policies) so evidence bundles can cite it long after it changes.
  */
 export async function startLocalHost(
   config: LocalConfig,
@@ -98,6 +102,10 @@ export async function startLocalHost(
       baseUrl: () => baseUrl,
       clock,
     });
+    const policyArchive = new FilePolicyArchive(join(config.dataDir, "policies"));
+    await policyArchive.put(policy.text);
+    const signer = await LocalSigner.open(join(config.dataDir, "keys"));
+    const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
     let executor: SqlExecutor;
     let database: LocalHost["database"];
     if (config.databaseUrl === undefined) {
@@ -125,6 +133,9 @@ export async function startLocalHost(
       clock,
       results: { pageSize: 1_000, inlineMaxBytes: 4 * 1024 * 1024 },
       decisions: new DecisionCache(),
+      signer,
+      evidence,
+      policyArchive,
     };
     const deps = overrides.wrapDeps?.(baseDeps) ?? baseDeps;
     const localRoutes: LocalRoute[] = devIdp === undefined ? [] : [devIdpRoutes(devIdp)];

@@ -6,7 +6,7 @@ import { localConfigFromEnv } from "#shared/config/local-env.ts";
 import { PhigateError } from "#shared/errors.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
-function banner(host: LocalHost): string {
+function banner(host: LocalHost, evidenceKey: string): string {
   const { config, url } = host;
   const dataDir = relative(process.cwd(), config.dataDir) || ".";
   const db =
@@ -20,6 +20,8 @@ function banner(host: LocalHost): string {
     `  database     ${db}`,
     `  data         ${dataDir}/ (sessions journal, results, keys — keep it private)`,
     `  policy       ${relative(process.cwd(), config.policyPath)}`,
+    `  evidence     ${dataDir}/evidence/, signed by key ${evidenceKey}`,
+    "               (give auditors this fingerprint for phigate verify-evidence --trusted-key)",
   ];
   if (host.devIdp !== undefined) {
     lines.push(
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   const config = localConfigFromEnv(process.env);
   const logger = createJsonLogger({ service: "phigate", level: config.logLevel });
   const host = await startLocalHost(config, logger);
-  process.stdout.write(banner(host));
+  process.stdout.write(banner(host, (await host.deps.signer.publicKey()).fingerprint));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -1,19 +1,24 @@
 // Route id → handler factory: the local host builds every handler from here; each Lambda entry builds its own.
 
 import { ConfigurationError } from "#shared/errors.ts";
+import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler } from "#shared/http/api-handler.ts";
 import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createGetSessionReplayHandler } from "#shared/http/handlers/get-session-replay.ts";
+import { createPostEvidenceBundleHandler } from "#shared/http/handlers/post-evidence-bundle.ts";
 import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 
 /** Everything any route handler may need. */
-export type HandlerDeps = ApiDeps & SessionDeps;
+export type HandlerDeps = ApiDeps & SessionDeps & EvidenceDeps;
 
 /** Factories by route id. */
 export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => ApiHandler>> = {
   "post-query": createPostQueryHandler,
   "get-session": createGetSessionHandler,
+  "get-session-replay": createGetSessionReplayHandler,
+  "post-evidence-bundle": createPostEvidenceBundleHandler,
 };
 
 /** Builds the handler of every route in the table; a route without a factory is a configuration error. */

@@ -39,6 +39,22 @@ export const ROUTES: readonly RouteDefinition[] = [
     entry: "functions/get-session.ts",
     needsParser: false,
   },
+  {
+    id: "get-session-replay",
+    method: "GET",
+    path: "/v1/sessions/{id}/replay",
+    auth: "jwt",
+    entry: "functions/get-session-replay.ts",
+    needsParser: false,
+  },
+  {
+    id: "post-evidence-bundle",
+    method: "POST",
+    path: "/v1/evidence-bundles",
+    auth: "jwt",
+    entry: "functions/post-evidence-bundle.ts",
+    needsParser: false,
+  },
 ];
 
 /** A route matched against a request path, with its path parameters. */

@@ -4,6 +4,7 @@ import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { hmacSha256Hex, sha256Hex } from "#shared/crypto/digest.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
+import type { MatchContext } from "#shared/policy/match.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import {
   SESSION_RECORD_SCHEMA,
@@ -49,6 +50,8 @@ export function newSessionRecord(input: {
   classification: Classification;
   decision: Decision;
   masking: SessionRecord["masking"];
+  /** How issuer aliases resolved for the decision (kept so evidence can re-evaluate it offline). */
+  matchContext?: MatchContext;
 }): SessionRecord {
   const time = input.at.toISOString();
   const { request, decision } = input;
@@ -84,6 +87,9 @@ export function newSessionRecord(input: {
       matchedPrincipal: decision.matchedPrincipal,
       limits: { ...decision.limits },
       estimatedRows: decision.estimatedRows ?? null,
+      ...(input.matchContext === undefined
+        ? {}
+        : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),
     },
     masking: input.masking,
     approval: null,

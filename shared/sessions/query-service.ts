@@ -103,6 +103,7 @@ export async function submitQuery(
     classification,
     decision,
     masking: plan === undefined ? null : { plan: maskingSummary(plan) },
+    matchContext: deps.policy.context,
   });
   const idempotency =
     context.idempotencyKey === null
@@ -172,12 +173,12 @@ export async function executeSession(
       sessionId: record.sessionId,
       ...errorFields(error),
     });
-    throw inSession(
+    const reported =
       error instanceof PhigateError
         ? error
-        : new UnavailableError("store_unavailable", "the session store is unavailable"),
-      record.sessionId,
-    );
+        : new UnavailableError("store_unavailable", "the session store is unavailable");
+    await failSession(deps, record, reported, startedAt);
+    throw inSession(reported, record.sessionId);
   }
   return { sessionId: record.sessionId, status: "completed", ...outcome.result };
 }

@@ -120,6 +120,11 @@ export const sessionRecordSchema = z.object({
     limits: z.object({ maxRows: z.number().int().positive(), timeoutMs: z.number().int().positive() }),
     /** The planner's row estimate, when a risk rule asked for it. */
     estimatedRows: z.number().nullable().optional(),
+    /**
+     * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
+     * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.
+     */
+    matchContext: z.object({ devIssuer: z.string().nullable() }).optional(),
   }),
   masking: z
     .object({

@@ -16,6 +16,9 @@ export interface FunctionCapabilities {
 export const ROUTE_CAPABILITIES: Readonly<Record<string, FunctionCapabilities>> = {
   "post-query": { database: true, keys: true, sessions: "write", results: "write" },
   "get-session": { database: false, keys: false, sessions: "read", results: "read" },
+  "get-session-replay": { database: false, keys: false, sessions: "read", results: "read" },
+  /** Reads the chain and re-hashes results; signing and the evidence bucket are not wired on AWS yet. */
+  "post-evidence-bundle": { database: false, keys: false, sessions: "read", results: "read" },
 };
 
 /** The capabilities of a route, or an error naming the route when it has none. */

@@ -20,7 +20,14 @@ import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
-import { type KeyProvider, type SqlExecutor, systemClock } from "#shared/ports.ts";
+import {
+  type EvidenceStore,
+  type KeyProvider,
+  type PolicyArchive,
+  type Signer,
+  type SqlExecutor,
+  systemClock,
+} from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 
@@ -64,6 +71,18 @@ const noExecutor: SqlExecutor = {
 const noAnalyzer: StatementAnalyzer = { analyze: async () => missing("database") };
 
 const noKeys: KeyProvider = { key: async () => missing("keys") };
+
+const noSigner: Signer = {
+  signDigest: async () => missing("evidence"),
+  publicKey: async () => missing("evidence"),
+};
+
+const noEvidence: EvidenceStore = { open: async () => missing("evidence") };
+
+const noPolicyArchive: PolicyArchive = {
+  put: async () => missing("evidence"),
+  get: async () => missing("evidence"),
+};
 
 /** Reads the policy bundled next to the function and checks it is the one the stack was synthesized with. */
 export async function loadBundledPolicy(bundleDir: string, config: LambdaConfig): Promise<LoadedPolicy> {
@@ -125,6 +144,9 @@ export async function createAwsDeps(
     clock: systemClock,
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
     decisions: new DecisionCache(),
+    signer: noSigner,
+    evidence: noEvidence,
+    policyArchive: noPolicyArchive,
   };
 }
 

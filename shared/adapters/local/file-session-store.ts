@@ -293,24 +293,32 @@ export class FileSessionStore implements SessionStore {
     day: string,
   ): AsyncGenerator<{ entry: ChainEntry | undefined; offset: number; length: number; torn: boolean }> {
     const path = join(this.options.directory, `journal-${day}.jsonl`);
-    const stream = createReadStream(path);
-    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     const size = (await stat(path)).size;
+    const stream = createReadStream(path, { end: Math.max(0, size - 1) });
+    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     let offset = 0;
-    for await (const line of lines) {
-      const length = Buffer.byteLength(line, "utf8") + 1;
-      const complete = offset + length <= size;
-      let entry: ChainEntry | undefined;
-      try {
-        entry = JSON.parse(line) as ChainEntry;
-      } catch {
-        entry = undefined;
+    try {
+      if (size === 0) return;
+      for await (const line of lines) {
+        const length = Buffer.byteLength(line, "utf8") + 1;
+        const complete = offset + length <= size;
+        let entry: ChainEntry | undefined;
+        try {
+          entry = JSON.parse(line) as ChainEntry;
+        } catch {
+          entry = undefined;
+        }
+        yield { entry, offset, length, torn: !complete };
+        offset += length;
       }
-      yield { entry, offset, length, torn: !complete };
-      offset += length;
+    } finally {
+      lines.close();
+      if (!stream.closed) {
+        const closed = once(stream, "close").catch(() => undefined);
+        stream.destroy();
+        await closed;
+      }
     }
-    stream.destroy();
-    await once(stream, "close").catch(() => undefined);
   }
 
   private async load(): Promise<void> {

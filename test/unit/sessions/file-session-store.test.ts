@@ -1,6 +1,6 @@
 // The file session store: durable versions, conditional writes, idempotency, and a hash chain that survives restarts.
 
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -83,6 +83,23 @@ describe("FileSessionStore", () => {
     const secondDay: ChainEntry[] = [];
     for await (const e of store.entries("2026-03-02", "2026-03-02")) secondDay.push(e);
     expect(secondDay.map((e) => e.seq)).toEqual([2]);
+    await store.close();
+  });
+
+  it("finishes reading entries when the reader does file I/O between them, and when it stops early", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    for (let i = 0; i < 3; i++) await store.create(sampleRecord());
+    const out = await open(join(dir, "copy.txt"), "w");
+    const seen: number[] = [];
+    for await (const entry of store.entries("0000-00-00", "9999-12-31")) {
+      seen.push(entry.seq);
+      await out.write(`${entry.digest}\n`);
+      await out.datasync();
+    }
+    await out.close();
+    expect(seen).toEqual([1, 2, 3]);
+    for await (const entry of store.entries("0000-00-00", "9999-12-31")) if (entry.seq === 1) break;
+    expect((await allEntries(store)).map((e) => e.seq)).toEqual([1, 2, 3]);
     await store.close();
   });
 

@@ -1,0 +1,37 @@
+// `phigate replay ID [--html]`: the recorded exchange of a session, as JSON or as the auditor's HTML page.
+
+import { parseArgs } from "node:util";
+import { CliError, callJson, callText, EXIT, gatewayUrl } from "#cli/client.ts";
+import { tokenSource } from "#cli/token-source.ts";
+
+/** Usage text. */
+export const REPLAY_USAGE = `phigate replay SESSION_ID [--html] [--token T] [--url URL] [--audience A]
+  Prints the session's replay: request, classification, decision, approvals, execution and the masked
+  response with the chain digest of every record version (JSON; --html: the same as a self-contained page).
+  The requester and auditors may replay a session.`;
+
+/** Runs the command; returns the exit status. */
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      html: { type: "boolean", default: false },
+      token: { type: "string" },
+      url: { type: "string" },
+      audience: { type: "string" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const id = positionals[0];
+  if (id === undefined || positionals.length > 1) throw new CliError("usage", REPLAY_USAGE, EXIT.usage);
+  const token = await tokenSource(values.token, values.audience ?? "phigate").token();
+  const url = `${gatewayUrl(values.url)}/v1/sessions/${encodeURIComponent(id)}/replay`;
+  if (values.html) {
+    process.stdout.write(await callText(`${url}?format=html`, { token, accept: "text/html" }));
+    return EXIT.ok;
+  }
+  const { body } = await callJson(url, { method: "GET", token });
+  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  return EXIT.ok;
+}

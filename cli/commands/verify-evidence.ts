@@ -1,0 +1,109 @@
+// `phigate verify-evidence BUNDLE [--trusted-key FP]`: checks an evidence bundle offline and names the first problem.
+
+import { parseArgs } from "node:util";
+import { CliError, EXIT } from "#cli/client.ts";
+import type { Verification } from "#shared/evidence/verify-bundle.ts";
+
+/** Exit statuses of verify-evidence. */
+export const VERIFY_EXIT = {
+  /** Every check passed. */
+  ok: 0,
+  /** The bundle is not authentic, complete and consistent (tampering, a missing file, a broken chain, ...). */
+  integrity: 1,
+  usage: 2,
+  /** The bundle is intact and records a violation (a field not granted, unmasked, an unreviewed export). */
+  violation: 3,
+} as const;
+
+/** Usage text. */
+export const VERIFY_EVIDENCE_USAGE = `phigate verify-evidence BUNDLE_DIR [--trusted-key FINGERPRINT] [--json]
+  Verifies an evidence bundle offline (no network, no DATA_DIR): every file's SHA-256 and size, no file
+  missing or extra, the manifest's signature by the bundled key, the key's fingerprint against
+  --trusted-key, the hash chain (digests, links, no gap, no reordering, counts), every cited policy present
+  with its exact text, and for every export: each returned column granted and masked as the policy requires,
+  and the approvals the policy requires. Exit 0 verified; 1 integrity problem; 3 authentic but records a
+  violation; 2 usage. The first line names the first class of problem found.`;
+
+const NO_TRUSTED_KEY =
+  "WARNING: no --trusted-key given. The bundle is consistent with the key it carries, but a bundle re-signed\n" +
+  "with a replaced key can only be caught with --trusted-key FINGERPRINT (the fingerprint the gateway's\n" +
+  "operator published, never the one printed from the bundle itself).";
+
+function summary(v: Verification): string {
+  const m = v.manifest;
+  const f = v.facts;
+  if (m === undefined || f === undefined) return "";
+  const chain =
+    m.chain.first === null || m.chain.last === null
+      ? "no entries in the range"
+      : `seq ${m.chain.first.seq}–${m.chain.last.seq} (${m.chain.entries} entries), anchor ${m.chain.anchor?.slice(0, 16)}…${m.chain.anchor === m.chain.genesis ? " (the genesis)" : ""}, head ${m.chain.last.digest.slice(0, 16)}…`;
+  return [
+    `OK  evidence bundle ${m.bundleId} verifies`,
+    `  range       ${m.range.from} <= recorded < ${m.range.to}`,
+    `  chain       ${chain}: digests recompute, links hold, no gap, no reordering`,
+    `  files       ${f.files} (manifest, signature and ${f.files - 2} listed): digests and sizes match, none missing or extra`,
+    `  signature   ${m.signing.algorithm} by key ${v.keyFingerprint}`,
+    `  key         ${v.trust === "matched" ? "matches --trusted-key" : "NOT CHECKED against a trusted fingerprint"}`,
+    `  sessions    ${f.sessions}; exports ${f.exports}: ${f.authorized} granted by the policy they cite, ${f.maskedAsRequired} masked as it requires, ${f.reviewedByPeople} approved by people`,
+    `  approvals   ${f.approvals} decision(s), matching the records`,
+    `  policies    ${f.policies} cited, each present with its exact text`,
+  ].join("\n");
+}
+
+/** Runs the command; returns the exit status. */
+export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { "trusted-key": { type: "string" }, json: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const dir = positionals[0];
+  if (dir === undefined || positionals.length > 1) {
+    throw new CliError("usage", VERIFY_EVIDENCE_USAGE, VERIFY_EXIT.usage);
+  }
+  // Loaded here, not at start-up, so other commands do not pay for the policy and masking modules.
+  const { COMPLIANCE_CLASSES, PROBLEM_MEANING } = await import("#shared/evidence/problems.ts");
+  const { normalizeFingerprint, verifyBundle } = await import("#shared/evidence/verify-bundle.ts");
+  const trustedKey = values["trusted-key"];
+  if (trustedKey !== undefined && normalizeFingerprint(trustedKey) === undefined) {
+    throw new CliError(
+      "usage",
+      "--trusted-key must be 64 hex digits (SHA-256 of the key's DER SPKI)",
+      EXIT.usage,
+    );
+  }
+  const v = await verifyBundle(dir, trustedKey === undefined ? {} : { trustedKey });
+  const first = v.problems[0];
+  const status =
+    first === undefined
+      ? VERIFY_EXIT.ok
+      : v.problems.every((p) => COMPLIANCE_CLASSES.has(p.class))
+        ? VERIFY_EXIT.violation
+        : VERIFY_EXIT.integrity;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ status, ...v }, null, 2)}\n`);
+    return status;
+  }
+  if (first === undefined) {
+    process.stdout.write(`${summary(v)}\n`);
+    if (v.trust === "not_checked") process.stderr.write(`${NO_TRUSTED_KEY}\n`);
+    return status;
+  }
+  const rest = v.problems.slice(1);
+  const lines = [
+    `FAIL ${first.class}: ${first.message}`,
+    `  (${PROBLEM_MEANING[first.class]})`,
+    ...(rest.length === 0
+      ? []
+      : [
+          `  ${rest.length} further problem(s):`,
+          ...rest.slice(0, 20).map((p) => `    ${p.class}: ${p.message}`),
+        ]),
+    ...(rest.length > 20 ? [`    … and ${rest.length - 20} more (--json lists all)`] : []),
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+  if (v.trust === "not_checked" && first.class !== "not_a_bundle")
+    process.stderr.write(`${NO_TRUSTED_KEY}\n`);
+  return status;
+}

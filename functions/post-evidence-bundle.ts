@@ -1,0 +1,6 @@
+// Lambda entry of POST /v1/evidence-bundles: builds a signed evidence bundle for an auditor.
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("post-evidence-bundle");

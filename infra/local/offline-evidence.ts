@@ -1,0 +1,54 @@
+// Builds an evidence bundle straight from a DATA_DIR while no gateway runs on it (the operator's path when the host is down).
+
+import { join, resolve } from "node:path";
+import { lockDataDir } from "#infra/local/data-dir-lock.ts";
+import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
+import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
+import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
+import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { type BuiltBundle, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import type { Logger } from "#shared/log.ts";
+import { systemClock } from "#shared/ports.ts";
+
+/**
+ * Takes the DATA_DIR lock (so it refuses while a gateway runs there), opens the journal (which verifies the
+ * whole chain), and builds, signs and seals a bundle under DATA_DIR/evidence with the DATA_DIR's key.
+ */
+export async function buildBundleFromDataDir(
+  dataDir: string,
+  from: Date,
+  to: Date,
+  logger: Logger,
+): Promise<BuiltBundle> {
+  const root = resolve(dataDir);
+  const unlock = await lockDataDir(root);
+  try {
+    const keys = new FileKeyProvider(join(root, "keys"));
+    const sessions = await FileSessionStore.open({ directory: join(root, "sessions"), logger });
+    try {
+      return await buildEvidenceBundle(
+        {
+          sessions,
+          objects: new FileObjectStore({
+            directory: join(root, "objects"),
+            linkKey: await keys.key("result-link"),
+            baseUrl: () => "http://127.0.0.1",
+          }),
+          policies: new FilePolicyArchive(join(root, "policies")),
+          signer: await LocalSigner.open(join(root, "keys")),
+          evidence: new FileEvidenceStore(join(root, "evidence")),
+          clock: systemClock,
+          logger,
+        },
+        from,
+        to,
+      );
+    } finally {
+      await sessions.close();
+    }
+  } finally {
+    await unlock();
+  }
+}

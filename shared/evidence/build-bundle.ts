@@ -1,0 +1,285 @@
+// Builds a signed evidence bundle from the session chain of a time range, through the EvidenceStore port.
+
+import { createHash } from "node:crypto";
+import { sha256Hex } from "#shared/crypto/digest.ts";
+import { BadRequestError, IntegrityError, PhigateError, UnavailableError } from "#shared/errors.ts";
+import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
+import { assessSession } from "#shared/evidence/assess-session.ts";
+import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest, policyPath } from "#shared/evidence/bundle-format.ts";
+import { renderReport } from "#shared/evidence/report-html.ts";
+import { type SessionSummary, summarize } from "#shared/evidence/session-summary.ts";
+import { newOpaqueId } from "#shared/ids.ts";
+import { errorFields, type Logger } from "#shared/log.ts";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import type {
+  BundleSink,
+  ChainEntry,
+  Clock,
+  EvidenceStore,
+  ObjectStore,
+  PolicyArchive,
+  SessionStore,
+  Signer,
+  WrittenFile,
+} from "#shared/ports.ts";
+import { CHAIN_GENESIS, entryDigest } from "#shared/sessions/chain.ts";
+import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
+import { GENERATOR } from "#shared/version.ts";
+
+/** What the builder needs (the same on both hosts). */
+export interface BundleDeps {
+  readonly sessions: SessionStore;
+  /** Where masked results are kept; each export's result is re-hashed against its record. */
+  readonly objects: ObjectStore;
+  readonly policies: PolicyArchive;
+  readonly signer: Signer;
+  readonly evidence: EvidenceStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** A sealed bundle. */
+export interface BuiltBundle {
+  readonly bundleId: string;
+  readonly location: string;
+  readonly manifest: Manifest;
+}
+
+/** Longest range one bundle may cover. */
+export const MAX_RANGE_DAYS = 31;
+/** Most chain entries one bundle may hold (narrow the range beyond that). */
+export const MAX_BUNDLE_ENTRIES = 1_000_000;
+/** How long after `to` the builder waits so that writes stamped before `to` are durable when it reads. */
+export const SETTLE_MS = 2_000;
+
+const DAY_MS = 86_400_000;
+/** sessions.jsonl is written in chunks of about this many characters. */
+const WRITE_CHUNK_CHARS = 256 * 1024;
+
+/** Checks a requested range: `from` < `to` <= now, at most MAX_RANGE_DAYS long. */
+export function checkRange(from: Date, to: Date, now: Date): void {
+  if (!(from.getTime() < to.getTime())) throw new BadRequestError("invalid_range", "from must be before to");
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * DAY_MS) {
+    throw new BadRequestError("invalid_range", `a bundle covers at most ${MAX_RANGE_DAYS} days`);
+  }
+  if (to.getTime() > now.getTime())
+    throw new BadRequestError("invalid_range", "to must not be in the future");
+}
+
+class PolicyCache {
+  private readonly loaded = new Map<string, { policy: LoadedPolicy; name: string; sessions: Set<string> }>();
+
+  constructor(private readonly archive: PolicyArchive) {}
+
+  async cite(digest: string, name: string, sessionId: string): Promise<LoadedPolicy> {
+    const known = this.loaded.get(digest);
+    if (known !== undefined) {
+      known.sessions.add(sessionId);
+      return known.policy;
+    }
+    const text = await this.archive.get(digest);
+    if (text === undefined) {
+      throw new IntegrityError(`policy ${digest} is cited by a session but is not in the policy archive`);
+    }
+    if (sha256Hex(text) !== digest) {
+      throw new IntegrityError(`the archived policy ${digest} does not hash to its digest: it was altered`);
+    }
+    const policy = parsePolicy(text, `policy ${digest.slice(0, 12)}`);
+    this.loaded.set(digest, { policy, name, sessions: new Set([sessionId]) });
+    return policy;
+  }
+
+  entries(): { digest: string; name: string; sessions: number; text: string }[] {
+    return [...this.loaded.entries()]
+      .map(([digest, v]) => ({ digest, name: v.name, sessions: v.sessions.size, text: v.policy.text }))
+      .sort((a, b) => a.digest.localeCompare(b.digest));
+  }
+}
+
+interface ScanState {
+  first: ChainEntry | undefined;
+  last: ChainEntry | undefined;
+  count: number;
+  readonly summaries: Map<string, SessionSummary>;
+  readonly approvals: ApprovalLines;
+  readonly results: { verified: number; missing: number; mismatched: number };
+}
+
+async function checkResult(objects: ObjectStore, record: SessionRecord, state: ScanState): Promise<void> {
+  const stored = record.result;
+  if (stored === null) return;
+  const bytes = await objects.get(stored.object.key);
+  if (bytes === undefined) state.results.missing += 1;
+  else if (sha256Hex(bytes) !== stored.object.sha256) state.results.mismatched += 1;
+  else state.results.verified += 1;
+}
+
+/** The range's chain entries as sessions.jsonl lines, checked link by link while they stream out. */
+async function* sessionLines(
+  deps: BundleDeps,
+  from: Date,
+  to: Date,
+  state: ScanState,
+  policies: PolicyCache,
+): AsyncGenerator<Uint8Array> {
+  const fromIso = from.toISOString();
+  const toIso = to.toISOString();
+  const lastDay = new Date(to.getTime() - 1).toISOString().slice(0, 10);
+  const pending: string[] = [];
+  let pendingChars = 0;
+  for await (const entry of deps.sessions.entries(fromIso.slice(0, 10), lastDay)) {
+    if (entry.recordedAt < fromIso) continue;
+    if (entry.recordedAt >= toIso) break;
+    const previous = state.last;
+    if (
+      entryDigest(entry) !== entry.digest ||
+      (previous !== undefined && (entry.seq !== previous.seq + 1 || entry.prev !== previous.digest))
+    ) {
+      throw new IntegrityError(`the session chain does not verify at entry ${entry.seq}; no bundle was made`);
+    }
+    const parsed = sessionRecordSchema.safeParse(entry.record);
+    if (!parsed.success) {
+      throw new IntegrityError(
+        `chain entry ${entry.seq} holds an invalid session record; no bundle was made`,
+      );
+    }
+    state.count += 1;
+    if (state.count > MAX_BUNDLE_ENTRIES) {
+      throw new BadRequestError(
+        "range_too_large",
+        `the range holds more than ${MAX_BUNDLE_ENTRIES} chain entries; narrow it`,
+      );
+    }
+    state.first ??= entry;
+    state.last = entry;
+    const record = parsed.data;
+    const policy = await policies.cite(
+      record.decision.policy.digest,
+      record.decision.policy.name,
+      record.sessionId,
+    );
+    state.approvals.add(entry.seq, record);
+    if (record.status === "completed") await checkResult(deps.objects, record, state);
+    const assessment = await assessSession(record, policy);
+    state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
+    pending.push(`${JSON.stringify(entry)}\n`);
+    pendingChars += pending.at(-1)?.length ?? 0;
+    if (pendingChars >= WRITE_CHUNK_CHARS) {
+      yield Buffer.from(pending.join(""), "utf8");
+      pending.length = 0;
+      pendingChars = 0;
+    }
+  }
+  if (pending.length > 0) yield Buffer.from(pending.join(""), "utf8");
+}
+
+function statusCounts(summaries: Iterable<SessionSummary>): Manifest["counts"]["statuses"] {
+  const counts: Record<string, number> = {};
+  for (const s of summaries) counts[s.status] = (counts[s.status] ?? 0) + 1;
+  return counts as Manifest["counts"]["statuses"];
+}
+
+async function writeAll(
+  deps: BundleDeps,
+  sink: BundleSink,
+  bundleId: string,
+  from: Date,
+  to: Date,
+): Promise<{ manifest: Manifest }> {
+  const state: ScanState = {
+    first: undefined,
+    last: undefined,
+    count: 0,
+    summaries: new Map(),
+    approvals: new ApprovalLines(),
+    results: { verified: 0, missing: 0, mismatched: 0 },
+  };
+  const policies = new PolicyCache(deps.policies);
+  const files: WrittenFile[] = [];
+  files.push(await sink.write(BUNDLE_FILES.sessions, sessionLines(deps, from, to, state, policies)));
+  files.push(await sink.write(BUNDLE_FILES.approvals, Buffer.from(state.approvals.text(), "utf8")));
+  const cited = policies.entries();
+  for (const p of cited) files.push(await sink.write(policyPath(p.digest), Buffer.from(p.text, "utf8")));
+  const key = await deps.signer.publicKey();
+  files.push(await sink.write(BUNDLE_FILES.publicKey, Buffer.from(key.pem, "utf8")));
+  const summaries = [...state.summaries.values()].sort(
+    (a, b) => a.createdAt.localeCompare(b.createdAt) || a.sessionId.localeCompare(b.sessionId),
+  );
+  const partial: Omit<Manifest, "files"> = {
+    schema: BUNDLE_SCHEMA,
+    bundleId,
+    createdAt: deps.clock.now().toISOString(),
+    generator: GENERATOR,
+    range: { from: from.toISOString(), to: to.toISOString() },
+    chain: {
+      genesis: CHAIN_GENESIS,
+      anchor: state.first?.prev ?? null,
+      first: state.first === undefined ? null : { seq: state.first.seq, digest: state.first.digest },
+      last: state.last === undefined ? null : { seq: state.last.seq, digest: state.last.digest },
+      entries: state.count,
+    },
+    counts: {
+      entries: state.count,
+      sessions: summaries.length,
+      exports: summaries.filter((s) => s.status === "completed").length,
+      approvals: state.approvals.lines.length,
+      policies: cited.length,
+      statuses: statusCounts(summaries),
+    },
+    results: state.results,
+    policies: cited.map((p) => ({
+      digest: p.digest,
+      name: p.name,
+      path: policyPath(p.digest),
+      sessions: p.sessions,
+    })),
+    signing: {
+      algorithm: key.algorithm,
+      keyFingerprint: key.fingerprint,
+      publicKey: BUNDLE_FILES.publicKey,
+      signature: BUNDLE_FILES.signature,
+    },
+  };
+  const report = renderReport({
+    manifest: partial,
+    sessions: summaries,
+  });
+  files.push(await sink.write(BUNDLE_FILES.report, Buffer.from(report, "utf8")));
+  const manifest: Manifest = {
+    ...partial,
+    files: files
+      .map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }))
+      .sort((a, b) => a.path.localeCompare(b.path)),
+  };
+  const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, "utf8");
+  const signature = await deps.signer.signDigest(createHash("sha256").update(manifestBytes).digest());
+  await sink.write(BUNDLE_FILES.manifest, manifestBytes);
+  await sink.write(BUNDLE_FILES.signature, signature);
+  return { manifest };
+}
+
+/**
+ * Builds, signs and seals the bundle of chain entries recorded in [from, to). Refuses (nothing is sealed) when
+ * the chain does not verify or a cited policy is not archived with its exact text; compliance findings
+ * (an export not granted, unmasked or unreviewed) are evidence and go into the bundle.
+ */
+export async function buildEvidenceBundle(deps: BundleDeps, from: Date, to: Date): Promise<BuiltBundle> {
+  checkRange(from, to, deps.clock.now());
+  const settle = to.getTime() + SETTLE_MS - deps.clock.now().getTime();
+  if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
+  const bundleId = newOpaqueId("evb");
+  const sink = await deps.evidence.open(bundleId);
+  try {
+    const { manifest } = await writeAll(deps, sink, bundleId, from, to);
+    const location = await sink.seal();
+    return { bundleId, location, manifest };
+  } catch (error) {
+    await sink.discard().catch(() => undefined);
+    const level = error instanceof PhigateError && error.status < 500 ? "warn" : "error";
+    deps.logger[level]("evidence bundle not made", { bundleId, ...errorFields(error) });
+    if (error instanceof PhigateError) throw error;
+    throw new UnavailableError("store_unavailable", "the evidence bundle could not be built", {
+      cause: error,
+    });
+  }
+}

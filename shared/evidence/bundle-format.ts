@@ -1,0 +1,106 @@
+// The evidence bundle format (phigate.evidence-bundle/v1): file names, the manifest schema and the approvals line.
+
+import { z } from "zod";
+import { SIGNATURE_ALGORITHM } from "#shared/ports.ts";
+import { sessionStatusSchema } from "#shared/sessions/record.ts";
+
+/** Schema identifier of the manifest; bump the suffix on an incompatible change. */
+export const BUNDLE_SCHEMA = "phigate.evidence-bundle/v1";
+
+/** The files every bundle has, besides `policies/<digest>.yaml`. */
+export const BUNDLE_FILES = {
+  manifest: "manifest.json",
+  signature: "manifest.sig",
+  publicKey: "public-key.pem",
+  sessions: "sessions.jsonl",
+  approvals: "approvals.jsonl",
+  report: "report.html",
+} as const;
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** Whether a bundle-relative path is safe: `/`-separated plain names, no `.` or `..`, no absolute path. */
+export function isSafeBundlePath(path: string): boolean {
+  const parts = path.split("/");
+  return parts.length <= 4 && parts.every((part) => SEGMENT.test(part) && part !== "." && part !== "..");
+}
+
+/** The bundle-relative path of a policy text. */
+export function policyPath(digest: string): string {
+  return `policies/${digest}.yaml`;
+}
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const isoTime = z.iso.datetime({ offset: true });
+const count = z.number().int().nonnegative();
+const chainPoint = z.strictObject({ seq: z.number().int().positive(), digest: sha256 });
+
+/** One file listed in the manifest. */
+export const manifestFileSchema = z.strictObject({
+  path: z.string().min(1).max(300),
+  sha256,
+  size: count,
+});
+
+/** The manifest: what the bundle holds and what it claims, signed as a whole by `manifest.sig`. */
+export const manifestSchema = z.strictObject({
+  schema: z.literal(BUNDLE_SCHEMA),
+  bundleId: z.string().min(1).max(100),
+  createdAt: isoTime,
+  generator: z.strictObject({ name: z.string(), version: z.string() }),
+  /** Chain entries recorded at `from` <= recordedAt < `to`. */
+  range: z.strictObject({ from: isoTime, to: isoTime }),
+  chain: z.strictObject({
+    /** The `prev` of the very first entry of the whole chain. */
+    genesis: sha256,
+    /** The `prev` of this bundle's first entry: the digest of the entry before the range (or the genesis). */
+    anchor: sha256.nullable(),
+    first: chainPoint.nullable(),
+    last: chainPoint.nullable(),
+    entries: count,
+  }),
+  counts: z.strictObject({
+    entries: count,
+    sessions: count,
+    /** Sessions that returned data (status `completed`). */
+    exports: count,
+    approvals: count,
+    policies: count,
+    /** Sessions by the status of their last version in the range. */
+    statuses: z.partialRecord(sessionStatusSchema, count),
+  }),
+  /** Stored masked results of the exports, re-hashed against their records when the bundle was built. */
+  results: z.strictObject({ verified: count, missing: count, mismatched: count }),
+  /** Every policy cited by a decision in the range. */
+  policies: z.array(z.strictObject({ digest: sha256, name: z.string(), path: z.string(), sessions: count })),
+  signing: z.strictObject({
+    algorithm: z.literal(SIGNATURE_ALGORITHM),
+    keyFingerprint: sha256,
+    publicKey: z.literal(BUNDLE_FILES.publicKey),
+    signature: z.literal(BUNDLE_FILES.signature),
+  }),
+  /** Every file of the bundle except `manifest.json` and `manifest.sig`, by path. */
+  files: z.array(manifestFileSchema),
+});
+
+/** A bundle manifest. */
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** One line of `approvals.jsonl`: an approver's decision on a session, as first recorded in the range. */
+export const approvalLineSchema = z.strictObject({
+  sessionId: z.string(),
+  /** The first entry of the range whose record carries this decision. */
+  seq: z.number().int().positive(),
+  approver: z.string(),
+  approverKey: z.string(),
+  decision: z.enum(["approve", "deny"]),
+  at: z.string(),
+  comment: z.string().nullable(),
+  /** The binding digest the approver was shown. */
+  binding: sha256,
+  /** The binding the session's approval request was created with (null when the record has none). */
+  requestBinding: sha256.nullable(),
+});
+
+/** One line of `approvals.jsonl`. */
+export type ApprovalLine = z.infer<typeof approvalLineSchema>;

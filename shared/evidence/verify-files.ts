@@ -1,0 +1,152 @@
+// The bundle's outer checks, offline: the manifest, the key and signature, the file set and digests, the policies.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sha256Hex } from "#shared/crypto/digest.ts";
+import { hashFile, listBundle } from "#shared/evidence/bundle-files.ts";
+import {
+  BUNDLE_FILES,
+  isSafeBundlePath,
+  type Manifest,
+  manifestSchema,
+  policyPath,
+} from "#shared/evidence/bundle-format.ts";
+import type { Problem } from "#shared/evidence/problems.ts";
+import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+
+/** Whether the signing key was compared with a trusted fingerprint, and how that went. */
+export type KeyTrust = "matched" | "mismatched" | "not_checked";
+
+/** A file's bytes, or undefined when it cannot be read. */
+export async function readOptional(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The validated manifest, or a sentence saying why the bytes are not one. */
+export function parseManifest(bytes: Buffer): Manifest | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return "manifest.json is not JSON";
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return `manifest.json is not a phigate.evidence-bundle/v1 manifest (${issue?.path.join(".") || "root"}: ${issue?.message ?? "invalid"})`;
+  }
+  const unsafe = parsed.data.files.find((f) => !isSafeBundlePath(f.path));
+  if (unsafe !== undefined) return `manifest.json lists an unsafe path ${JSON.stringify(unsafe.path)}`;
+  return parsed.data;
+}
+
+/** Checks the bundled key against the manifest and the trusted fingerprint, and the manifest's signature. */
+export function checkKey(
+  manifest: Manifest,
+  manifestBytes: Buffer,
+  signature: Buffer,
+  pem: Buffer,
+  trustedKey: string | undefined,
+  problems: Problem[],
+): { fingerprint: string | undefined; trust: KeyTrust } {
+  const parsed = parsePublicKey(pem.toString("utf8"));
+  if ("problem" in parsed) {
+    problems.push({ class: "public_key_replaced", message: `public-key.pem ${parsed.problem}` });
+    return { fingerprint: undefined, trust: trustedKey === undefined ? "not_checked" : "mismatched" };
+  }
+  const fingerprint = keyFingerprint(parsed.key);
+  if (fingerprint !== manifest.signing.keyFingerprint) {
+    problems.push({
+      class: "public_key_replaced",
+      message: `public-key.pem has fingerprint ${fingerprint}, but the manifest names ${manifest.signing.keyFingerprint}`,
+    });
+  }
+  if (!verifySignature(parsed.key, manifestBytes, signature)) {
+    problems.push({
+      class: "signature_invalid",
+      message:
+        "manifest.sig is not a valid ECDSA P-256 / SHA-256 signature of manifest.json by public-key.pem",
+    });
+  }
+  if (trustedKey === undefined) return { fingerprint, trust: "not_checked" };
+  if (fingerprint !== trustedKey) {
+    problems.push({
+      class: "untrusted_key",
+      message: `the bundle is signed by key ${fingerprint}, not the trusted key ${trustedKey}`,
+    });
+    return { fingerprint, trust: "mismatched" };
+  }
+  return { fingerprint, trust: "matched" };
+}
+
+/** Reports missing and unexpected files; returns the listed files whose digest or size differs. */
+export async function checkFiles(dir: string, manifest: Manifest, problems: Problem[]): Promise<Set<string>> {
+  const altered = new Set<string>();
+  const found = await listBundle(dir);
+  const listed = new Map(manifest.files.map((f) => [f.path, f]));
+  const own = new Set<string>([BUNDLE_FILES.manifest, BUNDLE_FILES.signature]);
+  const present = new Set<string>();
+  for (const entry of found) {
+    if (own.has(entry.path) || listed.has(entry.path)) {
+      if (!entry.regular) {
+        problems.push({ class: "file_unexpected", message: `${entry.path} is not a regular file` });
+      } else present.add(entry.path);
+      continue;
+    }
+    problems.push({
+      class: "file_unexpected",
+      message: `${entry.path} is in the bundle but not in the manifest`,
+    });
+  }
+  for (const file of manifest.files) {
+    if (!present.has(file.path)) {
+      problems.push({ class: "file_missing", message: `${file.path} is listed in the manifest but missing` });
+      continue;
+    }
+    const actual = await hashFile(join(dir, file.path));
+    if (actual.sha256 !== file.sha256 || actual.size !== file.size) altered.add(file.path);
+  }
+  return altered;
+}
+
+/** Loads every cited policy whose file hashes to its digest; reports the others. */
+export async function loadPolicies(
+  dir: string,
+  manifest: Manifest,
+  problems: Problem[],
+): Promise<Map<string, LoadedPolicy>> {
+  const policies = new Map<string, LoadedPolicy>();
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const cited of manifest.policies) {
+    if (cited.path !== policyPath(cited.digest) || !listed.has(cited.path)) {
+      problems.push({
+        class: "policy_missing",
+        message: `policy ${cited.digest} is named in the manifest but its file is not listed`,
+      });
+      continue;
+    }
+    const bytes = await readOptional(join(dir, cited.path));
+    if (bytes === undefined) continue;
+    if (sha256Hex(bytes) !== cited.digest) {
+      problems.push({
+        class: "policy_altered",
+        message: `${cited.path} does not hash to ${cited.digest}: the policy text was changed after the decisions that cite it`,
+      });
+      continue;
+    }
+    try {
+      policies.set(cited.digest, parsePolicy(bytes.toString("utf8"), cited.path));
+    } catch (error) {
+      problems.push({
+        class: "policy_unreadable",
+        message: `${cited.path}: ${error instanceof Error ? error.message.split("\n")[0] : "cannot be parsed"}`,
+      });
+    }
+  }
+  return policies;
+}

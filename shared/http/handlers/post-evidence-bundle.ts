@@ -1,0 +1,19 @@
+// POST /v1/evidence-bundles: validate the range, build the signed bundle for an auditor, answer 201.
+
+import {
+  createEvidenceBundle,
+  type EvidenceDeps,
+  evidenceRequestSchema,
+} from "#shared/evidence/evidence-service.ts";
+import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
+import { jsonResponse } from "#shared/http/error-response.ts";
+import { jsonBody } from "#shared/http/request.ts";
+import type { SessionDeps } from "#shared/sessions/deps.ts";
+
+/** The `post-evidence-bundle` route handler. */
+export function createPostEvidenceBundleHandler(deps: ApiDeps & SessionDeps & EvidenceDeps): ApiHandler {
+  return jwtHandler(deps, "post-evidence-bundle", async (event, principal) => {
+    const body = jsonBody(event, evidenceRequestSchema);
+    return jsonResponse(201, await createEvidenceBundle(deps, principal, body));
+  });
+}

@@ -1,0 +1,289 @@
+// The offline verifier against tampered bundles: each kind of tampering is caught, with its own class and message.
+
+import { createHash } from "node:crypto";
+import { chmod, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { sha256Hex } from "#shared/crypto/digest.ts";
+import { type Manifest, manifestSchema } from "#shared/evidence/bundle-format.ts";
+import type { ProblemClass } from "#shared/evidence/problems.ts";
+import { normalizeFingerprint, verifyBundle } from "#shared/evidence/verify-bundle.ts";
+import { transition } from "#shared/sessions/record.ts";
+import {
+  type EvidenceFixture,
+  fileDigest,
+  openEvidenceFixture,
+  rewrite,
+} from "#test/support/evidence-fixture.ts";
+
+async function readManifest(bundle: string): Promise<Manifest> {
+  const { readFile } = await import("node:fs/promises");
+  return manifestSchema.parse(JSON.parse(await readFile(join(bundle, "manifest.json"), "utf8")));
+}
+
+/** Replaces the bundle's key with `signer`'s and re-signs the manifest (what a forger with their own key does). */
+async function resign(
+  bundle: string,
+  signer: LocalSigner,
+  change: (m: Manifest) => Manifest = (m) => m,
+): Promise<void> {
+  const key = await signer.publicKey();
+  await rewrite(join(bundle, "public-key.pem"), () => key.pem);
+  const listed = await fileDigest(join(bundle, "public-key.pem"));
+  const manifest = change(await readManifest(bundle));
+  const next: Manifest = {
+    ...manifest,
+    signing: { ...manifest.signing, keyFingerprint: key.fingerprint },
+    files: manifest.files.map((f) => (f.path === "public-key.pem" ? { ...f, ...listed } : f)),
+  };
+  const bytes = Buffer.from(`${JSON.stringify(next, null, 2)}\n`);
+  await rewrite(join(bundle, "manifest.json"), () => bytes.toString("utf8"));
+  const signature = await signer.signDigest(createHash("sha256").update(bytes).digest());
+  await chmod(join(bundle, "manifest.sig"), 0o600);
+  await writeFile(join(bundle, "manifest.sig"), signature);
+}
+
+const lines = (text: string): string[] => text.trimEnd().split("\n");
+const unlines = (list: string[]): string => `${list.join("\n")}\n`;
+
+describe("verifyBundle", () => {
+  let f: EvidenceFixture;
+  let bundle: string;
+  let fingerprint: string;
+  const headlines = new Map<string, ProblemClass>();
+
+  async function expectFirst(cls: ProblemClass, message: RegExp, options = {}): Promise<void> {
+    const verification = await verifyBundle(bundle, options);
+    expect(verification.ok).toBe(false);
+    expect(verification.problems[0]).toMatchObject({ class: cls, message: expect.stringMatching(message) });
+    headlines.set(verification.problems[0]?.message ?? "", cls);
+  }
+
+  beforeEach(async () => {
+    f = await openEvidenceFixture();
+    await f.completed();
+    await f.rejected();
+    await f.completed({ columns: ["department"] });
+    await f.completed();
+    bundle = (await f.build()).location;
+    fingerprint = (await f.signer.publicKey()).fingerprint;
+  });
+  afterEach(async () => {
+    await f.close();
+  });
+
+  it("passes an untouched bundle, with and without a trusted key", async () => {
+    const trusted = await verifyBundle(bundle, { trustedKey: fingerprint.toUpperCase() });
+    expect(trusted).toMatchObject({ ok: true, problems: [], trust: "matched", keyFingerprint: fingerprint });
+    const untrusted = await verifyBundle(bundle);
+    expect(untrusted).toMatchObject({ ok: true, trust: "not_checked" });
+    expect(untrusted.facts).toMatchObject({ entries: 7, sessions: 4, exports: 3, authorized: 3 });
+  });
+
+  it("catches one changed byte in a record", async () => {
+    await rewrite(join(bundle, "sessions.jsonl"), (t) =>
+      t.replace("SELECT id, department", "SELECT id, departmenu"),
+    );
+    await expectFirst("record_altered", /line 1 \(seq 1\): the entry's content does not hash to its digest/);
+  });
+
+  it("catches a dropped record, in the middle or at the end", async () => {
+    await rewrite(join(bundle, "sessions.jsonl"), (t) => unlines(lines(t).filter((_, i) => i !== 2)));
+    await expectFirst("record_missing", /lacks seq 3 of the manifest's range 1–7/);
+    await rewrite(join(bundle, "sessions.jsonl"), (t) => unlines(lines(t).slice(0, -1)));
+    const v = await verifyBundle(bundle);
+    expect(v.problems[0]?.message).toMatch(/lacks seq 3, 7 /);
+  });
+
+  it("catches two records swapped", async () => {
+    await rewrite(join(bundle, "sessions.jsonl"), (t) => {
+      const l = lines(t);
+      return unlines([l[0], l[2], l[1], ...l.slice(3)] as string[]);
+    });
+    await expectFirst("records_reordered", /line 3: seq 2 comes after seq 3/);
+  });
+
+  it("catches a replaced public key when the manifest was not re-signed", async () => {
+    const forger = await LocalSigner.open(join(f.dir, "forger-keys"));
+    await rewrite(join(bundle, "public-key.pem"), () => "");
+    await writeFile(join(bundle, "public-key.pem"), (await forger.publicKey()).pem);
+    await expectFirst(
+      "public_key_replaced",
+      /public-key.pem has fingerprint [0-9a-f]{64}, but the manifest names/,
+    );
+  });
+
+  it("catches a replaced key with a re-signed manifest only through --trusted-key", async () => {
+    const forger = await LocalSigner.open(join(f.dir, "forger-keys"));
+    await resign(bundle, forger);
+    const unchecked = await verifyBundle(bundle);
+    expect(unchecked).toMatchObject({ ok: true, trust: "not_checked" });
+    await expectFirst("untrusted_key", /signed by key [0-9a-f]{64}, not the trusted key/, {
+      trustedKey: fingerprint,
+    });
+  });
+
+  it("catches a manifest edited without the signing key", async () => {
+    await rewrite(join(bundle, "manifest.json"), (t) => t.replace('"exports": 3', '"exports": 2'));
+    await expectFirst("signature_invalid", /manifest.sig is not a valid ECDSA P-256 \/ SHA-256 signature/);
+  });
+
+  it("catches a policy edited after the fact", async () => {
+    await rewrite(join(bundle, `policies/${f.policyDigest}.yaml`), (t) =>
+      t.replace("strategy: redact", "strategy: partial"),
+    );
+    await expectFirst(
+      "policy_altered",
+      /does not hash to [0-9a-f]{64}: the policy text was changed after the decisions/,
+    );
+  });
+
+  it("catches a file added, a file removed, and an altered report", async () => {
+    await writeFile(join(bundle, "extra.txt"), "hello");
+    await expectFirst("file_unexpected", /extra.txt is in the bundle but not in the manifest/);
+    await rm(join(bundle, "extra.txt"));
+    await rewrite(join(bundle, "report.html"), (t) => t.replace("Who accessed PHI", "Who accessed nothing"));
+    await expectFirst("file_altered", /report.html: SHA-256 or size does not match the manifest/);
+    await rm(join(bundle, "report.html"));
+    await expectFirst("file_missing", /report.html is listed in the manifest but missing/);
+  });
+
+  it("catches approvals.jsonl that does not match the recorded approvals", async () => {
+    await rewrite(
+      join(bundle, "approvals.jsonl"),
+      () =>
+        `${JSON.stringify({ sessionId: "ses_x", seq: 1, approver: "mallory", approverKey: "k", decision: "approve", at: "2026-01-01T00:00:00.000Z", comment: null, binding: sha256Hex("b"), requestBinding: null })}\n`,
+    );
+    await expectFirst("approvals_altered", /approvals.jsonl line 1 differs from the approvals recorded/);
+  });
+
+  it("checks consecutive bundles link: a later bundle's anchor is the earlier one's head", async () => {
+    const manifest = await readManifest(bundle);
+    expect(manifest.chain.anchor).toBe(manifest.chain.genesis);
+    expect(manifest.chain.last?.seq).toBe(7);
+  });
+
+  it("gives every kind of tampering its own class and message", () => {
+    const classes = [...headlines.values()];
+    expect(new Set(classes).size).toBe(classes.length);
+    expect(classes.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it("normalizes fingerprints as people paste them", () => {
+    const hex = "ab".repeat(32);
+    expect(normalizeFingerprint(hex.toUpperCase().match(/../g)?.join(":") ?? "")).toBe(hex);
+    expect(normalizeFingerprint("abc")).toBeUndefined();
+  });
+});
+
+describe("verifyBundle on authentic bundles that record violations", () => {
+  let f: EvidenceFixture;
+  beforeEach(async () => {
+    f = await openEvidenceFixture();
+  });
+  afterEach(async () => {
+    await f.close();
+  });
+
+  it("reports a column the cited policy does not grant", async () => {
+    await f.completed({ columns: ["id", "notes"] });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems[0]).toMatchObject({
+      class: "unauthorized_column",
+      message: expect.stringMatching(
+        /does not grant: column public.encounters.notes is not granted to reporter/,
+      ),
+    });
+    expect(v.problems.every((p) => p.class === "unauthorized_column")).toBe(true);
+  });
+
+  it("reports an export that needed approval and ran without it; accepts a valid approval", async () => {
+    const binding = sha256Hex("binding");
+    const approval = {
+      id: "apr_1",
+      expiresAt: "2999-01-01T00:00:00.000Z",
+      quorum: 1,
+      binding,
+      estimatedRows: 10,
+    };
+    const needs = await f.completed({}, {});
+    const pending = {
+      ...needs,
+      decision: { ...needs.decision, outcome: "require_approval" as const },
+      approval,
+    };
+    await f.sessions.update(transition(pending, "completed", f.clock.now()));
+    const approved = await f.completed();
+    await f.sessions.update(
+      transition(approved, "completed", f.clock.now(), {
+        decision: { ...approved.decision, outcome: "require_approval" },
+        approval,
+        approvals: [
+          {
+            approver: "alice",
+            approverKey: "https://idp.test/#alice",
+            decision: "approve",
+            at: approved.createdAt,
+            comment: "ok",
+            binding,
+          },
+        ],
+      }),
+    );
+    const built = await f.build();
+    const v = await verifyBundle(built.location);
+    expect(v.problems.map((p) => p.class)).toEqual(["review_missing"]);
+    expect(v.problems[0]?.message).toMatch(
+      new RegExp(`session ${needs.sessionId} returned data with 0 valid approval\\(s\\) of the 1 required`),
+    );
+    expect(v.facts?.reviewedByPeople).toBe(1);
+    expect(built.manifest.counts.approvals).toBe(1);
+  });
+
+  it("reports a self-approved export", async () => {
+    const r = await f.completed();
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        approvals: [
+          {
+            approver: "tester",
+            approverKey: r.principal.key,
+            decision: "approve",
+            at: r.createdAt,
+            comment: null,
+            binding: sha256Hex("x"),
+          },
+        ],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems[0]).toMatchObject({
+      class: "review_missing",
+      message: expect.stringMatching(/approved by its own requester/),
+    });
+  });
+
+  it("reports a column returned unmasked where the policy requires masking, and accepts it masked as required", async () => {
+    const rule = { rule: "public.encounters.diagnosis_code", strategy: "redact" };
+    await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, rule] });
+    const unmasked = await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, null] });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "masking_mismatch",
+        message: `session ${unmasked.sessionId} returned column "diagnosis_code" unmasked; policy ${f.policyDigest.slice(0, 12)} requires redact (public.encounters.diagnosis_code)`,
+      },
+    ]);
+    expect(v.facts).toMatchObject({ exports: 2, authorized: 2, maskedAsRequired: 1 });
+  });
+
+  it("reports a column masked with a weaker strategy than the policy requires", async () => {
+    await f.completed({
+      columns: ["diagnosis_code"],
+      masking: [{ rule: "public.encounters.diagnosis_code", strategy: "partial" }],
+    });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems[0]?.message).toMatch(/was masked as partial .* the policy requires redact/);
+  });
+});
