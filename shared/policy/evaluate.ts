@@ -161,6 +161,8 @@ export function evaluate(
   if (entry === undefined) {
     return deny(policy, undefined, "default-deny", ["no policy entry grants this caller any access"], limits);
   }
+  const functionReasons = functionProblems(policy, classification);
+  if (functionReasons.length > 0) return deny(policy, entry, "functions", functionReasons, limits);
   if (classification.kind !== "read") {
     return deny(
       policy,
@@ -170,8 +172,6 @@ export function evaluate(
       limits,
     );
   }
-  const functionReasons = functionProblems(policy, classification);
-  if (functionReasons.length > 0) return deny(policy, entry, "functions", functionReasons, limits);
   if (classification.outputsComplete === false) {
     return deny(
       policy,
