@@ -66,7 +66,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * written (fsync'd, atomic rename) before the next step, so after a restart `resume` continues each running
  * execution where it stopped — a task that was running is invoked again (tasks are idempotent), a callback keeps
  * its token, and timers are deadlines against the clock, so an expiry that passed while the process was down
- * fires at once. Task tokens are opaque random strings; `sendTaskSuccess` completes only the open one.
+ * fires at once. Like Step Functions, a state's timers run from the moment it was entered (persisted), not from when
+ * a restarted process got to it. Task tokens are opaque random strings; `sendTaskSuccess` completes only the open one.
  */
 export class InProcessWorkflow implements ApprovalWorkflow {
   private readonly runs = new Map<string, Run>();
@@ -284,7 +285,7 @@ export class InProcessWorkflow implements ApprovalWorkflow {
         if (doc.waitUntil === null) {
           const seconds = Number(readPath(doc.data, state.secondsPath));
           const ms = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
-          doc.waitUntil = new Date(now.getTime() + ms).toISOString();
+          doc.waitUntil = new Date(Date.parse(doc.enteredAt) + ms).toISOString();
           await this.persist(run);
         }
         if (now.getTime() < Date.parse(doc.waitUntil)) return false;
@@ -353,11 +354,12 @@ export class InProcessWorkflow implements ApprovalWorkflow {
           "the timeout or heartbeat path is not a positive integer",
         );
       }
+      const entered = Date.parse(doc.enteredAt);
       doc.callback = {
         token: `tt_${randomBytes(32).toString("base64url")}`,
-        timeoutAt: new Date(now.getTime() + timeout * 1000).toISOString(),
+        timeoutAt: new Date(entered + timeout * 1000).toISOString(),
         heartbeatSeconds: heartbeat,
-        heartbeatAt: now.toISOString(),
+        heartbeatAt: doc.enteredAt,
         workerDone: false,
         result: null,
       };
