@@ -10,6 +10,7 @@ import {
   adjustableClock,
   decide,
   demoPolicyWith,
+  eventually,
   RISKY_SMALL_SQL,
   waitForStatus,
 } from "#test/support/approvals.ts";
@@ -115,9 +116,12 @@ describe("approval lifecycle: quorum 2, expiry, restarts", () => {
     const done = await waitForStatus(gw, nightly, resuming.body.sessionId, ["completed", "failed"]);
     expect(done.body.status).toBe("completed");
     expect(done.body.sql).toBe(RISKY_SMALL_SQL);
-    const execution = JSON.parse(
-      await readFile(join(dataDir, "approvals", "executions", `${approvalId}.json`), "utf8"),
-    );
+    const execution = await eventually(async () => {
+      const doc = JSON.parse(
+        await readFile(join(dataDir, "approvals", "executions", `${approvalId}.json`), "utf8"),
+      );
+      return doc.status === "running" ? undefined : doc;
+    });
     expect(execution).toMatchObject({ status: "succeeded", state: "Done" });
     expect(execution.history.map((h: { state: string }) => h.state)).toEqual([
       "PlanWait",
