@@ -31,7 +31,9 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy": CONTENT_SECURITY_POLICY,
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // Not `no-referrer`: with it a browser posts forms with `Origin: null`, which the CSRF origin check must refuse.
+  // `same-origin` still keeps the approval URL from ever reaching another site.
+  "referrer-policy": "same-origin",
   "cross-origin-opener-policy": "same-origin",
   "permissions-policy": "camera=(), microphone=(), geolocation=()",
 };
@@ -45,7 +47,7 @@ export function htmlPage(
 ): APIGatewayProxyStructuredResultV2 {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">${options.head ?? ""}<title>${escapeHtml(title)}</title>
+<meta name="referrer" content="same-origin">${options.head ?? ""}<title>${escapeHtml(title)}</title>
 <style>${PAGE_CSS}</style></head>
 <body><main>${body}</main></body></html>
 `;
@@ -67,7 +69,7 @@ export function redirect(
 ): APIGatewayProxyStructuredResultV2 {
   return {
     statusCode,
-    headers: { location, "cache-control": "no-store", "referrer-policy": "no-referrer" },
+    headers: { location, "cache-control": "no-store", "referrer-policy": "same-origin" },
     ...(cookies.length === 0 ? {} : { cookies: [...cookies] }),
     body: "",
   };

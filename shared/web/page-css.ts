@@ -19,7 +19,8 @@ code,pre{font:14px/1.55 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre.sql{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.75rem;margin:0}
 .k{color:var(--kw);font-weight:600}.s{color:var(--str)}.n{color:var(--num)}.p{color:var(--par);font-weight:600}.c{color:var(--muted);font-style:italic}.o{color:var(--muted)}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+td .rule{display:block;font-size:.85rem}
 th{color:var(--muted);font-weight:600}
 .badge{display:inline-block;padding:.1rem .65rem;border-radius:999px;font-size:.85rem;font-weight:600;border:1px solid currentColor;vertical-align:middle}
 .pending{color:var(--warn)}.approved,.executed{color:var(--ok)}.denied,.expired,.failed{color:var(--bad)}
@@ -33,4 +34,4 @@ input[type=text]{min-height:3rem}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:.85rem}
 button,.button{flex:1 1 12rem;display:inline-block;text-align:center;min-height:3.25rem;font:inherit;font-weight:700;border-radius:10px;border:0;padding:.8rem 1rem;cursor:pointer;color:#fff;background:var(--num);text-decoration:none}
 button.approve{background:var(--ok)}button.deny{background:var(--bad)}
-@media (max-width:40rem){main{padding:.65rem}dl{grid-template-columns:1fr;gap:0}dt{margin-top:.45rem}section{padding:.75rem}h1{font-size:1.3rem}}`;
+@media (max-width:40rem){main{padding:.65rem}dl{grid-template-columns:1fr;gap:0}dt{margin-top:.45rem}section{padding:.75rem}h1{font-size:1.3rem}.wide{display:none}th,td{padding:.35rem .3rem}}`;

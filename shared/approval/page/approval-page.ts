@@ -91,10 +91,10 @@ function maskingSection(record: SessionRecord): string {
     const how =
       m === undefined
         ? `<span class="muted">returned as is</span>`
-        : `<strong>${e(m.strategy)}</strong> <span class="muted">(${e(m.rule)})</span>`;
-    return `<tr><td><code>${e(o.name)}</code></td><td>${source === "" ? '<span class="muted">—</span>' : e(source)}</td><td>${how}</td></tr>`;
+        : `<strong>${e(m.strategy)}</strong> <span class="muted rule">${e(m.rule)}</span>`;
+    return `<tr><td><code>${e(o.name)}</code></td><td class="wide">${source === "" ? '<span class="muted">—</span>' : e(source)}</td><td>${how}</td></tr>`;
   });
-  return `<table><thead><tr><th scope="col">Column</th><th scope="col">From</th><th scope="col">Masking</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table><thead><tr><th scope="col">Column</th><th scope="col" class="wide">From</th><th scope="col">Masking</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function decisionsSection(state: ApprovalState): string {
@@ -145,9 +145,9 @@ ${row("Estimated rows", estimate === null ? '<span class="muted">not estimated</
 ${row("Row cap", e(record.decision.limits.maxRows.toLocaleString("en-US")))}
 ${row("Session", `<code>${e(record.sessionId)}</code>`)}
 ${row("Binding", `<span class="digest">${e(state.binding)}</span>`)}</dl></section>
-<section aria-labelledby="why"><h2 id="why">Why it needs a human</h2><ul>${state.reasons.map((r) => `<li>${e(r)}</li>`).join("")}</ul></section>
 <section aria-labelledby="sql"><h2 id="sql">The exact statement</h2><pre class="sql"><code>${highlightSql(record.request.sql)}</code></pre>
 <h2>Parameters</h2>${parametersSection(record)}</section>
+<section aria-labelledby="why"><h2 id="why">Why it needs a human</h2><ul>${state.reasons.map((r) => `<li>${e(r)}</li>`).join("")}</ul></section>
 <section aria-labelledby="masking"><h2 id="masking">What the requester will see</h2>${maskingSection(record)}</section>
 ${requesterSection(record)}
 <section aria-labelledby="decisions"><h2 id="decisions">Decisions</h2>${decisionsSection(state)}</section>

@@ -21,13 +21,16 @@ export const approvalFormSchema = z.strictObject({
 });
 
 /**
- * Refuses a cross-site post: the `Origin` header must be the gateway's public origin (a browser always sends it on
- * a form post); without one, `Sec-Fetch-Site: same-origin` is required.
+ * Refuses a cross-site post: the `Origin` header must be the gateway's public origin (a browser sends it on a form
+ * post); when it is absent or opaque (`null`), `Sec-Fetch-Site: same-origin` is required instead.
  */
 export function checkOrigin(event: APIGatewayProxyEventV2, publicUrl: string): void {
   const origin = header(event, "origin");
   const expected = new URL(publicUrl).origin;
-  const ok = origin === undefined ? header(event, "sec-fetch-site") === "same-origin" : origin === expected;
+  const ok =
+    origin === undefined || origin === "null"
+      ? header(event, "sec-fetch-site") === "same-origin"
+      : origin === expected;
   if (!ok) throw new ForbiddenError("csrf_failed", "the form was not posted from the approval page");
 }
 
