@@ -3,11 +3,13 @@
 import { ConflictError } from "#shared/errors.ts";
 import { errorFields } from "#shared/log.ts";
 import type { ApprovalDeps } from "./deps.ts";
+import { APPROVAL_EXPIRED_ERROR } from "./workflow-description.ts";
 
 /**
  * One pass over the open approvals: a pending one with a task token gets a heartbeat (the waiting task knows
- * its token holder is alive); an approved or denied one gets its task success again (idempotent: a task that has
- * already moved on answers `task_not_open`). Run it every fraction of `HEARTBEAT_SECONDS` and once at start.
+ * its token holder is alive), or `phigate.ApprovalExpired` once its expiry has passed; an approved or denied one gets
+ * its task success again (idempotent: a task that has already moved on answers `task_not_open`). Run it every
+ * fraction of `HEARTBEAT_SECONDS` and once at start.
  */
 export async function sweepApprovals(deps: ApprovalDeps): Promise<{ heartbeats: number; resent: number }> {
   let heartbeats = 0;
@@ -16,7 +18,10 @@ export async function sweepApprovals(deps: ApprovalDeps): Promise<{ heartbeats: 
     const token = state.taskToken;
     if (token === null) continue;
     try {
-      if (state.status === "pending") {
+      if (state.status === "pending" && deps.clock.now().getTime() >= Date.parse(state.expiresAt)) {
+        await deps.workflow.sendTaskFailure(token, APPROVAL_EXPIRED_ERROR, "the approval request expired");
+        resent++;
+      } else if (state.status === "pending") {
         await deps.workflow.sendTaskHeartbeat(token);
         heartbeats++;
       } else if (state.status === "approved" || state.status === "denied") {

@@ -1,7 +1,11 @@
 // The approval states, once: the local runner interprets this description and the CDK renders it to Amazon States Language.
 
 import { z } from "zod";
-import { type WorkflowDescription, workflowDescriptionSchema } from "./workflow-description.ts";
+import {
+  APPROVAL_EXPIRED_ERROR,
+  type WorkflowDescription,
+  workflowDescriptionSchema,
+} from "./workflow-description.ts";
 
 /** The input every execution starts with (`StartExecution` input; the execution name is the approval id). */
 export const approvalWorkflowInputSchema = z.strictObject({
@@ -21,7 +25,9 @@ const TRANSIENT = [
  * Just-in-time approval of one recorded statement. `PlanWait` computes the seconds left before the approval
  * expires; `AwaitDecision` hands `notify-approvers` a task token (kept in the approval store; approvers get only
  * the opaque approval id) and waits for the decision until the expiry, with a heartbeat that the token holder
- * sends while it is alive; a lapsed heartbeat re-plans the wait with a fresh token. `Decide` routes the outcome:
+ * sends while it is alive; a lapsed heartbeat re-plans the wait with a fresh token. The token holder also fails the
+ * task with `phigate.ApprovalExpired` once the approval's own expiry has passed (the timeout runs from when the wait
+ * was entered, which a stalled or restarted host may have delayed). `Decide` routes the outcome:
  * the recorded statement runs (`Execute`) or the session is closed as denied or expired.
  */
 export const APPROVAL_STATES: WorkflowDescription = workflowDescriptionSchema.parse({
@@ -62,7 +68,7 @@ export const APPROVAL_STATES: WorkflowDescription = workflowDescriptionSchema.pa
       resultPath: "$.decision",
       catch: [
         { errorEquals: ["States.HeartbeatTimeout"], resultPath: "$.failure", next: "PlanWait" },
-        { errorEquals: ["States.Timeout"], resultPath: "$.failure", next: "Expire" },
+        { errorEquals: ["States.Timeout", APPROVAL_EXPIRED_ERROR], resultPath: "$.failure", next: "Expire" },
         { errorEquals: ["States.ALL"], resultPath: "$.failure", next: "CloseFailed" },
       ],
       next: "Decide",

@@ -15,12 +15,16 @@ export const TASK_NAMES = [
 /** A task name. */
 export type TaskName = (typeof TASK_NAMES)[number];
 
+/** The error a token holder sends (`SendTaskFailure`) when the approval's own expiry has passed. */
+export const APPROVAL_EXPIRED_ERROR = "phigate.ApprovalExpired";
+
 /** Errors a retrier or catcher can match, with their Amazon States Language names. */
 export const WORKFLOW_ERRORS = [
   "States.ALL",
   "States.Timeout",
   "States.HeartbeatTimeout",
   "States.TaskFailed",
+  APPROVAL_EXPIRED_ERROR,
 ] as const;
 
 /** A workflow error name. */

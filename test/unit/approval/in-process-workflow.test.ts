@@ -142,6 +142,17 @@ describe("InProcessWorkflow", () => {
     });
   });
 
+  it("routes a token holder's phigate.ApprovalExpired failure to Expire", async () => {
+    const fake = fakeTasks();
+    const runner = await open(fake.tasks);
+    await runner.start(INPUT);
+    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
+    await runner.sendTaskFailure(token ?? "", "phigate.ApprovalExpired", "expired");
+    await eventually(async () => ((await stored()).status === "succeeded" ? true : undefined));
+    expect(fake.count("close-expired")).toBe(1);
+    expect((await stored()).data.failure).toEqual({ Error: "phigate.ApprovalExpired", Cause: "expired" });
+  });
+
   it("re-plans the wait with a fresh token when the token holder's heartbeat lapses; heartbeats keep it", async () => {
     const fake = fakeTasks();
     const runner = await open(fake.tasks);

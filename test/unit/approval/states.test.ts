@@ -60,7 +60,11 @@ describe("toAmazonStatesLanguage", () => {
       ResultPath: "$.decision",
       Catch: [
         { ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.failure", Next: "PlanWait" },
-        { ErrorEquals: ["States.Timeout"], ResultPath: "$.failure", Next: "Expire" },
+        {
+          ErrorEquals: ["States.Timeout", "phigate.ApprovalExpired"],
+          ResultPath: "$.failure",
+          Next: "Expire",
+        },
         { ErrorEquals: ["States.ALL"], ResultPath: "$.failure", Next: "CloseFailed" },
       ],
       Next: "Decide",
