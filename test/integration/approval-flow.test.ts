@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assessSession } from "#shared/evidence/assess-session.ts";
 import {
   adjustableClock,
   decide,
@@ -102,6 +103,16 @@ describe("just-in-time approval (demo policy, quorum 1)", () => {
     const ssnAt = result.columns.indexOf(ssn);
     for (const row of result.rows) expect(String(row[ssnAt])).not.toMatch(RAW_SSN);
     console.info(`approve → completed result in ${elapsed} ms (${result.rowCount} rows)`);
+
+    const record = await gw.host.deps.sessions.get(sessionId);
+    expect(record?.transitions.map((t) => t.status)).toEqual([
+      "pending_approval",
+      "approved",
+      "running",
+      "completed",
+    ]);
+    const audit = await assessSession(record as NonNullable<typeof record>, gw.host.deps.policy.current());
+    expect(audit).toMatchObject({ authorization: "ok", masking: "ok", review: "approved", findings: [] });
 
     const again = await decide(gw, alice, approvalId, { decision: "approve" });
     expect(again.status).toBe(409);
