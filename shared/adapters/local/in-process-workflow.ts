@@ -1,6 +1,7 @@
 // ApprovalWorkflow in process: interprets the shared state description, persisting each step, resuming after a restart.
 
 import { randomBytes } from "node:crypto";
+import { approvalWorkflowInputSchema } from "#shared/approval/states.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import {
   readPath,
@@ -121,8 +122,9 @@ export class InProcessWorkflow implements ApprovalWorkflow {
     return doc === undefined ? undefined : structuredClone(doc);
   }
 
-  async start(input: { approvalId: string; sessionId: string }): Promise<void> {
+  async start(request: { approvalId: string; sessionId: string }): Promise<void> {
     if (this.closing) throw new UnavailableError("workflow_unavailable", "the workflow runner is stopping");
+    const input = approvalWorkflowInputSchema.parse(request);
     if (this.runs.has(input.approvalId)) return;
     const now = this.now();
     const doc: Execution = {
