@@ -13,8 +13,8 @@ export class CliError extends Error {
   }
 }
 
-/** Exit statuses: 0 success, 2 usage, 3 denied by policy or approver, 4 any other error. */
-export const EXIT = { ok: 0, usage: 2, denied: 3, error: 4 } as const;
+/** Exit statuses: 0 success, 2 usage, 3 denied by policy or approver, 4 any other error, 5 approval expired. */
+export const EXIT = { ok: 0, usage: 2, denied: 3, error: 4, expired: 5 } as const;
 
 /** The gateway's base URL (`--url`, `PHIGATE_URL`, or the local default). */
 export function gatewayUrl(flag: string | undefined): string {

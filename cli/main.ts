@@ -1,6 +1,7 @@
 // `phigate`: the command-line client — dispatches to one sub-command and maps failures to exit statuses.
 
 import { CliError, EXIT } from "#cli/client.ts";
+import { APPROVE_USAGE, approveCommand } from "#cli/commands/approve.ts";
 import { EVIDENCE_USAGE, evidenceCommand } from "#cli/commands/evidence.ts";
 import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
 import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
@@ -11,6 +12,7 @@ import { TOKEN_USAGE, tokenCommand } from "#cli/commands/token.ts";
 import { VERIFY_EVIDENCE_USAGE, verifyEvidenceCommand } from "#cli/commands/verify-evidence.ts";
 
 const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<number>; usage: string }>> = {
+  approve: { run: approveCommand, usage: APPROVE_USAGE },
   policy: { run: policyCommand, usage: POLICY_USAGE },
   query: { run: queryCommand, usage: QUERY_USAGE },
   seed: { run: seedCommand, usage: SEED_USAGE },

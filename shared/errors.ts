@@ -153,7 +153,8 @@ export class UnavailableError extends PhigateError {
       | "store_unavailable"
       | "database_unavailable"
       | "workflow_unavailable"
-      | "signer_unavailable",
+      | "signer_unavailable"
+      | "signin_unavailable",
     message: string,
     options?: PhigateErrorOptions,
   ) {

@@ -1,5 +1,11 @@
 // The ports: what the core needs from the outside world, implemented by adapters/local and adapters/aws.
 
+import type {
+  ApprovalDecisionEntry,
+  ApprovalState,
+  ApprovalStatus,
+} from "#shared/approval/approval-state.ts";
+import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
 
@@ -163,7 +169,75 @@ export interface PolicyArchive {
 /** Secret keys the core needs, by purpose; generated and kept outside the repository. */
 export interface KeyProvider {
   /** A 32-byte key for the given purpose (stable across restarts). */
-  key(purpose: "tokenization" | "parameter-digest" | "result-link"): Promise<Uint8Array>;
+  key(purpose: "tokenization" | "parameter-digest" | "result-link" | "approver-session"): Promise<Uint8Array>;
+}
+
+/**
+ * Durable approval requests (one item per approval id) with conditional writes: a decision is appended once per
+ * approver and only while the request is pending; a status moves once. Failed conditions are `ConflictError`s
+ * (`already_decided`, `version_conflict`, `status_conflict`); unavailability is `UnavailableError("store_unavailable")`.
+ */
+export interface ApprovalStore {
+  /** Stores a new request; `ConflictError("approval_exists")` when the id is taken. */
+  create(state: ApprovalState): Promise<void>;
+  get(approvalId: string): Promise<ApprovalState | undefined>;
+  /**
+   * Appends one approver's decision and sets the resulting status in one conditional write: only while the stored
+   * version is `expectedVersion`, the status is `pending`, `at` is before the expiry (else `GoneError("expired")`),
+   * and this approver has not decided.
+   */
+  appendDecision(
+    approvalId: string,
+    change: {
+      readonly expectedVersion: number;
+      readonly decision: ApprovalDecisionEntry;
+      readonly status: ApprovalStatus;
+      readonly at: Date;
+    },
+  ): Promise<ApprovalState>;
+  /** Moves the status from one of `from` to `to` (once); `ConflictError("status_conflict")` otherwise. */
+  transition(
+    approvalId: string,
+    from: readonly ApprovalStatus[],
+    to: ApprovalStatus,
+    at: Date,
+  ): Promise<ApprovalState>;
+  /** Records the workflow's current task token (replacing an older one) and, optionally, that approvers were notified. */
+  setTask(
+    approvalId: string,
+    change: { readonly taskToken: string; readonly notifiedAt?: Date; readonly at: Date },
+  ): Promise<ApprovalState>;
+  /**
+   * Marks the request closed (its session reached its outcome) and erases the raw parameters, which are no longer
+   * needed (the record keeps their keyed digests). Idempotent.
+   */
+  close(approvalId: string, at: Date): Promise<ApprovalState>;
+  /** Requests not closed yet (for heartbeats and reconciliation). */
+  listOpen(): Promise<ApprovalState[]>;
+}
+
+/** What a decision sends to the waiting workflow (`SendTaskSuccess` output). */
+export interface DecisionOutput {
+  readonly outcome: "approved" | "denied" | "expired";
+}
+
+/**
+ * The approval workflow engine (Step Functions on AWS, the in-process runner locally), addressed by the opaque
+ * task tokens it hands its callback tasks. Token failures (unknown, timed out, already completed) are
+ * `ConflictError("task_not_open")`; unavailability is `UnavailableError("workflow_unavailable")`.
+ */
+export interface ApprovalWorkflow {
+  /** Starts the workflow for one approval; idempotent per approval id. */
+  start(input: { readonly approvalId: string; readonly sessionId: string }): Promise<void>;
+  sendTaskSuccess(taskToken: string, output: DecisionOutput): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+  /** Tells the waiting task its token holder is alive (resets its heartbeat clock). */
+  sendTaskHeartbeat(taskToken: string): Promise<void>;
+}
+
+/** Tells approvers that a request waits for them: an opaque link, never a token, credential, SQL text or PHI. */
+export interface Notifier {
+  notify(notice: ApprovalNotice): Promise<void>;
 }
 
 /** Time, injectable for tests. */

@@ -1,16 +1,19 @@
 // `phigate query SQL`: runs a statement through the gateway and prints the (masked) result.
 
 import { parseArgs } from "node:util";
+import { ApprovalProgress } from "#cli/approval-progress.ts";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
 import { FORMATS, formatResult, type ResultBody, resultSummary } from "#cli/format.ts";
 import { tokenSource } from "#cli/token-source.ts";
+import { type PendingAnswer, waitForApproval } from "#cli/wait-for-approval.ts";
 
 /** Usage text. */
 export const QUERY_USAGE = `phigate query SQL [--params JSON] [--purpose TEXT] [--format table|json|csv|ndjson]
                  [--dry-run] [--idempotency-key KEY] [--token T] [--url URL] [--audience A]
   Runs one statement. The token comes from --token, PHIGATE_TOKEN, or GitHub Actions' OIDC
-  (permissions: id-token: write) for the audience (default: phigate).
-  Exit status: 0 result printed, 3 denied, 4 other error, 2 usage.`;
+  (permissions: id-token: write) for the audience (default: phigate; refreshed while waiting).
+  A statement that needs approval (202) waits, with progress on stderr, until it is decided.
+  Exit status: 0 result printed, 3 denied (policy or approver), 5 approval expired, 4 other error, 2 usage.`;
 
 function parseParams(text: string | undefined): unknown[] | Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
@@ -53,9 +56,11 @@ export async function queryCommand(argv: string[]): Promise<number> {
   };
   const headers: Record<string, string> =
     values["idempotency-key"] === undefined ? {} : { "idempotency-key": values["idempotency-key"] };
-  const { body: answer } = await callJson(`${gatewayUrl(values.url)}/v1/queries`, {
+  const url = gatewayUrl(values.url);
+  const token = await source.token();
+  const { status, body: answer } = await callJson(`${url}/v1/queries`, {
     method: "POST",
-    token: await source.token(),
+    token,
     body,
     headers,
   });
@@ -63,7 +68,20 @@ export async function queryCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
     return EXIT.ok;
   }
-  const result = answer as ResultBody & { status?: string };
+  let result = answer as ResultBody & { status?: string };
+  if (status === 202) {
+    const pending = answer as PendingAnswer;
+    process.stderr.write(
+      `session ${pending.sessionId} needs approval (${pending.approval.reasons.length} reason(s)); approvers have been notified\n`,
+    );
+    result = await waitForApproval({
+      url,
+      pending,
+      source,
+      token,
+      progress: new ApprovalProgress(process.stderr),
+    });
+  }
   process.stdout.write(`${formatResult(result, format)}\n`);
   process.stderr.write(`${resultSummary(result)}\n`);
   return EXIT.ok;

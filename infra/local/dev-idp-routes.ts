@@ -1,8 +1,9 @@
-// HTTP routes of the development IdP: discovery, JWKS and `POST /dev-idp/token` (contract §3).
+// HTTP routes of the development IdP: discovery, JWKS, the sign-in form and `POST /dev-idp/token` (contract §3).
 
 import type { IncomingMessage } from "node:http";
 import type { DevIdp } from "#infra/local/dev-idp.ts";
 import { devTokenRequestSchema } from "#infra/local/dev-idp.ts";
+import { DevAuthorization } from "#infra/local/dev-idp-authorize.ts";
 import type { LocalRoute } from "#infra/local/server.ts";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "#shared/errors.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
@@ -18,8 +19,29 @@ function parseJson(body: string): unknown {
   }
 }
 
-/** The dev IdP's routes; anything else under /dev-idp is 404. */
-export function devIdpRoutes(idp: DevIdp, extra: readonly LocalRoute[] = []): LocalRoute {
+function formFields(body: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (name in fields) throw new BadRequestError("invalid_request", `the field ${name} appears twice`);
+    fields[name] = value;
+  }
+  return fields;
+}
+
+function isForm(request: IncomingMessage): boolean {
+  return /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers["content-type"] ?? "");
+}
+
+/**
+ * The dev IdP's routes; anything else under /dev-idp is 404. `/authorize` shows a sign-in form (GET) and issues a
+ * code (POST); `/token` redeems a code (form body, `grant_type=authorization_code`) or mints a token (JSON, §3).
+ */
+export function devIdpRoutes(
+  idp: DevIdp,
+  extra: readonly LocalRoute[] = [],
+  redirectOrigins: readonly string[] = [],
+): LocalRoute {
+  const authorization = new DevAuthorization(idp, redirectOrigins);
   return async (request: IncomingMessage, url: URL, body: string) => {
     if (url.pathname !== DEV_IDP_PATH && !url.pathname.startsWith(`${DEV_IDP_PATH}/`)) return undefined;
     const path = url.pathname.slice(DEV_IDP_PATH.length);
@@ -30,8 +52,17 @@ export function devIdpRoutes(idp: DevIdp, extra: readonly LocalRoute[] = []): Lo
       const result = await route(request, url, body);
       if (result !== undefined) return result;
     }
+    if (path === "/authorize") {
+      if (request.method === "GET")
+        return authorization.form(authorization.request(Object.fromEntries(url.searchParams)));
+      if (request.method !== "POST") throw new MethodNotAllowedError("use GET or POST");
+      if (!isForm(request))
+        throw new BadRequestError("invalid_request", "the sign-in form posts a form body");
+      return authorization.signIn(formFields(body));
+    }
     if (path === "/token") {
       if (request.method !== "POST") throw new MethodNotAllowedError("use POST");
+      if (isForm(request)) return jsonResponse(200, await authorization.redeem(formFields(body)));
       const parsed = devTokenRequestSchema.safeParse(parseJson(body));
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

@@ -73,6 +73,30 @@ export class DevIdp {
     };
   }
 
+  /** An OIDC ID token for a signed-in user: audience the client, the request's nonce, five minutes. */
+  async mintIdToken(request: {
+    sub: string;
+    groups: readonly string[];
+    nonce: string;
+    clientId: string;
+  }): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({
+      nonce: request.nonce,
+      auth_time: now,
+      groups: [...request.groups],
+      preferred_username: request.sub,
+    })
+      .setProtectedHeader({ alg: "ES256", kid: this.publicJwk.kid, typ: "JWT" })
+      .setIssuer(this.issuer)
+      .setSubject(request.sub)
+      .setAudience(request.clientId)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+  }
+
   /** Mints a signed token for any subject (that is what a development IdP is for). */
   async mint(
     request: DevTokenRequest,

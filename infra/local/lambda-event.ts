@@ -16,6 +16,12 @@ export function toLambdaEvent(
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(",") : value;
   }
+  // Like API Gateway (payload v2): cookies move from the Cookie header to `event.cookies`.
+  const cookies = (headers.cookie ?? "")
+    .split(";")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  delete headers.cookie;
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams)
     query[name] = name in query ? `${query[name]},${value}` : value;
@@ -26,6 +32,7 @@ export function toLambdaEvent(
     routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ""),
+    ...(cookies.length > 0 ? { cookies } : {}),
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
     ...(Object.keys(matched.pathParameters).length > 0

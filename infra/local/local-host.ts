@@ -8,24 +8,37 @@ import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp-routes.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
 import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
+import { ConsoleNotifier } from "#shared/adapters/local/console-notifier.ts";
+import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
 import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
 import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { InProcessWorkflow } from "#shared/adapters/local/in-process-workflow.ts";
 import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { OutboxNotifier } from "#shared/adapters/local/outbox-notifier.ts";
 import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { WebhookNotifier } from "#shared/adapters/local/webhook-notifier.ts";
+import { FanOutNotifier, type NotifierChannel } from "#shared/approval/fan-out-notifier.ts";
+import { sweepApprovals } from "#shared/approval/keeper.ts";
+import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
+import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
+import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
+import type { TaskName } from "#shared/approval/workflow-description.ts";
 import type { LocalConfig } from "#shared/config/local-env.ts";
+import { ConfigurationError } from "#shared/errors.ts";
 import { createHandlers, type HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
-import type { Logger } from "#shared/log.ts";
+import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
 /** A running local gateway. */
 export interface LocalHost {
@@ -33,6 +46,8 @@ export interface LocalHost {
   readonly config: LocalConfig;
   readonly devIdp: DevIdp | undefined;
   readonly deps: HandlerDeps;
+  /** The in-process approval workflow runner (state under DATA_DIR/approvals/executions). */
+  readonly workflow: InProcessWorkflow;
   readonly database: {
     readonly kind: "pglite" | "postgres";
     readonly seeded: "now" | "already" | "external";
@@ -44,6 +59,36 @@ export interface LocalHost {
 export interface LocalHostOverrides {
   readonly clock?: Clock;
   readonly wrapDeps?: (deps: HandlerDeps) => HandlerDeps;
+  /** Where console notifications go (stdout by default). */
+  readonly consoleNotifications?: (line: string) => void;
+  /** How often the workflow runner checks its timers, ms. */
+  readonly workflowTickMs?: number;
+}
+
+/** Approver sign-in: the dev IdP in development mode, PHIGATE_APPROVER_OIDC otherwise (or none: pages answer 503). */
+function approverSignIn(
+  config: LocalConfig,
+  devIdp: DevIdp | undefined,
+  baseUrl: string,
+): ApproverSignIn | undefined {
+  const redirectUri = `${baseUrl}${CALLBACK_PATH}`;
+  if (devIdp !== undefined) {
+    return {
+      issuer: devIdp.issuer,
+      authorizationEndpoint: `${devIdp.issuer}/authorize`,
+      tokenEndpoint: `${devIdp.issuer}/token`,
+      clientId: config.audience,
+      redirectUri,
+    };
+  }
+  if (config.approverSignIn === undefined) return undefined;
+  const trusted = config.issuers.find((i) => i.issuer === config.approverSignIn?.issuer);
+  if (trusted === undefined || !trusted.audience.includes(config.approverSignIn.clientId)) {
+    throw new ConfigurationError(
+      "PHIGATE_APPROVER_OIDC: its issuer must be in PHIGATE_ISSUERS with its clientId among that issuer's audiences",
+    );
+  }
+  return { ...config.approverSignIn, redirectUri };
 }
 
 /**
@@ -120,6 +165,20 @@ export async function startLocalHost(
       executor = pgExecutor;
     }
     const policySource = { current: () => policy, context: { devIssuer: devIdp?.issuer } };
+    const approvals = new FileApprovalStore(join(config.dataDir, "approvals", "requests"));
+    let tasks: Readonly<Record<TaskName, TaskHandler>> | undefined;
+    const workflow = await InProcessWorkflow.open({
+      directory: join(config.dataDir, "approvals", "executions"),
+      description: APPROVAL_STATES,
+      tasks: () => {
+        if (tasks === undefined) throw new ConfigurationError("the approval tasks are not ready yet");
+        return tasks;
+      },
+      clock,
+      logger,
+      ...(overrides.workflowTickMs === undefined ? {} : { tickMs: overrides.workflowTickMs }),
+    });
+    closers.push(() => workflow.close());
     const baseDeps: HandlerDeps = {
       verifier,
       logger,
@@ -136,11 +195,49 @@ export async function startLocalHost(
       signer,
       evidence,
       policyArchive,
+      approvals,
+      workflow,
+      publicUrl: () => baseUrl,
+      signIn: approverSignIn(config, devIdp, baseUrl),
     };
     const deps = overrides.wrapDeps?.(baseDeps) ?? baseDeps;
-    const localRoutes: LocalRoute[] = devIdp === undefined ? [] : [devIdpRoutes(devIdp)];
+    const channels: NotifierChannel[] = [
+      { name: "console", notifier: new ConsoleNotifier(overrides.consoleNotifications), required: false },
+      {
+        name: "outbox",
+        notifier: new OutboxNotifier({
+          directory: join(config.dataDir, "outbox"),
+          addresses: config.approvalMail ?? {
+            from: "phigate <phigate@localhost>",
+            to: "PHI approvers <phi-approvers@localhost>",
+          },
+          clock,
+        }),
+        required: true,
+      },
+    ];
+    if (config.approvalWebhookUrl !== undefined) {
+      channels.push({
+        name: "webhook",
+        notifier: new WebhookNotifier({ url: config.approvalWebhookUrl, logger }),
+        required: false,
+      });
+    }
+    tasks = createApprovalTasks({ ...deps, notifier: new FanOutNotifier(channels, logger) });
+    const localRoutes: LocalRoute[] =
+      devIdp === undefined ? [] : [devIdpRoutes(devIdp, [], [server.url, baseUrl])];
     server.mount({ handlers: createHandlers(deps), localRoutes, objects });
-    return { url: server.url, config, devIdp, deps, database, close: closeAll };
+    workflow.resume();
+    const sweep = (): void => {
+      sweepApprovals(deps).catch((error: unknown) =>
+        logger.warn("approval sweep failed", errorFields(error)),
+      );
+    };
+    const keeper = setInterval(sweep, (HEARTBEAT_SECONDS * 1000) / 3);
+    keeper.unref();
+    closers.push(async () => clearInterval(keeper));
+    sweep();
+    return { url: server.url, config, devIdp, deps, workflow, database, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

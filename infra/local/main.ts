@@ -17,6 +17,7 @@ function banner(host: LocalHost, evidenceKey: string): string {
     "",
     `phigate is serving ${url}`,
     `  API          POST ${url}/v1/queries · GET ${url}/v1/sessions/{id}`,
+    `  approvals    ${url}/approvals/{id} (approvers sign in) · notifications in ${dataDir}/outbox/`,
     `  database     ${db}`,
     `  data         ${dataDir}/ (sessions journal, results, keys — keep it private)`,
     `  policy       ${relative(process.cwd(), config.policyPath)}`,

@@ -2,9 +2,11 @@
 
 import { resolve } from "node:path";
 import { z } from "zod";
+import type { MailAddresses } from "#shared/approval/email-message.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
 import type { LogLevel } from "#shared/log.ts";
+import { type ApproverSignIn, approverSignInSchema } from "#shared/web/oidc-client.ts";
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
@@ -20,7 +22,14 @@ const envSchema = z.object({
   PHIGATE_AUDIENCE: z.string().min(1).default("phigate"),
   PHIGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   PHIGATE_PUBLIC_URL: z.url().optional(),
+  PHIGATE_APPROVAL_WEBHOOK_URL: z.url().optional(),
+  PHIGATE_APPROVAL_MAIL_FROM: z.string().min(3).max(256).default("phigate <phigate@localhost>"),
+  PHIGATE_APPROVAL_MAIL_TO: z.string().min(3).max(1_000).default("PHI approvers <phi-approvers@localhost>"),
+  PHIGATE_APPROVER_OIDC: z.string().optional(),
 });
+
+/** Where approvers sign in when the dev IdP is off (`PHIGATE_APPROVER_OIDC`, JSON). */
+const approverOidcSchema = approverSignInSchema.omit({ redirectUri: true });
 
 /** The local host's configuration. */
 export interface LocalConfig {
@@ -36,6 +45,33 @@ export interface LocalConfig {
   readonly logLevel: LogLevel;
   /** Base URL for links in notifications (defaults to the listening address). */
   readonly publicUrl: string | undefined;
+  /** A Slack-compatible webhook told about every approval request (optional; failures are logged). */
+  readonly approvalWebhookUrl?: string | undefined;
+  /** Sender and recipients of the `.eml` notifications in DATA_DIR/outbox. */
+  readonly approvalMail?: MailAddresses | undefined;
+  /**
+   * The OIDC provider approvers sign in with, when the dev IdP is off; its issuer must be in PHIGATE_ISSUERS with
+   * `clientId` among its audiences (the same verifier checks the ID tokens).
+   */
+  readonly approverSignIn?: Omit<ApproverSignIn, "redirectUri"> | undefined;
+}
+
+function parseApproverOidc(json: string | undefined): Omit<ApproverSignIn, "redirectUri"> | undefined {
+  if (json === undefined || json.trim() === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigurationError("PHIGATE_APPROVER_OIDC is not valid JSON", { cause });
+  }
+  const parsed = approverOidcSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(
+      `PHIGATE_APPROVER_OIDC.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Reads and validates the configuration; throws `ConfigurationError` naming the bad variable. */
@@ -64,5 +100,8 @@ export function localConfigFromEnv(env: NodeJS.ProcessEnv): LocalConfig {
     audience: e.PHIGATE_AUDIENCE,
     logLevel: e.PHIGATE_LOG_LEVEL,
     publicUrl: e.PHIGATE_PUBLIC_URL,
+    approvalWebhookUrl: e.PHIGATE_APPROVAL_WEBHOOK_URL,
+    approvalMail: { from: e.PHIGATE_APPROVAL_MAIL_FROM, to: e.PHIGATE_APPROVAL_MAIL_TO },
+    approverSignIn: parseApproverOidc(e.PHIGATE_APPROVER_OIDC),
   };
 }

@@ -2,7 +2,7 @@
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { AuthenticationError } from "#shared/errors.ts";
-import { errorResponse } from "#shared/http/error-response.ts";
+import { errorResponse, htmlErrorResponse } from "#shared/http/error-response.ts";
 import type { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { header } from "#shared/http/request.ts";
 import type { RouteAuth } from "#shared/http/routes.ts";
@@ -58,11 +58,21 @@ export function publicHandler(
   return wrap(deps, routeId, "none", logic);
 }
 
+/** Builds a handler for a browser page (no bearer token; it signs its user in): errors become HTML pages. */
+export function pageHandler(
+  deps: ApiDeps,
+  routeId: string,
+  logic: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
+): ApiHandler {
+  return wrap(deps, routeId, "none", logic, htmlErrorResponse);
+}
+
 function wrap(
   deps: ApiDeps,
   routeId: string,
   auth: RouteAuth,
   logic: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
+  mapError: (error: unknown, logger: ApiDeps["logger"]) => APIGatewayProxyStructuredResultV2 = errorResponse,
 ): ApiHandler {
   return async (event) => {
     const started = performance.now();
@@ -70,7 +80,7 @@ function wrap(
     try {
       response = await logic(event);
     } catch (error) {
-      response = errorResponse(error, deps.logger);
+      response = mapError(error, deps.logger);
     }
     deps.logger.info("request", {
       route: routeId,

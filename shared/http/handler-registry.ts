@@ -1,17 +1,22 @@
 // Route id → handler factory: the local host builds every handler from here; each Lambda entry builds its own.
 
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler } from "#shared/http/api-handler.ts";
+import { createApprovalSignInHandler } from "#shared/http/handlers/approval-sign-in.ts";
+import { createGetApprovalPageHandler } from "#shared/http/handlers/get-approval-page.ts";
 import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
 import { createGetSessionReplayHandler } from "#shared/http/handlers/get-session-replay.ts";
+import { createPostApprovalDecisionHandler } from "#shared/http/handlers/post-approval-decision.ts";
+import { createPostApprovalPageHandler } from "#shared/http/handlers/post-approval-page.ts";
 import { createPostEvidenceBundleHandler } from "#shared/http/handlers/post-evidence-bundle.ts";
 import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
-import type { SessionDeps } from "#shared/sessions/deps.ts";
+import type { WebDeps } from "#shared/http/web-deps.ts";
 
 /** Everything any route handler may need. */
-export type HandlerDeps = ApiDeps & SessionDeps & EvidenceDeps;
+export type HandlerDeps = ApiDeps & ApprovalDeps & WebDeps & EvidenceDeps;
 
 /** Factories by route id. */
 export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => ApiHandler>> = {
@@ -19,6 +24,10 @@ export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => A
   "get-session": createGetSessionHandler,
   "get-session-replay": createGetSessionReplayHandler,
   "post-evidence-bundle": createPostEvidenceBundleHandler,
+  "post-approval-decision": createPostApprovalDecisionHandler,
+  "get-approval-page": createGetApprovalPageHandler,
+  "post-approval-page": createPostApprovalPageHandler,
+  "approval-sign-in": createApprovalSignInHandler,
 };
 
 /** Builds the handler of every route in the table; a route without a factory is a configuration error. */

@@ -42,6 +42,39 @@ export function jsonBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, sch
   return parsed.data;
 }
 
+/**
+ * An `application/x-www-form-urlencoded` body validated by `schema` (each field once); 413 when too large, 415 when
+ * not a form, 400 when invalid.
+ */
+export function formBody<S extends z.ZodType>(event: APIGatewayProxyEventV2, schema: S): z.infer<S> {
+  const contentType = header(event, "content-type") ?? "";
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
+    throw new UnsupportedMediaTypeError(
+      "the request body must be a form (application/x-www-form-urlencoded)",
+    );
+  }
+  const raw = event.body ?? "";
+  const text = event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw;
+  if (Buffer.byteLength(text, "utf8") > MAX_FORM_BYTES) {
+    throw new PayloadTooLargeError(`the form is larger than ${MAX_FORM_BYTES} bytes`);
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (name in fields) throw new BadRequestError("invalid_request", `the form field ${name} appears twice`);
+    fields[name] = value;
+  }
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue === undefined || issue.path.length === 0 ? "form" : issue.path.join(".");
+    throw new BadRequestError("invalid_request", `${path}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** Largest accepted form body, in bytes. */
+export const MAX_FORM_BYTES = 16 * 1024;
+
 /** A path parameter (always present when the route matched). */
 export function pathParameter(event: APIGatewayProxyEventV2, name: string): string {
   const value = event.pathParameters?.[name];

@@ -55,6 +55,39 @@ export const ROUTES: readonly RouteDefinition[] = [
     entry: "functions/post-evidence-bundle.ts",
     needsParser: false,
   },
+  {
+    id: "post-approval-decision",
+    method: "POST",
+    path: "/v1/approvals/{id}/decision",
+    auth: "jwt",
+    entry: "functions/post-approval-decision.ts",
+    needsParser: false,
+  },
+  {
+    id: "get-approval-page",
+    method: "GET",
+    path: "/approvals/{id}",
+    auth: "none",
+    entry: "functions/get-approval-page.ts",
+    // The page highlights the SQL with PostgreSQL's scanner (the same WASM).
+    needsParser: true,
+  },
+  {
+    id: "post-approval-page",
+    method: "POST",
+    path: "/approvals/{id}",
+    auth: "none",
+    entry: "functions/post-approval-page.ts",
+    needsParser: false,
+  },
+  {
+    id: "approval-sign-in",
+    method: "GET",
+    path: "/approvals/oidc/callback",
+    auth: "none",
+    entry: "functions/approval-sign-in.ts",
+    needsParser: false,
+  },
 ];
 
 /** A route matched against a request path, with its path parameters. */

@@ -1,5 +1,13 @@
 // The write-ahead query path: analyze → decide → record → execute read-only → store the result → record → answer.
 
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
+import {
+  approvalBlock,
+  approverQuorum,
+  openApproval,
+  type PendingApprovalBody,
+  pendingBody,
+} from "#shared/approval/request-approval.ts";
 import {
   ConflictError,
   ForbiddenError,
@@ -51,6 +59,7 @@ export interface DryRunBody {
 /** What a query request produced. */
 export type QueryOutcome =
   | { readonly kind: "completed"; readonly body: CompletedBody }
+  | { readonly kind: "pending_approval"; readonly body: PendingApprovalBody }
   | { readonly kind: "dry_run"; readonly body: DryRunBody };
 
 function classificationSummary(c: Classification): DryRunBody["classification"] {
@@ -70,10 +79,12 @@ function initialStatus(outcome: "allow" | "deny" | "require_approval"): SessionS
 
 /**
  * Handles `POST /v1/queries`. Nothing runs unless the policy allows it; the record exists (`running`) before
- * the statement runs; the masked result and the final record are stored before the answer is returned.
+ * the statement runs; the masked result and the final record are stored before the answer is returned. A
+ * statement that needs approval is recorded `pending_approval` with its approval block, the approval request is
+ * stored and its workflow started (any failure fails the session closed), and the answer is `202`.
  */
 export async function submitQuery(
-  deps: SessionDeps,
+  deps: ApprovalDeps,
   context: RequestContext,
   request: QueryRequest,
 ): Promise<QueryOutcome> {
@@ -93,7 +104,8 @@ export async function submitQuery(
   }
   const now = deps.clock.now();
   const status = initialStatus(decision.outcome);
-  const record = newSessionRecord({
+  const quorum = approverQuorum(policy);
+  let record = newSessionRecord({
     sessionId: newSessionId(now),
     status,
     at: now,
@@ -105,6 +117,12 @@ export async function submitQuery(
     masking: plan === undefined ? null : { plan: maskingSummary(plan) },
     matchContext: deps.policy.context,
   });
+  if (status === "pending_approval" && quorum !== undefined) {
+    record = {
+      ...record,
+      approval: await approvalBlock(deps, record, quorum, request.params, analyzed.statement),
+    };
+  }
   const idempotency =
     context.idempotencyKey === null
       ? undefined
@@ -121,14 +139,30 @@ export async function submitQuery(
     throw new ForbiddenError("policy_denied", decision.reasons.join("; "), { sessionId: stored.sessionId });
   }
   if (status === "pending_approval") {
-    await failSession(
-      deps,
-      stored,
-      new ForbiddenError("approval_unavailable", "this statement needs an approval workflow"),
-    );
-    throw new ForbiddenError("approval_unavailable", "this statement needs an approval workflow", {
-      sessionId: stored.sessionId,
-    });
+    if (stored.approval === null) {
+      const error = new ForbiddenError(
+        "approval_unavailable",
+        "this statement needs an approval but the policy names no approvers",
+      );
+      await failSession(deps, stored, error);
+      throw inSession(error, stored.sessionId);
+    }
+    try {
+      return { kind: "pending_approval", body: await openApproval(deps, stored, request.params) };
+    } catch (error) {
+      deps.logger.error("could not open an approval; failing the session closed", {
+        sessionId: stored.sessionId,
+        ...errorFields(error),
+      });
+      const known =
+        error instanceof PhigateError
+          ? error
+          : new UnavailableError("workflow_unavailable", "the approval workflow is unavailable", {
+              cause: error,
+            });
+      await failSession(deps, stored, known);
+      throw inSession(known, stored.sessionId);
+    }
   }
   if (plan === undefined)
     throw new ForbiddenError("policy_denied", "the statement cannot be masked", {
@@ -238,6 +272,9 @@ async function replay(deps: SessionDeps, stored: SessionRecord, digest: string):
       const error = stored.error ?? { code: "internal_error", message: "the request failed", status: 500 };
       throw new RecordedError(error.code, error.message, error.status, sessionId);
     }
+    case "pending_approval":
+      if (stored.approval !== null) return { kind: "pending_approval", body: pendingBody(stored) };
+      throw new ConflictError("request_in_progress", "this request is still in progress", { sessionId });
     case "denied":
       throw new ForbiddenError("approval_denied", "an approver denied this statement", { sessionId });
     case "expired":

@@ -21,6 +21,8 @@ export interface SessionView {
   readonly purpose: string | null;
   readonly classification: SessionRecord["classification"];
   readonly decision: Pick<SessionRecord["decision"], "outcome" | "reasons" | "rules" | "policy">;
+  /** The approval request, when the statement needed one (its quorum and expiry: what a waiting client shows). */
+  readonly approval?: { readonly id: string; readonly expiresAt: string; readonly quorum: number };
   readonly approvals: readonly { approver: string; decision: string; at: string; comment: string | null }[];
   readonly createdAt: string;
   readonly completedAt?: string;
@@ -110,6 +112,15 @@ export async function getSession(
       rules: record.decision.rules,
       policy: record.decision.policy,
     },
+    ...(record.approval === null
+      ? {}
+      : {
+          approval: {
+            id: record.approval.id,
+            expiresAt: record.approval.expiresAt,
+            quorum: record.approval.quorum,
+          },
+        }),
     approvals: record.approvals.map((a) => ({
       approver: a.approver,
       decision: a.decision,

@@ -51,6 +51,8 @@ export interface TestGatewayOptions extends LocalHostOverrides {
   readonly issuers?: readonly TrustedIssuer[];
   /** Reuse this DATA_DIR (restart tests); it is then not removed on close. */
   readonly dataDir?: string;
+  /** Listen on this port (restart tests: the dev IdP's issuer URL, and so every principal key, includes it). */
+  readonly port?: number;
 }
 
 /** Starts a gateway on 127.0.0.1 (a free port) with a fresh DATA_DIR. */
@@ -73,7 +75,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   const config: LocalConfig = {
     host: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     dataDir,
     databaseUrl: options.databaseUrl,
     policyPath,

@@ -19,6 +19,11 @@ export const ROUTE_CAPABILITIES: Readonly<Record<string, FunctionCapabilities>> 
   "get-session-replay": { database: false, keys: false, sessions: "read", results: "read" },
   /** Reads the chain and re-hashes results; signing and the evidence bucket are not wired on AWS yet. */
   "post-evidence-bundle": { database: false, keys: false, sessions: "read", results: "read" },
+  // The approval routes' own stores (approvals table, state machine) are AWS phase 2; until then they answer 503.
+  "post-approval-decision": { database: false, keys: false, sessions: "write", results: "read" },
+  "get-approval-page": { database: false, keys: true, sessions: "read", results: "read" },
+  "post-approval-page": { database: false, keys: true, sessions: "write", results: "read" },
+  "approval-sign-in": { database: false, keys: true, sessions: "read", results: "read" },
 };
 
 /** The capabilities of a route, or an error naming the route when it has none. */

@@ -13,7 +13,7 @@ import { S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
 import { SecretsKeyProvider } from "#shared/adapters/aws/secrets-key-provider.ts";
 import { type DatabaseConfig, type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import { ConfigurationError } from "#shared/errors.ts";
+import { ConfigurationError, UnavailableError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { HANDLER_FACTORIES, type HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
@@ -21,6 +21,8 @@ import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import {
+  type ApprovalStore,
+  type ApprovalWorkflow,
   type EvidenceStore,
   type KeyProvider,
   type PolicyArchive,
@@ -82,6 +84,31 @@ const noEvidence: EvidenceStore = { open: async () => missing("evidence") };
 const noPolicyArchive: PolicyArchive = {
   put: async () => missing("evidence"),
   get: async () => missing("evidence"),
+};
+
+function approvalsLater(): never {
+  throw new UnavailableError(
+    "workflow_unavailable",
+    "approvals are not wired on this host yet (the Step Functions side arrives with AWS phase 2)",
+  );
+}
+
+/** Until AWS phase 2 brings DynamoDB approvals and Step Functions: every approval step fails closed (503). */
+const noApprovals: ApprovalStore = {
+  create: async () => approvalsLater(),
+  get: async () => approvalsLater(),
+  appendDecision: async () => approvalsLater(),
+  transition: async () => approvalsLater(),
+  setTask: async () => approvalsLater(),
+  close: async () => approvalsLater(),
+  listOpen: async () => approvalsLater(),
+};
+
+const noWorkflow: ApprovalWorkflow = {
+  start: async () => approvalsLater(),
+  sendTaskSuccess: async () => approvalsLater(),
+  sendTaskFailure: async () => approvalsLater(),
+  sendTaskHeartbeat: async () => approvalsLater(),
 };
 
 /** Reads the policy bundled next to the function and checks it is the one the stack was synthesized with. */
@@ -147,6 +174,10 @@ export async function createAwsDeps(
     signer: noSigner,
     evidence: noEvidence,
     policyArchive: noPolicyArchive,
+    approvals: noApprovals,
+    workflow: noWorkflow,
+    publicUrl: () => approvalsLater(),
+    signIn: undefined,
   };
 }
 

@@ -1,13 +1,13 @@
-// POST /v1/queries: validate the body, submit the query, answer 200 / 202 / dry-run.
+// POST /v1/queries: validate the body, submit the query, answer 200 / 202 (pending approval) / dry-run.
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { z } from "zod";
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, jsonBody } from "#shared/http/request.ts";
 import type { SqlParam } from "#shared/ports.ts";
-import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest, RequestContext } from "#shared/sessions/new-record.ts";
 import { submitQuery } from "#shared/sessions/query-service.ts";
 
@@ -73,7 +73,7 @@ export function clientOf(event: APIGatewayProxyEventV2): RequestContext["client"
 }
 
 /** The `post-query` route handler. */
-export function createPostQueryHandler(deps: ApiDeps & SessionDeps): ApiHandler {
+export function createPostQueryHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
   return jwtHandler(deps, "post-query", async (event, principal) => {
     const body = jsonBody(event, queryBodySchema);
     checkText(body.sql);
@@ -89,6 +89,6 @@ export function createPostQueryHandler(deps: ApiDeps & SessionDeps): ApiHandler 
       idempotencyKey: idempotencyKey(event),
     };
     const outcome = await submitQuery(deps, context, request);
-    return jsonResponse(200, outcome.body);
+    return jsonResponse(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
   });
 }

@@ -1,0 +1,6 @@
+// Lambda entry of GET /approvals/oidc/callback: the end of the approver's OIDC sign-in.
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("approval-sign-in");

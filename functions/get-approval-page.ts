@@ -1,0 +1,6 @@
+// Lambda entry of GET /approvals/{id}: the approver's page (signs the approver in; highlights the SQL with the scanner).
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("get-approval-page");

@@ -1,0 +1,6 @@
+// Lambda entry of POST /v1/approvals/{id}/decision: an approver's decision with a bearer token.
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("post-approval-decision");

@@ -1,0 +1,6 @@
+// Lambda entry of POST /approvals/{id}: the approver page's Approve / Deny form.
+
+import { composeHandler } from "#shared/adapters/aws/compose.ts";
+
+/** The API Gateway (payload v2) handler, composed once per container during the init phase. */
+export const handler = await composeHandler("post-approval-page");

@@ -1,0 +1,94 @@
+// Task `execute-approved`: run the recorded statement once through the shared execute → mask → record path.
+
+import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
+import { recordedApprovals, updateSessionRecord } from "#shared/approval/session-updates.ts";
+import { loadApproval } from "#shared/approval/submit-decision.ts";
+import { ConflictError, PhigateError } from "#shared/errors.ts";
+import { errorFields } from "#shared/log.ts";
+import { executeSession, failSession } from "#shared/sessions/query-service.ts";
+import { TERMINAL_STATUSES, transition } from "#shared/sessions/record.ts";
+import { prepareExecution } from "./prepare-execution.ts";
+import { taskDataSchema } from "./task-input.ts";
+
+/** Marks the approval executed and closes it, forgetting its raw parameters (both idempotent). */
+async function finish(deps: ApprovalDeps, state: ApprovalState): Promise<void> {
+  try {
+    await deps.approvals.transition(state.approvalId, ["approved"], "executed", deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ConflictError && error.code === "status_conflict")) throw error;
+  }
+  await deps.approvals.close(state.approvalId, deps.clock.now());
+}
+
+/**
+ * Runs an approved session exactly once. The write-ahead move `approved → running` is a conditional write on the
+ * record's version: whoever wins it runs the statement; a session found `running` (an attempt died mid-run) is
+ * failed closed with `execution_interrupted` rather than run again; a terminal session is left as it is.
+ * Verification failures (see `prepareExecution`) are recorded as the session's failure. Store failures before
+ * the write-ahead move propagate, so the workflow retries.
+ */
+export async function executeApproved(deps: ApprovalDeps, payload: unknown): Promise<{ status: string }> {
+  const { approvalId, sessionId } = taskDataSchema.parse(payload);
+  const state = await loadApproval(deps, approvalId);
+  let record = await updateSessionRecord(deps, sessionId, (current) =>
+    current.status === "pending_approval" && state.status === "approved"
+      ? transition(current, "approved", deps.clock.now(), { approvals: recordedApprovals(state) })
+      : undefined,
+  );
+  if (TERMINAL_STATUSES.has(record.status)) {
+    await finish(deps, state);
+    return { status: record.status };
+  }
+  if (record.status === "running") {
+    await failSession(
+      deps,
+      record,
+      new ConflictError(
+        "execution_interrupted",
+        "the approved execution was interrupted; it is never run twice",
+      ),
+    );
+    await finish(deps, state);
+    return { status: "failed" };
+  }
+  if (record.status !== "approved" || (state.status !== "approved" && state.status !== "executed")) {
+    await failSession(
+      deps,
+      record,
+      new ConflictError("approval_not_granted", "the statement was not approved"),
+    );
+    return { status: "failed" };
+  }
+  let prepared: Awaited<ReturnType<typeof prepareExecution>>;
+  try {
+    prepared = await prepareExecution(deps, state, record);
+  } catch (error) {
+    if (!(error instanceof PhigateError) || error.status >= 500) throw error;
+    deps.logger.warn("approved statement refused before running", {
+      sessionId,
+      approvalId,
+      code: error.code,
+    });
+    await failSession(deps, record, error);
+    await finish(deps, state);
+    return { status: "failed" };
+  }
+  record = await deps.sessions.update(transition(record, "running", deps.clock.now()));
+  try {
+    await executeSession(deps, record, prepared.analyzed, { params: prepared.params }, prepared.masking);
+  } catch (error) {
+    deps.logger.warn("approved statement failed (recorded on the session)", {
+      sessionId,
+      ...errorFields(error),
+    });
+  }
+  await finish(deps, state);
+  const final = await deps.sessions.get(sessionId);
+  deps.logger.info("approved statement executed", {
+    sessionId,
+    approvalId,
+    status: final?.status ?? "unknown",
+  });
+  return { status: final?.status ?? "unknown" };
+}

@@ -1,0 +1,82 @@
+// GET /approvals/{id}: the approver's page; without a session it starts the OIDC sign-in (a link alone shows nothing).
+
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { isRequester } from "#shared/approval/decision-rules.ts";
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
+import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
+import { loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
+import { isApprover, loadApproval } from "#shared/approval/submit-decision.ts";
+import { NotFoundError } from "#shared/errors.ts";
+import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
+import { pathParameter } from "#shared/http/request.ts";
+import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
+import { principalLabel } from "#shared/identity/principal.ts";
+import { csrfToken, readSession, startLogin } from "#shared/web/approver-session.ts";
+import { htmlPage, messagePage, redirect } from "#shared/web/html.ts";
+import { authorizationUrl } from "#shared/web/oidc-client.ts";
+
+type Deps = ApiDeps & ApprovalDeps & WebDeps;
+
+/** Starts a sign-in for an approval page: the sealed transaction cookie, then the IdP's authorization endpoint. */
+async function beginSignIn(deps: Deps, approvalId: string): Promise<APIGatewayProxyStructuredResultV2> {
+  const signIn = requireSignIn(deps);
+  const { login, cookie } = await startLogin(
+    deps.keys,
+    approvalId,
+    deps.clock.now(),
+    secureCookies(deps.publicUrl()),
+  );
+  return redirect(authorizationUrl(signIn, login), 302, [cookie]);
+}
+
+function approvalIdOf(event: APIGatewayProxyEventV2): string {
+  const approvalId = pathParameter(event, "id");
+  if (!APPROVAL_ID_PATTERN.test(approvalId)) throw new NotFoundError("no such approval request");
+  return approvalId;
+}
+
+/** The `get-approval-page` route handler. */
+export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
+  const highlighter = loadSqlHighlighter();
+  highlighter.catch(() => undefined);
+  return pageHandler(deps, "get-approval-page", async (event) => {
+    const approvalId = approvalIdOf(event);
+    const query = event.queryStringParameters ?? {};
+    const now = deps.clock.now();
+    const session = query.signin === undefined ? await readSession(deps.keys, event, now) : undefined;
+    if (session === undefined) return beginSignIn(deps, approvalId);
+    const state = await loadApproval(deps, approvalId);
+    const viewer = session.principal;
+    const again = { href: `/approvals/${approvalId}?signin=1`, text: "Sign in as someone else" };
+    if (isRequester(state, viewer)) {
+      return messagePage(
+        403,
+        "Not allowed",
+        "You requested this statement; another person must review it. (self_approval)",
+        { link: again },
+      );
+    }
+    if (!isApprover(deps, viewer)) {
+      return messagePage(
+        403,
+        "Not allowed",
+        `You are signed in as ${principalLabel(viewer)}, who is not an approver under the policy in force. (not_an_approver)`,
+        { link: again },
+      );
+    }
+    const record = await deps.sessions.get(state.sessionId);
+    if (record === undefined) throw new NotFoundError("the approval's session is not recorded");
+    await highlighter;
+    const done = query.done === "approve" || query.done === "deny" ? query.done : undefined;
+    const body = renderApprovalPage({
+      state,
+      record,
+      viewer: { label: principalLabel(viewer), key: viewer.key, subject: viewer.subject },
+      csrf: await csrfToken(deps.keys, session, approvalId),
+      now,
+      done,
+    });
+    return htmlPage(200, `Approval ${approvalId}`, body);
+  });
+}

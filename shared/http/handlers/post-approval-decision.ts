@@ -1,0 +1,32 @@
+// POST /v1/approvals/{id}/decision: an approver's decision with a bearer token (the same rules as the page).
+
+import { z } from "zod";
+import type { ApprovalDeps } from "#shared/approval/deps.ts";
+import { submitDecision } from "#shared/approval/submit-decision.ts";
+import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
+import { jsonResponse } from "#shared/http/error-response.ts";
+import { jsonBody, pathParameter } from "#shared/http/request.ts";
+
+/** The request body (contract §2), extended with the optional binding digest the approver was shown. */
+export const decisionBodySchema = z.strictObject({
+  decision: z.enum(["approve", "deny"]),
+  comment: z.string().trim().min(1).max(2_000).optional(),
+  binding: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "binding is a SHA-256 hex digest")
+    .optional(),
+});
+
+/** The `post-approval-decision` route handler. */
+export function createPostApprovalDecisionHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
+  return jwtHandler(deps, "post-approval-decision", async (event, principal) => {
+    const body = jsonBody(event, decisionBodySchema);
+    const result = await submitDecision(deps, principal, pathParameter(event, "id"), {
+      decision: body.decision,
+      comment: body.comment ?? null,
+      binding: body.binding,
+      via: "api",
+    });
+    return jsonResponse(200, result);
+  });
+}

@@ -1,0 +1,38 @@
+// Cookies in and out of API Gateway v2 events: `event.cookies` (or a Cookie header) in, `Set-Cookie` strings out.
+
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { header } from "#shared/http/request.ts";
+
+/** The request's cookies by name (API Gateway v2 moves them to `event.cookies`; a plain Cookie header also works). */
+export function requestCookies(event: APIGatewayProxyEventV2): Map<string, string> {
+  const pairs = event.cookies ?? (header(event, "cookie") ?? "").split(";");
+  const cookies = new Map<string, string>();
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    if (!cookies.has(name)) cookies.set(name, pair.slice(eq + 1).trim());
+  }
+  return cookies;
+}
+
+/** Attributes of a cookie the gateway sets. */
+export interface CookieOptions {
+  readonly path: string;
+  readonly maxAgeSeconds: number;
+  readonly sameSite: "Strict" | "Lax";
+  /** Set when the public URL is https (a local http gateway cannot use Secure cookies). */
+  readonly secure: boolean;
+}
+
+/** A `Set-Cookie` value; always `HttpOnly`. `maxAgeSeconds: 0` deletes the cookie. */
+export function setCookie(name: string, value: string, options: CookieOptions): string {
+  return [
+    `${name}=${value}`,
+    `Path=${options.path}`,
+    `Max-Age=${options.maxAgeSeconds}`,
+    "HttpOnly",
+    `SameSite=${options.sameSite}`,
+    ...(options.secure ? ["Secure"] : []),
+  ].join("; ");
+}

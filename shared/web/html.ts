@@ -1,0 +1,103 @@
+// HTML responses for the browser pages: escaping, one stylesheet pinned by its hash in a strict CSP, no script at all.
+
+import { createHash } from "node:crypto";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { PAGE_CSS } from "./page-css.ts";
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE_HASH = createHash("sha256").update(PAGE_CSS, "utf8").digest("base64");
+
+/**
+ * The policy every page carries: nothing loads but the one inline stylesheet (by hash); no script, no frames, no
+ * plugins; forms post only to this origin.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src 'sha256-${STYLE_HASH}'`,
+  "img-src 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+/** Security headers of every HTML page. */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  // Not `no-referrer`: with it a browser posts forms with `Origin: null`, which the CSRF origin check must refuse.
+  // `same-origin` still keeps the approval URL from ever reaching another site.
+  "referrer-policy": "same-origin",
+  "cross-origin-opener-policy": "same-origin",
+  "permissions-policy": "camera=(), microphone=(), geolocation=()",
+};
+
+/** A whole page: `title` is text (escaped here), `body` is HTML the caller built from escaped pieces. */
+export function htmlPage(
+  statusCode: number,
+  title: string,
+  body: string,
+  options: { readonly cookies?: readonly string[]; readonly head?: string } = {},
+): APIGatewayProxyStructuredResultV2 {
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">${options.head ?? ""}<title>${escapeHtml(title)}</title>
+<style>${PAGE_CSS}</style></head>
+<body><main>${body}</main></body></html>
+`;
+  return {
+    statusCode,
+    headers: { ...PAGE_HEADERS },
+    ...(options.cookies === undefined || options.cookies.length === 0
+      ? {}
+      : { cookies: [...options.cookies] }),
+    body: html,
+  };
+}
+
+/** A redirect (`302` after sign-in steps, `303` after a form post), with cookies to set. */
+export function redirect(
+  location: string,
+  statusCode: 302 | 303 = 302,
+  cookies: readonly string[] = [],
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { location, "cache-control": "no-store", "referrer-policy": "same-origin" },
+    ...(cookies.length === 0 ? {} : { cookies: [...cookies] }),
+    body: "",
+  };
+}
+
+/** A short page with a heading and a message (errors, sign-in steps). */
+export function messagePage(
+  statusCode: number,
+  heading: string,
+  message: string,
+  options: {
+    readonly cookies?: readonly string[];
+    readonly link?: { href: string; text: string };
+    readonly refreshTo?: string;
+  } = {},
+): APIGatewayProxyStructuredResultV2 {
+  const link =
+    options.link === undefined
+      ? ""
+      : `<p><a class="button" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a></p>`;
+  const head =
+    options.refreshTo === undefined
+      ? ""
+      : `<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">`;
+  return htmlPage(
+    statusCode,
+    heading,
+    `<h1>${escapeHtml(heading)}</h1><section><p>${escapeHtml(message)}</p>${link}</section>`,
+    { ...(options.cookies === undefined ? {} : { cookies: options.cookies }), head },
+  );
+}

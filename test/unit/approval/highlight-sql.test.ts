@@ -1,0 +1,40 @@
+// SQL highlighting from the scanner's tokens: every character kept, every piece escaped, tokens classed by kind.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import { highlightSql, loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
+
+function text(html: string): string {
+  return html.replace(/<[^>]+>/g, "").replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+}
+
+describe("highlightSql", () => {
+  beforeAll(async () => {
+    await loadSqlHighlighter();
+  });
+
+  it("classes keywords, identifiers, strings, numbers, parameters, operators and comments", () => {
+    const html = highlightSql("SELECT p.id, 'x' AS s, 42 -- note\nFROM patients p WHERE id >= $1");
+    expect(html).toContain('<span class="k">SELECT</span>');
+    expect(html).toContain('<span class="s">&#39;x&#39;</span>');
+    expect(html).toContain('<span class="n">42</span>');
+    expect(html).toContain('<span class="c">-- note</span>');
+    expect(html).toContain('<span class="p">$1</span>');
+    expect(html).toContain('<span class="o">&#62;=</span>');
+    expect(html).toContain("patients");
+  });
+
+  it("keeps the exact text (whitespace, Unicode) and escapes markup inside literals and identifiers", () => {
+    const sql = `SELECT '</code><script>alert(1)</script>' AS "a<b", 'Zoë' \n\t FROM patients /* <b> */`;
+    const html = highlightSql(sql);
+    expect(html).not.toContain("<script");
+    expect(html).not.toContain("<b>");
+    expect(html).not.toContain('"a<b"');
+    expect(text(html)).toBe(sql);
+  });
+
+  it("falls back to escaped text when the scanner cannot tokenize", () => {
+    const sql = "SELECT 'unterminated <i>";
+    expect(text(highlightSql(sql))).toBe(sql);
+    expect(highlightSql(sql)).not.toContain("<i>");
+  });
+});
