@@ -154,7 +154,8 @@ export class UnavailableError extends PhigateError {
       | "database_unavailable"
       | "workflow_unavailable"
       | "signer_unavailable"
-      | "signin_unavailable",
+      | "signin_unavailable"
+      | "interrupted",
     message: string,
     options?: PhigateErrorOptions,
   ) {

@@ -28,7 +28,7 @@ import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import type { LocalConfig } from "#shared/config/local-env.ts";
-import { ConfigurationError } from "#shared/errors.ts";
+import { ConfigurationError, UnavailableError } from "#shared/errors.ts";
 import { createHandlers, type HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
@@ -37,8 +37,31 @@ import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
+import { failSession } from "#shared/sessions/query-service.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
+
+/**
+ * Sessions left `running` by a previous process (it stopped mid-request, so no caller got their data) are
+ * recorded as failed before anything is served: every record ends in a state that says what happened.
+ */
+async function failInterrupted(deps: HandlerDeps, sessions: FileSessionStore, logger: Logger): Promise<void> {
+  const ids = sessions.interrupted();
+  for (const id of ids) {
+    const record = await deps.sessions.get(id);
+    if (record?.status !== "running") continue;
+    await failSession(
+      deps,
+      record,
+      new UnavailableError(
+        "interrupted",
+        "the gateway stopped while this statement was running; nothing was returned",
+      ),
+    );
+  }
+  if (ids.length > 0)
+    logger.warn("recorded sessions interrupted by the previous stop as failed", { sessions: ids.length });
+}
 
 /** A running local gateway. */
 export interface LocalHost {
@@ -105,8 +128,12 @@ export async function startLocalHost(
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(config.dataDir);
   const closers: (() => Promise<void>)[] = [unlock];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
+  let closing: Promise<void> | undefined;
+  const closeAll = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+    })();
+    return closing;
   };
   try {
     const clock = overrides.clock ?? systemClock;
@@ -226,6 +253,7 @@ export async function startLocalHost(
     tasks = createApprovalTasks({ ...deps, notifier: new FanOutNotifier(channels, logger) });
     const localRoutes: LocalRoute[] =
       devIdp === undefined ? [] : [devIdpRoutes(devIdp, [], [server.url, baseUrl])];
+    await failInterrupted(deps, sessions, logger);
     server.mount({ handlers: createHandlers(deps), localRoutes, objects });
     workflow.resume();
     const sweep = (): void => {

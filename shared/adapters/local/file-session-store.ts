@@ -24,6 +24,18 @@ interface Located {
   readonly offset: number;
   readonly length: number;
   readonly version: number;
+  /** The latest version's status, and whether the session waits on an approval workflow (which owns it). */
+  readonly status: SessionRecord["status"];
+  readonly approval: boolean;
+}
+
+interface PendingLine {
+  readonly day: string;
+  readonly text: string;
+  readonly sessionId: string;
+  readonly version: number;
+  readonly status: SessionRecord["status"];
+  readonly approval: boolean;
 }
 
 type Operation =
@@ -114,6 +126,14 @@ export class FileSessionStore implements SessionStore {
     }
   }
 
+  /**
+   * Sessions left `running` without an approval workflow: their request was in flight when the process stopped,
+   * so no caller received their data. The host marks them failed at start.
+   */
+  interrupted(): string[] {
+    return [...this.index].filter(([, l]) => l.status === "running" && !l.approval).map(([id]) => id);
+  }
+
   /** Closes the journal file; pending writes are completed first. */
   async close(): Promise<void> {
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
@@ -149,7 +169,7 @@ export class FileSessionStore implements SessionStore {
     const staged = new Map<string, Located>();
     const stagedIdempotency = new Map<string, string>();
     const accepted: { pending: Pending; entry: ChainEntry; created: boolean }[] = [];
-    const lines: { day: string; text: string; sessionId: string; version: number }[] = [];
+    const lines: PendingLine[] = [];
     let head = this.head;
     for (const pending of batch) {
       const { op } = pending;
@@ -185,8 +205,21 @@ export class FileSessionStore implements SessionStore {
       const entry = linkEntry(head, recordedAt, op.record);
       head = entry;
       const text = `${JSON.stringify(entry)}\n`;
-      lines.push({ day: entry.day, text, sessionId: op.record.sessionId, version: op.record.version });
-      staged.set(op.record.sessionId, { day: entry.day, offset: -1, length: 0, version: op.record.version });
+      const facts = { status: op.record.status, approval: op.record.approval !== null };
+      lines.push({
+        day: entry.day,
+        text,
+        sessionId: op.record.sessionId,
+        version: op.record.version,
+        ...facts,
+      });
+      staged.set(op.record.sessionId, {
+        day: entry.day,
+        offset: -1,
+        length: 0,
+        version: op.record.version,
+        ...facts,
+      });
       if (op.kind === "create" && op.idempotency !== undefined) {
         stagedIdempotency.set(idempotencyIndexKey(op.idempotency), op.record.sessionId);
       }
@@ -211,9 +244,7 @@ export class FileSessionStore implements SessionStore {
   }
 
   /** Appends lines (grouped by day) and syncs; on failure restores each file to its previous length. */
-  private async append(
-    lines: { day: string; text: string; sessionId: string; version: number }[],
-  ): Promise<Map<string, Located>> {
+  private async append(lines: PendingLine[]): Promise<Map<string, Located>> {
     const locations = new Map<string, Located>();
     let i = 0;
     while (i < lines.length) {
@@ -239,7 +270,14 @@ export class FileSessionStore implements SessionStore {
       let offset = start;
       for (const line of group) {
         const length = Buffer.byteLength(line.text, "utf8");
-        locations.set(line.sessionId, { day, offset, length, version: line.version });
+        locations.set(line.sessionId, {
+          day,
+          offset,
+          length,
+          version: line.version,
+          status: line.status,
+          approval: line.approval,
+        });
         offset += length;
       }
       handle.size = offset;
@@ -354,7 +392,14 @@ export class FileSessionStore implements SessionStore {
             `session journal ${day}: entry ${entry.seq} has an unexpected record version`,
           );
         }
-        this.index.set(record.sessionId, { day, offset, length, version: record.version });
+        this.index.set(record.sessionId, {
+          day,
+          offset,
+          length,
+          version: record.version,
+          status: record.status,
+          approval: record.approval !== null,
+        });
         if (record.version === 1 && record.request.idempotencyKey !== null) {
           this.idempotency.set(
             idempotencyIndexKey({ scope: record.principal.key, key: record.request.idempotencyKey }),
