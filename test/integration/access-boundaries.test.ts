@@ -1,0 +1,97 @@
+// Access boundaries (issue 9): a caller never reads another's session, result or replay (404, like a session that
+// doesn't exist); approvers see pending work and no results; auditors see records and replays and no results.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RISKY_SMALL_SQL } from "#test/support/approvals.ts";
+import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+
+describe("access boundaries", () => {
+  let gw: TestGateway;
+  const tokens: Record<string, string> = {};
+  let allowedSession: string;
+  let pendingSession: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    tokens.requester = await gw.token(NIGHTLY);
+    tokens.otherJob = await gw.token("repo:acme/ehr-reports:ref:refs/heads/feature");
+    tokens.approver = await gw.token("alice", { groups: ["phi-approvers"] });
+    tokens.auditor = await gw.token("audrey", { groups: ["auditors"] });
+    tokens.stranger = await gw.token("mallory", { groups: ["phi-approvers-fake", "Auditors"] });
+    const allowed = await gw.query(tokens.requester ?? "", {
+      sql: "SELECT id, ssn FROM patients ORDER BY id LIMIT 2",
+    });
+    expect(allowed.status).toBe(200);
+    allowedSession = allowed.body.sessionId;
+    const pending = await gw.query(tokens.requester ?? "", { sql: RISKY_SMALL_SQL, params: ["1%"] });
+    expect(pending.status).toBe(202);
+    pendingSession = pending.body.sessionId;
+  });
+  afterAll(async () => gw?.close());
+
+  const read = (who: string, path: string) => gw.request("GET", path, { token: tokens[who] ?? "" });
+
+  it("gives the requester its session with the result", async () => {
+    const answer = await read("requester", `/v1/sessions/${allowedSession}`);
+    expect(answer.status).toBe(200);
+    expect(answer.body.result.rowCount).toBe(2);
+  });
+
+  it("hides a session, its result and its replay from every other caller without a role (404)", async () => {
+    for (const who of ["otherJob", "stranger"]) {
+      for (const path of [
+        `/v1/sessions/${allowedSession}`,
+        `/v1/sessions/${allowedSession}/replay`,
+        `/v1/sessions/${pendingSession}`,
+      ]) {
+        const answer = await read(who, path);
+        expect(answer.status, `${who} ${path}`).toBe(404);
+        expect(answer.body.error.code).toBe("not_found");
+        expect(answer.text).not.toContain("ssn");
+      }
+    }
+  });
+
+  it("lets an approver read pending work (no result), but not unrelated sessions or replays", async () => {
+    const pending = await read("approver", `/v1/sessions/${pendingSession}`);
+    expect(pending.status).toBe(200);
+    expect(pending.body).not.toHaveProperty("result");
+    expect((await read("approver", `/v1/sessions/${allowedSession}`)).status).toBe(404);
+    expect((await read("approver", `/v1/sessions/${allowedSession}/replay`)).status).toBe(404);
+  });
+
+  it("lets an auditor read records and replays, never the result in a session view", async () => {
+    const session = await read("auditor", `/v1/sessions/${allowedSession}`);
+    expect(session.status).toBe(200);
+    expect(session.body).not.toHaveProperty("result");
+    expect((await read("auditor", `/v1/sessions/${allowedSession}/replay`)).status).toBe(200);
+  });
+
+  it("keeps bundles to auditors and decisions to approvers who did not ask", async () => {
+    const range = {
+      from: new Date(Date.now() - 3_600_000).toISOString(),
+      to: new Date(Date.now() - 1_000).toISOString(),
+    };
+    for (const who of ["requester", "approver", "stranger"]) {
+      const answer = await gw.request("POST", "/v1/evidence-bundles", {
+        token: tokens[who] ?? "",
+        body: range,
+      });
+      expect(answer.status, who).toBe(403);
+    }
+    const pending = await read("requester", `/v1/sessions/${pendingSession}`);
+    const approvalId = pending.body.approval.id;
+    for (const [who, code] of [
+      ["requester", "self_approval"],
+      ["auditor", "not_an_approver"],
+      ["stranger", "not_an_approver"],
+    ] as const) {
+      const answer = await gw.request("POST", `/v1/approvals/${approvalId}/decision`, {
+        token: tokens[who] ?? "",
+        body: { decision: "approve" },
+      });
+      expect(answer.status, who).toBe(403);
+      expect(answer.body.error.code).toBe(code);
+    }
+  });
+});
