@@ -61,7 +61,13 @@ describe("ResultWriter", () => {
   });
 
   const writer = (inlineMaxBytes: number, objects: ObjectStore = store) =>
-    new ResultWriter({ objects, sessionId: SESSION, keyBase: "results/t/r", inlineMaxBytes, columns: COLUMNS });
+    new ResultWriter({
+      objects,
+      sessionId: SESSION,
+      keyBase: "results/t/r",
+      inlineMaxBytes,
+      columns: COLUMNS,
+    });
 
   it("keeps a result within the limit inline and stores it as one JSON document", async () => {
     const w = writer(1_000_000);
