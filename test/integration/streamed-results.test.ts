@@ -2,8 +2,10 @@
 // results, and fail-closed behaviour when masking or the store fails mid-stream (no resultUrl, session failed,
 // no object left).
 
+import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ObjectStore, SqlExecutor } from "#shared/ports.ts";
@@ -11,6 +13,7 @@ import { parseResultHeader } from "#shared/sessions/result-format.ts";
 import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 
+const execFileAsync = promisify(execFile);
 const EXPORT_SQL = "SELECT id, department, notes FROM encounters ORDER BY id LIMIT 20000";
 
 async function resultFiles(gw: TestGateway): Promise<string[]> {
@@ -100,6 +103,21 @@ describe("streamed results on the embedded database", () => {
     expect(retry.body.resultUrl).toMatch(/\.ndjson\.gz\?expires=\d+&signature=/);
     const again = Buffer.from(await (await fetch(retry.body.resultUrl)).arrayBuffer());
     expect(again.equals(served)).toBe(true);
+  });
+
+  it("phigate query downloads, checks and prints a streamed result as CSV, progress on stderr", async () => {
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ["bin/phigate.mjs", "query", EXPORT_SQL, "--format", "csv", "--url", gw.url, "--token", token],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const lines = stdout.split("\r\n");
+    expect(lines[0]).toBe("id,department,notes");
+    expect(lines.at(-1)).toBe("");
+    expect(lines).toHaveLength(20_002);
+    expect(lines[20_000]?.startsWith("20000,")).toBe(true);
+    expect(stderr).toMatch(/downloaded \d+\.\d MiB, 20,000 rows/);
+    expect(stderr).toMatch(/20000 row\(s\)/);
   });
 
   it("caps a streamed result at the policy's row limit and says so", async () => {
