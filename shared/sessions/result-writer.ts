@@ -21,7 +21,7 @@ export interface ResultWriterOptions {
   /** Largest result kept inline: bytes of the `{columns, rows}` JSON document. */
   readonly inlineMaxBytes: number;
   readonly columns: StreamedResultHeader["columns"];
-  /** gzip level (1 fastest … 9 smallest). Default 4. */
+  /** gzip level (1 fastest … 9 smallest). Default 1: on NDJSON it is about twice as fast as 4 for a similar size. */
   readonly gzipLevel?: number;
 }
 
@@ -114,7 +114,7 @@ export class ResultWriter {
   }
 
   private async switchToStream(): Promise<void> {
-    const gzip = createGzip({ level: this.options.gzipLevel ?? 4, chunkSize: 64 * 1024 });
+    const gzip = createGzip({ level: this.options.gzipLevel ?? 1, chunkSize: 64 * 1024 });
     // Errors reach the writer through the store's rejection; this keeps a late one from going unhandled.
     gzip.on("error", () => undefined);
     const put = this.options.objects.put(

@@ -1,7 +1,14 @@
 // A policy for large-export tests and the bench: the demo masking rules, no risk rules, a high row cap.
 
-/** Policy YAML letting the nightly report job read the demo tables in bulk (up to `maxRows` rows), masked as in the demo. */
-export function exportPolicy(maxRows: number, statementTimeoutMs = 300_000): string {
+/**
+ * Policy YAML letting the nightly report job read the demo tables in bulk (up to `maxRows` rows), masked as in
+ * the demo. `requestsPerMinute`/`burst` raise the per-caller rate limit (load tests).
+ */
+export function exportPolicy(
+  maxRows: number,
+  statementTimeoutMs = 300_000,
+  rate: { requestsPerMinute: number; burst: number } = { requestsPerMinute: 600, burst: 60 },
+): string {
   return `version: 1
 name: bulk-export
 issuers:
@@ -19,6 +26,8 @@ principals:
     limits:
       maxRows: ${maxRows}
       statementTimeoutMs: ${statementTimeoutMs}
+      requestsPerMinute: ${rate.requestsPerMinute}
+      burst: ${rate.burst}
 masking:
   onTransform: strictest
   wholeRow: deny

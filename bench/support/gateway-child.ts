@@ -1,0 +1,35 @@
+// The gateway under benchmark, in its own process so its RSS is its own: prints `READY <url>`, stops on SIGTERM.
+
+import { startLocalHost } from "#infra/local/local-host.ts";
+import { createJsonLogger } from "#shared/log.ts";
+
+const dataDir = process.env.BENCH_DATA_DIR;
+const policyPath = process.env.BENCH_POLICY;
+if (dataDir === undefined || policyPath === undefined) {
+  process.stderr.write("gateway-child: BENCH_DATA_DIR and BENCH_POLICY are required\n");
+  process.exit(2);
+}
+const logger = createJsonLogger({
+  service: "phigate-bench",
+  level: "warn",
+  write: (line) => process.stderr.write(`${line}\n`),
+});
+const host = await startLocalHost(
+  {
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
+    policyPath,
+    mode: "development",
+    issuers: [],
+    audience: "phigate",
+    logLevel: "warn",
+    publicUrl: undefined,
+  },
+  logger,
+);
+process.stdout.write(`READY ${host.url}\n`);
+process.once("SIGTERM", () => {
+  void host.close().then(() => process.exit(0));
+});
