@@ -2,7 +2,7 @@
 
 import { existsSync, readdirSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
@@ -50,7 +50,11 @@ interface Line {
 }
 
 const lines: Line[] = [];
-const results: Record<string, unknown> = { settings: SETTINGS, startedAt: new Date().toISOString() };
+const results: Record<string, unknown> = {
+  settings: SETTINGS,
+  startedAt: new Date().toISOString(),
+  machine: { cores: cpus().length, loadAverageAtStart: loadavg() },
+};
 const say = (text: string): void => {
   process.stderr.write(`[bench] ${text}\n`);
 };
@@ -346,7 +350,12 @@ async function main(): Promise<void> {
     await rm(root, { recursive: true, force: true });
   }
   results.finishedAt = new Date().toISOString();
+  results.loadAverageAtEnd = loadavg();
   printTable();
+  const load = (l: number[]): string => l.map((v) => v.toFixed(1)).join(" / ");
+  process.stdout.write(
+    `${cpus().length} cores; load average (1/5/15 min) ${load((results.machine as { loadAverageAtStart: number[] }).loadAverageAtStart)} at start, ${load(loadavg())} at end — other work on the machine inflates absolute latencies; compare each figure with its baseline.\n`,
+  );
   await writeFile(resolve("bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   say("wrote bench/results.json");
 }
