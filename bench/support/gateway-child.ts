@@ -30,6 +30,15 @@ const host = await startLocalHost(
   logger,
 );
 process.stdout.write(`READY ${host.url}\n`);
+if (process.env.BENCH_MEMLOG === "1") {
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const mib = (n: number) => (n / 1048576).toFixed(0);
+    process.stderr.write(
+      `mem rss ${mib(m.rss)} heapUsed ${mib(m.heapUsed)} heapTotal ${mib(m.heapTotal)} external ${mib(m.external)} ab ${mib(m.arrayBuffers)}\n`,
+    );
+  }, 2000).unref();
+}
 process.once("SIGTERM", () => {
   void host.close().then(() => process.exit(0));
 });
