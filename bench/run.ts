@@ -4,13 +4,13 @@ import { existsSync, readdirSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { seedEhr } from "#shared/ehr/seed.ts";
 import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { type PostgresServer, startPostgresServer } from "#test/support/postgres-server.ts";
 import { benchBundles } from "./bundles.ts";
+import { benchDecisions } from "./decisions.ts";
 import {
   concurrency,
   directCursorRead,
@@ -20,6 +20,7 @@ import {
   smallReadLatency,
 } from "./e2e.ts";
 import { benchMasking } from "./masking.ts";
+import { benchSql } from "./sql.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { type GatewayProcess, rssOf, startGatewayProcess } from "./support/processes.ts";
 import { median, round } from "./support/stats.ts";
@@ -250,30 +251,15 @@ async function pgliteFigures(root: string): Promise<void> {
 
 async function componentFigures(): Promise<void> {
   say("parse/classify, masking, bundles");
-  const sqlBench = resolve("bench/sql.ts");
-  if (existsSync(sqlBench)) {
-    const { benchSql } = (await import(pathToFileURL(sqlBench).href)) as {
-      benchSql: () => Promise<{ rawParsePerSec: number; parseClassifyPerSec: number; overheadPct: number }>;
-    };
-    const sql = await benchSql();
-    results.sql = sql;
-    lines.push({
-      figure: "parse + classify (report query)",
-      value: `${sql.parseClassifyPerSec.toLocaleString("en-US")} /s`,
-      baseline: `${sql.rawParsePerSec.toLocaleString("en-US")} /s raw parse`,
-      comparison: `+${sql.overheadPct} % over a parse`,
-      target: "(report)",
-    });
-  } else {
-    results.sql = "skipped: bench/sql.ts is not on this branch yet";
-    lines.push({
-      figure: "parse + classify",
-      value: "skipped",
-      baseline: "",
-      comparison: "",
-      target: "bench/sql.ts absent",
-    });
-  }
+  const sql = await benchSql();
+  results.sql = sql;
+  lines.push({
+    figure: `parse + classify (report query, ${sql.queryChars} chars)`,
+    value: `${sql.parseClassifyPerSec.toLocaleString("en-US")} /s`,
+    baseline: `${sql.rawParsePerSec.toLocaleString("en-US")} /s raw parse`,
+    comparison: `+${sql.overheadPct} % over a parse`,
+    target: "(report)",
+  });
   const masking = await benchMasking();
   results.masking = masking;
   lines.push({
@@ -283,21 +269,15 @@ async function componentFigures(): Promise<void> {
     comparison: `${round((masking.cellsPerSec / masking.baselineCellsPerSec) * 100, 1)} % of passthrough`,
     target: "(report)",
   });
-  const decisions = resolve("bench/decisions.ts");
-  if (existsSync(decisions)) {
-    const module = (await import(pathToFileURL(decisions).href)) as Record<string, unknown>;
-    const run = Object.values(module).find((v): v is () => Promise<unknown> => typeof v === "function");
-    results.decisions = run === undefined ? "bench/decisions.ts exports no function" : await run();
-    lines.push({
-      figure: "decision cache",
-      value: JSON.stringify(results.decisions).slice(0, 80),
-      baseline: "",
-      comparison: "",
-      target: "(report)",
-    });
-  } else {
-    results.decisions = "skipped: bench/decisions.ts does not exist";
-  }
+  const decisions = await benchDecisions();
+  results.decisions = decisions;
+  lines.push({
+    figure: "decision (report query, demo policy)",
+    value: `${decisions.cachedPerSec.toLocaleString("en-US")} /s from the cache`,
+    baseline: `${decisions.uncachedPerSec.toLocaleString("en-US")} /s decided afresh`,
+    comparison: `${decisions.ratio}×`,
+    target: "(report)",
+  });
   const bundles = await benchBundles();
   results.bundles = bundles;
   for (const b of bundles) {

@@ -135,7 +135,11 @@ export async function runStatement(
   }
 }
 
-/** Reads a completed session's stored result back, refusing it if its digest no longer matches the record. */
+/**
+ * Reads a completed session's stored result back. Inline results (one JSON document) are read and refused if
+ * their digest no longer matches the record; streamed results (gzip NDJSON) are not read: the answer carries a
+ * fresh `resultUrl` and the recorded `resultSha256`, against which the download can be checked.
+ */
 export async function loadStoredResult(deps: SessionDeps, record: SessionRecord): Promise<CompletedResult> {
   const stored = record.result;
   if (stored === null) throw new UnavailableError("store_unavailable", "the session has no stored result");
