@@ -273,9 +273,9 @@ async function componentFigures(): Promise<void> {
   results.decisions = decisions;
   lines.push({
     figure: "decision (report query, demo policy)",
-    value: `${decisions.cachedPerSec.toLocaleString("en-US")} /s from the cache`,
-    baseline: `${decisions.uncachedPerSec.toLocaleString("en-US")} /s decided afresh`,
-    comparison: `${decisions.ratio}×`,
+    value: `${Math.round(decisions.cachedPerSec).toLocaleString("en-US")} /s from the cache`,
+    baseline: `${Math.round(decisions.uncachedPerSec).toLocaleString("en-US")} /s decided afresh`,
+    comparison: `${round(decisions.ratio, 1)}×`,
     target: "(report)",
   });
   const bundles = await benchBundles();
