@@ -1,7 +1,10 @@
 // The stored result formats: inline JSON `{columns, rows}` and streamed gzip NDJSON (a header line, then one row per line).
 
+import { createInterface } from "node:readline";
+import { createGunzip } from "node:zlib";
 import { z } from "zod";
 import { resultColumnSchema } from "#shared/sessions/record.ts";
+import type { Row } from "#shared/sql/types.ts";
 
 /** Content type of an inline result object: one JSON document `{columns, rows}`. */
 export const INLINE_RESULT_CONTENT_TYPE = "application/json";
@@ -38,4 +41,36 @@ export function parseResultRow(line: string): unknown[] {
   const row = JSON.parse(line) as unknown;
   if (!Array.isArray(row)) throw new TypeError("a result line is not a JSON array");
   return row;
+}
+
+/**
+ * The first `maxRows` rows of a stored result's bytes, in either format: an inline JSON document, or gzip NDJSON,
+ * which is decompressed only as far as those rows need. Throws when the bytes are neither.
+ */
+export async function firstStoredRows(bytes: Uint8Array, maxRows: number): Promise<Row[]> {
+  if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) {
+    const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as { rows?: Row[] };
+    return (parsed.rows ?? []).slice(0, maxRows);
+  }
+  const gunzip = createGunzip();
+  gunzip.end(bytes);
+  const lines = createInterface({ input: gunzip, crlfDelay: Number.POSITIVE_INFINITY });
+  const rows: Row[] = [];
+  let header = true;
+  try {
+    for await (const line of lines) {
+      if (header) {
+        parseResultHeader(line);
+        header = false;
+      } else if (rows.length >= maxRows) {
+        break;
+      } else if (line !== "") {
+        rows.push(parseResultRow(line) as Row);
+      }
+    }
+  } finally {
+    lines.close();
+    gunzip.destroy();
+  }
+  return rows;
 }

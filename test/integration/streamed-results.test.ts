@@ -103,6 +103,16 @@ describe("streamed results on the embedded database", () => {
     expect(retry.body.resultUrl).toMatch(/\.ndjson\.gz\?expires=\d+&signature=/);
     const again = Buffer.from(await (await fetch(retry.body.resultUrl)).arrayBuffer());
     expect(again.equals(served)).toBe(true);
+
+    const replay = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, { token });
+    expect(replay.status).toBe(200);
+    expect(replay.body.exchange.response).toMatchObject({
+      integrity: "verified",
+      delivery: "url",
+      rowCount: 20_000,
+      rowsShown: 1_000,
+    });
+    expect(replay.body.exchange.response.rows[999][0]).toBe(1_000);
   });
 
   it("phigate query downloads, checks and prints a streamed result as CSV, progress on stderr", async () => {

@@ -10,6 +10,7 @@ import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, StoredObject } from "#shared/ports.ts";
 import {
+  firstStoredRows,
   parseResultHeader,
   STREAMED_RESULT_CONTENT_TYPE,
   STREAMED_RESULT_FORMAT,
@@ -191,5 +192,23 @@ describe("ResultWriter", () => {
     expect(failure).toBeInstanceOf(UnavailableError);
     await w.abort(failure);
     expect(await filesUnder(dir)).toEqual([]);
+  });
+
+  it("reads the first rows back from either stored format", async () => {
+    const input = pages(20, 10);
+    for (const limit of [1_000_000, 600]) {
+      const w = new ResultWriter({
+        objects: store,
+        sessionId: SESSION,
+        keyBase: `results/t/first-${limit}`,
+        inlineMaxBytes: limit,
+        columns: COLUMNS,
+      });
+      for (const page of input) await w.write(page);
+      const written = await w.finish();
+      const bytes = (await store.get(written.object.key)) ?? new Uint8Array();
+      expect(await firstStoredRows(bytes, 15)).toEqual(input.flat().slice(0, 15));
+      expect(await firstStoredRows(bytes, 1_000)).toEqual(input.flat());
+    }
   });
 });
