@@ -3,10 +3,7 @@
 import { parseArgs } from "node:util";
 import { ApprovalProgress } from "#cli/approval-progress.ts";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
-import { openResultDownload } from "#cli/download.ts";
 import { FORMATS, formatResult, type ResultBody, resultSummary } from "#cli/format.ts";
-import { DownloadProgress } from "#cli/progress.ts";
-import { printDownloadedResult } from "#cli/stream-format.ts";
 import { tokenSource } from "#cli/token-source.ts";
 import { type PendingAnswer, waitForApproval } from "#cli/wait-for-approval.ts";
 
@@ -88,6 +85,12 @@ export async function queryCommand(argv: string[]): Promise<number> {
     });
   }
   if (result.resultUrl !== undefined) {
+    // Loaded only for large results, so every other command starts as fast as before.
+    const [{ openResultDownload }, { DownloadProgress }, { printDownloadedResult }] = await Promise.all([
+      import("#cli/download.ts"),
+      import("#cli/progress.ts"),
+      import("#cli/stream-format.ts"),
+    ]);
     const download = await openResultDownload(result.resultUrl, {
       ...(result.resultSha256 === undefined ? {} : { expectedSha256: result.resultSha256 }),
       progress: (total) => new DownloadProgress(process.stderr, total),
