@@ -12,25 +12,31 @@ export interface ResultBody {
   readonly rowCount: number;
   readonly truncated: boolean;
   readonly resultUrl?: string;
+  readonly resultSha256?: string;
 }
 
 /** Output formats of `phigate query`. */
 export const FORMATS = ["table", "json", "csv", "ndjson"] as const;
 
-function cellText(value: unknown): string {
+/** A cell as plain text (JSON for non-strings, empty for null). */
+export function cellText(value: unknown): string {
   if (value === null || value === undefined) return "";
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function csvCell(value: unknown): string {
+/** A cell as one CSV field (RFC 4180 quoting). */
+export function csvCell(value: unknown): string {
   const text = cellText(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** A column's table heading: its name, and the masking strategy when masked. */
+export function columnHeading(c: ResultBody["columns"][number]): string {
+  return c.masking === null ? c.name : `${c.name} (${c.masking.strategy})`;
+}
+
 function table(result: ResultBody): string {
-  const headers = result.columns.map((c) =>
-    c.masking === null ? c.name : `${c.name} (${c.masking.strategy})`,
-  );
+  const headers = result.columns.map(columnHeading);
   const cells = result.rows.map((row) => row.map((v) => cellText(v).replace(/\s+/g, " ").slice(0, 60)));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
   const line = (values: string[]): string =>

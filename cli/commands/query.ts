@@ -13,6 +13,8 @@ export const QUERY_USAGE = `phigate query SQL [--params JSON] [--purpose TEXT] [
   Runs one statement. The token comes from --token, PHIGATE_TOKEN, or GitHub Actions' OIDC
   (permissions: id-token: write) for the audience (default: phigate; refreshed while waiting).
   A statement that needs approval (202) waits, with progress on stderr, until it is decided.
+  A large result (resultUrl) is downloaded and printed as it arrives, with progress on stderr, and
+  checked against the SHA-256 the gateway recorded (a mismatch exits 4 after printing: discard it).
   Exit status: 0 result printed, 3 denied (policy or approver), 5 approval expired, 4 other error, 2 usage.`;
 
 function parseParams(text: string | undefined): unknown[] | Record<string, unknown> | undefined {
@@ -82,7 +84,21 @@ export async function queryCommand(argv: string[]): Promise<number> {
       progress: new ApprovalProgress(process.stderr),
     });
   }
-  process.stdout.write(`${formatResult(result, format)}\n`);
+  if (result.resultUrl !== undefined) {
+    // Loaded only for large results, so every other command starts as fast as before.
+    const [{ openResultDownload }, { DownloadProgress }, { printDownloadedResult }] = await Promise.all([
+      import("#cli/download.ts"),
+      import("#cli/progress.ts"),
+      import("#cli/stream-format.ts"),
+    ]);
+    const download = await openResultDownload(result.resultUrl, {
+      ...(result.resultSha256 === undefined ? {} : { expectedSha256: result.resultSha256 }),
+      progress: (total) => new DownloadProgress(process.stderr, total),
+    });
+    await printDownloadedResult(result, download, format, process.stdout);
+  } else {
+    process.stdout.write(`${formatResult(result, format)}\n`);
+  }
   process.stderr.write(`${resultSummary(result)}\n`);
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { firstStoredRows } from "#shared/sessions/result-format.ts";
 import { visibleRecord } from "#shared/sessions/session-view.ts";
 import type { Row } from "#shared/sql/types.ts";
 
@@ -109,8 +110,7 @@ async function response(deps: SessionDeps, record: SessionRecord): Promise<Repla
     deps.logger.error("a stored result does not match its recorded digest", { sessionId: record.sessionId });
     return { ...base, integrity: "digest_mismatch", rows: [], rowsShown: 0 };
   }
-  const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as { rows?: Row[] };
-  const rows = (parsed.rows ?? []).slice(0, REPLAY_MAX_ROWS);
+  const rows = await firstStoredRows(bytes, REPLAY_MAX_ROWS);
   return { ...base, integrity: "verified", rows, rowsShown: rows.length };
 }
 

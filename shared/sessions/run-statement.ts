@@ -1,4 +1,4 @@
-// Executes an allowed statement read-only, stores its result as an immutable object, and reads stored results back.
+// Executes an allowed statement read-only, streams its masked result into an immutable object, and reads it back.
 
 import { createHash } from "node:crypto";
 import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
@@ -8,6 +8,7 @@ import type { MaskingPlan } from "#shared/masking/plan.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { ResultWriter } from "#shared/sessions/result-writer.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
 
 /** A result column as answered and recorded. */
@@ -24,12 +25,15 @@ export interface CompletedResult {
   readonly rowCount: number;
   readonly truncated: boolean;
   readonly resultUrl?: string;
+  /** SHA-256 of the bytes `resultUrl` serves (gzip NDJSON), so a download can be checked end to end. */
+  readonly resultSha256?: string;
 }
 
-const RESULT_URL_TTL_SECONDS = 15 * 60;
+/** Lifetime of a `resultUrl`, seconds. */
+export const RESULT_URL_TTL_SECONDS = 15 * 60;
 
-function resultKey(record: SessionRecord): string {
-  return `results/${record.createdAt.slice(0, 10)}/${record.sessionId}.json`;
+function resultKeyBase(record: SessionRecord): string {
+  return `results/${record.createdAt.slice(0, 10)}/${record.sessionId}`;
 }
 
 /** How a statement's result is masked. */
@@ -49,8 +53,11 @@ export function appliedCounts(stats: MaskingStats): Record<string, number> {
 }
 
 /**
- * Runs the statement under the decision's limits, masking every page as it arrives, and stores the masked
- * result before anything is returned. A masking failure stops the statement: nothing is stored or returned.
+ * Runs the statement under the decision's limits, masking every page as it arrives and handing it to a
+ * {@link ResultWriter}: small results are stored as one JSON document and returned inline; a result that
+ * crosses `inlineMaxBytes` is streamed to the store as gzip NDJSON while it is read and returned as a
+ * short-lived `resultUrl`. Any failure (masking, database, store) aborts the writer, so no complete-looking
+ * object is left and nothing is returned.
  */
 export async function runStatement(
   deps: SessionDeps,
@@ -66,54 +73,73 @@ export async function runStatement(
 }> {
   let columns: AnsweredColumn[] = [];
   let masker: Masker | undefined;
+  let writer: ResultWriter | undefined;
   const tokenizationKey = Buffer.from(await deps.keys.key("tokenization"));
-  const rows: Row[] = [];
-  const summary = await deps.executor.execute(
-    {
-      sql: statement,
-      params,
-      timeoutMs: record.decision.limits.timeoutMs,
-      maxRows: record.decision.limits.maxRows,
-      pageSize: deps.results.pageSize,
-    },
-    {
-      columns: (meta: readonly ResultColumn[]) => {
-        masker = compileMasker({
-          plan: masking.plan,
-          columns: meta,
-          keys: { tokenizationKey },
-          clock: deps.clock,
-          ...(masking.detectors === undefined ? {} : { detectors: masking.detectors }),
-        });
-        columns = masker.columns.map((c) => ({ name: c.name, type: c.type, masking: c.masking }));
+  try {
+    const summary = await deps.executor.execute(
+      {
+        sql: statement,
+        params,
+        timeoutMs: record.decision.limits.timeoutMs,
+        maxRows: record.decision.limits.maxRows,
+        pageSize: deps.results.pageSize,
       },
-      rows: (page: readonly Row[]) => {
-        if (masker === undefined)
-          throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
-        for (const row of masker.maskPage(page)) rows.push(row);
+      {
+        columns: (meta: readonly ResultColumn[]) => {
+          masker = compileMasker({
+            plan: masking.plan,
+            columns: meta,
+            keys: { tokenizationKey },
+            clock: deps.clock,
+            ...(masking.detectors === undefined ? {} : { detectors: masking.detectors }),
+          });
+          columns = masker.columns.map((c) => ({ name: c.name, type: c.type, masking: c.masking }));
+          writer = new ResultWriter({
+            objects: deps.objects,
+            sessionId: record.sessionId,
+            keyBase: resultKeyBase(record),
+            inlineMaxBytes: deps.results.inlineMaxBytes,
+            columns,
+          });
+        },
+        rows: (page: readonly Row[]) => {
+          if (masker === undefined || writer === undefined)
+            throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
+          return writer.write(masker.maskPage(page));
+        },
       },
-    },
-  );
-  if (masker === undefined)
-    throw new MaskingFailedError("The result had no column description; nothing was returned.");
-  const applied = appliedCounts(masker.stats());
-  const body = Buffer.from(JSON.stringify({ columns, rows }), "utf8");
-  const object = await deps.objects.put(resultKey(record), body, "application/json");
-  const delivery = body.length <= deps.results.inlineMaxBytes ? "inline" : "url";
-  const base = { columns, rowCount: summary.rowCount, truncated: summary.truncated };
-  const result: CompletedResult =
-    delivery === "inline"
-      ? { ...base, rows }
-      : { ...base, rows: [], resultUrl: await deps.objects.readUrl(object.key, RESULT_URL_TTL_SECONDS) };
-  return {
-    result,
-    stored: { columns, rowCount: summary.rowCount, truncated: summary.truncated, delivery, object },
-    durationMs: summary.durationMs,
-    applied,
-  };
+    );
+    if (masker === undefined || writer === undefined)
+      throw new MaskingFailedError("The result had no column description; nothing was returned.");
+    const written = await writer.finish();
+    const applied = appliedCounts(masker.stats());
+    const base = { columns, rowCount: summary.rowCount, truncated: summary.truncated };
+    const result: CompletedResult =
+      written.delivery === "inline"
+        ? { ...base, rows: written.rows }
+        : {
+            ...base,
+            rows: [],
+            resultUrl: await deps.objects.readUrl(written.object.key, RESULT_URL_TTL_SECONDS),
+            resultSha256: written.object.sha256,
+          };
+    return {
+      result,
+      stored: { ...base, delivery: written.delivery, object: written.object },
+      durationMs: summary.durationMs,
+      applied,
+    };
+  } catch (error) {
+    await writer?.abort(error);
+    throw error;
+  }
 }
 
-/** Reads a completed session's stored result back, refusing it if its digest no longer matches the record. */
+/**
+ * Reads a completed session's stored result back. Inline results (one JSON document) are read and refused if
+ * their digest no longer matches the record; streamed results (gzip NDJSON) are not read: the answer carries a
+ * fresh `resultUrl` and the recorded `resultSha256`, against which the download can be checked.
+ */
 export async function loadStoredResult(deps: SessionDeps, record: SessionRecord): Promise<CompletedResult> {
   const stored = record.result;
   if (stored === null) throw new UnavailableError("store_unavailable", "the session has no stored result");
@@ -123,6 +149,7 @@ export async function loadStoredResult(deps: SessionDeps, record: SessionRecord)
       ...base,
       rows: [],
       resultUrl: await deps.objects.readUrl(stored.object.key, RESULT_URL_TTL_SECONDS),
+      resultSha256: stored.object.sha256,
     };
   }
   const bytes = await deps.objects.get(stored.object.key);

@@ -202,17 +202,23 @@ export class S3ObjectStore implements ObjectStore {
       );
       uploadId = created.UploadId;
       if (uploadId === undefined) throw new TypeError("S3 returned no upload id");
-      let pending = Buffer.concat(first);
+      // Chunks are joined once per part (not once per chunk), so a streamed body costs linear copying.
+      let pending: Uint8Array[] = [...first];
+      let pendingBytes = pending.reduce((sum, chunk) => sum + chunk.length, 0);
       for (;;) {
-        while (pending.length >= this.partBytes) {
-          await upload(pending.subarray(0, this.partBytes));
-          pending = pending.subarray(this.partBytes);
+        while (pendingBytes >= this.partBytes) {
+          const joined = Buffer.concat(pending, pendingBytes);
+          await upload(joined.subarray(0, this.partBytes));
+          const left = joined.subarray(this.partBytes);
+          pending = left.length > 0 ? [left] : [];
+          pendingBytes = left.length;
         }
         const next = await rest.next();
         if (next.done === true) break;
-        pending = Buffer.concat([pending, next.value]);
+        pending.push(next.value);
+        pendingBytes += next.value.length;
       }
-      if (pending.length > 0) await upload(pending);
+      if (pendingBytes > 0) await upload(Buffer.concat(pending, pendingBytes));
       await client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,

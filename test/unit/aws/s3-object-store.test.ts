@@ -202,6 +202,26 @@ describe("S3ObjectStore.put", () => {
       UploadId: "up-2",
     });
   });
+
+  it("aborts the multipart upload when the body fails mid-stream, so no object is ever completed", async () => {
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: "up-3" });
+    s3.on(UploadPartCommand).resolves({ ETag: '"e"' });
+    s3.on(AbortMultipartUploadCommand).resolves({});
+    async function* breaksAfterOnePart(): AsyncIterable<Uint8Array> {
+      yield* chunks(MIN_PART_BYTES + (1 << 20), 1 << 20);
+      throw new Error("masking failed upstream");
+    }
+    await expect(
+      objectStore({ partBytes: MIN_PART_BYTES }).put("results/y.ndjson.gz", breaksAfterOnePart(), "x"),
+    ).rejects.toBeInstanceOf(UnavailableError);
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(1);
+    expect(s3.commandCalls(CompleteMultipartUploadCommand)).toHaveLength(0);
+    expect(s3.commandCalls(AbortMultipartUploadCommand)[0]?.args[0].input).toEqual({
+      Bucket: BUCKET,
+      Key: "results/y.ndjson.gz",
+      UploadId: "up-3",
+    });
+  });
 });
 
 describe("S3ObjectStore reads", () => {

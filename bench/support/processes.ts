@@ -1,0 +1,77 @@
+// Starts and watches bench child processes: the gateway (with its URL) and RSS sampling from /proc.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+/** A running gateway child. */
+export interface GatewayProcess {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `bench/support/gateway-child.ts` with `env`; resolves once it printed its URL. */
+export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/support/gateway-child.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const stdout = child.stdout;
+  if (stdout === null || child.pid === undefined) throw new Error("could not start the gateway process");
+  const pid = child.pid;
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: stdout });
+    lines.on("line", (line) => {
+      if (line.startsWith("READY ")) resolve(line.slice("READY ".length).trim());
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`the gateway process exited (${code}) before it was ready`)),
+    );
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    url,
+    pid,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function statusField(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  return match === null ? Number.NaN : Number(match[1]) * 1024;
+}
+
+/** Resident set size of a process, bytes (Linux). */
+export function rssOf(pid: number): number {
+  return statusField(pid, "VmRSS");
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak seen, bytes. */
+export function sampleRss(pid: number, everyMs = 25): { stop(): number } {
+  let peak = rssOf(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(pid));
+    } catch {
+      // the process ended
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      try {
+        peak = Math.max(peak, rssOf(pid));
+      } catch {
+        // the process ended
+      }
+      return peak;
+    },
+  };
+}

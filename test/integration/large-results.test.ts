@@ -1,0 +1,109 @@
+// Large results end to end over HTTP: 200,000 masked rows streamed to the store as gzip NDJSON against a
+// PostgreSQL server, checked by row count, recorded digest, served bytes, and absence of raw identifiers.
+
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { seedEhr } from "#shared/ehr/seed.ts";
+import { parseResultHeader, STREAMED_RESULT_CONTENT_TYPE } from "#shared/sessions/result-format.ts";
+import { exportPolicy } from "#test/support/export-policy.ts";
+import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import {
+  describeWithPostgres,
+  type PostgresServer,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+
+const ROWS = 200_000;
+const EXPORT_SQL =
+  "SELECT e.id, e.department, e.diagnosis_code, e.admitted_at, e.notes, p.mrn, p.ssn, p.zip, p.dob " +
+  "FROM encounters e JOIN patients p ON p.id = e.patient_id";
+
+describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL server)", () => {
+  let server: PostgresServer;
+  let gw: TestGateway;
+  let token: string;
+  const rawSsns = new Set<string>();
+  const rawMrns = new Set<string>();
+
+  beforeAll(async () => {
+    server = await startPostgresServer({ database: "ehr" });
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      await seedEhr(client, { patients: 35_000, encounters: ROWS, medications: 1_000 });
+      const { rows } = await client.query<{ ssn: string; mrn: string }>("SELECT ssn, mrn FROM patients");
+      for (const row of rows) {
+        rawSsns.add(row.ssn);
+        rawMrns.add(row.mrn);
+      }
+    } finally {
+      await client.end();
+    }
+    gw = await startTestGateway({ databaseUrl: server.url, policy: exportPolicy(ROWS + 1) });
+    token = await gw.token(NIGHTLY);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await server?.stop();
+  });
+
+  it("streams every row masked into one stored object whose digest the session records and the link serves", async () => {
+    const answer = await gw.query(token, { sql: EXPORT_SQL, purpose: "bulk export test" });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: "completed", rowCount: ROWS, truncated: false, rows: [] });
+    const resultUrl: string = answer.body.resultUrl;
+    expect(resultUrl).toMatch(/\/objects\/results\/.+\.ndjson\.gz\?expires=\d+&signature=[0-9a-f]{64}$/);
+
+    const record = await gw.host.deps.sessions.get(answer.body.sessionId);
+    expect(record?.status).toBe("completed");
+    const object = record?.result?.object;
+    expect(record?.result?.delivery).toBe("url");
+    expect(object?.contentType).toBe(STREAMED_RESULT_CONTENT_TYPE);
+    expect(answer.body.resultSha256).toBe(object?.sha256);
+
+    const stored = await readFile(join(gw.dataDir, "objects", object?.key ?? "missing"));
+    expect(createHash("sha256").update(stored).digest("hex")).toBe(object?.sha256);
+    expect(stored.length).toBe(object?.size);
+
+    // (Before the CPU-heavy checks below: they block this process, which also runs the gateway.)
+    const view = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}`, { token });
+    expect(view.status).toBe(200);
+    expect(view.body.result).toMatchObject({ rowCount: ROWS, rows: [], resultSha256: object?.sha256 });
+    expect(view.body.result.resultUrl).toMatch(/\.ndjson\.gz\?expires=/);
+
+    const served = Buffer.from(await (await fetch(resultUrl)).arrayBuffer());
+    expect(createHash("sha256").update(served).digest("hex")).toBe(object?.sha256);
+
+    const text = gunzipSync(served).toString("utf8");
+    const lines = text.split("\n");
+    expect(lines.at(-1)).toBe("");
+    expect(lines.length - 2).toBe(ROWS);
+    const header = parseResultHeader(lines[0] ?? "");
+    expect(header.sessionId).toBe(answer.body.sessionId);
+    expect(header.columns.map((c) => [c.name, c.masking?.strategy ?? null])).toEqual([
+      ["id", null],
+      ["department", null],
+      ["diagnosis_code", null],
+      ["admitted_at", null],
+      ["notes", "detect"],
+      ["mrn", "tokenize"],
+      ["ssn", "partial"],
+      ["zip", "generalize"],
+      ["dob", "generalize"],
+    ]);
+    expect(header.columns).toEqual(answer.body.columns);
+
+    const leakedSsns = (text.match(/\d{3}-\d{2}-\d{4}/g) ?? []).filter((v) => rawSsns.has(v));
+    const leakedMrns = (text.match(/MRN-\d{7}/g) ?? []).filter((v) => rawMrns.has(v));
+    expect(leakedSsns).toEqual([]);
+    expect(leakedMrns).toEqual([]);
+    const rawMrnDigits = new Set([...rawMrns].map((mrn) => mrn.slice(4)));
+    const bareMrns = (text.match(/\b\d{7}\b/g) ?? []).filter((v) => rawMrnDigits.has(v));
+    expect(bareMrns).toEqual([]);
+    expect(gw.logs.some((line) => line.includes(EXPORT_SQL))).toBe(false);
+  });
+});
