@@ -1,0 +1,98 @@
+// Leaks the masking leak suite found, pinned at the decision level: parse, classify and decide with the demo policy.
+
+import { resolve } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "#shared/identity/principal.ts";
+import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
+import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
+import { analyzeSql } from "#shared/sql/analyze.ts";
+import { loadSqlParser } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+
+const text = (...names: string[]) => names.map((name) => ({ name, type: "text" }));
+
+/** The demo schema, as the catalog reader would describe it. */
+const CATALOG: Catalog = {
+  version: "leak-regressions",
+  searchPath: ["public"],
+  relations: [
+    {
+      schema: "public",
+      table: "patients",
+      kind: "table",
+      columns: [
+        { name: "id", type: "integer" },
+        ...text("mrn", "ssn", "first_name", "last_name"),
+        { name: "dob", type: "date" },
+        ...text("sex", "address", "city", "state", "zip", "phone", "email"),
+      ],
+    },
+    {
+      schema: "public",
+      table: "encounters",
+      kind: "table",
+      columns: [
+        { name: "id", type: "integer" },
+        { name: "patient_id", type: "integer" },
+        { name: "admitted_at", type: "timestamp with time zone" },
+        { name: "discharged_at", type: "timestamp with time zone" },
+        ...text("department", "diagnosis_code", "notes"),
+      ],
+    },
+  ],
+};
+
+const NIGHTLY: Principal = {
+  issuer: "https://token.actions.githubusercontent.com",
+  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
+  key: "https://token.actions.githubusercontent.com|repo:acme/ehr-reports:ref:refs/heads/main",
+  audience: ["phigate"],
+  groups: [],
+  claims: {},
+  expiresAt: 4_102_444_800,
+};
+
+let policy: LoadedPolicy;
+
+beforeAll(async () => {
+  await loadSqlParser();
+  policy = await loadPolicyFile(resolve("policy/demo.yaml"));
+});
+
+async function decide(sql: string): Promise<FullDecision> {
+  const { classification } = analyzeSql(sql, CATALOG);
+  return decideStatement({
+    policy,
+    context: { devIssuer: undefined },
+    principal: NIGHTLY,
+    classification,
+    purpose: null,
+    estimateRows: async () => 10,
+  });
+}
+
+/** The strategy each output column gets (null: returned as is), or the outcome when the statement does not run. */
+async function masking(sql: string): Promise<(string | null)[] | string> {
+  const { decision, plan } = await decide(sql);
+  if (decision.outcome !== "allow" || plan === undefined) return decision.outcome;
+  return plan.columns.map((c) => c.strategy);
+}
+
+describe("values nested directly in a list (ARRAY[...], ROW(...), unnest(ARRAY[...]))", () => {
+  it.each([
+    ["SELECT ARRAY[ssn] FROM patients WHERE id <= 10", ["nullify"]],
+    ["SELECT ARRAY[email, phone] FROM patients WHERE id <= 10", ["nullify"]],
+    ["SELECT ROW(ssn), (ssn, mrn) FROM patients WHERE id <= 10", ["nullify", "nullify"]],
+    ["SELECT array_to_string(ARRAY[upper(ssn)], ',') FROM patients WHERE id <= 10", ["nullify"]],
+    ["SELECT u FROM patients p, LATERAL unnest(ARRAY[p.ssn, p.mrn]) u WHERE p.id <= 10", ["nullify"]],
+  ])("masks %s", async (sql, strategies) => {
+    expect(await masking(sql)).toEqual(strategies);
+  });
+
+  it.each([
+    "SELECT ROW(p.*) FROM patients p WHERE p.id <= 10",
+    "SELECT s FROM patients p, LATERAL jsonb_array_elements_text(to_jsonb(ARRAY[p.ssn])) s WHERE p.id <= 10",
+  ])("denies %s (a whole row or JSON built from protected columns)", async (sql) => {
+    expect(await masking(sql)).toBe("deny");
+  });
+});
