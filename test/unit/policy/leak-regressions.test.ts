@@ -96,3 +96,17 @@ describe("values nested directly in a list (ARRAY[...], ROW(...), unnest(ARRAY[.
     expect(await masking(sql)).toBe("deny");
   });
 });
+
+describe("functions that run SQL given as text or return other sessions' statements", () => {
+  it.each([
+    "SELECT x FROM ts_stat('SELECT to_tsvector(''simple'', replace(ssn, ''-'', '''')) FROM patients') x",
+    "SELECT * FROM ts_stat('SELECT to_tsvector(''simple'', email) FROM patients') AS t",
+    "SELECT ts_rewrite('a'::tsquery, 'SELECT to_tsquery(''simple'', mrn), ''a''::tsquery FROM patients')",
+    "SELECT x FROM pg_stat_get_activity(NULL) x",
+    "SELECT pg_stat_get_backend_activity(1)",
+    "SELECT data FROM pg_logical_slot_peek_changes('s', NULL, NULL)",
+  ])("denies %s", async (sql) => {
+    const { decision } = await decide(sql);
+    expect(decision.outcome).toBe("deny");
+  });
+});
