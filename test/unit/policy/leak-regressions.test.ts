@@ -110,3 +110,27 @@ describe("functions that run SQL given as text or return other sessions' stateme
     expect(decision.outcome).toBe("deny");
   });
 });
+
+describe("free text rewritten before the content detectors see it", () => {
+  it.each([
+    "SELECT reverse(notes) FROM encounters WHERE patient_id <= 10",
+    "SELECT notes::bytea FROM encounters WHERE patient_id <= 10",
+    "SELECT encode(convert_to(notes, 'UTF8'), 'hex') FROM encounters WHERE patient_id <= 10",
+    "SELECT replace(notes, '-', '') FROM encounters WHERE patient_id <= 10",
+    "SELECT substr(notes, 61, 60) FROM encounters WHERE patient_id <= 10",
+    "SELECT CASE WHEN notes LIKE '%SSN%' THEN 'has one' END FROM encounters WHERE patient_id <= 10",
+    "SELECT e::text FROM encounters e WHERE e.patient_id <= 10",
+  ])("nulls %s", async (sql) => {
+    expect(await masking(sql)).toEqual(["nullify"]);
+  });
+
+  it.each([
+    "SELECT notes FROM encounters WHERE patient_id <= 10",
+    "SELECT string_agg(notes, ' ') FROM encounters WHERE patient_id <= 10",
+    "SELECT json_agg(notes) FROM encounters WHERE patient_id <= 10",
+    "SELECT to_jsonb(e) FROM encounters e WHERE e.patient_id <= 10",
+    "SELECT coalesce(notes, '') FROM encounters WHERE patient_id <= 10",
+  ])("still scans %s, which carries the text as it was", async (sql) => {
+    expect(await masking(sql)).toEqual(["detect"]);
+  });
+});
