@@ -84,7 +84,10 @@ describe("values nested directly in a list (ARRAY[...], ROW(...), unnest(ARRAY[.
     ["SELECT ARRAY[email, phone] FROM patients WHERE id <= 10", ["nullify"]],
     ["SELECT ROW(ssn), (ssn, mrn) FROM patients WHERE id <= 10", ["nullify", "nullify"]],
     ["SELECT array_to_string(ARRAY[upper(ssn)], ',') FROM patients WHERE id <= 10", ["nullify"]],
-    ["SELECT u FROM patients p, LATERAL unnest(ARRAY[p.ssn, p.mrn]) u WHERE p.id <= 10", ["nullify"]],
+    [
+      "SELECT u FROM patients p, LATERAL (SELECT (ARRAY[p.ssn, p.mrn])[2]) l(u) WHERE p.id <= 10",
+      ["nullify"],
+    ],
   ])("masks %s", async (sql, strategies) => {
     expect(await masking(sql)).toEqual(strategies);
   });
@@ -132,5 +135,31 @@ describe("free text rewritten before the content detectors see it", () => {
     "SELECT coalesce(notes, '') FROM encounters WHERE patient_id <= 10",
   ])("still scans %s, which carries the text as it was", async (sql) => {
     expect(await masking(sql)).toEqual(["detect"]);
+  });
+});
+
+describe("row counts decided by a protected value", () => {
+  it.each([
+    "SELECT generate_series(1, substr(ssn, 1, 3)::int) FROM patients WHERE id <= 10",
+    "SELECT p.id FROM patients p, LATERAL generate_series(1, substr(p.ssn, 5, 2)::int) g WHERE p.id <= 10",
+    "SELECT unnest(string_to_array(first_name, 'a')) FROM patients WHERE id <= 10",
+    "SELECT p.id FROM patients p, regexp_split_to_table(p.email, '') c WHERE p.id <= 10",
+    "SELECT id FROM patients WHERE id <= 10 LIMIT (SELECT substr(ssn, 1, 1)::int FROM patients WHERE id = 1)",
+    "SELECT id FROM patients WHERE id <= 10 OFFSET (SELECT length(last_name) FROM patients WHERE id = 1)",
+    "SELECT id FROM patients TABLESAMPLE BERNOULLI (50) REPEATABLE ((SELECT substr(ssn, 1, 3)::int FROM patients WHERE id = 1)) WHERE id <= 10",
+    "SELECT p.id FROM patients p, XMLTABLE('/a/b' PASSING xmlparse(document '<a><b>' || replace(p.ssn, '-', '</b><b>') || '</b></a>') COLUMNS x text PATH '.') x WHERE p.id <= 10",
+    "SELECT u FROM patients p, LATERAL unnest(ARRAY[p.ssn, p.mrn]) u WHERE p.id <= 10",
+  ])("sends %s to approval", async (sql) => {
+    const { decision } = await decide(sql);
+    expect(decision.outcome).toBe("require_approval");
+    expect(decision.rules).toContain("protected-column-use");
+  });
+
+  it("keeps constant row counts and LIMITs allowed", async () => {
+    expect(await masking("SELECT id, generate_series(1, 3) FROM patients WHERE id <= 10 LIMIT 5")).toEqual([
+      null,
+      null,
+    ]);
+    expect(await masking("SELECT id, department FROM encounters LIMIT 5")).toEqual([null, null]);
   });
 });
