@@ -163,3 +163,27 @@ describe("row counts decided by a protected value", () => {
     expect(await masking("SELECT id, department FROM encounters LIMIT 5")).toEqual([null, null]);
   });
 });
+
+describe("rows chosen by comparing protected values (DISTINCT and set operations)", () => {
+  it.each([
+    "SELECT ssn FROM patients WHERE id <= 10 INTERSECT SELECT '389-52-0495'",
+    "SELECT ssn FROM patients WHERE id <= 10 EXCEPT SELECT '389-52-0495'",
+    "SELECT mrn FROM patients WHERE id = 1 UNION SELECT 'MRN-2054149'",
+    "SELECT ssn FROM patients WHERE id <= 10 INTERSECT ALL SELECT ssn FROM patients WHERE id > 10",
+    "SELECT DISTINCT zip FROM patients WHERE id IN (1, 2)",
+    "SELECT count(*) FROM (SELECT DISTINCT upper(last_name) FROM patients WHERE id <= 10) d",
+  ])("sends %s to approval", async (sql) => {
+    const { decision } = await decide(sql);
+    expect(decision.outcome).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/\(grouping\)/);
+  });
+
+  it("still masks UNION ALL, which compares nothing", async () => {
+    expect(await masking("SELECT ssn FROM patients WHERE id <= 10 UNION ALL SELECT '389-52-0495'")).toEqual([
+      "partial",
+    ]);
+    expect(await masking("SELECT DISTINCT department FROM encounters WHERE patient_id <= 10")).toEqual([
+      null,
+    ]);
+  });
+});
