@@ -187,3 +187,22 @@ describe("rows chosen by comparing protected values (DISTINCT and set operations
     ]);
   });
 });
+
+describe("free-text columns used where their content leaks by inference", () => {
+  it.each([
+    "SELECT count(*) FROM encounters WHERE patient_id = 9 AND notes LIKE '%602-10-3%'",
+    "SELECT id FROM encounters WHERE patient_id <= 10 ORDER BY notes",
+    "SELECT count(*) FILTER (WHERE notes ~ 'SSN [0-9]') FROM encounters WHERE patient_id <= 10",
+    "SELECT e.id FROM encounters e JOIN patients p ON e.notes LIKE '%' || p.mrn || '%' WHERE p.id <= 10",
+  ])("sends %s to approval", async (sql) => {
+    const { decision } = await decide(sql);
+    expect(decision.outcome).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/public\.encounters\.notes \((predicate|ordering|join)\)/);
+  });
+
+  it("leaves predicates on other encounter columns alone", async () => {
+    expect(
+      await masking("SELECT notes FROM encounters WHERE patient_id <= 10 AND department = 'Emergency'"),
+    ).toEqual(["detect"]);
+  });
+});
