@@ -47,6 +47,7 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT ROW(ssn), (ssn, mrn) ${P}`,
     `SELECT pg_catalog.upper(ssn), "left"(ssn, 3) FROM public.patients WHERE id <= ${LEAK_PATIENTS}`,
     `SELECT length(ssn), octet_length(first_name), ascii(last_name) ${P}`,
+    `SELECT ssn OPERATOR(pg_catalog.||) '', (string_to_array(ssn, '-'))[1:2] ${P}`,
   ]),
   ...group("cast", MASKED, [
     `SELECT ssn::text, dob::text, zip::int ${P}`,
@@ -77,6 +78,10 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT (SELECT ssn FROM patients WHERE id = 1), (SELECT email FROM patients WHERE id = 2)`,
     `SELECT id, (SELECT p2.email FROM patients p2 WHERE p2.id = p.id) ${PP}`,
     `SELECT ARRAY(SELECT ssn ${P})`,
+    `SELECT U&"s\\0073n" ${P}`,
+    `SELECT c FROM patients AS p(a, b, c) WHERE a <= ${LEAK_PATIENTS}`,
+    `WITH x AS MATERIALIZED (SELECT ssn, mrn ${P}) SELECT * FROM x`,
+    `SELECT t.ssn FROM (TABLE patients) t WHERE t.id <= ${LEAK_PATIENTS}`,
   ]),
   ...group("LATERAL and set-returning", ANY, [
     `SELECT u FROM patients p, LATERAL unnest(ARRAY[p.ssn, p.mrn]) u WHERE p.id <= ${LEAK_PATIENTS}`,
@@ -115,6 +120,9 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT ssn(p) ${PP}`,
     `SELECT t.x FROM patients p, LATERAL (SELECT p) t(x) WHERE p.id <= ${LEAK_PATIENTS}`,
     `SELECT hstore(p) ${PP}`,
+    `SELECT (p).* ${PP}`,
+    `SELECT (x).ssn FROM (SELECT p AS x ${PP}) s`,
+    `SELECT j.s FROM patients p, JSON_TABLE(to_jsonb(p), '$' COLUMNS (s text PATH '$.ssn')) j WHERE p.id <= ${LEAK_PATIENTS}`,
   ]),
   ...group("JSON/XML builder", NOT_ANSWERED, [
     `SELECT json_build_object('s', ssn, 'm', mrn) ${P}`,
@@ -188,6 +196,9 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `COPY (SELECT ssn ${P}) TO STDOUT`,
     `SELECT set_config('search_path', 'pg_catalog', true)`,
     `SELECT pg_read_file('postgresql.conf')`,
+    `SELECT x FROM pg_catalog.ts_stat('SELECT to_tsvector(''simple'', mrn) ${P}') x`,
+    `EXPLAIN ANALYZE SELECT id FROM patients WHERE ssn LIKE '3%'`,
+    `SELECT id, ssn ${P} FOR UPDATE`,
   ]),
   ...group("free text", ANY, [
     `SELECT notes ${E}`,
@@ -202,12 +213,15 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT e FROM encounters e WHERE e.patient_id <= ${LEAK_PATIENTS}`,
     `SELECT x FROM unnest(regexp_split_to_array((SELECT string_agg(notes, ' ') ${E}), '\\s+')) x`,
     `SELECT id ${E} AND notes LIKE '%SSN 6%'`,
+    `SELECT left(notes, 40), notes COLLATE "C" ${E}`,
+    `SELECT xmlagg(xmlelement(name n, notes)) ${E}`,
   ]),
   ...group("plain and bulk", ANY, [
     `SELECT id, ssn, mrn, first_name, last_name, dob ${P}`,
     `SELECT zip, phone, email, address ${P}`,
     `SELECT p.ssn, e.notes FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= ${LEAK_PATIENTS}`,
     `SELECT p.mrn, e.department FROM patients p, encounters e WHERE e.patient_id = p.id AND p.id <= ${LEAK_PATIENTS}`,
+    `SELECT current_setting('search_path'), current_user`,
   ]),
   ...group("plain and bulk", APPROVAL, [
     `SELECT * ${P}`,

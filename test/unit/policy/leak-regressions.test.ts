@@ -1,9 +1,11 @@
-// Leaks the masking leak suite found, pinned at the decision level: parse, classify and decide with the demo policy.
+// Leaks the masking leak suite found, pinned at the decision level (parse, classify, decide with the demo policy),
+// and masking through a view, which the demo schema does not have.
 
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "#shared/identity/principal.ts";
-import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
+import { type LoadedPolicy, loadPolicyFile, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import { analyzeSql } from "#shared/sql/analyze.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
@@ -59,10 +61,10 @@ beforeAll(async () => {
   policy = await loadPolicyFile(resolve("policy/demo.yaml"));
 });
 
-async function decide(sql: string): Promise<FullDecision> {
-  const { classification } = analyzeSql(sql, CATALOG);
+async function decide(sql: string, catalog = CATALOG, using = policy): Promise<FullDecision> {
+  const { classification } = analyzeSql(sql, catalog);
   return decideStatement({
-    policy,
+    policy: using,
     context: { devIssuer: undefined },
     principal: NIGHTLY,
     classification,
@@ -204,5 +206,68 @@ describe("free-text columns used where their content leaks by inference", () => 
     expect(
       await masking("SELECT notes FROM encounters WHERE patient_id <= 10 AND department = 'Emergency'"),
     ).toEqual(["detect"]);
+  });
+});
+
+describe("masking through a view (none exists in the demo schema)", () => {
+  const withView: Catalog = {
+    ...CATALOG,
+    version: "leak-regressions-view",
+    relations: [
+      ...CATALOG.relations,
+      {
+        schema: "public",
+        table: "patient_contacts",
+        kind: "view",
+        columns: [{ name: "id", type: "integer" }, ...text("email_upper", "ssn", "whole")],
+        definition:
+          " SELECT patients.id, upper(patients.email) AS email_upper, patients.ssn, patients::text AS whole FROM patients;",
+      },
+    ],
+  };
+  let granted: LoadedPolicy;
+
+  beforeAll(async () => {
+    const demo = await readFile(resolve("policy/demo.yaml"), "utf8");
+    const tables = "tables: [public.patients, public.encounters, public.medications]";
+    expect(demo).toContain(tables);
+    granted = parsePolicy(
+      demo.replace(
+        tables,
+        "tables: [public.patients, public.encounters, public.medications, public.patient_contacts]",
+      ),
+      "demo + view",
+    );
+  });
+
+  it("masks a view's columns by the base columns they come from", async () => {
+    const { decision, plan } = await decide(
+      "SELECT id, email_upper, ssn FROM patient_contacts WHERE id <= 10",
+      withView,
+      granted,
+    );
+    expect(decision.outcome).toBe("allow");
+    expect(plan?.columns.map((c) => c.strategy)).toEqual([null, "nullify", "partial"]);
+  });
+
+  it("denies a view column that is a whole row, and infers through the view's columns", async () => {
+    for (const sql of [
+      "SELECT whole FROM patient_contacts WHERE id <= 10",
+      "SELECT * FROM patient_contacts",
+    ]) {
+      expect((await decide(sql, withView, granted)).decision.outcome).toBe("deny");
+    }
+    const ordered = await decide(
+      "SELECT id FROM patient_contacts WHERE id <= 10 ORDER BY ssn",
+      withView,
+      granted,
+    );
+    expect(ordered.decision.outcome).toBe("require_approval");
+  });
+
+  it("denies the view under the demo policy, which does not grant it", async () => {
+    expect((await decide("SELECT id FROM patient_contacts WHERE id <= 10", withView)).decision.outcome).toBe(
+      "deny",
+    );
   });
 });
