@@ -1,5 +1,5 @@
 // The masking leak suite (issue 4): adversarial statements through HTTP as the nightly report job; no raw or derived
-// form of a protected value of the patients involved may appear in any answer or in its session record.
+// form of a protected value of the patients involved may appear in any answer, its session record or its replay.
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,6 +36,16 @@ function strings(value: unknown, out: string[]): string[] {
 /** Every form found in an HTTP answer (its raw text and its string leaves). */
 function scanAnswer(answer: Answer): LeakHit[] {
   return find([answer.text, ...strings(answer.body, [])].join("\n"));
+}
+
+function unescapeHtml(html: string): string {
+  return html
+    .replace(/&#(\d+);/g, (_, code: string) => String.fromCodePoint(Number(code)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, code: string) => String.fromCodePoint(Number.parseInt(code, 16)))
+    .replaceAll("&quot;", '"')
+    .replaceAll("&lt;", "<")
+    .replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
 }
 
 /** Calls again after a `429` (the suite sends more requests a minute than the demo policy's rate limit allows). */
@@ -212,12 +222,23 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
       expect(session.body).not.toHaveProperty("result.rows");
     }
 
-    const record = { ...session.body };
-    if (statement.guess === true) delete record.sql;
+    const replay = await patiently(() =>
+      gw.request("GET", `/v1/sessions/${sessionId}/replay`, { token: nightly }),
+    );
+    expect(replay.status).toBe(200);
+    const page = await patiently(() =>
+      gw.request("GET", `/v1/sessions/${sessionId}/replay?format=html`, { token: nightly }),
+    );
+    expect(page.status).toBe(200);
+
+    // A guess-confirmation probe carries its guess in the SQL, which the record and the replay echo.
+    const guessed = new Set(statement.guess === true ? find(statement.sql).map((h) => h.form) : []);
     const hits = [
       ...scanAnswer(answer),
-      ...find([JSON.stringify(record), ...strings(record, [])].join("\n")),
-    ];
+      ...find([session.text, ...strings(session.body, [])].join("\n")),
+      ...find([replay.text, ...strings(replay.body, [])].join("\n")),
+      ...find(unescapeHtml(page.text)),
+    ].filter((h) => !guessed.has(h.form));
     expect(describeHits(hits), `${statement.sql} leaked`).toEqual([]);
     expect(statement.expect, `${statement.sql} answered ${outcome}`).toContain(outcome);
 
@@ -237,7 +258,10 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
     );
     expect(session.body).toMatchObject({ status: "failed" });
     expect(session.body).not.toHaveProperty("result.rows");
-    const hits = [...scanAnswer(answer), ...find(JSON.stringify(session.body))];
+    const replay = await patiently(() =>
+      gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}/replay`, { token: nightly }),
+    );
+    const hits = [...scanAnswer(answer), ...find(session.text), ...find(replay.text)];
     expect(describeHits(hits)).toEqual([]);
   });
 
@@ -290,5 +314,13 @@ describe("control: the same checks catch an unmasked gateway", () => {
     }
     const session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}`, { token: nightly });
     expect(find(JSON.stringify(session.body)).map((h) => h.how)).toContain("raw");
+    const replay = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, {
+      token: nightly,
+    });
+    expect(find(replay.text).map((h) => h.how)).toContain("raw");
+    const page = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay?format=html`, {
+      token: nightly,
+    });
+    expect(find(unescapeHtml(page.text)).map((h) => h.how)).toContain("raw");
   });
 });
