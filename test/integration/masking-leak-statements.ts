@@ -246,3 +246,13 @@ export const LEAK_ERROR_STATEMENTS: readonly string[] = [
   `SELECT (SELECT ssn FROM patients WHERE id <= 2)`,
   `SELECT 1 / (substr(ssn, 1, 1)::int - 3) FROM patients WHERE id = 1`,
 ];
+
+/** Statements that go to approval, are approved, and must then be answered masked like any other. */
+export const LEAK_APPROVED_STATEMENTS: readonly string[] = [
+  `SELECT * ${P}`,
+  `SELECT id, ssn, mrn, first_name, last_name, dob, zip, phone ${P}`,
+  `SELECT ssn, count(*) ${P} GROUP BY ssn`,
+  `SELECT p.ssn, e.notes FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= ${LEAK_PATIENTS}`,
+  `SELECT id, notes ${E} AND notes LIKE '%SSN%'`,
+  `SELECT u FROM patients p, LATERAL unnest(ARRAY[p.ssn, p.email]) u WHERE p.id <= ${LEAK_PATIENTS}`,
+];

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { seedEhr } from "#shared/ehr/seed.ts";
 import {
+  LEAK_APPROVED_STATEMENTS,
   LEAK_ERROR_STATEMENTS,
   LEAK_PATIENTS,
   LEAK_STATEMENTS,
@@ -165,7 +166,9 @@ describe("the leak checker", () => {
     for (const { sql, guess } of [...LEAK_STATEMENTS, ...SERVER_STATEMENTS]) {
       if (guess !== true) expect(describeHits(find(sql)), sql).toEqual([]);
     }
-    for (const sql of LEAK_ERROR_STATEMENTS) expect(describeHits(find(sql)), sql).toEqual([]);
+    for (const sql of [...LEAK_ERROR_STATEMENTS, ...LEAK_APPROVED_STATEMENTS]) {
+      expect(describeHits(find(sql)), sql).toEqual([]);
+    }
   });
 });
 
@@ -208,9 +211,13 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
       outcome = "masked";
       expect(answer.body).toMatchObject({ status: "completed" });
       expect(session.body).toMatchObject({ status: "completed", result: { rows: answer.body.rows } });
-    } else if (answer.status === 202 || answer.body?.error?.code === "approval_unavailable") {
+    } else if (answer.status === 202) {
       outcome = "approval";
-      expect(session.body.decision.outcome).toBe("require_approval");
+      expect(answer.body).toMatchObject({ status: "pending_approval", approval: { id: expect.any(String) } });
+      expect(session.body).toMatchObject({
+        status: "pending_approval",
+        decision: { outcome: "require_approval" },
+      });
     } else if (answer.status === 403 && answer.body?.error?.code === "policy_denied") {
       outcome = "denied";
       expect(session.body).toMatchObject({ status: "rejected", decision: { outcome: "deny" } });
@@ -265,6 +272,38 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
     expect(describeHits(hits)).toEqual([]);
   });
 
+  it.each(LEAK_APPROVED_STATEMENTS)("[approved] %s is answered masked once approved", async (sql) => {
+    const answer = await patiently(() => gw.query(nightly, { sql }));
+    expect(answer.status, answer.text).toBe(202);
+    expect(answer.body).not.toHaveProperty("rows");
+    const approver = await gw.token("alice", { groups: ["phi-approvers"] });
+    const decision = await patiently(() =>
+      gw.request("POST", `/v1/approvals/${answer.body.approval.id}/decision`, {
+        token: approver,
+        body: { decision: "approve", comment: "leak suite" },
+      }),
+    );
+    expect(decision.status, decision.text).toBe(200);
+    let session = await patiently(() =>
+      gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly }),
+    );
+    for (let i = 0; i < 5 && session.body.status !== "completed"; i++) {
+      session = await patiently(() =>
+        gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly }),
+      );
+    }
+    expect(session.body.status, session.text).toBe("completed");
+    expect(session.body.result.rows.length).toBeGreaterThan(0);
+    const replay = await patiently(() =>
+      gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, { token: nightly }),
+    );
+    const hits = [
+      ...find([session.text, ...strings(session.body, [])].join("\n")),
+      ...find([replay.text, ...strings(replay.body, [])].join("\n")),
+    ];
+    expect(describeHits(hits)).toEqual([]);
+  });
+
   it("ran at least 60 statements and masked, denied and sent some to approval", () => {
     const total = { masked: 0, denied: 0, approval: 0 };
     for (const t of tally.values()) {
@@ -280,6 +319,16 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
 
   it("wrote none of the forms to its logs", () => {
     expect(describeHits(find(gw.logs.join("\n")))).toEqual([]);
+  });
+
+  it("sent approvers notifications that carry none of the forms", async () => {
+    const { readdir, readFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const outbox = join(gw.dataDir, "outbox");
+    const mails = (await readdir(outbox)).filter((name) => name.endsWith(".eml"));
+    expect(mails.length).toBeGreaterThan(0);
+    const text = await Promise.all(mails.map((name) => readFile(join(outbox, name), "utf8")));
+    expect(describeHits(find(text.join("\n")))).toEqual([]);
   });
 });
 
