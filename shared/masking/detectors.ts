@@ -35,6 +35,7 @@ const SSN_KEYWORD =
 const SSN = [
   `(?<!\\d[-.]?)${SSN_AREA}(?<ssnsep>[-. ])${SSN_GROUP}\\k<ssnsep>${SSN_SERIAL}(?![-.]?\\d)`,
   `(?<=${SSN_KEYWORD}[\\s:#=.-]{0,3})${SSN_AREA}${SSN_GROUP}${SSN_SERIAL}(?!\\d)`,
+  `(?<![\\d.,]|\\d[-/])${SSN_AREA}${SSN_GROUP}${SSN_SERIAL}(?![\\d]|[-/.,]\\d)`,
 ];
 
 // NANP: area and exchange start with 2-9 and are not N11; areas with a middle 9 are reserved.
@@ -64,6 +65,17 @@ const DATE = [
     return `${BEFORE_DATE}(?:${MONTH}${sep}${DAY}|${DAY}${sep}${MONTH})${sep}${year}${AFTER_DATE}`;
   }),
 ];
+
+const MONTH_NAME =
+  "(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+const ORDINAL = "(?:st|nd|rd|th)?";
+/** Dates with a month name and a year: `October 16, 1940`, `Oct. 16 1940`, `16 October 1940`, `16th Oct, 1940`. */
+const NAMED_MONTH_DATE = new RegExp(
+  `\\b(?:${MONTH_NAME}\\.? ${DAY}${ORDINAL},? ?|${DAY}${ORDINAL} ${MONTH_NAME}\\.?,? )${YEAR4}(?![\\d]|[-/.]\\d)`,
+  "gi",
+);
+/** A necessary condition for a named-month date (its four-digit year), cheap to test first. */
+const YEAR_CANDIDATE = /(?:1[89]|2[01])\d\d/;
 
 const NUMERIC_DETECTORS: readonly (readonly [DetectorKind, readonly string[]])[] = [
   ["ssn", SSN],
@@ -176,18 +188,19 @@ function scanEmails(text: string, spans: number[]): void {
 }
 
 /**
- * Compiles a detector configuration. Bare digit runs are flagged only with context: a 9-digit SSN only
- * after a keyword (`SSN`, `social security`, ...), a 10-digit phone number only after a keyword (`phone`,
- * `tel`, `call`, ...) or with `+1`; separated forms (`123-45-6789`, `123 45 6789`, `(617) 555-0123`,
- * `617.555.0123`, `+1 617 555 0123`) are flagged on their own when they pass the SSN validity / NANP rules.
- * Dates: ISO (`2024-03-05`, with an optional time and zone; also `/` and `.`), `MM/DD/YYYY`, `DD.MM.YYYY`,
- * `MM-DD-YYYY` and `M/D/YY` (two-digit years only with `/`); years 1800-2199. Throws `ConfigurationError`
- * for an unsafe MRN pattern.
+ * Compiles a detector configuration. SSNs: separated (`123-45-6789`, `123 45 6789`) or a standalone run of
+ * nine digits (`123456789`, not part of a longer number), when they pass the SSN validity rules. Phone numbers:
+ * separated forms (`(617) 555-0123`, `617.555.0123`, `+1 617 555 0123`) that pass the NANP rules on their own,
+ * a bare 10-digit run only after a keyword (`phone`, `tel`, `call`, ...) or with `+1`. Dates: ISO
+ * (`2024-03-05`, with an optional time and zone; also `/` and `.`), `MM/DD/YYYY`, `DD.MM.YYYY`, `MM-DD-YYYY`,
+ * `M/D/YY` (two-digit years only with `/`) and a month name with day and year (`October 16, 1940`,
+ * `16 Oct 1940`); years 1800-2199. Throws `ConfigurationError` for an unsafe MRN pattern.
  */
 export function compileDetectors(config: DetectorConfig): CompiledDetectors {
   const kinds = DETECTOR_KINDS.filter((k) => config.kinds.includes(k));
   const numeric = numericRegex(kinds);
   const email = kinds.includes("email");
+  const dates = kinds.includes("date");
   const mrn =
     kinds.includes("mrn") && config.mrnPattern !== undefined ? compileSafePattern(config.mrnPattern) : null;
   const markers = DETECTOR_KINDS.map((k) => config.replacements[k] ?? DEFAULT_DETECTOR_REPLACEMENTS[k]);
@@ -202,6 +215,12 @@ export function compileDetectors(config: DetectorConfig): CompiledDetectors {
         const g = m.groups;
         const kind = g?.ssn !== undefined ? "ssn" : g?.phone !== undefined ? "phone" : "date";
         spans.push(m.index, m.index + m[0].length, KIND_INDEX[kind]);
+      }
+    }
+    if (dates && YEAR_CANDIDATE.test(text)) {
+      NAMED_MONTH_DATE.lastIndex = 0;
+      for (let m = NAMED_MONTH_DATE.exec(text); m !== null; m = NAMED_MONTH_DATE.exec(text)) {
+        spans.push(m.index, m.index + m[0].length, KIND_INDEX.date);
       }
     }
     if (email && text.includes("@")) scanEmails(text, spans);

@@ -1,6 +1,12 @@
 // The masking plan: from each output column's lineage and the policy's rules, what masking it gets — or why the statement is denied.
 import { MaskingFailedError } from "#shared/errors.ts";
-import type { ColumnRef, OutputColumnLineage, ResultColumn, TableRef } from "#shared/sql/types.ts";
+import type {
+  ColumnRef,
+  OutputColumnLineage,
+  ResultColumn,
+  TableRef,
+  TransformKind,
+} from "#shared/sql/types.ts";
 import type { ColumnRule, DetectorKind, MaskingStrategy } from "./rules.ts";
 import { strictestRule } from "./strictness.ts";
 
@@ -72,6 +78,14 @@ function tablesOf(columns: Iterable<string>): Set<string> {
   return tables;
 }
 
+/**
+ * Transformations that can rewrite text (any function, cast, operator, CASE, ...): after them the content
+ * detectors may not recognize what they look for (`reverse(notes)`, `notes::bytea`, `replace(notes, '-', '')`,
+ * chunks from `substr`). Aggregates, windows, JSON/XML builders, whole rows, COALESCE, subqueries, arrays and set
+ * operations carry the text as it was, so the detectors still see it.
+ */
+const REWRITING: ReadonlySet<TransformKind> = new Set(["function", "cast", "operator", "case", "other"]);
+
 function describe(o: OutputColumnLineage): string {
   return `Output column "${o.name}" (#${o.position + 1})`;
 }
@@ -85,7 +99,9 @@ function describe(o: OutputColumnLineage): string {
  *   strictest`) or the statement is denied (`deny`);
  * - a whole row, or a JSON/XML value built from a protected column, is denied (it cannot be masked exactly);
  * - a value from a detector column gets the content detectors (whole rows of a table with detector columns but
- *   no protected column included), unless a rule already leaves none of its original text.
+ *   no protected column included), unless a rule already leaves none of its original text; a value a function,
+ *   cast, operator or CASE made from it may no longer look like what the detectors find (`reverse(notes)`,
+ *   `notes::bytea`), so it is nulled or denied like a transformed protected value.
  * `resultTypes`, when known (after execution), must have one entry per output column. Throws
  * `MaskingFailedError` when the lineage does not describe a well-formed result.
  */
@@ -156,6 +172,23 @@ export function planMasking(
     if (kinds.length > 0) {
       const copy = o.kind === "copy" && o.wholeRows.length === 0;
       const rule = detectorKeys.join("+");
+      const rewriting = copy ? [] : [...new Set(o.transforms.filter((t) => REWRITING.has(t)))];
+      if (rewriting.length > 0) {
+        if (policy.onTransform === "deny") {
+          reasons.push(
+            `${describe(o)} rewrites free-text column(s) ${rule} (${rewriting.join(", ")}), which the content detectors cannot scan reliably; select the column itself to get its scanned value.`,
+          );
+          return;
+        }
+        columns.push({
+          ...plain,
+          rule: `derived:${rule}`,
+          strategy: "nullify",
+          detectors: [],
+          spec: { strategy: "nullify" },
+        });
+        return;
+      }
       columns.push({
         ...plain,
         rule: copy ? rule : `derived:${rule}`,

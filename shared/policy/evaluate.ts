@@ -20,7 +20,11 @@ export interface Decision {
   readonly estimatedRows?: number | null;
 }
 
-/** Functions denied whatever the policy grants: file, program and large-object access, remote calls, settings, sleeps. */
+/**
+ * Functions denied whatever the policy grants: file, program and large-object access, remote calls, settings,
+ * sleeps; functions that run SQL given as text (its tables and columns are invisible to the analysis); and
+ * functions that return other sessions' statement text or decoded WAL rows.
+ */
 export const ALWAYS_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
   "pg_read_file",
   "pg_read_binary_file",
@@ -69,6 +73,14 @@ export const ALWAYS_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
   "pg_advisory_xact_lock",
   "nextval",
   "setval",
+  "ts_stat",
+  "ts_rewrite",
+  "pg_stat_get_activity",
+  "pg_stat_get_backend_activity",
+  "pg_logical_slot_get_changes",
+  "pg_logical_slot_peek_changes",
+  "pg_logical_slot_get_binary_changes",
+  "pg_logical_slot_peek_binary_changes",
 ]);
 
 function deny(

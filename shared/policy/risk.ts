@@ -35,6 +35,7 @@ function tableOf(column: string): string {
 function facts(input: RiskInput) {
   const { classification, masking } = input;
   const protectedColumns = new Set(Object.keys(masking.rules));
+  const inferenceColumns = new Set([...protectedColumns, ...masking.detectors.columns]);
   const phiTables = new Set([...protectedColumns, ...masking.detectors.columns].map(tableOf));
   const predicateTables = new Set(
     classification.columns
@@ -53,7 +54,7 @@ function facts(input: RiskInput) {
       if (protectedColumns.has(key)) phiColumnsInResult.add(key);
     }
   }
-  return { protectedColumns, phiTables, predicateTables, readTables, phiColumnsInResult };
+  return { inferenceColumns, phiTables, predicateTables, readTables, phiColumnsInResult };
 }
 
 async function ruleFires(
@@ -97,8 +98,9 @@ async function ruleFires(
 
 /**
  * Applies the policy's risk rules (every condition of a rule must hold) and its stance on protected columns used
- * where they leak by inference (`WHERE ssn LIKE '1%'`). Denial wins over approval. The planner is asked at most
- * once, and only for a rule whose other conditions already hold.
+ * where they leak by inference (`WHERE ssn LIKE '1%'`); the content detectors' free-text columns count as
+ * protected there (`WHERE notes LIKE '%SSN 6%'` reads the SSN in a note one guess at a time). Denial wins over
+ * approval. The planner is asked at most once, and only for a rule whose other conditions already hold.
  */
 export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const f = facts(input);
@@ -114,7 +116,7 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const use = risk.protectedColumnUse;
   if (use.action !== "allow") {
     const leaking = input.classification.columns
-      .filter((c) => f.protectedColumns.has(`${c.schema}.${c.table}.${c.column}`))
+      .filter((c) => f.inferenceColumns.has(`${c.schema}.${c.table}.${c.column}`))
       .flatMap((c) =>
         c.clauses
           .filter((clause) => use.clauses.includes(clause as never))

@@ -95,7 +95,10 @@ export const riskRuleSchema = z.strictObject({
 /** A risk rule. */
 export type RiskRule = z.infer<typeof riskRuleSchema>;
 
-/** Clauses in which reading a protected column leaks its value by inference (`WHERE ssn LIKE '1%'`). */
+/**
+ * Clauses in which reading a protected column leaks its value by inference (`WHERE ssn LIKE '1%'`); `limit`
+ * covers everything that decides the row count (`LIMIT (SELECT ...)`, `generate_series(1, <from ssn>)`).
+ */
 export const inferenceClauseSchema = z.enum([
   "predicate",
   "join",
@@ -103,6 +106,7 @@ export const inferenceClauseSchema = z.enum([
   "having",
   "ordering",
   "window",
+  "limit",
 ]);
 
 /** One principal entry: who it is (claims) and what it may do. */
@@ -165,7 +169,7 @@ export const policySchema = z.strictObject({
           clauses: z
             .array(inferenceClauseSchema)
             .min(1)
-            .default(["predicate", "join", "grouping", "having", "ordering", "window"]),
+            .default(["predicate", "join", "grouping", "having", "ordering", "window", "limit"]),
           action: z.enum(["require_approval", "deny", "allow"]).default("require_approval"),
         })
         .prefault({}),

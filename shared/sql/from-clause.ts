@@ -40,7 +40,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   if ("RangeFunction" in node) return rangeFunction(node.RangeFunction, level, an);
   if ("RangeTableSample" in node) {
     const sample = node.RangeTableSample;
-    const cx: Cx = { an, scope: level, clause: CLAUSE_BITS.other };
+    const cx: Cx = { an, scope: level, clause: CLAUSE_BITS.limit };
     for (const arg of sample.args ?? []) expr(arg, cx);
     expr(sample.repeatable, cx);
     if (sample.relation !== undefined) return fromItem(sample.relation, level, an);
@@ -52,6 +52,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
     for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
+    for (const part of parts) an.record(part, CLAUSE_BITS.limit);
     const columns: RangeColumn[] = [];
     for (const col of table.columns ?? []) {
       if (!("RangeTableFuncCol" in col)) continue;
@@ -72,6 +73,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.context_item?.raw_expr, cx)];
     for (const p of table.passing ?? []) parts.push(expr(p, cx));
+    for (const part of parts) an.record(part, CLAUSE_BITS.limit);
     const lineage = transformed(parts, T.json_xml);
     const columns: RangeColumn[] = [];
     jsonTableColumns(table.columns, lineage, columns);

@@ -2,7 +2,7 @@
 import type { FuncCall, Node, WindowDef } from "@pgsql/types";
 import { lastName, qualifier } from "./analysis.ts";
 import { type Cx, expr, exprs, generic, readOnly } from "./expressions.ts";
-import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS } from "./known-functions.ts";
+import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS, SET_RETURNING_FUNCTIONS } from "./known-functions.ts";
 import { CLAUSE_BITS, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 
 /** The lineage of a function call (recording the function, and what its modifiers read). */
@@ -12,6 +12,7 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
   const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
   const args = exprs(call.args, cx);
+  if (SET_RETURNING_FUNCTIONS.has(name)) for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit);
   if (call.agg_within_group === true) {
     for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
   } else if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);

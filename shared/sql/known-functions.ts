@@ -279,3 +279,43 @@ export const POPULATE_FUNCTIONS: ReadonlySet<string> = new Set([
   "json_populate_recordset",
   "jsonb_populate_recordset",
 ]);
+
+/**
+ * Built-in set-returning functions: how many rows they return depends on their arguments, so an argument read
+ * from a column decides the row count (`generate_series(1, substr(ssn, 1, 3)::int)` returns as many rows as the
+ * SSN's first three digits say).
+ */
+export const SET_RETURNING_FUNCTIONS: ReadonlySet<string> = new Set([
+  "generate_series",
+  "generate_subscripts",
+  "unnest",
+  "regexp_matches",
+  "regexp_split_to_table",
+  "string_to_table",
+  "json_array_elements",
+  "jsonb_array_elements",
+  "json_array_elements_text",
+  "jsonb_array_elements_text",
+  "json_object_keys",
+  "jsonb_object_keys",
+  "json_each",
+  "jsonb_each",
+  "json_each_text",
+  "jsonb_each_text",
+  "jsonb_path_query",
+  "jsonb_path_query_tz",
+  "json_populate_recordset",
+  "jsonb_populate_recordset",
+  "json_to_recordset",
+  "jsonb_to_recordset",
+  "ts_stat",
+  "ts_debug",
+  "ts_parse",
+  "ts_token_type",
+  "aclexplode",
+  "pg_options_to_table",
+  "txid_snapshot_xip",
+  "pg_snapshot_xip",
+  "pg_partition_tree",
+  "pg_partition_ancestors",
+]);

@@ -61,6 +61,7 @@ export function analyzeSelect(
           name: column.name,
           lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
         }));
+    if (stmt.op !== "SETOP_UNION" || stmt.all !== true) compared([...left, ...right], an);
     scope = outputScope(parent, ctes, outputs);
   } else if (stmt.valuesLists !== undefined) {
     scope = new Scope(parent, ctes);
@@ -79,6 +80,7 @@ export function analyzeSelect(
     if (stmt.havingClause !== undefined) expr(stmt.havingClause, { an, scope, clause: CLAUSE_BITS.having });
     if (stmt.distinctClause !== undefined) {
       distinctOn(stmt.distinctClause, outputs, { an, scope, clause: CLAUSE_BITS.grouping });
+      if (stmt.distinctClause.every((node) => Object.keys(node).length === 0)) compared(outputs, an);
     }
   }
   if (stmt.sortClause !== undefined)
@@ -92,6 +94,14 @@ export function analyzeSelect(
   recordUnused(scope, an);
   if (ctes !== outerCtes) recordUnreferenced(ctes, outerCtes, an);
   return outputs;
+}
+
+/**
+ * Records outputs whose values are compared with each other to decide which rows come out (plain DISTINCT,
+ * UNION, INTERSECT, EXCEPT): like GROUP BY, the row count then tells which values are equal.
+ */
+function compared(outputs: readonly QueryOutput[], an: Analysis): void {
+  for (const output of outputs) an.record(output.lineage, CLAUSE_BITS.grouping);
 }
 
 function outputScope(parent: Scope | undefined, ctes: CteScope | undefined, outputs: QueryOutput[]): Scope {

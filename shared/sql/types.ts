@@ -25,7 +25,11 @@ export interface ColumnRef extends TableRef {
   readonly column: string;
 }
 
-/** The clause of a statement in which a column is read. */
+/**
+ * The clause of a statement in which a column is read. `limit` is anything that decides how many rows come out
+ * without filtering them: LIMIT / OFFSET, the arguments of set-returning functions, TABLESAMPLE, and the
+ * documents of XMLTABLE / JSON_TABLE.
+ */
 export type ColumnClause =
   | "output"
   | "predicate"

@@ -23,13 +23,33 @@ describe("SSN", () => {
     },
   );
 
-  it("flags a bare 9-digit SSN only after a keyword", () => {
+  it("flags a standalone 9-digit SSN, with or without a keyword", () => {
     expect(masked("ssn 123456789")).toBe("ssn [SSN]");
     expect(masked("SSN: 123456789")).toBe("SSN: [SSN]");
     expect(masked("SSN#123456789")).toBe("SSN#[SSN]");
+    expect(masked("SSN.123456789")).toBe("SSN.[SSN]");
     expect(masked("Social Security Number 123456789")).toBe("Social Security Number [SSN]");
-    expect(masked("claim 123456789 filed")).toBe("claim 123456789 filed");
-    expect(masked("zip+4 021394307")).toBe("zip+4 021394307");
+    expect(masked("Insurance card lists 602103900 as the subscriber number.")).toBe(
+      "Insurance card lists [SSN] as the subscriber number.",
+    );
+    expect(masked("claim 123456789 filed")).toBe("claim [SSN] filed");
+  });
+
+  it.each([
+    "1234567890",
+    "12345678",
+    "0123456789",
+    "1.123456789",
+    "123456789.5",
+    "12-123456789",
+    "123456789-01",
+    "000123456",
+    "666123456",
+    "912345678",
+    "123004567",
+    "123450000",
+  ])("does not flag the digit run %s as an SSN", (text) => {
+    expect(counts(`ref ${text} ok`).ssn).toBe(0);
   });
 
   it.each([
@@ -134,6 +154,25 @@ describe("date", () => {
   });
 
   it.each([
+    "October 16, 1940",
+    "March 5, 1957",
+    "Oct. 16 1940",
+    "Sept 3, 2021",
+    "16 October 1940",
+    "3rd May, 2020",
+    "DECEMBER 31, 1999",
+  ])("flags the named-month date %s", (date) => {
+    expect(masked(`born ${date}; stable`)).toBe("born [DATE]; stable");
+  });
+
+  it.each(["October 16", "March 2020", "May 5, 20", "Marcus 5, 2020", "may 32, 2020", "Oct 16, 1940-5"])(
+    "does not flag %s (no day and year, or not a date)",
+    (text) => {
+      expect(counts(`seen ${text} today`).date).toBe(0);
+    },
+  );
+
+  it.each([
     "BP 120/80",
     "take 1/2 tablet",
     "version 1.2.3",
@@ -217,6 +256,7 @@ describe("adversarial inputs", () => {
     "almost SSN": (n) => "123-45-".repeat(n / 7),
     "almost phone": (n) => "(617) ".repeat(n / 6),
     "almost date": (n) => "12/12/".repeat(n / 6),
+    "almost named date": (n) => "Sept 12th, 19".repeat(n / 13),
     "local part": (n) => `${"a".repeat(n)}@`,
     "many @": (n) => `${"a".repeat(70)}@`.repeat(n / 71),
     "long domain": (n) => `a@${"b.".repeat(n / 2)}`,
@@ -229,9 +269,13 @@ describe("adversarial inputs", () => {
     const make = cases[name] as (n: number) => string;
     const time = (n: number): number => {
       const text = make(n);
-      const start = performance.now();
-      for (let i = 0; i < 3; i++) detectPhi(all, text);
-      return (performance.now() - start) / 3;
+      let best = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 5; i++) {
+        const start = performance.now();
+        detectPhi(all, text);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
     };
     time(10_000);
     const small = Math.max(time(25_000), 0.5);

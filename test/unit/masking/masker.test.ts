@@ -213,10 +213,15 @@ describe("types, arrays and json", () => {
       [{ "[EMAIL]": ["ssn [SSN]", 3, true, null], nested: { n: "call [PHONE]" } }],
     ]);
     const numbers = masker(
-      [derived(0, "n", ["function"], [col("encounters", "notes")])],
+      [derived(0, "n", ["aggregate"], [col("encounters", "notes")])],
       [column("n", "int4")],
     );
     expect(numbers.maskPage([[42], [null]])).toEqual([[42], [null]]);
+    const rewritten = masker(
+      [derived(0, "n", ["function"], [col("encounters", "notes")])],
+      [column("n", "int4")],
+    );
+    expect(rewritten.maskPage([[42], [null]])).toEqual([[null], [null]]);
   });
 
   it("tokenizes a json value as a whole and nulls a json value under redact", () => {

@@ -123,14 +123,36 @@ describe("planMasking", () => {
     });
   });
 
-  it("runs detectors on copies and transforms of detector columns", () => {
+  it("runs detectors on copies of detector columns and on values that carry their text as it was", () => {
+    const notes = col("encounters", "notes");
     const plan = allow([
-      copy(0, "notes", col("encounters", "notes")),
-      derived(1, "lower", ["function"], [col("encounters", "notes")]),
+      copy(0, "notes", notes),
+      derived(1, "string_agg", ["aggregate"], [notes]),
+      derived(2, "json_agg", ["aggregate", "json_xml"], [notes]),
+      derived(3, "coalesce", ["coalesce", "subquery"], [notes]),
     ]);
     expect(plan.columns[0]).toMatchObject({ rule: "public.encounters.notes", strategy: "detect" });
     expect(plan.columns[1]).toMatchObject({ rule: "derived:public.encounters.notes", strategy: "detect" });
-    expect(plan.summary.map((s) => s.strategy)).toEqual(["detect", "detect"]);
+    expect(plan.summary.map((s) => s.strategy)).toEqual(["detect", "detect", "detect", "detect"]);
+  });
+
+  it("nulls (or denies) a detector column rewritten by a function, cast, operator or CASE", () => {
+    const notes = col("encounters", "notes");
+    const rewritten = [
+      derived(0, "reverse", ["function"], [notes]),
+      derived(1, "notes", ["cast"], [notes]),
+      derived(2, "?column?", ["operator"], [notes]),
+      derived(3, "case", ["case"], [notes]),
+      derived(4, "string_agg", ["function", "aggregate"], [notes]),
+      derived(5, "e", ["whole_row", "function"], [], [tab("encounters")]),
+    ];
+    const plan = allow(rewritten);
+    for (const column of plan.columns) {
+      expect(column).toMatchObject({ strategy: "nullify", detectors: [], spec: { strategy: "nullify" } });
+      expect(column.rule).toMatch(/^derived:public\.encounters\./);
+    }
+    const denied = deny(rewritten.slice(0, 1), policy({ onTransform: "deny" }));
+    expect(denied.reasons[0]).toMatch(/"reverse".*public\.encounters\.notes.*function/);
   });
 
   it("runs detectors before a partial rule on a detector column, and not after rules that leave no text", () => {

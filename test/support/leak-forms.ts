@@ -1,0 +1,111 @@
+// Raw values of the protected patient columns and their derived forms, and a finder that reports any of them in a text.
+
+import { createHash } from "node:crypto";
+import { generatePatients } from "#shared/ehr/generate.ts";
+import type { PatientRow } from "#shared/ehr/patients.ts";
+
+/** The patient columns the demo policy protects. */
+export const PROTECTED_COLUMNS = [
+  "ssn",
+  "mrn",
+  "first_name",
+  "last_name",
+  "dob",
+  "zip",
+  "phone",
+  "email",
+  "address",
+] as const;
+
+/** One protected column. */
+export type ProtectedColumn = (typeof PROTECTED_COLUMNS)[number];
+
+/** Columns whose digits alone identify the value (a digits-only form is searched for them). */
+const NUMERIC_COLUMNS: ReadonlySet<ProtectedColumn> = new Set(["ssn", "mrn", "dob", "zip", "phone"]);
+
+/** A form searched for: the text, what it is derived from, and how. */
+export interface LeakForm {
+  readonly patientId: number;
+  readonly column: ProtectedColumn;
+  /** `raw`, `digits`, `reversed`, `upper`, `lower`, `base64`, `hex`, `md5`, `sha256`. */
+  readonly how: string;
+  readonly text: string;
+  /** Matched only when not preceded or followed by a letter or digit (short forms that could occur by chance). */
+  readonly bounded: boolean;
+}
+
+/** A form found in a text. */
+export interface LeakHit {
+  readonly patientId: number;
+  readonly column: ProtectedColumn;
+  readonly how: string;
+  readonly form: string;
+}
+
+/** The first `n` patients of the default dataset (ids 1..n), as the generator writes them. */
+export function firstPatients(n: number): PatientRow[] {
+  const rows: PatientRow[] = [];
+  for (const batch of generatePatients({ batchSize: Math.max(1, n) })) {
+    rows.push(...batch.slice(0, n - rows.length));
+    if (rows.length >= n) break;
+  }
+  return rows;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Every form of every protected value of `patients`: the raw value and its digits-only (numeric columns),
+ * reversed, upper- and lower-case, base64, hex, MD5 and SHA-256 (hex) forms. Forms shorter than eight
+ * characters are matched as whole tokens only, so a five-digit ZIP does not match inside a random hex digest.
+ */
+export function leakForms(patients: readonly PatientRow[]): LeakForm[] {
+  const forms: LeakForm[] = [];
+  for (const patient of patients) {
+    for (const column of PROTECTED_COLUMNS) {
+      const value = patient[column];
+      if (value === null || value === "") continue;
+      const derived: [string, string][] = [
+        ["raw", value],
+        ["reversed", [...value].reverse().join("")],
+        ["upper", value.toUpperCase()],
+        ["lower", value.toLowerCase()],
+        ["base64", Buffer.from(value, "utf8").toString("base64")],
+        ["hex", Buffer.from(value, "utf8").toString("hex")],
+        ["md5", createHash("md5").update(value, "utf8").digest("hex")],
+        ["sha256", createHash("sha256").update(value, "utf8").digest("hex")],
+      ];
+      if (NUMERIC_COLUMNS.has(column)) {
+        const digits = value.replace(/\D/g, "");
+        derived.push(["digits", digits], ["digits-reversed", [...digits].reverse().join("")]);
+      }
+      const seen = new Set<string>();
+      for (const [how, text] of derived) {
+        if (text.length < 3 || seen.has(text)) continue;
+        seen.add(text);
+        forms.push({ patientId: patient.id, column, how, text, bounded: text.length < 8 });
+      }
+    }
+  }
+  return forms;
+}
+
+/** Compiles forms into a finder that returns every form present in a text (hex forms case-insensitively). */
+export function leakFinder(forms: readonly LeakForm[]): (text: string) => LeakHit[] {
+  const compiled = forms.map((form) => {
+    const body = escapeRegex(form.text);
+    const pattern = form.bounded ? `(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])` : body;
+    const caseless = form.how === "hex" || form.how === "md5" || form.how === "sha256";
+    return { form, regex: new RegExp(pattern, caseless ? "iu" : "u") };
+  });
+  return (text) => {
+    const hits: LeakHit[] = [];
+    for (const { form, regex } of compiled) {
+      if (regex.test(text))
+        hits.push({ patientId: form.patientId, column: form.column, how: form.how, form: form.text });
+    }
+    return hits;
+  };
+}
