@@ -2,7 +2,8 @@
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
@@ -17,8 +18,37 @@ async function templateKey(): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
-/** Builds (or reuses) the seeded PGlite template and hands its path to the tests as `pgdataTemplate`. */
-export default async function setup(project: TestProject): Promise<void> {
+/**
+ * Stops every PostgreSQL server a test of this run left behind (a test killed by a timeout skips its own cleanup)
+ * and removes the run's temporary directory.
+ */
+async function stopLeftoverServers(runDir: string): Promise<void> {
+  const { execFileSync } = await import("node:child_process");
+  const { findPostgresBinDir } = await import("#test/support/postgres-server.ts");
+  const binDir = findPostgresBinDir();
+  for (const name of await readdir(runDir).catch(() => [] as string[])) {
+    const data = join(runDir, name, "data");
+    if (binDir === undefined || !existsSync(join(data, "postmaster.pid"))) continue;
+    const pgCtl = [join(binDir, "pg_ctl"), "stop", "-D", data, "-m", "immediate"];
+    try {
+      if (process.getuid?.() === 0)
+        execFileSync("runuser", ["-u", "postgres", "--", ...pgCtl], { stdio: "ignore" });
+      else execFileSync(pgCtl[0] ?? "pg_ctl", pgCtl.slice(1), { stdio: "ignore" });
+    } catch {
+      // already stopped
+    }
+  }
+  await rm(runDir, { recursive: true, force: true });
+}
+
+/**
+ * Builds (or reuses) the seeded PGlite template and hands its path to the tests as `pgdataTemplate`; gives the run
+ * one temporary directory (`PHIGATE_TEST_TMP`, inherited by the test workers) and cleans it up at the end.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runDir = await mkdtemp(join(tmpdir(), "phigate-test-run-"));
+  await chmod(runDir, 0o755);
+  process.env.PHIGATE_TEST_TMP = runDir;
   const cache = resolve("node_modules/.cache/phigate-test");
   const template = join(cache, `pgdata-${await templateKey()}`);
   if (!existsSync(template)) {
@@ -38,6 +68,7 @@ export default async function setup(project: TestProject): Promise<void> {
     });
   }
   project.provide("pgdataTemplate", template);
+  return () => stopLeftoverServers(runDir);
 }
 
 declare module "vitest" {

@@ -59,8 +59,11 @@ describe.each(backends)("query flow against $name", (backend) => {
     nightly = await gw.token(NIGHTLY);
   });
   afterAll(async () => {
-    await gw?.close();
-    await backend.stop();
+    try {
+      await gw?.close();
+    } finally {
+      await backend.stop();
+    }
   });
 
   it("gives the nightly report job rows from encounters and records the session", async () => {

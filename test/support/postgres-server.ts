@@ -33,7 +33,7 @@ export interface PostgresServerOptions {
    * `synchronous_commit` and `full_page_writes` off): the data is thrown away.
    */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
-  /** Where the temporary directory is made. Default `os.tmpdir()`. */
+  /** Where the temporary directory is made. Default: the test run's directory (`PHIGATE_TEST_TMP`), else `os.tmpdir()`. */
   readonly parentDir?: string;
 }
 
@@ -206,7 +206,9 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   const user = options.user ?? "postgres";
   const database = options.database ?? "postgres";
   const exec = runner();
-  const root = mkdtempSync(join(options.parentDir ?? tmpdir(), "phigate-pg-"));
+  const root = mkdtempSync(
+    join(options.parentDir ?? process.env.PHIGATE_TEST_TMP ?? tmpdir(), "phigate-pg-"),
+  );
   if (exec.owner) chownSync(root, exec.owner.uid, exec.owner.gid);
   const dataDir = join(root, "data");
   const logFile = join(root, "server.log");
