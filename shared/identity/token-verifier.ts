@@ -33,6 +33,11 @@ export interface TokenVerifierOptions {
   readonly graceSeconds?: number;
   /** Tokens valid for longer than this are refused (short-lived tokens only). */
   readonly maxLifetimeSeconds?: number;
+  /**
+   * How many verified tokens to remember until they expire (0: none). A token is only ever matched by its exact
+   * bytes; a key the issuer revokes stops new tokens at once and cached ones at their (short) expiry.
+   */
+  readonly cacheSize?: number;
 }
 
 /** Tokens longer than this are refused before any parsing. */
@@ -75,6 +80,9 @@ export function createTokenVerifier(
     };
   }
   const groupsClaims = new Map(issuers.map((i) => [i.issuer, i.groupsClaim]));
+  const cacheSize = options.cacheSize ?? 10_000;
+  /** Tokens already verified (the exact bytes), until they expire: a repeated token skips the signature check. */
+  const verified = new Map<string, Principal>();
   const verifier = JwtVerifier.create(
     issuers.map((i) => ({
       issuer: i.issuer,
@@ -102,6 +110,11 @@ export function createTokenVerifier(
       if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
         throw new AuthenticationError(token.length === 0 ? "missing bearer token" : "token is too large");
       }
+      const known = verified.get(token);
+      if (known !== undefined) {
+        if (known.expiresAt * 1000 > Date.now()) return known;
+        verified.delete(token);
+      }
       let payload: Record<string, unknown>;
       try {
         payload = (await verifier.verify(token)) as Record<string, unknown>;
@@ -109,11 +122,20 @@ export function createTokenVerifier(
         throw new AuthenticationError(reasonOf(error), { cause: error });
       }
       const issuer = typeof payload.iss === "string" ? payload.iss : "";
+      let principal: Principal;
       try {
-        return principalFromClaims(payload, groupsClaims.get(issuer) ?? "groups");
+        principal = principalFromClaims(payload, groupsClaims.get(issuer) ?? "groups");
       } catch (error) {
         throw new AuthenticationError("token lacks a subject", { cause: error });
       }
+      if (cacheSize > 0) {
+        if (verified.size >= cacheSize) {
+          const oldest = verified.keys().next();
+          if (oldest.done !== true) verified.delete(oldest.value);
+        }
+        verified.set(token, principal);
+      }
+      return principal;
     },
   };
 }

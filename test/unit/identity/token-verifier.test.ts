@@ -44,6 +44,15 @@ describe("token verifier", () => {
     expect(principal.claims).not.toHaveProperty("unknown_claim");
   });
 
+  it("remembers a verified token by its exact bytes, and never a tampered copy", async () => {
+    const token = await idp.token("cached-subject");
+    const first = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(first);
+    const [h, p, s] = token.split(".");
+    const flipped = `${h}.${p}.${(s ?? "").slice(0, -2)}${(s ?? "").endsWith("AA") ? "AB" : "AA"}`;
+    await expect(verifier.verify(flipped)).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
   it("accepts several issuers at once", async () => {
     expect((await verifier.verify(await other.token("alice"))).issuer).toBe("https://corp.test/");
   });
