@@ -85,7 +85,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     logLevel: "debug",
     publicUrl: undefined,
   };
-  const host = await startLocalHost(config, logger, options);
+  const host = await startLocalHost(config, logger, {
+    ...options,
+    consoleNotifications: options.consoleNotifications ?? (() => undefined),
+  });
   const request: TestGateway["request"] = async (method, path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;

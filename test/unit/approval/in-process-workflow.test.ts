@@ -82,7 +82,11 @@ describe("InProcessWorkflow", () => {
     const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
     expect(token).toMatch(/^tt_[A-Za-z0-9_-]{43}$/);
     expect(fake.calls[1]?.payload).toEqual({ input: { ...INPUT, wait: fake.plan }, taskToken: token });
-    const waiting = await stored();
+    // The token reaches the task before the runner persists that the task returned: wait for that write.
+    const waiting = await eventually(async () => {
+      const state = await stored();
+      return state.callback?.workerDone === true ? state : undefined;
+    });
     expect(waiting).toMatchObject({
       status: "running",
       state: "AwaitDecision",
