@@ -124,7 +124,7 @@ describe("functions", () => {
         Timeout: 29,
       });
       const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables.PHIGATE_ROUTE_ID).toBe(route.id);
+      expect(variables.PHIGATE_FUNCTION_ID).toBe(route.id);
       expect(variables.PHIGATE_POLICY_FILE).toBe("policy.yaml");
       expect(variables.PHIGATE_POLICY_DIGEST).toMatch(/^[0-9a-f]{64}$/);
       expect(JSON.parse(String(variables.PHIGATE_ISSUERS))).toEqual([

@@ -1,0 +1,6 @@
+// Lambda entry of the approval keeper (EventBridge, every minute): heartbeats, lost decisions re-sent, expired waits failed.
+
+import { composeKeeper } from "#shared/adapters/aws/compose-jobs.ts";
+
+/** The scheduled handler, composed once per container during the init phase. */
+export const handler = await composeKeeper();

@@ -1,0 +1,6 @@
+// Lambda entry of the nightly evidence bundle (EventBridge, after midnight UTC): the previous UTC day, signed with KMS.
+
+import { composeNightlyEvidence } from "#shared/adapters/aws/compose-jobs.ts";
+
+/** The scheduled handler, composed once per container during the init phase. */
+export const handler = await composeNightlyEvidence();

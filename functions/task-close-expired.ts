@@ -1,0 +1,6 @@
+// Lambda entry of the approval task `close-expired`: expires the approval and its session (unless a decision landed first).
+
+import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
+
+/** The Step Functions task handler, composed once per container during the init phase. */
+export const handler = await composeTask("close-expired");

@@ -1,0 +1,6 @@
+// Lambda entry of the approval task `plan-wait`: the seconds left before the approval expires and the heartbeat interval.
+
+import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
+
+/** The Step Functions task handler, composed once per container during the init phase. */
+export const handler = await composeTask("plan-wait");
