@@ -97,7 +97,8 @@ export function grantCapabilities(
     can.approvals === "write" ||
     can.evidence ||
     can.policyArchive === "write";
-  const readsData = can.sessions !== "none" || can.results !== "none" || can.approvals !== "none";
+  // The key material secret is encrypted with the data key: reading it needs kms:Decrypt too.
+  const readsData = can.sessions !== "none" || can.results !== "none" || can.approvals !== "none" || can.keys;
   if (writesData || readsData || can.policyArchive === "read" || can.notify) {
     add(
       "DataKey",
