@@ -1,6 +1,7 @@
 // Lambda entry of the approval task `notify-approvers`: keeps the task token with the approval, notifies approvers once (SNS).
 
 import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
+import { notifyApprovers } from "#shared/approval/tasks/notify-approvers.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */
-export const handler = await composeTask("notify-approvers");
+export const handler = await composeTask("notify-approvers", notifyApprovers);

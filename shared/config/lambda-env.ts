@@ -1,6 +1,6 @@
 // The Lambda environment: one schema that types the CDK `environment` prop and validates it at cold start.
 
-import { z } from "zod";
+import * as z from "zod";
 import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";

@@ -1,7 +1,7 @@
 // OpenID Connect authorization code flow with PKCE (S256), state and nonce: the approver page's sign-in.
 
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { AuthenticationError, UnavailableError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import type { TokenVerifier } from "#shared/identity/token-verifier.ts";

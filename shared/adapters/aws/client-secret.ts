@@ -1,7 +1,7 @@
 // The approver OIDC client secret from Secrets Manager: a plain string, or JSON with a `clientSecret` field.
 
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { UnavailableError } from "#shared/errors.ts";
 
 const jsonSecretSchema = z.object({ clientSecret: z.string().min(1) });

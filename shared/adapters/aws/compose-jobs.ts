@@ -1,8 +1,8 @@
 // Composition of the background functions: one workflow task each, the keeper's sweep, and the nightly bundle.
 
-import { z } from "zod";
+import * as z from "zod";
+import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
-import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
@@ -19,19 +19,24 @@ function telemetryOf(functionId: string, options: JobOptions): JobTelemetry {
   return options.telemetry ?? createJobTelemetry(`phigate-${functionId}`);
 }
 
+/** One task's logic (what `createApprovalTasks` binds for the local runner), taken by its entry directly. */
+export type TaskLogic = (deps: ApprovalTaskDeps, payload: unknown) => Promise<unknown>;
+
 /**
  * The Lambda handler of one approval task: the state payload in (or `{input, taskToken}` for the callback task),
  * the task's result out — Step Functions passes the payload as is and takes the return value as the task result.
+ * The entry hands over its task's function, so its bundle holds that task's code only.
  */
 export async function composeTask(
   task: TaskName,
+  logic: TaskLogic,
   sql?: SqlParts,
   options: JobOptions = {},
 ): Promise<TaskHandler> {
   const functionId = taskFunctionId(task);
   const telemetry = telemetryOf(functionId, options);
   const { deps } = await composeFunction(functionId, sql, { instrument: telemetry.instrument, ...options });
-  const handler = createApprovalTasks(deps)[task];
+  const handler: TaskHandler = (payload) => logic(deps, payload);
   return async (payload) => {
     try {
       const result = await handler(payload);

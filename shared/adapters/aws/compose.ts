@@ -25,7 +25,7 @@ import { type DatabaseConfig, type LambdaConfig, lambdaConfigFromEnv } from "#sh
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
-import { HANDLER_FACTORIES, type HandlerDeps } from "#shared/http/handler-registry.ts";
+import type { HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
@@ -295,14 +295,17 @@ export async function composeFunction(
   return { config, deps, logger };
 }
 
-/** The API Gateway (payload v2) handler of one route, composed at cold start. */
+/**
+ * The API Gateway (payload v2) handler of one route, composed at cold start. The entry passes its own handler
+ * factory (not the route table's registry), so a bundle holds only its route's code: the registry would pull in
+ * every handler, the approval page's SQL highlighter with it, whose module loads the parser's WASM on import.
+ */
 export async function composeHandler(
   routeId: string,
+  factory: (deps: AwsDeps) => ApiHandler,
   sql?: SqlParts,
   options: ComposeOptions = {},
 ): Promise<ApiHandler> {
-  const factory = HANDLER_FACTORIES[routeId];
-  if (factory === undefined) throw new ConfigurationError(`route ${routeId} has no handler`);
   const { deps } = await composeFunction(routeId, sql, options);
   return factory(deps);
 }

@@ -2,7 +2,7 @@
 
 import { hkdfSync } from "node:crypto";
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { UnavailableError } from "#shared/errors.ts";
 import type { KeyProvider } from "#shared/ports.ts";
 

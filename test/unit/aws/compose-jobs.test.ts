@@ -13,6 +13,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
 import { composeKeeper, composeTask, nightlyRange } from "#shared/adapters/aws/compose-jobs.ts";
 import type { JobTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
+import { planWait } from "#shared/approval/tasks/plan-wait.ts";
 import { silentLogger } from "#shared/log.ts";
 import { clientSecretBasic } from "#shared/web/oidc-client.ts";
 
@@ -89,7 +91,7 @@ describe("nightlyRange", () => {
 describe("composeTask and composeKeeper", () => {
   it("composes a task from its own capabilities, counts outcomes and flushes after each invocation", async () => {
     const telemetry = recorder();
-    const handler = await composeTask("plan-wait", undefined, {
+    const handler = await composeTask("plan-wait", planWait, undefined, {
       env: env("task-plan-wait"),
       bundleDir,
       logger: silentLogger,
@@ -108,7 +110,7 @@ describe("composeTask and composeKeeper", () => {
 
   it("refuses a task entry configured as another function", async () => {
     await expect(
-      composeTask("close-denied", undefined, {
+      composeTask("close-denied", closeDenied, undefined, {
         env: env("task-plan-wait"),
         bundleDir,
         telemetry: recorder(),

@@ -23,6 +23,8 @@ import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
+import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
@@ -156,7 +158,13 @@ describe("Lambda entries", () => {
     for (const task of TASK_NAMES) {
       expect(TASK_FUNCTIONS[task].entry).toBe(`functions/task-${task}.ts`);
       const source = await readFile(join(ROOT, TASK_FUNCTIONS[task].entry), "utf8");
-      expect(source).toContain(`composeTask("${task}"`);
+      expect(source).toMatch(new RegExp(`composeTask\\("${task}", [a-zA-Z]+\\b`));
+    }
+    for (const route of ROUTES) {
+      const source = await readFile(join(ROOT, route.entry), "utf8");
+      const factory = HANDLER_FACTORIES[route.id]?.name ?? "";
+      expect(source).toContain(`composeHandler("${route.id}", ${factory}`);
+      expect(source).not.toContain("handler-registry");
     }
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
     expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
@@ -194,7 +202,7 @@ describe("composeHandler", () => {
     }) as unknown as APIGatewayProxyEventV2;
 
   it("composes get-session from the environment and the bundled policy; refuses requests without a token", async () => {
-    const handler = await composeHandler("get-session", undefined, {
+    const handler = await composeHandler("get-session", createGetSessionHandler, undefined, {
       env: env("get-session"),
       bundleDir,
       logger: silentLogger,
@@ -205,16 +213,16 @@ describe("composeHandler", () => {
 
   it("refuses to start on a foreign route's configuration, a changed policy or a missing SQL side", async () => {
     await expect(
-      composeHandler("post-query", undefined, { env: env("get-session"), bundleDir }),
+      composeHandler("post-query", createPostQueryHandler, undefined, { env: env("get-session"), bundleDir }),
     ).rejects.toThrow(/configured for get-session/);
     await expect(
-      composeHandler("get-session", undefined, {
+      composeHandler("get-session", createGetSessionHandler, undefined, {
         env: env("get-session", { PHIGATE_POLICY_DIGEST: "0".repeat(64) }),
         bundleDir,
       }),
     ).rejects.toThrow(/does not match/);
     await expect(
-      composeHandler("post-query", undefined, {
+      composeHandler("post-query", createPostQueryHandler, undefined, {
         env: env("post-query", queryEnv),
         bundleDir,
         logger: silentLogger,
@@ -226,6 +234,7 @@ describe("composeHandler", () => {
     const seen: unknown[] = [];
     await composeHandler(
       "post-query",
+      createPostQueryHandler,
       {
         executor: (options) => {
           seen.push({
