@@ -33,6 +33,10 @@ import {
   createAwsDeps,
   loadBundledPolicy,
 } from "#shared/adapters/aws/compose.ts";
+import { notifierPart } from "#shared/adapters/aws/parts/notifier.ts";
+import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
+import { signerPart } from "#shared/adapters/aws/parts/signer.ts";
+import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
 import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
@@ -104,8 +108,15 @@ async function depsOf(functionId: string): Promise<AwsDeps> {
     rdsData: new RDSDataClient({ region: "eu-west-1", credentials }),
   };
   const deps = await createAwsDeps(config, policy, clients, silentLogger, {
-    executor: () => executor,
-    analyzer: (ex) => createStatementAnalyzer(ex),
+    sql: {
+      client: () => new RDSDataClient({}),
+      executor: () => executor,
+      analyzer: (ex) => createStatementAnalyzer(ex),
+    },
+    secrets: secretsPart,
+    workflow: workflowPart,
+    notifier: notifierPart,
+    signer: signerPart,
   });
   return { ...deps, verifier: createTokenVerifier([idp.config]) };
 }

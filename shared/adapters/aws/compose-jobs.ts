@@ -7,7 +7,7 @@ import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import { taskFunctionId } from "./capabilities.ts";
-import { type ComposeOptions, composeFunction, type SqlParts } from "./compose.ts";
+import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
 import { createJobTelemetry, type JobTelemetry } from "./job-telemetry.ts";
 
 /** Options of a job's composition (tests inject telemetry that records instead of publishing). */
@@ -30,12 +30,12 @@ export type TaskLogic = (deps: ApprovalTaskDeps, payload: unknown) => Promise<un
 export async function composeTask(
   task: TaskName,
   logic: TaskLogic,
-  sql?: SqlParts,
+  parts: AwsParts = {},
   options: JobOptions = {},
 ): Promise<TaskHandler> {
   const functionId = taskFunctionId(task);
   const telemetry = telemetryOf(functionId, options);
-  const { deps } = await composeFunction(functionId, sql, { instrument: telemetry.instrument, ...options });
+  const { deps } = await composeFunction(functionId, parts, { instrument: telemetry.instrument, ...options });
   const handler: TaskHandler = (payload) => logic(deps, payload);
   return async (payload) => {
     try {
@@ -53,10 +53,11 @@ export async function composeTask(
 
 /** The keeper's handler: one sweep over the open approvals per scheduled invocation. */
 export async function composeKeeper(
+  parts: AwsParts,
   options: JobOptions = {},
 ): Promise<() => Promise<{ heartbeats: number; resent: number }>> {
   const telemetry = telemetryOf("approval-keeper", options);
-  const { deps } = await composeFunction("approval-keeper", undefined, {
+  const { deps } = await composeFunction("approval-keeper", parts, {
     instrument: telemetry.instrument,
     ...options,
   });
@@ -101,10 +102,11 @@ export interface NightlyResult {
 
 /** The nightly handler: builds, signs and seals the bundle of the previous UTC day. */
 export async function composeNightlyEvidence(
+  parts: AwsParts,
   options: JobOptions = {},
 ): Promise<(event: unknown) => Promise<NightlyResult>> {
   const telemetry = telemetryOf("nightly-evidence", options);
-  const { deps, logger } = await composeFunction("nightly-evidence", undefined, {
+  const { deps, logger } = await composeFunction("nightly-evidence", parts, {
     instrument: telemetry.instrument,
     ...options,
   });

@@ -4,24 +4,20 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { KMSClient } from "@aws-sdk/client-kms";
-import { RDSDataClient } from "@aws-sdk/client-rds-data";
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { RDSDataClient } from "@aws-sdk/client-rds-data";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SFNClient } from "@aws-sdk/client-sfn";
-import { SNSClient } from "@aws-sdk/client-sns";
-import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { KmsSigner } from "#shared/adapters/aws/kms-signer.ts";
+import type { AwsParts } from "#shared/adapters/aws/parts.ts";
 import { createPowertoolsLogger } from "#shared/adapters/aws/powertools-logger.ts";
 import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
 import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
-import { SecretsKeyProvider } from "#shared/adapters/aws/secrets-key-provider.ts";
-import { SfnApprovalWorkflow } from "#shared/adapters/aws/sfn-approval-workflow.ts";
-import { SnsNotifier } from "#shared/adapters/aws/sns-notifier.ts";
-import { type DatabaseConfig, type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
+import { type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
@@ -45,14 +41,7 @@ import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
-/**
- * The SQL side of a function, supplied by entries whose function has the `database` capability. It is passed in
- * rather than imported here so that functions without it never bundle (or load) the parser's WASM.
- */
-export interface SqlParts {
-  executor(options: DatabaseConfig & { client: RDSDataClient; logger: Logger }): SqlExecutor;
-  analyzer(executor: SqlExecutor, logger: Logger): StatementAnalyzer | Promise<StatementAnalyzer>;
-}
+export type { AwsParts, SqlParts } from "#shared/adapters/aws/parts.ts";
 
 /** The SDK clients a function uses (injectable for tests; one of each per container, only those it needs). */
 export interface AwsClients {
@@ -80,7 +69,9 @@ export interface ComposeOptions {
 export type AwsDeps = HandlerDeps & { readonly notifier: Notifier };
 
 function missing(capability: string): never {
-  throw new ConfigurationError(`this function was not given the ${capability} capability`);
+  throw new ConfigurationError(
+    `this function was not given the ${capability} capability (or its entry does not supply its part)`,
+  );
 }
 
 const noExecutor: SqlExecutor = {
@@ -149,6 +140,7 @@ function required<T>(value: T | undefined, capability: string): T {
 async function approverSignIn(
   config: LambdaConfig,
   clients: AwsClients,
+  parts: AwsParts,
 ): Promise<ApproverSignIn | undefined> {
   const { signIn } = config.capabilities;
   if (signIn === "none" || config.approverOidc === undefined) return undefined;
@@ -156,7 +148,8 @@ async function approverSignIn(
   const base: ApproverSignIn = { ...config.approverOidc, redirectUri: `${publicUrl}${CALLBACK_PATH}` };
   if (signIn !== "exchange" || config.approverClientSecretArn === undefined) return base;
   const secrets = required(clients.secrets, "signIn");
-  return { ...base, clientSecret: await readClientSecret(secrets, config.approverClientSecretArn) };
+  const part = required(parts.secrets, "signIn");
+  return { ...base, clientSecret: await part.clientSecret(secrets, config.approverClientSecretArn) };
 }
 
 /** Builds every dependency a function's capabilities allow; everything else fails closed as a configuration error. */
@@ -165,8 +158,9 @@ export async function createAwsDeps(
   policy: LoadedPolicy,
   clients: AwsClients,
   logger: Logger,
-  sql: SqlParts | undefined,
+  parts: AwsParts,
 ): Promise<AwsDeps> {
+  const { sql } = parts;
   const { capabilities: can } = config;
   let executor = noExecutor;
   let analyzer = noAnalyzer;
@@ -178,10 +172,10 @@ export async function createAwsDeps(
   }
   const keys =
     can.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
-      ? new SecretsKeyProvider({ client: clients.secrets, secretArn: config.keysSecretArn })
+      ? required(parts.secrets, "keys").keys(clients.secrets, config.keysSecretArn)
       : noKeys;
   const evidenceBucket = () => required(config.evidenceBucket, "evidence");
-  const signIn = await approverSignIn(config, clients);
+  const signIn = await approverSignIn(config, clients, parts);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
   return {
     verifier: createTokenVerifier(config.issuers),
@@ -207,10 +201,10 @@ export async function createAwsDeps(
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
     decisions: new DecisionCache(),
     signer: can.evidence
-      ? new KmsSigner({
-          client: required(clients.kms, "evidence"),
-          keyId: required(config.signingKeyArn, "evidence"),
-        })
+      ? required(parts.signer, "evidence").signer(
+          required(clients.kms, "evidence"),
+          required(config.signingKeyArn, "evidence"),
+        )
       : noSigner,
     evidence: can.evidence
       ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
@@ -229,15 +223,15 @@ export async function createAwsDeps(
     workflow:
       can.workflow === "none"
         ? noWorkflow
-        : new SfnApprovalWorkflow({
-            client: required(clients.sfn, "workflow"),
-            stateMachineArn: can.workflow === "start" ? config.stateMachineArn : undefined,
-          }),
+        : required(parts.workflow, "workflow").workflow(
+            required(clients.sfn, "workflow"),
+            can.workflow === "start" ? config.stateMachineArn : undefined,
+          ),
     notifier: can.notify
-      ? new SnsNotifier({
-          client: required(clients.sns, "notify"),
-          topicArn: required(config.approversTopicArn, "notify"),
-        })
+      ? required(parts.notifier, "notify").notifier(
+          required(clients.sns, "notify"),
+          required(config.approversTopicArn, "notify"),
+        )
       : noNotifier,
     publicUrl: () => required(config.publicUrl, "publicUrl"),
     signIn,
@@ -259,7 +253,7 @@ export interface ComposedFunction {
  */
 export async function composeFunction(
   functionId: string,
-  sql?: SqlParts,
+  parts: AwsParts = {},
   options: ComposeOptions = {},
 ): Promise<ComposedFunction> {
   const config = lambdaConfigFromEnv(options.env ?? process.env);
@@ -280,16 +274,19 @@ export async function composeFunction(
   const clients: AwsClients = {
     dynamo: given.dynamo ?? wrap(new DynamoDBClient({})),
     s3: given.s3 ?? wrap(new S3Client({})),
-    rdsData: can.database ? (given.rdsData ?? wrap(new RDSDataClient({}))) : undefined,
+    rdsData: can.database ? (given.rdsData ?? wrap(required(parts.sql, "database").client())) : undefined,
     secrets:
       can.keys || can.signIn === "exchange"
-        ? (given.secrets ?? wrap(new SecretsManagerClient({})))
+        ? (given.secrets ?? wrap(required(parts.secrets, "keys").client()))
         : undefined,
-    sfn: can.workflow !== "none" ? (given.sfn ?? wrap(new SFNClient({}))) : undefined,
-    sns: can.notify ? (given.sns ?? wrap(new SNSClient({}))) : undefined,
-    kms: can.evidence ? (given.kms ?? wrap(new KMSClient({}))) : undefined,
+    sfn:
+      can.workflow !== "none"
+        ? (given.sfn ?? wrap(required(parts.workflow, "workflow").client()))
+        : undefined,
+    sns: can.notify ? (given.sns ?? wrap(required(parts.notifier, "notify").client())) : undefined,
+    kms: can.evidence ? (given.kms ?? wrap(required(parts.signer, "evidence").client())) : undefined,
   };
-  const deps = await createAwsDeps(config, policy, clients, logger, sql);
+  const deps = await createAwsDeps(config, policy, clients, logger, parts);
   if (can.policyArchive === "write") await deps.policyArchive.put(policy.text);
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
   return { config, deps, logger };
@@ -303,9 +300,9 @@ export async function composeFunction(
 export async function composeHandler(
   routeId: string,
   factory: (deps: AwsDeps) => ApiHandler,
-  sql?: SqlParts,
+  parts: AwsParts = {},
   options: ComposeOptions = {},
 ): Promise<ApiHandler> {
-  const { deps } = await composeFunction(routeId, sql, options);
+  const { deps } = await composeFunction(routeId, parts, options);
   return factory(deps);
 }

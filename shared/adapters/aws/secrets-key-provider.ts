@@ -1,4 +1,4 @@
-// KeyProvider on Secrets Manager: one generated secret, three purpose keys derived with HKDF, cached per container.
+// KeyProvider on Secrets Manager: one generated secret, a key per purpose derived with HKDF, cached per container.
 
 import { hkdfSync } from "node:crypto";
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";

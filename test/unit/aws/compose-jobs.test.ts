@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
 import { composeKeeper, composeTask, nightlyRange } from "#shared/adapters/aws/compose-jobs.ts";
 import type { JobTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
 import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
 import { planWait } from "#shared/approval/tasks/plan-wait.ts";
 import { silentLogger } from "#shared/log.ts";
@@ -121,17 +122,20 @@ describe("composeTask and composeKeeper", () => {
   it("sweeps with the keeper and counts heartbeats and re-sent decisions", async () => {
     const telemetry = recorder();
     dynamo.on(QueryCommand).resolves({ Items: [] });
-    const keeper = await composeKeeper({
-      env: env("approval-keeper"),
-      bundleDir,
-      logger: silentLogger,
-      telemetry,
-      clients: {
-        dynamo: new DynamoDBClient({ region: "eu-west-1", credentials }),
-        s3: new S3Client({ region: "eu-west-1", credentials }),
-        sfn: new SFNClient({ region: "eu-west-1", credentials }),
+    const keeper = await composeKeeper(
+      { workflow: workflowPart },
+      {
+        env: env("approval-keeper"),
+        bundleDir,
+        logger: silentLogger,
+        telemetry,
+        clients: {
+          dynamo: new DynamoDBClient({ region: "eu-west-1", credentials }),
+          s3: new S3Client({ region: "eu-west-1", credentials }),
+          sfn: new SFNClient({ region: "eu-west-1", credentials }),
+        },
       },
-    });
+    );
     expect(await keeper()).toEqual({ heartbeats: 0, resent: 0 });
     expect(telemetry.counts).toEqual({ Heartbeats: 0, DecisionsResent: 0 });
     expect(telemetry.flushes).toBe(1);

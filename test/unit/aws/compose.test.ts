@@ -11,6 +11,7 @@ import {
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from "@aws-sdk/client-dynamodb";
+import { RDSDataClient } from "@aws-sdk/client-rds-data";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -19,6 +20,8 @@ import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#shared/a
 import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
+import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -167,6 +170,23 @@ describe("Lambda entries", () => {
       expect(source).not.toContain("handler-registry");
     }
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
+  });
+
+  it("supplies exactly the parts its capabilities use (nothing more is bundled, nothing less at cold start)", async () => {
+    for (const fn of ALL_FUNCTIONS) {
+      const source = await readFile(join(ROOT, fn.entry), "utf8");
+      const can = capabilitiesOf(fn.id);
+      const needs: Record<string, boolean> = {
+        "parts/sql.ts": can.database,
+        "parts/secrets.ts": can.keys || can.signIn === "exchange",
+        "parts/workflow.ts": can.workflow !== "none",
+        "parts/notifier.ts": can.notify,
+        "parts/signer.ts": can.evidence,
+      };
+      for (const [part, needed] of Object.entries(needs)) {
+        expect(source.includes(`#shared/adapters/aws/${part}`), `${fn.id} ${part}`).toBe(needed);
+      }
+    }
     expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
   });
 });
@@ -236,20 +256,25 @@ describe("composeHandler", () => {
       "post-query",
       createPostQueryHandler,
       {
-        executor: (options) => {
-          seen.push({
-            clusterArn: options.clusterArn,
-            secretArn: options.secretArn,
-            database: options.database,
-          });
-          return {
-            execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
-            estimateRows: async () => 0,
-            loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
-            close: async () => {},
-          };
+        secrets: secretsPart,
+        workflow: workflowPart,
+        sql: {
+          client: () => new RDSDataClient({ region: "eu-west-1" }),
+          executor: (options) => {
+            seen.push({
+              clusterArn: options.clusterArn,
+              secretArn: options.secretArn,
+              database: options.database,
+            });
+            return {
+              execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+              estimateRows: async () => 0,
+              loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+              close: async () => {},
+            };
+          },
+          analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
         },
-        analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
       },
       {
         env: env("post-query", queryEnv),
@@ -276,7 +301,7 @@ describe("composeHandler", () => {
       policy,
       { dynamo: new DynamoDBClient({ region: "eu-west-1" }), s3: new S3Client({ region: "eu-west-1" }) },
       silentLogger,
-      undefined,
+      {},
     );
     const record = sampleRecord({
       principal: { ...sampleRecord().principal, issuer: idp.issuer, subject: "ci", key: `${idp.issuer}#ci` },
