@@ -305,6 +305,6 @@ describe("least privilege of the approval and evidence functions", () => {
       statementsOf("approval-sign-in")
         .map((s) => s.Sid)
         .sort(),
-    ).toEqual(["ApproverClientSecret", "KeyMaterial", "OwnLogGroup", "Tracing"]);
+    ).toEqual(["ApproverClientSecret", "DataKey", "KeyMaterial", "OwnLogGroup", "Tracing"]);
   });
 });
