@@ -52,8 +52,8 @@ const NO_DLQ: Readonly<Record<string, string>> = {
     "The keeper is invoked every minute and keeps no state of its own (it reads the approvals table each run); a " +
     "failed run is superseded by the next one a minute later, so there is nothing to park in a queue.",
   "nightly-evidence":
-    "A failed nightly run is retried twice by Lambda and counted in the EvidenceBundleFailures metric; the run is " +
-    'idempotent by day, so the missing day is rebuilt by invoking the function with {"day":"YYYY-MM-DD"}.',
+    "A failed nightly run is retried twice by Lambda and counted in the EvidenceBundleFailures metric; the day it " +
+    'missed is rebuilt from the chain at any time by invoking the function with {"day":"YYYY-MM-DD"}.',
 };
 
 /** Reserved concurrency of a function: the keeper and the nightly bundle never need more than one at a time. */
