@@ -1,69 +1,119 @@
-// Bundle sizes and cold-load times of the Lambda entries, built with the stack's esbuild options: `npx tsx bench/bundles.ts`.
+// Every Lambda's bundle (the stack's esbuild options) and its cold load to a ready handler: `npx tsx bench/bundles.ts`.
 
-import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { build } from "esbuild";
-import { ESM_BANNER, PARSER_WASM } from "#infra/constructs/gateway-function.ts";
+import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/constructs/gateway-function.ts";
 import { PROJECT_ROOT } from "#infra/phigate-app.ts";
-import { ROUTES } from "#shared/http/routes.ts";
+import { ALL_FUNCTIONS, type FunctionDefinition } from "#shared/adapters/aws/functions.ts";
+import { sha256Hex } from "#shared/crypto/digest.ts";
 
+const run = promisify(execFile);
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
+
+/** Every variable any function reads, with placeholder values (each function validates only what it uses). */
+function environment(fn: FunctionDefinition, policyDigest: string, endpoint: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "AKIDBENCHBENCH",
+    AWS_SECRET_ACCESS_KEY: "bench-not-a-secret",
+    // Every SDK call made while composing (post-query archives its policy) goes to a local stub.
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_LAMBDA_FUNCTION_NAME: fn.id,
+    PHIGATE_FUNCTION_ID: fn.id,
+    PHIGATE_SESSIONS_TABLE: "sessions",
+    PHIGATE_RESULTS_BUCKET: "results",
+    PHIGATE_DATA_KEY_ARN: "arn:aws:kms:eu-west-1:111111111111:key/0000",
+    PHIGATE_ISSUERS: JSON.stringify([
+      {
+        issuer: "https://token.actions.githubusercontent.com",
+        jwksUri: "https://token.actions.githubusercontent.com/.well-known/jwks",
+        audience: ["phigate"],
+      },
+    ]),
+    PHIGATE_POLICY_FILE: BUNDLED_POLICY_FILE,
+    PHIGATE_POLICY_DIGEST: policyDigest,
+    PHIGATE_LOG_LEVEL: "silent",
+    PHIGATE_DB_CLUSTER_ARN: "arn:aws:rds:eu-west-1:111111111111:cluster:ehr",
+    PHIGATE_DB_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db",
+    PHIGATE_DB_NAME: "ehr",
+    PHIGATE_KEYS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keys",
+    PHIGATE_APPROVALS_TABLE: "approvals",
+    PHIGATE_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:111111111111:stateMachine:Phigate-approval",
+    PHIGATE_APPROVERS_TOPIC_ARN: "arn:aws:sns:eu-west-1:111111111111:approvers",
+    PHIGATE_EVIDENCE_BUCKET: "evidence",
+    PHIGATE_SIGNING_KEY_ARN: "arn:aws:kms:eu-west-1:111111111111:key/5161",
+    PHIGATE_PUBLIC_URL: "https://phigate.example.org",
+    PHIGATE_APPROVER_OIDC: JSON.stringify({
+      issuer: "https://login.example.org",
+      authorizationEndpoint: "https://login.example.org/authorize",
+      tokenEndpoint: "https://login.example.org/token",
+      clientId: "phigate",
+    }),
+  };
+}
+
+/** Imports the bundle in a fresh Node process; returns ms from the start of the import to an exported handler. */
+async function coldLoad(dir: string, env: NodeJS.ProcessEnv): Promise<number> {
+  const script = [
+    "const t = performance.now();",
+    `const m = await import(${JSON.stringify(join(dir, "index.mjs"))});`,
+    "if (typeof m.handler !== 'function') throw new Error('no handler');",
+    "process.stdout.write(String(performance.now() - t));",
+  ].join(" ");
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+    env: { ...env, LAMBDA_TASK_ROOT: dir },
+    cwd: dir,
+  });
+  return Number(stdout);
+}
 
 /** One Lambda bundle's figures. */
 export interface BundleFigures {
+  /** The function id (a route id for the API's functions). */
   readonly route: string;
   readonly bundleBytes: number;
-  /** The parser's WASM shipped beside the bundle (0 when the route does not parse SQL). */
+  /** The parser's WASM shipped beside the bundle (0 when the function does not parse SQL). */
   readonly wasmBytes: number;
   readonly buildMs: number;
   /**
-   * Median time for a fresh `node` to import the bundle, until the composition root's environment check stops
-   * it (every module evaluated; no AWS call made). Node's own start-up is not included.
+   * Median time for a fresh `node` to import the bundle until its handler is exported: every module evaluated and
+   * the composition root run (environment, bundled policy, clients; post-query's policy archive put goes to a local
+   * stub). Node's own start-up is not included.
    */
   readonly coldLoadMs: number;
   /** The packages contributing most to the bundle, bytes each. */
   readonly top: readonly (readonly [string, number])[];
 }
 
-const LOADER = `
-const started = performance.now();
-try { await import(process.argv[1]); } catch {}
-process.stdout.write(String(performance.now() - started));
-`;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-function coldLoadMs(file: string, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    // The entry's environment check fails without AWS settings (by design here): only the timing is read.
-    const run = spawnSync(process.execPath, ["--input-type=module", "-e", LOADER, pathToFileURL(file).href], {
-      encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "" },
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    const ms = Number.parseFloat(run.stdout);
-    if (Number.isFinite(ms)) times.push(ms);
-  }
-  return median(times);
-}
-
-/** Builds every route's bundle as the stack does and measures its size and cold-load time. */
+/** Builds every function's bundle as the stack does and measures its size and cold load. */
 export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
+  const stub = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  const policyPath = join(PROJECT_ROOT, "policy/demo.yaml");
+  const policyDigest = sha256Hex(readFileSync(policyPath, "utf8"));
   const out = mkdtempSync(join(tmpdir(), "phigate-bundles-"));
   const figures: BundleFigures[] = [];
   try {
-    for (const route of ROUTES) {
-      const outfile = join(out, route.id, "index.mjs");
+    for (const fn of ALL_FUNCTIONS) {
+      const dir = join(out, fn.id);
       const started = performance.now();
       const result = await build({
-        entryPoints: [join(PROJECT_ROOT, route.entry)],
+        entryPoints: [join(PROJECT_ROOT, fn.entry)],
         bundle: true,
         platform: "node",
         format: "esm",
@@ -71,32 +121,36 @@ export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
         mainFields: ["module", "main"],
         minify: true,
         banner: { js: ESM_BANNER },
-        outfile,
+        outfile: join(dir, "index.mjs"),
         metafile: true,
         logLevel: "silent",
       });
       const buildMs = Math.round(performance.now() - started);
-      if (route.needsParser)
-        copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(out, route.id, "libpg-query.wasm"));
+      copyFileSync(policyPath, join(dir, BUNDLED_POLICY_FILE));
+      if (fn.needsParser) copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(dir, "libpg-query.wasm"));
+      const loads: number[] = [];
+      for (let i = 0; i < coldRuns; i++)
+        loads.push(await coldLoad(dir, environment(fn, policyDigest, endpoint)));
+      loads.sort((a, b) => a - b);
       const inputs = Object.entries(
         result.metafile.outputs[Object.keys(result.metafile.outputs)[0] ?? ""]?.inputs ?? {},
       );
       const byPackage = new Map<string, number>();
       for (const [path, { bytesInOutput }] of inputs) {
-        const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-        const name = match?.[1] ?? "(phigate)";
+        const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? "(phigate)";
         byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
       }
       figures.push({
-        route: route.id,
-        bundleBytes: statSync(outfile).size,
-        wasmBytes: route.needsParser ? statSync(join(PROJECT_ROOT, PARSER_WASM)).size : 0,
+        route: fn.id,
+        bundleBytes: statSync(join(dir, "index.mjs")).size,
+        wasmBytes: fn.needsParser ? statSync(join(dir, "libpg-query.wasm")).size : 0,
         buildMs,
-        coldLoadMs: Math.round(coldLoadMs(outfile, coldRuns) * 10) / 10,
+        coldLoadMs: Math.round((loads[Math.floor(loads.length / 2)] ?? Number.NaN) * 10) / 10,
         top: [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 6),
       });
     }
   } finally {
+    stub.close();
     rmSync(out, { recursive: true, force: true });
   }
   return figures;
@@ -104,9 +158,13 @@ export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const f of await benchBundles()) {
+    const top = f.top
+      .slice(0, 4)
+      .map(([name, bytes]) => `${name} ${kib(bytes)}`)
+      .join(", ");
     console.log(
-      `${f.route}: index.mjs ${kib(f.bundleBytes)}${f.wasmBytes > 0 ? ` + libpg-query.wasm ${kib(f.wasmBytes)}` : ""} (built in ${f.buildMs} ms, cold load ${f.coldLoadMs} ms)`,
+      `${f.route.padEnd(24)} ${kib(f.bundleBytes).padStart(9)}${f.wasmBytes > 0 ? ` + wasm ${kib(f.wasmBytes)}` : "".padEnd(16)}  ` +
+        `cold load ${String(f.coldLoadMs).padStart(5)} ms (median)  [${top}]`,
     );
-    for (const [name, bytes] of f.top) console.log(`  ${name.padEnd(40)} ${kib(bytes)}`);
   }
 }

@@ -49,10 +49,65 @@ export const settingsSchema = z
     throttleRateLimit: count(20, 10_000),
     /** Burst of requests the API accepts. */
     throttleBurstLimit: count(40, 5_000),
+    /** The gateway's public base URL (a custom domain); default: the HTTP API's own endpoint. */
+    publicUrl: z.url({ protocol: /^https$/ }).optional(),
+    /** Comma-separated email addresses subscribed to the approvers' SNS topic. */
+    approverEmails: z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((address) => address.trim())
+          .filter((address) => address.length > 0),
+      )
+      .pipe(z.array(z.email()).max(100))
+      .default([]),
+    /** Approver sign-in (OIDC code + PKCE): the provider's issuer, as in its ID tokens' `iss`. */
+    approverIssuer: z.url({ protocol: /^https$/ }).optional(),
+    /** The gateway's client id at the approver provider (ID tokens carry it as `aud`). */
+    approverClientId: z.string().min(1).optional(),
+    approverAuthorizationEndpoint: z.url({ protocol: /^https$/ }).optional(),
+    approverTokenEndpoint: z.url({ protocol: /^https$/ }).optional(),
+    /** The provider's JWKS (default `<approverIssuer>/.well-known/jwks.json`). */
+    approverJwksUri: z.url({ protocol: /^https$/ }).optional(),
+    /** Claim carrying the approver's groups (policy roles match on it). */
+    approverGroupsClaim: z.string().min(1).default("groups"),
+    /** Secrets Manager secret holding the client secret of a confidential client (plain, or JSON `clientSecret`). */
+    approverClientSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/)
+      .optional(),
+    /** The customer-managed KMS key encrypting `approverClientSecretArn`, if any. */
+    approverClientSecretKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:/)
+      .optional(),
+    /** When the nightly evidence bundle of the previous UTC day is written (`HH:MM`, UTC). */
+    nightlyEvidenceAt: z
+      .string()
+      .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/)
+      .default("00:30"),
   })
   .refine((s) => (s.existingClusterArn === undefined) === (s.existingSecretArn === undefined), {
     message: "existingClusterArn and existingSecretArn go together",
     path: ["existingClusterArn"],
+  })
+  .refine(
+    (s) =>
+      new Set(
+        [s.approverIssuer, s.approverClientId, s.approverAuthorizationEndpoint, s.approverTokenEndpoint].map(
+          (v) => v === undefined,
+        ),
+      ).size === 1,
+    {
+      message:
+        "approverIssuer, approverClientId, approverAuthorizationEndpoint and approverTokenEndpoint go together",
+      path: ["approverIssuer"],
+    },
+  )
+  .refine((s) => s.approverClientSecretArn === undefined || s.approverIssuer !== undefined, {
+    message: "approverClientSecretArn needs the approver sign-in keys",
+    path: ["approverClientSecretArn"],
   });
 
 /** Validated settings. */
@@ -78,4 +133,33 @@ export function jwksUriOf(settings: Settings): string {
   if (settings.jwksUri !== undefined) return settings.jwksUri;
   const base = settings.issuer.replace(/\/$/, "");
   return base === GITHUB_ISSUER ? `${base}/.well-known/jwks` : `${base}/.well-known/jwks.json`;
+}
+
+/** The approver sign-in provider from the settings, or undefined when none is configured. */
+export function approverProviderOf(settings: Settings):
+  | {
+      readonly issuer: string;
+      readonly clientId: string;
+      readonly authorizationEndpoint: string;
+      readonly tokenEndpoint: string;
+      readonly jwksUri: string;
+      readonly groupsClaim: string;
+    }
+  | undefined {
+  const { approverIssuer, approverClientId, approverAuthorizationEndpoint, approverTokenEndpoint } = settings;
+  if (
+    approverIssuer === undefined ||
+    approverClientId === undefined ||
+    approverAuthorizationEndpoint === undefined ||
+    approverTokenEndpoint === undefined
+  )
+    return undefined;
+  return {
+    issuer: approverIssuer,
+    clientId: approverClientId,
+    authorizationEndpoint: approverAuthorizationEndpoint,
+    tokenEndpoint: approverTokenEndpoint,
+    jwksUri: settings.approverJwksUri ?? `${approverIssuer.replace(/\/$/, "")}/.well-known/jwks.json`,
+    groupsClaim: settings.approverGroupsClaim,
+  };
 }

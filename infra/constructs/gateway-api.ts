@@ -17,10 +17,8 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { RouteDefinition } from "#shared/http/routes.ts";
 
-/** What the API is built from. */
+/** What the API is built from (its routes are added once their functions exist: `addRoutes`). */
 export interface GatewayApiProps {
-  readonly routes: readonly RouteDefinition[];
-  readonly functions: ReadonlyMap<string, IFunction>;
   readonly issuer: string;
   readonly audience: string;
   readonly logsKey: IKey;
@@ -44,11 +42,15 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   subject: "$context.authorizer.claims.sub",
 });
 
-/** The gateway's HTTP API. */
+/**
+ * The gateway's HTTP API. It is created before the functions (they are told its endpoint as the public URL) and its
+ * routes after them: the API resource itself depends on no function, so the endpoint creates no cycle.
+ */
 export class GatewayApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  private readonly jwt: HttpJwtAuthorizer;
 
   constructor(scope: Construct, id: string, props: GatewayApiProps) {
     super(scope, id);
@@ -72,18 +74,22 @@ export class GatewayApi extends Construct {
         format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
       },
     });
-    const jwt = new HttpJwtAuthorizer("Jwt", props.issuer, {
+    this.jwt = new HttpJwtAuthorizer("Jwt", props.issuer, {
       jwtAudience: [props.audience],
       identitySource: ["$request.header.Authorization"],
     });
-    for (const route of props.routes) {
-      const fn = props.functions.get(route.id);
+  }
+
+  /** Adds every route of the table, each integrated with its function and behind the authorizer its auth says. */
+  addRoutes(routes: readonly RouteDefinition[], functions: ReadonlyMap<string, IFunction>): void {
+    for (const route of routes) {
+      const fn = functions.get(route.id);
       if (fn === undefined) throw new Error(`route ${route.id} has no function`);
       const added = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: new HttpLambdaIntegration(`${route.id}-integration`, fn),
-        authorizer: route.auth === "jwt" ? jwt : new HttpNoneAuthorizer(),
+        authorizer: route.auth === "jwt" ? this.jwt : new HttpNoneAuthorizer(),
       });
       if (route.auth === "none") {
         for (const r of added) {

@@ -1,15 +1,15 @@
-// One Lambda per route: local esbuild ESM bundle (+ WASM and policy beside it), its own role, log group and environment.
+// One Lambda per function: local esbuild ESM bundle (+ WASM and policy beside it), its own role, log group and environment.
 
 import { join } from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type CfnFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import type { FunctionDefinition } from "#shared/adapters/aws/functions.ts";
 import { type LambdaEnvironment, lambdaEnvironment } from "#shared/config/lambda-env.ts";
-import type { RouteDefinition } from "#shared/http/routes.ts";
 
 /** The Lambda runtime: the newest Node LTS aws-cdk-lib offers (the code targets Node ≥ 20 and uses nothing newer). */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
@@ -30,16 +30,18 @@ export const PARSER_WASM = "node_modules/libpg-query/wasm/libpg-query.wasm";
 /** Where the bundled policy lands beside the bundle (`PHIGATE_POLICY_FILE`). */
 export const BUNDLED_POLICY_FILE = "policy.yaml";
 
-/** What a route's function is built from. */
+/** What a function is built from. */
 export interface GatewayFunctionProps {
-  readonly route: RouteDefinition;
+  readonly definition: FunctionDefinition;
   /** Repository root (entries, lock file, node_modules). */
   readonly projectRoot: string;
   /** Absolute path of the policy file to bundle. */
   readonly policyPath: string;
-  readonly environment: Omit<LambdaEnvironment, "PHIGATE_ROUTE_ID" | "PHIGATE_POLICY_FILE">;
+  readonly environment: Omit<LambdaEnvironment, "PHIGATE_FUNCTION_ID" | "PHIGATE_POLICY_FILE">;
   readonly logsKey: IKey;
   readonly reservedConcurrency: number;
+  /** Asynchronous invocations (schedules): retries Lambda makes after a failed run. */
+  readonly asyncRetryAttempts?: number;
 }
 
 function shellQuote(path: string): string {
@@ -47,8 +49,10 @@ function shellQuote(path: string): string {
 }
 
 /**
- * A route's function. It has its own role whose one customer-managed policy grants logging on its own log
- * group; the stack adds exactly the data-plane statements its capabilities call for to that policy.
+ * A function (route, workflow task or scheduled job). It has its own role whose one customer-managed policy grants
+ * logging on its own log group; the stack adds exactly the statements its capabilities call for to that policy.
+ * X-Ray active tracing is set on the function resource directly (the `tracing` prop would add an inline policy);
+ * the stack's grants put the two X-Ray actions into the managed policy instead.
  */
 export class GatewayFunction extends Construct {
   readonly function: NodejsFunction;
@@ -59,7 +63,7 @@ export class GatewayFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayFunctionProps) {
     super(scope, id);
-    const { route } = props;
+    const { definition } = props;
     this.logGroup = new LogGroup(this, "Logs", {
       encryptionKey: props.logsKey,
       retention: RetentionDays.ONE_YEAR,
@@ -67,10 +71,10 @@ export class GatewayFunction extends Construct {
     });
     const role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: `phigate ${route.id}: only what this route uses`,
+      description: `phigate ${definition.id}: only what this function uses`,
     });
     this.policy = new ManagedPolicy(this, "Policy", {
-      description: `phigate ${route.id}: logging and the data-plane actions of its capabilities`,
+      description: `phigate ${definition.id}: logging and the data-plane actions of its capabilities`,
       roles: [role],
       statements: [
         new PolicyStatement({
@@ -84,26 +88,26 @@ export class GatewayFunction extends Construct {
     this.role = role;
     const copies = (outputDir: string): string[] => [
       `cp ${shellQuote(props.policyPath)} ${shellQuote(join(outputDir, BUNDLED_POLICY_FILE))}`,
-      ...(route.needsParser
+      ...(definition.needsParser
         ? [`cp ${shellQuote(join(props.projectRoot, PARSER_WASM))} ${shellQuote(`${outputDir}/`)}`]
         : []),
     ];
     this.function = new NodejsFunction(this, "Function", {
-      entry: join(props.projectRoot, route.entry),
+      entry: join(props.projectRoot, definition.entry),
       handler: "handler",
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: route.needsParser ? 1024 : 512,
-      timeout: Duration.seconds(29),
+      memorySize: definition.memoryMb,
+      timeout: Duration.seconds(definition.timeoutSeconds),
       reservedConcurrentExecutions: props.reservedConcurrency,
       role,
       logGroup: this.logGroup,
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, "package-lock.json"),
-      description: `phigate ${route.method} ${route.path}`,
+      description: definition.description,
       environment: lambdaEnvironment({
         ...props.environment,
-        PHIGATE_ROUTE_ID: route.id,
+        PHIGATE_FUNCTION_ID: definition.id,
         PHIGATE_POLICY_FILE: BUNDLED_POLICY_FILE,
       }),
       bundling: {
@@ -122,6 +126,13 @@ export class GatewayFunction extends Construct {
         },
       },
     });
+    (this.function.node.defaultChild as CfnFunction).tracingConfig = { mode: "Active" };
+    if (props.asyncRetryAttempts !== undefined) {
+      this.function.configureAsyncInvoke({
+        retryAttempts: props.asyncRetryAttempts,
+        maxEventAge: Duration.hours(1),
+      });
+    }
     this.function.node.addDependency(this.policy);
   }
 }

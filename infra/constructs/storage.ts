@@ -1,7 +1,7 @@
 // Durable state: the sessions and approvals tables, the results and evidence buckets (Object Lock), their log bucket.
 
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import {
   BlockPublicAccess,
@@ -12,6 +12,7 @@ import {
 } from "aws-cdk-lib/aws-s3";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import { KEY_MATERIAL_FIELD } from "#shared/adapters/aws/secrets-key-provider.ts";
 
 /** What the storage needs from the rest of the stack. */
@@ -43,7 +44,10 @@ function table(scope: Construct, id: string, dataKey: IKey, ttl: string | undefi
 export class Storage extends Construct {
   /** Session items, chain entries, the chain head and idempotency items (TTL on `expiresAt`). */
   readonly sessions: Table;
-  /** Approval requests and workflow task tokens (used by the approval phase). */
+  /**
+   * Approval requests with their workflow task tokens (`approval#<id>`), TTL on `purgeAt` (set when an approval is
+   * closed), and a sparse index of the open ones (`openPk`, removed on close) for the keeper.
+   */
   readonly approvals: Table;
   /** Server access logs of the locked buckets (a locked bucket cannot be a log target). */
   readonly accessLogs: Bucket;
@@ -55,7 +59,13 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     this.sessions = table(this, "Sessions", props.dataKey, "expiresAt");
-    this.approvals = table(this, "Approvals", props.dataKey, "expiresAt");
+    this.approvals = table(this, "Approvals", props.dataKey, "purgeAt");
+    this.approvals.addGlobalSecondaryIndex({
+      indexName: OPEN_INDEX,
+      partitionKey: { name: "openPk", type: AttributeType.STRING },
+      sortKey: { name: "createdAt", type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
 
     this.accessLogs = new Bucket(this, "AccessLogs", {
       encryption: BucketEncryption.S3_MANAGED,

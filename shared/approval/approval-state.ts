@@ -1,6 +1,6 @@
 // The stored approval request: who asked, what it is bound to, who decided, and the raw parameters until they are spent.
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** Schema identifier stored in every approval item. */
 export const APPROVAL_STATE_SCHEMA = "phigate.approval/v1";

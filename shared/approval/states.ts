@@ -1,6 +1,6 @@
 // The approval states, once: the local runner interprets this description and the CDK renders it to Amazon States Language.
 
-import { z } from "zod";
+import * as z from "zod";
 import {
   APPROVAL_EXPIRED_ERROR,
   type WorkflowDescription,

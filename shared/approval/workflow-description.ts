@@ -1,6 +1,6 @@
 // The shape of a workflow description: states as data, validated, close enough to Amazon States Language to render mechanically.
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** The tasks a description may name; each is one function (a Lambda on AWS, a handler in the local runner). */
 export const TASK_NAMES = [

@@ -1,10 +1,11 @@
 // The Lambda environment: one schema that types the CDK `environment` prop and validates it at cold start.
 
-import { z } from "zod";
+import * as z from "zod";
 import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
 import type { LogLevel } from "#shared/log.ts";
+import { type ApproverSignIn, approverSignInSchema } from "#shared/web/oidc-client.ts";
 
 const name = z.string().min(1).max(1024);
 const arn = z.string().regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, "must be an ARN");
@@ -21,8 +22,8 @@ const positiveInt = (fallback: string, max: number) =>
  * variables are present only for functions whose capabilities include them.
  */
 export const lambdaEnvSchema = z.object({
-  /** The route this function serves (a function refuses to start under another route's configuration). */
-  PHIGATE_ROUTE_ID: name,
+  /** The function's id (a route id, `task-<name>` or a scheduled function): it refuses to start under another's. */
+  PHIGATE_FUNCTION_ID: name,
   /** DynamoDB table of session items, chain entries, the chain head and idempotency items. */
   PHIGATE_SESSIONS_TABLE: name,
   /** S3 bucket (Object Lock, compliance mode) of stored results. */
@@ -57,6 +58,26 @@ export const lambdaEnvSchema = z.object({
     .optional(),
   /** Secrets Manager ARN of the key material (`secrets-key-provider.ts`), for the `keys` capability. */
   PHIGATE_KEYS_SECRET_ARN: arn.optional(),
+  /** DynamoDB table of approval requests, for the `approvals` capability. */
+  PHIGATE_APPROVALS_TABLE: name.optional(),
+  /** The approval state machine, for `workflow: start`. */
+  PHIGATE_STATE_MACHINE_ARN: arn.optional(),
+  /** SNS topic the approvers subscribe to, for `notify`. */
+  PHIGATE_APPROVERS_TOPIC_ARN: arn.optional(),
+  /** S3 bucket (Object Lock) of evidence bundles and archived policies, for `evidence` and `policyArchive`. */
+  PHIGATE_EVIDENCE_BUCKET: name.optional(),
+  /** The asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) that signs manifests, for `evidence`. */
+  PHIGATE_SIGNING_KEY_ARN: arn.optional(),
+  /** The gateway's public base URL (approval links, cookies, Origin check), for `publicUrl`. */
+  PHIGATE_PUBLIC_URL: z.url().optional(),
+  /** JSON `{issuer, authorizationEndpoint, tokenEndpoint, clientId}`: where approvers sign in (absent: pages 503). */
+  PHIGATE_APPROVER_OIDC: z.string().optional(),
+  /** Secrets Manager ARN of the approver OIDC client secret (confidential clients), for `signIn: exchange`. */
+  PHIGATE_APPROVER_CLIENT_SECRET_ARN: arn.optional(),
+  /** Powertools: the service name on logs, metrics and traces. */
+  POWERTOOLS_SERVICE_NAME: name.optional(),
+  /** Powertools: the CloudWatch metrics namespace. */
+  POWERTOOLS_METRICS_NAMESPACE: name.optional(),
 });
 
 /** The environment as the CDK stack writes it (every value a string; defaults may be left out). */
@@ -69,9 +90,12 @@ export interface DatabaseConfig {
   readonly database: string;
 }
 
+/** Where approvers sign in (the redirect URI is derived from the public URL). */
+export type ApproverOidcConfig = Omit<ApproverSignIn, "redirectUri" | "clientSecret">;
+
 /** A function's validated configuration. */
 export interface LambdaConfig {
-  readonly routeId: string;
+  readonly functionId: string;
   readonly capabilities: FunctionCapabilities;
   readonly sessionsTable: string;
   readonly resultsBucket: string;
@@ -86,6 +110,14 @@ export interface LambdaConfig {
   readonly logLevel: LogLevel;
   readonly database: DatabaseConfig | undefined;
   readonly keysSecretArn: string | undefined;
+  readonly approvalsTable: string | undefined;
+  readonly stateMachineArn: string | undefined;
+  readonly approversTopicArn: string | undefined;
+  readonly evidenceBucket: string | undefined;
+  readonly signingKeyArn: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly approverOidc: ApproverOidcConfig | undefined;
+  readonly approverClientSecretArn: string | undefined;
 }
 
 /**
@@ -93,11 +125,11 @@ export interface LambdaConfig {
  * checked at synth time (values may be CDK tokens, so only presence is checked here).
  */
 export function lambdaEnvironment(environment: LambdaEnvironment): Record<string, string> {
-  const capabilities = capabilitiesOf(environment.PHIGATE_ROUTE_ID);
+  const capabilities = capabilitiesOf(environment.PHIGATE_FUNCTION_ID);
   const missing = requiredVariables(capabilities).filter((key) => environment[key] === undefined);
   if (missing.length > 0) {
     throw new ConfigurationError(
-      `${environment.PHIGATE_ROUTE_ID}: missing environment ${missing.join(", ")}`,
+      `${environment.PHIGATE_FUNCTION_ID}: missing environment ${missing.join(", ")}`,
     );
   }
   const out: Record<string, string> = {};
@@ -111,7 +143,35 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
       ? (["PHIGATE_DB_CLUSTER_ARN", "PHIGATE_DB_SECRET_ARN", "PHIGATE_DB_NAME"] as const)
       : []),
     ...(capabilities.keys ? (["PHIGATE_KEYS_SECRET_ARN"] as const) : []),
+    ...(capabilities.approvals !== "none" ? (["PHIGATE_APPROVALS_TABLE"] as const) : []),
+    ...(capabilities.workflow === "start" ? (["PHIGATE_STATE_MACHINE_ARN"] as const) : []),
+    ...(capabilities.notify ? (["PHIGATE_APPROVERS_TOPIC_ARN"] as const) : []),
+    ...(capabilities.evidence || capabilities.policyArchive !== "none"
+      ? (["PHIGATE_EVIDENCE_BUCKET"] as const)
+      : []),
+    ...(capabilities.evidence ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
+    ...(capabilities.publicUrl ? (["PHIGATE_PUBLIC_URL"] as const) : []),
   ];
+}
+
+const approverOidcSchema = approverSignInSchema.omit({ redirectUri: true, clientSecret: true });
+
+function parseApproverOidc(json: string | undefined): ApproverOidcConfig | undefined {
+  if (json === undefined || json === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigurationError("PHIGATE_APPROVER_OIDC is not valid JSON", { cause });
+  }
+  const parsed = approverOidcSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(
+      `PHIGATE_APPROVER_OIDC.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Validates the environment at cold start; throws `ConfigurationError` naming the bad variable. */
@@ -124,9 +184,11 @@ export function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefi
   const e = parsed.data;
   let capabilities: FunctionCapabilities;
   try {
-    capabilities = capabilitiesOf(e.PHIGATE_ROUTE_ID);
+    capabilities = capabilitiesOf(e.PHIGATE_FUNCTION_ID);
   } catch (cause) {
-    throw new ConfigurationError(`PHIGATE_ROUTE_ID: unknown route ${e.PHIGATE_ROUTE_ID}`, { cause });
+    throw new ConfigurationError(`PHIGATE_FUNCTION_ID: unknown function ${e.PHIGATE_FUNCTION_ID}`, {
+      cause,
+    });
   }
   const missing = requiredVariables(capabilities).filter((key) => e[key] === undefined);
   if (missing.length > 0) throw new ConfigurationError(`${missing.join(", ")}: required for this function`);
@@ -143,7 +205,7 @@ export function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefi
         }
       : undefined;
   return {
-    routeId: e.PHIGATE_ROUTE_ID,
+    functionId: e.PHIGATE_FUNCTION_ID,
     capabilities,
     sessionsTable: e.PHIGATE_SESSIONS_TABLE,
     resultsBucket: e.PHIGATE_RESULTS_BUCKET,
@@ -158,5 +220,13 @@ export function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefi
     logLevel: e.PHIGATE_LOG_LEVEL,
     database,
     keysSecretArn: e.PHIGATE_KEYS_SECRET_ARN,
+    approvalsTable: e.PHIGATE_APPROVALS_TABLE,
+    stateMachineArn: e.PHIGATE_STATE_MACHINE_ARN,
+    approversTopicArn: e.PHIGATE_APPROVERS_TOPIC_ARN,
+    evidenceBucket: e.PHIGATE_EVIDENCE_BUCKET,
+    signingKeyArn: e.PHIGATE_SIGNING_KEY_ARN,
+    publicUrl: e.PHIGATE_PUBLIC_URL?.replace(/\/+$/, ""),
+    approverOidc: parseApproverOidc(e.PHIGATE_APPROVER_OIDC),
+    approverClientSecretArn: e.PHIGATE_APPROVER_CLIENT_SECRET_ARN,
   };
 }

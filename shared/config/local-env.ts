@@ -1,7 +1,7 @@
 // The local host's configuration, from the environment, validated at start-up.
 
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { MailAddresses } from "#shared/approval/email-message.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";

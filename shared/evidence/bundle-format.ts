@@ -1,6 +1,6 @@
 // The evidence bundle format (phigate.evidence-bundle/v1): file names, the manifest schema and the approvals line.
 
-import { z } from "zod";
+import * as z from "zod";
 import { SIGNATURE_ALGORITHM } from "#shared/ports.ts";
 import { sessionStatusSchema } from "#shared/sessions/record.ts";
 

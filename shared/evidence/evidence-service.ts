@@ -1,6 +1,6 @@
 // POST /v1/evidence-bundles: an auditor asks for the signed evidence of a time range.
 
-import { z } from "zod";
+import * as z from "zod";
 import { ForbiddenError } from "#shared/errors.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import type { Principal } from "#shared/identity/principal.ts";

@@ -1,6 +1,6 @@
 // Trusted token issuers: configuration, never hard-coded (the dev IdP is added by the local host itself).
 
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigurationError } from "#shared/errors.ts";
 
 /** One issuer whose tokens the gateway accepts. */

@@ -1,6 +1,6 @@
 // The principal: who is calling, derived only from verified token claims.
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** CI and identity claims the gateway keeps when a token carries them (GitHub Actions names). */
 export const ciClaimsSchema = z

@@ -1,5 +1,5 @@
 // Policy-facing zod schemas of masking: column rules (one strategy each), content detectors, the masking section.
-import { z } from "zod";
+import * as z from "zod";
 import { checkSafePattern } from "./safe-pattern.ts";
 
 /**

@@ -1,6 +1,6 @@
 // The policy file's JSON Schema, generated from the zod schema (so editors and the gateway agree).
 
-import { z } from "zod";
+import * as z from "zod";
 import { policySchema } from "#shared/policy/schema.ts";
 
 /** The JSON Schema (draft 2020-12) of a policy file as written (defaults optional). */

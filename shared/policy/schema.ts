@@ -1,6 +1,6 @@
 // The policy file's schema (zod; policy/policy.schema.json is generated from it): who may run what, under which limits.
 
-import { z } from "zod";
+import * as z from "zod";
 import { columnRulesSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
 
 const nonEmpty = z.string().min(1);

@@ -1,6 +1,6 @@
 // The versioned session record: everything the gateway knows about one request, validated on every write and read.
 
-import { z } from "zod";
+import * as z from "zod";
 import { principalSchema } from "#shared/identity/principal.ts";
 
 /** Schema identifier stored in every record; bump the suffix on an incompatible change. */

@@ -2,7 +2,7 @@
 
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
-import { z } from "zod";
+import * as z from "zod";
 import { resultColumnSchema } from "#shared/sessions/record.ts";
 import type { Row } from "#shared/sql/types.ts";
 

@@ -1,5 +1,5 @@
 // The catalog query an executor runs, and the conversion of its rows into a Catalog.
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { Catalog, CatalogRelation, CatalogRoutine, CellValue } from "./types.ts";
 

@@ -2,7 +2,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { type Principal, principalSchema } from "#shared/identity/principal.ts";
 import type { KeyProvider } from "#shared/ports.ts";
 import { type CookieOptions, requestCookies, setCookie } from "./cookies.ts";

@@ -1,7 +1,7 @@
 // OpenID Connect authorization code flow with PKCE (S256), state and nonce: the approver page's sign-in.
 
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { AuthenticationError, UnavailableError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import type { TokenVerifier } from "#shared/identity/token-verifier.ts";
@@ -16,6 +16,8 @@ export const approverSignInSchema = z.strictObject({
   clientId: z.string().min(1),
   /** `<publicUrl>/approvals/oidc/callback`. */
   redirectUri: z.url(),
+  /** A confidential client's secret (sent with HTTP Basic to the token endpoint); public clients rely on PKCE alone. */
+  clientSecret: z.string().min(1).optional(),
 });
 
 /** Approver sign-in configuration. */
@@ -46,6 +48,13 @@ export function authorizationUrl(
   return url.toString();
 }
 
+/** `client_secret_basic` (RFC 6749 §2.3.1): form-encoded id and secret, joined by a colon, in base64. */
+export function clientSecretBasic(config: Pick<ApproverSignIn, "clientId" | "clientSecret">): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+");
+  const pair = `${encode(config.clientId)}:${encode(config.clientSecret ?? "")}`;
+  return `Basic ${Buffer.from(pair, "utf8").toString("base64")}`;
+}
+
 const tokenResponseSchema = z.looseObject({ id_token: z.string().min(1).max(8192) });
 
 /** Redeems an authorization code (with its PKCE verifier) at the token endpoint for an ID token. */
@@ -59,7 +68,11 @@ export async function exchangeCode(
   try {
     response = await fetch(config.tokenEndpoint, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+        ...(config.clientSecret === undefined ? {} : { authorization: clientSecretBasic(config) }),
+      },
       body: new URLSearchParams({
         grant_type: "authorization_code",
         code,

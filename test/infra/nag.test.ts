@@ -15,11 +15,21 @@ import type { PhigateStack } from "#infra/stack.ts";
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
 
 const MODES = {
-  "created cluster": {},
-  "existing cluster": {
+  "a created cluster": {},
+  "an existing cluster": {
     existingClusterArn: "arn:aws:rds:eu-west-1:111111111111:cluster:ehr",
     existingSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:ehr-readonly-AbCdEf",
     existingSecretKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/1111",
+  },
+  "approver sign-in, subscriptions and a custom domain": {
+    publicUrl: "https://phigate.example.org",
+    approverEmails: "alice@example.org,bob@example.org",
+    approverIssuer: "https://login.example.org",
+    approverClientId: "phigate-approvals",
+    approverAuthorizationEndpoint: "https://login.example.org/oauth2/authorize",
+    approverTokenEndpoint: "https://login.example.org/oauth2/token",
+    approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-AbCdEf",
+    approverClientSecretKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/2222",
   },
 };
 
@@ -54,7 +64,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.each(Object.keys(MODES))("cdk-nag with a %s", (mode) => {
+describe.each(Object.keys(MODES))("cdk-nag with %s", (mode) => {
   const stackOf = () => stacks.get(mode) as PhigateStack;
 
   it("has no unacknowledged AwsSolutions finding (errors or warnings)", () => {
@@ -102,7 +112,7 @@ describe.each(Object.keys(MODES))("cdk-nag with a %s", (mode) => {
 
 describe("existing cluster mode", () => {
   it("creates no VPC or cluster and grants the Data API on the given cluster and secret only", () => {
-    const stack = stacks.get("existing cluster") as PhigateStack;
+    const stack = stacks.get("an existing cluster") as PhigateStack;
     const template = Template.fromStack(stack);
     template.resourceCountIs("AWS::RDS::DBCluster", 0);
     template.resourceCountIs("AWS::EC2::VPC", 0);
@@ -111,23 +121,29 @@ describe("existing cluster mode", () => {
       stack.getLogicalId(fn?.policy.node.defaultChild as never)
     ] as { Properties: { PolicyDocument: { Statement: { Sid: string; Resource: unknown }[] } } };
     const bySid = new Map(policy.Properties.PolicyDocument.Statement.map((s) => [s.Sid, s.Resource]));
-    expect(bySid.get("DataApi")).toBe(MODES["existing cluster"].existingClusterArn);
-    expect(bySid.get("DatabaseSecret")).toBe(MODES["existing cluster"].existingSecretArn);
-    expect(bySid.get("DatabaseSecretKey")).toBe(MODES["existing cluster"].existingSecretKeyArn);
+    expect(bySid.get("DataApi")).toBe(MODES["an existing cluster"].existingClusterArn);
+    expect(bySid.get("DatabaseSecret")).toBe(MODES["an existing cluster"].existingSecretArn);
+    expect(bySid.get("DatabaseSecretKey")).toBe(MODES["an existing cluster"].existingSecretKeyArn);
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
         Variables: {
-          PHIGATE_DB_CLUSTER_ARN: MODES["existing cluster"].existingClusterArn,
-          PHIGATE_DB_SECRET_ARN: MODES["existing cluster"].existingSecretArn,
+          PHIGATE_DB_CLUSTER_ARN: MODES["an existing cluster"].existingClusterArn,
+          PHIGATE_DB_SECRET_ARN: MODES["an existing cluster"].existingSecretArn,
         },
       },
     });
   });
 
+  it("refuses half of the approver sign-in keys", () => {
+    expect(() =>
+      createPhigateApp({ context: { ...NO_BUNDLING, approverIssuer: "https://login.example.org" } }),
+    ).toThrow(/go together/);
+  });
+
   it("refuses half of the existing-cluster pair", () => {
     expect(() =>
       createPhigateApp({
-        context: { ...NO_BUNDLING, existingClusterArn: MODES["existing cluster"].existingClusterArn },
+        context: { ...NO_BUNDLING, existingClusterArn: MODES["an existing cluster"].existingClusterArn },
       }),
     ).toThrow(/go together/);
   });

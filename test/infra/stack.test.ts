@@ -7,7 +7,10 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPhigateApp } from "#infra/phigate-app.ts";
 import type { PhigateStack } from "#infra/stack.ts";
+import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import { capabilitiesOf } from "#shared/adapters/aws/capabilities.ts";
+import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 
 const CONTEXT = {
@@ -15,6 +18,13 @@ const CONTEXT = {
   audience: "phigate-test",
   resultRetentionDays: "7",
   evidenceRetentionDays: "400",
+  approverEmails: "alice@example.org, bob@example.org",
+  approverIssuer: "https://login.example.org",
+  approverClientId: "phigate-approvals",
+  approverAuthorizationEndpoint: "https://login.example.org/oauth2/authorize",
+  approverTokenEndpoint: "https://login.example.org/oauth2/token",
+  approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-client-AbCdEf",
+  nightlyEvidenceAt: "01:05",
 };
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
@@ -31,10 +41,10 @@ const resources = (type: string): [string, Resource][] =>
 const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
   stack.getLogicalId(construct.node.defaultChild as never);
 
-/** Every statement of the function's managed policy, by route id. */
-function statementsOf(routeId: string): Statement[] {
-  const fn = stack.functions.get(routeId);
-  if (fn === undefined) throw new Error(routeId);
+/** Every statement of the function's managed policy, by function id. */
+function statementsOf(functionId: string): Statement[] {
+  const fn = stack.functions.get(functionId);
+  if (fn === undefined) throw new Error(functionId);
   const policy = template.findResources("AWS::IAM::ManagedPolicy")[logicalId(fn.policy)] as Resource;
   return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 }
@@ -108,11 +118,12 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("has one arm64 Node function per route with reserved concurrency and a validated environment", () => {
+  it("has one arm64 Node function per route, workflow task and schedule, traced, with its environment", () => {
     const functions = resources("AWS::Lambda::Function");
-    expect(functions).toHaveLength(ROUTES.length);
-    for (const route of ROUTES) {
-      const fn = stack.functions.get(route.id);
+    expect(functions).toHaveLength(ALL_FUNCTIONS.length);
+    expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 2);
+    for (const definition of ALL_FUNCTIONS) {
+      const fn = stack.functions.get(definition.id);
       const resource = template.findResources("AWS::Lambda::Function")[
         logicalId(fn?.function as never)
       ] as Resource;
@@ -120,29 +131,54 @@ describe("functions", () => {
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        ReservedConcurrentExecutions: 10,
-        Timeout: 29,
+        ReservedConcurrentExecutions: definition.kind === "schedule" ? 1 : 10,
+        Timeout: definition.timeoutSeconds,
+        TracingConfig: { Mode: "Active" },
       });
       const variables = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-      expect(variables.PHIGATE_ROUTE_ID).toBe(route.id);
+      expect(variables.PHIGATE_FUNCTION_ID).toBe(definition.id);
       expect(variables.PHIGATE_POLICY_FILE).toBe("policy.yaml");
       expect(variables.PHIGATE_POLICY_DIGEST).toMatch(/^[0-9a-f]{64}$/);
-      expect(JSON.parse(String(variables.PHIGATE_ISSUERS))).toEqual([
-        {
-          issuer: CONTEXT.issuer,
-          jwksUri: `${CONTEXT.issuer}/.well-known/jwks`,
-          audience: [CONTEXT.audience],
-          groupsClaim: "groups",
-        },
-      ]);
-      const capabilities = capabilitiesOf(route.id);
-      expect("PHIGATE_DB_CLUSTER_ARN" in variables).toBe(capabilities.database);
-      expect("PHIGATE_KEYS_SECRET_ARN" in variables).toBe(capabilities.keys);
+      const ci = {
+        issuer: CONTEXT.issuer,
+        jwksUri: `${CONTEXT.issuer}/.well-known/jwks`,
+        audience: [CONTEXT.audience],
+        groupsClaim: "groups",
+      };
+      const approver = {
+        issuer: CONTEXT.approverIssuer,
+        jwksUri: `${CONTEXT.approverIssuer}/.well-known/jwks.json`,
+        audience: [CONTEXT.approverClientId],
+        groupsClaim: "groups",
+      };
+      expect(JSON.parse(String(variables.PHIGATE_ISSUERS))).toEqual(
+        definition.id === "approval-sign-in" ? [ci, approver] : [ci],
+      );
+      const can = capabilitiesOf(definition.id);
+      expect("PHIGATE_DB_CLUSTER_ARN" in variables).toBe(can.database);
+      expect("PHIGATE_KEYS_SECRET_ARN" in variables).toBe(can.keys);
+      expect("PHIGATE_APPROVALS_TABLE" in variables).toBe(can.approvals !== "none");
+      expect("PHIGATE_STATE_MACHINE_ARN" in variables).toBe(can.workflow === "start");
+      expect("PHIGATE_APPROVERS_TOPIC_ARN" in variables).toBe(can.notify);
+      expect("PHIGATE_SIGNING_KEY_ARN" in variables).toBe(can.evidence);
+      expect("PHIGATE_PUBLIC_URL" in variables).toBe(can.publicUrl);
+      expect("PHIGATE_APPROVER_OIDC" in variables).toBe(can.signIn !== "none");
+      expect(variables.PHIGATE_APPROVER_CLIENT_SECRET_ARN).toBe(
+        can.signIn === "exchange" ? CONTEXT.approverClientSecretArn : undefined,
+      );
+      if (can.signIn !== "none") {
+        expect(JSON.parse(String(variables.PHIGATE_APPROVER_OIDC))).toEqual({
+          issuer: CONTEXT.approverIssuer,
+          authorizationEndpoint: CONTEXT.approverAuthorizationEndpoint,
+          tokenEndpoint: CONTEXT.approverTokenEndpoint,
+          clientId: CONTEXT.approverClientId,
+        });
+      }
     }
   });
 
   it("ships the parser's WASM and the policy next to the bundles that need them", () => {
-    for (const route of ROUTES) {
+    for (const route of ALL_FUNCTIONS) {
       const fn = stack.functions.get(route.id);
       const resource = template.findResources("AWS::Lambda::Function")[
         logicalId(fn?.function as never)
@@ -158,25 +194,25 @@ describe("functions", () => {
   });
 
   it("gives each function only its own role and one customer-managed policy (no inline, no AWS-managed)", () => {
-    for (const route of ROUTES) {
-      const fn = stack.functions.get(route.id);
+    for (const definition of ALL_FUNCTIONS) {
+      const fn = stack.functions.get(definition.id);
       const role = template.findResources("AWS::IAM::Role")[logicalId(fn?.role as never)] as Resource;
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
-    const inline = resources("AWS::IAM::Policy").filter(([, p]) =>
-      JSON.stringify(p.Properties.Roles).includes("Route"),
-    );
-    expect(inline).toEqual([]);
+    expect(resources("AWS::IAM::Policy")).toEqual([]);
   });
 });
 
 describe("least privilege", () => {
-  it("never grants a wildcard action to any function", () => {
-    for (const route of ROUTES) {
-      for (const statement of statementsOf(route.id)) {
+  it("never grants a wildcard action, and a wildcard resource only to the two X-Ray actions", () => {
+    for (const definition of ALL_FUNCTIONS) {
+      for (const statement of statementsOf(definition.id)) {
         for (const action of actionsOf(statement)) expect(action).not.toContain("*");
-        expect(statement.Resource).not.toBe("*");
+        if (statement.Resource === "*") {
+          expect(statement.Sid).toBe("Tracing");
+          expect(actionsOf(statement)).toEqual(["xray:PutTelemetryRecords", "xray:PutTraceSegments"]);
+        }
       }
     }
   });
@@ -188,6 +224,7 @@ describe("least privilege", () => {
       "OwnLogGroup",
       "ResultObjects",
       "SessionTable",
+      "Tracing",
     ]);
     const table = statements.find((s) => s.Sid === "SessionTable");
     expect(actionsOf(table)).toEqual(["dynamodb:GetItem"]);
@@ -244,7 +281,7 @@ describe("least privilege", () => {
 });
 
 describe("storage", () => {
-  it("has on-demand, PITR, KMS-encrypted, deletion-protected tables; TTL on expiresAt", () => {
+  it("has on-demand, PITR, KMS-encrypted, deletion-protected tables; TTL on expiresAt / purgeAt", () => {
     const tables = resources("AWS::DynamoDB::Table");
     expect(tables).toHaveLength(2);
     for (const [, table] of tables) {
@@ -257,13 +294,29 @@ describe("storage", () => {
           KMSMasterKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
         },
         DeletionProtectionEnabled: true,
-        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
         KeySchema: [
           { AttributeName: "pk", KeyType: "HASH" },
           { AttributeName: "sk", KeyType: "RANGE" },
         ],
       });
     }
+    const byId = template.findResources("AWS::DynamoDB::Table");
+    expect((byId[logicalId(stack.storage.sessions)] as Resource).Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: "expiresAt",
+      Enabled: true,
+    });
+    const approvals = (byId[logicalId(stack.storage.approvals)] as Resource).Properties;
+    expect(approvals.TimeToLiveSpecification).toEqual({ AttributeName: "purgeAt", Enabled: true });
+    expect(approvals.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: OPEN_INDEX,
+        KeySchema: [
+          { AttributeName: "openPk", KeyType: "HASH" },
+          { AttributeName: "createdAt", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      },
+    ]);
   });
 
   it("locks results and evidence in compliance mode for the retention from context, encrypted with the data key", () => {

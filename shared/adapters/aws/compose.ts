@@ -4,18 +4,24 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { RDSDataClient } from "@aws-sdk/client-rds-data";
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { RDSDataClient } from "@aws-sdk/client-rds-data";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import type { AwsParts } from "#shared/adapters/aws/parts.ts";
 import { createPowertoolsLogger } from "#shared/adapters/aws/powertools-logger.ts";
+import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
-import { SecretsKeyProvider } from "#shared/adapters/aws/secrets-key-provider.ts";
-import { type DatabaseConfig, type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
+import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
+import { type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import { ConfigurationError, UnavailableError } from "#shared/errors.ts";
+import { ConfigurationError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
-import { HANDLER_FACTORIES, type HandlerDeps } from "#shared/http/handler-registry.ts";
+import type { HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
@@ -25,6 +31,7 @@ import {
   type ApprovalWorkflow,
   type EvidenceStore,
   type KeyProvider,
+  type Notifier,
   type PolicyArchive,
   type Signer,
   type SqlExecutor,
@@ -32,15 +39,9 @@ import {
 } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
-/**
- * The SQL side of a function, supplied by entries whose route has the `database` capability. It is passed in
- * rather than imported here so that functions without it never bundle (or load) the parser's WASM.
- */
-export interface SqlParts {
-  executor(options: DatabaseConfig & { client: RDSDataClient; logger: Logger }): SqlExecutor;
-  analyzer(executor: SqlExecutor, logger: Logger): StatementAnalyzer | Promise<StatementAnalyzer>;
-}
+export type { AwsParts, SqlParts } from "#shared/adapters/aws/parts.ts";
 
 /** The SDK clients a function uses (injectable for tests; one of each per container, only those it needs). */
 export interface AwsClients {
@@ -48,6 +49,9 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly rdsData?: RDSDataClient | undefined;
   readonly secrets?: SecretsManagerClient | undefined;
+  readonly sfn?: SFNClient | undefined;
+  readonly sns?: SNSClient | undefined;
+  readonly kms?: KMSClient | undefined;
 }
 
 /** Where to find the bundled policy, and overrides for tests. */
@@ -57,10 +61,17 @@ export interface ComposeOptions {
   readonly bundleDir?: string;
   readonly clients?: Partial<AwsClients>;
   readonly logger?: Logger;
+  /** Wraps each SDK client the root creates (the job functions pass the X-Ray tracer's `captureAWSv3Client`). */
+  readonly instrument?: <T>(client: T) => T;
 }
 
+/** Everything a phigate function may need: the route handlers' deps plus the workflow tasks' notifier. */
+export type AwsDeps = HandlerDeps & { readonly notifier: Notifier };
+
 function missing(capability: string): never {
-  throw new ConfigurationError(`this function was not given the ${capability} capability`);
+  throw new ConfigurationError(
+    `this function was not given the ${capability} capability (or its entry does not supply its part)`,
+  );
 }
 
 const noExecutor: SqlExecutor = {
@@ -82,34 +93,28 @@ const noSigner: Signer = {
 const noEvidence: EvidenceStore = { open: async () => missing("evidence") };
 
 const noPolicyArchive: PolicyArchive = {
-  put: async () => missing("evidence"),
-  get: async () => missing("evidence"),
+  put: async () => missing("policyArchive"),
+  get: async () => missing("policyArchive"),
 };
 
-function approvalsLater(): never {
-  throw new UnavailableError(
-    "workflow_unavailable",
-    "approvals are not wired on this host yet (the Step Functions side arrives with AWS phase 2)",
-  );
-}
-
-/** Until AWS phase 2 brings DynamoDB approvals and Step Functions: every approval step fails closed (503). */
 const noApprovals: ApprovalStore = {
-  create: async () => approvalsLater(),
-  get: async () => approvalsLater(),
-  appendDecision: async () => approvalsLater(),
-  transition: async () => approvalsLater(),
-  setTask: async () => approvalsLater(),
-  close: async () => approvalsLater(),
-  listOpen: async () => approvalsLater(),
+  create: async () => missing("approvals"),
+  get: async () => missing("approvals"),
+  appendDecision: async () => missing("approvals"),
+  transition: async () => missing("approvals"),
+  setTask: async () => missing("approvals"),
+  close: async () => missing("approvals"),
+  listOpen: async () => missing("approvals"),
 };
 
 const noWorkflow: ApprovalWorkflow = {
-  start: async () => approvalsLater(),
-  sendTaskSuccess: async () => approvalsLater(),
-  sendTaskFailure: async () => approvalsLater(),
-  sendTaskHeartbeat: async () => approvalsLater(),
+  start: async () => missing("workflow"),
+  sendTaskSuccess: async () => missing("workflow"),
+  sendTaskFailure: async () => missing("workflow"),
+  sendTaskHeartbeat: async () => missing("workflow"),
 };
+
+const noNotifier: Notifier = { notify: async () => missing("notify") };
 
 /** Reads the policy bundled next to the function and checks it is the one the stack was synthesized with. */
 export async function loadBundledPolicy(bundleDir: string, config: LambdaConfig): Promise<LoadedPolicy> {
@@ -126,27 +131,51 @@ export async function loadBundledPolicy(bundleDir: string, config: LambdaConfig)
   return parsePolicy(text, config.policyFile);
 }
 
-/** Builds every dependency of the route's handler from a validated configuration. */
+function required<T>(value: T | undefined, capability: string): T {
+  if (value === undefined) missing(capability);
+  return value;
+}
+
+/** Approver sign-in from the configuration: undefined when no provider is configured (the pages answer 503). */
+async function approverSignIn(
+  config: LambdaConfig,
+  clients: AwsClients,
+  parts: AwsParts,
+): Promise<ApproverSignIn | undefined> {
+  const { signIn } = config.capabilities;
+  if (signIn === "none" || config.approverOidc === undefined) return undefined;
+  const publicUrl = required(config.publicUrl, "publicUrl");
+  const base: ApproverSignIn = { ...config.approverOidc, redirectUri: `${publicUrl}${CALLBACK_PATH}` };
+  if (signIn !== "exchange" || config.approverClientSecretArn === undefined) return base;
+  const secrets = required(clients.secrets, "signIn");
+  const part = required(parts.secrets, "signIn");
+  return { ...base, clientSecret: await part.clientSecret(secrets, config.approverClientSecretArn) };
+}
+
+/** Builds every dependency a function's capabilities allow; everything else fails closed as a configuration error. */
 export async function createAwsDeps(
   config: LambdaConfig,
   policy: LoadedPolicy,
   clients: AwsClients,
   logger: Logger,
-  sql: SqlParts | undefined,
-): Promise<HandlerDeps> {
-  const { capabilities } = config;
+  parts: AwsParts,
+): Promise<AwsDeps> {
+  const { sql } = parts;
+  const { capabilities: can } = config;
   let executor = noExecutor;
   let analyzer = noAnalyzer;
-  if (capabilities.database) {
+  if (can.database) {
     if (sql === undefined || config.database === undefined || clients.rdsData === undefined)
       missing("database");
     executor = sql.executor({ ...config.database, client: clients.rdsData, logger });
     analyzer = await sql.analyzer(executor, logger);
   }
   const keys =
-    capabilities.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
-      ? new SecretsKeyProvider({ client: clients.secrets, secretArn: config.keysSecretArn })
+    can.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
+      ? required(parts.secrets, "keys").keys(clients.secrets, config.keysSecretArn)
       : noKeys;
+  const evidenceBucket = () => required(config.evidenceBucket, "evidence");
+  const signIn = await approverSignIn(config, clients, parts);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
   return {
     verifier: createTokenVerifier(config.issuers),
@@ -171,46 +200,109 @@ export async function createAwsDeps(
     clock: systemClock,
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
     decisions: new DecisionCache(),
-    signer: noSigner,
-    evidence: noEvidence,
-    policyArchive: noPolicyArchive,
-    approvals: noApprovals,
-    workflow: noWorkflow,
-    publicUrl: () => approvalsLater(),
-    signIn: undefined,
+    signer: can.evidence
+      ? required(parts.signer, "evidence").signer(
+          required(clients.kms, "evidence"),
+          required(config.signingKeyArn, "evidence"),
+        )
+      : noSigner,
+    evidence: can.evidence
+      ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
+      : noEvidence,
+    policyArchive:
+      can.policyArchive === "none"
+        ? noPolicyArchive
+        : new S3PolicyArchive({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn }),
+    approvals:
+      can.approvals === "none"
+        ? noApprovals
+        : new DynamoApprovalStore({
+            client: clients.dynamo,
+            tableName: required(config.approvalsTable, "approvals"),
+          }),
+    workflow:
+      can.workflow === "none"
+        ? noWorkflow
+        : required(parts.workflow, "workflow").workflow(
+            required(clients.sfn, "workflow"),
+            can.workflow === "start" ? config.stateMachineArn : undefined,
+          ),
+    notifier: can.notify
+      ? required(parts.notifier, "notify").notifier(
+          required(clients.sns, "notify"),
+          required(config.approversTopicArn, "notify"),
+        )
+      : noNotifier,
+    publicUrl: () => required(config.publicUrl, "publicUrl"),
+    signIn,
   };
 }
 
+/** A function's composed dependencies and configuration. */
+export interface ComposedFunction {
+  readonly config: LambdaConfig;
+  readonly deps: AwsDeps;
+  readonly logger: Logger;
+}
+
 /**
- * The handler of one route, composed at cold start (call it with top-level `await` in the entry so the work
- * happens in the init phase): environment validated, clients created, policy loaded and checked, verifier
- * built. A function configured for another route refuses to start.
+ * Composes a function at cold start (call it with top-level `await` in the entry so the work happens in the init
+ * phase): environment validated, clients created (only those its capabilities use), policy loaded and checked,
+ * verifier built. A function that decides under the policy archives it first (write-once, by digest), so evidence
+ * can cite it later. A function configured for another id refuses to start.
  */
-export async function composeHandler(
-  routeId: string,
-  sql?: SqlParts,
+export async function composeFunction(
+  functionId: string,
+  parts: AwsParts = {},
   options: ComposeOptions = {},
-): Promise<ApiHandler> {
+): Promise<ComposedFunction> {
   const config = lambdaConfigFromEnv(options.env ?? process.env);
-  if (config.routeId !== routeId) {
-    throw new ConfigurationError(`this entry serves ${routeId} but is configured for ${config.routeId}`);
+  if (config.functionId !== functionId) {
+    throw new ConfigurationError(
+      `this entry serves ${functionId} but is configured for ${config.functionId}`,
+    );
   }
-  const factory = HANDLER_FACTORIES[routeId];
-  if (factory === undefined) throw new ConfigurationError(`route ${routeId} has no handler`);
   const logger =
     options.logger ??
-    createPowertoolsLogger({ serviceName: `phigate-${routeId}`, level: config.logLevel }).logger;
+    createPowertoolsLogger({ serviceName: `phigate-${functionId}`, level: config.logLevel }).logger;
   const bundleDir =
     options.bundleDir ?? process.env.LAMBDA_TASK_ROOT ?? dirname(fileURLToPath(import.meta.url));
   const policy = await loadBundledPolicy(bundleDir, config);
-  const { database, keys } = config.capabilities;
+  const can = config.capabilities;
+  const given = options.clients ?? {};
+  const wrap = options.instrument ?? (<T>(client: T): T => client);
   const clients: AwsClients = {
-    dynamo: options.clients?.dynamo ?? new DynamoDBClient({}),
-    s3: options.clients?.s3 ?? new S3Client({}),
-    rdsData: database ? (options.clients?.rdsData ?? new RDSDataClient({})) : undefined,
-    secrets: keys ? (options.clients?.secrets ?? new SecretsManagerClient({})) : undefined,
+    dynamo: given.dynamo ?? wrap(new DynamoDBClient({})),
+    s3: given.s3 ?? wrap(new S3Client({})),
+    rdsData: can.database ? (given.rdsData ?? wrap(required(parts.sql, "database").client())) : undefined,
+    secrets:
+      can.keys || can.signIn === "exchange"
+        ? (given.secrets ?? wrap(required(parts.secrets, "keys").client()))
+        : undefined,
+    sfn:
+      can.workflow !== "none"
+        ? (given.sfn ?? wrap(required(parts.workflow, "workflow").client()))
+        : undefined,
+    sns: can.notify ? (given.sns ?? wrap(required(parts.notifier, "notify").client())) : undefined,
+    kms: can.evidence ? (given.kms ?? wrap(required(parts.signer, "evidence").client())) : undefined,
   };
-  const deps = await createAwsDeps(config, policy, clients, logger, sql);
-  logger.info("function composed", { route: routeId, policyDigest: policy.digest });
+  const deps = await createAwsDeps(config, policy, clients, logger, parts);
+  if (can.policyArchive === "write") await deps.policyArchive.put(policy.text);
+  logger.info("function composed", { function: functionId, policyDigest: policy.digest });
+  return { config, deps, logger };
+}
+
+/**
+ * The API Gateway (payload v2) handler of one route, composed at cold start. The entry passes its own handler
+ * factory (not the route table's registry), so a bundle holds only its route's code: the registry would pull in
+ * every handler, the approval page's SQL highlighter with it, whose module loads the parser's WASM on import.
+ */
+export async function composeHandler(
+  routeId: string,
+  factory: (deps: AwsDeps) => ApiHandler,
+  parts: AwsParts = {},
+  options: ComposeOptions = {},
+): Promise<ApiHandler> {
+  const { deps } = await composeFunction(routeId, parts, options);
   return factory(deps);
 }

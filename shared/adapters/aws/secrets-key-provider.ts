@@ -1,8 +1,8 @@
-// KeyProvider on Secrets Manager: one generated secret, three purpose keys derived with HKDF, cached per container.
+// KeyProvider on Secrets Manager: one generated secret, a key per purpose derived with HKDF, cached per container.
 
 import { hkdfSync } from "node:crypto";
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import { UnavailableError } from "#shared/errors.ts";
 import type { KeyProvider } from "#shared/ports.ts";
 

@@ -1,6 +1,6 @@
 // Messages between the PGlite executor (main thread) and its worker thread, validated on both sides.
 
-import { z } from "zod";
+import * as z from "zod";
 
 const param = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const sqlParam = z.union([param, z.array(param)]);

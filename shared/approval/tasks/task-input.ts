@@ -1,6 +1,6 @@
 // The payloads tasks receive (the state data, or `{input, taskToken}` for a callback task), validated with zod.
 
-import { z } from "zod";
+import * as z from "zod";
 import { approvalWorkflowInputSchema } from "#shared/approval/states.ts";
 
 /** A task handler: state payload in, result out (a Lambda handler on AWS, a function in the local runner). */

@@ -1,6 +1,6 @@
 // POST /v1/approvals/{id}/decision: an approver's decision with a bearer token (the same rules as the page).
 
-import { z } from "zod";
+import * as z from "zod";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";

@@ -1,7 +1,7 @@
 // POST /approvals/{id}: the page's Approve / Deny form — same origin, signed-in session, CSRF token, then the one decision path.
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { submitDecision } from "#shared/approval/submit-decision.ts";

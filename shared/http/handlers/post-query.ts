@@ -1,7 +1,7 @@
 // POST /v1/queries: validate the body, submit the query, answer 200 / 202 (pending approval) / dry-run.
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";

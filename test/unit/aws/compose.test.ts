@@ -1,7 +1,7 @@
 // The AWS composition root and Lambda environment: validation, bundled policy, capabilities, and a request end to end.
 
 import { createHash } from "node:crypto";
-import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -11,16 +11,23 @@ import {
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { RDSDataClient } from "@aws-sdk/client-rds-data";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ROUTE_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
+import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
 import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
+import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
+import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
+import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
@@ -46,9 +53,9 @@ const ARN = {
 let bundleDir: string;
 let policyDigest: string;
 
-function env(routeId: string, extra: Partial<LambdaEnvironment> = {}): LambdaEnvironment {
+function env(functionId: string, extra: Partial<LambdaEnvironment> = {}): LambdaEnvironment {
   return {
-    PHIGATE_ROUTE_ID: routeId,
+    PHIGATE_FUNCTION_ID: functionId,
     PHIGATE_SESSIONS_TABLE: "sessions",
     PHIGATE_RESULTS_BUCKET: "results",
     PHIGATE_DATA_KEY_ARN: ARN.key,
@@ -64,10 +71,18 @@ const dbEnv = {
   PHIGATE_DB_NAME: "ehr",
 };
 
+/** What post-query needs besides the database: approvals, the state machine and the policy archive. */
+const queryEnv = {
+  ...dbEnv,
+  PHIGATE_KEYS_SECRET_ARN: ARN.keys,
+  PHIGATE_APPROVALS_TABLE: "approvals",
+  PHIGATE_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:111111111111:stateMachine:Phigate-approval",
+  PHIGATE_EVIDENCE_BUCKET: "evidence",
+};
+
 beforeAll(async () => {
   bundleDir = await mkdtemp(join(tmpdir(), "phigate-bundle-"));
   await copyFile(join(ROOT, "policy/demo.yaml"), join(bundleDir, "policy.yaml"));
-  const { readFile } = await import("node:fs/promises");
   policyDigest = createHash("sha256")
     .update(await readFile(join(bundleDir, "policy.yaml")))
     .digest("hex");
@@ -81,7 +96,7 @@ describe("Lambda environment", () => {
   it("validates with defaults and requires the variables of the route's capabilities", () => {
     const config = lambdaConfigFromEnv(env("get-session"));
     expect(config).toMatchObject({
-      routeId: "get-session",
+      functionId: "get-session",
       policyFile: "policy.yaml",
       pageSize: 500,
       inlineMaxBytes: 1_000_000,
@@ -90,7 +105,10 @@ describe("Lambda environment", () => {
       keysSecretArn: undefined,
     });
     expect(() => lambdaConfigFromEnv(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
-    const full = lambdaConfigFromEnv(env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }));
+    expect(() =>
+      lambdaConfigFromEnv(env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys })),
+    ).toThrow(/PHIGATE_APPROVALS_TABLE, PHIGATE_STATE_MACHINE_ARN, PHIGATE_EVIDENCE_BUCKET/);
+    const full = lambdaConfigFromEnv(env("post-query", queryEnv));
     expect(full.database).toEqual({ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" });
     expect(() => lambdaConfigFromEnv(env("no-such-route"))).toThrow(ConfigurationError);
     expect(() => lambdaConfigFromEnv(env("get-session", { PHIGATE_PAGE_SIZE: "0" }))).toThrow(
@@ -103,28 +121,72 @@ describe("Lambda environment", () => {
   });
 
   it("builds the CDK environment prop, dropping unset values and refusing a missing capability variable", () => {
-    const built = lambdaEnvironment({
-      ...env("post-query", dbEnv),
-      PHIGATE_KEYS_SECRET_ARN: ARN.keys,
-      PHIGATE_LOG_LEVEL: undefined,
-    });
+    const built = lambdaEnvironment({ ...env("post-query", queryEnv), PHIGATE_LOG_LEVEL: undefined });
     expect(built.PHIGATE_DB_NAME).toBe("ehr");
     expect("PHIGATE_LOG_LEVEL" in built).toBe(false);
     expect(() => lambdaEnvironment(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
   });
 
-  it("declares capabilities for every route, and nothing else", () => {
+  it("declares capabilities for every route and every workflow task, and nothing else", () => {
     expect(Object.keys(ROUTE_CAPABILITIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
+    expect(Object.keys(TASK_CAPABILITIES).sort()).toEqual([...TASK_NAMES].sort());
+    for (const fn of ALL_FUNCTIONS) expect(() => capabilitiesOf(fn.id)).not.toThrow();
+  });
+
+  it("lets only the decision paths, notify-approvers and the keeper signal the workflow, only post-query start it", () => {
+    const with_ = (check: (c: ReturnType<typeof capabilitiesOf>) => boolean) =>
+      ALL_FUNCTIONS.filter((f) => check(capabilitiesOf(f.id)))
+        .map((f) => f.id)
+        .sort();
+    expect(with_((c) => c.workflow === "signal")).toEqual([
+      "approval-keeper",
+      "post-approval-decision",
+      "post-approval-page",
+      "task-notify-approvers",
+    ]);
+    expect(with_((c) => c.workflow === "start")).toEqual(["post-query"]);
+    expect(with_((c) => c.notify)).toEqual(["task-notify-approvers"]);
+    expect(with_((c) => c.evidence)).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+    expect(with_((c) => c.database)).toEqual(["post-query", "task-execute-approved"]);
   });
 });
 
 describe("Lambda entries", () => {
-  it("has one entry file per route and one route per entry file", async () => {
+  it("has one entry file per function (every route, every workflow task, the scheduled ones) and no other", async () => {
     const files = (await readdir(join(ROOT, "functions")))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `functions/${f}`);
-    expect(files.sort()).toEqual(ROUTES.map((r) => r.entry).sort());
+    expect(files.sort()).toEqual(ALL_FUNCTIONS.map((f) => f.entry).sort());
     for (const route of ROUTES) expect(route.entry).toBe(`functions/${route.id}.ts`);
+    for (const task of TASK_NAMES) {
+      expect(TASK_FUNCTIONS[task].entry).toBe(`functions/task-${task}.ts`);
+      const source = await readFile(join(ROOT, TASK_FUNCTIONS[task].entry), "utf8");
+      expect(source).toMatch(new RegExp(`composeTask\\("${task}", [a-zA-Z]+\\b`));
+    }
+    for (const route of ROUTES) {
+      const source = await readFile(join(ROOT, route.entry), "utf8");
+      const factory = HANDLER_FACTORIES[route.id]?.name ?? "";
+      expect(source).toContain(`composeHandler("${route.id}", ${factory}`);
+      expect(source).not.toContain("handler-registry");
+    }
+    expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
+  });
+
+  it("supplies exactly the parts its capabilities use (nothing more is bundled, nothing less at cold start)", async () => {
+    for (const fn of ALL_FUNCTIONS) {
+      const source = await readFile(join(ROOT, fn.entry), "utf8");
+      const can = capabilitiesOf(fn.id);
+      const needs: Record<string, boolean> = {
+        "parts/sql.ts": can.database,
+        "parts/secrets.ts": can.keys || can.signIn === "exchange",
+        "parts/workflow.ts": can.workflow !== "none",
+        "parts/notifier.ts": can.notify,
+        "parts/signer.ts": can.evidence,
+      };
+      for (const [part, needed] of Object.entries(needs)) {
+        expect(source.includes(`#shared/adapters/aws/${part}`), `${fn.id} ${part}`).toBe(needed);
+      }
+    }
     expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
   });
 });
@@ -137,6 +199,7 @@ describe("composeHandler", () => {
   beforeEach(() => {
     dynamo.reset();
     s3.reset();
+    s3.on(PutObjectCommand).resolves({});
     table = new FakeTable();
     dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => table.getItem(input));
     dynamo
@@ -159,7 +222,7 @@ describe("composeHandler", () => {
     }) as unknown as APIGatewayProxyEventV2;
 
   it("composes get-session from the environment and the bundled policy; refuses requests without a token", async () => {
-    const handler = await composeHandler("get-session", undefined, {
+    const handler = await composeHandler("get-session", createGetSessionHandler, undefined, {
       env: env("get-session"),
       bundleDir,
       logger: silentLogger,
@@ -170,17 +233,17 @@ describe("composeHandler", () => {
 
   it("refuses to start on a foreign route's configuration, a changed policy or a missing SQL side", async () => {
     await expect(
-      composeHandler("post-query", undefined, { env: env("get-session"), bundleDir }),
+      composeHandler("post-query", createPostQueryHandler, undefined, { env: env("get-session"), bundleDir }),
     ).rejects.toThrow(/configured for get-session/);
     await expect(
-      composeHandler("get-session", undefined, {
+      composeHandler("get-session", createGetSessionHandler, undefined, {
         env: env("get-session", { PHIGATE_POLICY_DIGEST: "0".repeat(64) }),
         bundleDir,
       }),
     ).rejects.toThrow(/does not match/);
     await expect(
-      composeHandler("post-query", undefined, {
-        env: env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }),
+      composeHandler("post-query", createPostQueryHandler, undefined, {
+        env: env("post-query", queryEnv),
         bundleDir,
         logger: silentLogger,
       }),
@@ -191,29 +254,42 @@ describe("composeHandler", () => {
     const seen: unknown[] = [];
     await composeHandler(
       "post-query",
+      createPostQueryHandler,
       {
-        executor: (options) => {
-          seen.push({
-            clusterArn: options.clusterArn,
-            secretArn: options.secretArn,
-            database: options.database,
-          });
-          return {
-            execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
-            estimateRows: async () => 0,
-            loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
-            close: async () => {},
-          };
+        secrets: secretsPart,
+        workflow: workflowPart,
+        sql: {
+          client: () => new RDSDataClient({ region: "eu-west-1" }),
+          executor: (options) => {
+            seen.push({
+              clusterArn: options.clusterArn,
+              secretArn: options.secretArn,
+              database: options.database,
+            });
+            return {
+              execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+              estimateRows: async () => 0,
+              loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+              close: async () => {},
+            };
+          },
+          analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
         },
-        analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
       },
       {
-        env: env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }),
+        env: env("post-query", queryEnv),
         bundleDir,
         logger: silentLogger,
       },
     );
     expect(seen).toEqual([{ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" }]);
+    const archived = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(archived).toHaveLength(1);
+    expect(archived[0]).toMatchObject({
+      Bucket: "evidence",
+      Key: `policies/${policyDigest}.yaml`,
+      IfNoneMatch: "*",
+    });
   });
 
   it("serves a stored session through the DynamoDB and S3 adapters to its requester", async () => {
@@ -225,7 +301,7 @@ describe("composeHandler", () => {
       policy,
       { dynamo: new DynamoDBClient({ region: "eu-west-1" }), s3: new S3Client({ region: "eu-west-1" }) },
       silentLogger,
-      undefined,
+      {},
     );
     const record = sampleRecord({
       principal: { ...sampleRecord().principal, issuer: idp.issuer, subject: "ci", key: `${idp.issuer}#ci` },

@@ -27,8 +27,12 @@ describe("SecretsKeyProvider", () => {
     const tokenization = await keys.key("tokenization");
     const digest = await keys.key("parameter-digest");
     const link = await keys.key("result-link");
+    const approver = await keys.key("approver-session");
     expect(tokenization).toHaveLength(32);
-    expect(new Set([tokenization, digest, link].map((k) => Buffer.from(k).toString("hex"))).size).toBe(3);
+    expect(approver).toHaveLength(32);
+    expect(
+      new Set([tokenization, digest, link, approver].map((k) => Buffer.from(k).toString("hex"))).size,
+    ).toBe(4);
     expect(await keys.key("tokenization")).toEqual(tokenization);
     expect(await provider().key("tokenization")).toEqual(tokenization);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);

@@ -1,0 +1,56 @@
+// The adapter builders an entry hands its composition root: only the ones its capabilities use end up in its bundle.
+
+import type { KMSClient } from "@aws-sdk/client-kms";
+import type { RDSDataClient } from "@aws-sdk/client-rds-data";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import type { DatabaseConfig } from "#shared/config/lambda-env.ts";
+import type { Logger } from "#shared/log.ts";
+import type { ApprovalWorkflow, KeyProvider, Notifier, Signer, SqlExecutor } from "#shared/ports.ts";
+import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+
+/** The SQL side: the Data API client, the executor over it and the statement analyzer (the parser's WASM). */
+export interface SqlParts {
+  client(): RDSDataClient;
+  executor(options: DatabaseConfig & { client: RDSDataClient; logger: Logger }): SqlExecutor;
+  analyzer(executor: SqlExecutor, logger: Logger): StatementAnalyzer | Promise<StatementAnalyzer>;
+}
+
+/** Secrets Manager: the key material's purpose keys and the approver OIDC client secret. */
+export interface SecretsPart {
+  client(): SecretsManagerClient;
+  keys(client: SecretsManagerClient, secretArn: string): KeyProvider;
+  clientSecret(client: SecretsManagerClient, secretArn: string): Promise<string>;
+}
+
+/** Step Functions: starting approval executions and completing their task tokens. */
+export interface WorkflowPart {
+  client(): SFNClient;
+  workflow(client: SFNClient, stateMachineArn: string | undefined): ApprovalWorkflow;
+}
+
+/** SNS: the approvers' topic. */
+export interface NotifierPart {
+  client(): SNSClient;
+  notifier(client: SNSClient, topicArn: string): Notifier;
+}
+
+/** KMS: the evidence signing key. */
+export interface SignerPart {
+  client(): KMSClient;
+  signer(client: KMSClient, keyId: string): Signer;
+}
+
+/**
+ * What an entry supplies beyond DynamoDB and S3 (which every function uses). Passing builders rather than importing
+ * every adapter in the composition root keeps each function's bundle to the SDK clients it actually calls: a
+ * client package weighs 15–100 KiB minified and adds to every cold start.
+ */
+export interface AwsParts {
+  readonly sql?: SqlParts;
+  readonly secrets?: SecretsPart;
+  readonly workflow?: WorkflowPart;
+  readonly notifier?: NotifierPart;
+  readonly signer?: SignerPart;
+}

@@ -1,0 +1,13 @@
+// The SQL part: the RDS Data API executor and the statement analyzer (entries of functions with `database`).
+
+import { RDSDataClient } from "@aws-sdk/client-rds-data";
+import type { SqlParts } from "#shared/adapters/aws/parts.ts";
+import { RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
+import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+
+/** Statements run through the Data API, analyzed by PostgreSQL's parser against the catalog it reads. */
+export const rdsDataSql: SqlParts = {
+  client: () => new RDSDataClient({}),
+  executor: (options) => new RdsDataExecutor(options),
+  analyzer: (executor) => createStatementAnalyzer(executor),
+};

@@ -1,0 +1,310 @@
+// The approval workflow, notifications, schedules and per-function IAM of the synthesized stack (bundling skipped).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Template } from "aws-cdk-lib/assertions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPhigateApp } from "#infra/phigate-app.ts";
+import type { PhigateStack } from "#infra/stack.ts";
+import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
+import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
+import { APPROVAL_STATES } from "#shared/approval/states.ts";
+import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
+
+const CONTEXT = {
+  "aws:cdk:bundling-stacks": [],
+  approverEmails: "alice@example.org,bob@example.org",
+  approverIssuer: "https://login.example.org",
+  approverClientId: "phigate-approvals",
+  approverAuthorizationEndpoint: "https://login.example.org/oauth2/authorize",
+  approverTokenEndpoint: "https://login.example.org/oauth2/token",
+  approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-client-AbCdEf",
+  nightlyEvidenceAt: "01:05",
+};
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let outdir: string;
+let stack: PhigateStack;
+let template: Template;
+
+const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
+  stack.getLogicalId(construct.node.defaultChild as never);
+const resources = (type: string): [string, Resource][] =>
+  Object.entries(template.findResources(type)) as [string, Resource][];
+const fnId = (functionId: string): string => logicalId(stack.fn(functionId).function as never);
+const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
+const actionsOf = (statement: Statement | undefined): string[] =>
+  statement === undefined ? [] : ([] as string[]).concat(statement.Action).sort();
+
+function statementsOf(functionId: string): Statement[] {
+  const policy = template.findResources("AWS::IAM::ManagedPolicy")[
+    logicalId(stack.fn(functionId).policy)
+  ] as Resource;
+  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+/** Functions whose policy grants an action, sorted. */
+function grantedTo(action: string): string[] {
+  return ALL_FUNCTIONS.filter((f) => statementsOf(f.id).some((s) => actionsOf(s).includes(action)))
+    .map((f) => f.id)
+    .sort();
+}
+
+/** Resolves an `Fn::Join` of literals and `Fn::GetAtt [id, Arn]` into text, each ARN written `arn:<logicalId>`. */
+function resolveJoin(value: unknown): string {
+  const join = (value as { "Fn::Join": [string, unknown[]] })["Fn::Join"];
+  return join[1]
+    .map((part) => {
+      if (typeof part === "string") return part;
+      const att = (part as { "Fn::GetAtt"?: [string, string] })["Fn::GetAtt"];
+      if (att !== undefined) return `arn:${att[0]}`;
+      throw new Error(`unexpected part ${JSON.stringify(part)}`);
+    })
+    .join("");
+}
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), "phigate-workflow-"));
+  const built = createPhigateApp({ outdir, context: CONTEXT, nag: false });
+  stack = built.stack;
+  template = Template.fromStack(stack);
+}, 120_000);
+
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("approval state machine", () => {
+  const machine = (): Resource => {
+    const [entry] = resources("AWS::StepFunctions::StateMachine");
+    if (entry === undefined) throw new Error("no state machine");
+    return entry[1];
+  };
+
+  it("is exactly toAmazonStatesLanguage(APPROVAL_STATES, arns) with the synthesized task functions' ARNs", () => {
+    expect(resources("AWS::StepFunctions::StateMachine")).toHaveLength(1);
+    const definition = JSON.parse(resolveJoin(machine().Properties.DefinitionString));
+    const arns = Object.fromEntries(TASK_NAMES.map((task) => [task, `arn:${fnId(TASK_FUNCTIONS[task].id)}`]));
+    expect(definition).toEqual(toAmazonStatesLanguage(APPROVAL_STATES, arns as TaskArns));
+    expect(machine().Properties.StateMachineType).toBe("STANDARD");
+  });
+
+  it("waits in the callback state with waitForTaskToken, the token in the payload, timeout and heartbeat from the plan", () => {
+    const definition = JSON.parse(resolveJoin(machine().Properties.DefinitionString));
+    expect(definition.States.AwaitDecision).toMatchObject({
+      Type: "Task",
+      Resource: WAIT_FOR_TASK_TOKEN_RESOURCE,
+      Parameters: {
+        FunctionName: `arn:${fnId("task-notify-approvers")}`,
+        Payload: { "input.$": "$", "taskToken.$": "$$.Task.Token" },
+      },
+      TimeoutSecondsPath: "$.wait.remainingSeconds",
+      HeartbeatSecondsPath: "$.wait.heartbeatSeconds",
+    });
+    expect(WAIT_FOR_TASK_TOKEN_RESOURCE).toBe("arn:aws:states:::lambda:invoke.waitForTaskToken");
+  });
+
+  it("logs every event without execution data into a KMS-encrypted log group, and traces with X-Ray", () => {
+    const props = machine().Properties;
+    expect(props.LoggingConfiguration).toEqual({
+      Destinations: [
+        {
+          CloudWatchLogsLogGroup: {
+            LogGroupArn: { "Fn::GetAtt": [logicalId(stack.approvalWorkflow.logGroup), "Arn"] },
+          },
+        },
+      ],
+      IncludeExecutionData: false,
+      Level: "ALL",
+    });
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    const group = template.findResources("AWS::Logs::LogGroup")[
+      logicalId(stack.approvalWorkflow.logGroup)
+    ] as Resource;
+    expect(group.Properties.KmsKeyId).toEqual({ "Fn::GetAtt": [logicalId(stack.keys.logs), "Arn"] });
+  });
+
+  it("has a role that may invoke exactly the six task functions, with no inline policy", () => {
+    const policy = template.findResources("AWS::IAM::ManagedPolicy")[
+      logicalId(stack.approvalWorkflow.policy)
+    ] as Resource;
+    const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    const invoke = statements.find((s) => s.Sid === "InvokeApprovalTasks");
+    expect(actionsOf(invoke)).toEqual(["lambda:InvokeFunction"]);
+    expect(invoke?.Resource).toEqual(TASK_NAMES.map((task) => fnArn(TASK_FUNCTIONS[task].id)));
+    expect(machine().Properties.RoleArn).toEqual({
+      "Fn::GetAtt": [logicalId(stack.approvalWorkflow.role), "Arn"],
+    });
+    expect(resources("AWS::IAM::Policy")).toEqual([]);
+    expect(machine().DependsOn).toContain(logicalId(stack.approvalWorkflow.policy));
+  });
+});
+
+describe("approver notifications", () => {
+  it("encrypts the topic with the data key, refuses non-TLS publishing, and subscribes the context's addresses", () => {
+    template.hasResourceProperties("AWS::SNS::Topic", {
+      KmsMasterKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
+    });
+    const subscriptions = resources("AWS::SNS::Subscription").map(([, s]) => s.Properties);
+    expect(subscriptions.map((s) => [s.Protocol, s.Endpoint]).sort()).toEqual([
+      ["email", "alice@example.org"],
+      ["email", "bob@example.org"],
+    ]);
+    const [[, topicPolicy] = []] = resources("AWS::SNS::TopicPolicy");
+    expect(JSON.stringify(topicPolicy?.Properties)).toContain('"aws:SecureTransport":"false"');
+  });
+});
+
+describe("schedules", () => {
+  const rules = () => resources("AWS::Events::Rule").map(([, r]) => r.Properties);
+
+  it("runs the keeper every minute and the nightly bundle at the configured UTC time, each on its function", () => {
+    const keeper = rules().find((r) => r.ScheduleExpression === "rate(1 minute)");
+    expect(keeper?.Targets).toEqual([
+      expect.objectContaining({
+        Arn: fnArn("approval-keeper"),
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      }),
+    ]);
+    const nightly = rules().find((r) => r.ScheduleExpression === "cron(5 1 * * ? *)");
+    expect(nightly?.Targets).toEqual([expect.objectContaining({ Arn: fnArn("nightly-evidence") })]);
+    expect(rules()).toHaveLength(2);
+    const permissions = resources("AWS::Lambda::Permission")
+      .map(([, p]) => p.Properties)
+      .filter((p) => p.Principal === "events.amazonaws.com");
+    expect(
+      permissions
+        .map((p) => p.FunctionName)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual(
+      [fnArn("approval-keeper"), fnArn("nightly-evidence")].sort((a, b) =>
+        JSON.stringify(a).localeCompare(JSON.stringify(b)),
+      ),
+    );
+  });
+
+  it("retries a failed nightly run twice and a keeper run never", () => {
+    const configs = resources("AWS::Lambda::EventInvokeConfig").map(([, c]) => c.Properties);
+    expect(configs).toContainEqual(
+      expect.objectContaining({ FunctionName: { Ref: fnId("nightly-evidence") }, MaximumRetryAttempts: 2 }),
+    );
+    expect(configs).toContainEqual(
+      expect.objectContaining({ FunctionName: { Ref: fnId("approval-keeper") }, MaximumRetryAttempts: 0 }),
+    );
+  });
+});
+
+describe("least privilege of the approval and evidence functions", () => {
+  const smArn = () => ({
+    "Fn::Join": [
+      "",
+      [
+        "arn:",
+        { Ref: "AWS::Partition" },
+        ":states:",
+        { Ref: "AWS::Region" },
+        ":",
+        { Ref: "AWS::AccountId" },
+        ":stateMachine:",
+        { Ref: "AWS::StackName" },
+        "-approval",
+      ],
+    ],
+  });
+
+  it("lets only the decision paths, notify-approvers and the keeper send task results, on the state machine only", () => {
+    for (const action of ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]) {
+      expect(grantedTo(action)).toEqual([
+        "approval-keeper",
+        "post-approval-decision",
+        "post-approval-page",
+        "task-notify-approvers",
+      ]);
+    }
+    const signal = statementsOf("approval-keeper").find((s) => s.Sid === "SignalApproval");
+    expect(signal?.Resource).toEqual(smArn());
+    expect(grantedTo("states:StartExecution")).toEqual(["post-query"]);
+    expect(statementsOf("post-query").find((s) => s.Sid === "StartApproval")?.Resource).toEqual(smArn());
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineName: { "Fn::Join": ["", [{ Ref: "AWS::StackName" }, "-approval"]] },
+    });
+  });
+
+  it("lets only notify-approvers publish, on the approvers' topic only", () => {
+    expect(grantedTo("sns:Publish")).toEqual(["task-notify-approvers"]);
+    const publish = statementsOf("task-notify-approvers").find((s) => s.Sid === "NotifyApprovers");
+    expect(publish?.Resource).toEqual({ Ref: logicalId(stack.notifications.topic) });
+  });
+
+  it("lets only the bundle functions sign, with the evidence key only, and write under bundles/", () => {
+    expect(grantedTo("kms:Sign")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+    for (const id of ["nightly-evidence", "post-evidence-bundle"]) {
+      const statements = statementsOf(id);
+      const sign = statements.find((s) => s.Sid === "SignEvidence");
+      expect(actionsOf(sign)).toEqual(["kms:GetPublicKey", "kms:Sign"]);
+      expect(sign?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.keys.signing), "Arn"] });
+      const bundles = statements.find((s) => s.Sid === "EvidenceBundles");
+      expect(actionsOf(bundles)).toEqual(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]);
+      expect(JSON.stringify(bundles?.Resource)).toContain("/bundles/*");
+      expect(actionsOf(statements.find((s) => s.Sid === "PolicyArchive"))).toEqual(["s3:GetObject"]);
+    }
+    expect(grantedTo("s3:DeleteObject")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+  });
+
+  it("lets the deciding functions archive their policy (write-once puts under policies/) and nothing else there", () => {
+    for (const id of ["post-query", "task-execute-approved"]) {
+      const archive = statementsOf(id).find((s) => s.Sid === "PolicyArchive");
+      expect(actionsOf(archive)).toEqual(["s3:AbortMultipartUpload", "s3:PutObject"]);
+      expect(JSON.stringify(archive?.Resource)).toContain("/policies/*");
+    }
+  });
+
+  it("gives the keeper only a Query on the open index and the task signals", () => {
+    const statements = statementsOf("approval-keeper");
+    expect(statements.map((s) => s.Sid).sort()).toEqual([
+      "DataKey",
+      "OpenApprovals",
+      "OwnLogGroup",
+      "SignalApproval",
+      "Tracing",
+    ]);
+    const query = statements.find((s) => s.Sid === "OpenApprovals");
+    expect(actionsOf(query)).toEqual(["dynamodb:Query"]);
+    expect(query?.Resource).toEqual({
+      "Fn::Join": [
+        "",
+        [{ "Fn::GetAtt": [logicalId(stack.storage.approvals), "Arn"] }, `/index/${OPEN_INDEX}`],
+      ],
+    });
+  });
+
+  it("scopes approval items to approval#* and lets plan-wait only read them", () => {
+    const plan = statementsOf("task-plan-wait").find((s) => s.Sid === "ApprovalTable");
+    expect(actionsOf(plan)).toEqual(["dynamodb:GetItem"]);
+    expect(plan?.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["approval#*"] },
+    });
+    const decide = statementsOf("post-approval-decision").find((s) => s.Sid === "ApprovalTable");
+    expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    expect(grantedTo("dynamodb:Query")).toEqual(["approval-keeper"]);
+  });
+
+  it("gives the approver client secret to the OIDC callback only, and the key material to the page functions", () => {
+    const secret = statementsOf("approval-sign-in").find((s) => s.Sid === "ApproverClientSecret");
+    expect(secret?.Resource).toBe(CONTEXT.approverClientSecretArn);
+    expect(
+      ALL_FUNCTIONS.filter((f) => statementsOf(f.id).some((s) => s.Sid === "ApproverClientSecret")).map(
+        (f) => f.id,
+      ),
+    ).toEqual(["approval-sign-in"]);
+    expect(
+      statementsOf("approval-sign-in")
+        .map((s) => s.Sid)
+        .sort(),
+    ).toEqual(["ApproverClientSecret", "DataKey", "KeyMaterial", "OwnLogGroup", "Tracing"]);
+  });
+});
