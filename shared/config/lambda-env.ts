@@ -2,6 +2,7 @@
 
 import * as z from "zod";
 import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
+import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
 import type { LogLevel } from "#shared/log.ts";
@@ -157,21 +158,7 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
 const approverOidcSchema = approverSignInSchema.omit({ redirectUri: true, clientSecret: true });
 
 function parseApproverOidc(json: string | undefined): ApproverOidcConfig | undefined {
-  if (json === undefined || json === "") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (cause) {
-    throw new ConfigurationError("PHIGATE_APPROVER_OIDC is not valid JSON", { cause });
-  }
-  const parsed = approverOidcSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigurationError(
-      `PHIGATE_APPROVER_OIDC.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  return parsed.data;
+  return parseJsonSetting("PHIGATE_APPROVER_OIDC", json, approverOidcSchema);
 }
 
 /** Validates the environment at cold start; throws `ConfigurationError` naming the bad variable. */

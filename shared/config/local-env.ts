@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import * as z from "zod";
 import type { MailAddresses } from "#shared/approval/email-message.ts";
+import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
 import type { LogLevel } from "#shared/log.ts";
@@ -57,21 +58,7 @@ export interface LocalConfig {
 }
 
 function parseApproverOidc(json: string | undefined): Omit<ApproverSignIn, "redirectUri"> | undefined {
-  if (json === undefined || json.trim() === "") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (cause) {
-    throw new ConfigurationError("PHIGATE_APPROVER_OIDC is not valid JSON", { cause });
-  }
-  const parsed = approverOidcSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigurationError(
-      `PHIGATE_APPROVER_OIDC.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  return parsed.data;
+  return parseJsonSetting("PHIGATE_APPROVER_OIDC", json, approverOidcSchema);
 }
 
 /** Reads and validates the configuration; throws `ConfigurationError` naming the bad variable. */

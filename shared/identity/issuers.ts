@@ -1,6 +1,7 @@
 // Trusted token issuers: configuration, never hard-coded (the dev IdP is added by the local host itself).
 
 import * as z from "zod";
+import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 
 /** One issuer whose tokens the gateway accepts. */
@@ -20,23 +21,11 @@ export type TrustedIssuer = z.infer<typeof trustedIssuerSchema>;
 
 /** Parses the `PHIGATE_ISSUERS` JSON array, failing loudly with the offending path. */
 export function parseTrustedIssuers(json: string | undefined): TrustedIssuer[] {
-  if (json === undefined || json.trim() === "") return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (cause) {
-    throw new ConfigurationError("PHIGATE_ISSUERS is not valid JSON", { cause });
-  }
-  const parsed = z.array(trustedIssuerSchema).safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue === undefined ? "" : issue.path.join(".");
-    throw new ConfigurationError(`PHIGATE_ISSUERS[${path}]: ${issue?.message ?? "invalid"}`);
-  }
-  for (const issuer of parsed.data) {
+  const issuers = parseJsonSetting("PHIGATE_ISSUERS", json, z.array(trustedIssuerSchema)) ?? [];
+  for (const issuer of issuers) {
     if (!issuer.jwksUri.startsWith("https://")) {
       throw new ConfigurationError(`PHIGATE_ISSUERS: jwksUri of ${issuer.issuer} must use https`);
     }
   }
-  return parsed.data;
+  return issuers;
 }

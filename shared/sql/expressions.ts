@@ -12,6 +12,7 @@ import type {
 import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
 import { funcCall, jsonAggregate } from "./function-calls.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
+import { SQL_VALUE_FUNCTION_NAMES } from "./output-names.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
 import { itemColumn } from "./scope.ts";
@@ -23,24 +24,6 @@ export interface Cx {
   readonly scope: Scope;
   readonly clause: number;
 }
-
-const SQL_VALUE_FUNCTIONS: Record<string, string> = {
-  SVFOP_CURRENT_DATE: "current_date",
-  SVFOP_CURRENT_TIME: "current_time",
-  SVFOP_CURRENT_TIME_N: "current_time",
-  SVFOP_CURRENT_TIMESTAMP: "current_timestamp",
-  SVFOP_CURRENT_TIMESTAMP_N: "current_timestamp",
-  SVFOP_LOCALTIME: "localtime",
-  SVFOP_LOCALTIME_N: "localtime",
-  SVFOP_LOCALTIMESTAMP: "localtimestamp",
-  SVFOP_LOCALTIMESTAMP_N: "localtimestamp",
-  SVFOP_CURRENT_ROLE: "current_role",
-  SVFOP_CURRENT_USER: "current_user",
-  SVFOP_USER: "user",
-  SVFOP_SESSION_USER: "session_user",
-  SVFOP_CURRENT_CATALOG: "current_catalog",
-  SVFOP_CURRENT_SCHEMA: "current_schema",
-};
 
 const XML_FUNCTIONS: Record<string, string> = {
   IS_XMLCONCAT: "xmlconcat",
@@ -138,7 +121,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     case "SQLValueFunction":
       cx.an.addFunction(
         undefined,
-        SQL_VALUE_FUNCTIONS[(body as { op?: string }).op ?? ""] ?? "sql_value_function",
+        SQL_VALUE_FUNCTION_NAMES[(body as { op?: string }).op ?? ""] ?? "sql_value_function",
         true,
       );
       return CONSTANT;

@@ -1,7 +1,8 @@
 // The name PostgreSQL gives an output column without an alias (FigureColname in parse_target.c).
 import type { Node } from "@pgsql/types";
 
-const SVF_NAMES: Record<string, string> = {
+/** SQLValueFunction operations → the names PostgreSQL gives them (as output columns and as functions). */
+export const SQL_VALUE_FUNCTION_NAMES: Readonly<Record<string, string>> = {
   SVFOP_CURRENT_DATE: "current_date",
   SVFOP_CURRENT_TIME: "current_time",
   SVFOP_CURRENT_TIME_N: "current_time",
@@ -99,7 +100,7 @@ function figure(node: Node | undefined): string | undefined {
     return undefined;
   }
   if ("MinMaxExpr" in node) return node.MinMaxExpr.op === "IS_LEAST" ? "least" : "greatest";
-  if ("SQLValueFunction" in node) return SVF_NAMES[node.SQLValueFunction.op ?? ""];
+  if ("SQLValueFunction" in node) return SQL_VALUE_FUNCTION_NAMES[node.SQLValueFunction.op ?? ""];
   if ("XmlExpr" in node) return XML_NAMES[node.XmlExpr.op ?? ""];
   if ("JsonFuncExpr" in node) return JSON_FUNC_NAMES[node.JsonFuncExpr.op ?? ""];
   for (const tag in node) return FIXED_NAMES[tag];
