@@ -6,12 +6,12 @@ import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 
-/** A typical report query over the demo schema (773 characters: two CTEs, joins, aggregates, predicates). */
+/** A typical report query over the demo schema (781 characters: two CTEs, joins, aggregates, predicates). */
 export const REPORT_QUERY = `WITH recent AS (
   SELECT e.patient_id, count(*) AS visits, max(e.admitted_at) AS last_visit,
          string_agg(DISTINCT e.department, ',') AS depts
   FROM encounters e
-  WHERE e.admitted_at >= now() - interval '1 year' AND e.notes IS NOT NULL
+  WHERE e.admitted_at >= now() - interval '1 year' AND e.discharged_at IS NOT NULL
   GROUP BY e.patient_id
   HAVING count(*) > 1
 ), meds AS (
