@@ -13,6 +13,7 @@ import {
   ForbiddenError,
   GoneError,
   inSession,
+  MaskingFailedError,
   PhigateError,
   UnavailableError,
 } from "#shared/errors.ts";
@@ -164,10 +165,11 @@ export async function submitQuery(
       throw inSession(known, stored.sessionId);
     }
   }
-  if (plan === undefined)
-    throw new ForbiddenError("policy_denied", "the statement cannot be masked", {
-      sessionId: stored.sessionId,
-    });
+  if (plan === undefined) {
+    const error = new MaskingFailedError("the statement has no masking plan; nothing was run");
+    await failSession(deps, stored, error);
+    throw inSession(error, stored.sessionId);
+  }
   const masking = { plan, detectors: detectorsFor(policy) };
   return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
 }
