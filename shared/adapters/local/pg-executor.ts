@@ -29,6 +29,13 @@ function sqlstateOf(error: unknown): string | null {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
+/** One page read through the cursor, with how many rows were asked for. */
+interface Page {
+  readonly rows: (string | null)[][];
+  readonly fields: pg.FieldDef[];
+  readonly want: number;
+}
+
 function failure(error: unknown): Error {
   if (error instanceof PhigateError) return error;
   return queryFailure(sqlstateOf(error));
@@ -59,18 +66,25 @@ export class PgExecutor implements SqlExecutor {
       const cursor = client.query(
         new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES }),
       );
+      const read = (want: number): Promise<Page> => {
+        const page = new Promise<Page>((resolve, reject) =>
+          cursor.read(want, (error, rows, result) =>
+            error ? reject(error) : resolve({ rows, fields: result.fields, want }),
+          ),
+        );
+        // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
+        page.catch(() => undefined);
+        return page;
+      };
       let rowCount = 0;
       let truncated = false;
       let oids: number[] | undefined;
+      // One page is read ahead: the server produces page n + 1 while page n is masked and stored.
+      let next: Promise<Page> | undefined = read(Math.min(request.pageSize, request.maxRows + 1));
       try {
-        for (;;) {
-          const want = Math.min(request.pageSize, request.maxRows - rowCount + 1);
-          const { rows, fields } = await new Promise<{ rows: (string | null)[][]; fields: pg.FieldDef[] }>(
-            (resolve, reject) =>
-              cursor.read(want, (error, rows, result) =>
-                error ? reject(error) : resolve({ rows, fields: result.fields }),
-              ),
-          );
+        while (next !== undefined) {
+          const { rows, fields, want } = await next;
+          next = undefined;
           if (oids === undefined) {
             oids = fields.map((f) => f.dataTypeID);
             await sink.columns(
@@ -82,12 +96,14 @@ export class PgExecutor implements SqlExecutor {
             page = page.slice(0, request.maxRows - rowCount);
             truncated = true;
           }
+          const afterPage = rowCount + page.length;
+          if (!truncated && rows.length === want)
+            next = read(Math.min(request.pageSize, request.maxRows - afterPage + 1));
           if (page.length > 0) {
             const types = oids;
             await sink.rows(page.map((r): Row => r.map((text, i) => decodeValue(types[i] ?? 25, text))));
-            rowCount += page.length;
           }
-          if (truncated || rows.length < want) break;
+          rowCount = afterPage;
         }
       } finally {
         await cursor.close().catch(() => undefined);

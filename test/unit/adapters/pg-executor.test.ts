@@ -1,0 +1,91 @@
+// The server executor (node-postgres against apt's PostgreSQL): pages in order with one read ahead, row caps at
+// and off page boundaries, and a sink failure that leaves no transaction or cursor behind on the connection.
+
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
+import { UnavailableError } from "#shared/errors.ts";
+import { silentLogger } from "#shared/log.ts";
+import type { ExecuteRequest } from "#shared/ports.ts";
+import type { Row } from "#shared/sql/types.ts";
+import {
+  describeWithPostgres,
+  type PostgresServer,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+
+describeWithPostgres("PgExecutor", () => {
+  let server: PostgresServer;
+  let executor: PgExecutor;
+
+  async function collect(request: Partial<ExecuteRequest>, onPage?: (index: number) => Promise<void>) {
+    const pages: Row[][] = [];
+    const summary = await executor.execute(
+      {
+        sql: "SELECT g FROM generate_series(1, 250) g ORDER BY g",
+        params: [],
+        timeoutMs: 5_000,
+        maxRows: 1_000,
+        pageSize: 100,
+        ...request,
+      },
+      {
+        columns: () => undefined,
+        rows: async (page) => {
+          pages.push([...page]);
+          await onPage?.(pages.length);
+        },
+      },
+    );
+    return { pages, rows: pages.flat().map((r) => r[0]), summary };
+  }
+
+  beforeAll(async () => {
+    server = await startPostgresServer({ database: "exec" });
+    // One connection: whatever a statement leaves behind on it, the next statement meets.
+    executor = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 1 });
+  });
+
+  afterAll(async () => {
+    await executor?.close();
+    await server?.stop();
+  });
+
+  it("delivers every page in order while the next one is read ahead", async () => {
+    const { pages, rows, summary } = await collect({}, () => new Promise((r) => setTimeout(r, 20)));
+    expect(pages.map((p) => p.length)).toEqual([100, 100, 50]);
+    expect(rows).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(summary).toMatchObject({ rowCount: 250, truncated: false });
+  });
+
+  it("caps rows off a page boundary, on one, and when the result is exactly the cap", async () => {
+    const off = await collect({ maxRows: 130 });
+    expect(off.pages.map((p) => p.length)).toEqual([100, 30]);
+    expect(off.summary).toMatchObject({ rowCount: 130, truncated: true });
+    const on = await collect({ maxRows: 200 });
+    expect(on.rows).toHaveLength(200);
+    expect(on.summary).toMatchObject({ rowCount: 200, truncated: true });
+    const exact = await collect({ maxRows: 250 });
+    expect(exact.rows).toHaveLength(250);
+    expect(exact.summary).toMatchObject({ rowCount: 250, truncated: false });
+    const pageExact = await collect({ sql: "SELECT g FROM generate_series(1, 200) g", maxRows: 1_000 });
+    expect(pageExact.summary).toMatchObject({ rowCount: 200, truncated: false });
+  });
+
+  it("rejects with the sink's error while a read is in flight, and the connection stays clean", async () => {
+    const failure = new UnavailableError("store_unavailable", "the store failed");
+    await expect(
+      collect({}, async (index) => {
+        if (index === 1) throw failure;
+      }),
+    ).rejects.toBe(failure);
+    // The single pooled connection is back outside any transaction, with no portal left open.
+    const after = await collect({
+      sql: "SELECT count(*)::int FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'",
+    });
+    expect(after.rows).toEqual([0]);
+  });
+
+  it("runs every statement read-only", async () => {
+    await expect(collect({ sql: "CREATE TABLE nope (id int)" })).rejects.toMatchObject({ status: 422 });
+  });
+});
