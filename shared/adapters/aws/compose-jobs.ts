@@ -8,15 +8,19 @@ import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import { taskFunctionId } from "./capabilities.ts";
 import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
-import { createJobTelemetry, type JobTelemetry } from "./job-telemetry.ts";
+import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
 
-/** Options of a job's composition (tests inject telemetry that records instead of publishing). */
+/**
+ * Options of a job's composition. The entry chooses its telemetry (`tracedTelemetry`, or `metricsTelemetry` to keep
+ * the X-Ray SDK out of its bundle); tests inject one that records instead of publishing.
+ */
 export interface JobOptions extends ComposeOptions {
-  readonly telemetry?: JobTelemetry;
+  readonly telemetry: JobTelemetry | JobTelemetryFactory;
 }
 
 function telemetryOf(functionId: string, options: JobOptions): JobTelemetry {
-  return options.telemetry ?? createJobTelemetry(`phigate-${functionId}`);
+  const { telemetry } = options;
+  return typeof telemetry === "function" ? telemetry(`phigate-${functionId}`) : telemetry;
 }
 
 /** One task's logic (what `createApprovalTasks` binds for the local runner), taken by its entry directly. */
@@ -31,7 +35,7 @@ export async function composeTask(
   task: TaskName,
   logic: TaskLogic,
   parts: AwsParts = {},
-  options: JobOptions = {},
+  options: JobOptions,
 ): Promise<TaskHandler> {
   const functionId = taskFunctionId(task);
   const telemetry = telemetryOf(functionId, options);
@@ -54,7 +58,7 @@ export async function composeTask(
 /** The keeper's handler: one sweep over the open approvals per scheduled invocation. */
 export async function composeKeeper(
   parts: AwsParts,
-  options: JobOptions = {},
+  options: JobOptions,
 ): Promise<() => Promise<{ heartbeats: number; resent: number }>> {
   const telemetry = telemetryOf("approval-keeper", options);
   const { deps } = await composeFunction("approval-keeper", parts, {
@@ -103,7 +107,7 @@ export interface NightlyResult {
 /** The nightly handler: builds, signs and seals the bundle of the previous UTC day. */
 export async function composeNightlyEvidence(
   parts: AwsParts,
-  options: JobOptions = {},
+  options: JobOptions,
 ): Promise<(event: unknown) => Promise<NightlyResult>> {
   const telemetry = telemetryOf("nightly-evidence", options);
   const { deps, logger } = await composeFunction("nightly-evidence", parts, {

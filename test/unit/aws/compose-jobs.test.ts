@@ -12,7 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
 import { composeKeeper, composeTask, nightlyRange } from "#shared/adapters/aws/compose-jobs.ts";
-import type { JobTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import type { JobTelemetry } from "#shared/adapters/aws/job-metrics.ts";
 import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
 import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
 import { planWait } from "#shared/approval/tasks/plan-wait.ts";

@@ -161,7 +161,7 @@ describe("Lambda entries", () => {
     for (const task of TASK_NAMES) {
       expect(TASK_FUNCTIONS[task].entry).toBe(`functions/task-${task}.ts`);
       const source = await readFile(join(ROOT, TASK_FUNCTIONS[task].entry), "utf8");
-      expect(source).toMatch(new RegExp(`composeTask\\("${task}", [a-zA-Z]+\\b`));
+      expect(source).toMatch(new RegExp(`composeTask\\(\\s*"${task}",\\s*[a-zA-Z]+\\b`));
     }
     for (const route of ROUTES) {
       const source = await readFile(join(ROOT, route.entry), "utf8");
@@ -170,6 +170,25 @@ describe("Lambda entries", () => {
       expect(source).not.toContain("handler-registry");
     }
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
+  });
+
+  it("loads the X-Ray SDK in background jobs only, never on the query path", async () => {
+    const traced: string[] = [];
+    for (const fn of ALL_FUNCTIONS) {
+      const source = await readFile(join(ROOT, fn.entry), "utf8");
+      if (source.includes("tracedTelemetry")) traced.push(fn.id);
+      if (capabilitiesOf(fn.id).database) expect(source).not.toContain("job-telemetry");
+    }
+    expect(traced.sort()).toEqual(
+      ALL_FUNCTIONS.map((f) => f.id)
+        .filter(
+          (id) =>
+            (id.startsWith("task-") && id !== "task-execute-approved") ||
+            id === "approval-keeper" ||
+            id === "nightly-evidence",
+        )
+        .sort(),
+    );
   });
 
   it("supplies exactly the parts its capabilities use (nothing more is bundled, nothing less at cold start)", async () => {
