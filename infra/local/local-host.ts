@@ -256,14 +256,27 @@ export async function startLocalHost(
     await failInterrupted(deps, sessions, logger);
     server.mount({ handlers: createHandlers(deps), localRoutes, objects });
     workflow.resume();
+    // One sweep at a time; closing waits for the one in flight, so nothing writes to DATA_DIR after `close`.
+    let sweeping: Promise<void> | undefined;
+    const stopSweeping = new AbortController();
     const sweep = (): void => {
-      sweepApprovals(deps).catch((error: unknown) =>
-        logger.warn("approval sweep failed", errorFields(error)),
-      );
+      if (sweeping !== undefined) return;
+      sweeping = sweepApprovals(deps, stopSweeping.signal)
+        .then(
+          () => undefined,
+          (error: unknown) => logger.warn("approval sweep failed", errorFields(error)),
+        )
+        .finally(() => {
+          sweeping = undefined;
+        });
     };
     const keeper = setInterval(sweep, (HEARTBEAT_SECONDS * 1000) / 3);
     keeper.unref();
-    closers.push(async () => clearInterval(keeper));
+    closers.push(async () => {
+      clearInterval(keeper);
+      stopSweeping.abort();
+      await sweeping;
+    });
     sweep();
     return { url: server.url, config, devIdp, deps, workflow, database, close: closeAll };
   } catch (error) {

@@ -11,10 +11,15 @@ import { APPROVAL_EXPIRED_ERROR } from "./workflow-description.ts";
  * its task success again (idempotent: a task that has already moved on answers `task_not_open`). Run it every
  * fraction of `HEARTBEAT_SECONDS` and once at start.
  */
-export async function sweepApprovals(deps: ApprovalDeps): Promise<{ heartbeats: number; resent: number }> {
+export async function sweepApprovals(
+  deps: ApprovalDeps,
+  signal?: AbortSignal,
+): Promise<{ heartbeats: number; resent: number }> {
   let heartbeats = 0;
   let resent = 0;
   for (const state of await deps.approvals.listOpen()) {
+    // A host that is stopping ends the sweep between approvals; the next sweep after a restart picks up the rest.
+    if (signal?.aborted === true) break;
     const token = state.taskToken;
     if (token === null) continue;
     try {

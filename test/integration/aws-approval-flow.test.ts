@@ -224,6 +224,10 @@ describe("approval on the AWS adapters, function by function", () => {
 
     // The keeper beats the heart of the waiting task with the stored token.
     const keeper = await depsOf("approval-keeper");
+    // A sweep asked to stop (a host closing) signals nothing more.
+    const heartbeatsBefore = sfn.commandCalls(SendTaskHeartbeatCommand).length;
+    expect(await sweepApprovals(keeper, AbortSignal.abort())).toEqual({ heartbeats: 0, resent: 0 });
+    expect(sfn.commandCalls(SendTaskHeartbeatCommand)).toHaveLength(heartbeatsBefore);
     expect(await sweepApprovals(keeper)).toEqual({ heartbeats: 1, resent: 0 });
     expect(sfn.commandCalls(SendTaskHeartbeatCommand).at(-1)?.args[0].input).toEqual({ taskToken });
 
