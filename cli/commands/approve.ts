@@ -1,8 +1,8 @@
 // `phigate approve APPROVAL_ID [--deny]`: an approver's decision with a bearer token (the page is the usual way).
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
-import { tokenSource } from "#cli/token-source.ts";
+import { CliError, callJson, EXIT } from "#cli/client.ts";
+import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
 export const APPROVE_USAGE = `phigate approve APPROVAL_ID [--deny] [--comment TEXT] [--binding SHA256]
@@ -27,16 +27,12 @@ export async function approveCommand(argv: string[]): Promise<number> {
       deny: { type: "boolean", default: false },
       comment: { type: "string" },
       binding: { type: "string" },
-      token: { type: "string" },
-      url: { type: "string" },
-      audience: { type: "string" },
+      ...GATEWAY_OPTIONS,
     },
     allowPositionals: true,
     strict: true,
   });
-  const id = positionals[0];
-  if (id === undefined || positionals.length > 1) throw new CliError("usage", APPROVE_USAGE, EXIT.usage);
-  const token = await tokenSource(values.token, values.audience ?? "phigate").token();
+  const { id, gateway, token } = await commandTarget(values, positionals, APPROVE_USAGE);
   const decision = values.deny ? "deny" : "approve";
   const body = {
     decision,
@@ -44,10 +40,11 @@ export async function approveCommand(argv: string[]): Promise<number> {
     ...(values.binding === undefined ? {} : { binding: values.binding }),
   };
   try {
-    const { body: answer } = await callJson(
-      `${gatewayUrl(values.url)}/v1/approvals/${encodeURIComponent(id)}/decision`,
-      { method: "POST", token, body },
-    );
+    const { body: answer } = await callJson(`${gateway}/v1/approvals/${encodeURIComponent(id)}/decision`, {
+      method: "POST",
+      token,
+      body,
+    });
     const a = answer as DecisionAnswer;
     process.stdout.write(
       `${decision} recorded: ${a.approvalId} is ${a.status} (${a.approvals} of ${a.quorum} approval(s)) · session ${a.sessionId}\n`,

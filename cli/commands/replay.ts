@@ -1,8 +1,8 @@
 // `phigate replay ID [--html]`: the recorded exchange of a session, as JSON or as the auditor's HTML page.
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, callText, EXIT, gatewayUrl } from "#cli/client.ts";
-import { tokenSource } from "#cli/token-source.ts";
+import { callJson, callText, EXIT } from "#cli/client.ts";
+import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
 export const REPLAY_USAGE = `phigate replay SESSION_ID [--html] [--token T] [--url URL] [--audience A]
@@ -16,17 +16,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       html: { type: "boolean", default: false },
-      token: { type: "string" },
-      url: { type: "string" },
-      audience: { type: "string" },
+      ...GATEWAY_OPTIONS,
     },
     allowPositionals: true,
     strict: true,
   });
-  const id = positionals[0];
-  if (id === undefined || positionals.length > 1) throw new CliError("usage", REPLAY_USAGE, EXIT.usage);
-  const token = await tokenSource(values.token, values.audience ?? "phigate").token();
-  const url = `${gatewayUrl(values.url)}/v1/sessions/${encodeURIComponent(id)}/replay`;
+  const { id, gateway, token } = await commandTarget(values, positionals, REPLAY_USAGE);
+  const url = `${gateway}/v1/sessions/${encodeURIComponent(id)}/replay`;
   if (values.html) {
     process.stdout.write(await callText(`${url}?format=html`, { token, accept: "text/html" }));
     return EXIT.ok;

@@ -1,8 +1,8 @@
 // `phigate session ID`: prints a session record as the gateway shows it to the caller.
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
-import { tokenSource } from "#cli/token-source.ts";
+import { callJson, EXIT } from "#cli/client.ts";
+import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
 export const SESSION_USAGE = `phigate session SESSION_ID [--wait SECONDS] [--token T] [--url URL] [--audience A]
@@ -14,18 +14,14 @@ export async function sessionCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       wait: { type: "string" },
-      token: { type: "string" },
-      url: { type: "string" },
-      audience: { type: "string" },
+      ...GATEWAY_OPTIONS,
     },
     allowPositionals: true,
     strict: true,
   });
-  const id = positionals[0];
-  if (id === undefined || positionals.length > 1) throw new CliError("usage", SESSION_USAGE, EXIT.usage);
-  const token = await tokenSource(values.token, values.audience ?? "phigate").token();
+  const { id, gateway, token } = await commandTarget(values, positionals, SESSION_USAGE);
   const query = values.wait === undefined ? "" : `?wait=${encodeURIComponent(values.wait)}`;
-  const { body } = await callJson(`${gatewayUrl(values.url)}/v1/sessions/${encodeURIComponent(id)}${query}`, {
+  const { body } = await callJson(`${gateway}/v1/sessions/${encodeURIComponent(id)}${query}`, {
     method: "GET",
     token,
   });
