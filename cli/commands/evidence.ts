@@ -5,10 +5,11 @@ import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
 import { tokenSource } from "#cli/token-source.ts";
 
 /** Usage text. */
-export const EVIDENCE_USAGE = `phigate evidence --from ISO-8601 --to ISO-8601 [--token T] [--url URL] [--audience A]
-phigate evidence --from ISO-8601 --to ISO-8601 --data-dir DIR
+export const EVIDENCE_USAGE = `phigate evidence --from ISO-8601 [--to ISO-8601] [--token T] [--url URL] [--audience A]
+phigate evidence --from ISO-8601 [--to ISO-8601] --data-dir DIR
   Makes a signed evidence bundle of the session chain recorded in [from, to) (at most 31 days, not in the
-  future) and prints its id, location and signing-key fingerprint. By default through the gateway with an
+  future; --to defaults to now) and prints its id, location (the bundle's folder) and signing-key
+  fingerprint as JSON. By default through the gateway with an
   auditor's token (POST /v1/evidence-bundles). With --data-dir, offline from a local DATA_DIR while no
   gateway runs on it (it takes the DATA_DIR lock); the bundle is signed with that DATA_DIR's key.`;
 
@@ -40,7 +41,10 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new CliError("usage", EVIDENCE_USAGE, EXIT.usage);
   const from = instant("from", values.from);
-  const to = instant("to", values.to);
+  const to =
+    values.to === undefined
+      ? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString()
+      : instant("to", values.to);
   let answer: { bundleId: string; location: string; keyFingerprint: string; entries: number };
   if (values["data-dir"] !== undefined) {
     // Loaded only for the offline path, so the CLI starts fast for everything else.

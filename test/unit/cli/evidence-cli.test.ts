@@ -79,6 +79,10 @@ describe("phigate verify-evidence and evidence --data-dir", () => {
     expect(answer).toMatchObject({ keyFingerprint: fingerprint, entries: 3 });
     expect(answer.location).toContain(join(f.dir, "evidence"));
     expect((await phigate("verify-evidence", answer.location, "--trusted-key", fingerprint)).code).toBe(0);
+    // Without --to, the range ends now: the same three entries.
+    const untilNow = await phigate("evidence", "--from", from, "--data-dir", f.dir);
+    expect(untilNow.code).toBe(0);
+    expect(JSON.parse(untilNow.stdout)).toMatchObject({ keyFingerprint: fingerprint, entries: 3 });
     await writeFile(join(f.dir, "phigate.pid"), `${process.pid}\n`);
     await chmod(join(f.dir, "phigate.pid"), 0o600);
     const locked = await phigate("evidence", "--from", from, "--to", to, "--data-dir", f.dir);
