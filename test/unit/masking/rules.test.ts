@@ -1,31 +1,16 @@
 // Policy schemas of masking: defaults, the demo policy's YAML, and what a policy may not say.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { columnRuleSchema, detectorConfigSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
 
-const DEMO_YAML = `
-onTransform: strictest
-wholeRow: deny
-rules:
-  public.patients.ssn: { strategy: partial, keepLast: 4 }
-  public.patients.mrn: { strategy: tokenize, prefix: mrn }
-  public.patients.first_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }
-  public.patients.last_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }
-  public.patients.dob: { strategy: generalize, to: birth_year }
-  public.patients.zip: { strategy: generalize, to: zip3 }
-  public.patients.phone: { strategy: redact }
-  public.patients.email: { strategy: redact }
-  public.patients.address: { strategy: redact }
-detectors:
-  columns: [public.encounters.notes]
-  kinds: [ssn, phone, email, mrn, date]
-  mrnPattern: "MRN-\\\\d{7}"
-  replacements: { mrn: "[MRN]" }
-`;
+/** The masking section of the demo policy the gateway ships with. */
+const DEMO_MASKING: unknown = (parse(readFileSync("policy/demo.yaml", "utf8")) as { masking: unknown })
+  .masking;
 
 describe("maskingPolicySchema", () => {
   it("parses the demo policy's masking section with defaults applied", () => {
-    const policy = maskingPolicySchema.parse(parse(DEMO_YAML));
+    const policy = maskingPolicySchema.parse(DEMO_MASKING);
     expect(policy.rules["public.patients.ssn"]).toEqual({
       strategy: "partial",
       keepFirst: 0,
