@@ -1,136 +1,104 @@
 // A real browser (Debian's Chromium via playwright-core) approves a risky query: the link, the dev IdP sign-in form,
 // the exact SQL on the page, Approve with a comment — and the CI side's long poll gets its masked result.
 
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { RAW_SSN, RISKY_SQL, rawSsns, waitForStatus } from "#test/support/approvals.ts";
+import { ARTIFACTS, describeWithChromium, launchChromium, type TestBrowser } from "#test/support/chromium.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARTIFACTS = "test-artifacts";
-const available = existsSync(CHROMIUM);
-if (!available) {
-  console.warn(
-    `\n*** SKIPPING the real-browser approval test: ${CHROMIUM} is absent. Install it with \`apt-get install -y chromium\`. ***\n`,
-  );
-}
+describeWithChromium("the approver page in a real browser (Chromium)", () => {
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let page: Page;
+  const problems: string[] = [];
 
-describe.skipIf(!available && process.env.PHIGATE_REQUIRE_CHROMIUM !== "1")(
-  "the approver page in a real browser (Chromium)",
-  () => {
-    let gw: TestGateway;
-    let profile: string;
-    let context: BrowserContext;
-    let page: Page;
-    const problems: string[] = [];
-
-    beforeAll(async () => {
-      gw = await startTestGateway({ consoleNotifications: () => {} });
-      profile = await mkdtemp(join(tmpdir(), "phigate-chromium-"));
-      await mkdir(ARTIFACTS, { recursive: true });
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-        viewport: { width: 1280, height: 900 },
-      });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(message.text());
-      });
-      page.on("pageerror", (error) => problems.push(error.message));
+  beforeAll(async () => {
+    gw = await startTestGateway({ consoleNotifications: () => {} });
+    browser = await launchChromium({ width: 1280, height: 900 });
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
     });
-    afterAll(async () => {
-      await context?.close();
-      await gw?.close();
-      if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+    page.on("pageerror", (error) => problems.push(error.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.close();
+  });
+
+  it("signs alice in through the dev IdP, shows the exact SQL, approves with a comment; the CI poll gets the masked result", async () => {
+    const nightly = await gw.token(NIGHTLY, {
+      claims: { repository: "acme/ehr-reports", run_id: "987654321" },
     });
+    const submitted = await gw.query(nightly, { sql: RISKY_SQL, purpose: "nightly report" });
+    expect(submitted.status).toBe(202);
+    const approvalId: string = submitted.body.approval.id;
+    const poll = waitForStatus(
+      gw,
+      nightly,
+      submitted.body.sessionId,
+      ["completed", "failed", "denied", "expired"],
+      120_000,
+    );
 
-    it("signs alice in through the dev IdP, shows the exact SQL, approves with a comment; the CI poll gets the masked result", async () => {
-      const nightly = await gw.token(NIGHTLY, {
-        claims: { repository: "acme/ehr-reports", run_id: "987654321" },
-      });
-      const submitted = await gw.query(nightly, { sql: RISKY_SQL, purpose: "nightly report" });
-      expect(submitted.status).toBe(202);
-      const approvalId: string = submitted.body.approval.id;
-      const poll = waitForStatus(
-        gw,
-        nightly,
-        submitted.body.sessionId,
-        ["completed", "failed", "denied", "expired"],
-        120_000,
-      );
+    await page.goto(`${gw.url}/approvals/${approvalId}`);
+    await page.waitForURL(/\/dev-idp\/authorize\?/);
+    expect(await page.locator("h1").textContent()).toContain("Sign in");
+    await page.fill("#sub", "alice");
+    await page.fill("#groups", "phi-approvers");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${gw.url}/approvals/${approvalId}`);
 
-      await page.goto(`${gw.url}/approvals/${approvalId}`);
-      await page.waitForURL(/\/dev-idp\/authorize\?/);
-      expect(await page.locator("h1").textContent()).toContain("Sign in");
-      await page.fill("#sub", "alice");
-      await page.fill("#groups", "phi-approvers");
-      await page.click("button[type=submit]");
-      await page.waitForURL(`${gw.url}/approvals/${approvalId}`);
+    const sql = page.locator("pre.sql");
+    expect(await sql.textContent()).toBe(RISKY_SQL);
+    expect(await sql.locator("span.k").allInnerTexts()).toEqual(["SELECT", "FROM", "JOIN", "ON"]);
+    const body = (await page.locator("main").textContent()) ?? "";
+    expect(body).toContain(NIGHTLY);
+    expect(body).toContain("full-history");
+    expect(body).toContain("partial");
+    expect(body).toMatch(/Estimated rows\s*60,000/);
+    expect(body).toMatch(/Time left\s*(59|60) min/);
+    expect(
+      await page.locator('a[href="https://github.com/acme/ehr-reports/actions/runs/987654321"]').count(),
+    ).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, "approval-page.png"), fullPage: true });
 
-      const sql = page.locator("pre.sql");
-      expect(await sql.textContent()).toBe(RISKY_SQL);
-      expect(await sql.locator("span.k").allInnerTexts()).toEqual(["SELECT", "FROM", "JOIN", "ON"]);
-      const body = (await page.locator("main").textContent()) ?? "";
-      expect(body).toContain(NIGHTLY);
-      expect(body).toContain("full-history");
-      expect(body).toContain("partial");
-      expect(body).toMatch(/Estimated rows\s*60,000/);
-      expect(body).toMatch(/Time left\s*(59|60) min/);
-      expect(
-        await page.locator('a[href="https://github.com/acme/ehr-reports/actions/runs/987654321"]').count(),
-      ).toBe(1);
-      await page.screenshot({ path: join(ARTIFACTS, "approval-page.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    const approve = page.locator("button.approve");
+    const box = await approve.boundingBox();
+    expect(box?.height ?? 0).toBeGreaterThanOrEqual(44);
+    expect(box?.width ?? 0).toBeGreaterThan(300);
+    await page.screenshot({ path: join(ARTIFACTS, "approval-page-phone.png"), fullPage: true });
 
-      await page.setViewportSize({ width: 390, height: 844 });
-      expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
-      const approve = page.locator("button.approve");
-      const box = await approve.boundingBox();
-      expect(box?.height ?? 0).toBeGreaterThanOrEqual(44);
-      expect(box?.width ?? 0).toBeGreaterThan(300);
-      await page.screenshot({ path: join(ARTIFACTS, "approval-page-phone.png"), fullPage: true });
+    await page.fill("#comment", "Approved for the nightly report (browser test)");
+    const clicked = Date.now();
+    await approve.click();
+    await page.waitForURL(`${gw.url}/approvals/${approvalId}?done=approve`);
+    expect(await page.locator(".banner").textContent()).toContain("approve");
+    expect(await page.locator("h1 .badge").textContent()).toBe("approved");
 
-      await page.fill("#comment", "Approved for the nightly report (browser test)");
-      const clicked = Date.now();
-      await approve.click();
-      await page.waitForURL(`${gw.url}/approvals/${approvalId}?done=approve`);
-      expect(await page.locator(".banner").textContent()).toContain("approve");
-      expect(await page.locator("h1 .badge").textContent()).toBe("approved");
+    const done = await poll;
+    const elapsed = Date.now() - clicked;
+    expect(done.body.status).toBe("completed");
+    expect(done.body.approvals).toEqual([
+      expect.objectContaining({
+        approver: "alice",
+        decision: "approve",
+        comment: "Approved for the nightly report (browser test)",
+      }),
+    ]);
+    for (const raw of await rawSsns(gw)) expect(done.text).not.toContain(raw);
+    const ssnAt = done.body.result.columns.findIndex((c: { name: string }) => c.name === "ssn");
+    for (const row of done.body.result.rows.slice(0, 500)) expect(String(row[ssnAt])).not.toMatch(RAW_SSN);
+    console.info(`browser approve click → CI result: ${elapsed} ms`);
 
-      const done = await poll;
-      const elapsed = Date.now() - clicked;
-      expect(done.body.status).toBe("completed");
-      expect(done.body.approvals).toEqual([
-        expect.objectContaining({
-          approver: "alice",
-          decision: "approve",
-          comment: "Approved for the nightly report (browser test)",
-        }),
-      ]);
-      for (const raw of await rawSsns(gw)) expect(done.text).not.toContain(raw);
-      const ssnAt = done.body.result.columns.findIndex((c: { name: string }) => c.name === "ssn");
-      for (const row of done.body.result.rows.slice(0, 500)) expect(String(row[ssnAt])).not.toMatch(RAW_SSN);
-      console.info(`browser approve click → CI result: ${elapsed} ms`);
-
-      await page.setViewportSize({ width: 1280, height: 900 });
-      await page.reload();
-      expect(await page.locator("form").count()).toBe(0);
-      await page.screenshot({ path: join(ARTIFACTS, "approval-page-decided.png"), fullPage: true });
-      expect(problems).toEqual([]);
-    });
-  },
-);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.reload();
+    expect(await page.locator("form").count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, "approval-page-decided.png"), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+});
