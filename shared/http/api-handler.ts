@@ -49,15 +49,6 @@ export function jwtHandler(
   });
 }
 
-/** Builds a handler for a route without a bearer token (pages that sign users in, signed links). */
-export function publicHandler(
-  deps: ApiDeps,
-  routeId: string,
-  logic: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
-): ApiHandler {
-  return wrap(deps, routeId, "none", logic);
-}
-
 /** Builds a handler for a browser page (no bearer token; it signs its user in): errors become HTML pages. */
 export function pageHandler(
   deps: ApiDeps,

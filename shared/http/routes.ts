@@ -118,14 +118,9 @@ const COMPILED = ROUTES.map((route) => ({ route, ...compile(route.path) }));
  * Finds the route for a method and path. Returns `undefined` when no path matches and `"method_not_allowed"`
  * when the path exists with other methods.
  */
-export function matchRoute(
-  method: string,
-  path: string,
-  routes: readonly RouteDefinition[] = ROUTES,
-): MatchedRoute | "method_not_allowed" | undefined {
+export function matchRoute(method: string, path: string): MatchedRoute | "method_not_allowed" | undefined {
   let pathMatched = false;
-  const compiled = routes === ROUTES ? COMPILED : routes.map((route) => ({ route, ...compile(route.path) }));
-  for (const { route, regex, names } of compiled) {
+  for (const { route, regex, names } of COMPILED) {
     const match = regex.exec(path);
     if (match === null) continue;
     pathMatched = true;

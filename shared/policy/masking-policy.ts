@@ -1,7 +1,6 @@
 // The masking a policy requires of one principal: the policy's column rules merged with the principal's own (stricter wins).
 
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
-import type { DetectorConfig } from "#shared/masking/rules.ts";
 import { mergeRules } from "#shared/masking/strictness.ts";
 import type { PolicyDocument, PrincipalEntry } from "#shared/policy/schema.ts";
 
@@ -17,9 +16,4 @@ export function maskingPolicyFor(
     wholeRow: masking.wholeRow,
     detectors: { columns: masking.detectors.columns, kinds: masking.detectors.kinds },
   };
-}
-
-/** The content-detector configuration of a policy. */
-export function detectorConfigOf(document: PolicyDocument): DetectorConfig {
-  return document.masking.detectors;
 }

@@ -1,5 +1,6 @@
 // The full decision for a statement: the policy's verdict, the masking plan (which can still deny), then the risk rules.
 
+import { InternalError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
 import { type Decision, evaluate } from "#shared/policy/evaluate.ts";
@@ -48,7 +49,8 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     };
   }
   const entry = policy.document.principals.find((p) => p.id === decision.matchedPrincipal);
-  if (entry === undefined) return { decision, plan: planned };
+  // An allowing decision always names its entry; without one no risk rule could apply, so nothing runs.
+  if (entry === undefined) throw new InternalError("an allowing decision names no policy entry");
   const risk = await assessRisk({
     policy,
     principalId: entry.id,

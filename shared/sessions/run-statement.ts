@@ -1,6 +1,6 @@
 // Executes an allowed statement read-only, streams its masked result into an immutable object, and reads it back.
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "#shared/crypto/digest.ts";
 import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
@@ -153,7 +153,7 @@ export async function loadStoredResult(deps: SessionDeps, record: SessionRecord)
     };
   }
   const bytes = await deps.objects.get(stored.object.key);
-  if (bytes === undefined || createHash("sha256").update(bytes).digest("hex") !== stored.object.sha256) {
+  if (bytes === undefined || sha256Hex(bytes) !== stored.object.sha256) {
     throw new UnavailableError(
       "store_unavailable",
       "the stored result is missing or does not match its recorded digest",
