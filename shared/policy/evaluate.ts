@@ -4,6 +4,13 @@ import type { Principal } from "#shared/identity/principal.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { type MatchContext, matchesClaims } from "#shared/policy/match.ts";
 import type { PrincipalEntry } from "#shared/policy/schema.ts";
+import {
+  DYNAMIC_SQL_FUNCTIONS,
+  LOCK_FUNCTIONS,
+  OPAQUE_READ_FUNCTIONS,
+  SESSION_FUNCTIONS,
+  WRITE_FUNCTIONS,
+} from "#shared/sql/known-functions.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** The outcome of evaluating one statement for one principal. */
@@ -21,60 +28,26 @@ export interface Decision {
 }
 
 /**
- * Functions denied whatever the policy grants: file, program and large-object access, remote calls, settings,
- * sleeps; functions that run SQL given as text (its tables and columns are invisible to the analysis); and
- * functions that return other sessions' statement text or decoded WAL rows.
+ * Functions denied whatever the policy grants, as a second line behind the classifier: every built-in it knows to
+ * write, lock, change session state, run SQL given as text or read outside the parse tree's relations; plus what
+ * only the policy refuses: directory listings and file metadata, sleeps, and functions that return other
+ * sessions' statement text or decoded WAL rows.
  */
 export const ALWAYS_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "pg_read_file",
-  "pg_read_binary_file",
+  ...WRITE_FUNCTIONS,
+  ...LOCK_FUNCTIONS,
+  ...SESSION_FUNCTIONS,
+  ...DYNAMIC_SQL_FUNCTIONS,
+  ...OPAQUE_READ_FUNCTIONS,
   "pg_ls_dir",
   "pg_stat_file",
   "pg_ls_logdir",
   "pg_ls_waldir",
   "pg_ls_tmpdir",
   "pg_ls_archive_statusdir",
-  "lo_import",
-  "lo_export",
-  "lo_get",
-  "lo_put",
-  "lo_open",
-  "lo_create",
-  "lo_creat",
-  "lo_unlink",
-  "lo_from_bytea",
-  "loread",
-  "lowrite",
-  "dblink",
-  "dblink_exec",
-  "dblink_connect",
-  "dblink_send_query",
-  "set_config",
   "pg_sleep",
   "pg_sleep_for",
   "pg_sleep_until",
-  "pg_terminate_backend",
-  "pg_cancel_backend",
-  "pg_reload_conf",
-  "pg_rotate_logfile",
-  "pg_promote",
-  "query_to_xml",
-  "query_to_xml_and_xmlschema",
-  "query_to_xmlschema",
-  "cursor_to_xml",
-  "cursor_to_xmlschema",
-  "table_to_xml",
-  "table_to_xml_and_xmlschema",
-  "schema_to_xml",
-  "schema_to_xml_and_xmlschema",
-  "database_to_xml",
-  "database_to_xml_and_xmlschema",
-  "pg_advisory_lock",
-  "pg_advisory_xact_lock",
-  "nextval",
-  "setval",
-  "ts_stat",
-  "ts_rewrite",
   "pg_stat_get_activity",
   "pg_stat_get_backend_activity",
   "pg_logical_slot_get_changes",

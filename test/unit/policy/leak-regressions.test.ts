@@ -5,11 +5,12 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "#shared/identity/principal.ts";
+import { evaluate } from "#shared/policy/evaluate.ts";
 import { type LoadedPolicy, loadPolicyFile, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import { analyzeSql } from "#shared/sql/analyze.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
-import type { Catalog } from "#shared/sql/types.ts";
+import type { Catalog, Classification } from "#shared/sql/types.ts";
 
 const text = (...names: string[]) => names.map((name) => ({ name, type: "text" }));
 
@@ -269,5 +270,28 @@ describe("masking through a view (none exists in the demo schema)", () => {
     expect((await decide("SELECT id FROM patient_contacts WHERE id <= 10", withView)).decision.outcome).toBe(
       "deny",
     );
+  });
+});
+
+describe("the policy's second line of function denials", () => {
+  it("denies every side-effect function the classifier knows, even in a statement classified as a read", async () => {
+    const { classification } = analyzeSql("SELECT id FROM encounters LIMIT 1", CATALOG);
+    // Functions only the classifier's lists used to name (before the policy's list was derived from them).
+    for (const name of [
+      "pg_try_advisory_lock",
+      "pg_notify",
+      "pg_file_write",
+      "dblink_connect_u",
+      "table_to_xmlschema",
+    ]) {
+      const decision = evaluate(
+        policy,
+        NIGHTLY,
+        { ...classification, functions: [{ name, origin: "system" }] } as Classification,
+        { devIssuer: undefined },
+      );
+      expect(decision.outcome, name).toBe("deny");
+      expect(decision.reasons.join(" "), name).toContain(`denied functions: ${name}`);
+    }
   });
 });
