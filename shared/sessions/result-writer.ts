@@ -30,6 +30,9 @@ export type WrittenResult =
   | { readonly delivery: "inline"; readonly object: StoredObject; readonly rows: readonly Row[] }
   | { readonly delivery: "url"; readonly object: StoredObject };
 
+/** Kept rows handed to the gzip stream per write when the writer switches to streaming. */
+const KEPT_ROWS_PER_WRITE = 1_000;
+
 /** Bytes of the inline document besides its rows: `{"columns":[...],"rows":[` and `]}`. */
 function envelopeBytes(columns: ResultWriterOptions["columns"]): number {
   return Buffer.byteLength(JSON.stringify({ columns, rows: [] }));
@@ -51,7 +54,8 @@ interface Stream {
  */
 export class ResultWriter {
   private rows: Row[] = [];
-  private lines: string[] = [];
+  /** The JSON text of each kept row, serialized once for both the inline document and the stream. */
+  private rowTexts: string[] = [];
   private bytes: number;
   private stream: Stream | undefined;
   private failure: unknown;
@@ -70,17 +74,21 @@ export class ResultWriter {
   async write(page: readonly Row[]): Promise<void> {
     if (this.settled) throw new TypeError("the result writer is closed");
     if (page.length === 0) return;
-    let text = "";
-    for (const row of page) text += `${JSON.stringify(row)}\n`;
     const stream = this.stream;
     if (stream !== undefined) {
       if (this.failure !== undefined) throw this.failure;
+      let text = "";
+      for (const row of page) text += `${JSON.stringify(row)}\n`;
       await this.push(stream, text);
       return;
     }
-    this.bytes += Buffer.byteLength(text);
-    for (const row of page) this.rows.push(row);
-    this.lines.push(text);
+    for (const row of page) {
+      const text = JSON.stringify(row);
+      // The row and the comma that separates it in the inline document.
+      this.bytes += Buffer.byteLength(text) + 1;
+      this.rowTexts.push(text);
+      this.rows.push(row);
+    }
     if (this.bytes > this.options.inlineMaxBytes) await this.switchToStream();
   }
 
@@ -90,7 +98,11 @@ export class ResultWriter {
     this.settled = true;
     const stream = this.stream;
     if (stream === undefined) {
-      const body = Buffer.from(JSON.stringify({ columns: this.options.columns, rows: this.rows }), "utf8");
+      // Byte for byte `JSON.stringify({columns, rows})`, from the row texts already made.
+      const body = Buffer.from(
+        `{"columns":${JSON.stringify(this.options.columns)},"rows":[${this.rowTexts.join(",")}]}`,
+        "utf8",
+      );
       const object = await this.options.objects.put(
         `${this.options.keyBase}.json`,
         body,
@@ -106,7 +118,7 @@ export class ResultWriter {
   async abort(reason: unknown): Promise<void> {
     this.settled = true;
     this.rows = [];
-    this.lines = [];
+    this.rowTexts = [];
     const stream = this.stream;
     if (stream === undefined) return;
     stream.gzip.destroy(reason instanceof Error ? reason : new Error("result aborted"));
@@ -140,11 +152,12 @@ export class ResultWriter {
       sessionId: this.options.sessionId,
       columns: [...this.options.columns],
     };
-    const lines = this.lines;
-    this.lines = [];
+    const kept = this.rowTexts;
+    this.rowTexts = [];
     this.rows = [];
     await this.push(stream, `${JSON.stringify(header)}\n`);
-    for (const text of lines) await this.push(stream, text);
+    for (let i = 0; i < kept.length; i += KEPT_ROWS_PER_WRITE)
+      await this.push(stream, `${kept.slice(i, i + KEPT_ROWS_PER_WRITE).join("\n")}\n`);
   }
 
   private async push(stream: Stream, text: string): Promise<void> {
