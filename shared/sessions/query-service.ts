@@ -19,6 +19,7 @@ import {
 } from "#shared/errors.ts";
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
+import type { SqlParam } from "#shared/ports.ts";
 import { maskingSummary } from "#shared/sessions/decide.ts";
 import { decideRequest } from "#shared/sessions/decide-request.ts";
 import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
@@ -129,7 +130,7 @@ export async function submitQuery(
       ? undefined
       : { scope: context.principal.key, key: context.idempotencyKey };
   const { created, record: stored } = await deps.sessions.create(record, idempotency);
-  if (!created) return replay(deps, stored, requestDigest(request));
+  if (!created) return replay(deps, stored, requestDigest(request), request.params);
   deps.logger.info("session recorded", {
     sessionId: stored.sessionId,
     status,
@@ -252,7 +253,12 @@ export async function failSession(
 }
 
 /** Answers an idempotent retry from what was recorded, never by running the statement again. */
-async function replay(deps: SessionDeps, stored: SessionRecord, digest: string): Promise<QueryOutcome> {
+async function replay(
+  deps: ApprovalDeps,
+  stored: SessionRecord,
+  digest: string,
+  params: readonly SqlParam[],
+): Promise<QueryOutcome> {
   const sessionId = stored.sessionId;
   if (stored.request.requestDigest !== digest) {
     throw new ConflictError(
@@ -275,8 +281,19 @@ async function replay(deps: SessionDeps, stored: SessionRecord, digest: string):
       throw new RecordedError(error.code, error.message, error.status, sessionId);
     }
     case "pending_approval":
-      if (stored.approval !== null) return { kind: "pending_approval", body: pendingBody(stored) };
-      throw new ConflictError("request_in_progress", "this request is still in progress", { sessionId });
+      if (stored.approval === null)
+        throw new ConflictError("request_in_progress", "this request is still in progress", { sessionId });
+      // The first attempt recorded the session but died before opening its approval: open it now (the digest
+      // matched, so these are the same parameters), or nothing would ever decide or expire it.
+      if ((await deps.approvals.get(stored.approval.id)) === undefined) {
+        try {
+          return { kind: "pending_approval", body: await openApproval(deps, stored, params) };
+        } catch (error) {
+          if (!(error instanceof ConflictError && error.code === "approval_exists"))
+            throw inSession(error, sessionId);
+        }
+      }
+      return { kind: "pending_approval", body: pendingBody(stored) };
     case "denied":
       throw new ForbiddenError("approval_denied", "an approver denied this statement", { sessionId });
     case "expired":

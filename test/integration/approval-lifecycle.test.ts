@@ -132,6 +132,30 @@ describe("approval lifecycle: quorum 2, expiry, restarts", () => {
     ]);
   });
 
+  it("reopens the approval on a retry when the first attempt died after recording its session", async () => {
+    let { nightly } = await tokens();
+    const key = { "idempotency-key": "crashed-before-approval" };
+    const first = await gw.query(nightly, { sql: RISKY_SMALL_SQL, params: ["9%"] }, key);
+    expect(first.status).toBe(202);
+    const approvalId: string = first.body.approval.id;
+    const offset = clock.offsetMs;
+    await gw.close();
+    // What a crash between recording the session and opening its approval leaves: no approval, no workflow.
+    await rm(join(dataDir, "approvals", "requests", `${approvalId}.json`));
+    await rm(join(dataDir, "approvals", "executions", `${approvalId}.json`));
+
+    await start(adjustableClock(offset));
+    const fresh = await tokens();
+    nightly = fresh.nightly;
+    const retry = await gw.query(nightly, { sql: RISKY_SMALL_SQL, params: ["9%"] }, key);
+    expect(retry.status).toBe(202);
+    expect(retry.body).toMatchObject({ sessionId: first.body.sessionId, approval: { id: approvalId } });
+    expect((await decide(gw, fresh.alice, approvalId, { decision: "approve" })).status).toBe(200);
+    expect((await decide(gw, fresh.bob, approvalId, { decision: "approve" })).status).toBe(200);
+    const done = await waitForStatus(gw, nightly, first.body.sessionId, ["completed", "failed"]);
+    expect(done.body.status).toBe("completed");
+  });
+
   it("fails closed when the policy changed between the request and its approval", async () => {
     const { nightly } = await tokens();
     const submitted = await gw.query(nightly, { sql: RISKY_SMALL_SQL, params: ["9%"] });
