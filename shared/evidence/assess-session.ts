@@ -1,5 +1,6 @@
 // Re-checks a recorded export against the policy it cites: grants, masking, and the human review it needed.
 
+import { recordBinding } from "#shared/approval/binding.ts";
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
@@ -114,8 +115,26 @@ function checkReview(
       message: `session ${id} was approved by its own requester (${a.approver})`,
     });
   }
+  // What the approvers must have been shown, recomputed from the record itself (the SQL, the parameters' keyed
+  // digests and the requester): a record changed after its approval no longer matches it.
+  const bound = recordBinding(record);
+  const before = findings.length;
+  if (record.approval !== null && record.approval.binding !== bound) {
+    findings.push({
+      class: "approval_binding_mismatch",
+      message: `session ${id}: its approval request is bound to ${record.approval.binding.slice(0, 12)}, but the recorded statement, parameters and requester bind to ${bound.slice(0, 12)}`,
+    });
+  }
+  const misbound = record.approvals.filter((a) => a.binding !== bound);
+  if (misbound.length > 0) {
+    findings.push({
+      class: "approval_binding_mismatch",
+      message: `session ${id}: ${misbound.length} decision(s) (${misbound.map((a) => a.approver).join(", ")}) are bound to another statement, parameters or requester than the recorded ${bound.slice(0, 12)}`,
+    });
+  }
+  const misboundFound = findings.length > before;
   const needed = record.decision.outcome === "require_approval" || reevaluated === "require_approval";
-  if (!needed) return selfApproved.length > 0 ? "violation" : "policy";
+  if (!needed) return selfApproved.length > 0 || misboundFound ? "violation" : "policy";
   const request = record.approval;
   if (request === null) {
     findings.push({
@@ -129,7 +148,8 @@ function checkReview(
     (a) =>
       a.decision === "approve" &&
       a.approverKey !== record.principal.key &&
-      a.binding === request.binding &&
+      a.binding === bound &&
+      request.binding === bound &&
       a.at <= request.expiresAt &&
       (startedAt === undefined || a.at <= startedAt),
   );
@@ -139,11 +159,11 @@ function checkReview(
   if (approvers < quorum || denials > 0) {
     findings.push({
       class: "review_missing",
-      message: `session ${id} returned data with ${approvers} valid approval(s) of the ${quorum} required${denials > 0 ? ` and ${denials} denial(s)` : ""} (an approval counts when it is not the requester's, carries the request's binding and precedes both expiry and execution)`,
+      message: `session ${id} returned data with ${approvers} valid approval(s) of the ${quorum} required${denials > 0 ? ` and ${denials} denial(s)` : ""} (an approval counts when it is not the requester's, is bound to the recorded statement, parameters and requester and precedes both expiry and execution)`,
     });
     return "violation";
   }
-  return selfApproved.length > 0 ? "violation" : "approved";
+  return selfApproved.length > 0 || misboundFound ? "violation" : "approved";
 }
 
 /**
