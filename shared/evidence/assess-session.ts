@@ -3,6 +3,7 @@
 import { recordBinding } from "#shared/approval/binding.ts";
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
+import { principalOfKey, samePerson } from "#shared/identity/principal.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
@@ -108,7 +109,10 @@ function checkReview(
   findings: Problem[],
 ): SessionAssessment["review"] {
   const id = record.sessionId;
-  const selfApproved = record.approvals.filter((a) => a.approverKey === record.principal.key);
+  // The gateway's rule (decision-rules.ts): the requester is the same key or the same subject under another issuer.
+  const byRequester = (a: { approverKey: string }): boolean =>
+    samePerson(principalOfKey(a.approverKey), record.principal);
+  const selfApproved = record.approvals.filter(byRequester);
   for (const a of selfApproved) {
     findings.push({
       class: "review_missing",
@@ -147,13 +151,19 @@ function checkReview(
   const valid = record.approvals.filter(
     (a) =>
       a.decision === "approve" &&
-      a.approverKey !== record.principal.key &&
+      !byRequester(a) &&
       a.binding === bound &&
       request.binding === bound &&
       a.at <= request.expiresAt &&
       (startedAt === undefined || a.at <= startedAt),
   );
-  const approvers = new Set(valid.map((a) => a.approverKey)).size;
+  // Distinct as the gateway counts them: a second decision by the same key or subject is never accepted.
+  const counted: ReturnType<typeof principalOfKey>[] = [];
+  for (const a of valid) {
+    const who = principalOfKey(a.approverKey);
+    if (!counted.some((c) => samePerson(c, who))) counted.push(who);
+  }
+  const approvers = counted.length;
   const quorum = Math.max(request.quorum, policy.document.roles.approvers?.quorum ?? 1);
   const denials = record.approvals.filter((a) => a.decision === "deny").length;
   if (approvers < quorum || denials > 0) {

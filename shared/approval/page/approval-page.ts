@@ -2,7 +2,7 @@
 
 import type { ApprovalState } from "#shared/approval/approval-state.ts";
 import { escapeHtml, visible } from "#shared/html/html.ts";
-import { principalLabel } from "#shared/identity/principal.ts";
+import { principalLabel, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { highlightSql } from "./highlight-sql.ts";
 
@@ -114,7 +114,7 @@ function formSection(input: ApprovalPageInput): string {
   const { state, viewer, now } = input;
   const open = state.status === "pending" && now.getTime() < Date.parse(state.expiresAt);
   if (!open) return "";
-  if (state.decisions.some((d) => d.approverKey === viewer.key || d.subject === viewer.subject)) {
+  if (state.decisions.some((d) => samePerson({ key: d.approverKey, subject: d.subject }, viewer))) {
     return `<section><p>You have decided on this request; it waits for other approvers.</p></section>`;
   }
   return `<section aria-labelledby="decide"><h2 id="decide">Your decision</h2>

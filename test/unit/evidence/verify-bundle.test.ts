@@ -298,6 +298,62 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     });
   });
 
+  it("reports a self-approval by the requester's subject under another issuer, as the gateway refuses it", async () => {
+    const r = await f.completed();
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: approvalFor(r),
+        approvals: [
+          {
+            approver: "tester",
+            approverKey: `https://other-idp.test/#${r.principal.subject}`,
+            decision: "approve",
+            at: r.createdAt,
+            comment: null,
+            binding: recordBinding(r),
+          },
+        ],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]).toMatchObject({
+      class: "review_missing",
+      message: expect.stringMatching(/approved by its own requester/),
+    });
+    expect(v.problems.map((p) => p.message).join("\n")).toMatch(
+      /with 0 valid approval\(s\) of the 1 required/,
+    );
+  });
+
+  it("counts one approver per subject across issuers toward the quorum", async () => {
+    const r = await f.completed();
+    const binding = recordBinding(r);
+    const approve = (approverKey: string) => ({
+      approver: approverKey,
+      approverKey,
+      decision: "approve" as const,
+      at: r.createdAt,
+      comment: null,
+      binding,
+    });
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: { ...approvalFor(r), quorum: 2 },
+        approvals: [approve("https://idp.test/#alice"), approve("https://other-idp.test/#alice")],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      expect.objectContaining({
+        class: "review_missing",
+        message: expect.stringMatching(/with 1 valid approval\(s\) of the 2 required/),
+      }),
+    ]);
+  });
+
   it("reports a column returned unmasked where the policy requires masking, and accepts it masked as required", async () => {
     const rule = { rule: "public.encounters.diagnosis_code", strategy: "redact" };
     await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, rule] });
