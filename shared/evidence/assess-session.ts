@@ -147,16 +147,21 @@ function checkReview(
     });
     return "violation";
   }
-  const startedAt = record.execution?.startedAt;
-  const valid = record.approvals.filter(
-    (a) =>
+  // Instants, not strings (ISO texts of one instant may differ in precision). The gateway takes a decision only
+  // strictly before the expiry (decision-rules.ts, the approval stores), so one made at the expiry does not count.
+  const expiresAt = Date.parse(request.expiresAt);
+  const startedAt = record.execution === null ? undefined : Date.parse(record.execution.startedAt);
+  const valid = record.approvals.filter((a) => {
+    const at = Date.parse(a.at);
+    return (
       a.decision === "approve" &&
       !byRequester(a) &&
       a.binding === bound &&
       request.binding === bound &&
-      a.at <= request.expiresAt &&
-      (startedAt === undefined || a.at <= startedAt),
-  );
+      at < expiresAt &&
+      (startedAt === undefined || at <= startedAt)
+    );
+  });
   // Distinct as the gateway counts them: a second decision by the same key or subject is never accepted.
   const counted: ReturnType<typeof principalOfKey>[] = [];
   for (const a of valid) {

@@ -354,6 +354,41 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     ]);
   });
 
+  it("counts an approval only strictly before the expiry, comparing instants rather than texts", async () => {
+    const r = await f.completed();
+    const at = new Date(Math.ceil(Date.parse(r.createdAt) / 1_000) * 1_000 + 1_000);
+    // The same instant as the decision (written with less precision): the gateway refuses a decision at expiry.
+    const expiresAt = at.toISOString().replace(/\.\d{3}Z$/, "Z");
+    expect(Date.parse(expiresAt)).toBe(at.getTime());
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: { ...approvalFor(r), expiresAt },
+        execution: {
+          ...(r.execution ?? { finishedAt: null, durationMs: null, rowCount: null, truncated: null }),
+          startedAt: new Date(at.getTime() + 1_000).toISOString(),
+        },
+        approvals: [
+          {
+            approver: "alice",
+            approverKey: "https://idp.test/#alice",
+            decision: "approve",
+            at: at.toISOString(),
+            comment: null,
+            binding: recordBinding(r),
+          },
+        ],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      expect.objectContaining({
+        class: "review_missing",
+        message: expect.stringMatching(/with 0 valid approval\(s\) of the 1 required/),
+      }),
+    ]);
+  });
+
   it("reports a column returned unmasked where the policy requires masking, and accepts it masked as required", async () => {
     const rule = { rule: "public.encounters.diagnosis_code", strategy: "redact" };
     await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, rule] });
