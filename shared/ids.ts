@@ -21,6 +21,12 @@ function encodeRandom(length: number): string {
   return out;
 }
 
+/**
+ * What a session id looks like: `ses_` + 26 characters. Case-insensitive letters rather than only
+ * {@link newSessionId}'s Crockford alphabet, so ids of records written before are still accepted.
+ */
+export const SESSION_ID_PATTERN = /^ses_[0-9A-Za-z]{26}$/;
+
 /** A new session id: `ses_` + 10 characters of milliseconds + 16 random characters (80 bits). */
 export function newSessionId(now: Date): string {
   return `ses_${encodeTime(now.getTime(), 10)}${encodeRandom(16)}`;

@@ -5,7 +5,8 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import type { DevIdp } from "#infra/local/dev-idp.ts";
 import { BadRequestError } from "#shared/errors.ts";
-import { escapeHtml, htmlPage, redirect } from "#shared/web/html.ts";
+import { escapeHtml } from "#shared/html/html.ts";
+import { htmlPage, redirect } from "#shared/web/html.ts";
 import { codeChallenge } from "#shared/web/oidc-client.ts";
 
 /** How long an authorization code can be redeemed, ms. */

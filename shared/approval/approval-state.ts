@@ -1,6 +1,7 @@
 // The stored approval request: who asked, what it is bound to, who decided, and the raw parameters until they are spent.
 
 import * as z from "zod";
+import { SESSION_ID_PATTERN } from "#shared/ids.ts";
 
 /** Schema identifier stored in every approval item. */
 export const APPROVAL_STATE_SCHEMA = "phigate.approval/v1";
@@ -20,14 +21,6 @@ export const approvalStatusSchema = z.enum([
 
 /** An approval status. */
 export type ApprovalStatus = z.infer<typeof approvalStatusSchema>;
-
-/** Statuses after which the request needs nothing more. */
-export const CLOSED_APPROVAL_STATUSES: ReadonlySet<ApprovalStatus> = new Set([
-  "denied",
-  "expired",
-  "executed",
-  "failed",
-]);
 
 const isoTime = z.iso.datetime();
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -56,7 +49,7 @@ export type ApprovalDecisionEntry = z.infer<typeof approvalDecisionEntrySchema>;
 export const approvalStateSchema = z.object({
   schema: z.literal(APPROVAL_STATE_SCHEMA),
   approvalId: z.string().regex(APPROVAL_ID_PATTERN),
-  sessionId: z.string().regex(/^ses_[0-9A-Za-z]{26}$/),
+  sessionId: z.string().regex(SESSION_ID_PATTERN),
   /** 1 when created, +1 per write (the condition of every conditional write). */
   version: z.number().int().positive(),
   status: approvalStatusSchema,

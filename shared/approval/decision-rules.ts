@@ -1,7 +1,7 @@
 // The decision rules, as one pure function: separation of duties, approver role, expiry, once per approver, binding, quorum.
 
 import { ConflictError, ForbiddenError, GoneError } from "#shared/errors.ts";
-import type { Principal } from "#shared/identity/principal.ts";
+import { type Principal, samePerson } from "#shared/identity/principal.ts";
 import type { ApprovalState, ApprovalStatus } from "./approval-state.ts";
 
 /** One decision as an approver submits it. */
@@ -23,7 +23,7 @@ export interface DecisionContext {
 
 /** Whether a principal is the requester: the same principal key, or the same subject under another issuer. */
 export function isRequester(state: ApprovalState, who: Pick<Principal, "key" | "subject">): boolean {
-  return who.key === state.requester.key || who.subject === state.requester.subject;
+  return samePerson(who, state.requester);
 }
 
 /**
@@ -49,7 +49,7 @@ export function checkDecision(context: DecisionContext, request: DecisionRequest
   if (state.status !== "pending") {
     throw new ConflictError("already_decided", `this approval request is already ${state.status}`);
   }
-  if (state.decisions.some((d) => d.approverKey === approver.key || d.subject === approver.subject)) {
+  if (state.decisions.some((d) => samePerson({ key: d.approverKey, subject: d.subject }, approver))) {
     throw new ConflictError("already_decided", "you have already decided on this request");
   }
   if (request.binding !== undefined && request.binding !== state.binding) {

@@ -1,6 +1,8 @@
 // The approval states, once: the local runner interprets this description and the CDK renders it to Amazon States Language.
 
 import * as z from "zod";
+import { SESSION_ID_PATTERN } from "#shared/ids.ts";
+import { APPROVAL_ID_PATTERN } from "./approval-state.ts";
 import {
   APPROVAL_EXPIRED_ERROR,
   type WorkflowDescription,
@@ -9,8 +11,8 @@ import {
 
 /** The input every execution starts with (`StartExecution` input; the execution name is the approval id). */
 export const approvalWorkflowInputSchema = z.strictObject({
-  approvalId: z.string().regex(/^apr_[0-9A-Z]{26}$/),
-  sessionId: z.string().regex(/^ses_[0-9A-Za-z]{26}$/),
+  approvalId: z.string().regex(APPROVAL_ID_PATTERN),
+  sessionId: z.string().regex(SESSION_ID_PATTERN),
 });
 
 /** The workflow's input. */

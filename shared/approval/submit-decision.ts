@@ -57,7 +57,8 @@ async function append(
           decision: request.decision,
           at: now.toISOString(),
           comment: request.comment,
-          binding: state.binding,
+          // What the approver was shown when they sent it (checkDecision refused any other), else the approval's.
+          binding: request.binding ?? state.binding,
           via: request.via,
         },
       });

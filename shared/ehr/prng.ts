@@ -80,11 +80,6 @@ export class Prng {
     if (items.length === 0) throw new RangeError("Prng.pick: empty array");
     return items[this.int(0, items.length - 1)] as T;
   }
-
-  /** A value chosen from `[value, weight]` entries with probability proportional to its integer weight. */
-  weighted<T>(entries: readonly Weighted<T>[]): T {
-    return new WeightedTable(entries).pick(this);
-  }
 }
 
 /** A precomputed weighted table for repeated picks (integer weights, so picks are exact). */

@@ -1,7 +1,9 @@
 // Re-checks a recorded export against the policy it cites: grants, masking, and the human review it needed.
 
+import { recordBinding } from "#shared/approval/binding.ts";
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
+import { principalOfKey, samePerson } from "#shared/identity/principal.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
@@ -107,15 +109,36 @@ function checkReview(
   findings: Problem[],
 ): SessionAssessment["review"] {
   const id = record.sessionId;
-  const selfApproved = record.approvals.filter((a) => a.approverKey === record.principal.key);
+  // The gateway's rule (decision-rules.ts): the requester is the same key or the same subject under another issuer.
+  const byRequester = (a: { approverKey: string }): boolean =>
+    samePerson(principalOfKey(a.approverKey), record.principal);
+  const selfApproved = record.approvals.filter(byRequester);
   for (const a of selfApproved) {
     findings.push({
       class: "review_missing",
       message: `session ${id} was approved by its own requester (${a.approver})`,
     });
   }
+  // What the approvers must have been shown, recomputed from the record itself (the SQL, the parameters' keyed
+  // digests and the requester): a record changed after its approval no longer matches it.
+  const bound = recordBinding(record);
+  const before = findings.length;
+  if (record.approval !== null && record.approval.binding !== bound) {
+    findings.push({
+      class: "approval_binding_mismatch",
+      message: `session ${id}: its approval request is bound to ${record.approval.binding.slice(0, 12)}, but the recorded statement, parameters and requester bind to ${bound.slice(0, 12)}`,
+    });
+  }
+  const misbound = record.approvals.filter((a) => a.binding !== bound);
+  if (misbound.length > 0) {
+    findings.push({
+      class: "approval_binding_mismatch",
+      message: `session ${id}: ${misbound.length} decision(s) (${misbound.map((a) => a.approver).join(", ")}) are bound to another statement, parameters or requester than the recorded ${bound.slice(0, 12)}`,
+    });
+  }
+  const misboundFound = findings.length > before;
   const needed = record.decision.outcome === "require_approval" || reevaluated === "require_approval";
-  if (!needed) return selfApproved.length > 0 ? "violation" : "policy";
+  if (!needed) return selfApproved.length > 0 || misboundFound ? "violation" : "policy";
   const request = record.approval;
   if (request === null) {
     findings.push({
@@ -124,26 +147,38 @@ function checkReview(
     });
     return "violation";
   }
-  const startedAt = record.execution?.startedAt;
-  const valid = record.approvals.filter(
-    (a) =>
+  // Instants, not strings (ISO texts of one instant may differ in precision). The gateway takes a decision only
+  // strictly before the expiry (decision-rules.ts, the approval stores), so one made at the expiry does not count.
+  const expiresAt = Date.parse(request.expiresAt);
+  const startedAt = record.execution === null ? undefined : Date.parse(record.execution.startedAt);
+  const valid = record.approvals.filter((a) => {
+    const at = Date.parse(a.at);
+    return (
       a.decision === "approve" &&
-      a.approverKey !== record.principal.key &&
-      a.binding === request.binding &&
-      a.at <= request.expiresAt &&
-      (startedAt === undefined || a.at <= startedAt),
-  );
-  const approvers = new Set(valid.map((a) => a.approverKey)).size;
+      !byRequester(a) &&
+      a.binding === bound &&
+      request.binding === bound &&
+      at < expiresAt &&
+      (startedAt === undefined || at <= startedAt)
+    );
+  });
+  // Distinct as the gateway counts them: a second decision by the same key or subject is never accepted.
+  const counted: ReturnType<typeof principalOfKey>[] = [];
+  for (const a of valid) {
+    const who = principalOfKey(a.approverKey);
+    if (!counted.some((c) => samePerson(c, who))) counted.push(who);
+  }
+  const approvers = counted.length;
   const quorum = Math.max(request.quorum, policy.document.roles.approvers?.quorum ?? 1);
   const denials = record.approvals.filter((a) => a.decision === "deny").length;
   if (approvers < quorum || denials > 0) {
     findings.push({
       class: "review_missing",
-      message: `session ${id} returned data with ${approvers} valid approval(s) of the ${quorum} required${denials > 0 ? ` and ${denials} denial(s)` : ""} (an approval counts when it is not the requester's, carries the request's binding and precedes both expiry and execution)`,
+      message: `session ${id} returned data with ${approvers} valid approval(s) of the ${quorum} required${denials > 0 ? ` and ${denials} denial(s)` : ""} (an approval counts when it is not the requester's, is bound to the recorded statement, parameters and requester and precedes both expiry and execution)`,
     });
     return "violation";
   }
-  return selfApproved.length > 0 ? "violation" : "approved";
+  return selfApproved.length > 0 || misboundFound ? "violation" : "approved";
 }
 
 /**

@@ -21,6 +21,7 @@ export const PROBLEM_CLASSES = [
   "counts_mismatch",
   "unauthorized_column",
   "masking_mismatch",
+  "approval_binding_mismatch",
   "review_missing",
 ] as const;
 
@@ -50,6 +51,8 @@ export const PROBLEM_MEANING: Readonly<Record<ProblemClass, string>> = {
   counts_mismatch: "the manifest's counts do not match the bundle's content",
   unauthorized_column: "a session returned data that the policy it cites does not grant",
   masking_mismatch: "a session returned a column without the masking its policy requires",
+  approval_binding_mismatch:
+    "a session's approval is bound to another statement, parameters or requester than the record's: the record changed after approval",
   review_missing: "a session returned data without the human approval its policy requires",
 };
 
@@ -57,6 +60,7 @@ export const PROBLEM_MEANING: Readonly<Record<ProblemClass, string>> = {
 export const COMPLIANCE_CLASSES: ReadonlySet<ProblemClass> = new Set([
   "unauthorized_column",
   "masking_mismatch",
+  "approval_binding_mismatch",
   "review_missing",
 ]);
 

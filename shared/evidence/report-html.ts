@@ -1,6 +1,7 @@
 // report.html: the bundle read by a person — who accessed PHI, that only authorized fields left, that each export was reviewed.
 
 import type { Manifest } from "#shared/evidence/bundle-format.ts";
+import type { ProblemClass } from "#shared/evidence/problems.ts";
 import type { SessionSummary } from "#shared/evidence/session-summary.ts";
 import { html, type SafeHtml } from "#shared/html/html.ts";
 import { page } from "#shared/html/page.ts";
@@ -15,6 +16,9 @@ export interface ReportInput {
 }
 
 const short = (digest: string): string => digest.slice(0, 12);
+
+/** Findings about the human review, shown in §3 rather than §2. */
+const REVIEW_CLASSES: ReadonlySet<ProblemClass> = new Set(["approval_binding_mismatch", "review_missing"]);
 
 function mark(ok: boolean, yes: string, no: string): SafeHtml {
   return ok ? html`<span class="ok">✓ ${yes}</span>` : html`<span class="bad">✗ ${no}</span>`;
@@ -118,7 +122,7 @@ ${note}
 <table><thead><tr><th>Session</th><th>Policy</th><th>Columns returned (masking · lineage)</th><th>Rows</th><th>Result SHA-256</th><th>Granted</th><th>Masking</th></tr></thead>
 <tbody>${shown.map((s) => {
     const a = s.assessment;
-    const problems = (a?.findings ?? []).filter((f) => f.class !== "review_missing");
+    const problems = (a?.findings ?? []).filter((f) => !REVIEW_CLASSES.has(f.class));
     return html`<tr><td><code>${s.sessionId}</code></td>
 <td>${s.decision.policyName}<div class="digest">${short(s.decision.policyDigest)}</div></td>
 <td>${s.outputs.map(
@@ -165,7 +169,7 @@ ${note}
     return html`<tr><td><code>${s.sessionId}</code><div class="digest">${s.createdAt}</div></td><td>${s.principal.label}</td>
 <td>${s.decision.outcome}<div class="muted">${s.decision.reasons.join("; ")}</div></td><td>${reviewers}</td>
 <td>${a === undefined ? html`<span class="warn">policy not available</span>` : mark(a.review !== "violation", a.review === "approved" ? "approved" : "policy decision", "review missing")}
-${(a?.findings ?? []).filter((f) => f.class === "review_missing").map((f) => html`<div class="bad">${f.message}</div>`)}</td></tr>`;
+${(a?.findings ?? []).filter((f) => REVIEW_CLASSES.has(f.class)).map((f) => html`<div class="bad">${f.message}</div>`)}</td></tr>`;
   })}</tbody></table>
 <h3>Requests that were stopped</h3>
 <table><thead><tr><th>Session</th><th>Principal</th><th>Status</th><th>Why</th></tr></thead>

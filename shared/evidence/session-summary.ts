@@ -1,5 +1,6 @@
 // The compact view of a session that the bundle report shows: who, what was read and returned, how it was authorized.
 
+import { recordBinding } from "#shared/approval/binding.ts";
 import type { SessionAssessment } from "#shared/evidence/assess-session.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -57,6 +58,7 @@ export function summarize(
   const c = record.principal.claims;
   const run = c.run_id === undefined ? undefined : `${c.run_id}${c.run_attempt ? `/${c.run_attempt}` : ""}`;
   const outputs = record.classification.outputs;
+  const binding = recordBinding(record);
   return {
     sessionId: record.sessionId,
     seq,
@@ -104,7 +106,9 @@ export function summarize(
       approver: a.approver,
       decision: a.decision,
       at: a.at,
-      bindingMatches: record.approval !== null && a.binding === record.approval.binding,
+      // Recomputed from the recorded statement, parameter digests and requester, not just copied from the request.
+      bindingMatches:
+        record.approval !== null && a.binding === record.approval.binding && a.binding === binding,
     })),
     error: record.error?.code ?? null,
     assessment,

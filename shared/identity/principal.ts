@@ -53,6 +53,26 @@ export function principalKey(issuer: string, subject: string): string {
   return `${issuer}#${subject}`;
 }
 
+/**
+ * The principal a key names, as far as separation of duties needs it (`issuer#subject`; an OIDC issuer has no
+ * fragment, so the first `#` ends it). For records that keep only the key, such as a session's approvals.
+ */
+export function principalOfKey(key: string): Pick<Principal, "key" | "subject"> {
+  const at = key.indexOf("#");
+  return { key, subject: at < 0 ? key : key.slice(at + 1) };
+}
+
+/**
+ * Whether two principals count as the same person for separation of duties: the same key, or the same subject
+ * under another issuer. The gateway's decision rules and the offline evidence verifier both decide by this.
+ */
+export function samePerson(
+  a: Pick<Principal, "key" | "subject">,
+  b: Pick<Principal, "key" | "subject">,
+): boolean {
+  return a.key === b.key || a.subject === b.subject;
+}
+
 function claimText(value: unknown): string | undefined {
   if (typeof value === "string" && value.length <= MAX_CLAIM_LENGTH) return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);

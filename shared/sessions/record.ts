@@ -2,6 +2,7 @@
 
 import * as z from "zod";
 import { principalSchema } from "#shared/identity/principal.ts";
+import { SESSION_ID_PATTERN } from "#shared/ids.ts";
 
 /** Schema identifier stored in every record; bump the suffix on an incompatible change. */
 export const SESSION_RECORD_SCHEMA = "phigate.session/v1";
@@ -82,7 +83,7 @@ export const approvalDecisionSchema = z.object({
 /** The session record, version by version. */
 export const sessionRecordSchema = z.object({
   schema: z.literal(SESSION_RECORD_SCHEMA),
-  sessionId: z.string().regex(/^ses_[0-9A-Za-z]{26}$/),
+  sessionId: z.string().regex(SESSION_ID_PATTERN),
   /** 1 for the first stored version, +1 per update. */
   version: z.number().int().positive(),
   status: sessionStatusSchema,

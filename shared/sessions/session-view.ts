@@ -2,6 +2,7 @@
 
 import { NotFoundError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import { SESSION_ID_PATTERN } from "#shared/ids.ts";
 import { hasRole } from "#shared/policy/roles.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { type SessionRecord, TERMINAL_STATUSES } from "#shared/sessions/record.ts";
@@ -56,7 +57,7 @@ export async function visibleRecord(
   principal: Principal,
   sessionId: string,
 ): Promise<{ record: SessionRecord; access: SessionAccess }> {
-  const record = /^ses_[0-9A-Za-z]{26}$/.test(sessionId) ? await deps.sessions.get(sessionId) : undefined;
+  const record = SESSION_ID_PATTERN.test(sessionId) ? await deps.sessions.get(sessionId) : undefined;
   const access = record === undefined ? undefined : sessionAccess(deps, principal, record);
   if (record === undefined || access === undefined) throw new NotFoundError("no such session");
   return { record, access };

@@ -2,12 +2,8 @@
 
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { escapeHtml } from "#shared/html/html.ts";
 import { PAGE_CSS } from "./page-css.ts";
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const STYLE_HASH = createHash("sha256").update(PAGE_CSS, "utf8").digest("base64");
 

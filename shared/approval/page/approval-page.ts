@@ -1,9 +1,9 @@
 // The approver's page: who asks and from which CI run, the exact SQL (highlighted), why, the masking, the time left, the form.
 
 import type { ApprovalState } from "#shared/approval/approval-state.ts";
-import { principalLabel } from "#shared/identity/principal.ts";
+import { escapeHtml, visible } from "#shared/html/html.ts";
+import { principalLabel, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import { escapeHtml } from "#shared/web/html.ts";
 import { highlightSql } from "./highlight-sql.ts";
 
 /** What the page shows, and to whom. */
@@ -19,7 +19,11 @@ export interface ApprovalPageInput {
   readonly done?: "approve" | "deny" | undefined;
 }
 
-const e = escapeHtml;
+/**
+ * Text as HTML: invisible and bidi characters first become visible `⟨U+XXXX⟩` markers (so nothing the requester
+ * or an approver wrote can make the page read differently from what is recorded), then it is escaped.
+ */
+const e = (text: string): string => escapeHtml(visible(text));
 
 /** "1 h 05 min" / "4 min 10 s" / "expired". */
 export function timeLeft(expiresAt: string, now: Date): string {
@@ -110,13 +114,13 @@ function formSection(input: ApprovalPageInput): string {
   const { state, viewer, now } = input;
   const open = state.status === "pending" && now.getTime() < Date.parse(state.expiresAt);
   if (!open) return "";
-  if (state.decisions.some((d) => d.approverKey === viewer.key || d.subject === viewer.subject)) {
+  if (state.decisions.some((d) => samePerson({ key: d.approverKey, subject: d.subject }, viewer))) {
     return `<section><p>You have decided on this request; it waits for other approvers.</p></section>`;
   }
   return `<section aria-labelledby="decide"><h2 id="decide">Your decision</h2>
 <form method="post" action="/approvals/${e(state.approvalId)}">
-<input type="hidden" name="csrf" value="${e(input.csrf)}">
-<input type="hidden" name="binding" value="${e(state.binding)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<input type="hidden" name="binding" value="${escapeHtml(state.binding)}">
 <label for="comment">Comment (recorded with your decision)</label>
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions">

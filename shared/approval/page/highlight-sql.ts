@@ -1,7 +1,7 @@
-// Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is HTML-escaped.
+// Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is shown visibly and HTML-escaped.
 
 import { loadModule, scanSync } from "libpg-query";
-import { escapeHtml } from "#shared/web/html.ts";
+import { escapeHtml, visible } from "#shared/html/html.ts";
 
 let ready: Promise<void> | undefined;
 
@@ -12,6 +12,11 @@ export function loadSqlHighlighter(): Promise<void> {
     throw error;
   });
   return ready;
+}
+
+/** A piece of SQL as HTML text: invisible and bidi characters as `⟨U+XXXX⟩` markers, then escaped. */
+function shown(text: string): string {
+  return escapeHtml(visible(text));
 }
 
 const STRING_TOKENS = new Set(["SCONST", "USCONST", "BCONST", "XCONST"]);
@@ -35,27 +40,29 @@ export function tokenClass(token: {
 
 /**
  * The SQL as HTML: each scanner token in a `<span class>` by kind, the text between tokens (whitespace) as it is,
- * everything escaped, nothing dropped — the characters shown are exactly the characters recorded. Text the scanner
- * cannot tokenize is shown escaped and unhighlighted.
+ * everything escaped, nothing dropped — the characters shown are exactly the characters recorded, with invisible
+ * ones (bidi overrides and isolates, zero-width characters, controls) as visible `⟨U+XXXX⟩` markers so the text
+ * cannot read differently from what runs ("Trojan Source"). Text the scanner cannot tokenize is shown the same way,
+ * unhighlighted.
  */
 export function highlightSql(sql: string): string {
   let tokens: ReturnType<typeof scanSync>["tokens"];
   try {
     tokens = scanSync(sql).tokens;
   } catch {
-    return escapeHtml(sql);
+    return shown(sql);
   }
   const bytes = Buffer.from(sql, "utf8");
   const parts: string[] = [];
   let offset = 0;
   for (const token of tokens) {
-    if (token.start < offset || token.end > bytes.length || token.end < token.start) return escapeHtml(sql);
-    parts.push(escapeHtml(bytes.subarray(offset, token.start).toString("utf8")));
-    const text = escapeHtml(bytes.subarray(token.start, token.end).toString("utf8"));
+    if (token.start < offset || token.end > bytes.length || token.end < token.start) return shown(sql);
+    parts.push(shown(bytes.subarray(offset, token.start).toString("utf8")));
+    const text = shown(bytes.subarray(token.start, token.end).toString("utf8"));
     const cls = tokenClass(token);
     parts.push(cls === "i" ? text : `<span class="${cls}">${text}</span>`);
     offset = token.end;
   }
-  parts.push(escapeHtml(bytes.subarray(offset).toString("utf8")));
+  parts.push(shown(bytes.subarray(offset).toString("utf8")));
   return parts.join("");
 }

@@ -21,21 +21,54 @@ async function finish(deps: ApprovalDeps, state: ApprovalState): Promise<void> {
   await deps.approvals.close(state.approvalId, deps.clock.now());
 }
 
+/** Ends an approval that must not run (failed, idempotently) and forgets its raw parameters. */
+async function refuse(deps: ApprovalDeps, state: ApprovalState): Promise<void> {
+  try {
+    await deps.approvals.transition(state.approvalId, ["pending", "approved"], "failed", deps.clock.now());
+  } catch (error) {
+    if (!(error instanceof ConflictError && error.code === "status_conflict")) throw error;
+  }
+  await deps.approvals.close(state.approvalId, deps.clock.now());
+}
+
 /**
  * Runs an approved session exactly once. The write-ahead move `approved → running` is a conditional write on the
  * record's version: whoever wins it runs the statement; a session found `running` (an attempt died mid-run) is
  * failed closed with `execution_interrupted` rather than run again; a terminal session is left as it is.
- * Verification failures (see `prepareExecution`) are recorded as the session's failure. Store failures before
- * the write-ahead move propagate, so the workflow retries.
+ * Verification failures (see `prepareExecution`) are recorded as the session's failure. The session is the one
+ * the approval names, and its record must name this approval: otherwise nothing runs and the approval fails.
+ * Store failures before the write-ahead move propagate, so the workflow retries.
  */
 export async function executeApproved(deps: ApprovalDeps, payload: unknown): Promise<{ status: string }> {
-  const { approvalId, sessionId } = taskDataSchema.parse(payload);
+  const { approvalId, sessionId: given } = taskDataSchema.parse(payload);
   const state = await loadApproval(deps, approvalId);
+  // The approval names the session it was granted for; the workflow's input only carries a copy of that id.
+  const sessionId = state.sessionId;
+  if (given !== sessionId) {
+    deps.logger.warn("the workflow names another session than its approval; the approval's is used", {
+      approvalId,
+      sessionId,
+      workflowSessionId: given,
+    });
+  }
   let record = await updateSessionRecord(deps, sessionId, (current) =>
-    current.status === "pending_approval" && state.status === "approved"
+    current.approval?.id === approvalId &&
+    current.status === "pending_approval" &&
+    state.status === "approved"
       ? transition(current, "approved", deps.clock.now(), { approvals: recordedApprovals(state) })
       : undefined,
   );
+  if (record.approval?.id !== approvalId) {
+    // The record waits on another approval (or none): this one grants nothing there. Fail closed: nothing runs,
+    // the session is left to its own approval, this approval ends failed with its parameters erased.
+    deps.logger.error("approval does not match its session's record; the statement is not run", {
+      approvalId,
+      sessionId,
+      recordApprovalId: record.approval?.id ?? null,
+    });
+    await refuse(deps, state);
+    return { status: "failed" };
+  }
   if (TERMINAL_STATUSES.has(record.status)) {
     await finish(deps, state);
     return { status: record.status };

@@ -3,8 +3,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { highlightSql, loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
 
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"' };
+
 function text(html: string): string {
-  return html.replace(/<[^>]+>/g, "").replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+  return html
+    .replace(/<[^>]+>/g, "")
+    .replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))
+    .replace(/&(amp|lt|gt|quot);/g, (_, name: string) => ENTITIES[name] ?? "");
 }
 
 describe("highlightSql", () => {
@@ -19,7 +24,7 @@ describe("highlightSql", () => {
     expect(html).toContain('<span class="n">42</span>');
     expect(html).toContain('<span class="c">-- note</span>');
     expect(html).toContain('<span class="p">$1</span>');
-    expect(html).toContain('<span class="o">&#62;=</span>');
+    expect(html).toContain('<span class="o">&gt;=</span>');
     expect(html).toContain("patients");
   });
 
@@ -36,5 +41,19 @@ describe("highlightSql", () => {
     const sql = "SELECT 'unterminated <i>";
     expect(text(highlightSql(sql))).toBe(sql);
     expect(highlightSql(sql)).not.toContain("<i>");
+  });
+
+  it("shows bidi overrides, isolates and zero-width characters as markers, never raw (Trojan Source)", () => {
+    const sql = "SELECT id FROM patients WHERE note = 'ok\u202E' -- \u2066x\u2069\nAND\u200B id = 1";
+    const html = highlightSql(sql);
+    for (const raw of ["\u202E", "\u2066", "\u2069", "\u200B"]) expect(html).not.toContain(raw);
+    expect(html).toContain("⟨U+202E⟩");
+    expect(html).toContain("⟨U+2066⟩");
+    expect(html).toContain("⟨U+2069⟩");
+    expect(html).toContain("⟨U+200B⟩");
+    // The same in the fallback, when the scanner cannot tokenize.
+    const broken = highlightSql("SELECT '\u202Eunterminated\u200B");
+    expect(broken).toContain("⟨U+202E⟩");
+    expect(broken).not.toMatch(/[\u202E\u200B]/);
   });
 });

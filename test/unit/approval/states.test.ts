@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
-import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
+import { APPROVAL_STATES, approvalWorkflowInputSchema, HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
 import { TASK_NAMES, workflowDescriptionSchema } from "#shared/approval/workflow-description.ts";
 
 const ARNS = Object.fromEntries(
@@ -33,6 +33,24 @@ describe("APPROVAL_STATES", () => {
       next: "Decide",
     });
     expect(HEARTBEAT_SECONDS).toBeLessThan(3600);
+  });
+});
+
+describe("approvalWorkflowInputSchema", () => {
+  it("accepts only ids the approval store accepts (Crockford approval ids, session ids)", () => {
+    const sessionId = `ses_${"0".repeat(26)}`;
+    expect(
+      approvalWorkflowInputSchema.safeParse({ approvalId: `apr_${"A".repeat(26)}`, sessionId }).success,
+    ).toBe(true);
+    // I, L, O and U are not Crockford base32: no approval id ever has them.
+    for (const letter of ["I", "L", "O", "U"]) {
+      const approvalId = `apr_${letter.repeat(26)}`;
+      expect(approvalWorkflowInputSchema.safeParse({ approvalId, sessionId }).success).toBe(false);
+    }
+    expect(
+      approvalWorkflowInputSchema.safeParse({ approvalId: `apr_${"A".repeat(26)}`, sessionId: "ses_1" })
+        .success,
+    ).toBe(false);
   });
 });
 

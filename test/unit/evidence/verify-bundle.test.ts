@@ -5,11 +5,12 @@ import { chmod, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { recordBinding } from "#shared/approval/binding.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { type Manifest, manifestSchema } from "#shared/evidence/bundle-format.ts";
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import { normalizeFingerprint, verifyBundle } from "#shared/evidence/verify-bundle.ts";
-import { transition } from "#shared/sessions/record.ts";
+import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import {
   type EvidenceFixture,
   fileDigest,
@@ -198,27 +199,28 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     expect(v.problems.every((p) => p.class === "unauthorized_column")).toBe(true);
   });
 
+  const approvalFor = (record: SessionRecord) => ({
+    id: "apr_1",
+    expiresAt: "2999-01-01T00:00:00.000Z",
+    quorum: 1,
+    binding: recordBinding(record),
+    estimatedRows: 10,
+  });
+
   it("reports an export that needed approval and ran without it; accepts a valid approval", async () => {
-    const binding = sha256Hex("binding");
-    const approval = {
-      id: "apr_1",
-      expiresAt: "2999-01-01T00:00:00.000Z",
-      quorum: 1,
-      binding,
-      estimatedRows: 10,
-    };
     const needs = await f.completed({}, {});
     const pending = {
       ...needs,
       decision: { ...needs.decision, outcome: "require_approval" as const },
-      approval,
+      approval: approvalFor(needs),
     };
     await f.sessions.update(transition(pending, "completed", f.clock.now()));
     const approved = await f.completed();
+    const binding = recordBinding(approved);
     await f.sessions.update(
       transition(approved, "completed", f.clock.now(), {
         decision: { ...approved.decision, outcome: "require_approval" },
-        approval,
+        approval: approvalFor(approved),
         approvals: [
           {
             approver: "alice",
@@ -241,6 +243,38 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     expect(built.manifest.counts.approvals).toBe(1);
   });
 
+  it("reports an export whose recorded statement changed after it was approved", async () => {
+    const approved = await f.completed();
+    const approval = approvalFor(approved);
+    const decision = {
+      approver: "alice",
+      approverKey: "https://idp.test/#alice",
+      decision: "approve" as const,
+      at: approved.createdAt,
+      comment: "ok",
+      binding: approval.binding,
+    };
+    await f.sessions.update(
+      transition(approved, "completed", f.clock.now(), {
+        decision: { ...approved.decision, outcome: "require_approval" },
+        request: { ...approved.request, sql: `${approved.request.sql} -- changed` },
+        approval,
+        approvals: [decision],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]).toMatchObject({
+      class: "approval_binding_mismatch",
+      message: expect.stringMatching(
+        new RegExp(
+          `session ${approved.sessionId}: its approval request is bound to ${approval.binding.slice(0, 12)}`,
+        ),
+      ),
+    });
+    expect(v.problems.map((p) => p.class)).toContain("review_missing");
+  });
+
   it("reports a self-approved export", async () => {
     const r = await f.completed();
     await f.sessions.update(
@@ -252,7 +286,7 @@ describe("verifyBundle on authentic bundles that record violations", () => {
             decision: "approve",
             at: r.createdAt,
             comment: null,
-            binding: sha256Hex("x"),
+            binding: recordBinding(r),
           },
         ],
       }),
@@ -262,6 +296,97 @@ describe("verifyBundle on authentic bundles that record violations", () => {
       class: "review_missing",
       message: expect.stringMatching(/approved by its own requester/),
     });
+  });
+
+  it("reports a self-approval by the requester's subject under another issuer, as the gateway refuses it", async () => {
+    const r = await f.completed();
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: approvalFor(r),
+        approvals: [
+          {
+            approver: "tester",
+            approverKey: `https://other-idp.test/#${r.principal.subject}`,
+            decision: "approve",
+            at: r.createdAt,
+            comment: null,
+            binding: recordBinding(r),
+          },
+        ],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.ok).toBe(false);
+    expect(v.problems[0]).toMatchObject({
+      class: "review_missing",
+      message: expect.stringMatching(/approved by its own requester/),
+    });
+    expect(v.problems.map((p) => p.message).join("\n")).toMatch(
+      /with 0 valid approval\(s\) of the 1 required/,
+    );
+  });
+
+  it("counts one approver per subject across issuers toward the quorum", async () => {
+    const r = await f.completed();
+    const binding = recordBinding(r);
+    const approve = (approverKey: string) => ({
+      approver: approverKey,
+      approverKey,
+      decision: "approve" as const,
+      at: r.createdAt,
+      comment: null,
+      binding,
+    });
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: { ...approvalFor(r), quorum: 2 },
+        approvals: [approve("https://idp.test/#alice"), approve("https://other-idp.test/#alice")],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      expect.objectContaining({
+        class: "review_missing",
+        message: expect.stringMatching(/with 1 valid approval\(s\) of the 2 required/),
+      }),
+    ]);
+  });
+
+  it("counts an approval only strictly before the expiry, comparing instants rather than texts", async () => {
+    const r = await f.completed();
+    const at = new Date(Math.ceil(Date.parse(r.createdAt) / 1_000) * 1_000 + 1_000);
+    // The same instant as the decision (written with less precision): the gateway refuses a decision at expiry.
+    const expiresAt = at.toISOString().replace(/\.\d{3}Z$/, "Z");
+    expect(Date.parse(expiresAt)).toBe(at.getTime());
+    await f.sessions.update(
+      transition(r, "completed", f.clock.now(), {
+        decision: { ...r.decision, outcome: "require_approval" },
+        approval: { ...approvalFor(r), expiresAt },
+        execution: {
+          ...(r.execution ?? { finishedAt: null, durationMs: null, rowCount: null, truncated: null }),
+          startedAt: new Date(at.getTime() + 1_000).toISOString(),
+        },
+        approvals: [
+          {
+            approver: "alice",
+            approverKey: "https://idp.test/#alice",
+            decision: "approve",
+            at: at.toISOString(),
+            comment: null,
+            binding: recordBinding(r),
+          },
+        ],
+      }),
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      expect.objectContaining({
+        class: "review_missing",
+        message: expect.stringMatching(/with 0 valid approval\(s\) of the 1 required/),
+      }),
+    ]);
   });
 
   it("reports a column returned unmasked where the policy requires masking, and accepts it masked as required", async () => {
