@@ -4,7 +4,6 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -19,17 +18,7 @@ import {
   sessionIdOf,
   withHighRateLimits,
 } from "#test/support/load.ts";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
+import { freePort } from "#test/support/postgres-server.ts";
 
 /** Resolves when the process has exited (immediately if it already has). */
 function exited(child: ChildProcess): Promise<void> {

