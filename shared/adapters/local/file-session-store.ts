@@ -5,6 +5,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { syncDirectory } from "#shared/adapters/local/atomic-file.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
@@ -292,12 +293,7 @@ export class FileSessionStore implements SessionStore {
     const path = join(this.options.directory, `journal-${day}.jsonl`);
     const file = await open(path, "a+", 0o600);
     const size = (await file.stat()).size;
-    const dir = await open(this.options.directory, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(this.options.directory);
     this.handle = { day, file, size };
     return this.handle;
   }
