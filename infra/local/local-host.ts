@@ -11,7 +11,7 @@ import { startServer } from "#infra/local/server.ts";
 import { ConsoleNotifier } from "#shared/adapters/local/console-notifier.ts";
 import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
-import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
+import { FileKeyProvider, KEY_PURPOSES } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
 import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
@@ -141,6 +141,7 @@ export async function startLocalHost(
     closers.push(() => server.close());
     const baseUrl = config.publicUrl ?? server.url;
     const keys = new FileKeyProvider(join(config.dataDir, "keys"));
+    for (const purpose of KEY_PURPOSES) await keys.key(purpose);
     const devIdp =
       config.mode === "development"
         ? await DevIdp.open({
