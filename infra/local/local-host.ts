@@ -1,6 +1,6 @@
 // The local host's composition root: builds every adapter once under DATA_DIR and serves the shared handlers.
 
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
 import { DevIdp } from "#infra/local/dev-idp.ts";
@@ -126,6 +126,8 @@ export async function startLocalHost(
 ): Promise<LocalHost> {
   const policy = await loadPolicyFile(config.policyPath);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // mkdir's mode applies only to a folder it creates: an existing DATA_DIR open to group or others is closed here.
+  await chmod(config.dataDir, 0o700);
   const unlock = await lockDataDir(config.dataDir);
   const closers: (() => Promise<void>)[] = [unlock];
   let closing: Promise<void> | undefined;
