@@ -167,6 +167,13 @@ export class FileSessionStore implements SessionStore {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    if (this.broken !== undefined) {
+      const failure = new UnavailableError("store_unavailable", "the session store is unavailable", {
+        cause: this.broken,
+      });
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
     const staged = new Map<string, Located>();
     const stagedIdempotency = new Map<string, string>();
     const accepted: { pending: Pending; entry: ChainEntry; created: boolean }[] = [];
@@ -244,46 +251,71 @@ export class FileSessionStore implements SessionStore {
     for (const a of accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
   }
 
-  /** Appends lines (grouped by day) and syncs; on failure restores each file to its previous length. */
+  /**
+   * Appends lines (grouped by day, one write and fdatasync per day) and returns where they landed. On any failure
+   * every file the batch wrote to is cut back to its length before the batch, so no line of an unacknowledged
+   * batch survives (a batch spanning midnight may have completed its first day already).
+   */
   private async append(lines: PendingLine[]): Promise<Map<string, Located>> {
     const locations = new Map<string, Located>();
-    let i = 0;
-    while (i < lines.length) {
-      const day = (lines[i] as (typeof lines)[number]).day;
-      const group: typeof lines = [];
-      while (i < lines.length && (lines[i] as (typeof lines)[number]).day === day)
-        group.push(lines[i++] as (typeof lines)[number]);
-      const handle = await this.fileFor(day);
-      const start = handle.size;
-      const buffer = Buffer.from(group.map((l) => l.text).join(""), "utf8");
-      try {
+    const written: { day: string; start: number }[] = [];
+    try {
+      let i = 0;
+      while (i < lines.length) {
+        const day = (lines[i] as (typeof lines)[number]).day;
+        const group: typeof lines = [];
+        while (i < lines.length && (lines[i] as (typeof lines)[number]).day === day)
+          group.push(lines[i++] as (typeof lines)[number]);
+        const handle = await this.fileFor(day);
+        const start = handle.size;
+        written.push({ day, start });
+        const buffer = Buffer.from(group.map((l) => l.text).join(""), "utf8");
         await handle.file.write(buffer, 0, buffer.length, start);
         await handle.file.datasync();
-      } catch (error) {
-        try {
-          await handle.file.truncate(start);
-          await handle.file.datasync();
-        } catch (repairError) {
-          this.broken = repairError;
+        let offset = start;
+        for (const line of group) {
+          const length = Buffer.byteLength(line.text, "utf8");
+          locations.set(line.sessionId, {
+            day,
+            offset,
+            length,
+            version: line.version,
+            status: line.status,
+            approval: line.approval,
+          });
+          offset += length;
         }
-        throw error;
+        handle.size = offset;
       }
-      let offset = start;
-      for (const line of group) {
-        const length = Buffer.byteLength(line.text, "utf8");
-        locations.set(line.sessionId, {
-          day,
-          offset,
-          length,
-          version: line.version,
-          status: line.status,
-          approval: line.approval,
-        });
-        offset += length;
-      }
-      handle.size = offset;
+    } catch (error) {
+      await this.undo(written);
+      throw error;
     }
     return locations;
+  }
+
+  /** Cuts each written day file back to `start` (latest first); a journal that cannot be repaired breaks the store. */
+  private async undo(written: readonly { day: string; start: number }[]): Promise<void> {
+    // The open handle's size may count lines being cut: the next write reopens the file and reads its length.
+    const current = this.handle;
+    this.handle = undefined;
+    await current?.file.close().catch(() => undefined);
+    try {
+      for (const { day, start } of [...written].reverse()) {
+        const file = await open(join(this.options.directory, `journal-${day}.jsonl`), "r+");
+        try {
+          await file.truncate(start);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+      }
+    } catch (repairError) {
+      this.broken = repairError;
+      this.options.logger?.error(
+        "session journal could not be repaired after a failed write; refusing writes",
+      );
+    }
   }
 
   private async fileFor(day: string): Promise<{ day: string; file: FileHandle; size: number }> {
