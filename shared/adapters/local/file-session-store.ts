@@ -78,7 +78,8 @@ export class FileSessionStore implements SessionStore {
   private readonly clock: Clock;
   private head: Pick<ChainEntry, "seq" | "digest" | "recordedAt"> | undefined;
   private handle: { day: string; file: FileHandle; size: number } | undefined;
-  private flushing = false;
+  /** The running flush (it drains the queue, including writes enqueued meanwhile). */
+  private flushing: Promise<void> | undefined;
   private broken: unknown;
 
   private constructor(
@@ -137,7 +138,7 @@ export class FileSessionStore implements SessionStore {
 
   /** Closes the journal file; pending writes are completed first. */
   async close(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.flushing !== undefined) await this.flushing.catch(() => undefined);
     await this.handle?.file.close();
     this.handle = undefined;
   }
@@ -150,19 +151,18 @@ export class FileSessionStore implements SessionStore {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.flushing ??= this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.queue.length);
         await this.commit(batch);
       }
     } finally {
-      this.flushing = false;
+      this.flushing = undefined;
     }
   }
 

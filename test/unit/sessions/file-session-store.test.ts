@@ -3,7 +3,7 @@
 import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FileSessionStore, JournalCorruptError } from "#shared/adapters/local/file-session-store.ts";
 import { ConflictError } from "#shared/errors.ts";
 import type { ChainEntry } from "#shared/ports.ts";
@@ -23,6 +23,7 @@ describe("FileSessionStore", () => {
     dir = await mkdtemp(join(tmpdir(), "phigate-sessions-"));
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -120,6 +121,24 @@ describe("FileSessionStore", () => {
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(entries[2]?.record.sessionId).toBe(later.sessionId);
     expect(await reopened.get(lastOfDay1.sessionId)).toBeUndefined();
+    await reopened.close();
+  });
+
+  it("closes once the writes in flight are durable, without waiting on a timer", {
+    timeout: 10_000,
+  }, async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const records = [sampleRecord(), sampleRecord(), sampleRecord()];
+    vi.useFakeTimers({ toFake: ["setTimeout", "setInterval", "setImmediate"] });
+    try {
+      const writes = records.map((r) => store.create(r));
+      await store.close();
+      expect((await Promise.all(writes)).every((w) => w.created)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+    const reopened = await FileSessionStore.open({ directory: dir });
+    expect(reopened.chainHead.seq).toBe(3);
     await reopened.close();
   });
 
