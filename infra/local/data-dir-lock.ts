@@ -1,8 +1,13 @@
 // One gateway per DATA_DIR: a pid lock file, taken over only when its owner is gone.
 
+import { randomBytes } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigurationError } from "#shared/errors.ts";
+
+/** How often a start waits for another start's takeover of a stale lock to finish (20 ms apart). */
+const ATTEMPTS = 50;
 
 function alive(pid: number): boolean {
   try {
@@ -13,23 +18,58 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the lock on `dataDir`; the returned function releases it. */
+async function createExclusive(path: string, content: string): Promise<boolean> {
+  try {
+    await writeFile(path, content, { flag: "wx", mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Takes the lock on `dataDir`; the returned function releases it. The lock file holds our pid and a nonce. A lock
+ * whose owner is gone is removed only by the start holding `phigate.pid.takeover`, and only if the lock still
+ * holds exactly what that start judged stale: two starts over one stale lock cannot both remove a lock and win
+ * (the second would otherwise delete the first's fresh lock).
+ */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const path = join(dataDir, "phigate.pid");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+  const guard = `${path}.takeover`;
+  const mine = `${process.pid} ${randomBytes(8).toString("hex")}\n`;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    if (await createExclusive(path, mine)) {
       return async () => {
-        await rm(path, { force: true });
+        if ((await readIfPresent(path)) === mine) await rm(path, { force: true });
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
-        throw new ConfigurationError(`another phigate (pid ${owner}) is using ${dataDir}`);
+    }
+    const seen = await readIfPresent(path);
+    if (seen === undefined) continue;
+    const owner = Number.parseInt(seen, 10);
+    if (Number.isInteger(owner) && owner !== process.pid && alive(owner)) {
+      throw new ConfigurationError(`another phigate (pid ${owner}) is using ${dataDir}`);
+    }
+    if (await createExclusive(guard, mine)) {
+      try {
+        if ((await readIfPresent(path)) === seen) await rm(path, { force: true });
+      } finally {
+        await rm(guard, { force: true });
       }
-      await rm(path, { force: true });
+    } else {
+      await sleep(20);
     }
   }
-  throw new ConfigurationError(`could not lock ${dataDir}`);
+  throw new ConfigurationError(
+    `could not lock ${dataDir}: if no phigate is starting or running, remove ${guard} (left by an interrupted start)`,
+  );
 }

@@ -1,6 +1,6 @@
 // The local host's composition root: builds every adapter once under DATA_DIR and serves the shared handlers.
 
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
 import { DevIdp } from "#infra/local/dev-idp.ts";
@@ -11,7 +11,7 @@ import { startServer } from "#infra/local/server.ts";
 import { ConsoleNotifier } from "#shared/adapters/local/console-notifier.ts";
 import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
-import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
+import { FileKeyProvider, KEY_PURPOSES } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
 import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
@@ -126,6 +126,8 @@ export async function startLocalHost(
 ): Promise<LocalHost> {
   const policy = await loadPolicyFile(config.policyPath);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // mkdir's mode applies only to a folder it creates: an existing DATA_DIR open to group or others is closed here.
+  await chmod(config.dataDir, 0o700);
   const unlock = await lockDataDir(config.dataDir);
   const closers: (() => Promise<void>)[] = [unlock];
   let closing: Promise<void> | undefined;
@@ -141,6 +143,7 @@ export async function startLocalHost(
     closers.push(() => server.close());
     const baseUrl = config.publicUrl ?? server.url;
     const keys = new FileKeyProvider(join(config.dataDir, "keys"));
+    for (const purpose of KEY_PURPOSES) await keys.key(purpose);
     const devIdp =
       config.mode === "development"
         ? await DevIdp.open({

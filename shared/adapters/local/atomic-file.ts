@@ -1,8 +1,18 @@
-// Durable whole-file replacement: write a temporary file, fsync it, rename it over the target, fsync the directory.
+// Durable file writes: whole-file replacement, write-once creation, and the directory fsync both need.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm } from "node:fs/promises";
+import { link, mkdir, open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+
+/** Fsyncs a directory, so that entries created, renamed or removed in it survive a crash. */
+export async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Replaces `path` with `data` so that a crash leaves either the old or the new content, never a mix. Mode 0600. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -22,12 +32,41 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
-  const dir = await open(directory, "r");
+  await syncDirectory(directory);
+}
+
+/**
+ * Creates `path` once with `body`: the bytes go to a temporary file (`mode`), are datasync'd, and are hard-linked
+ * into place exclusively before the directory is fsync'd, so `path` never exists with partial content.
+ * Returns false, changing nothing, when `path` already exists.
+ */
+export async function writeFileOnce(
+  path: string,
+  body: Uint8Array | AsyncIterable<Uint8Array>,
+  mode: number,
+): Promise<boolean> {
+  const directory = dirname(path);
+  const temp = `${path}.${randomBytes(6).toString("hex")}.partial`;
   try {
-    await dir.sync();
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    const file = await open(temp, "wx", mode);
+    try {
+      for await (const chunk of body instanceof Uint8Array ? [body] : body) await file.write(chunk);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    try {
+      await link(temp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
   } finally {
-    await dir.close();
+    await rm(temp, { force: true }).catch(() => undefined);
   }
+  await syncDirectory(directory);
+  return true;
 }
 
 /** Runs tasks one after another per key (a per-key mutex for read-check-write sequences in one process). */

@@ -3,20 +3,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
+import { syncDirectory } from "#shared/adapters/local/atomic-file.ts";
 import { ConflictError, PhigateError, UnavailableError } from "#shared/errors.ts";
 import { isSafeBundlePath } from "#shared/evidence/bundle-format.ts";
 import type { BundleSink, EvidenceStore, WrittenFile } from "#shared/ports.ts";
 
 const BUNDLE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 function unavailable(error: unknown): UnavailableError {
   return new UnavailableError("store_unavailable", "the evidence store is unavailable", { cause: error });

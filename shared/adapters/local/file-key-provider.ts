@@ -1,9 +1,22 @@
 // KeyProvider on local files: 32-byte keys generated on first use under DATA_DIR/keys, readable by the owner only.
 
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { ConfigurationError } from "#shared/errors.ts";
 import type { KeyProvider } from "#shared/ports.ts";
+
+/** Length of every key this provider hands out, as the port promises. */
+const KEY_BYTES = 32;
+
+/** Every purpose a key is asked for (the host loads them all at start, so a damaged key file refuses to start). */
+export const KEY_PURPOSES = [
+  "tokenization",
+  "parameter-digest",
+  "result-link",
+  "approver-session",
+] as const satisfies readonly Parameters<KeyProvider["key"]>[0][];
 
 /** Keys live in `directory/<purpose>.key`, created with mode 0600 (never in the repository). */
 export class FileKeyProvider implements KeyProvider {
@@ -23,28 +36,40 @@ export class FileKeyProvider implements KeyProvider {
 
   private async load(purpose: string): Promise<Uint8Array> {
     const path = join(this.directory, `${purpose}.key`);
-    return loadOrCreateSecret(path, () => randomBytes(32));
+    const key = await loadOrCreateSecret(path, () => randomBytes(KEY_BYTES));
+    // A short key (an empty file left by a crash, a truncated copy) would still be accepted by HMAC and HKDF.
+    if (key.length !== KEY_BYTES) {
+      throw new ConfigurationError(
+        `the key file ${path} holds ${key.length} bytes instead of ${KEY_BYTES}; restore it from a backup (or remove it to generate a new key, which invalidates links, tokens and sessions made with the old one)`,
+      );
+    }
+    return key;
   }
 }
 
-/** Reads a secret file, or creates it exclusively (mode 0600) with `generate()` when absent. */
+/**
+ * Reads a secret file, or creates it when absent with `generate()`: written to a temporary file (mode 0600),
+ * datasync'd and linked into place exclusively, so a crash never leaves a partial secret behind. An empty file
+ * is refused (`ConfigurationError` naming the file, never its content).
+ */
 export async function loadOrCreateSecret(
   path: string,
   generate: () => Uint8Array | Promise<Uint8Array>,
 ): Promise<Uint8Array> {
+  let secret = await readIfPresent(path);
+  if (secret === undefined) {
+    const generated = await generate();
+    secret = (await writeFileOnce(path, generated, 0o600)) ? generated : await readFile(path);
+  }
+  if (secret.length === 0) throw new ConfigurationError(`the secret file ${path} is empty`);
+  return secret;
+}
+
+async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
   try {
     return await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
-  const secret = await generate();
-  try {
-    await writeFile(path, secret, { mode: 0o600, flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return readFile(path);
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
-  await chmod(path, 0o600);
-  return secret;
 }

@@ -1,8 +1,9 @@
 // ObjectStore on local files: write-once objects, fsync'd and renamed into place, with HMAC-signed expiring links.
 
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { link, mkdir, open, readFile, rm } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join, resolve, sep } from "node:path";
+import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { Clock, ObjectStore, StoredObject } from "#shared/ports.ts";
 import { systemClock } from "#shared/ports.ts";
@@ -40,43 +41,22 @@ export class FileObjectStore implements ObjectStore {
     contentType: string,
   ): Promise<StoredObject> {
     const path = this.pathOf(key);
-    const temp = `${path}.${randomBytes(6).toString("hex")}.partial`;
     const hash = createHash("sha256");
     let size = 0;
+    async function* counted(): AsyncIterable<Uint8Array> {
+      for await (const chunk of body instanceof Uint8Array ? [body] : body) {
+        hash.update(chunk);
+        size += chunk.length;
+        yield chunk;
+      }
+    }
+    let created: boolean;
     try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const file = await open(temp, "wx", 0o600);
-      try {
-        const chunks = body instanceof Uint8Array ? [body] : body;
-        for await (const chunk of chunks) {
-          hash.update(chunk);
-          size += chunk.length;
-          await file.write(chunk);
-        }
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-      try {
-        await link(temp, path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EEXIST") {
-          throw new ConflictError("object_exists", "an object with this key already exists");
-        }
-        throw error;
-      }
-      await rm(temp, { force: true });
-      const dir = await open(dirname(path), "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
+      created = await writeFileOnce(path, counted(), 0o600);
     } catch (error) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      if (error instanceof ConflictError) throw error;
       throw new UnavailableError("store_unavailable", "the object store is unavailable", { cause: error });
     }
+    if (!created) throw new ConflictError("object_exists", "an object with this key already exists");
     return { key, sha256: hash.digest("hex"), size, contentType };
   }
 

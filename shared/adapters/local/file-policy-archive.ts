@@ -1,8 +1,8 @@
 // PolicyArchive on local files: DATA_DIR/policies/<sha256>.yaml, written once, exact bytes.
 
-import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { IntegrityError, UnavailableError } from "#shared/errors.ts";
 import type { PolicyArchive } from "#shared/ports.ts";
@@ -22,24 +22,10 @@ export class FilePolicyArchive implements PolicyArchive {
       }
       return digest;
     }
-    const path = join(this.directory, `${digest}.yaml`);
-    const temp = `${path}.${randomBytes(6).toString("hex")}.partial`;
     try {
-      await mkdir(this.directory, { recursive: true, mode: 0o700 });
-      const file = await open(temp, "wx", 0o400);
-      try {
-        await file.write(Buffer.from(text, "utf8"));
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-      await link(temp, path).catch((error: NodeJS.ErrnoException) =>
-        error.code === "EEXIST" ? undefined : Promise.reject(error),
-      );
+      await writeFileOnce(join(this.directory, `${digest}.yaml`), Buffer.from(text, "utf8"), 0o400);
     } catch (error) {
       throw new UnavailableError("store_unavailable", "the policy archive is unavailable", { cause: error });
-    } finally {
-      await rm(temp, { force: true }).catch(() => undefined);
     }
     return digest;
   }

@@ -5,6 +5,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { syncDirectory } from "#shared/adapters/local/atomic-file.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
@@ -77,7 +78,8 @@ export class FileSessionStore implements SessionStore {
   private readonly clock: Clock;
   private head: Pick<ChainEntry, "seq" | "digest" | "recordedAt"> | undefined;
   private handle: { day: string; file: FileHandle; size: number } | undefined;
-  private flushing = false;
+  /** The running flush (it drains the queue, including writes enqueued meanwhile). */
+  private flushing: Promise<void> | undefined;
   private broken: unknown;
 
   private constructor(
@@ -136,7 +138,7 @@ export class FileSessionStore implements SessionStore {
 
   /** Closes the journal file; pending writes are completed first. */
   async close(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.flushing !== undefined) await this.flushing.catch(() => undefined);
     await this.handle?.file.close();
     this.handle = undefined;
   }
@@ -149,23 +151,29 @@ export class FileSessionStore implements SessionStore {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.flushing ??= this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.queue.length);
         await this.commit(batch);
       }
     } finally {
-      this.flushing = false;
+      this.flushing = undefined;
     }
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    if (this.broken !== undefined) {
+      const failure = new UnavailableError("store_unavailable", "the session store is unavailable", {
+        cause: this.broken,
+      });
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
     const staged = new Map<string, Located>();
     const stagedIdempotency = new Map<string, string>();
     const accepted: { pending: Pending; entry: ChainEntry; created: boolean }[] = [];
@@ -243,46 +251,71 @@ export class FileSessionStore implements SessionStore {
     for (const a of accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
   }
 
-  /** Appends lines (grouped by day) and syncs; on failure restores each file to its previous length. */
+  /**
+   * Appends lines (grouped by day, one write and fdatasync per day) and returns where they landed. On any failure
+   * every file the batch wrote to is cut back to its length before the batch, so no line of an unacknowledged
+   * batch survives (a batch spanning midnight may have completed its first day already).
+   */
   private async append(lines: PendingLine[]): Promise<Map<string, Located>> {
     const locations = new Map<string, Located>();
-    let i = 0;
-    while (i < lines.length) {
-      const day = (lines[i] as (typeof lines)[number]).day;
-      const group: typeof lines = [];
-      while (i < lines.length && (lines[i] as (typeof lines)[number]).day === day)
-        group.push(lines[i++] as (typeof lines)[number]);
-      const handle = await this.fileFor(day);
-      const start = handle.size;
-      const buffer = Buffer.from(group.map((l) => l.text).join(""), "utf8");
-      try {
+    const written: { day: string; start: number }[] = [];
+    try {
+      let i = 0;
+      while (i < lines.length) {
+        const day = (lines[i] as (typeof lines)[number]).day;
+        const group: typeof lines = [];
+        while (i < lines.length && (lines[i] as (typeof lines)[number]).day === day)
+          group.push(lines[i++] as (typeof lines)[number]);
+        const handle = await this.fileFor(day);
+        const start = handle.size;
+        written.push({ day, start });
+        const buffer = Buffer.from(group.map((l) => l.text).join(""), "utf8");
         await handle.file.write(buffer, 0, buffer.length, start);
         await handle.file.datasync();
-      } catch (error) {
-        try {
-          await handle.file.truncate(start);
-          await handle.file.datasync();
-        } catch (repairError) {
-          this.broken = repairError;
+        let offset = start;
+        for (const line of group) {
+          const length = Buffer.byteLength(line.text, "utf8");
+          locations.set(line.sessionId, {
+            day,
+            offset,
+            length,
+            version: line.version,
+            status: line.status,
+            approval: line.approval,
+          });
+          offset += length;
         }
-        throw error;
+        handle.size = offset;
       }
-      let offset = start;
-      for (const line of group) {
-        const length = Buffer.byteLength(line.text, "utf8");
-        locations.set(line.sessionId, {
-          day,
-          offset,
-          length,
-          version: line.version,
-          status: line.status,
-          approval: line.approval,
-        });
-        offset += length;
-      }
-      handle.size = offset;
+    } catch (error) {
+      await this.undo(written);
+      throw error;
     }
     return locations;
+  }
+
+  /** Cuts each written day file back to `start` (latest first); a journal that cannot be repaired breaks the store. */
+  private async undo(written: readonly { day: string; start: number }[]): Promise<void> {
+    // The open handle's size may count lines being cut: the next write reopens the file and reads its length.
+    const current = this.handle;
+    this.handle = undefined;
+    await current?.file.close().catch(() => undefined);
+    try {
+      for (const { day, start } of [...written].reverse()) {
+        const file = await open(join(this.options.directory, `journal-${day}.jsonl`), "r+");
+        try {
+          await file.truncate(start);
+          await file.datasync();
+        } finally {
+          await file.close();
+        }
+      }
+    } catch (repairError) {
+      this.broken = repairError;
+      this.options.logger?.error(
+        "session journal could not be repaired after a failed write; refusing writes",
+      );
+    }
   }
 
   private async fileFor(day: string): Promise<{ day: string; file: FileHandle; size: number }> {
@@ -292,12 +325,7 @@ export class FileSessionStore implements SessionStore {
     const path = join(this.options.directory, `journal-${day}.jsonl`);
     const file = await open(path, "a+", 0o600);
     const size = (await file.stat()).size;
-    const dir = await open(this.options.directory, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(this.options.directory);
     this.handle = { day, file, size };
     return this.handle;
   }

@@ -1,5 +1,6 @@
 // SqlExecutor over embedded PGlite in a worker thread; the statement timeout is enforced by ending the worker.
 
+import { chmod, mkdir } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import {
   type FromWorker,
@@ -57,6 +58,9 @@ export class PgliteExecutor implements SqlExecutor {
   /** Starts the worker and waits until the database is open. */
   static async start(options: PgliteExecutorOptions): Promise<PgliteExecutor> {
     const executor = new PgliteExecutor(options);
+    // PGlite would create its folder with default permissions (0755, files world-readable): owner only instead.
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    await chmod(options.dataDir, 0o700);
     await executor.spawn();
     return executor;
   }

@@ -1,6 +1,6 @@
 // The embedded executor: read-only for real, row caps, paging, value decoding, and a timeout that really stops a statement.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +41,10 @@ describe("PgliteExecutor", () => {
   afterAll(async () => {
     await executor.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("keeps its data folder to the owner (0700), which PGlite itself would not", async () => {
+    expect((await stat(join(dir, "pgdata"))).mode & 0o777).toBe(0o700);
   });
 
   it("decodes every value type into JSON shapes and reports column types", async () => {

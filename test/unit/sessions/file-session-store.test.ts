@@ -1,9 +1,9 @@
 // The file session store: durable versions, conditional writes, idempotency, and a hash chain that survives restarts.
 
-import { appendFile, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FileSessionStore, JournalCorruptError } from "#shared/adapters/local/file-session-store.ts";
 import { ConflictError } from "#shared/errors.ts";
 import type { ChainEntry } from "#shared/ports.ts";
@@ -23,6 +23,7 @@ describe("FileSessionStore", () => {
     dir = await mkdtemp(join(tmpdir(), "phigate-sessions-"));
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -84,6 +85,61 @@ describe("FileSessionStore", () => {
     for await (const e of store.entries("2026-03-02", "2026-03-02")) secondDay.push(e);
     expect(secondDay.map((e) => e.seq)).toEqual([2]);
     await store.close();
+  });
+
+  it("undoes every day of a batch spanning midnight when a later day fails, so the journal still opens", async () => {
+    const day1 = new Date("2026-03-01T23:59:59Z");
+    const day2 = new Date("2026-03-02T00:00:01Z");
+    let calls = 0;
+    const store = await FileSessionStore.open({
+      directory: dir,
+      clock: { now: () => (++calls <= 3 ? day1 : day2) },
+    });
+    await store.create(sampleRecord({}, day1));
+    // The second day's journal cannot be opened: the batch fails after its first day was written and synced.
+    await mkdir(join(dir, "journal-2026-03-02.jsonl"));
+    const [alone, lastOfDay1, firstOfDay2] = [
+      sampleRecord({}, day1),
+      sampleRecord({}, day1),
+      sampleRecord({}, day2),
+    ];
+    const results = await Promise.allSettled([
+      store.create(alone),
+      store.create(lastOfDay1),
+      store.create(firstOfDay2),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected"]);
+    expect(await store.get(lastOfDay1.sessionId)).toBeUndefined();
+    await rmdir(join(dir, "journal-2026-03-02.jsonl"));
+    const later = sampleRecord({}, day2);
+    await store.create(later);
+    expect(await allEntries(store)).toHaveLength(3);
+    await store.close();
+    const reopened = await FileSessionStore.open({ directory: dir });
+    const entries = await allEntries(reopened);
+    expect(verifyChain(entries)).toEqual([]);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(entries[2]?.record.sessionId).toBe(later.sessionId);
+    expect(await reopened.get(lastOfDay1.sessionId)).toBeUndefined();
+    await reopened.close();
+  });
+
+  it("closes once the writes in flight are durable, without waiting on a timer", {
+    timeout: 10_000,
+  }, async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const records = [sampleRecord(), sampleRecord(), sampleRecord()];
+    vi.useFakeTimers({ toFake: ["setTimeout", "setInterval", "setImmediate"] });
+    try {
+      const writes = records.map((r) => store.create(r));
+      await store.close();
+      expect((await Promise.all(writes)).every((w) => w.created)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+    const reopened = await FileSessionStore.open({ directory: dir });
+    expect(reopened.chainHead.seq).toBe(3);
+    await reopened.close();
   });
 
   it("finishes reading entries when the reader does file I/O between them, and when it stops early", async () => {
