@@ -1,4 +1,4 @@
-// ObjectStore on local files: write-once objects, fsync'd and renamed into place, with HMAC-signed expiring links.
+// ObjectStore on local files: write-once objects, fsync'd and linked into place, with HMAC-signed expiring links.
 
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
