@@ -16,18 +16,10 @@ import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
 /** The cursor every execution declares (one per transaction, so the name never collides). */
 export const CURSOR_NAME = "phigate_cursor";
-
-/** Session settings applied with `set_config(..., true)` (transaction-local) so text output is predictable. */
-const LOCAL_SETTINGS: readonly (readonly [string, string])[] = [
-  ["TimeZone", "UTC"],
-  ["DateStyle", "ISO, YMD"],
-  ["IntervalStyle", "iso_8601"],
-  ["extra_float_digits", "1"],
-  ["bytea_output", "hex"],
-];
 
 /** Where the executor runs and how. */
 export interface RdsDataExecutorOptions {
@@ -45,11 +37,11 @@ interface Transaction {
   readonly signal: AbortSignal;
 }
 
-/** The `set_config` statement applying the timeout and the output settings, transaction-locally. */
+/** The `set_config` statement applying the timeout and the output settings (`SESSION_SETTINGS`), transaction-locally. */
 export function localSettingsSql(timeoutMs: number): string {
   const settings: (readonly [string, string])[] = [
     ["statement_timeout", String(Math.max(1, Math.floor(timeoutMs)))],
-    ...LOCAL_SETTINGS,
+    ...SESSION_SETTINGS,
   ];
   return `SELECT ${settings.map(([k, v]) => `set_config('${k}', '${v}', true)`).join(", ")}`;
 }
