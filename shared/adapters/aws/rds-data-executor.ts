@@ -10,11 +10,12 @@ import {
 } from "@aws-sdk/client-rds-data";
 import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#shared/adapters/aws/rds-data-errors.ts";
 import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fields.ts";
-import { loadScanner, toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
+import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
@@ -60,7 +61,7 @@ export class RdsDataExecutor implements SqlExecutor {
   }
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
-    await loadScanner();
+    await loadPgScanner();
     const statement = toDataApiStatement(request.sql, request.params);
     return this.transaction(request.timeoutMs, async (tx) => {
       const started = performance.now();
@@ -114,7 +115,7 @@ export class RdsDataExecutor implements SqlExecutor {
   }
 
   async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    await loadScanner();
+    await loadPgScanner();
     const statement = toDataApiStatement(sql, params);
     return this.transaction(timeoutMs, async (tx) => {
       const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);

@@ -1,18 +1,7 @@
 // Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is HTML-escaped.
 
-import { loadModule, scanSync } from "libpg-query";
+import { type PgScanToken, pgScan } from "#shared/sql/pg-wasm.ts";
 import { escapeHtml } from "#shared/web/html.ts";
-
-let ready: Promise<void> | undefined;
-
-/** Loads the scanner's WebAssembly once (call and await before {@link highlightSql}). */
-export function loadSqlHighlighter(): Promise<void> {
-  ready ??= loadModule().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
-}
 
 const STRING_TOKENS = new Set(["SCONST", "USCONST", "BCONST", "XCONST"]);
 const NUMBER_TOKENS = new Set(["ICONST", "FCONST"]);
@@ -39,9 +28,9 @@ export function tokenClass(token: {
  * cannot tokenize is shown escaped and unhighlighted.
  */
 export function highlightSql(sql: string): string {
-  let tokens: ReturnType<typeof scanSync>["tokens"];
+  let tokens: PgScanToken[];
   try {
-    tokens = scanSync(sql).tokens;
+    tokens = pgScan(sql);
   } catch {
     return escapeHtml(sql);
   }
