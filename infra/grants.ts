@@ -13,6 +13,7 @@ import type { FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts"
 import { KEY_PREFIXES } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { BUNDLES_PREFIX } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#shared/adapters/aws/s3-policy-archive.ts";
+import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 
 /** The resources a function may be granted. */
 export interface GrantTargets {
@@ -34,9 +35,6 @@ export interface GrantTargets {
     readonly secretKeyArns: readonly string[];
   };
 }
-
-/** Object keys the functions read and write in the results bucket (`shared/sessions/run-statement.ts`). */
-export const RESULTS_PREFIX = "results/";
 
 /** Leading-key patterns of the session table's items (`DynamoSessionStore`). */
 const SESSION_KEYS = `${KEY_PREFIXES.session}*`;
