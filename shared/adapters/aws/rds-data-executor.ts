@@ -20,7 +20,7 @@ import type { Catalog } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
 /** The cursor every execution declares (one per transaction, so the name never collides). */
-export const CURSOR_NAME = "phigate_cursor";
+const CURSOR_NAME = "phigate_cursor";
 
 /** Where the executor runs and how. */
 export interface RdsDataExecutorOptions {

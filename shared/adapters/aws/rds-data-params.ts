@@ -12,7 +12,7 @@ export interface DataApiStatement {
 }
 
 /** The name a `$n` placeholder becomes. */
-export function parameterName(n: number): string {
+function parameterName(n: number): string {
   return `p${n}`;
 }
 
@@ -25,7 +25,7 @@ function arrayLiteralItem(item: string | number | boolean | null): string {
  * The Data API value of one parameter. The Data API refuses array parameters, so an array travels as its
  * PostgreSQL array literal (`{"a","b"}`) and the statement casts it (`$1::text[]`), as it must on any host.
  */
-export function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
+function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
   if (value === null) return { isNull: true };
   if (typeof value === "boolean") return { booleanValue: value };
   if (typeof value === "number") {
