@@ -10,8 +10,10 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import type { FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
+import { KEY_PREFIXES } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { BUNDLES_PREFIX } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#shared/adapters/aws/s3-policy-archive.ts";
+import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 
 /** The resources a function may be granted. */
 export interface GrantTargets {
@@ -34,8 +36,10 @@ export interface GrantTargets {
   };
 }
 
-/** Object keys the functions read and write in the results bucket (`shared/sessions/run-statement.ts`). */
-export const RESULTS_PREFIX = "results/";
+/** Leading-key patterns of the session table's items (`DynamoSessionStore`). */
+const SESSION_KEYS = `${KEY_PREFIXES.session}*`;
+const CHAIN_KEYS = `${KEY_PREFIXES.chain}*`;
+const IDEMPOTENCY_KEYS = `${KEY_PREFIXES.idempotency}*`;
 
 /** Actions of writing one object once (a streamed put is a multipart upload). */
 const PUT_OBJECT = ["s3:AbortMultipartUpload", "s3:PutObject"];
@@ -75,10 +79,20 @@ export function grantCapabilities(
       [targets.sessions.tableArn],
       {
         "ForAllValues:StringLike": {
-          "dynamodb:LeadingKeys": write ? ["session#*", "chain#*", "idem#*"] : ["session#*"],
+          "dynamodb:LeadingKeys": write
+            ? [SESSION_KEYS, CHAIN_KEYS, IDEMPOTENCY_KEYS]
+            : can.sessions === "chain"
+              ? [SESSION_KEYS, CHAIN_KEYS]
+              : [SESSION_KEYS],
         },
       },
     );
+    // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`).
+    if (can.sessions === "chain") {
+      add("SessionChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+      });
+    }
   }
   if (can.results !== "none") {
     add("ResultObjects", can.results === "write" ? ["s3:GetObject", ...PUT_OBJECT] : ["s3:GetObject"], [

@@ -12,7 +12,7 @@ import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
 
 /** The state machine's name: fixed per stack, so its ARN is known before it exists (no function ↔ machine cycle). */
-export function approvalStateMachineName(): string {
+function approvalStateMachineName(): string {
   return `${Aws.STACK_NAME}-approval`;
 }
 

@@ -32,8 +32,11 @@ export interface CompletedResult {
 /** Lifetime of a `resultUrl`, seconds. */
 export const RESULT_URL_TTL_SECONDS = 15 * 60;
 
+/** Where results are stored in the object store (the results bucket; IAM grants are scoped to this prefix). */
+export const RESULTS_PREFIX = "results/";
+
 function resultKeyBase(record: SessionRecord): string {
-  return `results/${record.createdAt.slice(0, 10)}/${record.sessionId}`;
+  return `${RESULTS_PREFIX}${record.createdAt.slice(0, 10)}/${record.sessionId}`;
 }
 
 /** How a statement's result is masked. */

@@ -42,6 +42,7 @@ const MAX_FAULTS_BEFORE_REFUSING = 8;
 let active: Instance | undefined;
 const spares: Instance[] = [];
 let pending = 0;
+let first: Promise<void> | undefined;
 let loading: Promise<void> | undefined;
 
 async function createInstance(): Promise<Instance> {
@@ -63,14 +64,40 @@ function refill(): void {
   }
 }
 
-/** Loads the first instance and its spares; idempotent. */
+/** Loads the active instance; a failed load is tried again by the next call. */
+function loadFirst(): Promise<void> {
+  first ??= createInstance().then(
+    (instance) => {
+      active ??= instance;
+    },
+    (error: unknown) => {
+      first = undefined;
+      throw error;
+    },
+  );
+  return first;
+}
+
+/** Loads the first instance and its spares (all at once); idempotent, and tried again after a failure. */
 export function loadPgWasm(): Promise<void> {
-  loading ??= (async () => {
-    const instances = await Promise.all(Array.from({ length: SPARES + 1 }, createInstance));
-    active = instances[0];
-    spares.push(...instances.slice(1));
-  })();
+  loading ??= Promise.all([loadFirst(), ...Array.from({ length: SPARES }, createInstance)]).then(
+    ([, ...instances]) => {
+      spares.push(...instances);
+    },
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
   return loading;
+}
+
+/**
+ * Loads only the first instance, enough for {@link pgScan} (the approval page highlights SQL but never parses);
+ * {@link loadPgWasm} reuses it. Idempotent, and tried again after a failure.
+ */
+export function loadPgScanner(): Promise<void> {
+  return loadFirst();
 }
 
 /** True once {@link loadPgWasm} has completed. */
@@ -85,11 +112,8 @@ function retireAfterFault(instance: Instance): void {
   refill();
 }
 
-/**
- * Parses `sql` with PostgreSQL's raw parser. Throws {@link PgSyntaxError} for text PostgreSQL rejects and
- * {@link PgParserFault} for anything else. `sql` must be non-empty and contain no NUL character.
- */
-export function pgParse(sql: string): ParseResult {
+/** Runs `use` on the active instance, retiring it after a fault that isn't a syntax error. */
+function withInstance<T>(use: (wasm: PgQueryWasmModule) => T): T {
   const instance = active;
   if (instance === undefined) throw new PgParserFault("the SQL parser is not loaded");
   if (instance.faults >= MAX_FAULTS_BEFORE_REFUSING) {
@@ -100,14 +124,61 @@ export function pgParse(sql: string): ParseResult {
     }
     active = spare;
     refill();
-    return pgParse(sql);
+    return withInstance(use);
   }
   try {
-    return parseWith(instance.module, sql);
+    return use(instance.module);
   } catch (error) {
     if (error instanceof PgSyntaxError) throw error;
     retireAfterFault(instance);
     throw new PgParserFault("the SQL parser failed", { cause: error });
+  }
+}
+
+/**
+ * Parses `sql` with PostgreSQL's raw parser. Throws {@link PgSyntaxError} for text PostgreSQL rejects and
+ * {@link PgParserFault} for anything else. `sql` must be non-empty and contain no NUL character.
+ */
+export function pgParse(sql: string): ParseResult {
+  return withInstance((wasm) => parseWith(wasm, sql));
+}
+
+/** One token of PostgreSQL's scanner; `start` and `end` (exclusive) are byte offsets into the UTF-8 text. */
+export interface PgScanToken {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly tokenType: number;
+  readonly tokenName: string;
+  readonly keywordKind: number;
+  readonly keywordName: string;
+}
+
+/**
+ * The tokens of `sql` by PostgreSQL's own scanner (literals, quoted identifiers and comments are single tokens),
+ * on the pool's instances (load with {@link loadPgScanner} or {@link loadPgWasm}). Throws {@link PgSyntaxError} for
+ * text the scanner rejects (empty text too) and {@link PgParserFault} for anything else.
+ */
+export function pgScan(sql: string): PgScanToken[] {
+  return withInstance((wasm) => scanWith(wasm, sql));
+}
+
+function scanWith(wasm: PgQueryWasmModule, sql: string): PgScanToken[] {
+  const size = wasm.lengthBytesUTF8(sql) + 1;
+  const queryPointer = wasm._malloc(size);
+  if (queryPointer === 0) throw new PgParserFault("out of parser memory");
+  let resultPointer = 0;
+  try {
+    wasm.stringToUTF8(sql, queryPointer, size);
+    resultPointer = wasm._wasm_scan(queryPointer);
+    if (resultPointer === 0) throw new PgParserFault("out of parser memory");
+    // The tokens as a JSON object, else the scanner's message (empty text, an unterminated literal or comment).
+    const text = wasm.UTF8ToString(resultPointer);
+    if (!text.startsWith("{")) throw new PgSyntaxError(text, 0);
+    return (JSON.parse(text) as { tokens?: PgScanToken[] }).tokens ?? [];
+  } finally {
+    wasm._free(queryPointer);
+    if (resultPointer !== 0) wasm._wasm_free_string(resultPointer);
   }
 }
 

@@ -60,9 +60,30 @@ const ARRAY_ELEMENTS: Readonly<Record<number, number>> = {
   791: 790,
 };
 
-/** Session settings every executor applies so text output is predictable (ISO dates, UTC, full float precision). */
-export const SESSION_SETTINGS_SQL =
-  "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; SET bytea_output = 'hex'";
+/**
+ * Session settings every executor applies so text output is predictable (ISO dates, UTC, full float precision, hex
+ * bytea), as [name, value] pairs; each executor's form of them is derived from this one list.
+ */
+export const SESSION_SETTINGS: readonly (readonly [string, string])[] = [
+  ["DateStyle", "ISO, YMD"],
+  ["TimeZone", "UTC"],
+  ["IntervalStyle", "iso_8601"],
+  ["extra_float_digits", "1"],
+  ["bytea_output", "hex"],
+];
+
+/** The settings as `SET` statements (PGlite runs them once on its single connection). */
+export const SESSION_SETTINGS_SQL = SESSION_SETTINGS.map(([name, value]) => `SET ${name} = '${value}'`).join(
+  "; ",
+);
+
+/**
+ * The settings as a libpq `options` startup parameter (`-c name=value`, applied to every pooled connection); the
+ * server splits it on spaces, so spaces and backslashes in values are backslash-escaped.
+ */
+export const SESSION_SETTINGS_OPTIONS = SESSION_SETTINGS.map(
+  ([name, value]) => `-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`,
+).join(" ");
 
 /** The short type name of a type OID (`int4`, `_text`, ...), or `oid:<n>` for types the gateway doesn't know. */
 export function typeName(oid: number): string {

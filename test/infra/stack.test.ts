@@ -12,6 +12,7 @@ import { capabilitiesOf } from "#shared/adapters/aws/capabilities.ts";
 import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { ROUTES } from "#shared/http/routes.ts";
+import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 
 const CONTEXT = {
   issuer: "https://token.actions.githubusercontent.com",
@@ -224,7 +225,7 @@ describe("least privilege", () => {
     expect(table?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] });
     const objects = statements.find((s) => s.Sid === "ResultObjects");
     expect(actionsOf(objects)).toEqual(["s3:GetObject"]);
-    expect(JSON.stringify(objects?.Resource)).toContain("/results/*");
+    expect(JSON.stringify(objects?.Resource)).toContain(`/${RESULTS_PREFIX}*`);
     expect(actionsOf(statements.find((s) => s.Sid === "DataKey"))).toEqual([
       "kms:Decrypt",
       "kms:DescribeKey",

@@ -3,15 +3,25 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/client-dynamodb";
 import { Template } from "aws-cdk-lib/assertions";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPhigateApp } from "#infra/phigate-app.ts";
 import type { PhigateStack } from "#infra/stack.ts";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
+import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
+import { silentLogger } from "#shared/log.ts";
 
 const CONTEXT = {
   "aws:cdk:bundling-stacks": [],
@@ -46,6 +56,11 @@ function statementsOf(functionId: string): Statement[] {
   ] as Resource;
   return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 }
+
+/** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
+const CHAIN_READERS = ["get-session-replay", "nightly-evidence", "post-evidence-bundle"];
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Functions whose policy grants an action, sorted. */
 function grantedTo(action: string): string[] {
@@ -290,7 +305,64 @@ describe("least privilege of the approval and evidence functions", () => {
     });
     const decide = statementsOf("post-approval-decision").find((s) => s.Sid === "ApprovalTable");
     expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
-    expect(grantedTo("dynamodb:Query")).toEqual(["approval-keeper"]);
+    expect(grantedTo("dynamodb:Query")).toEqual(["approval-keeper", ...CHAIN_READERS]);
+  });
+
+  it("lets the functions reading the chain (replays, bundles) make every call DynamoSessionStore.entries makes", async () => {
+    // The (action, partition key) pairs a chain read sends: GetItem on the head, then one Query per day.
+    const calls: { action: string; pk: string }[] = [];
+    const dynamo = mockClient(DynamoDBClient);
+    dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => {
+      calls.push({ action: "dynamodb:GetItem", pk: input.Key?.pk?.S ?? "" });
+      return { Item: { firstDay: { S: "2026-03-01" }, recordedAt: { S: "2026-03-02T08:00:00.000Z" } } };
+    });
+    dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      calls.push({ action: "dynamodb:Query", pk: input.ExpressionAttributeValues?.[":pk"]?.S ?? "" });
+      return { Items: [] };
+    });
+    try {
+      const store = new DynamoSessionStore({
+        client: new DynamoDBClient({ region: "eu-west-1" }),
+        tableName: "phigate-sessions",
+        logger: silentLogger,
+        idempotencyTtlSeconds: 3600,
+      });
+      for await (const _ of store.entries("2026-03-01", "2026-03-02")) expect.unreachable();
+    } finally {
+      dynamo.restore();
+    }
+    expect(calls.map((c) => c.action)).toEqual(["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Query"]);
+
+    const table = { "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] };
+    const matches = (pattern: string, key: string) =>
+      new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(key);
+    const allows = (statement: Statement, call: { action: string; pk: string }): boolean => {
+      const condition = statement.Condition as
+        | { "ForAllValues:StringLike"?: { "dynamodb:LeadingKeys"?: string[] } }
+        | undefined;
+      const patterns = condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"] ?? [];
+      return (
+        actionsOf(statement).includes(call.action) &&
+        JSON.stringify(statement.Resource) === JSON.stringify(table) &&
+        patterns.some((pattern) => matches(pattern, call.pk))
+      );
+    };
+    for (const id of CHAIN_READERS) {
+      for (const call of calls) {
+        expect(
+          statementsOf(id).some((s) => allows(s, call)),
+          `${id}: ${call.action} on ${call.pk}`,
+        ).toBe(true);
+      }
+      const query = statementsOf(id).find((s) => s.Sid === "SessionChain");
+      expect(actionsOf(query)).toEqual(["dynamodb:Query"]);
+      expect(query?.Condition).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["chain#*"] },
+      });
+      expect(actionsOf(statementsOf(id).find((s) => s.Sid === "SessionTable"))).toEqual(["dynamodb:GetItem"]);
+    }
+    // A plain session reader still can't read the chain.
+    expect(calls.some((call) => statementsOf("get-session").some((s) => allows(s, call)))).toBe(false);
   });
 
   it("gives the approver client secret to the OIDC callback only, and the key material to the page functions", () => {

@@ -44,6 +44,7 @@ import { lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
+import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import { createTestIssuer, type TestIssuer } from "#test/support/tokens.ts";
@@ -261,6 +262,10 @@ describe("approval on the AWS adapters, function by function", () => {
     const session = JSON.parse(String(read?.body));
     expect(session).toMatchObject({ status: "completed", approvals: [{ decision: "approve" }] });
     expect(JSON.stringify(session.result)).not.toMatch(RAW_SSN);
+    // Results land under the prefix the functions' IAM grants are scoped to.
+    const results = [...objects.keys()].filter((key) => key.startsWith("results/"));
+    expect(results.length).toBeGreaterThan(0);
+    for (const key of results) expect(key.startsWith(`results/${RESULTS_PREFIX}`)).toBe(true);
     const approval = approvalsTable.items.get(`approval#${approvalId}|0`);
     expect(approval?.status).toEqual({ S: "executed" });
     expect(approval?.params).toEqual({ NULL: true });

@@ -8,8 +8,11 @@ export interface FunctionCapabilities {
   readonly database: boolean;
   /** Reads the key-material secret (keyed parameter digests, tokenization, approver sessions). */
   readonly keys: boolean;
-  /** `read`: GetItem on session items only; `write`: also the chain and idempotency items, transactionally. */
-  readonly sessions: "none" | "read" | "write";
+  /**
+   * `read`: GetItem on session items only; `chain`: also reads the chain (GetItem on its head, Query by day) for
+   * replays and evidence bundles; `write`: session, chain and idempotency items, transactionally (no Query).
+   */
+  readonly sessions: "none" | "read" | "chain" | "write";
   /** `read`: GetObject on results; `write`: also PutObject (write-once). */
   readonly results: "none" | "read" | "write";
   /** `read`: GetItem on approval items (`list`: also Query on the open index); `write`: also Put/UpdateItem. */
@@ -56,8 +59,8 @@ export const ROUTE_CAPABILITIES: Readonly<Record<string, FunctionCapabilities>> 
     policyArchive: "write",
   }),
   "get-session": caps({ sessions: "read", results: "read" }),
-  "get-session-replay": caps({ sessions: "read", results: "read" }),
-  "post-evidence-bundle": caps({ sessions: "read", results: "read", evidence: true, policyArchive: "read" }),
+  "get-session-replay": caps({ sessions: "chain", results: "read" }),
+  "post-evidence-bundle": caps({ sessions: "chain", results: "read", evidence: true, policyArchive: "read" }),
   "post-approval-decision": caps({ sessions: "write", approvals: "write", workflow: "signal" }),
   "get-approval-page": caps({
     keys: true,
@@ -108,7 +111,7 @@ export const SCHEDULED_CAPABILITIES = {
   /** The token holder's sweep: heartbeats, lost decisions re-sent, expired waits failed. */
   "approval-keeper": caps({ approvals: "list", workflow: "signal" }),
   /** Writes the previous UTC day's evidence bundle. */
-  "nightly-evidence": caps({ sessions: "read", results: "read", evidence: true, policyArchive: "read" }),
+  "nightly-evidence": caps({ sessions: "chain", results: "read", evidence: true, policyArchive: "read" }),
 } as const satisfies Readonly<Record<string, FunctionCapabilities>>;
 
 /** The function id of a workflow task (`task-<name>`). */

@@ -152,6 +152,14 @@ async function approverSignIn(
   return { ...base, clientSecret: await part.clientSecret(secrets, config.approverClientSecretArn) };
 }
 
+function policyArchiveOf(config: LambdaConfig, clients: AwsClients): S3PolicyArchive {
+  return new S3PolicyArchive({
+    client: clients.s3,
+    bucket: required(config.evidenceBucket, "evidence"),
+    kmsKeyArn: config.dataKeyArn,
+  });
+}
+
 /** Builds every dependency a function's capabilities allow; everything else fails closed as a configuration error. */
 export async function createAwsDeps(
   config: LambdaConfig,
@@ -163,19 +171,20 @@ export async function createAwsDeps(
   const { sql } = parts;
   const { capabilities: can } = config;
   let executor = noExecutor;
-  let analyzer = noAnalyzer;
+  let analyzing: StatementAnalyzer | Promise<StatementAnalyzer> = noAnalyzer;
   if (can.database) {
     if (sql === undefined || config.database === undefined || clients.rdsData === undefined)
       missing("database");
     executor = sql.executor({ ...config.database, client: clients.rdsData, logger });
-    analyzer = await sql.analyzer(executor, logger);
+    analyzing = sql.analyzer(executor, logger);
   }
   const keys =
     can.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
       ? required(parts.secrets, "keys").keys(clients.secrets, config.keysSecretArn)
       : noKeys;
   const evidenceBucket = () => required(config.evidenceBucket, "evidence");
-  const signIn = await approverSignIn(config, clients, parts);
+  // Independent cold-start waits (the parser's WASM, the client secret) run at once; either failing fails the whole.
+  const [analyzer, signIn] = await Promise.all([analyzing, approverSignIn(config, clients, parts)]);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
   return {
     verifier: createTokenVerifier(config.issuers),
@@ -209,10 +218,7 @@ export async function createAwsDeps(
     evidence: can.evidence
       ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
       : noEvidence,
-    policyArchive:
-      can.policyArchive === "none"
-        ? noPolicyArchive
-        : new S3PolicyArchive({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn }),
+    policyArchive: can.policyArchive === "none" ? noPolicyArchive : policyArchiveOf(config, clients),
     approvals:
       can.approvals === "none"
         ? noApprovals
@@ -286,8 +292,11 @@ export async function composeFunction(
     sns: can.notify ? (given.sns ?? wrap(required(parts.notifier, "notify").client())) : undefined,
     kms: can.evidence ? (given.kms ?? wrap(required(parts.signer, "evidence").client())) : undefined,
   };
-  const deps = await createAwsDeps(config, policy, clients, logger, parts);
-  if (can.policyArchive === "write") await deps.policyArchive.put(policy.text);
+  // The policy is archived while the dependencies are built (they don't depend on it); either failing fails the start.
+  const [deps] = await Promise.all([
+    createAwsDeps(config, policy, clients, logger, parts),
+    can.policyArchive === "write" ? policyArchiveOf(config, clients).put(policy.text) : undefined,
+  ]);
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
   return { config, deps, logger };
 }

@@ -21,15 +21,21 @@ import {
 import { linkEntry } from "#shared/sessions/chain.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
 
-/** Partition key of the single chain-head item. */
-export const HEAD_PK = "chain#head";
+/** How partition keys start, by kind of item (IAM grants scope functions to them as `<prefix>*` leading keys). */
+export const KEY_PREFIXES = { session: "session#", chain: "chain#", idempotency: "idem#" } as const;
+
+/** Partition key of the single chain-head item (a chain item: readers of the chain read it too). */
+export const HEAD_PK = `${KEY_PREFIXES.chain}head`;
 
 /** Key helpers: one table, generic `pk` (string) / `sk` (number) keys. */
 export const keys = {
   head: () => ({ pk: { S: HEAD_PK }, sk: { N: "0" } }),
-  session: (sessionId: string) => ({ pk: { S: `session#${sessionId}` }, sk: { N: "0" } }),
-  entry: (day: string, seq: number) => ({ pk: { S: `chain#${day}` }, sk: { N: String(seq) } }),
-  idempotency: (ref: IdempotencyRef) => ({ pk: { S: `idem#${ref.scope}#${ref.key}` }, sk: { N: "0" } }),
+  session: (sessionId: string) => ({ pk: { S: `${KEY_PREFIXES.session}${sessionId}` }, sk: { N: "0" } }),
+  entry: (day: string, seq: number) => ({ pk: { S: `${KEY_PREFIXES.chain}${day}` }, sk: { N: String(seq) } }),
+  idempotency: (ref: IdempotencyRef) => ({
+    pk: { S: `${KEY_PREFIXES.idempotency}${ref.scope}#${ref.key}` },
+    sk: { N: "0" },
+  }),
 };
 
 type Item = Record<string, AttributeValue>;
@@ -150,7 +156,7 @@ export class DynamoSessionStore implements SessionStore {
             new QueryCommand({
               TableName: this.options.tableName,
               KeyConditionExpression: "pk = :pk",
-              ExpressionAttributeValues: { ":pk": { S: `chain#${day}` } },
+              ExpressionAttributeValues: { ":pk": keys.entry(day, 0).pk },
               ScanIndexForward: true,
               ConsistentRead: true,
               ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),

@@ -43,7 +43,7 @@ export const TASK_FUNCTIONS: Readonly<Record<TaskName, FunctionDefinition>> = Ob
 ) as Record<TaskName, FunctionDefinition>;
 
 /** The functions on an EventBridge schedule. */
-export const SCHEDULED_FUNCTIONS: readonly FunctionDefinition[] = [
+const SCHEDULED_FUNCTIONS: readonly FunctionDefinition[] = [
   {
     id: "approval-keeper",
     kind: "schedule",

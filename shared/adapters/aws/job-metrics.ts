@@ -16,7 +16,7 @@ export interface JobTelemetry {
 export type JobTelemetryFactory = (serviceName: string) => JobTelemetry;
 
 /** Powertools Metrics as the job's EMF emitter (a structured log line CloudWatch turns into metrics, no API call). */
-export function createJobMetrics(serviceName: string): Metrics {
+function createJobMetrics(serviceName: string): Metrics {
   return new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? "phigate", serviceName });
 }
 

@@ -10,24 +10,17 @@ import {
 } from "@aws-sdk/client-rds-data";
 import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#shared/adapters/aws/rds-data-errors.ts";
 import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fields.ts";
-import { loadScanner, toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
+import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
 /** The cursor every execution declares (one per transaction, so the name never collides). */
-export const CURSOR_NAME = "phigate_cursor";
-
-/** Session settings applied with `set_config(..., true)` (transaction-local) so text output is predictable. */
-const LOCAL_SETTINGS: readonly (readonly [string, string])[] = [
-  ["TimeZone", "UTC"],
-  ["DateStyle", "ISO, YMD"],
-  ["IntervalStyle", "iso_8601"],
-  ["extra_float_digits", "1"],
-  ["bytea_output", "hex"],
-];
+const CURSOR_NAME = "phigate_cursor";
 
 /** Where the executor runs and how. */
 export interface RdsDataExecutorOptions {
@@ -45,11 +38,11 @@ interface Transaction {
   readonly signal: AbortSignal;
 }
 
-/** The `set_config` statement applying the timeout and the output settings, transaction-locally. */
+/** The `set_config` statement applying the timeout and the output settings (`SESSION_SETTINGS`), transaction-locally. */
 export function localSettingsSql(timeoutMs: number): string {
   const settings: (readonly [string, string])[] = [
     ["statement_timeout", String(Math.max(1, Math.floor(timeoutMs)))],
-    ...LOCAL_SETTINGS,
+    ...SESSION_SETTINGS,
   ];
   return `SELECT ${settings.map(([k, v]) => `set_config('${k}', '${v}', true)`).join(", ")}`;
 }
@@ -68,7 +61,7 @@ export class RdsDataExecutor implements SqlExecutor {
   }
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
-    await loadScanner();
+    await loadPgScanner();
     const statement = toDataApiStatement(request.sql, request.params);
     return this.transaction(request.timeoutMs, async (tx) => {
       const started = performance.now();
@@ -122,7 +115,7 @@ export class RdsDataExecutor implements SqlExecutor {
   }
 
   async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    await loadScanner();
+    await loadPgScanner();
     const statement = toDataApiStatement(sql, params);
     return this.transaction(timeoutMs, async (tx) => {
       const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);

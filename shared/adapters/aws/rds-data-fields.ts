@@ -40,7 +40,7 @@ export interface ColumnDecoder {
 }
 
 /** The OID of a Data API type name, or 0 when it is not a built-in type the gateway decodes. */
-export function oidOfTypeName(raw: string | undefined): number {
+function oidOfTypeName(raw: string | undefined): number {
   const lowered = (raw ?? "").toLowerCase();
   const name = ALIASES[lowered] ?? lowered;
   return OIDS.get(name) ?? 0;
@@ -86,7 +86,7 @@ function decodeArray(array: ArrayValue, elementOid: number): CellValue[] {
 }
 
 /** Converts one `Field` of a column to its JSON value (see docs/design.md "Values"). */
-export function fieldValue(field: Field, decoder: ColumnDecoder): CellValue {
+function fieldValue(field: Field, decoder: ColumnDecoder): CellValue {
   if (field.isNull === true) return null;
   if (field.booleanValue !== undefined) return field.booleanValue;
   if (field.longValue !== undefined) return decodeLong(decoder.oid, field.longValue);

@@ -1,9 +1,9 @@
 // Rewrites `$n` placeholders to the Data API's `:pN` named parameters, found by PostgreSQL's own scanner.
 
 import type { SqlParameter } from "@aws-sdk/client-rds-data";
-import { loadModule, scanSync } from "libpg-query";
 import { BadRequestError } from "#shared/errors.ts";
 import type { SqlParam } from "#shared/ports.ts";
+import { type PgScanToken, pgScan } from "#shared/sql/pg-wasm.ts";
 
 /** A statement ready for `ExecuteStatement`. */
 export interface DataApiStatement {
@@ -11,19 +11,8 @@ export interface DataApiStatement {
   readonly parameters: SqlParameter[];
 }
 
-let ready: Promise<void> | undefined;
-
-/** Loads the scanner's WASM once per container (it sits next to the bundle). */
-export function loadScanner(): Promise<void> {
-  ready ??= loadModule().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
-}
-
 /** The name a `$n` placeholder becomes. */
-export function parameterName(n: number): string {
+function parameterName(n: number): string {
   return `p${n}`;
 }
 
@@ -36,7 +25,7 @@ function arrayLiteralItem(item: string | number | boolean | null): string {
  * The Data API value of one parameter. The Data API refuses array parameters, so an array travels as its
  * PostgreSQL array literal (`{"a","b"}`) and the statement casts it (`$1::text[]`), as it must on any host.
  */
-export function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
+function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
   if (value === null) return { isNull: true };
   if (typeof value === "boolean") return { booleanValue: value };
   if (typeof value === "number") {
@@ -49,12 +38,12 @@ export function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
 /**
  * Replaces every PARAM token the PostgreSQL scanner finds (never text inside literals, quoted identifiers or
  * comments) with `(:pN)`, parenthesized so a following cast or subscript binds as it did to `$n`. Token
- * offsets are byte offsets into the UTF-8 text. Call `loadScanner()` first.
+ * offsets are byte offsets into the UTF-8 text. Load the scanner (`loadPgScanner()`) first.
  */
 export function toDataApiStatement(sql: string, params: readonly SqlParam[]): DataApiStatement {
-  let tokens: ReturnType<typeof scanSync>["tokens"];
+  let tokens: PgScanToken[];
   try {
-    tokens = scanSync(sql).tokens;
+    tokens = pgScan(sql);
   } catch (cause) {
     throw new BadRequestError("invalid_sql", "the SQL text could not be scanned", { cause });
   }

@@ -8,14 +8,10 @@ import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } f
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, Row } from "#shared/sql/types.ts";
-import { decodeValue, typeName } from "#shared/sql/values.ts";
+import { decodeValue, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
 
 /** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
-
-/** Session options applied to every connection so text output is predictable. */
-const CONNECTION_OPTIONS =
-  "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=1";
 
 /** Options of the server executor. */
 export interface PgExecutorOptions {
@@ -53,7 +49,7 @@ export class PgExecutor implements SqlExecutor {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
-      options: CONNECTION_OPTIONS,
+      options: SESSION_SETTINGS_OPTIONS,
       connectionTimeoutMillis: 10_000,
       application_name: "phigate",
     });

@@ -1,18 +1,7 @@
 // Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is shown visibly and HTML-escaped.
 
-import { loadModule, scanSync } from "libpg-query";
 import { escapeHtml, visible } from "#shared/html/html.ts";
-
-let ready: Promise<void> | undefined;
-
-/** Loads the scanner's WebAssembly once (call and await before {@link highlightSql}). */
-export function loadSqlHighlighter(): Promise<void> {
-  ready ??= loadModule().catch((error: unknown) => {
-    ready = undefined;
-    throw error;
-  });
-  return ready;
-}
+import { type PgScanToken, pgScan } from "#shared/sql/pg-wasm.ts";
 
 /** A piece of SQL as HTML text: invisible and bidi characters as `⟨U+XXXX⟩` markers, then escaped. */
 function shown(text: string): string {
@@ -46,9 +35,9 @@ export function tokenClass(token: {
  * unhighlighted.
  */
 export function highlightSql(sql: string): string {
-  let tokens: ReturnType<typeof scanSync>["tokens"];
+  let tokens: PgScanToken[];
   try {
-    tokens = scanSync(sql).tokens;
+    tokens = pgScan(sql);
   } catch {
     return shown(sql);
   }

@@ -5,13 +5,13 @@ import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
 import { isRequester } from "#shared/approval/decision-rules.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
-import { loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
 import { isApprover, loadApproval } from "#shared/approval/submit-decision.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { pathParameter } from "#shared/http/request.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import { csrfToken, readSession, startLogin } from "#shared/web/approver-session.ts";
 import { htmlPage, messagePage, redirect } from "#shared/web/html.ts";
 import { authorizationUrl } from "#shared/web/oidc-client.ts";
@@ -38,7 +38,7 @@ function approvalIdOf(event: APIGatewayProxyEventV2): string {
 
 /** The `get-approval-page` route handler. */
 export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
-  const highlighter = loadSqlHighlighter();
+  const highlighter = loadPgScanner();
   highlighter.catch(() => undefined);
   return pageHandler(deps, "get-approval-page", async (event) => {
     const approvalId = approvalIdOf(event);

@@ -7,6 +7,7 @@ import { UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
 import type { Row } from "#shared/sql/types.ts";
+import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 import {
   describeWithPostgres,
   type PostgresServer,
@@ -87,5 +88,13 @@ describeWithPostgres("PgExecutor", () => {
 
   it("runs every statement read-only", async () => {
     await expect(collect({ sql: "CREATE TABLE nope (id int)" })).rejects.toMatchObject({ status: 422 });
+  });
+
+  it("applies every session setting to its connections", async () => {
+    const names = SESSION_SETTINGS.map(([name]) => name);
+    const { rows } = await collect({
+      sql: `SELECT s FROM unnest(ARRAY[${names.map((name) => `current_setting('${name}')`).join(", ")}]) s`,
+    });
+    expect(rows).toEqual(SESSION_SETTINGS.map(([, value]) => value));
   });
 });

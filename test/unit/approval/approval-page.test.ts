@@ -5,7 +5,7 @@ import type { ApprovalState } from "#shared/approval/approval-state.ts";
 import { APPROVAL_STATE_SCHEMA } from "#shared/approval/approval-state.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
-import { loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
 /** Characters that make text read differently from what it is: bidi override, isolates, zero-width space. */
@@ -14,7 +14,7 @@ const HIDDEN_RE = /[\u202E\u2066\u2069\u200B]/;
 
 describe("renderApprovalPage", () => {
   beforeAll(async () => {
-    await loadSqlHighlighter();
+    await loadPgScanner();
   });
 
   it("renders the SQL, purpose, claims, reasons and comments with visible markers, never the raw characters", () => {

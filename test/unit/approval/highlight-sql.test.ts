@@ -1,7 +1,8 @@
 // SQL highlighting from the scanner's tokens: every character kept, every piece escaped, tokens classed by kind.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { highlightSql, loadSqlHighlighter } from "#shared/approval/page/highlight-sql.ts";
+import { highlightSql } from "#shared/approval/page/highlight-sql.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"' };
 
@@ -14,7 +15,7 @@ function text(html: string): string {
 
 describe("highlightSql", () => {
   beforeAll(async () => {
-    await loadSqlHighlighter();
+    await loadPgScanner();
   });
 
   it("classes keywords, identifiers, strings, numbers, parameters, operators and comments", () => {

@@ -22,6 +22,7 @@ import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
 import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
+import type { AwsParts } from "#shared/adapters/aws/parts.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -31,6 +32,7 @@ import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
+import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { createTestIssuer } from "#test/support/tokens.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
@@ -309,6 +311,48 @@ describe("composeHandler", () => {
       Key: `policies/${policyDigest}.yaml`,
       IfNoneMatch: "*",
     });
+  });
+
+  it("archives the policy while the SQL parser loads, and fails the start when either fails", async () => {
+    const sqlPart = (analyzer: () => Promise<StatementAnalyzer>): AwsParts["sql"] => ({
+      client: () => new RDSDataClient({ region: "eu-west-1" }),
+      executor: () => ({
+        execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+        estimateRows: async () => 0,
+        loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+        close: async () => {},
+      }),
+      analyzer,
+    });
+    const compose = (analyzer: () => Promise<StatementAnalyzer>) =>
+      composeHandler(
+        "post-query",
+        createPostQueryHandler,
+        { secrets: secretsPart, workflow: workflowPart, sql: sqlPart(analyzer) },
+        { env: env("post-query", queryEnv), bundleDir, logger: silentLogger },
+      );
+    const analyzer: StatementAnalyzer = { analyze: async () => Promise.reject(new Error("unused")) };
+
+    // The parser finishes loading only once the archive put has started: one after the other, this never composes.
+    let putStarted = () => {};
+    const archiving = new Promise<void>((resolve) => {
+      putStarted = resolve;
+    });
+    s3.on(PutObjectCommand).callsFake(() => {
+      putStarted();
+      return {};
+    });
+    const waited = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("the policy archive waited for the parser")), 2_000),
+    );
+    waited.catch(() => undefined);
+    await compose(() => Promise.race([archiving.then(() => analyzer), waited]));
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+
+    s3.on(PutObjectCommand).rejects(new Error("archive unavailable"));
+    await expect(compose(async () => analyzer)).rejects.toThrow();
+    s3.on(PutObjectCommand).resolves({});
+    await expect(compose(() => Promise.reject(new Error("no parser")))).rejects.toThrow("no parser");
   });
 
   it("serves a stored session through the DynamoDB and S3 adapters to its requester", async () => {

@@ -17,10 +17,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { localSettingsSql, RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
 import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fields.ts";
-import { loadScanner, toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
+import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
 import { BadRequestError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import { CATALOG_COLUMNS, CATALOG_SQL } from "#shared/sql/catalog.ts";
+import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
 
 const CLUSTER = "arn:aws:rds:eu-west-1:111111111111:cluster:ehr";
@@ -87,7 +88,7 @@ function serveCursor(
 }
 
 beforeAll(async () => {
-  await loadScanner();
+  await loadPgScanner();
 });
 
 beforeEach(() => {
