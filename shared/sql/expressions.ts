@@ -151,8 +151,9 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     case "ResTarget":
       return expr((body as { val?: Node }).val, cx);
     case "JsonFuncExpr":
+      // JSON_VALUE / JSON_QUERY / JSON_EXISTS evaluate a path the query chose, which can rewrite the text.
       cx.an.addFunction(undefined, JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func", true);
-      return generic(body, cx, T.json_xml);
+      return generic(body, cx, T.json_xml | T.function);
     case "JsonObjectAgg":
     case "JsonArrayAgg":
       return jsonAggregate(tag, body as Parameters<typeof jsonAggregate>[1], cx);

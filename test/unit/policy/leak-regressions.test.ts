@@ -80,6 +80,13 @@ async function masking(sql: string): Promise<(string | null)[] | string> {
   return plan.columns.map((c) => c.strategy);
 }
 
+/** The strategy each output column gets when the statement runs, now or once approved (else the outcome). */
+async function plannedMasking(sql: string): Promise<(string | null)[] | string> {
+  const { decision, plan } = await decide(sql);
+  if (plan === undefined) return decision.outcome;
+  return plan.columns.map((c) => c.strategy);
+}
+
 describe("values nested directly in a list (ARRAY[...], ROW(...), unnest(ARRAY[...]))", () => {
   it.each([
     ["SELECT ARRAY[ssn] FROM patients WHERE id <= 10", ["nullify"]],
@@ -130,13 +137,37 @@ describe("free text rewritten before the content detectors see it", () => {
   });
 
   it.each([
+    `SELECT xpath('translate(/x/text(),"0123456789","ABCDEFGHIJ")', xmlelement(name x, e.notes)) FROM encounters e WHERE e.patient_id <= 10`,
+    `SELECT pg_catalog.xpath('substring(/x/text(), 1, 40)', xmlelement(name x, notes)) FROM encounters WHERE patient_id <= 10`,
+    `SELECT xpath_exists('/x[contains(text(), "SSN 6")]', xmlelement(name x, notes)) FROM encounters WHERE patient_id <= 10`,
+    `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'substring(., 1, 40)') x WHERE e.patient_id <= 10`,
+    `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'translate(., "0123456789", "ABCDEFGHIJ")') x WHERE e.patient_id <= 10`,
+    `SELECT jsonb_path_query(to_jsonb(notes), '$.datetime()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT jsonb_path_query_first(to_jsonb(notes), '$.string()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT jsonb_extract_path_text(jsonb_build_object('n', notes), 'n') FROM encounters WHERE patient_id <= 10`,
+    `SELECT JSON_VALUE(to_jsonb(notes), '$.string()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT j.c FROM encounters e, JSON_TABLE(jsonb_build_object('n', e.notes), '$' COLUMNS (c text PATH '$.n.string()')) j WHERE e.patient_id <= 10`,
+    `SELECT j.c FROM encounters e, JSON_TABLE(jsonb_build_array(e.notes), '$[*].datetime()' COLUMNS (c text PATH '$')) j WHERE e.patient_id <= 10`,
+  ])("nulls %s (a path expression the query chose can rewrite the text)", async (sql) => {
+    expect(await plannedMasking(sql)).toEqual(["nullify"]);
+  });
+
+  it.each([
     "SELECT notes FROM encounters WHERE patient_id <= 10",
     "SELECT string_agg(notes, ' ') FROM encounters WHERE patient_id <= 10",
     "SELECT json_agg(notes) FROM encounters WHERE patient_id <= 10",
     "SELECT to_jsonb(e) FROM encounters e WHERE e.patient_id <= 10",
     "SELECT coalesce(notes, '') FROM encounters WHERE patient_id <= 10",
+    "SELECT xmlelement(name x, notes) FROM encounters WHERE patient_id <= 10",
   ])("still scans %s, which carries the text as it was", async (sql) => {
     expect(await masking(sql)).toEqual(["detect"]);
+  });
+
+  it.each([
+    "SELECT x.n FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, xmlelement(name n, e.notes)) COLUMNS n text) x WHERE e.patient_id <= 10",
+    "SELECT j.n FROM encounters e, JSON_TABLE(jsonb_build_object('n', e.notes), '$' COLUMNS (n text)) j WHERE e.patient_id <= 10",
+  ])("still scans %s once approved (a column without a PATH takes the element as it was)", async (sql) => {
+    expect(await plannedMasking(sql)).toEqual(["detect"]);
   });
 });
 
