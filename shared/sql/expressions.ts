@@ -226,7 +226,10 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
     e.kind === "AEXPR_BETWEEN_SYM" ||
     e.kind === "AEXPR_NOT_BETWEEN_SYM"
   ) {
-    user = cx.an.addOperator(undefined, ">=") || cx.an.addOperator(undefined, "<=");
+    // Both are recorded (and both looked up): a user-defined >= must not hide a user-defined <=.
+    const ge = cx.an.addOperator(undefined, ">=");
+    const le = cx.an.addOperator(undefined, "<=");
+    user = ge || le;
   } else {
     user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }
