@@ -1,6 +1,6 @@
 // Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
 import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
-import { ACCESS, type Analysis, stringList } from "./analysis.ts";
+import { ACCESS, type Analysis, qualifier, stringList } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
@@ -324,7 +324,7 @@ function functionColumns(call: Node | undefined, an: Analysis): readonly string[
     }
     return undefined;
   }
-  const user = an.index.userRoutines(undefined, name, false);
+  const user = an.index.userRoutines(qualifier(call.FuncCall.funcname), name, false);
   if (user.length > 0) return undefined;
   return SET_RETURNING_COLUMNS.has(name) ? (SET_RETURNING_COLUMNS.get(name) ?? null) : undefined;
 }

@@ -5,7 +5,7 @@ import { BadRequestError } from "#shared/errors.ts";
 import { analyzeSql } from "#shared/sql/analyze.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
-import type { Catalog, Classification, StatementKind } from "#shared/sql/types.ts";
+import type { Catalog, CatalogRoutine, Classification, StatementKind } from "#shared/sql/types.ts";
 import { createFixtureDb, loadCatalog } from "./fixture-db.ts";
 import { columnsOf, functionsOf, outputsOf, relationKindsOf, relationsOf, wholeRowsOf } from "./format.ts";
 
@@ -2262,6 +2262,68 @@ describe("classify, table-driven", () => {
       outputs: c.outputs,
       reasons: c.reasons ?? [],
     });
+  });
+});
+
+/** The fixture catalog plus user-defined routines (a new catalog object, so a fresh index). */
+function withRoutines(...routines: CatalogRoutine[]): Catalog {
+  return {
+    ...catalog,
+    version: `${catalog.version}+${routines.map((r) => `${r.schema}.${r.name}`).join(",")}`,
+    routines: [...(catalog.routines ?? []), ...routines],
+  };
+}
+
+describe("classify, user routines named like built-ins", () => {
+  it("looks up a called function even when syntax registered the same name first", () => {
+    const routines = withRoutines({
+      schema: "public",
+      name: "similar_to_escape",
+      kinds: ["function"],
+      volatility: "volatile",
+    });
+    for (const sql of [
+      "SELECT 'a' SIMILAR TO 'b', similar_to_escape(1)",
+      "SELECT similar_to_escape(1), 'a' SIMILAR TO 'b'",
+    ]) {
+      const result = analyzeSql(sql, routines).classification;
+      expect(result.kind, sql).toBe("call");
+      expect(result.reasons, sql).toEqual(["user_function:public.similar_to_escape"]);
+      expect(result.functions, sql).toHaveLength(2);
+      expect(result.functions, sql).toContainEqual({ name: "similar_to_escape", origin: "user" });
+      expect(result.functions, sql).toContainEqual({
+        name: "similar_to_escape",
+        origin: "system",
+        syntax: true,
+      });
+    }
+  });
+
+  it("records both operators of BETWEEN when >= is user-defined", () => {
+    const routines = withRoutines(
+      { schema: "public", name: ">=", kinds: ["operator"], volatility: "immutable" },
+      { schema: "public", name: "<=", kinds: ["operator"], volatility: "volatile" },
+    );
+    const result = analyzeSql("SELECT id FROM patients WHERE dob BETWEEN $1 AND $2", routines).classification;
+    expect(result.operators).toEqual([
+      { name: "<=", origin: "user" },
+      { name: ">=", origin: "user" },
+    ]);
+    expect(result.reasons).toEqual(["user_operator:public.<=", "user_operator:public.>="]);
+  });
+
+  it("resolves a FROM function's columns in the schema the call names", () => {
+    const routines = withRoutines({
+      schema: "billing",
+      name: "unnest",
+      kinds: ["function"],
+      volatility: "stable",
+    });
+    const own = analyzeSql("SELECT * FROM billing.unnest(ARRAY[1]) AS u", routines).classification;
+    expect(own.outputsComplete).toBe(false);
+    const builtin = analyzeSql("SELECT * FROM unnest(ARRAY[1]) AS u", routines).classification;
+    expect(builtin.outputsComplete).not.toBe(false);
+    expect(outputsOf(builtin, routines)).toEqual(["u=constant()"]);
   });
 });
 
