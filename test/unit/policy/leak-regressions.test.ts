@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { BadRequestError, InternalError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { type LoadedPolicy, loadPolicyFile, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
@@ -294,6 +295,60 @@ describe("masking through a view (none exists in the demo schema)", () => {
       granted,
     );
     expect(ordered.decision.outcome).toBe("require_approval");
+  });
+
+  /** `v1` over patients, each `v<k>` over `v<k-1>`. */
+  function chain(depth: number): Catalog {
+    const views = [];
+    for (let k = 1; k <= depth; k++) {
+      views.push({
+        schema: "public",
+        table: `v${k}`,
+        kind: "view" as const,
+        columns: [{ name: "id", type: "integer" }, ...text("ssn")],
+        definition: ` SELECT id, ssn FROM ${k === 1 ? "patients" : `v${k - 1}`};`,
+      });
+    }
+    return {
+      ...CATALOG,
+      version: `leak-regressions-chain-${depth}`,
+      relations: [...CATALOG.relations, ...views],
+    };
+  }
+
+  it("keeps lineage through 16 nested views and refuses deeper nesting instead of reading a view as a table", () => {
+    const sixteen = analyzeSql("SELECT ssn FROM v16", chain(16)).classification;
+    expect(sixteen.outputs[0]?.sources).toContainEqual(
+      expect.objectContaining({ schema: "public", table: "patients", column: "ssn" }),
+    );
+    let error: unknown;
+    try {
+      analyzeSql("SELECT ssn FROM v17", chain(17));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).details).toMatchObject({ reason: "too_complex" });
+  });
+
+  it("refuses a view whose definition does not parse (or has too few columns) instead of reading it as a table", () => {
+    for (const definition of [" SELECT id, ssn FROM patients WHERE;", " SELECT id FROM patients;"]) {
+      const broken: Catalog = {
+        ...CATALOG,
+        version: `leak-regressions-broken-${definition}`,
+        relations: [
+          ...CATALOG.relations,
+          {
+            schema: "public",
+            table: "broken",
+            kind: "view",
+            columns: [{ name: "id", type: "integer" }, ...text("ssn")],
+            definition,
+          },
+        ],
+      };
+      expect(() => analyzeSql("SELECT ssn FROM broken", broken), definition).toThrow(InternalError);
+    }
   });
 
   it("denies the view under the demo policy, which does not grant it", async () => {
