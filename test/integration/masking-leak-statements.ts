@@ -218,7 +218,7 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT xmlagg(xmlelement(name n, notes)) ${E}`,
     `SELECT xpath('translate(/x/text(), "0123456789", "ABCDEFGHIJ")', xmlelement(name x, notes)) ${E}`,
     `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'substring(., 1, 40)') x WHERE e.patient_id <= ${LEAK_PATIENTS}`,
-    `SELECT JSON_VALUE(to_jsonb(notes), '$.string()') ${E}`,
+    `SELECT jsonb_path_query_first(to_jsonb(notes), '$ ? (@ like_regex "SSN")') ${E}`,
   ]),
   ...group("plain and bulk", ANY, [
     `SELECT id, ssn, mrn, first_name, last_name, dob ${P}`,
