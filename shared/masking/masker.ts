@@ -125,17 +125,22 @@ function build(options: MaskerOptions): Masker {
     const column = columns[i];
     if (column === undefined || planned.position !== i) throw mismatch();
     const fn = compileCellMasker(planned, column, ctx);
-    if (fn === null || planned.strategy === null || planned.rule === null) {
+    // A column is returned as is only when the plan says so on every count: a cell masker without a rule or
+    // strategy (or the reverse) is an inconsistent plan, and guessing either way could return a raw value.
+    const { strategy, rule } = planned;
+    if (fn === null) {
+      if (strategy !== null || rule !== null) throw mismatch();
       passthrough.push(i);
       out.push({ name: column.name, type: column.type, typeOid: column.typeOid, masking: null });
     } else {
+      if (strategy === null || rule === null) throw mismatch();
       masked.push(i);
       fns.push(fn);
-      strategyOf.push(STRATEGIES.indexOf(planned.strategy));
+      strategyOf.push(STRATEGIES.indexOf(strategy));
       out.push({
         name: column.name,
         ...maskedType(column, planned),
-        masking: { rule: planned.rule, strategy: planned.strategy },
+        masking: { rule, strategy },
       });
     }
   });

@@ -82,7 +82,8 @@ function tablesOf(columns: Iterable<string>): Set<string> {
  * Transformations that can rewrite text (any function, cast, operator, CASE, ...): after them the content
  * detectors may not recognize what they look for (`reverse(notes)`, `notes::bytea`, `replace(notes, '-', '')`,
  * chunks from `substr`). Aggregates, windows, JSON/XML builders, whole rows, COALESCE, subqueries, arrays and set
- * operations carry the text as it was, so the detectors still see it.
+ * operations carry the text as it was, so the detectors still see it. JSON/XML path evaluators (`xpath`,
+ * `jsonb_path_query`, XMLTABLE columns with a PATH, ...) are marked `function` by the analysis as well.
  */
 const REWRITING: ReadonlySet<TransformKind> = new Set(["function", "cast", "operator", "case", "other"]);
 

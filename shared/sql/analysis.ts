@@ -136,7 +136,9 @@ export class Analysis {
    * that runs SQL given as text or reads data from outside the statement's relations.
    */
   addFunction(schema: string | undefined, name: string, syntax = false): boolean {
-    const key = schema === undefined ? name : `${schema}.${name}`;
+    // Syntax (`SIMILAR TO` → similar_to_escape) is keyed apart from calls the SQL wrote: a call of a user
+    // routine of the same name must still get its user-routine lookup.
+    const key = syntax ? ` syntax ${name}` : schema === undefined ? name : `${schema}.${name}`;
     const known = this.functions.get(key);
     if (known !== undefined) return this.opaqueFunctions?.has(key) === true;
     const candidates =

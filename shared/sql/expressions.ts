@@ -151,8 +151,9 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     case "ResTarget":
       return expr((body as { val?: Node }).val, cx);
     case "JsonFuncExpr":
+      // JSON_VALUE / JSON_QUERY / JSON_EXISTS evaluate a path the query chose, which can rewrite the text.
       cx.an.addFunction(undefined, JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func", true);
-      return generic(body, cx, T.json_xml);
+      return generic(body, cx, T.json_xml | T.function);
     case "JsonObjectAgg":
     case "JsonArrayAgg":
       return jsonAggregate(tag, body as Parameters<typeof jsonAggregate>[1], cx);
@@ -225,7 +226,10 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
     e.kind === "AEXPR_BETWEEN_SYM" ||
     e.kind === "AEXPR_NOT_BETWEEN_SYM"
   ) {
-    user = cx.an.addOperator(undefined, ">=") || cx.an.addOperator(undefined, "<=");
+    // Both are recorded (and both looked up): a user-defined >= must not hide a user-defined <=.
+    const ge = cx.an.addOperator(undefined, ">=");
+    const le = cx.an.addOperator(undefined, "<=");
+    user = ge || le;
   } else {
     user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }

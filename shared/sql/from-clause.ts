@@ -1,6 +1,6 @@
 // Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
 import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
-import { ACCESS, type Analysis, stringList } from "./analysis.ts";
+import { ACCESS, type Analysis, qualifier, stringList } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
@@ -53,14 +53,19 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
     for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
     for (const part of parts) an.record(part, CLAUSE_BITS.limit);
+    // A column's PATH is an XPath expression evaluated over the document: it can rewrite the text
+    // (`translate(., "0123456789", "ABCDEFGHIJ")`, `substring(., 1, 40)`), so such a column is a function of
+    // the document. So is every column when the row expression is not a constant the query wrote.
+    const dynamicRows = table.rowexpr !== undefined && !isStringConstant(table.rowexpr);
     const columns: RangeColumn[] = [];
     for (const col of table.columns ?? []) {
       if (!("RangeTableFuncCol" in col)) continue;
       const c = col.RangeTableFuncCol;
+      const bits = c.colexpr !== undefined || dynamicRows ? T.json_xml | T.function : T.json_xml;
       const own =
         c.for_ordinality === true
           ? CONSTANT
-          : transformed([...parts, expr(c.colexpr, cx), expr(c.coldefexpr, cx)], T.json_xml);
+          : transformed([...parts, expr(c.colexpr, cx), expr(c.coldefexpr, cx)], bits);
       columns.push({ name: c.colname ?? "", lineage: own, used: false });
     }
     return single(
@@ -74,9 +79,9 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const parts = [expr(table.context_item?.raw_expr, cx)];
     for (const p of table.passing ?? []) parts.push(expr(p, cx));
     for (const part of parts) an.record(part, CLAUSE_BITS.limit);
-    const lineage = transformed(parts, T.json_xml);
     const columns: RangeColumn[] = [];
-    jsonTableColumns(table.columns, lineage, columns);
+    const evaluated = !plainJsonPath(table.pathspec);
+    jsonTableColumns(table.columns, parts, evaluated, cx, columns);
     return single(
       makeItem(table.alias?.aliasname, rangeColumnsRenamed(columns, table.alias), { derived: true }),
     );
@@ -93,17 +98,53 @@ function rangeColumnsRenamed(
   return names.length === 0 ? columns : rangeColumns(columns, names);
 }
 
-function jsonTableColumns(nodes: readonly Node[] | undefined, lineage: Lineage, out: RangeColumn[]): void {
+/**
+ * The columns of JSON_TABLE. A column's value is the document's item at its path; a path that does more than
+ * walk members and array elements (an explicit PATH, a NESTED PATH, a row path with methods or filters, an
+ * EXISTS test) is an expression the query chose, which can rewrite the text (`.datetime()`, `.string()`), so
+ * the column is a function of the document. DEFAULT ... ON EMPTY / ON ERROR values flow into the column too.
+ */
+function jsonTableColumns(
+  nodes: readonly Node[] | undefined,
+  parts: readonly Lineage[],
+  evaluated: boolean,
+  cx: Cx,
+  out: RangeColumn[],
+): void {
   for (const node of nodes ?? []) {
     if (!("JsonTableColumn" in node)) continue;
     const column = node.JsonTableColumn;
     if (column.coltype === "JTC_NESTED") {
-      jsonTableColumns(column.columns, lineage, out);
+      jsonTableColumns(column.columns, parts, true, cx, out);
       continue;
     }
-    const own = column.coltype === "JTC_FOR_ORDINALITY" ? CONSTANT : lineage;
-    out.push({ name: column.name ?? "", lineage: own, used: false });
+    if (column.coltype === "JTC_FOR_ORDINALITY") {
+      out.push({ name: column.name ?? "", lineage: CONSTANT, used: false });
+      continue;
+    }
+    const pathed = evaluated || column.pathspec !== undefined || column.coltype === "JTC_EXISTS";
+    const own = [...parts, expr(column.on_empty?.expr, cx), expr(column.on_error?.expr, cx)];
+    const lineage = transformed(own, pathed ? T.json_xml | T.function : T.json_xml);
+    out.push({ name: column.name ?? "", lineage, used: false });
   }
+}
+
+/** A string literal (`'/r/row'`), possibly cast. */
+function isStringConstant(node: Node): boolean {
+  if ("A_Const" in node) return true;
+  if ("TypeCast" in node && node.TypeCast.arg !== undefined) return isStringConstant(node.TypeCast.arg);
+  return false;
+}
+
+/** A JSON path that only walks members and array elements (`$`, `$[*]`, `lax $.a."b"[*]`). */
+const PLAIN_JSON_PATH =
+  /^\s*(?:(?:lax|strict)\s+)?\$(?:\s*(?:\[\s*\*\s*\]|\.\s*\*|\.\s*[A-Za-z_][A-Za-z0-9_]*|\.\s*"[^"\\]*"))*\s*$/;
+
+function plainJsonPath(spec: { string?: Node } | undefined): boolean {
+  const node = spec?.string;
+  if (node === undefined || !("A_Const" in node)) return false;
+  const text = node.A_Const.sval?.sval;
+  return text !== undefined && PLAIN_JSON_PATH.test(text);
 }
 
 function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
@@ -283,7 +324,7 @@ function functionColumns(call: Node | undefined, an: Analysis): readonly string[
     }
     return undefined;
   }
-  const user = an.index.userRoutines(undefined, name, false);
+  const user = an.index.userRoutines(qualifier(call.FuncCall.funcname), name, false);
   if (user.length > 0) return undefined;
   return SET_RETURNING_COLUMNS.has(name) ? (SET_RETURNING_COLUMNS.get(name) ?? null) : undefined;
 }

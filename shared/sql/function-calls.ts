@@ -2,7 +2,12 @@
 import type { FuncCall, Node, WindowDef } from "@pgsql/types";
 import { lastName, qualifier } from "./analysis.ts";
 import { type Cx, expr, exprs, generic, readOnly } from "./expressions.ts";
-import { AGGREGATE_FUNCTIONS, JSON_XML_FUNCTIONS, SET_RETURNING_FUNCTIONS } from "./known-functions.ts";
+import {
+  AGGREGATE_FUNCTIONS,
+  JSON_XML_FUNCTIONS,
+  PATH_EVALUATOR_FUNCTIONS,
+  SET_RETURNING_FUNCTIONS,
+} from "./known-functions.ts";
 import { CLAUSE_BITS, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 
 /** The lineage of a function call (recording the function, and what its modifiers read). */
@@ -27,7 +32,8 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
     AGGREGATE_FUNCTIONS.has(name) ||
     (user && userAggregate(schema, name, cx));
   let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
-  if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
+  if (PATH_EVALUATOR_FUNCTIONS.has(name)) bits |= T.json_xml | T.function;
+  else if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
   if (bits === 0) bits = T.function;
   return transformed(args, bits, user);
 }

@@ -172,7 +172,10 @@ export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([
   "cume_dist",
 ]);
 
-/** Built-ins that build or take apart JSON or XML documents. */
+/**
+ * Built-ins that build JSON or XML documents, or take them apart by their structure: the text of their
+ * arguments comes out as it went in (escaped), so the content detectors still see it.
+ */
 export const JSON_XML_FUNCTIONS: ReadonlySet<string> = new Set([
   "to_json",
   "to_jsonb",
@@ -195,13 +198,6 @@ export const JSON_XML_FUNCTIONS: ReadonlySet<string> = new Set([
   "jsonb_set",
   "jsonb_insert",
   "jsonb_pretty",
-  "json_extract_path",
-  "json_extract_path_text",
-  "jsonb_extract_path",
-  "jsonb_extract_path_text",
-  "jsonb_path_query",
-  "jsonb_path_query_array",
-  "jsonb_path_query_first",
   "json_populate_record",
   "jsonb_populate_record",
   "json_populate_recordset",
@@ -222,7 +218,6 @@ export const JSON_XML_FUNCTIONS: ReadonlySet<string> = new Set([
   "query_to_xml",
   "table_to_xml",
   "cursor_to_xml",
-  "xpath",
   "xmlconcat",
   "xmlelement",
   "xmlforest",
@@ -230,6 +225,32 @@ export const JSON_XML_FUNCTIONS: ReadonlySet<string> = new Set([
   "xmlpi",
   "xmlroot",
   "xmlserialize",
+]);
+
+/**
+ * Built-ins that evaluate a path or query expression (XPath, SQL/JSON path, a key path) over a document. The
+ * expression is chosen by the query and can rewrite, cut or select text (`translate(...)`, `substring(...)` in
+ * XPath, `like_regex` filters), so their value is a transformation of the document like any function's; they
+ * are JSON/XML functions too.
+ */
+export const PATH_EVALUATOR_FUNCTIONS: ReadonlySet<string> = new Set([
+  "xpath",
+  "xpath_exists",
+  "xmlexists",
+  "json_extract_path",
+  "json_extract_path_text",
+  "jsonb_extract_path",
+  "jsonb_extract_path_text",
+  "jsonb_path_exists",
+  "jsonb_path_exists_tz",
+  "jsonb_path_match",
+  "jsonb_path_match_tz",
+  "jsonb_path_query",
+  "jsonb_path_query_tz",
+  "jsonb_path_query_array",
+  "jsonb_path_query_array_tz",
+  "jsonb_path_query_first",
+  "jsonb_path_query_first_tz",
 ]);
 
 /**

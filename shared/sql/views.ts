@@ -1,25 +1,51 @@
 // Sees through views: a view's columns carry the lineage of its definition (parsed once per catalog) as well as their own name.
 import type { Node } from "@pgsql/types";
-import type { Analysis } from "./analysis.ts";
+import { BadRequestError, InternalError } from "#shared/errors.ts";
+import { type Analysis, AnalysisTooComplex } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { isConstant, type Lineage } from "./lineage.ts";
-import { PgSyntaxError, pgParse } from "./pg-wasm.ts";
+import { PgParserFault, pgParse } from "./pg-wasm.ts";
 import { analyzeQueryNode } from "./select.ts";
 
 const MAX_VIEW_DEPTH = 16;
 const trees = new WeakMap<IndexedRelation, Node | null>();
 
+/**
+ * The parse tree of a view's definition (null when the catalog has none). A definition that does not parse, or
+ * a parser fault, is an error: treating the view as a plain table would drop the lineage of its columns.
+ * Only successes are cached, so a transient fault is retried by the next statement.
+ */
 function viewTree(relation: IndexedRelation): Node | null {
   let tree = trees.get(relation);
   if (tree !== undefined) return tree;
-  try {
-    tree = relation.definition === undefined ? null : (pgParse(relation.definition).stmts?.[0]?.stmt ?? null);
-  } catch (error) {
-    if (!(error instanceof PgSyntaxError)) return null;
-    tree = null;
+  if (relation.definition === undefined) tree = null;
+  else {
+    try {
+      tree = pgParse(relation.definition).stmts?.[0]?.stmt ?? null;
+    } catch (error) {
+      throw viewFailure(relation, error);
+    }
+    if (tree === null) throw viewFailure(relation, undefined);
   }
   trees.set(relation, tree);
   return tree;
+}
+
+function viewFailure(relation: IndexedRelation, cause: unknown): Error {
+  const name = relation.source.key;
+  if (cause instanceof PgParserFault) {
+    if (cause.restarting) {
+      return new BadRequestError("invalid_sql", "The SQL parser is restarting; retry shortly.", {
+        details: { reason: "parser_unavailable" },
+        cause,
+      });
+    }
+    return new AnalysisTooComplex(`the definition of view ${name} is too complex to parse`, { cause });
+  }
+  return new InternalError(
+    `The definition of view ${name} could not be analyzed; the statement was not run.`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 function combine(own: Lineage, definition: Lineage | undefined): Lineage {
@@ -36,14 +62,22 @@ function combine(own: Lineage, definition: Lineage | undefined): Lineage {
 /**
  * For a view or materialized view with a known definition: its columns, each carrying the view column itself
  * and what the definition's matching output carries (relations the definition reads are recorded `via` the
- * view). Undefined for other relations, unparsable definitions, and views nested deeper than 16.
+ * view). Undefined for other relations and views without a definition in the catalog (system views). Throws
+ * `AnalysisTooComplex` for views nested deeper than 16 (or in a cycle), and an error when a definition cannot be
+ * parsed: the view is never read as if it were a table.
  */
 export function viewColumns(
   relation: IndexedRelation,
   an: Analysis,
 ): { name: string; lineage: Lineage }[] | undefined {
   if (relation.kind !== "view" && relation.kind !== "matview") return undefined;
-  if (an.viewStack.includes(relation.source) || an.viewStack.length >= MAX_VIEW_DEPTH) return undefined;
+  // Too deep, or a cycle (only a stale catalog has one): fail closed rather than read the view as a table.
+  if (an.viewStack.length >= MAX_VIEW_DEPTH) {
+    throw new AnalysisTooComplex(`views nested more than ${MAX_VIEW_DEPTH} deep`);
+  }
+  if (an.viewStack.includes(relation.source)) {
+    throw new AnalysisTooComplex(`view ${relation.source.key} refers to itself`);
+  }
   const tree = viewTree(relation);
   if (tree === null) return undefined;
   an.viewStack.push(relation.source);
@@ -53,6 +87,7 @@ export function viewColumns(
   } finally {
     an.viewStack.pop();
   }
+  if (outputs.length < relation.columns.length) throw viewFailure(relation, undefined);
   return relation.columns.map((column, i) => ({
     name: column.column,
     lineage: combine(column.lineage, outputs[i]?.lineage),

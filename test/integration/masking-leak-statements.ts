@@ -132,6 +132,7 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT json_build_array(first_name, last_name) ${P}`,
     `SELECT JSON_OBJECT('ssn': ssn) ${P}`,
     `SELECT (xpath('/a/text()', xmlparse(content '<a>' || ssn || '</a>')))[1]::text ${P}`,
+    `SELECT xpath('translate(/x/text(), "0123456789", "ABCDEFGHIJ")', xmlelement(name x, ssn)) ${P}`,
   ]),
   ...group("aggregate", ANY, [
     `SELECT min(ssn), max(mrn), min(dob) ${P}`,
@@ -215,6 +216,9 @@ export const LEAK_STATEMENTS: readonly LeakStatement[] = [
     `SELECT id ${E} AND notes LIKE '%SSN 6%'`,
     `SELECT left(notes, 40), notes COLLATE "C" ${E}`,
     `SELECT xmlagg(xmlelement(name n, notes)) ${E}`,
+    `SELECT xpath('translate(/x/text(), "0123456789", "ABCDEFGHIJ")', xmlelement(name x, notes)) ${E}`,
+    `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'substring(., 1, 40)') x WHERE e.patient_id <= ${LEAK_PATIENTS}`,
+    `SELECT jsonb_path_query_first(to_jsonb(notes), '$ ? (@ like_regex "SSN")') ${E}`,
   ]),
   ...group("plain and bulk", ANY, [
     `SELECT id, ssn, mrn, first_name, last_name, dob ${P}`,

@@ -328,6 +328,24 @@ describe("failing closed", () => {
     expect(error.cause).toBeUndefined();
   });
 
+  it("refuses a planned column whose cell masker and rule/strategy disagree, rather than returning it raw", () => {
+    const plan = planFor([copy(0, "ssn", col("patients", "ssn"))]);
+    const [ssn] = plan.columns;
+    if (ssn === undefined) throw new Error("no column");
+    const compile = (changed: Partial<MaskingPlan["columns"][number]>) =>
+      compileMasker({
+        plan: { ...plan, columns: [{ ...ssn, ...changed }] },
+        columns: [column("ssn", "text")],
+        keys: { tokenizationKey: key },
+        clock,
+        detectors,
+      });
+    expectFailure(() => compile({ rule: null }));
+    expectFailure(() => compile({ strategy: null }));
+    expectFailure(() => compile({ spec: null, detectors: [] }));
+    expect(compile({}).maskPage([[SECRET]])).toEqual([["***-**-6789"]]);
+  });
+
   it("refuses to compile against a result that does not match the plan", () => {
     expectFailure(() => masker(DEMO_OUTPUTS, DEMO_COLUMNS.slice(1)));
     expectFailure(() =>

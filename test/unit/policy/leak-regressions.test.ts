@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { BadRequestError, InternalError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { evaluate } from "#shared/policy/evaluate.ts";
 import { type LoadedPolicy, loadPolicyFile, parsePolicy } from "#shared/policy/load.ts";
@@ -81,6 +82,13 @@ async function masking(sql: string): Promise<(string | null)[] | string> {
   return plan.columns.map((c) => c.strategy);
 }
 
+/** The strategy each output column gets when the statement runs, now or once approved (else the outcome). */
+async function plannedMasking(sql: string): Promise<(string | null)[] | string> {
+  const { decision, plan } = await decide(sql);
+  if (plan === undefined) return decision.outcome;
+  return plan.columns.map((c) => c.strategy);
+}
+
 describe("values nested directly in a list (ARRAY[...], ROW(...), unnest(ARRAY[...]))", () => {
   it.each([
     ["SELECT ARRAY[ssn] FROM patients WHERE id <= 10", ["nullify"]],
@@ -131,13 +139,37 @@ describe("free text rewritten before the content detectors see it", () => {
   });
 
   it.each([
+    `SELECT xpath('translate(/x/text(),"0123456789","ABCDEFGHIJ")', xmlelement(name x, e.notes)) FROM encounters e WHERE e.patient_id <= 10`,
+    `SELECT pg_catalog.xpath('substring(/x/text(), 1, 40)', xmlelement(name x, notes)) FROM encounters WHERE patient_id <= 10`,
+    `SELECT xpath_exists('/x[contains(text(), "SSN 6")]', xmlelement(name x, notes)) FROM encounters WHERE patient_id <= 10`,
+    `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'substring(., 1, 40)') x WHERE e.patient_id <= 10`,
+    `SELECT x.c FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, e.notes) COLUMNS c text PATH 'translate(., "0123456789", "ABCDEFGHIJ")') x WHERE e.patient_id <= 10`,
+    `SELECT jsonb_path_query(to_jsonb(notes), '$.datetime()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT jsonb_path_query_first(to_jsonb(notes), '$.string()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT jsonb_extract_path_text(jsonb_build_object('n', notes), 'n') FROM encounters WHERE patient_id <= 10`,
+    `SELECT JSON_VALUE(to_jsonb(notes), '$.string()') FROM encounters WHERE patient_id <= 10`,
+    `SELECT j.c FROM encounters e, JSON_TABLE(jsonb_build_object('n', e.notes), '$' COLUMNS (c text PATH '$.n.string()')) j WHERE e.patient_id <= 10`,
+    `SELECT j.c FROM encounters e, JSON_TABLE(jsonb_build_array(e.notes), '$[*].datetime()' COLUMNS (c text PATH '$')) j WHERE e.patient_id <= 10`,
+  ])("nulls %s (a path expression the query chose can rewrite the text)", async (sql) => {
+    expect(await plannedMasking(sql)).toEqual(["nullify"]);
+  });
+
+  it.each([
     "SELECT notes FROM encounters WHERE patient_id <= 10",
     "SELECT string_agg(notes, ' ') FROM encounters WHERE patient_id <= 10",
     "SELECT json_agg(notes) FROM encounters WHERE patient_id <= 10",
     "SELECT to_jsonb(e) FROM encounters e WHERE e.patient_id <= 10",
     "SELECT coalesce(notes, '') FROM encounters WHERE patient_id <= 10",
+    "SELECT xmlelement(name x, notes) FROM encounters WHERE patient_id <= 10",
   ])("still scans %s, which carries the text as it was", async (sql) => {
     expect(await masking(sql)).toEqual(["detect"]);
+  });
+
+  it.each([
+    "SELECT x.n FROM encounters e, XMLTABLE('/x' PASSING xmlelement(name x, xmlelement(name n, e.notes)) COLUMNS n text) x WHERE e.patient_id <= 10",
+    "SELECT j.n FROM encounters e, JSON_TABLE(jsonb_build_object('n', e.notes), '$' COLUMNS (n text)) j WHERE e.patient_id <= 10",
+  ])("still scans %s once approved (a column without a PATH takes the element as it was)", async (sql) => {
+    expect(await plannedMasking(sql)).toEqual(["detect"]);
   });
 });
 
@@ -264,6 +296,60 @@ describe("masking through a view (none exists in the demo schema)", () => {
       granted,
     );
     expect(ordered.decision.outcome).toBe("require_approval");
+  });
+
+  /** `v1` over patients, each `v<k>` over `v<k-1>`. */
+  function chain(depth: number): Catalog {
+    const views = [];
+    for (let k = 1; k <= depth; k++) {
+      views.push({
+        schema: "public",
+        table: `v${k}`,
+        kind: "view" as const,
+        columns: [{ name: "id", type: "integer" }, ...text("ssn")],
+        definition: ` SELECT id, ssn FROM ${k === 1 ? "patients" : `v${k - 1}`};`,
+      });
+    }
+    return {
+      ...CATALOG,
+      version: `leak-regressions-chain-${depth}`,
+      relations: [...CATALOG.relations, ...views],
+    };
+  }
+
+  it("keeps lineage through 16 nested views and refuses deeper nesting instead of reading a view as a table", () => {
+    const sixteen = analyzeSql("SELECT ssn FROM v16", chain(16)).classification;
+    expect(sixteen.outputs[0]?.sources).toContainEqual(
+      expect.objectContaining({ schema: "public", table: "patients", column: "ssn" }),
+    );
+    let error: unknown;
+    try {
+      analyzeSql("SELECT ssn FROM v17", chain(17));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).details).toMatchObject({ reason: "too_complex" });
+  });
+
+  it("refuses a view whose definition does not parse (or has too few columns) instead of reading it as a table", () => {
+    for (const definition of [" SELECT id, ssn FROM patients WHERE;", " SELECT id FROM patients;"]) {
+      const broken: Catalog = {
+        ...CATALOG,
+        version: `leak-regressions-broken-${definition}`,
+        relations: [
+          ...CATALOG.relations,
+          {
+            schema: "public",
+            table: "broken",
+            kind: "view",
+            columns: [{ name: "id", type: "integer" }, ...text("ssn")],
+            definition,
+          },
+        ],
+      };
+      expect(() => analyzeSql("SELECT ssn FROM broken", broken), definition).toThrow(InternalError);
+    }
   });
 
   it("denies the view under the demo policy, which does not grant it", async () => {

@@ -5,7 +5,7 @@ import { BadRequestError } from "#shared/errors.ts";
 import { analyzeSql } from "#shared/sql/analyze.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
-import type { Catalog, Classification, StatementKind } from "#shared/sql/types.ts";
+import type { Catalog, CatalogRoutine, Classification, StatementKind } from "#shared/sql/types.ts";
 import { createFixtureDb, loadCatalog } from "./fixture-db.ts";
 import { columnsOf, functionsOf, outputsOf, relationKindsOf, relationsOf, wholeRowsOf } from "./format.ts";
 
@@ -1209,7 +1209,7 @@ const CASES: readonly Case[] = [
     relations: ["encounters"],
     columns: ["encounters.notes:output"],
     functions: ["json_value"],
-    outputs: ["json_value=transform(encounters.notes)[cast,json_xml]"],
+    outputs: ["json_value=transform(encounters.notes)[function,cast,json_xml]"],
   },
   {
     sql: "SELECT xmlelement(name patient, xmlattributes(id AS id), ssn) FROM patients",
@@ -1233,7 +1233,7 @@ const CASES: readonly Case[] = [
     relations: ["encounters"],
     columns: ["encounters.notes:output+limit"],
     functions: ["json_table"],
-    outputs: ["a=transform(encounters.notes)[cast,json_xml]", "n=constant()"],
+    outputs: ["a=transform(encounters.notes)[function,cast,json_xml]", "n=constant()"],
   },
   {
     sql: "SELECT x.* FROM patients p, XMLTABLE('/r' PASSING xmlparse(document p.address) COLUMNS street text PATH 's') AS x",
@@ -1241,7 +1241,40 @@ const CASES: readonly Case[] = [
     relations: ["patients"],
     columns: ["patients.address:output+limit"],
     functions: ["xmlparse", "xmltable"],
-    outputs: ["street=transform(patients.address)[json_xml]"],
+    outputs: ["street=transform(patients.address)[function,json_xml]"],
+  },
+  {
+    sql: "SELECT x.* FROM patients p, XMLTABLE('/r' PASSING xmlparse(document p.address) COLUMNS street text, n FOR ORDINALITY) AS x",
+    kind: "read",
+    relations: ["patients"],
+    columns: ["patients.address:output+limit"],
+    functions: ["xmlparse", "xmltable"],
+    outputs: ["street=transform(patients.address)[json_xml]", "n=constant()"],
+  },
+  {
+    sql: "SELECT jt.* FROM encounters e, JSON_TABLE(e.notes::jsonb, '$[*]' COLUMNS (a text, b text DEFAULT e.department ON EMPTY, c boolean EXISTS, NESTED PATH '$.n[*]' COLUMNS (d text))) AS jt",
+    kind: "read",
+    relations: ["encounters"],
+    columns: ["encounters.department:output", "encounters.notes:output+limit"],
+    functions: ["json_table"],
+    outputs: [
+      "a=transform(encounters.notes)[cast,json_xml]",
+      "b=transform(encounters.notes,encounters.department)[cast,json_xml]",
+      "c=transform(encounters.notes)[function,cast,json_xml]",
+      "d=transform(encounters.notes)[function,cast,json_xml]",
+    ],
+  },
+  {
+    sql: "SELECT xpath('substring(/x/text(), 1, 40)', xmlelement(name x, notes)), json_extract_path_text(notes::json, 'a'), json_build_object('n', notes) FROM encounters",
+    kind: "read",
+    relations: ["encounters"],
+    columns: ["encounters.notes:output"],
+    functions: ["json_build_object", "json_extract_path_text", "xmlelement", "xpath"],
+    outputs: [
+      "xpath=transform(encounters.notes)[function,json_xml]",
+      "json_extract_path_text=transform(encounters.notes)[function,cast,json_xml]",
+      "json_build_object=transform(encounters.notes)[json_xml]",
+    ],
   },
   {
     sql: "SELECT g FROM generate_series(1, 3) AS g",
@@ -2229,6 +2262,68 @@ describe("classify, table-driven", () => {
       outputs: c.outputs,
       reasons: c.reasons ?? [],
     });
+  });
+});
+
+/** The fixture catalog plus user-defined routines (a new catalog object, so a fresh index). */
+function withRoutines(...routines: CatalogRoutine[]): Catalog {
+  return {
+    ...catalog,
+    version: `${catalog.version}+${routines.map((r) => `${r.schema}.${r.name}`).join(",")}`,
+    routines: [...(catalog.routines ?? []), ...routines],
+  };
+}
+
+describe("classify, user routines named like built-ins", () => {
+  it("looks up a called function even when syntax registered the same name first", () => {
+    const routines = withRoutines({
+      schema: "public",
+      name: "similar_to_escape",
+      kinds: ["function"],
+      volatility: "volatile",
+    });
+    for (const sql of [
+      "SELECT 'a' SIMILAR TO 'b', similar_to_escape(1)",
+      "SELECT similar_to_escape(1), 'a' SIMILAR TO 'b'",
+    ]) {
+      const result = analyzeSql(sql, routines).classification;
+      expect(result.kind, sql).toBe("call");
+      expect(result.reasons, sql).toEqual(["user_function:public.similar_to_escape"]);
+      expect(result.functions, sql).toHaveLength(2);
+      expect(result.functions, sql).toContainEqual({ name: "similar_to_escape", origin: "user" });
+      expect(result.functions, sql).toContainEqual({
+        name: "similar_to_escape",
+        origin: "system",
+        syntax: true,
+      });
+    }
+  });
+
+  it("records both operators of BETWEEN when >= is user-defined", () => {
+    const routines = withRoutines(
+      { schema: "public", name: ">=", kinds: ["operator"], volatility: "immutable" },
+      { schema: "public", name: "<=", kinds: ["operator"], volatility: "volatile" },
+    );
+    const result = analyzeSql("SELECT id FROM patients WHERE dob BETWEEN $1 AND $2", routines).classification;
+    expect(result.operators).toEqual([
+      { name: "<=", origin: "user" },
+      { name: ">=", origin: "user" },
+    ]);
+    expect(result.reasons).toEqual(["user_operator:public.<=", "user_operator:public.>="]);
+  });
+
+  it("resolves a FROM function's columns in the schema the call names", () => {
+    const routines = withRoutines({
+      schema: "billing",
+      name: "unnest",
+      kinds: ["function"],
+      volatility: "stable",
+    });
+    const own = analyzeSql("SELECT * FROM billing.unnest(ARRAY[1]) AS u", routines).classification;
+    expect(own.outputsComplete).toBe(false);
+    const builtin = analyzeSql("SELECT * FROM unnest(ARRAY[1]) AS u", routines).classification;
+    expect(builtin.outputsComplete).not.toBe(false);
+    expect(outputsOf(builtin, routines)).toEqual(["u=constant()"]);
   });
 });
 
