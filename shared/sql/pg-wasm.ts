@@ -163,46 +163,51 @@ export function pgScan(sql: string): PgScanToken[] {
   return withInstance((wasm) => scanWith(wasm, sql));
 }
 
-function scanWith(wasm: PgQueryWasmModule, sql: string): PgScanToken[] {
+/** Copies `sql` into the instance's memory as a C string for `use`, and frees it afterwards. */
+function withCString<T>(wasm: PgQueryWasmModule, sql: string, use: (pointer: number) => T): T {
   const size = wasm.lengthBytesUTF8(sql) + 1;
-  const queryPointer = wasm._malloc(size);
-  if (queryPointer === 0) throw new PgParserFault("out of parser memory");
-  let resultPointer = 0;
+  const pointer = wasm._malloc(size);
+  if (pointer === 0) throw new PgParserFault("out of parser memory");
   try {
-    wasm.stringToUTF8(sql, queryPointer, size);
-    resultPointer = wasm._wasm_scan(queryPointer);
-    if (resultPointer === 0) throw new PgParserFault("out of parser memory");
-    // The tokens as a JSON object, else the scanner's message (empty text, an unterminated literal or comment).
-    const text = wasm.UTF8ToString(resultPointer);
-    if (!text.startsWith("{")) throw new PgSyntaxError(text, 0);
-    return (JSON.parse(text) as { tokens?: PgScanToken[] }).tokens ?? [];
+    wasm.stringToUTF8(sql, pointer, size);
+    return use(pointer);
   } finally {
-    wasm._free(queryPointer);
-    if (resultPointer !== 0) wasm._wasm_free_string(resultPointer);
+    wasm._free(pointer);
   }
 }
 
-function parseWith(wasm: PgQueryWasmModule, sql: string): ParseResult {
-  const size = wasm.lengthBytesUTF8(sql) + 1;
-  const queryPointer = wasm._malloc(size);
-  if (queryPointer === 0) throw new PgParserFault("out of parser memory");
-  let resultPointer = 0;
-  try {
-    wasm.stringToUTF8(sql, queryPointer, size);
-    resultPointer = wasm._wasm_parse_query_raw(queryPointer);
+function scanWith(wasm: PgQueryWasmModule, sql: string): PgScanToken[] {
+  return withCString(wasm, sql, (queryPointer) => {
+    const resultPointer = wasm._wasm_scan(queryPointer);
     if (resultPointer === 0) throw new PgParserFault("out of parser memory");
-    const treePointer = wasm.getValue(resultPointer, "i32");
-    const errorPointer = wasm.getValue(resultPointer + 8, "i32");
-    if (errorPointer !== 0) {
-      const messagePointer = wasm.getValue(errorPointer, "i32");
-      const cursor = wasm.getValue(errorPointer + 16, "i32");
-      const message = messagePointer === 0 ? "syntax error" : wasm.UTF8ToString(messagePointer);
-      throw new PgSyntaxError(message, Math.max(cursor, 0));
+    try {
+      // The tokens as a JSON object, else the scanner's message (empty text, an unterminated literal or comment).
+      const text = wasm.UTF8ToString(resultPointer);
+      if (!text.startsWith("{")) throw new PgSyntaxError(text, 0);
+      return (JSON.parse(text) as { tokens?: PgScanToken[] }).tokens ?? [];
+    } finally {
+      wasm._wasm_free_string(resultPointer);
     }
-    if (treePointer === 0) throw new PgParserFault("the SQL parser returned no tree");
-    return JSON.parse(wasm.UTF8ToString(treePointer)) as ParseResult;
-  } finally {
-    wasm._free(queryPointer);
-    if (resultPointer !== 0) wasm._wasm_free_parse_result(resultPointer);
-  }
+  });
+}
+
+function parseWith(wasm: PgQueryWasmModule, sql: string): ParseResult {
+  return withCString(wasm, sql, (queryPointer) => {
+    const resultPointer = wasm._wasm_parse_query_raw(queryPointer);
+    if (resultPointer === 0) throw new PgParserFault("out of parser memory");
+    try {
+      const treePointer = wasm.getValue(resultPointer, "i32");
+      const errorPointer = wasm.getValue(resultPointer + 8, "i32");
+      if (errorPointer !== 0) {
+        const messagePointer = wasm.getValue(errorPointer, "i32");
+        const cursor = wasm.getValue(errorPointer + 16, "i32");
+        const message = messagePointer === 0 ? "syntax error" : wasm.UTF8ToString(messagePointer);
+        throw new PgSyntaxError(message, Math.max(cursor, 0));
+      }
+      if (treePointer === 0) throw new PgParserFault("the SQL parser returned no tree");
+      return JSON.parse(wasm.UTF8ToString(treePointer)) as ParseResult;
+    } finally {
+      wasm._wasm_free_parse_result(resultPointer);
+    }
+  });
 }
