@@ -1,7 +1,7 @@
 // One gateway per DATA_DIR: a pid lock file, taken over only when its owner is gone.
 
 import { randomBytes } from "node:crypto";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { link, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -18,13 +18,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Creates `path` holding `content`, or answers false if it exists. The content is written to a private file first
+ * and linked into place, so nobody ever reads the lock half written: `writeFile` with "wx" creates the file empty
+ * and writes after, and a racing start that read that empty file judged it stale and removed the winner's lock.
+ */
 async function createExclusive(path: string, content: string): Promise<boolean> {
+  const draft = `${path}.${process.pid}.${randomBytes(6).toString("hex")}`;
+  await writeFile(draft, content, { flag: "wx", mode: 0o600 });
   try {
-    await writeFile(path, content, { flag: "wx", mode: 0o600 });
+    await link(draft, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw error;
+  } finally {
+    await rm(draft, { force: true });
   }
 }
 
