@@ -342,8 +342,10 @@ describe("composeHandler", () => {
       putStarted();
       return {};
     });
+    // Only a deadlock breaker (run in order, the two wait for each other forever), not a timing limit: generous,
+    // so a slow machine cannot fail it, and under the test's own timeout, so the failure says why.
     const waited = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error("the policy archive waited for the parser")), 2_000),
+      setTimeout(() => reject(new Error("the policy archive waited for the parser")), 30_000).unref(),
     );
     waited.catch(() => undefined);
     await compose(() => Promise.race([archiving.then(() => analyzer), waited]));
