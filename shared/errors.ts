@@ -155,7 +155,8 @@ export class UnavailableError extends PhigateError {
       | "workflow_unavailable"
       | "signer_unavailable"
       | "signin_unavailable"
-      | "interrupted",
+      | "interrupted"
+      | "stopping",
     message: string,
     options?: PhigateErrorOptions,
   ) {

@@ -130,17 +130,20 @@ export async function startLocalHost(
   await chmod(config.dataDir, 0o700);
   const unlock = await lockDataDir(config.dataDir);
   const closers: (() => Promise<void>)[] = [unlock];
+  let server: RunningServer | undefined;
   let closing: Promise<void> | undefined;
+  // The server drains first, while every store is still open, so a request in flight is answered and recorded;
+  // then the rest closes in the reverse of its opening.
   const closeAll = (): Promise<void> => {
     closing ??= (async () => {
+      await server?.close().catch(() => undefined);
       for (const close of closers.reverse()) await close().catch(() => undefined);
     })();
     return closing;
   };
   try {
     const clock = overrides.clock ?? systemClock;
-    const server: RunningServer = await startServer({ host: config.host, port: config.port, logger });
-    closers.push(() => server.close());
+    server = await startServer({ host: config.host, port: config.port, logger });
     const baseUrl = config.publicUrl ?? server.url;
     const keys = new FileKeyProvider(join(config.dataDir, "keys"));
     for (const purpose of KEY_PURPOSES) await keys.key(purpose);

@@ -46,9 +46,14 @@ async function main(): Promise<void> {
   process.stdout.write(banner(host, (await host.deps.signer.publicKey()).fingerprint));
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: stop now. Every answer given is already recorded; a statement cut off stays `running`
+      // and the next start marks it failed (the kill -9 test proves the same).
+      logger.warn("stopping now, without waiting for requests in flight", { signal });
+      process.exit(1);
+    }
     stopping = true;
-    logger.info("stopping", { signal });
+    logger.info("stopping: finishing requests in flight (signal again to stop now)", { signal });
     void host.close().then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));

@@ -3,6 +3,8 @@
 import { createReadStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { finished } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { toLambdaEvent, writeLambdaResult } from "#infra/local/lambda-event.ts";
 import type { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
@@ -16,7 +18,7 @@ import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { errorResponse, jsonResponse } from "#shared/http/error-response.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";
 import { matchRoute } from "#shared/http/routes.ts";
-import type { Logger } from "#shared/log.ts";
+import { errorFields, type Logger } from "#shared/log.ts";
 
 /** A route only the local host serves (dev IdP, signed object links): returns undefined when it doesn't match. */
 export type LocalRoute = (
@@ -30,7 +32,15 @@ export interface LocalServerOptions {
   readonly host: string;
   readonly port: number;
   readonly logger: Logger;
+  /** How long `close` lets requests in flight finish before it cuts them (default {@link DRAIN_MS}). */
+  readonly drainMs?: number;
 }
+
+/**
+ * How long a stop waits for requests in flight. A query is answered within its statement timeout; a session
+ * long-poll (at most 20 s) that is cut loses nothing, its caller asks again.
+ */
+export const DRAIN_MS = 10_000;
 
 /** What the server serves, mounted once the composition root (which needs the server's URL) is built. */
 export interface MountedApp {
@@ -45,6 +55,11 @@ export interface RunningServer {
   readonly url: string;
   readonly server: Server;
   mount(app: MountedApp): void;
+  /**
+   * Stops accepting, answers `503 stopping` to requests that still arrive on open connections, lets the requests
+   * in flight finish (up to `drainMs`), then closes every connection. The stores must stay open until it resolves:
+   * a request cut short is recorded `running`, and only the next start marks it failed.
+   */
   close(): Promise<void>;
 }
 
@@ -100,46 +115,70 @@ async function serveObject(objects: FileObjectStore, url: URL, response: ServerR
 /** Starts the server on host:port (port 0 picks a free one). */
 export async function startServer(options: LocalServerOptions): Promise<RunningServer> {
   let app: MountedApp | undefined;
-  const server = createServer((request, response) => {
-    void (async () => {
-      let url: URL;
-      try {
-        url = new URL(request.url ?? "/", "http://local");
-      } catch {
-        writeLambdaResult(
-          response,
-          jsonResponse(400, { error: { code: "invalid_request", message: "malformed URL" } }),
-        );
-        return;
-      }
-      try {
-        if (app === undefined) throw new UnavailableError("store_unavailable", "the gateway is starting");
-        if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
-        const body = await readBody(request);
-        for (const route of app.localRoutes) {
-          const result = await route(request, url, body);
-          if (result !== undefined) {
-            writeLambdaResult(response, result);
-            return;
-          }
-        }
-        const matched = matchRoute(request.method ?? "GET", url.pathname);
-        if (matched === undefined) throw new NotFoundError("no such route");
-        if (matched === "method_not_allowed")
-          throw new MethodNotAllowedError("method not allowed on this path");
-        const handler = app.handlers.get(matched.route.id);
-        if (handler === undefined) throw new NotFoundError("no such route");
-        writeLambdaResult(response, await handler(toLambdaEvent(request, url, matched, body)));
-      } catch (error) {
-        if (response.headersSent) {
-          response.destroy();
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    let url: URL;
+    try {
+      url = new URL(request.url ?? "/", "http://local");
+    } catch {
+      writeLambdaResult(
+        response,
+        jsonResponse(400, { error: { code: "invalid_request", message: "malformed URL" } }),
+      );
+      return;
+    }
+    try {
+      if (app === undefined) throw new UnavailableError("store_unavailable", "the gateway is starting");
+      if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
+      const body = await readBody(request);
+      for (const route of app.localRoutes) {
+        const result = await route(request, url, body);
+        if (result !== undefined) {
+          writeLambdaResult(response, result);
           return;
         }
-        const result = errorResponse(error, options.logger);
-        writeLambdaResult(response, result);
-        if (error instanceof PayloadTooLargeError) request.destroy();
       }
-    })();
+      const matched = matchRoute(request.method ?? "GET", url.pathname);
+      if (matched === undefined) throw new NotFoundError("no such route");
+      if (matched === "method_not_allowed")
+        throw new MethodNotAllowedError("method not allowed on this path");
+      const handler = app.handlers.get(matched.route.id);
+      if (handler === undefined) throw new NotFoundError("no such route");
+      writeLambdaResult(response, await handler(toLambdaEvent(request, url, matched, body)));
+    } catch (error) {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      const result = errorResponse(error, options.logger);
+      writeLambdaResult(response, result);
+      if (error instanceof PayloadTooLargeError) request.destroy();
+    }
+  };
+  const server = createServer((request, response) => {
+    if (stopping) {
+      // A request on a connection kept alive from before the stop: refused whole, and the connection closed.
+      response.setHeader("connection", "close");
+      writeLambdaResult(
+        response,
+        errorResponse(
+          new UnavailableError("stopping", "the gateway is stopping; retry shortly"),
+          options.logger,
+        ),
+      );
+      return;
+    }
+    // In flight until the answer has left for the socket, not just until the handler returned: a large answer
+    // still buffered would be lost when the drain closes the connections.
+    const work = handle(request, response)
+      .catch((error: unknown) => {
+        options.logger.error("request failed outside the error mapping", errorFields(error));
+        response.destroy();
+      })
+      .then(() => finished(response).catch(() => undefined)) // a caller that went away is no error
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
   });
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
@@ -149,16 +188,34 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    stopping = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    if (inFlight.size > 0) {
+      options.logger.info("waiting for requests in flight", { requests: inFlight.size });
+      const deadline = sleep(options.drainMs ?? DRAIN_MS, "cut" as const, { ref: false });
+      const outcome = await Promise.race([
+        Promise.allSettled([...inFlight]).then(() => "drained" as const),
+        deadline,
+      ]);
+      if (outcome === "cut") {
+        options.logger.warn("cut requests still in flight after the drain time", { requests: inFlight.size });
+      }
+    }
+    server.closeAllConnections();
+    await closed;
+  };
   return {
     url: `http://${address.address}:${address.port}`,
     server,
     mount: (mounted) => {
       app = mounted;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      closing ??= drain();
+      return closing;
+    },
   };
 }
