@@ -1,9 +1,10 @@
 // One gateway per DATA_DIR: a pid lock file, taken over only when its owner is gone.
 
 import { randomBytes } from "node:crypto";
-import { link, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 
 /** How often a start waits for another start's takeover of a stale lock to finish (20 ms apart). */
@@ -19,22 +20,12 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Creates `path` holding `content`, or answers false if it exists. The content is written to a private file first
- * and linked into place, so nobody ever reads the lock half written: `writeFile` with "wx" creates the file empty
- * and writes after, and a racing start that read that empty file judged it stale and removed the winner's lock.
+ * Creates `path` holding `content`, or answers false if it exists. `writeFileOnce` links a fully written file into
+ * place, so nobody reads the lock half written: with `writeFile`'s "wx" the file exists empty for a moment, and a
+ * racing start that read it empty judged it stale and removed the winner's lock.
  */
-async function createExclusive(path: string, content: string): Promise<boolean> {
-  const draft = `${path}.${process.pid}.${randomBytes(6).toString("hex")}`;
-  await writeFile(draft, content, { flag: "wx", mode: 0o600 });
-  try {
-    await link(draft, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  } finally {
-    await rm(draft, { force: true });
-  }
+function createExclusive(path: string, content: string): Promise<boolean> {
+  return writeFileOnce(path, Buffer.from(content), 0o600);
 }
 
 async function readIfPresent(path: string): Promise<string | undefined> {
