@@ -1,7 +1,7 @@
 // End to end through HTTP (issue 6): a quorum of two, expiry on an injected clock, and restarts on the same DATA_DIR —
 // pending approvals resume, an expiry that passed while the gateway was down fires at start, a changed policy fails closed.
 
-import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -12,6 +12,7 @@ import {
   demoPolicyWith,
   eventually,
   RISKY_SMALL_SQL,
+  readExecution,
   waitForStatus,
 } from "#test/support/approvals.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
@@ -117,9 +118,7 @@ describe("approval lifecycle: quorum 2, expiry, restarts", () => {
     expect(done.body.status).toBe("completed");
     expect(done.body.sql).toBe(RISKY_SMALL_SQL);
     const execution = await eventually(async () => {
-      const doc = JSON.parse(
-        await readFile(join(dataDir, "approvals", "executions", `${approvalId}.json`), "utf8"),
-      );
+      const doc = await readExecution(join(dataDir, "approvals", "executions"), approvalId);
       return doc.status === "running" ? undefined : doc;
     });
     expect(execution).toMatchObject({ status: "succeeded", state: "Done" });

@@ -2,6 +2,11 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import {
+  type Execution,
+  executionSchema,
+  STOPPED_FOLDER,
+} from "#shared/adapters/local/workflow-execution.ts";
 import type { Clock } from "#shared/ports.ts";
 import type { Answer, TestGateway } from "#test/support/gateway.ts";
 
@@ -108,4 +113,19 @@ export function decide(
   body: { decision: "approve" | "deny"; comment?: string; binding?: string },
 ): Promise<Answer> {
   return gw.request("POST", `/v1/approvals/${approvalId}/decision`, { token, body });
+}
+
+/**
+ * An in-process workflow execution's document, wherever it is: `<directory>/<name>.json` while running,
+ * `<directory>/stopped/<name>.json` once stopped (read in that order: a move goes from the first to the second).
+ */
+export async function readExecution(directory: string, name: string): Promise<Execution> {
+  let text: string;
+  try {
+    text = await readFile(join(directory, `${name}.json`), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    text = await readFile(join(directory, STOPPED_FOLDER, `${name}.json`), "utf8");
+  }
+  return executionSchema.parse(JSON.parse(text));
 }

@@ -83,13 +83,25 @@ export class InProcessWorkflow implements ApprovalWorkflow {
     this.digest = sha256Hex(canonicalJson(options.description));
   }
 
-  /** Loads every stored execution (nothing runs until `resume`). */
+  /**
+   * Loads the running executions (nothing runs until `resume`). A stopped one still among them (the process
+   * stopped between its last write and its move) is moved to `stopped/` now.
+   */
   static async open(options: InProcessWorkflowOptions): Promise<InProcessWorkflow> {
     const runner = new InProcessWorkflow(options);
     const docs = await runner.files.loadAll((name) =>
       options.logger.error("unreadable workflow execution document skipped", { file: name }),
     );
     for (const doc of docs) {
+      if (doc.status !== "running") {
+        await runner.files.retire(doc.name).catch((error: unknown) =>
+          options.logger.warn("stopped workflow execution not moved; it stays where it is", {
+            execution: doc.name,
+            ...errorFields(error),
+          }),
+        );
+        continue;
+      }
       const run: Run = { doc, active: undefined, again: false, saving: Promise.resolve() };
       runner.runs.set(doc.name, run);
       if (doc.status === "running" && doc.callback !== null) runner.byToken.set(doc.callback.token, run);
@@ -116,16 +128,22 @@ export class InProcessWorkflow implements ApprovalWorkflow {
     await Promise.all([...this.runs.values()].map((r) => r.saving));
   }
 
-  /** An execution by name (tests and diagnostics). */
-  execution(name: string): Execution | undefined {
-    const doc = this.runs.get(name)?.doc;
-    return doc === undefined ? undefined : structuredClone(doc);
-  }
-
+  /** Starts an execution named by the approval id; a name started before, running or stopped, starts nothing. */
   async start(request: { approvalId: string; sessionId: string }): Promise<void> {
     if (this.closing) throw new UnavailableError("workflow_unavailable", "the workflow runner is stopping");
     const input = approvalWorkflowInputSchema.parse(request);
     if (this.runs.has(input.approvalId)) return;
+    let started: boolean;
+    try {
+      started = await this.files.exists(input.approvalId);
+    } catch (error) {
+      throw new UnavailableError("workflow_unavailable", "the workflow could not be started", {
+        cause: error,
+      });
+    }
+    // Checked again with no await before the set below: two starts of one name cannot both get past it.
+    if (started || this.runs.has(input.approvalId)) return;
+    if (this.closing) throw new UnavailableError("workflow_unavailable", "the workflow runner is stopping");
     const now = this.now();
     const doc: Execution = {
       schema: EXECUTION_SCHEMA,
@@ -469,5 +487,26 @@ export class InProcessWorkflow implements ApprovalWorkflow {
     const fields = { execution: doc.name, status, error: error?.error };
     if (status === "succeeded") this.options.logger.info("workflow execution stopped", fields);
     else this.options.logger.error("workflow execution stopped", fields);
+    await this.retire(run);
+  }
+
+  /**
+   * Takes a stopped execution out of the working set: its document to `stopped/`, its run out of memory, so that
+   * ticks and starts cost the running executions only. The outcome is already durable; if the move fails, the next
+   * start makes it.
+   */
+  private async retire(run: Run): Promise<void> {
+    const name = run.doc.name;
+    const moved = run.saving.then(() => this.files.retire(name));
+    run.saving = moved.catch(() => undefined);
+    try {
+      await moved;
+    } catch (error) {
+      this.options.logger.warn("stopped workflow execution not moved yet; the next start moves it", {
+        execution: name,
+        ...errorFields(error),
+      });
+    }
+    this.runs.delete(name);
   }
 }

@@ -1,9 +1,9 @@
 // The local runner's durable execution document: where an execution is, its data, its open task token and its timers.
 
-import { readdir, readFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { syncDirectory, writeFileAtomic } from "./atomic-file.ts";
 
 /** Schema identifier of an execution document. */
 export const EXECUTION_SCHEMA = "phigate.workflow-execution/v1";
@@ -59,9 +59,20 @@ export const executionSchema = z.object({
 /** A persisted execution. */
 export type Execution = z.infer<typeof executionSchema>;
 
-/** Stores executions as `<directory>/<name>.json`, each replaced atomically (fsync'd temp file + rename). */
+/** The folder, under the executions directory, that stopped executions move to. */
+export const STOPPED_FOLDER = "stopped";
+
+/**
+ * Stores executions as `<directory>/<name>.json`, each replaced atomically (fsync'd temp file + rename). A stopped
+ * execution moves to `<directory>/stopped/<name>.json`, so a start reads and a runner keeps only the running ones,
+ * however long the history.
+ */
 export class ExecutionFiles {
-  constructor(private readonly directory: string) {}
+  private readonly stopped: string;
+
+  constructor(private readonly directory: string) {
+    this.stopped = join(directory, STOPPED_FOLDER);
+  }
 
   /** Writes the execution's current content (callers serialize writes per execution). */
   async save(execution: Execution): Promise<void> {
@@ -69,7 +80,29 @@ export class ExecutionFiles {
     await writeFileAtomic(join(this.directory, `${valid.name}.json`), `${JSON.stringify(valid, null, 2)}\n`);
   }
 
-  /** Every stored execution (unreadable documents are reported, not fatal). */
+  /** Moves a stopped execution's document to `stopped/` (atomic rename; both folders fsync'd). */
+  async retire(name: string): Promise<void> {
+    await mkdir(this.stopped, { recursive: true, mode: 0o700 });
+    await rename(join(this.directory, `${name}.json`), join(this.stopped, `${name}.json`));
+    await syncDirectory(this.stopped);
+    await syncDirectory(this.directory);
+  }
+
+  /** Whether an execution of this name was ever started, running or stopped. */
+  async exists(name: string): Promise<boolean> {
+    // Running first: a retire in between moves the document from the first place to the second, never back.
+    for (const path of [join(this.directory, `${name}.json`), join(this.stopped, `${name}.json`)]) {
+      try {
+        await access(path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+    }
+    return false;
+  }
+
+  /** Every execution not yet moved to `stopped/` (unreadable documents are reported, not fatal). */
   async loadAll(onInvalid: (name: string) => void): Promise<Execution[]> {
     let names: string[];
     try {

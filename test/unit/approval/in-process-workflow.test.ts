@@ -1,6 +1,6 @@
 // The in-process runner interpreting the approval states: tokens, persistence, resume after a restart, timers, retries.
 
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,7 +10,13 @@ import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { ConflictError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
-import { type AdjustableClock, adjustableClock, eventually } from "#test/support/approvals.ts";
+import { type AdjustableClock, adjustableClock, eventually, readExecution } from "#test/support/approvals.ts";
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 const INPUT = { approvalId: "apr_0000000000000000000000000A", sessionId: "ses_00000000000000000000000000" };
 
@@ -63,7 +69,7 @@ describe("InProcessWorkflow", () => {
     runner.resume();
     return runner;
   };
-  const stored = async () => JSON.parse(await readFile(join(directory, `${INPUT.approvalId}.json`), "utf8"));
+  const stored = () => readExecution(directory, INPUT.approvalId);
 
   beforeEach(async () => {
     directory = await mkdtemp(join(tmpdir(), "phigate-runner-"));
@@ -221,5 +227,47 @@ describe("InProcessWorkflow", () => {
     await eventually(async () => ((await stored()).status === "succeeded" ? true : undefined));
     expect(second.count("execute-approved")).toBe(1);
     expect(second.count("notify-approvers")).toBe(0);
+  });
+
+  it("keeps only running executions: a stopped one moves to stopped/ and its name never starts again", async () => {
+    const running = join(directory, `${INPUT.approvalId}.json`);
+    const stopped = join(directory, "stopped", `${INPUT.approvalId}.json`);
+    const fake = fakeTasks();
+    const runner = await open(fake.tasks);
+    await runner.start(INPUT);
+    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
+    await runner.sendTaskSuccess(token ?? "", { outcome: "approved" });
+    await eventually(async () => ((await exists(stopped)) && !(await exists(running)) ? true : undefined));
+    expect(await stored()).toMatchObject({ status: "succeeded", state: "Done" });
+
+    await runner.start(INPUT);
+    expect(await exists(running)).toBe(false);
+    await runner.close();
+    const again = fakeTasks();
+    const reopened = await open(again.tasks);
+    await reopened.start(INPUT);
+    // start() persists before it returns, so a started execution would be on disk by now.
+    expect(await exists(running)).toBe(false);
+    expect(again.calls).toEqual([]);
+  });
+
+  it("moves a stopped execution a crash left among the running ones when it opens, and does not run it", async () => {
+    const fake = fakeTasks();
+    const runner = await open(fake.tasks);
+    await runner.start(INPUT);
+    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
+    await runner.sendTaskFailure(token ?? "", "phigate.ApprovalDenied", "denied");
+    const stopped = join(directory, "stopped", `${INPUT.approvalId}.json`);
+    const running = join(directory, `${INPUT.approvalId}.json`);
+    await eventually(async () => ((await exists(stopped)) ? true : undefined));
+    await runner.close();
+    // What a stop between the last write and the move leaves: the stopped document among the running ones.
+    await rename(stopped, running);
+
+    const again = fakeTasks();
+    await open(again.tasks);
+    expect(await exists(running)).toBe(false);
+    expect(await exists(stopped)).toBe(true);
+    expect(again.calls).toEqual([]);
   });
 });
