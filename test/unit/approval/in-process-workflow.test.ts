@@ -70,6 +70,13 @@ describe("InProcessWorkflow", () => {
     return runner;
   };
   const stored = () => readExecution(directory, INPUT.approvalId);
+  /** Opens a runner, starts INPUT and waits until the callback task holds its token. */
+  const startWaiting = async (fake: ReturnType<typeof fakeTasks>) => {
+    const runner = await open(fake.tasks);
+    await runner.start(INPUT);
+    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
+    return { runner, token: token ?? "" };
+  };
 
   beforeEach(async () => {
     directory = await mkdtemp(join(tmpdir(), "phigate-runner-"));
@@ -154,10 +161,8 @@ describe("InProcessWorkflow", () => {
 
   it("routes a token holder's phigate.ApprovalExpired failure to Expire", async () => {
     const fake = fakeTasks();
-    const runner = await open(fake.tasks);
-    await runner.start(INPUT);
-    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
-    await runner.sendTaskFailure(token ?? "", "phigate.ApprovalExpired", "expired");
+    const { runner, token } = await startWaiting(fake);
+    await runner.sendTaskFailure(token, "phigate.ApprovalExpired", "expired");
     await eventually(async () => ((await stored()).status === "succeeded" ? true : undefined));
     expect(fake.count("close-expired")).toBe(1);
     expect((await stored()).data.failure).toEqual({ Error: "phigate.ApprovalExpired", Cause: "expired" });
@@ -165,11 +170,9 @@ describe("InProcessWorkflow", () => {
 
   it("re-plans the wait with a fresh token when the token holder's heartbeat lapses; heartbeats keep it", async () => {
     const fake = fakeTasks();
-    const runner = await open(fake.tasks);
-    await runner.start(INPUT);
-    const [first] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
+    const { runner, token: first } = await startWaiting(fake);
     clock.advance(20);
-    await runner.sendTaskHeartbeat(first ?? "");
+    await runner.sendTaskHeartbeat(first);
     clock.advance(20);
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.tokens()).toHaveLength(1);
@@ -177,7 +180,7 @@ describe("InProcessWorkflow", () => {
     const tokens = await eventually(async () => (fake.tokens().length === 2 ? fake.tokens() : undefined));
     expect(tokens[1]).not.toBe(first);
     expect(fake.count("plan-wait")).toBe(2);
-    await expect(runner.sendTaskSuccess(first ?? "", { outcome: "approved" })).rejects.toMatchObject({
+    await expect(runner.sendTaskSuccess(first, { outcome: "approved" })).rejects.toMatchObject({
       code: "task_not_open",
     });
     await runner.sendTaskSuccess(tokens[1] ?? "", { outcome: "approved" });
@@ -189,10 +192,8 @@ describe("InProcessWorkflow", () => {
     fake.behaviour["execute-approved"] = async () => {
       throw new Error("store down");
     };
-    const runner = await open(fake.tasks);
-    await runner.start(INPUT);
-    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
-    await runner.sendTaskSuccess(token ?? "", { outcome: "approved" });
+    const { runner, token } = await startWaiting(fake);
+    await runner.sendTaskSuccess(token, { outcome: "approved" });
     await eventually(async () => (fake.count("execute-approved") === 1 ? true : undefined));
     for (const [retry, seconds] of [2, 4, 8].entries()) {
       clock.advance(seconds);
@@ -233,10 +234,8 @@ describe("InProcessWorkflow", () => {
     const running = join(directory, `${INPUT.approvalId}.json`);
     const stopped = join(directory, "stopped", `${INPUT.approvalId}.json`);
     const fake = fakeTasks();
-    const runner = await open(fake.tasks);
-    await runner.start(INPUT);
-    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
-    await runner.sendTaskSuccess(token ?? "", { outcome: "approved" });
+    const { runner, token } = await startWaiting(fake);
+    await runner.sendTaskSuccess(token, { outcome: "approved" });
     await eventually(async () => ((await exists(stopped)) && !(await exists(running)) ? true : undefined));
     expect(await stored()).toMatchObject({ status: "succeeded", state: "Done" });
 
@@ -253,10 +252,8 @@ describe("InProcessWorkflow", () => {
 
   it("moves a stopped execution a crash left among the running ones when it opens, and does not run it", async () => {
     const fake = fakeTasks();
-    const runner = await open(fake.tasks);
-    await runner.start(INPUT);
-    const [token] = await eventually(async () => (fake.tokens().length > 0 ? fake.tokens() : undefined));
-    await runner.sendTaskFailure(token ?? "", "phigate.ApprovalDenied", "denied");
+    const { runner, token } = await startWaiting(fake);
+    await runner.sendTaskFailure(token, "phigate.ApprovalDenied", "denied");
     const stopped = join(directory, "stopped", `${INPUT.approvalId}.json`);
     const running = join(directory, `${INPUT.approvalId}.json`);
     await eventually(async () => ((await exists(stopped)) ? true : undefined));
