@@ -5,9 +5,8 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-state.ts";
 import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
@@ -21,6 +20,7 @@ import {
   OPEN_PARTITION,
   toItem,
 } from "./approval-item.ts";
+import { queryItems } from "./dynamo-query.ts";
 
 /** Options of the store. */
 export interface DynamoApprovalStoreOptions {
@@ -101,57 +101,51 @@ export class DynamoApprovalStore implements ApprovalStore {
   ): Promise<ApprovalState> {
     const { decision, at } = change;
     const iso = at.toISOString();
-    try {
-      const result = await this.options.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.tableName,
-          Key: approvalKey(approvalId),
-          UpdateExpression:
-            "SET #decisions = list_append(#decisions, :decision), #status = :status, #decidedAt = :decidedAt, " +
-            "#version = :next, #updatedAt = :at ADD #approverKeys :approverKeySet",
-          ConditionExpression:
-            "#version = :expected AND #status = :pending AND #expiresAtMs > :atMs AND " +
-            "NOT contains(#approverKeys, :approverKey)",
-          ExpressionAttributeNames: {
-            "#decisions": "decisions",
-            "#status": "status",
-            "#decidedAt": "decidedAt",
-            "#version": "version",
-            "#updatedAt": "updatedAt",
-            "#approverKeys": "approverKeys",
-            "#expiresAtMs": "expiresAtMs",
-          },
-          ExpressionAttributeValues: {
-            ":decision": { L: [decisionAttribute(decision)] },
-            ":status": { S: change.status },
-            ":decidedAt": change.status === "pending" ? { NULL: true } : { S: iso },
-            ":next": { N: String(change.expectedVersion + 1) },
-            ":expected": { N: String(change.expectedVersion) },
-            ":at": { S: iso },
-            ":atMs": { N: String(at.getTime()) },
-            ":pending": { S: "pending" },
-            ":approverKey": { S: decision.approverKey },
-            ":approverKeySet": { SS: [decision.approverKey] },
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return fromItem(result.Attributes ?? {});
-    } catch (error) {
-      const failed = conditionFailure(error);
-      if (failed === null) throw unavailable(error);
-      if (failed.item === undefined) throw notFound();
-      const current = fromItem(failed.item);
-      if (current.status === "expired" || at.getTime() >= Date.parse(current.expiresAt))
-        throw new GoneError("expired", "this approval request has expired");
-      if (
-        current.status !== "pending" ||
-        current.decisions.some((d) => d.approverKey === decision.approverKey)
-      )
-        throw new ConflictError("already_decided", "the request is closed or this approver already decided");
-      throw new ConflictError("version_conflict", "the approval changed concurrently");
-    }
+    return this.update(
+      approvalId,
+      {
+        UpdateExpression:
+          "SET #decisions = list_append(#decisions, :decision), #status = :status, #decidedAt = :decidedAt, " +
+          "#version = :next, #updatedAt = :at ADD #approverKeys :approverKeySet",
+        ConditionExpression:
+          "#version = :expected AND #status = :pending AND #expiresAtMs > :atMs AND " +
+          "NOT contains(#approverKeys, :approverKey)",
+        ExpressionAttributeNames: {
+          "#decisions": "decisions",
+          "#status": "status",
+          "#decidedAt": "decidedAt",
+          "#version": "version",
+          "#updatedAt": "updatedAt",
+          "#approverKeys": "approverKeys",
+          "#expiresAtMs": "expiresAtMs",
+        },
+        ExpressionAttributeValues: {
+          ":decision": { L: [decisionAttribute(decision)] },
+          ":status": { S: change.status },
+          ":decidedAt": change.status === "pending" ? { NULL: true } : { S: iso },
+          ":next": { N: String(change.expectedVersion + 1) },
+          ":expected": { N: String(change.expectedVersion) },
+          ":at": { S: iso },
+          ":atMs": { N: String(at.getTime()) },
+          ":pending": { S: "pending" },
+          ":approverKey": { S: decision.approverKey },
+          ":approverKeySet": { SS: [decision.approverKey] },
+        },
+      },
+      (current) => {
+        if (current.status === "expired" || at.getTime() >= Date.parse(current.expiresAt))
+          throw new GoneError("expired", "this approval request has expired");
+        if (
+          current.status !== "pending" ||
+          current.decisions.some((d) => d.approverKey === decision.approverKey)
+        )
+          throw new ConflictError(
+            "already_decided",
+            "the request is closed or this approver already decided",
+          );
+        throw new ConflictError("version_conflict", "the approval changed concurrently");
+      },
+    );
   }
 
   async transition(
@@ -162,35 +156,26 @@ export class DynamoApprovalStore implements ApprovalStore {
   ): Promise<ApprovalState> {
     if (from.length === 0) throw new TypeError("transition needs at least one status to move from");
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, { S: status }]));
-    try {
-      const result = await this.options.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.tableName,
-          Key: approvalKey(approvalId),
-          UpdateExpression: "SET #status = :to, #version = #version + :one, #updatedAt = :at",
-          ConditionExpression: `#status IN (${Object.keys(fromValues).join(", ")})`,
-          ExpressionAttributeNames: { "#status": "status", "#version": "version", "#updatedAt": "updatedAt" },
-          ExpressionAttributeValues: {
-            ...fromValues,
-            ":to": { S: to },
-            ":one": { N: "1" },
-            ":at": { S: at.toISOString() },
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return fromItem(result.Attributes ?? {});
-    } catch (error) {
-      const failed = conditionFailure(error);
-      if (failed === null) throw unavailable(error);
-      if (failed.item === undefined) throw notFound();
-      const current = fromItem(failed.item);
-      throw new ConflictError(
-        "status_conflict",
-        `the approval is ${current.status}, not ${from.join(" or ")}`,
-      );
-    }
+    return this.update(
+      approvalId,
+      {
+        UpdateExpression: "SET #status = :to, #version = #version + :one, #updatedAt = :at",
+        ConditionExpression: `#status IN (${Object.keys(fromValues).join(", ")})`,
+        ExpressionAttributeNames: { "#status": "status", "#version": "version", "#updatedAt": "updatedAt" },
+        ExpressionAttributeValues: {
+          ...fromValues,
+          ":to": { S: to },
+          ":one": { N: "1" },
+          ":at": { S: at.toISOString() },
+        },
+      },
+      (current) => {
+        throw new ConflictError(
+          "status_conflict",
+          `the approval is ${current.status}, not ${from.join(" or ")}`,
+        );
+      },
+    );
   }
 
   async setTask(approvalId: string, change: Parameters<ApprovalStore["setTask"]>[1]): Promise<ApprovalState> {
@@ -232,31 +217,54 @@ export class DynamoApprovalStore implements ApprovalStore {
     }
   }
 
-  async close(approvalId: string, at: Date): Promise<ApprovalState> {
+  close(approvalId: string, at: Date): Promise<ApprovalState> {
+    return this.update(
+      approvalId,
+      {
+        UpdateExpression:
+          "SET #params = :null, #closedAt = :at, #purgeAt = :purgeAt, #version = #version + :one, " +
+          "#updatedAt = :at REMOVE #openPk",
+        ConditionExpression: "attribute_exists(pk) AND attribute_type(#closedAt, :nullType)",
+        ExpressionAttributeNames: {
+          "#params": "params",
+          "#closedAt": "closedAt",
+          "#purgeAt": "purgeAt",
+          "#version": "version",
+          "#updatedAt": "updatedAt",
+          "#openPk": "openPk",
+        },
+        ExpressionAttributeValues: {
+          ":null": { NULL: true },
+          ":at": { S: at.toISOString() },
+          ":purgeAt": { N: String(Math.floor(at.getTime() / 1000) + this.retentionSeconds) },
+          ":one": { N: "1" },
+          ":nullType": { S: "NULL" },
+        },
+      },
+      // Already closed: answered as it is.
+      (current) => current,
+    );
+  }
+
+  /**
+   * One conditional UpdateItem of the approval, answering the item as it is after. When the condition fails,
+   * `onConflict` gets the stored item (`ALL_OLD`) and decides (throw, or answer it); a missing item is not found,
+   * any other failure 503.
+   */
+  private async update(
+    approvalId: string,
+    expression: Pick<
+      UpdateItemCommandInput,
+      "UpdateExpression" | "ConditionExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues"
+    >,
+    onConflict: (current: ApprovalState) => ApprovalState,
+  ): Promise<ApprovalState> {
     try {
       const result = await this.options.client.send(
         new UpdateItemCommand({
           TableName: this.options.tableName,
           Key: approvalKey(approvalId),
-          UpdateExpression:
-            "SET #params = :null, #closedAt = :at, #purgeAt = :purgeAt, #version = #version + :one, " +
-            "#updatedAt = :at REMOVE #openPk",
-          ConditionExpression: "attribute_exists(pk) AND attribute_type(#closedAt, :nullType)",
-          ExpressionAttributeNames: {
-            "#params": "params",
-            "#closedAt": "closedAt",
-            "#purgeAt": "purgeAt",
-            "#version": "version",
-            "#updatedAt": "updatedAt",
-            "#openPk": "openPk",
-          },
-          ExpressionAttributeValues: {
-            ":null": { NULL: true },
-            ":at": { S: at.toISOString() },
-            ":purgeAt": { N: String(Math.floor(at.getTime() / 1000) + this.retentionSeconds) },
-            ":one": { N: "1" },
-            ":nullType": { S: "NULL" },
-          },
+          ...expression,
           ReturnValues: "ALL_NEW",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
@@ -266,35 +274,27 @@ export class DynamoApprovalStore implements ApprovalStore {
       const failed = conditionFailure(error);
       if (failed === null) throw unavailable(error);
       if (failed.item === undefined) throw notFound();
-      return fromItem(failed.item);
+      return onConflict(fromItem(failed.item));
     }
   }
 
   async listOpen(): Promise<ApprovalState[]> {
     const open: ApprovalState[] = [];
-    let startKey: Item | undefined;
-    do {
-      let page: QueryCommandOutput;
-      try {
-        page = await this.options.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            IndexName: OPEN_INDEX,
-            KeyConditionExpression: "#openPk = :open",
-            ExpressionAttributeNames: { "#openPk": "openPk" },
-            ExpressionAttributeValues: { ":open": { S: OPEN_PARTITION } },
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        );
-      } catch (error) {
-        throw unavailable(error);
-      }
-      for (const item of page.Items ?? []) {
-        const state = fromItem(item);
-        if (state.closedAt === null) open.push(state);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const items = queryItems(
+      this.options.client,
+      {
+        TableName: this.options.tableName,
+        IndexName: OPEN_INDEX,
+        KeyConditionExpression: "#openPk = :open",
+        ExpressionAttributeNames: { "#openPk": "openPk" },
+        ExpressionAttributeValues: { ":open": { S: OPEN_PARTITION } },
+      },
+      unavailable,
+    );
+    for await (const item of items) {
+      const state = fromItem(item);
+      if (state.closedAt === null) open.push(state);
+    }
     return open;
   }
 }

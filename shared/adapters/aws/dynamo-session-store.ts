@@ -4,8 +4,6 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
@@ -20,6 +18,7 @@ import {
 } from "#shared/ports.ts";
 import { linkEntry } from "#shared/sessions/chain.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
+import { queryItems } from "./dynamo-query.ts";
 
 /** How partition keys start, by kind of item (IAM grants scope functions to them as `<prefix>*` leading keys). */
 export const KEY_PREFIXES = { session: "session#", chain: "chain#", idempotency: "idem#" } as const;
@@ -148,30 +147,22 @@ export class DynamoSessionStore implements SessionStore {
     const from = fromDay > firstDay ? fromDay : firstDay;
     const to = toDay < lastDay ? toDay : lastDay;
     for (const day of daysBetween(from, to)) {
-      let startKey: Item | undefined;
-      do {
-        let page: QueryCommandOutput;
-        try {
-          page = await this.options.client.send(
-            new QueryCommand({
-              TableName: this.options.tableName,
-              KeyConditionExpression: "pk = :pk",
-              ExpressionAttributeValues: { ":pk": keys.entry(day, 0).pk },
-              ScanIndexForward: true,
-              ConsistentRead: true,
-              ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-            }),
-          );
-        } catch (error) {
-          throw unavailable(error);
-        }
-        for (const item of page.Items ?? []) {
-          const entry = JSON.parse(item.entry?.S ?? "null") as ChainEntry | null;
-          if (entry === null) throw unavailable(new TypeError("chain item has no entry"));
-          yield { ...entry, record: sessionRecordSchema.parse(entry.record) };
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
+      const items = queryItems(
+        this.options.client,
+        {
+          TableName: this.options.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": keys.entry(day, 0).pk },
+          ScanIndexForward: true,
+          ConsistentRead: true,
+        },
+        unavailable,
+      );
+      for await (const item of items) {
+        const entry = JSON.parse(item.entry?.S ?? "null") as ChainEntry | null;
+        if (entry === null) throw unavailable(new TypeError("chain item has no entry"));
+        yield { ...entry, record: sessionRecordSchema.parse(entry.record) };
+      }
     }
   }
 
