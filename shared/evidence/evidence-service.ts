@@ -2,8 +2,9 @@
 
 import * as z from "zod";
 import { ForbiddenError } from "#shared/errors.ts";
-import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import { type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import type { Logger } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
 import type { EvidenceStore, PolicyArchive, Signer } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
@@ -32,6 +33,19 @@ export interface EvidenceBundleCreated {
   readonly range: { readonly from: string; readonly to: string };
 }
 
+/** What the bundle builder needs, from the gateway's dependencies (a job may log through its own logger). */
+export function bundleDeps(deps: SessionDeps & EvidenceDeps, logger: Logger = deps.logger): BundleDeps {
+  return {
+    sessions: deps.sessions,
+    objects: deps.objects,
+    policies: deps.policyArchive,
+    signer: deps.signer,
+    evidence: deps.evidence,
+    clock: deps.clock,
+    logger,
+  };
+}
+
 /** Builds a bundle for an auditor; anyone else is refused. */
 export async function createEvidenceBundle(
   deps: SessionDeps & EvidenceDeps,
@@ -41,19 +55,7 @@ export async function createEvidenceBundle(
   if (!hasRole(deps.policy.current(), principal, "auditors", deps.policy.context)) {
     throw new ForbiddenError("not_an_auditor", "only auditors may create evidence bundles");
   }
-  const built = await buildEvidenceBundle(
-    {
-      sessions: deps.sessions,
-      objects: deps.objects,
-      policies: deps.policyArchive,
-      signer: deps.signer,
-      evidence: deps.evidence,
-      clock: deps.clock,
-      logger: deps.logger,
-    },
-    new Date(body.from),
-    new Date(body.to),
-  );
+  const built = await buildEvidenceBundle(bundleDeps(deps), new Date(body.from), new Date(body.to));
   deps.logger.info("evidence bundle made", {
     bundleId: built.bundleId,
     principal: principal.key,

@@ -6,6 +6,7 @@ import { sweepApprovals } from "#shared/approval/keeper.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import { bundleDeps } from "#shared/evidence/evidence-service.ts";
 import { taskFunctionId } from "./capabilities.ts";
 import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
 import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
@@ -117,19 +118,7 @@ export async function composeNightlyEvidence(
   return async (event) => {
     const { from, to } = nightlyRange(nightlyEventSchema.parse(event ?? {}), deps.clock.now());
     try {
-      const built = await buildEvidenceBundle(
-        {
-          sessions: deps.sessions,
-          objects: deps.objects,
-          policies: deps.policyArchive,
-          signer: deps.signer,
-          evidence: deps.evidence,
-          clock: deps.clock,
-          logger,
-        },
-        from,
-        to,
-      );
+      const built = await buildEvidenceBundle(bundleDeps(deps, logger), from, to);
       telemetry.count("EvidenceBundles");
       telemetry.count("EvidenceEntries", built.manifest.counts.entries);
       const result: NightlyResult = {
