@@ -73,6 +73,26 @@ async function call(url: string, init: { method: string; token?: string; body?: 
   };
 }
 
+/** A DATA_DIR holding a copy of the seeded database and the demo policy with high rate limits; how to start on it. */
+async function prepareDataDir(prefix: string, logLevel: string) {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  await cp(inject("pgdataTemplate"), join(dataDir, "pgdata"), { recursive: true });
+  const policy = join(dataDir, "policy.yaml");
+  await writeFile(policy, withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
+  const port = await freePort();
+  const env = { DATA_DIR: dataDir, PORT: String(port), PHIGATE_POLICY: policy, PHIGATE_LOG_LEVEL: logLevel };
+  return { dataDir, url: `http://127.0.0.1:${port}`, env };
+}
+
+/** The journal's entries, read directly: no start, so no repair of sessions a stop interrupted. */
+async function journalEntries(dataDir: string): Promise<ChainEntry[]> {
+  const store = await FileSessionStore.open({ directory: join(dataDir, "sessions") });
+  const entries: ChainEntry[] = [];
+  for await (const entry of store.entries("0000-00-00", "9999-12-31")) entries.push(entry);
+  await store.close();
+  return entries;
+}
+
 describe("kill -9 under load, then restart", () => {
   let dataDir: string | undefined;
   let child: ChildProcess | undefined;
@@ -82,13 +102,9 @@ describe("kill -9 under load, then restart", () => {
   });
 
   it("loses no answered record, leaves nothing half-written, keeps the chain, and resumes pending approvals", async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "phigate-crash-"));
-    await cp(inject("pgdataTemplate"), join(dataDir, "pgdata"), { recursive: true });
-    const policy = join(dataDir, "policy.yaml");
-    await writeFile(policy, withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { DATA_DIR: dataDir, PORT: String(port), PHIGATE_POLICY: policy, PHIGATE_LOG_LEVEL: "warn" };
+    const prepared = await prepareDataDir("phigate-crash-", "warn");
+    dataDir = prepared.dataDir;
+    const { url, env } = prepared;
     child = await startProcess(env);
 
     const mint = async (sub: string, groups?: string[]) =>
@@ -169,10 +185,7 @@ describe("kill -9 under load, then restart", () => {
     child.kill("SIGTERM");
     await exited(child);
     child = undefined;
-    const store = await FileSessionStore.open({ directory: join(dataDir, "sessions") });
-    const entries: ChainEntry[] = [];
-    for await (const entry of store.entries("0000-00-00", "9999-12-31")) entries.push(entry);
-    await store.close();
+    const entries = await journalEntries(dataDir);
     expect(verifyChain(entries)).toEqual([]);
     const latest = new Map(entries.map((e) => [e.record.sessionId, e.record.status]));
     expect([...latest.values()].filter((s) => s === "running")).toEqual([]);
@@ -191,13 +204,9 @@ describe("SIGTERM under load", () => {
   });
 
   it("answers and records every statement in flight, then exits 0", async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "phigate-stop-"));
-    await cp(inject("pgdataTemplate"), join(dataDir, "pgdata"), { recursive: true });
-    const policy = join(dataDir, "policy.yaml");
-    await writeFile(policy, withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env = { DATA_DIR: dataDir, PORT: String(port), PHIGATE_POLICY: policy, PHIGATE_LOG_LEVEL: "info" };
+    const prepared = await prepareDataDir("phigate-stop-", "info");
+    dataDir = prepared.dataDir;
+    const { url, env } = prepared;
     const running = await startProcess(env);
     child = running;
     let log = "";
@@ -244,10 +253,7 @@ describe("SIGTERM under load", () => {
     expect(log).toContain("finishing requests in flight");
     expect(received.filter((r) => r.status !== EXPECTED_STATUS[r.kind])).toEqual([]);
 
-    const store = await FileSessionStore.open({ directory: join(dataDir, "sessions") });
-    const entries: ChainEntry[] = [];
-    for await (const entry of store.entries("0000-00-00", "9999-12-31")) entries.push(entry);
-    await store.close();
+    const entries = await journalEntries(dataDir);
     expect(verifyChain(entries)).toEqual([]);
     const latest = new Map(entries.map((e) => [e.record.sessionId, e.record.status]));
     // Opened directly, without a start's repair: a statement cut off would show here as running or failed.
