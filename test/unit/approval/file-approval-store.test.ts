@@ -5,33 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID as ID, APPROVAL_NOW as NOW, pendingApproval } from "#test/support/approval-state.ts";
 
-const ID = "apr_0000000000000000000000000A";
-const NOW = new Date("2026-11-29T12:00:00Z");
-
-function fresh(): ApprovalState {
-  return {
-    schema: APPROVAL_STATE_SCHEMA,
-    approvalId: ID,
-    sessionId: "ses_00000000000000000000000000",
-    version: 1,
-    status: "pending",
-    createdAt: NOW.toISOString(),
-    updatedAt: NOW.toISOString(),
-    expiresAt: "2026-11-29T13:00:00.000Z",
-    quorum: 2,
-    binding: "a".repeat(64),
-    requester: { key: "https://ci.test#job", issuer: "https://ci.test", subject: "job" },
-    reasons: ["risky"],
-    params: ["123-45-6789", [1, 2]],
-    decisions: [],
-    taskToken: null,
-    notifiedAt: null,
-    decidedAt: null,
-    closedAt: null,
-  };
-}
+const fresh = (): ApprovalState => pendingApproval();
 
 const decision = (who: string) => ({
   approver: who,

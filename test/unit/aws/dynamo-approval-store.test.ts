@@ -11,39 +11,18 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { OPEN_INDEX, toItem } from "#shared/adapters/aws/approval-item.ts";
 import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-state.ts";
 import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
+import { APPROVAL_ID as ID, APPROVAL_NOW as NOW, pendingApproval } from "#test/support/approval-state.ts";
 import { FakeApprovalTable } from "#test/unit/aws/support/fake-approval-table.ts";
 
 const TABLE = "phigate-approvals";
-const ID = "apr_0000000000000000000000000A";
 const KEY = { pk: { S: `approval#${ID}` }, sk: { N: "0" } };
-const NOW = new Date("2026-11-29T12:00:00Z");
 const ddb = mockClient(DynamoDBClient);
 let table: FakeApprovalTable;
 
-function fresh(): ApprovalState {
-  return {
-    schema: APPROVAL_STATE_SCHEMA,
-    approvalId: ID,
-    sessionId: "ses_00000000000000000000000000",
-    version: 1,
-    status: "pending",
-    createdAt: NOW.toISOString(),
-    updatedAt: NOW.toISOString(),
-    expiresAt: "2026-11-29T13:00:00.000Z",
-    quorum: 2,
-    binding: "a".repeat(64),
-    requester: { key: "https://ci.test#job", issuer: "https://ci.test", subject: "job" },
-    reasons: ["risky"],
-    params: ["123-45-6789", [1, 2], 9_007_199_254_740_993n.toString(), 12.5, null, true],
-    decisions: [],
-    taskToken: null,
-    notifiedAt: null,
-    decidedAt: null,
-    closedAt: null,
-  };
-}
+const fresh = (): ApprovalState =>
+  pendingApproval(["123-45-6789", [1, 2], 9_007_199_254_740_993n.toString(), 12.5, null, true]);
 
 const decision = (who: string, kind: "approve" | "deny" = "approve") => ({
   approver: who,
