@@ -1,11 +1,9 @@
 // The stack, synthesized once with real (local esbuild) bundling and the rule packs on: routes, functions, storage, IAM.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPhigateApp } from "#infra/phigate-app.ts";
 import type { PhigateStack } from "#infra/stack.ts";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import { capabilitiesOf } from "#shared/adapters/aws/capabilities.ts";
@@ -13,6 +11,7 @@ import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
+import { APPROVER_CONTEXT, actionsOf, type Resource, StackUnderTest } from "#test/support/stack.ts";
 
 const CONTEXT = {
   issuer: "https://token.actions.githubusercontent.com",
@@ -20,49 +19,21 @@ const CONTEXT = {
   resultRetentionDays: "7",
   evidenceRetentionDays: "400",
   approverEmails: "alice@example.org, bob@example.org",
-  approverIssuer: "https://login.example.org",
-  approverClientId: "phigate-approvals",
-  approverAuthorizationEndpoint: "https://login.example.org/oauth2/authorize",
-  approverTokenEndpoint: "https://login.example.org/oauth2/token",
-  approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-client-AbCdEf",
-  nightlyEvidenceAt: "01:05",
+  ...APPROVER_CONTEXT,
 };
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
-
-let outdir: string;
+const synth = new StackUnderTest({ context: CONTEXT });
+const { resources, logicalId, statementsOf } = synth;
 let stack: PhigateStack;
 let template: Template;
 let assemblyDir: string;
 
-const resources = (type: string): [string, Resource][] =>
-  Object.entries(template.findResources(type)) as [string, Resource][];
-const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as never);
-
-/** Every statement of the function's managed policy, by function id. */
-function statementsOf(functionId: string): Statement[] {
-  const fn = stack.functions.get(functionId);
-  if (fn === undefined) throw new Error(functionId);
-  const policy = template.findResources("AWS::IAM::ManagedPolicy")[logicalId(fn.policy)] as Resource;
-  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
-}
-
-const actionsOf = (statement: Statement | undefined): string[] =>
-  statement === undefined ? [] : ([] as string[]).concat(statement.Action).sort();
-
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), "phigate-cdk-"));
-  const built = createPhigateApp({ outdir, context: CONTEXT });
-  stack = built.stack;
-  assemblyDir = built.app.synth().directory;
-  template = Template.fromStack(stack);
+  synth.synthesize();
+  ({ stack, template, assemblyDir } = synth);
 }, 180_000);
 
-afterAll(() => {
-  rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => synth.remove());
 
 describe("HTTP API", () => {
   it("has a JWT authorizer for the issuer and audience from context, with no scopes", () => {

@@ -1,8 +1,5 @@
 // The approval workflow, notifications, schedules and per-function IAM of the synthesized stack (bundling skipped).
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   DynamoDBClient,
   GetItemCommand,
@@ -10,10 +7,9 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import { Template } from "aws-cdk-lib/assertions";
+import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPhigateApp } from "#infra/phigate-app.ts";
 import type { PhigateStack } from "#infra/stack.ts";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
@@ -22,41 +18,27 @@ import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } f
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { silentLogger } from "#shared/log.ts";
+import {
+  APPROVER_CONTEXT,
+  actionsOf,
+  type Resource,
+  StackUnderTest,
+  type Statement,
+} from "#test/support/stack.ts";
 
 const CONTEXT = {
   "aws:cdk:bundling-stacks": [],
   approverEmails: "alice@example.org,bob@example.org",
-  approverIssuer: "https://login.example.org",
-  approverClientId: "phigate-approvals",
-  approverAuthorizationEndpoint: "https://login.example.org/oauth2/authorize",
-  approverTokenEndpoint: "https://login.example.org/oauth2/token",
-  approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-client-AbCdEf",
-  nightlyEvidenceAt: "01:05",
+  ...APPROVER_CONTEXT,
 };
 
-type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
-
-let outdir: string;
+const synth = new StackUnderTest({ context: CONTEXT, nag: false });
+const { resources, logicalId, statementsOf } = synth;
 let stack: PhigateStack;
 let template: Template;
 
-const logicalId = (construct: { node: { defaultChild?: unknown } }): string =>
-  stack.getLogicalId(construct.node.defaultChild as never);
-const resources = (type: string): [string, Resource][] =>
-  Object.entries(template.findResources(type)) as [string, Resource][];
 const fnId = (functionId: string): string => logicalId(stack.fn(functionId).function as never);
 const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
-const actionsOf = (statement: Statement | undefined): string[] =>
-  statement === undefined ? [] : ([] as string[]).concat(statement.Action).sort();
-
-function statementsOf(functionId: string): Statement[] {
-  const policy = template.findResources("AWS::IAM::ManagedPolicy")[
-    logicalId(stack.fn(functionId).policy)
-  ] as Resource;
-  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
-}
-
 /** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
 const CHAIN_READERS = ["get-session-replay", "nightly-evidence", "post-evidence-bundle"];
 
@@ -83,15 +65,11 @@ function resolveJoin(value: unknown): string {
 }
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), "phigate-workflow-"));
-  const built = createPhigateApp({ outdir, context: CONTEXT, nag: false });
-  stack = built.stack;
-  template = Template.fromStack(stack);
+  synth.synthesize();
+  ({ stack, template } = synth);
 }, 120_000);
 
-afterAll(() => {
-  rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => synth.remove());
 
 describe("approval state machine", () => {
   const machine = (): Resource => {
