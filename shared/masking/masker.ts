@@ -1,7 +1,7 @@
 // The row masker: a masking plan compiled against the executor's result columns into a fail-closed page function.
 import { MaskingFailedError } from "#shared/errors.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
-import { type CellMasker, compileCellMasker, isCellValue, maskedType } from "./cell-maskers.ts";
+import { type CellMasker, compileCellMasker, isCellValue, isTextType, maskedType } from "./cell-maskers.ts";
 import { type CompiledDetectors, type DetectorCounts, emptyDetectorCounts } from "./detectors.ts";
 import type { MaskingPlan, PlannedColumn } from "./plan.ts";
 import type { MaskingStrategy, TokenizeRule } from "./rules.ts";
@@ -52,7 +52,10 @@ export interface MaskerOptions {
   readonly columns: readonly ResultColumn[];
   readonly keys: MaskingKeys;
   readonly clock: MaskingClock;
-  /** Required when any planned column runs detectors. */
+  /**
+   * Required when any planned column runs detectors; when given, every text, JSON or XML column the plan leaves
+   * unmasked is scanned too (the second line, reported as rule `detectors`).
+   */
   readonly detectors?: CompiledDetectors;
 }
 
@@ -67,6 +70,18 @@ function failure(error: unknown): MaskingFailedError {
 
 function mismatch(): MaskingFailedError {
   return new MaskingFailedError("The result does not match its masking plan; nothing was returned.");
+}
+
+/** The rule name reported for a column only the second line of detectors scans. */
+export const SECOND_LINE_RULE = "detectors";
+
+/** JSON, XML and text-like types (and arrays of them): their values are text someone wrote. */
+const SCANNED_TYPES = new Set(["json", "jsonb", "xml"]);
+
+function scannedType(column: ResultColumn): boolean {
+  return (
+    isTextType(column) || SCANNED_TYPES.has(column.type.startsWith("_") ? column.type.slice(1) : column.type)
+  );
 }
 
 const STRATEGIES: readonly (MaskingStrategy | "detect")[] = [
@@ -124,12 +139,21 @@ function build(options: MaskerOptions): Masker {
   plan.columns.forEach((planned: PlannedColumn, i) => {
     const column = columns[i];
     if (column === undefined || planned.position !== i) throw mismatch();
-    const fn = compileCellMasker(planned, column, ctx);
+    let fn = compileCellMasker(planned, column, ctx);
     // A column is returned as is only when the plan says so on every count: a cell masker without a rule or
     // strategy (or the reverse) is an inconsistent plan, and guessing either way could return a raw value.
-    const { strategy, rule } = planned;
+    let { strategy, rule } = planned;
     if (fn === null) {
       if (strategy !== null || rule !== null) throw mismatch();
+      // The second line: text the plan leaves alone still goes through the detectors, whatever its lineage.
+      const detectors = options.detectors;
+      if (detectors !== undefined && scannedType(column)) {
+        strategy = "detect";
+        rule = SECOND_LINE_RULE;
+        fn = compileCellMasker({ ...planned, rule, strategy, detectors: detectors.kinds }, column, ctx);
+      }
+    }
+    if (fn === null) {
       passthrough.push(i);
       out.push({ name: column.name, type: column.type, typeOid: column.typeOid, masking: null });
     } else {

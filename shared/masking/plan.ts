@@ -55,6 +55,11 @@ export interface MaskingPlan {
   readonly columns: readonly PlannedColumn[];
   /** The masked columns only, in order. */
   readonly summary: readonly MaskingSummaryEntry[];
+  /**
+   * Set by the decision: the statement reads a protected column somewhere, so a failure while it runs answers
+   * one generic error (which error it raised could depend on a protected value).
+   */
+  readonly protectedInput?: boolean;
 }
 
 /** The statement may not run: its result could not be masked safely. Reasons name columns and tables, never values. */

@@ -14,6 +14,20 @@ export const columnKeySchema = z
     "expected schema.table.column in lower case, e.g. public.patients.ssn",
   );
 
+/**
+ * How a protected column may be used besides being selected (docs/masking.md, "Opacity"): `lookup` — whether a
+ * statement may compare it for equality with literals in a WHERE / INNER JOIN condition (`allow`, `approval`:
+ * only with an approver's consent, `deny`: never, the default); `type` — its semantic type: equi-joins are
+ * allowed only between protected columns of the same type (default: the column itself, so only self-joins).
+ */
+const accessShape = {
+  lookup: z.enum(["allow", "approval", "deny"]).optional(),
+  type: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,31}$/, "a lower-case name of up to 32 letters, digits or underscores")
+    .optional(),
+};
+
 /** The default replacement of `redact` for text columns. */
 export const DEFAULT_REDACTION = "[REDACTED]";
 
@@ -24,6 +38,7 @@ export const DEFAULT_REDACTION = "[REDACTED]";
 export const redactRuleSchema = z.strictObject({
   strategy: z.literal("redact"),
   replacement: z.string().min(1).max(64).default(DEFAULT_REDACTION),
+  ...accessShape,
 });
 
 /**
@@ -40,6 +55,7 @@ export const partialRuleSchema = z.strictObject({
     .string()
     .regex(/^[!-/:-~]$/, "one printable ASCII character that is not a digit")
     .default("*"),
+  ...accessShape,
 });
 
 /** Normalizations a `tokenize` rule may apply before hashing so that spellings of one value share a token. */
@@ -56,6 +72,7 @@ export const tokenizeRuleSchema = z.strictObject({
     .regex(/^[a-z][a-z0-9]{0,15}$/, "1-16 lower-case letters or digits, starting with a letter")
     .default("tok"),
   normalize: z.array(tokenNormalizationSchema).max(3).default([]),
+  ...accessShape,
 });
 
 /**
@@ -70,10 +87,11 @@ export const generalizeTargetSchema = z.enum(["year", "month", "birth_year", "bi
 export const generalizeRuleSchema = z.strictObject({
   strategy: z.literal("generalize"),
   to: generalizeTargetSchema,
+  ...accessShape,
 });
 
 /** `nullify`: replace the value by null (valid for every type, reveals nothing). */
-export const nullifyRuleSchema = z.strictObject({ strategy: z.literal("nullify") });
+export const nullifyRuleSchema = z.strictObject({ strategy: z.literal("nullify"), ...accessShape });
 
 /** A column rule: exactly one strategy with its parameters. */
 export const columnRuleSchema = z.discriminatedUnion("strategy", [
@@ -171,6 +189,8 @@ export type TokenizeRule = z.output<typeof tokenizeRuleSchema>;
 export type GeneralizeRule = z.output<typeof generalizeRuleSchema>;
 /** A `nullify` rule. */
 export type NullifyRule = z.output<typeof nullifyRuleSchema>;
+/** How a column may be looked up (see the rule's `lookup`). */
+export type LookupPermission = NonNullable<ColumnRule["lookup"]>;
 /** A masking strategy name. */
 export type MaskingStrategy = ColumnRule["strategy"];
 /** A `generalize` target. */

@@ -3,6 +3,7 @@ import {
   type ColumnRule,
   DEFAULT_REDACTION,
   type GeneralizeRule,
+  type LookupPermission,
   type MaskingStrategy,
   type TokenNormalization,
   tokenNormalizationSchema,
@@ -61,6 +62,30 @@ function sameNormalization(a: readonly TokenNormalization[], b: readonly TokenNo
  * shared replacement, else the default.
  */
 export function stricterRule(a: ColumnRule, b: ColumnRule): ColumnRule {
+  const masking = stricterMasking(a, b);
+  const lookup = stricterLookup(a.lookup, b.lookup);
+  const type = a.type === b.type ? a.type : undefined;
+  if (masking.lookup === lookup && masking.type === type) return masking;
+  const { lookup: _lookup, type: _type, ...rest } = masking;
+  return {
+    ...rest,
+    ...(lookup === undefined ? {} : { lookup }),
+    ...(type === undefined ? {} : { type }),
+  } as ColumnRule;
+}
+
+const LOOKUP_STRICTNESS: readonly (LookupPermission | undefined)[] = ["allow", "approval", "deny", undefined];
+
+/** The stricter lookup permission (absent means `deny`). */
+function stricterLookup(
+  a: LookupPermission | undefined,
+  b: LookupPermission | undefined,
+): LookupPermission | undefined {
+  return LOOKUP_STRICTNESS.indexOf(a) >= LOOKUP_STRICTNESS.indexOf(b) ? a : b;
+}
+
+/** The stricter masking of two rules (strategy and parameters; `lookup` and `type` are merged by the caller). */
+function stricterMasking(a: ColumnRule, b: ColumnRule): ColumnRule {
   const ra = strictnessRank(a.strategy);
   const rb = strictnessRank(b.strategy);
   if (ra !== rb) return ra > rb ? a : b;

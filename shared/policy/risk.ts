@@ -35,7 +35,6 @@ function tableOf(column: string): string {
 function facts(input: RiskInput) {
   const { classification, masking } = input;
   const protectedColumns = new Set(Object.keys(masking.rules));
-  const inferenceColumns = new Set([...protectedColumns, ...masking.detectors.columns]);
   const phiTables = new Set([...protectedColumns, ...masking.detectors.columns].map(tableOf));
   const predicateTables = new Set(
     classification.columns
@@ -54,7 +53,7 @@ function facts(input: RiskInput) {
       if (protectedColumns.has(key)) phiColumnsInResult.add(key);
     }
   }
-  return { inferenceColumns, phiTables, predicateTables, readTables, phiColumnsInResult };
+  return { phiTables, predicateTables, readTables, phiColumnsInResult };
 }
 
 async function ruleFires(
@@ -97,10 +96,9 @@ async function ruleFires(
 }
 
 /**
- * Applies the policy's risk rules (every condition of a rule must hold) and its stance on protected columns used
- * where they leak by inference (`WHERE ssn LIKE '1%'`); the content detectors' free-text columns count as
- * protected there (`WHERE notes LIKE '%SSN 6%'` reads the SSN in a note one guess at a time). Denial wins over
- * approval. The planner is asked at most once, and only for a rule whose other conditions already hold.
+ * Applies the policy's risk rules (every condition of a rule must hold). Denial wins over approval. The planner is
+ * asked at most once, and only for a rule whose other conditions already hold. (How protected values may be used
+ * at all is the opacity rules' decision, made before: `checkOpacity`.)
  */
 export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const f = facts(input);
@@ -113,23 +111,6 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const approvals: { rule: string; reason: string }[] = [];
   const denials: { rule: string; reason: string }[] = [];
 
-  const use = risk.protectedColumnUse;
-  if (use.action !== "allow") {
-    const leaking = input.classification.columns
-      .filter((c) => f.inferenceColumns.has(`${c.schema}.${c.table}.${c.column}`))
-      .flatMap((c) =>
-        c.clauses
-          .filter((clause) => use.clauses.includes(clause as never))
-          .map((clause) => `${c.schema}.${c.table}.${c.column} (${clause})`),
-      );
-    if (leaking.length > 0) {
-      const entry = {
-        rule: "protected-column-use",
-        reason: `protected columns are used where their values leak by inference: ${[...new Set(leaking)].sort().join(", ")} (protected-column-use)`,
-      };
-      (use.action === "deny" ? denials : approvals).push(entry);
-    }
-  }
   for (const rule of risk.rules) {
     if (rule.principals !== undefined && !rule.principals.includes(input.principalId)) continue;
     const reason = await ruleFires(rule, input, f, estimate);

@@ -95,20 +95,6 @@ export const riskRuleSchema = z.strictObject({
 /** A risk rule. */
 export type RiskRule = z.infer<typeof riskRuleSchema>;
 
-/**
- * Clauses in which reading a protected column leaks its value by inference (`WHERE ssn LIKE '1%'`); `limit`
- * covers everything that decides the row count (`LIMIT (SELECT ...)`, `generate_series(1, <from ssn>)`).
- */
-export const inferenceClauseSchema = z.enum([
-  "predicate",
-  "join",
-  "grouping",
-  "having",
-  "ordering",
-  "window",
-  "limit",
-]);
-
 /** One principal entry: who it is (claims) and what it may do. */
 export const principalEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case"),
@@ -163,16 +149,13 @@ export const policySchema = z.strictObject({
   risk: z
     .strictObject({
       rules: z.array(riskRuleSchema).default([]),
-      /** Protected (masked) columns used where their value leaks by inference. */
+      /** Replaced by the opacity rules (docs/masking.md): refused with a message that says so. */
       protectedColumnUse: z
-        .strictObject({
-          clauses: z
-            .array(inferenceClauseSchema)
-            .min(1)
-            .default(["predicate", "join", "grouping", "having", "ordering", "window", "limit"]),
-          action: z.enum(["require_approval", "deny", "allow"]).default("require_approval"),
+        .never({
+          error:
+            "risk.protectedColumnUse was replaced by the opacity rules: protected values can no longer be used in predicates at all, except equality lookups allowed per column (masking.rules.<column>.lookup: allow | approval) — see docs/masking.md",
         })
-        .prefault({}),
+        .optional(),
     })
     .prefault({}),
   approval: z

@@ -7,6 +7,7 @@ import { type Decision, evaluate } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
+import { checkOpacity, readsProtected } from "#shared/policy/opacity.ts";
 import { assessRisk } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
@@ -36,7 +37,27 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
   const { policy, principal, classification } = input;
   const decision = evaluate(policy, principal, classification, input.context);
   if (decision.outcome === "deny") return { decision, plan: undefined };
-  const planned = planStatementMasking(policy, decision.matchedPrincipal, classification);
+  const entry = policy.document.principals.find((p) => p.id === decision.matchedPrincipal);
+  // An allowing decision always names its entry; without one no rule could apply, so nothing runs.
+  if (entry === undefined) throw new InternalError("an allowing decision names no policy entry");
+  const masking = maskingPolicyFor(policy.document, entry);
+  const opacity = checkOpacity(classification, masking);
+  if (opacity.outcome === "deny") {
+    return {
+      decision: {
+        ...decision,
+        outcome: "deny",
+        reasons: [...opacity.reasons],
+        rules: [...decision.rules, ...opacity.rules],
+      },
+      plan: undefined,
+    };
+  }
+  const unmarked = planStatementMasking(policy, decision.matchedPrincipal, classification);
+  const planned =
+    unmarked.decision === "allow"
+      ? { ...unmarked, protectedInput: readsProtected(classification, masking) }
+      : unmarked;
   if (planned.decision === "deny") {
     return {
       decision: {
@@ -48,28 +69,38 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       plan: undefined,
     };
   }
-  const entry = policy.document.principals.find((p) => p.id === decision.matchedPrincipal);
-  // An allowing decision always names its entry; without one no risk rule could apply, so nothing runs.
-  if (entry === undefined) throw new InternalError("an allowing decision names no policy entry");
   const risk = await assessRisk({
     policy,
     principalId: entry.id,
     classification,
-    masking: maskingPolicyFor(policy.document, entry),
+    masking,
     purpose: input.purpose,
     estimateRows: input.estimateRows,
   });
-  if (risk.outcome === "allow")
+  if (risk.outcome === "deny") {
+    return {
+      decision: {
+        ...decision,
+        outcome: "deny",
+        reasons: [...risk.reasons],
+        rules: [...decision.rules, ...risk.rules],
+        estimatedRows: risk.estimatedRows,
+      },
+      plan: undefined,
+    };
+  }
+  const approval = [...opacity.reasons, ...risk.reasons];
+  if (approval.length === 0)
     return { decision: { ...decision, estimatedRows: risk.estimatedRows }, plan: planned };
   return {
     decision: {
       ...decision,
-      outcome: risk.outcome,
-      reasons: [...risk.reasons],
-      rules: [...decision.rules, ...risk.rules],
+      outcome: "require_approval",
+      reasons: approval,
+      rules: [...decision.rules, ...opacity.rules, ...risk.rules],
       estimatedRows: risk.estimatedRows,
     },
-    plan: risk.outcome === "deny" ? undefined : planned,
+    plan: planned,
   };
 }
 

@@ -1,7 +1,7 @@
 // Executes an allowed statement read-only, streams its masked result into an immutable object, and reads it back.
 
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
+import { MaskingFailedError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
@@ -134,6 +134,13 @@ export async function runStatement(
     };
   } catch (error) {
     await writer?.abort(error);
+    if (masking.plan.protectedInput === true && error instanceof QueryFailedError) {
+      throw new QueryFailedError(
+        "execution_failed",
+        "the statement failed while running; a statement that reads protected columns gets no more detail",
+        { cause: error },
+      );
+    }
     throw error;
   }
 }

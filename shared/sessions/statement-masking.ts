@@ -7,7 +7,7 @@ import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
-const detectorCache = new WeakMap<LoadedPolicy, CompiledDetectors | undefined>();
+const detectorCache = new WeakMap<LoadedPolicy, CompiledDetectors>();
 
 /** The masking plan of a classified statement for the policy principal entry `matchedPrincipal`. */
 export function planStatementMasking(
@@ -19,11 +19,15 @@ export function planStatementMasking(
   return planMasking(classification.outputs, undefined, maskingPolicyFor(policy.document, entry));
 }
 
-/** The policy's compiled content detectors (undefined when it configures none), compiled once per policy. */
-export function detectorsFor(policy: LoadedPolicy): CompiledDetectors | undefined {
-  if (!detectorCache.has(policy)) {
-    const config = policy.document.masking.detectors;
-    detectorCache.set(policy, config.columns.length === 0 ? undefined : compileDetectors(config));
+/**
+ * The policy's compiled content detectors, compiled once per policy. They always exist (the detector section has
+ * defaults): besides the policy's free-text columns they scan every unmasked text cell as a second line.
+ */
+export function detectorsFor(policy: LoadedPolicy): CompiledDetectors {
+  let compiled = detectorCache.get(policy);
+  if (compiled === undefined) {
+    compiled = compileDetectors(policy.document.masking.detectors);
+    detectorCache.set(policy, compiled);
   }
-  return detectorCache.get(policy);
+  return compiled;
 }

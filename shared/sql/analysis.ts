@@ -14,7 +14,7 @@ import {
   SESSION_FUNCTIONS,
   WRITE_FUNCTIONS,
 } from "./known-functions.ts";
-import type { Lineage, SourceColumn, SourceRelation } from "./lineage.ts";
+import { CLAUSE_VIA, type Lineage, type SourceColumn, type SourceRelation } from "./lineage.ts";
 import type { FunctionCall, OperatorCall, RelationAccess, RelationAccessMode } from "./types.ts";
 
 /** Statement-level effects found while walking; they decide whether a SELECT is still a `read`. */
@@ -48,6 +48,12 @@ export class Analysis {
   readonly relations = new Map<SourceRelation, RelationUse>();
   readonly columns = new Map<SourceColumn, number>();
   readonly wholeRows = new Map<SourceRelation, number>();
+  /** Every construct each column's value passes through (see {@link Analysis.expose}). */
+  readonly exposures = new Map<SourceColumn, Set<string>>();
+  /** Every construct each whole row passes through. */
+  readonly rowExposures = new Map<SourceRelation, Set<string>>();
+  /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
+  lookupValues = 0;
   readonly functions = new Map<string, FunctionCall>();
   readonly operators = new Map<string, OperatorCall>();
   readonly reasons = new Set<string>();
@@ -109,9 +115,15 @@ export class Analysis {
     for (const view of this.viewStack) if (!use.via.includes(view)) use.via.push(view);
   }
 
-  /** Records every column and whole row `lineage` carries as read in `clause` (a clause bit; 0 records nothing). */
-  record(lineage: Lineage, clause: number): void {
+  /**
+   * Records every column and whole row `lineage` carries as read in `clause` (a clause bit; 0 records nothing),
+   * and exposes them to `via` (by default the construct the clause stands for, see {@link CLAUSE_VIA}; `""`
+   * records the clause without an exposure, for the shapes that record their own).
+   */
+  record(lineage: Lineage, clause: number, via?: string): void {
     if (clause === 0) return;
+    const construct = via ?? CLAUSE_VIA.get(clause);
+    if (construct !== undefined && construct !== "") this.expose(lineage, construct);
     const sources = lineage.sources;
     for (let i = 0; i < sources.length; i++) {
       const column = sources[i] as SourceColumn;
@@ -122,6 +134,36 @@ export class Analysis {
       const row = rows[i] as SourceRelation;
       this.wholeRows.set(row, (this.wholeRows.get(row) ?? 0) | clause);
     }
+  }
+
+  /**
+   * Notes that every column and whole row `lineage` carries passes through `via`: a construct named as the
+   * policy's opacity rules name it (`function:substr`, `where`, `group_by`, `lookup`, `equi_join:<column>`...).
+   * Exposures are recorded for every column; which of them are allowed is the policy's decision.
+   */
+  expose(lineage: Lineage, via: string): void {
+    const sources = lineage.sources;
+    for (let i = 0; i < sources.length; i++) this.exposeColumn(sources[i] as SourceColumn, via);
+    const rows = lineage.wholeRows;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as SourceRelation;
+      let set = this.rowExposures.get(row);
+      if (set === undefined) {
+        set = new Set();
+        this.rowExposures.set(row, set);
+      }
+      set.add(via);
+    }
+  }
+
+  /** Notes that `column`'s value passes through `via`. */
+  exposeColumn(column: SourceColumn, via: string): void {
+    let set = this.exposures.get(column);
+    if (set === undefined) {
+      set = new Set();
+      this.exposures.set(column, set);
+    }
+    set.add(via);
   }
 
   /** Marks the statement as having an effect, with the reason shown to policy. */

@@ -9,10 +9,12 @@ import type {
   Catalog,
   Classification,
   ColumnAccess,
+  ColumnExposure,
   ColumnRef,
   OutputColumnLineage,
   TableRef,
   WholeRowAccess,
+  WholeRowExposure,
 } from "./types.ts";
 
 function tagOf(node: Node): string {
@@ -87,6 +89,16 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
   for (const r of sortSmall([...an.wholeRows.keys()], byKey)) {
     wholeRows.push({ schema: r.schema, table: r.table, clauses: clauseList(an.wholeRows.get(r) ?? 0) });
   }
+  const exposures: ColumnExposure[] = [];
+  for (const c of sortSmall([...an.exposures.keys()], byKey)) {
+    const via = sortSmall([...(an.exposures.get(c) ?? [])], compare);
+    exposures.push({ schema: c.schema, table: c.table, column: c.column, via });
+  }
+  const wholeRowExposures: WholeRowExposure[] = [];
+  for (const r of sortSmall([...an.rowExposures.keys()], byKey)) {
+    const via = sortSmall([...(an.rowExposures.get(r) ?? [])], compare);
+    wholeRowExposures.push({ schema: r.schema, table: r.table, via });
+  }
   const outputs: OutputColumnLineage[] = [];
   for (let i = 0; i < result.outputs.length; i++) {
     const o = result.outputs[i] as (typeof result.outputs)[number];
@@ -102,6 +114,9 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     outputs,
     limit: result.limit,
     paramCount: an.paramCount,
+    exposures,
+    wholeRowExposures,
+    lookupValues: an.lookupValues,
     operators: sortSmall([...an.operators.values()], byName),
     reasons: an.reasons.size === 0 ? NONE : sortSmall([...an.reasons], compare),
     unresolvedColumns: an.unresolved.size === 0 ? NONE : sortSmall([...an.unresolved], compare),

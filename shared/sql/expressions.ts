@@ -8,6 +8,7 @@ import type {
   MultiAssignRef,
   Node,
   SubLink,
+  TypeCast,
 } from "@pgsql/types";
 import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
 import { funcCall, jsonAggregate } from "./function-calls.ts";
@@ -18,11 +19,16 @@ import type { Scope } from "./scope.ts";
 import { itemColumn } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
 
-/** Where an expression is: the analysis, the name scope, the clause it is read in (0: deferred). */
+/**
+ * Where an expression is: the analysis, the name scope, the clause it is read in (0: deferred) and, when it
+ * differs from the clause's default, the construct the values read here are exposed to (`""`: none; the
+ * caller records the exposure itself).
+ */
 export interface Cx {
   readonly an: Analysis;
   readonly scope: Scope;
   readonly clause: number;
+  readonly via?: string;
 }
 
 const XML_FUNCTIONS: Record<string, string> = {
@@ -36,24 +42,25 @@ const XML_FUNCTIONS: Record<string, string> = {
   IS_DOCUMENT: "is_document",
 };
 
-/** Function-like syntax nodes walked generically: the name reported and the transformation. */
-const SYNTAX_NODES: Record<string, [string | undefined, number]> = {
-  XmlSerialize: ["xmlserialize", T.json_xml],
-  JsonObjectConstructor: ["json_object", T.json_xml],
-  JsonArrayConstructor: ["json_array", T.json_xml],
-  JsonParseExpr: ["json", T.json_xml],
-  JsonScalarExpr: ["json_scalar", T.json_xml],
-  JsonSerializeExpr: ["json_serialize", T.json_xml],
-  JsonIsPredicate: [undefined, T.operator],
-  NullTest: [undefined, T.operator],
-  BooleanTest: [undefined, T.operator],
-  BoolExpr: [undefined, T.operator],
-  RowExpr: [undefined, T.other],
-  A_ArrayExpr: [undefined, T.array],
-  TypeCast: [undefined, T.cast],
-  CaseWhen: [undefined, T.case],
-  JsonKeyValue: [undefined, 0],
-  JsonValueExpr: [undefined, 0],
+/**
+ * Function-like syntax nodes walked generically: the name reported, the transformation, and the construct their
+ * inputs are exposed to (undefined: the parts flow into an enclosing node that exposes them).
+ */
+const SYNTAX_NODES: Record<string, [string | undefined, number, string | undefined]> = {
+  XmlSerialize: ["xmlserialize", T.json_xml, "function:xmlserialize"],
+  JsonObjectConstructor: ["json_object", T.json_xml, "function:json_object"],
+  JsonArrayConstructor: ["json_array", T.json_xml, "function:json_array"],
+  JsonParseExpr: ["json", T.json_xml, "function:json"],
+  JsonScalarExpr: ["json_scalar", T.json_xml, "function:json_scalar"],
+  JsonSerializeExpr: ["json_serialize", T.json_xml, "function:json_serialize"],
+  JsonIsPredicate: [undefined, T.operator, "json_is"],
+  NullTest: [undefined, T.operator, "null_test"],
+  BooleanTest: [undefined, T.operator, "boolean_test"],
+  BoolExpr: [undefined, T.operator, "bool_expr"],
+  RowExpr: [undefined, T.other, "row"],
+  A_ArrayExpr: [undefined, T.array, "array"],
+  JsonKeyValue: [undefined, 0, undefined],
+  JsonValueExpr: [undefined, 0, undefined],
 };
 
 const JSON_FUNC_OPS: Record<string, string> = {
@@ -79,10 +86,25 @@ export function exprs(nodes: readonly Node[] | undefined, cx: Cx): Lineage[] {
   return out;
 }
 
-/** Walks expressions only for what they read (recorded in `clause`), dropping their lineage. */
-export function readOnly(nodes: readonly (Node | undefined)[] | undefined, cx: Cx, clause: number): void {
-  const inner = clause === cx.clause ? cx : { ...cx, clause };
+/**
+ * Walks expressions only for what they read (recorded in `clause`, exposed to `via` or the clause's default),
+ * dropping their lineage.
+ */
+export function readOnly(
+  nodes: readonly (Node | undefined)[] | undefined,
+  cx: Cx,
+  clause: number,
+  via?: string,
+): void {
+  const inner: Cx = clause === cx.clause && via === cx.via ? cx : { an: cx.an, scope: cx.scope, clause, via };
   for (const node of nodes ?? []) expr(node, inner);
+}
+
+/** The lineage of `node`, its value exposed to `via`. */
+export function exposed(node: Node | undefined, cx: Cx, via: string): Lineage {
+  const lineage = expr(node, cx);
+  cx.an.expose(lineage, via);
+  return lineage;
 }
 
 function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
@@ -106,18 +128,24 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return funcCall(body as FuncCall, cx);
     case "A_Expr":
       return aExpr(body as A_Expr, cx);
-    case "CaseExpr": {
-      const c = body as CaseExpr;
-      return transformed([expr(c.arg, cx), ...exprs(c.args, cx), expr(c.defresult, cx)], T.case);
-    }
-    case "CoalesceExpr":
+    case "CaseExpr":
+      return caseExpr(body as CaseExpr, cx);
+    case "CoalesceExpr": {
       cx.an.addFunction(undefined, "coalesce", true);
-      return transformed(exprs((body as { args?: Node[] }).args, cx), T.coalesce);
+      const args = exprs((body as { args?: Node[] }).args, cx);
+      for (const arg of args) cx.an.expose(arg, "coalesce");
+      return transformed(args, T.coalesce);
+    }
     case "MinMaxExpr": {
       const m = body as { op?: string; args?: Node[] };
-      cx.an.addFunction(undefined, m.op === "IS_LEAST" ? "least" : "greatest", true);
-      return transformed(exprs(m.args, cx), T.function);
+      const name = m.op === "IS_LEAST" ? "least" : "greatest";
+      cx.an.addFunction(undefined, name, true);
+      const args = exprs(m.args, cx);
+      for (const arg of args) cx.an.expose(arg, `function:${name}`);
+      return transformed(args, T.function);
     }
+    case "TypeCast":
+      return typeCast(body as TypeCast, cx);
     case "SQLValueFunction":
       cx.an.addFunction(
         undefined,
@@ -128,9 +156,12 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     case "MergeSupportFunc":
       cx.an.addFunction(undefined, "merge_action", true);
       return CONSTANT;
-    case "GroupingFunc":
+    case "GroupingFunc": {
       cx.an.addFunction(undefined, "grouping", true);
-      return transformed(exprs((body as { args?: Node[] }).args, cx), T.function);
+      const args = exprs((body as { args?: Node[] }).args, cx);
+      for (const arg of args) cx.an.expose(arg, "function:grouping");
+      return transformed(args, T.function);
+    }
     case "CollateClause":
       return expr((body as { arg?: Node }).arg, cx);
     case "NamedArgExpr":
@@ -145,15 +176,20 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       return multiAssign(body as MultiAssignRef, cx);
     case "XmlExpr": {
       const x = body as { op?: string; named_args?: Node[]; args?: Node[] };
-      cx.an.addFunction(undefined, XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr", true);
-      return transformed([...exprs(x.named_args, cx), ...exprs(x.args, cx)], T.json_xml);
+      const name = XML_FUNCTIONS[x.op ?? ""] ?? "xmlexpr";
+      cx.an.addFunction(undefined, name, true);
+      const parts = [...exprs(x.named_args, cx), ...exprs(x.args, cx)];
+      for (const part of parts) cx.an.expose(part, `function:${name}`);
+      return transformed(parts, T.json_xml);
     }
     case "ResTarget":
       return expr((body as { val?: Node }).val, cx);
-    case "JsonFuncExpr":
+    case "JsonFuncExpr": {
       // JSON_VALUE / JSON_QUERY / JSON_EXISTS evaluate a path the query chose, which can rewrite the text.
-      cx.an.addFunction(undefined, JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func", true);
-      return generic(body, cx, T.json_xml | T.function);
+      const name = JSON_FUNC_OPS[(body as { op?: string }).op ?? ""] ?? "json_func";
+      cx.an.addFunction(undefined, name, true);
+      return generic(body, cx, T.json_xml | T.function, `function:${name}`);
+    }
     case "JsonObjectAgg":
     case "JsonArrayAgg":
       return jsonAggregate(tag, body as Parameters<typeof jsonAggregate>[1], cx);
@@ -161,6 +197,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       cx.an.addFunction(undefined, "json_array", true);
       const q = body as { query?: Node };
       const outputs = analyzeQueryNode(q.query, cx.scope, cx.an, cx.clause);
+      for (const output of outputs) cx.an.expose(output.lineage, "function:json_array");
       return transformed(
         outputs.map((o) => o.lineage),
         T.json_xml | T.subquery,
@@ -172,18 +209,45 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       const syntax = SYNTAX_NODES[tag];
       if (syntax !== undefined) {
         if (syntax[0] !== undefined) cx.an.addFunction(undefined, syntax[0], true);
-        return generic(body, cx, syntax[1]);
+        return generic(body, cx, syntax[1], syntax[2]);
       }
-      return generic(body, cx, T.other);
+      return generic(body, cx, T.other, `expression:${tag}`);
     }
   }
 }
 
-/** Conservative walk of a node this module does not model: every nested expression flows into the value. */
-export function generic(body: unknown, cx: Cx, bits: number): Lineage {
+/**
+ * Conservative walk of a node this module does not model in detail: every nested expression flows into the
+ * value, and is exposed to `via` when given (a node with no construct of its own passes its parts up).
+ */
+export function generic(body: unknown, cx: Cx, bits: number, via?: string): Lineage {
   const parts: Lineage[] = [];
   collect(body, cx, parts);
+  if (via !== undefined) for (const part of parts) cx.an.expose(part, via);
   return transformed(parts, bits);
+}
+
+/** CASE: the operand and conditions decide which value comes out; the results are only passed along. */
+function caseExpr(c: CaseExpr, cx: Cx): Lineage {
+  const parts = [exposed(c.arg, cx, "case_condition")];
+  for (const node of c.args ?? []) {
+    if (!("CaseWhen" in node)) {
+      parts.push(exposed(node, cx, "case_condition"));
+      continue;
+    }
+    parts.push(exposed(node.CaseWhen.expr, cx, "case_condition"));
+    parts.push(exposed(node.CaseWhen.result, cx, "case_result"));
+  }
+  parts.push(exposed(c.defresult, cx, "case_result"));
+  return transformed(parts, T.case);
+}
+
+/** A cast: its input is exposed to `cast:<type>` (`cast:text`, `cast:int4`, `cast:date[]`). */
+function typeCast(cast: TypeCast, cx: Cx): Lineage {
+  const names = cast.typeName?.names;
+  const array = (cast.typeName?.arrayBounds ?? []).length > 0 ? "[]" : "";
+  const lineage = exposed(cast.arg, cx, `cast:${lastName(names)}${array}`);
+  return transformed([lineage], T.cast);
 }
 
 function collect(value: unknown, cx: Cx, parts: Lineage[]): void {
@@ -234,8 +298,36 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
     user = cx.an.addOperator(qualifier(e.name), lastName(e.name));
   }
   const bits = e.kind === "AEXPR_NULLIF" ? T.function : T.operator;
+  const left = expr(e.lexpr, cx);
   const right = e.kind === "AEXPR_SIMILAR" ? similarPattern(e.rexpr, cx) : expr(e.rexpr, cx);
-  return transformed([expr(e.lexpr, cx), right], bits, user);
+  const via = operatorVia(e);
+  cx.an.expose(left, via);
+  cx.an.expose(right, via);
+  return transformed([left, right], bits, user);
+}
+
+/** The construct an operator expression exposes its operands to (`operator:=`, `operator:~~`, `in_list`...). */
+export function operatorVia(e: A_Expr): string {
+  switch (e.kind) {
+    case "AEXPR_NULLIF":
+      return "function:nullif";
+    case "AEXPR_IN":
+      return "in_list";
+    case "AEXPR_DISTINCT":
+    case "AEXPR_NOT_DISTINCT":
+      return "is_distinct_from";
+    case "AEXPR_BETWEEN":
+    case "AEXPR_NOT_BETWEEN":
+    case "AEXPR_BETWEEN_SYM":
+    case "AEXPR_NOT_BETWEEN_SYM":
+      return "between";
+    case "AEXPR_OP_ANY":
+      return `operator:${lastName(e.name)} any`;
+    case "AEXPR_OP_ALL":
+      return `operator:${lastName(e.name)} all`;
+    default:
+      return `operator:${lastName(e.name)}`;
+  }
 }
 
 /** SIMILAR TO's pattern: the parser wraps it in `pg_catalog.similar_to_escape(...)`, which the SQL did not name. */
@@ -257,11 +349,17 @@ function subLink(link: SubLink, cx: Cx): Lineage {
   if (link.operName !== undefined)
     user = cx.an.addOperator(qualifier(link.operName), lastName(link.operName));
   const exists = link.subLinkType === "EXISTS_SUBLINK";
-  const clause = exists ? cx.clause || CLAUSE_BITS.other : cx.clause;
+  // EXISTS drops its select list's values: they are computed (and their functions exposed) but go nowhere.
+  const clause = exists ? CLAUSE_BITS.other : cx.clause;
   const outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
   if (exists) return CONSTANT;
   const parts = [test];
   for (const output of outputs) parts.push(output.lineage);
+  if (link.subLinkType !== "EXPR_SUBLINK") {
+    // IN / ANY / ALL / row comparisons compare values across rows; ARRAY(...) collects them.
+    const via = `sublink:${(link.subLinkType ?? "").replace(/_SUBLINK$/, "").toLowerCase()}`;
+    for (const part of parts) cx.an.expose(part, via);
+  }
   let bits = T.subquery;
   if (link.subLinkType === "ARRAY_SUBLINK") bits |= T.array;
   if (link.testexpr !== undefined) bits |= T.operator;
@@ -296,7 +394,7 @@ function indirection(ind: A_Indirection, cx: Cx): Lineage {
     if (item !== undefined) {
       const column = itemColumn(item, first.String.sval ?? "", cx.an);
       if (column !== undefined) {
-        cx.an.record(column, cx.clause);
+        cx.an.record(column, cx.clause, cx.via);
         return column;
       }
     }
@@ -309,5 +407,6 @@ function indirection(ind: A_Indirection, cx: Cx): Lineage {
       parts.push(expr(step.A_Indices.lidx, cx), expr(step.A_Indices.uidx, cx));
     }
   }
+  for (const part of parts) cx.an.expose(part, "subscript");
   return transformed(parts, bits);
 }

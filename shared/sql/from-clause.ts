@@ -12,6 +12,7 @@ import {
   TRANSFORM_BITS as T,
   transformed,
 } from "./lineage.ts";
+import { equiJoin, predicates } from "./predicates.ts";
 import { type FromEntry, makeItem, type NsItem, type RangeColumn, rangeColumns, Scope } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
 import { viewColumns } from "./views.ts";
@@ -40,7 +41,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   if ("RangeFunction" in node) return rangeFunction(node.RangeFunction, level, an);
   if ("RangeTableSample" in node) {
     const sample = node.RangeTableSample;
-    const cx: Cx = { an, scope: level, clause: CLAUSE_BITS.limit };
+    const cx: Cx = { an, scope: level, clause: CLAUSE_BITS.limit, via: "tablesample" };
     for (const arg of sample.args ?? []) expr(arg, cx);
     expr(sample.repeatable, cx);
     if (sample.relation !== undefined) return fromItem(sample.relation, level, an);
@@ -52,7 +53,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.docexpr, cx), expr(table.rowexpr, cx)];
     for (const ns of table.namespaces ?? []) parts.push(expr(ns, cx));
-    for (const part of parts) an.record(part, CLAUSE_BITS.limit);
+    for (const part of parts) an.record(part, CLAUSE_BITS.limit, "table_function");
     // A column's PATH is an XPath expression evaluated over the document: it can rewrite the text
     // (`translate(., "0123456789", "ABCDEFGHIJ")`, `substring(., 1, 40)`), so such a column is a function of
     // the document. So is every column when the row expression is not a constant the query wrote.
@@ -78,7 +79,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const cx: Cx = { an, scope: level, clause: 0 };
     const parts = [expr(table.context_item?.raw_expr, cx)];
     for (const p of table.passing ?? []) parts.push(expr(p, cx));
-    for (const part of parts) an.record(part, CLAUSE_BITS.limit);
+    for (const part of parts) an.record(part, CLAUSE_BITS.limit, "table_function");
     const columns: RangeColumn[] = [];
     const evaluated = !plainJsonPath(table.pathspec);
     jsonTableColumns(table.columns, parts, evaluated, cx, columns);
@@ -86,7 +87,7 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
       makeItem(table.alias?.aliasname, rangeColumnsRenamed(columns, table.alias), { derived: true }),
     );
   }
-  const lineage = expr(node, { an, scope: level, clause: CLAUSE_BITS.other });
+  const lineage = expr(node, { an, scope: level, clause: CLAUSE_BITS.other, via: "from_item" });
   return single(makeItem(undefined, [], { open: lineage, derived: true }));
 }
 
@@ -198,7 +199,7 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   if (j.quals !== undefined) {
     const onScope = new Scope(level, level.ctes);
     onScope.entries.push(left, right);
-    expr(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join });
+    predicates(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join }, j.jointype === "JOIN_INNER");
   }
   const usingNames =
     j.isNatural === true
@@ -213,7 +214,13 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
     const parts = [...l, ...r];
     for (const part of parts) part.used = true;
     const lineages = parts.map((c) => c.lineage);
-    for (const lineage of lineages) an.record(lineage, CLAUSE_BITS.join);
+    for (const lineage of lineages) an.record(lineage, CLAUSE_BITS.join, "");
+    equiJoin(
+      branches(l.map((c) => c.lineage)),
+      branches(r.map((c) => c.lineage)),
+      { an, scope: level, clause: CLAUSE_BITS.join },
+      "join_using",
+    );
     const lineage = j.jointype === "JOIN_FULL" ? transformed(lineages, T.coalesce) : branches(lineages);
     merged.push({ name, lineage, used: true, parts });
   }

@@ -17,12 +17,24 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
   const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
   const args = exprs(call.args, cx);
-  if (SET_RETURNING_FUNCTIONS.has(name)) for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit);
+  if (SET_RETURNING_FUNCTIONS.has(name))
+    for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit, "srf_argument");
   if (call.agg_within_group === true) {
     for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
-  } else if (call.agg_order !== undefined) readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering);
-  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate);
+  } else if (call.agg_order !== undefined) {
+    readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering, "aggregate_order_by");
+  }
+  if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate, "filter");
   if (call.over !== undefined) windowDef(call.over, cx);
+  if (call.agg_distinct === true) for (const arg of args) cx.an.expose(arg, "aggregate_distinct");
+  const builtIn = !user && (schema === undefined || schema === "pg_catalog");
+  if (builtIn && name === "count" && !syntax) {
+    // count(col) and count(*) reveal how many values are not null, never a value: the result carries nothing.
+    for (const arg of args) cx.an.expose(arg, "count");
+    return transformed([], T.aggregate);
+  }
+  const via = user ? `function:${schema === undefined ? "" : `${schema}.`}${name}` : `function:${name}`;
+  for (const arg of args) cx.an.expose(arg, via);
   const aggregate =
     call.agg_star === true ||
     call.agg_distinct === true ||
@@ -47,9 +59,9 @@ function userAggregate(schema: string | undefined, name: string, cx: Cx): boolea
 
 /** Walks a window definition's partitioning, ordering and frame offsets (clause `window`). */
 export function windowDef(def: WindowDef, cx: Cx): void {
-  readOnly(def.partitionClause, cx, CLAUSE_BITS.window);
-  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window);
-  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window);
+  readOnly(def.partitionClause, cx, CLAUSE_BITS.window, "window_partition");
+  readOnly(sortNodes(def.orderClause), cx, CLAUSE_BITS.window, "window_order");
+  readOnly([def.startOffset, def.endOffset], cx, CLAUSE_BITS.window, "window_frame");
 }
 
 /** The expressions of a list of `SortBy` nodes. */
@@ -69,9 +81,11 @@ interface JsonAggregate {
 export function jsonAggregate(tag: string, agg: JsonAggregate, cx: Cx): Lineage {
   cx.an.addFunction(undefined, tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg", true);
   const ctor = Object.hasOwn(agg, "constructor") ? agg.constructor : undefined;
-  if (ctor?.agg_order !== undefined) readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering);
-  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate);
+  if (ctor?.agg_order !== undefined)
+    readOnly(sortNodes(ctor.agg_order), cx, CLAUSE_BITS.ordering, "aggregate_order_by");
+  if (ctor?.agg_filter !== undefined) readOnly([ctor.agg_filter], cx, CLAUSE_BITS.predicate, "filter");
   if (ctor?.over !== undefined) windowDef(ctor.over, cx);
   const bits = T.json_xml | (ctor?.over !== undefined ? T.window : T.aggregate);
-  return generic(agg.arg, cx, bits);
+  const name = tag === "JsonObjectAgg" ? "json_objectagg" : "json_arrayagg";
+  return generic(agg.arg, cx, bits, `function:${name}`);
 }

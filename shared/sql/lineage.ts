@@ -85,6 +85,20 @@ export const CLAUSE_BITS = Object.fromEntries(CLAUSE_ORDER.map((clause, i) => [c
   number
 >;
 
+/**
+ * The exposure a value read in a clause gets by default: the construct the opacity rules name. `output` and
+ * `other` (values computed and then dropped: unused subquery columns, EXISTS select lists) expose nothing.
+ */
+export const CLAUSE_VIA: ReadonlyMap<number, string> = new Map([
+  [CLAUSE_BITS.predicate, "where"],
+  [CLAUSE_BITS.join, "join_on"],
+  [CLAUSE_BITS.grouping, "group_by"],
+  [CLAUSE_BITS.having, "having"],
+  [CLAUSE_BITS.ordering, "order_by"],
+  [CLAUSE_BITS.window, "window"],
+  [CLAUSE_BITS.limit, "limit"],
+]);
+
 const clauseLists = new Map<number, readonly ColumnClause[]>();
 
 /** The clauses in a bit set, in a fixed order (a shared, frozen array per bit set). */

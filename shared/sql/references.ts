@@ -31,7 +31,7 @@ export function columnRef(ref: ColumnRef, cx: Cx): Lineage {
   } else {
     lineage = resolveNames(stringList(fields), cx);
   }
-  cx.an.record(lineage, cx.clause);
+  cx.an.record(lineage, cx.clause, cx.via);
   return lineage;
 }
 

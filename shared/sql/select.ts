@@ -7,6 +7,7 @@ import { sortNodes, windowDef } from "./function-calls.ts";
 import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
 import { outputName } from "./output-names.ts";
+import { predicates } from "./predicates.ts";
 import { findItems } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
@@ -61,7 +62,9 @@ export function analyzeSelect(
           name: column.name,
           lineage: branches([column.lineage, right[i]?.lineage ?? CONSTANT]),
         }));
-    if (stmt.op !== "SETOP_UNION" || stmt.all !== true) compared([...left, ...right], an);
+    const op = `set_operation:${(stmt.op ?? "").replace(/^SETOP_/, "").toLowerCase()}${stmt.all === true ? "_all" : ""}`;
+    if (stmt.op !== "SETOP_UNION" || stmt.all !== true) compared([...left, ...right], an, op);
+    else for (const column of [...left, ...right]) an.expose(column.lineage, op);
     scope = outputScope(parent, ctes, outputs);
   } else if (stmt.valuesLists !== undefined) {
     scope = new Scope(parent, ctes);
@@ -72,15 +75,22 @@ export function analyzeSelect(
     for (const window of stmt.windowClause ?? []) {
       if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });
     }
-    if (stmt.whereClause !== undefined) expr(stmt.whereClause, { an, scope, clause: CLAUSE_BITS.predicate });
+    if (stmt.whereClause !== undefined)
+      predicates(stmt.whereClause, { an, scope, clause: CLAUSE_BITS.predicate }, true);
     outputs = targetList(stmt.targetList ?? [], { an, scope, clause: targetClause });
     if (stmt.groupClause !== undefined) {
       groupItems(stmt.groupClause, outputs, { an, scope, clause: CLAUSE_BITS.grouping });
     }
     if (stmt.havingClause !== undefined) expr(stmt.havingClause, { an, scope, clause: CLAUSE_BITS.having });
     if (stmt.distinctClause !== undefined) {
-      distinctOn(stmt.distinctClause, outputs, { an, scope, clause: CLAUSE_BITS.grouping });
-      if (stmt.distinctClause.every((node) => Object.keys(node).length === 0)) compared(outputs, an);
+      distinctOn(stmt.distinctClause, outputs, {
+        an,
+        scope,
+        clause: CLAUSE_BITS.grouping,
+        via: "distinct_on",
+      });
+      if (stmt.distinctClause.every((node) => Object.keys(node).length === 0))
+        compared(outputs, an, "distinct");
     }
   }
   if (stmt.sortClause !== undefined)
@@ -100,8 +110,8 @@ export function analyzeSelect(
  * Records outputs whose values are compared with each other to decide which rows come out (plain DISTINCT,
  * UNION, INTERSECT, EXCEPT): like GROUP BY, the row count then tells which values are equal.
  */
-function compared(outputs: readonly QueryOutput[], an: Analysis): void {
-  for (const output of outputs) an.record(output.lineage, CLAUSE_BITS.grouping);
+function compared(outputs: readonly QueryOutput[], an: Analysis, via: string): void {
+  for (const output of outputs) an.record(output.lineage, CLAUSE_BITS.grouping, via);
 }
 
 function outputScope(parent: Scope | undefined, ctes: CteScope | undefined, outputs: QueryOutput[]): Scope {
@@ -119,6 +129,8 @@ function valuesOutputs(rows: readonly Node[], cx: Cx): QueryOutput[] {
       const column = perColumn[i] ?? [];
       column.push(lineage);
       perColumn[i] = column;
+      // Rows of one column merge into one output, as a set operation's branches do.
+      if (rows.length > 1) cx.an.expose(lineage, "values");
     });
   }
   return perColumn.map((parts, i) => ({ name: `column${i + 1}`, lineage: branches(parts) }));
@@ -166,7 +178,7 @@ function expandStar(qualifier: readonly Node[], cx: Cx, outputs: QueryOutput[]):
   if (open) cx.an.outputsComplete = false;
   for (const column of columns) {
     markUsed(column);
-    cx.an.record(column.lineage, cx.clause);
+    cx.an.record(column.lineage, cx.clause, cx.via);
     outputs.push({ name: column.name, lineage: column.lineage });
   }
 }
@@ -202,7 +214,7 @@ function distinctOn(nodes: readonly Node[], outputs: QueryOutput[], cx: Cx): voi
 function sortItems(nodes: readonly (Node | undefined)[], outputs: QueryOutput[], cx: Cx): void {
   for (const node of nodes) {
     const output = outputReference(node, outputs, true, cx);
-    if (output !== undefined) cx.an.record(output.lineage, cx.clause);
+    if (output !== undefined) cx.an.record(output.lineage, cx.clause, cx.via);
     else expr(node, cx);
   }
 }
@@ -218,7 +230,7 @@ function groupItems(nodes: readonly Node[] | undefined, outputs: QueryOutput[], 
       continue;
     }
     const output = outputReference(node, outputs, false, cx);
-    if (output !== undefined) cx.an.record(output.lineage, cx.clause);
+    if (output !== undefined) cx.an.record(output.lineage, cx.clause, cx.via);
     else expr(node, cx);
   }
 }

@@ -90,6 +90,23 @@ export interface WholeRowAccess extends TableRef {
   readonly clauses: readonly ColumnClause[];
 }
 
+/**
+ * The constructs a base column's value passes through anywhere in a statement (other than reaching an output
+ * column, which {@link OutputColumnLineage} describes): `function:<name>`, `operator:<name>`, `cast:<type>`,
+ * `where`, `join_on`, `group_by`, `order_by`, `distinct`, `set_operation:<op>`, `recursive_cte`, `cycle`,
+ * `window_partition`, `limit`, `srf_argument`, `case_condition`, `case_result`, `coalesce`, `count`,
+ * `null_test`, `lookup`, `equi_join:<schema.table.column>`, ... The policy's opacity rules decide which of them
+ * a protected column may have (docs/masking.md).
+ */
+export interface ColumnExposure extends ColumnRef {
+  readonly via: readonly string[];
+}
+
+/** The constructs a whole row of a table passes through (as {@link ColumnExposure}). */
+export interface WholeRowExposure extends TableRef {
+  readonly via: readonly string[];
+}
+
 /** How an output column derives from its sources. */
 export type TransformKind =
   | "function"
@@ -151,6 +168,12 @@ export interface Classification {
   readonly limit: number | null;
   /** Number of `$n` parameters the statement references (the highest n). */
   readonly paramCount: number;
+  /** Every construct each column's value passes through, by column (sorted). */
+  readonly exposures: readonly ColumnExposure[];
+  /** Every construct each whole row passes through, by table (sorted). */
+  readonly wholeRowExposures: readonly WholeRowExposure[];
+  /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
+  readonly lookupValues: number;
   /** Operators used, deduplicated (see {@link OperatorCall}). Always set by `classify`. */
   readonly operators?: readonly OperatorCall[];
   /**

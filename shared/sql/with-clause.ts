@@ -1,6 +1,6 @@
 // WITH: analyzes every CTE before the query that owns it, iterating recursive ones to a fixed point.
 import type { CommonTableExpr, Node, SelectStmt, WithClause } from "@pgsql/types";
-import { type Analysis, EFFECT, stringList } from "./analysis.ts";
+import { type Analysis, AnalysisTooComplex, EFFECT, stringList } from "./analysis.ts";
 import {
   branches,
   CLAUSE_BITS,
@@ -38,11 +38,23 @@ function withSearchAndCycle(cte: CommonTableExpr, columns: QueryOutput[]): Query
     out.push({ name: search.search_seq_column, lineage: transformed(pick(search.search_col_list), T.other) });
   }
   const cycle = cte.cycle_clause;
-  if (cycle?.cycle_mark_column !== undefined) out.push({ name: cycle.cycle_mark_column, lineage: CONSTANT });
+  // The cycle mark is the result of comparing the cycle columns with every earlier row's: a function of them.
+  const cycled = cycle === undefined ? CONSTANT : transformed(pick(cycle.cycle_col_list), T.other);
+  if (cycle?.cycle_mark_column !== undefined) out.push({ name: cycle.cycle_mark_column, lineage: cycled });
   if (cycle?.cycle_path_column !== undefined) {
     out.push({ name: cycle.cycle_path_column, lineage: transformed(pick(cycle.cycle_col_list), T.array) });
   }
   return out;
+}
+
+/** Exposes what recursion compares and repeats: every column of a recursive CTE, its CYCLE and SEARCH columns. */
+function exposeRecursion(cte: CommonTableExpr, def: CteDef, an: Analysis, recursive = true): void {
+  const columns = def.columns ?? [];
+  if (recursive) for (const column of columns) an.expose(column.lineage, "recursive_cte");
+  const pick = (names: Node[] | undefined): Lineage[] =>
+    stringList(names).map((name) => columns.find((c) => c.name === name)?.lineage ?? CONSTANT);
+  for (const lineage of pick(cte.cycle_clause?.cycle_col_list)) an.expose(lineage, "cycle");
+  for (const lineage of pick(cte.search_clause?.search_col_list)) an.expose(lineage, "search");
 }
 
 function analyzeBody(def: CteDef, parent: Scope | undefined, ctes: CteScope, an: Analysis): QueryOutput[] {
@@ -120,7 +132,10 @@ export function analyzeWith(
     let scope = outer;
     defs.forEach((def, i) => {
       const visible = new CteScope(new Map(), scope);
-      def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, analyzeBody(def, parent, visible, an));
+      const cte = ctes[i] as CommonTableExpr;
+      def.columns = withSearchAndCycle(cte, analyzeBody(def, parent, visible, an));
+      if (cte.cycle_clause !== undefined || cte.search_clause !== undefined)
+        exposeRecursion(cte, def, an, false);
       scope = new CteScope(new Map([[def.name, def]]), scope);
     });
     return scope ?? new CteScope(new Map(), undefined);
@@ -148,7 +163,10 @@ export function analyzeWith(
       cores[i] = next;
       def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, next);
     });
-    if (!changed) return scope;
+    if (!changed) {
+      exposeRecursive(ctes, defs, an);
+      return scope;
+    }
   }
   for (const def of defs) {
     const all = transformed(
@@ -157,5 +175,28 @@ export function analyzeWith(
     );
     def.columns = (def.columns ?? []).map((c) => ({ name: c.name, lineage: all }));
   }
+  exposeRecursive(ctes, defs, an);
   return scope;
+}
+
+/** Exposes the recursion of each CTE of a WITH RECURSIVE list that refers to itself (or has CYCLE / SEARCH). */
+function exposeRecursive(ctes: readonly CommonTableExpr[], defs: readonly CteDef[], an: Analysis): void {
+  defs.forEach((def, i) => {
+    const cte = ctes[i] as CommonTableExpr;
+    const recursive = refersTo(cte.ctequery, def.name, an);
+    if (recursive || cte.cycle_clause !== undefined || cte.search_clause !== undefined)
+      exposeRecursion(cte, def, an, recursive);
+  });
+}
+
+/** True when `node` reads a relation named `name` without a schema (a CTE's reference to itself). */
+function refersTo(node: unknown, name: string, an: Analysis): boolean {
+  if (--an.budget < 0) throw new AnalysisTooComplex("analysis budget exhausted");
+  if (Array.isArray(node)) return node.some((item) => refersTo(item, name, an));
+  if (node === null || typeof node !== "object") return false;
+  const record = node as Record<string, unknown>;
+  const range = record.RangeVar as { relname?: string; schemaname?: string } | undefined;
+  if (range !== undefined && range.relname === name && range.schemaname === undefined) return true;
+  for (const key in record) if (refersTo(record[key], name, an)) return true;
+  return false;
 }

@@ -313,7 +313,7 @@ const CASES: readonly Case[] = [
     columns: ["patients.dob:output", "patients.ssn:output"],
     functions: ["count", "max", "string_agg"],
     outputs: [
-      "count=transform(patients.ssn)[aggregate]",
+      "count=constant()",
       "max=transform(patients.dob)[aggregate]",
       "string_agg=transform(patients.ssn)[aggregate]",
     ],
@@ -730,7 +730,7 @@ const CASES: readonly Case[] = [
     sql: "SELECT id FROM patients p WHERE EXISTS (SELECT ssn FROM encounters e WHERE e.patient_id = p.id)",
     kind: "read",
     relations: ["encounters", "patients"],
-    columns: ["encounters.patient_id:predicate", "patients.id:output+predicate", "patients.ssn:predicate"],
+    columns: ["encounters.patient_id:predicate", "patients.id:output+predicate", "patients.ssn:other"],
     functions: [],
     outputs: ["id=copy(patients.id)"],
   },
@@ -1099,7 +1099,7 @@ const CASES: readonly Case[] = [
     ],
     functions: ["count"],
     wholeRows: ["patients:output"],
-    outputs: ["count=transform(patients.*)[aggregate,whole_row]{patients}"],
+    outputs: ["count=constant()"],
   },
   {
     sql: "SELECT row_to_json(s) FROM (SELECT id, ssn FROM patients) s",
