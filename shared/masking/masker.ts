@@ -30,6 +30,11 @@ export interface MaskingStats {
   readonly masked: Readonly<Record<MaskingStrategy | "detect", number>>;
   /** Spans replaced by the content detectors, by kind. */
   readonly detectorHits: Readonly<DetectorCounts>;
+  /**
+   * Of those, spans found in columns the plan left unmasked (the second line): text that looks like PHI where
+   * the lineage says none can be — a value the query wrote, or a column the policy does not know is free text.
+   */
+  readonly secondLineHits: number;
   /** Values nulled because they did not have the form their rule expects (e.g. a date that does not parse). */
   readonly withheld: number;
 }
@@ -113,6 +118,7 @@ function build(options: MaskerOptions): Masker {
   const nowMs = options.clock.now().getTime();
   if (!Number.isFinite(nowMs)) throw new MaskingFailedError("The clock is not usable; nothing was returned.");
   const detectorHits = emptyDetectorCounts();
+  const secondLineHits = emptyDetectorCounts();
   const withheld = { count: 0 };
   const tokenizers = new Map<string, (value: string) => string>();
   const ctx = {
@@ -150,7 +156,8 @@ function build(options: MaskerOptions): Masker {
       if (detectors !== undefined && scannedType(column)) {
         strategy = "detect";
         rule = SECOND_LINE_RULE;
-        fn = compileCellMasker({ ...planned, rule, strategy, detectors: detectors.kinds }, column, ctx);
+        const second = { ...ctx, detectorHits: secondLineHits };
+        fn = compileCellMasker({ ...planned, rule, strategy, detectors: detectors.kinds }, column, second);
       }
     }
     if (fn === null) {
@@ -214,10 +221,17 @@ function build(options: MaskerOptions): Masker {
         MaskingStrategy | "detect",
         number
       >;
+      const hits = { ...detectorHits };
+      let secondLine = 0;
+      for (const kind of Object.keys(hits) as (keyof typeof hits)[]) {
+        hits[kind] += secondLineHits[kind];
+        secondLine += secondLineHits[kind];
+      }
       return {
         rows: rowCount,
         masked: byStrategy,
-        detectorHits: { ...detectorHits },
+        detectorHits: hits,
+        secondLineHits: secondLine,
         withheld: withheld.count,
       };
     },

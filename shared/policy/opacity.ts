@@ -118,6 +118,16 @@ export function checkOpacity(
   classification: Pick<Classification, "exposures" | "wholeRowExposures" | "lookupValues">,
   masking: MaskingPlanPolicy,
 ): OpacityVerdict {
+  if (!Array.isArray(classification.exposures) || !Array.isArray(classification.wholeRowExposures)) {
+    // An analysis made before exposures were recorded (an old record) cannot be checked: fail closed.
+    return {
+      outcome: "deny",
+      reasons: [
+        "the statement's analysis does not say how it uses each column, so the opacity rules cannot be checked",
+      ],
+      rules: ["opacity"],
+    };
+  }
   const detectorColumns = new Set(masking.detectors.columns);
   const isProtected = (key: string): boolean => Object.hasOwn(masking.rules, key) || detectorColumns.has(key);
   const typeOf = (key: string): string | undefined =>

@@ -191,6 +191,13 @@ export async function executeSession(
     await failSession(deps, record, error, startedAt);
     throw inSession(error, record.sessionId);
   }
+  const secondLine = outcome.applied["detected.secondLine"];
+  if (secondLine !== undefined) {
+    deps.logger.warn("the second line of detectors masked PHI-shaped text in columns the plan left unmasked", {
+      sessionId: record.sessionId,
+      spans: secondLine,
+    });
+  }
   const finishedAt = deps.clock.now();
   const final = transition(record, "completed", finishedAt, {
     execution: {

@@ -48,6 +48,7 @@ export interface ResultMasking {
 /** Flattens masking statistics into the record's `masking.applied` counters. */
 export function appliedCounts(stats: MaskingStats): Record<string, number> {
   const applied: Record<string, number> = { rows: stats.rows, withheld: stats.withheld };
+  if (stats.secondLineHits > 0) applied["detected.secondLine"] = stats.secondLineHits;
   for (const [strategy, count] of Object.entries(stats.masked))
     if (count > 0) applied[`masked.${strategy}`] = count;
   for (const [kind, count] of Object.entries(stats.detectorHits))
