@@ -70,6 +70,9 @@ export function formatResult(result: ResultBody, format: (typeof FORMATS)[number
 
 /** The summary printed on stderr after a result (so stdout stays machine-readable). */
 export function resultSummary(result: ResultBody): string {
-  const masked = result.columns.filter((c) => c.masking !== null).length;
-  return `${result.rowCount} row(s)${result.truncated ? " (truncated by the row cap)" : ""}, ${masked} masked column(s) · session ${result.sessionId}`;
+  // Text the policy does not mask still goes through the detectors (rule `detectors`): scanned, not masked.
+  const masked = result.columns.filter((c) => c.masking !== null && c.masking.rule !== "detectors").length;
+  const scanned = result.columns.filter((c) => c.masking?.rule === "detectors").length;
+  const scannedNote = scanned > 0 ? `, ${scanned} scanned by the detectors` : "";
+  return `${result.rowCount} row(s)${result.truncated ? " (truncated by the row cap)" : ""}, ${masked} masked column(s)${scannedNote} · session ${result.sessionId}`;
 }

@@ -4,6 +4,7 @@ import { recordBinding } from "#shared/approval/binding.ts";
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
 import { principalOfKey, samePerson } from "#shared/identity/principal.ts";
+import { SECOND_LINE_RULE } from "#shared/masking/masker.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
@@ -86,7 +87,7 @@ function checkMasking(
   (record.result?.columns ?? []).forEach((column, i) => {
     const want = required.columns[i] ?? null;
     const got = column.masking;
-    if (want === null && got === null) return;
+    if (want === null && (got === null || isSecondLine(got))) return;
     if (want !== null && got === null) {
       findings.push({
         class: "masking_mismatch",
@@ -228,4 +229,9 @@ export async function assessSession(record: SessionRecord, policy: LoadedPolicy)
   const masking = checkMasking(record, policy, decision.matchedPrincipal, findings);
   const review = checkReview(record, policy, decision.outcome, findings);
   return { authorization, masking, review, findings };
+}
+
+/** The detectors' second line over text the plan leaves unmasked: stricter than "nothing", never a weakening. */
+function isSecondLine(masking: { rule: string; strategy: string }): boolean {
+  return masking.rule === SECOND_LINE_RULE && masking.strategy === "detect";
 }

@@ -57,7 +57,7 @@ describeWithChromium("the approver page in a real browser (Chromium)", () => {
     const body = (await page.locator("main").textContent()) ?? "";
     expect(body).toContain(NIGHTLY);
     expect(body).toContain("full-history");
-    expect(body).toContain("partial");
+    expect(body).toContain("redact");
     expect(body).toMatch(/Estimated rows\s*60,000/);
     expect(body).toMatch(/Time left\s*(59|60) min/);
     expect(

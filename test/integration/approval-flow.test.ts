@@ -96,7 +96,7 @@ describe("just-in-time approval (demo policy, quorum 1)", () => {
     const result = done.body.result;
     expect(result.rowCount).toBeGreaterThan(0);
     const ssn = result.columns.find((c: { name: string }) => c.name === "ssn");
-    expect(ssn.masking).toMatchObject({ strategy: "partial" });
+    expect(ssn.masking).toMatchObject({ strategy: "redact" });
     // The result is inline, so every row is in the response body the leak checks below scan.
     expect(result.resultUrl).toBeUndefined();
     expect(result.rows).toHaveLength(result.rowCount);

@@ -73,7 +73,7 @@ describe("phigate CLI and approvals", () => {
     expect(await run.exit).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result).toMatchObject({ sessionId: expect.stringMatching(/^ses_/), rowCount: 20 });
-    expect(result.rows[0][1]).toMatch(/^\*\*\*-\*\*-\d{4}$/);
+    expect(result.rows[0][1]).toBe("[REDACTED]");
     expect(run.stderr).not.toContain("\u001b[");
     expect(run.stderr).not.toMatch(/SELECT/i);
     expect(run.stderr).not.toContain(token);

@@ -86,12 +86,12 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
     expect(header.sessionId).toBe(answer.body.sessionId);
     expect(header.columns.map((c) => [c.name, c.masking?.strategy ?? null])).toEqual([
       ["id", null],
-      ["department", null],
-      ["diagnosis_code", null],
+      ["department", "detect"],
+      ["diagnosis_code", "detect"],
       ["admitted_at", null],
       ["notes", "detect"],
       ["mrn", "tokenize"],
-      ["ssn", "partial"],
+      ["ssn", "redact"],
       ["zip", "generalize"],
       ["dob", "generalize"],
     ]);

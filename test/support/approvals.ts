@@ -13,9 +13,12 @@ import type { Answer, TestGateway } from "#test/support/gateway.ts";
 /** Every patient joined to their full encounter history: the demo policy asks for approval (contract §3). */
 export const RISKY_SQL = "SELECT p.*, e.* FROM patients p JOIN encounters e ON e.patient_id = p.id";
 
-/** A small risky read: a protected column in a predicate leaks by inference (the parameter is PHI-like, too). */
+/**
+ * A small risky read: seven PHI columns at once, more than the demo policy's `many-phi-columns` rule lets through
+ * without an approver. The parameter only makes requests distinct (no patient lives in state "1%").
+ */
 export const RISKY_SMALL_SQL =
-  "SELECT id, ssn, first_name, dob FROM patients WHERE ssn LIKE $1 ORDER BY id LIMIT 20";
+  "SELECT id, ssn, first_name, dob, mrn, last_name, zip, phone FROM patients WHERE state <> $1 ORDER BY id LIMIT 20";
 
 /** An SSN as the synthetic EHR writes it: never allowed in a masked result. */
 export const RAW_SSN = /\b\d{3}-\d{2}-\d{4}\b/;
