@@ -32,7 +32,7 @@ masking:
   onTransform: strictest
   wholeRow: deny
   rules:
-    public.patients.ssn: { strategy: partial, keepLast: 4 }
+    public.patients.ssn: { strategy: redact }
     public.patients.mrn: { strategy: tokenize, prefix: mrn }
     public.patients.first_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }
     public.patients.last_name: { strategy: tokenize, prefix: name, normalize: [case, whitespace] }

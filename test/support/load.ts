@@ -35,7 +35,7 @@ export function mixedRequest(i: number): { kind: Expectation; body: Record<strin
     };
   return {
     kind: "approval",
-    body: { sql: "SELECT id FROM patients WHERE ssn LIKE $1 LIMIT 5", params: [`${i % 10}%`] },
+    body: { sql: "SELECT id FROM patients WHERE ssn = $1 LIMIT 5", params: [`${i % 10}`] },
   };
 }
 
