@@ -7,6 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { seedEhr } from "#shared/ehr/seed.ts";
+import { describeNames, reasonsNaming } from "#test/support/adversarial/denial-names.ts";
 import {
   ADVERSARIAL_PATIENTS,
   ADVERSARIAL_STATEMENTS,
@@ -255,15 +256,8 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
     if (names === undefined) return;
     const reasons: string[] = session.body.decision.reasons;
     expect(session.body.decision.rules, `${statement.sql}: denied by the opacity rule`).toContain("opacity");
-    const named = reasons.filter(
-      (reason) =>
-        names.columns.some((c) => reason.includes(c)) &&
-        names.constructs.some((c) => reason.toLowerCase().includes(c.toLowerCase())),
-    );
-    expect(
-      named,
-      `a reason names one of ${names.columns.join(", ")} and one of ${names.constructs.join(" ")}: ${reasons.join(" | ")}`,
-    ).not.toEqual([]);
+    const named = reasonsNaming(reasons, names);
+    expect(named, describeNames(names, reasons)).not.toEqual([]);
     expect(answer.body.error.message).toContain(named[0]);
   }
 
