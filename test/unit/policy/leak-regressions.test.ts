@@ -170,10 +170,11 @@ describe("every adversarial statement", () => {
     expect((strategies as (string | null)[]).some((s) => s !== null)).toBe(true);
   });
 
-  it.each(byOutcome("allowed"))("[$category] runs $sql unmasked", async ({ sql }) => {
+  it.each(byOutcome("allowed"))("[$category] runs $sql with no column rule applied", async ({ sql }) => {
     const strategies = await masking(sql);
     expect(Array.isArray(strategies), String(strategies)).toBe(true);
-    expect((strategies as (string | null)[]).every((s) => s === null)).toBe(true);
+    // The detectors' second line over every text cell may be planned; no column's own rule may be.
+    expect((strategies as (string | null)[]).filter((s) => s !== null && s !== "detect")).toEqual([]);
   });
 
   it.each(byOutcome("approval"))("[$category] sends $sql to an approver", async ({ sql }) => {
