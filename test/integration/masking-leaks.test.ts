@@ -1,19 +1,29 @@
-// The masking leak suite (issue 4): adversarial statements through HTTP as the nightly report job; no raw or derived
-// form of a protected value of the patients involved may appear in any answer, its session record or its replay.
+// The masking leak suite (issues 4 and 13): every adversarial statement through HTTP as the nightly report job, on
+// PGlite and on a PostgreSQL server. Each must get the answer the opacity rules give it, and no raw or derived form
+// of a protected value may appear in any answer, its session record or its replay (approved ones included).
 
 import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { seedEhr } from "#shared/ehr/seed.ts";
+import { describeNames, reasonsNaming } from "#test/support/adversarial/denial-names.ts";
 import {
-  LEAK_APPROVED_STATEMENTS,
-  LEAK_ERROR_STATEMENTS,
-  LEAK_PATIENTS,
-  LEAK_STATEMENTS,
-  type LeakOutcome,
-  type LeakStatement,
-} from "#test/integration/masking-leak-statements.ts";
+  ADVERSARIAL_PATIENTS,
+  ADVERSARIAL_STATEMENTS,
+  type AdversarialOutcome,
+  type AdversarialStatement,
+  FAILING_PLAIN_STATEMENTS,
+  FAILING_PROTECTED_STATEMENTS,
+  ISSUE_13_CYCLE,
+  ISSUE_13_CYCLE_FEW,
+  ISSUE_13_PREDICATE_SPELLING,
+  ISSUE_13_UNION,
+  PGLITE_ONLY_STATEMENTS,
+  SERVER_SETUP_SQL,
+  SERVER_STATEMENTS,
+  SERVER_VIEWS,
+} from "#test/support/adversarial/statements.ts";
 import { type Answer, NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import { firstPatients, type LeakHit, leakFinder, leakForms } from "#test/support/leak-forms.ts";
 import { withHighRateLimits } from "#test/support/load.ts";
@@ -23,7 +33,7 @@ import {
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
 
-const patients = firstPatients(LEAK_PATIENTS);
+const patients = firstPatients(ADVERSARIAL_PATIENTS);
 const forms = leakForms(patients);
 const find = leakFinder(forms);
 
@@ -55,34 +65,38 @@ function describeHits(hits: readonly LeakHit[]): string[] {
   return hits.map((h) => `patient ${h.patientId} ${h.column} (${h.how}: ${h.form})`);
 }
 
-/** Statements that only a PostgreSQL server can run: contrib extensions, a view and a function made for the suite. */
-const SERVER_STATEMENTS: readonly LeakStatement[] = [
-  ...[
-    `SELECT ext.digest(ssn, 'sha256'), encode(ext.digest(mrn, 'md5'), 'hex') FROM patients WHERE id <= ${LEAK_PATIENTS}`,
-    `SELECT ext.hstore(p) FROM patients p WHERE p.id <= ${LEAK_PATIENTS}`,
-    `SELECT ext.akeys(ext.hstore(ARRAY['s', ssn])) FROM patients WHERE id <= ${LEAK_PATIENTS}`,
-    `SELECT * FROM ext.crosstab('SELECT id, ssn, mrn FROM patients WHERE id <= ${LEAK_PATIENTS}') AS t(id int, a text)`,
-    "SELECT t.* FROM ext.heap_page_items(ext.get_raw_page('patients', 0)) t LIMIT 5",
-    `SELECT id, email_upper, ssn FROM patient_contacts WHERE id <= ${LEAK_PATIENTS}`,
-    "SELECT patient_ssn(1)",
-  ].map((sql) => ({ category: "server extras", sql, expect: ["denied"] as const })),
-];
+/** The forms a statement carries on purpose (lookup literals, guesses), which its record and replay echo. */
+function echoed(statement: AdversarialStatement): Set<string> {
+  if (statement.guess !== true) return new Set();
+  return new Set(find(`${statement.sql}\n${JSON.stringify(statement.params ?? [])}`).map((h) => h.form));
+}
 
-/** Extensions go to their own schema, off the search path, so their operators (hstore's ||) do not shadow the built-ins. */
-const SERVER_SETUP = `
-CREATE SCHEMA ext;
-CREATE EXTENSION pgcrypto SCHEMA ext;
-CREATE EXTENSION hstore SCHEMA ext;
-CREATE EXTENSION tablefunc SCHEMA ext;
-CREATE EXTENSION pageinspect SCHEMA ext;
-CREATE VIEW patient_contacts AS SELECT id, upper(email) AS email_upper, ssn FROM patients;
-CREATE FUNCTION patient_ssn(integer) RETURNS text LANGUAGE sql STABLE AS 'SELECT ssn FROM patients WHERE id = $1';
-`;
+/** The request body of a statement. */
+function body(statement: AdversarialStatement): Record<string, unknown> {
+  return statement.params === undefined
+    ? { sql: statement.sql }
+    : { sql: statement.sql, params: statement.params };
+}
+
+/** The demo policy with the suite's rate limits (and, on the server, grants on the suite's views). */
+async function suitePolicy(views: readonly string[]): Promise<string> {
+  let demo = withHighRateLimits(await readFile("policy/demo.yaml", "utf8"));
+  if (views.length > 0) {
+    const tables = "tables: [public.patients, public.encounters, public.medications]";
+    if (!demo.includes(tables)) throw new Error("the demo policy's grants changed");
+    demo = demo.replace(
+      tables,
+      `tables: [public.patients, public.encounters, public.medications, ${views.join(", ")}]`,
+    );
+  }
+  return demo;
+}
 
 interface Backend {
   readonly name: string;
-  readonly extra: readonly LeakStatement[];
-  start(policy?: string): Promise<TestGateway>;
+  readonly extra: readonly AdversarialStatement[];
+  readonly views: readonly string[];
+  start(policy: string): Promise<TestGateway>;
   stop(): Promise<void>;
 }
 
@@ -90,8 +104,9 @@ let server: PostgresServer | undefined;
 const backends: Backend[] = [
   {
     name: "embedded PGlite",
-    extra: [],
-    start: (policy) => startTestGateway(policy === undefined ? {} : { policy }),
+    extra: PGLITE_ONLY_STATEMENTS,
+    views: [],
+    start: (policy) => startTestGateway({ policy }),
     stop: async () => {},
   },
 ];
@@ -100,6 +115,7 @@ if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
   backends.push({
     name: "a PostgreSQL server (DATABASE_URL)",
     extra: SERVER_STATEMENTS,
+    views: SERVER_VIEWS,
     async start(policy) {
       if (server === undefined) {
         server = await startPostgresServer({ database: "ehr" });
@@ -107,12 +123,12 @@ if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
         await client.connect();
         try {
           await seedEhr(client);
-          await client.query(SERVER_SETUP);
+          await client.query(SERVER_SETUP_SQL);
         } finally {
           await client.end();
         }
       }
-      return startTestGateway({ databaseUrl: server.url, ...(policy === undefined ? {} : { policy }) });
+      return startTestGateway({ databaseUrl: server.url, policy });
     },
     stop: async () => {
       await server?.stop();
@@ -127,8 +143,10 @@ if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
 async function unmaskedPolicy(): Promise<string> {
   const demo = parse(await readFile("policy/demo.yaml", "utf8"));
   demo.masking.rules = {};
-  demo.masking.detectors = { columns: [], kinds: ["ssn"] };
-  demo.risk = { protectedColumnUse: { action: "allow" }, rules: [] };
+  // The detectors run over every text cell: give them one kind that matches nothing here.
+  demo.masking.detectors = { columns: [], kinds: ["mrn"], mrnPattern: "NO-SUCH-MRN-[0-9]{12}" };
+  demo.risk.rules = [];
+  if (demo.risk.protectedColumnUse !== undefined) demo.risk.protectedColumnUse = { action: "allow" };
   return stringify(demo);
 }
 
@@ -153,12 +171,18 @@ describe("the leak checker", () => {
     ).toEqual([]);
   });
 
-  it("does not find the forms in the statements it sends (except deliberate guesses)", () => {
-    for (const { sql, guess } of [...LEAK_STATEMENTS, ...SERVER_STATEMENTS]) {
-      if (guess !== true) expect(describeHits(find(sql)), sql).toEqual([]);
-    }
-    for (const sql of [...LEAK_ERROR_STATEMENTS, ...LEAK_APPROVED_STATEMENTS]) {
-      expect(describeHits(find(sql)), sql).toEqual([]);
+  it("does not find the forms in the statements it sends (except deliberate lookups and guesses)", () => {
+    const all = [
+      ...ADVERSARIAL_STATEMENTS,
+      ...PGLITE_ONLY_STATEMENTS,
+      ...SERVER_STATEMENTS,
+      ...FAILING_PROTECTED_STATEMENTS,
+      ...FAILING_PLAIN_STATEMENTS,
+    ];
+    for (const s of all) {
+      const hits = find(`${s.sql}\n${JSON.stringify(s.params ?? [])}`);
+      if (s.guess === true) expect(hits.length, `${s.sql} is marked as a guess`).toBeGreaterThan(0);
+      else expect(describeHits(hits), s.sql).toEqual([]);
     }
   });
 });
@@ -166,43 +190,95 @@ describe("the leak checker", () => {
 describe.each(backends)("masking leaks through HTTP against $name", (backend) => {
   let gw: TestGateway;
   let nightly: string;
-  const tally = new Map<string, Record<LeakOutcome, number>>();
+  let approver: string;
+  const tally = new Map<string, Record<AdversarialOutcome, number>>();
 
   beforeAll(async () => {
     // The suite sends more requests a minute than the demo policy's rate limit allows; the limit is tested elsewhere.
-    gw = await backend.start(withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
+    gw = await backend.start(await suitePolicy(backend.views));
     nightly = await gw.token(NIGHTLY);
+    approver = await gw.token("alice", { groups: ["phi-approvers"] });
   });
   afterAll(async () => {
     await gw?.close();
-    const lines = [...tally].map(
-      ([category, t]) =>
-        `${category.padEnd(28)} ${String(t.masked + t.denied + t.approval).padStart(3)}  200 masked ${String(t.masked).padStart(3)}  403 denied ${String(t.denied).padStart(3)}  approval ${String(t.approval).padStart(3)}`,
-    );
-    const total = { masked: 0, denied: 0, approval: 0 };
-    for (const t of tally.values()) {
-      total.masked += t.masked;
-      total.denied += t.denied;
-      total.approval += t.approval;
-    }
-    lines.push(
-      `${"total".padEnd(28)} ${String(total.masked + total.denied + total.approval).padStart(3)}  200 masked ${String(total.masked).padStart(3)}  403 denied ${String(total.denied).padStart(3)}  approval ${String(total.approval).padStart(3)}`,
-    );
+    const zero = (): Record<AdversarialOutcome, number> => ({
+      masked: 0,
+      allowed: 0,
+      denied: 0,
+      approval: 0,
+    });
+    const line = (name: string, t: Record<AdversarialOutcome, number>) =>
+      `${name.padEnd(36)} ${String(t.masked + t.allowed + t.denied + t.approval).padStart(3)}  masked ${String(t.masked).padStart(3)}  allowed ${String(t.allowed).padStart(3)}  denied ${String(t.denied).padStart(3)}  approval ${String(t.approval).padStart(3)}`;
+    const total = zero();
+    const lines = [...tally].map(([category, t]) => {
+      for (const k of Object.keys(total) as AdversarialOutcome[]) total[k] += t[k];
+      return line(category, t);
+    });
+    lines.push(line("total", total));
     console.log(`masking leak suite against ${backend.name}:\n${lines.join("\n")}`);
   });
 
-  async function run(statement: LeakStatement): Promise<void> {
-    const answer = await gw.query(nightly, { sql: statement.sql });
-    const sessionId: string | undefined = answer.body?.sessionId ?? answer.body?.error?.sessionId;
-    expect(sessionId, answer.text).toMatch(/^ses_/);
+  /** Every form found in a session's record and replay (JSON and HTML), less the statement's own echo. */
+  async function scanSession(sessionId: string, statement: AdversarialStatement): Promise<LeakHit[]> {
     const session = await gw.request("GET", `/v1/sessions/${sessionId}`, { token: nightly });
     expect(session.status).toBe(200);
+    const replay = await gw.request("GET", `/v1/sessions/${sessionId}/replay`, { token: nightly });
+    expect(replay.status).toBe(200);
+    const page = await gw.request("GET", `/v1/sessions/${sessionId}/replay?format=html`, { token: nightly });
+    expect(page.status).toBe(200);
+    const own = echoed(statement);
+    return [
+      ...find([session.text, ...strings(session.body, [])].join("\n")),
+      ...find([replay.text, ...strings(replay.body, [])].join("\n")),
+      ...find(unescapeHtml(page.text)),
+    ].filter((h) => !own.has(h.form));
+  }
 
-    let outcome: LeakOutcome;
+  /** The completed session of an approved statement. */
+  async function approveAndWait(answer: Answer): Promise<Answer> {
+    const decision = await gw.request("POST", `/v1/approvals/${answer.body.approval.id}/decision`, {
+      token: approver,
+      body: { decision: "approve", comment: "leak suite" },
+    });
+    expect(decision.status, decision.text).toBe(200);
+    let session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, {
+      token: nightly,
+    });
+    for (let i = 0; i < 5 && session.body.status !== "completed" && session.body.status !== "failed"; i++) {
+      session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly });
+    }
+    return session;
+  }
+
+  /** The decision's reasons must name one of the statement's columns and one of its constructs, in one reason. */
+  function expectNamedDenial(statement: AdversarialStatement, answer: Answer, session: Answer): void {
+    const names = statement.names;
+    if (names === undefined) return;
+    const reasons: string[] = session.body.decision.reasons;
+    expect(session.body.decision.rules, `${statement.sql}: denied by the opacity rule`).toContain("opacity");
+    const named = reasonsNaming(reasons, names);
+    expect(named, describeNames(names, reasons)).not.toEqual([]);
+    expect(answer.body.error.message).toContain(named[0]);
+  }
+
+  async function run(statement: AdversarialStatement): Promise<void> {
+    const answer = await gw.query(nightly, body(statement));
+    const sessionId: string | undefined = answer.body?.sessionId ?? answer.body?.error?.sessionId;
+    expect(sessionId, answer.text).toMatch(/^ses_/);
+    const own = echoed(statement);
+    const hits = [
+      ...scanAnswer(answer).filter((h) => !own.has(h.form)),
+      ...(await scanSession(sessionId ?? "", statement)),
+    ];
+    expect(describeHits(hits), `${statement.sql} leaked`).toEqual([]);
+
+    let outcome: AdversarialOutcome;
+    const session = await gw.request("GET", `/v1/sessions/${sessionId}`, { token: nightly });
     if (answer.status === 200) {
-      outcome = "masked";
       expect(answer.body).toMatchObject({ status: "completed" });
       expect(session.body).toMatchObject({ status: "completed", result: { rows: answer.body.rows } });
+      const maskedColumns = answer.body.columns.filter((c: { masking: unknown }) => c.masking !== null);
+      outcome = maskedColumns.length > 0 ? "masked" : "allowed";
     } else if (answer.status === 202) {
       outcome = "approval";
       expect(answer.body).toMatchObject({ status: "pending_approval", approval: { id: expect.any(String) } });
@@ -216,89 +292,91 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
     } else {
       throw new Error(`unexpected answer ${answer.status}: ${answer.text}`);
     }
-    if (outcome !== "masked") {
+    if (outcome === "denied" || outcome === "approval") {
       expect(answer.body).not.toHaveProperty("rows");
       expect(session.body).not.toHaveProperty("result.rows");
     }
+    const reasons = session.body.decision?.reasons?.join(" | ") ?? "";
+    expect(outcome, `${statement.sql} answered ${answer.status} (${reasons})`).toBe(statement.expect);
+    if (outcome === "denied") expectNamedDenial(statement, answer, session);
 
-    const replay = await gw.request("GET", `/v1/sessions/${sessionId}/replay`, { token: nightly });
-    expect(replay.status).toBe(200);
-    const page = await gw.request("GET", `/v1/sessions/${sessionId}/replay?format=html`, { token: nightly });
-    expect(page.status).toBe(200);
+    if (outcome === "approval") {
+      const done = await approveAndWait(answer);
+      expect(done.body.status, done.text.slice(0, 500)).toBe("completed");
+      expect(done.body.result.columns.some((c: { masking: unknown }) => c.masking !== null)).toBe(true);
+      // Inline, so every row is in the record the scan below reads.
+      expect(done.body.result.resultUrl).toBeUndefined();
+      expect(
+        describeHits(await scanSession(answer.body.sessionId, statement)),
+        `${statement.sql} leaked once approved`,
+      ).toEqual([]);
+    }
 
-    // A guess-confirmation probe carries its guess in the SQL, which the record and the replay echo.
-    const guessed = new Set(statement.guess === true ? find(statement.sql).map((h) => h.form) : []);
-    const hits = [
-      ...scanAnswer(answer),
-      ...find([session.text, ...strings(session.body, [])].join("\n")),
-      ...find([replay.text, ...strings(replay.body, [])].join("\n")),
-      ...find(unescapeHtml(page.text)),
-    ].filter((h) => !guessed.has(h.form));
-    expect(describeHits(hits), `${statement.sql} leaked`).toEqual([]);
-    expect(statement.expect, `${statement.sql} answered ${outcome}`).toContain(outcome);
-
-    const counts = tally.get(statement.category) ?? { masked: 0, denied: 0, approval: 0 };
+    const counts = tally.get(statement.category) ?? { masked: 0, allowed: 0, denied: 0, approval: 0 };
     counts[outcome]++;
     tally.set(statement.category, counts);
   }
 
-  it.each([...LEAK_STATEMENTS, ...backend.extra])("[$category] $sql", run);
+  it.each([...ADVERSARIAL_STATEMENTS, ...backend.extra])("[$category] $sql", run, 120_000);
 
-  it.each(LEAK_ERROR_STATEMENTS)("[run-time error] %s fails without echoing a value", async (sql) => {
-    const answer = await gw.query(nightly, { sql });
-    expect(answer.status, answer.text).toBe(422);
-    expect(answer.body.error.message).toMatch(/SQLSTATE [0-9A-Z]{5}/);
-    const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, {
-      token: nightly,
+  describe("issue 13's reproducers", () => {
+    it.each([
+      ["the CYCLE mark", ISSUE_13_CYCLE],
+      ["duplicate removal in a recursive UNION", ISSUE_13_UNION],
+      ["a predicate spelling the SSN with constants (approved before)", ISSUE_13_PREDICATE_SPELLING],
+    ])("%s is denied, never sent to approval, and answers no SSN", async (_, sql) => {
+      const answer = await gw.query(nightly, { sql });
+      expect(answer.status, answer.text).toBe(403);
+      expect(answer.body.error.code).toBe("policy_denied");
+      expect(answer.body.error.message).toContain("public.patients.ssn");
+      expect(describeHits(scanAnswer(answer))).toEqual([]);
+      const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, {
+        token: nightly,
+      });
+      expect(session.body).toMatchObject({ status: "rejected", decision: { outcome: "deny" } });
+      expect(session.body.decision.rules).toContain("opacity");
+      expect(describeHits(find(session.text))).toEqual([]);
     });
-    expect(session.body).toMatchObject({ status: "failed" });
-    expect(session.body).not.toHaveProperty("result.rows");
-    const replay = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}/replay`, {
-      token: nightly,
-    });
-    const hits = [...scanAnswer(answer), ...find(session.text), ...find(replay.text)];
-    expect(describeHits(hits)).toEqual([]);
   });
 
-  it.each(LEAK_APPROVED_STATEMENTS)("[approved] %s is answered masked once approved", async (sql) => {
-    const answer = await gw.query(nightly, { sql });
-    expect(answer.status, answer.text).toBe(202);
-    expect(answer.body).not.toHaveProperty("rows");
-    const approver = await gw.token("alice", { groups: ["phi-approvers"] });
-    const decision = await gw.request("POST", `/v1/approvals/${answer.body.approval.id}/decision`, {
-      token: approver,
-      body: { decision: "approve", comment: "leak suite" },
-    });
-    expect(decision.status, decision.text).toBe(200);
-    let session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, {
-      token: nightly,
-    });
-    for (let i = 0; i < 5 && session.body.status !== "completed"; i++) {
-      session = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}?wait=15`, { token: nightly });
-    }
-    expect(session.body.status, session.text).toBe("completed");
-    expect(session.body.result.rows.length).toBeGreaterThan(0);
-    const replay = await gw.request("GET", `/v1/sessions/${answer.body.sessionId}/replay`, {
-      token: nightly,
-    });
-    const hits = [
-      ...find([session.text, ...strings(session.body, [])].join("\n")),
-      ...find([replay.text, ...strings(replay.body, [])].join("\n")),
-    ];
-    expect(describeHits(hits)).toEqual([]);
+  describe("run-time failures", () => {
+    it.each(FAILING_PROTECTED_STATEMENTS)(
+      "$sql reads a protected column: 422 execution_failed, without its SQLSTATE",
+      async (statement) => {
+        const answer = await gw.query(nightly, body(statement));
+        expect(answer.status, answer.text).toBe(422);
+        expect(answer.body.error.code).toBe("execution_failed");
+        expect(answer.text).not.toMatch(/sqlstate|\b(22012|22P02|22008|21000)\b|division|invalid input/i);
+        expect(answer.body.error).not.toHaveProperty("details.sqlstate");
+        const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, {
+          token: nightly,
+        });
+        expect(session.body).toMatchObject({ status: "failed" });
+        expect(session.body).not.toHaveProperty("result.rows");
+        expect(session.text, "the requester's copy of the record carries no SQLSTATE either").not.toMatch(
+          /sqlstate|\b22012\b|\b22P02\b|\b22008\b/i,
+        );
+        expect(describeHits(await scanSession(answer.body.error.sessionId, statement))).toEqual([]);
+      },
+    );
+
+    it.each(FAILING_PLAIN_STATEMENTS)(
+      "$sql reads no protected column: keeps its SQLSTATE",
+      async (statement) => {
+        const answer = await gw.query(nightly, body(statement));
+        expect(answer.status, answer.text).toBe(422);
+        expect(answer.body.error.code).not.toBe("execution_failed");
+        expect(answer.body.error.message).toMatch(/SQLSTATE (22012|22P02)/);
+      },
+    );
   });
 
-  it("ran at least 60 statements and masked, denied and sent some to approval", () => {
-    const total = { masked: 0, denied: 0, approval: 0 };
-    for (const t of tally.values()) {
-      total.masked += t.masked;
-      total.denied += t.denied;
-      total.approval += t.approval;
-    }
-    expect(total.masked + total.denied + total.approval).toBeGreaterThanOrEqual(60);
-    expect(total.masked).toBeGreaterThan(0);
-    expect(total.denied).toBeGreaterThan(0);
-    expect(total.approval).toBeGreaterThan(0);
+  it("answered every outcome", () => {
+    const total = { masked: 0, allowed: 0, denied: 0, approval: 0 };
+    for (const t of tally.values())
+      for (const k of Object.keys(total) as AdversarialOutcome[]) total[k] += t[k];
+    expect(total.masked + total.allowed + total.denied + total.approval).toBeGreaterThan(250);
+    for (const k of Object.keys(total) as AdversarialOutcome[]) expect(total[k], k).toBeGreaterThan(0);
   });
 
   it("wrote none of the forms to its logs", () => {
@@ -330,9 +408,9 @@ describe("control: the same checks catch an unmasked gateway", () => {
 
   it("finds raw and derived values in the answer and in the session record", async () => {
     const answer = await gw.query(nightly, {
-      sql: `SELECT ssn, reverse(mrn), encode(convert_to(email, 'UTF8'), 'base64'), md5(phone), encode(sha256(convert_to(address, 'UTF8')), 'hex'), upper(last_name), replace(phone, '-', '') FROM patients WHERE id <= ${LEAK_PATIENTS}`,
+      sql: `SELECT ssn, reverse(mrn), encode(convert_to(email, 'UTF8'), 'base64'), md5(phone), encode(sha256(convert_to(address, 'UTF8')), 'hex'), upper(last_name), replace(phone, '-', '') FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}`,
     });
-    expect(answer.status).toBe(200);
+    expect(answer.status, answer.text).toBe(200);
     const hows = new Set(scanAnswer(answer).map((h) => `${h.column}/${h.how}`));
     for (const expected of [
       "ssn/raw",
@@ -355,5 +433,12 @@ describe("control: the same checks catch an unmasked gateway", () => {
       token: nightly,
     });
     expect(find(unescapeHtml(page.text)).map((h) => h.how)).toContain("raw");
+  });
+
+  it("finds the SSNs issue 13's CYCLE reproducer spells once nothing is protected", async () => {
+    const answer = await gw.query(nightly, { sql: ISSUE_13_CYCLE_FEW });
+    expect(answer.status, answer.text).toBe(200);
+    const spelled = scanAnswer(answer).filter((h) => h.column === "ssn" && h.how === "raw");
+    expect(spelled.map((h) => h.patientId).sort()).toEqual([1, 2, 3]);
   });
 });
