@@ -147,7 +147,7 @@ export function checkOpacity(
     set.add(describeConstruct(via));
   };
   const approvals = new Set<string>();
-  let lookups = false;
+  const lookupColumns = new Set<string>();
 
   for (const exposure of classification.exposures) {
     const key = `${exposure.schema}.${exposure.table}.${exposure.column}`;
@@ -155,7 +155,7 @@ export function checkOpacity(
     for (const via of exposure.via) {
       if (TOTAL_OPERATIONS.has(via)) continue;
       if (via === "lookup") {
-        lookups = true;
+        lookupColumns.add(key);
         const lookup = lookupOf(key);
         if (lookup === "approval") approvals.add(key);
         else if (lookup !== "allow") deny(key, via);
@@ -181,9 +181,9 @@ export function checkOpacity(
       `protected column ${key} is used in ${[...constructs].sort().join(", ")}; protected values are opaque: select the column to get its masked value, compare it for equality with a literal where the policy allows lookups, join it with the same kind of column, or count it (docs/masking.md)`,
     );
   }
-  if (lookups && classification.lookupValues > MAX_LOOKUP_VALUES) {
+  if (lookupColumns.size > 0 && classification.lookupValues > MAX_LOOKUP_VALUES) {
     reasons.push(
-      `the statement compares protected columns with ${classification.lookupValues} literals; at most ${MAX_LOOKUP_VALUES} are allowed in one statement`,
+      `the statement looks up protected column(s) ${[...lookupColumns].sort().join(", ")} by ${classification.lookupValues} literals; at most ${MAX_LOOKUP_VALUES} are allowed in one statement`,
     );
   }
   if (reasons.length > 0) return { outcome: "deny", reasons, rules: ["opacity"] };

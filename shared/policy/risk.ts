@@ -41,6 +41,9 @@ function facts(input: RiskInput) {
       .filter((c) => c.clauses.includes("predicate"))
       .map((c) => `${c.schema}.${c.table}`),
   );
+  // A lookup by literal restricts its table wherever it sits (an INNER JOIN's ON as well as WHERE).
+  for (const e of classification.exposures ?? [])
+    if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
   const readTables = new Set(
     classification.relations
       .filter((r) => (r.access ?? ["read"]).includes("read"))

@@ -193,10 +193,13 @@ export async function executeSession(
   }
   const secondLine = outcome.applied["detected.secondLine"];
   if (secondLine !== undefined) {
-    deps.logger.warn("the second line of detectors masked PHI-shaped text in columns the plan left unmasked", {
-      sessionId: record.sessionId,
-      spans: secondLine,
-    });
+    deps.logger.warn(
+      "the second line of detectors masked PHI-shaped text in columns the plan left unmasked",
+      {
+        sessionId: record.sessionId,
+        spans: secondLine,
+      },
+    );
   }
   const finishedAt = deps.clock.now();
   const final = transition(record, "completed", finishedAt, {

@@ -54,7 +54,6 @@ const SYNTAX_NODES: Record<string, [string | undefined, number, string | undefin
   JsonScalarExpr: ["json_scalar", T.json_xml, "function:json_scalar"],
   JsonSerializeExpr: ["json_serialize", T.json_xml, "function:json_serialize"],
   JsonIsPredicate: [undefined, T.operator, "json_is"],
-  NullTest: [undefined, T.operator, "null_test"],
   BooleanTest: [undefined, T.operator, "boolean_test"],
   BoolExpr: [undefined, T.operator, "bool_expr"],
   RowExpr: [undefined, T.other, "row"],
@@ -146,6 +145,17 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
     }
     case "TypeCast":
       return typeCast(body as TypeCast, cx);
+    case "NullTest": {
+      // IS [NOT] NULL reveals only whether the value is null, which masking keeps: the result carries nothing.
+      const arg = expr((body as { arg?: Node }).arg, {
+        an: cx.an,
+        scope: cx.scope,
+        clause: cx.clause,
+        via: "",
+      });
+      cx.an.expose(arg, "null_test");
+      return CONSTANT;
+    }
     case "SQLValueFunction":
       cx.an.addFunction(
         undefined,

@@ -16,7 +16,10 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   const schema = qualifier(call.funcname);
   const syntax = call.funcformat === "COERCE_SQL_SYNTAX";
   const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
-  const args = exprs(call.args, cx);
+  const builtIn = !user && (schema === undefined || schema === "pg_catalog");
+  const count = builtIn && name === "count" && !syntax;
+  // count consumes its argument's nullness only: the argument is not read in the enclosing clause's sense.
+  const args = exprs(call.args, count ? { an: cx.an, scope: cx.scope, clause: cx.clause, via: "" } : cx);
   if (SET_RETURNING_FUNCTIONS.has(name))
     for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit, "srf_argument");
   if (call.agg_within_group === true) {
@@ -27,8 +30,7 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate, "filter");
   if (call.over !== undefined) windowDef(call.over, cx);
   if (call.agg_distinct === true) for (const arg of args) cx.an.expose(arg, "aggregate_distinct");
-  const builtIn = !user && (schema === undefined || schema === "pg_catalog");
-  if (builtIn && name === "count" && !syntax) {
+  if (count) {
     // count(col) and count(*) reveal how many values are not null, never a value: the result carries nothing.
     for (const arg of args) cx.an.expose(arg, "count");
     return transformed([], T.aggregate);

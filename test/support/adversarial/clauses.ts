@@ -360,7 +360,7 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
   ...deny("CYCLE", SSN, ["recursive", "cycle", "substr"], [ISSUE_13_CYCLE_FEW]),
   ...deny(
     "CYCLE",
-    SSN,
+    [SSN, MRN],
     ["recursive", "cycle"],
     [
       `WITH RECURSIVE t(pid, d, n) AS (SELECT id, ssn, 0 ${P} UNION ALL SELECT pid, d, n + 1 FROM t WHERE n < 2) CYCLE d SET hit USING path SELECT pid, bool_or(hit) FROM t GROUP BY pid`,

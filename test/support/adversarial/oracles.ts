@@ -141,11 +141,7 @@ export const ORACLE_STATEMENTS: readonly AdversarialStatement[] = [
       `SELECT ssn(p) ${PP}`,
       `SELECT t.x FROM patients p, LATERAL (SELECT p) t(x) WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
       `SELECT (p).* ${PP}`,
-      `SELECT (p).ssn ${PP}`,
       `SELECT (x).ssn FROM (SELECT p AS x ${PP}) s`,
-      `SELECT count(p) ${PP}`,
-      `SELECT count(p.*) ${PP}`,
-      `SELECT p.id ${PP} AND p IS NOT NULL`,
       `SELECT p.id ${PP} ORDER BY p`,
       `SELECT DISTINCT p ${PP}`,
       `SELECT p = p ${PP}`,
@@ -153,6 +149,13 @@ export const ORACLE_STATEMENTS: readonly AdversarialStatement[] = [
       `SELECT t FROM (SELECT id, ssn ${P}) t`,
     ],
   ),
+  // A field of a whole row is that column; a whole row counted or tested for NULL reveals nullness only
+  ...masked("whole row", [[`SELECT (p).ssn ${PP}`, { why: "(p).ssn is exactly a copy of ssn" }]]),
+  ...allowed("whole row", [
+    [`SELECT count(p) ${PP}`, { why: "count of rows that are not null: nullness only" }],
+    [`SELECT count(p.*) ${PP}`, { why: "count of rows that are not null: nullness only" }],
+    [`SELECT p.id ${PP} AND p IS NOT NULL`, { why: "a null test of a whole row: nullness only" }],
+  ]),
   ...deny(
     "whole row",
     [ENCOUNTERS, NOTES],
@@ -263,12 +266,12 @@ export const ORACLE_STATEMENTS: readonly AdversarialStatement[] = [
       `SELECT x FROM unnest(regexp_split_to_array((SELECT string_agg(notes, ' ') ${E}), '\\s+')) x`,
     ],
   ]),
-  ...deny(
-    "notes (detector column)",
-    NOTES,
-    ["collate"],
-    [[`SELECT notes COLLATE "C" ${E}`, { why: "unsure: COLLATE is not in the allow-list (spec silent)" }]],
-  ),
+  ...masked("notes (detector column)", [
+    [
+      `SELECT notes COLLATE "C" ${E}`,
+      { why: "a collation leaves the text unchanged: the detectors scan a copy" },
+    ],
+  ]),
   ...masked("notes (detector column)", [
     `SELECT notes ${E}`,
     `SELECT id, notes ${E} AND department = 'Emergency'`,

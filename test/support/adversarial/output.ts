@@ -191,12 +191,12 @@ export const OUTPUT_STATEMENTS: readonly AdversarialStatement[] = [
   ...deny("derived: operator", SSN, ["=", "operator"], [`SELECT ssn = mrn ${P}`]),
   ...deny("derived: operator", EMAIL, ["~~", "like"], [`SELECT email LIKE '%.org' ${P}`]),
   ...deny("derived: operator", SSN, ["distinct", "operator"], [`SELECT ssn IS DISTINCT FROM mrn ${P}`]),
-  ...deny(
-    "derived: operator",
-    SSN,
-    ["collate"],
-    [[`SELECT ssn COLLATE "C" ${P}`, { why: "unsure: COLLATE is not in the allow-list (spec silent)" }]],
-  ),
+  ...masked("derived: operator", [
+    [
+      `SELECT ssn COLLATE "C" ${P}`,
+      { why: "a collation names how values compare; the value is unchanged (a copy)" },
+    ],
+  ]),
   ...deny("derived: array or row", SSN, ["array"], [`SELECT ARRAY[ssn] ${P}`, `SELECT (ARRAY[ssn])[1] ${P}`]),
   ...deny("derived: array or row", [EMAIL, PHONE], ["array"], [`SELECT ARRAY[email, phone] ${P}`]),
   ...deny(

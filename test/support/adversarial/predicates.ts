@@ -2,6 +2,7 @@
 
 import {
   ADVERSARIAL_PATIENTS,
+  approval,
   DOB,
   deny,
   E,
@@ -110,8 +111,8 @@ export const PREDICATE_STATEMENTS: readonly AdversarialStatement[] = [
   ...deny("predicate: WHERE", SSN, ["position"], [`SELECT id ${P} AND position('52' in ssn) > 0`]),
   ...deny("predicate: WHERE", SSN, ["strpos"], [`SELECT id ${P} AND strpos(ssn, '52') > 0`]),
   ...deny("predicate: WHERE", EMAIL, ["length"], [`SELECT id ${P} AND length(email) > 20`]),
-  ...deny("predicate: WHERE", LAST, ["upper"], [`SELECT id ${P} AND upper(last_name) = 'NOBODY'`]),
-  ...deny("predicate: WHERE", EMAIL, ["lower"], [`SELECT id ${P} AND lower(email) LIKE 'n%'`]),
+  ...deny("predicate: WHERE", LAST, ["upper", "where"], [`SELECT id ${P} AND upper(last_name) = 'NOBODY'`]),
+  ...deny("predicate: WHERE", EMAIL, ["lower", "where"], [`SELECT id ${P} AND lower(email) LIKE 'n%'`]),
   ...deny("predicate: WHERE", SSN, ["regexp_like"], [`SELECT id ${P} AND regexp_like(ssn, '^3')`]),
   ...deny(
     "predicate: WHERE",
@@ -241,30 +242,14 @@ export const PREDICATE_STATEMENTS: readonly AdversarialStatement[] = [
     ],
   ),
   // Lookups on columns whose policy rule does not allow them (the default is deny)
-  ...deny(
-    "lookup: not allowed for the column",
-    SSN,
-    ["lookup", "="],
-    [
-      [`SELECT id FROM patients WHERE ssn = '${ONE.ssn}'`, GUESS],
-      [`SELECT id FROM patients WHERE ssn = $1`, { params: [ONE.ssn], guess: true }],
-    ],
-  ),
-  ...deny(
-    "lookup: not allowed for the column",
-    SSN,
-    ["lookup", "any", "in"],
-    [
-      [`SELECT id FROM patients WHERE ssn IN ('${ONE.ssn}', '${TWO.ssn}')`, GUESS],
-      [`SELECT id FROM patients WHERE ssn = ANY (ARRAY['${ONE.ssn}'])`, GUESS],
-    ],
-  ),
-  ...deny(
-    "lookup: not allowed for the column",
-    FIRST,
-    ["lookup", "="],
-    [[`SELECT id FROM patients WHERE first_name = '${ONE.first_name}'`, GUESS]],
-  ),
+  // Lookups the demo policy allows with an approver's consent (`lookup: approval` on ssn and the names)
+  ...approval("lookup: approval for the column", [
+    [`SELECT id FROM patients WHERE ssn = '${ONE.ssn}'`, GUESS],
+    [`SELECT id FROM patients WHERE ssn = $1`, { params: [ONE.ssn], guess: true }],
+    [`SELECT id FROM patients WHERE ssn IN ('${ONE.ssn}', '${TWO.ssn}')`, GUESS],
+    [`SELECT id FROM patients WHERE ssn = ANY (ARRAY['${ONE.ssn}'])`, GUESS],
+    [`SELECT id FROM patients WHERE first_name = '${ONE.first_name}'`, GUESS],
+  ]),
   ...deny(
     "lookup: not allowed for the column",
     DOB,
@@ -337,7 +322,7 @@ export const PREDICATE_STATEMENTS: readonly AdversarialStatement[] = [
   ...deny(
     "predicate: JOIN ON",
     EMAIL,
-    ["lower"],
+    ["lower", "join"],
     [
       `SELECT p.id FROM patients p JOIN patients q ON lower(p.email) = lower(q.email) WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
     ],
