@@ -62,8 +62,10 @@ function predicate(node: Node, cx: Cx, lookups: boolean): void {
  */
 export function equiJoin(left: Lineage, right: Lineage, cx: Cx, via: string): void {
   if (unchanged(left) && unchanged(right) && left.sources.length > 0 && right.sources.length > 0) {
-    for (const l of left.sources) for (const r of right.sources) cx.an.exposeColumn(l, `equi_join:${r.key}`);
-    for (const r of right.sources) for (const l of left.sources) cx.an.exposeColumn(r, `equi_join:${l.key}`);
+    // A copy may name several columns that hold the same value (a view's column and the base column it copies).
+    const keys = (lineage: Lineage) => [...new Set(lineage.sources.map((s) => s.key))].sort().join("+");
+    for (const l of left.sources) cx.an.exposeColumn(l, `equi_join:${keys(right)}`);
+    for (const r of right.sources) cx.an.exposeColumn(r, `equi_join:${keys(left)}`);
     return;
   }
   for (const side of [left, right]) {

@@ -95,7 +95,7 @@ export interface WholeRowAccess extends TableRef {
  * column, which {@link OutputColumnLineage} describes): `function:<name>`, `operator:<name>`, `cast:<type>`,
  * `where`, `join_on`, `group_by`, `order_by`, `distinct`, `set_operation:<op>`, `recursive_cte`, `cycle`,
  * `window_partition`, `limit`, `srf_argument`, `case_condition`, `case_result`, `coalesce`, `count`,
- * `null_test`, `lookup`, `equi_join:<schema.table.column>`, ... The policy's opacity rules decide which of them
+ * `null_test`, `lookup`, `equi_join:<schema.table.column>[+<another column holding the same value>]`, ... The policy's opacity rules decide which of them
  * a protected column may have (docs/masking.md).
  */
 export interface ColumnExposure extends ColumnRef {
