@@ -190,6 +190,8 @@ describe("evidence end to end", () => {
       exports: 180,
       authorized: 180,
       maskedAsRequired: 180,
+      reanalyzed: 180,
+      catalogs: 1,
     });
     const all: ChainEntry[] = [];
     for await (const entry of gw.host.deps.sessions.entries("0000-00-00", "9999-12-31")) all.push(entry);
