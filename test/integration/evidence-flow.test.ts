@@ -152,7 +152,8 @@ describe("evidence end to end", () => {
     const statements = [
       "SELECT id, department FROM encounters ORDER BY id LIMIT 3",
       "SELECT id, ssn, dob FROM patients ORDER BY id LIMIT 2",
-      "SELECT count(*) FROM medications",
+      // medications is a PHI table (its start dates are Safe Harbor dates): a small LIMIT keeps this one routine.
+      "SELECT id, drug, started_at FROM medications ORDER BY id LIMIT 3",
     ];
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>

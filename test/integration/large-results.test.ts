@@ -88,7 +88,7 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
       ["id", null],
       ["department", null],
       ["diagnosis_code", null],
-      ["admitted_at", null],
+      ["admitted_at", "generalize"],
       ["notes", "detect"],
       ["mrn", "tokenize"],
       ["ssn", "partial"],
