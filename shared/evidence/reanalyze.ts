@@ -1,5 +1,6 @@
 // Re-analyzes a recorded export from its SQL text with this build's parser, analyzer and rules, trusting nothing the record says about it.
 
+import { BadRequestError } from "#shared/errors.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
@@ -53,10 +54,14 @@ function recordedAnalyzer(record: SessionRecord): string {
 }
 
 /** Analyses by catalog and SQL text (classification is pure): statements a job repeats are analyzed once. */
-const analyses = new WeakMap<Catalog, Map<string, Classification | Error>>();
+const analyses = new WeakMap<Catalog, Map<string, Classification | BadRequestError>>();
 const MAX_CACHED_PER_CATALOG = 10_000;
 
-function analyzeOnce(sql: string, catalog: Catalog): Classification {
+/**
+ * The statement's classification, or the `BadRequestError` the analyzer refuses it with. Anything else (the parser
+ * failing to load or faulting) is thrown: it says nothing about the statement.
+ */
+function analyzeOnce(sql: string, catalog: Catalog): Classification | BadRequestError {
   let byText = analyses.get(catalog);
   if (byText === undefined) {
     byText = new Map();
@@ -67,11 +72,11 @@ function analyzeOnce(sql: string, catalog: Catalog): Classification {
     try {
       result = analyzeSql(sql, catalog).classification;
     } catch (error) {
-      result = error instanceof Error ? error : new Error("refused");
+      if (!(error instanceof BadRequestError)) throw error;
+      result = error;
     }
     if (byText.size < MAX_CACHED_PER_CATALOG) byText.set(sql, result);
   }
-  if (result instanceof Error) throw result;
   return result;
 }
 
@@ -109,12 +114,8 @@ export async function reanalyzeExport(input: ReanalysisInput): Promise<Reanalysi
   const finding = (message: string): Problem => ({ class: "reanalysis", message: `${who} ${message}` });
   const only = (message: string): Reanalysis => ({ differs: true, findings: [finding(message)] });
   await loadSqlParser();
-  let classification: Classification;
-  try {
-    classification = analyzeOnce(record.request.sql, catalog);
-  } catch (error) {
-    return only(`does not analyze: ${error instanceof Error ? error.message : "refused"}`);
-  }
+  const classification = analyzeOnce(record.request.sql, catalog);
+  if (classification instanceof BadRequestError) return only(`does not analyze: ${classification.message}`);
   const recordedParams = record.request.params.count;
   if (classification.paramCount !== recordedParams) {
     return only(`uses ${classification.paramCount} parameter(s), but ${recordedParams} were recorded`);

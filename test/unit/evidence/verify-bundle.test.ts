@@ -466,6 +466,21 @@ describe("verifyBundle on authentic bundles that record violations", () => {
     ]);
   });
 
+  it("reports an export whose SQL text this verifier's analyzer refuses", async () => {
+    const first = await f.completed();
+    const refused = await f.completed(
+      {},
+      { request: { ...first.request, sql: "SELECT id, department FROM" } },
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "reanalysis",
+        message: expect.stringMatching(new RegExp(`^session ${refused.sessionId} .* does not analyze: `)),
+      },
+    ]);
+  });
+
   it("reports an export whose record does not name the catalog it was analyzed against", async () => {
     const unnamed = await f.completed({}, { analysis: undefined });
     const v = await verifyBundle((await f.build()).location);
