@@ -53,8 +53,10 @@ export async function benchDecisions(): Promise<{
   );
   const uncachedDeps = { ...base, analyzer: uncachedAnalyzer };
   const first = await decideRequest(cachedDeps, principal, request);
-  if (first.decision.outcome !== "allow")
-    throw new Error(`the report query should be allowed, got ${first.decision.outcome}`);
+  // Decided in full either way (grants, masking plan, risk rules): under the demo policy's Safe Harbor dates the
+  // report's date predicates send it to approval.
+  if (first.plan === undefined)
+    throw new Error(`the report query should be allowed or sent to approval, got ${first.decision.outcome}`);
   const cached: number[] = [];
   const uncached: number[] = [];
   for (let round = 0; round < 7; round++) {

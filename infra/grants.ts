@@ -11,6 +11,7 @@ import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import type { FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
 import { KEY_PREFIXES } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { CATALOGS_PREFIX } from "#shared/adapters/aws/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#shared/adapters/aws/s3-policy-archive.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
@@ -167,13 +168,22 @@ export function grantCapabilities(
   if (can.policyArchive !== "none") {
     add("PolicyArchive", can.policyArchive === "write" ? PUT_OBJECT : ["s3:GetObject"], [
       targets.evidence.arnForObjects(`${POLICIES_PREFIX}*`),
+      targets.evidence.arnForObjects(`${CATALOGS_PREFIX}*`),
     ]);
-    wildcards.push({
-      resource: `<${bucketLogicalId(scope, targets.evidence)}.Arn>/${POLICIES_PREFIX}*`,
-      reason:
-        "Archived policies are objects named by the SHA-256 of their text under policies/ of the evidence bucket; " +
-        "the pattern is limited to that prefix, and puts are write-once (If-None-Match) under Object Lock.",
-    });
+    wildcards.push(
+      {
+        resource: `<${bucketLogicalId(scope, targets.evidence)}.Arn>/${POLICIES_PREFIX}*`,
+        reason:
+          "Archived policies are objects named by the SHA-256 of their text under policies/ of the evidence bucket; " +
+          "the pattern is limited to that prefix, and puts are write-once (If-None-Match) under Object Lock.",
+      },
+      {
+        resource: `<${bucketLogicalId(scope, targets.evidence)}.Arn>/${CATALOGS_PREFIX}*`,
+        reason:
+          "Archived catalog snapshots are objects named by the catalog's version digest under catalogs/ of the " +
+          "evidence bucket; the pattern is limited to that prefix, and puts are write-once (If-None-Match) under Object Lock.",
+      },
+    );
   }
   if (can.signIn === "exchange" && targets.clientSecret !== undefined) {
     add("ApproverClientSecret", ["secretsmanager:GetSecretValue"], [targets.clientSecret.secretArn]);

@@ -166,6 +166,18 @@ export interface PolicyArchive {
   get(digest: string): Promise<string | undefined>;
 }
 
+/**
+ * Write-once archive of every catalog snapshot the gateway analyzed statements against, named by its version
+ * (`Catalog.version`), so evidence can re-analyze recorded statements offline. The bytes are the snapshot's
+ * canonical JSON (`shared/sql/catalog-snapshot.ts`); sessions record their SHA-256.
+ */
+export interface CatalogArchive {
+  /** Stores the snapshot under `version` (a second put of one version is a no-op). */
+  put(version: string, bytes: Uint8Array): Promise<void>;
+  /** The archived bytes of `version`, or undefined. */
+  get(version: string): Promise<Uint8Array | undefined>;
+}
+
 /** Secret keys the core needs, by purpose; generated and kept outside the repository. */
 export interface KeyProvider {
   /** A 32-byte key for the given purpose (stable across restarts). */

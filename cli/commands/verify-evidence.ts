@@ -11,7 +11,10 @@ export const VERIFY_EXIT = {
   /** The bundle is not authentic, complete and consistent (tampering, a missing file, a broken chain, ...). */
   integrity: 1,
   usage: 2,
-  /** The bundle is intact and records a violation (a field not granted, unmasked, an unreviewed export). */
+  /**
+   * The bundle is intact and records a violation (a field not granted, unmasked, an unreviewed export, or an export
+   * the current analyzer and rules would have denied, sent to review or masked otherwise).
+   */
   violation: 3,
 } as const;
 
@@ -19,10 +22,12 @@ export const VERIFY_EXIT = {
 export const VERIFY_EVIDENCE_USAGE = `phigate verify-evidence BUNDLE_DIR [--trusted-key FINGERPRINT] [--json]
   Verifies an evidence bundle offline (no network, no DATA_DIR): every file's SHA-256 and size, no file
   missing or extra, the manifest's signature by the bundled key, the key's fingerprint against
-  --trusted-key, the hash chain (digests, links, no gap, no reordering, counts), every cited policy present
-  with its exact text, and for every export: each returned column granted and masked as the policy requires,
-  and the approvals the policy requires. Exit 0 verified; 1 integrity problem; 3 authentic but records a
-  violation; 2 usage. The first line names the first class of problem found.`;
+  --trusted-key, the hash chain (digests, links, no gap, no reordering, counts), every cited policy and
+  catalog snapshot present with its exact bytes, and for every export: each returned column granted and masked
+  as the policy requires, the approvals the policy requires, and its SQL text analyzed again by this verifier's
+  analyzer and rules (against the recorded catalog) with the same decision and masking. Exit 0 verified;
+  1 integrity problem; 3 authentic but records a violation; 2 usage. The first line names the first class of
+  problem found; every report names this verifier's analyzer version.`;
 
 const NO_TRUSTED_KEY =
   "WARNING: no --trusted-key given. The bundle is consistent with the key it carries, but a bundle re-signed\n" +
@@ -45,8 +50,11 @@ function summary(v: Verification): string {
     `  signature   ${m.signing.algorithm} by key ${v.keyFingerprint}`,
     `  key         ${v.trust === "matched" ? "matches --trusted-key" : "NOT CHECKED against a trusted fingerprint"}`,
     `  sessions    ${f.sessions}; exports ${f.exports}: ${f.authorized} granted by the policy they cite, ${f.maskedAsRequired} masked as it requires, ${f.reviewedByPeople} approved by people`,
+    `  reanalysis  ${f.reanalyzed} of ${f.exports} export(s) analyzed again from their SQL text: same decision and masking`,
+    `  analyzer    ${f.analyzer.verifier} (this verifier); the bundle was built by analyzer ${f.analyzer.bundle}`,
     `  approvals   ${f.approvals} decision(s), matching the records`,
     `  policies    ${f.policies} cited, each present with its exact text`,
+    `  catalogs    ${f.catalogs} snapshot(s) the sessions were analyzed against, each present with its exact bytes`,
   ].join("\n");
 }
 
@@ -91,9 +99,16 @@ export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
     return status;
   }
   const rest = v.problems.slice(1);
+  const analyzer =
+    v.facts === undefined
+      ? []
+      : [
+          `  (analyzer ${v.facts.analyzer.verifier}; the bundle was built by analyzer ${v.facts.analyzer.bundle})`,
+        ];
   const lines = [
     `FAIL ${first.class}: ${first.message}`,
     `  (${PROBLEM_MEANING[first.class]})`,
+    ...analyzer,
     ...(rest.length === 0
       ? []
       : [

@@ -10,6 +10,7 @@ import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
 import { ConsoleNotifier } from "#shared/adapters/local/console-notifier.ts";
 import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
+import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
 import { FileKeyProvider, KEY_PURPOSES } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
@@ -182,6 +183,7 @@ export async function startLocalHost(
     });
     const policyArchive = new FilePolicyArchive(join(config.dataDir, "policies"));
     await policyArchive.put(policy.text);
+    const catalogArchive = new FileCatalogArchive(join(config.dataDir, "catalogs"));
     const signer = await LocalSigner.open(join(config.dataDir, "keys"));
     const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
     let executor: SqlExecutor;
@@ -216,7 +218,7 @@ export async function startLocalHost(
       verifier,
       logger,
       rateLimiter: new RateLimiter(policySource.current, policySource.context),
-      analyzer: await createStatementAnalyzer(executor),
+      analyzer: await createStatementAnalyzer(executor, { archive: catalogArchive }),
       policy: policySource,
       executor,
       sessions,
@@ -228,6 +230,7 @@ export async function startLocalHost(
       signer,
       evidence,
       policyArchive,
+      catalogArchive,
       approvals,
       workflow,
       publicUrl: () => baseUrl,

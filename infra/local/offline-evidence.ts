@@ -2,6 +2,7 @@
 
 import { join, resolve } from "node:path";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
+import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
 import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
@@ -37,6 +38,7 @@ export async function buildBundleFromDataDir(
             baseUrl: () => "http://127.0.0.1",
           }),
           policies: new FilePolicyArchive(join(root, "policies")),
+          catalogs: new FileCatalogArchive(join(root, "catalogs")),
           signer: await LocalSigner.open(join(root, "keys")),
           evidence: new FileEvidenceStore(join(root, "evidence")),
           clock: systemClock,

@@ -3,13 +3,14 @@
 import { recordBinding } from "#shared/approval/binding.ts";
 import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
+import { type DerivedVerdict, reanalyzeExport } from "#shared/evidence/reanalyze.ts";
 import { principalOfKey, samePerson } from "#shared/identity/principal.ts";
 import { SECOND_LINE_RULE } from "#shared/masking/masker.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import type { Classification } from "#shared/sql/types.ts";
+import type { Catalog, Classification } from "#shared/sql/types.ts";
 
 /** The outcome of re-checking one session. */
 export interface SessionAssessment {
@@ -19,6 +20,11 @@ export interface SessionAssessment {
   readonly masking: "ok" | "violation" | "not_applicable";
   /** How the export was authorized: by a policy rule, by approvers, or without a review it needed. */
   readonly review: "policy" | "approved" | "violation" | "not_applicable";
+  /**
+   * Whether re-analyzing the statement from its SQL text (this build's analyzer and rules, the recorded catalog)
+   * agrees with what was recorded; `unavailable` when the catalog it was analyzed against is not at hand.
+   */
+  readonly reanalysis: "ok" | "violation" | "unavailable" | "not_applicable";
   readonly findings: readonly Problem[];
 }
 
@@ -59,12 +65,18 @@ function checkLineage(record: SessionRecord, findings: Problem[]): void {
   }
 }
 
+/** The check's verdict, and the masking derived per output column (undefined when it could not be). */
+interface MaskingCheck {
+  readonly verdict: SessionAssessment["masking"];
+  readonly required: DerivedVerdict["masking"];
+}
+
 function checkMasking(
   record: SessionRecord,
   policy: LoadedPolicy,
   matchedPrincipal: string | null,
   findings: Problem[],
-): SessionAssessment["masking"] {
+): MaskingCheck {
   let required: ReturnType<typeof requiredMasking>;
   try {
     required = requiredMasking(policy, matchedPrincipal, record.classification);
@@ -73,7 +85,7 @@ function checkMasking(
       class: "masking_mismatch",
       message: `session ${record.sessionId}: the masking its policy requires cannot be derived from the recorded analysis (${error instanceof Error ? error.message : "invalid lineage"})`,
     });
-    return "violation";
+    return { verdict: "violation", required: undefined };
   }
   const id = record.sessionId;
   if (required.kind === "deny") {
@@ -81,7 +93,7 @@ function checkMasking(
       class: "masking_mismatch",
       message: `session ${id} returned data its policy refuses to mask: ${required.reasons.join("; ")}`,
     });
-    return "violation";
+    return { verdict: "violation", required: undefined };
   }
   const before = findings.length;
   (record.result?.columns ?? []).forEach((column, i) => {
@@ -100,7 +112,7 @@ function checkMasking(
       });
     }
   });
-  return findings.length > before ? "violation" : "ok";
+  return { verdict: findings.length > before ? "violation" : "ok", required: required.columns };
 }
 
 function checkReview(
@@ -182,17 +194,37 @@ function checkReview(
   return selfApproved.length > 0 || misboundFound ? "violation" : "approved";
 }
 
+async function reanalysisOf(
+  record: SessionRecord,
+  policy: LoadedPolicy,
+  catalog: Catalog | undefined,
+  derived: DerivedVerdict | undefined,
+  findings: Problem[],
+): Promise<SessionAssessment["reanalysis"]> {
+  if (catalog === undefined) return "unavailable";
+  const found = await reanalyzeExport({ record, policy, catalog, derived });
+  findings.push(...found.findings);
+  return found.differs ? "violation" : "ok";
+}
+
 /**
- * Re-checks a session against `policy` (the one its decision cites), deciding its recorded statement again exactly
- * as the gateway does (grants, masking plan, risk rules with the recorded row estimate and purpose). Only
- * sessions that returned data (`completed` with a stored result) are exports; others are `not_applicable`.
+ * Re-checks a session against `policy` (the one its decision cites): its recorded analysis is decided again exactly
+ * as the gateway does (grants, masking plan, risk rules with the recorded row estimate and purpose), and — with the
+ * `catalog` it was analyzed against — its SQL text is analyzed again from scratch by this build (`reanalyzeExport`),
+ * so a session an older or faulty analyzer let through is found. Only sessions that returned data (`completed`
+ * with a stored result) are exports; others are `not_applicable`.
  */
-export async function assessSession(record: SessionRecord, policy: LoadedPolicy): Promise<SessionAssessment> {
+export async function assessSession(
+  record: SessionRecord,
+  policy: LoadedPolicy,
+  catalog: Catalog | undefined,
+): Promise<SessionAssessment> {
   if (record.status !== "completed" || record.result === null) {
     return {
       authorization: "not_applicable",
       masking: "not_applicable",
       review: "not_applicable",
+      reanalysis: "not_applicable",
       findings: [],
     };
   }
@@ -216,7 +248,8 @@ export async function assessSession(record: SessionRecord, policy: LoadedPolicy)
       class: "unauthorized_column",
       message: `session ${record.sessionId} cannot be re-decided from policy ${policy.digest.slice(0, 12)}: ${error instanceof Error ? error.message : "invalid record"}`,
     });
-    return { authorization: "violation", masking: "violation", review: "violation", findings };
+    const reanalysis = await reanalysisOf(record, policy, catalog, undefined, findings);
+    return { authorization: "violation", masking: "violation", review: "violation", reanalysis, findings };
   }
   if (decision.outcome === "deny") {
     findings.push({
@@ -228,7 +261,9 @@ export async function assessSession(record: SessionRecord, policy: LoadedPolicy)
   const authorization = findings.length > 0 ? "violation" : "ok";
   const masking = checkMasking(record, policy, decision.matchedPrincipal, findings);
   const review = checkReview(record, policy, decision.outcome, findings);
-  return { authorization, masking, review, findings };
+  const derived = { outcome: decision.outcome, masking: masking.required };
+  const reanalysis = await reanalysisOf(record, policy, catalog, derived, findings);
+  return { authorization, masking: masking.verdict, review, reanalysis, findings };
 }
 
 /** The detectors' second line over text the plan leaves unmasked: stricter than "nothing", never a weakening. */

@@ -5,7 +5,13 @@ import { sha256Hex } from "#shared/crypto/digest.ts";
 import { BadRequestError, IntegrityError, PhigateError, UnavailableError } from "#shared/errors.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
-import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest, policyPath } from "#shared/evidence/bundle-format.ts";
+import {
+  BUNDLE_FILES,
+  BUNDLE_SCHEMA,
+  catalogPath,
+  type Manifest,
+  policyPath,
+} from "#shared/evidence/bundle-format.ts";
 import { renderReport } from "#shared/evidence/report-html.ts";
 import { type SessionSummary, summarize } from "#shared/evidence/session-summary.ts";
 import { newOpaqueId } from "#shared/ids.ts";
@@ -13,6 +19,7 @@ import { errorFields, type Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import type {
   BundleSink,
+  CatalogArchive,
   ChainEntry,
   Clock,
   EvidenceStore,
@@ -24,6 +31,9 @@ import type {
 } from "#shared/ports.ts";
 import { CHAIN_GENESIS, entryDigest } from "#shared/sessions/chain.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
+import { type CatalogRef, parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
+import type { Catalog } from "#shared/sql/types.ts";
 import { GENERATOR } from "#shared/version.ts";
 
 /** What the builder needs (the same on both hosts). */
@@ -32,6 +42,8 @@ export interface BundleDeps {
   /** Where masked results are kept; each export's result is re-hashed against its record. */
   readonly objects: ObjectStore;
   readonly policies: PolicyArchive;
+  /** The catalog snapshots sessions were analyzed against (each export is re-analyzed for the report). */
+  readonly catalogs: CatalogArchive;
   readonly signer: Signer;
   readonly evidence: EvidenceStore;
   readonly clock: Clock;
@@ -96,6 +108,56 @@ class PolicyCache {
   }
 }
 
+class CatalogCache {
+  private readonly loaded = new Map<
+    string,
+    { catalog: Catalog; bytes: Uint8Array; sha256: string; sessions: Set<string> }
+  >();
+
+  constructor(private readonly archive: CatalogArchive) {}
+
+  async cite(ref: CatalogRef, sessionId: string): Promise<Catalog> {
+    const known = this.loaded.get(ref.version);
+    if (known !== undefined) {
+      if (known.sha256 !== ref.sha256) {
+        throw new IntegrityError(
+          `sessions cite catalog ${ref.version} with two different SHA-256 digests; no bundle was made`,
+        );
+      }
+      known.sessions.add(sessionId);
+      return known.catalog;
+    }
+    const bytes = await this.archive.get(ref.version);
+    if (bytes === undefined) {
+      throw new IntegrityError(
+        `catalog ${ref.version} is cited by a session but is not in the catalog archive`,
+      );
+    }
+    if (sha256Hex(bytes) !== ref.sha256) {
+      throw new IntegrityError(
+        `the archived catalog ${ref.version} does not hash to the digest its sessions record: it was altered`,
+      );
+    }
+    let catalog: Catalog;
+    try {
+      catalog = parseCatalogSnapshot(bytes);
+    } catch (error) {
+      throw new IntegrityError(`the archived catalog ${ref.version} cannot be read`, { cause: error });
+    }
+    if (catalog.version !== ref.version) {
+      throw new IntegrityError(`the archived catalog ${ref.version} holds version ${catalog.version}`);
+    }
+    this.loaded.set(ref.version, { catalog, bytes, sha256: ref.sha256, sessions: new Set([sessionId]) });
+    return catalog;
+  }
+
+  entries(): { version: string; sha256: string; sessions: number; bytes: Uint8Array }[] {
+    return [...this.loaded.entries()]
+      .map(([version, v]) => ({ version, sha256: v.sha256, sessions: v.sessions.size, bytes: v.bytes }))
+      .sort((a, b) => a.version.localeCompare(b.version));
+  }
+}
+
 interface ScanState {
   first: ChainEntry | undefined;
   last: ChainEntry | undefined;
@@ -121,6 +183,7 @@ async function* sessionLines(
   to: Date,
   state: ScanState,
   policies: PolicyCache,
+  catalogs: CatalogCache,
 ): AsyncGenerator<Uint8Array> {
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
@@ -158,9 +221,11 @@ async function* sessionLines(
       record.decision.policy.name,
       record.sessionId,
     );
+    const cited = record.analysis?.catalog ?? null;
+    const catalog = cited === null ? undefined : await catalogs.cite(cited, record.sessionId);
     state.approvals.add(entry.seq, record);
     if (record.status === "completed") await checkResult(deps.objects, record, state);
-    const assessment = await assessSession(record, policy);
+    const assessment = await assessSession(record, policy, catalog);
     state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
     pending.push(`${JSON.stringify(entry)}\n`);
     pendingChars += pending.at(-1)?.length ?? 0;
@@ -195,11 +260,16 @@ async function writeAll(
     results: { verified: 0, missing: 0, mismatched: 0 },
   };
   const policies = new PolicyCache(deps.policies);
+  const catalogs = new CatalogCache(deps.catalogs);
   const files: WrittenFile[] = [];
-  files.push(await sink.write(BUNDLE_FILES.sessions, sessionLines(deps, from, to, state, policies)));
+  files.push(
+    await sink.write(BUNDLE_FILES.sessions, sessionLines(deps, from, to, state, policies, catalogs)),
+  );
   files.push(await sink.write(BUNDLE_FILES.approvals, Buffer.from(state.approvals.text(), "utf8")));
   const cited = policies.entries();
   for (const p of cited) files.push(await sink.write(policyPath(p.digest), Buffer.from(p.text, "utf8")));
+  const snapshots = catalogs.entries();
+  for (const c of snapshots) files.push(await sink.write(catalogPath(c.version), c.bytes));
   const key = await deps.signer.publicKey();
   files.push(await sink.write(BUNDLE_FILES.publicKey, Buffer.from(key.pem, "utf8")));
   const summaries = [...state.summaries.values()].sort(
@@ -224,6 +294,7 @@ async function writeAll(
       exports: summaries.filter((s) => s.status === "completed").length,
       approvals: state.approvals.lines.length,
       policies: cited.length,
+      catalogs: snapshots.length,
       statuses: statusCounts(summaries),
     },
     results: state.results,
@@ -232,6 +303,13 @@ async function writeAll(
       name: p.name,
       path: policyPath(p.digest),
       sessions: p.sessions,
+    })),
+    analyzer: { version: ANALYZER_VERSION },
+    catalogs: snapshots.map((c) => ({
+      version: c.version,
+      sha256: c.sha256,
+      path: catalogPath(c.version),
+      sessions: c.sessions,
     })),
     signing: {
       algorithm: key.algorithm,
@@ -260,8 +338,9 @@ async function writeAll(
 
 /**
  * Builds, signs and seals the bundle of chain entries recorded in [from, to). Refuses (nothing is sealed) when
- * the chain does not verify or a cited policy is not archived with its exact text; compliance findings
- * (an export not granted, unmasked or unreviewed) are evidence and go into the bundle.
+ * the chain does not verify, or a cited policy or catalog snapshot is not archived with its exact bytes;
+ * compliance findings (an export not granted, unmasked, unreviewed, or treated otherwise when re-analyzed) are
+ * evidence and go into the bundle.
  */
 export async function buildEvidenceBundle(deps: BundleDeps, from: Date, to: Date): Promise<BuiltBundle> {
   checkRange(from, to, deps.clock.now());

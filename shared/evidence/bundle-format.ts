@@ -1,13 +1,13 @@
-// The evidence bundle format (phigate.evidence-bundle/v1): file names, the manifest schema and the approvals line.
+// The evidence bundle format (phigate.evidence-bundle/v2): file names, the manifest schema and the approvals line.
 
 import * as z from "zod";
 import { SIGNATURE_ALGORITHM } from "#shared/ports.ts";
 import { sessionStatusSchema } from "#shared/sessions/record.ts";
 
 /** Schema identifier of the manifest; bump the suffix on an incompatible change. */
-export const BUNDLE_SCHEMA = "phigate.evidence-bundle/v1";
+export const BUNDLE_SCHEMA = "phigate.evidence-bundle/v2";
 
-/** The files every bundle has, besides `policies/<digest>.yaml`. */
+/** The files every bundle has, besides `policies/<digest>.yaml` and `catalogs/<version>.json`. */
 export const BUNDLE_FILES = {
   manifest: "manifest.json",
   signature: "manifest.sig",
@@ -28,6 +28,11 @@ export function isSafeBundlePath(path: string): boolean {
 /** The bundle-relative path of a policy text. */
 export function policyPath(digest: string): string {
   return `policies/${digest}.yaml`;
+}
+
+/** The bundle-relative path of a catalog snapshot. */
+export function catalogPath(version: string): string {
+  return `catalogs/${version}.json`;
 }
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -66,6 +71,7 @@ export const manifestSchema = z.strictObject({
     exports: count,
     approvals: count,
     policies: count,
+    catalogs: count,
     /** Sessions by the status of their last version in the range. */
     statuses: z.partialRecord(sessionStatusSchema, count),
   }),
@@ -73,6 +79,10 @@ export const manifestSchema = z.strictObject({
   results: z.strictObject({ verified: count, missing: count, mismatched: count }),
   /** Every policy cited by a decision in the range. */
   policies: z.array(z.strictObject({ digest: sha256, name: z.string(), path: z.string(), sessions: count })),
+  /** The analyzer that built the bundle (and re-analyzed its exports for the report): `ANALYZER_VERSION`. */
+  analyzer: z.strictObject({ version: count }),
+  /** Every catalog snapshot a session in the range was analyzed against, by version, with its SHA-256. */
+  catalogs: z.array(z.strictObject({ version: sha256, sha256, path: z.string(), sessions: count })),
   signing: z.strictObject({
     algorithm: z.literal(SIGNATURE_ALGORITHM),
     keyFingerprint: sha256,

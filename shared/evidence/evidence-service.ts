@@ -6,7 +6,7 @@ import { type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bun
 import type { Principal } from "#shared/identity/principal.ts";
 import type { Logger } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
-import type { EvidenceStore, PolicyArchive, Signer } from "#shared/ports.ts";
+import type { CatalogArchive, EvidenceStore, PolicyArchive, Signer } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 
 /** What evidence needs besides the session services. */
@@ -14,6 +14,7 @@ export interface EvidenceDeps {
   readonly signer: Signer;
   readonly evidence: EvidenceStore;
   readonly policyArchive: PolicyArchive;
+  readonly catalogArchive: CatalogArchive;
 }
 
 /** The request body: ISO-8601 instants with an offset (`Z` or `+hh:mm`); `from` inclusive, `to` exclusive. */
@@ -39,6 +40,7 @@ export function bundleDeps(deps: SessionDeps & EvidenceDeps, logger: Logger = de
     sessions: deps.sessions,
     objects: deps.objects,
     policies: deps.policyArchive,
+    catalogs: deps.catalogArchive,
     signer: deps.signer,
     evidence: deps.evidence,
     clock: deps.clock,

@@ -15,14 +15,18 @@ export const PROBLEM_CLASSES = [
   "chain_broken",
   "policy_altered",
   "policy_unreadable",
+  "catalog_altered",
+  "catalog_unreadable",
   "approvals_altered",
   "file_altered",
   "policy_missing",
+  "catalog_missing",
   "counts_mismatch",
   "unauthorized_column",
   "masking_mismatch",
   "approval_binding_mismatch",
   "review_missing",
+  "reanalysis",
 ] as const;
 
 /** A class of problem. */
@@ -45,15 +49,22 @@ export const PROBLEM_MEANING: Readonly<Record<ProblemClass, string>> = {
   policy_altered:
     "a bundled policy's text does not hash to the digest decisions cite: it was edited after the fact",
   policy_unreadable: "a bundled policy hashes correctly but this verifier cannot parse it",
+  catalog_altered:
+    "a bundled catalog snapshot does not hash to the digest its sessions record: it was changed after they were analyzed",
+  catalog_unreadable: "a bundled catalog snapshot hashes correctly but this verifier cannot read it",
   approvals_altered: "approvals.jsonl does not match the approvals recorded in the session chain",
   file_altered: "a file's digest or size does not match the signed manifest",
   policy_missing: "a session cites a policy that is not in the bundle",
+  catalog_missing:
+    "a session cites a catalog snapshot that is not in the bundle, or an export's record names none: it cannot be re-analyzed",
   counts_mismatch: "the manifest's counts do not match the bundle's content",
   unauthorized_column: "a session returned data that the policy it cites does not grant",
   masking_mismatch: "a session returned a column without the masking its policy requires",
   approval_binding_mismatch:
     "a session's approval is bound to another statement, parameters or requester than the record's: the record changed after approval",
   review_missing: "a session returned data without the human approval its policy requires",
+  reanalysis:
+    "re-analyzed from its SQL text by this verifier's analyzer and rules, an export would have been denied, reviewed or masked differently than recorded",
 };
 
 /** Classes that mean the bundle is authentic and intact but records a compliance violation. */
@@ -62,6 +73,7 @@ export const COMPLIANCE_CLASSES: ReadonlySet<ProblemClass> = new Set([
   "masking_mismatch",
   "approval_binding_mismatch",
   "review_missing",
+  "reanalysis",
 ]);
 
 /** One problem found. */

@@ -47,6 +47,8 @@ function header(input: ReportInput): SafeHtml {
 <dt>Head (digest of last)</dt><dd class="digest">${m.chain.last?.digest ?? "—"}</dd>
 <dt>Signing key</dt><dd class="digest">${m.signing.algorithm} · SHA-256 of SPKI ${m.signing.keyFingerprint}</dd>
 <dt>Policies cited</dt><dd>${m.policies.map((p) => html`<div>${p.name} <span class="digest">${p.digest}</span> (${p.sessions} session(s))</div>`)}${m.policies.length === 0 ? "none" : ""}</dd>
+<dt>Analyzer</dt><dd>analyzer ${m.analyzer.version} (re-analyzed the exports for this report)</dd>
+<dt>Catalogs analyzed against</dt><dd>${m.catalogs.map((c) => html`<div><span class="digest">${c.version}</span> (${c.sessions} session(s))</div>`)}${m.catalogs.length === 0 ? "none" : ""}</dd>
 </dl>
 <p class="muted">This report is a reading aid. The proof is the signed manifest: run
 <code>phigate verify-evidence &lt;this folder&gt; --trusted-key ${m.signing.keyFingerprint}</code>
@@ -96,10 +98,17 @@ function whoAccessed(input: ReportInput): SafeHtml {
 </section>`;
 }
 
+function reanalysisCell(a: SessionSummary["assessment"]): SafeHtml {
+  if (a === undefined) return html`<span class="warn">policy not available</span>`;
+  if (a.reanalysis === "unavailable") return html`<span class="warn">catalog not available</span>`;
+  return mark(a.reanalysis === "ok", "as recorded", "differs");
+}
+
 function authorizedFields(input: ReportInput): SafeHtml {
   const exports = input.sessions.filter((s) => s.status === "completed");
   const authorized = exports.filter((s) => s.assessment?.authorization === "ok").length;
   const maskingOk = exports.filter((s) => s.assessment?.masking === "ok").length;
+  const reanalyzedOk = exports.filter((s) => s.assessment?.reanalysis === "ok").length;
   const columns = exports.reduce((n, s) => n + s.outputs.length, 0);
   const masked = exports.reduce((n, s) => n + s.outputs.filter((o) => o.masking !== null).length, 0);
   const r = input.manifest.results;
@@ -111,15 +120,19 @@ function authorizedFields(input: ReportInput): SafeHtml {
 <div class="cards">
 <div class="card"><b class="${authorized === exports.length ? "ok" : "bad"}">${authorized} / ${exports.length}</b>exports granted by the policy they cite</div>
 <div class="card"><b class="${maskingOk === exports.length ? "ok" : "bad"}">${maskingOk} / ${exports.length}</b>exports masked as the policy requires</div>
+<div class="card"><b class="${reanalyzedOk === exports.length ? "ok" : "bad"}">${reanalyzedOk} / ${exports.length}</b>exports re-analyzed with the same outcome</div>
 <div class="card"><b>${columns}</b>columns returned</div>
 <div class="card"><b>${masked}</b>columns masked</div>
 <div class="card"><b>${r.verified}</b>stored results re-hashed OK</div>
 </div>
 <p>Each export's stored classification was re-evaluated against the bundled policy its decision cites, for the
 recorded principal. ${maskingNote}
+Each export's SQL text was also analyzed again from scratch by analyzer ${input.manifest.analyzer.version}, against
+the catalog snapshot it was recorded with (bundled under <code>catalogs/</code>), and decided and masked from the same
+policy: <b>${reanalyzedOk}</b> of ${exports.length} would have been allowed, reviewed and masked as recorded.
 Stored masked results re-hashed when the bundle was built: ${r.verified} matched, ${r.missing} missing, ${r.mismatched} altered.</p>
 ${note}
-<table><thead><tr><th>Session</th><th>Policy</th><th>Columns returned (masking · lineage)</th><th>Rows</th><th>Result SHA-256</th><th>Granted</th><th>Masking</th></tr></thead>
+<table><thead><tr><th>Session</th><th>Policy</th><th>Columns returned (masking · lineage)</th><th>Rows</th><th>Result SHA-256</th><th>Granted</th><th>Masking</th><th>Re-analyzed</th></tr></thead>
 <tbody>${shown.map((s) => {
     const a = s.assessment;
     const problems = (a?.findings ?? []).filter((f) => !REVIEW_CLASSES.has(f.class));
@@ -133,7 +146,9 @@ ${note}
 <td class="digest">${s.resultSha256 === null ? "—" : `${s.resultSha256.slice(0, 16)}…`}</td>
 <td>${a === undefined ? html`<span class="warn">policy not available</span>` : mark(a.authorization === "ok", "granted", "not granted")}</td>
 <td>${a === undefined ? html`<span class="warn">policy not available</span>` : mark(a.masking === "ok", "as required", "differs")}
-${problems.map((p) => html`<div class="bad">${p.message}</div>`)}</td></tr>`;
+${problems.filter((p) => p.class !== "reanalysis").map((p) => html`<div class="bad">${p.message}</div>`)}</td>
+<td>${reanalysisCell(a)}
+${problems.filter((p) => p.class === "reanalysis").map((p) => html`<div class="bad">${p.message}</div>`)}</td></tr>`;
   })}</tbody></table>
 </section>`;
 }

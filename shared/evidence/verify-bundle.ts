@@ -1,4 +1,4 @@
-// Verifies an evidence bundle offline (no network, no DATA_DIR): signature, key, files, chain, policies, and each export.
+// Verifies an evidence bundle offline (no network, no DATA_DIR): signature, key, files, chain, policies, catalogs, and each export.
 
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,14 +8,18 @@ import { BUNDLE_FILES, type Manifest } from "#shared/evidence/bundle-format.ts";
 import { byPrecedence, type Problem } from "#shared/evidence/problems.ts";
 import { checkChainFile } from "#shared/evidence/verify-chain-file.ts";
 import {
+  type BundledCatalog,
   checkFiles,
   checkKey,
   type KeyTrust,
+  loadCatalogs,
   loadPolicies,
   parseManifest,
   readOptional,
 } from "#shared/evidence/verify-files.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
+import type { Catalog } from "#shared/sql/types.ts";
 
 /** Options of a verification. */
 export interface VerifyOptions {
@@ -33,8 +37,13 @@ export interface VerificationFacts {
   /** Exports whose every column carries the masking the bundled policy requires. */
   readonly maskedAsRequired: number;
   readonly reviewedByPeople: number;
+  /** Exports re-analyzed from their SQL text by this verifier, with the same outcome and masking as recorded. */
+  readonly reanalyzed: number;
   readonly approvals: number;
   readonly policies: number;
+  readonly catalogs: number;
+  /** `ANALYZER_VERSION` of the bundle's builder and of this verifier. */
+  readonly analyzer: { readonly bundle: number; readonly verifier: number };
 }
 
 /** The result of verifying a bundle. */
@@ -70,10 +79,12 @@ interface Tally {
   entries: number;
   readonly lastStatus: Map<string, SessionRecord["status"]>;
   readonly policySessions: Map<string, Set<string>>;
+  readonly catalogSessions: Map<string, Set<string>>;
   exports: number;
   authorized: number;
   maskedAsRequired: number;
   reviewedByPeople: number;
+  reanalyzed: number;
 }
 
 function countsProblems(manifest: Manifest, tally: Tally, approvals: number): Problem[] {
@@ -85,6 +96,7 @@ function countsProblems(manifest: Manifest, tally: Tally, approvals: number): Pr
     exports: statuses.completed ?? 0,
     approvals,
     policies: tally.policySessions.size,
+    catalogs: tally.catalogSessions.size,
   };
   const problems: Problem[] = [];
   for (const [name, value] of Object.entries(actual)) {
@@ -118,7 +130,59 @@ function countsProblems(manifest: Manifest, tally: Tally, approvals: number): Pr
       });
     }
   }
+  for (const c of manifest.catalogs) {
+    const sessions = tally.catalogSessions.get(c.version)?.size ?? 0;
+    if (sessions !== c.sessions) {
+      problems.push({
+        class: "counts_mismatch",
+        message: `the manifest says ${c.sessions} session(s) were analyzed against catalog ${c.version.slice(0, 12)}, the records say ${sessions}`,
+      });
+    }
+  }
   return problems;
+}
+
+/**
+ * The catalog snapshot a record was analyzed against, from the bundle; reports (once per session) a catalog the
+ * bundle lacks or holds with other bytes, and an export whose record names none (it cannot be re-analyzed).
+ */
+function catalogOf(
+  seq: number,
+  record: SessionRecord,
+  manifest: Manifest,
+  catalogs: ReadonlyMap<string, BundledCatalog>,
+  reported: Set<string>,
+  problems: Problem[],
+): Catalog | undefined {
+  const ref = record.analysis?.catalog ?? null;
+  const id = record.sessionId;
+  const report = (problem: Problem): undefined => {
+    if (!reported.has(id)) problems.push(problem);
+    reported.add(id);
+    return undefined;
+  };
+  if (ref === null) {
+    if (record.status !== "completed" || record.result === null) return undefined;
+    return report({
+      class: "catalog_missing",
+      message: `session ${id} (seq ${seq}) returned data, but its record does not name the catalog it was analyzed against: it cannot be re-analyzed`,
+    });
+  }
+  const bundled = catalogs.get(ref.version);
+  if (bundled === undefined) {
+    if (manifest.catalogs.some((c) => c.version === ref.version)) return undefined;
+    return report({
+      class: "catalog_missing",
+      message: `session ${id} (seq ${seq}) was analyzed against catalog ${ref.version}, which is not in the bundle`,
+    });
+  }
+  if (bundled.sha256 !== ref.sha256) {
+    return report({
+      class: "catalog_altered",
+      message: `session ${id} (seq ${seq}) was analyzed against catalog ${ref.version.slice(0, 12)} with SHA-256 ${ref.sha256}, but the bundle's snapshot has ${bundled.sha256}`,
+    });
+  }
+  return bundled.catalog;
 }
 
 function firstDifference(expected: string, actual: string): number {
@@ -159,16 +223,20 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   const key = checkKey(manifest, manifestBytes, signature, pem, trustedKey, problems);
   const altered = await checkFiles(dir, manifest, problems);
   const policies = await loadPolicies(dir, manifest, problems);
+  const catalogs = await loadCatalogs(dir, manifest, problems);
+  const catalogReported = new Set<string>();
 
   const approvals = new ApprovalLines();
   const tally: Tally = {
     entries: 0,
     lastStatus: new Map(),
     policySessions: new Map(),
+    catalogSessions: new Map(),
     exports: 0,
     authorized: 0,
     maskedAsRequired: 0,
     reviewedByPeople: 0,
+    reanalyzed: 0,
   };
   const compliance: Problem[] = [];
   const sessionsPath = join(dir, BUNDLE_FILES.sessions);
@@ -182,6 +250,12 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       tally.lastStatus.set(record.sessionId, record.status);
       const digest = record.decision.policy.digest;
       tally.policySessions.set(digest, (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId));
+      const cited = record.analysis?.catalog ?? null;
+      if (cited !== null) {
+        const sessions = tally.catalogSessions.get(cited.version) ?? new Set();
+        tally.catalogSessions.set(cited.version, sessions.add(record.sessionId));
+      }
+      const catalog = catalogOf(seq, record, manifest, catalogs, catalogReported, problems);
       approvals.add(seq, record);
       const policy = policies.get(digest);
       if (policy === undefined) {
@@ -193,12 +267,13 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
         }
         return;
       }
-      const assessment = await assessSession(record, policy);
+      const assessment = await assessSession(record, policy, catalog);
       if (assessment.authorization === "not_applicable") return;
       tally.exports += 1;
       if (assessment.authorization === "ok") tally.authorized += 1;
       if (assessment.masking === "ok") tally.maskedAsRequired += 1;
       if (assessment.review === "approved") tally.reviewedByPeople += 1;
+      if (assessment.reanalysis === "ok") tally.reanalyzed += 1;
       compliance.push(...assessment.findings);
     });
     chainProblems.push(...chain.problems);
@@ -222,7 +297,9 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       (path === BUNDLE_FILES.approvals && explained.has("approvals_altered")) ||
       (path === BUNDLE_FILES.publicKey && explained.has("public_key_replaced")) ||
       (path.startsWith("policies/") &&
-        problems.some((p) => p.class === "policy_altered" && p.message.startsWith(path)));
+        problems.some((p) => p.class === "policy_altered" && p.message.startsWith(path))) ||
+      (path.startsWith("catalogs/") &&
+        problems.some((p) => p.class === "catalog_altered" && p.message.startsWith(path)));
     if (!isExplained) {
       problems.push({
         class: "file_altered",
@@ -247,8 +324,11 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       authorized: tally.authorized,
       maskedAsRequired: tally.maskedAsRequired,
       reviewedByPeople: tally.reviewedByPeople,
+      reanalyzed: tally.reanalyzed,
       approvals: approvals.lines.length,
       policies: policies.size,
+      catalogs: catalogs.size,
+      analyzer: { bundle: manifest.analyzer.version, verifier: ANALYZER_VERSION },
     },
   };
 }

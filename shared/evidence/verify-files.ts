@@ -1,4 +1,4 @@
-// The bundle's outer checks, offline: the manifest, the key and signature, the file set and digests, the policies.
+// The bundle's outer checks, offline: the manifest, the key and signature, the file set and digests, the policies and catalogs.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { sha256Hex } from "#shared/crypto/digest.ts";
 import { hashFile, listBundle } from "#shared/evidence/bundle-files.ts";
 import {
   BUNDLE_FILES,
+  catalogPath,
   isSafeBundlePath,
   type Manifest,
   manifestSchema,
@@ -14,6 +15,8 @@ import {
 import type { Problem } from "#shared/evidence/problems.ts";
 import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
+import type { Catalog } from "#shared/sql/types.ts";
 
 /** Whether the signing key was compared with a trusted fingerprint, and how that went. */
 export type KeyTrust = "matched" | "mismatched" | "not_checked";
@@ -149,4 +152,50 @@ export async function loadPolicies(
     }
   }
   return policies;
+}
+
+/** A bundled catalog snapshot that reads, with the SHA-256 the manifest gives it. */
+export interface BundledCatalog {
+  readonly catalog: Catalog;
+  readonly sha256: string;
+}
+
+/** Loads every listed catalog snapshot whose file hashes to its manifest digest and reads; reports the others. */
+export async function loadCatalogs(
+  dir: string,
+  manifest: Manifest,
+  problems: Problem[],
+): Promise<Map<string, BundledCatalog>> {
+  const catalogs = new Map<string, BundledCatalog>();
+  const listed = new Set(manifest.files.map((f) => f.path));
+  for (const cited of manifest.catalogs) {
+    if (cited.path !== catalogPath(cited.version) || !listed.has(cited.path)) {
+      problems.push({
+        class: "catalog_missing",
+        message: `catalog ${cited.version} is named in the manifest but its file is not listed`,
+      });
+      continue;
+    }
+    const bytes = await readOptional(join(dir, cited.path));
+    if (bytes === undefined) continue;
+    if (sha256Hex(bytes) !== cited.sha256) {
+      problems.push({
+        class: "catalog_altered",
+        message: `${cited.path} does not hash to ${cited.sha256}: the catalog snapshot was changed after the sessions analyzed against it`,
+      });
+      continue;
+    }
+    try {
+      const catalog = parseCatalogSnapshot(bytes);
+      if (catalog.version !== cited.version)
+        throw new TypeError(`it holds catalog version ${catalog.version}`);
+      catalogs.set(cited.version, { catalog, sha256: cited.sha256 });
+    } catch (error) {
+      problems.push({
+        class: "catalog_unreadable",
+        message: `${cited.path}: ${error instanceof Error ? error.message : "cannot be read"}`,
+      });
+    }
+  }
+  return catalogs;
 }

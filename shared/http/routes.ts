@@ -53,7 +53,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     path: "/v1/evidence-bundles",
     auth: "jwt",
     entry: "functions/post-evidence-bundle.ts",
-    needsParser: false,
+    // The builder re-analyzes each export's SQL text for the report.
+    needsParser: true,
   },
   {
     id: "post-approval-decision",

@@ -26,10 +26,11 @@ export function emptyDetectorCounts(): DetectorCounts {
   return { ssn: 0, phone: 0, email: 0, mrn: 0, date: 0 };
 }
 
-// SSN: area not 000, 666 or 9xx; group not 00; serial not 0000.
-const SSN_AREA = "(?!000|666|9\\d\\d)\\d{3}";
-const SSN_GROUP = "(?!00)\\d{2}";
-const SSN_SERIAL = "(?!0000)\\d{4}";
+// SSN-shaped, whether or not the SSA could have issued it (area 000/666/9xx, group 00 and serial 0000 included):
+// an impossible number is still a number someone wrote down, and the detectors err toward recall.
+const SSN_AREA = "\\d{3}";
+const SSN_GROUP = "\\d{2}";
+const SSN_SERIAL = "\\d{4}";
 const SSN_KEYWORD =
   "\\b(?:ssn|ss#|ss no\\.?|social security(?: (?:number|no\\.?|#))?|soc\\.? ?sec\\.?(?: ?(?:no\\.?|#))?)";
 const SSN = [
@@ -38,9 +39,10 @@ const SSN = [
   `(?<![\\d.,]|\\d[-/])${SSN_AREA}${SSN_GROUP}${SSN_SERIAL}(?![\\d]|[-/.,]\\d)`,
 ];
 
-// NANP: area and exchange start with 2-9 and are not N11; areas with a middle 9 are reserved.
-const AREA = "(?![2-9]11)[2-9][0-8]\\d";
-const EXCHANGE = "(?![2-9]11)[2-9]\\d\\d";
+// NANP-shaped (3-digit area, 3-digit exchange, 4-digit line), whether or not the area or exchange could be
+// assigned (0xx/1xx, N11, N9X included), for the same reason as SSNs.
+const AREA = "\\d{3}";
+const EXCHANGE = "\\d{3}";
 const SEP = "[-. ]";
 const PHONE_KEYWORD =
   "\\b(?:phone|telephone|tel|cell|mobile|fax|call|contact|pager|ph)\\.?(?: ?(?:no\\.?|number|#))?";
@@ -188,10 +190,12 @@ function scanEmails(text: string, spans: number[]): void {
 }
 
 /**
- * Compiles a detector configuration. SSNs: separated (`123-45-6789`, `123 45 6789`) or a standalone run of
- * nine digits (`123456789`, not part of a longer number), when they pass the SSN validity rules. Phone numbers:
- * separated forms (`(617) 555-0123`, `617.555.0123`, `+1 617 555 0123`) that pass the NANP rules on their own,
- * a bare 10-digit run only after a keyword (`phone`, `tel`, `call`, ...) or with `+1`. Dates: ISO
+ * Compiles a detector configuration. The detectors err toward recall: a value shaped like an SSN or a phone
+ * number is replaced even when no such number could be issued. SSNs: separated (`123-45-6789`, `123 45 6789`,
+ * `000-12-3456`) or a standalone run of nine digits (`123456789`, not part of a longer number). Phone numbers:
+ * separated forms (`(617) 555-0123`, `617.555.0123`, `+1 617 555 0123`, `123-456-7890`) on their own, a bare
+ * 10-digit run only after a keyword (`phone`, `tel`, `call`, ...) or with `+1`. MRNs: whatever matches the
+ * policy's pattern, real or not. Dates: ISO
  * (`2024-03-05`, with an optional time and zone; also `/` and `.`), `MM/DD/YYYY`, `DD.MM.YYYY`, `MM-DD-YYYY`,
  * `M/D/YY` (two-digit years only with `/`) and a month name with day and year (`October 16, 1940`,
  * `16 Oct 1940`); years 1800-2199. Throws `ConfigurationError` for an unsafe MRN pattern.

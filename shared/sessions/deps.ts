@@ -5,6 +5,7 @@ import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import type { Clock, KeyProvider, ObjectStore, SessionStore, SqlExecutor } from "#shared/ports.ts";
 import type { DecisionCache } from "#shared/sessions/decide-request.ts";
+import type { CatalogRef } from "#shared/sql/catalog-snapshot.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** A statement after analysis. */
@@ -12,6 +13,8 @@ export interface AnalyzedStatement {
   readonly classification: Classification;
   /** The single statement's exact text (no trailing semicolon), what the executor runs. */
   readonly statement: string;
+  /** The catalog snapshot the classification used (the production analyzer always says; evidence needs it). */
+  readonly catalog?: CatalogRef;
 }
 
 /** Parses and classifies statements against the current catalog. */

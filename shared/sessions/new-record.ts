@@ -12,6 +12,8 @@ import {
   type SessionStatus,
   storedClassificationSchema,
 } from "#shared/sessions/record.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
+import type { CatalogRef } from "#shared/sql/catalog-snapshot.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** A validated query request, parameters in `$n` order. */
@@ -48,6 +50,8 @@ export function newSessionRecord(input: {
   request: QueryRequest;
   parameterKey: Uint8Array;
   classification: Classification;
+  /** The catalog snapshot the classification used (null when the analyzer did not say). */
+  catalog: CatalogRef | null;
   decision: Decision;
   masking: SessionRecord["masking"];
   /** How issuer aliases resolved for the decision (kept so evidence can re-evaluate it offline). */
@@ -79,6 +83,11 @@ export function newSessionRecord(input: {
       idempotencyKey: input.context.idempotencyKey,
     },
     classification: storedClassificationSchema.parse(input.classification),
+    analysis: {
+      analyzerVersion: ANALYZER_VERSION,
+      catalog:
+        input.catalog === null ? null : { version: input.catalog.version, sha256: input.catalog.sha256 },
+    },
     decision: {
       outcome: decision.outcome,
       reasons: [...decision.reasons],

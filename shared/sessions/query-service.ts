@@ -115,6 +115,7 @@ export async function submitQuery(
     request,
     parameterKey: await deps.keys.key("parameter-digest"),
     classification,
+    catalog: analyzed.catalog ?? null,
     decision,
     masking: plan === undefined ? null : { plan: maskingSummary(plan) },
     matchContext: deps.policy.context,

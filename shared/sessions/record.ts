@@ -111,6 +111,17 @@ export const sessionRecordSchema = z.object({
     idempotencyKey: z.string().nullable(),
   }),
   classification: storedClassificationSchema,
+  /**
+   * What produced the classification: the analyzer's version (`ANALYZER_VERSION`) and the catalog snapshot it
+   * classified against (`Catalog.version` and the SHA-256 of the archived snapshot), so evidence can re-analyze
+   * the statement offline. Absent in records written before it.
+   */
+  analysis: z
+    .object({
+      analyzerVersion: z.number().int().nonnegative(),
+      catalog: z.object({ version: z.string(), sha256: sha256Hex }).nullable(),
+    })
+    .optional(),
   decision: z.object({
     outcome: z.enum(["allow", "deny", "require_approval"]),
     reasons: z.array(z.string()),

@@ -1,9 +1,10 @@
 // The StatementAnalyzer both hosts use: parse and classify against a cached catalog read through the executor.
 
-import type { SqlExecutor } from "#shared/ports.ts";
+import type { CatalogArchive, SqlExecutor } from "#shared/ports.ts";
 import type { AnalyzedStatement, StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { analyzeSqlWithCache } from "#shared/sql/analyze.ts";
 import { CatalogCache } from "#shared/sql/catalog-cache.ts";
+import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 
@@ -13,11 +14,16 @@ export interface StatementAnalyzerOptions {
   readonly catalogTtlMs?: number;
   /** How many analyses to keep (the same text against the same catalog is never parsed twice). */
   readonly cacheEntries?: number;
+  /**
+   * Where every catalog snapshot is archived (by version, once per version) before any statement is analyzed
+   * against it; a failed put fails the load, so no session cites a catalog evidence cannot find.
+   */
+  readonly archive?: CatalogArchive;
 }
 
 /**
  * An analyzer whose catalog comes from `executor.loadCatalog()` (cached, refreshed on TTL and when a statement
- * names a relation or column the cached catalog doesn't know). The statement handed to the executor is the
+ * names a relation or column the cached catalog doesn't know), archived through `options.archive`. The statement handed to the executor is the
  * exact text PostgreSQL's parser delimited, so nothing outside the one parsed statement can run.
  */
 export async function createStatementAnalyzer(
@@ -25,8 +31,19 @@ export async function createStatementAnalyzer(
   options: StatementAnalyzerOptions = {},
 ): Promise<StatementAnalyzer> {
   await loadSqlParser();
+  const refs = new Map<string, CatalogRef>();
+  const { archive } = options;
   const cache = new CatalogCache({
-    load: () => executor.loadCatalog(),
+    load: async () => {
+      const catalog = await executor.loadCatalog();
+      if (!refs.has(catalog.version)) {
+        // One version is one content (it is a digest of it), so a snapshot is made and archived once per version.
+        const { ref, bytes } = catalogSnapshot(catalog);
+        if (archive !== undefined) await archive.put(ref.version, bytes);
+        refs.set(ref.version, ref);
+      }
+      return catalog;
+    },
     ttlMs: options.catalogTtlMs ?? 60_000,
   });
   const maxEntries = options.cacheEntries ?? 10_000;
@@ -38,9 +55,11 @@ export async function createStatementAnalyzer(
       if (seen !== undefined && seen.catalog === catalog) return seen.analyzed;
       const analysis = await analyzeSqlWithCache(sql, cache);
       const { start, end } = analysis.statement.location;
+      const ref = refs.get(analysis.catalog.version);
       const analyzed: AnalyzedStatement = {
         classification: analysis.classification,
         statement: sql.slice(start, end),
+        ...(ref === undefined ? {} : { catalog: ref }),
       };
       if (analyses.size >= maxEntries) {
         const oldest = analyses.keys().next();

@@ -24,6 +24,7 @@ describeWithChromium("report.html in headless Chromium", () => {
     await f.rejected();
     const first = await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, null] });
     await f.completed({}, { request: { ...first.request, sql: XSS_SQL, purpose: XSS_PURPOSE } });
+    await f.completed({ columns: ["diagnosis_code"], masking: [null], constant: ["diagnosis_code"] });
     bundle = (await f.build()).location;
     browser = await launchChromium();
     context = browser.context;
@@ -51,8 +52,12 @@ describeWithChromium("report.html in headless Chromium", () => {
     }
     const text = await page.locator("body").textContent();
     expect(text).toContain(XSS_PURPOSE);
-    expect(text).toMatch(/3\s*exports \(data returned\)/);
+    expect(text).toMatch(/4\s*exports \(data returned\)/);
     expect(text).toContain('returned column "diagnosis_code" unmasked');
+    expect(text).toMatch(/2 \/ 4\s*exports re-analyzed with the same outcome/);
+    expect(text).toMatch(
+      /column "diagnosis_code" was masked as nothing; re-analyzed, policy \w+ requires redact/,
+    );
     expect(await page.evaluate("window.pwned")).toBeUndefined();
     expect(await page.locator("script, img").count()).toBe(0);
     const style = await page.evaluate("getComputedStyle(document.querySelector('h2')).borderBottomStyle");

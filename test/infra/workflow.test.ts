@@ -243,16 +243,19 @@ describe("least privilege of the approval and evidence functions", () => {
       const bundles = statements.find((s) => s.Sid === "EvidenceBundles");
       expect(actionsOf(bundles)).toEqual(["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject"]);
       expect(JSON.stringify(bundles?.Resource)).toContain("/bundles/*");
-      expect(actionsOf(statements.find((s) => s.Sid === "PolicyArchive"))).toEqual(["s3:GetObject"]);
+      const archive = statements.find((s) => s.Sid === "PolicyArchive");
+      expect(actionsOf(archive)).toEqual(["s3:GetObject"]);
+      expect(JSON.stringify(archive?.Resource)).toContain("/catalogs/*");
     }
     expect(grantedTo("s3:DeleteObject")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
   });
 
-  it("lets the deciding functions archive their policy (write-once puts under policies/) and nothing else there", () => {
+  it("lets the deciding functions archive their policy and catalog snapshots (write-once puts) and nothing else there", () => {
     for (const id of ["post-query", "task-execute-approved"]) {
       const archive = statementsOf(id).find((s) => s.Sid === "PolicyArchive");
       expect(actionsOf(archive)).toEqual(["s3:AbortMultipartUpload", "s3:PutObject"]);
       expect(JSON.stringify(archive?.Resource)).toContain("/policies/*");
+      expect(JSON.stringify(archive?.Resource)).toContain("/catalogs/*");
     }
   });
 

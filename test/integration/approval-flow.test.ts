@@ -4,7 +4,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
+import { parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import {
   adjustableClock,
   decide,
@@ -114,8 +116,24 @@ describe("just-in-time approval (demo policy, quorum 1)", () => {
       "running",
       "completed",
     ]);
-    const audit = await assessSession(record as NonNullable<typeof record>, gw.host.deps.policy.current());
-    expect(audit).toMatchObject({ authorization: "ok", masking: "ok", review: "approved", findings: [] });
+    // The gateway archived the catalog the statement was analyzed against; re-analysis agrees with the record.
+    const cited = record?.analysis?.catalog;
+    expect(cited?.version).toMatch(/^[0-9a-f]{64}$/);
+    const snapshot = await new FileCatalogArchive(join(gw.dataDir, "catalogs")).get(cited?.version ?? "");
+    expect(snapshot).toBeDefined();
+    const catalog = parseCatalogSnapshot(snapshot ?? new Uint8Array());
+    const audit = await assessSession(
+      record as NonNullable<typeof record>,
+      gw.host.deps.policy.current(),
+      catalog,
+    );
+    expect(audit).toMatchObject({
+      authorization: "ok",
+      masking: "ok",
+      review: "approved",
+      reanalysis: "ok",
+      findings: [],
+    });
 
     const again = await decide(gw, alice, approvalId, { decision: "approve" });
     expect(again.status).toBe(409);

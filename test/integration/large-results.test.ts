@@ -88,7 +88,7 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
       ["id", null],
       ["department", "detect"],
       ["diagnosis_code", "detect"],
-      ["admitted_at", null],
+      ["admitted_at", "generalize"],
       ["notes", "detect"],
       ["mrn", "tokenize"],
       ["ssn", "redact"],

@@ -150,6 +150,67 @@ describe.each(backends)("query flow against $name", (backend) => {
     }
   });
 
+  it("applies HIPAA Safe Harbor to the demo schema's dates and geography", async () => {
+    /** Rows read straight from the database, to compare each masked value with its original. */
+    const raw = async (sql: string): Promise<unknown[][]> => {
+      const rows: unknown[][] = [];
+      await gw.host.deps.executor.execute(
+        { sql, params: [], timeoutMs: 10_000, maxRows: 1_000, pageSize: 1_000 },
+        { columns: () => undefined, rows: (page) => void rows.push(...page) },
+      );
+      return rows;
+    };
+    const year = (value: unknown): string => String(value).slice(0, 4);
+    const people = "SELECT id, dob, address, city, state, zip FROM patients ORDER BY id LIMIT 1000";
+    const patients = await gw.query(nightly, { sql: people });
+    expect(patients.status, patients.text).toBe(200);
+    expect(patients.body.columns.map((c: { masking: unknown }) => c.masking)).toEqual([
+      null,
+      { rule: "public.patients.dob", strategy: "generalize" },
+      { rule: "public.patients.address", strategy: "redact" },
+      { rule: "public.patients.city", strategy: "redact" },
+      null,
+      { rule: "public.patients.zip", strategy: "generalize" },
+    ]);
+    // Anyone born in the cutoff year or before may be over 89 now: their birth years are one group.
+    const cutoff = new Date().getUTCFullYear() - 90;
+    const original = await raw(people);
+    expect(patients.body.rows).toHaveLength(original.length);
+    let grouped = 0;
+    patients.body.rows.forEach((row: unknown[], i: number) => {
+      const [id, dob, , , state, zip] = original[i] as unknown[];
+      const born = Number(year(dob));
+      if (born <= cutoff) grouped++;
+      expect(row).toEqual([
+        id,
+        born <= cutoff ? `<=${cutoff}` : String(born),
+        "[REDACTED]",
+        "[REDACTED]",
+        state,
+        expect.stringMatching(new RegExp(`^(?:${String(zip).slice(0, 3)}|000)$`)),
+      ]);
+    });
+    expect(grouped).toBeGreaterThan(0);
+    expect(grouped).toBeLessThan(original.length);
+
+    for (const [sql, columns] of [
+      ["SELECT id, admitted_at, discharged_at FROM encounters ORDER BY id LIMIT 1000", 2],
+      ["SELECT id, started_at FROM medications ORDER BY id LIMIT 1000", 1],
+    ] as const) {
+      const answer = await gw.query(nightly, { sql });
+      expect(answer.status, answer.text).toBe(200);
+      for (const column of answer.body.columns.slice(1)) {
+        expect(column.masking).toMatchObject({ strategy: "generalize" });
+      }
+      const expected = (await raw(sql)).map(([id, ...dates]) => [
+        id,
+        ...dates.map((d) => (d === null ? null : year(d))),
+      ]);
+      expect(expected[0]).toHaveLength(columns + 1);
+      expect(answer.body.rows).toEqual(expected);
+    }
+  });
+
   it("answers a dry run without executing or recording", async () => {
     const answer = await gw.query(nightly, {
       sql: "SELECT ssn FROM patients WHERE id = $1",

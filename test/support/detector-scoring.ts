@@ -4,6 +4,22 @@ import type { NoteSpan } from "#shared/ehr/notes.ts";
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { detectPhi } from "#shared/masking/detectors.ts";
 
+/**
+ * Decoy variants the detectors mask on purpose: they err toward recall, so an SSN-shaped number the SSA could
+ * never have issued (`invalidSsnLike`) is masked like an SSN. They score as planted SSNs, not as decoys.
+ */
+export const MASKED_DECOYS: ReadonlySet<string> = new Set(["invalid-ssn"]);
+
+/** Whether the detectors must replace a manifest span: planted PHI, or a decoy they mask on purpose. */
+export function mustMask(span: NoteSpan): boolean {
+  return span.kind !== "decoy" || MASKED_DECOYS.has(span.variant);
+}
+
+/** The kind a span is scored under (a decoy masked on purpose scores as the kind it is shaped like). */
+export function scoredKind(span: NoteSpan): string {
+  return span.kind === "decoy" ? "ssn" : span.kind;
+}
+
 /** The markers of the detectors being scored (the defaults unless the policy sets others). */
 export const MARKERS = ["[SSN]", "[PHONE]", "[EMAIL]", "[MRN]", "[DATE]"] as const;
 
@@ -47,7 +63,7 @@ export interface DetectorScore {
   plantsMasked: number;
   decoys: number;
   decoysReplaced: number;
-  /** Replaced ranges that overlap no planted span (decoys or ordinary text). */
+  /** Replaced ranges that overlap no span the detectors must mask (decoys or ordinary text). */
   falseRanges: number;
   /** All replaced ranges. */
   ranges: number;
@@ -87,17 +103,18 @@ export function scoreNote(
   const ranges = replacedRanges(note, detectPhi(detectors, note).text);
   score.notes++;
   score.ranges += ranges.length;
-  const plants = spans.filter((s) => s.kind !== "decoy");
+  const plants = spans.filter(mustMask);
   for (const span of spans) {
-    if (span.kind === "decoy") {
+    if (!mustMask(span)) {
       score.decoys++;
       if (ranges.some((r) => overlaps(r, span.start, span.end))) score.decoysReplaced++;
       continue;
     }
-    const key = `${span.kind}/${span.variant}`;
+    const kind = scoredKind(span);
+    const key = `${kind}/${span.variant}`;
     let row = score.byVariant.get(key);
     if (row === undefined) {
-      row = { kind: span.kind, variant: span.variant, planted: 0, masked: 0, missed: [] };
+      row = { kind, variant: span.variant, planted: 0, masked: 0, missed: [] };
       score.byVariant.set(key, row);
     }
     row.planted++;

@@ -3,6 +3,7 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
 import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
 import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
@@ -13,6 +14,11 @@ import { type BuiltBundle, type BundleDeps, buildEvidenceBundle } from "#shared/
 import { silentLogger } from "#shared/log.ts";
 import { type Clock, systemClock } from "#shared/ports.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
+import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
+import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
+import { loadSqlParser } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
 /** A policy granting `tester` three columns of public.encounters, one of them masked; group auditors audit. */
@@ -42,6 +48,17 @@ roles:
       groups: [auditors]
 `;
 
+/** The table the fixture's statements read, as the catalog its sessions were analyzed against. */
+export const TEST_DDL =
+  "CREATE TABLE public.encounters (id bigint, department text, diagnosis_code text, notes text);";
+
+/** The fixture's catalog, versioned by a digest of its content as the gateway's catalog query versions it. */
+export async function testCatalog(ddl = TEST_DDL): Promise<Catalog> {
+  await loadSqlParser();
+  const parsed = catalogFromDdl(ddl);
+  return { ...parsed, version: sha256Hex(JSON.stringify(parsed.relations)) };
+}
+
 const col = (column: string, clauses: string[] = ["output"]) => ({
   schema: "public",
   table: "encounters",
@@ -70,6 +87,9 @@ export interface EvidenceFixture {
   readonly sessions: FileSessionStore;
   readonly objects: FileObjectStore;
   readonly policies: FilePolicyArchive;
+  readonly catalogs: FileCatalogArchive;
+  /** The archived catalog every fixture session was analyzed against. */
+  readonly catalog: CatalogRef;
   readonly signer: LocalSigner;
   readonly evidence: FileEvidenceStore;
   readonly policyDigest: string;
@@ -81,6 +101,8 @@ export interface EvidenceFixture {
       columns?: string[];
       masking?: ({ rule: string; strategy: string } | null)[];
       rows?: unknown[][];
+      /** Columns whose recorded lineage claims a constant (what a faulty analyzer would record). */
+      constant?: string[];
     },
     changes?: Partial<SessionRecord>,
   ): Promise<SessionRecord>;
@@ -105,11 +127,15 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
   });
   const policies = new FilePolicyArchive(join(dir, "policies"));
   const policyDigest = await policies.put(TEST_POLICY);
+  const catalogs = new FileCatalogArchive(join(dir, "catalogs"));
+  const snapshot = catalogSnapshot(await testCatalog());
+  await catalogs.put(snapshot.ref.version, snapshot.bytes);
   const signer = await LocalSigner.open(join(dir, "keys"));
   const evidence = new FileEvidenceStore(join(dir, "evidence"));
   const base = (): SessionRecord =>
     sampleRecord(
       {
+        analysis: { analyzerVersion: ANALYZER_VERSION, catalog: snapshot.ref },
         decision: {
           outcome: "allow",
           reasons: ["granted to reporter"],
@@ -126,6 +152,7 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
     sessions,
     objects,
     policies,
+    catalogs,
     signer,
     evidence,
     clock: systemClock,
@@ -139,6 +166,8 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
     sessions,
     objects,
     policies,
+    catalogs,
+    catalog: snapshot.ref,
     signer,
     evidence,
     policyDigest,
@@ -152,14 +181,17 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
           ...first.classification,
           relations: [{ schema: "public", table: "encounters", kind: "table" }],
           columns: columns.map((c) => col(c)),
-          outputs: columns.map((c, position) => ({
-            position,
-            name: c,
-            kind: "copy" as const,
-            sources: [source(c)],
-            wholeRows: [],
-            transforms: [],
-          })),
+          outputs: columns.map((c, position) => {
+            const constant = options.constant?.includes(c) === true;
+            return {
+              position,
+              name: c,
+              kind: constant ? ("constant" as const) : ("copy" as const),
+              sources: constant ? [] : [source(c)],
+              wholeRows: [],
+              transforms: [],
+            };
+          }),
           limit: 2,
         },
         ...changes,

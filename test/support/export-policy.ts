@@ -41,6 +41,10 @@ masking:
     public.patients.phone: { strategy: redact }
     public.patients.email: { strategy: redact }
     public.patients.address: { strategy: redact }
+    public.patients.city: { strategy: redact }
+    public.encounters.admitted_at: { strategy: generalize, to: year }
+    public.encounters.discharged_at: { strategy: generalize, to: year }
+    public.medications.started_at: { strategy: generalize, to: year }
   detectors:
     columns: [public.encounters.notes]
     kinds: [ssn, phone, email, mrn, date]

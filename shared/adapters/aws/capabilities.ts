@@ -23,7 +23,11 @@ export interface FunctionCapabilities {
   readonly notify: boolean;
   /** Signs with the evidence key (KMS) and writes bundles into the evidence bucket. */
   readonly evidence: boolean;
-  /** `write`: archives the bundled policy at cold start (it decides under it); `read`: reads archived policies. */
+  /**
+   * The archives of what decisions depend on, in the evidence bucket. `write`: archives the bundled policy at cold
+   * start (it decides under it) and every catalog snapshot it analyzes against; `read`: reads archived policies and
+   * catalog snapshots (to bundle them).
+   */
   readonly policyArchive: "none" | "read" | "write";
   /** Knows the gateway's public URL (approval links, cookie `Secure`, the page's Origin check). */
   readonly publicUrl: boolean;

@@ -14,6 +14,7 @@ import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
 import type { AwsParts } from "#shared/adapters/aws/parts.ts";
 import { createPowertoolsLogger } from "#shared/adapters/aws/powertools-logger.ts";
+import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
 import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
 import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
@@ -29,6 +30,7 @@ import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import {
   type ApprovalStore,
   type ApprovalWorkflow,
+  type CatalogArchive,
   type EvidenceStore,
   type KeyProvider,
   type Notifier,
@@ -97,6 +99,11 @@ const noPolicyArchive: PolicyArchive = {
   get: async () => missing("policyArchive"),
 };
 
+const noCatalogArchive: CatalogArchive = {
+  put: async () => missing("policyArchive"),
+  get: async () => missing("policyArchive"),
+};
+
 const noApprovals: ApprovalStore = {
   create: async () => missing("approvals"),
   get: async () => missing("approvals"),
@@ -160,6 +167,14 @@ function policyArchiveOf(config: LambdaConfig, clients: AwsClients): S3PolicyArc
   });
 }
 
+function catalogArchiveOf(config: LambdaConfig, clients: AwsClients): S3CatalogArchive {
+  return new S3CatalogArchive({
+    client: clients.s3,
+    bucket: required(config.evidenceBucket, "evidence"),
+    kmsKeyArn: config.dataKeyArn,
+  });
+}
+
 /** Builds every dependency a function's capabilities allow; everything else fails closed as a configuration error. */
 export async function createAwsDeps(
   config: LambdaConfig,
@@ -176,7 +191,9 @@ export async function createAwsDeps(
     if (sql === undefined || config.database === undefined || clients.rdsData === undefined)
       missing("database");
     executor = sql.executor({ ...config.database, client: clients.rdsData, logger });
-    analyzing = sql.analyzer(executor, logger);
+    // A function that decides archives every catalog snapshot it analyzes against, so evidence can re-analyze.
+    const archive = can.policyArchive === "write" ? catalogArchiveOf(config, clients) : undefined;
+    analyzing = sql.analyzer(executor, logger, archive);
   }
   const keys =
     can.keys && config.keysSecretArn !== undefined && clients.secrets !== undefined
@@ -219,6 +236,7 @@ export async function createAwsDeps(
       ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
       : noEvidence,
     policyArchive: can.policyArchive === "none" ? noPolicyArchive : policyArchiveOf(config, clients),
+    catalogArchive: can.policyArchive === "none" ? noCatalogArchive : catalogArchiveOf(config, clients),
     approvals:
       can.approvals === "none"
         ? noApprovals

@@ -58,7 +58,8 @@ const SCHEDULED_FUNCTIONS: readonly FunctionDefinition[] = [
     id: "nightly-evidence",
     kind: "schedule",
     entry: "functions/nightly-evidence.ts",
-    needsParser: false,
+    // The builder re-analyzes each export's SQL text for the report.
+    needsParser: true,
     timeoutSeconds: 900,
     memoryMb: 1024,
     description: "phigate nightly evidence bundle of the previous UTC day",

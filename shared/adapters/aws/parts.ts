@@ -7,14 +7,26 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DatabaseConfig } from "#shared/config/lambda-env.ts";
 import type { Logger } from "#shared/log.ts";
-import type { ApprovalWorkflow, KeyProvider, Notifier, Signer, SqlExecutor } from "#shared/ports.ts";
+import type {
+  ApprovalWorkflow,
+  CatalogArchive,
+  KeyProvider,
+  Notifier,
+  Signer,
+  SqlExecutor,
+} from "#shared/ports.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 
 /** The SQL side: the Data API client, the executor over it and the statement analyzer (the parser's WASM). */
 export interface SqlParts {
   client(): RDSDataClient;
   executor(options: DatabaseConfig & { client: RDSDataClient; logger: Logger }): SqlExecutor;
-  analyzer(executor: SqlExecutor, logger: Logger): StatementAnalyzer | Promise<StatementAnalyzer>;
+  /** `archive`: where the analyzer archives each catalog snapshot it loads (functions that decide). */
+  analyzer(
+    executor: SqlExecutor,
+    logger: Logger,
+    archive: CatalogArchive | undefined,
+  ): StatementAnalyzer | Promise<StatementAnalyzer>;
 }
 
 /** Secrets Manager: the key material's purpose keys and the approver OIDC client secret. */

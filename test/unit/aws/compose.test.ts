@@ -23,6 +23,7 @@ import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts
 import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
 import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
 import type { AwsParts } from "#shared/adapters/aws/parts.ts";
+import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -271,8 +272,9 @@ describe("composeHandler", () => {
     ).rejects.toThrow(/database capability/);
   });
 
-  it("hands the database configuration and Data API client to the entry's SQL parts", async () => {
+  it("hands the database configuration, Data API client and catalog archive to the entry's SQL parts", async () => {
     const seen: unknown[] = [];
+    const archives: unknown[] = [];
     await composeHandler(
       "post-query",
       createPostQueryHandler,
@@ -294,7 +296,10 @@ describe("composeHandler", () => {
               close: async () => {},
             };
           },
-          analyzer: () => ({ analyze: async () => Promise.reject(new Error("unused")) }),
+          analyzer: (_executor, _logger, archive) => {
+            archives.push(archive);
+            return { analyze: async () => Promise.reject(new Error("unused")) };
+          },
         },
       },
       {
@@ -304,6 +309,8 @@ describe("composeHandler", () => {
       },
     );
     expect(seen).toEqual([{ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" }]);
+    // The deciding function archives each catalog snapshot in the evidence bucket (catalogs/<version>.json).
+    expect(archives).toEqual([expect.any(S3CatalogArchive)]);
     const archived = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     expect(archived).toHaveLength(1);
     expect(archived[0]).toMatchObject({

@@ -1,4 +1,4 @@
-// KMS signer, S3 bundle sink and S3 policy archive: exact requests, and an AWS-built bundle that verify-evidence accepts.
+// KMS signer, S3 bundle sink, S3 policy and catalog archives: exact requests, and an AWS-built bundle that verify-evidence accepts.
 
 import { createHash, createPrivateKey, createPublicKey, verify } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -18,6 +18,7 @@ import { p256 } from "@noble/curves/nist.js";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KmsSigner } from "#shared/adapters/aws/kms-signer.ts";
+import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
 import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
 import { EVIDENCE_KEY_FILE, LocalSigner } from "#shared/adapters/local/local-signer.ts";
@@ -201,6 +202,29 @@ describe("S3PolicyArchive", () => {
   });
 });
 
+describe("S3CatalogArchive", () => {
+  it("stores a snapshot once under catalogs/<version>.json and refuses names that are not versions", async () => {
+    const objects = bucket();
+    const archive = new S3CatalogArchive({ client: s3Client(), bucket: BUCKET, kmsKeyArn: DATA_KEY });
+    const version = "ab".repeat(32);
+    const bytes = Buffer.from('{"relations":[],"searchPath":["public"],"version":"x"}');
+    await archive.put(version, bytes);
+    await archive.put(version, bytes);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(2);
+    expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input).toMatchObject({
+      Key: `catalogs/${version}.json`,
+      ContentType: "application/json",
+      IfNoneMatch: "*",
+      ChecksumAlgorithm: "SHA256",
+    });
+    expect(objects.get(`catalogs/${version}.json`)).toEqual(bytes);
+    expect(Buffer.from((await archive.get(version)) ?? [])).toEqual(bytes);
+    expect(await archive.get("0".repeat(64))).toBeUndefined();
+    expect(await archive.get("../policies/x")).toBeUndefined();
+    await expect(archive.put("ddl:1", bytes)).rejects.toThrow(/SHA-256 hex digest/);
+  });
+});
+
 describe("a bundle built on AWS adapters", () => {
   let f: EvidenceFixture;
   beforeEach(async () => {
@@ -217,12 +241,15 @@ describe("a bundle built on AWS adapters", () => {
     await kmsWithKey(join(f.dir, "keys", EVIDENCE_KEY_FILE));
     const archive = new S3PolicyArchive({ client: s3Client(), bucket: BUCKET, kmsKeyArn: DATA_KEY });
     await archive.put(await f.policies.get(f.policyDigest).then((t) => t ?? ""));
+    const catalogs = new S3CatalogArchive({ client: s3Client(), bucket: BUCKET, kmsKeyArn: DATA_KEY });
+    await catalogs.put(f.catalog.version, (await f.catalogs.get(f.catalog.version)) ?? new Uint8Array());
     const built = await buildEvidenceBundle(
       {
         ...f.deps,
         signer: signer(),
         evidence: new S3EvidenceStore({ client: s3Client(), bucket: BUCKET, kmsKeyArn: DATA_KEY }),
         policies: archive,
+        catalogs,
       },
       new Date(f.start.getTime() - 60_000),
       new Date(f.start.getTime() + 600_000),
@@ -244,5 +271,6 @@ describe("a bundle built on AWS adapters", () => {
     expect(verification.problems).toEqual([]);
     expect(verification.ok).toBe(true);
     expect(verification.keyFingerprint).toBe(trusted);
+    expect(verification.facts).toMatchObject({ catalogs: 1, reanalyzed: 1 });
   });
 });

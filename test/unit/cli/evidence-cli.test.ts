@@ -5,6 +5,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { type EvidenceFixture, openEvidenceFixture, rewrite } from "#test/support/evidence-fixture.ts";
 
 const run = promisify(execFile);
@@ -41,6 +42,13 @@ describe("phigate verify-evidence and evidence --data-dir", () => {
     expect(trusted.code).toBe(0);
     expect(trusted.stdout).toMatch(/^OK {2}evidence bundle evb_\w+ verifies/);
     expect(trusted.stdout).toContain("matches --trusted-key");
+    expect(trusted.stdout).toContain(
+      "reanalysis  1 of 1 export(s) analyzed again from their SQL text: same decision and masking",
+    );
+    expect(trusted.stdout).toContain(
+      `analyzer    ${ANALYZER_VERSION} (this verifier); the bundle was built by analyzer ${ANALYZER_VERSION}`,
+    );
+    expect(trusted.stdout).toContain("catalogs    1 snapshot(s)");
     expect(trusted.stderr).toBe("");
     const untrusted = await phigate("verify-evidence", bundle);
     expect(untrusted.code).toBe(0);
@@ -68,6 +76,21 @@ describe("phigate verify-evidence and evidence --data-dir", () => {
       status: 1,
       problems: [{ class: "record_altered" }],
     });
+  });
+
+  it("exits 3 for an export the current analyzer and rules would have masked otherwise", async () => {
+    await f.completed({
+      columns: ["id", "diagnosis_code"],
+      masking: [null, null],
+      constant: ["diagnosis_code"],
+    });
+    const faulty = (await f.build()).location;
+    const reanalysis = await phigate("verify-evidence", faulty, "--trusted-key", fingerprint);
+    expect(reanalysis.code).toBe(3);
+    expect(reanalysis.stderr).toMatch(
+      /^FAIL reanalysis: session ses_\w+ \(recorded by analyzer \d+; re-analyzed by analyzer \d+\) column "diagnosis_code" was masked as nothing/,
+    );
+    expect(reanalysis.stderr).toContain(`(analyzer ${ANALYZER_VERSION}; the bundle was built by analyzer`);
   });
 
   it("builds a bundle offline from a DATA_DIR, and refuses while a gateway holds it", async () => {

@@ -10,6 +10,7 @@ import { buildEvidenceBundle, checkRange } from "#shared/evidence/build-bundle.t
 import { manifestSchema } from "#shared/evidence/bundle-format.ts";
 import { verifyBundle } from "#shared/evidence/verify-bundle.ts";
 import { CHAIN_GENESIS } from "#shared/sessions/chain.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { type EvidenceFixture, openEvidenceFixture, TEST_POLICY } from "#test/support/evidence-fixture.ts";
 
 describe("buildEvidenceBundle", () => {
@@ -30,6 +31,8 @@ describe("buildEvidenceBundle", () => {
     const names = (await readdir(built.location, { recursive: true })).sort();
     expect(names).toEqual([
       "approvals.jsonl",
+      "catalogs",
+      `catalogs/${f.catalog.version}.json`,
       "manifest.json",
       "manifest.sig",
       "policies",
@@ -53,15 +56,26 @@ describe("buildEvidenceBundle", () => {
       exports: 2,
       approvals: 0,
       policies: 1,
+      catalogs: 1,
       statuses: { completed: 2, rejected: 1 },
     });
     expect(manifest.results).toEqual({ verified: 2, missing: 0, mismatched: 0 });
     expect(manifest.policies).toEqual([
       { digest: f.policyDigest, name: "evidence-test", path: `policies/${f.policyDigest}.yaml`, sessions: 3 },
     ]);
+    expect(manifest.analyzer).toEqual({ version: ANALYZER_VERSION });
+    expect(manifest.catalogs).toEqual([
+      {
+        version: f.catalog.version,
+        sha256: f.catalog.sha256,
+        path: `catalogs/${f.catalog.version}.json`,
+        sessions: 3,
+      },
+    ]);
     expect(manifest.signing.keyFingerprint).toBe((await f.signer.publicKey()).fingerprint);
     expect(manifest.files.map((file) => file.path)).toEqual([
       "approvals.jsonl",
+      `catalogs/${f.catalog.version}.json`,
       `policies/${f.policyDigest}.yaml`,
       "public-key.pem",
       "report.html",
@@ -72,6 +86,9 @@ describe("buildEvidenceBundle", () => {
       expect({ path: file.path, sha256: sha256Hex(bytes), size: bytes.length }).toEqual(file);
     }
     expect(await readFile(join(built.location, `policies/${f.policyDigest}.yaml`), "utf8")).toBe(TEST_POLICY);
+    expect(await readFile(join(built.location, `catalogs/${f.catalog.version}.json`))).toEqual(
+      Buffer.from((await f.catalogs.get(f.catalog.version)) ?? []),
+    );
     const lines = (await readFile(join(built.location, "sessions.jsonl"), "utf8")).trim().split("\n");
     expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
     expect(lines.map((l) => (JSON.parse(l) as { record: { sessionId: string } }).record.sessionId)).toContain(
@@ -82,6 +99,7 @@ describe("buildEvidenceBundle", () => {
     expect(report).toContain("2. Proof that only authorized fields were returned");
     expect(report).toContain("3. Evidence that each export was reviewed");
     expect(report).toContain(a.sessionId);
+    expect(report).toContain(`analyzer ${ANALYZER_VERSION}`);
     expect(report).not.toContain("<script");
     const digest = createHash("sha256").update(manifestBytes).digest();
     expect(digest).toHaveLength(32);
@@ -89,7 +107,15 @@ describe("buildEvidenceBundle", () => {
     expect(verification.problems).toEqual([]);
     expect(verification.ok).toBe(true);
     expect(verification.trust).toBe("matched");
-    expect(verification.facts).toMatchObject({ entries: 5, sessions: 3, exports: 2, authorized: 2 });
+    expect(verification.facts).toMatchObject({
+      entries: 5,
+      sessions: 3,
+      exports: 2,
+      authorized: 2,
+      reanalyzed: 2,
+      catalogs: 1,
+      analyzer: { bundle: ANALYZER_VERSION, verifier: ANALYZER_VERSION },
+    });
   });
 
   it("makes a verifiable empty bundle for a range without entries", async () => {
@@ -128,6 +154,19 @@ describe("buildEvidenceBundle", () => {
     await expect(f.build()).rejects.toThrow(/does not hash to its digest/);
     await rm(archived);
     await expect(f.build()).rejects.toBeInstanceOf(IntegrityError);
+    expect(await readdir(join(f.dir, "evidence"))).toEqual([]);
+  });
+
+  it("refuses, leaving nothing behind, when a cited catalog snapshot is not archived or was altered", async () => {
+    await f.completed();
+    const archived = join(f.dir, "catalogs", `${f.catalog.version}.json`);
+    const { chmod, writeFile, rm } = await import("node:fs/promises");
+    const original = await readFile(archived, "utf8");
+    await chmod(archived, 0o600);
+    await writeFile(archived, original.replace('"notes"', '"notez"'));
+    await expect(f.build()).rejects.toThrow(/does not hash to the digest its sessions record/);
+    await rm(archived);
+    await expect(f.build()).rejects.toThrow(/is not in the catalog archive/);
     expect(await readdir(join(f.dir, "evidence"))).toEqual([]);
   });
 

@@ -11,6 +11,7 @@ import { type Manifest, manifestSchema } from "#shared/evidence/bundle-format.ts
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import { normalizeFingerprint, verifyBundle } from "#shared/evidence/verify-bundle.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
+import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import {
   type EvidenceFixture,
   fileDigest,
@@ -138,6 +139,44 @@ describe("verifyBundle", () => {
       "policy_altered",
       /does not hash to [0-9a-f]{64}: the policy text was changed after the decisions/,
     );
+  });
+
+  it("catches a catalog snapshot edited after the fact", async () => {
+    await rewrite(join(bundle, `catalogs/${f.catalog.version}.json`), (t) => t.replace('"notes"', '"notez"'));
+    await expectFirst(
+      "catalog_altered",
+      /does not hash to [0-9a-f]{64}: the catalog snapshot was changed after the sessions analyzed against it/,
+    );
+    const v = await verifyBundle(bundle);
+    expect(v.problems.map((p) => p.class)).not.toContain("file_altered");
+  });
+
+  it("catches a missing catalog snapshot: its file removed, or removed from a re-signed manifest", async () => {
+    const path = `catalogs/${f.catalog.version}.json`;
+    await rm(join(bundle, path), { force: true });
+    const removed = await verifyBundle(bundle);
+    expect(removed.ok).toBe(false);
+    expect(removed.problems[0]).toEqual({
+      class: "file_missing",
+      message: `${path} is listed in the manifest but missing`,
+    });
+    expect(removed.facts?.reanalyzed).toBe(0);
+    const forger = await LocalSigner.open(join(f.dir, "forger-keys"));
+    await resign(bundle, forger, (m) => ({
+      ...m,
+      catalogs: [],
+      counts: { ...m.counts, catalogs: 0 },
+      files: m.files.filter((file) => file.path !== path),
+    }));
+    await expectFirst(
+      "catalog_missing",
+      new RegExp(
+        `session ses_\\w+ \\(seq 1\\) was analyzed against catalog ${f.catalog.version}, which is not in the bundle`,
+      ),
+    );
+    const unlisted = await verifyBundle(bundle);
+    expect(unlisted.problems.filter((p) => p.class === "catalog_missing")).toHaveLength(4);
+    expect(unlisted.facts?.reanalyzed).toBe(0);
   });
 
   it("catches a file added, a file removed, and an altered report", async () => {
@@ -386,6 +425,70 @@ describe("verifyBundle on authentic bundles that record violations", () => {
         class: "review_missing",
         message: expect.stringMatching(/with 0 valid approval\(s\) of the 1 required/),
       }),
+    ]);
+  });
+
+  it("re-analyzes each export from its SQL text: a faulty analysis that hid a protected column is a reanalysis finding", async () => {
+    await f.completed({ columns: ["id", "diagnosis_code"], masking: [null, null] }, {});
+    const faulty = await f.completed({
+      columns: ["id", "diagnosis_code"],
+      masking: [null, null],
+      constant: ["diagnosis_code"],
+    });
+    const v = await verifyBundle((await f.build()).location);
+    // The first export is caught from its own recorded analysis; the faulty one only by analyzing it again.
+    expect(v.problems.map((p) => p.class)).toEqual(["masking_mismatch", "reanalysis"]);
+    expect(v.problems[1]?.message).toBe(
+      `session ${faulty.sessionId} (recorded by analyzer ${ANALYZER_VERSION}; re-analyzed by analyzer ${ANALYZER_VERSION}) column "diagnosis_code" was masked as nothing; re-analyzed, policy ${f.policyDigest.slice(0, 12)} requires redact (public.encounters.diagnosis_code)`,
+    );
+    // Neither export re-analyzes as recorded; the first one's difference is reported once, as masking_mismatch.
+    expect(v.facts).toMatchObject({ exports: 2, maskedAsRequired: 1, reanalyzed: 0 });
+  });
+
+  it("reports an export whose SQL text reads a column its recorded analysis did not name", async () => {
+    const first = await f.completed({ columns: ["id", "department"] });
+    const hidden = await f.completed(
+      { columns: ["id", "department"] },
+      {
+        request: { ...first.request, sql: "SELECT id, notes AS department FROM encounters LIMIT 2" },
+      },
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "reanalysis",
+        message: expect.stringMatching(
+          new RegExp(
+            `^session ${hidden.sessionId} \\(recorded by analyzer \\d+; re-analyzed by analyzer \\d+\\) would be denied by policy ${f.policyDigest.slice(0, 12)}: .*public.encounters.notes`,
+          ),
+        ),
+      },
+    ]);
+  });
+
+  it("reports an export whose SQL text this verifier's analyzer refuses", async () => {
+    const first = await f.completed();
+    const refused = await f.completed(
+      {},
+      { request: { ...first.request, sql: "SELECT id, department FROM" } },
+    );
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "reanalysis",
+        message: expect.stringMatching(new RegExp(`^session ${refused.sessionId} .* does not analyze: `)),
+      },
+    ]);
+  });
+
+  it("reports an export whose record does not name the catalog it was analyzed against", async () => {
+    const unnamed = await f.completed({}, { analysis: undefined });
+    const v = await verifyBundle((await f.build()).location);
+    expect(v.problems).toEqual([
+      {
+        class: "catalog_missing",
+        message: `session ${unnamed.sessionId} (seq 2) returned data, but its record does not name the catalog it was analyzed against: it cannot be re-analyzed`,
+      },
     ]);
   });
 

@@ -43,15 +43,11 @@ describe("SSN", () => {
     "123456789.5",
     "12-123456789",
     "123456789-01",
-    "000123456",
-    "666123456",
-    "912345678",
-    "123004567",
-    "123450000",
   ])("does not flag the digit run %s as an SSN", (text) => {
     expect(counts(`ref ${text} ok`).ssn).toBe(0);
   });
 
+  // Recall first: a number the SSA could never have issued is still a number someone wrote down as an SSN.
   it.each([
     "000-12-3456",
     "666-12-3456",
@@ -59,13 +55,22 @@ describe("SSN", () => {
     "999-12-3456",
     "123-00-4567",
     "123-45-0000",
-    "123-45 6789",
-    "1234-56-7890",
-    "123-45-67890",
-    "9123-45-6789",
-  ])("does not flag the invalid or non-SSN %s", (text) => {
-    expect(counts(text).ssn).toBe(0);
+    "000 00 0000",
+    "000123456",
+    "666123456",
+    "912345678",
+    "123004567",
+    "123450000",
+  ])("flags the SSN-shaped but impossible %s", (text) => {
+    expect(masked(`ref ${text} ok`)).toBe("ref [SSN] ok");
   });
+
+  it.each(["123-45 6789", "1234-56-7890", "123-45-67890", "9123-45-6789"])(
+    "does not flag the non-SSN %s",
+    (text) => {
+      expect(counts(text).ssn).toBe(0);
+    },
+  );
 });
 
 describe("phone", () => {
@@ -90,18 +95,29 @@ describe("phone", () => {
     expect(masked("order 6175550123")).toBe("order 6175550123");
   });
 
+  // Recall first: an area or exchange code no carrier could assign still makes a phone number someone wrote down.
   it.each([
     "123-456-7890",
     "617-155-0123",
     "617-911-0123",
     "911-555-0123",
     "697-555-0123",
-    "555-0123",
-    "617-555-01234",
-    "1234567890",
-  ])("does not flag the non-NANP or partial number %s", (text) => {
-    expect(counts(text).phone).toBe(0);
+    "(000) 000-0000",
+    "+1 011 555 0123",
+  ])("flags the phone-shaped but impossible %s", (text) => {
+    expect(masked(`Call ${text} today`)).toBe("Call [PHONE] today");
   });
+
+  it("flags an impossible bare 10-digit number after a keyword", () => {
+    expect(masked("phone: 1234567890")).toBe("phone: [PHONE]");
+  });
+
+  it.each(["555-0123", "617-555-01234", "1234567890", "61-555-0123", "6175-555-0123"])(
+    "does not flag the partial or longer number %s",
+    (text) => {
+      expect(counts(text).phone).toBe(0);
+    },
+  );
 });
 
 describe("email", () => {
@@ -124,8 +140,9 @@ describe("email", () => {
 });
 
 describe("MRN", () => {
-  it("uses the policy's pattern", () => {
+  it("uses the policy's pattern, whether or not any patient has that MRN", () => {
     expect(masked("see MRN-0001234 and MRN-7654321")).toBe("see [MRN] and [MRN]");
+    expect(masked("MRN-0000000 and MRN-9999999")).toBe("[MRN] and [MRN]");
     expect(counts("MRN-12345").mrn).toBe(0);
   });
 

@@ -9,5 +9,6 @@ import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 export const rdsDataSql: SqlParts = {
   client: () => new RDSDataClient({}),
   executor: (options) => new RdsDataExecutor(options),
-  analyzer: (executor) => createStatementAnalyzer(executor),
+  analyzer: (executor, _logger, archive) =>
+    createStatementAnalyzer(executor, archive === undefined ? {} : { archive }),
 };
