@@ -42,8 +42,14 @@ function facts(input: RiskInput) {
       .map((c) => `${c.schema}.${c.table}`),
   );
   // A lookup by literal restricts its table wherever it sits (an INNER JOIN's ON as well as WHERE).
-  for (const e of classification.exposures ?? [])
-    if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
+  let protectedLookup = false;
+  const detectorColumns = new Set(masking.detectors.columns);
+  for (const e of classification.exposures ?? []) {
+    if (!e.via.includes("lookup")) continue;
+    predicateTables.add(`${e.schema}.${e.table}`);
+    const key = `${e.schema}.${e.table}.${e.column}`;
+    if (protectedColumns.has(key) || detectorColumns.has(key)) protectedLookup = true;
+  }
   const readTables = new Set(
     classification.relations
       .filter((r) => (r.access ?? ["read"]).includes("read"))
@@ -56,7 +62,7 @@ function facts(input: RiskInput) {
       if (protectedColumns.has(key)) phiColumnsInResult.add(key);
     }
   }
-  return { phiTables, predicateTables, readTables, phiColumnsInResult };
+  return { phiTables, predicateTables, readTables, phiColumnsInResult, protectedLookup };
 }
 
 async function ruleFires(
@@ -91,11 +97,22 @@ async function ruleFires(
     parts.push("no purpose was given");
   }
   if (w.estimatedRowsOver !== undefined) {
+    // The planner would answer from the statistics of the protected values looked up (how many patients are
+    // named Nora) — to the caller, before any approval. The lookup restricts the statement already.
+    if (f.protectedLookup) return undefined;
     const rows = await estimate();
     if (rows <= w.estimatedRowsOver) return undefined;
-    parts.push(`the planner estimates ${Math.round(rows)} rows (more than ${w.estimatedRowsOver})`);
+    parts.push(
+      `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
+    );
   }
   return `${parts.join("; ")} (${rule.id}: ${rule.description})`;
+}
+
+/** An estimate as callers see it: its order of magnitude (`10^5`), not the planner's exact figure. */
+export function orderOfMagnitude(rows: number): string {
+  if (!Number.isFinite(rows) || rows < 1) return "1";
+  return `10^${Math.round(Math.log10(rows))}`;
 }
 
 /**

@@ -115,6 +115,15 @@ async function response(deps: SessionDeps, record: SessionRecord): Promise<Repla
 }
 
 /**
+ * The planner's estimate is kept from the requester (approvers and auditors see it): it comes from statistics of
+ * the data, which for a lookup include how often a protected value occurs.
+ */
+function withoutEstimate<T extends { readonly estimatedRows?: number | null }>(part: T, access: string): T {
+  if (access === "auditor" || part.estimatedRows === undefined || part.estimatedRows === null) return part;
+  return { ...part, estimatedRows: null };
+}
+
+/**
  * `GET /v1/sessions/{id}/replay`: the requester and auditors may replay a session; anyone else gets 404.
  * Rows are returned only when the stored masked result still hashes to the digest in the record.
  */
@@ -153,8 +162,11 @@ export async function replaySession(
         idempotencyKey: record.request.idempotencyKey,
       },
       classification: record.classification,
-      decision: { ...record.decision, at: record.createdAt },
-      approvals: { request: record.approval, decisions: record.approvals },
+      decision: { ...withoutEstimate(record.decision, visible.access), at: record.createdAt },
+      approvals: {
+        request: record.approval === null ? null : withoutEstimate(record.approval, visible.access),
+        decisions: record.approvals,
+      },
       execution: record.execution,
       masking: record.masking,
       response: await response(deps, record),

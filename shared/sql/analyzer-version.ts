@@ -1,7 +1,7 @@
 // The version of the statement analysis (parser, classifier and the rules decided on its output), recorded in sessions and bundles.
 
 /**
-  * Bumped whenever analysis or the rules applied to it change what a statement is decided or masked as, so a
+ * Bumped whenever analysis or the rules applied to it change what a statement is decided or masked as, so a
  * session record and an evidence bundle say which analyzer produced them and which one re-checked them.
  * 2: exposures and the opacity rules (issue 13).
  */

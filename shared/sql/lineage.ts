@@ -176,14 +176,17 @@ export function transformed(parts: readonly Lineage[], bits: number, opaque = fa
 
 /**
  * Lineage of a value that is, row by row, one of `branches` unchanged (set-operation branches, VALUES rows,
- * recursive CTE iterations, both sides of a USING column). A copy when every non-constant branch is.
+ * recursive CTE iterations, both sides of a USING column). A copy when every branch is; a branch of constants
+ * beside a column makes it a `set_operation` transform: a value the query chose would otherwise be masked as
+ * the column is (a tokenized guess beside the real tokens), or be joined or looked up as if it were the column.
  */
 export function branches(parts: readonly Lineage[]): Lineage {
   const live = parts.filter((part) => !isConstant(part));
   if (live.length === 0) return CONSTANT;
-  if (live.length === 1) return live[0] as Lineage;
-  const merged = transformed(live, 0);
-  const allCopies = live.every((part) => part.copy);
+  const mixed = live.length < parts.length;
+  if (live.length === 1 && !mixed) return live[0] as Lineage;
+  const merged = transformed(live, mixed ? TRANSFORM_BITS.set_operation : 0);
+  const allCopies = !mixed && live.every((part) => part.copy);
   return allCopies ? { ...merged, copy: true } : merged;
 }
 

@@ -120,10 +120,41 @@ function isPlainRef(node: Node | undefined): boolean {
   return fields.length > 0 && fields.every((f) => "String" in f);
 }
 
-/** A constant or a parameter, possibly cast (`'2020-01-01'::date`, `$1::text`). */
+/**
+ * Built-in scalar types a lookup literal may be cast to. An array (`$1::text[]`, `'{a,b}'::text[]`) or a
+ * user-defined type would let one "literal" carry any number of values (`= ANY (ARRAY[$1::text[]])` flattens).
+ */
+const SCALAR_TYPES: ReadonlySet<string> = new Set([
+  "text",
+  "varchar",
+  "bpchar",
+  "char",
+  "name",
+  "date",
+  "time",
+  "timetz",
+  "timestamp",
+  "timestamptz",
+  "int2",
+  "int4",
+  "int8",
+  "numeric",
+  "float4",
+  "float8",
+  "bool",
+  "uuid",
+]);
+
+/** A constant or a parameter, possibly cast to a built-in scalar type (`'2020-01-01'::date`, `$1::text`). */
 function isLiteral(node: Node | undefined): boolean {
   if (node === undefined) return false;
   if ("A_Const" in node || "ParamRef" in node) return true;
-  if ("TypeCast" in node) return isLiteral(node.TypeCast.arg);
-  return false;
+  if (!("TypeCast" in node)) return false;
+  const type = node.TypeCast.typeName;
+  const schema = qualifier(type?.names);
+  const scalar =
+    (type?.arrayBounds ?? []).length === 0 &&
+    (schema === undefined || schema === "pg_catalog") &&
+    SCALAR_TYPES.has(lastName(type?.names));
+  return scalar && isLiteral(node.TypeCast.arg);
 }

@@ -183,6 +183,13 @@ export function analyzeWith(
 function exposeRecursive(ctes: readonly CommonTableExpr[], defs: readonly CteDef[], an: Analysis): void {
   defs.forEach((def, i) => {
     const cte = ctes[i] as CommonTableExpr;
+    // A union body is split into its branches here (not walked as a set operation by select.ts): its columns
+    // merge every branch's values, as any set operation's do, whether or not the CTE refers to itself.
+    const union = unionBody(def);
+    if (union !== undefined) {
+      const op = `set_operation:union${union.all === true ? "_all" : ""}`;
+      for (const column of def.columns ?? []) an.expose(column.lineage, op);
+    }
     const recursive = refersTo(cte.ctequery, def.name, an);
     if (recursive || cte.cycle_clause !== undefined || cte.search_clause !== undefined)
       exposeRecursion(cte, def, an, recursive);

@@ -381,6 +381,29 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
       ],
     ],
   ),
+  // Found by an outside attack: WITH RECURSIVE without a self-reference, its union split into branches that
+  // merged guessed constants as copies (an equi-join then compared them with the real values).
+  ...deny(
+    "recursive CTE without recursion",
+    [SSN, FIRST, ZIP],
+    ["set operation", "union"],
+    [
+      `WITH RECURSIVE g(s, k) AS (SELECT ssn, 0 FROM patients WHERE false UNION ALL SELECT to_char(n, 'FM000-00-0000'), n FROM generate_series(389520490, 389520499) n) SELECT p.id, g.k FROM patients p JOIN g ON g.s = p.ssn WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
+      [
+        `WITH RECURSIVE fn(v, k) AS (SELECT first_name, 0 FROM patients WHERE false UNION ALL SELECT x, i FROM unnest(ARRAY['${ONE.first_name}', 'Elijah']) WITH ORDINALITY u(x, i)) SELECT p.id, fn.k FROM patients p JOIN fn ON fn.v = p.first_name WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
+        GUESS,
+      ],
+      `WITH RECURSIVE zp(v, k) AS (SELECT zip, 0 FROM patients WHERE false UNION ALL SELECT lpad(n::text, 5, '0'), n FROM generate_series(0, 999) n) SELECT p.id, zp.k FROM patients p JOIN zp ON zp.v = p.zip WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
+      [
+        `WITH RECURSIVE g(n) AS (SELECT first_name FROM patients WHERE false UNION ALL SELECT x FROM unnest(ARRAY['${ONE.first_name}', 'Elijah']) x) SELECT n FROM g`,
+        GUESS,
+      ],
+      [
+        `WITH RECURSIVE g AS (SELECT ssn FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS} UNION SELECT '${ONE.ssn}') SELECT count(*) FROM g`,
+        GUESS,
+      ],
+    ],
+  ),
   ...deny(
     "recursive CTE",
     SSN,

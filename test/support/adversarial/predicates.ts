@@ -190,7 +190,15 @@ export const PREDICATE_STATEMENTS: readonly AdversarialStatement[] = [
     "lookup: not a lookup",
     MRN,
     ["any", "array", "lookup", "="],
-    [[`SELECT id FROM patients WHERE mrn = ANY ($1::text[])`, { params: [[ONE.mrn, TWO.mrn]], guess: true }]],
+    [
+      [`SELECT id FROM patients WHERE mrn = ANY ($1::text[])`, { params: [[ONE.mrn, TWO.mrn]], guess: true }],
+      // Found by an outside attack: one array-typed "literal" inside ARRAY[...] carried any number of values.
+      [
+        `SELECT id FROM patients WHERE mrn = ANY (ARRAY[$1::text[]])`,
+        { params: [`{${ONE.mrn},${TWO.mrn}}`], guess: true },
+      ],
+      [`SELECT id FROM patients WHERE mrn = ANY (ARRAY['{${ONE.mrn},${TWO.mrn}}'::text[]])`, GUESS],
+    ],
   ),
   ...deny(
     "lookup: not a lookup",

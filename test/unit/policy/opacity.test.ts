@@ -182,6 +182,26 @@ describe("denied uses, each named with its construct and column", () => {
       "ssn",
       "a CYCLE clause",
     ],
+    // Found by an outside attack: a WITH RECURSIVE union split into branches merged guessed constants as copies.
+    [
+      "WITH RECURSIVE g(s, k) AS (SELECT ssn, 0 FROM patients WHERE false UNION ALL SELECT to_char(n, 'FM000-00-0000'), n FROM generate_series(1, 10) n) SELECT p.id, g.k FROM patients p JOIN g ON g.s = p.ssn",
+      "ssn",
+      "a set operation (UNION ALL)",
+    ],
+    [
+      "WITH RECURSIVE g(n) AS (SELECT first_name FROM patients WHERE false UNION ALL SELECT x FROM unnest(ARRAY['Nora']) x) SELECT n FROM g",
+      "first_name",
+      "a set operation (UNION ALL)",
+    ],
+    [
+      "WITH RECURSIVE g AS (SELECT ssn FROM patients UNION SELECT '389-52-0495') SELECT count(*) FROM g",
+      "ssn",
+      "a set operation (UNION)",
+    ],
+    // ... and an array literal counted as one lookup literal carried thousands.
+    ["SELECT id FROM patients WHERE mrn = ANY (ARRAY[$1::text[]])", "mrn", "a WHERE condition"],
+    ["SELECT id FROM patients WHERE mrn = ANY (ARRAY['{a,b}'::text[]])", "mrn", "a WHERE condition"],
+    ["SELECT id FROM patients WHERE mrn = $1::public.text", "mrn", "a WHERE condition"],
   ])("denies %s", (sql, column, construct) => {
     const v = verdict(sql);
     expect(v.outcome).toBe("deny");

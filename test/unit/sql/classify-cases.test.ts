@@ -868,7 +868,7 @@ const CASES: readonly Case[] = [
     relations: ["patients"],
     columns: ["patients.ssn:output"],
     functions: [],
-    outputs: ["y=copy(patients.ssn)"],
+    outputs: ["y=transform(patients.ssn)[set_operation]"],
   },
   {
     sql: "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SEARCH DEPTH FIRST BY n SET ord SELECT * FROM t",
@@ -908,7 +908,7 @@ const CASES: readonly Case[] = [
     relations: ["patients"],
     columns: ["patients.ssn:output"],
     functions: [],
-    outputs: ["ssn=copy(patients.ssn)"],
+    outputs: ["ssn=transform(patients.ssn)[set_operation]"],
   },
   {
     sql: "SELECT ssn FROM patients INTERSECT SELECT ssn FROM billing.invoices",

@@ -1,0 +1,81 @@
+// The planner's estimate never answers for protected values: not asked for lookups, shown as an order of magnitude.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
+import type { Principal } from "#shared/identity/principal.ts";
+import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
+import { orderOfMagnitude } from "#shared/policy/risk.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
+import { classify } from "#shared/sql/classify.ts";
+import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
+import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+
+const NIGHTLY = {
+  issuer: "https://token.actions.githubusercontent.com",
+  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
+  key: "nightly",
+  audience: ["phigate"],
+  groups: [],
+  claims: {},
+  expiresAt: 4_102_444_800,
+} as Principal;
+
+let policy: LoadedPolicy;
+let catalog: Catalog;
+
+async function decide(sql: string, estimate: () => Promise<number>) {
+  return decideStatement({
+    policy,
+    context: { devIssuer: undefined },
+    principal: NIGHTLY,
+    classification: classify(parseStatement(sql), catalog),
+    purpose: null,
+    estimateRows: estimate,
+  });
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+  catalog = catalogFromDdl(EHR_SCHEMA_SQL);
+  policy = await loadPolicyFile("policy/demo.yaml");
+});
+
+describe("risk rules and the planner's estimate", () => {
+  it("does not ask the planner about a statement that looks up a protected value", async () => {
+    let asked = 0;
+    const { decision } = await decide(
+      "SELECT 1 FROM patients p, generate_series(1, 1000000) g WHERE p.first_name = 'Nora'",
+      async () => {
+        asked++;
+        return 100_000_000;
+      },
+    );
+    expect(asked).toBe(0);
+    expect(decision.outcome).toBe("require_approval");
+    expect(decision.estimatedRows ?? null).toBeNull();
+    expect(decision.reasons.join(" ")).not.toMatch(/estimat/);
+  });
+
+  it("shows an estimate as its order of magnitude only", async () => {
+    const { decision } = await decide(
+      "SELECT e.id FROM encounters e, generate_series(1, 3) g",
+      async () => 123_456,
+    );
+    expect(decision.outcome).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toContain("about 10^5 rows");
+    expect(decision.reasons.join(" ")).not.toContain("123456");
+  });
+
+  it("rounds on the logarithm", () => {
+    expect([0, 1, 3, 4, 31_622, 31_623, 2e9].map(orderOfMagnitude)).toEqual([
+      "1",
+      "10^0",
+      "10^0",
+      "10^1",
+      "10^4",
+      "10^5",
+      "10^9",
+    ]);
+  });
+});
