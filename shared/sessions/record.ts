@@ -57,6 +57,10 @@ export const storedClassificationSchema = z.looseObject({
   ),
   limit: z.number().nullable(),
   paramCount: z.number().int(),
+  /** Absent in records made before the opacity rules (analyzer 1): such a record cannot be re-decided. */
+  exposures: z.array(columnRef.extend({ via: z.array(z.string()) })).optional(),
+  wholeRowExposures: z.array(tableRef.extend({ via: z.array(z.string()) })).optional(),
+  lookupValues: z.number().int().nonnegative().optional(),
 });
 
 /** Masking of one output column as reported to callers (contract: `null | {rule, strategy}`). */

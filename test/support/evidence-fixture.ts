@@ -181,6 +181,9 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
           ...first.classification,
           relations: [{ schema: "public", table: "encounters", kind: "table" }],
           columns: columns.map((c) => col(c)),
+          exposures: [],
+          wholeRowExposures: [],
+          lookupValues: 0,
           outputs: columns.map((c, position) => {
             const constant = options.constant?.includes(c) === true;
             return {

@@ -45,6 +45,9 @@ export function sampleRecord(overrides: Partial<SessionRecord> = {}, at = new Da
       outputs: [],
       limit: null,
       paramCount: 0,
+      exposures: [],
+      wholeRowExposures: [],
+      lookupValues: 0,
     },
     decision: {
       outcome: "allow",

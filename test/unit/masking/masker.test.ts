@@ -146,6 +146,7 @@ describe("compileMasker on the demo result", () => {
       rows: 4,
       masked: { partial: 4, generalize: 8, tokenize: 12, redact: 4, nullify: 0, detect: 2 },
       detectorHits: { ssn: 2, phone: 2, email: 0, mrn: 2, date: 0 },
+      secondLineHits: 0,
       withheld: 0,
     });
   });

@@ -12,16 +12,17 @@ describe("maskingPolicySchema", () => {
   it("parses the demo policy's masking section with defaults applied", () => {
     const policy = maskingPolicySchema.parse(DEMO_MASKING);
     expect(policy.rules["public.patients.ssn"]).toEqual({
-      strategy: "partial",
-      keepFirst: 0,
-      keepLast: 4,
-      maskChar: "*",
+      strategy: "redact",
+      replacement: "[REDACTED]",
+      lookup: "approval",
     });
     expect(policy.rules["public.patients.phone"]).toEqual({ strategy: "redact", replacement: "[REDACTED]" });
     expect(policy.rules["public.patients.mrn"]).toEqual({
       strategy: "tokenize",
       prefix: "mrn",
       normalize: [],
+      lookup: "allow",
+      type: "mrn",
     });
     expect(policy.detectors.columns).toEqual(["public.encounters.notes"]);
     expect(policy.detectors.mrnPattern).toBe("MRN-\\d{7}");

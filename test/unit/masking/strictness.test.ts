@@ -94,6 +94,26 @@ describe("stricterRule", () => {
   });
 });
 
+describe("lookup permissions and types", () => {
+  const rule = (extra: Record<string, unknown>): ColumnRule =>
+    columnRuleSchema.parse({ strategy: "tokenize", ...extra });
+
+  it("keeps the stricter lookup whichever strategy wins, and a type only both agree on", () => {
+    const loose = columnRuleSchema.parse({ strategy: "redact", lookup: "allow", type: "mrn" });
+    const strict = rule({ lookup: "deny", type: "mrn" });
+    expect(stricterRule(loose, strict)).toMatchObject({ strategy: "redact", lookup: "deny", type: "mrn" });
+    expect(stricterRule(strict, loose)).toMatchObject({ strategy: "redact", lookup: "deny", type: "mrn" });
+    expect(stricterRule(rule({ lookup: "approval" }), rule({ lookup: "allow" })).lookup).toBe("approval");
+    expect(stricterRule(rule({ lookup: "allow" }), rule({})).lookup).toBeUndefined();
+    expect(stricterRule(rule({ type: "mrn" }), rule({ type: "person" })).type).toBeUndefined();
+  });
+
+  it("refuses an unknown lookup permission and a malformed type", () => {
+    expect(() => rule({ lookup: "sometimes" })).toThrow();
+    expect(() => rule({ type: "Person-Name" })).toThrow();
+  });
+});
+
 describe("mergeRules", () => {
   it("lets a per-principal override tighten a default but never loosen it", () => {
     const defaults = {
