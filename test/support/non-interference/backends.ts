@@ -120,3 +120,22 @@ export function unmaskedPolicy(policy: string): string {
   document.risk = { protectedColumnUse: { action: "allow" }, rules: [] };
   return stringify(document);
 }
+
+/**
+ * The policy with the nightly job's grant narrowed to `columns` (the unprotected ones): every statement that reads a
+ * protected column is denied, so no answer can depend on the worlds' difference — a run must find none.
+ */
+export function unprotectedColumnsPolicy(
+  policy: string,
+  principalId: string,
+  columns: readonly string[],
+): string {
+  const document = parse(policy);
+  const principal = (document.principals ?? []).find((p: { id?: string }) => p.id === principalId);
+  if (principal === undefined) throw new Error(`the policy has no principal ${principalId}`);
+  principal.grants = principal.grants.map((grant: Record<string, unknown>) => ({
+    ...grant,
+    columns: [...columns],
+  }));
+  return stringify(document);
+}
