@@ -49,7 +49,9 @@ describe("phigate CLI", () => {
     });
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]).toMatch(/^id\s+│ department/);
-    expect(table.stderr).toMatch(/3 row\(s\), 0 masked column\(s\), 1 scanned by the detectors · session ses_/);
+    expect(table.stderr).toMatch(
+      /3 row\(s\), 0 masked column\(s\), 1 scanned by the detectors · session ses_/,
+    );
   });
 
   it("prints JSON, CSV and NDJSON", async () => {

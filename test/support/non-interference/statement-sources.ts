@@ -1,56 +1,11 @@
 // Where the non-interference run's statements come from: adversarial lists, the suites' statements, the generator.
 
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import {
-  LEAK_APPROVED_STATEMENTS,
-  LEAK_ERROR_STATEMENTS,
-  LEAK_STATEMENTS,
-} from "#test/integration/masking-leak-statements.ts";
+import { ADVERSARIAL_STATEMENTS } from "#test/support/adversarial/statements.ts";
 import { generateStatements } from "#test/support/random-sql/generate.ts";
 import { literalPool } from "#test/support/random-sql/model.ts";
 import { harvestedStatements } from "./harvest.ts";
 import type { Statement } from "./runner.ts";
 import type { WorldPair } from "./worlds.ts";
-
-/** An adversarial list: statements written to leak, by category. */
-interface AdversarialStatement {
-  readonly category: string;
-  readonly sql: string;
-  readonly params?: readonly unknown[];
-}
-
-/** The adversarial suite another branch grows (used when present; its export must have this shape). */
-const ADVERSARIAL_MODULE = "test/support/adversarial/statements.ts";
-
-/** The adversarial lists already in the tests. Add a list with one entry here. */
-function adversarialLists(): {
-  readonly name: string;
-  readonly statements: readonly AdversarialStatement[];
-}[] {
-  return [
-    {
-      name: "masking-leak",
-      statements: [
-        ...LEAK_STATEMENTS,
-        ...LEAK_ERROR_STATEMENTS.map((sql) => ({ category: "run-time error", sql })),
-        ...LEAK_APPROVED_STATEMENTS.map((sql) => ({ category: "approved", sql })),
-      ],
-    },
-  ];
-}
-
-/** `ADVERSARIAL_STATEMENTS` of {@link ADVERSARIAL_MODULE} under `root` when the file exists; another shape throws. */
-export async function optionalAdversarialSuite(root: string): Promise<AdversarialStatement[]> {
-  const path = resolve(root, ADVERSARIAL_MODULE);
-  if (!existsSync(path)) return [];
-  const module = (await import(pathToFileURL(path).href)) as { ADVERSARIAL_STATEMENTS?: unknown };
-  const list = module.ADVERSARIAL_STATEMENTS;
-  if (!Array.isArray(list) || list.some((s) => typeof s?.sql !== "string" || typeof s?.category !== "string"))
-    throw new Error(`${ADVERSARIAL_MODULE} must export ADVERSARIAL_STATEMENTS: {category, sql, params?}[]`);
-  return list as AdversarialStatement[];
-}
 
 /**
  * The two reproducers of issue 13: a recursive CTE with CYCLE that spells every SSN out, and a UNION-dedup probe
@@ -94,10 +49,12 @@ export async function allStatements(
   options: SourceOptions,
 ): Promise<{ statements: Statement[]; counts: Record<string, number> }> {
   const root = options.root ?? process.cwd();
-  const adversarial: Statement[] = [];
-  for (const list of adversarialLists())
-    adversarial.push(...list.statements.map((s) => ({ ...s, source: list.name })));
-  adversarial.push(...(await optionalAdversarialSuite(root)).map((s) => ({ ...s, source: "adversarial" })));
+  const adversarial: Statement[] = ADVERSARIAL_STATEMENTS.map((s) => ({
+    source: "adversarial",
+    category: s.category,
+    sql: s.sql,
+    ...(s.params === undefined ? {} : { params: s.params }),
+  }));
   const harvested = harvestedStatements(root);
   const generated = generateStatements({
     seed: options.generatorSeed,
