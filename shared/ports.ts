@@ -22,7 +22,18 @@ export interface ExecuteRequest {
   readonly maxRows: number;
   /** Rows per page handed to the sink. */
   readonly pageSize: number;
+  /**
+   * The statement joins rows on protected values: the executor turns hash and merge joins off
+   * ({@link OPAQUE_JOIN_SETTINGS}), so the order rows come out in cannot follow those values (a hash bucket, a sort).
+   */
+  readonly opaqueJoins?: boolean;
 }
+
+/** Planner settings for a statement that joins on protected values (transaction-local). */
+export const OPAQUE_JOIN_SETTINGS: readonly (readonly [string, string])[] = [
+  ["enable_hashjoin", "off"],
+  ["enable_mergejoin", "off"],
+];
 
 /** Receives a result as it is read: columns first, then pages of rows, in order. */
 export interface RowSink {

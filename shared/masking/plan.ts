@@ -60,6 +60,8 @@ export interface MaskingPlan {
    * one generic error (which error it raised could depend on a protected value).
    */
   readonly protectedInput?: boolean;
+  /** Set by the decision: the statement joins rows on protected values (see `ExecuteRequest.opaqueJoins`). */
+  readonly opaqueJoins?: boolean;
 }
 
 /** The statement may not run: its result could not be masked safely. Reasons name columns and tables, never values. */

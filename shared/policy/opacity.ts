@@ -224,3 +224,16 @@ export function readsProtected(
   }
   return classification.wholeRows.some((r) => tables.has(`${r.schema}.${r.table}`));
 }
+
+/** Whether a statement joins rows on a protected column (an allowed equi-join): its join order must not follow it. */
+export function joinsOnProtected(
+  classification: Pick<Classification, "exposures">,
+  masking: MaskingPlanPolicy,
+): boolean {
+  const detectorColumns = new Set(masking.detectors.columns);
+  return (classification.exposures ?? []).some((e) => {
+    const key = `${e.schema}.${e.table}.${e.column}`;
+    const protectedColumn = Object.hasOwn(masking.rules, key) || detectorColumns.has(key);
+    return protectedColumn && e.via.some((via) => via.startsWith("equi_join:"));
+  });
+}

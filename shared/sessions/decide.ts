@@ -7,7 +7,7 @@ import { type Decision, evaluate } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
-import { checkOpacity, readsProtected } from "#shared/policy/opacity.ts";
+import { checkOpacity, joinsOnProtected, readsProtected } from "#shared/policy/opacity.ts";
 import { assessRisk } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
@@ -56,7 +56,11 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
   const unmarked = planStatementMasking(policy, decision.matchedPrincipal, classification);
   const planned =
     unmarked.decision === "allow"
-      ? { ...unmarked, protectedInput: readsProtected(classification, masking) }
+      ? {
+          ...unmarked,
+          protectedInput: readsProtected(classification, masking),
+          opaqueJoins: joinsOnProtected(classification, masking),
+        }
       : unmarked;
   if (planned.decision === "deny") {
     return {

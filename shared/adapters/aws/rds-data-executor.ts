@@ -13,7 +13,14 @@ import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fie
 import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
-import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
+import {
+  type ExecuteRequest,
+  type ExecuteSummary,
+  OPAQUE_JOIN_SETTINGS,
+  type RowSink,
+  type SqlExecutor,
+  type SqlParam,
+} from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import type { Catalog } from "#shared/sql/types.ts";
@@ -39,10 +46,14 @@ interface Transaction {
 }
 
 /** The `set_config` statement applying the timeout and the output settings (`SESSION_SETTINGS`), transaction-locally. */
-export function localSettingsSql(timeoutMs: number): string {
+export function localSettingsSql(
+  timeoutMs: number,
+  extra: readonly (readonly [string, string])[] = [],
+): string {
   const settings: (readonly [string, string])[] = [
     ["statement_timeout", String(Math.max(1, Math.floor(timeoutMs)))],
     ...SESSION_SETTINGS,
+    ...extra,
   ];
   return `SELECT ${settings.map(([k, v]) => `set_config('${k}', '${v}', true)`).join(", ")}`;
 }
@@ -63,7 +74,8 @@ export class RdsDataExecutor implements SqlExecutor {
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
     await loadPgScanner();
     const statement = toDataApiStatement(request.sql, request.params);
-    return this.transaction(request.timeoutMs, async (tx) => {
+    const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
+    return this.transaction(request.timeoutMs, settings, async (tx) => {
       const started = performance.now();
       await this.statement(
         tx,
@@ -117,7 +129,7 @@ export class RdsDataExecutor implements SqlExecutor {
   async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
     await loadPgScanner();
     const statement = toDataApiStatement(sql, params);
-    return this.transaction(timeoutMs, async (tx) => {
+    return this.transaction(timeoutMs, [], async (tx) => {
       const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);
       const text = result.records?.[0]?.[0]?.stringValue;
       const plan =
@@ -130,7 +142,7 @@ export class RdsDataExecutor implements SqlExecutor {
   }
 
   async loadCatalog(): Promise<Catalog> {
-    return this.transaction(30_000, async (tx) => {
+    return this.transaction(30_000, [], async (tx) => {
       const result = await this.statement(tx, CATALOG_SQL);
       return catalogFromRows((result.records ?? []).map((r) => r.map((f) => f.stringValue ?? null)));
     });
@@ -138,7 +150,11 @@ export class RdsDataExecutor implements SqlExecutor {
 
   async close(): Promise<void> {}
 
-  private async transaction<T>(timeoutMs: number, work: (tx: Transaction) => Promise<T>): Promise<T> {
+  private async transaction<T>(
+    timeoutMs: number,
+    settings: readonly (readonly [string, string])[],
+    work: (tx: Transaction) => Promise<T>,
+  ): Promise<T> {
     const { client, clusterArn, secretArn, database } = this.options;
     const signal = AbortSignal.timeout(timeoutMs + this.slack);
     let id: string | undefined;
@@ -151,7 +167,7 @@ export class RdsDataExecutor implements SqlExecutor {
       if (id === undefined) throw new TypeError("the Data API returned no transaction id");
       const tx = { id, signal };
       await this.statement(tx, "SET TRANSACTION READ ONLY");
-      await this.statement(tx, localSettingsSql(timeoutMs));
+      await this.statement(tx, localSettingsSql(timeoutMs, settings));
       return await work(tx);
     } catch (error) {
       const failure = dataApiFailure(error);

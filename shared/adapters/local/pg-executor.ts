@@ -4,7 +4,14 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import { PhigateError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
-import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
+import {
+  type ExecuteRequest,
+  type ExecuteSummary,
+  OPAQUE_JOIN_SETTINGS,
+  type RowSink,
+  type SqlExecutor,
+  type SqlParam,
+} from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, Row } from "#shared/sql/types.ts";
@@ -57,7 +64,8 @@ export class PgExecutor implements SqlExecutor {
   }
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
-    return this.transaction(request.timeoutMs, async (client) => {
+    const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
+    return this.transaction(request.timeoutMs, settings, async (client) => {
       const started = performance.now();
       const cursor = client.query(
         new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES }),
@@ -109,7 +117,7 @@ export class PgExecutor implements SqlExecutor {
   }
 
   async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.transaction(timeoutMs, async (client) => {
+    return this.transaction(timeoutMs, [], async (client) => {
       const result = await client.query({
         text: `EXPLAIN (FORMAT JSON) ${sql}`,
         values: [...params],
@@ -126,7 +134,7 @@ export class PgExecutor implements SqlExecutor {
   }
 
   async loadCatalog(): Promise<Catalog> {
-    return this.transaction(30_000, async (client) => {
+    return this.transaction(30_000, [], async (client) => {
       const result = await client.query({ text: CATALOG_SQL, rowMode: "array", types: TEXT_TYPES });
       return catalogFromRows(result.rows as (string | null)[][]);
     });
@@ -136,7 +144,11 @@ export class PgExecutor implements SqlExecutor {
     await this.pool.end();
   }
 
-  private async transaction<T>(timeoutMs: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(
+    timeoutMs: number,
+    settings: readonly (readonly [string, string])[],
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -152,6 +164,7 @@ export class PgExecutor implements SqlExecutor {
     try {
       await client.query("BEGIN READ ONLY");
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+      for (const [name, value] of settings) await client.query(`SET LOCAL ${name} = ${value}`);
       const result = await work(client);
       await client.query("ROLLBACK");
       return result;

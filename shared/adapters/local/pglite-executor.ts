@@ -115,6 +115,14 @@ export class PgliteExecutor implements SqlExecutor {
           params: toWorkerParams(request.params),
           maxRows: request.maxRows,
           pageSize: request.pageSize,
+          ...(request.opaqueJoins === true
+            ? {
+                settings: [
+                  ["enable_hashjoin", "off"],
+                  ["enable_mergejoin", "off"],
+                ],
+              }
+            : {}),
         });
       });
     });

@@ -14,6 +14,10 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
     params: z.array(sqlParam),
     maxRows: z.number().int().nonnegative(),
     pageSize: z.number().int().positive(),
+    /** Transaction-local planner settings (`enable_hashjoin` / `enable_mergejoin` off), names from a fixed list. */
+    settings: z
+      .array(z.tuple([z.enum(["enable_hashjoin", "enable_mergejoin"]), z.literal("off")]))
+      .optional(),
   }),
   /** Credit for one more page of the running execution (flow control). */
   z.object({ type: z.literal("ack"), id: z.number() }),

@@ -63,6 +63,7 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
   credits = 2;
   try {
     await db.exec("BEGIN READ ONLY");
+    for (const [name, value] of message.settings ?? []) await db.exec(`SET LOCAL ${name} = ${value}`);
     await db.query(`DECLARE phigate_cursor NO SCROLL CURSOR FOR ${message.sql}`, message.params as unknown[]);
     let rowCount = 0;
     let truncated = false;

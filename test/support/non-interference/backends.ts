@@ -117,7 +117,7 @@ export function withRunRateLimits(policy: string): string {
 export function unmaskedPolicy(policy: string): string {
   const document = parse(policy);
   document.masking = { ...document.masking, rules: {}, detectors: { columns: [], kinds: ["ssn"] } };
-  document.risk = { protectedColumnUse: { action: "allow" }, rules: [] };
+  document.risk = { rules: [] };
   return stringify(document);
 }
 

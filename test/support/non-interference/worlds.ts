@@ -231,7 +231,11 @@ export function buildWorlds(options: WorldOptions): WorldPair {
     literals: literalImages(rows, b, plans, columns),
     schemaAdjustments: plans.some((p) => p.column.name === "admitted_at" || p.column.name === "discharged_at")
       ? // B's admission and discharge times are drawn independently (their order is not what a year shows).
-        ["ALTER TABLE encounters DROP CONSTRAINT encounters_discharged_at_check"]
+        // (PostgreSQL 15 names that CHECK encounters_check, later versions after the column.)
+        [
+          "ALTER TABLE encounters DROP CONSTRAINT IF EXISTS encounters_discharged_at_check",
+          "ALTER TABLE encounters DROP CONSTRAINT IF EXISTS encounters_check",
+        ]
       : [],
     summary: summarize(domains, plans, spanForms),
   };

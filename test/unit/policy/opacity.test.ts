@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
-import { checkOpacity, MAX_LOOKUP_VALUES, readsProtected } from "#shared/policy/opacity.ts";
+import { checkOpacity, joinsOnProtected, MAX_LOOKUP_VALUES, readsProtected } from "#shared/policy/opacity.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
@@ -261,5 +261,22 @@ describe("readsProtected", () => {
       true,
     );
     expect(readsProtected(classified("SELECT id, department FROM encounters"), MASKING)).toBe(false);
+  });
+});
+
+describe("joinsOnProtected", () => {
+  it("is true for an equi-join on a protected column (its executor turns hash and merge joins off)", () => {
+    expect(
+      joinsOnProtected(classified("SELECT p.id FROM patients p JOIN patients q ON q.mrn = p.mrn"), MASKING),
+    ).toBe(true);
+    expect(
+      joinsOnProtected(classified("SELECT p.id FROM patients p JOIN patients q USING (mrn)"), MASKING),
+    ).toBe(true);
+    expect(
+      joinsOnProtected(
+        classified("SELECT e.id FROM encounters e JOIN patients p ON p.id = e.patient_id"),
+        MASKING,
+      ),
+    ).toBe(false);
   });
 });
