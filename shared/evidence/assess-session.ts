@@ -5,7 +5,7 @@ import { requiredMasking } from "#shared/evidence/masking-check.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
 import { type DerivedVerdict, reanalyzeExport } from "#shared/evidence/reanalyze.ts";
 import { principalOfKey, samePerson } from "#shared/identity/principal.ts";
-import { SECOND_LINE_RULE } from "#shared/masking/masker.ts";
+import { isSecondLine } from "#shared/masking/masker.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
@@ -264,9 +264,4 @@ export async function assessSession(
   const derived = { outcome: decision.outcome, masking: masking.required };
   const reanalysis = await reanalysisOf(record, policy, catalog, derived, findings);
   return { authorization, masking: masking.verdict, review, reanalysis, findings };
-}
-
-/** The detectors' second line over text the plan leaves unmasked: stricter than "nothing", never a weakening. */
-function isSecondLine(masking: { rule: string; strategy: string }): boolean {
-  return masking.rule === SECOND_LINE_RULE && masking.strategy === "detect";
 }

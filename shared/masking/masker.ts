@@ -80,6 +80,11 @@ function mismatch(): MaskingFailedError {
 /** The rule name reported for a column only the second line of detectors scans. */
 export const SECOND_LINE_RULE = "detectors";
 
+/** Whether a column's reported masking is the second line only (stricter than none, never a weakening). */
+export function isSecondLine(masking: { readonly rule: string; readonly strategy: string } | null): boolean {
+  return masking !== null && masking.rule === SECOND_LINE_RULE && masking.strategy === "detect";
+}
+
 /** JSON, XML and text-like types (and arrays of them): their values are text someone wrote. */
 const SCANNED_TYPES = new Set(["json", "jsonb", "xml"]);
 

@@ -75,7 +75,7 @@ describe("verify-evidence re-analyzes what the gateway recorded", () => {
     const honest = await bundleOf(async () => {
       const answer = await gw.query(nightly, { sql: SQL });
       expect(answer.status).toBe(200);
-      expect(answer.body.columns[1]).toMatchObject({ name: "ssn", masking: { strategy: "partial" } });
+      expect(answer.body.columns[1]).toMatchObject({ name: "ssn", masking: { strategy: "redact" } });
     });
     const archived = await readdir(join(gw.dataDir, "catalogs"));
     expect(archived).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
@@ -89,13 +89,15 @@ describe("verify-evidence re-analyzes what the gateway recorded", () => {
     const hidden = await bundleOf(async () => {
       const answer = await gw.query(nightly, { sql: SQL });
       expect(answer.status).toBe(200);
-      // The faulty analysis kept the ssn rule off the column (what the session then records).
-      expect(answer.body.columns[1].masking?.strategy).not.toBe("partial");
+      // The faulty analysis kept the ssn rule off the column (what the session then records); only the
+      // detectors' second line stood between the SSNs and the caller.
+      expect(answer.body.columns[1].masking).toEqual({ rule: "detectors", strategy: "detect" });
+      for (const row of answer.body.rows) expect(row[1]).toBe("[SSN]");
     });
     faulty.on = false;
     const failed = await verifyEvidence(hidden, fingerprint);
     expect(failed.out).toMatch(
-      /^FAIL reanalysis: session ses_\w+ \(recorded by analyzer \d+; re-analyzed by analyzer \d+\) column "ssn" was masked as [^;]+; re-analyzed, policy [0-9a-f]{12} requires partial \(public\.patients\.ssn\)/,
+      /^FAIL reanalysis: session ses_\w+ \(recorded by analyzer \d+; re-analyzed by analyzer \d+\) column "ssn" was masked as [^;]+; re-analyzed, policy [0-9a-f]{12} requires redact \(public\.patients\.ssn\)/,
     );
     expect(failed.out).not.toMatch(/masking_mismatch|unauthorized_column/);
     expect(failed.code).toBe(3);

@@ -169,7 +169,7 @@ describe.each(backends)("query flow against $name", (backend) => {
       { rule: "public.patients.dob", strategy: "generalize" },
       { rule: "public.patients.address", strategy: "redact" },
       { rule: "public.patients.city", strategy: "redact" },
-      null,
+      { rule: "detectors", strategy: "detect" },
       { rule: "public.patients.zip", strategy: "generalize" },
     ]);
     // Anyone born in the cutoff year or before may be over 89 now: their birth years are one group.
