@@ -172,7 +172,7 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
   ]),
   ...masked("equi-join", [
     `SELECT p.mrn, q.mrn FROM patients p JOIN patients q ON q.mrn = p.mrn WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
-    `SELECT mrn, ssn FROM patients p JOIN patients q USING (mrn) WHERE p.id <= 3`,
+    `SELECT mrn, p.ssn FROM patients p JOIN patients q USING (mrn) WHERE p.id <= 3`,
   ]),
   // Found by an outside attack: joining on a column the policy does not type revealed who shares a redacted
   // city, an exact birth date, an address — equality the masking does not show. Only typed columns join.
