@@ -112,7 +112,8 @@ function figure(node: Node | undefined): Figured {
     // The transformed subquery's first target's name: with `*` first, the first column it expands to.
     const select =
       link.subselect !== undefined && "SelectStmt" in link.subselect ? link.subselect.SelectStmt : undefined;
-    if (select === undefined || (select.op !== undefined && select.op !== "SETOP_NONE")) return [UNKNOWN_NAME, 2];
+    if (select === undefined || (select.op !== undefined && select.op !== "SETOP_NONE"))
+      return [UNKNOWN_NAME, 2];
     const first = select.targetList?.[0];
     if (first === undefined || !("ResTarget" in first)) return [UNKNOWN_NAME, 2];
     if (first.ResTarget.name !== undefined) return [first.ResTarget.name, 2];
