@@ -38,6 +38,7 @@ import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
+import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { failSession } from "#shared/sessions/query-service.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
@@ -183,6 +184,9 @@ export async function startLocalHost(
     });
     const policyArchive = new FilePolicyArchive(join(config.dataDir, "policies"));
     await policyArchive.put(policy.text);
+    const policyRef = { name: policy.document.name, digest: policy.digest };
+    if ((await sessions.recordPolicy(policyRef, localPolicyChanger(config.policyPath))) !== undefined)
+      logger.info("policy change recorded in the chain", { policy: policyRef.name, digest: policy.digest });
     const catalogArchive = new FileCatalogArchive(join(config.dataDir, "catalogs"));
     const signer = await LocalSigner.open(join(config.dataDir, "keys"));
     const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
