@@ -87,12 +87,15 @@ async function openRegular(root: string, rel: string): Promise<OpenedFile> {
   }
 }
 
-/** Reads at most `limit` bytes from an open file (it may be shorter than its size said, or grow). */
-async function readUpTo(handle: FileHandle, limit: number): Promise<Buffer> {
+/**
+ * Reads at most `limit` bytes from an open file whose size was `size` when opened (it may have shrunk or grown
+ * since): buffers are sized by what is left, never by the cap.
+ */
+async function readUpTo(handle: FileHandle, size: number, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   while (total < limit) {
-    const buffer = Buffer.alloc(Math.min(READ_CHUNK, limit - total));
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK, limit - total, size + 1 - total)));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
     if (bytesRead === 0) break;
     chunks.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
@@ -111,7 +114,7 @@ export async function readCapped(root: string, rel: string, cap: number): Promis
         "too_large",
         `is ${size} bytes, more than the ${cap} this verifier reads`,
       );
-    const bytes = await readUpTo(handle, cap + 1);
+    const bytes = await readUpTo(handle, size, cap + 1);
     if (bytes.length > cap)
       throw new BundleReadError(rel, "too_large", `grew beyond ${cap} bytes while it was read`);
     return bytes;
@@ -150,9 +153,9 @@ export async function hashListed(
   try {
     if (size !== expectedSize) return { sha256: undefined, size };
     const hash = createHash("sha256");
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, expectedSize + 1));
     let total = 0;
     while (total <= expectedSize) {
-      const buffer = Buffer.alloc(READ_CHUNK);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
       if (bytesRead === 0) break;
       hash.update(buffer.subarray(0, bytesRead));
@@ -213,7 +216,7 @@ export async function* readLines(
   };
   try {
     let position = 0;
-    const buffer = Buffer.alloc(READ_CHUNK);
+    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK, maxBytes, size + 1)));
     while (position < maxBytes) {
       let bytesRead: number;
       try {
