@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
 import { DevIdp } from "#infra/local/dev-idp.ts";
 import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp-routes.ts";
+import { checkKeyFolder, logFixes, privatizeTree } from "#infra/local/private-files.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
 import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
@@ -144,6 +145,8 @@ export async function startLocalHost(
     return closing;
   };
   try {
+    // Before any key is read: a symlinked, foreign or shared key file refuses the start; a loose mode is tightened.
+    logFixes(logger, "key", await checkKeyFolder(join(config.dataDir, "keys")));
     const clock = overrides.clock ?? systemClock;
     server = await startServer({ host: config.host, port: config.port, logger });
     const baseUrl = config.publicUrl ?? server.url;
@@ -193,8 +196,15 @@ export async function startLocalHost(
     let executor: SqlExecutor;
     let database: LocalHost["database"];
     if (config.databaseUrl === undefined) {
-      const pglite = await PgliteExecutor.start({ dataDir: join(config.dataDir, "pgdata"), logger });
+      const pgdata = join(config.dataDir, "pgdata");
+      logFixes(logger, "database", await privatizeTree(pgdata));
+      closers.push(async () => {
+        await privatizeTree(pgdata).catch(() => undefined);
+      });
+      const pglite = await PgliteExecutor.start({ dataDir: pgdata, logger });
       closers.push(() => pglite.close());
+      // PGlite creates its files 0666 (its folder is 0700): close them to the owner too.
+      logFixes(logger, "database", await privatizeTree(pgdata));
       database = { kind: "pglite", seeded: await ensureSeeded(pglite, logger) };
       executor = pglite;
     } else {
