@@ -122,7 +122,7 @@ function whoAccessed(input: ReportInput): SafeHtml {
     const first = list[0] as SessionSummary;
     const done = list.filter((s) => s.status === "completed");
     const tables = [...new Set(done.flatMap((s) => s.tables))].sort();
-    return html`<tr><td>${first.principal.label}<div class="digest">${first.principal.issuer}</div></td>
+    return html`<tr><td>${first.principal.label}${first.principal.claimed === undefined ? "" : html`<div class="muted">${first.principal.claimed}</div>`}</td>
 <td>${first.principal.repository ?? "—"}${first.principal.ref === undefined ? "" : html`<div class="muted">${first.principal.ref}</div>`}</td>
 <td class="num">${list.length}</td><td class="num">${done.length}</td>
 <td class="num">${done.reduce((n, s) => n + (s.rowCount ?? 0), 0)}</td>
