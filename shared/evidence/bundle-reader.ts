@@ -14,7 +14,22 @@ export const MAX_PUBLIC_KEY_BYTES = 16 * 1024;
 /** The largest policy text. */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 /** The largest catalog snapshot. */
-export const MAX_CATALOG_BYTES = 256 * 1024 * 1024;
+export const MAX_CATALOG_BYTES = 64 * 1024 * 1024;
+/** The most policy text, and catalog snapshot bytes, one verification holds in memory. */
+export const MAX_POLICIES_TOTAL_BYTES = 64 * 1024 * 1024;
+export const MAX_CATALOGS_TOTAL_BYTES = 256 * 1024 * 1024;
+/**
+ * The most bytes read (hashed, or scanned as lines) from a bundle whose key was not matched with `--trusted-key`:
+ * anyone can sign a manifest that lists a sparse terabyte file, and only a trusted signer's sizes are worth reading.
+ */
+export const MAX_UNTRUSTED_READ_BYTES = 16 * 1024 * 1024 * 1024;
+
+/** What is left of a verification's read allowance. */
+export interface ReadBudget {
+  left: number;
+  /** Why the allowance exists (for the problem naming a file it leaves unread). */
+  readonly reason: string;
+}
 /** The longest line of a `.jsonl` file (a chain entry). */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 /** Most entries listed in a bundle folder (a bundle has a handful of files plus its policies and catalogs). */

@@ -11,6 +11,8 @@ import {
   MAX_MANIFEST_BYTES,
   MAX_PUBLIC_KEY_BYTES,
   MAX_SIGNATURE_BYTES,
+  MAX_UNTRUSTED_READ_BYTES,
+  type ReadBudget,
   readCapped,
 } from "#shared/evidence/bundle-reader.ts";
 import { byPrecedence, type Problem } from "#shared/evidence/problems.ts";
@@ -234,6 +236,9 @@ function firstDifference(expected: string, actual: string): number {
   return 0;
 }
 
+/** The most approval text a verification collects to compare with approvals.jsonl. */
+const MAX_APPROVALS_BYTES = 256 * 1024 * 1024;
+
 /** Reads one of the bundle's own files (manifest, signature, key); a failure is a sentence naming the file. */
 async function readOwn(dir: string, path: string, cap: number): Promise<Buffer | string> {
   try {
@@ -285,13 +290,21 @@ async function verifyFolder(
   if (typeof pem === "string") return failed({ class: "not_a_bundle", message: pem });
   const problems: Problem[] = [];
   const key = checkKey(manifest, manifestBytes, signature, pem, trustedKey, problems);
-  const { present, altered } = await checkFiles(dir, manifest, problems);
+  // Sizes are worth reading in full only when a trusted key signed them.
+  const budget: ReadBudget =
+    key.trust === "matched" && problems.length === 0
+      ? { left: Number.POSITIVE_INFINITY, reason: "" }
+      : {
+          left: MAX_UNTRUSTED_READ_BYTES,
+          reason: `the ${MAX_UNTRUSTED_READ_BYTES} this verifier reads of a bundle not signed by a trusted key (--trusted-key)`,
+        };
+  const { present, altered } = await checkFiles(dir, manifest, problems, budget);
   const policies = await loadPolicies(dir, manifest, present, problems);
   const catalogs = await loadCatalogs(dir, manifest, present, problems);
   const catalogReported = new Set<string>();
   const listedPolicies = new Set(manifest.policies.map((p) => p.digest));
 
-  const approvals = new ApprovalLines();
+  const approvals = new ApprovalLines(MAX_APPROVALS_BYTES);
   const tally: Tally = {
     entries: 0,
     lastStatus: new Map(),
@@ -310,7 +323,8 @@ async function verifyFolder(
   const chainProblems: Problem[] = [];
   const sessionsListed = manifest.files.find((f) => f.path === BUNDLE_FILES.sessions);
   if (sessionsListed !== undefined && present.has(BUNDLE_FILES.sessions)) {
-    const file = { root: dir, maxBytes: sessionsListed.size + MAX_LINE_BYTES };
+    const cap = Number.isFinite(budget.left) ? MAX_UNTRUSTED_READ_BYTES : Number.POSITIVE_INFINITY;
+    const file = { root: dir, maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap) };
     const chain = await checkChainFile(file, manifest, async (seq, record, recordedAt) => {
       if (isPolicyChange(record)) {
         const { from, to, by } = record;
@@ -370,8 +384,13 @@ async function verifyFolder(
   }
   problems.push(...chainProblems);
 
-  const expectedApprovals = approvals.text();
-  if (present.has(BUNDLE_FILES.approvals)) {
+  const expectedApprovals = approvals.overflow ? "" : approvals.text();
+  if (approvals.overflow) {
+    problems.push({
+      class: "approvals_altered",
+      message: `the records carry more than the ${MAX_APPROVALS_BYTES} bytes of approvals this verifier compares`,
+    });
+  } else if (present.has(BUNDLE_FILES.approvals)) {
     const cap = Buffer.byteLength(expectedApprovals, "utf8") + MAX_LINE_BYTES;
     let actual: string | undefined;
     try {

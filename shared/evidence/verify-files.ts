@@ -16,7 +16,10 @@ import {
   hashListed,
   listBundleFolder,
   MAX_CATALOG_BYTES,
+  MAX_CATALOGS_TOTAL_BYTES,
+  MAX_POLICIES_TOTAL_BYTES,
   MAX_POLICY_BYTES,
+  type ReadBudget,
   readCapped,
 } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
@@ -102,9 +105,15 @@ export interface FileCheck {
 
 /**
  * Reports missing and unexpected files (anything but a regular file is unexpected: a symlink, a FIFO, a device);
- * hashes each listed regular file whose size is the manifest's (reading nothing of a file of another size).
+ * hashes each listed regular file whose size is the manifest's (reading nothing of a file of another size), as far
+ * as the read budget allows (a file beyond it is left unread and reported).
  */
-export async function checkFiles(dir: string, manifest: Manifest, problems: Problem[]): Promise<FileCheck> {
+export async function checkFiles(
+  dir: string,
+  manifest: Manifest,
+  problems: Problem[],
+  budget: ReadBudget,
+): Promise<FileCheck> {
   const altered = new Set<string>();
   const { found, truncated } = await listBundleFolder(dir);
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
@@ -140,6 +149,15 @@ export async function checkFiles(dir: string, manifest: Manifest, problems: Prob
         });
       continue;
     }
+    if (file.size > budget.left) {
+      present.delete(file.path);
+      problems.push({
+        class: "file_altered",
+        message: `${file.path} was not read: its listed ${file.size} bytes are more than ${budget.reason}`,
+      });
+      continue;
+    }
+    budget.left -= file.size;
     try {
       const actual = await hashListed(dir, file.path, file.size);
       if (actual.sha256 !== file.sha256 || actual.size !== file.size) altered.add(file.path);
@@ -180,6 +198,7 @@ export async function loadPolicies(
 ): Promise<Map<string, LoadedPolicy>> {
   const policies = new Map<string, LoadedPolicy>();
   const listed = new Set(manifest.files.map((f) => f.path));
+  let held = 0;
   for (const cited of manifest.policies) {
     if (cited.path !== policyPath(cited.digest) || !listed.has(cited.path)) {
       problems.push({
@@ -191,6 +210,14 @@ export async function loadPolicies(
     if (!present.has(cited.path) || policies.has(cited.digest)) continue;
     const bytes = await readListed(dir, cited.path, MAX_POLICY_BYTES, "policy_altered", problems);
     if (bytes === undefined) continue;
+    held += bytes.length;
+    if (held > MAX_POLICIES_TOTAL_BYTES) {
+      problems.push({
+        class: "policy_unreadable",
+        message: `${cited.path}: the bundle's policies hold more than the ${MAX_POLICIES_TOTAL_BYTES} bytes this verifier reads`,
+      });
+      continue;
+    }
     if (sha256Hex(bytes) !== cited.digest) {
       problems.push({
         class: "policy_altered",
@@ -225,6 +252,7 @@ export async function loadCatalogs(
 ): Promise<Map<string, BundledCatalog>> {
   const catalogs = new Map<string, BundledCatalog>();
   const listed = new Set(manifest.files.map((f) => f.path));
+  let held = 0;
   for (const cited of manifest.catalogs) {
     if (cited.path !== catalogPath(cited.version) || !listed.has(cited.path)) {
       problems.push({
@@ -236,6 +264,14 @@ export async function loadCatalogs(
     if (!present.has(cited.path) || catalogs.has(cited.version)) continue;
     const bytes = await readListed(dir, cited.path, MAX_CATALOG_BYTES, "catalog_altered", problems);
     if (bytes === undefined) continue;
+    held += bytes.length;
+    if (held > MAX_CATALOGS_TOTAL_BYTES) {
+      problems.push({
+        class: "catalog_unreadable",
+        message: `${cited.path}: the bundle's catalog snapshots hold more than the ${MAX_CATALOGS_TOTAL_BYTES} bytes this verifier reads`,
+      });
+      continue;
+    }
     if (sha256Hex(bytes) !== cited.sha256) {
       problems.push({
         class: "catalog_altered",

@@ -2,6 +2,7 @@
 // path tricks, rewritten JSON): every tree ends in a verdict — no exception, no hang, bounded memory.
 
 import { execFile, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   link,
   lstat,
@@ -20,7 +21,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_LINE_BYTES } from "#shared/evidence/bundle-reader.ts";
+import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import type { Manifest } from "#shared/evidence/bundle-format.ts";
+import { MAX_LINE_BYTES, MAX_UNTRUSTED_READ_BYTES } from "#shared/evidence/bundle-reader.ts";
 import { PROBLEM_CLASSES } from "#shared/evidence/problems.ts";
 import { type Verification, verifyBundle } from "#shared/evidence/verify-bundle.ts";
 import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
@@ -400,6 +403,42 @@ describe("verifyBundle on mutated bundle trees", () => {
     ).toBe(true);
     expect(peakRss - rssBefore).toBeLessThan(768 * 2 ** 20);
   }, 600_000);
+
+  it("reads no further than a key it does not trust signs: a re-signed manifest listing a sparse terabyte", async () => {
+    const dir = join(root, "terabyte");
+    await writeTree(dir, base);
+    const terabyte = 2 ** 40;
+    await truncate(join(dir, "sessions.jsonl"), terabyte);
+    const forger = await LocalSigner.open(join(root, "forger-keys"));
+    const key = await forger.publicKey();
+    await writeFile(join(dir, "public-key.pem"), key.pem);
+    const manifest = JSON.parse(
+      original({ files: base } as Tree, "manifest.json").toString("utf8"),
+    ) as Manifest;
+    const pem = Buffer.from(key.pem);
+    const next: Manifest = {
+      ...manifest,
+      signing: { ...manifest.signing, keyFingerprint: key.fingerprint },
+      files: manifest.files.map((file) =>
+        file.path === "sessions.jsonl"
+          ? { ...file, size: terabyte }
+          : file.path === "public-key.pem"
+            ? { ...file, size: pem.length, sha256: createHash("sha256").update(pem).digest("hex") }
+            : file,
+      ),
+    };
+    const bytes = Buffer.from(`${JSON.stringify(next, null, 2)}\n`);
+    await writeFile(join(dir, "manifest.json"), bytes);
+    await writeFile(
+      join(dir, "manifest.sig"),
+      await forger.signDigest(createHash("sha256").update(bytes).digest()),
+    );
+    const v = await verifyBundle(dir);
+    expect(v.trust).toBe("not_checked");
+    expect(v.problems.map((p) => p.message)).toContain(
+      `sessions.jsonl was not read: its listed ${terabyte} bytes are more than the ${MAX_UNTRUSTED_READ_BYTES} this verifier reads of a bundle not signed by a trusted key (--trusted-key)`,
+    );
+  });
 
   it("the real command: a hostile tree exits 1 naming the file, never with a stack trace", async () => {
     const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
