@@ -288,7 +288,6 @@ describe("verifyBundle on mutated bundle trees", () => {
     f = await openEvidenceFixture();
     const by = localPolicyChanger("policy.yaml");
     await f.sessions.recordPolicy({ name: "evidence-test", digest: f.policyDigest }, by);
-    await f.completed();
     await f.rejected();
     await f.completed({
       columns: ["department", "diagnosis_code"],
