@@ -46,16 +46,20 @@ function significant(change: VerifiedPolicyChange): boolean {
   return (change.differences ?? []).some((d) => SIGNIFICANT_AREAS.has(d.area));
 }
 
-/** The policy-change lines of a report: one per change, and the rules it changed. */
+/** The policy-change lines of a report: one per change (at most 20), and the rules it changed (at most 20 each). */
 function changeLines(changes: readonly VerifiedPolicyChange[]): string[] {
   const lines: string[] = [];
-  for (const c of changes) {
+  for (const c of changes.slice(0, 20)) {
     const from = c.from === null ? "(none recorded)" : `${c.from.name} ${c.from.digest.slice(0, 12)}`;
     lines.push(
       `  policy change at ${c.recordedAt} (seq ${c.seq}) by ${c.by.name}: ${from} → ${c.to.name} ${c.to.digest.slice(0, 12)}`,
     );
-    for (const d of c.differences ?? []) lines.push(`      ${describeDifference(d)}`);
+    const differences = c.differences ?? [];
+    for (const d of differences.slice(0, 20)) lines.push(`      ${describeDifference(d)}`);
+    if (differences.length > 20) lines.push(`      … and ${differences.length - 20} more`);
   }
+  if (changes.length > 20)
+    lines.push(`  … and ${changes.length - 20} more policy change(s) (--json lists all)`);
   return lines.map(oneLine);
 }
 
