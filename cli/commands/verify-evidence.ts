@@ -60,7 +60,7 @@ function changeLines(changes: readonly VerifiedPolicyChange[]): string[] {
   }
   if (changes.length > 20)
     lines.push(`  … and ${changes.length - 20} more policy change(s) (--json lists all)`);
-  return lines.map(oneLine);
+  return lines.map((line) => Array.from(oneLine(line)).slice(0, 400).join(""));
 }
 
 function summary(v: Verification): string {
