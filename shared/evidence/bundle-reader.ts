@@ -52,11 +52,20 @@ export class BundleReadError extends Error {
   }
 }
 
-function kindOf(info: { isSymbolicLink(): boolean; isDirectory(): boolean; isFIFO(): boolean }): string {
+function kindOf(info: {
+  isSymbolicLink(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (info.isSymbolicLink()) return "a symbolic link";
   if (info.isDirectory()) return "a folder";
   if (info.isFIFO()) return "a FIFO";
-  return "not a regular file";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
+  return "something else";
 }
 
 /** A regular file opened without following a symlink, and its size when opened. */
@@ -78,6 +87,16 @@ async function openRegular(root: string, rel: string): Promise<OpenedFile> {
     if (!info.isDirectory())
       throw new BundleReadError(rel, "not_regular", `is inside ${folder}, which is ${kindOf(info)}`);
   }
+  // Nothing but a regular file is opened at all (opening a device can act on it); the open then refuses a symlink
+  // and the handle must be the very file looked at.
+  const seen = await lstat(join(root, rel)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") throw new BundleReadError(rel, "missing", "is missing");
+    throw new BundleReadError(rel, "unreadable", `cannot be read (${error.code ?? "error"})`);
+  });
+  if (!seen.isFile()) {
+    const what = seen.isSymbolicLink() ? "is a symbolic link" : `is ${kindOf(seen)}, not a regular file`;
+    throw new BundleReadError(rel, "not_regular", what);
+  }
   let handle: FileHandle;
   try {
     handle = await open(join(root, rel), OPEN_FLAGS);
@@ -94,6 +113,8 @@ async function openRegular(root: string, rel: string): Promise<OpenedFile> {
     const info = await handle.stat();
     if (!info.isFile())
       throw new BundleReadError(rel, "not_regular", `is ${kindOf(info)}, not a regular file`);
+    if (info.ino !== seen.ino || info.dev !== seen.dev)
+      throw new BundleReadError(rel, "unreadable", "was replaced while it was read");
     return { handle, size: info.size };
   } catch (error) {
     await handle.close().catch(() => undefined);
