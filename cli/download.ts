@@ -91,7 +91,8 @@ export async function openResultDownload(
   url: string,
   options: DownloadOptions = {},
 ): Promise<ResultDownload> {
-  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) throw badResult("the result link is not an http(s) URL");
+  if (typeof url !== "string" || !/^https?:\/\//i.test(url))
+    throw badResult("the result link is not an http(s) URL");
   const expected = options.expectedSha256;
   if (expected !== undefined && (typeof expected !== "string" || !/^[0-9a-f]{64}$/.test(expected))) {
     throw badResult("the gateway's resultSha256 is not a SHA-256 digest");
