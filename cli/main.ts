@@ -10,6 +10,7 @@ import { SEED_USAGE, seedCommand } from "#cli/commands/seed.ts";
 import { SESSION_USAGE, sessionCommand } from "#cli/commands/session.ts";
 import { TOKEN_USAGE, tokenCommand } from "#cli/commands/token.ts";
 import { VERIFY_EVIDENCE_USAGE, verifyEvidenceCommand } from "#cli/commands/verify-evidence.ts";
+import { errorReport } from "#cli/error-text.ts";
 
 const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<number>; usage: string }>> = {
   approve: { run: approveCommand, usage: APPROVE_USAGE },
@@ -52,14 +53,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    if (error instanceof CliError) {
-      process.stderr.write(
-        `${error.code}: ${error.message}${error.sessionId === undefined ? "" : ` (session ${error.sessionId})`}\n`,
-      );
-      process.exitCode = error.exitCode;
-      return;
-    }
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = EXIT.error;
+    const report = errorReport(error, EXIT.error);
+    process.stderr.write(report.text);
+    process.exitCode = report.exitCode;
   },
 );

@@ -41,6 +41,7 @@ import {
 } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import { functionPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
 export type { AwsParts, SqlParts } from "#shared/adapters/aws/parts.ts";
@@ -315,6 +316,11 @@ export async function composeFunction(
     createAwsDeps(config, policy, clients, logger, parts),
     can.policyArchive === "write" ? policyArchiveOf(config, clients).put(policy.text) : undefined,
   ]);
+  // A function that decides under its bundled policy records it in the chain; a new one is an entry of its own.
+  if (can.policyArchive === "write" && can.sessions === "write") {
+    const by = functionPolicyChanger(functionId, config.policyFile, options.env ?? process.env);
+    await deps.sessions.recordPolicy({ name: policy.document.name, digest: policy.digest }, by);
+  }
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
   return { config, deps, logger };
 }

@@ -2,7 +2,7 @@
 
 import type { ApprovalState } from "#shared/approval/approval-state.ts";
 import { escapeHtml, visible } from "#shared/html/html.ts";
-import { principalLabel, samePerson } from "#shared/identity/principal.ts";
+import { claimedIdentity, principalName, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { highlightSql } from "./highlight-sql.ts";
 
@@ -47,6 +47,12 @@ export function runLink(claims: SessionRecord["principal"]["claims"]): string | 
 
 function row(label: string, value: string | undefined): string {
   return value === undefined || value === "" ? "" : `<dt>${e(label)}</dt><dd>${value}</dd>`;
+}
+
+/** The requester by name (subject @ issuer); what its token claims to be, as a claim. */
+function requestedBy(record: SessionRecord): string {
+  const claimed = claimedIdentity(record.principal);
+  return `<strong>${e(principalName(record.principal))}</strong>${claimed === undefined ? "" : ` <span class="muted">(${e(claimed)})</span>`}`;
 }
 
 function requesterSection(record: SessionRecord): string {
@@ -143,7 +149,7 @@ export function renderApprovalPage(input: ApprovalPageInput): string {
   const estimate = record.approval?.estimatedRows ?? record.decision.estimatedRows ?? null;
   return `<h1>Approve a PHI query? <span class="badge ${e(status)}">${e(status)}</span></h1>${banner}
 <section aria-labelledby="when"><h2 id="when">Request</h2><dl>
-${row("Requested by", `<strong>${e(principalLabel(record.principal))}</strong>`)}
+${row("Requested by", requestedBy(record))}
 ${row("Time left", `<strong>${e(timeLeft(state.expiresAt, now))}</strong> <span class="muted">(expires ${e(state.expiresAt)})</span>`)}
 ${row("Estimated rows", estimate === null ? '<span class="muted">not estimated</span>' : e(Math.round(estimate).toLocaleString("en-US")))}
 ${row("Row cap", e(record.decision.limits.maxRows.toLocaleString("en-US")))}
