@@ -3,6 +3,7 @@
 import { CliError, EXIT } from "#cli/client.ts";
 import { APPROVE_USAGE, approveCommand } from "#cli/commands/approve.ts";
 import { EVIDENCE_USAGE, evidenceCommand } from "#cli/commands/evidence.ts";
+import { MCP_USAGE, mcpCommand } from "#cli/commands/mcp.ts";
 import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
 import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
 import { REPLAY_USAGE, replayCommand } from "#cli/commands/replay.ts";
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<numbe
   token: { run: tokenCommand, usage: TOKEN_USAGE },
   replay: { run: replayCommand, usage: REPLAY_USAGE },
   evidence: { run: evidenceCommand, usage: EVIDENCE_USAGE },
+  mcp: { run: mcpCommand, usage: MCP_USAGE },
   "verify-evidence": { run: verifyEvidenceCommand, usage: VERIFY_EVIDENCE_USAGE },
 };
 
