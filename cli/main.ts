@@ -5,6 +5,7 @@ import { APPROVE_USAGE, approveCommand } from "#cli/commands/approve.ts";
 import { EVIDENCE_USAGE, evidenceCommand } from "#cli/commands/evidence.ts";
 import { MCP_USAGE, mcpCommand } from "#cli/commands/mcp.ts";
 import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
+import { PROXY_USAGE, proxyCommand } from "#cli/commands/proxy.ts";
 import { QUERY_USAGE, queryCommand } from "#cli/commands/query.ts";
 import { REPLAY_USAGE, replayCommand } from "#cli/commands/replay.ts";
 import { SEED_USAGE, seedCommand } from "#cli/commands/seed.ts";
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<string, { run: (argv: string[]) => Promise<numbe
   replay: { run: replayCommand, usage: REPLAY_USAGE },
   evidence: { run: evidenceCommand, usage: EVIDENCE_USAGE },
   mcp: { run: mcpCommand, usage: MCP_USAGE },
+  proxy: { run: proxyCommand, usage: PROXY_USAGE },
   "verify-evidence": { run: verifyEvidenceCommand, usage: VERIFY_EVIDENCE_USAGE },
 };
 
