@@ -113,17 +113,22 @@ export async function runStatement(
   context: RunContext,
 ): Promise<StatementResult> {
   try {
-    const answer = await client.postQuery(
-      {
-        sql: statement.sql,
-        ...(statement.params.length === 0 ? {} : { params: statement.params }),
-        ...(context.purpose === undefined ? {} : { purpose: context.purpose }),
-      },
-      context.signal,
-    );
+    // Never aborted in flight: the gateway records the statement either way, and a cancel must be able to say so.
+    const answer = await client.postQuery({
+      sql: statement.sql,
+      ...(statement.params.length === 0 ? {} : { params: statement.params }),
+      ...(context.purpose === undefined ? {} : { purpose: context.purpose }),
+    });
     const outcome = queryOutcome(answer);
     if (outcome.kind === "failure") throw ProxyError.fromFailure(outcome);
     const result = outcome.kind === "pending" ? await waitForApprover(client, outcome, context) : outcome;
+    if (context.signal.aborted)
+      throw new ProxyError(
+        "57014",
+        "canceling statement due to user request",
+        `phigate session ${result.sessionId}`,
+        `The statement completed on the gateway; its result stays in session ${result.sessionId}.`,
+      );
     const note = summary(result);
     if (note !== undefined) context.notice(note);
     return { sessionId: result.sessionId, columns: result.columns, rows: await rowsOf(client, result) };

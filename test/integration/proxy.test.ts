@@ -124,7 +124,10 @@ describe("phigate proxy", () => {
   }
 
   beforeAll(async () => {
-    gw = await startTestGateway();
+    // A small inline limit, so larger results come as a resultUrl the proxy streams.
+    gw = await startTestGateway({
+      wrapDeps: (deps) => ({ ...deps, results: { pageSize: 500, inlineMaxBytes: 16 * 1024 } }),
+    });
     const token = await gw.token(NIGHTLY, { ttlSeconds: 3600 });
     password = randomBytes(12).toString("base64url");
     proxy = await startProxy({
@@ -244,6 +247,26 @@ describe("phigate proxy", () => {
           yes: true,
           nothing: null,
         });
+      } finally {
+        await client.end();
+      }
+    });
+
+    it("streams a result the gateway stored behind a resultUrl as DataRows", async () => {
+      const client = nodeClient();
+      await client.connect();
+      try {
+        const notices: string[] = [];
+        client.on("notice", (n) => notices.push(n.message ?? ""));
+        const result = await client.query(
+          "SELECT id, admitted_at, notes FROM encounters WHERE id <= $1 ORDER BY id",
+          [3000],
+        );
+        expect(result.rows.map((r) => r.id)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+        expect(result.rows[0].admitted_at).toMatch(/^\d{4}$/);
+        const sessionId = /session (ses_\w+)/.exec(notices.join(" "))?.[1] ?? "";
+        const view = await gw.request("GET", `/v1/sessions/${sessionId}`, { token: await gw.token(NIGHTLY) });
+        expect(view.body.result.resultUrl).toMatch(/\/objects\//);
       } finally {
         await client.end();
       }
