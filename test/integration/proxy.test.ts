@@ -4,7 +4,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -15,15 +14,13 @@ import { HttpGatewayClient } from "#cli/http-gateway-client.ts";
 import { type RunningProxy, startProxy } from "#cli/proxy/proxy-server.ts";
 import { decide, eventually, RAW_SSN, RISKY_SMALL_SQL, rawSsns } from "#test/support/approvals.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import { describeWithClient, PYTHON_WITH_PSYCOPG2 } from "#test/support/pg-clients.ts";
 
 /** Seven PHI columns (the demo's many-phi-columns rule) without parameters, for clients that send literals. */
 const RISKY_LITERAL_SQL =
   "SELECT id, ssn, first_name, dob, mrn, last_name, zip, phone FROM patients WHERE state <> 'ZZ' ORDER BY id LIMIT 20";
 const DENIED_SQL = "SELECT substr(ssn, 1, 3) AS head FROM patients LIMIT 1";
 const MASKED_SQL = "SELECT id, ssn, dob FROM patients ORDER BY id LIMIT 3";
-
-/** Debian's python3 with psycopg2 (python-psycopg2 is installed for the system interpreter). */
-const PYTHON = ["/usr/bin/python3", "python3"].find((p) => p === "python3" || existsSync(p)) ?? "python3";
 
 interface Finished {
   readonly code: number;
@@ -144,7 +141,7 @@ describe("phigate proxy", () => {
     await gw?.close();
   });
 
-  describe("psql", () => {
+  describeWithClient("psql", "psql", () => {
     it("reads masked values, with a NOTICE naming the masked columns", async () => {
       const out = await run("psql", ["-X", "-A", "-F", ",", "-c", MASKED_SQL], pgEnv());
       expect(out.code).toBe(0);
@@ -357,9 +354,9 @@ describe("phigate proxy", () => {
     });
   });
 
-  describe("psycopg2", () => {
+  describeWithClient("psycopg2", "psycopg2", () => {
     const python = (sql: string, params?: unknown[]): Promise<Finished> =>
-      run(PYTHON, ["-c", PSYCOPG_SCRIPT], {
+      run(PYTHON_WITH_PSYCOPG2 ?? "python3", ["-c", PSYCOPG_SCRIPT], {
         PORT: String(proxy.port),
         PASSWORD: password,
         SQL: sql,
