@@ -1,5 +1,5 @@
-// The GitHub Action's script, run from the built client bundle against a real local gateway, with a stand-in for
-// GitHub's OIDC token endpoint on 127.0.0.1: a query to a file and the step summary, a denial, the proxy for later steps.
+// The client bundle (packages/client) and the GitHub Action's script run from it against a real local gateway, with a
+// stand-in for GitHub's OIDC token endpoint on 127.0.0.1: a query to a file and the summary, a denial, the proxy.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -8,6 +8,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildClient, type ClientBuild, SERVER_ONLY } from "#packages/client/build.ts";
@@ -118,6 +120,31 @@ describe("the GitHub Action", () => {
     const manifest = JSON.parse(await readFile("packages/client/package.json", "utf8"));
     expect(manifest.dependencies).toBeUndefined();
     expect(manifest.bin).toEqual({ phigate: "dist/phigate.mjs" });
+  });
+
+  it("serves MCP from the bundle (the SDK's client lists the tools and runs a masked query)", async () => {
+    const mcp = new Client({ name: "bundle-test", version: "1.0.0" });
+    await mcp.connect(
+      new StdioClientTransport({
+        command: "node",
+        args: [client.outfile, "mcp"],
+        env: { PATH: process.env.PATH ?? "", PHIGATE_URL: gw.url, PHIGATE_TOKEN: await gw.token(NIGHTLY) },
+        stderr: "pipe",
+      }),
+    );
+    try {
+      expect((await mcp.listTools()).tools).toHaveLength(4);
+      const result = await mcp.callTool({
+        name: "query",
+        arguments: { sql: "SELECT id, ssn FROM patients LIMIT 1" },
+      });
+      expect(result.structuredContent).toMatchObject({
+        status: "completed",
+        rows: [[expect.any(Number), "[REDACTED]"]],
+      });
+    } finally {
+      await mcp.close();
+    }
   });
 
   it("maps every input of action.yml to the variable the script reads", async () => {
