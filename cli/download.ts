@@ -103,12 +103,23 @@ export async function openResultDownload(
   }
   async function* rows(): AsyncGenerator<unknown[]> {
     let batch = 0;
-    for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
-      if (next.value === "") continue;
-      yield parseResultRow(next.value);
-      if (++batch === 1_000) {
-        progress?.addRows(batch);
-        batch = 0;
+    let read = false;
+    try {
+      for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
+        if (next.value === "") continue;
+        yield parseResultRow(next.value);
+        if (++batch === 1_000) {
+          progress?.addRows(batch);
+          batch = 0;
+        }
+      }
+      read = true;
+    } finally {
+      // A reader that stops early (the MCP server's first rows, a cancelled proxy statement) releases the download.
+      if (!read) {
+        input.destroy();
+        gunzip.destroy();
+        source.destroy();
       }
     }
     progress?.addRows(batch);
