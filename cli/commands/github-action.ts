@@ -3,10 +3,7 @@
 import { join } from "node:path";
 import { EXIT, gatewayUrl } from "#cli/client.ts";
 import { FORMATS } from "#cli/format.ts";
-import { runActionQuery } from "#cli/github-action/run-query.ts";
-import { startBackgroundProxy } from "#cli/github-action/start-proxy.ts";
 import { command, workflowFiles } from "#cli/github-action/workflow-files.ts";
-import { HttpGatewayClient } from "#cli/http-gateway-client.ts";
 import { tokenSource } from "#cli/token-source.ts";
 
 /** Usage text. */
@@ -62,6 +59,10 @@ export async function githubActionCommand(_argv: string[]): Promise<number> {
     .join(" · ");
   const purpose = input("PURPOSE") || (run === "" ? undefined : `GitHub Actions: ${run}`);
   if (sql !== "") {
+    const [{ HttpGatewayClient }, { runActionQuery }] = await Promise.all([
+      import("#cli/http-gateway-client.ts"),
+      import("#cli/github-action/run-query.ts"),
+    ]);
     const client = new HttpGatewayClient(url, tokenSource(undefined, audience));
     const status = await runActionQuery(
       client,
@@ -79,6 +80,7 @@ export async function githubActionCommand(_argv: string[]): Promise<number> {
     if (status !== EXIT.ok) return status;
   }
   if (proxy) {
+    const { startBackgroundProxy } = await import("#cli/github-action/start-proxy.ts");
     await startBackgroundProxy(
       {
         url,

@@ -1,11 +1,8 @@
 // `phigate mcp`: the Model Context Protocol on stdin/stdout for an agent, each tool a call of the gateway's API.
 
 import { parseArgs } from "node:util";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { EXIT, gatewayUrl } from "#cli/client.ts";
-import { HttpGatewayClient } from "#cli/http-gateway-client.ts";
 import { tokenSource } from "#cli/token-source.ts";
-import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
 import { GENERATOR } from "#shared/version.ts";
 
 /** Usage text. */
@@ -28,6 +25,12 @@ export async function mcpCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   const maxRows = values["max-rows"] === undefined ? undefined : Number(values["max-rows"]);
+  // Loaded here, so the CLI's other commands start without the MCP SDK.
+  const [{ StdioServerTransport }, { HttpGatewayClient }, { createPhigateMcpServer }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/stdio.js"),
+    import("#cli/http-gateway-client.ts"),
+    import("#shared/mcp/phigate-mcp-server.ts"),
+  ]);
   const client = new HttpGatewayClient(
     gatewayUrl(values.url),
     tokenSource(values.token, values.audience ?? "phigate"),

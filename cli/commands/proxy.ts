@@ -3,8 +3,6 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { CliError, EXIT, gatewayUrl } from "#cli/client.ts";
-import { HttpGatewayClient } from "#cli/http-gateway-client.ts";
-import { startProxy } from "#cli/proxy/proxy-server.ts";
 import { tokenSource } from "#cli/token-source.ts";
 
 /** Usage text. */
@@ -35,6 +33,10 @@ export async function proxyCommand(argv: string[]): Promise<number> {
   const given = process.env.PHIGATE_PROXY_PASSWORD;
   const password = given !== undefined && given !== "" ? given : randomBytes(18).toString("base64url");
   const url = gatewayUrl(values.url);
+  const [{ HttpGatewayClient }, { startProxy }] = await Promise.all([
+    import("#cli/http-gateway-client.ts"),
+    import("#cli/proxy/proxy-server.ts"),
+  ]);
   const proxy = await startProxy({
     client: new HttpGatewayClient(url, tokenSource(values.token, values.audience ?? "phigate")),
     port,
