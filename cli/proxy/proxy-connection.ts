@@ -5,6 +5,7 @@ import { ProxyError } from "#cli/proxy/proxy-error.ts";
 import { type SqlScan, scanSql } from "#cli/proxy/sql-scan.ts";
 import { asProxyError, runStatement, type StatementResult } from "#cli/proxy/statement-runner.ts";
 import { textValue } from "#cli/proxy/text-values.ts";
+import { TransactionBlock } from "#cli/proxy/transaction-block.ts";
 import { TEXT_OID, wireType } from "#cli/proxy/type-oids.ts";
 import { backend, type FrontendMessage } from "#cli/proxy/wire-messages.ts";
 import type { GatewayClient } from "#shared/gateway-client/gateway-client.ts";
@@ -34,13 +35,6 @@ interface Portal {
   done: boolean;
 }
 
-type TransactionStatus = "I" | "T" | "E";
-
-const ABORTED = new ProxyError(
-  "25P02",
-  "current transaction is aborted, commands ignored until end of transaction block",
-);
-
 function formatsAreText(formats: readonly number[]): boolean {
   return formats.every((f) => f === 0);
 }
@@ -51,7 +45,7 @@ function formatsAreText(formats: readonly number[]): boolean {
  * a CancelRequest or a disconnect aborts). Messages must be handled one at a time, in order.
  */
 export class ProxyConnection {
-  private status: TransactionStatus = "I";
+  private readonly block = new TransactionBlock();
   private readonly statements = new Map<string, Prepared>();
   private readonly portals = new Map<string, Portal>();
   private skipping = false;
@@ -101,8 +95,8 @@ export class ProxyConnection {
           return;
         case "sync":
           this.skipping = false;
-          if (this.status === "I") this.dropPortals();
-          this.send(backend.readyForQuery(this.status));
+          if (this.block.status === "I") this.dropPortals();
+          this.send(backend.readyForQuery(this.block.status));
           return;
         case "flush":
           return;
@@ -130,7 +124,7 @@ export class ProxyConnection {
   }
 
   private fail(error: unknown): void {
-    if (this.status === "T") this.status = "E";
+    this.block.failed();
     const problem = asProxyError(error);
     if (problem instanceof ProxyError) {
       this.send(
@@ -168,7 +162,7 @@ export class ProxyConnection {
     } catch (error) {
       this.fail(error);
     }
-    this.send(backend.readyForQuery(this.status));
+    this.send(backend.readyForQuery(this.block.status));
   }
 
   private localOf(scan: SqlScan): LocalStatement {
@@ -219,7 +213,7 @@ export class ProxyConnection {
         "08P01",
         `bind message supplies ${message.params.length} parameters, but prepared statement "${message.statement}" requires ${statement.paramCount}`,
       );
-    if (this.status === "E" && !this.endsTransaction(statement.local)) throw ABORTED;
+    this.block.check(statement.local);
     this.dropPortal(message.portal);
     const portal: Portal = {
       statement,
@@ -288,13 +282,13 @@ export class ProxyConnection {
   }
 
   private async started(portal: Portal): Promise<StatementResult> {
-    if (this.status === "E") throw ABORTED;
+    this.block.check({ kind: "gateway" });
     portal.result ??= await this.run(portal.statement.sql, portal.params);
     return portal.result;
   }
 
   private async run(sql: string, params: readonly (string | null)[]): Promise<StatementResult> {
-    if (this.status === "E") throw ABORTED;
+    this.block.check({ kind: "gateway" });
     const controller = new AbortController();
     this.running = controller;
     try {
@@ -341,33 +335,18 @@ export class ProxyConnection {
     }
   }
 
-  private endsTransaction(local: LocalStatement): boolean {
-    return (
-      local.kind === "commit" || local.kind === "rollback" || (local.kind === "savepoint" && local.rollback)
-    );
-  }
-
   private runLocal(local: LocalStatement, simple: boolean): void {
-    if (this.status === "E" && !this.endsTransaction(local)) throw ABORTED;
+    this.block.check(local);
     switch (local.kind) {
       case "begin":
-        if (this.status !== "I")
-          this.notice("there is already a transaction in progress", undefined, "WARNING", "25001");
-        this.status = "T";
-        return void this.send(backend.commandComplete("BEGIN"));
       case "commit":
-      case "rollback": {
-        if (this.status === "I")
-          this.notice("there is no transaction in progress", undefined, "WARNING", "25P01");
-        const tag = local.kind === "commit" && this.status !== "E" ? "COMMIT" : "ROLLBACK";
-        this.status = "I";
-        return void this.send(backend.commandComplete(tag));
+      case "rollback":
+      case "savepoint": {
+        const answer = this.block.apply(local);
+        if (answer.warning !== undefined)
+          this.notice(answer.warning.message, undefined, "WARNING", answer.warning.code);
+        return void this.send(backend.commandComplete(answer.tag));
       }
-      case "savepoint":
-        if (this.status === "I")
-          throw new ProxyError("25P01", `${local.tag} can only be used in transaction blocks`);
-        if (local.rollback) this.status = "T";
-        return void this.send(backend.commandComplete(local.tag));
       case "set":
         if (local.parameter !== undefined) {
           this.settings.set(local.parameter[0], local.parameter[1]);
