@@ -67,7 +67,7 @@ describe("the GitHub Action", () => {
   let oidc: Server;
   const requestToken = randomBytes(16).toString("hex");
   const oidcRequests: { audience: string | null; authorized: boolean }[] = [];
-  let workdir: string;
+  const workdirs: string[] = [];
 
   beforeAll(async () => {
     gw = await startTestGateway();
@@ -91,10 +91,12 @@ describe("the GitHub Action", () => {
     await new Promise((resolve) => oidc?.close(resolve));
     await gw?.close();
     await rm(buildDir, { recursive: true, force: true });
+    for (const dir of workdirs) await rm(dir, { recursive: true, force: true });
   });
 
   async function action(inputs: Record<string, string>): Promise<Finished & { dir: string }> {
-    workdir = await mkdtemp(join(tmpdir(), "phigate-action-"));
+    const workdir = await mkdtemp(join(tmpdir(), "phigate-action-"));
+    workdirs.push(workdir);
     for (const name of ["output", "env", "summary"]) await writeFile(join(workdir, name), "");
     const env: Record<string, string> = {
       ACTIONS_ID_TOKEN_REQUEST_URL: `http://127.0.0.1:${(oidc.address() as AddressInfo).port}/token?api-version=2.0`,
