@@ -167,18 +167,29 @@ export async function openResultDownload(
   }
   async function* rows(): AsyncGenerator<unknown[]> {
     let batch = 0;
-    for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
-      if (next.value === "") continue;
-      let row: unknown[];
-      try {
-        row = parseResultRow(next.value);
-      } catch {
-        throw badResult("a row of the result is not a JSON array");
+    let read = false;
+    try {
+      for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
+        if (next.value === "") continue;
+        let row: unknown[];
+        try {
+          row = parseResultRow(next.value);
+        } catch {
+          throw badResult("a row of the result is not a JSON array");
+        }
+        yield row;
+        if (++batch === 1_000) {
+          progress?.addRows(batch);
+          batch = 0;
+        }
       }
-      yield row;
-      if (++batch === 1_000) {
-        progress?.addRows(batch);
-        batch = 0;
+      read = true;
+    } finally {
+      // A reader that stops early (the MCP server's first rows, a cancelled proxy statement) releases the download.
+      if (!read) {
+        input.destroy();
+        gunzip.destroy();
+        response.cancel();
       }
     }
     progress?.addRows(batch);
