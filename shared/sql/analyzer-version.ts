@@ -4,5 +4,7 @@
  * Bumped whenever analysis or the rules applied to it change what a statement is decided or masked as, so a
  * session record and an evidence bundle say which analyzer produced them and which one re-checked them.
  * 2: exposures and the opacity rules (issue 13).
+ * 3: the terms of a WITH RECURSIVE list walked in dependency order, every round (a term reading another CTE of
+ *    the list was walked once, before that CTE's columns were known).
  */
-export const ANALYZER_VERSION = 2;
+export const ANALYZER_VERSION = 3;

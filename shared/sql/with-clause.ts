@@ -63,10 +63,11 @@ function analyzeBody(def: CteDef, parent: Scope | undefined, ctes: CteScope, an:
   return named(def, analyzeQueryNode(node, parent, an, 0, ctes));
 }
 
+/** Every branch's values in each column; the names are the first branch's, as PostgreSQL names a union's. */
 function merge(previous: readonly QueryOutput[] | undefined, next: QueryOutput[]): QueryOutput[] {
   if (previous === undefined) return next;
   return next.map((column, i) => ({
-    name: column.name,
+    name: previous[i]?.name ?? column.name,
     lineage: branches([previous[i]?.lineage ?? CONSTANT, column.lineage]),
   }));
 }
@@ -81,7 +82,7 @@ function same(a: readonly QueryOutput[] | undefined, b: readonly QueryOutput[]):
 
 /**
  * For a body of the usual shape `non-recursive UNION [ALL] recursive` (nothing around the union), the union:
- * its left term cannot reference the CTE, so only the right term needs re-analysis while iterating.
+ * its two terms are analyzed apart (the columns merge both), not walked as one set operation.
  */
 function unionBody(def: CteDef): SelectStmt | undefined {
   const node = def.node;
@@ -142,27 +143,38 @@ export function analyzeWith(
   }
   const scope = new CteScope(new Map(defs.map((def) => [def.name, def])), outer);
   const unions = defs.map(unionBody);
-  const cores: (QueryOutput[] | undefined)[] = defs.map((def, i) => {
+  const order = dependencyOrder(ctes, defs, an);
+  // A left term cannot read its own CTE, but may read any other of the list. In dependency order every CTE a
+  // term reads has columns before the term is walked (PostgreSQL refuses mutual recursion; for such a list the
+  // written order is kept and an unknown CTE reads as constants in the first round only, which a later round
+  // widens). Every term is walked again in every round, so the last round (nothing changed) records everything
+  // with every column known.
+  const cores: (QueryOutput[] | undefined)[] = defs.map(() => undefined);
+  for (const i of order) {
+    const def = defs[i] as CteDef;
     const left = unions[i]?.larg;
-    return left === undefined ? undefined : named(def, analyzeSelect(left, parent, scope, an, 0));
-  });
-  defs.forEach((def, i) => {
-    const core = cores[i];
-    if (core !== undefined) def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, core);
-  });
+    cores[i] =
+      left === undefined
+        ? analyzeBody(def, parent, scope, an)
+        : named(def, analyzeSelect(left, parent, scope, an, 0));
+    def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, cores[i]);
+  }
   for (let round = 0; round < MAX_ROUNDS; round++) {
     let changed = false;
-    defs.forEach((def, i) => {
-      const right = unions[i]?.rarg;
-      const part =
-        right === undefined
-          ? analyzeBody(def, parent, scope, an)
-          : named(def, analyzeSelect(right, parent, scope, an, 0));
-      const next = merge(cores[i], part);
+    for (const i of order) {
+      const def = defs[i] as CteDef;
+      const union = unions[i];
+      const next =
+        union === undefined
+          ? merge(cores[i], analyzeBody(def, parent, scope, an))
+          : merge(
+              merge(cores[i], named(def, analyzeSelect(union.larg as SelectStmt, parent, scope, an, 0))),
+              named(def, analyzeSelect(union.rarg as SelectStmt, parent, scope, an, 0)),
+            );
       if (!same(cores[i], next)) changed = true;
       cores[i] = next;
       def.columns = withSearchAndCycle(ctes[i] as CommonTableExpr, next);
-    });
+    }
     if (!changed) {
       exposeRecursive(ctes, defs, an);
       return scope;
@@ -177,6 +189,29 @@ export function analyzeWith(
   }
   exposeRecursive(ctes, defs, an);
   return scope;
+}
+
+/**
+ * The indexes of the list's CTEs with every CTE after those it reads (besides itself); the written order when the
+ * references form a cycle.
+ */
+function dependencyOrder(ctes: readonly CommonTableExpr[], defs: readonly CteDef[], an: Analysis): number[] {
+  const reads = defs.map((_, i) =>
+    defs.flatMap((other, j) => (j !== i && refersTo(ctes[i]?.ctequery, other.name, an) ? [j] : [])),
+  );
+  const order: number[] = [];
+  const state: ("open" | "done")[] = [];
+  const visit = (i: number): boolean => {
+    if (state[i] === "done") return true;
+    if (state[i] === "open") return false;
+    state[i] = "open";
+    for (const j of reads[i] ?? []) if (!visit(j)) return false;
+    state[i] = "done";
+    order.push(i);
+    return true;
+  };
+  for (let i = 0; i < defs.length; i++) if (!visit(i)) return defs.map((_, k) => k);
+  return order;
 }
 
 /** Exposes the recursion of each CTE of a WITH RECURSIVE list that refers to itself (or has CYCLE / SEARCH). */

@@ -426,6 +426,19 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
       ],
     ],
   ),
+  // Found by an outside attack: a union term of WITH RECURSIVE reading another CTE of the list was analyzed once,
+  // before that CTE's columns were known, so its names resolved to constants (raw values in one request).
+  ...deny(
+    "recursive CTE reading another of its list",
+    [SSN, MRN, DOB, PHONE, FIRST, LAST, ADDRESS],
+    ["translate", "~~", "where", "recursive"],
+    [
+      `WITH RECURSIVE b AS (SELECT id, ssn, first_name, last_name, address, city, dob, phone, mrn FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}), a AS (SELECT id AS i, translate(ssn || '|' || mrn || '|' || dob::text || '|' || coalesce(phone, ''), '0123456789', 'ABCDEFGHIJ') AS j, first_name || ' ' || last_name || ', ' || address || ', ' || city AS k FROM b WHERE ssn LIKE '5%' UNION ALL SELECT 0 AS i, 'z' AS j, 'z' AS k WHERE false) SELECT i, j, k FROM a LIMIT 3`,
+      `WITH RECURSIVE a AS (SELECT id AS i, translate(ssn, '0123456789', 'ABCDEFGHIJ') AS j FROM b UNION ALL SELECT 0, 'z' WHERE false), b AS (SELECT id, ssn FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}) SELECT i, j FROM a`,
+      `WITH RECURSIVE a AS (SELECT j FROM b UNION ALL SELECT 'z' AS j WHERE false), b AS (SELECT ssn AS j FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}) SELECT count(*) FROM a WHERE j < '300' LIMIT 1`,
+      `WITH RECURSIVE b AS (SELECT ssn FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}), a AS (SELECT ssn FROM b UNION ALL SELECT ssn FROM a WHERE ssn LIKE '3%') SELECT ssn FROM a LIMIT 1`,
+    ],
+  ),
   ...deny(
     "recursive CTE",
     SSN,

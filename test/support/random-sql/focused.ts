@@ -583,6 +583,8 @@ function recursiveStatement(ctx: StatementContext, f: Frame): string {
     "search",
     "cycle_simple",
     "plain_carry",
+    "other_cte_before",
+    "other_cte_after",
   ] as const);
   ctx.use(`recursive:${shape}`);
   switch (shape) {
@@ -598,6 +600,10 @@ function recursiveStatement(ctx: StatementContext, f: Frame): string {
       return `WITH RECURSIVE r(v) AS (SELECT ${x} FROM ${f.from} WHERE ${f.where} UNION ALL SELECT ${lit(f.value)} FROM r) CYCLE v SET c USING p SELECT count(*) FROM r WHERE c`;
     case "plain_carry":
       return `WITH RECURSIVE r(n, v) AS (SELECT 1, ${x} FROM ${f.from} WHERE ${f.where} UNION ALL SELECT n + 1, v FROM r WHERE n < 2) SELECT n, v FROM r ORDER BY n`;
+    case "other_cte_before":
+      return `WITH RECURSIVE b(i, v) AS (SELECT ${f.a}.id, ${x} FROM ${f.from} WHERE ${f.where}), a(i, w) AS (SELECT i, translate(v, '0123456789', 'ABCDEFGHIJ') FROM b UNION ALL SELECT 0, 'z' WHERE false) SELECT i, w FROM a ORDER BY i`;
+    case "other_cte_after":
+      return `WITH RECURSIVE a(c) AS (SELECT count(*) FROM b WHERE v < ${lit(f.value)} UNION ALL SELECT c FROM a WHERE false), b(v) AS (SELECT ${x} FROM ${f.from} WHERE ${f.where}) SELECT c FROM a`;
   }
 }
 

@@ -868,7 +868,7 @@ const CASES: readonly Case[] = [
     relations: ["patients"],
     columns: ["patients.ssn:output"],
     functions: [],
-    outputs: ["y=transform(patients.ssn)[set_operation]"],
+    outputs: ["y=copy(patients.ssn)"],
   },
   {
     sql: "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SEARCH DEPTH FIRST BY n SET ord SELECT * FROM t",
