@@ -206,7 +206,7 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   }
   const usingNames =
     j.isNatural === true
-      ? naturalNames(left, right)
+      ? naturalNames(left, right, an)
       : j.usingClause === undefined
         ? NO_NAMES
         : stringList(j.usingClause);
@@ -214,6 +214,9 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   for (const name of usingNames) {
     const l = left.columns.filter((c) => c.name === name);
     const r = right.columns.filter((c) => c.name === name);
+    // A side of unknown shape compares a value this analysis derives from that side's inputs.
+    if (l.length === 0 && left.open !== undefined) l.push({ name, lineage: left.open, used: true });
+    if (r.length === 0 && right.open !== undefined) r.push({ name, lineage: right.open, used: true });
     // PostgreSQL refuses a USING name one side lacks; not finding it here means this analysis named a column
     // otherwise than PostgreSQL does: unresolved, so the statement is refused rather than misread.
     if ((l.length === 0 && left.open === undefined) || (r.length === 0 && right.open === undefined))
@@ -243,9 +246,11 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   const items = [...left.items, ...right.items];
   if (j.alias !== undefined) {
     for (const item of items) item.hidden = true;
-    items.push(
-      makeItem(j.alias.aliasname, rangeColumns(columns, aliasNames(j.alias)), { ...(open ? { open } : {}) }),
-    );
+    // `(a JOIN b) AS j(x, y)`: unqualified names see the join's columns as the alias renames them.
+    const renamed = renamedColumns(columns, aliasNames(j.alias));
+    items.push(makeItem(j.alias.aliasname, renamed, { ...(open ? { open } : {}) }));
+    if (j.join_using_alias !== undefined) items.push(makeItem(j.join_using_alias.aliasname, merged));
+    return { items, columns: renamed, open };
   }
   if (j.join_using_alias !== undefined) items.push(makeItem(j.join_using_alias.aliasname, merged));
   return { items, columns, open };
@@ -257,7 +262,19 @@ function emptyEntry(): FromEntry {
   return { items: [], columns: [], open: undefined };
 }
 
-function naturalNames(left: FromEntry, right: FromEntry): string[] {
+/** Columns renamed by an alias column list, each a view of the column it renames (a use marks that one used). */
+function renamedColumns(columns: readonly RangeColumn[], names: readonly string[]): RangeColumn[] {
+  if (names.length === 0) return [...columns];
+  return columns.map((column, i) =>
+    i < names.length
+      ? { name: names[i] as string, lineage: column.lineage, used: false, parts: [column] }
+      : column,
+  );
+}
+
+/** The common column names of a NATURAL join; with an item of unknown shape they are unknown (unresolved). */
+function naturalNames(left: FromEntry, right: FromEntry, an: Analysis): string[] {
+  if (left.open !== undefined || right.open !== undefined) an.unresolved.add("NATURAL JOIN");
   const names: string[] = [];
   for (const column of left.columns) {
     if (!names.includes(column.name) && right.columns.some((c) => c.name === column.name))

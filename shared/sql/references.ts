@@ -127,7 +127,12 @@ function resolveNames(names: string[], cx: Cx): Lineage {
       const exact = exactColumn(scope, first);
       if (exact !== undefined) return exact;
       const open = openColumn(scope, first, cx.an);
-      if (open !== undefined) return open;
+      if (open !== undefined) {
+        // An item of unknown shape (a function whose columns this analysis does not know) may or may not have
+        // the column; PostgreSQL knows, and may resolve the name at an enclosing level instead: unresolved.
+        cx.an.unresolved.add(first);
+        return branches([open, unresolved(first, first, cx)]);
+      }
     }
     for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
       const items = itemsNamed(scope, first);

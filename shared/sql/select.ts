@@ -8,7 +8,7 @@ import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
 import { outputName } from "./output-names.ts";
 import { predicates } from "./predicates.ts";
-import { findItems } from "./references.ts";
+import { findItems, wholeRowItem } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
@@ -125,6 +125,8 @@ function valuesOutputs(rows: readonly Node[], cx: Cx): QueryOutput[] {
   const perColumn: Lineage[][] = [];
   for (const row of rows) {
     const items = "List" in row ? (row.List.items ?? []) : [row];
+    // A star in a VALUES row expands into columns PostgreSQL counts and this analysis does not.
+    if (items.some(isStarForm)) cx.an.outputsComplete = false;
     exprs(items, cx).forEach((lineage, i) => {
       const column = perColumn[i] ?? [];
       column.push(lineage);
@@ -148,10 +150,49 @@ export function targetList(targets: readonly Node[], cx: Cx): QueryOutput[] {
       expandStar(fields.slice(0, -1), cx, outputs);
       continue;
     }
+    if (val !== undefined && "A_Indirection" in val && endsInStar(val.A_Indirection.indirection)) {
+      expandFieldStar(val.A_Indirection.arg, val.A_Indirection.indirection ?? [], cx, outputs);
+      continue;
+    }
     const lineage = expr(val, cx);
     outputs.push({ name: name ?? outputName(val), lineage });
   }
   return outputs;
+}
+
+function endsInStar(steps: readonly Node[] | undefined): boolean {
+  const last = steps?.[steps.length - 1];
+  return last !== undefined && "A_Star" in last;
+}
+
+/**
+ * `(x).*`: PostgreSQL expands it into one output per field of x. A whole row of an item of known shape expands
+ * to its columns; any other composite has a number of fields this analysis does not know, so the positions of
+ * every later output are unknown and the outputs are incomplete (the statement is refused).
+ */
+function expandFieldStar(
+  arg: Node | undefined,
+  steps: readonly Node[],
+  cx: Cx,
+  outputs: QueryOutput[],
+): void {
+  const item = steps.length === 1 ? wholeRowItem(arg, cx) : undefined;
+  if (item === undefined || item.open !== undefined) {
+    cx.an.outputsComplete = false;
+    outputs.push({ name: "?column?", lineage: expr(arg, cx) });
+    return;
+  }
+  for (const column of item.columns) {
+    markUsed(column);
+    cx.an.record(column.lineage, cx.clause, cx.via);
+    outputs.push({ name: column.name, lineage: column.lineage });
+  }
+}
+
+/** Whether a VALUES item is a `*` PostgreSQL expands into several columns there. */
+function isStarForm(node: Node): boolean {
+  if ("ColumnRef" in node) return endsInStar(node.ColumnRef.fields);
+  return "A_Indirection" in node && endsInStar(node.A_Indirection.indirection);
 }
 
 function expandStar(qualifier: readonly Node[], cx: Cx, outputs: QueryOutput[]): void {

@@ -72,7 +72,7 @@ describe("the adversarial statements", () => {
     }
     const otherDenials = all.filter((s) => s.expect === "denied" && s.names === undefined);
     expect(new Set(otherDenials.map((s) => s.category))).toEqual(
-      new Set(["catalog and server", "server extras"]),
+      new Set(["catalog and server", "server extras", "shapes the analysis must not guess"]),
     );
   });
 

@@ -4,6 +4,7 @@ import {
   ADDRESS,
   ADVERSARIAL_PATIENTS,
   DOB,
+  deniedOther,
   deny,
   E,
   EMAIL,
@@ -426,6 +427,20 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
       ],
     ],
   ),
+  // Found by an outside attack: shapes PostgreSQL knows and the analysis guessed. An aliased join's column list
+  // renames what unqualified names see; a FROM function of unknown shape does not answer to every name (PostgreSQL
+  // may resolve it outward); NATURAL JOIN with such a function joins on columns the analysis cannot see;
+  // `(c).*` expands into one output per field, moving every later position.
+  ...deniedOther("shapes the analysis must not guess", [
+    `SELECT id, translate(c1, '0123456789', 'abcdefghij') FROM (patients p CROSS JOIN (SELECT 1 AS c1) z) AS j(id, a2, c1, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, z1) WHERE id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT id, c7 AS m, c2 AS f, c4 AS d, c1 < '5' AS lt FROM (patients p CROSS JOIN (SELECT 1 AS c1, 1 AS c2, 1 AS c3, 1 AS c4, 1 AS c5, 1 AS c6, 1 AS c7) z) AS j(id, c7, c1, c2, c3, c4, a7, c5, a9, a10, a11, c6, a13, z1, z2, z3, z4, z5, z6, z7) WHERE id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT p.id, l.* FROM patients p, LATERAL (SELECT ssn AS s, translate(ssn, '0123456789', 'abcdefghij') AS t, first_name AS fn, dob AS d, ssn < '5' AS lt FROM pi() f) l WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT id, (SELECT translate(ssn, '0123456789', 'abcdefghij') FROM pi() f) AS x FROM patients p WHERE id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT p.id, (SELECT translate(mrn, '0123456789', 'abcdefghij') FROM pg_get_keywords() k LIMIT 1) FROM patients p WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT id FROM (SELECT id, dob FROM patients WHERE id <= 3) p NATURAL JOIN jsonb_populate_recordset((SELECT NULL::patients), '[{"id":1,"dob":"1964-08-24"},{"id":2,"dob":"1932-02-22"}]') f LIMIT 1000`,
+    `SELECT e.id, (SELECT translate(department, '0123456789', 'abcdefghij') FROM (SELECT (c).*, p.ssn AS department FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id = e.patient_id) s(a, b)) AS leak FROM encounters e WHERE e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
+    `SELECT id FROM (SELECT (c).*, p.id, p.ssn FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id <= ${ADVERSARIAL_PATIENTS} ORDER BY 4) s`,
+  ]),
   // Found by an outside attack: a union term of WITH RECURSIVE reading another CTE of the list was analyzed once,
   // before that CTE's columns were known, so its names resolved to constants (raw values in one request).
   ...deny(

@@ -180,6 +180,14 @@ describe("every adversarial statement", () => {
     expect((strategies as (string | null)[]).filter((s) => s !== null && s !== "detect")).toEqual([]);
   });
 
+  it.each(byOutcome("denied").filter((s) => s.names === undefined))(
+    "[$category] refuses $sql",
+    async ({ sql }) => {
+      const { decision } = await decide(sql);
+      expect(decision.outcome, decision.reasons.join(" | ")).toBe("deny");
+    },
+  );
+
   it.each(byOutcome("approval"))("[$category] sends $sql to an approver", async ({ sql }) => {
     const { decision } = await decide(sql);
     expect(decision.outcome).toBe("require_approval");
