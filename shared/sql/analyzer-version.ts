@@ -5,6 +5,8 @@
  * session record and an evidence bundle say which analyzer produced them and which one re-checked them.
  * 2: exposures and the opacity rules (issue 13).
  * 3: the terms of a WITH RECURSIVE list walked in dependency order, every round (a term reading another CTE of
- *    the list was walked once, before that CTE's columns were known).
+ *    the list was walked once, before that CTE's columns were known); an aliased join's column list renames what
+ *    unqualified names see; names only an item of unknown shape might have, NATURAL JOIN beside one, `(x).*` of
+ *    unknown width and stars in VALUES rows are refused.
  */
 export const ANALYZER_VERSION = 3;
