@@ -325,6 +325,35 @@ function rangeFunction(rf: RangeFunction, level: Scope, an: Analysis): FromEntry
   return single(item);
 }
 
+/**
+ * `unnest(a, b, ...)` in FROM: one column per array. One array gives one column only when its elements are
+ * plainly scalar (literals, parameters, casts to types that are not relations); an array of a composite type
+ * gives one column per field, a width this analysis does not know.
+ */
+function unnestColumns(args: readonly Node[], an: Analysis): readonly string[] | null | undefined {
+  if (args.length > 1) return args.map(() => "unnest");
+  const only = args[0];
+  return only !== undefined && scalarArray(only, an) ? null : undefined;
+}
+
+function scalarArray(node: Node, an: Analysis): boolean {
+  if ("ParamRef" in node) return true;
+  if ("A_ArrayExpr" in node)
+    return (node.A_ArrayExpr.elements ?? []).every(
+      (e) => "A_Const" in e || "ParamRef" in e || scalarArray(e, an) || scalarCast(e, an),
+    );
+  return scalarCast(node, an);
+}
+
+function scalarCast(node: Node, an: Analysis): boolean {
+  if (!("TypeCast" in node)) return false;
+  const arg = node.TypeCast.arg;
+  const names = stringList(node.TypeCast.typeName?.names);
+  const type = names[names.length - 1] ?? "";
+  const relation = an.index.relation(names.length > 1 ? names[names.length - 2] : undefined, type);
+  return relation === undefined && arg !== undefined && ("A_Const" in arg || "ParamRef" in arg);
+}
+
 function firstCall(entry: Node | undefined): Node | undefined {
   if (entry === undefined) return undefined;
   return "List" in entry ? entry.List.items?.[0] : entry;
@@ -340,8 +369,12 @@ function functionName(call: Node | undefined): string {
 
 /** Known result columns: null for one scalar column, names for a known row type, undefined when unknown. */
 function functionColumns(call: Node | undefined, an: Analysis): readonly string[] | null | undefined {
-  if (call === undefined || !("FuncCall" in call)) return null;
+  // Anything but a function call (a cast, COALESCE, NULLIF...) may be of a composite type: its width is unknown.
+  if (call === undefined || !("FuncCall" in call)) return undefined;
   const name = functionName(call);
+  const schema = qualifier(call.FuncCall.funcname);
+  if (name === "unnest" && (schema === undefined || schema === "pg_catalog"))
+    return unnestColumns(call.FuncCall.args ?? [], an);
   if (POPULATE_FUNCTIONS.has(name)) {
     const first = call.FuncCall.args?.[0];
     if (first !== undefined && "TypeCast" in first) {

@@ -120,6 +120,11 @@ function figure(node: Node | undefined): Figured {
     const val = first.ResTarget.val;
     const fields = val !== undefined && "ColumnRef" in val ? (val.ColumnRef.fields ?? []) : [];
     if (fields.some((f) => "A_Star" in f)) return [UNKNOWN_NAME, 2];
+    if (val !== undefined && "A_Indirection" in val) {
+      const steps = val.A_Indirection.indirection ?? [];
+      const last = steps[steps.length - 1];
+      if (last !== undefined && "A_Star" in last) return [UNKNOWN_NAME, 2];
+    }
     return [outputName(val), 2];
   }
   if ("MinMaxExpr" in node) return [node.MinMaxExpr.op === "IS_LEAST" ? "least" : "greatest", 2];

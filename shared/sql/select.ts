@@ -6,7 +6,7 @@ import { fromItem } from "./from-clause.ts";
 import { sortNodes, windowDef } from "./function-calls.ts";
 import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
-import { outputName } from "./output-names.ts";
+import { outputName, UNKNOWN_NAME } from "./output-names.ts";
 import { predicates } from "./predicates.ts";
 import { findItems, wholeRowItem } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
@@ -234,9 +234,14 @@ function outputReference(node: Node | undefined, outputs: QueryOutput[], preferO
     if (fields.length !== 1 || only === undefined || !("String" in only)) return undefined;
     const name = only.String.sval ?? "";
     const matches = outputs.filter((o) => o.name === name);
-    if (matches.length === 0) return undefined;
-    if (!preferOutput && cx.scope.entries.some((e) => e.columns.some((c) => c.name === name)))
+    const input = cx.scope.entries.some((e) => e.columns.some((c) => c.name === name));
+    if (matches.length === 0) {
+      // An output whose name this analysis does not know may be the one PostgreSQL binds the name to.
+      if ((preferOutput || !input) && outputs.some((o) => o.name === UNKNOWN_NAME))
+        cx.an.unresolved.add(name);
       return undefined;
+    }
+    if (!preferOutput && input) return undefined;
     return { name, lineage: branches(matches.map((m) => m.lineage)) };
   }
   return undefined;

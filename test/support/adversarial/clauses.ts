@@ -12,6 +12,7 @@ import {
   GUESS,
   LAST,
   MRN,
+  masked,
   NOTES,
   ONE,
   P,
@@ -430,7 +431,9 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
   // Found by an outside attack: shapes PostgreSQL knows and the analysis guessed. An aliased join's column list
   // renames what unqualified names see; a FROM function of unknown shape does not answer to every name (PostgreSQL
   // may resolve it outward); NATURAL JOIN with such a function joins on columns the analysis cannot see;
-  // `(c).*` expands into one output per field, moving every later position.
+  // `(c).*` expands into one output per field, moving every later position; unnest of several arrays, of an
+  // array of rows and a cast to a row type in FROM are as wide as PostgreSQL says; ORDER BY a name an output of
+  // unknown name may carry sorts by that output.
   ...deniedOther("shapes the analysis must not guess", [
     `SELECT id, translate(c1, '0123456789', 'abcdefghij') FROM (patients p CROSS JOIN (SELECT 1 AS c1) z) AS j(id, a2, c1, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, z1) WHERE id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT id, c7 AS m, c2 AS f, c4 AS d, c1 < '5' AS lt FROM (patients p CROSS JOIN (SELECT 1 AS c1, 1 AS c2, 1 AS c3, 1 AS c4, 1 AS c5, 1 AS c6, 1 AS c7) z) AS j(id, c7, c1, c2, c3, c4, a7, c5, a9, a10, a11, c6, a13, z1, z2, z3, z4, z5, z6, z7) WHERE id <= ${ADVERSARIAL_PATIENTS}`,
@@ -440,6 +443,22 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
     `SELECT id FROM (SELECT id, dob FROM patients WHERE id <= 3) p NATURAL JOIN jsonb_populate_recordset((SELECT NULL::patients), '[{"id":1,"dob":"1964-08-24"},{"id":2,"dob":"1932-02-22"}]') f LIMIT 1000`,
     `SELECT e.id, (SELECT translate(department, '0123456789', 'abcdefghij') FROM (SELECT (c).*, p.ssn AS department FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id = e.patient_id) s(a, b)) AS leak FROM encounters e WHERE e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT id FROM (SELECT (c).*, p.id, p.ssn FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id <= ${ADVERSARIAL_PATIENTS} ORDER BY 4) s`,
+    `SELECT p.id AS pid, (SELECT * FROM (SELECT p.ssn AS id) s) FROM patients p WHERE p.id < 8 ORDER BY id`,
+    `SELECT c.v AS probe, p.id AS patient, (SELECT * FROM (SELECT coalesce(p.ssn, c.v) AS id) s) FROM patients p FULL JOIN (VALUES ('999-99-9999')) c(v) ON false WHERE p.id < 8 OR p.id IS NULL ORDER BY id`,
+    `SELECT c.v AS probe, p.id AS patient, (SELECT (s).* FROM (SELECT coalesce(p.ssn, c.v) AS id) s) FROM patients p FULL JOIN (VALUES ('300-00-0000')) c(v) ON false WHERE p.id < 8 OR p.id IS NULL ORDER BY id`,
+    `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM unnest(ARRAY[NULL::medications]) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
+    `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM CAST(NULL AS medications) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
+    `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM COALESCE(NULL::medications) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
+  ]),
+  ...masked("shapes the analysis must not guess", [
+    [
+      `SELECT t.c AS ssn, t.e AS dob, t.g AS phone, t.i AS last_name, t.k AS address, t.m AS mrn FROM (SELECT u.*, 'x' || p.ssn || 'x', p.id, p.dob, p.id, 'x' || p.phone || 'x', p.id, p.last_name, p.id, p.address, p.id, 'x' || p.mrn || 'x', p.id FROM unnest(ARRAY['a'], ARRAY['b']) u, patients p WHERE p.id <= 3) t(a, b, c, d, e, f, g, h, i, j, k, l, m)`,
+      { why: "as wide as PostgreSQL says, the positions land on the SSN and phone functions: nulled" },
+    ],
+    [
+      `SELECT t.c AS ssn_head, t.e AS ssn_tail, t.g AS phone_head, t.i AS phone_tail FROM (SELECT u.*, rtrim(p.ssn, '0123456789'), p.id, ltrim(p.ssn, '0123456789'), p.id, rtrim(p.phone, '0123456789'), p.id, ltrim(p.phone, '0123456789'), p.id FROM unnest(ARRAY['a'], ARRAY['b']) u, patients p WHERE p.id <= 3) t(a, b, c, d, e, f, g, h, i)`,
+      { why: "as wide as PostgreSQL says, the positions land on the SSN and phone functions: nulled" },
+    ],
   ]),
   // Found by an outside attack: a union term of WITH RECURSIVE reading another CTE of the list was analyzed once,
   // before that CTE's columns were known, so its names resolved to constants (raw values in one request).

@@ -1296,7 +1296,7 @@ const CASES: readonly Case[] = [
     sql: "SELECT * FROM unnest(ARRAY(SELECT ssn FROM patients)) AS u(v)",
     kind: "read",
     relations: ["patients"],
-    columns: ["patients.ssn:output+limit"],
+    columns: ["patients.ssn:output+limit+other"],
     functions: ["unnest"],
     outputs: ["v=transform(patients.ssn)[function,subquery,array]"],
   },
