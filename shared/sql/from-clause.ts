@@ -326,32 +326,71 @@ function rangeFunction(rf: RangeFunction, level: Scope, an: Analysis): FromEntry
 }
 
 /**
- * `unnest(a, b, ...)` in FROM: one column per array. One array gives one column only when its elements are
- * plainly scalar (literals, parameters, casts to types that are not relations); an array of a composite type
- * gives one column per field, a width this analysis does not know.
+ * `unnest(a, b, ...)` in FROM: one column per array when every array is plainly of scalars (ARRAY[...] of
+ * literals, parameters and casts to built-in scalar types, or a literal cast to such an array type). Anything
+ * else may be an array of rows (one column per field) or another overload (`unnest(tsvector)` has three
+ * columns): a width this analysis does not know.
  */
-function unnestColumns(args: readonly Node[], an: Analysis): readonly string[] | null | undefined {
-  if (args.length > 1) return args.map(() => "unnest");
-  const only = args[0];
-  return only !== undefined && scalarArray(only, an) ? null : undefined;
+function unnestColumns(args: readonly Node[]): readonly string[] | null | undefined {
+  if (args.length === 0 || !args.every(scalarArray)) return undefined;
+  return args.length === 1 ? null : args.map(() => "unnest");
 }
 
-function scalarArray(node: Node, an: Analysis): boolean {
-  if ("ParamRef" in node) return true;
-  if ("A_ArrayExpr" in node)
-    return (node.A_ArrayExpr.elements ?? []).every(
-      (e) => "A_Const" in e || "ParamRef" in e || scalarArray(e, an) || scalarCast(e, an),
-    );
-  return scalarCast(node, an);
+/** Built-in scalar types (the parser's names), whose arrays unnest into one column. */
+const SCALAR_TYPES: ReadonlySet<string> = new Set([
+  "text",
+  "varchar",
+  "bpchar",
+  "char",
+  "name",
+  "int2",
+  "int4",
+  "int8",
+  "numeric",
+  "float4",
+  "float8",
+  "bool",
+  "date",
+  "timestamp",
+  "timestamptz",
+  "time",
+  "timetz",
+  "interval",
+  "uuid",
+  "json",
+  "jsonb",
+  "bytea",
+  "oid",
+]);
+
+function castType(node: Node): { name: string; array: boolean } | undefined {
+  if (!("TypeCast" in node)) return undefined;
+  const typeName = node.TypeCast.typeName;
+  const names = stringList(typeName?.names);
+  const schema = names.length > 1 ? names[names.length - 2] : undefined;
+  if (schema !== undefined && schema !== "pg_catalog") return undefined;
+  return { name: names[names.length - 1] ?? "", array: (typeName?.arrayBounds ?? []).length > 0 };
 }
 
-function scalarCast(node: Node, an: Analysis): boolean {
-  if (!("TypeCast" in node)) return false;
-  const arg = node.TypeCast.arg;
-  const names = stringList(node.TypeCast.typeName?.names);
-  const type = names[names.length - 1] ?? "";
-  const relation = an.index.relation(names.length > 1 ? names[names.length - 2] : undefined, type);
-  return relation === undefined && arg !== undefined && ("A_Const" in arg || "ParamRef" in arg);
+function scalarArray(node: Node): boolean {
+  if ("A_ArrayExpr" in node) return (node.A_ArrayExpr.elements ?? []).every(scalarElement);
+  const cast = castType(node);
+  const arg = "TypeCast" in node ? node.TypeCast.arg : undefined;
+  return cast?.array === true && SCALAR_TYPES.has(cast.name) && arg !== undefined && "A_Const" in arg;
+}
+
+function scalarElement(node: Node): boolean {
+  if ("A_Const" in node || "ParamRef" in node) return true;
+  if ("A_ArrayExpr" in node) return (node.A_ArrayExpr.elements ?? []).every(scalarElement);
+  const cast = castType(node);
+  const arg = "TypeCast" in node ? node.TypeCast.arg : undefined;
+  return (
+    cast !== undefined &&
+    !cast.array &&
+    SCALAR_TYPES.has(cast.name) &&
+    arg !== undefined &&
+    scalarElement(arg)
+  );
 }
 
 function firstCall(entry: Node | undefined): Node | undefined {
@@ -374,7 +413,7 @@ function functionColumns(call: Node | undefined, an: Analysis): readonly string[
   const name = functionName(call);
   const schema = qualifier(call.FuncCall.funcname);
   if (name === "unnest" && (schema === undefined || schema === "pg_catalog"))
-    return unnestColumns(call.FuncCall.args ?? [], an);
+    return unnestColumns(call.FuncCall.args ?? []);
   if (POPULATE_FUNCTIONS.has(name)) {
     const first = call.FuncCall.args?.[0];
     if (first !== undefined && "TypeCast" in first) {

@@ -446,6 +446,8 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
     `SELECT p.id AS pid, (SELECT * FROM (SELECT p.ssn AS id) s) FROM patients p WHERE p.id < 8 ORDER BY id`,
     `SELECT c.v AS probe, p.id AS patient, (SELECT * FROM (SELECT coalesce(p.ssn, c.v) AS id) s) FROM patients p FULL JOIN (VALUES ('999-99-9999')) c(v) ON false WHERE p.id < 8 OR p.id IS NULL ORDER BY id`,
     `SELECT c.v AS probe, p.id AS patient, (SELECT (s).* FROM (SELECT coalesce(p.ssn, c.v) AS id) s) FROM patients p FULL JOIN (VALUES ('300-00-0000')) c(v) ON false WHERE p.id < 8 OR p.id IS NULL ORDER BY id`,
+    `SELECT translate(x.c9, '0123456789', 'abcdefghij') AS v FROM (SELECT * FROM unnest(ARRAY[1], ARRAY[NULL::medications]) u, patients p WHERE p.id = 1) x(c1, c2, c3, c4, c5, c6, c7, c8, c9)`,
+    `SELECT x.c11 AS v FROM (SELECT * FROM unnest('a'::tsvector) u, patients p WHERE p.id = 1) x(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11)`,
     `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM unnest(ARRAY[NULL::medications]) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
     `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM CAST(NULL AS medications) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
     `SELECT t.i AS dob FROM (SELECT u.*, p.id, p.id, p.id, p.dob, p.id, p.id, p.id, p.id FROM COALESCE(NULL::medications) u, patients p WHERE p.id = 1) t(a, b, c, d, e, f, g, h, i)`,
