@@ -3,7 +3,6 @@
 
 import { pathToFileURL } from "node:url";
 import { REPORT_QUERY } from "#bench/sql.ts";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { systemClock } from "#shared/ports.ts";
@@ -12,6 +11,7 @@ import type { QueryRequest } from "#shared/sessions/new-record.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

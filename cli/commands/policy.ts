@@ -7,7 +7,6 @@ import { parseArgs } from "node:util";
 import { CliError, EXIT } from "#cli/client.ts";
 import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { PhigateError } from "#shared/errors.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { silentLogger } from "#shared/log.ts";
@@ -16,6 +15,7 @@ import { loadPolicyFile } from "#shared/policy/load.ts";
 import type { SqlExecutor } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /** Usage text. */
 export const POLICY_USAGE = `phigate policy schema

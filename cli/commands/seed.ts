@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { CliError, EXIT } from "#cli/client.ts";
-import { seedEhr } from "#shared/ehr/seed.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 /** Usage text. */
 export const SEED_USAGE = `phigate seed --database-url URL [--patients N]

@@ -1,11 +1,11 @@
 // Images of protected values for world B: fresh, same format, keeping exactly what the columns' masking rules show.
 
-import { EMAIL_DOMAINS, isValidSsn } from "#shared/ehr/identifiers.ts";
-import { Prng } from "#shared/ehr/prng.ts";
 import { compileGeneralizer } from "#shared/masking/generalize.ts";
 import { maskPartial } from "#shared/masking/partial.ts";
 import type { ColumnRule, GeneralizeTarget, PartialRule } from "#shared/masking/rules.ts";
 import { normalizeForToken } from "#shared/masking/tokenize.ts";
+import { EMAIL_DOMAINS, isValidSsn } from "#tools/ehr/identifiers.ts";
+import { Prng } from "#tools/ehr/prng.ts";
 
 /** The value formats the harness can make images of. */
 export type ValueKind =

@@ -3,16 +3,16 @@
 import { join } from "node:path";
 import pg from "pg";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { createJsonLogger } from "#shared/log.ts";
+import type { SqlParam } from "#shared/ports.ts";
 import {
   type ColumnSpec,
   columnArrays,
   ENCOUNTER_COLUMNS,
   MEDICATION_COLUMNS,
   PATIENT_COLUMNS,
-} from "#shared/ehr/columns.ts";
-import { EHR_CONSTRAINTS_SQL, EHR_TABLES, EHR_TABLES_SQL } from "#shared/ehr/schema.ts";
-import { createJsonLogger } from "#shared/log.ts";
-import type { SqlParam } from "#shared/ports.ts";
+} from "#tools/ehr/columns.ts";
+import { EHR_CONSTRAINTS_SQL, EHR_TABLES, EHR_TABLES_SQL } from "#tools/ehr/schema.ts";
 import type { EhrRows } from "./worlds.ts";
 
 /** One database session: `query` runs one statement (with parameters) or, without parameters, a script. */

@@ -1,6 +1,6 @@
 // The random SQL generator's view of the demo schema: tables, typed columns, and the literal values it may use.
 
-import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#shared/ehr/columns.ts";
+import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#tools/ehr/columns.ts";
 
 /** The SQL types expressions are generated at. */
 export type SqlType = "int" | "text" | "date" | "timestamptz" | "bool" | "numeric";
