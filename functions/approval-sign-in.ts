@@ -1,7 +1,7 @@
 // Lambda entry of GET /approvals/oidc/callback: the end of the approver's OIDC sign-in.
 
-import { composeHandler } from "#shared/adapters/aws/compose.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
+import { composeHandler } from "#infra/aws/compose.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { createApprovalSignInHandler } from "#shared/http/handlers/approval-sign-in.ts";
 
 /** The API Gateway (payload v2) handler, composed once per container during the init phase. */

@@ -1,7 +1,7 @@
 // Lambda entry of the approval task `close-denied`: records the session denied, with every decision.
 
-import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import { composeTask } from "#infra/aws/compose-jobs.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
 import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */

@@ -1,7 +1,7 @@
 // Lambda entry of the approval task `close-failed`: fails the approval and its session closed.
 
-import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import { composeTask } from "#infra/aws/compose-jobs.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
 import { closeFailed } from "#shared/approval/tasks/close-approval.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */

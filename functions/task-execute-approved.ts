@@ -1,9 +1,9 @@
 // Lambda entry of the approval task `execute-approved`: runs the recorded statement once (Data API, analyzer, masking).
 
-import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
-import { metricsTelemetry } from "#shared/adapters/aws/job-metrics.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { rdsDataSql } from "#shared/adapters/aws/parts/sql.ts";
+import { composeTask } from "#infra/aws/compose-jobs.ts";
+import { metricsTelemetry } from "#infra/aws/job-metrics.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { rdsDataSql } from "#infra/aws/parts/sql.ts";
 import { executeApproved } from "#shared/approval/tasks/execute-approved.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */

@@ -8,12 +8,12 @@ import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
-import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import type { FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
-import { KEY_PREFIXES } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { CATALOGS_PREFIX } from "#shared/adapters/aws/s3-catalog-archive.ts";
-import { BUNDLES_PREFIX } from "#shared/adapters/aws/s3-evidence-store.ts";
-import { POLICIES_PREFIX } from "#shared/adapters/aws/s3-policy-archive.ts";
+import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { KEY_PREFIXES } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
+import { POLICIES_PREFIX } from "#infra/aws/adapters/s3-policy-archive.ts";
+import type { FunctionCapabilities } from "#infra/aws/capabilities.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 
 /** The resources a function may be granted. */

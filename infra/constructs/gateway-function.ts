@@ -8,8 +8,8 @@ import { Architecture, type CfnFunction, Runtime } from "aws-cdk-lib/aws-lambda"
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { FunctionDefinition } from "#shared/adapters/aws/functions.ts";
-import { type LambdaEnvironment, lambdaEnvironment } from "#shared/config/lambda-env.ts";
+import { type LambdaEnvironment, lambdaEnvironment } from "#infra/aws/config.ts";
+import type { FunctionDefinition } from "#infra/aws/functions.ts";
 
 /** The Lambda runtime: the newest Node LTS aws-cdk-lib offers (the code targets Node ≥ 20 and uses nothing newer). */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;

@@ -12,8 +12,8 @@ import {
 } from "aws-cdk-lib/aws-s3";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import { KEY_MATERIAL_FIELD } from "#shared/adapters/aws/secrets-key-provider.ts";
+import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { KEY_MATERIAL_FIELD } from "#infra/aws/adapters/secrets-key-provider.ts";
 
 /** What the storage needs from the rest of the stack. */
 export interface StorageProps {

@@ -10,10 +10,10 @@ import {
 import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
 import type { PhigateStack } from "#infra/stack.ts";
-import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";

@@ -27,20 +27,15 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type AwsClients,
-  type AwsDeps,
-  createAwsDeps,
-  loadBundledPolicy,
-} from "#shared/adapters/aws/compose.ts";
-import { notifierPart } from "#shared/adapters/aws/parts/notifier.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { signerPart } from "#shared/adapters/aws/parts/signer.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
+import { type AwsClients, type AwsDeps, createAwsDeps, loadBundledPolicy } from "#infra/aws/compose.ts";
+import { lambdaConfigFromEnv } from "#infra/aws/config.ts";
+import { notifierPart } from "#infra/aws/parts/notifier.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { signerPart } from "#infra/aws/parts/signer.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
 import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
-import { lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";

@@ -10,10 +10,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
-import { composeKeeper, composeTask, nightlyRange } from "#shared/adapters/aws/compose-jobs.ts";
-import type { JobTelemetry } from "#shared/adapters/aws/job-metrics.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
+import { readClientSecret } from "#infra/aws/adapters/client-secret.ts";
+import { composeKeeper, composeTask, nightlyRange } from "#infra/aws/compose-jobs.ts";
+import type { JobTelemetry } from "#infra/aws/job-metrics.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
 import { planWait } from "#shared/approval/tasks/plan-wait.ts";
 import { silentLogger } from "#shared/log.ts";

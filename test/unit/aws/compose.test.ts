@@ -16,16 +16,16 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
-import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
-import type { AwsParts } from "#shared/adapters/aws/parts.ts";
-import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#infra/aws/capabilities.ts";
+import { composeHandler, createAwsDeps, loadBundledPolicy } from "#infra/aws/compose.ts";
+import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#infra/aws/config.ts";
+import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import type { AwsParts } from "#infra/aws/parts.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
-import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
 import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
@@ -206,7 +206,7 @@ describe("Lambda entries", () => {
         "parts/signer.ts": can.evidence,
       };
       for (const [part, needed] of Object.entries(needs)) {
-        expect(source.includes(`#shared/adapters/aws/${part}`), `${fn.id} ${part}`).toBe(needed);
+        expect(source.includes(`#infra/aws/${part}`), `${fn.id} ${part}`).toBe(needed);
       }
     }
     expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());

@@ -5,7 +5,7 @@ import type { RDSDataClient } from "@aws-sdk/client-rds-data";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
-import type { DatabaseConfig } from "#shared/config/lambda-env.ts";
+import type { DatabaseConfig } from "#infra/aws/config.ts";
 import type { Logger } from "#shared/log.ts";
 import type {
   ApprovalWorkflow,

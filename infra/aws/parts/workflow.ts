@@ -1,8 +1,8 @@
 // The Step Functions part: the approval workflow adapter.
 
 import { SFNClient } from "@aws-sdk/client-sfn";
-import type { WorkflowPart } from "#shared/adapters/aws/parts.ts";
-import { SfnApprovalWorkflow } from "#shared/adapters/aws/sfn-approval-workflow.ts";
+import { SfnApprovalWorkflow } from "#infra/aws/adapters/sfn-approval-workflow.ts";
+import type { WorkflowPart } from "#infra/aws/parts.ts";
 
 /** Starts approval executions and completes their task tokens. */
 export const workflowPart: WorkflowPart = {

@@ -1,9 +1,9 @@
 // The Secrets Manager part: purpose keys derived from the key material, and the approver OIDC client secret.
 
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
-import type { SecretsPart } from "#shared/adapters/aws/parts.ts";
-import { SecretsKeyProvider } from "#shared/adapters/aws/secrets-key-provider.ts";
+import { readClientSecret } from "#infra/aws/adapters/client-secret.ts";
+import { SecretsKeyProvider } from "#infra/aws/adapters/secrets-key-provider.ts";
+import type { SecretsPart } from "#infra/aws/parts.ts";
 
 /** Keys and the client secret from Secrets Manager. */
 export const secretsPart: SecretsPart = {

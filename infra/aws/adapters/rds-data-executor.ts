@@ -8,9 +8,9 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from "@aws-sdk/client-rds-data";
-import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#shared/adapters/aws/rds-data-errors.ts";
-import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fields.ts";
-import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
+import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#infra/aws/adapters/rds-data-errors.ts";
+import { columnDecoders, recordsToRows } from "#infra/aws/adapters/rds-data-fields.ts";
+import { toDataApiStatement } from "#infra/aws/adapters/rds-data-params.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {

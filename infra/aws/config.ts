@@ -1,7 +1,7 @@
 // The Lambda environment: one schema that types the CDK `environment` prop and validates it at cold start.
 
 import * as z from "zod";
-import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
+import { capabilitiesOf, type FunctionCapabilities } from "#infra/aws/capabilities.ts";
 import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";

@@ -1,8 +1,8 @@
 // The SQL part: the RDS Data API executor and the statement analyzer (entries of functions with `database`).
 
 import { RDSDataClient } from "@aws-sdk/client-rds-data";
-import type { SqlParts } from "#shared/adapters/aws/parts.ts";
-import { RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
+import { RdsDataExecutor } from "#infra/aws/adapters/rds-data-executor.ts";
+import type { SqlParts } from "#infra/aws/parts.ts";
 import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 
 /** Statements run through the Data API, analyzed by PostgreSQL's parser against the catalog it reads. */

@@ -10,15 +10,15 @@ import { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
-import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import type { AwsParts } from "#shared/adapters/aws/parts.ts";
-import { createPowertoolsLogger } from "#shared/adapters/aws/powertools-logger.ts";
-import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
-import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
-import { S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
-import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
-import { type LambdaConfig, lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
+import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
+import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
+import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
+import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
+import { type LambdaConfig, lambdaConfigFromEnv } from "#infra/aws/config.ts";
+import type { AwsParts } from "#infra/aws/parts.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
@@ -43,7 +43,7 @@ import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
-export type { AwsParts, SqlParts } from "#shared/adapters/aws/parts.ts";
+export type { AwsParts, SqlParts } from "#infra/aws/parts.ts";
 
 /** The SDK clients a function uses (injectable for tests; one of each per container, only those it needs). */
 export interface AwsClients {

@@ -1,8 +1,8 @@
 // The KMS part: the evidence signer.
 
 import { KMSClient } from "@aws-sdk/client-kms";
-import { KmsSigner } from "#shared/adapters/aws/kms-signer.ts";
-import type { SignerPart } from "#shared/adapters/aws/parts.ts";
+import { KmsSigner } from "#infra/aws/adapters/kms-signer.ts";
+import type { SignerPart } from "#infra/aws/parts.ts";
 
 /** Signs evidence manifests with the asymmetric KMS key. */
 export const signerPart: SignerPart = {

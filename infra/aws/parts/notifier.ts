@@ -1,8 +1,8 @@
 // The SNS part: the approvers' notifier.
 
 import { SNSClient } from "@aws-sdk/client-sns";
-import type { NotifierPart } from "#shared/adapters/aws/parts.ts";
-import { SnsNotifier } from "#shared/adapters/aws/sns-notifier.ts";
+import { SnsNotifier } from "#infra/aws/adapters/sns-notifier.ts";
+import type { NotifierPart } from "#infra/aws/parts.ts";
 
 /** Publishes approval notices to the approvers' topic. */
 export const notifierPart: NotifierPart = {
