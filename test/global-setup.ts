@@ -6,8 +6,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 async function templateKey(): Promise<string> {

@@ -2,9 +2,9 @@
 
 import * as z from "zod";
 import { capabilitiesOf, type FunctionCapabilities } from "#infra/aws/capabilities.ts";
-import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
+import { parseJsonSetting } from "#shared/json-setting.ts";
 import type { LogLevel } from "#shared/log.ts";
 import { type ApproverSignIn, approverSignInSchema } from "#shared/web/oidc-client.ts";
 

@@ -1,6 +1,6 @@
 // Seeds the embedded database with the synthetic EHR on first start (and never touches it again).
 
-import type { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import type { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import type { Logger } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { CellValue } from "#shared/sql/types.ts";

@@ -6,8 +6,8 @@ import type { AddressInfo } from "node:net";
 import { finished } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { toLambdaEvent, writeLambdaResult } from "#infra/local/lambda-event.ts";
-import type { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import {
   MethodNotAllowedError,
   NotFoundError,

@@ -33,7 +33,7 @@ import { notifierPart } from "#infra/aws/parts/notifier.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
 import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
 import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";

@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import pg from "pg";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { createJsonLogger } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import {

@@ -6,8 +6,8 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 function rawStatus(port: string, path: string): Promise<number | undefined> {

@@ -7,8 +7,8 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { createJsonLogger } from "#shared/log.ts";
 

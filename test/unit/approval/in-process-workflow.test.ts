@@ -4,7 +4,7 @@ import { access, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { InProcessWorkflow } from "#shared/adapters/local/in-process-workflow.ts";
+import { InProcessWorkflow } from "#infra/local/adapters/in-process-workflow.ts";
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";

@@ -21,7 +21,7 @@ import { KmsSigner } from "#infra/aws/adapters/kms-signer.ts";
 import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
-import { EVIDENCE_KEY_FILE, LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { EVIDENCE_KEY_FILE, LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConflictError, IntegrityError, UnavailableError } from "#shared/errors.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";

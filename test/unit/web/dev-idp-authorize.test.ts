@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DevIdp } from "#infra/local/dev-idp.ts";
-import { DevAuthorization } from "#infra/local/dev-idp-authorize.ts";
+import { DevAuthorization } from "#infra/local/dev-idp/authorize.ts";
+import { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { codeChallenge } from "#shared/web/oidc-client.ts";
 
 const ISSUER = "http://127.0.0.1:9999/dev-idp";

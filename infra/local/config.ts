@@ -3,9 +3,9 @@
 import { resolve } from "node:path";
 import * as z from "zod";
 import type { MailAddresses } from "#shared/approval/email-message.ts";
-import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
+import { parseJsonSetting } from "#shared/json-setting.ts";
 import type { LogLevel } from "#shared/log.ts";
 import { type ApproverSignIn, approverSignInSchema } from "#shared/web/oidc-client.ts";
 

@@ -3,7 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
-import { loadOrCreateSecret } from "#shared/adapters/local/file-key-provider.ts";
+import { loadOrCreateSecret } from "#infra/local/adapters/file-key-provider.ts";
 import { UnavailableError } from "#shared/errors.ts";
 import { keyFingerprint } from "#shared/evidence/signature.ts";
 import { SIGNATURE_ALGORITHM, type Signer, type SignerPublicKey } from "#shared/ports.ts";

@@ -7,7 +7,7 @@ import {
   type ToWorker,
   toWorkerParams,
   type WorkerField,
-} from "#shared/adapters/local/pglite-protocol.ts";
+} from "#infra/local/adapters/pglite-protocol.ts";
 import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
-import type { DevIdp } from "#infra/local/dev-idp.ts";
+import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { escapeHtml } from "#shared/html/html.ts";
 import { htmlPage, redirect } from "#shared/web/html.ts";

@@ -1,9 +1,9 @@
 // HTTP routes of the development IdP: discovery, JWKS, the sign-in form and `POST /dev-idp/token` (contract §3).
 
 import type { IncomingMessage } from "node:http";
-import type { DevIdp } from "#infra/local/dev-idp.ts";
-import { devTokenRequestSchema } from "#infra/local/dev-idp.ts";
-import { DevAuthorization } from "#infra/local/dev-idp-authorize.ts";
+import { DevAuthorization } from "#infra/local/dev-idp/authorize.ts";
+import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
+import { devTokenRequestSchema } from "#infra/local/dev-idp/dev-idp.ts";
 import type { LocalRoute } from "#infra/local/server.ts";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "#shared/errors.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";

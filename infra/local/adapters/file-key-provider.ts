@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { KeyProvider } from "#shared/ports.ts";
 

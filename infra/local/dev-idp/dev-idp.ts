@@ -4,7 +4,7 @@ import { randomUUID, type webcrypto } from "node:crypto";
 import { join } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { z } from "zod";
-import { loadOrCreateSecret } from "#shared/adapters/local/file-key-provider.ts";
+import { loadOrCreateSecret } from "#infra/local/adapters/file-key-provider.ts";
 import { BadRequestError } from "#shared/errors.ts";
 
 /** Longest lifetime of a dev token, seconds. */

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { syncDirectory } from "#shared/adapters/local/atomic-file.ts";
+import { syncDirectory } from "#infra/local/adapters/atomic-file.ts";
 import { ConflictError, PhigateError, UnavailableError } from "#shared/errors.ts";
 import { isSafeBundlePath } from "#shared/evidence/bundle-format.ts";
 import type { BundleSink, EvidenceStore, WrittenFile } from "#shared/ports.ts";

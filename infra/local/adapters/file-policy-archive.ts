@@ -2,7 +2,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { IntegrityError, UnavailableError } from "#shared/errors.ts";
 import type { PolicyArchive } from "#shared/ports.ts";

@@ -5,7 +5,7 @@ import { createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { syncDirectory } from "#shared/adapters/local/atomic-file.ts";
+import { syncDirectory } from "#infra/local/adapters/atomic-file.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {

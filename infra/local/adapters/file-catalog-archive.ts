@@ -2,7 +2,7 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { IntegrityError, UnavailableError } from "#shared/errors.ts";
 import type { CatalogArchive } from "#shared/ports.ts";
 import { CATALOG_VERSION_PATTERN } from "#shared/sql/catalog-snapshot.ts";

@@ -2,8 +2,8 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
-import type { FromWorker, ToWorker, WorkerField } from "#shared/adapters/local/pglite-protocol.ts";
-import { toWorkerSchema } from "#shared/adapters/local/pglite-protocol.ts";
+import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
+import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
 import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 
 const port = parentPort;

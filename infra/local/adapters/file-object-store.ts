@@ -3,7 +3,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { Clock, ObjectStore, StoredObject } from "#shared/ports.ts";
 import { systemClock } from "#shared/ports.ts";
