@@ -12,7 +12,7 @@ import { createJsonLogger } from "#shared/log.ts";
 
 async function templateKey(): Promise<string> {
   const hash = createHash("sha256");
-  const ehr = resolve("shared/ehr");
+  const ehr = resolve("tools/ehr");
   for (const name of (await readdir(ehr)).sort()) hash.update(name).update(await readFile(join(ehr, name)));
   hash.update(await readFile(resolve("node_modules/@electric-sql/pglite/package.json")));
   return hash.digest("hex").slice(0, 16);
