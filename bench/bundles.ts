@@ -10,8 +10,8 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { ALL_FUNCTIONS, type FunctionDefinition } from "#infra/aws/functions.ts";
-import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/constructs/gateway-function.ts";
-import { PROJECT_ROOT } from "#infra/phigate-app.ts";
+import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/cdk/constructs/gateway-function.ts";
+import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 
 const run = promisify(execFile);

@@ -3,11 +3,11 @@
 import { fileURLToPath } from "node:url";
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, HIPAASecurityChecks } from "cdk-nag";
-import { readSettings } from "#infra/settings.ts";
-import { PhigateStack } from "#infra/stack.ts";
+import { readSettings } from "#infra/cdk/settings.ts";
+import { PhigateStack } from "#infra/cdk/stack.ts";
 
-/** The repository root (infra/ is one level below it). */
-export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The repository root (infra/cdk/ is two levels below it). */
+export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Feature flags the stack relies on (set here so `cdk synth` and the tests build the same thing). */
 export const FEATURE_FLAGS: Readonly<Record<string, boolean>> = {

@@ -8,17 +8,20 @@ import type { Construct } from "constructs";
 import { capabilitiesOf, type FunctionCapabilities } from "#infra/aws/capabilities.ts";
 import type { LambdaEnvironment } from "#infra/aws/config.ts";
 import { ALL_FUNCTIONS, type FunctionDefinition, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
-import { ApprovalStateMachine, approvalStateMachineArn } from "#infra/constructs/approval-state-machine.ts";
-import { ApproverNotifications } from "#infra/constructs/approver-notifications.ts";
-import { Backups } from "#infra/constructs/backups.ts";
-import { Database } from "#infra/constructs/database.ts";
-import { GatewayApi } from "#infra/constructs/gateway-api.ts";
-import { GatewayFunction } from "#infra/constructs/gateway-function.ts";
-import { Keys } from "#infra/constructs/keys.ts";
-import { Schedules } from "#infra/constructs/schedules.ts";
-import { Storage } from "#infra/constructs/storage.ts";
-import { grantCapabilities } from "#infra/grants.ts";
-import { approverProviderOf, jwksUriOf, type Settings } from "#infra/settings.ts";
+import {
+  ApprovalStateMachine,
+  approvalStateMachineArn,
+} from "#infra/cdk/constructs/approval-state-machine.ts";
+import { ApproverNotifications } from "#infra/cdk/constructs/approver-notifications.ts";
+import { Backups } from "#infra/cdk/constructs/backups.ts";
+import { Database } from "#infra/cdk/constructs/database.ts";
+import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
+import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
+import { Keys } from "#infra/cdk/constructs/keys.ts";
+import { Schedules } from "#infra/cdk/constructs/schedules.ts";
+import { Storage } from "#infra/cdk/constructs/storage.ts";
+import { grantCapabilities } from "#infra/cdk/grants.ts";
+import { approverProviderOf, jwksUriOf, type Settings } from "#infra/cdk/settings.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ROUTES } from "#shared/http/routes.ts";

@@ -8,8 +8,8 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, HIPAASecurityChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPhigateApp } from "#infra/phigate-app.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import { createPhigateApp } from "#infra/cdk/phigate-app.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 
 /** Bundling is skipped here (the stack test bundles for real): these checks read the construct tree only. */
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };

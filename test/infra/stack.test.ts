@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { capabilitiesOf } from "#infra/aws/capabilities.ts";
 import { ALL_FUNCTIONS } from "#infra/aws/functions.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";

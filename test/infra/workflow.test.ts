@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";

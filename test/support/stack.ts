@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { createPhigateApp, type PhigateAppOptions } from "#infra/phigate-app.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import { createPhigateApp, type PhigateAppOptions } from "#infra/cdk/phigate-app.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 
 /** The approver sign-in settings a synthesized stack needs (an OIDC client whose secret lives in Secrets Manager). */
 export const APPROVER_CONTEXT = {
