@@ -8,9 +8,9 @@ import { loadPolicyFile } from "#shared/policy/load.ts";
 import { systemClock } from "#shared/ports.ts";
 import { DecisionCache, decideRequest } from "#shared/sessions/decide-request.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 function median(values: number[]): number {

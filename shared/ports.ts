@@ -4,7 +4,7 @@ import type {
   ApprovalDecisionEntry,
   ApprovalState,
   ApprovalStatus,
-} from "#shared/approval/approval-state.ts";
+} from "#shared/approval/approval-request.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";

@@ -14,7 +14,7 @@ import { policyJsonSchemaText } from "#shared/policy/json-schema.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import type { SqlExecutor } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /** Usage text. */

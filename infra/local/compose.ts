@@ -23,9 +23,9 @@ import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp/routes.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
 import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
+import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/approval-workflow.ts";
 import { FanOutNotifier, type NotifierChannel } from "#shared/approval/fan-out-notifier.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
-import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
 import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
@@ -39,7 +39,7 @@ import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import { failSession } from "#shared/sessions/query-service.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
 /**

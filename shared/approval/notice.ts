@@ -3,7 +3,7 @@
 
 import { principalLabel } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import type { ApprovalState } from "./approval-state.ts";
+import type { ApprovalState } from "./approval-request.ts";
 
 /** One notification about one approval request. */
 export interface ApprovalNotice {

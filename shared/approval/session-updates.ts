@@ -8,7 +8,7 @@ import {
   TERMINAL_STATUSES,
   transition,
 } from "#shared/sessions/record.ts";
-import type { ApprovalState } from "./approval-state.ts";
+import type { ApprovalState } from "./approval-request.ts";
 
 const MAX_ATTEMPTS = 8;
 

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from "#shared/errors.ts";
 import { type Principal, principalLabel } from "#shared/identity/principal.ts";
 import { errorFields } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
-import { APPROVAL_ID_PATTERN, type ApprovalState, type ApprovalStatus } from "./approval-state.ts";
+import { APPROVAL_ID_PATTERN, type ApprovalState, type ApprovalStatus } from "./approval-request.ts";
 import { checkDecision, type DecisionRequest } from "./decision-rules.ts";
 import type { ApprovalDeps } from "./deps.ts";
 import { recordedApprovals, updateSessionRecord } from "./session-updates.ts";

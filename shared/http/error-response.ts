@@ -3,7 +3,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { PhigateError } from "#shared/errors.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
-import { messagePage } from "#shared/web/html.ts";
+import { messagePage } from "#shared/web/page.ts";
 
 /** Headers every API response carries. */
 export const API_HEADERS: Readonly<Record<string, string>> = {

@@ -14,8 +14,8 @@ import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
+import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
-import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { silentLogger } from "#shared/log.ts";
 import {

@@ -40,7 +40,7 @@ import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import { createTestIssuer, type TestIssuer } from "#test/support/tokens.ts";
 import { FakeApprovalTable } from "#test/unit/aws/support/fake-approval-table.ts";

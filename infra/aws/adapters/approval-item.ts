@@ -5,7 +5,7 @@ import {
   type ApprovalDecisionEntry,
   type ApprovalState,
   approvalStateSchema,
-} from "#shared/approval/approval-state.ts";
+} from "#shared/approval/approval-request.ts";
 
 /** One DynamoDB item. */
 export type Item = Record<string, AttributeValue>;

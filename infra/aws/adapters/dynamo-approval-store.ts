@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
-import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-state.ts";
+import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-request.ts";
 import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
 import type { ApprovalStore } from "#shared/ports.ts";
 import {

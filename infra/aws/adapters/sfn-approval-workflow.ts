@@ -7,7 +7,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { approvalWorkflowInputSchema } from "#shared/approval/states.ts";
+import { approvalWorkflowInputSchema } from "#shared/approval/approval-workflow.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import type { ApprovalWorkflow, DecisionOutput } from "#shared/ports.ts";
 

@@ -7,8 +7,8 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import { type TaskArns, toAmazonStatesLanguage } from "#shared/approval/asl.ts";
-import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
 
 /** The state machine's name: fixed per stack, so its ARN is known before it exists (no function ↔ machine cycle). */

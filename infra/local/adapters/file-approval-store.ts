@@ -7,7 +7,7 @@ import {
   type ApprovalState,
   type ApprovalStatus,
   approvalStateSchema,
-} from "#shared/approval/approval-state.ts";
+} from "#shared/approval/approval-request.ts";
 import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
 import type { ApprovalStore } from "#shared/ports.ts";
 import { KeyedQueue, writeFileAtomic } from "./atomic-file.ts";

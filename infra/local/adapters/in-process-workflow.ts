@@ -1,7 +1,7 @@
 // ApprovalWorkflow in process: interprets the shared state description, persisting each step, resuming after a restart.
 
 import { randomBytes } from "node:crypto";
-import { approvalWorkflowInputSchema } from "#shared/approval/states.ts";
+import { approvalWorkflowInputSchema } from "#shared/approval/approval-workflow.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import {
   readPath,

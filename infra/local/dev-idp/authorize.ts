@@ -5,9 +5,9 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { BadRequestError } from "#shared/errors.ts";
-import { escapeHtml } from "#shared/html/html.ts";
-import { htmlPage, redirect } from "#shared/web/html.ts";
+import { escapeHtml } from "#shared/web/html-template.ts";
 import { codeChallenge } from "#shared/web/oidc-client.ts";
+import { htmlPage, redirect } from "#shared/web/page.ts";
 
 /** How long an authorization code can be redeemed, ms. */
 const CODE_TTL_MS = 60_000;

@@ -1,9 +1,9 @@
 // The approver's page: who asks and from which CI run, the exact SQL (highlighted), why, the masking, the time left, the form.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
-import { escapeHtml, visible } from "#shared/html/html.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { principalLabel, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { escapeHtml, visible } from "#shared/web/html-template.ts";
 import { highlightSql } from "./highlight-sql.ts";
 
 /** What the page shows, and to whom. */

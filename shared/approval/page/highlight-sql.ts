@@ -1,7 +1,7 @@
 // Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is shown visibly and HTML-escaped.
 
-import { escapeHtml, visible } from "#shared/html/html.ts";
 import { type PgScanToken, pgScan } from "#shared/sql/pg-wasm.ts";
+import { escapeHtml, visible } from "#shared/web/html-template.ts";
 
 /** A piece of SQL as HTML text: invisible and bidi characters as `⟨U+XXXX⟩` markers, then escaped. */
 function shown(text: string): string {

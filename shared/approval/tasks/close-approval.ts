@@ -1,6 +1,6 @@
 // Tasks `close-denied`, `close-expired` and `close-failed`: terminal outcomes recorded on the session, parameters erased.
 
-import type { ApprovalStatus } from "#shared/approval/approval-state.ts";
+import type { ApprovalStatus } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { closeSession } from "#shared/approval/session-updates.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";

@@ -1,6 +1,6 @@
 // Task `execute-approved`: run the recorded statement once through the shared execute → mask → record path.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { recordedApprovals, updateSessionRecord } from "#shared/approval/session-updates.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";

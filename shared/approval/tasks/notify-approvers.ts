@@ -1,6 +1,6 @@
 // Callback task `notify-approvers`: keep the task token with the approval, notify approvers once, or finish at once.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
 import { buildNotice } from "#shared/approval/notice.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";

@@ -1,7 +1,7 @@
 // Task `plan-wait`: the seconds left before the approval expires, and a heartbeat interval shorter than that.
 
+import { HEARTBEAT_SECONDS } from "#shared/approval/approval-workflow.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
-import { HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
 import { taskDataSchema } from "./task-input.ts";
 

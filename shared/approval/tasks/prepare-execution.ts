@@ -1,6 +1,6 @@
 // Before an approved statement runs: the recorded statement, verified parameters, the same policy, classification and masking.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";

@@ -1,14 +1,14 @@
 // GET /approvals/oidc/callback: finishes the approver's OIDC sign-in (state, PKCE, ID token, nonce) and sets the session.
 
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { AuthenticationError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { clearLoginCookie, readLogin, sameSecret, startSession } from "#shared/web/approver-session.ts";
-import { messagePage } from "#shared/web/html.ts";
 import { exchangeCode, verifyIdToken } from "#shared/web/oidc-client.ts";
+import { messagePage } from "#shared/web/page.ts";
 
 /**
  * The `approval-sign-in` route handler. It answers with a page that moves on to the approval by itself rather than

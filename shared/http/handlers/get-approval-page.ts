@@ -1,7 +1,7 @@
 // GET /approvals/{id}: the approver's page; without a session it starts the OIDC sign-in (a link alone shows nothing).
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import { isRequester } from "#shared/approval/decision-rules.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
@@ -13,8 +13,8 @@ import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-dep
 import { principalLabel } from "#shared/identity/principal.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import { csrfToken, readSession, startLogin } from "#shared/web/approver-session.ts";
-import { htmlPage, messagePage, redirect } from "#shared/web/html.ts";
 import { authorizationUrl } from "#shared/web/oidc-client.ts";
+import { htmlPage, messagePage, redirect } from "#shared/web/page.ts";
 
 type Deps = ApiDeps & ApprovalDeps & WebDeps;
 

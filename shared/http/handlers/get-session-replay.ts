@@ -2,13 +2,13 @@
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { BadRequestError } from "#shared/errors.ts";
-import { PAGE_HEADERS } from "#shared/html/page.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, pathParameter } from "#shared/http/request.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { replaySession } from "#shared/sessions/replay.ts";
 import { renderReplay } from "#shared/sessions/replay-html.ts";
+import { PAGE_HEADERS } from "#shared/web/document.ts";
 
 /** Which rendering the caller asked for: `?format=` wins, then an Accept header preferring HTML. */
 export function replayFormat(event: APIGatewayProxyEventV2): "json" | "html" {

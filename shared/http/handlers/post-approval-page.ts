@@ -2,7 +2,7 @@
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { AuthenticationError, ForbiddenError, NotFoundError } from "#shared/errors.ts";
@@ -10,7 +10,7 @@ import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-han
 import { formBody, header, pathParameter } from "#shared/http/request.ts";
 import { requireSignIn, type WebDeps } from "#shared/http/web-deps.ts";
 import { readSession, verifyCsrf } from "#shared/web/approver-session.ts";
-import { redirect } from "#shared/web/html.ts";
+import { redirect } from "#shared/web/page.ts";
 
 /** The form the page posts. */
 export const approvalFormSchema = z.strictObject({

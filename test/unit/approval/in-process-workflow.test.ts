@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InProcessWorkflow } from "#infra/local/adapters/in-process-workflow.ts";
-import { APPROVAL_STATES } from "#shared/approval/states.ts";
+import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { ConflictError } from "#shared/errors.ts";

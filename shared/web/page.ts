@@ -2,7 +2,7 @@
 
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { escapeHtml } from "#shared/html/html.ts";
+import { escapeHtml } from "#shared/web/html-template.ts";
 import { PAGE_CSS } from "./page-css.ts";
 
 const STYLE_HASH = createHash("sha256").update(PAGE_CSS, "utf8").digest("base64");

@@ -2,9 +2,9 @@
 
 import type { CatalogArchive, SqlExecutor } from "#shared/ports.ts";
 import type { AnalyzedStatement, StatementAnalyzer } from "#shared/sessions/deps.ts";
-import { analyzeSqlWithCache } from "#shared/sql/analyze.ts";
 import { CatalogCache } from "#shared/sql/catalog-cache.ts";
 import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
+import { analyzeSqlWithCache } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 

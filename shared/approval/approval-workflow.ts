@@ -2,7 +2,7 @@
 
 import * as z from "zod";
 import { SESSION_ID_PATTERN } from "#shared/ids.ts";
-import { APPROVAL_ID_PATTERN } from "./approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "./approval-request.ts";
 import {
   APPROVAL_EXPIRED_ERROR,
   type WorkflowDescription,

@@ -1,7 +1,7 @@
 // A self-contained HTML document with one inline stylesheet, no script, and a Content-Security-Policy allowing nothing else.
 
 import { createHash } from "node:crypto";
-import { html, SafeHtml } from "#shared/html/html.ts";
+import { html, SafeHtml } from "#shared/web/html-template.ts";
 
 const STYLE = `
 :root { color-scheme: light; --ink: #1b1f24; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; }
