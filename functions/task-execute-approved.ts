@@ -4,7 +4,7 @@ import { composeTask } from "#infra/aws/compose-jobs.ts";
 import { metricsTelemetry } from "#infra/aws/job-metrics.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { rdsDataSql } from "#infra/aws/parts/sql.ts";
-import { executeApproved } from "#shared/approval/tasks/execute-approved.ts";
+import { executeApproved } from "#shared/query/execute-approved.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */
 export const handler = await composeTask(

@@ -26,7 +26,6 @@ import { startServer } from "#infra/local/server.ts";
 import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/approval-workflow.ts";
 import { FanOutNotifier, type NotifierChannel } from "#shared/approval/fan-out-notifier.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
-import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { ConfigurationError, UnavailableError } from "#shared/errors.ts";
@@ -37,8 +36,9 @@ import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
+import { failSession } from "#shared/query/submit-query.ts";
+import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
 import { DecisionCache } from "#shared/sessions/decide-request.ts";
-import { failSession } from "#shared/sessions/query-service.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 

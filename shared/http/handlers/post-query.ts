@@ -8,8 +8,8 @@ import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-hand
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, jsonBody } from "#shared/http/request.ts";
 import type { SqlParam } from "#shared/ports.ts";
+import { submitQuery } from "#shared/query/submit-query.ts";
 import type { QueryRequest, RequestContext } from "#shared/sessions/new-record.ts";
-import { submitQuery } from "#shared/sessions/query-service.ts";
 
 const MAX_SQL_CHARS = 100_000;
 const MAX_PARAMS = 1_000;

@@ -4,12 +4,12 @@ import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { recordedApprovals, updateSessionRecord } from "#shared/approval/session-updates.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
+import { taskDataSchema } from "#shared/approval/tasks/task-input.ts";
 import { ConflictError, PhigateError } from "#shared/errors.ts";
 import { errorFields } from "#shared/log.ts";
-import { executeSession, failSession } from "#shared/sessions/query-service.ts";
+import { executeSession, failSession } from "#shared/query/submit-query.ts";
 import { TERMINAL_STATUSES, transition } from "#shared/sessions/record.ts";
 import { prepareExecution } from "./prepare-execution.ts";
-import { taskDataSchema } from "./task-input.ts";
 
 /** Marks the approval executed and closes it, forgetting its raw parameters (both idempotent). */
 async function finish(deps: ApprovalDeps, state: ApprovalState): Promise<void> {

@@ -1,12 +1,12 @@
 // The task handlers of the approval workflow by task name: what the local runner calls and AWS wraps in Lambdas.
 
 import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
+import { closeDenied, closeExpired, closeFailed } from "#shared/approval/tasks/close-approval.ts";
+import { notifyApprovers } from "#shared/approval/tasks/notify-approvers.ts";
+import { planWait } from "#shared/approval/tasks/plan-wait.ts";
+import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
-import { closeDenied, closeExpired, closeFailed } from "./close-approval.ts";
 import { executeApproved } from "./execute-approved.ts";
-import { notifyApprovers } from "./notify-approvers.ts";
-import { planWait } from "./plan-wait.ts";
-import type { TaskHandler } from "./task-input.ts";
 
 /** Every task of the approval states, bound to its dependencies. */
 export function createApprovalTasks(deps: ApprovalTaskDeps): Readonly<Record<TaskName, TaskHandler>> {
