@@ -6,7 +6,7 @@ import { REPORT_QUERY } from "#bench/sql.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { systemClock } from "#shared/ports.ts";
-import { DecisionCache, decideRequest } from "#shared/sessions/decide-request.ts";
+import { DecisionCache, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";

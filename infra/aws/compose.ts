@@ -39,7 +39,7 @@ import {
   type SqlExecutor,
   systemClock,
 } from "#shared/ports.ts";
-import { DecisionCache } from "#shared/sessions/decide-request.ts";
+import { DecisionCache } from "#shared/query/decide-request.ts";
 import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 

@@ -36,9 +36,9 @@ import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
+import { DecisionCache } from "#shared/query/decide-request.ts";
 import { failSession } from "#shared/query/submit-query.ts";
 import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
-import { DecisionCache } from "#shared/sessions/decide-request.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 

@@ -20,8 +20,8 @@ import {
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
+import { decideRequest } from "#shared/query/decide-request.ts";
 import { maskingSummary } from "#shared/sessions/decide.ts";
-import { decideRequest } from "#shared/sessions/decide-request.ts";
 import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
 import {
   newSessionRecord,

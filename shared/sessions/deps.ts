@@ -4,7 +4,7 @@ import type { Logger } from "#shared/log.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import type { Clock, KeyProvider, ObjectStore, SessionStore, SqlExecutor } from "#shared/ports.ts";
-import type { DecisionCache } from "#shared/sessions/decide-request.ts";
+import type { DecisionCache } from "#shared/query/decide-request.ts";
 import type { CatalogRef } from "#shared/sql/catalog-snapshot.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
