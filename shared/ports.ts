@@ -1,4 +1,4 @@
-// The ports: what the core needs from the outside world, implemented by adapters/local and adapters/aws.
+// The ports: what the core needs from the outside world, implemented by infra/local/adapters and infra/aws/adapters.
 
 import type {
   ApprovalDecisionEntry,
@@ -7,6 +7,7 @@ import type {
 } from "#shared/approval/approval-request.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
 
 /** A bound statement parameter (never interpolated into SQL text). */
@@ -60,6 +61,14 @@ export interface SqlExecutor {
   /** A snapshot of the catalog (see shared/sql/catalog.ts for the query). */
   loadCatalog(): Promise<Catalog>;
   close(): Promise<void>;
+}
+
+/**
+ * Parses and classifies statements against the current catalog (`createStatementAnalyzer` of
+ * shared/sql/statement-analyzer.ts, over the executor's catalog, on both hosts).
+ */
+export interface StatementAnalyzer {
+  analyze(sql: string): Promise<AnalyzedStatement>;
 }
 
 /** Scopes an idempotency key to the principal that sent it. */

@@ -37,10 +37,10 @@ import {
   type PolicyArchive,
   type Signer,
   type SqlExecutor,
+  type StatementAnalyzer,
   systemClock,
 } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/query/decide-request.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
 export type { AwsParts, SqlParts } from "#infra/aws/parts.ts";

@@ -14,8 +14,8 @@ import type {
   Notifier,
   Signer,
   SqlExecutor,
+  StatementAnalyzer,
 } from "#shared/ports.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
 
 /** The SQL side: the Data API client, the executor over it and the statement analyzer (the parser's WASM). */
 export interface SqlParts {

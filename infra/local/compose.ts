@@ -37,8 +37,8 @@ import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/query/decide-request.ts";
-import { failSession } from "#shared/query/submit-query.ts";
 import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
+import { failSession } from "#shared/sessions/fail-session.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 

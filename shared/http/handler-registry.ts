@@ -1,6 +1,5 @@
 // Route id → handler factory: the local host builds every handler from here; each Lambda entry builds its own.
 
-import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler } from "#shared/http/api-handler.ts";
@@ -14,9 +13,10 @@ import { createPostEvidenceBundleHandler } from "#shared/http/handlers/post-evid
 import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import type { WebDeps } from "#shared/http/web-deps.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
 
 /** Everything any route handler may need. */
-export type HandlerDeps = ApiDeps & ApprovalDeps & WebDeps & EvidenceDeps;
+export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps;
 
 /** Factories by route id. */
 export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => ApiHandler>> = {

@@ -5,8 +5,9 @@ import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
-import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
+import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
+import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** A request's analysis and decision. */
 export interface DecidedRequest extends FullDecision {

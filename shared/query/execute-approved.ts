@@ -7,7 +7,8 @@ import { loadApproval } from "#shared/approval/submit-decision.ts";
 import { taskDataSchema } from "#shared/approval/tasks/task-input.ts";
 import { ConflictError, PhigateError } from "#shared/errors.ts";
 import { errorFields } from "#shared/log.ts";
-import { executeSession, failSession } from "#shared/query/submit-query.ts";
+import { executeSession } from "#shared/query/execute-session.ts";
+import { failSession } from "#shared/sessions/fail-session.ts";
 import { TERMINAL_STATUSES, transition } from "#shared/sessions/record.ts";
 import { prepareExecution } from "./prepare-execution.ts";
 

@@ -7,11 +7,11 @@ import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { ConflictError, PhigateError } from "#shared/errors.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
-import type { AnalyzedStatement } from "#shared/sessions/deps.ts";
 import { parameterDigests } from "#shared/sessions/new-record.ts";
 import { type SessionRecord, storedClassificationSchema } from "#shared/sessions/record.ts";
 import type { ResultMasking } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
+import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** What the execution needs once everything checks out. */
 export interface PreparedExecution {

@@ -1,6 +1,5 @@
-// The write-ahead query path: analyze → decide → record → execute read-only → store the result → record → answer.
+// The query use case: analyze → decide → record → run now (execute-session) | request an approval | refuse.
 
-import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import {
   approvalBlock,
   approverQuorum,
@@ -21,29 +20,20 @@ import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { decideRequest } from "#shared/query/decide-request.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
+import { type CompletedBody, executeSession } from "#shared/query/execute-session.ts";
 import { maskingSummary } from "#shared/sessions/decide.ts";
-import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
+import { failSession } from "#shared/sessions/fail-session.ts";
 import {
   newSessionRecord,
   type QueryRequest,
   type RequestContext,
   requestDigest,
 } from "#shared/sessions/new-record.ts";
-import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
-import {
-  type CompletedResult,
-  loadStoredResult,
-  type ResultMasking,
-  runStatement,
-} from "#shared/sessions/run-statement.ts";
+import type { SessionRecord, SessionStatus } from "#shared/sessions/record.ts";
+import { loadStoredResult } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
-
-/** The body of a `200` answer (contract §2). */
-export interface CompletedBody extends CompletedResult {
-  readonly sessionId: string;
-  readonly status: "completed";
-}
 
 /** The body of a `dryRun` answer (contract §2). */
 export interface DryRunBody {
@@ -86,7 +76,7 @@ function initialStatus(outcome: "allow" | "deny" | "require_approval"): SessionS
  * stored and its workflow started (any failure fails the session closed), and the answer is `202`.
  */
 export async function submitQuery(
-  deps: ApprovalDeps,
+  deps: QueryDeps,
   context: RequestContext,
   request: QueryRequest,
 ): Promise<QueryOutcome> {
@@ -176,96 +166,9 @@ export async function submitQuery(
   return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
 }
 
-/** Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. */
-export async function executeSession(
-  deps: SessionDeps,
-  record: SessionRecord,
-  analyzed: AnalyzedStatement,
-  request: Pick<QueryRequest, "params">,
-  masking: ResultMasking,
-): Promise<CompletedBody> {
-  const startedAt = deps.clock.now();
-  let outcome: Awaited<ReturnType<typeof runStatement>>;
-  try {
-    outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
-  } catch (error) {
-    await failSession(deps, record, error, startedAt);
-    throw inSession(error, record.sessionId);
-  }
-  const secondLine = outcome.applied["detected.secondLine"];
-  if (secondLine !== undefined) {
-    deps.logger.warn(
-      "the second line of detectors masked PHI-shaped text in columns the plan left unmasked",
-      {
-        sessionId: record.sessionId,
-        spans: secondLine,
-      },
-    );
-  }
-  const finishedAt = deps.clock.now();
-  const final = transition(record, "completed", finishedAt, {
-    execution: {
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      durationMs: outcome.durationMs,
-      rowCount: outcome.result.rowCount,
-      truncated: outcome.result.truncated,
-    },
-    result: outcome.stored,
-    masking: { plan: record.masking?.plan ?? [], applied: outcome.applied },
-  });
-  try {
-    await deps.sessions.update(final);
-  } catch (error) {
-    deps.logger.error("could not record a completed session; withholding its result", {
-      sessionId: record.sessionId,
-      ...errorFields(error),
-    });
-    const reported =
-      error instanceof PhigateError
-        ? error
-        : new UnavailableError("store_unavailable", "the session store is unavailable");
-    await failSession(deps, record, reported, startedAt);
-    throw inSession(reported, record.sessionId);
-  }
-  return { sessionId: record.sessionId, status: "completed", ...outcome.result };
-}
-
-/** Records a failure on a session (best effort: the caller's error is reported either way). */
-export async function failSession(
-  deps: SessionDeps,
-  record: SessionRecord,
-  error: unknown,
-  startedAt?: Date,
-): Promise<void> {
-  const known = inSession(error, record.sessionId);
-  const at = deps.clock.now();
-  const failed = transition(record, "failed", at, {
-    error: { code: known.code, message: known.message, status: known.status },
-    execution:
-      startedAt === undefined
-        ? record.execution
-        : {
-            startedAt: startedAt.toISOString(),
-            finishedAt: at.toISOString(),
-            durationMs: null,
-            rowCount: null,
-            truncated: null,
-          },
-  });
-  try {
-    await deps.sessions.update(failed);
-  } catch (updateError) {
-    deps.logger.error("could not record a session failure", {
-      sessionId: record.sessionId,
-      ...errorFields(updateError),
-    });
-  }
-}
-
 /** Answers an idempotent retry from what was recorded, never by running the statement again. */
 async function replay(
-  deps: ApprovalDeps,
+  deps: QueryDeps,
   stored: SessionRecord,
   digest: string,
   params: readonly SqlParam[],

@@ -1,12 +1,30 @@
 // The StatementAnalyzer both hosts use: parse and classify against a cached catalog read through the executor.
+// (It implements the port of shared/ports.ts structurally, so the SQL module needs nothing above it.)
 
-import type { CatalogArchive, SqlExecutor } from "#shared/ports.ts";
-import type { AnalyzedStatement, StatementAnalyzer } from "#shared/sessions/deps.ts";
 import { CatalogCache } from "#shared/sql/catalog-cache.ts";
 import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import { analyzeSqlWithCache } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
-import type { Catalog } from "#shared/sql/types.ts";
+import type { Catalog, Classification } from "#shared/sql/types.ts";
+
+/** A statement after analysis. */
+export interface AnalyzedStatement {
+  readonly classification: Classification;
+  /** The single statement's exact text (no trailing semicolon), what the executor runs. */
+  readonly statement: string;
+  /** The catalog snapshot the classification used (the production analyzer always says; evidence needs it). */
+  readonly catalog?: CatalogRef;
+}
+
+/** Where the analyzer reads the catalog (the `SqlExecutor` port's `loadCatalog`). */
+export interface CatalogSource {
+  loadCatalog(): Promise<Catalog>;
+}
+
+/** Where the analyzer archives the snapshots it analyzes against (the `CatalogArchive` port's `put`). */
+export interface CatalogSink {
+  put(version: string, bytes: Uint8Array): Promise<void>;
+}
 
 /** Options of the analyzer. */
 export interface StatementAnalyzerOptions {
@@ -18,7 +36,7 @@ export interface StatementAnalyzerOptions {
    * Where every catalog snapshot is archived (by version, once per version) before any statement is analyzed
    * against it; a failed put fails the load, so no session cites a catalog evidence cannot find.
    */
-  readonly archive?: CatalogArchive;
+  readonly archive?: CatalogSink;
 }
 
 /**
@@ -27,9 +45,9 @@ export interface StatementAnalyzerOptions {
  * exact text PostgreSQL's parser delimited, so nothing outside the one parsed statement can run.
  */
 export async function createStatementAnalyzer(
-  executor: Pick<SqlExecutor, "loadCatalog">,
+  executor: CatalogSource,
   options: StatementAnalyzerOptions = {},
-): Promise<StatementAnalyzer> {
+): Promise<{ analyze(sql: string): Promise<AnalyzedStatement> }> {
   await loadSqlParser();
   const refs = new Map<string, CatalogRef>();
   const { archive } = options;
@@ -49,7 +67,7 @@ export async function createStatementAnalyzer(
   const maxEntries = options.cacheEntries ?? 10_000;
   const analyses = new Map<string, { catalog: Catalog; analyzed: AnalyzedStatement }>();
   return {
-    async analyze(sql) {
+    async analyze(sql: string): Promise<AnalyzedStatement> {
       const catalog = await cache.get();
       const seen = analyses.get(sql);
       if (seen !== undefined && seen.catalog === catalog) return seen.analyzed;

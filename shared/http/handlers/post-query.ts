@@ -2,12 +2,12 @@
 
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
-import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, jsonBody } from "#shared/http/request.ts";
 import type { SqlParam } from "#shared/ports.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
 import { submitQuery } from "#shared/query/submit-query.ts";
 import type { QueryRequest, RequestContext } from "#shared/sessions/new-record.ts";
 
@@ -73,7 +73,7 @@ export function clientOf(event: APIGatewayProxyEventV2): RequestContext["client"
 }
 
 /** The `post-query` route handler. */
-export function createPostQueryHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
+export function createPostQueryHandler(deps: ApiDeps & QueryDeps): ApiHandler {
   return jwtHandler(deps, "post-query", async (event, principal) => {
     const body = jsonBody(event, queryBodySchema);
     checkText(body.sql);

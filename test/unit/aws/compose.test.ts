@@ -33,7 +33,7 @@ import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import type { StatementAnalyzer } from "#shared/ports.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { createTestIssuer } from "#test/support/tokens.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
