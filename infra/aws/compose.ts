@@ -18,6 +18,7 @@ import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
 import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
 import { type LambdaConfig, lambdaConfigFromEnv } from "#infra/aws/config.ts";
+import { type ApiGatewayHandler, apiGatewayHandler } from "#infra/aws/edge.ts";
 import type { AwsParts } from "#infra/aws/parts.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -329,7 +330,7 @@ export async function composeHandler(
   factory: (deps: AwsDeps) => ApiHandler,
   parts: AwsParts = {},
   options: ComposeOptions = {},
-): Promise<ApiHandler> {
+): Promise<ApiGatewayHandler> {
   const { deps } = await composeFunction(routeId, parts, options);
-  return factory(deps);
+  return apiGatewayHandler(factory(deps));
 }

@@ -1,7 +1,6 @@
 // HTML responses for the browser pages: escaping, one stylesheet pinned by its hash in a strict CSP, no script at all.
 
 import { createHash } from "node:crypto";
-import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { escapeHtml } from "#shared/web/html-template.ts";
 import { PAGE_CSS } from "./page-css.ts";
 
@@ -34,27 +33,30 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "permissions-policy": "camera=(), microphone=(), geolocation=()",
 };
 
+/** Response headers: `headers`, then one `Set-Cookie` per cookie. */
+export function withCookies(headers: Readonly<Record<string, string>>, cookies: readonly string[]): Headers {
+  const out = new Headers(headers);
+  for (const cookie of cookies) out.append("set-cookie", cookie);
+  return out;
+}
+
 /** A whole page: `title` is text (escaped here), `body` is HTML the caller built from escaped pieces. */
 export function htmlPage(
   statusCode: number,
   title: string,
   body: string,
   options: { readonly cookies?: readonly string[]; readonly head?: string } = {},
-): APIGatewayProxyStructuredResultV2 {
+): Response {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">${options.head ?? ""}<title>${escapeHtml(title)}</title>
 <style>${PAGE_CSS}</style></head>
 <body><main>${body}</main></body></html>
 `;
-  return {
-    statusCode,
-    headers: { ...PAGE_HEADERS },
-    ...(options.cookies === undefined || options.cookies.length === 0
-      ? {}
-      : { cookies: [...options.cookies] }),
-    body: html,
-  };
+  return new Response(html, {
+    status: statusCode,
+    headers: withCookies(PAGE_HEADERS, options.cookies ?? []),
+  });
 }
 
 /** A redirect (`302` after sign-in steps, `303` after a form post), with cookies to set. */
@@ -62,13 +64,14 @@ export function redirect(
   location: string,
   statusCode: 302 | 303 = 302,
   cookies: readonly string[] = [],
-): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode,
-    headers: { location, "cache-control": "no-store", "referrer-policy": "same-origin" },
-    ...(cookies.length === 0 ? {} : { cookies: [...cookies] }),
-    body: "",
-  };
+): Response {
+  return new Response(null, {
+    status: statusCode,
+    headers: withCookies(
+      { location, "cache-control": "no-store", "referrer-policy": "same-origin" },
+      cookies,
+    ),
+  });
 }
 
 /** A short page with a heading and a message (errors, sign-in steps). */
@@ -81,7 +84,7 @@ export function messagePage(
     readonly link?: { href: string; text: string };
     readonly refreshTo?: string;
   } = {},
-): APIGatewayProxyStructuredResultV2 {
+): Response {
   const link =
     options.link === undefined
       ? ""

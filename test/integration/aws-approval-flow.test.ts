@@ -29,13 +29,16 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type AwsClients, type AwsDeps, createAwsDeps, loadBundledPolicy } from "#infra/aws/compose.ts";
 import { lambdaConfigFromEnv } from "#infra/aws/config.ts";
+import { apiGatewayHandler } from "#infra/aws/edge.ts";
 import { notifierPart } from "#infra/aws/parts/notifier.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
-import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
+import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createPostApprovalDecisionHandler } from "#shared/http/handlers/post-approval-decision.ts";
+import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
 import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
@@ -187,7 +190,7 @@ describe("approval on the AWS adapters, function by function", () => {
     const alice = await idp.token("alice", { groups: ["phi-approvers"], email: "alice@example.org" });
 
     // post-query: records the session, creates the approval, starts the execution named by the approval id.
-    const postQuery = HANDLER_FACTORIES["post-query"]?.(await depsOf("post-query"));
+    const postQuery = apiGatewayHandler(createPostQueryHandler(await depsOf("post-query")));
     const submitted = await postQuery?.(
       event("POST", "/v1/queries", requester, { sql: RISKY_SMALL_SQL, params: ["1%"], purpose: "audit" }),
     );
@@ -228,7 +231,9 @@ describe("approval on the AWS adapters, function by function", () => {
     expect(sfn.commandCalls(SendTaskHeartbeatCommand).at(-1)?.args[0].input).toEqual({ taskToken });
 
     // An approver decides through the API: one conditional append, then SendTaskSuccess with the stored token.
-    const decide = HANDLER_FACTORIES["post-approval-decision"]?.(await depsOf("post-approval-decision"));
+    const decide = apiGatewayHandler(
+      createPostApprovalDecisionHandler(await depsOf("post-approval-decision")),
+    );
     const decided = await decide?.(
       event(
         "POST",
@@ -250,7 +255,7 @@ describe("approval on the AWS adapters, function by function", () => {
       status: "completed",
     });
 
-    const getSession = HANDLER_FACTORIES["get-session"]?.(await depsOf("get-session"));
+    const getSession = apiGatewayHandler(createGetSessionHandler(await depsOf("get-session")));
     const read = await getSession?.(
       event("GET", `/v1/sessions/${sessionId}`, requester, undefined, { id: sessionId }),
     );

@@ -1,7 +1,6 @@
 // The dev IdP's authorization code flow: a sign-in form to pick a user, one-time codes bound to PKCE (S256), the code grant.
 
 import { randomBytes } from "node:crypto";
-import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { z } from "zod";
 import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { BadRequestError } from "#shared/errors.ts";
@@ -99,7 +98,7 @@ export class DevAuthorization {
   }
 
   /** `GET /dev-idp/authorize`: the sign-in form (choose a subject and its groups). */
-  form(request: AuthorizeRequest): APIGatewayProxyStructuredResultV2 {
+  form(request: AuthorizeRequest): Response {
     const fields = Object.entries(request)
       .map(([name, value]) => hidden(name, String(value)))
       .join("");
@@ -117,7 +116,7 @@ export class DevAuthorization {
   }
 
   /** `POST /dev-idp/authorize`: issues a code for the chosen user and redirects back with it and the state. */
-  signIn(fields: Record<string, string>): APIGatewayProxyStructuredResultV2 {
+  signIn(fields: Record<string, string>): Response {
     const request = this.request(fields);
     const user = parse(signInFields, fields);
     const groups = user.groups

@@ -1,6 +1,5 @@
 // HTTP routes of the development IdP: discovery, JWKS, the sign-in form and `POST /dev-idp/token` (contract §3).
 
-import type { IncomingMessage } from "node:http";
 import { DevAuthorization } from "#infra/local/dev-idp/authorize.ts";
 import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { devTokenRequestSchema } from "#infra/local/dev-idp/dev-idp.ts";
@@ -28,8 +27,8 @@ function formFields(body: string): Record<string, string> {
   return fields;
 }
 
-function isForm(request: IncomingMessage): boolean {
-  return /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers["content-type"] ?? "");
+function isForm(request: Request): boolean {
+  return /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers.get("content-type") ?? "");
 }
 
 /**
@@ -42,14 +41,15 @@ export function devIdpRoutes(
   redirectOrigins: readonly string[] = [],
 ): LocalRoute {
   const authorization = new DevAuthorization(idp, redirectOrigins);
-  return async (request: IncomingMessage, url: URL, body: string) => {
+  return async (request: Request) => {
+    const url = new URL(request.url);
     if (url.pathname !== DEV_IDP_PATH && !url.pathname.startsWith(`${DEV_IDP_PATH}/`)) return undefined;
     const path = url.pathname.slice(DEV_IDP_PATH.length);
     if (path === "/.well-known/openid-configuration" && request.method === "GET")
       return jsonResponse(200, idp.discovery());
     if (path === "/.well-known/jwks.json" && request.method === "GET") return jsonResponse(200, idp.jwks());
     for (const route of extra) {
-      const result = await route(request, url, body);
+      const result = await route(request);
       if (result !== undefined) return result;
     }
     if (path === "/authorize") {
@@ -58,10 +58,11 @@ export function devIdpRoutes(
       if (request.method !== "POST") throw new MethodNotAllowedError("use GET or POST");
       if (!isForm(request))
         throw new BadRequestError("invalid_request", "the sign-in form posts a form body");
-      return authorization.signIn(formFields(body));
+      return authorization.signIn(formFields(await request.text()));
     }
     if (path === "/token") {
       if (request.method !== "POST") throw new MethodNotAllowedError("use POST");
+      const body = await request.text();
       if (isForm(request)) return jsonResponse(200, await authorization.redeem(formFields(body)));
       const parsed = devTokenRequestSchema.safeParse(parseJson(body));
       if (!parsed.success) {

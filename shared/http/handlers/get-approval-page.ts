@@ -1,6 +1,5 @@
 // GET /approvals/{id}: the approver's page; without a session it starts the OIDC sign-in (a link alone shows nothing).
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import { isRequester } from "#shared/approval/decision-rules.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
@@ -8,7 +7,7 @@ import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
 import { isApprover, loadApproval } from "#shared/approval/submit-decision.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
-import { pathParameter } from "#shared/http/request.ts";
+import { pathParameter, queryParameter, type RouteContext } from "#shared/http/request.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
@@ -19,7 +18,7 @@ import { htmlPage, messagePage, redirect } from "#shared/web/page.ts";
 type Deps = ApiDeps & ApprovalDeps & WebDeps;
 
 /** Starts a sign-in for an approval page: the sealed transaction cookie, then the IdP's authorization endpoint. */
-async function beginSignIn(deps: Deps, approvalId: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function beginSignIn(deps: Deps, approvalId: string): Promise<Response> {
   const signIn = requireSignIn(deps);
   const { login, cookie } = await startLogin(
     deps.keys,
@@ -30,8 +29,8 @@ async function beginSignIn(deps: Deps, approvalId: string): Promise<APIGatewayPr
   return redirect(authorizationUrl(signIn, login), 302, [cookie]);
 }
 
-function approvalIdOf(event: APIGatewayProxyEventV2): string {
-  const approvalId = pathParameter(event, "id");
+function approvalIdOf(context: RouteContext): string {
+  const approvalId = pathParameter(context, "id");
   if (!APPROVAL_ID_PATTERN.test(approvalId)) throw new NotFoundError("no such approval request");
   return approvalId;
 }
@@ -40,11 +39,13 @@ function approvalIdOf(event: APIGatewayProxyEventV2): string {
 export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
   const highlighter = loadPgScanner();
   highlighter.catch(() => undefined);
-  return pageHandler(deps, "get-approval-page", async (event) => {
-    const approvalId = approvalIdOf(event);
-    const query = event.queryStringParameters ?? {};
+  return pageHandler(deps, "get-approval-page", async (request, context) => {
+    const approvalId = approvalIdOf(context);
     const now = deps.clock.now();
-    const session = query.signin === undefined ? await readSession(deps.keys, event, now) : undefined;
+    const session =
+      queryParameter(request, "signin") === undefined
+        ? await readSession(deps.keys, request, now)
+        : undefined;
     if (session === undefined) return beginSignIn(deps, approvalId);
     const state = await loadApproval(deps, approvalId);
     const viewer = session.principal;
@@ -68,7 +69,8 @@ export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
     const record = await deps.sessions.get(state.sessionId);
     if (record === undefined) throw new NotFoundError("the approval's session is not recorded");
     await highlighter;
-    const done = query.done === "approve" || query.done === "deny" ? query.done : undefined;
+    const asked = queryParameter(request, "done");
+    const done = asked === "approve" || asked === "deny" ? asked : undefined;
     const body = renderApprovalPage({
       state,
       record,

@@ -3,7 +3,7 @@
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
-import { pathParameter } from "#shared/http/request.ts";
+import { pathParameter, queryParameter } from "#shared/http/request.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { getSession, MAX_WAIT_SECONDS } from "#shared/sessions/session-view.ts";
 
@@ -16,12 +16,12 @@ function waitSeconds(raw: string | undefined): number {
 
 /** The `get-session` route handler. */
 export function createGetSessionHandler(deps: ApiDeps & SessionDeps): ApiHandler {
-  return jwtHandler(deps, "get-session", async (event, principal) => {
+  return jwtHandler(deps, "get-session", async (request, principal, context) => {
     const view = await getSession(
       deps,
       principal,
-      pathParameter(event, "id"),
-      waitSeconds(event.queryStringParameters?.wait),
+      pathParameter(context, "id"),
+      waitSeconds(queryParameter(request, "wait")),
     );
     return jsonResponse(200, view);
   });

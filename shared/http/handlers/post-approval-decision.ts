@@ -19,9 +19,9 @@ export const decisionBodySchema = z.strictObject({
 
 /** The `post-approval-decision` route handler. */
 export function createPostApprovalDecisionHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
-  return jwtHandler(deps, "post-approval-decision", async (event, principal) => {
-    const body = jsonBody(event, decisionBodySchema);
-    const result = await submitDecision(deps, principal, pathParameter(event, "id"), {
+  return jwtHandler(deps, "post-approval-decision", async (request, principal, context) => {
+    const body = await jsonBody(request, decisionBodySchema);
+    const result = await submitDecision(deps, principal, pathParameter(context, "id"), {
       decision: body.decision,
       comment: body.comment ?? null,
       binding: body.binding,

@@ -12,8 +12,8 @@ import type { SessionDeps } from "#shared/sessions/deps.ts";
 
 /** The `post-evidence-bundle` route handler. */
 export function createPostEvidenceBundleHandler(deps: ApiDeps & SessionDeps & EvidenceDeps): ApiHandler {
-  return jwtHandler(deps, "post-evidence-bundle", async (event, principal) => {
-    const body = jsonBody(event, evidenceRequestSchema);
+  return jwtHandler(deps, "post-evidence-bundle", async (request, principal) => {
+    const body = await jsonBody(request, evidenceRequestSchema);
     return jsonResponse(201, await createEvidenceBundle(deps, principal, body));
   });
 }

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
+import type { RouteContext } from "#shared/http/request.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 /** A request the handler holds until the test releases it. */
@@ -75,8 +76,8 @@ describe("local server stop", () => {
       baseUrl: () => server.url,
     });
     // GET /v1/sessions/{id}: "fast" answers at once; any other id waits for its Held to be released.
-    const handler = async (event: { pathParameters?: Record<string, string | undefined> }) => {
-      const id = event.pathParameters?.id ?? "";
+    const handler = async (_request: Request, context: RouteContext) => {
+      const id = context.pathParameters.id ?? "";
       await held.get(id)?.pass();
       return jsonResponse(200, { id });
     };

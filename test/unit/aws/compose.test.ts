@@ -21,6 +21,7 @@ import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#infra/aws/capabilities.ts";
 import { composeHandler, createAwsDeps, loadBundledPolicy } from "#infra/aws/compose.ts";
 import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#infra/aws/config.ts";
+import { apiGatewayHandler } from "#infra/aws/edge.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
@@ -384,10 +385,9 @@ describe("composeHandler", () => {
       logger: silentLogger,
       idempotencyTtlSeconds: 60,
     }).create(record);
-    const handler = HANDLER_FACTORIES["get-session"]?.({
-      ...deps,
-      verifier: createTokenVerifier([idp.config]),
-    });
+    const handler = apiGatewayHandler(
+      createGetSessionHandler({ ...deps, verifier: createTokenVerifier([idp.config]) }),
+    );
     const response = await handler?.(event(await idp.token("ci"), record.sessionId));
     expect(response?.statusCode).toBe(200);
     expect(JSON.parse(String(response?.body))).toMatchObject({
