@@ -1,14 +1,10 @@
-// Composition of the background functions: one workflow task each, the keeper's sweep, and the nightly bundle.
+// Composition of the background functions from their declarations: one workflow task each, and the scheduled jobs.
 
-import * as z from "zod";
-import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
-import { sweepApprovals } from "#shared/approval/keeper.ts";
+import type { TaskDeclaration } from "#shared/approval/tasks/task-declaration.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
-import type { TaskName } from "#shared/approval/workflow-description.ts";
-import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
-import { bundleDeps } from "#shared/evidence/evidence-service.ts";
-import { taskFunctionId } from "./capabilities.ts";
-import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
+import type { Capabilities } from "#shared/capabilities.ts";
+import type { JobDeclaration } from "#shared/jobs/job.ts";
+import { type ComposeOptions, composeFunction, type PartsFor } from "./compose.ts";
 import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
 
 /**
@@ -24,27 +20,21 @@ function telemetryOf(functionId: string, options: JobOptions): JobTelemetry {
   return typeof telemetry === "function" ? telemetry(`phigate-${functionId}`) : telemetry;
 }
 
-/** One task's logic (what `createApprovalTasks` binds for the local runner), taken by its entry directly. */
-export type TaskLogic = (deps: ApprovalTaskDeps, payload: unknown) => Promise<unknown>;
-
 /**
  * The Lambda handler of one approval task: the state payload in (or `{input, taskToken}` for the callback task),
  * the task's result out — Step Functions passes the payload as is and takes the return value as the task result.
- * The entry hands over its task's function, so its bundle holds that task's code only.
+ * The entry hands over its task's declaration, so its bundle holds that task's code only.
  */
-export async function composeTask(
-  task: TaskName,
-  logic: TaskLogic,
-  parts: AwsParts = {},
+export async function serveTask<const C extends Capabilities>(
+  task: TaskDeclaration<C>,
+  parts: NoInfer<PartsFor<C>>,
   options: JobOptions,
 ): Promise<TaskHandler> {
-  const functionId = taskFunctionId(task);
-  const telemetry = telemetryOf(functionId, options);
-  const { deps } = await composeFunction(functionId, parts, { instrument: telemetry.instrument, ...options });
-  const handler: TaskHandler = (payload) => logic(deps, payload);
+  const telemetry = telemetryOf(task.id, options);
+  const { deps } = await composeFunction(task, parts, { instrument: telemetry.instrument, ...options });
   return async (payload) => {
     try {
-      const result = await handler(payload);
+      const result = await task.run(deps, payload);
       telemetry.count("TaskSucceeded");
       return result;
     } catch (error) {
@@ -56,83 +46,21 @@ export async function composeTask(
   };
 }
 
-/** The keeper's handler: one sweep over the open approvals per scheduled invocation. */
-export async function composeKeeper(
-  parts: AwsParts,
+/** The handler of a scheduled job: one run per scheduled event (or manual invocation), its counters published. */
+export async function serveJob<const C extends Capabilities, R>(
+  job: JobDeclaration<C, R>,
+  parts: NoInfer<PartsFor<C>>,
   options: JobOptions,
-): Promise<() => Promise<{ heartbeats: number; resent: number }>> {
-  const telemetry = telemetryOf("approval-keeper", options);
-  const { deps } = await composeFunction("approval-keeper", parts, {
-    instrument: telemetry.instrument,
-    ...options,
-  });
-  return async () => {
-    try {
-      const swept = await sweepApprovals(deps);
-      telemetry.count("Heartbeats", swept.heartbeats);
-      telemetry.count("DecisionsResent", swept.resent);
-      return swept;
-    } finally {
-      telemetry.flush();
-    }
-  };
-}
-
-/** The scheduled event (only its time is read) or a manual run for one day (`{"day": "YYYY-MM-DD"}`). */
-export const nightlyEventSchema = z.looseObject({
-  time: z.iso.datetime({ offset: true }).optional(),
-  day: z.iso.date().optional(),
-});
-
-/** The UTC day a nightly run covers: the given day, else the day before the event's (or the current) time. */
-export function nightlyRange(event: z.infer<typeof nightlyEventSchema>, now: Date): { from: Date; to: Date } {
-  if (event.day !== undefined) {
-    const from = new Date(`${event.day}T00:00:00.000Z`);
-    return { from, to: new Date(from.getTime() + 86_400_000) };
-  }
-  const at = event.time === undefined ? now : new Date(event.time);
-  const to = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
-  return { from: new Date(to.getTime() - 86_400_000), to };
-}
-
-/** What a nightly run answers (and logs). */
-export interface NightlyResult {
-  readonly bundleId: string;
-  readonly location: string;
-  readonly from: string;
-  readonly to: string;
-  readonly entries: number;
-  readonly sessions: number;
-}
-
-/** The nightly handler: builds, signs and seals the bundle of the previous UTC day. */
-export async function composeNightlyEvidence(
-  parts: AwsParts,
-  options: JobOptions,
-): Promise<(event: unknown) => Promise<NightlyResult>> {
-  const telemetry = telemetryOf("nightly-evidence", options);
-  const { deps, logger } = await composeFunction("nightly-evidence", parts, {
-    instrument: telemetry.instrument,
-    ...options,
-  });
+): Promise<(event: unknown) => Promise<R>> {
+  const telemetry = telemetryOf(job.id, options);
+  const { deps } = await composeFunction(job, parts, { instrument: telemetry.instrument, ...options });
   return async (event) => {
-    const { from, to } = nightlyRange(nightlyEventSchema.parse(event ?? {}), deps.clock.now());
     try {
-      const built = await buildEvidenceBundle(bundleDeps(deps, logger), from, to);
-      telemetry.count("EvidenceBundles");
-      telemetry.count("EvidenceEntries", built.manifest.counts.entries);
-      const result: NightlyResult = {
-        bundleId: built.bundleId,
-        location: built.location,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        entries: built.manifest.counts.entries,
-        sessions: built.manifest.counts.sessions,
-      };
-      logger.info("nightly evidence bundle sealed", { ...result });
+      const { result, counts } = await job.run(deps, event);
+      for (const [name, value] of counts) telemetry.count(name, value);
       return result;
     } catch (error) {
-      telemetry.count("EvidenceBundleFailures");
+      if (job.failureCount !== undefined) telemetry.count(job.failureCount);
       throw error;
     } finally {
       telemetry.flush();

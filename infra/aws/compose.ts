@@ -19,12 +19,12 @@ import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
 import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
 import { type LambdaConfig, lambdaConfigFromEnv } from "#infra/aws/config.ts";
 import { type ApiGatewayHandler, apiGatewayHandler } from "#infra/aws/edge.ts";
-import type { AwsParts } from "#infra/aws/parts.ts";
+import type { AwsParts, PartsFor } from "#infra/aws/parts.ts";
+import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
-import type { ApiHandler } from "#shared/http/api-handler.ts";
-import type { HandlerDeps } from "#shared/http/handler-registry.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
+import type { HandlerDeps, RouteDeclaration } from "#shared/http/route.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
@@ -44,7 +44,7 @@ import {
 import { DecisionCache } from "#shared/query/decide-request.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
-export type { AwsParts, SqlParts } from "#infra/aws/parts.ts";
+export type { AwsParts, PartsFor, SqlParts } from "#infra/aws/parts.ts";
 
 /** The SDK clients a function uses (injectable for tests; one of each per container, only those it needs). */
 export interface AwsClients {
@@ -272,21 +272,17 @@ export interface ComposedFunction {
 
 /**
  * Composes a function at cold start (call it with top-level `await` in the entry so the work happens in the init
- * phase): environment validated, clients created (only those its capabilities use), policy loaded and checked,
- * verifier built. A function that decides under the policy archives it first (write-once, by digest), so evidence
- * can cite it later. A function configured for another id refuses to start.
+ * phase): environment validated, clients created (only those its declared capabilities use), policy loaded and
+ * checked, verifier built. A function that decides under the policy archives it first (write-once, by digest), so
+ * evidence can cite it later. A function configured for another id refuses to start.
  */
 export async function composeFunction(
-  functionId: string,
+  entry: Pick<EntryDeclaration, "id" | "capabilities">,
   parts: AwsParts = {},
   options: ComposeOptions = {},
 ): Promise<ComposedFunction> {
-  const config = lambdaConfigFromEnv(options.env ?? process.env);
-  if (config.functionId !== functionId) {
-    throw new ConfigurationError(
-      `this entry serves ${functionId} but is configured for ${config.functionId}`,
-    );
-  }
+  const functionId = entry.id;
+  const config = lambdaConfigFromEnv(options.env ?? process.env, entry);
   const logger =
     options.logger ??
     createPowertoolsLogger({ serviceName: `phigate-${functionId}`, level: config.logLevel }).logger;
@@ -321,16 +317,16 @@ export async function composeFunction(
 }
 
 /**
- * The API Gateway (payload v2) handler of one route, composed at cold start. The entry passes its own handler
- * factory (not the route table's registry), so a bundle holds only its route's code: the registry would pull in
- * every handler, the approval page's SQL highlighter with it, whose module loads the parser's WASM on import.
+ * The API Gateway (payload v2) handler of one route, composed at cold start from its declaration. The entry imports
+ * its own route's module (never the route table, which reads every handler, the approval page's SQL highlighter
+ * with it, whose module loads the parser's WASM on import), so a bundle holds only its route's code, and passes
+ * exactly the parts the route's capabilities use (the compiler checks it).
  */
-export async function composeHandler(
-  routeId: string,
-  factory: (deps: AwsDeps) => ApiHandler,
-  parts: AwsParts = {},
+export async function serveRoute<const C extends Capabilities>(
+  route: RouteDeclaration<C, AwsDeps>,
+  parts: NoInfer<PartsFor<C>>,
   options: ComposeOptions = {},
 ): Promise<ApiGatewayHandler> {
-  const { deps } = await composeFunction(routeId, parts, options);
-  return apiGatewayHandler(factory(deps));
+  const { deps } = await composeFunction(route, parts, options);
+  return apiGatewayHandler(route.create(deps));
 }

@@ -1,7 +1,7 @@
 // The Lambda environment: one schema that types the CDK `environment` prop and validates it at cold start.
 
 import * as z from "zod";
-import { capabilitiesOf, type FunctionCapabilities } from "#infra/aws/capabilities.ts";
+import { type EntryDeclaration, type FunctionCapabilities, fullCapabilities } from "#shared/capabilities.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { parseTrustedIssuers, type TrustedIssuer } from "#shared/identity/issuers.ts";
 import { parseJsonSetting } from "#shared/json-setting.ts";
@@ -125,8 +125,10 @@ export interface LambdaConfig {
  * Builds a function's `environment` prop: typed by the schema, with the variables its capabilities need
  * checked at synth time (values may be CDK tokens, so only presence is checked here).
  */
-export function lambdaEnvironment(environment: LambdaEnvironment): Record<string, string> {
-  const capabilities = capabilitiesOf(environment.PHIGATE_FUNCTION_ID);
+export function lambdaEnvironment(
+  environment: LambdaEnvironment,
+  capabilities: FunctionCapabilities,
+): Record<string, string> {
   const missing = requiredVariables(capabilities).filter((key) => environment[key] === undefined);
   if (missing.length > 0) {
     throw new ConfigurationError(
@@ -161,22 +163,26 @@ function parseApproverOidc(json: string | undefined): ApproverOidcConfig | undef
   return parseJsonSetting("PHIGATE_APPROVER_OIDC", json, approverOidcSchema);
 }
 
-/** Validates the environment at cold start; throws `ConfigurationError` naming the bad variable. */
-export function lambdaConfigFromEnv(env: Readonly<Record<string, string | undefined>>): LambdaConfig {
+/**
+ * Validates the environment at cold start for the entry point a function serves; throws `ConfigurationError` naming
+ * the bad variable. A function configured for another entry point refuses to start.
+ */
+export function lambdaConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  entry: Pick<EntryDeclaration, "id" | "capabilities">,
+): LambdaConfig {
   const parsed = lambdaEnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigurationError(`${issue?.path.join(".") ?? "environment"}: ${issue?.message ?? "invalid"}`);
   }
   const e = parsed.data;
-  let capabilities: FunctionCapabilities;
-  try {
-    capabilities = capabilitiesOf(e.PHIGATE_FUNCTION_ID);
-  } catch (cause) {
-    throw new ConfigurationError(`PHIGATE_FUNCTION_ID: unknown function ${e.PHIGATE_FUNCTION_ID}`, {
-      cause,
-    });
+  if (e.PHIGATE_FUNCTION_ID !== entry.id) {
+    throw new ConfigurationError(
+      `this entry serves ${entry.id} but is configured for ${e.PHIGATE_FUNCTION_ID}`,
+    );
   }
+  const capabilities = fullCapabilities(entry.capabilities);
   const missing = requiredVariables(capabilities).filter((key) => e[key] === undefined);
   if (missing.length > 0) throw new ConfigurationError(`${missing.join(", ")}: required for this function`);
   const issuers = parseTrustedIssuers(e.PHIGATE_ISSUERS);

@@ -6,6 +6,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DatabaseConfig } from "#infra/aws/config.ts";
+import type { Capabilities } from "#shared/capabilities.ts";
 import type { Logger } from "#shared/log.ts";
 import type {
   ApprovalWorkflow,
@@ -66,3 +67,24 @@ export interface AwsParts {
   readonly notifier?: NotifierPart;
   readonly signer?: SignerPart;
 }
+
+/** Which parts a declaration's capabilities use (a literal `true` / mode in the declaration, not a widened one). */
+interface PartsUsed<C extends Capabilities> {
+  readonly sql: C extends { readonly database: true } ? true : false;
+  readonly secrets: C extends { readonly keys: true }
+    ? true
+    : C extends { readonly signIn: "exchange" }
+      ? true
+      : false;
+  readonly workflow: C extends { readonly workflow: "start" | "signal" } ? true : false;
+  readonly notifier: C extends { readonly notify: true } ? true : false;
+  readonly signer: C extends { readonly evidence: true } ? true : false;
+}
+
+/**
+ * Exactly the parts an entry point's capabilities use, no fewer (its composition would fail at cold start) and no more
+ * (its bundle would carry SDK clients it never calls): an entry that passes anything else does not compile.
+ */
+export type PartsFor<C extends Capabilities> = {
+  readonly [K in keyof PartsUsed<C> as PartsUsed<C>[K] extends true ? K : never]-?: NonNullable<AwsParts[K]>;
+} & { readonly [K in keyof PartsUsed<C> as PartsUsed<C>[K] extends true ? never : K]?: never };

@@ -2,4 +2,4 @@
 
 import { createPhigateApp } from "#infra/cdk/phigate-app.ts";
 
-createPhigateApp().app.synth();
+(await createPhigateApp()).app.synth();

@@ -13,7 +13,7 @@ import { KEY_PREFIXES } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#infra/aws/adapters/s3-policy-archive.ts";
-import type { FunctionCapabilities } from "#infra/aws/capabilities.ts";
+import type { FunctionCapabilities } from "#shared/capabilities.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 
 /** The resources a function may be granted. */

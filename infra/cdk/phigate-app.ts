@@ -3,6 +3,7 @@
 import { fileURLToPath } from "node:url";
 import { App, type AppProps, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks, HIPAASecurityChecks } from "cdk-nag";
+import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
 import { readSettings } from "#infra/cdk/settings.ts";
 import { PhigateStack } from "#infra/cdk/stack.ts";
 
@@ -20,15 +21,24 @@ export interface PhigateAppOptions extends AppProps {
   readonly stackName?: string;
   /** Register the rule packs so synthesis fails on any unacknowledged finding (default true). */
   readonly nag?: boolean;
+  /** The functions to deploy (default: `loadFunctions()`). */
+  readonly functions?: readonly FunctionDefinition[];
 }
 
-/** Creates the app with its one stack. */
-export function createPhigateApp(options: PhigateAppOptions = {}): { app: App; stack: PhigateStack } {
+/**
+ * Creates the app with its one stack; its functions are read from the core's declarations (routes, workflow tasks,
+ * jobs), unless the options name them.
+ */
+export async function createPhigateApp(
+  options: PhigateAppOptions = {},
+): Promise<{ app: App; stack: PhigateStack }> {
+  const functions = options.functions ?? (await loadFunctions());
   const app = new App({ ...options, context: { ...FEATURE_FLAGS, ...options.context } });
   const settings = readSettings((key) => app.node.tryGetContext(key));
   const stack = new PhigateStack(app, options.stackName ?? "Phigate", {
     settings,
     projectRoot: PROJECT_ROOT,
+    functions,
     description: "phigate: PHI access gateway (HTTP API, Lambda, Data API, DynamoDB, S3 Object Lock, KMS)",
   });
   if (options.nag ?? true) {

@@ -5,9 +5,8 @@ import { resolve } from "node:path";
 import { CfnOutput, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
-import { capabilitiesOf, type FunctionCapabilities } from "#infra/aws/capabilities.ts";
 import type { LambdaEnvironment } from "#infra/aws/config.ts";
-import { ALL_FUNCTIONS, type FunctionDefinition, TASK_FUNCTIONS } from "#infra/aws/functions.ts";
+import type { FunctionDefinition } from "#infra/aws/functions.ts";
 import {
   ApprovalStateMachine,
   approvalStateMachineArn,
@@ -20,11 +19,12 @@ import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
 import { Schedules } from "#infra/cdk/constructs/schedules.ts";
 import { Storage } from "#infra/cdk/constructs/storage.ts";
-import { grantCapabilities } from "#infra/cdk/grants.ts";
+import { type GrantTargets, grantCapabilities } from "#infra/cdk/grants.ts";
 import { approverProviderOf, jwksUriOf, type Settings } from "#infra/cdk/settings.ts";
+import { taskFunctionId } from "#shared/approval/tasks/task-declaration.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
+import type { FunctionCapabilities } from "#shared/capabilities.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import { ROUTES } from "#shared/http/routes.ts";
 import type { TrustedIssuer } from "#shared/identity/issuers.ts";
 import { parsePolicy } from "#shared/policy/load.ts";
 import { CALLBACK_PATH } from "#shared/web/oidc-client.ts";
@@ -34,6 +34,8 @@ export interface PhigateStackProps extends StackProps {
   readonly settings: Settings;
   /** Repository root (function entries, node_modules, the policy file). */
   readonly projectRoot: string;
+  /** Every function to deploy (`loadFunctions`: the core's routes, workflow tasks and jobs). */
+  readonly functions: readonly FunctionDefinition[];
 }
 
 const NO_VPC = {
@@ -43,36 +45,111 @@ const NO_VPC = {
     "the RDS Data API); the database is reachable solely through the Data API, so a VPC would add endpoints, not isolation.",
 };
 
-/** Why a function has no dead-letter queue, by how it is invoked. */
-const NO_DLQ: Readonly<Record<string, string>> = {
+/** Why a route or a task has no dead-letter queue (a scheduled job says why itself: `onFailure`). */
+const NO_DLQ = {
   route:
     "The functions are invoked synchronously by API Gateway only; the caller receives every failure, and " +
     "Lambda never retries a synchronous invocation, so a dead-letter queue would never receive anything.",
   task:
     "Workflow tasks are invoked synchronously by Step Functions; a failure returns to the state machine, whose " +
     "Retry and Catch rules (CloseFailed) handle it, so a dead-letter queue would never receive anything.",
-  "approval-keeper":
-    "The keeper is invoked every minute and keeps no state of its own (it reads the approvals table each run); a " +
-    "failed run is superseded by the next one a minute later, so there is nothing to park in a queue.",
-  "nightly-evidence":
-    "A failed nightly run is retried twice by Lambda and counted in the EvidenceBundleFailures metric; the day it " +
-    'missed is rebuilt from the chain at any time by invoking the function with {"day":"YYYY-MM-DD"}.',
-};
+} as const;
 
-/** Reserved concurrency of a function: the keeper and the nightly bundle never need more than one at a time. */
+/** Why a function has no dead-letter queue. */
+function noDeadLetterQueueReason(definition: FunctionDefinition): string {
+  return definition.kind === "schedule" ? definition.job.onFailure : NO_DLQ[definition.kind];
+}
+
+/** Reserved concurrency of a function: a scheduled job never needs more than one at a time. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
   return definition.kind === "schedule" ? 1 : settings.reservedConcurrency;
 }
 
-function taskFunctionsOf(of: (task: TaskName) => IFunction): Record<TaskName, IFunction> {
-  const out: Partial<Record<TaskName, IFunction>> = {};
-  for (const task of TASK_NAMES) out[task] = of(task);
-  return out as Record<TaskName, IFunction>;
+/** The approver provider's OIDC settings the sign-in functions are told, as JSON (undefined when none). */
+function approverOidcOf(settings: Settings): string | undefined {
+  const approver = approverProviderOf(settings);
+  return approver === undefined
+    ? undefined
+    : JSON.stringify({
+        issuer: approver.issuer,
+        authorizationEndpoint: approver.authorizationEndpoint,
+        tokenEndpoint: approver.tokenEndpoint,
+        clientId: approver.clientId,
+      });
+}
+
+/** The environment every function shares, and the values a capability adds (CDK tokens, resolved at deploy). */
+interface EnvironmentSources {
+  readonly settings: Settings;
+  readonly policyText: string;
+  readonly stateMachineArn: string;
+  readonly publicUrl: string;
+  readonly storage: Storage;
+  readonly keys: Keys;
+  readonly database: Database;
+  readonly notifications: ApproverNotifications;
+}
+
+/** The environment a function's capabilities call for (and nothing more). */
+function environmentOf(
+  can: FunctionCapabilities,
+  from: EnvironmentSources,
+): Omit<LambdaEnvironment, "PHIGATE_FUNCTION_ID" | "PHIGATE_POLICY_FILE"> {
+  const { settings, storage, keys, database } = from;
+  const ciIssuer: TrustedIssuer = {
+    issuer: settings.issuer,
+    jwksUri: jwksUriOf(settings),
+    audience: [settings.audience],
+    groupsClaim: settings.groupsClaim,
+  };
+  const approver = approverProviderOf(settings);
+  const approverOidc = approverOidcOf(settings);
+  return {
+    PHIGATE_SESSIONS_TABLE: storage.sessions.tableName,
+    PHIGATE_RESULTS_BUCKET: storage.results.bucketName,
+    PHIGATE_DATA_KEY_ARN: keys.data.keyArn,
+    // The callback verifies approvers' ID tokens: only it trusts the approver provider (for its client id).
+    PHIGATE_ISSUERS: JSON.stringify(
+      can.signIn === "exchange" && approver !== undefined
+        ? [
+            ciIssuer,
+            {
+              issuer: approver.issuer,
+              jwksUri: approver.jwksUri,
+              audience: [approver.clientId],
+              groupsClaim: approver.groupsClaim,
+            },
+          ]
+        : [ciIssuer],
+    ),
+    PHIGATE_POLICY_DIGEST: sha256Hex(from.policyText),
+    ...(can.database
+      ? {
+          PHIGATE_DB_CLUSTER_ARN: database.clusterArn,
+          PHIGATE_DB_SECRET_ARN: database.secretArn,
+          PHIGATE_DB_NAME: database.databaseName,
+        }
+      : {}),
+    ...(can.keys ? { PHIGATE_KEYS_SECRET_ARN: storage.keyMaterial.secretArn } : {}),
+    ...(can.approvals !== "none" ? { PHIGATE_APPROVALS_TABLE: storage.approvals.tableName } : {}),
+    ...(can.workflow === "start" ? { PHIGATE_STATE_MACHINE_ARN: from.stateMachineArn } : {}),
+    ...(can.notify ? { PHIGATE_APPROVERS_TOPIC_ARN: from.notifications.topic.topicArn } : {}),
+    ...(can.evidence || can.policyArchive !== "none"
+      ? { PHIGATE_EVIDENCE_BUCKET: storage.evidence.bucketName }
+      : {}),
+    ...(can.evidence ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
+    ...(can.publicUrl ? { PHIGATE_PUBLIC_URL: from.publicUrl } : {}),
+    ...(can.signIn !== "none" && approverOidc !== undefined ? { PHIGATE_APPROVER_OIDC: approverOidc } : {}),
+    ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
+      ? { PHIGATE_APPROVER_CLIENT_SECRET_ARN: settings.approverClientSecretArn }
+      : {}),
+    POWERTOOLS_METRICS_NAMESPACE: "phigate",
+  };
 }
 
 /** The AWS host of phigate. */
 export class PhigateStack extends Stack {
-  /** Every function by id (route ids, `task-<name>`, `approval-keeper`, `nightly-evidence`). */
+  /** Every function by id (route ids, `task-<name>`, the job ids). */
   readonly functions: ReadonlyMap<string, GatewayFunction>;
   readonly api: GatewayApi;
   readonly storage: Storage;
@@ -97,7 +174,70 @@ export class PhigateStack extends Stack {
       resultRetentionDays: settings.resultRetentionDays,
       evidenceRetentionDays: settings.evidenceRetentionDays,
     });
-    this.database = new Database(this, "Database", {
+    this.database = this.addDatabase(settings);
+    new Backups(this, "Backups", {
+      dataKey: this.keys.data,
+      tables: [this.storage.sessions, this.storage.approvals],
+      cluster: this.database.cluster,
+    });
+    this.api = new GatewayApi(this, "Api", {
+      issuer: settings.issuer,
+      audience: settings.audience,
+      logsKey: this.keys.logs,
+      rateLimit: settings.throttleRateLimit,
+      burstLimit: settings.throttleBurstLimit,
+    });
+    this.publicUrl = settings.publicUrl?.replace(/\/+$/, "") ?? this.api.api.apiEndpoint;
+    this.notifications = new ApproverNotifications(this, "ApproverNotifications", {
+      dataKey: this.keys.data,
+      emails: settings.approverEmails,
+    });
+
+    const stateMachineArn = approvalStateMachineArn(this);
+    this.functions = this.addFunctions(props.functions, {
+      settings,
+      projectRoot,
+      policyPath,
+      environment: {
+        settings,
+        policyText,
+        stateMachineArn,
+        publicUrl: this.publicUrl,
+        storage: this.storage,
+        keys: this.keys,
+        database: this.database,
+        notifications: this.notifications,
+      },
+      stateMachineArn,
+    });
+
+    this.api.addRoutes(
+      props.functions.flatMap((f) => (f.kind === "route" ? [f.route] : [])),
+      new Map<string, IFunction>([...this.functions].map(([fid, fn]) => [fid, fn.function])),
+    );
+    this.approvalWorkflow = new ApprovalStateMachine(this, "ApprovalWorkflow", {
+      taskFunctions: taskFunctionsOf((task) => this.fn(taskFunctionId(task)).function),
+      logsKey: this.keys.logs,
+    });
+    this.schedules = new Schedules(this, "Schedules", {
+      jobs: props.functions.flatMap((f) =>
+        f.kind === "schedule" ? [{ job: f.job, function: this.fn(f.id).function }] : [],
+      ),
+      dailyAt: settings.nightlyEvidenceAt,
+    });
+    this.addOutputs();
+  }
+
+  /** The function of an id (every function definition the stack was given has one). */
+  fn(functionId: string): GatewayFunction {
+    const fn = this.functions.get(functionId);
+    if (fn === undefined) throw new Error(`no function ${functionId}`);
+    return fn;
+  }
+
+  /** The Aurora cluster, or the existing one the settings name. */
+  private addDatabase(settings: Settings): Database {
+    return new Database(this, "Database", {
       dataKey: this.keys.data,
       databaseName: settings.databaseName,
       logBucket: this.storage.accessLogs,
@@ -113,140 +253,59 @@ export class PhigateStack extends Stack {
           }
         : {}),
     });
+  }
 
-    new Backups(this, "Backups", {
+  /** One function per definition, with the environment and the IAM statements its capabilities call for. */
+  private addFunctions(
+    definitions: readonly FunctionDefinition[],
+    from: {
+      readonly settings: Settings;
+      readonly projectRoot: string;
+      readonly policyPath: string;
+      readonly environment: EnvironmentSources;
+      readonly stateMachineArn: string;
+    },
+  ): Map<string, GatewayFunction> {
+    const { settings } = from;
+    const targets: GrantTargets = {
+      sessions: this.storage.sessions,
+      approvals: this.storage.approvals,
+      results: this.storage.results,
+      evidence: this.storage.evidence,
       dataKey: this.keys.data,
-      tables: [this.storage.sessions, this.storage.approvals],
-      cluster: this.database.cluster,
-    });
-
-    this.api = new GatewayApi(this, "Api", {
-      issuer: settings.issuer,
-      audience: settings.audience,
-      logsKey: this.keys.logs,
-      rateLimit: settings.throttleRateLimit,
-      burstLimit: settings.throttleBurstLimit,
-    });
-    this.publicUrl = settings.publicUrl?.replace(/\/+$/, "") ?? this.api.api.apiEndpoint;
-    this.notifications = new ApproverNotifications(this, "ApproverNotifications", {
-      dataKey: this.keys.data,
-      emails: settings.approverEmails,
-    });
-
-    const stateMachineArn = approvalStateMachineArn(this);
-    const ciIssuer: TrustedIssuer = {
-      issuer: settings.issuer,
-      jwksUri: jwksUriOf(settings),
-      audience: [settings.audience],
-      groupsClaim: settings.groupsClaim,
+      signingKey: this.keys.signing,
+      keyMaterial: this.storage.keyMaterial,
+      topic: this.notifications.topic,
+      stateMachineArn: from.stateMachineArn,
+      clientSecret:
+        settings.approverClientSecretArn === undefined
+          ? undefined
+          : { secretArn: settings.approverClientSecretArn, keyArn: settings.approverClientSecretKeyArn },
+      database: this.database,
     };
-    const approver = approverProviderOf(settings);
-    const approverOidc =
-      approver === undefined
-        ? undefined
-        : JSON.stringify({
-            issuer: approver.issuer,
-            authorizationEndpoint: approver.authorizationEndpoint,
-            tokenEndpoint: approver.tokenEndpoint,
-            clientId: approver.clientId,
-          });
-    /** The environment a function's capabilities call for (and nothing more). */
-    const environmentOf = (
-      can: FunctionCapabilities,
-    ): Omit<LambdaEnvironment, "PHIGATE_FUNCTION_ID" | "PHIGATE_POLICY_FILE"> => ({
-      PHIGATE_SESSIONS_TABLE: this.storage.sessions.tableName,
-      PHIGATE_RESULTS_BUCKET: this.storage.results.bucketName,
-      PHIGATE_DATA_KEY_ARN: this.keys.data.keyArn,
-      // The callback verifies approvers' ID tokens: only it trusts the approver provider (for its client id).
-      PHIGATE_ISSUERS: JSON.stringify(
-        can.signIn === "exchange" && approver !== undefined
-          ? [
-              ciIssuer,
-              {
-                issuer: approver.issuer,
-                jwksUri: approver.jwksUri,
-                audience: [approver.clientId],
-                groupsClaim: approver.groupsClaim,
-              },
-            ]
-          : [ciIssuer],
-      ),
-      PHIGATE_POLICY_DIGEST: sha256Hex(policyText),
-      ...(can.database
-        ? {
-            PHIGATE_DB_CLUSTER_ARN: this.database.clusterArn,
-            PHIGATE_DB_SECRET_ARN: this.database.secretArn,
-            PHIGATE_DB_NAME: this.database.databaseName,
-          }
-        : {}),
-      ...(can.keys ? { PHIGATE_KEYS_SECRET_ARN: this.storage.keyMaterial.secretArn } : {}),
-      ...(can.approvals !== "none" ? { PHIGATE_APPROVALS_TABLE: this.storage.approvals.tableName } : {}),
-      ...(can.workflow === "start" ? { PHIGATE_STATE_MACHINE_ARN: stateMachineArn } : {}),
-      ...(can.notify ? { PHIGATE_APPROVERS_TOPIC_ARN: this.notifications.topic.topicArn } : {}),
-      ...(can.evidence || can.policyArchive !== "none"
-        ? { PHIGATE_EVIDENCE_BUCKET: this.storage.evidence.bucketName }
-        : {}),
-      ...(can.evidence ? { PHIGATE_SIGNING_KEY_ARN: this.keys.signing.keyArn } : {}),
-      ...(can.publicUrl ? { PHIGATE_PUBLIC_URL: this.publicUrl } : {}),
-      ...(can.signIn !== "none" && approverOidc !== undefined ? { PHIGATE_APPROVER_OIDC: approverOidc } : {}),
-      ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
-        ? { PHIGATE_APPROVER_CLIENT_SECRET_ARN: settings.approverClientSecretArn }
-        : {}),
-      POWERTOOLS_METRICS_NAMESPACE: "phigate",
-    });
-
     const functions = new Map<string, GatewayFunction>();
-    for (const definition of ALL_FUNCTIONS) {
-      const can = capabilitiesOf(definition.id);
+    for (const definition of definitions) {
       const prefix = { route: "Route", task: "Task", schedule: "Job" }[definition.kind];
       const fn = new GatewayFunction(this, `${prefix}-${definition.id}`, {
         definition,
-        projectRoot,
-        policyPath,
+        projectRoot: from.projectRoot,
+        policyPath: from.policyPath,
         logsKey: this.keys.logs,
         reservedConcurrency: concurrencyOf(definition, settings),
-        environment: environmentOf(can),
-        ...(definition.id === "nightly-evidence" ? { asyncRetryAttempts: 2 } : {}),
-        ...(definition.id === "approval-keeper" ? { asyncRetryAttempts: 0 } : {}),
+        environment: environmentOf(definition.capabilities, from.environment),
+        ...(definition.kind === "schedule" ? { asyncRetryAttempts: definition.job.retries.attempts } : {}),
       });
-      grantCapabilities(fn, fn.policy, can, {
-        sessions: this.storage.sessions,
-        approvals: this.storage.approvals,
-        results: this.storage.results,
-        evidence: this.storage.evidence,
-        dataKey: this.keys.data,
-        signingKey: this.keys.signing,
-        keyMaterial: this.storage.keyMaterial,
-        topic: this.notifications.topic,
-        stateMachineArn,
-        clientSecret:
-          settings.approverClientSecretArn === undefined
-            ? undefined
-            : { secretArn: settings.approverClientSecretArn, keyArn: settings.approverClientSecretKeyArn },
-        database: this.database,
-      });
+      grantCapabilities(fn, fn.policy, definition.capabilities, targets);
       Validations.of(fn).acknowledge(NO_VPC, {
         id: "HIPAA.Security-LambdaDLQ",
-        reason: NO_DLQ[definition.kind === "schedule" ? definition.id : definition.kind] ?? "",
+        reason: noDeadLetterQueueReason(definition),
       });
       functions.set(definition.id, fn);
     }
-    this.functions = functions;
+    return functions;
+  }
 
-    this.api.addRoutes(
-      ROUTES,
-      new Map<string, IFunction>(ROUTES.map((route) => [route.id, this.fn(route.id).function])),
-    );
-    this.approvalWorkflow = new ApprovalStateMachine(this, "ApprovalWorkflow", {
-      taskFunctions: taskFunctionsOf((task) => this.fn(TASK_FUNCTIONS[task].id).function),
-      logsKey: this.keys.logs,
-    });
-    this.schedules = new Schedules(this, "Schedules", {
-      keeper: this.fn("approval-keeper").function,
-      nightlyEvidence: this.fn("nightly-evidence").function,
-      nightlyAt: settings.nightlyEvidenceAt,
-    });
-
+  private addOutputs(): void {
     new CfnOutput(this, "ApiUrl", { value: this.api.api.apiEndpoint });
     new CfnOutput(this, "PublicUrl", { value: this.publicUrl });
     new CfnOutput(this, "ApproverRedirectUri", {
@@ -264,11 +323,10 @@ export class PhigateStack extends Stack {
     new CfnOutput(this, "EvidenceSigningKey", { value: this.keys.signing.keyArn });
     new CfnOutput(this, "DatabaseClusterArn", { value: this.database.clusterArn });
   }
+}
 
-  /** The function of an id (every id of `ALL_FUNCTIONS` has one). */
-  fn(functionId: string): GatewayFunction {
-    const fn = this.functions.get(functionId);
-    if (fn === undefined) throw new Error(`no function ${functionId}`);
-    return fn;
-  }
+function taskFunctionsOf(of: (task: TaskName) => IFunction): Record<TaskName, IFunction> {
+  const out: Partial<Record<TaskName, IFunction>> = {};
+  for (const task of TASK_NAMES) out[task] = of(task);
+  return out as Record<TaskName, IFunction>;
 }

@@ -29,8 +29,10 @@ import { sweepApprovals } from "#shared/approval/keeper.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { ConfigurationError, UnavailableError } from "#shared/errors.ts";
-import { createHandlers, type HandlerDeps } from "#shared/http/handler-registry.ts";
+import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
+import type { HandlerDeps } from "#shared/http/route.ts";
+import { loadRouteTable, ROUTES_DIRECTORY } from "#shared/http/route-table.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
@@ -87,6 +89,8 @@ export interface LocalHostOverrides {
   readonly consoleNotifications?: (line: string) => void;
   /** How often the workflow runner checks its timers, ms. */
   readonly workflowTickMs?: number;
+  /** Folders of route declarations to serve (default: the gateway's own, shared/http/handlers). */
+  readonly routeDirectories?: readonly URL[];
 }
 
 /** Approver sign-in: the dev IdP in development mode, PHIGATE_APPROVER_OIDC otherwise (or none: pages answer 503). */
@@ -263,7 +267,11 @@ export async function startLocalHost(
     const localRoutes: LocalRoute[] =
       devIdp === undefined ? [] : [devIdpRoutes(devIdp, [], [server.url, baseUrl])];
     await failInterrupted(deps, sessions, logger);
-    server.mount({ handlers: createHandlers(deps), localRoutes, objects });
+    const routes = await loadRouteTable(overrides.routeDirectories ?? [ROUTES_DIRECTORY]);
+    const handlers = new Map<string, ApiHandler>(
+      routes.routes.map((route) => [route.id, route.create(deps)]),
+    );
+    server.mount({ routes, handlers, localRoutes, objects });
     workflow.resume();
     // One sweep at a time; closing waits for the one in flight, so nothing writes to DATA_DIR after `close`.
     let sweeping: Promise<void> | undefined;

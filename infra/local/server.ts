@@ -15,7 +15,7 @@ import {
 import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { errorResponse, jsonResponse } from "#shared/http/error-response.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";
-import { matchRoute } from "#shared/http/routes.ts";
+import type { RouteTable } from "#shared/http/route-table.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 
 /** A route only the local host serves (the dev IdP): returns undefined when it doesn't match. */
@@ -38,7 +38,8 @@ export const DRAIN_MS = 10_000;
 
 /** What the server serves, mounted once the composition root (which needs the server's URL) is built. */
 export interface MountedApp {
-  /** Handlers of the shared route table, by route id. */
+  /** The route table and the handler of each of its routes, by route id. */
+  readonly routes: RouteTable;
   readonly handlers: ReadonlyMap<string, ApiHandler>;
   readonly localRoutes: readonly LocalRoute[];
   readonly objects: FileObjectStore;
@@ -159,7 +160,7 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
           return;
         }
       }
-      const matched = matchRoute(request.method ?? "GET", url.pathname);
+      const matched = app.routes.match(request.method ?? "GET", url.pathname);
       if (matched === undefined) throw new NotFoundError("no such route");
       if (matched === "method_not_allowed")
         throw new MethodNotAllowedError("method not allowed on this path");

@@ -4,7 +4,6 @@ import { AuthenticationError } from "#shared/errors.ts";
 import { errorResponse, htmlErrorResponse } from "#shared/http/error-response.ts";
 import type { RateLimiter } from "#shared/http/rate-limiter.ts";
 import { hasQueryParameter, header, type RouteContext } from "#shared/http/request.ts";
-import type { RouteAuth } from "#shared/http/routes.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { bearerToken, type TokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
@@ -14,6 +13,13 @@ import type { Logger } from "#shared/log.ts";
  * received; on AWS the edge (infra/aws/edge.ts) converts API Gateway's event to a `Request` and the `Response` back.
  */
 export type ApiHandler = (request: Request, context: RouteContext) => Promise<Response>;
+
+/** How a route authenticates its caller. */
+export type RouteAuth =
+  /** `Authorization: Bearer <JWT>`, verified at the edge (AWS) and again by the function (both hosts). */
+  | "jwt"
+  /** No token: browser pages that sign their user in themselves, or signed links. */
+  | "none";
 
 /** What every wrapped handler needs. */
 export interface ApiDeps {

@@ -4,6 +4,7 @@ import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { recordedApprovals, updateSessionRecord } from "#shared/approval/session-updates.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
+import { defineTask } from "#shared/approval/tasks/task-declaration.ts";
 import { taskDataSchema } from "#shared/approval/tasks/task-input.ts";
 import { ConflictError, PhigateError } from "#shared/errors.ts";
 import { errorFields } from "#shared/log.ts";
@@ -126,3 +127,18 @@ export async function executeApproved(deps: ApprovalDeps, payload: unknown): Pro
   });
   return { status: final?.status ?? "unknown" };
 }
+
+/** The `execute-approved` task: it runs SQL (the Data API on AWS) and so analyzes it with the parser. */
+export const executeApprovedTask = defineTask({
+  task: "execute-approved",
+  needsParser: true,
+  capabilities: {
+    database: true,
+    keys: true,
+    sessions: "write",
+    results: "write",
+    approvals: "write",
+    policyArchive: "write",
+  },
+  run: executeApproved,
+});

@@ -6,7 +6,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HandlerDeps } from "#shared/http/handler-registry.ts";
+import type { HandlerDeps } from "#shared/http/route.ts";
 import type { StatementAnalyzer } from "#shared/ports.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 

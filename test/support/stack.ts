@@ -37,9 +37,9 @@ export class StackUnderTest {
   /** `options`: createPhigateApp's besides the folder (`nag: false` leaves the rule packs out). */
   constructor(private readonly options: Omit<PhigateAppOptions, "outdir">) {}
 
-  synthesize(): void {
+  async synthesize(): Promise<void> {
     const outdir = mkdtempSync(join(tmpdir(), "phigate-cdk-"));
-    const { app, stack } = createPhigateApp({ ...this.options, outdir });
+    const { app, stack } = await createPhigateApp({ ...this.options, outdir });
     this.built = { app, stack, template: Template.fromStack(stack), outdir };
   }
 

@@ -1,4 +1,4 @@
-// The HTTP API: JWT authorizer at the edge, routes generated from the shared route table, access logs, throttling.
+// The HTTP API: JWT authorizer at the edge, routes generated from the route declarations, access logs, throttling.
 
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
@@ -15,7 +15,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { RouteDefinition } from "#shared/http/routes.ts";
+import type { RouteDeclaration } from "#shared/http/route.ts";
 
 /** What the API is built from (its routes are added once their functions exist: `addRoutes`). */
 export interface GatewayApiProps {
@@ -81,7 +81,7 @@ export class GatewayApi extends Construct {
   }
 
   /** Adds every route of the table, each integrated with its function and behind the authorizer its auth says. */
-  addRoutes(routes: readonly RouteDefinition[], functions: ReadonlyMap<string, IFunction>): void {
+  addRoutes(routes: readonly RouteDeclaration[], functions: ReadonlyMap<string, IFunction>): void {
     for (const route of routes) {
       const fn = functions.get(route.id);
       if (fn === undefined) throw new Error(`route ${route.id} has no function`);

@@ -105,11 +105,14 @@ export class GatewayFunction extends Construct {
       projectRoot: props.projectRoot,
       depsLockFilePath: join(props.projectRoot, "package-lock.json"),
       description: definition.description,
-      environment: lambdaEnvironment({
-        ...props.environment,
-        PHIGATE_FUNCTION_ID: definition.id,
-        PHIGATE_POLICY_FILE: BUNDLED_POLICY_FILE,
-      }),
+      environment: lambdaEnvironment(
+        {
+          ...props.environment,
+          PHIGATE_FUNCTION_ID: definition.id,
+          PHIGATE_POLICY_FILE: BUNDLED_POLICY_FILE,
+        },
+        definition.capabilities,
+      ),
       bundling: {
         format: OutputFormat.ESM,
         target: "node24",

@@ -1,45 +1,53 @@
-// EventBridge schedules: the approval keeper every minute, the nightly evidence bundle once a day (UTC).
+// EventBridge schedules: one rule per scheduled job, as its declaration says (every few minutes, or daily at a UTC time).
 
 import { Duration } from "aws-cdk-lib";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { Construct } from "constructs";
+import type { JobDeclaration } from "#shared/jobs/job.ts";
 
 /** What the schedules invoke and when. */
 export interface SchedulesProps {
-  readonly keeper: IFunction;
-  readonly nightlyEvidence: IFunction;
-  /** `HH:MM` UTC. */
-  readonly nightlyAt: string;
+  /** Each job with its function. */
+  readonly jobs: readonly { readonly job: JobDeclaration; readonly function: IFunction }[];
+  /** `HH:MM` UTC: when the daily jobs run. */
+  readonly dailyAt: string;
+}
+
+/** The rule expression of a job's schedule. */
+function scheduleOf(job: JobDeclaration, dailyAt: string): Schedule {
+  if (job.schedule.kind === "every") return Schedule.rate(Duration.minutes(job.schedule.minutes));
+  const [hour, minute] = dailyAt.split(":");
+  return Schedule.cron({ minute: String(Number(minute)), hour: String(Number(hour)) });
 }
 
 /**
- * The keeper runs every minute (a wait's heartbeat interval is at most 300 s, so it is beaten well within it; a
- * missed run is simply the next one). The nightly bundle runs at `nightlyAt` UTC and receives the scheduled event, whose
- * `time` is the scheduled time, from which it derives the previous UTC day.
+ * A rule per job. A daily job receives the scheduled event, whose `time` is the scheduled time; a job on a rate keeps
+ * no state of its own, so a missed run is simply the next one.
  */
 export class Schedules extends Construct {
-  readonly keeper: Rule;
-  readonly nightly: Rule;
+  /** The rule of each job, by job id. */
+  readonly rules: ReadonlyMap<string, Rule>;
 
   constructor(scope: Construct, id: string, props: SchedulesProps) {
     super(scope, id);
-    const [hour, minute] = props.nightlyAt.split(":");
-    this.keeper = new Rule(this, "Keeper", {
-      description: "phigate: approval keeper (heartbeats, lost decisions, expired waits)",
-      schedule: Schedule.rate(Duration.minutes(1)),
-      targets: [new LambdaFunction(props.keeper, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
-    });
-    this.nightly = new Rule(this, "NightlyEvidence", {
-      description: "phigate: evidence bundle of the previous UTC day",
-      schedule: Schedule.cron({ minute: String(Number(minute)), hour: String(Number(hour)) }),
-      targets: [
-        new LambdaFunction(props.nightlyEvidence, {
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(2),
+    const rules = new Map<string, Rule>();
+    for (const { job, function: fn } of props.jobs) {
+      rules.set(
+        job.id,
+        new Rule(this, job.id, {
+          description: job.description,
+          schedule: scheduleOf(job, props.dailyAt),
+          targets: [
+            new LambdaFunction(fn, {
+              retryAttempts: job.retries.attempts,
+              maxEventAge: Duration.seconds(job.retries.maxEventAgeSeconds),
+            }),
+          ],
         }),
-      ],
-    });
+      );
+    }
+    this.rules = rules;
   }
 }

@@ -7,6 +7,7 @@ import { loadApproval } from "#shared/approval/submit-decision.ts";
 import { APPROVAL_EXPIRED_ERROR } from "#shared/approval/workflow-description.ts";
 import { ConflictError } from "#shared/errors.ts";
 import type { DecisionOutput } from "#shared/ports.ts";
+import { defineTask } from "./task-declaration.ts";
 import { callbackPayloadSchema } from "./task-input.ts";
 
 /** The outcome a closed approval already has, or undefined while it is pending. */
@@ -71,3 +72,14 @@ export async function notifyApprovers(
   if (settled !== undefined) await complete(deps, taskToken, settled);
   return { notified };
 }
+
+/**
+ * The `notify-approvers` task. It completes its own task when a decision landed before its token was stored (or fails
+ * it once the approval expired), so it may signal the workflow too.
+ */
+export const notifyApproversTask = defineTask({
+  task: "notify-approvers",
+  needsParser: false,
+  capabilities: { sessions: "read", approvals: "write", workflow: "signal", notify: true, publicUrl: true },
+  run: notifyApprovers,
+});

@@ -5,6 +5,7 @@ import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { AuthenticationError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { queryParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { clearLoginCookie, readLogin, sameSecret, startSession } from "#shared/web/approver-session.ts";
@@ -60,3 +61,14 @@ export function createApprovalSignInHandler(deps: ApiDeps & ApprovalDeps & WebDe
     );
   });
 }
+
+/** The `approval-sign-in` route. */
+export const route = defineRoute({
+  id: "approval-sign-in",
+  method: "GET",
+  path: "/approvals/oidc/callback",
+  auth: "none",
+  needsParser: false,
+  capabilities: { keys: true, publicUrl: true, signIn: "exchange" },
+  create: createApprovalSignInHandler,
+});

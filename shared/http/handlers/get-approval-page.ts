@@ -8,6 +8,7 @@ import { isApprover, loadApproval } from "#shared/approval/submit-decision.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { pathParameter, queryParameter, type RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
@@ -82,3 +83,21 @@ export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
     return htmlPage(200, `Approval ${approvalId}`, body);
   });
 }
+
+/** The `get-approval-page` route. */
+export const route = defineRoute({
+  id: "get-approval-page",
+  method: "GET",
+  path: "/approvals/{id}",
+  auth: "none",
+  // The page highlights the SQL with PostgreSQL's scanner (the same WASM).
+  needsParser: true,
+  capabilities: {
+    keys: true,
+    sessions: "read",
+    approvals: "read",
+    publicUrl: true,
+    signIn: "redirect",
+  },
+  create: createGetApprovalPageHandler,
+});

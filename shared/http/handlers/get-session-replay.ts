@@ -4,6 +4,7 @@ import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, pathParameter, queryParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { replaySession } from "#shared/sessions/replay.ts";
 import { renderReplay } from "#shared/sessions/replay-html.ts";
@@ -30,3 +31,14 @@ export function createGetSessionReplayHandler(deps: ApiDeps & SessionDeps): ApiH
     return new Response(renderReplay(replay), { status: 200, headers: PAGE_HEADERS });
   });
 }
+
+/** The `get-session-replay` route. */
+export const route = defineRoute({
+  id: "get-session-replay",
+  method: "GET",
+  path: "/v1/sessions/{id}/replay",
+  auth: "jwt",
+  needsParser: false,
+  capabilities: { sessions: "chain", results: "read" },
+  create: createGetSessionReplayHandler,
+});

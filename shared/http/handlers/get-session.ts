@@ -4,6 +4,7 @@ import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { pathParameter, queryParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { getSession, MAX_WAIT_SECONDS } from "#shared/sessions/session-view.ts";
 
@@ -26,3 +27,14 @@ export function createGetSessionHandler(deps: ApiDeps & SessionDeps): ApiHandler
     return jsonResponse(200, view);
   });
 }
+
+/** The `get-session` route. */
+export const route = defineRoute({
+  id: "get-session",
+  method: "GET",
+  path: "/v1/sessions/{id}",
+  auth: "jwt",
+  needsParser: false,
+  capabilities: { sessions: "read", results: "read" },
+  create: createGetSessionHandler,
+});

@@ -6,6 +6,7 @@ import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { jsonBody, pathParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 
 /** The request body (contract §2), extended with the optional binding digest the approver was shown. */
 export const decisionBodySchema = z.strictObject({
@@ -30,3 +31,14 @@ export function createPostApprovalDecisionHandler(deps: ApiDeps & ApprovalDeps):
     return jsonResponse(200, result);
   });
 }
+
+/** The `post-approval-decision` route. */
+export const route = defineRoute({
+  id: "post-approval-decision",
+  method: "POST",
+  path: "/v1/approvals/{id}/decision",
+  auth: "jwt",
+  needsParser: false,
+  capabilities: { sessions: "write", approvals: "write", workflow: "signal" },
+  create: createPostApprovalDecisionHandler,
+});

@@ -7,6 +7,7 @@ import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { AuthenticationError, ForbiddenError, NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { formBody, header, pathParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, type WebDeps } from "#shared/http/web-deps.ts";
 import { readSession, verifyCsrf } from "#shared/web/approver-session.ts";
 import { redirect } from "#shared/web/page.ts";
@@ -61,3 +62,21 @@ export function createPostApprovalPageHandler(deps: ApiDeps & ApprovalDeps & Web
     return redirect(`/approvals/${approvalId}?done=${form.decision}`, 303);
   });
 }
+
+/** The `post-approval-page` route. */
+export const route = defineRoute({
+  id: "post-approval-page",
+  method: "POST",
+  path: "/approvals/{id}",
+  auth: "none",
+  needsParser: false,
+  capabilities: {
+    keys: true,
+    sessions: "write",
+    approvals: "write",
+    workflow: "signal",
+    publicUrl: true,
+    signIn: "redirect",
+  },
+  create: createPostApprovalPageHandler,
+});

@@ -8,6 +8,7 @@ import {
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { jsonBody } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 
 /** The `post-evidence-bundle` route handler. */
@@ -17,3 +18,15 @@ export function createPostEvidenceBundleHandler(deps: ApiDeps & SessionDeps & Ev
     return jsonResponse(201, await createEvidenceBundle(deps, principal, body));
   });
 }
+
+/** The `post-evidence-bundle` route. */
+export const route = defineRoute({
+  id: "post-evidence-bundle",
+  method: "POST",
+  path: "/v1/evidence-bundles",
+  auth: "jwt",
+  // The builder re-analyzes each export's SQL text for the report.
+  needsParser: true,
+  capabilities: { sessions: "chain", results: "read", evidence: true, policyArchive: "read" },
+  create: createPostEvidenceBundleHandler,
+});

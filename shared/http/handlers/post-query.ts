@@ -5,6 +5,7 @@ import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { header, jsonBody, type RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { submitQuery } from "#shared/query/submit-query.ts";
@@ -90,3 +91,22 @@ export function createPostQueryHandler(deps: ApiDeps & QueryDeps): ApiHandler {
     return jsonResponse(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
   });
 }
+
+/** The `post-query` route. */
+export const route = defineRoute({
+  id: "post-query",
+  method: "POST",
+  path: "/v1/queries",
+  auth: "jwt",
+  needsParser: true,
+  capabilities: {
+    database: true,
+    keys: true,
+    sessions: "write",
+    results: "write",
+    approvals: "write",
+    workflow: "start",
+    policyArchive: "write",
+  },
+  create: createPostQueryHandler,
+});

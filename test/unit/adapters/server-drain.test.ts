@@ -11,6 +11,8 @@ import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import type { RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
+import { RouteTable } from "#shared/http/route-table.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 /** A request the handler holds until the test releases it. */
@@ -81,7 +83,21 @@ describe("local server stop", () => {
       await held.get(id)?.pass();
       return jsonResponse(200, { id });
     };
-    server.mount({ handlers: new Map([["get-session", handler]]), localRoutes: [], objects });
+    const route = defineRoute({
+      id: "get-session",
+      method: "GET",
+      path: "/v1/sessions/{id}",
+      auth: "none",
+      needsParser: false,
+      capabilities: {},
+      create: () => handler,
+    });
+    server.mount({
+      routes: new RouteTable([route]),
+      handlers: new Map([["get-session", handler]]),
+      localRoutes: [],
+      objects,
+    });
   }
 
   function hold(id: string): Held {
