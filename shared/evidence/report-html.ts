@@ -3,8 +3,8 @@
 import type { Manifest } from "#shared/evidence/bundle-format.ts";
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import type { SessionSummary } from "#shared/evidence/session-summary.ts";
-import { page } from "#shared/web/document.ts";
 import { html, type SafeHtml } from "#shared/web/html-template.ts";
+import { page } from "#shared/web/page.ts";
 
 /** Most per-session rows a report table shows (the rest are in sessions.jsonl). */
 export const REPORT_MAX_ROWS = 5_000;

@@ -1,22 +1,24 @@
-// HTML responses for the browser pages: escaping, one stylesheet pinned by its hash in a strict CSP, no script at all.
+// The page kit: HTML pages and documents built with the escaping `html` tag, one stylesheet each pinned by its hash in
+// one strict Content-Security-Policy (no script at all), served with one set of headers.
 
 import { createHash } from "node:crypto";
-import { escapeHtml } from "#shared/web/html-template.ts";
-import { PAGE_CSS } from "./page-css.ts";
+import { html, SafeHtml } from "#shared/web/html-template.ts";
+import { DOCUMENT_CSS, PAGE_CSS } from "./page-css.ts";
 
-const STYLE_HASH = createHash("sha256").update(PAGE_CSS, "utf8").digest("base64");
+const hashOf = (css: string): string => createHash("sha256").update(css, "utf8").digest("base64");
 
 /**
- * The policy every page carries: nothing loads but the one inline stylesheet (by hash); no script, no frames, no
- * plugins; forms post only to this origin.
+ * The policy every page and document carries: nothing loads but the two stylesheets (by hash); no script, no image,
+ * no frames, no plugins; forms post only to this origin.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
-  `style-src 'sha256-${STYLE_HASH}'`,
+  `style-src 'sha256-${hashOf(PAGE_CSS)}' 'sha256-${hashOf(DOCUMENT_CSS)}'`,
   "img-src 'none'",
+  "script-src 'none'",
   "form-action 'self'",
-  "frame-ancestors 'none'",
   "base-uri 'none'",
+  "frame-ancestors 'none'",
 ].join("; ");
 
 /** Security headers of every HTML page. */
@@ -27,11 +29,35 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   // Not `no-referrer`: with it a browser posts forms with `Origin: null`, which the CSRF origin check must refuse.
-  // `same-origin` still keeps the approval URL from ever reaching another site.
+  // `same-origin` still keeps a page's URL (an approval's, a session's) from ever reaching another site.
   "referrer-policy": "same-origin",
   "cross-origin-opener-policy": "same-origin",
   "permissions-policy": "camera=(), microphone=(), geolocation=()",
 };
+
+/**
+ * A self-contained document (session replay, evidence report): the CSP is also in a meta element (without
+ * `frame-ancestors`, which a meta element cannot carry), so a file opened from disk keeps it.
+ */
+export function page(title: string, body: SafeHtml): string {
+  const metaCsp = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "");
+  return `<!doctype html>\n${
+    html`<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${metaCsp}">
+<meta name="referrer" content="same-origin">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${new SafeHtml(DOCUMENT_CSS)}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`.value
+  }`;
+}
 
 /** Response headers: `headers`, then one `Set-Cookie` per cookie. */
 export function withCookies(headers: Readonly<Record<string, string>>, cookies: readonly string[]): Headers {
@@ -40,20 +66,20 @@ export function withCookies(headers: Readonly<Record<string, string>>, cookies: 
   return out;
 }
 
-/** A whole page: `title` is text (escaped here), `body` is HTML the caller built from escaped pieces. */
+/** A browser page (approval, sign-in) as a response: `title` is text, `body` HTML built with the `html` tag. */
 export function htmlPage(
   statusCode: number,
   title: string,
-  body: string,
-  options: { readonly cookies?: readonly string[]; readonly head?: string } = {},
+  body: SafeHtml,
+  options: { readonly cookies?: readonly string[]; readonly head?: SafeHtml } = {},
 ): Response {
-  const html = `<!doctype html>
+  const document = html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">${options.head ?? ""}<title>${escapeHtml(title)}</title>
-<style>${PAGE_CSS}</style></head>
+<meta name="referrer" content="same-origin">${options.head}<title>${title}</title>
+<style>${new SafeHtml(PAGE_CSS)}</style></head>
 <body><main>${body}</main></body></html>
 `;
-  return new Response(html, {
+  return new Response(document.value, {
     status: statusCode,
     headers: withCookies(PAGE_HEADERS, options.cookies ?? []),
   });
@@ -88,15 +114,13 @@ export function messagePage(
   const link =
     options.link === undefined
       ? ""
-      : `<p><a class="button" href="${escapeHtml(options.link.href)}">${escapeHtml(options.link.text)}</a></p>`;
+      : html`<p><a class="button" href="${options.link.href}">${options.link.text}</a></p>`;
   const head =
     options.refreshTo === undefined
-      ? ""
-      : `<meta http-equiv="refresh" content="0;url=${escapeHtml(options.refreshTo)}">`;
-  return htmlPage(
-    statusCode,
-    heading,
-    `<h1>${escapeHtml(heading)}</h1><section><p>${escapeHtml(message)}</p>${link}</section>`,
-    { ...(options.cookies === undefined ? {} : { cookies: options.cookies }), head },
-  );
+      ? undefined
+      : html`<meta http-equiv="refresh" content="0;url=${options.refreshTo}">`;
+  return htmlPage(statusCode, heading, html`<h1>${heading}</h1><section><p>${message}</p>${link}</section>`, {
+    ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
+    ...(head === undefined ? {} : { head }),
+  });
 }

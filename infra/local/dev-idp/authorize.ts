@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { BadRequestError } from "#shared/errors.ts";
-import { escapeHtml } from "#shared/web/html-template.ts";
+import { html, type SafeHtml } from "#shared/web/html-template.ts";
 import { codeChallenge } from "#shared/web/oidc-client.ts";
 import { htmlPage, redirect } from "#shared/web/page.ts";
 
@@ -62,8 +62,8 @@ function parse<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   return parsed.data;
 }
 
-function hidden(name: string, value: string): string {
-  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
+function hidden(name: string, value: string): SafeHtml {
+  return html`<input type="hidden" name="${name}" value="${value}">`;
 }
 
 /**
@@ -99,19 +99,17 @@ export class DevAuthorization {
 
   /** `GET /dev-idp/authorize`: the sign-in form (choose a subject and its groups). */
   form(request: AuthorizeRequest): Response {
-    const fields = Object.entries(request)
-      .map(([name, value]) => hidden(name, String(value)))
-      .join("");
+    const fields = Object.entries(request).map(([name, value]) => hidden(name, String(value)));
     return htmlPage(
       200,
       "Sign in — phigate dev IdP",
-      `<h1>Sign in to the development IdP</h1>
+      html`<h1>Sign in to the development IdP</h1>
 <section><p><strong>Development only:</strong> this IdP signs in anyone as anyone. Choose who you are.</p>
 <form method="post" action="/dev-idp/authorize">${fields}
 <label for="sub">Subject</label><input type="text" id="sub" name="sub" value="alice" autocomplete="username" required>
 <label for="groups">Groups (comma-separated)</label><input type="text" id="groups" name="groups" value="phi-approvers">
 <div class="actions"><button type="submit">Sign in</button></div></form>
-<p class="muted">Signing in for <code>${escapeHtml(request.client_id)}</code>; you will return to ${escapeHtml(new URL(request.redirect_uri).pathname)}.</p></section>`,
+<p class="muted">Signing in for <code>${request.client_id}</code>; you will return to ${new URL(request.redirect_uri).pathname}.</p></section>`,
     );
   }
 

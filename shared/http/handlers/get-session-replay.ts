@@ -8,7 +8,7 @@ import { defineRoute } from "#shared/http/route.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { replaySession } from "#shared/sessions/replay.ts";
 import { renderReplay } from "#shared/sessions/replay-html.ts";
-import { PAGE_HEADERS } from "#shared/web/document.ts";
+import { PAGE_HEADERS } from "#shared/web/page.ts";
 
 /** Which rendering the caller asked for: `?format=` wins, then an Accept header preferring HTML. */
 export function replayFormat(request: Request): "json" | "html" {

@@ -72,7 +72,7 @@ describe("renderApprovalPage", () => {
       viewer: { label: "bob", key: "https://idp.test/#bob", subject: "bob" },
       csrf: "token",
       now,
-    });
+    }).value;
     for (const raw of HIDDEN) expect(page).not.toContain(raw);
     expect(page).not.toMatch(HIDDEN_RE);
     const sqlBlock = page.slice(page.indexOf('<pre class="sql">'), page.indexOf("</pre>"));
