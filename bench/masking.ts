@@ -4,7 +4,8 @@ import { pathToFileURL } from "node:url";
 import { compileDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker } from "#shared/masking/masker.ts";
 import { type MaskingPlan, type MaskingPlanPolicy, planMasking } from "#shared/masking/plan.ts";
-import { type ColumnRule, columnRuleSchema, detectorConfigSchema } from "#shared/masking/rules.ts";
+import { columnRuleSchema, detectorConfigSchema } from "#shared/masking/rules.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import type { OutputColumnLineage, ResultColumn, Row } from "#shared/sql/types.ts";
 
 const ROWS = 100_000;

@@ -1,8 +1,10 @@
 // Images of protected values for world B: fresh, same format, keeping exactly what the columns' masking rules show.
 
+import type { GeneralizeTarget } from "#shared/masking/generalize.ts";
 import { compileGeneralizer } from "#shared/masking/generalize.ts";
 import { maskPartial } from "#shared/masking/partial.ts";
-import type { ColumnRule, GeneralizeTarget, PartialRule } from "#shared/masking/rules.ts";
+import type { PartialRule } from "#shared/masking/strategies/partial.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import { normalizeForToken } from "#shared/masking/tokenize.ts";
 import { EMAIL_DOMAINS, isValidSsn } from "#tools/ehr/identifiers.ts";
 import { Prng } from "#tools/ehr/prng.ts";
