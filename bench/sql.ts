@@ -8,19 +8,19 @@ import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /** A typical report query over the demo schema (781 characters: two CTEs, joins, aggregates, predicates). */
 export const REPORT_QUERY = `WITH recent AS (
-  SELECT e.patient_id, count(*) AS visits, max(e.admitted_at) AS last_visit,
+  SELECT e.patient_id, count(*) AS visits, count(e.discharged_at) AS discharged,
          string_agg(DISTINCT e.department, ',') AS depts
   FROM encounters e
-  WHERE e.admitted_at >= now() - interval '1 year' AND e.discharged_at IS NOT NULL
+  WHERE e.department <> 'Administrative' AND e.diagnosis_code NOT LIKE 'Z%'
   GROUP BY e.patient_id
   HAVING count(*) > 1
 ), meds AS (
   SELECT m.patient_id, count(DISTINCT m.drug) AS n
-  FROM medications m WHERE m.started_at > current_date - 180
+  FROM medications m WHERE m.dose <> ''
   GROUP BY 1
 )
 SELECT p.id, upper(p.last_name) || ', ' || p.first_name AS name,
-       date_part('year', age(p.dob)) AS age, r.visits, r.last_visit,
+       p.dob AS born, r.visits, r.discharged, r.depts,
        coalesce(md.n, 0) AS drugs
 FROM patients p
 JOIN recent r ON r.patient_id = p.id

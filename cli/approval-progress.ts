@@ -1,5 +1,7 @@
 // The live progress line while a query waits for approval: approvals so far / quorum and time left, on stderr.
 
+import { oneLine } from "#cli/safe-text.ts";
+
 /** What the progress line shows. */
 export interface ProgressState {
   readonly approvalId: string;
@@ -29,7 +31,9 @@ export function progressText(state: ProgressState, now: number): string {
       : state.status === "approved" || state.status === "running"
         ? `approved; running ${state.sessionId}`
         : `${state.status} ${state.sessionId}`;
-  return `${phase} · ${state.approvals}/${quorum} approval(s) · ${timeLeftText(state.expiresAt, now)} left`;
+  return oneLine(
+    `${phase} · ${state.approvals}/${quorum} approval(s) · ${timeLeftText(state.expiresAt, now)} left`,
+  );
 }
 
 /** A stream the progress is written to (stderr). */

@@ -1,5 +1,7 @@
 // The CLI's HTTP client: JSON in and out, errors in the contract's shape turned into CliError.
 
+import { oneLine } from "#cli/safe-text.ts";
+
 /** A failure the CLI reports as `code: message` on stderr with a non-zero exit status. */
 export class CliError extends Error {
   override readonly name = "CliError";
@@ -24,76 +26,74 @@ export function gatewayUrl(flag: string | undefined): string {
   );
 }
 
-/** Sends a request and returns status and parsed JSON body; contract errors become CliError. */
+/** Turns a contract error body (`{"error": {...}}`) into a CliError. */
+function contractError(status: number, text: string): CliError {
+  let error: { code?: unknown; message?: unknown; sessionId?: unknown } | undefined;
+  try {
+    error = (JSON.parse(text) as { error?: typeof error } | null)?.error;
+  } catch {
+    error = undefined;
+  }
+  const str = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+  const exit = status === 403 ? EXIT.denied : EXIT.error;
+  const sessionId = str(error?.sessionId);
+  return new CliError(
+    oneLine(str(error?.code) ?? `http_${status}`),
+    oneLine(str(error?.message) ?? `HTTP ${status}`),
+    exit,
+    sessionId === undefined ? undefined : oneLine(sessionId),
+  );
+}
+
+/**
+ * Sends a request and returns status and parsed JSON body; contract errors become CliError. The answer is bounded
+ * in time and size (`#cli/http.ts`); `extraHeadersMs` is a long poll's wait.
+ */
 export async function callJson(
   url: string,
-  init: { method: "GET" | "POST"; token?: string; body?: unknown; headers?: Record<string, string> },
+  init: {
+    method: "GET" | "POST";
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    extraHeadersMs?: number;
+  },
 ): Promise<{ status: number; body: unknown }> {
+  const { readAll, send } = await import("#cli/http.ts");
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init.method,
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
-  } catch (error) {
-    throw new CliError(
-      "unreachable",
-      `cannot reach ${new URL(url).origin} (${(error as Error).message})`,
-      EXIT.error,
-    );
-  }
-  const text = await response.text();
+  const answer = await send(url, {
+    method: init.method,
+    headers,
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    ...(init.extraHeadersMs === undefined ? {} : { extraHeadersMs: init.extraHeadersMs }),
+    what: "the gateway",
+  });
+  const text = (await readAll(answer)).toString("utf8");
+  if (answer.status >= 400) throw contractError(answer.status, text);
   let body: unknown;
   try {
     body = text === "" ? undefined : JSON.parse(text);
   } catch {
     throw new CliError(
       "bad_response",
-      `the gateway answered ${response.status} with a body that is not JSON`,
+      `the gateway answered ${answer.status} with a body that is not JSON`,
       EXIT.error,
     );
   }
-  if (response.status >= 400) {
-    const error = (body as { error?: { code?: string; message?: string; sessionId?: string } } | undefined)
-      ?.error;
-    const code = error?.code ?? `http_${response.status}`;
-    const exit = response.status === 403 ? EXIT.denied : EXIT.error;
-    throw new CliError(code, error?.message ?? `HTTP ${response.status}`, exit, error?.sessionId);
-  }
-  return { status: response.status, body };
+  return { status: answer.status, body };
 }
 
 /** GETs a text resource (an HTML page); contract errors become CliError like `callJson`'s. */
 export async function callText(url: string, init: { token: string; accept: string }): Promise<string> {
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { accept: init.accept, authorization: `Bearer ${init.token}` } });
-  } catch (error) {
-    throw new CliError(
-      "unreachable",
-      `cannot reach ${new URL(url).origin} (${(error as Error).message})`,
-      EXIT.error,
-    );
-  }
-  const text = await response.text();
-  if (response.status >= 400) {
-    let error: { code?: string; message?: string; sessionId?: string } | undefined;
-    try {
-      error = (JSON.parse(text) as { error?: typeof error }).error;
-    } catch {
-      error = undefined;
-    }
-    const exit = response.status === 403 ? EXIT.denied : EXIT.error;
-    throw new CliError(
-      error?.code ?? `http_${response.status}`,
-      error?.message ?? `HTTP ${response.status}`,
-      exit,
-      error?.sessionId,
-    );
-  }
+  const { readAll, send } = await import("#cli/http.ts");
+  const answer = await send(url, {
+    method: "GET",
+    headers: { accept: init.accept, authorization: `Bearer ${init.token}` },
+    what: "the gateway",
+  });
+  const text = (await readAll(answer)).toString("utf8");
+  if (answer.status >= 400) throw contractError(answer.status, text);
   return text;
 }

@@ -1,4 +1,6 @@
-// Renders a query result as a table, JSON, CSV or NDJSON.
+// Renders a query result as a table, JSON, CSV or NDJSON — every byte the gateway sent made safe to print.
+
+import { inertCsvText, oneLine, printable, stringifyForTerminal } from "#cli/safe-text.ts";
 
 /** A result as the gateway answers it. */
 export interface ResultBody {
@@ -24,20 +26,32 @@ export function cellText(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** A cell as one CSV field (RFC 4180 quoting). */
+/**
+ * A cell as one CSV field (RFC 4180 quoting): control and invisible characters shown as `⟨U+XXXX⟩` (line feeds
+ * inside a quoted field stay), a text that a spreadsheet would run as a formula prefixed with `'` and quoted.
+ */
 export function csvCell(value: unknown): string {
-  const text = cellText(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  const raw = cellText(value);
+  const inert = inertCsvText(value, raw);
+  const text = printable(inert);
+  return /[",\r\n]/.test(text) || inert !== raw ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** A column's table heading: its name, and the masking strategy when masked. */
+/** A column's table heading: its name, and the masking strategy when masked (one visible line). */
 export function columnHeading(c: ResultBody["columns"][number]): string {
-  return c.masking === null ? c.name : `${c.name} (${c.masking.strategy})`;
+  return oneLine(c.masking === null ? c.name : `${c.name} (${c.masking.strategy})`);
+}
+
+/** A cell as a table shows it: whitespace collapsed, invisible characters visible, at most 60 characters. */
+export function tableCell(value: unknown): string {
+  return Array.from(oneLine(cellText(value).replace(/\s+/g, " ")))
+    .slice(0, 60)
+    .join("");
 }
 
 function table(result: ResultBody): string {
   const headers = result.columns.map(columnHeading);
-  const cells = result.rows.map((row) => row.map((v) => cellText(v).replace(/\s+/g, " ").slice(0, 60)));
+  const cells = result.rows.map((row) => row.map(tableCell));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? "").length)));
   const line = (values: string[]): string =>
     values
@@ -51,7 +65,7 @@ function table(result: ResultBody): string {
 export function formatResult(result: ResultBody, format: (typeof FORMATS)[number]): string {
   switch (format) {
     case "json":
-      return JSON.stringify(result, null, 2);
+      return stringifyForTerminal(result, 2);
     case "csv":
       return [
         result.columns.map((c) => csvCell(c.name)).join(","),
@@ -60,7 +74,7 @@ export function formatResult(result: ResultBody, format: (typeof FORMATS)[number
     case "ndjson": {
       const names = result.columns.map((c) => c.name);
       return result.rows
-        .map((r) => JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r[i] ?? null]))))
+        .map((r) => stringifyForTerminal(Object.fromEntries(names.map((n, i) => [n, r[i] ?? null]))))
         .join("\n");
     }
     default:
@@ -74,5 +88,7 @@ export function resultSummary(result: ResultBody): string {
   const masked = result.columns.filter((c) => c.masking !== null && c.masking.rule !== "detectors").length;
   const scanned = result.columns.filter((c) => c.masking?.rule === "detectors").length;
   const scannedNote = scanned > 0 ? `, ${scanned} scanned by the detectors` : "";
-  return `${result.rowCount} row(s)${result.truncated ? " (truncated by the row cap)" : ""}, ${masked} masked column(s)${scannedNote} · session ${result.sessionId}`;
+  return oneLine(
+    `${result.rowCount} row(s)${result.truncated ? " (truncated by the row cap)" : ""}, ${masked} masked column(s)${scannedNote} · session ${result.sessionId}`,
+  );
 }

@@ -2,7 +2,8 @@
 
 import { once } from "node:events";
 import type { ResultDownload } from "#cli/download.ts";
-import { cellText, columnHeading, csvCell, type FORMATS, type ResultBody } from "#cli/format.ts";
+import { columnHeading, csvCell, type FORMATS, type ResultBody, tableCell } from "#cli/format.ts";
+import { stringifyForTerminal } from "#cli/safe-text.ts";
 
 /** Where rows are printed (process.stdout in the CLI). */
 export type RowOutput = NodeJS.WritableStream;
@@ -29,7 +30,7 @@ class BatchedWriter {
 }
 
 function tableCells(row: readonly unknown[]): string[] {
-  return row.map((v) => cellText(v).replace(/\s+/g, " ").slice(0, 60));
+  return row.map(tableCell);
 }
 
 /**
@@ -55,19 +56,21 @@ export async function printDownloadedResult(
     }
   } else if (format === "ndjson") {
     for await (const row of download.rows) {
-      await writer.write(`${JSON.stringify(Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])))}\n`);
+      await writer.write(
+        `${stringifyForTerminal(Object.fromEntries(names.map((n, i) => [n, row[i] ?? null])))}\n`,
+      );
       count++;
     }
   } else if (format === "json") {
     await writer.write(
-      `{\n  "sessionId": ${JSON.stringify(answer.sessionId)},\n  "status": "completed",\n  "columns": ${JSON.stringify(columns)},\n  "rows": [`,
+      `{\n  "sessionId": ${stringifyForTerminal(answer.sessionId)},\n  "status": "completed",\n  "columns": ${stringifyForTerminal(columns)},\n  "rows": [`,
     );
     for await (const row of download.rows) {
-      await writer.write(`${count === 0 ? "" : ","}\n    ${JSON.stringify(row)}`);
+      await writer.write(`${count === 0 ? "" : ","}\n    ${stringifyForTerminal(row)}`);
       count++;
     }
     await writer.write(
-      `${count === 0 ? "" : "\n  "}],\n  "rowCount": ${answer.rowCount},\n  "truncated": ${answer.truncated}\n}\n`,
+      `${count === 0 ? "" : "\n  "}],\n  "rowCount": ${stringifyForTerminal(answer.rowCount)},\n  "truncated": ${stringifyForTerminal(answer.truncated)}\n}\n`,
     );
   } else {
     const headers = columns.map(columnHeading);

@@ -21,17 +21,27 @@ async function githubActionsToken(audience: string): Promise<string> {
   }
   const url = new URL(requestUrl);
   url.searchParams.set("audience", audience);
-  const response = await fetch(url, {
+  const { readAll, send } = await import("#cli/http.ts");
+  const response = await send(url.toString(), {
+    method: "GET",
     headers: { authorization: `Bearer ${requestToken}`, accept: "application/json" },
+    maxBytes: 1024 * 1024,
+    what: "GitHub Actions' OIDC token endpoint",
   });
-  if (!response.ok)
+  const text = (await readAll(response)).toString("utf8");
+  if (response.status !== 200)
     throw new CliError(
       "token_request_failed",
       `GitHub Actions refused the OIDC token request (${response.status})`,
       EXIT.error,
     );
-  const body = (await response.json()) as { value?: unknown };
-  if (typeof body.value !== "string")
+  let body: { value?: unknown } | null;
+  try {
+    body = JSON.parse(text) as { value?: unknown } | null;
+  } catch {
+    body = null;
+  }
+  if (typeof body?.value !== "string")
     throw new CliError("token_request_failed", "GitHub Actions returned no token", EXIT.error);
   return body.value;
 }

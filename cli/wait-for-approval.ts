@@ -2,6 +2,7 @@
 
 import { CliError, callJson, EXIT } from "#cli/client.ts";
 import type { ResultBody } from "#cli/format.ts";
+import { oneLine } from "#cli/safe-text.ts";
 import type { TokenSource } from "#cli/token-source.ts";
 import type { ApprovalProgress } from "./approval-progress.ts";
 
@@ -68,7 +69,7 @@ class TokenKeeper {
 function denial(view: SessionAnswer): string {
   const deny = view.approvals?.find((a) => a.decision === "deny");
   if (deny === undefined) return "an approver denied this statement";
-  return `denied by ${deny.approver}${deny.comment === null ? "" : `: ${deny.comment}`}`;
+  return oneLine(`denied by ${deny.approver}${deny.comment === null ? "" : `: ${deny.comment}`}`);
 }
 
 /**
@@ -96,7 +97,7 @@ export async function waitForApproval(options: {
       try {
         const answer = await callJson(
           `${options.url}/v1/sessions/${encodeURIComponent(sessionId)}?wait=${wait}`,
-          { method: "GET", token: await keeper.token() },
+          { method: "GET", token: await keeper.token(), extraHeadersMs: wait * 1000 },
         );
         wait = 20;
         view = answer.body as SessionAnswer;
@@ -134,7 +135,7 @@ export async function waitForApproval(options: {
         case "rejected":
           throw new CliError(
             "policy_denied",
-            view.error?.message ?? "the policy denied this statement",
+            oneLine(view.error?.message ?? "the policy denied this statement"),
             EXIT.denied,
             sessionId,
           );
@@ -147,8 +148,8 @@ export async function waitForApproval(options: {
           );
         case "failed":
           throw new CliError(
-            view.error?.code ?? "failed",
-            view.error?.message ?? "the approved statement failed",
+            oneLine(view.error?.code ?? "failed"),
+            oneLine(view.error?.message ?? "the approved statement failed"),
             EXIT.error,
             sessionId,
           );

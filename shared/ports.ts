@@ -6,6 +6,12 @@ import type {
   ApprovalStatus,
 } from "#shared/approval/approval-request.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
+import type {
+  ChainRecord,
+  PolicyChangeRecord,
+  PolicyChanger,
+  PolicyRef,
+} from "#shared/sessions/policy-change.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
@@ -77,8 +83,8 @@ export interface IdempotencyRef {
   readonly key: string;
 }
 
-/** One link of the tamper-evident chain: a stored version of a session record. */
-export interface ChainEntry {
+/** One link of the tamper-evident chain: a stored version of a session record, or a policy change. */
+export interface ChainEntry<R extends ChainRecord = ChainRecord> {
   /** Position in the chain, from 1, without gaps. */
   readonly seq: number;
   /** UTC day (`YYYY-MM-DD`) the entry was recorded on: the chain's storage partition. */
@@ -88,8 +94,11 @@ export interface ChainEntry {
   readonly prev: string;
   /** SHA-256 over the canonical JSON of every other field of the entry. */
   readonly digest: string;
-  readonly record: SessionRecord;
+  readonly record: R;
 }
+
+/** A chain entry holding a version of a session record. */
+export type SessionEntry = ChainEntry<SessionRecord>;
 
 /**
  * Durable session records. Every write appends a new version of a record as a chain entry; a write
@@ -107,8 +116,14 @@ export interface SessionStore {
   /** Stores the next version; fails with `ConflictError("version_conflict")` unless `record.version` is the stored one + 1. */
   update(record: SessionRecord): Promise<SessionRecord>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
-  /** Every chain entry recorded on the given UTC days, in chain order. */
+  /** Every chain entry recorded on the given UTC days, in chain order (session versions and policy changes). */
   entries(fromDay: string, toDay: string): AsyncIterable<ChainEntry>;
+  /**
+   * Records that the host enforces `policy` from now on: appends a policy-change entry (who, the policy before and
+   * this one) unless the last one the chain records already names this digest. Returns the record appended, or
+   * undefined when nothing changed.
+   */
+  recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined>;
 }
 
 /** Where a stored object is, and what it is. */

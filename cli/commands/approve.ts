@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, callJson, EXIT } from "#cli/client.ts";
+import { oneLine } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
@@ -47,7 +48,7 @@ export async function approveCommand(argv: string[]): Promise<number> {
     });
     const a = answer as DecisionAnswer;
     process.stdout.write(
-      `${decision} recorded: ${a.approvalId} is ${a.status} (${a.approvals} of ${a.quorum} approval(s)) · session ${a.sessionId}\n`,
+      `${oneLine(`${decision} recorded: ${a.approvalId} is ${a.status} (${a.approvals} of ${a.quorum} approval(s)) · session ${a.sessionId}`)}\n`,
     );
     return EXIT.ok;
   } catch (error) {

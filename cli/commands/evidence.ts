@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import { tokenSource } from "#cli/token-source.ts";
 
 /** Usage text. */
@@ -81,9 +82,9 @@ export async function evidenceCommand(argv: string[]): Promise<number> {
     });
     answer = body as typeof answer;
   }
-  process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+  process.stdout.write(`${stringifyForTerminal(answer, 2)}\n`);
   process.stderr.write(
-    `bundle ${answer.bundleId}: ${answer.entries} chain entries\nverify it with: phigate verify-evidence ${answer.location} --trusted-key ${answer.keyFingerprint}\n(compare that fingerprint with the one your operator published, not with the bundle's own)\n`,
+    `${oneLine(`bundle ${answer.bundleId}: ${answer.entries} chain entries`)}\n${oneLine(`verify it with: phigate verify-evidence ${answer.location} --trusted-key ${answer.keyFingerprint}`)}\n(compare that fingerprint with the one your operator published, not with the bundle's own)\n`,
   );
   return EXIT.ok;
 }

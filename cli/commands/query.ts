@@ -4,17 +4,23 @@ import { parseArgs } from "node:util";
 import { ApprovalProgress } from "#cli/approval-progress.ts";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
 import { FORMATS, formatResult, type ResultBody, resultSummary } from "#cli/format.ts";
+import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import { tokenSource } from "#cli/token-source.ts";
 import { type PendingAnswer, waitForApproval } from "#cli/wait-for-approval.ts";
 
 /** Usage text. */
 export const QUERY_USAGE = `phigate query SQL [--params JSON] [--purpose TEXT] [--format table|json|csv|ndjson]
                  [--dry-run] [--idempotency-key KEY] [--token T] [--url URL] [--audience A]
+                 [--allow-unverified-result]
   Runs one statement. The token comes from --token, PHIGATE_TOKEN, or GitHub Actions' OIDC
   (permissions: id-token: write) for the audience (default: phigate; refreshed while waiting).
   A statement that needs approval (202) waits, with progress on stderr, until it is decided.
   A large result (resultUrl) is downloaded and printed as it arrives, with progress on stderr, and
-  checked against the SHA-256 the gateway recorded (a mismatch exits 4 after printing: discard it).
+  checked against the SHA-256 the gateway recorded (a mismatch exits 4 after printing: discard it; a
+  result without one is refused unless --allow-unverified-result). What the gateway sends is shown, never
+  obeyed: control characters appear as ⟨U+XXXX⟩, CSV cells that a spreadsheet would run start with '.
+  Timeouts and caps: PHIGATE_CONNECT_TIMEOUT_MS (10 s), PHIGATE_HEADERS_TIMEOUT_MS (30 s),
+  PHIGATE_IDLE_TIMEOUT_MS (30 s), PHIGATE_MAX_RESPONSE_BYTES (64 MiB), PHIGATE_MAX_RESULT_BYTES (4 GiB).
   Exit status: 0 result printed, 3 denied (policy or approver), 5 approval expired, 4 other error, 2 usage.`;
 
 function parseParams(text: string | undefined): unknown[] | Record<string, unknown> | undefined {
@@ -41,6 +47,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
       token: { type: "string" },
       url: { type: "string" },
       audience: { type: "string" },
+      "allow-unverified-result": { type: "boolean", default: false },
     },
     allowPositionals: true,
     strict: true,
@@ -67,14 +74,14 @@ export async function queryCommand(argv: string[]): Promise<number> {
     headers,
   });
   if (values["dry-run"]) {
-    process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+    process.stdout.write(`${stringifyForTerminal(answer, 2)}\n`);
     return EXIT.ok;
   }
   let result = answer as ResultBody & { status?: string };
   if (status === 202) {
     const pending = answer as PendingAnswer;
     process.stderr.write(
-      `session ${pending.sessionId} needs approval (${pending.approval.reasons.length} reason(s)); approvers have been notified\n`,
+      `${oneLine(`session ${pending.sessionId} needs approval (${pending.approval?.reasons?.length} reason(s)); approvers have been notified`)}\n`,
     );
     result = await waitForApproval({
       url,
@@ -93,6 +100,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
     ]);
     const download = await openResultDownload(result.resultUrl, {
       ...(result.resultSha256 === undefined ? {} : { expectedSha256: result.resultSha256 }),
+      allowUnverified: values["allow-unverified-result"],
       progress: (total) => new DownloadProgress(process.stderr, total),
     });
     await printDownloadedResult(result, download, format, process.stdout);

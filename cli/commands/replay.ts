@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { callJson, callText, EXIT } from "#cli/client.ts";
+import { printable, stringifyForTerminal } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
@@ -24,10 +25,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const { id, gateway, token } = await commandTarget(values, positionals, REPLAY_USAGE);
   const url = `${gateway}/v1/sessions/${encodeURIComponent(id)}/replay`;
   if (values.html) {
-    process.stdout.write(await callText(`${url}?format=html`, { token, accept: "text/html" }));
+    process.stdout.write(printable(await callText(`${url}?format=html`, { token, accept: "text/html" })));
     return EXIT.ok;
   }
   const { body } = await callJson(url, { method: "GET", token });
-  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  process.stdout.write(`${stringifyForTerminal(body, 2)}\n`);
   return EXIT.ok;
 }

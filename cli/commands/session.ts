@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { callJson, EXIT } from "#cli/client.ts";
+import { stringifyForTerminal } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 
 /** Usage text. */
@@ -25,6 +26,6 @@ export async function sessionCommand(argv: string[]): Promise<number> {
     method: "GET",
     token,
   });
-  process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  process.stdout.write(`${stringifyForTerminal(body, 2)}\n`);
   return EXIT.ok;
 }

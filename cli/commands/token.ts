@@ -2,6 +2,7 @@
 
 import { parseArgs } from "node:util";
 import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { oneLine } from "#cli/safe-text.ts";
 
 /** Usage text. */
 export const TOKEN_USAGE = `phigate token --sub SUBJECT [--group G]... [--claim NAME=VALUE]... [--ttl SECONDS] [--url URL]
@@ -40,6 +41,6 @@ export async function tokenCommand(argv: string[]): Promise<number> {
   const token = (answer as { access_token?: unknown }).access_token;
   if (typeof token !== "string")
     throw new CliError("bad_response", "the dev IdP returned no token", EXIT.error);
-  process.stdout.write(`${token}\n`);
+  process.stdout.write(`${oneLine(token)}\n`);
   return EXIT.ok;
 }

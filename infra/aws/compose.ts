@@ -42,6 +42,7 @@ import {
   systemClock,
 } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/query/decide-request.ts";
+import { functionPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
 export type { AwsParts, PartsFor, SqlParts } from "#infra/aws/parts.ts";
@@ -312,6 +313,11 @@ export async function composeFunction(
     createAwsDeps(config, policy, clients, logger, parts),
     can.policyArchive === "write" ? policyArchiveOf(config, clients).put(policy.text) : undefined,
   ]);
+  // A function that decides under its bundled policy records it in the chain; a new one is an entry of its own.
+  if (can.policyArchive === "write" && can.sessions === "write") {
+    const by = functionPolicyChanger(functionId, config.policyFile, options.env ?? process.env);
+    await deps.sessions.recordPolicy({ name: policy.document.name, digest: policy.digest }, by);
+  }
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
   return { config, deps, logger };
 }

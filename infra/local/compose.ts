@@ -20,6 +20,7 @@ import type { LocalConfig } from "#infra/local/config.ts";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
 import { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp/routes.ts";
+import { checkKeyFolder, logFixes, privatizeTree } from "#infra/local/private-files.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
 import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
@@ -41,6 +42,7 @@ import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/query/decide-request.ts";
 import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
+import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
@@ -147,6 +149,8 @@ export async function startLocalHost(
     return closing;
   };
   try {
+    // Before any key is read: a symlinked, foreign or shared key file refuses the start; a loose mode is tightened.
+    logFixes(logger, "key", await checkKeyFolder(join(config.dataDir, "keys")));
     const clock = overrides.clock ?? systemClock;
     server = await startServer({ host: config.host, port: config.port, logger });
     const baseUrl = config.publicUrl ?? server.url;
@@ -187,14 +191,24 @@ export async function startLocalHost(
     });
     const policyArchive = new FilePolicyArchive(join(config.dataDir, "policies"));
     await policyArchive.put(policy.text);
+    const policyRef = { name: policy.document.name, digest: policy.digest };
+    if ((await sessions.recordPolicy(policyRef, localPolicyChanger(config.policyPath))) !== undefined)
+      logger.info("policy change recorded in the chain", { policy: policyRef.name, digest: policy.digest });
     const catalogArchive = new FileCatalogArchive(join(config.dataDir, "catalogs"));
     const signer = await LocalSigner.open(join(config.dataDir, "keys"));
     const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
     let executor: SqlExecutor;
     let database: LocalHost["database"];
     if (config.databaseUrl === undefined) {
-      const pglite = await PgliteExecutor.start({ dataDir: join(config.dataDir, "pgdata"), logger });
+      const pgdata = join(config.dataDir, "pgdata");
+      logFixes(logger, "database", await privatizeTree(pgdata));
+      closers.push(async () => {
+        await privatizeTree(pgdata).catch(() => undefined);
+      });
+      const pglite = await PgliteExecutor.start({ dataDir: pgdata, logger });
       closers.push(() => pglite.close());
+      // PGlite creates its files 0666 (its folder is 0700): close them to the owner too.
+      logFixes(logger, "database", await privatizeTree(pgdata));
       database = { kind: "pglite", seeded: await ensureSeeded(pglite, logger) };
       executor = pglite;
     } else {

@@ -1,6 +1,6 @@
 // Formats an approval notice as an RFC 5322 message (plain text, UTF-8): headers, CRLF lines, no PHI, no SQL, no token.
 
-import { type ApprovalNotice, noticeText, stripControls } from "./notice.ts";
+import { type ApprovalNotice, noticeText, shown, stripControls } from "./notice.ts";
 
 /** Sender and recipient of approval mail. */
 export interface MailAddresses {
@@ -48,7 +48,7 @@ export function formatApprovalEmail(notice: ApprovalNotice, addresses: MailAddre
   const headers = [
     `From: ${headerValue(addresses.from)}`,
     `To: ${headerValue(addresses.to)}`,
-    `Subject: ${headerValue(`[phigate] Approval needed: ${notice.requester.label} (expires ${expires} UTC)`)}`,
+    `Subject: ${headerValue(notice.outcome === undefined ? `[phigate] Approval needed: ${shown(notice.requester.label)} (expires ${expires} UTC)` : `[phigate] Approval request ${notice.outcome.status}: ${shown(notice.requester.label)}`)}`,
     `Date: ${rfc5322Date(at)}`,
     `Message-ID: <${notice.approvalId}.${at.getTime()}@${domainOf(addresses.from)}>`,
     "MIME-Version: 1.0",

@@ -7,12 +7,24 @@ import type { SessionRecord } from "#shared/sessions/record.ts";
 export class ApprovalLines {
   private readonly seen = new Set<string>();
   readonly lines: ApprovalLine[] = [];
+  private bytes = 0;
+  /** Whether decisions beyond `maxBytes` of text were dropped (they are then not all in `lines`). */
+  overflow = false;
+
+  /** `maxBytes`: the most text collected (a verifier reading a hostile bundle bounds its memory). */
+  constructor(private readonly maxBytes = Number.POSITIVE_INFINITY) {}
 
   /** Adds the decisions a record version carries that were not seen in an earlier entry. */
   add(seq: number, record: SessionRecord): void {
     for (const a of record.approvals) {
+      if (this.overflow) return;
       const key = JSON.stringify([record.sessionId, a.approverKey, a.decision, a.at, a.binding]);
       if (this.seen.has(key)) continue;
+      this.bytes += key.length + a.approver.length + (a.comment?.length ?? 0) + 300;
+      if (this.bytes > this.maxBytes) {
+        this.overflow = true;
+        return;
+      }
       this.seen.add(key);
       this.lines.push({
         sessionId: record.sessionId,

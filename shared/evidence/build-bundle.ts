@@ -10,13 +10,15 @@ import {
   BUNDLE_SCHEMA,
   catalogPath,
   type Manifest,
+  type ManifestPolicyChange,
   policyPath,
 } from "#shared/evidence/bundle-format.ts";
-import { renderReport } from "#shared/evidence/report-html.ts";
+import { type PolicyChangeView, renderReport } from "#shared/evidence/report-html.ts";
 import { type SessionSummary, summarize } from "#shared/evidence/session-summary.ts";
 import { newOpaqueId } from "#shared/ids.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { diffPolicies } from "#shared/policy/policy-diff.ts";
 import type {
   BundleSink,
   CatalogArchive,
@@ -30,6 +32,7 @@ import type {
   WrittenFile,
 } from "#shared/ports.ts";
 import { CHAIN_GENESIS, entryDigest } from "#shared/sessions/chain.ts";
+import { POLICY_CHANGE_SCHEMA, policyChangeRecordSchema } from "#shared/sessions/policy-change.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { type CatalogRef, parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
@@ -83,21 +86,24 @@ class PolicyCache {
 
   constructor(private readonly archive: PolicyArchive) {}
 
-  async cite(digest: string, name: string, sessionId: string): Promise<LoadedPolicy> {
+  /** Loads a policy a session (or, without `sessionId`, a policy change) cites. */
+  async cite(digest: string, name: string, sessionId: string | undefined): Promise<LoadedPolicy> {
     const known = this.loaded.get(digest);
     if (known !== undefined) {
-      known.sessions.add(sessionId);
+      if (sessionId !== undefined) known.sessions.add(sessionId);
       return known.policy;
     }
     const text = await this.archive.get(digest);
     if (text === undefined) {
-      throw new IntegrityError(`policy ${digest} is cited by a session but is not in the policy archive`);
+      throw new IntegrityError(
+        `policy ${digest} is cited by ${sessionId === undefined ? "a policy change" : "a session"} but is not in the policy archive`,
+      );
     }
     if (sha256Hex(text) !== digest) {
       throw new IntegrityError(`the archived policy ${digest} does not hash to its digest: it was altered`);
     }
     const policy = parsePolicy(text, `policy ${digest.slice(0, 12)}`);
-    this.loaded.set(digest, { policy, name, sessions: new Set([sessionId]) });
+    this.loaded.set(digest, { policy, name, sessions: new Set(sessionId === undefined ? [] : [sessionId]) });
     return policy;
   }
 
@@ -162,6 +168,8 @@ interface ScanState {
   first: ChainEntry | undefined;
   last: ChainEntry | undefined;
   count: number;
+  /** Policy changes in the range, in chain order, with the difference each made. */
+  readonly changes: PolicyChangeView[];
   readonly summaries: Map<string, SessionSummary>;
   readonly approvals: ApprovalLines;
   readonly results: { verified: number; missing: number; mismatched: number };
@@ -200,12 +208,6 @@ async function* sessionLines(
     ) {
       throw new IntegrityError(`the session chain does not verify at entry ${entry.seq}; no bundle was made`);
     }
-    const parsed = sessionRecordSchema.safeParse(entry.record);
-    if (!parsed.success) {
-      throw new IntegrityError(
-        `chain entry ${entry.seq} holds an invalid session record; no bundle was made`,
-      );
-    }
     state.count += 1;
     if (state.count > MAX_BUNDLE_ENTRIES) {
       throw new BadRequestError(
@@ -215,20 +217,36 @@ async function* sessionLines(
     }
     state.first ??= entry;
     state.last = entry;
-    const record = parsed.data;
-    const policy = await policies.cite(
-      record.decision.policy.digest,
-      record.decision.policy.name,
-      record.sessionId,
-    );
-    const cited = record.analysis?.catalog ?? null;
-    const catalog = cited === null ? undefined : await catalogs.cite(cited, record.sessionId);
-    state.approvals.add(entry.seq, record);
-    if (record.status === "completed") await checkResult(deps.objects, record, state);
-    const assessment = await assessSession(record, policy, catalog);
-    state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
-    pending.push(`${JSON.stringify(entry)}\n`);
-    pendingChars += pending.at(-1)?.length ?? 0;
+    const line = `${JSON.stringify(entry)}\n`;
+    pending.push(line);
+    pendingChars += line.length;
+    if (entry.record.schema === POLICY_CHANGE_SCHEMA) {
+      const change = policyChangeRecordSchema.safeParse(entry.record);
+      if (!change.success) {
+        throw new IntegrityError(
+          `chain entry ${entry.seq} holds an invalid policy change; no bundle was made`,
+        );
+      }
+      const { from, to, by } = change.data;
+      const after = await policies.cite(to.digest, to.name, undefined);
+      const before = from === null ? undefined : await policies.cite(from.digest, from.name, undefined);
+      state.changes.push({
+        seq: entry.seq,
+        recordedAt: entry.recordedAt,
+        from,
+        to,
+        by,
+        differences: before === undefined ? undefined : diffPolicies(before.document, after.document),
+      });
+    } else {
+      const parsed = sessionRecordSchema.safeParse(entry.record);
+      if (!parsed.success) {
+        throw new IntegrityError(
+          `chain entry ${entry.seq} holds an invalid session record; no bundle was made`,
+        );
+      }
+      await recordSession(deps, entry.seq, parsed.data, state, policies, catalogs);
+    }
     if (pendingChars >= WRITE_CHUNK_CHARS) {
       yield Buffer.from(pending.join(""), "utf8");
       pending.length = 0;
@@ -236,6 +254,28 @@ async function* sessionLines(
     }
   }
   if (pending.length > 0) yield Buffer.from(pending.join(""), "utf8");
+}
+
+/** Cites a session version's policy and catalog, collects its approvals, re-hashes its result and assesses it. */
+async function recordSession(
+  deps: BundleDeps,
+  seq: number,
+  record: SessionRecord,
+  state: ScanState,
+  policies: PolicyCache,
+  catalogs: CatalogCache,
+): Promise<void> {
+  const policy = await policies.cite(
+    record.decision.policy.digest,
+    record.decision.policy.name,
+    record.sessionId,
+  );
+  const cited = record.analysis?.catalog ?? null;
+  const catalog = cited === null ? undefined : await catalogs.cite(cited, record.sessionId);
+  state.approvals.add(seq, record);
+  if (record.status === "completed") await checkResult(deps.objects, record, state);
+  const assessment = await assessSession(record, policy, catalog);
+  state.summaries.set(record.sessionId, summarize(seq, record, assessment));
 }
 
 function statusCounts(summaries: Iterable<SessionSummary>): Manifest["counts"]["statuses"] {
@@ -255,6 +295,7 @@ async function writeAll(
     first: undefined,
     last: undefined,
     count: 0,
+    changes: [],
     summaries: new Map(),
     approvals: new ApprovalLines(),
     results: { verified: 0, missing: 0, mismatched: 0 },
@@ -295,6 +336,7 @@ async function writeAll(
       approvals: state.approvals.lines.length,
       policies: cited.length,
       catalogs: snapshots.length,
+      policyChanges: state.changes.length,
       statuses: statusCounts(summaries),
     },
     results: state.results,
@@ -304,6 +346,9 @@ async function writeAll(
       path: policyPath(p.digest),
       sessions: p.sessions,
     })),
+    policyChanges: state.changes.map(
+      ({ seq, recordedAt, from, to, by }): ManifestPolicyChange => ({ seq, recordedAt, from, to, by }),
+    ),
     analyzer: { version: ANALYZER_VERSION },
     catalogs: snapshots.map((c) => ({
       version: c.version,
@@ -321,6 +366,7 @@ async function writeAll(
   const report = renderReport({
     manifest: partial,
     sessions: summaries,
+    policyChanges: state.changes,
   });
   files.push(await sink.write(BUNDLE_FILES.report, Buffer.from(report, "utf8")));
   const manifest: Manifest = {

@@ -1,11 +1,15 @@
-// The evidence bundle format (phigate.evidence-bundle/v2): file names, the manifest schema and the approvals line.
+// The evidence bundle format (phigate.evidence-bundle/v3): file names, the manifest schema and the approvals line.
 
 import * as z from "zod";
 import { SIGNATURE_ALGORITHM } from "#shared/ports.ts";
+import { policyChangeRecordSchema } from "#shared/sessions/policy-change.ts";
 import { sessionStatusSchema } from "#shared/sessions/record.ts";
 
 /** Schema identifier of the manifest; bump the suffix on an incompatible change. */
-export const BUNDLE_SCHEMA = "phigate.evidence-bundle/v2";
+export const BUNDLE_SCHEMA = "phigate.evidence-bundle/v3";
+
+/** The manifests this verifier reads: v3 adds policy-change entries to v2 (a v2 bundle has none). */
+export const READABLE_BUNDLE_SCHEMAS = ["phigate.evidence-bundle/v2", BUNDLE_SCHEMA] as const;
 
 /** The files every bundle has, besides `policies/<digest>.yaml` and `catalogs/<version>.json`. */
 export const BUNDLE_FILES = {
@@ -47,9 +51,21 @@ export const manifestFileSchema = z.strictObject({
   size: count,
 });
 
+/** One policy change recorded in the range: its chain entry, and what it recorded. */
+export const manifestPolicyChangeSchema = z.strictObject({
+  seq: z.number().int().positive(),
+  recordedAt: isoTime,
+  from: policyChangeRecordSchema.shape.from,
+  to: policyChangeRecordSchema.shape.to,
+  by: policyChangeRecordSchema.shape.by,
+});
+
+/** One policy change in the manifest. */
+export type ManifestPolicyChange = z.infer<typeof manifestPolicyChangeSchema>;
+
 /** The manifest: what the bundle holds and what it claims, signed as a whole by `manifest.sig`. */
 export const manifestSchema = z.strictObject({
-  schema: z.literal(BUNDLE_SCHEMA),
+  schema: z.enum(READABLE_BUNDLE_SCHEMAS),
   bundleId: z.string().min(1).max(100),
   createdAt: isoTime,
   generator: z.strictObject({ name: z.string(), version: z.string() }),
@@ -72,13 +88,17 @@ export const manifestSchema = z.strictObject({
     approvals: count,
     policies: count,
     catalogs: count,
+    /** Policy-change entries in the range (v3). */
+    policyChanges: count.optional(),
     /** Sessions by the status of their last version in the range. */
     statuses: z.partialRecord(sessionStatusSchema, count),
   }),
   /** Stored masked results of the exports, re-hashed against their records when the bundle was built. */
   results: z.strictObject({ verified: count, missing: count, mismatched: count }),
-  /** Every policy cited by a decision in the range. */
+  /** Every policy cited by a decision or a policy change in the range (`sessions`: the decisions citing it). */
   policies: z.array(z.strictObject({ digest: sha256, name: z.string(), path: z.string(), sessions: count })),
+  /** Every policy change recorded in the range, in chain order (v3): the timeline `report.html` shows first. */
+  policyChanges: z.array(manifestPolicyChangeSchema).optional(),
   /** The analyzer that built the bundle (and re-analyzed its exports for the report): `ANALYZER_VERSION`. */
   analyzer: z.strictObject({ version: count }),
   /** Every catalog snapshot a session in the range was analyzed against, by version, with its SHA-256. */
@@ -95,6 +115,16 @@ export const manifestSchema = z.strictObject({
 
 /** A bundle manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Whether a manifest's v3 fields are there exactly when its schema says v3; a sentence saying why not otherwise. */
+export function manifestShapeProblem(manifest: Manifest): string | undefined {
+  const v3 = manifest.schema === BUNDLE_SCHEMA;
+  const has = manifest.policyChanges !== undefined && manifest.counts.policyChanges !== undefined;
+  const none = manifest.policyChanges === undefined && manifest.counts.policyChanges === undefined;
+  if (v3 && !has) return "a v3 manifest must list policyChanges and count them";
+  if (!v3 && !none) return "a v2 manifest cannot list policy changes";
+  return undefined;
+}
 
 /** One line of `approvals.jsonl`: an approver's decision on a session, as first recorded in the range. */
 export const approvalLineSchema = z.strictObject({

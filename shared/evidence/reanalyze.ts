@@ -57,6 +57,8 @@ function recordedAnalyzer(record: SessionRecord): string {
 /** Analyses by catalog and SQL text (classification is pure): statements a job repeats are analyzed once. */
 const analyses = new WeakMap<Catalog, Map<string, Classification | BadRequestError>>();
 const MAX_CACHED_PER_CATALOG = 10_000;
+/** Longer statements are analyzed each time: a hostile bundle's huge texts must not pile up in the cache. */
+const MAX_CACHED_SQL_CHARS = 64 * 1024;
 
 /**
  * The statement's classification, or the `BadRequestError` the analyzer refuses it with. Anything else (the parser
@@ -76,7 +78,7 @@ function analyzeOnce(sql: string, catalog: Catalog): Classification | BadRequest
       if (!(error instanceof BadRequestError)) throw error;
       result = error;
     }
-    if (byText.size < MAX_CACHED_PER_CATALOG) byText.set(sql, result);
+    if (byText.size < MAX_CACHED_PER_CATALOG && sql.length <= MAX_CACHED_SQL_CHARS) byText.set(sql, result);
   }
   return result;
 }

@@ -1,18 +1,65 @@
 // report.html: the bundle read by a person — who accessed PHI, that only authorized fields left, that each export was reviewed.
 
-import type { Manifest } from "#shared/evidence/bundle-format.ts";
+import type { Manifest, ManifestPolicyChange } from "#shared/evidence/bundle-format.ts";
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import type { SessionSummary } from "#shared/evidence/session-summary.ts";
+import { describeDifference, type PolicyDifference, SIGNIFICANT_AREAS } from "#shared/policy/policy-diff.ts";
 import { html, type SafeHtml } from "#shared/web/html-template.ts";
 import { page } from "#shared/web/page.ts";
 
 /** Most per-session rows a report table shows (the rest are in sessions.jsonl). */
 export const REPORT_MAX_ROWS = 5_000;
 
+/** A policy change of the range, with the rules it changed (undefined for the first policy the chain records). */
+export interface PolicyChangeView extends ManifestPolicyChange {
+  readonly differences: readonly PolicyDifference[] | undefined;
+}
+
 /** What the report is built from: the manifest's claims (before files are listed) and the session summaries. */
 export interface ReportInput {
   readonly manifest: Omit<Manifest, "files">;
   readonly sessions: readonly SessionSummary[];
+  readonly policyChanges: readonly PolicyChangeView[];
+}
+
+/** Whether a change altered masking, grants or who matches them. */
+export function isSignificantChange(change: PolicyChangeView): boolean {
+  return (change.differences ?? []).some((d) => SIGNIFICANT_AREAS.has(d.area));
+}
+
+function policyChanges(input: ReportInput): SafeHtml {
+  const changes = input.policyChanges;
+  if (changes.length === 0) return html``;
+  const significant = changes.filter(isSignificantChange);
+  const sameName = changes.filter((c) => c.from !== null && c.from.name === c.to.name);
+  const headline =
+    significant.length === 0
+      ? html`<p class="warn">The policy changed ${changes.length} time(s) in this range; masking and grants did not.</p>`
+      : html`<p class="bad"><b>Finding:</b> ${significant.length} policy change(s) in this range altered masking or grants${sameName.length > 0 ? html`, ${sameName.length} of them under the same policy name` : ""}.
+Sessions decided after a change were checked against the policy they cite, not the one before it: verify them against the policy you expect with
+<code>phigate verify-evidence &lt;this folder&gt; --policy FILE</code>.</p>`;
+  const rows = changes.map((c) => {
+    const differences =
+      c.differences === undefined
+        ? html`<span class="muted">the first policy recorded in the chain</span>`
+        : c.differences.length === 0
+          ? html`<span class="muted">no rule changed</span>`
+          : c.differences.map(
+              (d) =>
+                html`<div class="${SIGNIFICANT_AREAS.has(d.area) ? "bad" : ""}"><b>${d.area}</b> <code>${describeDifference(d)}</code></div>`,
+            );
+    return html`<tr><td>${c.recordedAt}<div class="digest">seq ${c.seq}</div></td>
+<td>${c.by.name}<div class="muted">${c.by.host} · ${c.by.kind === "os_user" ? "operating-system account" : "deployed function"} · ${c.by.source}</div></td>
+<td>${c.from === null ? "—" : html`${c.from.name}<div class="digest">${c.from.digest}</div>`}</td>
+<td>${c.to.name}<div class="digest">${c.to.digest}</div></td>
+<td>${differences}</td></tr>`;
+  });
+  return html`<section id="policy-changes">
+<h2>Policy changes in this range</h2>
+${headline}
+<table><thead><tr><th>Recorded</th><th>By</th><th>From</th><th>To</th><th>Rules changed</th></tr></thead>
+<tbody>${rows}</tbody></table>
+</section>`;
 }
 
 const short = (digest: string): string => digest.slice(0, 12);
@@ -32,6 +79,15 @@ function capped<T>(items: readonly T[]): { shown: readonly T[]; note: SafeHtml }
   };
 }
 
+/** A warning when different policies carry one name (a name proves nothing; the digest does). */
+function sharedNames(policies: ReportInput["manifest"]["policies"]): SafeHtml {
+  const names = new Map<string, number>();
+  for (const p of policies) names.set(p.name, (names.get(p.name) ?? 0) + 1);
+  const shared = [...names].filter(([, n]) => n > 1).map(([name]) => name);
+  if (shared.length === 0) return html``;
+  return html`<div class="bad">Different policies share the name ${shared.join(", ")}: tell them apart by digest (see the policy changes).</div>`;
+}
+
 function header(input: ReportInput): SafeHtml {
   const m = input.manifest;
   const chain =
@@ -46,7 +102,7 @@ function header(input: ReportInput): SafeHtml {
 <dt>Anchor (prev of first)</dt><dd class="digest">${m.chain.anchor ?? "—"}</dd>
 <dt>Head (digest of last)</dt><dd class="digest">${m.chain.last?.digest ?? "—"}</dd>
 <dt>Signing key</dt><dd class="digest">${m.signing.algorithm} · SHA-256 of SPKI ${m.signing.keyFingerprint}</dd>
-<dt>Policies cited</dt><dd>${m.policies.map((p) => html`<div>${p.name} <span class="digest">${p.digest}</span> (${p.sessions} session(s))</div>`)}${m.policies.length === 0 ? "none" : ""}</dd>
+<dt>Policies cited</dt><dd>${m.policies.map((p) => html`<div>${p.name} <span class="digest">${p.digest}</span> (${p.sessions} session(s))</div>`)}${m.policies.length === 0 ? "none" : ""}${sharedNames(m.policies)}</dd>
 <dt>Analyzer</dt><dd>analyzer ${m.analyzer.version} (re-analyzed the exports for this report)</dd>
 <dt>Catalogs analyzed against</dt><dd>${m.catalogs.map((c) => html`<div><span class="digest">${c.version}</span> (${c.sessions} session(s))</div>`)}${m.catalogs.length === 0 ? "none" : ""}</dd>
 </dl>
@@ -66,7 +122,7 @@ function whoAccessed(input: ReportInput): SafeHtml {
     const first = list[0] as SessionSummary;
     const done = list.filter((s) => s.status === "completed");
     const tables = [...new Set(done.flatMap((s) => s.tables))].sort();
-    return html`<tr><td>${first.principal.label}<div class="digest">${first.principal.issuer}</div></td>
+    return html`<tr><td>${first.principal.label}${first.principal.claimed === undefined ? "" : html`<div class="muted">${first.principal.claimed}</div>`}</td>
 <td>${first.principal.repository ?? "—"}${first.principal.ref === undefined ? "" : html`<div class="muted">${first.principal.ref}</div>`}</td>
 <td class="num">${list.length}</td><td class="num">${done.length}</td>
 <td class="num">${done.reduce((n, s) => n + (s.rowCount ?? 0), 0)}</td>
@@ -199,6 +255,6 @@ ${(a?.findings ?? []).filter((f) => REVIEW_CLASSES.has(f.class)).map((f) => html
 export function renderReport(input: ReportInput): string {
   return page(
     `Evidence ${input.manifest.bundleId}`,
-    html`${header(input)}${whoAccessed(input)}${authorizedFields(input)}${reviewed(input)}`,
+    html`${header(input)}${policyChanges(input)}${whoAccessed(input)}${authorizedFields(input)}${reviewed(input)}`,
   );
 }

@@ -2,7 +2,7 @@
 
 import { recordBinding } from "#shared/approval/binding.ts";
 import type { SessionAssessment } from "#shared/evidence/assess-session.ts";
-import { principalLabel } from "#shared/identity/principal.ts";
+import { claimedIdentity, principalName } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 
 /** One session as the report lists it (its last version in the range). */
@@ -15,7 +15,10 @@ export interface SessionSummary {
   readonly completedAt: string | null;
   readonly principal: {
     readonly key: string;
+    /** The principal's name: subject @ issuer (never a claimed email). */
     readonly label: string;
+    /** What its token claims to be (email, username), marked as a claim. */
+    readonly claimed: string | undefined;
     readonly issuer: string;
     readonly subject: string;
     readonly repository: string | undefined;
@@ -68,7 +71,8 @@ export function summarize(
     completedAt: record.completedAt,
     principal: {
       key: record.principal.key,
-      label: principalLabel(record.principal),
+      label: principalName(record.principal),
+      claimed: claimedIdentity(record.principal),
       issuer: record.principal.issuer,
       subject: record.principal.subject,
       repository: c.repository,

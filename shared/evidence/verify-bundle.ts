@@ -1,10 +1,20 @@
 // Verifies an evidence bundle offline (no network, no DATA_DIR): signature, key, files, chain, policies, catalogs, and each export.
 
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
-import { BUNDLE_FILES, type Manifest } from "#shared/evidence/bundle-format.ts";
+import { BUNDLE_FILES, type Manifest, type ManifestPolicyChange } from "#shared/evidence/bundle-format.ts";
+import {
+  BundleReadError,
+  MAX_LINE_BYTES,
+  MAX_MANIFEST_BYTES,
+  MAX_PUBLIC_KEY_BYTES,
+  MAX_SIGNATURE_BYTES,
+  MAX_UNTRUSTED_READ_BYTES,
+  type ReadBudget,
+  readCapped,
+} from "#shared/evidence/bundle-reader.ts";
 import { byPrecedence, type Problem } from "#shared/evidence/problems.ts";
 import { checkChainFile } from "#shared/evidence/verify-chain-file.ts";
 import {
@@ -15,8 +25,10 @@ import {
   loadCatalogs,
   loadPolicies,
   parseManifest,
-  readOptional,
 } from "#shared/evidence/verify-files.ts";
+import type { LoadedPolicy } from "#shared/policy/load.ts";
+import { diffPolicies, type PolicyDifference } from "#shared/policy/policy-diff.ts";
+import { isPolicyChange } from "#shared/sessions/policy-change.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import type { Catalog } from "#shared/sql/types.ts";
@@ -25,6 +37,16 @@ import type { Catalog } from "#shared/sql/types.ts";
 export interface VerifyOptions {
   /** The fingerprint (SHA-256 of the DER SPKI, hex) of the key the auditor trusts, obtained out of band. */
   readonly trustedKey?: string;
+  /**
+   * The policy the auditor expects (`--policy FILE`): every export is checked against it instead of the policy its
+   * decision cites, so an export that it would have denied, masked or sent to review is a violation.
+   */
+  readonly expectedPolicy?: LoadedPolicy;
+}
+
+/** A policy change of the bundle's range, with the rules it changed (when both policies are in the bundle). */
+export interface VerifiedPolicyChange extends ManifestPolicyChange {
+  readonly differences: readonly PolicyDifference[] | undefined;
 }
 
 /** What was checked, for the summary. */
@@ -44,6 +66,14 @@ export interface VerificationFacts {
   readonly catalogs: number;
   /** `ANALYZER_VERSION` of the bundle's builder and of this verifier. */
   readonly analyzer: { readonly bundle: number; readonly verifier: number };
+  /** The policy changes recorded in the range, in chain order. */
+  readonly policyChanges: readonly VerifiedPolicyChange[];
+  /** With `expectedPolicy`: its name and digest, and how many exports cite another policy. */
+  readonly expectedPolicy?: {
+    readonly name: string;
+    readonly digest: string;
+    readonly exportsCitingOthers: number;
+  };
 }
 
 /** The result of verifying a bundle. */
@@ -79,6 +109,10 @@ interface Tally {
   entries: number;
   readonly lastStatus: Map<string, SessionRecord["status"]>;
   readonly policySessions: Map<string, Set<string>>;
+  /** Every policy digest a decision or a policy change cites. */
+  readonly policyCited: Set<string>;
+  readonly changes: ManifestPolicyChange[];
+  exportsCitingOthers: number;
   readonly catalogSessions: Map<string, Set<string>>;
   exports: number;
   authorized: number;
@@ -95,8 +129,9 @@ function countsProblems(manifest: Manifest, tally: Tally, approvals: number): Pr
     sessions: tally.lastStatus.size,
     exports: statuses.completed ?? 0,
     approvals,
-    policies: tally.policySessions.size,
+    policies: tally.policyCited.size,
     catalogs: tally.catalogSessions.size,
+    ...(manifest.counts.policyChanges === undefined ? {} : { policyChanges: tally.changes.length }),
   };
   const problems: Problem[] = [];
   for (const [name, value] of Object.entries(actual)) {
@@ -129,6 +164,15 @@ function countsProblems(manifest: Manifest, tally: Tally, approvals: number): Pr
         message: `the manifest says ${p.sessions} session(s) cite policy ${p.digest.slice(0, 12)}, the records say ${sessions}`,
       });
     }
+  }
+  if (
+    manifest.policyChanges !== undefined &&
+    canonicalJson(manifest.policyChanges) !== canonicalJson(tally.changes)
+  ) {
+    problems.push({
+      class: "counts_mismatch",
+      message: "the manifest's policy changes do not match the policy-change entries of sessions.jsonl",
+    });
   }
   for (const c of manifest.catalogs) {
     const sessions = tally.catalogSessions.get(c.version)?.size ?? 0;
@@ -192,45 +236,82 @@ function firstDifference(expected: string, actual: string): number {
   return 0;
 }
 
+/** The most approval text a verification collects to compare with approvals.jsonl. */
+const MAX_APPROVALS_BYTES = 256 * 1024 * 1024;
+
+/** Reads one of the bundle's own files (manifest, signature, key); a failure is a sentence naming the file. */
+async function readOwn(dir: string, path: string, cap: number): Promise<Buffer | string> {
+  try {
+    return await readCapped(dir, path, cap);
+  } catch (error) {
+    if (error instanceof BundleReadError) return error.message;
+    return `${path} cannot be read`;
+  }
+}
+
 /**
  * Verifies the bundle in `dir`. Every check runs; problems are returned most fundamental class first, so the
- * first one names the failure. Needs only the folder: no network, no DATA_DIR, no gateway.
+ * first one names the failure. Needs only the folder: no network, no DATA_DIR, no gateway. The folder is hostile
+ * input: nothing in it is followed if it is a symlink, only regular files are read, each no further than the
+ * manifest's size (or a fixed cap for the manifest, signature and key), lines one at a time; whatever goes wrong
+ * is a problem naming the file, never an exception.
  */
 export async function verifyBundle(dir: string, options: VerifyOptions = {}): Promise<Verification> {
+  const trustedKey = options.trustedKey === undefined ? undefined : normalizeFingerprint(options.trustedKey);
+  if (options.trustedKey !== undefined && trustedKey === undefined) {
+    throw new TypeError("--trusted-key must be 64 hex digits (the SHA-256 fingerprint of the key)");
+  }
+  try {
+    return await verifyFolder(dir, trustedKey, options.expectedPolicy);
+  } catch (error) {
+    const reason =
+      error instanceof Error ? (error.message.split("\n")[0] ?? "").slice(0, 300) : "unknown failure";
+    return failed({ class: "not_a_bundle", message: `the bundle could not be read: ${reason}` });
+  }
+}
+
+async function verifyFolder(
+  dir: string,
+  trustedKey: string | undefined,
+  expectedPolicy: LoadedPolicy | undefined,
+): Promise<Verification> {
   const isDir = await stat(dir).then(
     (s) => s.isDirectory(),
     () => false,
   );
   if (!isDir) return failed({ class: "not_a_bundle", message: `${dir} is not a folder` });
-  const manifestBytes = await readOptional(join(dir, BUNDLE_FILES.manifest));
-  if (manifestBytes === undefined)
-    return failed({ class: "not_a_bundle", message: "manifest.json is missing" });
+  const manifestBytes = await readOwn(dir, BUNDLE_FILES.manifest, MAX_MANIFEST_BYTES);
+  if (typeof manifestBytes === "string") return failed({ class: "not_a_bundle", message: manifestBytes });
   const manifest = parseManifest(manifestBytes);
   if (typeof manifest === "string") return failed({ class: "not_a_bundle", message: manifest });
-  const signature = await readOptional(join(dir, BUNDLE_FILES.signature));
-  const pem = await readOptional(join(dir, BUNDLE_FILES.publicKey));
-  if (signature === undefined || pem === undefined) {
-    return failed({
-      class: "not_a_bundle",
-      message: `${signature === undefined ? BUNDLE_FILES.signature : BUNDLE_FILES.publicKey} is missing`,
-    });
-  }
+  const signature = await readOwn(dir, BUNDLE_FILES.signature, MAX_SIGNATURE_BYTES);
+  if (typeof signature === "string") return failed({ class: "not_a_bundle", message: signature });
+  const pem = await readOwn(dir, BUNDLE_FILES.publicKey, MAX_PUBLIC_KEY_BYTES);
+  if (typeof pem === "string") return failed({ class: "not_a_bundle", message: pem });
   const problems: Problem[] = [];
-  const trustedKey = options.trustedKey === undefined ? undefined : normalizeFingerprint(options.trustedKey);
-  if (options.trustedKey !== undefined && trustedKey === undefined) {
-    throw new TypeError("--trusted-key must be 64 hex digits (the SHA-256 fingerprint of the key)");
-  }
   const key = checkKey(manifest, manifestBytes, signature, pem, trustedKey, problems);
-  const altered = await checkFiles(dir, manifest, problems);
-  const policies = await loadPolicies(dir, manifest, problems);
-  const catalogs = await loadCatalogs(dir, manifest, problems);
+  // Sizes are worth reading in full only when a trusted key signed them.
+  const budget: ReadBudget =
+    key.trust === "matched" && problems.length === 0
+      ? { left: Number.POSITIVE_INFINITY, reason: "" }
+      : {
+          left: MAX_UNTRUSTED_READ_BYTES,
+          reason: `the ${MAX_UNTRUSTED_READ_BYTES} this verifier reads of a bundle not signed by a trusted key (--trusted-key)`,
+        };
+  const { present, altered } = await checkFiles(dir, manifest, problems, budget);
+  const policies = await loadPolicies(dir, manifest, present, problems);
+  const catalogs = await loadCatalogs(dir, manifest, present, problems);
   const catalogReported = new Set<string>();
+  const listedPolicies = new Set(manifest.policies.map((p) => p.digest));
 
-  const approvals = new ApprovalLines();
+  const approvals = new ApprovalLines(MAX_APPROVALS_BYTES);
   const tally: Tally = {
     entries: 0,
     lastStatus: new Map(),
     policySessions: new Map(),
+    policyCited: new Set(),
+    changes: [],
+    exportsCitingOthers: 0,
     catalogSessions: new Map(),
     exports: 0,
     authorized: 0,
@@ -239,16 +320,29 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     reanalyzed: 0,
   };
   const compliance: Problem[] = [];
-  const sessionsPath = join(dir, BUNDLE_FILES.sessions);
   const chainProblems: Problem[] = [];
-  const sessionsPresent = await stat(sessionsPath).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-  if (manifest.files.some((f) => f.path === BUNDLE_FILES.sessions) && sessionsPresent) {
-    const chain = await checkChainFile(sessionsPath, manifest, async (seq, record) => {
+  const sessionsListed = manifest.files.find((f) => f.path === BUNDLE_FILES.sessions);
+  if (sessionsListed !== undefined && present.has(BUNDLE_FILES.sessions)) {
+    const cap = Number.isFinite(budget.left) ? MAX_UNTRUSTED_READ_BYTES : Number.POSITIVE_INFINITY;
+    const file = { root: dir, maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap) };
+    const chain = await checkChainFile(file, manifest, async (seq, record, recordedAt) => {
+      if (isPolicyChange(record)) {
+        const { from, to, by } = record;
+        tally.changes.push({ seq, recordedAt, from, to, by });
+        for (const ref of from === null ? [to] : [from, to]) {
+          tally.policyCited.add(ref.digest);
+          if (!listedPolicies.has(ref.digest)) {
+            problems.push({
+              class: "policy_missing",
+              message: `the policy change at seq ${seq} names policy ${ref.digest}, which is not in the bundle`,
+            });
+          }
+        }
+        return;
+      }
       tally.lastStatus.set(record.sessionId, record.status);
       const digest = record.decision.policy.digest;
+      tally.policyCited.add(digest);
       tally.policySessions.set(digest, (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId));
       const cited = record.analysis?.catalog ?? null;
       if (cited !== null) {
@@ -257,38 +351,62 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       }
       const catalog = catalogOf(seq, record, manifest, catalogs, catalogReported, problems);
       approvals.add(seq, record);
-      const policy = policies.get(digest);
-      if (policy === undefined) {
-        if (!manifest.policies.some((p) => p.digest === digest)) {
-          problems.push({
-            class: "policy_missing",
-            message: `session ${record.sessionId} (seq ${seq}) cites policy ${digest}, which is not in the bundle`,
-          });
-        }
-        return;
+      if (!policies.has(digest) && !listedPolicies.has(digest)) {
+        problems.push({
+          class: "policy_missing",
+          message: `session ${record.sessionId} (seq ${seq}) cites policy ${digest}, which is not in the bundle`,
+        });
       }
+      const policy = expectedPolicy ?? policies.get(digest);
+      if (policy === undefined) return;
       const assessment = await assessSession(record, policy, catalog);
       if (assessment.authorization === "not_applicable") return;
       tally.exports += 1;
+      if (expectedPolicy !== undefined && digest !== expectedPolicy.digest) tally.exportsCitingOthers += 1;
       if (assessment.authorization === "ok") tally.authorized += 1;
       if (assessment.masking === "ok") tally.maskedAsRequired += 1;
       if (assessment.review === "approved") tally.reviewedByPeople += 1;
       if (assessment.reanalysis === "ok") tally.reanalyzed += 1;
       compliance.push(...assessment.findings);
+    }).catch((error: unknown): undefined => {
+      chainProblems.push({
+        class: "record_missing",
+        message: error instanceof BundleReadError ? error.message : "sessions.jsonl cannot be read",
+      });
+      return undefined;
     });
-    chainProblems.push(...chain.problems);
-    tally.entries = chain.entries;
+    if (chain !== undefined) {
+      chainProblems.push(...chain.problems);
+      tally.entries = chain.entries;
+    }
   } else {
     chainProblems.push({ class: "record_missing", message: "sessions.jsonl is missing" });
   }
   problems.push(...chainProblems);
 
-  const approvalsText = (await readOptional(join(dir, BUNDLE_FILES.approvals)))?.toString("utf8");
-  if (approvalsText !== undefined && approvalsText !== approvals.text()) {
+  const expectedApprovals = approvals.overflow ? "" : approvals.text();
+  if (approvals.overflow) {
     problems.push({
       class: "approvals_altered",
-      message: `approvals.jsonl line ${firstDifference(approvals.text(), approvalsText)} differs from the approvals recorded in sessions.jsonl`,
+      message: `the records carry more than the ${MAX_APPROVALS_BYTES} bytes of approvals this verifier compares`,
     });
+  } else if (present.has(BUNDLE_FILES.approvals)) {
+    const cap = Buffer.byteLength(expectedApprovals, "utf8") + MAX_LINE_BYTES;
+    let actual: string | undefined;
+    try {
+      actual = (await readCapped(dir, BUNDLE_FILES.approvals, cap)).toString("utf8");
+    } catch (error) {
+      actual = error instanceof BundleReadError && error.reason === "too_large" ? undefined : "";
+    }
+    if (actual !== expectedApprovals) {
+      problems.push({
+        class: "approvals_altered",
+        message:
+          actual === undefined
+            ? "approvals.jsonl is longer than the approvals recorded in sessions.jsonl"
+            : `approvals.jsonl line ${firstDifference(expectedApprovals, actual)} differs from the approvals recorded in sessions.jsonl`,
+      });
+    }
   }
   const explained = new Set(problems.map((p) => p.class));
   for (const path of altered) {
@@ -310,6 +428,17 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   problems.push(...countsProblems(manifest, tally, approvals.lines.length));
   problems.push(...compliance);
   const sorted = byPrecedence(problems);
+  const policyChanges = tally.changes.map((change): VerifiedPolicyChange => {
+    const before = change.from === null ? undefined : policies.get(change.from.digest);
+    const after = policies.get(change.to.digest);
+    return {
+      ...change,
+      differences:
+        before === undefined || after === undefined
+          ? undefined
+          : diffPolicies(before.document, after.document),
+    };
+  });
   return {
     ok: sorted.length === 0,
     problems: sorted,
@@ -329,6 +458,16 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
       policies: policies.size,
       catalogs: catalogs.size,
       analyzer: { bundle: manifest.analyzer.version, verifier: ANALYZER_VERSION },
+      policyChanges,
+      ...(expectedPolicy === undefined
+        ? {}
+        : {
+            expectedPolicy: {
+              name: expectedPolicy.document.name,
+              digest: expectedPolicy.digest,
+              exportsCitingOthers: tally.exportsCitingOthers,
+            },
+          }),
     },
   };
 }

@@ -1,15 +1,19 @@
 // Checks sessions.jsonl offline: each entry's digest, the sequence against the manifest's range, and the links.
 
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
-import type { Manifest } from "#shared/evidence/bundle-format.ts";
+import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest } from "#shared/evidence/bundle-format.ts";
+import { MAX_LINE_BYTES, readLines } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
-import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
+import {
+  type ChainRecord,
+  POLICY_CHANGE_SCHEMA,
+  policyChangeRecordSchema,
+} from "#shared/sessions/policy-change.ts";
+import { sessionRecordSchema } from "#shared/sessions/record.ts";
 
-/** Called for every entry whose digest verifies, in file order. */
-export type EntryVisitor = (seq: number, record: SessionRecord) => void | Promise<void>;
+/** Called for every entry whose digest verifies, in file order: a session version or (v3) a policy change. */
+export type EntryVisitor = (seq: number, record: ChainRecord, recordedAt: string) => void | Promise<void>;
 
 const MAX_DETAILS = 5;
 
@@ -32,12 +36,31 @@ function describeMissing(missing: number[]): string {
   return missing.length > MAX_DETAILS ? `${shown} and ${missing.length - MAX_DETAILS} more` : shown;
 }
 
+/** The record of a verified entry, or a sentence saying why this verifier does not understand it. */
+function recordOf(raw: ChainEntry, manifest: Manifest): ChainRecord | string {
+  if (raw.record.schema === POLICY_CHANGE_SCHEMA) {
+    if (manifest.schema !== BUNDLE_SCHEMA) return "is a policy change, which a v2 bundle cannot hold";
+    const change = policyChangeRecordSchema.safeParse(raw.record);
+    return change.success ? change.data : `is not a ${POLICY_CHANGE_SCHEMA} record this verifier understands`;
+  }
+  const parsed = sessionRecordSchema.safeParse(raw.record);
+  return parsed.success ? parsed.data : "is not a phigate.session/v1 record this verifier understands";
+}
+
+/** Where the chain file is read, and how much of it (the manifest's size, and a line's worth more). */
+export interface ChainFile {
+  readonly root: string;
+  readonly maxBytes: number;
+}
+
 /**
- * Reads sessions.jsonl line by line and reports, by class: altered entries (digest or shape), entries missing
- * from or foreign to the manifest's seq range, entries out of order, and broken links (including to the anchor).
+ * Reads sessions.jsonl line by line (at most `file.maxBytes`, one line of at most `MAX_LINE_BYTES` in memory) and
+ * reports, by class: altered entries (digest, shape, encoding, length), entries missing from or foreign to the
+ * manifest's seq range, entries out of order, and broken links (including to the anchor). A record the visitor
+ * cannot check is reported against its line, never thrown.
  */
 export async function checkChainFile(
-  path: string,
+  file: ChainFile,
   manifest: Manifest,
   visit: EntryVisitor,
 ): Promise<{ problems: Problem[]; lines: number; entries: number }> {
@@ -45,13 +68,21 @@ export async function checkChainFile(
   const seqs: number[] = [];
   let previous: { seq: number; digest: string } | undefined;
   let lineNo = 0;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  const summary = { unread: 0 };
   const { from, to } = manifest.range;
-  for await (const line of lines) {
-    lineNo += 1;
+  for await (const line of readLines(file.root, BUNDLE_FILES.sessions, file.maxBytes, summary)) {
+    lineNo = line.lineNo;
+    if (!("text" in line)) {
+      problems.push({
+        class: "record_altered",
+        message: `sessions.jsonl line ${lineNo} ${line.problem === "too_long" ? `is longer than ${MAX_LINE_BYTES} bytes` : "is not UTF-8"}: not a chain entry`,
+      });
+      previous = undefined;
+      continue;
+    }
     let raw: unknown;
     try {
-      raw = JSON.parse(line);
+      raw = JSON.parse(line.text);
     } catch {
       raw = undefined;
     }
@@ -64,19 +95,33 @@ export async function checkChainFile(
       continue;
     }
     seqs.push(raw.seq);
-    if (entryDigest(raw) !== raw.digest) {
+    let digestMatches: boolean;
+    try {
+      digestMatches = entryDigest(raw) === raw.digest;
+    } catch {
+      digestMatches = false;
+    }
+    if (!digestMatches) {
       problems.push({
         class: "record_altered",
         message: `sessions.jsonl line ${lineNo} (seq ${raw.seq}): the entry's content does not hash to its digest`,
       });
     } else {
-      const parsed = sessionRecordSchema.safeParse(raw.record);
-      if (parsed.success) await visit(raw.seq, parsed.data);
-      else {
+      const record = recordOf(raw, manifest);
+      if (typeof record === "string") {
         problems.push({
           class: "record_altered",
-          message: `sessions.jsonl line ${lineNo} (seq ${raw.seq}) is not a phigate.session/v1 record this verifier understands`,
+          message: `sessions.jsonl line ${lineNo} (seq ${raw.seq}) ${record}`,
         });
+      } else {
+        try {
+          await visit(raw.seq, record, raw.recordedAt);
+        } catch (error) {
+          problems.push({
+            class: "record_altered",
+            message: `sessions.jsonl line ${lineNo} (seq ${raw.seq}): this verifier could not check the record (${error instanceof Error ? error.message.split("\n")[0] : "unknown failure"})`,
+          });
+        }
       }
     }
     if (Date.parse(raw.recordedAt) < Date.parse(from) || Date.parse(raw.recordedAt) >= Date.parse(to)) {
@@ -141,6 +186,12 @@ export async function checkChainFile(
     problems.push({
       class: "chain_broken",
       message: `the last entry (seq ${last.seq}) is not the head the manifest names`,
+    });
+  }
+  if (summary.unread > 0) {
+    problems.push({
+      class: "record_inserted",
+      message: `sessions.jsonl holds ${summary.unread} byte(s) beyond the manifest's size that were not read`,
     });
   }
   return { problems, lines: lineNo, entries: seqs.length };

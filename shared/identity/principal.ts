@@ -117,6 +117,26 @@ export function principalFromClaims(
   return principal;
 }
 
+/**
+ * The name of a principal: its verified subject at its issuer (`repo:acme/etl:ref:refs/heads/main @
+ * https://token.actions.githubusercontent.com`). Claims such as `email` are what a token says about itself, never the
+ * name: a caller can claim `security-team@acme.org`.
+ */
+export function principalName(principal: Pick<Principal, "issuer" | "subject">): string {
+  return `${principal.subject} @ ${principal.issuer}`;
+}
+
+/** What a principal claims to be (email, username, name), marked as a claim; undefined when it claims nothing. */
+export function claimedIdentity(principal: Pick<Principal, "claims">): string | undefined {
+  const c = principal.claims;
+  const parts = [
+    ...(c.email === undefined ? [] : [`email ${c.email}`]),
+    ...(c.preferred_username === undefined ? [] : [`username ${c.preferred_username}`]),
+    ...(c.name === undefined ? [] : [`name ${c.name}`]),
+  ];
+  return parts.length === 0 ? undefined : `claims ${parts.join(", ")} (unverified)`;
+}
+
 /** A short human label for a principal (for pages and notifications). */
 export function principalLabel(principal: Pick<Principal, "subject" | "claims">): string {
   return principal.claims.email ?? principal.claims.preferred_username ?? principal.subject;

@@ -11,7 +11,8 @@ export type LookupPermission = z.output<typeof lookupPermissionSchema>;
  * How a protected column may be used besides being selected (docs/masking.md, "Opacity"): `lookup` — whether a
  * statement may compare it for equality with literals in a WHERE / INNER JOIN condition (`allow`, `approval`:
  * only with an approver's consent, `deny`: never, the default); `type` — its semantic type: equi-joins are
- * allowed only between protected columns of the same type (default: the column itself, so only self-joins).
+ * allowed only between protected columns of the same type, and only for columns that name one (joining
+ * reveals which rows share a value, which the masking itself may not show).
  */
 export const accessShape = {
   lookup: lookupPermissionSchema.optional(),

@@ -1,4 +1,4 @@
-// What one masking strategy is: its rule's schema, its strictness rank, what its values are, its cell function, its meet.
+// What one masking strategy is: its rule's schema, its strictness rank, what its values are, what it keeps, its cell function, its meet.
 import type * as z from "zod";
 import type { ResultColumn } from "#shared/sql/types.ts";
 import type { CellMasker, CellMaskerContext } from "./cell-walk.ts";
@@ -28,6 +28,8 @@ export interface StrategyDefinition<S extends AnyRuleSchema> {
   readonly rank: number;
   /** Whether masked values are text (a non-text column is then reported as `text`, `_text` for arrays). */
   readonly outputsText: boolean;
+  /** What of a value reaches the caller under this rule, in words (for describing a principal's access). */
+  readonly keeps: (rule: z.output<S>) => string;
   /** The cell function of a column with this rule. */
   readonly compile: (rule: z.output<S>, target: MaskTarget) => CellMasker;
   /**

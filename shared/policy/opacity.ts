@@ -130,8 +130,10 @@ export function checkOpacity(
   }
   const detectorColumns = new Set(masking.detectors.columns);
   const isProtected = (key: string): boolean => Object.hasOwn(masking.rules, key) || detectorColumns.has(key);
-  const typeOf = (key: string): string | undefined =>
-    Object.hasOwn(masking.rules, key) ? (masking.rules[key]?.type ?? key) : undefined;
+  // Only a column whose rule names a type can be joined: equality between its values is then declassified on
+  // purpose (a token shows it anyway); a redacted or generalized column's equality (who shares a city, a
+  // birth date) is not, unless the policy says so.
+  const typeOf = (key: string): string | undefined => masking.rules[key]?.type;
   const lookupOf = (key: string): Lookup => masking.rules[key]?.lookup ?? "deny";
   const protectedTables = new Set<string>();
   for (const key of [...Object.keys(masking.rules), ...detectorColumns])

@@ -2,7 +2,8 @@
 
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import type { ChainEntry } from "#shared/ports.ts";
+import type { ChainEntry, SessionEntry } from "#shared/ports.ts";
+import { isPolicyChange } from "#shared/sessions/policy-change.ts";
 
 /** The `prev` of the very first entry. */
 export const CHAIN_GENESIS = sha256Hex("phigate.chain/v1:genesis");
@@ -20,12 +21,17 @@ export function entryDigest(entry: Omit<ChainEntry, "digest">): string {
   );
 }
 
+/** Whether an entry holds a version of a session record (not a policy change). */
+export function isSessionEntry(entry: ChainEntry): entry is SessionEntry {
+  return !isPolicyChange(entry.record);
+}
+
 /** Links a new entry after `head` (or after the genesis when there is none). */
-export function linkEntry(
+export function linkEntry<R extends ChainEntry["record"]>(
   head: Pick<ChainEntry, "seq" | "digest"> | undefined,
   recordedAt: Date,
-  record: ChainEntry["record"],
-): ChainEntry {
+  record: R,
+): ChainEntry<R> {
   const unsigned = {
     seq: (head?.seq ?? 0) + 1,
     day: recordedAt.toISOString().slice(0, 10),

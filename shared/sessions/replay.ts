@@ -3,8 +3,8 @@
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
-import type { ChainEntry } from "#shared/ports.ts";
-import { entryDigest } from "#shared/sessions/chain.ts";
+import type { SessionEntry } from "#shared/ports.ts";
+import { entryDigest, isSessionEntry } from "#shared/sessions/chain.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { firstStoredRows } from "#shared/sessions/result-format.ts";
@@ -79,12 +79,12 @@ export interface Replay {
 
 const DAY_MS = 86_400_000;
 
-async function chainVersions(deps: SessionDeps, record: SessionRecord): Promise<ChainEntry[]> {
+async function chainVersions(deps: SessionDeps, record: SessionRecord): Promise<SessionEntry[]> {
   const fromDay = record.createdAt.slice(0, 10);
   const toDay = new Date(Date.parse(record.updatedAt) + DAY_MS).toISOString().slice(0, 10);
-  const found: ChainEntry[] = [];
+  const found: SessionEntry[] = [];
   for await (const entry of deps.sessions.entries(fromDay, toDay)) {
-    if (entry.record.sessionId !== record.sessionId) continue;
+    if (!isSessionEntry(entry) || entry.record.sessionId !== record.sessionId) continue;
     found.push(entry);
     if (entry.record.version >= record.version) break;
   }

@@ -34,7 +34,9 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
   if ("JoinExpr" in node) return join(node.JoinExpr, level, an);
   if ("RangeSubselect" in node) {
     const sub = node.RangeSubselect;
-    const outputs = analyzeQueryNode(sub.subquery, level, an, 0);
+    // Without LATERAL a subquery in FROM sees the enclosing queries, not the FROM items beside it.
+    const sees = sub.lateral === true ? level : new Scope(level.parent, level.ctes);
+    const outputs = analyzeQueryNode(sub.subquery, sees, an, 0);
     const columns = rangeColumns(outputs, aliasNames(sub.alias));
     return single(makeItem(sub.alias?.aliasname, columns, { derived: true }));
   }
@@ -197,7 +199,8 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
     right = fromItem(j.rarg, inner, an);
   }
   if (j.quals !== undefined) {
-    const onScope = new Scope(level, level.ctes);
+    // ON sees the join's own inputs and the enclosing queries, not the other FROM items of this level.
+    const onScope = new Scope(level.parent, level.ctes);
     onScope.entries.push(left, right);
     predicates(j.quals, { an, scope: onScope, clause: CLAUSE_BITS.join }, j.jointype === "JOIN_INNER");
   }
@@ -211,6 +214,10 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   for (const name of usingNames) {
     const l = left.columns.filter((c) => c.name === name);
     const r = right.columns.filter((c) => c.name === name);
+    // PostgreSQL refuses a USING name one side lacks; not finding it here means this analysis named a column
+    // otherwise than PostgreSQL does: unresolved, so the statement is refused rather than misread.
+    if ((l.length === 0 && left.open === undefined) || (r.length === 0 && right.open === undefined))
+      an.unresolved.add(name);
     const parts = [...l, ...r];
     for (const part of parts) part.used = true;
     const lineages = parts.map((c) => c.lineage);

@@ -31,7 +31,6 @@ const XML_NAMES: Record<string, string> = {
 };
 
 const FIXED_NAMES: Record<string, string> = {
-  CaseExpr: "case",
   A_ArrayExpr: "array",
   RowExpr: "row",
   CoalesceExpr: "coalesce",
@@ -54,9 +53,16 @@ const JSON_FUNC_NAMES: Record<string, string> = {
   JSON_VALUE_OP: "json_value",
 };
 
+/**
+ * A name no reference can match: given where PostgreSQL's name depends on something this analysis does not
+ * model. A reference to the column by the name PostgreSQL gave it then finds nothing and is reported unresolved,
+ * which the policy refuses (fail closed) instead of resolving it to another column.
+ */
+export const UNKNOWN_NAME = "\u0000unknown-name";
+
 /** The output name of an unaliased select-list expression. */
 export function outputName(node: Node | undefined): string {
-  return figure(node) ?? "?column?";
+  return figure(node)[0] ?? "?column?";
 }
 
 function lastString(nodes: readonly Node[] | undefined): string | undefined {
@@ -65,44 +71,65 @@ function lastString(nodes: readonly Node[] | undefined): string | undefined {
   return name;
 }
 
-function figure(node: Node | undefined): string | undefined {
-  if (node === undefined) return undefined;
-  if ("ColumnRef" in node) return lastString(node.ColumnRef.fields);
-  if ("A_Indirection" in node) {
-    const steps = node.A_Indirection.indirection ?? [];
-    for (let i = steps.length - 1; i >= 0; i--) {
-      const step = steps[i];
-      if (step !== undefined && "String" in step) return step.String.sval;
-    }
-    return figure(node.A_Indirection.arg);
+/** A name and the strength PostgreSQL gives it (0: none, 1: second best, 2: good). */
+type Figured = readonly [string | undefined, number];
+
+const NONE: Figured = [undefined, 0];
+
+/** FigureColnameInternal (parse_target.c), node by node. */
+function figure(node: Node | undefined): Figured {
+  if (node === undefined) return NONE;
+  if ("ColumnRef" in node) {
+    const name = lastString(node.ColumnRef.fields);
+    return name === undefined ? NONE : [name, 2];
   }
-  if ("FuncCall" in node) return lastString(node.FuncCall.funcname);
-  if ("A_Expr" in node) return node.A_Expr.kind === "AEXPR_NULLIF" ? "nullif" : undefined;
+  if ("A_Indirection" in node) {
+    const name = lastString(node.A_Indirection.indirection);
+    return name === undefined ? figure(node.A_Indirection.arg) : [name, 2];
+  }
+  if ("FuncCall" in node) return [lastString(node.FuncCall.funcname), 2];
+  if ("A_Expr" in node) {
+    if (node.A_Expr.kind === "AEXPR_NULLIF") return ["nullif", 2];
+    if ((node.A_Expr.kind as string) === "AEXPR_PAREN") return figure(node.A_Expr.lexpr);
+    return NONE;
+  }
   if ("TypeCast" in node) {
-    const arg = node.TypeCast.arg;
-    const inner = arg !== undefined && "CaseExpr" in arg ? undefined : figure(arg);
-    return inner ?? lastString(node.TypeCast.typeName?.names);
+    const inner = figure(node.TypeCast.arg);
+    if (inner[1] > 1) return inner;
+    const type = lastString(node.TypeCast.typeName?.names);
+    return type === undefined ? inner : [type, 1];
   }
   if ("CollateClause" in node) return figure(node.CollateClause.arg);
+  if ("CaseExpr" in node) {
+    const inner = figure(node.CaseExpr.defresult);
+    return inner[1] > 1 ? inner : ["case", 1];
+  }
   if ("SubLink" in node) {
     const link = node.SubLink;
-    if (link.subLinkType === "EXISTS_SUBLINK") return "exists";
-    if (link.subLinkType === "ARRAY_SUBLINK") return "array";
-    if (link.subLinkType === "EXPR_SUBLINK" || link.subLinkType === "MULTIEXPR_SUBLINK") {
-      const select =
-        link.subselect !== undefined && "SelectStmt" in link.subselect
-          ? link.subselect.SelectStmt
-          : undefined;
-      const first = select?.targetList?.[0];
-      if (first !== undefined && "ResTarget" in first)
-        return first.ResTarget.name ?? figure(first.ResTarget.val);
-    }
-    return undefined;
+    if (link.subLinkType === "EXISTS_SUBLINK") return ["exists", 2];
+    if (link.subLinkType === "ARRAY_SUBLINK") return ["array", 2];
+    if (link.subLinkType !== "EXPR_SUBLINK") return NONE;
+    // The transformed subquery's first target's name: with `*` first, the first column it expands to.
+    const select =
+      link.subselect !== undefined && "SelectStmt" in link.subselect ? link.subselect.SelectStmt : undefined;
+    if (select === undefined || (select.op !== undefined && select.op !== "SETOP_NONE"))
+      return [UNKNOWN_NAME, 2];
+    const first = select.targetList?.[0];
+    if (first === undefined || !("ResTarget" in first)) return [UNKNOWN_NAME, 2];
+    if (first.ResTarget.name !== undefined) return [first.ResTarget.name, 2];
+    const val = first.ResTarget.val;
+    const fields = val !== undefined && "ColumnRef" in val ? (val.ColumnRef.fields ?? []) : [];
+    if (fields.some((f) => "A_Star" in f)) return [UNKNOWN_NAME, 2];
+    return [outputName(val), 2];
   }
-  if ("MinMaxExpr" in node) return node.MinMaxExpr.op === "IS_LEAST" ? "least" : "greatest";
-  if ("SQLValueFunction" in node) return SQL_VALUE_FUNCTION_NAMES[node.SQLValueFunction.op ?? ""];
-  if ("XmlExpr" in node) return XML_NAMES[node.XmlExpr.op ?? ""];
-  if ("JsonFuncExpr" in node) return JSON_FUNC_NAMES[node.JsonFuncExpr.op ?? ""];
-  for (const tag in node) return FIXED_NAMES[tag];
-  return undefined;
+  if ("MinMaxExpr" in node) return [node.MinMaxExpr.op === "IS_LEAST" ? "least" : "greatest", 2];
+  if ("SQLValueFunction" in node) return named(SQL_VALUE_FUNCTION_NAMES[node.SQLValueFunction.op ?? ""]);
+  if ("XmlExpr" in node) return named(XML_NAMES[node.XmlExpr.op ?? ""]);
+  if ("JsonFuncExpr" in node) return named(JSON_FUNC_NAMES[node.JsonFuncExpr.op ?? ""]);
+  for (const tag in node) return named(FIXED_NAMES[tag]);
+  return NONE;
+}
+
+function named(name: string | undefined): Figured {
+  return name === undefined ? NONE : [name, 2];
 }

@@ -97,8 +97,11 @@ export function wholeRowItem(node: Node | undefined, cx: Cx): NsItem | undefined
   const names = stringList(node.ColumnRef.fields);
   if (names.length !== 1 || (node.ColumnRef.fields ?? []).length !== 1) return undefined;
   const name = names[0] ?? "";
+  // A column of that name at any level wins over a whole row (see resolveNames).
   for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
     if (hasColumn(scope, name)) return undefined;
+  }
+  for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
     const items = itemsNamed(scope, name);
     if (items.length === 1) return items[0];
     if (items.length > 1) return undefined;
@@ -106,22 +109,29 @@ export function wholeRowItem(node: Node | undefined, cx: Cx): NsItem | undefined
   return undefined;
 }
 
+/** Whether a column named `name` is (or, for an item of unknown shape, may be) visible at one level. */
 function hasColumn(scope: Scope, name: string): boolean {
-  for (const entry of scope.entries)
+  for (const entry of scope.entries) {
+    if (entry.open !== undefined) return true;
     for (const column of entry.columns) if (column.name === name) return true;
+  }
   return false;
 }
 
 function resolveNames(names: string[], cx: Cx): Lineage {
   const first = names[0] ?? "";
   if (names.length === 1) {
+    // As PostgreSQL does (colNameToVar, then a relation reference): a column of that name at any level, innermost
+    // first, before a whole row of an item of that name at any level.
     for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
       const exact = exactColumn(scope, first);
       if (exact !== undefined) return exact;
-      const items = itemsNamed(scope, first);
-      if (items.length > 0) return transformed(items.map(wholeRowLineage), TRANSFORM_BITS.whole_row);
       const open = openColumn(scope, first, cx.an);
       if (open !== undefined) return open;
+    }
+    for (let scope: Scope | undefined = cx.scope; scope !== undefined; scope = scope.parent) {
+      const items = itemsNamed(scope, first);
+      if (items.length > 0) return transformed(items.map(wholeRowLineage), TRANSFORM_BITS.whole_row);
     }
     return unresolved(first, first, cx);
   }

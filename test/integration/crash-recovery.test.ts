@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import type { ChainEntry } from "#shared/ports.ts";
-import { verifyChain } from "#shared/sessions/chain.ts";
+import { isSessionEntry, verifyChain } from "#shared/sessions/chain.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import {
   EXPECTED_STATUS,
@@ -187,7 +187,7 @@ describe("kill -9 under load, then restart", () => {
     child = undefined;
     const entries = await journalEntries(dataDir);
     expect(verifyChain(entries)).toEqual([]);
-    const latest = new Map(entries.map((e) => [e.record.sessionId, e.record.status]));
+    const latest = new Map(entries.filter(isSessionEntry).map((e) => [e.record.sessionId, e.record.status]));
     expect([...latest.values()].filter((s) => s === "running")).toEqual([]);
     console.info(
       `crash: ${entries.length} chain entries verify after restart; ${received.length} answered sessions all recorded`,
@@ -255,7 +255,7 @@ describe("SIGTERM under load", () => {
 
     const entries = await journalEntries(dataDir);
     expect(verifyChain(entries)).toEqual([]);
-    const latest = new Map(entries.map((e) => [e.record.sessionId, e.record.status]));
+    const latest = new Map(entries.filter(isSessionEntry).map((e) => [e.record.sessionId, e.record.status]));
     // Opened directly, without a start's repair: a statement cut off would show here as running or failed.
     expect([...latest.values()].filter((status) => status === "running" || status === "failed")).toEqual([]);
     for (const r of received) expect(latest.get(r.sessionId ?? "")).toBeDefined();

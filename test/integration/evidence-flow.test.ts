@@ -44,6 +44,7 @@ function withFaults(deps: HandlerDeps): HandlerDeps {
       },
       get: (id) => sessions.get(id),
       entries: (from, to) => sessions.entries(from, to),
+      recordPolicy: (policy, by) => sessions.recordPolicy(policy, by),
     },
   };
 }

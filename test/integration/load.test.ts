@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import type { ChainEntry } from "#shared/ports.ts";
-import { verifyChain } from "#shared/sessions/chain.ts";
+import { isSessionEntry, verifyChain } from "#shared/sessions/chain.ts";
+import type { SessionRecord } from "#shared/sessions/record.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import {
   EXPECTED_STATUS,
@@ -63,8 +64,8 @@ describe(`load: ${CLIENTS} clients x ${PER_CLIENT} queries`, () => {
     for await (const entry of store.entries("0000-00-00", "9999-12-31")) entries.push(entry);
     await store.close();
     expect(verifyChain(entries)).toEqual([]);
-    const latest = new Map<string, ChainEntry["record"]>();
-    for (const entry of entries) latest.set(entry.record.sessionId, entry.record);
+    const latest = new Map<string, SessionRecord>();
+    for (const entry of entries.filter(isSessionEntry)) latest.set(entry.record.sessionId, entry.record);
     const answered = received.map((r) => r.sessionId);
     expect(answered.every((id) => id !== undefined)).toBe(true);
     expect(new Set(answered).size).toBe(received.length);

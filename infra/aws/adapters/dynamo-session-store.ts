@@ -17,6 +17,14 @@ import {
   systemClock,
 } from "#shared/ports.ts";
 import { linkEntry } from "#shared/sessions/chain.ts";
+import {
+  type PolicyChangeRecord,
+  type PolicyChanger,
+  type PolicyRef,
+  parseChainRecord,
+  policyChange,
+  policyChangeRecordSchema,
+} from "#shared/sessions/policy-change.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
 import { queryItems } from "./dynamo-query.ts";
 
@@ -66,7 +74,8 @@ type Operation =
       readonly record: SessionRecord;
       readonly idempotency: IdempotencyRef | undefined;
     }
-  | { readonly kind: "update"; readonly record: SessionRecord };
+  | { readonly kind: "update"; readonly record: SessionRecord }
+  | { readonly kind: "policy"; readonly record: PolicyChangeRecord };
 
 /** Why a transaction was cancelled, in the order the cases are acted on. */
 type Cancellation =
@@ -77,6 +86,13 @@ type Cancellation =
 
 const numberOf = (value: AttributeValue | undefined): number | undefined =>
   value?.N === undefined ? undefined : Number(value.N);
+
+/** The policy the head item says the last policy-change entry put in force. */
+function headPolicy(item: Item | undefined): PolicyRef | undefined {
+  const name = item?.policyName?.S;
+  const digest = item?.policyDigest?.S;
+  return name === undefined || digest === undefined ? undefined : { name, digest };
+}
 
 function headFromItem(item: Item | undefined): Head | undefined {
   const seq = numberOf(item?.seq);
@@ -161,18 +177,83 @@ export class DynamoSessionStore implements SessionStore {
       for await (const item of items) {
         const entry = JSON.parse(item.entry?.S ?? "null") as ChainEntry | null;
         if (entry === null) throw unavailable(new TypeError("chain item has no entry"));
-        yield { ...entry, record: sessionRecordSchema.parse(entry.record) };
+        yield { ...entry, record: parseChainRecord(entry.record) };
       }
     }
   }
 
-  private write(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
+  /**
+   * Appends a policy-change entry when the head item's policy is not `policy`: one transaction that moves the head
+   * (and its `policyName`/`policyDigest`) and puts the entry. Functions starting together race on the head: one
+   * appends, the others find the policy recorded when they retry.
+   */
+  recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+    const result = this.tail.then(() => this.attemptPolicy(policy, by));
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async attemptPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+    const maxAttempts = this.options.maxAttempts ?? 10;
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.getItem(keys.head());
+      const head = headFromItem(item);
+      const current = headPolicy(item);
+      if (current?.digest === policy.digest) return undefined;
+      const record = policyChangeRecordSchema.parse(policyChange(current ?? null, policy, by));
+      const now = this.clock.now();
+      const recordedAt =
+        head !== undefined && now.toISOString() < head.recordedAt ? new Date(head.recordedAt) : now;
+      const entry = linkEntry(head, recordedAt, record);
+      const headUpdate = this.headUpdate(head, entry);
+      const entryPut = this.entryPut(entry);
+      const update = headUpdate.Update;
+      if (update === undefined) throw unavailable(new TypeError("no head update"));
+      update.UpdateExpression = `${update.UpdateExpression}, #policyName = :policyName, #policyDigest = :policyDigest`;
+      update.ExpressionAttributeNames = {
+        ...update.ExpressionAttributeNames,
+        "#policyName": "policyName",
+        "#policyDigest": "policyDigest",
+      };
+      update.ExpressionAttributeValues = {
+        ...update.ExpressionAttributeValues,
+        ":policyName": { S: policy.name },
+        ":policyDigest": { S: policy.digest },
+      };
+      try {
+        await this.options.client.send(
+          new TransactWriteItemsCommand({ TransactItems: [headUpdate, entryPut] }),
+        );
+        this.head = { seq: entry.seq, digest: entry.digest, recordedAt: entry.recordedAt };
+        this.headKnown = true;
+        return record;
+      } catch (error) {
+        const cancellation = this.cancellation(error, { kind: "policy", record });
+        if (cancellation.kind !== "head_moved" && cancellation.kind !== "contention")
+          throw unavailable(error);
+      }
+      this.headKnown = false;
+      if (attempt >= maxAttempts) {
+        this.options.logger.error("chain head contention exhausted the policy-change attempts", {
+          attempts: attempt,
+        });
+        throw unavailable(new Error("chain head contention"));
+      }
+      await this.sleep(Math.floor(this.random() * Math.min(200, 10 * 2 ** attempt)));
+    }
+  }
+
+  private write(
+    op: Exclude<Operation, { kind: "policy" }>,
+  ): Promise<{ created: boolean; record: SessionRecord }> {
     const result = this.tail.then(() => this.attempt(op));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  private async attempt(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
+  private async attempt(
+    op: Exclude<Operation, { kind: "policy" }>,
+  ): Promise<{ created: boolean; record: SessionRecord }> {
     const maxAttempts = this.options.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
       if (!this.headKnown) await this.readHead();
@@ -219,15 +300,10 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
-  private transactItems(
-    op: Operation,
-    head: Head | undefined,
-    entry: ChainEntry,
-    now: Date,
-  ): TransactWriteItem[] {
+  /** Moves the chain head from `head` to `entry` (only if nobody moved it meanwhile). */
+  private headUpdate(head: Head | undefined, entry: ChainEntry): TransactWriteItem {
     const table = this.options.tableName;
-    const { record } = op;
-    const headUpdate: TransactWriteItem = {
+    return {
       Update: {
         TableName: table,
         Key: keys.head(),
@@ -250,13 +326,30 @@ export class DynamoSessionStore implements SessionStore {
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       },
     };
-    const entryPut: TransactWriteItem = {
+  }
+
+  /** Puts a chain entry (never overwriting one). */
+  private entryPut(entry: ChainEntry): TransactWriteItem {
+    const table = this.options.tableName;
+    return {
       Put: {
         TableName: table,
         Item: { ...keys.entry(entry.day, entry.seq), entry: { S: JSON.stringify(entry) } },
         ConditionExpression: "attribute_not_exists(pk)",
       },
     };
+  }
+
+  private transactItems(
+    op: Exclude<Operation, { kind: "policy" }>,
+    head: Head | undefined,
+    entry: ChainEntry,
+    now: Date,
+  ): TransactWriteItem[] {
+    const table = this.options.tableName;
+    const { record } = op;
+    const headUpdate = this.headUpdate(head, entry);
+    const entryPut = this.entryPut(entry);
     const sessionItem: Item = {
       ...keys.session(record.sessionId),
       version: { N: String(record.version) },

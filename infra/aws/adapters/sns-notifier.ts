@@ -1,7 +1,7 @@
 // Notifier on SNS: one publish per approval request to the approvers' topic (email subscriptions), text only.
 
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import { type ApprovalNotice, noticeText, stripControls } from "#shared/approval/notice.ts";
+import { type ApprovalNotice, noticeText, shown, stripControls } from "#shared/approval/notice.ts";
 import { UnavailableError } from "#shared/errors.ts";
 import type { Notifier } from "#shared/ports.ts";
 
@@ -13,7 +13,8 @@ export interface SnsNotifierOptions {
 
 /** SNS subjects: ASCII, no line breaks, under 100 characters. */
 export function noticeSubject(notice: ApprovalNotice): string {
-  const ascii = stripControls(`phigate: approval requested by ${notice.requester.label}`).replace(
+  const what = notice.outcome === undefined ? "approval requested by" : `approval ${notice.outcome.status}:`;
+  const ascii = stripControls(`phigate: ${what} ${shown(notice.requester.label)}`).replace(
     /[^\x20-\x7e]/g,
     "?",
   );

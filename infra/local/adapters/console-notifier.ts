@@ -1,12 +1,14 @@
 // Notifier printing one line per approval request to the console: who asks, until when, and the link (no SQL).
 
-import { type ApprovalNotice, stripControls } from "#shared/approval/notice.ts";
+import { type ApprovalNotice, noticeHeadline, shown } from "#shared/approval/notice.ts";
 import type { Notifier } from "#shared/ports.ts";
 
 /** The console line for a notice. */
 export function consoleLine(notice: ApprovalNotice): string {
+  if (notice.outcome !== undefined)
+    return `approval ${notice.outcome.status} · ${noticeHeadline(notice)} · ${notice.link}`;
   const reasons = notice.reasons.length === 1 ? "1 risk reason" : `${notice.reasons.length} risk reasons`;
-  return `approval needed · ${stripControls(notice.requester.label)} · ${reasons} · expires ${notice.expiresAt} · ${notice.link}`;
+  return `approval needed · ${shown(notice.requester.label)} · ${reasons} · expires ${shown(notice.expiresAt)} · ${notice.link}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 // KeyProvider on local files: 32-byte keys generated on first use under DATA_DIR/keys, readable by the owner only.
 
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -59,17 +60,30 @@ export async function loadOrCreateSecret(
   let secret = await readIfPresent(path);
   if (secret === undefined) {
     const generated = await generate();
-    secret = (await writeFileOnce(path, generated, 0o600)) ? generated : await readFile(path);
+    secret = (await writeFileOnce(path, generated, 0o600)) ? generated : await readIfPresent(path);
+    if (secret === undefined)
+      throw new ConfigurationError(`the secret file ${path} vanished while it was created`);
   }
   if (secret.length === 0) throw new ConfigurationError(`the secret file ${path} is empty`);
   return secret;
 }
 
+/** A secret file's bytes, never through a symlink and only from a regular file (a FIFO cannot block the open). */
 async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
+  let handle: FileHandle;
   try {
-    return await readFile(path);
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "ELOOP") throw new ConfigurationError(`the secret file ${path} is a symbolic link`);
     throw error;
+  }
+  try {
+    if (!(await handle.stat()).isFile())
+      throw new ConfigurationError(`the secret file ${path} is not a regular file`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }

@@ -12,10 +12,20 @@ import {
   type ChainEntry,
   type Clock,
   type IdempotencyRef,
+  type SessionEntry,
   type SessionStore,
   systemClock,
 } from "#shared/ports.ts";
 import { CHAIN_GENESIS, entryDigest, linkEntry } from "#shared/sessions/chain.ts";
+import {
+  type ChainRecord,
+  isPolicyChange,
+  type PolicyChangeRecord,
+  type PolicyChanger,
+  type PolicyRef,
+  policyChange,
+  policyChangeRecordSchema,
+} from "#shared/sessions/policy-change.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
 
 const FILE_PATTERN = /^journal-(\d{4}-\d{2}-\d{2})\.jsonl$/;
@@ -33,7 +43,8 @@ interface Located {
 interface PendingLine {
   readonly day: string;
   readonly text: string;
-  readonly sessionId: string;
+  /** Undefined for a policy change (it is not a session's version). */
+  readonly sessionId: string | undefined;
   readonly version: number;
   readonly status: SessionRecord["status"];
   readonly approval: boolean;
@@ -41,11 +52,13 @@ interface PendingLine {
 
 type Operation =
   | { kind: "create"; record: SessionRecord; idempotency: IdempotencyRef | undefined }
-  | { kind: "update"; record: SessionRecord };
+  | { kind: "update"; record: SessionRecord }
+  | { kind: "policy"; record: PolicyChangeRecord };
 
 interface Pending {
   readonly op: Operation;
-  resolve(result: { created: boolean; record: SessionRecord }): void;
+  /** `record` is undefined for a policy change that changed nothing. */
+  resolve(result: { created: boolean; record: ChainRecord | undefined }): void;
   reject(error: unknown): void;
 }
 
@@ -77,6 +90,8 @@ export class FileSessionStore implements SessionStore {
   private readonly queue: Pending[] = [];
   private readonly clock: Clock;
   private head: Pick<ChainEntry, "seq" | "digest" | "recordedAt"> | undefined;
+  /** The policy the last policy-change entry puts in force. */
+  private policy: PolicyRef | undefined;
   private handle: { day: string; file: FileHandle; size: number } | undefined;
   /** The running flush (it drains the queue, including writes enqueued meanwhile). */
   private flushing: Promise<void> | undefined;
@@ -102,15 +117,26 @@ export class FileSessionStore implements SessionStore {
     return { seq: this.head?.seq ?? 0, digest: this.head?.digest ?? CHAIN_GENESIS };
   }
 
-  create(
+  async create(
     record: SessionRecord,
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }> {
-    return this.enqueue({ kind: "create", record: sessionRecordSchema.parse(record), idempotency });
+    const result = await this.enqueue({
+      kind: "create",
+      record: sessionRecordSchema.parse(record),
+      idempotency,
+    });
+    return result as { created: boolean; record: SessionRecord };
   }
 
   async update(record: SessionRecord): Promise<SessionRecord> {
-    return (await this.enqueue({ kind: "update", record: sessionRecordSchema.parse(record) })).record;
+    return (await this.enqueue({ kind: "update", record: sessionRecordSchema.parse(record) }))
+      .record as SessionRecord;
+  }
+
+  async recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+    const record = policyChangeRecordSchema.parse(policyChange(null, policy, by));
+    return (await this.enqueue({ kind: "policy", record })).record as PolicyChangeRecord | undefined;
   }
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
@@ -143,7 +169,7 @@ export class FileSessionStore implements SessionStore {
     this.handle = undefined;
   }
 
-  private enqueue(op: Operation): Promise<{ created: boolean; record: SessionRecord }> {
+  private enqueue(op: Operation): Promise<{ created: boolean; record: ChainRecord | undefined }> {
     if (this.broken !== undefined) {
       return Promise.reject(
         new UnavailableError("store_unavailable", "the session store is unavailable", { cause: this.broken }),
@@ -179,8 +205,28 @@ export class FileSessionStore implements SessionStore {
     const accepted: { pending: Pending; entry: ChainEntry; created: boolean }[] = [];
     const lines: PendingLine[] = [];
     let head = this.head;
+    let policy = this.policy;
     for (const pending of batch) {
       const { op } = pending;
+      if (op.kind === "policy") {
+        if (policy?.digest === op.record.to.digest) {
+          pending.resolve({ created: false, record: undefined });
+          continue;
+        }
+        const entry = linkEntry(head, this.recordedAt(head), { ...op.record, from: policy ?? null });
+        head = entry;
+        policy = op.record.to;
+        lines.push({
+          day: entry.day,
+          text: `${JSON.stringify(entry)}\n`,
+          sessionId: undefined,
+          version: 0,
+          status: "completed",
+          approval: false,
+        });
+        accepted.push({ pending, entry, created: true });
+        continue;
+      }
       const current = staged.get(op.record.sessionId) ?? this.index.get(op.record.sessionId);
       if (op.kind === "create") {
         const existingId =
@@ -189,7 +235,9 @@ export class FileSessionStore implements SessionStore {
             : (stagedIdempotency.get(idempotencyIndexKey(op.idempotency)) ??
               this.idempotency.get(idempotencyIndexKey(op.idempotency)));
         if (existingId !== undefined) {
-          const stagedEntry = accepted.find((a) => a.entry.record.sessionId === existingId);
+          const stagedEntry = accepted.find(
+            (a) => !isPolicyChange(a.entry.record) && a.entry.record.sessionId === existingId,
+          );
           if (stagedEntry !== undefined)
             pending.resolve({ created: false, record: stagedEntry.entry.record });
           else
@@ -207,10 +255,7 @@ export class FileSessionStore implements SessionStore {
         pending.reject(new ConflictError("version_conflict", "the session was changed concurrently"));
         continue;
       }
-      const now = this.clock.now();
-      const recordedAt =
-        head !== undefined && now.toISOString() < head.recordedAt ? new Date(head.recordedAt) : now;
-      const entry = linkEntry(head, recordedAt, op.record);
+      const entry = linkEntry(head, this.recordedAt(head), op.record);
       head = entry;
       const text = `${JSON.stringify(entry)}\n`;
       const facts = { status: op.record.status, approval: op.record.approval !== null };
@@ -248,7 +293,14 @@ export class FileSessionStore implements SessionStore {
     for (const [id, located] of locations) this.index.set(id, located);
     for (const [key, id] of stagedIdempotency) this.idempotency.set(key, id);
     this.head = head;
+    this.policy = policy;
     for (const a of accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
+  }
+
+  /** The time of a new entry: now, or the head's time when the clock went back (`recordedAt` never decreases). */
+  private recordedAt(head: Pick<ChainEntry, "recordedAt"> | undefined): Date {
+    const now = this.clock.now();
+    return head !== undefined && now.toISOString() < head.recordedAt ? new Date(head.recordedAt) : now;
   }
 
   /**
@@ -275,14 +327,15 @@ export class FileSessionStore implements SessionStore {
         let offset = start;
         for (const line of group) {
           const length = Buffer.byteLength(line.text, "utf8");
-          locations.set(line.sessionId, {
-            day,
-            offset,
-            length,
-            version: line.version,
-            status: line.status,
-            approval: line.approval,
-          });
+          if (line.sessionId !== undefined)
+            locations.set(line.sessionId, {
+              day,
+              offset,
+              length,
+              version: line.version,
+              status: line.status,
+              approval: line.approval,
+            });
           offset += length;
         }
         handle.size = offset;
@@ -330,13 +383,13 @@ export class FileSessionStore implements SessionStore {
     return this.handle;
   }
 
-  private async readAt(located: Located): Promise<ChainEntry> {
+  private async readAt(located: Located): Promise<SessionEntry> {
     const path = join(this.options.directory, `journal-${located.day}.jsonl`);
     const file = await open(path, "r");
     try {
       const buffer = Buffer.alloc(located.length);
       await file.read(buffer, 0, located.length, located.offset);
-      const parsed = JSON.parse(buffer.toString("utf8")) as ChainEntry;
+      const parsed = JSON.parse(buffer.toString("utf8")) as SessionEntry;
       return { ...parsed, record: sessionRecordSchema.parse(parsed.record) };
     } catch (error) {
       throw new UnavailableError("store_unavailable", "the session store could not read a record", {
@@ -412,6 +465,18 @@ export class FileSessionStore implements SessionStore {
           throw new JournalCorruptError(
             `session journal ${day}: entry ${entry.seq} does not verify against the chain`,
           );
+        }
+        if (isPolicyChange(entry.record)) {
+          const change = policyChangeRecordSchema.safeParse(entry.record);
+          if (!change.success) {
+            throw new JournalCorruptError(
+              `session journal ${day}: entry ${entry.seq} is not a valid policy change`,
+            );
+          }
+          this.policy = change.data.to;
+          head = entry;
+          validLength = offset + length;
+          continue;
         }
         const record = entry.record;
         const known = this.index.get(record.sessionId);

@@ -1,6 +1,6 @@
 // Notifier posting a Slack-compatible `{"text": ...}` to a webhook; a failure is logged, never fatal.
 
-import { type ApprovalNotice, noticeText } from "#shared/approval/notice.ts";
+import { type ApprovalNotice, webhookText } from "#shared/approval/notice.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import type { Notifier } from "#shared/ports.ts";
 
@@ -15,7 +15,7 @@ export class WebhookNotifier implements Notifier {
       const response = await fetch(this.options.url, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ text: noticeText(notice).join("\n") }),
+        body: JSON.stringify({ text: webhookText(notice) }),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 3_000),
         redirect: "error",
       });

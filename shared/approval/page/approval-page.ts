@@ -1,7 +1,7 @@
 // The approver's page: who asks and from which CI run, the exact SQL (highlighted), why, the masking, the time left, the form.
 
 import type { ApprovalState } from "#shared/approval/approval-request.ts";
-import { principalLabel, samePerson } from "#shared/identity/principal.ts";
+import { claimedIdentity, principalName, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { html, type SafeHtml } from "#shared/web/html-template.ts";
 import { highlightSql } from "./highlight-sql.ts";
@@ -48,6 +48,12 @@ const NONE = (text: string): SafeHtml => html`<span class="muted">${text}</span>
 
 /** A claim as text, or undefined when the token did not carry it. */
 const claim = (value: string | undefined): string | undefined => value;
+
+/** The requester by name (subject @ issuer); what its token claims to be, as a claim. */
+function requestedBy(record: SessionRecord): SafeHtml {
+  const claimed = claimedIdentity(record.principal);
+  return html`<strong>${principalName(record.principal)}</strong>${claimed === undefined ? "" : html` <span class="muted">(${claimed})</span>`}`;
+}
 
 function requesterSection(record: SessionRecord): SafeHtml {
   const p = record.principal;
@@ -148,7 +154,7 @@ export function renderApprovalPage(input: ApprovalPageInput): SafeHtml {
   const estimate = record.approval?.estimatedRows ?? record.decision.estimatedRows ?? null;
   return html`<h1>Approve a PHI query? <span class="badge ${status}">${status}</span></h1>${banner}
 <section aria-labelledby="when"><h2 id="when">Request</h2><dl>
-${row("Requested by", html`<strong>${principalLabel(record.principal)}</strong>`)}
+${row("Requested by", requestedBy(record))}
 ${row("Time left", html`<strong>${timeLeft(state.expiresAt, now)}</strong> <span class="muted">(expires ${state.expiresAt})</span>`)}
 ${row("Estimated rows", estimate === null ? NONE("not estimated") : Math.round(estimate).toLocaleString("en-US"))}
 ${row("Row cap", record.decision.limits.maxRows.toLocaleString("en-US"))}

@@ -6,6 +6,8 @@ import { buildNotice } from "#shared/approval/notice.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
 import { APPROVAL_EXPIRED_ERROR } from "#shared/approval/workflow-description.ts";
 import { ConflictError } from "#shared/errors.ts";
+import { principalName } from "#shared/identity/principal.ts";
+import { errorFields } from "#shared/log.ts";
 import type { DecisionOutput } from "#shared/ports.ts";
 import { defineTask } from "./task-declaration.ts";
 import { callbackPayloadSchema } from "./task-input.ts";
@@ -36,9 +38,43 @@ async function complete(deps: ApprovalTaskDeps, token: string, outcome: Decision
 }
 
 /**
+ * Tells approvers who were never notified of a request that it was decided meanwhile (by whom, and how), once:
+ * best effort, after the workflow moved on, so a notification failure never holds up the outcome.
+ */
+async function tellOutcome(
+  deps: ApprovalTaskDeps,
+  state: ApprovalState,
+  taskToken: string,
+): Promise<boolean> {
+  const status = state.status === "executed" ? "approved" : state.status;
+  if (state.notifiedAt !== null || (status !== "approved" && status !== "denied" && status !== "expired"))
+    return false;
+  try {
+    const record = await deps.sessions.get(state.sessionId);
+    if (record === undefined) return false;
+    const by = state.decisions.map((d) => `${principalName(d)} (${d.decision})`);
+    await deps.notifier.notify({ ...buildNotice(state, record, deps.publicUrl()), outcome: { status, by } });
+    const at = deps.clock.now();
+    await deps.approvals.setTask(state.approvalId, { taskToken, notifiedAt: at, at });
+    deps.logger.info("approvers told the outcome of a request decided before they were notified", {
+      approvalId: state.approvalId,
+      outcome: status,
+    });
+    return true;
+  } catch (error) {
+    deps.logger.warn("approvers could not be told the outcome", {
+      approvalId: state.approvalId,
+      ...errorFields(error),
+    });
+    return false;
+  }
+}
+
+/**
  * Stores the token (the decision path completes the task with it), sends the notification once per approval
  * (a re-planned wait only replaces the token), and completes the task itself when a decision landed before any
- * token was stored, or fails it as expired when the expiry already passed. Idempotent: a retry with the same token
+ * token was stored (approvers who were never asked are then told the outcome), or fails it as expired when the
+ * expiry already passed. Idempotent: a retry with the same token
  * changes nothing.
  */
 export async function notifyApprovers(
@@ -50,7 +86,7 @@ export async function notifyApprovers(
   const early = settledOutcome(state);
   if (early !== undefined) {
     await complete(deps, taskToken, early);
-    return { notified: false };
+    return { notified: await tellOutcome(deps, state, taskToken) };
   }
   if (deps.clock.now().getTime() >= Date.parse(state.expiresAt)) {
     await expire(deps, taskToken);

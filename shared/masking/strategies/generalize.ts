@@ -29,6 +29,7 @@ export const generalizeStrategy = defineStrategy({
   schema: generalizeRuleSchema,
   rank: 1,
   outputsText: true,
+  keeps: (rule) => rule.to.replace("_", " "),
   compile: (rule, { position, ctx }) => {
     const generalize = compileGeneralizer(rule.to, ctx.generalize);
     const withheld = ctx.withheld;

@@ -15,6 +15,7 @@ export const nullifyStrategy = defineStrategy({
   schema: nullifyRuleSchema,
   rank: 4,
   outputsText: false,
+  keeps: () => "nothing (null)",
   compile:
     (_rule, { position }) =>
     (v) => {

@@ -30,6 +30,7 @@ export const partialStrategy = defineStrategy({
   schema: partialRuleSchema,
   rank: 0,
   outputsText: true,
+  keeps: (rule) => `the first ${rule.keepFirst} and last ${rule.keepLast} characters`,
   compile: (rule, { position, ctx, detectors }) => {
     const hits = ctx.detectorHits;
     const partial = (text: string): string =>

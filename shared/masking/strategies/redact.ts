@@ -28,6 +28,7 @@ export const redactStrategy = defineStrategy({
   schema: redactRuleSchema,
   rank: 3,
   outputsText: false,
+  keeps: (rule) => `nothing (replaced by ${JSON.stringify(rule.replacement)} for text, null otherwise)`,
   compile: (rule, { position, column }) => {
     const constant = isTextType(column) ? rule.replacement : null;
     const slow = walker(

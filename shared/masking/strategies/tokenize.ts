@@ -31,6 +31,7 @@ export const tokenizeStrategy = defineStrategy({
   schema: tokenizeRuleSchema,
   rank: 2,
   outputsText: true,
+  keeps: (rule) => `equality only (a token with prefix ${rule.prefix}; equal values share a token)`,
   compile: (rule, { position, ctx }) => {
     const tokenize = ctx.tokenizer(rule);
     const slow = walker(

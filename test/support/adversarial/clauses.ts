@@ -381,6 +381,28 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
       ],
     ],
   ),
+  // Found by a second outside attack: names the analysis resolved otherwise than PostgreSQL does — a column of an
+  // outer level shadowed by an inner whole-row alias, a non-LATERAL subquery or a JOIN's ON seeing the FROM items
+  // beside it, a CASE named "case" where PostgreSQL names it after its ELSE result.
+  ...deny(
+    "name resolution",
+    [SSN, FIRST],
+    ["convert_to", "reverse", "substr", "join", "case"],
+    [
+      `SELECT id, (SELECT encode(convert_to(concat_ws('|', ssn, first_name), 'UTF8'), 'base64') FROM (SELECT 1) ssn, (SELECT 1) first_name) FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS}`,
+      `SELECT id, (SELECT s FROM (SELECT 'x'::text AS ssn) a, (SELECT reverse(ssn) AS s) b) FROM patients WHERE id < 3`,
+      `SELECT id, (SELECT string_agg(g.c, '' ORDER BY g.k DESC) FROM (SELECT 'x'::text AS ssn) x, (SELECT k, c FROM generate_series(1, 11) k, regexp_split_to_table('0123456789-', '') c) g JOIN (SELECT 1 AS one) z ON substr(ssn, g.k, 1) = g.c) FROM patients WHERE id < 4`,
+      `SELECT id, reverse(ssn), first_name FROM (SELECT id, CASE WHEN false THEN NULL ELSE ssn END, CASE WHEN false THEN NULL ELSE first_name END FROM patients) a LEFT JOIN (SELECT NULL::text AS ssn, NULL::text AS first_name) b USING (ssn, first_name) WHERE id < 4`,
+    ],
+  ),
+  ...deny(
+    "name resolution",
+    [DOB],
+    ["dob", "cast", "where", "join"],
+    [
+      `SELECT id, (SELECT dob::text FROM (SELECT 1) dob) FROM patients WHERE id <= ${ADVERSARIAL_PATIENTS} AND (SELECT dob FROM (SELECT 1) dob) > '1900-01-01'`,
+    ],
+  ),
   // Found by an outside attack: WITH RECURSIVE without a self-reference, its union split into branches that
   // merged guessed constants as copies (an equi-join then compared them with the real values).
   ...deny(

@@ -29,7 +29,7 @@ export interface DomainRule {
 }
 
 const MAX_ATTEMPTS = 2_000;
-/** Generated dates of birth go back to ages of 104 (shared/ehr/patients.ts): bucketed years are drawn from there. */
+/** Generated dates of birth go back to ages of 104 (tools/ehr/patients.ts): bucketed years are drawn from there. */
 const OLDEST_BUCKET_YEARS = 15;
 const FREE_YEARS: readonly [number, number] = [1920, 2024];
 const ALL_NORMALIZATIONS = ["unicode", "case", "whitespace"] as const;

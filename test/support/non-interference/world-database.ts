@@ -37,7 +37,7 @@ function insertSql<Row>(table: string, columns: readonly ColumnSpec<Row>[]): str
 }
 
 /**
- * Creates the demo schema (shared/ehr/schema.ts), applies `adjustments`, inserts `rows` (the tables are small:
+ * Creates the demo schema (tools/ehr/schema.ts), applies `adjustments`, inserts `rows` (the tables are small:
  * one statement each, every value a bound parameter), adds the keys and indexes, then ANALYZEs. Below 30,000 rows
  * per table ANALYZE reads every row, so both worlds get exact, deterministic statistics of their own values.
  */

@@ -72,7 +72,7 @@ describe("formatApprovalEmail", () => {
     for (const line of message.split("\r\n")) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(998);
   });
 
-  it("encodes a non-ASCII subject (RFC 2047) and strips control characters from claim values", () => {
+  it("encodes a non-ASCII subject (RFC 2047) and shows control characters in claim values as code points", () => {
     const evil = {
       ...notice,
       requester: {
@@ -86,7 +86,7 @@ describe("formatApprovalEmail", () => {
     expect(headers.has("Bcc")).toBe(false);
     expect(headers.get("Subject")).toMatch(/^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=$/);
     expect(Buffer.from(headers.get("Subject")?.slice(10, -2) ?? "", "base64").toString("utf8")).toContain(
-      "Zoë  Bcc",
+      "Zoë⟨U+000D⟩⟨U+000A⟩Bcc",
     );
     expect(body).not.toMatch(/^X-Injected/m);
   });

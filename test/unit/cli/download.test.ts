@@ -137,8 +137,11 @@ describe("phigate query: downloading a resultUrl", () => {
   });
 
   it("reports an expired or unknown link as download_failed", async () => {
-    await expect(openResultDownload(`${base}/gone`)).rejects.toBeInstanceOf(CliError);
-    await expect(openResultDownload(`${base}/gone`)).rejects.toMatchObject({ code: "download_failed" });
+    const options = { expectedSha256: "0".repeat(64) };
+    await expect(openResultDownload(`${base}/gone`, options)).rejects.toBeInstanceOf(CliError);
+    await expect(openResultDownload(`${base}/gone`, options)).rejects.toMatchObject({
+      code: "download_failed",
+    });
   });
 
   it("still reads a plain JSON result document", async () => {

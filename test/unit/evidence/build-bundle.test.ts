@@ -57,6 +57,7 @@ describe("buildEvidenceBundle", () => {
       approvals: 0,
       policies: 1,
       catalogs: 1,
+      policyChanges: 0,
       statuses: { completed: 2, rejected: 1 },
     });
     expect(manifest.results).toEqual({ verified: 2, missing: 0, mismatched: 0 });

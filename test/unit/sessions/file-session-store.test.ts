@@ -119,7 +119,7 @@ describe("FileSessionStore", () => {
     const entries = await allEntries(reopened);
     expect(verifyChain(entries)).toEqual([]);
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
-    expect(entries[2]?.record.sessionId).toBe(later.sessionId);
+    expect(entries[2]?.record).toMatchObject({ sessionId: later.sessionId });
     expect(await reopened.get(lastOfDay1.sessionId)).toBeUndefined();
     await reopened.close();
   });

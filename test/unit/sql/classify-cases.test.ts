@@ -272,7 +272,7 @@ const CASES: readonly Case[] = [
     relations: ["patients"],
     columns: ["patients.first_name:output", "patients.last_name:output", "patients.sex:output"],
     functions: [],
-    outputs: ["case=transform(patients.sex,patients.first_name,patients.last_name)[case]"],
+    outputs: ["last_name=transform(patients.sex,patients.first_name,patients.last_name)[case]"],
   },
   {
     sql: "SELECT COALESCE(phone, email) AS contact FROM patients",

@@ -23,6 +23,18 @@ PREPARE prepared_write AS DELETE FROM audit_log WHERE false;
 `;
 
 const HAND_WRITTEN: readonly string[] = [
+  // Name resolution as PostgreSQL does it (an outside attack found each of these resolved otherwise): a column of
+  // any level before a whole row of an inner item; a non-LATERAL subquery in FROM does not see the items beside it;
+  // a CASE is named after its ELSE result, a cast after its argument when that has a good name.
+  "SELECT s.d FROM patients p, LATERAL (SELECT dob AS d FROM (SELECT 1) dob) s",
+  "SELECT s.d FROM patients p, LATERAL (SELECT ssn AS d FROM (SELECT 1 AS x) ssn) s",
+  "SELECT q.v FROM patients p, LATERAL (SELECT b.v FROM (SELECT 'x'::text AS ssn) a, (SELECT ssn AS v) b) q",
+  "SELECT q.v FROM patients p, LATERAL (SELECT b.v FROM (SELECT 'x'::text AS ssn) a JOIN (SELECT ssn AS v) b ON true) q",
+  "SELECT * FROM (SELECT CASE WHEN false THEN NULL ELSE ssn END FROM patients) t",
+  "SELECT * FROM (SELECT CASE WHEN false THEN 1 END, CASE WHEN true THEN ssn ELSE upper(mrn) END FROM patients) t",
+  "SELECT * FROM (SELECT (CASE WHEN false THEN NULL ELSE ssn END)::text, (1 + 1)::int4, ssn::varchar FROM patients) t",
+  "SELECT * FROM (SELECT (SELECT mrn FROM patients LIMIT 1), (SELECT 1 + 1), (SELECT upper(ssn) FROM patients LIMIT 1) FROM patients LIMIT 1) t",
+  "SELECT t.ssn FROM (SELECT CASE WHEN false THEN NULL ELSE ssn END FROM patients) t",
   // Reads.
   "SELECT 1",
   "SELECT id, ssn FROM patients",

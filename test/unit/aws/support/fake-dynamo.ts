@@ -90,6 +90,9 @@ export class FakeTable {
       digest: values[":digest"] as AttributeValue,
       recordedAt: values[":recordedAt"] as AttributeValue,
       firstDay: current.firstDay ?? (values[":day"] as AttributeValue),
+      ...(values[":policyDigest"] === undefined
+        ? {}
+        : { policyName: values[":policyName"] as AttributeValue, policyDigest: values[":policyDigest"] }),
     };
     this.items.set(keyOf(update.Key), next);
   }
