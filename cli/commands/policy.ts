@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { PhigateError } from "#shared/errors.ts";

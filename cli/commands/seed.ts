@@ -2,7 +2,7 @@
 
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import { seedEhr } from "#tools/ehr/seed.ts";
 
 /** Usage text. */

@@ -7,7 +7,7 @@ import type {
   TableRef,
   TransformKind,
 } from "#shared/sql/types.ts";
-import type { DetectorKind } from "./rules.ts";
+import type { DetectorKind } from "./detector-rules.ts";
 import type { ColumnRule, MaskingStrategy } from "./strategies.ts";
 import { strictestRule } from "./strictness.ts";
 

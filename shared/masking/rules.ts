@@ -1,6 +1,6 @@
-// Policy-facing zod schemas of masking: column rules (one strategy each), content detectors, the masking section.
+// Policy-facing zod schemas of masking: column rules (one strategy each), the detector section, the masking section.
 import * as z from "zod";
-import { checkSafePattern } from "./safe-pattern.ts";
+import { checkDetectorConfig, detectorConfigShape } from "./detector-rules.ts";
 import { type ColumnRule, STRATEGIES } from "./strategies.ts";
 
 /** The schema of one strategy's rule, as the discriminated union takes it. */
@@ -38,57 +38,6 @@ export const columnRuleSchema = z.discriminatedUnion(
 /** Rules by column, `schema.table.column` → rule (the policy's defaults, or one principal's overrides). */
 export const columnRulesSchema = z.record(columnKeySchema, columnRuleSchema);
 
-/** The kinds of content the detectors find in free text. */
-export const detectorKindSchema = z.enum(["ssn", "phone", "email", "mrn", "date"]);
-
-/** Every detector kind, in the order spans are preferred when two start at the same place. */
-export const DETECTOR_KINDS = detectorKindSchema.options;
-
-/** The marker that replaces a detected span, by kind, unless the policy says otherwise. */
-export const DEFAULT_DETECTOR_REPLACEMENTS: Readonly<Record<DetectorKind, string>> = {
-  ssn: "[SSN]",
-  phone: "[PHONE]",
-  email: "[EMAIL]",
-  mrn: "[MRN]",
-  date: "[DATE]",
-};
-
-const replacementSchema = z.string().min(1).max(32);
-
-const detectorConfigShape = z.strictObject({
-  kinds: z.array(detectorKindSchema).min(1).default(["ssn", "phone", "email", "date"]),
-  mrnPattern: z.string().min(1).max(200).optional(),
-  replacements: z
-    .strictObject({
-      ssn: replacementSchema.optional(),
-      phone: replacementSchema.optional(),
-      email: replacementSchema.optional(),
-      mrn: replacementSchema.optional(),
-      date: replacementSchema.optional(),
-    })
-    .default({}),
-});
-
-function checkDetectorConfig(
-  config: { kinds: readonly DetectorKind[]; mrnPattern?: string | undefined },
-  ctx: z.RefinementCtx,
-): void {
-  if (config.kinds.includes("mrn") && config.mrnPattern === undefined) {
-    ctx.addIssue({ code: "custom", path: ["mrnPattern"], message: "the mrn detector needs mrnPattern" });
-  }
-  if (config.mrnPattern !== undefined) {
-    const problem = checkSafePattern(config.mrnPattern);
-    if (problem !== null) ctx.addIssue({ code: "custom", path: ["mrnPattern"], message: problem });
-  }
-}
-
-/**
- * Content detector configuration: which kinds run (default: all but `mrn`, which needs a pattern), the MRN
- * pattern (a restricted regular expression, rejected when the policy loads if it could backtrack
- * catastrophically or match the empty string) and the marker per kind.
- */
-export const detectorConfigSchema = detectorConfigShape.superRefine(checkDetectorConfig);
-
 /** The detector section of the policy: the configuration plus the free-text columns it applies to. */
 export const detectorSectionSchema = detectorConfigShape
   .extend({ columns: z.array(columnKeySchema).default([]) })
@@ -110,9 +59,5 @@ export const maskingPolicySchema = z.strictObject({
   }),
 });
 
-/** A detector kind. */
-export type DetectorKind = z.output<typeof detectorKindSchema>;
-/** Detector configuration after parsing. */
-export type DetectorConfig = z.output<typeof detectorConfigSchema>;
 /** The masking section of a policy after parsing. */
 export type MaskingPolicy = z.output<typeof maskingPolicySchema>;

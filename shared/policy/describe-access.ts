@@ -1,8 +1,8 @@
 // What a principal may read, described from the policy and the catalog: its tables and columns with their masking.
 
 import type { Principal } from "#shared/identity/principal.ts";
+import type { DetectorKind } from "#shared/masking/detector-rules.ts";
 import type { LookupPermission } from "#shared/masking/rule-access.ts";
-import type { DetectorKind } from "#shared/masking/rules.ts";
 import { type ColumnRule, strategyOf } from "#shared/masking/strategies.ts";
 import { matchPrincipal } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
