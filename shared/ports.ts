@@ -113,7 +113,7 @@ export interface SessionStore {
     record: SessionRecord,
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }>;
-  /** Stores the next version; fails with `ConflictError("version_conflict")` unless `record.version` is the stored one + 1. */
+  /** Stores the next version; fails with `VersionConflictError` unless `record.version` is the stored one + 1. */
   update(record: SessionRecord): Promise<SessionRecord>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
   /** Every chain entry recorded on the given UTC days, in chain order (session versions and policy changes). */

@@ -4,7 +4,7 @@ import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
-import { ConflictError, PhigateError } from "#shared/errors.ts";
+import { type ConflictCode, ConflictError, PhigateError } from "#shared/errors.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
 import { parameterDigests } from "#shared/sessions/new-record.ts";
@@ -20,7 +20,7 @@ export interface PreparedExecution {
   readonly masking: ResultMasking;
 }
 
-function refuse(code: string, message: string): ConflictError {
+function refuse(code: ConflictCode, message: string): ConflictError {
   return new ConflictError(code, message);
 }
 

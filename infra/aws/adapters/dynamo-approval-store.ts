@@ -9,7 +9,13 @@ import {
   type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-request.ts";
-import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
+import {
+  ConflictError,
+  GoneError,
+  NotFoundError,
+  UnavailableError,
+  VersionConflictError,
+} from "#shared/errors.ts";
 import type { ApprovalStore } from "#shared/ports.ts";
 import {
   approvalKey,
@@ -143,7 +149,7 @@ export class DynamoApprovalStore implements ApprovalStore {
             "already_decided",
             "the request is closed or this approver already decided",
           );
-        throw new ConflictError("version_conflict", "the approval changed concurrently");
+        throw new VersionConflictError("the approval changed concurrently");
       },
     );
   }
@@ -211,8 +217,7 @@ export class DynamoApprovalStore implements ApprovalStore {
         return fromItem(result.Attributes ?? {});
       } catch (error) {
         if (conditionFailure(error) === null) throw unavailable(error);
-        if (attempt >= this.maxAttempts)
-          throw new ConflictError("version_conflict", "the approval changed concurrently");
+        if (attempt >= this.maxAttempts) throw new VersionConflictError("the approval changed concurrently");
       }
     }
   }

@@ -7,7 +7,7 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
-import { ConflictError, UnavailableError } from "#shared/errors.ts";
+import { UnavailableError, VersionConflictError } from "#shared/errors.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import {
   type ChainEntry,
@@ -140,8 +140,7 @@ export class DynamoSessionStore implements SessionStore {
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }> {
     const parsed = sessionRecordSchema.parse(record);
-    if (parsed.version !== 1)
-      throw new ConflictError("version_conflict", "a new session starts at version 1");
+    if (parsed.version !== 1) throw new VersionConflictError("a new session starts at version 1");
     return this.write({ kind: "create", record: parsed, idempotency });
   }
 
@@ -279,8 +278,7 @@ export class DynamoSessionStore implements SessionStore {
         return { created: false, record: existing };
       }
       if (cancellation.kind === "version_conflict") {
-        throw new ConflictError(
-          "version_conflict",
+        throw new VersionConflictError(
           op.kind === "create" ? "the session already exists" : "the session was changed concurrently",
         );
       }

@@ -8,7 +8,13 @@ import {
   type ApprovalStatus,
   approvalStateSchema,
 } from "#shared/approval/approval-request.ts";
-import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
+import {
+  ConflictError,
+  GoneError,
+  NotFoundError,
+  UnavailableError,
+  VersionConflictError,
+} from "#shared/errors.ts";
 import type { ApprovalStore } from "#shared/ports.ts";
 import { KeyedQueue, writeFileAtomic } from "./atomic-file.ts";
 
@@ -95,7 +101,7 @@ export class FileApprovalStore implements ApprovalStore {
       )
         throw new ConflictError("already_decided", "the request is closed or this approver already decided");
       if (current.version !== change.expectedVersion)
-        throw new ConflictError("version_conflict", "the approval changed concurrently");
+        throw new VersionConflictError("the approval changed concurrently");
       return {
         status: change.status,
         decisions: [...current.decisions, decision],

@@ -6,7 +6,7 @@ import { type FileHandle, mkdir, open, readdir, stat, truncate } from "node:fs/p
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { syncDirectory } from "#infra/local/adapters/atomic-file.ts";
-import { ConflictError, UnavailableError } from "#shared/errors.ts";
+import { UnavailableError, VersionConflictError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
   type ChainEntry,
@@ -248,11 +248,11 @@ export class FileSessionStore implements SessionStore {
           continue;
         }
         if (current !== undefined || op.record.version !== 1) {
-          pending.reject(new ConflictError("version_conflict", "the session already exists"));
+          pending.reject(new VersionConflictError("the session already exists"));
           continue;
         }
       } else if (current === undefined || current.version + 1 !== op.record.version) {
-        pending.reject(new ConflictError("version_conflict", "the session was changed concurrently"));
+        pending.reject(new VersionConflictError("the session was changed concurrently"));
         continue;
       }
       const entry = linkEntry(head, this.recordedAt(head), op.record);
