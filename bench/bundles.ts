@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/constructs/gateway-function.ts";
-import { PROJECT_ROOT } from "#infra/phigate-app.ts";
-import { ALL_FUNCTIONS, type FunctionDefinition } from "#shared/adapters/aws/functions.ts";
+import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
+import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/cdk/constructs/gateway-function.ts";
+import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 
 const run = promisify(execFile);
@@ -109,7 +109,7 @@ export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
   const out = mkdtempSync(join(tmpdir(), "phigate-bundles-"));
   const figures: BundleFigures[] = [];
   try {
-    for (const fn of ALL_FUNCTIONS) {
+    for (const fn of await loadFunctions()) {
       const dir = join(out, fn.id);
       const started = performance.now();
       const result = await build({

@@ -3,15 +3,15 @@
 
 import { pathToFileURL } from "node:url";
 import { REPORT_QUERY } from "#bench/sql.ts";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { systemClock } from "#shared/ports.ts";
-import { DecisionCache, decideRequest } from "#shared/sessions/decide-request.ts";
+import { DecisionCache, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

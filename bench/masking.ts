@@ -1,10 +1,12 @@
 // Masking throughput: a 100,000 × 12 patients-like result masked on one core, beside an unmasked baseline through the same page loop.
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { detectorConfigSchema } from "#shared/masking/detector-rules.ts";
 import { compileDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker } from "#shared/masking/masker.ts";
 import { type MaskingPlan, type MaskingPlanPolicy, planMasking } from "#shared/masking/plan.ts";
-import { type ColumnRule, columnRuleSchema, detectorConfigSchema } from "#shared/masking/rules.ts";
+import { columnRuleSchema } from "#shared/masking/rules.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import type { OutputColumnLineage, ResultColumn, Row } from "#shared/sql/types.ts";
 
 const ROWS = 100_000;

@@ -5,10 +5,10 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
-import { seedEhr } from "#shared/ehr/seed.ts";
 import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { type PostgresServer, startPostgresServer } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 import { benchBundles } from "./bundles.ts";
 import { benchDecisions } from "./decisions.ts";
 import {

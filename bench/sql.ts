@@ -1,10 +1,10 @@
 // Benchmark of statement analysis: raw libpg-query parse throughput against parse + classify on a typical report query.
 import { pathToFileURL } from "node:url";
 import { loadModule, parseSync } from "libpg-query";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /** A typical report query over the demo schema (781 characters: two CTEs, joins, aggregates, predicates). */
 export const REPORT_QUERY = `WITH recent AS (

@@ -1,22 +1,7 @@
 // The CLI's HTTP client: JSON in and out, errors in the contract's shape turned into CliError.
 
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import { oneLine } from "#cli/safe-text.ts";
-
-/** A failure the CLI reports as `code: message` on stderr with a non-zero exit status. */
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly exitCode: number,
-    readonly sessionId?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Exit statuses: 0 success, 2 usage, 3 denied by policy or approver, 4 any other error, 5 approval expired. */
-export const EXIT = { ok: 0, usage: 2, denied: 3, error: 4, expired: 5 } as const;
 
 /** The gateway's base URL (`--url`, `PHIGATE_URL`, or the local default). */
 export function gatewayUrl(flag: string | undefined): string {

@@ -1,6 +1,6 @@
 // Runs one sub-command of a command table and maps failures to exit statuses (the full CLI and the client share it).
 
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import { errorReport } from "#cli/error-text.ts";
 
 /** A sub-command: what runs it and its usage text. */

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import type { HttpLimits } from "#cli/http.ts";
 import type { DownloadProgress } from "#cli/progress.ts";
 import { parseResultHeader, parseResultRow } from "#shared/sessions/result-format.ts";

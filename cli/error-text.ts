@@ -1,6 +1,6 @@
 // How the CLI reports a failure on stderr: one visible line per gateway-made part, never an escape sequence.
 
-import { CliError } from "#cli/client.ts";
+import { CliError } from "#cli/cli-error.ts";
 import { oneLine, printable } from "#cli/safe-text.ts";
 
 /** The stderr text of a failure (`code: message (session id)`), and its exit status. */

@@ -1,6 +1,6 @@
 // The GatewayClient port over HTTPS with fetch: the caller's token on every request, refreshed as it ages.
 
-import { CliError } from "#cli/client.ts";
+import { CliError } from "#cli/cli-error.ts";
 import { openResultDownload } from "#cli/download.ts";
 import { TokenKeeper, tokenProblem } from "#cli/token-keeper.ts";
 import type { TokenSource } from "#cli/token-source.ts";

@@ -2,7 +2,7 @@
 
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 
 /** How long the CLI waits and how much it reads (each configurable through the environment). */
 export interface HttpLimits {

@@ -1,6 +1,6 @@
 // Text from a gateway or a bundle, made safe to print: control, bidi and zero-width characters visible, CSV formulas inert.
 
-import { visible } from "#shared/html/html.ts";
+import { visible } from "#shared/web/html-template.ts";
 
 /**
  * One line of text for a terminal or a CI log: every control character (newline and tab included), bidi override

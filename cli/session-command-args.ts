@@ -1,6 +1,7 @@
 // What every command about one session or approval shares: its id, the gateway's URL and a token.
 
-import { CliError, EXIT, gatewayUrl } from "./client.ts";
+import { CliError, EXIT } from "./cli-error.ts";
+import { gatewayUrl } from "./client.ts";
 import { tokenSource } from "./token-source.ts";
 
 /** `--token`, `--url` and `--audience`, spread into the command's own `parseArgs` options. */

@@ -1,6 +1,6 @@
 // Keeps a usable bearer token for a long-running client (proxy, MCP server): refreshed before it expires when it can be.
 
-import { CliError } from "#cli/client.ts";
+import { CliError } from "#cli/cli-error.ts";
 import type { TokenSource } from "#cli/token-source.ts";
 import { tokenExpiry } from "#cli/wait-for-approval.ts";
 

@@ -1,6 +1,6 @@
 // Where the CLI gets its token: --token, PHIGATE_TOKEN, or GitHub Actions' OIDC token request.
 
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 
 /** A source of bearer tokens that can be asked again (GitHub tokens live ~5 minutes). */
 export interface TokenSource {

@@ -1,6 +1,7 @@
 // After a `202`, long-polls the session until it ends: the result, or the reason it will not come (denied, expired, failed).
 
-import { CliError, callJson, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { callJson } from "#cli/client.ts";
 import type { ResultBody } from "#cli/format.ts";
 import { oneLine } from "#cli/safe-text.ts";
 import type { TokenSource } from "#cli/token-source.ts";

@@ -1,10 +1,8 @@
 // Lambda entry of GET /approvals/{id}: the approver's page (signs the approver in; highlights the SQL with the scanner).
 
-import { composeHandler } from "#shared/adapters/aws/compose.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { createGetApprovalPageHandler } from "#shared/http/handlers/get-approval-page.ts";
+import { serveRoute } from "#infra/aws/compose.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { route } from "#shared/http/handlers/get-approval-page.ts";
 
 /** The API Gateway (payload v2) handler, composed once per container during the init phase. */
-export const handler = await composeHandler("get-approval-page", createGetApprovalPageHandler, {
-  secrets: secretsPart,
-});
+export const handler = await serveRoute(route, { secrets: secretsPart });

@@ -1,8 +1,9 @@
 // Lambda entry of the nightly evidence bundle (EventBridge, after midnight UTC): the previous UTC day, signed with KMS.
 
-import { composeNightlyEvidence } from "#shared/adapters/aws/compose-jobs.ts";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
-import { signerPart } from "#shared/adapters/aws/parts/signer.ts";
+import { serveJob } from "#infra/aws/compose-jobs.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
+import { signerPart } from "#infra/aws/parts/signer.ts";
+import { job } from "#shared/jobs/nightly-evidence.ts";
 
 /** The scheduled handler, composed once per container during the init phase. */
-export const handler = await composeNightlyEvidence({ signer: signerPart }, { telemetry: tracedTelemetry });
+export const handler = await serveJob(job, { signer: signerPart }, { telemetry: tracedTelemetry });

@@ -1,13 +1,13 @@
 // Lambda entry of POST /v1/queries: the composition root plus the SQL side (Data API executor, statement analyzer).
 
-import { composeHandler } from "#shared/adapters/aws/compose.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { rdsDataSql } from "#shared/adapters/aws/parts/sql.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
-import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
+import { serveRoute } from "#infra/aws/compose.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { rdsDataSql } from "#infra/aws/parts/sql.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import { route } from "#shared/http/handlers/post-query.ts";
 
 /** The API Gateway (payload v2) handler, composed once per container during the init phase. */
-export const handler = await composeHandler("post-query", createPostQueryHandler, {
+export const handler = await serveRoute(route, {
   sql: rdsDataSql,
   secrets: secretsPart,
   workflow: workflowPart,

@@ -1,8 +1,8 @@
 // Lambda entry of the approval task `close-failed`: fails the approval and its session closed.
 
-import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
-import { closeFailed } from "#shared/approval/tasks/close-approval.ts";
+import { serveTask } from "#infra/aws/compose-jobs.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
+import { closeFailedTask } from "#shared/approval/tasks/close-approval.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */
-export const handler = await composeTask("close-failed", closeFailed, {}, { telemetry: tracedTelemetry });
+export const handler = await serveTask(closeFailedTask, {}, { telemetry: tracedTelemetry });

@@ -1,8 +1,8 @@
 // Lambda entry of the approval task `plan-wait`: the seconds left before the approval expires and the heartbeat interval.
 
-import { composeTask } from "#shared/adapters/aws/compose-jobs.ts";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
-import { planWait } from "#shared/approval/tasks/plan-wait.ts";
+import { serveTask } from "#infra/aws/compose-jobs.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
+import { planWaitTask } from "#shared/approval/tasks/plan-wait.ts";
 
 /** The Step Functions task handler, composed once per container during the init phase. */
-export const handler = await composeTask("plan-wait", planWait, {}, { telemetry: tracedTelemetry });
+export const handler = await serveTask(planWaitTask, {}, { telemetry: tracedTelemetry });

@@ -10,6 +10,80 @@ export interface PhigateErrorOptions {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** The codes of a 400 (the request is malformed or breaks an input rule). */
+export type BadRequestCode =
+  | "invalid_request"
+  | "invalid_json"
+  | "invalid_params"
+  | "invalid_range"
+  | "invalid_sql"
+  | "multiple_statements"
+  | "unsupported_statement"
+  | "invalid_idempotency_key"
+  | "range_too_large"
+  | "invalid_grant";
+
+/** The codes of a 403 (the policy, a decision rule or the approver's page forbids it). */
+export type ForbiddenCode =
+  | "policy_denied"
+  | "approval_denied"
+  | "csrf_failed"
+  | "not_an_approver"
+  | "not_an_auditor"
+  | "self_approval"
+  | "approval_unavailable";
+
+/** The codes of a 409 (the request conflicts with the current state). */
+export type ConflictCode =
+  | "version_conflict"
+  | "already_decided"
+  | "approval_exists"
+  | "approval_not_granted"
+  | "binding_mismatch"
+  | "bundle_exists"
+  | "execution_interrupted"
+  | "idempotency_key_reused"
+  | "object_exists"
+  | "request_in_progress"
+  | "session_missing"
+  | "status_conflict"
+  | "task_not_open"
+  | "ehr_conflict"
+  | "approval_binding_mismatch"
+  | "approval_params_mismatch"
+  | "policy_changed"
+  | "classification_changed"
+  | "decision_changed"
+  | "masking_changed";
+
+/** The codes of a 410 (it existed but has expired). */
+export type GoneCode = "expired" | "approval_expired";
+
+/** The codes of a 422 (an allowed statement PostgreSQL could not complete). */
+export type QueryFailedCode =
+  | "query_failed"
+  | "execution_failed"
+  | "row_too_large"
+  | "statement_timeout"
+  | "read_only_violation"
+  | "undefined_table"
+  | "undefined_column"
+  | "undefined_function"
+  | "insufficient_privilege"
+  | "syntax_error"
+  | "division_by_zero"
+  | "program_limit_exceeded";
+
+/** The codes of a 503 (a store, the database or a service is unavailable). */
+export type UnavailableCode =
+  | "store_unavailable"
+  | "database_unavailable"
+  | "workflow_unavailable"
+  | "signer_unavailable"
+  | "signin_unavailable"
+  | "interrupted"
+  | "stopping";
+
 /**
  * Base class of every error the core raises on purpose. `message` must be safe to show the caller:
  * no PHI, no SQL literal, no token, no stack.
@@ -35,7 +109,7 @@ export class BadRequestError extends PhigateError {
   override readonly name = "BadRequestError";
   readonly status = 400;
   constructor(
-    readonly code: string,
+    readonly code: BadRequestCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {
@@ -55,7 +129,7 @@ export class ForbiddenError extends PhigateError {
   override readonly name = "ForbiddenError";
   readonly status = 403;
   constructor(
-    readonly code: string,
+    readonly code: ForbiddenCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {
@@ -79,10 +153,10 @@ export class MethodNotAllowedError extends PhigateError {
 
 /** 409: the request conflicts with the current state. */
 export class ConflictError extends PhigateError {
-  override readonly name = "ConflictError";
+  override readonly name: string = "ConflictError";
   readonly status = 409;
   constructor(
-    readonly code: string,
+    readonly code: ConflictCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {
@@ -90,12 +164,25 @@ export class ConflictError extends PhigateError {
   }
 }
 
+/** 409 `version_conflict`: a store refused a write because the stored version moved on (retry from a fresh read). */
+export class VersionConflictError extends ConflictError {
+  override readonly name = "VersionConflictError";
+  constructor(message: string, options?: PhigateErrorOptions) {
+    super("version_conflict", message, options);
+  }
+}
+
+/** Whether an error is a lost optimistic-concurrency race (a store's {@link VersionConflictError}). */
+export function isVersionConflict(error: unknown): error is VersionConflictError {
+  return error instanceof VersionConflictError;
+}
+
 /** 410: the thing asked for existed but has expired. */
 export class GoneError extends PhigateError {
   override readonly name = "GoneError";
   readonly status = 410;
   constructor(
-    readonly code: string,
+    readonly code: GoneCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {
@@ -122,7 +209,7 @@ export class QueryFailedError extends PhigateError {
   override readonly name = "QueryFailedError";
   readonly status = 422;
   constructor(
-    readonly code: string,
+    readonly code: QueryFailedCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {
@@ -149,14 +236,7 @@ export class UnavailableError extends PhigateError {
   override readonly name = "UnavailableError";
   readonly status = 503;
   constructor(
-    readonly code:
-      | "store_unavailable"
-      | "database_unavailable"
-      | "workflow_unavailable"
-      | "signer_unavailable"
-      | "signin_unavailable"
-      | "interrupted"
-      | "stopping",
+    readonly code: UnavailableCode,
     message: string,
     options?: PhigateErrorOptions,
   ) {

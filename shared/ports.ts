@@ -1,10 +1,10 @@
-// The ports: what the core needs from the outside world, implemented by adapters/local and adapters/aws.
+// The ports: what the core needs from the outside world, implemented by infra/local/adapters and infra/aws/adapters.
 
 import type {
   ApprovalDecisionEntry,
   ApprovalState,
   ApprovalStatus,
-} from "#shared/approval/approval-state.ts";
+} from "#shared/approval/approval-request.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import type {
   ChainRecord,
@@ -13,6 +13,7 @@ import type {
   PolicyRef,
 } from "#shared/sessions/policy-change.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
 
 /** A bound statement parameter (never interpolated into SQL text). */
@@ -68,6 +69,14 @@ export interface SqlExecutor {
   close(): Promise<void>;
 }
 
+/**
+ * Parses and classifies statements against the current catalog (`createStatementAnalyzer` of
+ * shared/sql/statement-analyzer.ts, over the executor's catalog, on both hosts).
+ */
+export interface StatementAnalyzer {
+  analyze(sql: string): Promise<AnalyzedStatement>;
+}
+
 /** Scopes an idempotency key to the principal that sent it. */
 export interface IdempotencyRef {
   readonly scope: string;
@@ -104,7 +113,7 @@ export interface SessionStore {
     record: SessionRecord,
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }>;
-  /** Stores the next version; fails with `ConflictError("version_conflict")` unless `record.version` is the stored one + 1. */
+  /** Stores the next version; fails with `VersionConflictError` unless `record.version` is the stored one + 1. */
   update(record: SessionRecord): Promise<SessionRecord>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
   /** Every chain entry recorded on the given UTC days, in chain order (session versions and policy changes). */

@@ -6,13 +6,13 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 async function templateKey(): Promise<string> {
   const hash = createHash("sha256");
-  const ehr = resolve("shared/ehr");
+  const ehr = resolve("tools/ehr");
   for (const name of (await readdir(ehr)).sort()) hash.update(name).update(await readFile(join(ehr, name)));
   hash.update(await readFile(resolve("node_modules/@electric-sql/pglite/package.json")));
   return hash.digest("hex").slice(0, 16);

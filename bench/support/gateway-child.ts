@@ -1,6 +1,6 @@
 // The gateway under benchmark, in its own process so its RSS is its own: prints `READY <url>`, stops on SIGTERM.
 
-import { startLocalHost } from "#infra/local/local-host.ts";
+import { startLocalHost } from "#infra/local/compose.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 const dataDir = process.env.BENCH_DATA_DIR;

@@ -1,7 +1,8 @@
 // `phigate approve APPROVAL_ID [--deny]`: an approver's decision with a bearer token (the page is the usual way).
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { callJson } from "#cli/client.ts";
 import { oneLine } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 

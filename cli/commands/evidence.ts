@@ -1,7 +1,8 @@
 // `phigate evidence --from --to`: asks the gateway for a signed evidence bundle (auditor token), or builds one offline.
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { callJson, gatewayUrl } from "#cli/client.ts";
 import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import { tokenSource } from "#cli/token-source.ts";
 

@@ -1,7 +1,8 @@
 // `phigate github-action`: the GitHub Action's entry (action.yml): a query to a file and the summary, and/or the proxy.
 
 import { join } from "node:path";
-import { EXIT, gatewayUrl } from "#cli/client.ts";
+import { EXIT } from "#cli/cli-error.ts";
+import { gatewayUrl } from "#cli/client.ts";
 import { FORMATS } from "#cli/format.ts";
 import { command, workflowFiles } from "#cli/github-action/workflow-files.ts";
 import { tokenSource } from "#cli/token-source.ts";

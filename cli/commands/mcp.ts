@@ -1,7 +1,8 @@
 // `phigate mcp`: the Model Context Protocol on stdin/stdout for an agent, each tool a call of the gateway's API.
 
 import { parseArgs } from "node:util";
-import { EXIT, gatewayUrl } from "#cli/client.ts";
+import { EXIT } from "#cli/cli-error.ts";
+import { gatewayUrl } from "#cli/client.ts";
 import { tokenSource } from "#cli/token-source.ts";
 import { GENERATOR } from "#shared/version.ts";
 

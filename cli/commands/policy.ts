@@ -4,10 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CliError, EXIT } from "#cli/client.ts";
-import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { PhigateError } from "#shared/errors.ts";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import { silentLogger } from "#shared/log.ts";
@@ -15,7 +14,8 @@ import { policyJsonSchemaText } from "#shared/policy/json-schema.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import type { SqlExecutor } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /** Usage text. */
 export const POLICY_USAGE = `phigate policy schema

@@ -2,7 +2,8 @@
 
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { CliError, EXIT, gatewayUrl } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { gatewayUrl } from "#cli/client.ts";
 import { tokenSource } from "#cli/token-source.ts";
 
 /** Usage text. */

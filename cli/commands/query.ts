@@ -2,7 +2,8 @@
 
 import { parseArgs } from "node:util";
 import { ApprovalProgress } from "#cli/approval-progress.ts";
-import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { callJson, gatewayUrl } from "#cli/client.ts";
 import { FORMATS, formatResult, type ResultBody, resultSummary } from "#cli/format.ts";
 import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import { tokenSource } from "#cli/token-source.ts";

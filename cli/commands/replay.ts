@@ -1,7 +1,8 @@
 // `phigate replay ID [--html]`: the recorded exchange of a session, as JSON or as the auditor's HTML page.
 
 import { parseArgs } from "node:util";
-import { callJson, callText, EXIT } from "#cli/client.ts";
+import { EXIT } from "#cli/cli-error.ts";
+import { callJson, callText } from "#cli/client.ts";
 import { printable, stringifyForTerminal } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 

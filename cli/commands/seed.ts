@@ -2,8 +2,8 @@
 
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { CliError, EXIT } from "#cli/client.ts";
-import { seedEhr } from "#shared/ehr/seed.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 /** Usage text. */
 export const SEED_USAGE = `phigate seed --database-url URL [--patients N]

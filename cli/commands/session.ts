@@ -1,7 +1,8 @@
 // `phigate session ID`: prints a session record as the gateway shows it to the caller.
 
 import { parseArgs } from "node:util";
-import { callJson, EXIT } from "#cli/client.ts";
+import { EXIT } from "#cli/cli-error.ts";
+import { callJson } from "#cli/client.ts";
 import { stringifyForTerminal } from "#cli/safe-text.ts";
 import { commandTarget, GATEWAY_OPTIONS } from "#cli/session-command-args.ts";
 

@@ -1,7 +1,8 @@
 // `phigate token`: asks the local dev IdP for a token (development mode only).
 
 import { parseArgs } from "node:util";
-import { CliError, callJson, EXIT, gatewayUrl } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
+import { callJson, gatewayUrl } from "#cli/client.ts";
 import { oneLine } from "#cli/safe-text.ts";
 
 /** Usage text. */

@@ -1,7 +1,7 @@
 // `phigate verify-evidence BUNDLE [--trusted-key FP]`: checks an evidence bundle offline and names the first problem.
 
 import { parseArgs } from "node:util";
-import { CliError, EXIT } from "#cli/client.ts";
+import { CliError, EXIT } from "#cli/cli-error.ts";
 import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import type { Verification, VerifiedPolicyChange } from "#shared/evidence/verify-bundle.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";

@@ -5,7 +5,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { finished } from "node:stream/promises";
-import { EXIT } from "#cli/client.ts";
+import { EXIT } from "#cli/cli-error.ts";
 import type { FORMATS } from "#cli/format.ts";
 import { appendSummary, command, setOutputs, type WorkflowFiles } from "#cli/github-action/workflow-files.ts";
 import { printDownloadedResult } from "#cli/stream-format.ts";

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 
 /** How often a start waits for another start's takeover of a stale lock to finish (20 ms apart). */

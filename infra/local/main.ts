@@ -1,8 +1,8 @@
 // `npm start`: the embedded default — the gateway, its stores and (in development) its dev IdP on one machine.
 
 import { relative } from "node:path";
-import { type LocalHost, startLocalHost } from "#infra/local/local-host.ts";
-import { localConfigFromEnv } from "#shared/config/local-env.ts";
+import { type LocalHost, startLocalHost } from "#infra/local/compose.ts";
+import { localConfigFromEnv } from "#infra/local/config.ts";
 import { PhigateError } from "#shared/errors.ts";
 import { createJsonLogger } from "#shared/log.ts";
 

@@ -1,14 +1,14 @@
 // Builds an evidence bundle straight from a DATA_DIR while no gateway runs on it (the operator's path when the host is down).
 
 import { join, resolve } from "node:path";
+import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
+import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
+import { FileKeyProvider } from "#infra/local/adapters/file-key-provider.ts";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
+import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
+import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
-import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
-import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
-import { FileKeyProvider } from "#shared/adapters/local/file-key-provider.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
-import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
-import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
 import { type BuiltBundle, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import type { Logger } from "#shared/log.ts";
 import { systemClock } from "#shared/ports.ts";

@@ -1,11 +1,11 @@
 // Seeds the embedded database with the synthetic EHR on first start (and never touches it again).
 
-import type { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
-import { isEhrSeeded, seedEhr } from "#shared/ehr/seed.ts";
+import type { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import type { Logger } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { CellValue } from "#shared/sql/types.ts";
 import { decodeValue } from "#shared/sql/values.ts";
+import { isEhrSeeded, seedEhr } from "#tools/ehr/seed.ts";
 
 /** The embedded database as the seeder's `SqlTarget`: rows as objects of decoded values, like a driver returns. */
 function seedTarget(pglite: PgliteExecutor) {

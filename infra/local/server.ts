@@ -1,13 +1,11 @@
-// The local host's HTTP server: plays API Gateway for the shared route table, plus local-only routes.
+// The local host's HTTP server: hands the shared route table's handlers a web Request each, plus local-only routes.
 
 import { createReadStream } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { finished } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { toLambdaEvent, writeLambdaResult } from "#infra/local/lambda-event.ts";
-import type { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import type { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import {
   MethodNotAllowedError,
   NotFoundError,
@@ -17,15 +15,11 @@ import {
 import type { ApiHandler } from "#shared/http/api-handler.ts";
 import { errorResponse, jsonResponse } from "#shared/http/error-response.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";
-import { matchRoute } from "#shared/http/routes.ts";
+import type { RouteTable } from "#shared/http/route-table.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 
-/** A route only the local host serves (dev IdP, signed object links): returns undefined when it doesn't match. */
-export type LocalRoute = (
-  request: IncomingMessage,
-  url: URL,
-  body: string,
-) => Promise<APIGatewayProxyStructuredResultV2 | undefined>;
+/** A route only the local host serves (the dev IdP): returns undefined when it doesn't match. */
+export type LocalRoute = (request: Request) => Promise<Response | undefined>;
 
 /** Where the server listens. */
 export interface LocalServerOptions {
@@ -44,7 +38,8 @@ export const DRAIN_MS = 10_000;
 
 /** What the server serves, mounted once the composition root (which needs the server's URL) is built. */
 export interface MountedApp {
-  /** Handlers of the shared route table, by route id. */
+  /** The route table and the handler of each of its routes, by route id. */
+  readonly routes: RouteTable;
   readonly handlers: ReadonlyMap<string, ApiHandler>;
   readonly localRoutes: readonly LocalRoute[];
   readonly objects: FileObjectStore;
@@ -63,7 +58,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
+function readBody(request: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -76,7 +71,7 @@ function readBody(request: IncomingMessage): Promise<string> {
       }
       chunks.push(chunk);
     });
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("end", () => resolve(Buffer.concat(chunks)));
     request.on("error", reject);
   });
 }
@@ -112,6 +107,32 @@ async function serveObject(objects: FileObjectStore, url: URL, response: ServerR
   return true;
 }
 
+/** The web Request a Node request carries (its body already read, within the limit). */
+export function toRequest(request: IncomingMessage, url: URL, body: Buffer): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const one of value) headers.append(name, one);
+    else headers.set(name, value);
+  }
+  const method = request.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD" && body.length > 0;
+  return new Request(url, { method, headers, ...(hasBody ? { body } : {}) });
+}
+
+/** Writes a web Response to a Node response (each cookie its own `Set-Cookie` header). */
+export async function writeResponse(response: ServerResponse, result: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  result.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers[name] = value;
+  });
+  const cookies = result.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  const body = Buffer.from(await result.arrayBuffer());
+  response.writeHead(result.status, headers);
+  response.end(body);
+}
+
 /** Starts the server on host:port (port 0 picks a free one). */
 export async function startServer(options: LocalServerOptions): Promise<RunningServer> {
   let app: MountedApp | undefined;
@@ -122,7 +143,7 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
     try {
       url = new URL(request.url ?? "/", "http://local");
     } catch {
-      writeLambdaResult(
+      await writeResponse(
         response,
         jsonResponse(400, { error: { code: "invalid_request", message: "malformed URL" } }),
       );
@@ -133,26 +154,30 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
       if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
       const body = await readBody(request);
       for (const route of app.localRoutes) {
-        const result = await route(request, url, body);
+        const result = await route(toRequest(request, url, body));
         if (result !== undefined) {
-          writeLambdaResult(response, result);
+          await writeResponse(response, result);
           return;
         }
       }
-      const matched = matchRoute(request.method ?? "GET", url.pathname);
+      const matched = app.routes.match(request.method ?? "GET", url.pathname);
       if (matched === undefined) throw new NotFoundError("no such route");
       if (matched === "method_not_allowed")
         throw new MethodNotAllowedError("method not allowed on this path");
       const handler = app.handlers.get(matched.route.id);
       if (handler === undefined) throw new NotFoundError("no such route");
-      writeLambdaResult(response, await handler(toLambdaEvent(request, url, matched, body)));
+      const context = {
+        pathParameters: matched.pathParameters,
+        sourceIp: request.socket.remoteAddress ?? null,
+      };
+      await writeResponse(response, await handler(toRequest(request, url, body), context));
     } catch (error) {
       if (response.headersSent) {
         response.destroy();
         return;
       }
       const result = errorResponse(error, options.logger);
-      writeLambdaResult(response, result);
+      await writeResponse(response, result);
       if (error instanceof PayloadTooLargeError) request.destroy();
     }
   };
@@ -160,7 +185,7 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
     if (stopping) {
       // A request on a connection kept alive from before the stop: refused whole, and the connection closed.
       response.setHeader("connection", "close");
-      writeLambdaResult(
+      void writeResponse(
         response,
         errorResponse(
           new UnavailableError("stopping", "the gateway is stopping; retry shortly"),

@@ -2,7 +2,7 @@
 
 import { ConflictError, ForbiddenError, GoneError } from "#shared/errors.ts";
 import { type Principal, samePerson } from "#shared/identity/principal.ts";
-import type { ApprovalState, ApprovalStatus } from "./approval-state.ts";
+import type { ApprovalState, ApprovalStatus } from "./approval-request.ts";
 
 /** One decision as an approver submits it. */
 export interface DecisionRequest {

@@ -1,10 +1,10 @@
 // What approvers are told: who asks, why it is risky, until when, and the opaque link — never SQL, PHI or a token
 // (not even the free-text purpose, which a client could fill with anything: the page shows it behind sign-in).
 
-import { visible } from "#shared/html/html.ts";
 import { claimedIdentity, principalName } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import type { ApprovalState } from "./approval-state.ts";
+import { visible } from "#shared/web/html-template.ts";
+import type { ApprovalState } from "./approval-request.ts";
 
 /** One notification about one approval request. */
 export interface ApprovalNotice {

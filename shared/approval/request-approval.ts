@@ -5,7 +5,7 @@ import { errorFields } from "#shared/log.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "./approval-state.ts";
+import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "./approval-request.ts";
 import { recordBinding } from "./binding.ts";
 import type { ApprovalDeps } from "./deps.ts";
 

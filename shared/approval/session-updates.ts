@@ -1,6 +1,6 @@
 // Session record writes made on behalf of an approval: conditional on the version, retried on a concurrent change.
 
-import { ConflictError } from "#shared/errors.ts";
+import { ConflictError, isVersionConflict } from "#shared/errors.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import {
   type SessionRecord,
@@ -8,7 +8,7 @@ import {
   TERMINAL_STATUSES,
   transition,
 } from "#shared/sessions/record.ts";
-import type { ApprovalState } from "./approval-state.ts";
+import type { ApprovalState } from "./approval-request.ts";
 
 const MAX_ATTEMPTS = 8;
 
@@ -30,8 +30,7 @@ export async function updateSessionRecord(
     try {
       return await deps.sessions.update(next);
     } catch (error) {
-      if (!(error instanceof ConflictError && error.code === "version_conflict") || attempt >= MAX_ATTEMPTS)
-        throw error;
+      if (!isVersionConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
 }

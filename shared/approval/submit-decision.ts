@@ -1,10 +1,10 @@
 // The one decision path (approver page and API): check the rules, append once, record on the session, wake the workflow.
 
-import { ConflictError, NotFoundError } from "#shared/errors.ts";
+import { isVersionConflict, NotFoundError } from "#shared/errors.ts";
 import { type Principal, principalLabel } from "#shared/identity/principal.ts";
 import { errorFields } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
-import { APPROVAL_ID_PATTERN, type ApprovalState, type ApprovalStatus } from "./approval-state.ts";
+import { APPROVAL_ID_PATTERN, type ApprovalState, type ApprovalStatus } from "./approval-request.ts";
 import { checkDecision, type DecisionRequest } from "./decision-rules.ts";
 import type { ApprovalDeps } from "./deps.ts";
 import { recordedApprovals, updateSessionRecord } from "./session-updates.ts";
@@ -63,8 +63,7 @@ async function append(
         },
       });
     } catch (error) {
-      if (!(error instanceof ConflictError && error.code === "version_conflict") || attempt >= MAX_ATTEMPTS)
-        throw error;
+      if (!isVersionConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
 }

@@ -7,8 +7,8 @@ import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
-import { analyzeSql } from "#shared/sql/analyze.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
+import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, Classification } from "#shared/sql/types.ts";
 

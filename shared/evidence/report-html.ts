@@ -3,9 +3,9 @@
 import type { Manifest, ManifestPolicyChange } from "#shared/evidence/bundle-format.ts";
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import type { SessionSummary } from "#shared/evidence/session-summary.ts";
-import { html, type SafeHtml } from "#shared/html/html.ts";
-import { page } from "#shared/html/page.ts";
 import { describeDifference, type PolicyDifference, SIGNIFICANT_AREAS } from "#shared/policy/policy-diff.ts";
+import { html, type SafeHtml } from "#shared/web/html-template.ts";
+import { page } from "#shared/web/page.ts";
 
 /** Most per-session rows a report table shows (the rest are in sessions.jsonl). */
 export const REPORT_MAX_ROWS = 5_000;

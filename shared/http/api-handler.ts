@@ -1,17 +1,25 @@
-// Wraps a route's logic into a Lambda-shaped handler: authenticate, run, map errors, log one safe line.
+// Wraps a route's logic into a route handler (web Request in, Response out): authenticate, run, map errors, log one safe line.
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { AuthenticationError } from "#shared/errors.ts";
 import { errorResponse, htmlErrorResponse } from "#shared/http/error-response.ts";
 import type { RateLimiter } from "#shared/http/rate-limiter.ts";
-import { header } from "#shared/http/request.ts";
-import type { RouteAuth } from "#shared/http/routes.ts";
+import { hasQueryParameter, header, type RouteContext } from "#shared/http/request.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { bearerToken, type TokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
 
-/** A Lambda handler for API Gateway HTTP API (payload v2) events. */
-export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+/**
+ * A route handler: the web platform's `Request` in, its `Response` out. The local server hands it the request it
+ * received; on AWS the edge (infra/aws/edge.ts) converts API Gateway's event to a `Request` and the `Response` back.
+ */
+export type ApiHandler = (request: Request, context: RouteContext) => Promise<Response>;
+
+/** How a route authenticates its caller. */
+export type RouteAuth =
+  /** `Authorization: Bearer <JWT>`, verified at the edge (AWS) and again by the function (both hosts). */
+  | "jwt"
+  /** No token: browser pages that sign their user in themselves, or signed links. */
+  | "none";
 
 /** What every wrapped handler needs. */
 export interface ApiDeps {
@@ -24,37 +32,33 @@ export interface ApiDeps {
 /** Query parameters that would carry a token in a URL (where it leaks into logs and histories). */
 const TOKEN_QUERY_PARAMETERS = ["access_token", "id_token", "token", "jwt"];
 
-/** Verifies the bearer token of an event; the token is only ever accepted from the Authorization header. */
-export async function authenticate(
-  verifier: TokenVerifier,
-  event: APIGatewayProxyEventV2,
-): Promise<Principal> {
-  const query = event.queryStringParameters ?? {};
-  if (TOKEN_QUERY_PARAMETERS.some((name) => name in query)) {
+/**
+ * Verifies the bearer token of a request; the token is only ever accepted from the Authorization header. On AWS the
+ * API's JWT authorizer has verified it already; the handler verifies it again (both hosts), so a function reached
+ * some other way trusts nothing it did not check itself.
+ */
+export async function authenticate(verifier: TokenVerifier, request: Request): Promise<Principal> {
+  if (TOKEN_QUERY_PARAMETERS.some((name) => hasQueryParameter(request, name))) {
     throw new AuthenticationError("tokens are accepted only in the Authorization header");
   }
-  return verifier.verify(bearerToken(header(event, "authorization")));
+  return verifier.verify(bearerToken(header(request, "authorization")));
 }
 
 /** Builds a handler for a `jwt` route: the logic receives a verified principal. */
 export function jwtHandler(
   deps: ApiDeps,
   routeId: string,
-  logic: (event: APIGatewayProxyEventV2, principal: Principal) => Promise<APIGatewayProxyStructuredResultV2>,
+  logic: (request: Request, principal: Principal, context: RouteContext) => Promise<Response>,
 ): ApiHandler {
-  return wrap(deps, routeId, "jwt", async (event) => {
-    const principal = await authenticate(deps.verifier, event);
+  return wrap(deps, routeId, "jwt", async (request, context) => {
+    const principal = await authenticate(deps.verifier, request);
     deps.rateLimiter?.take(principal);
-    return logic(event, principal);
+    return logic(request, principal, context);
   });
 }
 
 /** Builds a handler for a browser page (no bearer token; it signs its user in): errors become HTML pages. */
-export function pageHandler(
-  deps: ApiDeps,
-  routeId: string,
-  logic: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
-): ApiHandler {
+export function pageHandler(deps: ApiDeps, routeId: string, logic: ApiHandler): ApiHandler {
   return wrap(deps, routeId, "none", logic, htmlErrorResponse);
 }
 
@@ -62,21 +66,21 @@ function wrap(
   deps: ApiDeps,
   routeId: string,
   auth: RouteAuth,
-  logic: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
-  mapError: (error: unknown, logger: ApiDeps["logger"]) => APIGatewayProxyStructuredResultV2 = errorResponse,
+  logic: ApiHandler,
+  mapError: (error: unknown, logger: ApiDeps["logger"]) => Response = errorResponse,
 ): ApiHandler {
-  return async (event) => {
+  return async (request, context) => {
     const started = performance.now();
-    let response: APIGatewayProxyStructuredResultV2;
+    let response: Response;
     try {
-      response = await logic(event);
+      response = await logic(request, context);
     } catch (error) {
       response = mapError(error, deps.logger);
     }
     deps.logger.info("request", {
       route: routeId,
       auth,
-      status: response.statusCode,
+      status: response.status,
       ms: Math.round(performance.now() - started),
     });
     return response;

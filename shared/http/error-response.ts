@@ -1,9 +1,8 @@
 // The one place errors become HTTP responses in the contract's shape; nothing else reaches a caller.
 
-import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { PhigateError } from "#shared/errors.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
-import { messagePage } from "#shared/web/html.ts";
+import { messagePage } from "#shared/web/page.ts";
 
 /** Headers every API response carries. */
 export const API_HEADERS: Readonly<Record<string, string>> = {
@@ -17,8 +16,8 @@ export function jsonResponse(
   statusCode: number,
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
-): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { ...API_HEADERS, ...headers }, body: JSON.stringify(body) };
+): Response {
+  return new Response(JSON.stringify(body), { status: statusCode, headers: { ...API_HEADERS, ...headers } });
 }
 
 /** What a caller may learn about an error: status, code, message, session. Logs what it must (never the message). */
@@ -55,7 +54,7 @@ function describe(
  * `{"error": {"code", "message", "sessionId"?}}` with the error's status. Errors that are not a
  * `PhigateError` become `500 internal_error` with a generic message; details go to the log, never the caller.
  */
-export function errorResponse(error: unknown, logger: Logger): APIGatewayProxyStructuredResultV2 {
+export function errorResponse(error: unknown, logger: Logger): Response {
   const { status, ...body } = describe(error, logger);
   const headers: Record<string, string> = {};
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="phigate"';
@@ -76,7 +75,7 @@ const PAGE_HEADINGS: Readonly<Record<number, string>> = {
 };
 
 /** The same mapping for browser pages: an HTML page with the status, a heading, the message and the code. */
-export function htmlErrorResponse(error: unknown, logger: Logger): APIGatewayProxyStructuredResultV2 {
+export function htmlErrorResponse(error: unknown, logger: Logger): Response {
   const { status, code, message } = describe(error, logger);
   const heading =
     PAGE_HEADINGS[status] ?? (status >= 500 ? "Temporarily unavailable" : "Something went wrong");

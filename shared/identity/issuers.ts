@@ -1,8 +1,8 @@
 // Trusted token issuers: configuration, never hard-coded (the dev IdP is added by the local host itself).
 
 import * as z from "zod";
-import { parseJsonSetting } from "#shared/config/json-setting.ts";
 import { ConfigurationError } from "#shared/errors.ts";
+import { parseJsonSetting } from "#shared/json-setting.ts";
 
 /** One issuer whose tokens the gateway accepts. */
 export const trustedIssuerSchema = z.object({

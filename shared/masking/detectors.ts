@@ -4,7 +4,7 @@ import {
   DETECTOR_KINDS,
   type DetectorConfig,
   type DetectorKind,
-} from "./rules.ts";
+} from "./detector-rules.ts";
 import { compileSafePattern } from "./safe-pattern.ts";
 
 /** Hits per detector kind. */

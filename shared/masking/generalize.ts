@@ -1,5 +1,16 @@
-// The `generalize` strategy: dates to year/month (dates of birth with the Safe Harbor 90+ bucket), ZIP to 3 digits, ages to 90+.
-import type { GeneralizeTarget } from "./rules.ts";
+// The `generalize` algorithm: dates to year/month (dates of birth with the Safe Harbor 90+ bucket), ZIP to 3 digits, ages to 90+.
+import * as z from "zod";
+
+/**
+ * What `generalize` coarsens a value to: dates or timestamps to `year` / `month`; dates of birth to
+ * `birth_year` / `birth_month` (as year / month, but everyone who may be older than 89 falls into one
+ * `<=YYYY` bucket, HIPAA Safe Harbor); a ZIP code to `zip3` (its first three digits, `000` for the
+ * sparsely populated prefixes); an age to `age` (over 89 → `90+`).
+ */
+export const generalizeTargetSchema = z.enum(["year", "month", "birth_year", "birth_month", "zip3", "age"]);
+
+/** A `generalize` target. */
+export type GeneralizeTarget = z.output<typeof generalizeTargetSchema>;
 
 /**
  * ZIP3 prefixes HIPAA Safe Harbor requires to be reported as `000`: every 3-digit prefix whose geographic

@@ -1,11 +1,12 @@
 // The row masker: a masking plan compiled against the executor's result columns into a fail-closed page function.
 import { MaskingFailedError } from "#shared/errors.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
-import { type CellMasker, compileCellMasker, isCellValue, isTextType, maskedType } from "./cell-maskers.ts";
+import { compileCellMasker, maskedType } from "./cell-maskers.ts";
+import { type CellMasker, isCellValue, isTextType } from "./cell-walk.ts";
 import { type CompiledDetectors, type DetectorCounts, emptyDetectorCounts } from "./detectors.ts";
 import type { MaskingPlan, PlannedColumn } from "./plan.ts";
-import type { MaskingStrategy, TokenizeRule } from "./rules.ts";
-import { createTokenizer } from "./tokenize.ts";
+import { type MaskingStrategy, STRATEGIES_BY_STRICTNESS } from "./strategies.ts";
+import { createTokenizer, type TokenizerSpec } from "./tokenize.ts";
 
 /** Keys the masker uses. */
 export interface MaskingKeys {
@@ -94,14 +95,8 @@ function scannedType(column: ResultColumn): boolean {
   );
 }
 
-const STRATEGIES: readonly (MaskingStrategy | "detect")[] = [
-  "partial",
-  "generalize",
-  "tokenize",
-  "redact",
-  "nullify",
-  "detect",
-];
+/** The strategies counted in the statistics, least strict first, then the detectors alone. */
+const STRATEGIES: readonly (MaskingStrategy | "detect")[] = [...STRATEGIES_BY_STRICTNESS, "detect"];
 
 /**
  * Compiles a plan and the executor's columns into a {@link Masker}. Fails closed: a plan that is not an
@@ -128,7 +123,7 @@ function build(options: MaskerOptions): Masker {
   const tokenizers = new Map<string, (value: string) => string>();
   const ctx = {
     generalize: { currentYear: new Date(nowMs).getUTCFullYear() },
-    tokenizer: (rule: TokenizeRule) => {
+    tokenizer: (rule: TokenizerSpec) => {
       const id = `${rule.prefix}|${[...rule.normalize].sort().join(",")}`;
       let t = tokenizers.get(id);
       if (t === undefined) {

@@ -1,5 +1,11 @@
-// The `partial` strategy: keep the first/last significant characters, mask the rest, keep separators.
-import type { PartialRule } from "./rules.ts";
+// The `partial` algorithm: keep the first/last significant characters, mask the rest, keep separators.
+
+/** What `maskPartial` keeps and what it masks with. */
+export interface PartialSpec {
+  readonly keepFirst: number;
+  readonly keepLast: number;
+  readonly maskChar: string;
+}
 
 /** ASCII classes: 0 significant, 1 separator (whitespace or ASCII punctuation). */
 const ASCII_SEPARATOR = new Uint8Array(128);
@@ -29,7 +35,7 @@ function classify(cp: number): number {
  * character's fate and vanish when it is masked. A value with at most `keepFirst + keepLast` significant
  * characters is masked entirely (keeping would reveal all of it).
  */
-export function maskPartial(value: string, rule: PartialRule): string {
+export function maskPartial(value: string, rule: PartialSpec): string {
   const { keepFirst, keepLast, maskChar } = rule;
   let significant = 0;
   let ascii = true;
@@ -60,7 +66,7 @@ export function maskPartial(value: string, rule: PartialRule): string {
   return maskPartialUnicode(value, rule);
 }
 
-function maskPartialUnicode(value: string, rule: PartialRule): string {
+function maskPartialUnicode(value: string, rule: PartialSpec): string {
   const { keepFirst, keepLast, maskChar } = rule;
   const points = Array.from(value);
   const kinds = points.map((p) => classify(p.codePointAt(0) ?? 0));

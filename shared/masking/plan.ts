@@ -7,7 +7,8 @@ import type {
   TableRef,
   TransformKind,
 } from "#shared/sql/types.ts";
-import type { ColumnRule, DetectorKind, MaskingStrategy } from "./rules.ts";
+import type { DetectorKind } from "./detector-rules.ts";
+import type { ColumnRule, MaskingStrategy } from "./strategies.ts";
 import { strictestRule } from "./strictness.ts";
 
 /** What the plan needs from the policy (the parsed masking section, with per-principal overrides merged in). */

@@ -1,56 +1,25 @@
 // The strictness order of column rules: when two rules meet (override vs default, several sources), the stricter wins.
+import type { LookupPermission } from "./rule-access.ts";
+import { DEFAULT_REDACT } from "./strategies/redact.ts";
 import {
   type ColumnRule,
-  DEFAULT_REDACTION,
-  type GeneralizeRule,
-  type LookupPermission,
   type MaskingStrategy,
-  type TokenNormalization,
-  tokenNormalizationSchema,
-} from "./rules.ts";
+  STRATEGIES,
+  STRATEGIES_BY_STRICTNESS,
+  strategyOf,
+} from "./strategies.ts";
 
 /**
  * Strategies from least to most strict, ranked by how much of the original value reaches the caller:
  * `partial` shows literal characters and the format; `generalize` shows a coarsened real value (Safe Harbor
  * level: a year, a ZIP3); `tokenize` shows no content, only equality between values; `redact` shows only
- * whether a value is present; `nullify` shows nothing.
+ * whether a value is present; `nullify` shows nothing. Each strategy states its rank (strategies/).
  */
-export const STRATEGY_STRICTNESS: readonly MaskingStrategy[] = [
-  "partial",
-  "generalize",
-  "tokenize",
-  "redact",
-  "nullify",
-];
+export const STRATEGY_STRICTNESS: readonly MaskingStrategy[] = STRATEGIES_BY_STRICTNESS;
 
-/** The rank of a strategy in {@link STRATEGY_STRICTNESS} (higher is stricter). */
+/** The rank of a strategy (higher is stricter). */
 export function strictnessRank(strategy: MaskingStrategy): number {
-  return STRATEGY_STRICTNESS.indexOf(strategy);
-}
-
-const DEFAULT_REDACT: ColumnRule = { strategy: "redact", replacement: DEFAULT_REDACTION };
-
-const DATE_TARGETS = {
-  month: { year: false, birth: false },
-  year: { year: true, birth: false },
-  birth_month: { year: false, birth: true },
-  birth_year: { year: true, birth: true },
-} as const;
-
-function stricterGeneralize(a: GeneralizeRule, b: GeneralizeRule): ColumnRule {
-  if (a.to === b.to) return a;
-  if (a.to in DATE_TARGETS && b.to in DATE_TARGETS) {
-    const x = DATE_TARGETS[a.to as keyof typeof DATE_TARGETS];
-    const y = DATE_TARGETS[b.to as keyof typeof DATE_TARGETS];
-    const year = x.year || y.year;
-    const birth = x.birth || y.birth;
-    return { strategy: "generalize", to: birth ? (year ? "birth_year" : "birth_month") : "year" };
-  }
-  return DEFAULT_REDACT;
-}
-
-function sameNormalization(a: readonly TokenNormalization[], b: readonly TokenNormalization[]): boolean {
-  return a.length === b.length && a.every((n) => b.includes(n)) && b.every((n) => a.includes(n));
+  return STRATEGIES[strategy].rank;
 }
 
 /**
@@ -84,39 +53,21 @@ function stricterLookup(
   return LOOKUP_STRICTNESS.indexOf(a) >= LOOKUP_STRICTNESS.indexOf(b) ? a : b;
 }
 
-/** The stricter masking of two rules (strategy and parameters; `lookup` and `type` are merged by the caller). */
+/** The meet of two rules of one strategy (its own, or the default redaction when it has none). */
+function meetOf(a: ColumnRule, b: ColumnRule): ColumnRule {
+  const meet = strategyOf(a.strategy).meet as (x: ColumnRule, y: ColumnRule) => ColumnRule | null;
+  return meet(a, b) ?? DEFAULT_REDACT;
+}
+
+/**
+ * The stricter masking of two rules (strategy and parameters; `lookup` and `type` are merged by the caller): the
+ * higher rank wins; the same strategy with other parameters gives the strategy's meet.
+ */
 function stricterMasking(a: ColumnRule, b: ColumnRule): ColumnRule {
   const ra = strictnessRank(a.strategy);
   const rb = strictnessRank(b.strategy);
   if (ra !== rb) return ra > rb ? a : b;
-  switch (a.strategy) {
-    case "partial": {
-      if (b.strategy !== "partial") return a;
-      return {
-        strategy: "partial",
-        keepFirst: Math.min(a.keepFirst, b.keepFirst),
-        keepLast: Math.min(a.keepLast, b.keepLast),
-        maskChar: a.maskChar === b.maskChar ? a.maskChar : "*",
-      };
-    }
-    case "generalize":
-      return b.strategy === "generalize" ? stricterGeneralize(a, b) : a;
-    case "tokenize": {
-      if (b.strategy !== "tokenize") return a;
-      if (a.prefix === b.prefix && sameNormalization(a.normalize, b.normalize)) return a;
-      return {
-        strategy: "tokenize",
-        prefix: a.prefix === b.prefix ? a.prefix : "tok",
-        normalize: tokenNormalizationSchema.options.filter(
-          (n) => a.normalize.includes(n) || b.normalize.includes(n),
-        ),
-      };
-    }
-    case "redact":
-      return b.strategy === "redact" && a.replacement === b.replacement ? a : DEFAULT_REDACT;
-    case "nullify":
-      return a;
-  }
+  return meetOf(a, b);
 }
 
 /** The strictest of several rules, or null when there are none. */

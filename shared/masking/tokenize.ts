@@ -1,7 +1,19 @@
-// The `tokenize` strategy: a readable prefix plus a truncated keyed HMAC-SHA256 of the normalized value.
+// The `tokenize` algorithm: a readable prefix plus a truncated keyed HMAC-SHA256 of the normalized value.
+import * as z from "zod";
 import { MaskingFailedError } from "#shared/errors.ts";
 import { createHmacSha256Hex96, HMAC_HEX_DIGITS } from "./hmac-sha256.ts";
-import type { TokenizeRule, TokenNormalization } from "./rules.ts";
+
+/** Normalizations a `tokenize` rule may apply before hashing so that spellings of one value share a token. */
+export const tokenNormalizationSchema = z.enum(["case", "whitespace", "unicode"]);
+
+/** A `tokenize` normalization. */
+export type TokenNormalization = z.output<typeof tokenNormalizationSchema>;
+
+/** What a tokenizer is made from (besides its key). */
+export interface TokenizerSpec {
+  readonly prefix: string;
+  readonly normalize: readonly TokenNormalization[];
+}
 
 /**
  * Hex digits of the digest kept in a token: 24 (96 bits). Among n distinct values the chance that any two
@@ -40,7 +52,7 @@ export function normalizeForToken(value: string, normalize: readonly TokenNormal
  * {@link TOKEN_CACHE_ENTRIES} values; a column of mostly distinct values (an MRN) stops caching after
  * {@link TOKEN_CACHE_PROBE} misses, where the cache would only cost memory and time.
  */
-export function createTokenizer(key: Buffer, rule: TokenizeRule): (value: string) => string {
+export function createTokenizer(key: Buffer, rule: TokenizerSpec): (value: string) => string {
   if (!Buffer.isBuffer(key) || key.length < MIN_TOKEN_KEY_BYTES) {
     throw new MaskingFailedError("The tokenization key is missing or too short; nothing was returned.");
   }

@@ -1,7 +1,9 @@
 // What a principal may read, described from the policy and the catalog: its tables and columns with their masking.
 
 import type { Principal } from "#shared/identity/principal.ts";
-import type { ColumnRule, DetectorKind, LookupPermission } from "#shared/masking/rules.ts";
+import type { DetectorKind } from "#shared/masking/detector-rules.ts";
+import type { LookupPermission } from "#shared/masking/rule-access.ts";
+import { type ColumnRule, strategyOf } from "#shared/masking/strategies.ts";
 import { matchPrincipal } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
@@ -71,18 +73,8 @@ const READABLE_KINDS: ReadonlySet<CatalogRelation["kind"]> = new Set([
 ]);
 
 function keeps(rule: ColumnRule): string {
-  switch (rule.strategy) {
-    case "redact":
-      return `nothing (replaced by ${JSON.stringify(rule.replacement)} for text, null otherwise)`;
-    case "partial":
-      return `the first ${rule.keepFirst} and last ${rule.keepLast} characters`;
-    case "tokenize":
-      return `equality only (a token with prefix ${rule.prefix}; equal values share a token)`;
-    case "generalize":
-      return rule.to.replace("_", " ");
-    case "nullify":
-      return "nothing (null)";
-  }
+  const describe = strategyOf(rule.strategy).keeps as (rule: ColumnRule) => string;
+  return describe(rule);
 }
 
 function grantedColumns(entry: PrincipalEntry, relation: CatalogRelation): Set<string> | "all" | undefined {

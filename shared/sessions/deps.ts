@@ -3,24 +3,14 @@
 import type { Logger } from "#shared/log.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
-import type { Clock, KeyProvider, ObjectStore, SessionStore, SqlExecutor } from "#shared/ports.ts";
-import type { DecisionCache } from "#shared/sessions/decide-request.ts";
-import type { CatalogRef } from "#shared/sql/catalog-snapshot.ts";
-import type { Classification } from "#shared/sql/types.ts";
-
-/** A statement after analysis. */
-export interface AnalyzedStatement {
-  readonly classification: Classification;
-  /** The single statement's exact text (no trailing semicolon), what the executor runs. */
-  readonly statement: string;
-  /** The catalog snapshot the classification used (the production analyzer always says; evidence needs it). */
-  readonly catalog?: CatalogRef;
-}
-
-/** Parses and classifies statements against the current catalog. */
-export interface StatementAnalyzer {
-  analyze(sql: string): Promise<AnalyzedStatement>;
-}
+import type {
+  Clock,
+  KeyProvider,
+  ObjectStore,
+  SessionStore,
+  SqlExecutor,
+  StatementAnalyzer,
+} from "#shared/ports.ts";
 
 /** The policy in force and how its issuer aliases resolve. */
 export interface PolicySource {
@@ -36,7 +26,7 @@ export interface ResultLimits {
   readonly inlineMaxBytes: number;
 }
 
-/** Dependencies of the query and session services. */
+/** Dependencies of the session services. */
 export interface SessionDeps {
   readonly analyzer: StatementAnalyzer;
   readonly policy: PolicySource;
@@ -47,6 +37,4 @@ export interface SessionDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly results: ResultLimits;
-  /** Decisions of statements seen before (optional: without it every request is analyzed and decided afresh). */
-  readonly decisions?: DecisionCache;
 }

@@ -1,8 +1,8 @@
 // The replay as a page an auditor reads: request → decision → approvals → execution → masked response, with digests.
 
-import { cellText, html, type SafeHtml } from "#shared/html/html.ts";
-import { page } from "#shared/html/page.ts";
 import type { Replay } from "#shared/sessions/replay.ts";
+import { cellText, html, type SafeHtml } from "#shared/web/html-template.ts";
+import { page } from "#shared/web/page.ts";
 
 function kv(pairs: readonly [string, SafeHtml | string | number | null | undefined][]): SafeHtml {
   return html`<dl class="kv">${pairs.map(([k, v]) => html`<dt>${k}</dt><dd>${v ?? "—"}</dd>`)}</dl>`;

@@ -1,7 +1,6 @@
 // classify(): the pure, synchronous analysis of one parsed statement against a catalog snapshot.
 import type { Node } from "@pgsql/types";
 import { BadRequestError } from "#shared/errors.ts";
-import { Analysis, AnalysisTooComplex, compare, sortSmall } from "./analysis.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
@@ -16,6 +15,7 @@ import type {
   WholeRowAccess,
   WholeRowExposure,
 } from "./types.ts";
+import { Analysis, AnalysisTooComplex, compare, sortSmall } from "./walk-state.ts";
 
 function tagOf(node: Node): string {
   for (const tag in node) return tag;

@@ -1,8 +1,8 @@
 // Builds a Catalog from CREATE TABLE statements' parse trees, for tests and benchmarks that have no database.
 import { ConfigurationError } from "#shared/errors.ts";
-import { stringList } from "./analysis.ts";
 import { pgParse } from "./pg-wasm.ts";
 import type { Catalog, CatalogRelation } from "./types.ts";
+import { stringList } from "./walk-state.ts";
 
 /**
  * A catalog of the tables `ddl` creates (CREATE TABLE only; types are the parse tree's type names, e.g.

@@ -10,7 +10,6 @@ import type {
   SubLink,
   TypeCast,
 } from "@pgsql/types";
-import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./analysis.ts";
 import { funcCall, jsonAggregate } from "./function-calls.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
 import { SQL_VALUE_FUNCTION_NAMES } from "./output-names.ts";
@@ -18,6 +17,7 @@ import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
 import { itemColumn } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
+import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./walk-state.ts";
 
 /**
  * Where an expression is: the analysis, the name scope, the clause it is read in (0: deferred) and, when it

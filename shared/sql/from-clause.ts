@@ -1,6 +1,5 @@
 // Turns FROM items (tables, views, CTE references, subqueries, functions, joins, table functions) into scope entries.
 import type { JoinExpr, Node, RangeFunction, RangeVar } from "@pgsql/types";
-import { ACCESS, type Analysis, qualifier, stringList } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { POPULATE_FUNCTIONS, SET_RETURNING_COLUMNS } from "./known-functions.ts";
@@ -16,6 +15,7 @@ import { equiJoin, predicates } from "./predicates.ts";
 import { type FromEntry, makeItem, type NsItem, type RangeColumn, rangeColumns, Scope } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
 import { viewColumns } from "./views.ts";
+import { ACCESS, type Analysis, qualifier, stringList } from "./walk-state.ts";
 
 function single(item: NsItem): FromEntry {
   return { items: [item], columns: item.columns, open: item.open };

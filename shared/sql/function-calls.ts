@@ -1,6 +1,5 @@
 // Function calls in expressions: the call itself, aggregate ORDER BY / FILTER / WITHIN GROUP, window definitions, SQL/JSON aggregates.
 import type { FuncCall, Node, WindowDef } from "@pgsql/types";
-import { lastName, qualifier } from "./analysis.ts";
 import { type Cx, expr, exprs, generic, readOnly } from "./expressions.ts";
 import {
   AGGREGATE_FUNCTIONS,
@@ -9,6 +8,7 @@ import {
   SET_RETURNING_FUNCTIONS,
 } from "./known-functions.ts";
 import { CLAUSE_BITS, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
+import { lastName, qualifier } from "./walk-state.ts";
 
 /** The lineage of a function call (recording the function, and what its modifiers read). */
 export function funcCall(call: FuncCall, cx: Cx): Lineage {

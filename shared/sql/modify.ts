@@ -1,11 +1,11 @@
 // INSERT, UPDATE, DELETE and MERGE: the target and source relations, what they read, and their RETURNING lineage.
 import type { Node, RangeVar, ReturningClause } from "@pgsql/types";
-import { ACCESS, type Analysis, EFFECT } from "./analysis.ts";
 import { type Cx, expr, readOnly } from "./expressions.ts";
 import { fromItem } from "./from-clause.ts";
 import { branches, CLAUSE_BITS, CONSTANT, type Lineage, transformed } from "./lineage.ts";
 import { type CteScope, makeItem, type NsItem, type RangeColumn, rangeColumns, Scope } from "./scope.ts";
 import { analyzeQueryNode, type QueryOutput, recordUnused, targetList } from "./select.ts";
+import { ACCESS, type Analysis, EFFECT } from "./walk-state.ts";
 import { analyzeWith } from "./with-clause.ts";
 
 /** Values a statement assigns to target columns, by column name. */

@@ -1,8 +1,8 @@
 // The top-level predicates of a query block (WHERE, JOIN ... ON): the shapes the opacity rules allow are exposed as such.
 import type { A_Expr, Node } from "@pgsql/types";
-import { lastName, qualifier } from "./analysis.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { CLAUSE_VIA, type Lineage } from "./lineage.ts";
+import { lastName, qualifier } from "./walk-state.ts";
 
 /**
  * Walks a WHERE or ON condition conjunct by conjunct. A conjunct of one of these shapes exposes its column as the

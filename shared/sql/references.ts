@@ -1,6 +1,5 @@
 // Resolves column references, whole-row references and `*` against the scope chain, as PostgreSQL does, but conservatively.
 import type { ColumnRef, Node } from "@pgsql/types";
-import { stringList } from "./analysis.ts";
 import type { Cx } from "./expressions.ts";
 import { branches, CONSTANT, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
 import {
@@ -15,6 +14,7 @@ import {
   type Scope,
   wholeRowLineage,
 } from "./scope.ts";
+import { stringList } from "./walk-state.ts";
 
 /** The lineage of a column reference (recorded in the current clause). */
 export function columnRef(ref: ColumnRef, cx: Cx): Lineage {

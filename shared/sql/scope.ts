@@ -1,8 +1,8 @@
 // Name scopes of a query: FROM items (with their columns and lineage), nesting levels, and CTE visibility.
 import type { Node } from "@pgsql/types";
-import type { Analysis } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { branches, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
+import type { Analysis } from "./walk-state.ts";
 
 /** One column an item exposes. */
 export interface RangeColumn {

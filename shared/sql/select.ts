@@ -1,6 +1,5 @@
 // Analyzes a query (SELECT, VALUES, set operation, or a DML statement's RETURNING): its clauses and output lineage.
 import type { Node, SelectStmt } from "@pgsql/types";
-import { ACCESS, type Analysis, EFFECT } from "./analysis.ts";
 import { type Cx, expr, exprs } from "./expressions.ts";
 import { fromItem } from "./from-clause.ts";
 import { sortNodes, windowDef } from "./function-calls.ts";
@@ -10,6 +9,7 @@ import { outputName, UNKNOWN_NAME } from "./output-names.ts";
 import { predicates } from "./predicates.ts";
 import { findItems, wholeRowItem } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
+import { ACCESS, type Analysis, EFFECT } from "./walk-state.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
 /** One output column of a query. */

@@ -1,8 +1,13 @@
 // Maps PostgreSQL SQLSTATEs to phigate errors without ever passing on PostgreSQL's message (it can echo data).
 
-import { type PhigateError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
+import {
+  type PhigateError,
+  type QueryFailedCode,
+  QueryFailedError,
+  UnavailableError,
+} from "#shared/errors.ts";
 
-const NAMED: Readonly<Record<string, { code: string; message: string }>> = {
+const NAMED: Readonly<Record<string, { code: QueryFailedCode; message: string }>> = {
   "25006": {
     code: "read_only_violation",
     message: "the statement tried to write; phigate runs statements read-only",

@@ -1,12 +1,12 @@
 // Dispatches a top-level statement by type: its kind, what it touches, its outputs and statement-specific facts.
 import type { CopyStmt, ExplainStmt, Node, SelectStmt } from "@pgsql/types";
-import { ACCESS, type Analysis, EFFECT, stringList } from "./analysis.ts";
 import { expr } from "./expressions.ts";
 import { CLAUSE_BITS, CONSTANT } from "./lineage.ts";
 import { Scope } from "./scope.ts";
 import { analyzeQueryNode, type QueryOutput } from "./select.ts";
 import type { Classification, StatementKind } from "./types.ts";
 import { walkUtility } from "./utility-walk.ts";
+import { ACCESS, type Analysis, EFFECT, stringList } from "./walk-state.ts";
 
 /** What the dispatcher learns beyond the shared accumulators. */
 export interface StatementResult {

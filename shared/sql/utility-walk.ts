@@ -1,8 +1,8 @@
 // Walks utility and DDL statements generically: relations they name, functions they call, queries they embed.
 import type { Node } from "@pgsql/types";
-import { type Analysis, lastName, qualifier } from "./analysis.ts";
 import { CLAUSE_BITS } from "./lineage.ts";
 import { analyzeQueryNode } from "./select.ts";
+import { type Analysis, lastName, qualifier } from "./walk-state.ts";
 
 const QUERIES = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"]);
 

@@ -1,11 +1,11 @@
 // Sees through views: a view's columns carry the lineage of its definition (parsed once per catalog) as well as their own name.
 import type { Node } from "@pgsql/types";
 import { BadRequestError, InternalError } from "#shared/errors.ts";
-import { type Analysis, AnalysisTooComplex } from "./analysis.ts";
 import type { IndexedRelation } from "./catalog-index.ts";
 import { isConstant, type Lineage } from "./lineage.ts";
 import { PgParserFault, pgParse } from "./pg-wasm.ts";
 import { analyzeQueryNode } from "./select.ts";
+import { type Analysis, AnalysisTooComplex } from "./walk-state.ts";
 
 const MAX_VIEW_DEPTH = 16;
 const trees = new WeakMap<IndexedRelation, Node | null>();

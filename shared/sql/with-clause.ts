@@ -1,6 +1,5 @@
 // WITH: analyzes every CTE before the query that owns it, iterating recursive ones to a fixed point.
 import type { CommonTableExpr, Node, SelectStmt, WithClause } from "@pgsql/types";
-import { type Analysis, AnalysisTooComplex, EFFECT, stringList } from "./analysis.ts";
 import {
   branches,
   CLAUSE_BITS,
@@ -12,6 +11,7 @@ import {
 } from "./lineage.ts";
 import { type CteDef, CteScope, type Scope } from "./scope.ts";
 import { analyzeQueryNode, analyzeSelect, type QueryOutput } from "./select.ts";
+import { type Analysis, AnalysisTooComplex, EFFECT, stringList } from "./walk-state.ts";
 
 const MAX_ROUNDS = 64;
 

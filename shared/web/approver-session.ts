@@ -1,7 +1,6 @@
 // The approver's browser session: a short-lived sealed cookie after OIDC sign-in, the sign-in transaction, and CSRF tokens.
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
 import { type Principal, principalSchema } from "#shared/identity/principal.ts";
 import type { KeyProvider } from "#shared/ports.ts";
@@ -84,10 +83,10 @@ export async function startSession(
 /** The request's approver session, or undefined when absent, altered, sealed under another key or expired. */
 export async function readSession(
   keys: KeyProvider,
-  event: APIGatewayProxyEventV2,
+  request: Request,
   now: Date,
 ): Promise<ApproverSession | undefined> {
-  const raw = requestCookies(event).get(SESSION_COOKIE);
+  const raw = requestCookies(request).get(SESSION_COOKIE);
   if (raw === undefined) return undefined;
   const parsed = sessionSchema.safeParse(unseal((await keysOf(keys)).cookie, SESSION_COOKIE, raw));
   if (!parsed.success || parsed.data.exp <= now.getTime() / 1000) return undefined;
@@ -119,10 +118,10 @@ export async function startLogin(
 /** The request's sign-in transaction, or undefined when absent, altered or expired. */
 export async function readLogin(
   keys: KeyProvider,
-  event: APIGatewayProxyEventV2,
+  request: Request,
   now: Date,
 ): Promise<LoginTransaction | undefined> {
-  const raw = requestCookies(event).get(LOGIN_COOKIE);
+  const raw = requestCookies(request).get(LOGIN_COOKIE);
   if (raw === undefined) return undefined;
   const parsed = loginSchema.safeParse(unseal((await keysOf(keys)).cookie, LOGIN_COOKIE, raw));
   if (!parsed.success || parsed.data.exp <= now.getTime() / 1000) return undefined;

@@ -1,11 +1,8 @@
-// Cookies in and out of API Gateway v2 events: `event.cookies` (or a Cookie header) in, `Set-Cookie` strings out.
+// Cookies in and out: the request's Cookie header in, `Set-Cookie` strings out.
 
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { header } from "#shared/http/request.ts";
-
-/** The request's cookies by name (API Gateway v2 moves them to `event.cookies`; a plain Cookie header also works). */
-export function requestCookies(event: APIGatewayProxyEventV2): Map<string, string> {
-  const pairs = event.cookies ?? (header(event, "cookie") ?? "").split(";");
+/** The request's cookies by name (the first of a name wins). */
+export function requestCookies(request: Request): Map<string, string> {
+  const pairs = (request.headers.get("cookie") ?? "").split(";");
   const cookies = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf("=");

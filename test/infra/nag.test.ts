@@ -8,8 +8,8 @@ import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks, HIPAASecurityChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPhigateApp } from "#infra/phigate-app.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import { createPhigateApp } from "#infra/cdk/phigate-app.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 
 /** Bundling is skipped here (the stack test bundles for real): these checks read the construct tree only. */
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
@@ -51,11 +51,11 @@ function acknowledgments(root: IConstruct): { path: string; id: string; reason: 
   );
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   for (const [mode, context] of Object.entries(MODES)) {
     const outdir = mkdtempSync(join(tmpdir(), "phigate-nag-"));
     dirs.push(outdir);
-    const { stack } = createPhigateApp({ outdir, context: { ...NO_BUNDLING, ...context }, nag: false });
+    const { stack } = await createPhigateApp({ outdir, context: { ...NO_BUNDLING, ...context }, nag: false });
     stacks.set(mode, stack);
   }
 }, 120_000);
@@ -98,10 +98,10 @@ describe.each(Object.keys(MODES))("cdk-nag with %s", (mode) => {
     }
   });
 
-  it("synthesizes with the rule packs registered (an unacknowledged finding would make synthesis throw)", () => {
+  it("synthesizes with the rule packs registered (an unacknowledged finding would make synthesis throw)", async () => {
     const outdir = mkdtempSync(join(tmpdir(), "phigate-nag-synth-"));
     dirs.push(outdir);
-    const { app, stack } = createPhigateApp({
+    const { app, stack } = await createPhigateApp({
       outdir,
       context: { ...NO_BUNDLING, ...MODES[mode as keyof typeof MODES] },
     });
@@ -134,17 +134,17 @@ describe("existing cluster mode", () => {
     });
   });
 
-  it("refuses half of the approver sign-in keys", () => {
-    expect(() =>
+  it("refuses half of the approver sign-in keys", async () => {
+    await expect(
       createPhigateApp({ context: { ...NO_BUNDLING, approverIssuer: "https://login.example.org" } }),
-    ).toThrow(/go together/);
+    ).rejects.toThrow(/go together/);
   });
 
-  it("refuses half of the existing-cluster pair", () => {
-    expect(() =>
+  it("refuses half of the existing-cluster pair", async () => {
+    await expect(
       createPhigateApp({
         context: { ...NO_BUNDLING, existingClusterArn: MODES["an existing cluster"].existingClusterArn },
       }),
-    ).toThrow(/go together/);
+    ).rejects.toThrow(/go together/);
   });
 });

@@ -4,12 +4,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PhigateStack } from "#infra/stack.ts";
-import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import { capabilitiesOf } from "#shared/adapters/aws/capabilities.ts";
-import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { loadFunctions } from "#infra/aws/functions.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
-import { ROUTES } from "#shared/http/routes.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 import { APPROVER_CONTEXT, actionsOf, type Resource, StackUnderTest } from "#test/support/stack.ts";
 
@@ -22,14 +20,16 @@ const CONTEXT = {
   ...APPROVER_CONTEXT,
 };
 
+const ALL_FUNCTIONS = await loadFunctions();
+const ROUTES = ALL_FUNCTIONS.flatMap((f) => (f.kind === "route" ? [f.route] : []));
 const synth = new StackUnderTest({ context: CONTEXT });
 const { resources, logicalId, statementsOf } = synth;
 let stack: PhigateStack;
 let template: Template;
 let assemblyDir: string;
 
-beforeAll(() => {
-  synth.synthesize();
+beforeAll(async () => {
+  await synth.synthesize();
   ({ stack, template, assemblyDir } = synth);
 }, 180_000);
 
@@ -116,7 +116,7 @@ describe("functions", () => {
       expect(JSON.parse(String(variables.PHIGATE_ISSUERS))).toEqual(
         definition.id === "approval-sign-in" ? [ci, approver] : [ci],
       );
-      const can = capabilitiesOf(definition.id);
+      const can = definition.capabilities;
       expect("PHIGATE_DB_CLUSTER_ARN" in variables).toBe(can.database);
       expect("PHIGATE_KEYS_SECRET_ARN" in variables).toBe(can.keys);
       expect("PHIGATE_APPROVALS_TABLE" in variables).toBe(can.approvals !== "none");

@@ -10,12 +10,13 @@ import {
 import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PhigateStack } from "#infra/stack.ts";
-import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { loadFunctions } from "#infra/aws/functions.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
+import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
-import { APPROVAL_STATES } from "#shared/approval/states.ts";
+import { taskFunctionId } from "#shared/approval/tasks/task-declaration.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { silentLogger } from "#shared/log.ts";
 import {
@@ -32,6 +33,7 @@ const CONTEXT = {
   ...APPROVER_CONTEXT,
 };
 
+const ALL_FUNCTIONS = await loadFunctions();
 const synth = new StackUnderTest({ context: CONTEXT, nag: false });
 const { resources, logicalId, statementsOf } = synth;
 let stack: PhigateStack;
@@ -64,8 +66,8 @@ function resolveJoin(value: unknown): string {
     .join("");
 }
 
-beforeAll(() => {
-  synth.synthesize();
+beforeAll(async () => {
+  await synth.synthesize();
   ({ stack, template } = synth);
 }, 120_000);
 
@@ -81,7 +83,7 @@ describe("approval state machine", () => {
   it("is exactly toAmazonStatesLanguage(APPROVAL_STATES, arns) with the synthesized task functions' ARNs", () => {
     expect(resources("AWS::StepFunctions::StateMachine")).toHaveLength(1);
     const definition = JSON.parse(resolveJoin(machine().Properties.DefinitionString));
-    const arns = Object.fromEntries(TASK_NAMES.map((task) => [task, `arn:${fnId(TASK_FUNCTIONS[task].id)}`]));
+    const arns = Object.fromEntries(TASK_NAMES.map((task) => [task, `arn:${fnId(taskFunctionId(task))}`]));
     expect(definition).toEqual(toAmazonStatesLanguage(APPROVAL_STATES, arns as TaskArns));
     expect(machine().Properties.StateMachineType).toBe("STANDARD");
   });
@@ -128,7 +130,7 @@ describe("approval state machine", () => {
     const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
     const invoke = statements.find((s) => s.Sid === "InvokeApprovalTasks");
     expect(actionsOf(invoke)).toEqual(["lambda:InvokeFunction"]);
-    expect(invoke?.Resource).toEqual(TASK_NAMES.map((task) => fnArn(TASK_FUNCTIONS[task].id)));
+    expect(invoke?.Resource).toEqual(TASK_NAMES.map((task) => fnArn(taskFunctionId(task))));
     expect(machine().Properties.RoleArn).toEqual({
       "Fn::GetAtt": [logicalId(stack.approvalWorkflow.role), "Arn"],
     });

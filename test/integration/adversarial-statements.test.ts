@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { seedEhr } from "#shared/ehr/seed.ts";
 import {
   ADVERSARIAL_STATEMENTS,
   type AdversarialStatement,
@@ -24,6 +23,7 @@ import {
   type PostgresServer,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 /** Runs one statement in a read-only transaction; resolves with the SQLSTATE it failed with, or null. */
 type Execute = (sql: string, params: readonly unknown[]) => Promise<string | null>;

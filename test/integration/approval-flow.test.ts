@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
+import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
 import { parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import {

@@ -27,25 +27,26 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  type AwsClients,
-  type AwsDeps,
-  createAwsDeps,
-  loadBundledPolicy,
-} from "#shared/adapters/aws/compose.ts";
-import { notifierPart } from "#shared/adapters/aws/parts/notifier.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { signerPart } from "#shared/adapters/aws/parts/signer.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { type AwsClients, type AwsDeps, createAwsDeps, loadBundledPolicy } from "#infra/aws/compose.ts";
+import { lambdaConfigFromEnv } from "#infra/aws/config.ts";
+import { apiGatewayHandler } from "#infra/aws/edge.ts";
+import { notifierPart } from "#infra/aws/parts/notifier.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { signerPart } from "#infra/aws/parts/signer.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
-import { createApprovalTasks } from "#shared/approval/tasks/registry.ts";
-import { lambdaConfigFromEnv } from "#shared/config/lambda-env.ts";
-import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
+import type { TaskName } from "#shared/approval/workflow-description.ts";
+import type { EntryDeclaration } from "#shared/capabilities.ts";
+import { route as getSessionRoute } from "#shared/http/handlers/get-session.ts";
+import { route as decisionRoute } from "#shared/http/handlers/post-approval-decision.ts";
+import { route as postQueryRoute } from "#shared/http/handlers/post-query.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
+import { job as keeperJob } from "#shared/jobs/approval-keeper.ts";
 import { silentLogger } from "#shared/log.ts";
+import { createApprovalTasks, WORKFLOW_TASKS } from "#shared/query/workflow-tasks.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
-import { createStatementAnalyzer } from "#shared/sql/analyzer.ts";
+import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import { createTestIssuer, type TestIssuer } from "#test/support/tokens.ts";
 import { FakeApprovalTable } from "#test/unit/aws/support/fake-approval-table.ts";
@@ -96,8 +97,8 @@ function env(functionId: string): Record<string, string> {
 }
 
 /** One function's dependencies, built by the composition root from that function's capabilities alone. */
-async function depsOf(functionId: string): Promise<AwsDeps> {
-  const config = lambdaConfigFromEnv(env(functionId));
+async function depsOf(entry: Pick<EntryDeclaration, "id" | "capabilities">): Promise<AwsDeps> {
+  const config = lambdaConfigFromEnv(env(entry.id), entry);
   const policy = await loadBundledPolicy(dir, config);
   const clients: AwsClients = {
     dynamo: new DynamoDBClient({ region: "eu-west-1", credentials }),
@@ -192,7 +193,7 @@ describe("approval on the AWS adapters, function by function", () => {
     const alice = await idp.token("alice", { groups: ["phi-approvers"], email: "alice@example.org" });
 
     // post-query: records the session, creates the approval, starts the execution named by the approval id.
-    const postQuery = HANDLER_FACTORIES["post-query"]?.(await depsOf("post-query"));
+    const postQuery = apiGatewayHandler(postQueryRoute.create(await depsOf(postQueryRoute)));
     const submitted = await postQuery?.(
       event("POST", "/v1/queries", requester, { sql: RISKY_SMALL_SQL, params: ["1%"], purpose: "audit" }),
     );
@@ -205,8 +206,8 @@ describe("approval on the AWS adapters, function by function", () => {
     ]);
 
     // The state machine's tasks, each with its own function's capabilities.
-    const task = async (name: string, payload: unknown) =>
-      createApprovalTasks(await depsOf(`task-${name}`))[name as "plan-wait"](payload);
+    const task = async (name: TaskName, payload: unknown) =>
+      createApprovalTasks(await depsOf(WORKFLOW_TASKS[name]))[name](payload);
     const data = { approvalId, sessionId };
     const wait = (await task("plan-wait", data)) as { remainingSeconds: number; heartbeatSeconds: number };
     expect(wait.remainingSeconds).toBeGreaterThan(3000);
@@ -224,7 +225,7 @@ describe("approval on the AWS adapters, function by function", () => {
     expect(approvalsTable.items.get(`approval#${approvalId}|0`)?.taskToken).toEqual({ S: taskToken });
 
     // The keeper beats the heart of the waiting task with the stored token.
-    const keeper = await depsOf("approval-keeper");
+    const keeper = await depsOf(keeperJob);
     // A sweep asked to stop (a host closing) signals nothing more.
     const heartbeatsBefore = sfn.commandCalls(SendTaskHeartbeatCommand).length;
     expect(await sweepApprovals(keeper, AbortSignal.abort())).toEqual({ heartbeats: 0, resent: 0 });
@@ -233,7 +234,7 @@ describe("approval on the AWS adapters, function by function", () => {
     expect(sfn.commandCalls(SendTaskHeartbeatCommand).at(-1)?.args[0].input).toEqual({ taskToken });
 
     // An approver decides through the API: one conditional append, then SendTaskSuccess with the stored token.
-    const decide = HANDLER_FACTORIES["post-approval-decision"]?.(await depsOf("post-approval-decision"));
+    const decide = apiGatewayHandler(decisionRoute.create(await depsOf(decisionRoute)));
     const decided = await decide?.(
       event(
         "POST",
@@ -255,7 +256,7 @@ describe("approval on the AWS adapters, function by function", () => {
       status: "completed",
     });
 
-    const getSession = HANDLER_FACTORIES["get-session"]?.(await depsOf("get-session"));
+    const getSession = apiGatewayHandler(getSessionRoute.create(await depsOf(getSessionRoute)));
     const read = await getSession?.(
       event("GET", `/v1/sessions/${sessionId}`, requester, undefined, { id: sessionId }),
     );

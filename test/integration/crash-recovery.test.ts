@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { isSessionEntry, verifyChain } from "#shared/sessions/chain.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";

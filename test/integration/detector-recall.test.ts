@@ -3,8 +3,6 @@
 
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAnnotatedEncounters } from "#shared/ehr/generate.ts";
-import type { NoteSpan } from "#shared/ehr/notes.ts";
 import { type CompiledDetectors, compileDetectors, detectPhi } from "#shared/masking/detectors.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import {
@@ -15,6 +13,8 @@ import {
   scoreNote,
 } from "#test/support/detector-scoring.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import { generateAnnotatedEncounters } from "#tools/ehr/generate.ts";
+import type { NoteSpan } from "#tools/ehr/notes.ts";
 
 let detectors: CompiledDetectors;
 /** Per kind/variant, the first few encounters (id, note, spans) carrying a plant of it. */

@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UnavailableError } from "#shared/errors.ts";
 import { verifyBundle } from "#shared/evidence/verify-bundle.ts";
-import type { HandlerDeps } from "#shared/http/handler-registry.ts";
+import type { HandlerDeps } from "#shared/http/route.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";

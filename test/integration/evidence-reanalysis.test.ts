@@ -6,8 +6,8 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HandlerDeps } from "#shared/http/handler-registry.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import type { HandlerDeps } from "#shared/http/route.ts";
+import type { StatementAnalyzer } from "#shared/ports.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 
 const run = promisify(execFile);

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { seedEhr } from "#shared/ehr/seed.ts";
 import { parseResultHeader, STREAMED_RESULT_CONTENT_TYPE } from "#shared/sessions/result-format.ts";
 import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
@@ -16,6 +15,7 @@ import {
   type PostgresServer,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 const ROWS = 200_000;
 const EXPORT_SQL =

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { isSessionEntry, verifyChain } from "#shared/sessions/chain.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";

@@ -6,7 +6,6 @@ import { readFile } from "node:fs/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { seedEhr } from "#shared/ehr/seed.ts";
 import { describeNames, reasonsNaming } from "#test/support/adversarial/denial-names.ts";
 import {
   ADVERSARIAL_PATIENTS,
@@ -32,6 +31,7 @@ import {
   postgresUnavailableReason,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 const patients = firstPatients(ADVERSARIAL_PATIENTS);
 const forms = leakForms(patients);

@@ -3,13 +3,13 @@
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedEhr } from "#shared/ehr/seed.ts";
 import { NIGHTLY, signWithDevKey, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import {
   type PostgresServer,
   postgresUnavailableReason,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
 
 function expectErrorShape(body: unknown, code: string): void {
   expect(body).toMatchObject({ error: { code, message: expect.any(String) } });

@@ -1,6 +1,6 @@
 // A stored approval request as the approval stores' tests start from: pending, quorum 2, no decisions yet.
 
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-state.ts";
+import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-request.ts";
 
 export const APPROVAL_ID = "apr_0000000000000000000000000A";
 /** When the approval was created; it expires an hour later. */

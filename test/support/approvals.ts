@@ -2,11 +2,7 @@
 
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type Execution,
-  executionSchema,
-  STOPPED_FOLDER,
-} from "#shared/adapters/local/workflow-execution.ts";
+import { type Execution, executionSchema, STOPPED_FOLDER } from "#infra/local/adapters/workflow-execution.ts";
 import type { Clock } from "#shared/ports.ts";
 import type { Answer, TestGateway } from "#test/support/gateway.ts";
 

@@ -1,8 +1,8 @@
 // Scores content detectors against the generator's planted-PHI manifest: which planted spans and which decoys got replaced.
 
-import type { NoteSpan } from "#shared/ehr/notes.ts";
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { detectPhi } from "#shared/masking/detectors.ts";
+import type { NoteSpan } from "#tools/ehr/notes.ts";
 
 /**
  * Decoy variants the detectors mask on purpose: they err toward recall, so an SSN-shaped number the SSA could

@@ -3,12 +3,12 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileCatalogArchive } from "#shared/adapters/local/file-catalog-archive.ts";
-import { FileEvidenceStore } from "#shared/adapters/local/file-evidence-store.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
-import { FilePolicyArchive } from "#shared/adapters/local/file-policy-archive.ts";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
-import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
+import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
+import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
+import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { type BuiltBundle, type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import { silentLogger } from "#shared/log.ts";

@@ -5,8 +5,8 @@ import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { inject } from "vitest";
-import { type LocalHost, type LocalHostOverrides, startLocalHost } from "#infra/local/local-host.ts";
-import type { LocalConfig } from "#shared/config/local-env.ts";
+import { type LocalHost, type LocalHostOverrides, startLocalHost } from "#infra/local/compose.ts";
+import type { LocalConfig } from "#infra/local/config.ts";
 import type { TrustedIssuer } from "#shared/identity/issuers.ts";
 import { createJsonLogger } from "#shared/log.ts";
 

@@ -1,6 +1,6 @@
 // Generates and mutates SQL statements for fuzzing the gateway: deterministic, hostile, bounded in size.
 
-import { Prng } from "#shared/ehr/prng.ts";
+import { Prng } from "#tools/ehr/prng.ts";
 
 const SEEDS = [
   "SELECT id, department FROM encounters WHERE id = 1",

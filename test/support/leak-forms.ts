@@ -1,8 +1,8 @@
 // Raw values of the protected patient columns and their derived forms, and a finder that reports any of them in a text.
 
 import { createHash } from "node:crypto";
-import { generatePatients } from "#shared/ehr/generate.ts";
-import type { PatientRow } from "#shared/ehr/patients.ts";
+import { generatePatients } from "#tools/ehr/generate.ts";
+import type { PatientRow } from "#tools/ehr/patients.ts";
 
 /** The patient columns the demo policy protects. */
 export const PROTECTED_COLUMNS = [

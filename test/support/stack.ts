@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { createPhigateApp, type PhigateAppOptions } from "#infra/phigate-app.ts";
-import type { PhigateStack } from "#infra/stack.ts";
+import { createPhigateApp, type PhigateAppOptions } from "#infra/cdk/phigate-app.ts";
+import type { PhigateStack } from "#infra/cdk/stack.ts";
 
 /** The approver sign-in settings a synthesized stack needs (an OIDC client whose secret lives in Secrets Manager). */
 export const APPROVER_CONTEXT = {
@@ -37,9 +37,9 @@ export class StackUnderTest {
   /** `options`: createPhigateApp's besides the folder (`nag: false` leaves the rule packs out). */
   constructor(private readonly options: Omit<PhigateAppOptions, "outdir">) {}
 
-  synthesize(): void {
+  async synthesize(): Promise<void> {
     const outdir = mkdtempSync(join(tmpdir(), "phigate-cdk-"));
-    const { app, stack } = createPhigateApp({ ...this.options, outdir });
+    const { app, stack } = await createPhigateApp({ ...this.options, outdir });
     this.built = { app, stack, template: Template.fromStack(stack), outdir };
   }
 

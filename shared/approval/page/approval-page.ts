@@ -1,9 +1,9 @@
 // The approver's page: who asks and from which CI run, the exact SQL (highlighted), why, the masking, the time left, the form.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
-import { escapeHtml, visible } from "#shared/html/html.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { claimedIdentity, principalName, samePerson } from "#shared/identity/principal.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { html, type SafeHtml } from "#shared/web/html-template.ts";
 import { highlightSql } from "./highlight-sql.ts";
 
 /** What the page shows, and to whom. */
@@ -18,12 +18,6 @@ export interface ApprovalPageInput {
   /** A decision the viewer just made (after the redirect that follows the form post). */
   readonly done?: "approve" | "deny" | undefined;
 }
-
-/**
- * Text as HTML: invisible and bidi characters first become visible `⟨U+XXXX⟩` markers (so nothing the requester
- * or an approver wrote can make the page read differently from what is recorded), then it is escaped.
- */
-const e = (text: string): string => escapeHtml(visible(text));
 
 /** "1 h 05 min" / "4 min 10 s" / "expired". */
 export function timeLeft(expiresAt: string, now: Date): string {
@@ -45,119 +39,130 @@ export function runLink(claims: SessionRecord["principal"]["claims"]): string | 
   return `https://github.com/${repository}/actions/runs/${runId}`;
 }
 
-function row(label: string, value: string | undefined): string {
-  return value === undefined || value === "" ? "" : `<dt>${e(label)}</dt><dd>${value}</dd>`;
+/** A definition-list row, left out when there is no value. */
+function row(label: string, value: SafeHtml | string | undefined): SafeHtml | "" {
+  return value === undefined || value === "" ? "" : html`<dt>${label}</dt><dd>${value}</dd>`;
 }
+
+const NONE = (text: string): SafeHtml => html`<span class="muted">${text}</span>`;
+
+/** A claim as text, or undefined when the token did not carry it. */
+const claim = (value: string | undefined): string | undefined => value;
 
 /** The requester by name (subject @ issuer); what its token claims to be, as a claim. */
-function requestedBy(record: SessionRecord): string {
+function requestedBy(record: SessionRecord): SafeHtml {
   const claimed = claimedIdentity(record.principal);
-  return `<strong>${e(principalName(record.principal))}</strong>${claimed === undefined ? "" : ` <span class="muted">(${e(claimed)})</span>`}`;
+  return html`<strong>${principalName(record.principal)}</strong>${claimed === undefined ? "" : html` <span class="muted">(${claimed})</span>`}`;
 }
 
-function requesterSection(record: SessionRecord): string {
+function requesterSection(record: SessionRecord): SafeHtml {
   const p = record.principal;
   const c = p.claims;
   const link = runLink(c);
+  const attempt = c.run_attempt === undefined ? "" : ` (attempt ${c.run_attempt})`;
   const run =
     c.run_id === undefined
       ? undefined
       : link === undefined
-        ? e(c.run_id)
-        : `<a href="${e(link)}" rel="noreferrer noopener">${e(c.run_id)}${c.run_attempt === undefined ? "" : ` (attempt ${e(c.run_attempt)})`}</a>`;
-  return `<section aria-labelledby="who"><h2 id="who">Requester</h2><dl>
-${row("Subject", `<code>${e(p.subject)}</code>`)}${row("Issuer", e(p.issuer))}
-${row("Repository", c.repository === undefined ? undefined : e(c.repository))}
-${row("Workflow", c.workflow_ref === undefined ? undefined : e(c.workflow_ref))}
-${row("Ref", c.ref === undefined ? undefined : e(c.ref))}${row("Commit", c.sha === undefined ? undefined : `<code>${e(c.sha)}</code>`)}
-${row("Run", run)}${row("Actor", c.actor === undefined ? undefined : e(c.actor))}
-${row("Event", c.event_name === undefined ? undefined : e(c.event_name))}${row("Environment", c.environment === undefined ? undefined : e(c.environment))}
-${row("Purpose", record.request.purpose === null ? '<span class="muted">none given</span>' : e(record.request.purpose))}
-${row("Requested", e(record.createdAt))}</dl></section>`;
+        ? c.run_id
+        : html`<a href="${link}" rel="noreferrer noopener">${c.run_id}${attempt}</a>`;
+  return html`<section aria-labelledby="who"><h2 id="who">Requester</h2><dl>
+${row("Subject", html`<code>${p.subject}</code>`)}${row("Issuer", p.issuer)}
+${row("Repository", claim(c.repository))}
+${row("Workflow", claim(c.workflow_ref))}
+${row("Ref", claim(c.ref))}${row("Commit", c.sha === undefined ? undefined : html`<code>${c.sha}</code>`)}
+${row("Run", run)}${row("Actor", claim(c.actor))}
+${row("Event", claim(c.event_name))}${row("Environment", claim(c.environment))}
+${row("Purpose", record.request.purpose === null ? NONE("none given") : record.request.purpose)}
+${row("Requested", record.createdAt)}</dl></section>`;
 }
 
-function parametersSection(record: SessionRecord): string {
+function parametersSection(record: SessionRecord): SafeHtml {
   const { params } = record.request;
-  if (params.count === 0) return `<p class="muted">No parameters.</p>`;
+  if (params.count === 0) return html`<p class="muted">No parameters.</p>`;
   const shown =
     params.mode === "kept" && params.values !== undefined
-      ? params.values.map((v, i) => `<li><code>$${i + 1}</code> = <code>${e(JSON.stringify(v))}</code></li>`)
+      ? params.values.map((v, i) => html`<li><code>$${i + 1}</code> = <code>${JSON.stringify(v)}</code></li>`)
       : (params.digests ?? []).map(
           (d, i) =>
-            `<li><code>$${i + 1}</code> keyed digest <span class="digest">${e(d.slice(0, 16))}…</span></li>`,
+            html`<li><code>$${i + 1}</code> keyed digest <span class="digest">${d.slice(0, 16)}…</span></li>`,
         );
   const note =
     params.mode === "kept"
       ? ""
-      : `<p class="muted">The policy keeps parameter values out of records and pages; the approval is bound to these digests.</p>`;
-  return `<ul>${shown.join("")}</ul>${note}`;
+      : html`<p class="muted">The policy keeps parameter values out of records and pages; the approval is bound to these digests.</p>`;
+  return html`<ul>${shown}</ul>${note}`;
 }
 
-function maskingSection(record: SessionRecord): string {
+function maskingSection(record: SessionRecord): SafeHtml {
   const plan = new Map((record.masking?.plan ?? []).map((m) => [m.position, m]));
   const rows = record.classification.outputs.map((o) => {
     const m = plan.get(o.position);
     const source = o.sources.map((s) => `${s.table}.${s.column}`).join(", ");
     const how =
       m === undefined
-        ? `<span class="muted">returned as is</span>`
-        : `<strong>${e(m.strategy)}</strong> <span class="muted rule">${e(m.rule)}</span>`;
-    return `<tr><td><code>${e(o.name)}</code></td><td class="wide">${source === "" ? '<span class="muted">—</span>' : e(source)}</td><td>${how}</td></tr>`;
+        ? NONE("returned as is")
+        : html`<strong>${m.strategy}</strong> <span class="muted rule">${m.rule}</span>`;
+    return html`<tr><td><code>${o.name}</code></td><td class="wide">${source === "" ? NONE("—") : source}</td><td>${how}</td></tr>`;
   });
-  return `<table><thead><tr><th scope="col">Column</th><th scope="col" class="wide">From</th><th scope="col">Masking</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return html`<table><thead><tr><th scope="col">Column</th><th scope="col" class="wide">From</th><th scope="col">Masking</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-function decisionsSection(state: ApprovalState): string {
+function decisionsSection(state: ApprovalState): SafeHtml {
   const approvals = state.decisions.filter((d) => d.decision === "approve").length;
   const items = state.decisions.map(
     (d) =>
-      `<li><strong class="${d.decision === "approve" ? "approved" : "denied"}">${d.decision === "approve" ? "Approved" : "Denied"}</strong> by ${e(d.approver)} at ${e(d.at)}${d.comment === null ? "" : ` — “${e(d.comment)}”`}</li>`,
+      html`<li><strong class="${d.decision === "approve" ? "approved" : "denied"}">${d.decision === "approve" ? "Approved" : "Denied"}</strong> by ${d.approver} at ${d.at}${d.comment === null ? "" : html` — “${d.comment}”`}</li>`,
   );
-  return `<p>${approvals} of ${state.quorum} approval${state.quorum === 1 ? "" : "s"}; any deny ends the request.</p>${items.length === 0 ? "" : `<ul>${items.join("")}</ul>`}`;
+  return html`<p>${approvals} of ${state.quorum} approval${state.quorum === 1 ? "" : "s"}; any deny ends the request.</p>${items.length === 0 ? "" : html`<ul>${items}</ul>`}`;
 }
 
-function formSection(input: ApprovalPageInput): string {
+function formSection(input: ApprovalPageInput): SafeHtml | "" {
   const { state, viewer, now } = input;
   const open = state.status === "pending" && now.getTime() < Date.parse(state.expiresAt);
   if (!open) return "";
   if (state.decisions.some((d) => samePerson({ key: d.approverKey, subject: d.subject }, viewer))) {
-    return `<section><p>You have decided on this request; it waits for other approvers.</p></section>`;
+    return html`<section><p>You have decided on this request; it waits for other approvers.</p></section>`;
   }
-  return `<section aria-labelledby="decide"><h2 id="decide">Your decision</h2>
-<form method="post" action="/approvals/${e(state.approvalId)}">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<input type="hidden" name="binding" value="${escapeHtml(state.binding)}">
+  return html`<section aria-labelledby="decide"><h2 id="decide">Your decision</h2>
+<form method="post" action="/approvals/${state.approvalId}">
+<input type="hidden" name="csrf" value="${input.csrf}">
+<input type="hidden" name="binding" value="${state.binding}">
 <label for="comment">Comment (recorded with your decision)</label>
 <textarea id="comment" name="comment" maxlength="2000"></textarea>
 <div class="actions">
 <button class="approve" type="submit" name="decision" value="approve">Approve this statement, once</button>
 <button class="deny" type="submit" name="decision" value="deny">Deny</button>
 </div>
-<p class="muted">You are signed in as ${e(viewer.label)}. Approving runs exactly the statement above, with these parameters, for this requester, once.</p>
+<p class="muted">You are signed in as ${viewer.label}. Approving runs exactly the statement above, with these parameters, for this requester, once.</p>
 </form></section>`;
 }
 
-/** The page body (HTML built from escaped pieces only). */
-export function renderApprovalPage(input: ApprovalPageInput): string {
+/**
+ * The page body, built only with the escaping `html` tag: every text the requester, an approver or the token supplied
+ * is escaped, and its invisible and bidi characters become visible `⟨U+XXXX⟩` markers first (so nothing anyone wrote
+ * can make the page read differently from what is recorded).
+ */
+export function renderApprovalPage(input: ApprovalPageInput): SafeHtml {
   const { state, record, now } = input;
   const expired = state.status === "pending" && now.getTime() >= Date.parse(state.expiresAt);
   const status = expired ? "expired" : state.status;
   const banner =
     input.done === undefined
       ? ""
-      : `<div class="banner" role="status">Your decision (${input.done === "approve" ? "approve" : "deny"}) was recorded.</div>`;
+      : html`<div class="banner" role="status">Your decision (${input.done === "approve" ? "approve" : "deny"}) was recorded.</div>`;
   const estimate = record.approval?.estimatedRows ?? record.decision.estimatedRows ?? null;
-  return `<h1>Approve a PHI query? <span class="badge ${e(status)}">${e(status)}</span></h1>${banner}
+  return html`<h1>Approve a PHI query? <span class="badge ${status}">${status}</span></h1>${banner}
 <section aria-labelledby="when"><h2 id="when">Request</h2><dl>
 ${row("Requested by", requestedBy(record))}
-${row("Time left", `<strong>${e(timeLeft(state.expiresAt, now))}</strong> <span class="muted">(expires ${e(state.expiresAt)})</span>`)}
-${row("Estimated rows", estimate === null ? '<span class="muted">not estimated</span>' : e(Math.round(estimate).toLocaleString("en-US")))}
-${row("Row cap", e(record.decision.limits.maxRows.toLocaleString("en-US")))}
-${row("Session", `<code>${e(record.sessionId)}</code>`)}
-${row("Binding", `<span class="digest">${e(state.binding)}</span>`)}</dl></section>
+${row("Time left", html`<strong>${timeLeft(state.expiresAt, now)}</strong> <span class="muted">(expires ${state.expiresAt})</span>`)}
+${row("Estimated rows", estimate === null ? NONE("not estimated") : Math.round(estimate).toLocaleString("en-US"))}
+${row("Row cap", record.decision.limits.maxRows.toLocaleString("en-US"))}
+${row("Session", html`<code>${record.sessionId}</code>`)}
+${row("Binding", html`<span class="digest">${state.binding}</span>`)}</dl></section>
 <section aria-labelledby="sql"><h2 id="sql">The exact statement</h2><pre class="sql"><code>${highlightSql(record.request.sql)}</code></pre>
 <h2>Parameters</h2>${parametersSection(record)}</section>
-<section aria-labelledby="why"><h2 id="why">Why it needs a human</h2><ul>${state.reasons.map((r) => `<li>${e(r)}</li>`).join("")}</ul></section>
+<section aria-labelledby="why"><h2 id="why">Why it needs a human</h2><ul>${state.reasons.map((r) => html`<li>${r}</li>`)}</ul></section>
 <section aria-labelledby="masking"><h2 id="masking">What the requester will see</h2>${maskingSection(record)}</section>
 ${requesterSection(record)}
 <section aria-labelledby="decisions"><h2 id="decisions">Decisions</h2>${decisionsSection(state)}</section>

@@ -1,11 +1,11 @@
 // Syntax highlighting of the exact SQL text from PostgreSQL's own scanner tokens; every piece is shown visibly and HTML-escaped.
 
-import { escapeHtml, visible } from "#shared/html/html.ts";
 import { type PgScanToken, pgScan } from "#shared/sql/pg-wasm.ts";
+import { html, SafeHtml } from "#shared/web/html-template.ts";
 
 /** A piece of SQL as HTML text: invisible and bidi characters as `⟨U+XXXX⟩` markers, then escaped. */
-function shown(text: string): string {
-  return escapeHtml(visible(text));
+function shown(text: string): SafeHtml {
+  return html`${text}`;
 }
 
 const STRING_TOKENS = new Set(["SCONST", "USCONST", "BCONST", "XCONST"]);
@@ -34,7 +34,7 @@ export function tokenClass(token: {
  * cannot read differently from what runs ("Trojan Source"). Text the scanner cannot tokenize is shown the same way,
  * unhighlighted.
  */
-export function highlightSql(sql: string): string {
+export function highlightSql(sql: string): SafeHtml {
   let tokens: PgScanToken[];
   try {
     tokens = pgScan(sql);
@@ -42,16 +42,16 @@ export function highlightSql(sql: string): string {
     return shown(sql);
   }
   const bytes = Buffer.from(sql, "utf8");
-  const parts: string[] = [];
+  const parts: SafeHtml[] = [];
   let offset = 0;
   for (const token of tokens) {
     if (token.start < offset || token.end > bytes.length || token.end < token.start) return shown(sql);
     parts.push(shown(bytes.subarray(offset, token.start).toString("utf8")));
     const text = shown(bytes.subarray(token.start, token.end).toString("utf8"));
     const cls = tokenClass(token);
-    parts.push(cls === "i" ? text : `<span class="${cls}">${text}</span>`);
+    parts.push(cls === "i" ? text : html`<span class="${cls}">${text}</span>`);
     offset = token.end;
   }
   parts.push(shown(bytes.subarray(offset).toString("utf8")));
-  return parts.join("");
+  return new SafeHtml(parts.join(""));
 }

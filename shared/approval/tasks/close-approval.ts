@@ -1,12 +1,13 @@
 // Tasks `close-denied`, `close-expired` and `close-failed`: terminal outcomes recorded on the session, parameters erased.
 
-import type { ApprovalStatus } from "#shared/approval/approval-state.ts";
+import type { ApprovalStatus } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { closeSession } from "#shared/approval/session-updates.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
 import { ConflictError } from "#shared/errors.ts";
 import type { DecisionOutput } from "#shared/ports.ts";
 import { settledOutcome } from "./notify-approvers.ts";
+import { defineTask } from "./task-declaration.ts";
 import { taskDataSchema } from "./task-input.ts";
 
 async function moveOnce(
@@ -73,3 +74,27 @@ export async function closeFailed(deps: ApprovalDeps, payload: unknown): Promise
   });
   return {};
 }
+
+/** The `close-denied` task. */
+export const closeDeniedTask = defineTask({
+  task: "close-denied",
+  needsParser: false,
+  capabilities: { sessions: "write", approvals: "write" },
+  run: closeDenied,
+});
+
+/** The `close-expired` task. */
+export const closeExpiredTask = defineTask({
+  task: "close-expired",
+  needsParser: false,
+  capabilities: { sessions: "write", approvals: "write" },
+  run: closeExpired,
+});
+
+/** The `close-failed` task. */
+export const closeFailedTask = defineTask({
+  task: "close-failed",
+  needsParser: false,
+  capabilities: { sessions: "write", approvals: "write" },
+  run: closeFailed,
+});

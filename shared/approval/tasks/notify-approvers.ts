@@ -1,6 +1,6 @@
 // Callback task `notify-approvers`: keep the task token with the approval, notify approvers once, or finish at once.
 
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
 import { buildNotice } from "#shared/approval/notice.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
@@ -9,6 +9,7 @@ import { ConflictError } from "#shared/errors.ts";
 import { principalName } from "#shared/identity/principal.ts";
 import { errorFields } from "#shared/log.ts";
 import type { DecisionOutput } from "#shared/ports.ts";
+import { defineTask } from "./task-declaration.ts";
 import { callbackPayloadSchema } from "./task-input.ts";
 
 /** The outcome a closed approval already has, or undefined while it is pending. */
@@ -107,3 +108,14 @@ export async function notifyApprovers(
   if (settled !== undefined) await complete(deps, taskToken, settled);
   return { notified };
 }
+
+/**
+ * The `notify-approvers` task. It completes its own task when a decision landed before its token was stored (or fails
+ * it once the approval expired), so it may signal the workflow too.
+ */
+export const notifyApproversTask = defineTask({
+  task: "notify-approvers",
+  needsParser: false,
+  capabilities: { sessions: "read", approvals: "write", workflow: "signal", notify: true, publicUrl: true },
+  run: notifyApprovers,
+});

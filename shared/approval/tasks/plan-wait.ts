@@ -1,8 +1,9 @@
 // Task `plan-wait`: the seconds left before the approval expires, and a heartbeat interval shorter than that.
 
+import { HEARTBEAT_SECONDS } from "#shared/approval/approval-workflow.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
-import { HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
 import { loadApproval } from "#shared/approval/submit-decision.ts";
+import { defineTask } from "./task-declaration.ts";
 import { taskDataSchema } from "./task-input.ts";
 
 /** The wait plan (`$.wait`). */
@@ -22,3 +23,11 @@ export async function planWait(deps: ApprovalDeps, payload: unknown): Promise<Wa
     heartbeatSeconds: Math.max(1, Math.min(HEARTBEAT_SECONDS, remainingSeconds - 1)),
   };
 }
+
+/** The `plan-wait` task. */
+export const planWaitTask = defineTask({
+  task: "plan-wait",
+  needsParser: false,
+  capabilities: { approvals: "read" },
+  run: planWait,
+});

@@ -1,7 +1,7 @@
 // The payloads tasks receive (the state data, or `{input, taskToken}` for a callback task), validated with zod.
 
 import * as z from "zod";
-import { approvalWorkflowInputSchema } from "#shared/approval/states.ts";
+import { approvalWorkflowInputSchema } from "#shared/approval/approval-workflow.ts";
 
 /** A task handler: state payload in, result out (a Lambda handler on AWS, a function in the local runner). */
 export type TaskHandler = (payload: unknown) => Promise<unknown>;

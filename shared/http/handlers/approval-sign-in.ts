@@ -1,25 +1,31 @@
 // GET /approvals/oidc/callback: finishes the approver's OIDC sign-in (state, PKCE, ID token, nonce) and sets the session.
 
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { AuthenticationError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
+import { queryParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { clearLoginCookie, readLogin, sameSecret, startSession } from "#shared/web/approver-session.ts";
-import { messagePage } from "#shared/web/html.ts";
 import { exchangeCode, verifyIdToken } from "#shared/web/oidc-client.ts";
+import { messagePage } from "#shared/web/page.ts";
 
 /**
  * The `approval-sign-in` route handler. It answers with a page that moves on to the approval by itself rather than
  * a redirect: the session cookie is `SameSite=Strict`, which a navigation chain that began at the IdP would not carry.
  */
 export function createApprovalSignInHandler(deps: ApiDeps & ApprovalDeps & WebDeps): ApiHandler {
-  return pageHandler(deps, "approval-sign-in", async (event) => {
+  return pageHandler(deps, "approval-sign-in", async (request) => {
     const signIn = requireSignIn(deps);
-    const query = event.queryStringParameters ?? {};
+    const query = {
+      error: queryParameter(request, "error"),
+      state: queryParameter(request, "state"),
+      code: queryParameter(request, "code"),
+    };
     const now = deps.clock.now();
-    const login = await readLogin(deps.keys, event, now);
+    const login = await readLogin(deps.keys, request, now);
     if (login === undefined) {
       throw new AuthenticationError(
         "this sign-in expired or began in another browser; open the approval link again",
@@ -55,3 +61,14 @@ export function createApprovalSignInHandler(deps: ApiDeps & ApprovalDeps & WebDe
     );
   });
 }
+
+/** The `approval-sign-in` route. */
+export const route = defineRoute({
+  id: "approval-sign-in",
+  method: "GET",
+  path: "/approvals/oidc/callback",
+  auth: "none",
+  needsParser: false,
+  capabilities: { keys: true, publicUrl: true, signIn: "exchange" },
+  create: createApprovalSignInHandler,
+});

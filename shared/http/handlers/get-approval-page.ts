@@ -1,25 +1,25 @@
 // GET /approvals/{id}: the approver's page; without a session it starts the OIDC sign-in (a link alone shows nothing).
 
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import { isRequester } from "#shared/approval/decision-rules.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
 import { isApprover, loadApproval } from "#shared/approval/submit-decision.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
-import { pathParameter } from "#shared/http/request.ts";
+import { pathParameter, queryParameter, type RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, secureCookies, type WebDeps } from "#shared/http/web-deps.ts";
 import { principalLabel } from "#shared/identity/principal.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import { csrfToken, readSession, startLogin } from "#shared/web/approver-session.ts";
-import { htmlPage, messagePage, redirect } from "#shared/web/html.ts";
 import { authorizationUrl } from "#shared/web/oidc-client.ts";
+import { htmlPage, messagePage, redirect } from "#shared/web/page.ts";
 
 type Deps = ApiDeps & ApprovalDeps & WebDeps;
 
 /** Starts a sign-in for an approval page: the sealed transaction cookie, then the IdP's authorization endpoint. */
-async function beginSignIn(deps: Deps, approvalId: string): Promise<APIGatewayProxyStructuredResultV2> {
+async function beginSignIn(deps: Deps, approvalId: string): Promise<Response> {
   const signIn = requireSignIn(deps);
   const { login, cookie } = await startLogin(
     deps.keys,
@@ -30,8 +30,8 @@ async function beginSignIn(deps: Deps, approvalId: string): Promise<APIGatewayPr
   return redirect(authorizationUrl(signIn, login), 302, [cookie]);
 }
 
-function approvalIdOf(event: APIGatewayProxyEventV2): string {
-  const approvalId = pathParameter(event, "id");
+function approvalIdOf(context: RouteContext): string {
+  const approvalId = pathParameter(context, "id");
   if (!APPROVAL_ID_PATTERN.test(approvalId)) throw new NotFoundError("no such approval request");
   return approvalId;
 }
@@ -40,11 +40,13 @@ function approvalIdOf(event: APIGatewayProxyEventV2): string {
 export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
   const highlighter = loadPgScanner();
   highlighter.catch(() => undefined);
-  return pageHandler(deps, "get-approval-page", async (event) => {
-    const approvalId = approvalIdOf(event);
-    const query = event.queryStringParameters ?? {};
+  return pageHandler(deps, "get-approval-page", async (request, context) => {
+    const approvalId = approvalIdOf(context);
     const now = deps.clock.now();
-    const session = query.signin === undefined ? await readSession(deps.keys, event, now) : undefined;
+    const session =
+      queryParameter(request, "signin") === undefined
+        ? await readSession(deps.keys, request, now)
+        : undefined;
     if (session === undefined) return beginSignIn(deps, approvalId);
     const state = await loadApproval(deps, approvalId);
     const viewer = session.principal;
@@ -68,7 +70,8 @@ export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
     const record = await deps.sessions.get(state.sessionId);
     if (record === undefined) throw new NotFoundError("the approval's session is not recorded");
     await highlighter;
-    const done = query.done === "approve" || query.done === "deny" ? query.done : undefined;
+    const asked = queryParameter(request, "done");
+    const done = asked === "approve" || asked === "deny" ? asked : undefined;
     const body = renderApprovalPage({
       state,
       record,
@@ -80,3 +83,21 @@ export function createGetApprovalPageHandler(deps: Deps): ApiHandler {
     return htmlPage(200, `Approval ${approvalId}`, body);
   });
 }
+
+/** The `get-approval-page` route. */
+export const route = defineRoute({
+  id: "get-approval-page",
+  method: "GET",
+  path: "/approvals/{id}",
+  auth: "none",
+  // The page highlights the SQL with PostgreSQL's scanner (the same WASM).
+  needsParser: true,
+  capabilities: {
+    keys: true,
+    sessions: "read",
+    approvals: "read",
+    publicUrl: true,
+    signIn: "redirect",
+  },
+  create: createGetApprovalPageHandler,
+});

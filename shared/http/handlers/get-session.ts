@@ -3,7 +3,8 @@
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
-import { pathParameter } from "#shared/http/request.ts";
+import { pathParameter, queryParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { getSession, MAX_WAIT_SECONDS } from "#shared/sessions/session-view.ts";
 
@@ -16,13 +17,24 @@ function waitSeconds(raw: string | undefined): number {
 
 /** The `get-session` route handler. */
 export function createGetSessionHandler(deps: ApiDeps & SessionDeps): ApiHandler {
-  return jwtHandler(deps, "get-session", async (event, principal) => {
+  return jwtHandler(deps, "get-session", async (request, principal, context) => {
     const view = await getSession(
       deps,
       principal,
-      pathParameter(event, "id"),
-      waitSeconds(event.queryStringParameters?.wait),
+      pathParameter(context, "id"),
+      waitSeconds(queryParameter(request, "wait")),
     );
     return jsonResponse(200, view);
   });
 }
+
+/** The `get-session` route. */
+export const route = defineRoute({
+  id: "get-session",
+  method: "GET",
+  path: "/v1/sessions/{id}",
+  auth: "jwt",
+  needsParser: false,
+  capabilities: { sessions: "read", results: "read" },
+  create: createGetSessionHandler,
+});

@@ -6,6 +6,7 @@ import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { jsonBody, pathParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 
 /** The request body (contract §2), extended with the optional binding digest the approver was shown. */
 export const decisionBodySchema = z.strictObject({
@@ -19,9 +20,9 @@ export const decisionBodySchema = z.strictObject({
 
 /** The `post-approval-decision` route handler. */
 export function createPostApprovalDecisionHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
-  return jwtHandler(deps, "post-approval-decision", async (event, principal) => {
-    const body = jsonBody(event, decisionBodySchema);
-    const result = await submitDecision(deps, principal, pathParameter(event, "id"), {
+  return jwtHandler(deps, "post-approval-decision", async (request, principal, context) => {
+    const body = await jsonBody(request, decisionBodySchema);
+    const result = await submitDecision(deps, principal, pathParameter(context, "id"), {
       decision: body.decision,
       comment: body.comment ?? null,
       binding: body.binding,
@@ -30,3 +31,14 @@ export function createPostApprovalDecisionHandler(deps: ApiDeps & ApprovalDeps):
     return jsonResponse(200, result);
   });
 }
+
+/** The `post-approval-decision` route. */
+export const route = defineRoute({
+  id: "post-approval-decision",
+  method: "POST",
+  path: "/v1/approvals/{id}/decision",
+  auth: "jwt",
+  needsParser: false,
+  capabilities: { sessions: "write", approvals: "write", workflow: "signal" },
+  create: createPostApprovalDecisionHandler,
+});

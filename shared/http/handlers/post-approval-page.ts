@@ -1,16 +1,16 @@
 // POST /approvals/{id}: the page's Approve / Deny form — same origin, signed-in session, CSRF token, then the one decision path.
 
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
-import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-state.ts";
+import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { submitDecision } from "#shared/approval/submit-decision.ts";
 import { AuthenticationError, ForbiddenError, NotFoundError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, pageHandler } from "#shared/http/api-handler.ts";
 import { formBody, header, pathParameter } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import { requireSignIn, type WebDeps } from "#shared/http/web-deps.ts";
 import { readSession, verifyCsrf } from "#shared/web/approver-session.ts";
-import { redirect } from "#shared/web/html.ts";
+import { redirect } from "#shared/web/page.ts";
 
 /** The form the page posts. */
 export const approvalFormSchema = z.strictObject({
@@ -24,28 +24,28 @@ export const approvalFormSchema = z.strictObject({
  * Refuses a cross-site post: the `Origin` header must be the gateway's public origin (a browser sends it on a form
  * post); when it is absent or opaque (`null`), `Sec-Fetch-Site: same-origin` is required instead.
  */
-export function checkOrigin(event: APIGatewayProxyEventV2, publicUrl: string): void {
-  const origin = header(event, "origin");
+export function checkOrigin(request: Request, publicUrl: string): void {
+  const origin = header(request, "origin");
   const expected = new URL(publicUrl).origin;
   const ok =
     origin === undefined || origin === "null"
-      ? header(event, "sec-fetch-site") === "same-origin"
+      ? header(request, "sec-fetch-site") === "same-origin"
       : origin === expected;
   if (!ok) throw new ForbiddenError("csrf_failed", "the form was not posted from the approval page");
 }
 
 /** The `post-approval-page` route handler. */
 export function createPostApprovalPageHandler(deps: ApiDeps & ApprovalDeps & WebDeps): ApiHandler {
-  return pageHandler(deps, "post-approval-page", async (event) => {
-    const approvalId = pathParameter(event, "id");
+  return pageHandler(deps, "post-approval-page", async (request, context) => {
+    const approvalId = pathParameter(context, "id");
     if (!APPROVAL_ID_PATTERN.test(approvalId)) throw new NotFoundError("no such approval request");
     requireSignIn(deps);
-    checkOrigin(event, deps.publicUrl());
-    const session = await readSession(deps.keys, event, deps.clock.now());
+    checkOrigin(request, deps.publicUrl());
+    const session = await readSession(deps.keys, request, deps.clock.now());
     if (session === undefined) {
       throw new AuthenticationError("your sign-in has expired; open the approval link again to sign in");
     }
-    const form = formBody(event, approvalFormSchema);
+    const form = await formBody(request, approvalFormSchema);
     if (!(await verifyCsrf(deps.keys, session, approvalId, form.csrf))) {
       throw new ForbiddenError(
         "csrf_failed",
@@ -62,3 +62,21 @@ export function createPostApprovalPageHandler(deps: ApiDeps & ApprovalDeps & Web
     return redirect(`/approvals/${approvalId}?done=${form.decision}`, 303);
   });
 }
+
+/** The `post-approval-page` route. */
+export const route = defineRoute({
+  id: "post-approval-page",
+  method: "POST",
+  path: "/approvals/{id}",
+  auth: "none",
+  needsParser: false,
+  capabilities: {
+    keys: true,
+    sessions: "write",
+    approvals: "write",
+    workflow: "signal",
+    publicUrl: true,
+    signIn: "redirect",
+  },
+  create: createPostApprovalPageHandler,
+});

@@ -1,15 +1,15 @@
 // POST /v1/queries: validate the body, submit the query, answer 200 / 202 (pending approval) / dry-run.
 
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import * as z from "zod";
-import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
-import { header, jsonBody } from "#shared/http/request.ts";
+import { header, jsonBody, type RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
 import type { SqlParam } from "#shared/ports.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
+import { submitQuery } from "#shared/query/submit-query.ts";
 import type { QueryRequest, RequestContext } from "#shared/sessions/new-record.ts";
-import { submitQuery } from "#shared/sessions/query-service.ts";
 
 const MAX_SQL_CHARS = 100_000;
 const MAX_PARAMS = 1_000;
@@ -51,8 +51,8 @@ function checkText(sql: string): void {
 }
 
 /** A request's idempotency key, validated. */
-export function idempotencyKey(event: APIGatewayProxyEventV2): string | null {
-  const key = header(event, "idempotency-key");
+export function idempotencyKey(request: Request): string | null {
+  const key = header(request, "idempotency-key");
   if (key === undefined) return null;
   if (!/^[A-Za-z0-9._:-]{1,200}$/.test(key)) {
     throw new BadRequestError(
@@ -63,21 +63,20 @@ export function idempotencyKey(event: APIGatewayProxyEventV2): string | null {
   return key;
 }
 
-/** The caller's network identity as API Gateway reports it. */
-export function clientOf(event: APIGatewayProxyEventV2): RequestContext["client"] {
-  const http = event.requestContext?.http;
+/** The caller's network identity as the host reports it. */
+export function clientOf(request: Request, context: RouteContext): RequestContext["client"] {
   return {
-    ip: http?.sourceIp ?? null,
-    userAgent: (http?.userAgent ?? header(event, "user-agent") ?? "").slice(0, 512) || null,
+    ip: context.sourceIp,
+    userAgent: (header(request, "user-agent") ?? "").slice(0, 512) || null,
   };
 }
 
 /** The `post-query` route handler. */
-export function createPostQueryHandler(deps: ApiDeps & ApprovalDeps): ApiHandler {
-  return jwtHandler(deps, "post-query", async (event, principal) => {
-    const body = jsonBody(event, queryBodySchema);
+export function createPostQueryHandler(deps: ApiDeps & QueryDeps): ApiHandler {
+  return jwtHandler(deps, "post-query", async (request, principal, routeContext) => {
+    const body = await jsonBody(request, queryBodySchema);
     checkText(body.sql);
-    const request: QueryRequest = {
+    const query: QueryRequest = {
       sql: body.sql,
       params: orderedParams(body.params),
       purpose: body.purpose ?? null,
@@ -85,10 +84,29 @@ export function createPostQueryHandler(deps: ApiDeps & ApprovalDeps): ApiHandler
     };
     const context: RequestContext = {
       principal,
-      client: clientOf(event),
-      idempotencyKey: idempotencyKey(event),
+      client: clientOf(request, routeContext),
+      idempotencyKey: idempotencyKey(request),
     };
-    const outcome = await submitQuery(deps, context, request);
+    const outcome = await submitQuery(deps, context, query);
     return jsonResponse(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
   });
 }
+
+/** The `post-query` route. */
+export const route = defineRoute({
+  id: "post-query",
+  method: "POST",
+  path: "/v1/queries",
+  auth: "jwt",
+  needsParser: true,
+  capabilities: {
+    database: true,
+    keys: true,
+    sessions: "write",
+    results: "write",
+    approvals: "write",
+    workflow: "start",
+    policyArchive: "write",
+  },
+  create: createPostQueryHandler,
+});

@@ -1,6 +1,7 @@
 // What a policy protects for one principal, read with the project's own loader: rule columns and detector columns.
 
-import type { ColumnRule, DetectorKind } from "#shared/masking/rules.ts";
+import type { DetectorKind } from "#shared/masking/detector-rules.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 

@@ -1,11 +1,13 @@
 // Images of protected values for world B: fresh, same format, keeping exactly what the columns' masking rules show.
 
-import { EMAIL_DOMAINS, isValidSsn } from "#shared/ehr/identifiers.ts";
-import { Prng } from "#shared/ehr/prng.ts";
+import type { GeneralizeTarget } from "#shared/masking/generalize.ts";
 import { compileGeneralizer } from "#shared/masking/generalize.ts";
 import { maskPartial } from "#shared/masking/partial.ts";
-import type { ColumnRule, GeneralizeTarget, PartialRule } from "#shared/masking/rules.ts";
+import type { PartialRule } from "#shared/masking/strategies/partial.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import { normalizeForToken } from "#shared/masking/tokenize.ts";
+import { EMAIL_DOMAINS, isValidSsn } from "#tools/ehr/identifiers.ts";
+import { Prng } from "#tools/ehr/prng.ts";
 
 /** The value formats the harness can make images of. */
 export type ValueKind =
@@ -27,7 +29,7 @@ export interface DomainRule {
 }
 
 const MAX_ATTEMPTS = 2_000;
-/** Generated dates of birth go back to ages of 104 (shared/ehr/patients.ts): bucketed years are drawn from there. */
+/** Generated dates of birth go back to ages of 104 (tools/ehr/patients.ts): bucketed years are drawn from there. */
 const OLDEST_BUCKET_YEARS = 15;
 const FREE_YEARS: readonly [number, number] = [1920, 2024];
 const ALL_NORMALIZATIONS = ["unicode", "case", "whitespace"] as const;

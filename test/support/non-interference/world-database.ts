@@ -2,17 +2,17 @@
 
 import { join } from "node:path";
 import pg from "pg";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
+import { createJsonLogger } from "#shared/log.ts";
+import type { SqlParam } from "#shared/ports.ts";
 import {
   type ColumnSpec,
   columnArrays,
   ENCOUNTER_COLUMNS,
   MEDICATION_COLUMNS,
   PATIENT_COLUMNS,
-} from "#shared/ehr/columns.ts";
-import { EHR_CONSTRAINTS_SQL, EHR_TABLES, EHR_TABLES_SQL } from "#shared/ehr/schema.ts";
-import { createJsonLogger } from "#shared/log.ts";
-import type { SqlParam } from "#shared/ports.ts";
+} from "#tools/ehr/columns.ts";
+import { EHR_CONSTRAINTS_SQL, EHR_TABLES, EHR_TABLES_SQL } from "#tools/ehr/schema.ts";
 import type { EhrRows } from "./worlds.ts";
 
 /** One database session: `query` runs one statement (with parameters) or, without parameters, a script. */
@@ -37,7 +37,7 @@ function insertSql<Row>(table: string, columns: readonly ColumnSpec<Row>[]): str
 }
 
 /**
- * Creates the demo schema (shared/ehr/schema.ts), applies `adjustments`, inserts `rows` (the tables are small:
+ * Creates the demo schema (tools/ehr/schema.ts), applies `adjustments`, inserts `rows` (the tables are small:
  * one statement each, every value a bound parameter), adds the keys and indexes, then ANALYZEs. Below 30,000 rows
  * per table ANALYZE reads every row, so both worlds get exact, deterministic statistics of their own values.
  */

@@ -1,14 +1,14 @@
 // Builds the two worlds of the non-interference test: A = the synthetic EHR, B = A with every protected value replaced.
 
-import type { ColumnSpec } from "#shared/ehr/columns.ts";
-import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#shared/ehr/columns.ts";
-import type { EncounterRow } from "#shared/ehr/encounters.ts";
-import { generateAnnotatedEncounters, generateMedications, generatePatients } from "#shared/ehr/generate.ts";
-import type { MedicationRow } from "#shared/ehr/medications.ts";
-import type { NoteSpan } from "#shared/ehr/notes.ts";
-import type { EhrOptions } from "#shared/ehr/options.ts";
-import type { PatientRow } from "#shared/ehr/patients.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
+import type { ColumnSpec } from "#tools/ehr/columns.ts";
+import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#tools/ehr/columns.ts";
+import type { EncounterRow } from "#tools/ehr/encounters.ts";
+import { generateAnnotatedEncounters, generateMedications, generatePatients } from "#tools/ehr/generate.ts";
+import type { MedicationRow } from "#tools/ehr/medications.ts";
+import type { NoteSpan } from "#tools/ehr/notes.ts";
+import type { EhrOptions } from "#tools/ehr/options.ts";
+import type { PatientRow } from "#tools/ehr/patients.ts";
 import { type ProtectedColumn, type Protection, protectionFor } from "./protection.ts";
 import { type DomainRule, ImageDomain, type SpanForm, spanForm, type ValueKind } from "./value-images.ts";
 

@@ -1,6 +1,6 @@
 // The state of one generated statement: its random stream, bound parameters, fresh names and the constructs it used.
 
-import type { Prng } from "#shared/ehr/prng.ts";
+import type { Prng } from "#tools/ehr/prng.ts";
 import type { LiteralPool, SqlType } from "./model.ts";
 
 /** Quotes a string as an SQL literal. */

@@ -1,6 +1,6 @@
 // The seeded random statement generator (after sqlsmith / SQLancer): typed, mostly valid, cheap, over the demo schema.
 
-import { Prng } from "#shared/ehr/prng.ts";
+import { Prng } from "#tools/ehr/prng.ts";
 import { lit, StatementContext } from "./context.ts";
 import { focusedStatement } from "./focused.ts";
 import type { LiteralPool, ScopeColumn } from "./model.ts";

@@ -1,6 +1,6 @@
 // The random SQL generator's view of the demo schema: tables, typed columns, and the literal values it may use.
 
-import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#shared/ehr/columns.ts";
+import { ENCOUNTER_COLUMNS, MEDICATION_COLUMNS, PATIENT_COLUMNS } from "#tools/ehr/columns.ts";
 
 /** The SQL types expressions are generated at. */
 export type SqlType = "int" | "text" | "date" | "timestamptz" | "bool" | "numeric";
@@ -39,7 +39,7 @@ function columnsOf(specs: readonly { name: string; type: string }[]): TableModel
   return specs.map(({ name, type }) => ({ name, type: TYPES[type] ?? "text" }));
 }
 
-/** The three demo tables (shared/ehr/schema.ts). */
+/** The three demo tables (tools/ehr/schema.ts). */
 export const TABLES: readonly TableModel[] = [
   { name: "patients", alias: "p", patientKey: "id", columns: columnsOf(PATIENT_COLUMNS) },
   { name: "encounters", alias: "e", patientKey: "patient_id", columns: columnsOf(ENCOUNTER_COLUMNS) },

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { syncDirectory, writeFileOnce } from "#shared/adapters/local/atomic-file.ts";
+import { syncDirectory, writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
 
 describe("writeFileOnce", () => {
   let dir: string;

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileKeyProvider, loadOrCreateSecret } from "#shared/adapters/local/file-key-provider.ts";
+import { FileKeyProvider, loadOrCreateSecret } from "#infra/local/adapters/file-key-provider.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 
 describe("FileKeyProvider", () => {

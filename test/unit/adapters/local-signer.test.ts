@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EVIDENCE_KEY_FILE, LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { EVIDENCE_KEY_FILE, LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
 
 describe("LocalSigner", () => {

@@ -6,8 +6,9 @@ import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import { RouteTable } from "#shared/http/route-table.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 function rawStatus(port: string, path: string): Promise<number | undefined> {
@@ -39,7 +40,7 @@ describe("local object links", () => {
       baseUrl: () => server.url,
       clock: { now: () => new Date(now) },
     });
-    server.mount({ handlers: new Map(), localRoutes: [], objects: store });
+    server.mount({ routes: new RouteTable([]), handlers: new Map(), localRoutes: [], objects: store });
     await store.put("results/2026-01-02/a.ndjson.gz", body, "application/x-ndjson+gzip");
     await store.put("results/2026-01-02/b.ndjson.gz", randomBytes(10), "application/x-ndjson+gzip");
   });

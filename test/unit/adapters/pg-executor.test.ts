@@ -2,7 +2,7 @@
 // and off page boundaries, and a sink failure that leaves no transaction or cursor behind on the connection.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
+import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";

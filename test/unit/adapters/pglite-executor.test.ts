@@ -4,7 +4,7 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PgliteExecutor } from "#shared/adapters/local/pglite-executor.ts";
+import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";

@@ -7,9 +7,12 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { type RunningServer, startServer } from "#infra/local/server.ts";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
+import type { RouteContext } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
+import { RouteTable } from "#shared/http/route-table.ts";
 import { createJsonLogger } from "#shared/log.ts";
 
 /** A request the handler holds until the test releases it. */
@@ -75,12 +78,26 @@ describe("local server stop", () => {
       baseUrl: () => server.url,
     });
     // GET /v1/sessions/{id}: "fast" answers at once; any other id waits for its Held to be released.
-    const handler = async (event: { pathParameters?: Record<string, string | undefined> }) => {
-      const id = event.pathParameters?.id ?? "";
+    const handler = async (_request: Request, context: RouteContext) => {
+      const id = context.pathParameters.id ?? "";
       await held.get(id)?.pass();
       return jsonResponse(200, { id });
     };
-    server.mount({ handlers: new Map([["get-session", handler]]), localRoutes: [], objects });
+    const route = defineRoute({
+      id: "get-session",
+      method: "GET",
+      path: "/v1/sessions/{id}",
+      auth: "none",
+      needsParser: false,
+      capabilities: {},
+      create: () => handler,
+    });
+    server.mount({
+      routes: new RouteTable([route]),
+      handlers: new Map([["get-session", handler]]),
+      localRoutes: [],
+      objects,
+    });
   }
 
   function hold(id: string): Held {

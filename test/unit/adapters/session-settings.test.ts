@@ -3,8 +3,8 @@
 
 import type pg from "pg";
 import { expect, it } from "vitest";
-import { localSettingsSql } from "#shared/adapters/aws/rds-data-executor.ts";
-import { PgExecutor } from "#shared/adapters/local/pg-executor.ts";
+import { localSettingsSql } from "#infra/aws/adapters/rds-data-executor.ts";
+import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { silentLogger } from "#shared/log.ts";
 import { SESSION_SETTINGS, SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 

@@ -1,8 +1,8 @@
 // The approver's page shows every text visibly: no bidi override or zero-width character reaches it raw.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
-import { APPROVAL_STATE_SCHEMA } from "#shared/approval/approval-state.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
+import { APPROVAL_STATE_SCHEMA } from "#shared/approval/approval-request.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import { renderApprovalPage } from "#shared/approval/page/approval-page.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
@@ -72,7 +72,7 @@ describe("renderApprovalPage", () => {
       viewer: { label: "bob", key: "https://idp.test/#bob", subject: "bob" },
       csrf: "token",
       now,
-    });
+    }).value;
     for (const raw of HIDDEN) expect(page).not.toContain(raw);
     expect(page).not.toMatch(HIDDEN_RE);
     const sqlBlock = page.slice(page.indexOf('<pre class="sql">'), page.indexOf("</pre>"));

@@ -1,7 +1,7 @@
 // The decision rules as one pure function: separation of duties, role, expiry, once per approver, binding, quorum.
 
 import { describe, expect, it } from "vitest";
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-state.ts";
+import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-request.ts";
 import { checkDecision, type DecisionRequest } from "#shared/approval/decision-rules.ts";
 
 const NOW = new Date("2026-11-29T12:00:00Z");

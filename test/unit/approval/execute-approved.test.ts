@@ -1,12 +1,12 @@
 // Task execute-approved runs only the session its approval names, and only when that record names the approval.
 
 import { describe, expect, it } from "vitest";
-import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-state.ts";
-import { APPROVAL_STATE_SCHEMA } from "#shared/approval/approval-state.ts";
+import type { ApprovalState, ApprovalStatus } from "#shared/approval/approval-request.ts";
+import { APPROVAL_STATE_SCHEMA } from "#shared/approval/approval-request.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
-import { executeApproved } from "#shared/approval/tasks/execute-approved.ts";
 import { silentLogger } from "#shared/log.ts";
+import { executeApproved } from "#shared/query/execute-approved.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 

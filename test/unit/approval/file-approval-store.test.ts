@@ -4,8 +4,8 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import { FileApprovalStore } from "#infra/local/adapters/file-approval-store.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { APPROVAL_ID as ID, APPROVAL_NOW as NOW, pendingApproval } from "#test/support/approval-state.ts";
 
 const fresh = (): ApprovalState => pendingApproval();

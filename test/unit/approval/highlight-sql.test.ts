@@ -19,7 +19,7 @@ describe("highlightSql", () => {
   });
 
   it("classes keywords, identifiers, strings, numbers, parameters, operators and comments", () => {
-    const html = highlightSql("SELECT p.id, 'x' AS s, 42 -- note\nFROM patients p WHERE id >= $1");
+    const html = highlightSql("SELECT p.id, 'x' AS s, 42 -- note\nFROM patients p WHERE id >= $1").value;
     expect(html).toContain('<span class="k">SELECT</span>');
     expect(html).toContain('<span class="s">&#39;x&#39;</span>');
     expect(html).toContain('<span class="n">42</span>');
@@ -31,7 +31,7 @@ describe("highlightSql", () => {
 
   it("keeps the exact text (whitespace, Unicode) and escapes markup inside literals and identifiers", () => {
     const sql = `SELECT '</code><script>alert(1)</script>' AS "a<b", 'Zoë' \n\t FROM patients /* <b> */`;
-    const html = highlightSql(sql);
+    const html = highlightSql(sql).value;
     expect(html).not.toContain("<script");
     expect(html).not.toContain("<b>");
     expect(html).not.toContain('"a<b"');
@@ -40,20 +40,20 @@ describe("highlightSql", () => {
 
   it("falls back to escaped text when the scanner cannot tokenize", () => {
     const sql = "SELECT 'unterminated <i>";
-    expect(text(highlightSql(sql))).toBe(sql);
-    expect(highlightSql(sql)).not.toContain("<i>");
+    expect(text(highlightSql(sql).value)).toBe(sql);
+    expect(highlightSql(sql).value).not.toContain("<i>");
   });
 
   it("shows bidi overrides, isolates and zero-width characters as markers, never raw (Trojan Source)", () => {
     const sql = "SELECT id FROM patients WHERE note = 'ok\u202E' -- \u2066x\u2069\nAND\u200B id = 1";
-    const html = highlightSql(sql);
+    const html = highlightSql(sql).value;
     for (const raw of ["\u202E", "\u2066", "\u2069", "\u200B"]) expect(html).not.toContain(raw);
     expect(html).toContain("⟨U+202E⟩");
     expect(html).toContain("⟨U+2066⟩");
     expect(html).toContain("⟨U+2069⟩");
     expect(html).toContain("⟨U+200B⟩");
     // The same in the fallback, when the scanner cannot tokenize.
-    const broken = highlightSql("SELECT '\u202Eunterminated\u200B");
+    const broken = highlightSql("SELECT '\u202Eunterminated\u200B").value;
     expect(broken).toContain("⟨U+202E⟩");
     expect(broken).not.toMatch(/[\u202E\u200B]/);
   });

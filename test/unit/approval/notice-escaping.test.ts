@@ -6,10 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { noticeSubject } from "#shared/adapters/aws/sns-notifier.ts";
-import { consoleLine } from "#shared/adapters/local/console-notifier.ts";
-import { FileApprovalStore } from "#shared/adapters/local/file-approval-store.ts";
-import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-state.ts";
+import { noticeSubject } from "#infra/aws/adapters/sns-notifier.ts";
+import { consoleLine } from "#infra/local/adapters/console-notifier.ts";
+import { FileApprovalStore } from "#infra/local/adapters/file-approval-store.ts";
+import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "#shared/approval/approval-request.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import type { ApprovalTaskDeps } from "#shared/approval/deps.ts";
 import { formatApprovalEmail } from "#shared/approval/email-message.ts";
@@ -131,7 +131,7 @@ describe("approval notifications", () => {
       viewer: { label: "bob", key: "https://idp.test/#bob", subject: "bob" },
       csrf: "token",
       now: NOW,
-    });
+    }).value;
     const requestedBy = page.slice(
       page.indexOf("<dt>Requested by</dt>"),
       page.indexOf("</dd>", page.indexOf("<dt>Requested by</dt>")),

@@ -3,8 +3,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConsoleNotifier, consoleLine } from "#shared/adapters/local/console-notifier.ts";
-import { WebhookNotifier } from "#shared/adapters/local/webhook-notifier.ts";
+import { ConsoleNotifier, consoleLine } from "#infra/local/adapters/console-notifier.ts";
+import { WebhookNotifier } from "#infra/local/adapters/webhook-notifier.ts";
 import { FanOutNotifier } from "#shared/approval/fan-out-notifier.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import { createJsonLogger } from "#shared/log.ts";

@@ -1,8 +1,12 @@
 // The approval state description: valid as data, and rendered mechanically to Amazon States Language.
 
 import { describe, expect, it } from "vitest";
+import {
+  APPROVAL_STATES,
+  approvalWorkflowInputSchema,
+  HEARTBEAT_SECONDS,
+} from "#shared/approval/approval-workflow.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
-import { APPROVAL_STATES, approvalWorkflowInputSchema, HEARTBEAT_SECONDS } from "#shared/approval/states.ts";
 import { TASK_NAMES, workflowDescriptionSchema } from "#shared/approval/workflow-description.ts";
 
 const ARNS = Object.fromEntries(

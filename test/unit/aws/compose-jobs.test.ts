@@ -1,4 +1,4 @@
-// Background functions: the nightly range, task/keeper/nightly composition with telemetry, the approver client secret.
+// Background functions: the nightly range, task and job composition from their declarations with telemetry, the approver client secret.
 
 import { createHash } from "node:crypto";
 import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -10,12 +10,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readClientSecret } from "#shared/adapters/aws/client-secret.ts";
-import { composeKeeper, composeTask, nightlyRange } from "#shared/adapters/aws/compose-jobs.ts";
-import type { JobTelemetry } from "#shared/adapters/aws/job-metrics.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
-import { closeDenied } from "#shared/approval/tasks/close-approval.ts";
-import { planWait } from "#shared/approval/tasks/plan-wait.ts";
+import { readClientSecret } from "#infra/aws/adapters/client-secret.ts";
+import { serveJob, serveTask } from "#infra/aws/compose-jobs.ts";
+import type { JobTelemetry } from "#infra/aws/job-metrics.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import { closeDeniedTask } from "#shared/approval/tasks/close-approval.ts";
+import { planWaitTask } from "#shared/approval/tasks/plan-wait.ts";
+import { job as keeperJob } from "#shared/jobs/approval-keeper.ts";
+import { nightlyRange } from "#shared/jobs/nightly-evidence.ts";
 import { silentLogger } from "#shared/log.ts";
 import { clientSecretBasic } from "#shared/web/oidc-client.ts";
 
@@ -89,16 +91,20 @@ describe("nightlyRange", () => {
   });
 });
 
-describe("composeTask and composeKeeper", () => {
+describe("serveTask and serveJob", () => {
   it("composes a task from its own capabilities, counts outcomes and flushes after each invocation", async () => {
     const telemetry = recorder();
-    const handler = await composeTask("plan-wait", planWait, undefined, {
-      env: env("task-plan-wait"),
-      bundleDir,
-      logger: silentLogger,
-      telemetry,
-      clients: { dynamo: new DynamoDBClient({ region: "eu-west-1", credentials }) },
-    });
+    const handler = await serveTask(
+      planWaitTask,
+      {},
+      {
+        env: env("task-plan-wait"),
+        bundleDir,
+        logger: silentLogger,
+        telemetry,
+        clients: { dynamo: new DynamoDBClient({ region: "eu-west-1", credentials }) },
+      },
+    );
     dynamo.on(GetItemCommand).resolves({});
     await expect(
       handler({ approvalId: "apr_0000000000000000000000000A", sessionId: "ses_00000000000000000000000000" }),
@@ -111,18 +117,23 @@ describe("composeTask and composeKeeper", () => {
 
   it("refuses a task entry configured as another function", async () => {
     await expect(
-      composeTask("close-denied", closeDenied, undefined, {
-        env: env("task-plan-wait"),
-        bundleDir,
-        telemetry: recorder(),
-      }),
+      serveTask(
+        closeDeniedTask,
+        {},
+        {
+          env: env("task-plan-wait"),
+          bundleDir,
+          telemetry: recorder(),
+        },
+      ),
     ).rejects.toThrow(/configured for task-plan-wait/);
   });
 
   it("sweeps with the keeper and counts heartbeats and re-sent decisions", async () => {
     const telemetry = recorder();
     dynamo.on(QueryCommand).resolves({ Items: [] });
-    const keeper = await composeKeeper(
+    const keeper = await serveJob(
+      keeperJob,
       { workflow: workflowPart },
       {
         env: env("approval-keeper"),
@@ -136,7 +147,7 @@ describe("composeTask and composeKeeper", () => {
         },
       },
     );
-    expect(await keeper()).toEqual({ heartbeats: 0, resent: 0 });
+    expect(await keeper({})).toEqual({ heartbeats: 0, resent: 0 });
     expect(telemetry.counts).toEqual({ Heartbeats: 0, DecisionsResent: 0 });
     expect(telemetry.flushes).toBe(1);
     expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input.IndexName).toBe("open-approvals");

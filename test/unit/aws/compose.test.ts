@@ -16,24 +16,21 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
-import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
-import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
-import { secretsPart } from "#shared/adapters/aws/parts/secrets.ts";
-import { workflowPart } from "#shared/adapters/aws/parts/workflow.ts";
-import type { AwsParts } from "#shared/adapters/aws/parts.ts";
-import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
-import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
-import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#shared/config/lambda-env.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { composeFunction, createAwsDeps, loadBundledPolicy, serveRoute } from "#infra/aws/compose.ts";
+import { type LambdaEnvironment, lambdaConfigFromEnv, lambdaEnvironment } from "#infra/aws/config.ts";
+import { apiGatewayHandler } from "#infra/aws/edge.ts";
+import { loadFunctions } from "#infra/aws/functions.ts";
+import { secretsPart } from "#infra/aws/parts/secrets.ts";
+import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import type { SqlParts } from "#infra/aws/parts.ts";
 import { ConfigurationError } from "#shared/errors.ts";
-import { HANDLER_FACTORIES } from "#shared/http/handler-registry.ts";
-import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
-import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
-import { ROUTES } from "#shared/http/routes.ts";
+import { createGetSessionHandler, route as getSessionRoute } from "#shared/http/handlers/get-session.ts";
+import { route as postQueryRoute } from "#shared/http/handlers/post-query.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import { silentLogger } from "#shared/log.ts";
-import type { StatementAnalyzer } from "#shared/sessions/deps.ts";
+import type { StatementAnalyzer } from "#shared/ports.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { createTestIssuer } from "#test/support/tokens.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
@@ -51,6 +48,14 @@ const ARN = {
   cluster: "arn:aws:rds:eu-west-1:111111111111:cluster:ehr",
   dbSecret: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db",
   keys: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keys",
+};
+
+const ALL_FUNCTIONS = await loadFunctions();
+/** The declaration a function id names (its id and capabilities). */
+const entryOf = (id: string) => {
+  const fn = ALL_FUNCTIONS.find((f) => f.id === id);
+  if (fn === undefined) throw new Error(`no function ${id}`);
+  return { id: fn.id, capabilities: fn.capabilities };
 };
 
 let bundleDir: string;
@@ -97,7 +102,7 @@ afterAll(async () => {
 
 describe("Lambda environment", () => {
   it("validates with defaults and requires the variables of the route's capabilities", () => {
-    const config = lambdaConfigFromEnv(env("get-session"));
+    const config = lambdaConfigFromEnv(env("get-session"), entryOf("get-session"));
     expect(config).toMatchObject({
       functionId: "get-session",
       policyFile: "policy.yaml",
@@ -107,38 +112,45 @@ describe("Lambda environment", () => {
       database: undefined,
       keysSecretArn: undefined,
     });
-    expect(() => lambdaConfigFromEnv(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
+    expect(() => lambdaConfigFromEnv(env("post-query"), entryOf("post-query"))).toThrow(
+      /PHIGATE_DB_CLUSTER_ARN/,
+    );
     expect(() =>
-      lambdaConfigFromEnv(env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys })),
+      lambdaConfigFromEnv(
+        env("post-query", { ...dbEnv, PHIGATE_KEYS_SECRET_ARN: ARN.keys }),
+        entryOf("post-query"),
+      ),
     ).toThrow(/PHIGATE_APPROVALS_TABLE, PHIGATE_STATE_MACHINE_ARN, PHIGATE_EVIDENCE_BUCKET/);
-    const full = lambdaConfigFromEnv(env("post-query", queryEnv));
+    const full = lambdaConfigFromEnv(env("post-query", queryEnv), entryOf("post-query"));
     expect(full.database).toEqual({ clusterArn: ARN.cluster, secretArn: ARN.dbSecret, database: "ehr" });
-    expect(() => lambdaConfigFromEnv(env("no-such-route"))).toThrow(ConfigurationError);
-    expect(() => lambdaConfigFromEnv(env("get-session", { PHIGATE_PAGE_SIZE: "0" }))).toThrow(
-      /PHIGATE_PAGE_SIZE/,
+    expect(() => lambdaConfigFromEnv(env("no-such-route"), entryOf("get-session"))).toThrow(
+      ConfigurationError,
     );
-    expect(() => lambdaConfigFromEnv(env("get-session", { PHIGATE_ISSUERS: "[]" }))).toThrow(
-      /PHIGATE_ISSUERS/,
-    );
-    expect(() => lambdaConfigFromEnv({ ...env("get-session"), PHIGATE_DATA_KEY_ARN: "key" })).toThrow(/ARN/);
+    expect(() =>
+      lambdaConfigFromEnv(env("get-session", { PHIGATE_PAGE_SIZE: "0" }), entryOf("get-session")),
+    ).toThrow(/PHIGATE_PAGE_SIZE/);
+    expect(() =>
+      lambdaConfigFromEnv(env("get-session", { PHIGATE_ISSUERS: "[]" }), entryOf("get-session")),
+    ).toThrow(/PHIGATE_ISSUERS/);
+    expect(() =>
+      lambdaConfigFromEnv({ ...env("get-session"), PHIGATE_DATA_KEY_ARN: "key" }, entryOf("get-session")),
+    ).toThrow(/ARN/);
   });
 
   it("builds the CDK environment prop, dropping unset values and refusing a missing capability variable", () => {
-    const built = lambdaEnvironment({ ...env("post-query", queryEnv), PHIGATE_LOG_LEVEL: undefined });
+    const { capabilities } = entryOf("post-query");
+    const built = lambdaEnvironment(
+      { ...env("post-query", queryEnv), PHIGATE_LOG_LEVEL: undefined },
+      capabilities,
+    );
     expect(built.PHIGATE_DB_NAME).toBe("ehr");
     expect("PHIGATE_LOG_LEVEL" in built).toBe(false);
-    expect(() => lambdaEnvironment(env("post-query"))).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
-  });
-
-  it("declares capabilities for every route and every workflow task, and nothing else", () => {
-    expect(Object.keys(ROUTE_CAPABILITIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
-    expect(Object.keys(TASK_CAPABILITIES).sort()).toEqual([...TASK_NAMES].sort());
-    for (const fn of ALL_FUNCTIONS) expect(() => capabilitiesOf(fn.id)).not.toThrow();
+    expect(() => lambdaEnvironment(env("post-query"), capabilities)).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
   });
 
   it("lets only the decision paths, notify-approvers and the keeper signal the workflow, only post-query start it", () => {
-    const with_ = (check: (c: ReturnType<typeof capabilitiesOf>) => boolean) =>
-      ALL_FUNCTIONS.filter((f) => check(capabilitiesOf(f.id)))
+    const with_ = (check: (c: (typeof ALL_FUNCTIONS)[number]["capabilities"]) => boolean) =>
+      ALL_FUNCTIONS.filter((f) => check(f.capabilities))
         .map((f) => f.id)
         .sort();
     expect(with_((c) => c.workflow === "signal")).toEqual([
@@ -155,65 +167,16 @@ describe("Lambda environment", () => {
 });
 
 describe("Lambda entries", () => {
-  it("has one entry file per function (every route, every workflow task, the scheduled ones) and no other", async () => {
+  it("has one entry file per declared function (every route, every workflow task, every job) and no other", async () => {
     const files = (await readdir(join(ROOT, "functions")))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `functions/${f}`);
     expect(files.sort()).toEqual(ALL_FUNCTIONS.map((f) => f.entry).sort());
-    for (const route of ROUTES) expect(route.entry).toBe(`functions/${route.id}.ts`);
-    for (const task of TASK_NAMES) {
-      expect(TASK_FUNCTIONS[task].entry).toBe(`functions/task-${task}.ts`);
-      const source = await readFile(join(ROOT, TASK_FUNCTIONS[task].entry), "utf8");
-      expect(source).toMatch(new RegExp(`composeTask\\(\\s*"${task}",\\s*[a-zA-Z]+\\b`));
-    }
-    for (const route of ROUTES) {
-      const source = await readFile(join(ROOT, route.entry), "utf8");
-      const factory = HANDLER_FACTORIES[route.id]?.name ?? "";
-      expect(source).toContain(`composeHandler("${route.id}", ${factory}`);
-      expect(source).not.toContain("handler-registry");
-    }
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
-  });
-
-  it("loads the X-Ray SDK in background jobs only, never on the query path", async () => {
-    const traced: string[] = [];
-    for (const fn of ALL_FUNCTIONS) {
-      const source = await readFile(join(ROOT, fn.entry), "utf8");
-      if (source.includes("tracedTelemetry")) traced.push(fn.id);
-      if (capabilitiesOf(fn.id).database) expect(source).not.toContain("job-telemetry");
-    }
-    expect(traced.sort()).toEqual(
-      ALL_FUNCTIONS.map((f) => f.id)
-        .filter(
-          (id) =>
-            (id.startsWith("task-") && id !== "task-execute-approved") ||
-            id === "approval-keeper" ||
-            id === "nightly-evidence",
-        )
-        .sort(),
-    );
-  });
-
-  it("supplies exactly the parts its capabilities use (nothing more is bundled, nothing less at cold start)", async () => {
-    for (const fn of ALL_FUNCTIONS) {
-      const source = await readFile(join(ROOT, fn.entry), "utf8");
-      const can = capabilitiesOf(fn.id);
-      const needs: Record<string, boolean> = {
-        "parts/sql.ts": can.database,
-        "parts/secrets.ts": can.keys || can.signIn === "exchange",
-        "parts/workflow.ts": can.workflow !== "none",
-        "parts/notifier.ts": can.notify,
-        "parts/signer.ts": can.evidence,
-      };
-      for (const [part, needed] of Object.entries(needs)) {
-        expect(source.includes(`#shared/adapters/aws/${part}`), `${fn.id} ${part}`).toBe(needed);
-      }
-    }
-    expect(Object.keys(HANDLER_FACTORIES).sort()).toEqual(ROUTES.map((r) => r.id).sort());
   });
 });
 
-describe("composeHandler", () => {
+describe("serveRoute", () => {
   const dynamo = mockClient(DynamoDBClient);
   const s3 = mockClient(S3Client);
   let table: FakeTable;
@@ -244,40 +207,51 @@ describe("composeHandler", () => {
     }) as unknown as APIGatewayProxyEventV2;
 
   it("composes get-session from the environment and the bundled policy; refuses requests without a token", async () => {
-    const handler = await composeHandler("get-session", createGetSessionHandler, undefined, {
-      env: env("get-session"),
-      bundleDir,
-      logger: silentLogger,
-    });
+    const handler = await serveRoute(
+      getSessionRoute,
+      {},
+      {
+        env: env("get-session"),
+        bundleDir,
+        logger: silentLogger,
+      },
+    );
     const response = await handler(event());
     expect(response.statusCode).toBe(401);
   });
 
   it("refuses to start on a foreign route's configuration, a changed policy or a missing SQL side", async () => {
+    await expect(composeFunction(postQueryRoute, {}, { env: env("get-session"), bundleDir })).rejects.toThrow(
+      /configured for get-session/,
+    );
     await expect(
-      composeHandler("post-query", createPostQueryHandler, undefined, { env: env("get-session"), bundleDir }),
-    ).rejects.toThrow(/configured for get-session/);
-    await expect(
-      composeHandler("get-session", createGetSessionHandler, undefined, {
-        env: env("get-session", { PHIGATE_POLICY_DIGEST: "0".repeat(64) }),
-        bundleDir,
-      }),
+      serveRoute(
+        getSessionRoute,
+        {},
+        {
+          env: env("get-session", { PHIGATE_POLICY_DIGEST: "0".repeat(64) }),
+          bundleDir,
+        },
+      ),
     ).rejects.toThrow(/does not match/);
     await expect(
-      composeHandler("post-query", createPostQueryHandler, undefined, {
-        env: env("post-query", queryEnv),
-        bundleDir,
-        logger: silentLogger,
-      }),
+      composeFunction(
+        postQueryRoute,
+        {},
+        {
+          env: env("post-query", queryEnv),
+          bundleDir,
+          logger: silentLogger,
+        },
+      ),
     ).rejects.toThrow(/database capability/);
   });
 
   it("hands the database configuration, Data API client and catalog archive to the entry's SQL parts", async () => {
     const seen: unknown[] = [];
     const archives: unknown[] = [];
-    await composeHandler(
-      "post-query",
-      createPostQueryHandler,
+    await serveRoute(
+      postQueryRoute,
       {
         secrets: secretsPart,
         workflow: workflowPart,
@@ -321,7 +295,7 @@ describe("composeHandler", () => {
   });
 
   it("archives the policy while the SQL parser loads, and fails the start when either fails", async () => {
-    const sqlPart = (analyzer: () => Promise<StatementAnalyzer>): AwsParts["sql"] => ({
+    const sqlPart = (analyzer: () => Promise<StatementAnalyzer>): SqlParts => ({
       client: () => new RDSDataClient({ region: "eu-west-1" }),
       executor: () => ({
         execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
@@ -332,9 +306,8 @@ describe("composeHandler", () => {
       analyzer,
     });
     const compose = (analyzer: () => Promise<StatementAnalyzer>) =>
-      composeHandler(
-        "post-query",
-        createPostQueryHandler,
+      serveRoute(
+        postQueryRoute,
         { secrets: secretsPart, workflow: workflowPart, sql: sqlPart(analyzer) },
         { env: env("post-query", queryEnv), bundleDir, logger: silentLogger },
       );
@@ -366,7 +339,7 @@ describe("composeHandler", () => {
 
   it("serves a stored session through the DynamoDB and S3 adapters to its requester", async () => {
     const idp = await createTestIssuer("https://token.actions.githubusercontent.com/");
-    const config = lambdaConfigFromEnv(env("get-session"));
+    const config = lambdaConfigFromEnv(env("get-session"), entryOf("get-session"));
     const policy = await loadBundledPolicy(bundleDir, config);
     const deps = await createAwsDeps(
       config,
@@ -384,10 +357,9 @@ describe("composeHandler", () => {
       logger: silentLogger,
       idempotencyTtlSeconds: 60,
     }).create(record);
-    const handler = HANDLER_FACTORIES["get-session"]?.({
-      ...deps,
-      verifier: createTokenVerifier([idp.config]),
-    });
+    const handler = apiGatewayHandler(
+      createGetSessionHandler({ ...deps, verifier: createTokenVerifier([idp.config]) }),
+    );
     const response = await handler?.(event(await idp.token("ci"), record.sessionId));
     expect(response?.statusCode).toBe(200);
     expect(JSON.parse(String(response?.body))).toMatchObject({

@@ -9,9 +9,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { OPEN_INDEX, toItem } from "#shared/adapters/aws/approval-item.ts";
-import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
-import type { ApprovalState } from "#shared/approval/approval-state.ts";
+import { OPEN_INDEX, toItem } from "#infra/aws/adapters/approval-item.ts";
+import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
+import type { ApprovalState } from "#shared/approval/approval-request.ts";
 import { ConflictError, GoneError, NotFoundError, UnavailableError } from "#shared/errors.ts";
 import { APPROVAL_ID as ID, APPROVAL_NOW as NOW, pendingApproval } from "#test/support/approval-state.ts";
 import { FakeApprovalTable } from "#test/unit/aws/support/fake-approval-table.ts";

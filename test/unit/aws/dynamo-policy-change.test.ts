@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";

@@ -13,7 +13,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DynamoSessionStore, daysBetween, HEAD_PK } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { DynamoSessionStore, daysBetween, HEAD_PK } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ChainEntry } from "#shared/ports.ts";

@@ -17,11 +17,11 @@ import {
 import { p256 } from "@noble/curves/nist.js";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { KmsSigner } from "#shared/adapters/aws/kms-signer.ts";
-import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
-import { S3EvidenceStore } from "#shared/adapters/aws/s3-evidence-store.ts";
-import { S3PolicyArchive } from "#shared/adapters/aws/s3-policy-archive.ts";
-import { EVIDENCE_KEY_FILE, LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { KmsSigner } from "#infra/aws/adapters/kms-signer.ts";
+import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
+import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
+import { EVIDENCE_KEY_FILE, LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConflictError, IntegrityError, UnavailableError } from "#shared/errors.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";

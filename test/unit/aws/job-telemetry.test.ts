@@ -2,12 +2,12 @@
 
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { expect, it, vi } from "vitest";
-import { tracedTelemetry } from "#shared/adapters/aws/job-telemetry.ts";
+import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
 
 const made = vi.hoisted(() => ({ services: [] as string[] }));
 
-vi.mock("#shared/adapters/aws/job-metrics.ts", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("#shared/adapters/aws/job-metrics.ts")>();
+vi.mock("#infra/aws/job-metrics.ts", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("#infra/aws/job-metrics.ts")>();
   return {
     ...actual,
     metricsTelemetry: (serviceName: string) => {

@@ -15,9 +15,9 @@ import {
 } from "@aws-sdk/client-rds-data";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { localSettingsSql, RdsDataExecutor } from "#shared/adapters/aws/rds-data-executor.ts";
-import { columnDecoders, recordsToRows } from "#shared/adapters/aws/rds-data-fields.ts";
-import { toDataApiStatement } from "#shared/adapters/aws/rds-data-params.ts";
+import { localSettingsSql, RdsDataExecutor } from "#infra/aws/adapters/rds-data-executor.ts";
+import { columnDecoders, recordsToRows } from "#infra/aws/adapters/rds-data-fields.ts";
+import { toDataApiStatement } from "#infra/aws/adapters/rds-data-params.ts";
 import { BadRequestError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import { CATALOG_COLUMNS, CATALOG_SQL } from "#shared/sql/catalog.ts";

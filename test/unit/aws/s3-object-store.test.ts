@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { MIN_PART_BYTES, S3ObjectStore } from "#shared/adapters/aws/s3-object-store.ts";
+import { MIN_PART_BYTES, S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 
 const BUCKET = "phigate-results";

@@ -3,7 +3,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { SecretsKeyProvider } from "#shared/adapters/aws/secrets-key-provider.ts";
+import { SecretsKeyProvider } from "#infra/aws/adapters/secrets-key-provider.ts";
 import { UnavailableError } from "#shared/errors.ts";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:phigate-keys";

@@ -14,8 +14,8 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { SfnApprovalWorkflow } from "#shared/adapters/aws/sfn-approval-workflow.ts";
-import { noticeSubject, SnsNotifier } from "#shared/adapters/aws/sns-notifier.ts";
+import { SfnApprovalWorkflow } from "#infra/aws/adapters/sfn-approval-workflow.ts";
+import { noticeSubject, SnsNotifier } from "#infra/aws/adapters/sns-notifier.ts";
 import type { ApprovalNotice } from "#shared/approval/notice.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import { errorFields } from "#shared/log.ts";

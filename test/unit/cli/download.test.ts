@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliError } from "#cli/client.ts";
+import { CliError } from "#cli/cli-error.ts";
 import { openResultDownload } from "#cli/download.ts";
 import type { ResultBody } from "#cli/format.ts";
 import { DownloadProgress } from "#cli/progress.ts";

@@ -6,8 +6,8 @@ import {
   ENCOUNTER_COLUMNS,
   MEDICATION_COLUMNS,
   PATIENT_COLUMNS,
-} from "#shared/ehr/columns.ts";
-import type { SqlTarget } from "#shared/ehr/seed.ts";
+} from "#tools/ehr/columns.ts";
+import type { SqlTarget } from "#tools/ehr/seed.ts";
 
 function selectList(columns: readonly ColumnSpec<unknown>[]): string {
   return columns

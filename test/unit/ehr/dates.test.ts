@@ -1,7 +1,7 @@
 // Day-number calendar arithmetic agrees with the platform's Date for every day it is used on.
 
 import { describe, expect, it } from "vitest";
-import { calendarDate, DAY_MS, dayNumber, isoDate, isoTimestamp, REFERENCE_DAY } from "#shared/ehr/dates.ts";
+import { calendarDate, DAY_MS, dayNumber, isoDate, isoTimestamp, REFERENCE_DAY } from "#tools/ehr/dates.ts";
 
 describe("dates", () => {
   it("formats every day from 1900 to 2100 as Date.toISOString does", () => {

@@ -1,8 +1,8 @@
 // Every run produces the same data: the dataset digest is stable, pinned for the defaults, and seed-sensitive.
 
 import { describe, expect, it } from "vitest";
-import { ehrDatasetDigest } from "#shared/ehr/digest.ts";
-import { generatePatients } from "#shared/ehr/generate.ts";
+import { ehrDatasetDigest } from "#tools/ehr/digest.ts";
+import { generatePatients } from "#tools/ehr/generate.ts";
 
 /**
  * The digest of the default dataset. A change here means the default data changed: update it only on purpose

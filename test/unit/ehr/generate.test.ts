@@ -1,16 +1,16 @@
 // The generated dataset meets the contract: sizes, identifier formats, reserved domains, Safe Harbor edge cases.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { allocate, encounterWeight } from "#shared/ehr/allocation.ts";
-import { DEPARTMENTS } from "#shared/ehr/clinical.ts";
-import type { EncounterRow } from "#shared/ehr/encounters.ts";
-import { generateEncounters, generateMedications, generatePatients } from "#shared/ehr/generate.ts";
-import { EMAIL_DOMAINS, isValidSsn } from "#shared/ehr/identifiers.ts";
-import type { MedicationRow } from "#shared/ehr/medications.ts";
-import { ehrSizes, resolveEhrOptions } from "#shared/ehr/options.ts";
-import type { PatientRow } from "#shared/ehr/patients.ts";
-import { CITIES, RESTRICTED_ZIP3 } from "#shared/ehr/places.ts";
 import { ConfigurationError } from "#shared/errors.ts";
+import { allocate, encounterWeight } from "#tools/ehr/allocation.ts";
+import { DEPARTMENTS } from "#tools/ehr/clinical.ts";
+import type { EncounterRow } from "#tools/ehr/encounters.ts";
+import { generateEncounters, generateMedications, generatePatients } from "#tools/ehr/generate.ts";
+import { EMAIL_DOMAINS, isValidSsn } from "#tools/ehr/identifiers.ts";
+import type { MedicationRow } from "#tools/ehr/medications.ts";
+import { ehrSizes, resolveEhrOptions } from "#tools/ehr/options.ts";
+import type { PatientRow } from "#tools/ehr/patients.ts";
+import { CITIES, RESTRICTED_ZIP3 } from "#tools/ehr/places.ts";
 
 let patients: PatientRow[] = [];
 let encounters: EncounterRow[] = [];

@@ -1,11 +1,11 @@
 // The planted-PHI manifest is exact and complete: every plant and decoy sits at [start, end), nothing else hides.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import type { EncounterRow } from "#shared/ehr/encounters.ts";
-import { generateAnnotatedEncounters, generateNoteSpans, generatePatients } from "#shared/ehr/generate.ts";
-import { isValidSsn } from "#shared/ehr/identifiers.ts";
-import type { NoteSpan } from "#shared/ehr/notes.ts";
-import type { PatientRow } from "#shared/ehr/patients.ts";
+import type { EncounterRow } from "#tools/ehr/encounters.ts";
+import { generateAnnotatedEncounters, generateNoteSpans, generatePatients } from "#tools/ehr/generate.ts";
+import { isValidSsn } from "#tools/ehr/identifiers.ts";
+import type { NoteSpan } from "#tools/ehr/notes.ts";
+import type { PatientRow } from "#tools/ehr/patients.ts";
 
 const encounters: EncounterRow[] = [];
 const spans: NoteSpan[] = [];

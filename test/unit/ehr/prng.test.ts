@@ -1,8 +1,8 @@
 // The seeded PRNG and the keyed permutation: same seed, same stream; ranges and weights respected.
 
 import { describe, expect, it } from "vitest";
-import { permute } from "#shared/ehr/permutation.ts";
-import { hash32, Prng, WeightedTable } from "#shared/ehr/prng.ts";
+import { permute } from "#tools/ehr/permutation.ts";
+import { hash32, Prng, WeightedTable } from "#tools/ehr/prng.ts";
 
 describe("Prng", () => {
   it("yields a pinned stream for a seed, on every platform", () => {

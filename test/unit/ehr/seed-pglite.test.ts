@@ -2,16 +2,10 @@
 
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ehrDatasetDigest } from "#shared/ehr/digest.ts";
-import { ehrSizes } from "#shared/ehr/options.ts";
-import {
-  ehrTableCounts,
-  isEhrSeeded,
-  type SeedEhrResult,
-  type SqlTarget,
-  seedEhr,
-} from "#shared/ehr/seed.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
+import { ehrDatasetDigest } from "#tools/ehr/digest.ts";
+import { ehrSizes } from "#tools/ehr/options.ts";
+import { ehrTableCounts, isEhrSeeded, type SeedEhrResult, type SqlTarget, seedEhr } from "#tools/ehr/seed.ts";
 import { databaseDigest } from "./database-digest.ts";
 
 let db: PGlite;

@@ -3,14 +3,14 @@
 import { existsSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ehrDatasetDigest } from "#shared/ehr/digest.ts";
-import { ehrSizes } from "#shared/ehr/options.ts";
-import { ehrTableCounts, isEhrSeeded, seedEhr } from "#shared/ehr/seed.ts";
 import {
   describeWithPostgres,
   type PostgresServer,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { ehrDatasetDigest } from "#tools/ehr/digest.ts";
+import { ehrSizes } from "#tools/ehr/options.ts";
+import { ehrTableCounts, isEhrSeeded, seedEhr } from "#tools/ehr/seed.ts";
 import { databaseDigest } from "./database-digest.ts";
 
 describeWithPostgres("seedEhr into PostgreSQL", () => {

@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileSessionStore } from "#shared/adapters/local/file-session-store.ts";
+import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import { verifyBundle } from "#shared/evidence/verify-bundle.ts";
 import { parsePolicy } from "#shared/policy/load.ts";
 import { isPolicyChange, localPolicyChanger } from "#shared/sessions/policy-change.ts";

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import type { Manifest } from "#shared/evidence/bundle-format.ts";
 import { MAX_LINE_BYTES, MAX_UNTRUSTED_READ_BYTES } from "#shared/evidence/bundle-reader.ts";
 import { PROBLEM_CLASSES } from "#shared/evidence/problems.ts";

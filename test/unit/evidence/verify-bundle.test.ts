@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { chmod, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalSigner } from "#shared/adapters/local/local-signer.ts";
+import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { type Manifest, manifestSchema } from "#shared/evidence/bundle-format.ts";

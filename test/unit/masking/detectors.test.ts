@@ -1,5 +1,6 @@
 // Content detectors over free text: true positives in many formats, no flags on ordinary text, adversarial inputs scanned without flags.
 import { describe, expect, it } from "vitest";
+import { detectorConfigSchema } from "#shared/masking/detector-rules.ts";
 import {
   compileDetectors,
   type DetectorCounts,
@@ -7,7 +8,6 @@ import {
   NUMERIC_CANDIDATE,
   numericRegex,
 } from "#shared/masking/detectors.ts";
-import { detectorConfigSchema } from "#shared/masking/rules.ts";
 
 const all = compileDetectors(
   detectorConfigSchema.parse({ kinds: ["ssn", "phone", "email", "mrn", "date"], mrnPattern: "MRN-\\d{7}" }),

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { columnRuleSchema, detectorConfigSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
+import { detectorConfigSchema } from "#shared/masking/detector-rules.ts";
+import { columnRuleSchema, maskingPolicySchema } from "#shared/masking/rules.ts";
 
 /** The masking section of the demo policy the gateway ships with. */
 const DEMO_MASKING: unknown = (parse(readFileSync("policy/demo.yaml", "utf8")) as { masking: unknown })

@@ -5,12 +5,8 @@ import { MaskingFailedError } from "#shared/errors.ts";
 import { compileGeneralizer, generalizeValue, RESTRICTED_ZIP3 } from "#shared/masking/generalize.ts";
 import { createHmacSha256Hex96 } from "#shared/masking/hmac-sha256.ts";
 import { maskPartial } from "#shared/masking/partial.ts";
-import {
-  type PartialRule,
-  partialRuleSchema,
-  type TokenizeRule,
-  tokenizeRuleSchema,
-} from "#shared/masking/rules.ts";
+import { type PartialRule, partialRuleSchema } from "#shared/masking/strategies/partial.ts";
+import { type TokenizeRule, tokenizeRuleSchema } from "#shared/masking/strategies/tokenize.ts";
 import { createTokenizer, normalizeForToken, TOKEN_CACHE_PROBE } from "#shared/masking/tokenize.ts";
 
 const partial = (input: object): PartialRule => partialRuleSchema.parse({ strategy: "partial", ...input });

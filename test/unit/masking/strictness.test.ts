@@ -1,6 +1,7 @@
 // The strictness order: the stricter rule wins, commutatively, and overrides can only tighten.
 import { describe, expect, it } from "vitest";
-import { type ColumnRule, columnRuleSchema } from "#shared/masking/rules.ts";
+import { columnRuleSchema } from "#shared/masking/rules.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import {
   mergeRules,
   STRATEGY_STRICTNESS,

@@ -5,7 +5,6 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import type { GatewayAnswer, GatewayClient, ResultStream } from "#shared/gateway-client/gateway-client.ts";
 import { principalKey } from "#shared/identity/principal.ts";
 import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
@@ -13,6 +12,7 @@ import { describeAccess } from "#shared/policy/describe-access.ts";
 import { parsePolicy } from "#shared/policy/load.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const ISSUER = "http://127.0.0.1:8787/dev-idp";
 const COLUMNS = [

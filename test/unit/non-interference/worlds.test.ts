@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { compileGeneralizer } from "#shared/masking/generalize.ts";
 import { maskPartial } from "#shared/masking/partial.ts";
-import type { ColumnRule } from "#shared/masking/rules.ts";
+import type { ColumnRule } from "#shared/masking/strategies.ts";
 import { normalizeForToken } from "#shared/masking/tokenize.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { buildWorlds, type WorldPair } from "#test/support/non-interference/worlds.ts";

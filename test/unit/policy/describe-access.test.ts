@@ -2,13 +2,13 @@
 
 import { readFile } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { type Principal, principalKey } from "#shared/identity/principal.ts";
 import { describeAccess } from "#shared/policy/describe-access.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const DEV_ISSUER = "http://127.0.0.1:8787/dev-idp";
 const CONTEXT = { devIssuer: DEV_ISSUER };

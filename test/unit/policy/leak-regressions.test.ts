@@ -11,7 +11,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import { evaluate } from "#shared/policy/evaluate.ts";
 import { type LoadedPolicy, loadPolicyFile, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
-import { analyzeSql } from "#shared/sql/analyze.ts";
+import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, Classification } from "#shared/sql/types.ts";
 import { describeNames, reasonsNaming } from "#test/support/adversarial/denial-names.ts";

@@ -1,13 +1,13 @@
 // The opacity rules at the decision level: each allowed form allowed, each construct denied with its name and column.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
 import { checkOpacity, joinsOnProtected, MAX_LOOKUP_VALUES, readsProtected } from "#shared/policy/opacity.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog, Classification } from "#shared/sql/types.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 let catalog: Catalog;
 

@@ -1,7 +1,6 @@
 // The planner's estimate never answers for protected values: not asked for lookups, shown as an order of magnitude.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
 import { orderOfMagnitude } from "#shared/policy/risk.ts";
@@ -10,6 +9,7 @@ import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const NIGHTLY = {
   issuer: "https://token.actions.githubusercontent.com",

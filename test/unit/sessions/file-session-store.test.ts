@@ -4,7 +4,7 @@ import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, writeFi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { FileSessionStore, JournalCorruptError } from "#shared/adapters/local/file-session-store.ts";
+import { FileSessionStore, JournalCorruptError } from "#infra/local/adapters/file-session-store.ts";
 import { ConflictError } from "#shared/errors.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileObjectStore } from "#shared/adapters/local/file-object-store.ts";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, StoredObject } from "#shared/ports.ts";
 import {

@@ -2,10 +2,10 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError } from "#shared/errors.ts";
-import { analyzeSqlWithCache } from "#shared/sql/analyze.ts";
 import { catalogFromRows } from "#shared/sql/catalog.ts";
 import { CatalogCache } from "#shared/sql/catalog-cache.ts";
 import { catalogIndex } from "#shared/sql/catalog-index.ts";
+import { analyzeSqlWithCache } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, CellValue } from "#shared/sql/types.ts";
 import { createFixtureDb, loadCatalog } from "./fixture-db.ts";

@@ -2,8 +2,8 @@
 import type { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestError } from "#shared/errors.ts";
-import { analyzeSql } from "#shared/sql/analyze.ts";
 import { classify } from "#shared/sql/classify.ts";
+import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog, CatalogRoutine, Classification, StatementKind } from "#shared/sql/types.ts";
 import { createFixtureDb, loadCatalog } from "./fixture-db.ts";

@@ -1,8 +1,8 @@
 // Test fixture: a PGlite database with the demo schema plus objects that exercise name resolution and lineage.
 import { PGlite } from "@electric-sql/pglite";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { Catalog, CellValue } from "#shared/sql/types.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 /**
  * Extra objects: another schema with a table named like a public one and a column (`ssn`) shared with

@@ -1,8 +1,8 @@
 // The read-only oracle: PostgreSQL (PGlite) runs every corpus statement in BEGIN READ ONLY ... ROLLBACK; whatever it refuses as a write must not be classified `read`.
 import { type PGlite, protocol } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyzeSql } from "#shared/sql/analyze.ts";
 import { UNKNOWN_NAME } from "#shared/sql/output-names.ts";
+import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, StatementKind } from "#shared/sql/types.ts";
 import { createFixtureDb, loadCatalog } from "./fixture-db.ts";

@@ -1,11 +1,11 @@
 // Tests of parseStatement: one statement, PostgreSQL's messages and positions, and a fuzz proving it only throws BadRequestError.
 import { beforeAll, describe, expect, it } from "vitest";
-import { EHR_SCHEMA_SQL } from "#shared/ehr/schema.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, MAX_SQL_LENGTH, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 let catalog: Catalog;
 

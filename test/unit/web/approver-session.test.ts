@@ -1,7 +1,6 @@
 // The approver's browser session: sealed cookies (tampering, expiry, purpose), CSRF binding, and PKCE S256.
 
 import { randomBytes } from "node:crypto";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { principalFromClaims } from "#shared/identity/principal.ts";
 import type { KeyProvider } from "#shared/ports.ts";
@@ -24,8 +23,10 @@ function keyProvider(): KeyProvider {
   return { key: async () => key };
 }
 
-function withCookies(...cookies: string[]): APIGatewayProxyEventV2 {
-  return { cookies: cookies.map((c) => c.split(";")[0] ?? "") } as unknown as APIGatewayProxyEventV2;
+function withCookies(...cookies: string[]): Request {
+  return new Request("http://local/approvals/x", {
+    headers: { cookie: cookies.map((c) => c.split(";")[0] ?? "").join("; ") },
+  });
 }
 
 const alice = principalFromClaims(

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DevIdp } from "#infra/local/dev-idp.ts";
-import { DevAuthorization } from "#infra/local/dev-idp-authorize.ts";
+import { DevAuthorization } from "#infra/local/dev-idp/authorize.ts";
+import { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { codeChallenge } from "#shared/web/oidc-client.ts";
 
 const ISSUER = "http://127.0.0.1:9999/dev-idp";
@@ -38,7 +38,7 @@ describe("DevAuthorization", () => {
 
   function codeFor(sub = "alice", groups = "phi-approvers"): string {
     const answer = auth.signIn({ ...request, sub, groups });
-    const location = new URL(String(answer.headers?.location));
+    const location = new URL(String(answer.headers.get("location")));
     expect(location.origin + location.pathname).toBe(REDIRECT);
     expect(location.searchParams.get("state")).toBe(request.state);
     return location.searchParams.get("code") ?? "";
@@ -53,11 +53,12 @@ describe("DevAuthorization", () => {
     ...extra,
   });
 
-  it("shows a sign-in form without script, and refuses plain challenges and foreign redirect URIs", () => {
+  it("shows a sign-in form without script, and refuses plain challenges and foreign redirect URIs", async () => {
     const form = auth.form(auth.request(request));
-    expect(form.statusCode).toBe(200);
-    expect(form.body).toContain('name="sub"');
-    expect(form.body).not.toContain("<script");
+    expect(form.status).toBe(200);
+    const page = await form.text();
+    expect(page).toContain('name="sub"');
+    expect(page).not.toContain("<script");
     expect(() => auth.request({ ...request, code_challenge_method: "plain" })).toThrow(
       /code_challenge_method/,
     );

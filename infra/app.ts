@@ -1,5 +1,0 @@
-// The CDK app entry (`cdk.json` runs it with tsx): builds the stack and synthesizes it.
-
-import { createPhigateApp } from "#infra/phigate-app.ts";
-
-createPhigateApp().app.synth();

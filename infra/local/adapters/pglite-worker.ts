@@ -1,0 +1,135 @@
+// The PGlite worker thread: owns the embedded database so a long statement never blocks the gateway's event loop.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { PGlite, types } from "@electric-sql/pglite";
+import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
+import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
+import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("pglite-worker must run in a worker thread");
+
+const identity = (text: string): string => text;
+/** Every built-in type OID (and the defaults PGlite knows) maps to identity: values arrive as PostgreSQL's text. */
+const textParsers: Record<number, (text: string) => string> = {};
+for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
+for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
+
+const send = (message: FromWorker): void => port.postMessage(message);
+const started = Date.now();
+const db = await PGlite.create({
+  dataDir: (workerData as { dataDir: string }).dataDir,
+  parsers: textParsers,
+});
+await db.exec(SESSION_SETTINGS_SQL);
+// PGlite installs array parsers after start-up, over the ones given at creation: reset every parser to text.
+const installed = (db as unknown as { parsers: Record<string, (text: string) => unknown> }).parsers;
+for (const key of Object.keys(installed)) installed[key] = identity;
+
+let credits = 0;
+let waiter: (() => void) | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+/** Rows as text; anything else (a type PGlite decoded on its own) is refused rather than guessed at. */
+function textRows(rows: unknown[]): (string | null)[][] {
+  return rows.map((row) => {
+    if (!Array.isArray(row)) throw new TypeError("row is not an array");
+    return row.map((value) => {
+      if (value === null || typeof value === "string") return value;
+      throw new TypeError("a value was not delivered as text");
+    });
+  });
+}
+
+function fieldsOf(fields: readonly { name: string; dataTypeID: number }[]): WorkerField[] {
+  return fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
+}
+
+function sqlstateOf(error: unknown): string | null {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+}
+
+async function waitForCredit(): Promise<void> {
+  while (credits <= 0) await new Promise<void>((resolve) => (waiter = resolve));
+  credits--;
+}
+
+async function rollback(): Promise<void> {
+  await db.exec("ROLLBACK").catch(() => undefined);
+}
+
+async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise<void> {
+  credits = 2;
+  try {
+    await db.exec("BEGIN READ ONLY");
+    for (const [name, value] of message.settings ?? []) await db.exec(`SET LOCAL ${name} = ${value}`);
+    await db.query(`DECLARE phigate_cursor NO SCROLL CURSOR FOR ${message.sql}`, message.params as unknown[]);
+    let rowCount = 0;
+    let truncated = false;
+    let sentColumns = false;
+    for (;;) {
+      const want = Math.min(message.pageSize, message.maxRows - rowCount + 1);
+      const page = await db.query<(string | null)[]>(`FETCH ${want} FROM phigate_cursor`, [], {
+        rowMode: "array",
+      });
+      if (!sentColumns) {
+        send({ type: "columns", id: message.id, fields: fieldsOf(page.fields) });
+        sentColumns = true;
+      }
+      let rows = textRows(page.rows);
+      if (rowCount + rows.length > message.maxRows) {
+        rows = rows.slice(0, message.maxRows - rowCount);
+        truncated = true;
+      }
+      if (rows.length > 0) {
+        await waitForCredit();
+        send({ type: "rows", id: message.id, rows });
+        rowCount += rows.length;
+      }
+      if (truncated || page.rows.length < want) break;
+    }
+    await rollback();
+    send({ type: "done", id: message.id, rowCount, truncated });
+  } catch (error) {
+    await rollback();
+    send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
+  }
+}
+
+async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): Promise<void> {
+  try {
+    if (message.type === "query") await db.exec("BEGIN READ ONLY");
+    const result =
+      message.params.length === 0 && message.type === "admin"
+        ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
+        : await db.query<(string | null)[]>(message.sql, message.params as unknown[], { rowMode: "array" });
+    if (message.type === "query") await rollback();
+    const rawRows = (result.rows as unknown[]).map((row) =>
+      Array.isArray(row) ? row : result.fields.map((f) => (row as Record<string, unknown>)[f.name]),
+    );
+    const rows = textRows(rawRows);
+    send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
+  } catch (error) {
+    if (message.type === "query") await rollback();
+    send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
+  }
+}
+
+port.on("message", (raw: unknown) => {
+  const parsed = toWorkerSchema.safeParse(raw);
+  if (!parsed.success) {
+    send({ type: "fatal", message: "invalid message to the PGlite worker" });
+    return;
+  }
+  const message = parsed.data;
+  if (message.type === "ack") {
+    credits++;
+    waiter?.();
+    waiter = undefined;
+    return;
+  }
+  queue = queue.then(() => (message.type === "execute" ? execute(message) : query(message)));
+});
+
+send({ type: "ready", startMs: Date.now() - started });

@@ -1,0 +1,69 @@
+// What one entry point of the core (a route, a workflow task, a scheduled job) may use, declared beside its code.
+// On AWS it decides the function's environment, its IAM grants and what its composition root builds.
+
+/** The resources one entry point uses; anything not listed is neither wired nor granted. */
+export interface FunctionCapabilities {
+  /** Runs statements through the RDS Data API (and so needs the SQL parser). */
+  readonly database: boolean;
+  /** Reads the key-material secret (keyed parameter digests, tokenization, approver sessions). */
+  readonly keys: boolean;
+  /**
+   * `read`: GetItem on session items only; `chain`: also reads the chain (GetItem on its head, Query by day) for
+   * replays and evidence bundles; `write`: session, chain and idempotency items, transactionally (no Query).
+   */
+  readonly sessions: "none" | "read" | "chain" | "write";
+  /** `read`: GetObject on results; `write`: also PutObject (write-once). */
+  readonly results: "none" | "read" | "write";
+  /** `read`: GetItem on approval items (`list`: also Query on the open index); `write`: also Put/UpdateItem. */
+  readonly approvals: "none" | "read" | "list" | "write";
+  /** `start`: StartExecution on the approval state machine; `signal`: SendTaskSuccess/Failure/Heartbeat. */
+  readonly workflow: "none" | "start" | "signal";
+  /** Publishes to the approvers' SNS topic. */
+  readonly notify: boolean;
+  /** Signs with the evidence key (KMS) and writes bundles into the evidence bucket. */
+  readonly evidence: boolean;
+  /**
+   * The archives of what decisions depend on, in the evidence bucket. `write`: archives the bundled policy at cold
+   * start (it decides under it) and every catalog snapshot it analyzes against; `read`: reads archived policies and
+   * catalog snapshots (to bundle them).
+   */
+  readonly policyArchive: "none" | "read" | "write";
+  /** Knows the gateway's public URL (approval links, cookie `Secure`, the page's Origin check). */
+  readonly publicUrl: boolean;
+  /** Knows the approvers' OIDC provider; `exchange` also holds its client secret (the callback redeems codes). */
+  readonly signIn: "none" | "redirect" | "exchange";
+}
+
+/** Nothing at all: the capabilities of an entry point that declares none. */
+const NOTHING: FunctionCapabilities = {
+  database: false,
+  keys: false,
+  sessions: "none",
+  results: "none",
+  approvals: "none",
+  workflow: "none",
+  notify: false,
+  evidence: false,
+  policyArchive: "none",
+  publicUrl: false,
+  signIn: "none",
+};
+
+/** What a declaration states: only what it uses (an absent capability is not granted). */
+export type Capabilities = Partial<FunctionCapabilities>;
+
+/** The full capabilities a declaration states (everything it does not name is off). */
+export function fullCapabilities(declared: Capabilities): FunctionCapabilities {
+  return { ...NOTHING, ...declared };
+}
+
+/**
+ * What every entry point declares besides its code: a stable id (it names the Lambda function, its entry
+ * `functions/<id>.ts`, `PHIGATE_FUNCTION_ID`) and the capabilities it uses. `needsParser`: the SQL parser's WASM ships
+ * beside its bundle.
+ */
+export interface EntryDeclaration<C extends Capabilities = Capabilities> {
+  readonly id: string;
+  readonly capabilities: C;
+  readonly needsParser: boolean;
+}

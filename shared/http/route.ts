@@ -1,0 +1,40 @@
+// A route declared once, in its handler module: method, path, authentication, capabilities and handler factory.
+
+import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
+import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
+import type { ApiDeps, ApiHandler, RouteAuth } from "#shared/http/api-handler.ts";
+import type { WebDeps } from "#shared/http/web-deps.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
+
+/** Everything any route handler may need (both composition roots build it). */
+export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps;
+
+const ROUTE = Symbol.for("phigate.route");
+
+/**
+ * One HTTP route. Its module under shared/http/handlers/ is named after its id and exports it as `route`; the route
+ * table, the local server, the Lambda function list and IAM all read it from there, and its Lambda entry
+ * (`functions/<id>.ts`) composes it.
+ */
+export interface RouteDeclaration<C extends Capabilities = Capabilities, D = HandlerDeps>
+  extends EntryDeclaration<C> {
+  readonly method: "GET" | "POST";
+  /** Path with `{name}` segments for path parameters (API Gateway's syntax). */
+  readonly path: string;
+  readonly auth: RouteAuth;
+  /** Builds the handler from the host's dependencies (once per process or container). */
+  readonly create: (deps: D) => ApiHandler;
+  readonly [ROUTE]: true;
+}
+
+/** Declares a route (the capabilities' literal types are kept: an entry must supply exactly the parts they use). */
+export function defineRoute<const C extends Capabilities, D>(
+  route: Omit<RouteDeclaration<C, D>, typeof ROUTE>,
+): RouteDeclaration<C, D> {
+  return { ...route, [ROUTE]: true };
+}
+
+/** Whether a module export is a route declaration. */
+export function isRouteDeclaration(value: unknown): value is RouteDeclaration {
+  return typeof value === "object" && value !== null && (value as { [ROUTE]?: unknown })[ROUTE] === true;
+}

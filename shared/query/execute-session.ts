@@ -1,0 +1,71 @@
+// Runs a recorded, allowed statement (at once, or once approved) and records its outcome before anything is returned.
+
+import { inSession, PhigateError, UnavailableError } from "#shared/errors.ts";
+import { errorFields } from "#shared/log.ts";
+import type { SessionDeps } from "#shared/sessions/deps.ts";
+import { failSession } from "#shared/sessions/fail-session.ts";
+import type { QueryRequest } from "#shared/sessions/new-record.ts";
+import { type SessionRecord, transition } from "#shared/sessions/record.ts";
+import { type CompletedResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
+import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
+
+/** The body of a `200` answer (contract §2). */
+export interface CompletedBody extends CompletedResult {
+  readonly sessionId: string;
+  readonly status: "completed";
+}
+
+/** Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. */
+export async function executeSession(
+  deps: SessionDeps,
+  record: SessionRecord,
+  analyzed: AnalyzedStatement,
+  request: Pick<QueryRequest, "params">,
+  masking: ResultMasking,
+): Promise<CompletedBody> {
+  const startedAt = deps.clock.now();
+  let outcome: Awaited<ReturnType<typeof runStatement>>;
+  try {
+    outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
+  } catch (error) {
+    await failSession(deps, record, error, startedAt);
+    throw inSession(error, record.sessionId);
+  }
+  const secondLine = outcome.applied["detected.secondLine"];
+  if (secondLine !== undefined) {
+    deps.logger.warn(
+      "the second line of detectors masked PHI-shaped text in columns the plan left unmasked",
+      {
+        sessionId: record.sessionId,
+        spans: secondLine,
+      },
+    );
+  }
+  const finishedAt = deps.clock.now();
+  const final = transition(record, "completed", finishedAt, {
+    execution: {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: outcome.durationMs,
+      rowCount: outcome.result.rowCount,
+      truncated: outcome.result.truncated,
+    },
+    result: outcome.stored,
+    masking: { plan: record.masking?.plan ?? [], applied: outcome.applied },
+  });
+  try {
+    await deps.sessions.update(final);
+  } catch (error) {
+    deps.logger.error("could not record a completed session; withholding its result", {
+      sessionId: record.sessionId,
+      ...errorFields(error),
+    });
+    const reported =
+      error instanceof PhigateError
+        ? error
+        : new UnavailableError("store_unavailable", "the session store is unavailable");
+    await failSession(deps, record, reported, startedAt);
+    throw inSession(reported, record.sessionId);
+  }
+  return { sessionId: record.sessionId, status: "completed", ...outcome.result };
+}
