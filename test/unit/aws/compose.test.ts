@@ -162,7 +162,7 @@ describe("Lambda environment", () => {
     expect(with_((c) => c.workflow === "start")).toEqual(["post-query"]);
     expect(with_((c) => c.notify)).toEqual(["task-notify-approvers"]);
     expect(with_((c) => c.evidence)).toEqual(["nightly-evidence", "post-evidence-bundle"]);
-    expect(with_((c) => c.database)).toEqual(["post-query", "task-execute-approved"]);
+    expect(with_((c) => c.database)).toEqual(["get-catalog", "post-query", "task-execute-approved"]);
   });
 });
 
