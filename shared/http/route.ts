@@ -11,6 +11,9 @@ export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps;
 
 const ROUTE = Symbol.for("phigate.route");
 
+/** The HTTP methods a route may answer. */
+export type RouteMethod = "GET" | "POST" | "DELETE";
+
 /**
  * One HTTP route. Its module under shared/http/handlers/ is named after its id and exports it as `route`; the route
  * table, the local server, the Lambda function list and IAM all read it from there, and its Lambda entry
@@ -18,7 +21,8 @@ const ROUTE = Symbol.for("phigate.route");
  */
 export interface RouteDeclaration<C extends Capabilities = Capabilities, D = HandlerDeps>
   extends EntryDeclaration<C> {
-  readonly method: "GET" | "POST";
+  /** The method, or the methods of a route that answers several on one path (one function serves them all). */
+  readonly method: RouteMethod | readonly [RouteMethod, ...RouteMethod[]];
   /** Path with `{name}` segments for path parameters (API Gateway's syntax). */
   readonly path: string;
   readonly auth: RouteAuth;
@@ -32,6 +36,11 @@ export function defineRoute<const C extends Capabilities, D>(
   route: Omit<RouteDeclaration<C, D>, typeof ROUTE>,
 ): RouteDeclaration<C, D> {
   return { ...route, [ROUTE]: true };
+}
+
+/** The methods a route answers. */
+export function routeMethods(route: Pick<RouteDeclaration, "method">): readonly RouteMethod[] {
+  return typeof route.method === "string" ? [route.method] : route.method;
 }
 
 /** Whether a module export is a route declaration. */

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
-import { header, jsonBody, type RouteContext } from "#shared/http/request.ts";
+import { header, jsonBody, type RouteContext, validated } from "#shared/http/request.ts";
 import { defineRoute } from "#shared/http/route.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
@@ -50,6 +50,21 @@ function checkText(sql: string): void {
     throw new BadRequestError("invalid_sql", "the SQL text is not well-formed Unicode");
 }
 
+/** A body already parsed, validated as `POST /v1/queries` validates it (the remote MCP endpoint's queries too). */
+export function queryRequestOf(value: unknown): QueryRequest {
+  return toQueryRequest(validated(value, queryBodySchema, "body"));
+}
+
+function toQueryRequest(body: z.infer<typeof queryBodySchema>): QueryRequest {
+  checkText(body.sql);
+  return {
+    sql: body.sql,
+    params: orderedParams(body.params),
+    purpose: body.purpose ?? null,
+    dryRun: body.dryRun ?? false,
+  };
+}
+
 /** A request's idempotency key, validated. */
 export function idempotencyKey(request: Request): string | null {
   const key = header(request, "idempotency-key");
@@ -74,14 +89,7 @@ export function clientOf(request: Request, context: RouteContext): RequestContex
 /** The `post-query` route handler. */
 export function createPostQueryHandler(deps: ApiDeps & QueryDeps): ApiHandler {
   return jwtHandler(deps, "post-query", async (request, principal, routeContext) => {
-    const body = await jsonBody(request, queryBodySchema);
-    checkText(body.sql);
-    const query: QueryRequest = {
-      sql: body.sql,
-      params: orderedParams(body.params),
-      purpose: body.purpose ?? null,
-      dryRun: body.dryRun ?? false,
-    };
+    const query = toQueryRequest(await jsonBody(request, queryBodySchema));
     const context: RequestContext = {
       principal,
       client: clientOf(request, routeContext),
