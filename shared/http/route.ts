@@ -1,5 +1,6 @@
 // A route declared once, in its handler module: method, path, authentication, capabilities and handler factory.
 
+import type { z } from "zod";
 import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler, RouteAuth } from "#shared/http/api-handler.ts";
@@ -15,6 +16,25 @@ const ROUTE = Symbol.for("phigate.route");
 export type RouteMethod = "GET" | "POST" | "DELETE";
 
 /**
+ * What the API description (`GET /openapi.json`, docs/api.md) says of a route. The schemas are the very ones that
+ * validate its requests, so the description cannot drift from what the route accepts.
+ */
+export interface RouteDocs {
+  readonly summary: string;
+  readonly description?: string;
+  /** The body's schema and media type (`jsonBody` / `formBody`). */
+  readonly body?: {
+    readonly schema: z.ZodType;
+    readonly mediaType: "application/json" | "application/x-www-form-urlencoded";
+  };
+  /** Query parameters, each with the schema its value must satisfy (they arrive as text). */
+  readonly query?: Readonly<Record<string, { readonly description: string; readonly schema: z.ZodType }>>;
+  /** Every answer by status, in words; `produces`: their media types (default JSON; HTML for pages). */
+  readonly responses: Readonly<Record<number, string>>;
+  readonly produces?: readonly ("application/json" | "text/html")[];
+}
+
+/**
  * One HTTP route. Its module under shared/http/handlers/ is named after its id and exports it as `route`; the route
  * table, the local server, the Lambda function list and IAM all read it from there, and its Lambda entry
  * (`functions/<id>.ts`) composes it.
@@ -26,6 +46,8 @@ export interface RouteDeclaration<C extends Capabilities = Capabilities, D = Han
   /** Path with `{name}` segments for path parameters (API Gateway's syntax). */
   readonly path: string;
   readonly auth: RouteAuth;
+  /** Its description in the API document (listed without one, by method and path only). */
+  readonly docs?: RouteDocs;
   /** Builds the handler from the host's dependencies (once per process or container). */
   readonly create: (deps: D) => ApiHandler;
   readonly [ROUTE]: true;

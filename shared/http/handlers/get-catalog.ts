@@ -21,6 +21,18 @@ export const route = defineRoute({
   method: "GET",
   path: "/v1/catalog",
   auth: "jwt",
+  docs: {
+    summary: "What the caller may read",
+    description:
+      "The tables and columns the policy grants the caller, each with its type and masking (strategy, what it keeps, whether it may be looked up by equality), from the policy in force and the database's catalog. Nothing the caller may not read is named.",
+    responses: {
+      200: "principal (the policy entry that matched, or null), policy, tables, detectorKinds, limits",
+      400: "invalid_request (or another snake_case code): the request is not valid",
+      401: "unauthorized: no token, or a token the gateway does not trust (WWW-Authenticate: Bearer)",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+      503: "a store or the database is unavailable (fail closed)",
+    },
+  },
   needsParser: true,
   capabilities: { database: true },
   create: createGetCatalogHandler,

@@ -56,6 +56,20 @@ export const route = defineRoute({
   method: ["POST", "GET", "DELETE"],
   path: "/mcp",
   auth: "jwt",
+  docs: {
+    summary: "The remote MCP endpoint (Streamable HTTP, stateless)",
+    description:
+      "JSON-RPC messages of the Model Context Protocol, one exchange per POST, answered in JSON; tools query, wait_for_approval, describe and explain_decision act as the token's caller. GET and DELETE answer 405 (no sessions, no server-sent stream).",
+    responses: {
+      200: "the JSON-RPC response",
+      202: "a notification or response was accepted (no body)",
+      400: "a malformed JSON-RPC message (a JSON-RPC error body)",
+      401: "unauthorized: no token, or a token the gateway does not trust",
+      405: "method_not_allowed: GET and DELETE (the endpoint keeps no session)",
+      406: "the client does not accept both application/json and text/event-stream",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+    },
+  },
   needsParser: true,
   capabilities: {
     database: true,

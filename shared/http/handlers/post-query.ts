@@ -106,6 +106,24 @@ export const route = defineRoute({
   method: "POST",
   path: "/v1/queries",
   auth: "jwt",
+  docs: {
+    summary: "Submit one SQL statement",
+    description:
+      "Decides the statement by policy, runs it read-only and answers its masked result; or records it pending an approver's decision (202); or, with dryRun, only says what would happen. An Idempotency-Key header makes a retry return the same session.",
+    body: { schema: queryBodySchema, mediaType: "application/json" },
+    responses: {
+      200: "completed: columns (each with its masking), rows or a resultUrl, rowCount, truncated; or a dry run's decision",
+      202: "pending_approval: the session and its approval (id, expiry, reasons)",
+      400: "invalid_request (or another snake_case code): the request is not valid",
+      401: "unauthorized: no token, or a token the gateway does not trust (WWW-Authenticate: Bearer)",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+      503: "a store or the database is unavailable (fail closed)",
+      403: "policy_denied (with the sessionId: a denial is recorded too)",
+      409: "idempotency_key_reused (the key came with another body) or request_in_progress",
+      413: "payload_too_large: a body over 256 KiB",
+      415: "unsupported_media_type: the body is not application/json",
+    },
+  },
   needsParser: true,
   capabilities: {
     database: true,
