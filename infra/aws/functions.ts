@@ -2,7 +2,7 @@
 
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type FunctionCapabilities, fullCapabilities } from "#shared/capabilities.ts";
-import type { RouteDeclaration } from "#shared/http/route.ts";
+import { type RouteDeclaration, routeMethods } from "#shared/http/route.ts";
 import { loadRouteTable } from "#shared/http/route-table.ts";
 import { type JobDeclaration, loadJobs } from "#shared/jobs/job.ts";
 import { WORKFLOW_TASKS } from "#shared/query/workflow-tasks.ts";
@@ -49,7 +49,7 @@ export function functionsOf(
         needsParser: route.needsParser,
         timeoutSeconds: 29,
         memoryMb: memoryMb(route.needsParser),
-        description: `phigate ${route.method} ${route.path}`,
+        description: `phigate ${routeMethods(route).join("|")} ${route.path}`,
       }),
     ),
     ...TASK_NAMES.map((name): FunctionDefinition => {

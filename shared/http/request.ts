@@ -41,7 +41,8 @@ export function pathParameter(context: RouteContext, name: string): string {
   return value;
 }
 
-function validated<S extends z.ZodType>(value: unknown, schema: S, what: string): z.infer<S> {
+/** `value` validated by `schema`; a failure is `400 invalid_request` naming the first issue's path (or `what`). */
+export function validated<S extends z.ZodType>(value: unknown, schema: S, what: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

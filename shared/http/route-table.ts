@@ -4,7 +4,7 @@ import { readdir } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigurationError } from "#shared/errors.ts";
-import { isRouteDeclaration, type RouteDeclaration } from "#shared/http/route.ts";
+import { isRouteDeclaration, type RouteDeclaration, routeMethods } from "#shared/http/route.ts";
 
 /** Where the gateway's routes are declared. */
 export const ROUTES_DIRECTORY = new URL("./handlers/", import.meta.url);
@@ -39,12 +39,13 @@ export class RouteTable {
     const ids = new Set<string>();
     const keys = new Set<string>();
     for (const route of routes) {
-      const key = `${route.method} ${route.path}`;
-      if (ids.has(route.id) || keys.has(key)) {
-        throw new ConfigurationError(`route ${route.id} (${key}) is declared twice`);
-      }
+      if (ids.has(route.id)) throw new ConfigurationError(`route ${route.id} is declared twice`);
       ids.add(route.id);
-      keys.add(key);
+      for (const method of new Set(routeMethods(route))) {
+        const key = `${method} ${route.path}`;
+        if (keys.has(key)) throw new ConfigurationError(`route ${route.id} (${key}) is declared twice`);
+        keys.add(key);
+      }
     }
     this.compiled = routes.map((route) => ({ route, ...compile(route.path) }));
   }
@@ -59,7 +60,7 @@ export class RouteTable {
       const match = regex.exec(path);
       if (match === null) continue;
       pathMatched = true;
-      if (route.method !== method) continue;
+      if (!(routeMethods(route) as readonly string[]).includes(method)) continue;
       const pathParameters: Record<string, string> = {};
       names.forEach((name, i) => {
         pathParameters[name] = decodeURIComponent(match[i + 1] ?? "");

@@ -1,5 +1,6 @@
 // A route declared once, in its handler module: method, path, authentication, capabilities and handler factory.
 
+import type { z } from "zod";
 import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler, RouteAuth } from "#shared/http/api-handler.ts";
@@ -11,6 +12,28 @@ export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps;
 
 const ROUTE = Symbol.for("phigate.route");
 
+/** The HTTP methods a route may answer. */
+export type RouteMethod = "GET" | "POST" | "DELETE";
+
+/**
+ * What the API description (`GET /openapi.json`, docs/api.md) says of a route. The schemas are the very ones that
+ * validate its requests, so the description cannot drift from what the route accepts.
+ */
+export interface RouteDocs {
+  readonly summary: string;
+  readonly description?: string;
+  /** The body's schema and media type (`jsonBody` / `formBody`). */
+  readonly body?: {
+    readonly schema: z.ZodType;
+    readonly mediaType: "application/json" | "application/x-www-form-urlencoded";
+  };
+  /** Query parameters, each with the schema its value must satisfy (they arrive as text). */
+  readonly query?: Readonly<Record<string, { readonly description: string; readonly schema: z.ZodType }>>;
+  /** Every answer by status, in words; `produces`: their media types (default JSON; HTML for pages). */
+  readonly responses: Readonly<Record<number, string>>;
+  readonly produces?: readonly ("application/json" | "text/html")[];
+}
+
 /**
  * One HTTP route. Its module under shared/http/handlers/ is named after its id and exports it as `route`; the route
  * table, the local server, the Lambda function list and IAM all read it from there, and its Lambda entry
@@ -18,10 +41,13 @@ const ROUTE = Symbol.for("phigate.route");
  */
 export interface RouteDeclaration<C extends Capabilities = Capabilities, D = HandlerDeps>
   extends EntryDeclaration<C> {
-  readonly method: "GET" | "POST";
+  /** The method, or the methods of a route that answers several on one path (one function serves them all). */
+  readonly method: RouteMethod | readonly [RouteMethod, ...RouteMethod[]];
   /** Path with `{name}` segments for path parameters (API Gateway's syntax). */
   readonly path: string;
   readonly auth: RouteAuth;
+  /** Its description in the API document (listed without one, by method and path only). */
+  readonly docs?: RouteDocs;
   /** Builds the handler from the host's dependencies (once per process or container). */
   readonly create: (deps: D) => ApiHandler;
   readonly [ROUTE]: true;
@@ -32,6 +58,11 @@ export function defineRoute<const C extends Capabilities, D>(
   route: Omit<RouteDeclaration<C, D>, typeof ROUTE>,
 ): RouteDeclaration<C, D> {
   return { ...route, [ROUTE]: true };
+}
+
+/** The methods a route answers. */
+export function routeMethods(route: Pick<RouteDeclaration, "method">): readonly RouteMethod[] {
+  return typeof route.method === "string" ? [route.method] : route.method;
 }
 
 /** Whether a module export is a route declaration. */

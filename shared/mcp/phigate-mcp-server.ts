@@ -19,7 +19,7 @@ import {
   EXPLAIN_DESCRIPTION,
   QUERY_DESCRIPTION,
   SERVER_INSTRUCTIONS,
-  WAIT_DESCRIPTION,
+  waitDescription,
 } from "#shared/mcp/tool-texts.ts";
 
 /** How the server presents itself and how much of a result it shows a model. */
@@ -27,6 +27,8 @@ export interface PhigateMcpOptions {
   readonly version: string;
   /** Rows of a result shown to the model (the rest is counted, not shown); default 100. */
   readonly maxRows?: number;
+  /** The longest wait `wait_for_approval` accepts, seconds; default 60 (a host whose requests end sooner asks less). */
+  readonly maxWaitSeconds?: number;
   readonly now?: () => number;
 }
 
@@ -74,8 +76,7 @@ async function guarded(work: () => Promise<Rendered>): Promise<CallToolResult> {
 }
 
 async function shownRows(client: GatewayClient, result: QueryResult, maxRows: number): Promise<unknown[][]> {
-  if (result.rows !== undefined) return result.rows.slice(0, maxRows);
-  if (result.resultUrl === undefined) return [];
+  if (result.resultUrl === undefined) return (result.rows ?? []).slice(0, maxRows);
   const stream = await client.openResult(result.resultUrl, result.resultSha256);
   const rows: unknown[][] = [];
   if (maxRows === 0) return rows;
@@ -93,6 +94,8 @@ async function shownRows(client: GatewayClient, result: QueryResult, maxRows: nu
  */
 export function createPhigateMcpServer(client: GatewayClient, options: PhigateMcpOptions): McpServer {
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  const maxWait = options.maxWaitSeconds ?? MAX_WAIT_SECONDS;
+  const defaultWait = Math.min(DEFAULT_WAIT_SECONDS, maxWait);
   const now = options.now ?? Date.now;
   /** Approval id → session id, for the queries made through this server (the API looks sessions up by id). */
   const sessions = new Map<string, string>();
@@ -144,7 +147,7 @@ export function createPhigateMcpServer(client: GatewayClient, options: PhigateMc
     "wait_for_approval",
     {
       title: "Wait for a statement that needs approval",
-      description: WAIT_DESCRIPTION,
+      description: waitDescription(defaultWait, maxWait),
       inputSchema: {
         sessionId: z.string().max(64).optional().describe("The session id the query tool returned."),
         approvalId: z.string().max(64).optional().describe("The approval id the query tool returned."),
@@ -152,9 +155,9 @@ export function createPhigateMcpServer(client: GatewayClient, options: PhigateMc
           .number()
           .int()
           .min(0)
-          .max(MAX_WAIT_SECONDS)
+          .max(maxWait)
           .optional()
-          .describe(`How long to wait at most (default ${DEFAULT_WAIT_SECONDS}).`),
+          .describe(`How long to wait at most (default ${defaultWait}).`),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
@@ -173,7 +176,7 @@ export function createPhigateMcpServer(client: GatewayClient, options: PhigateMc
           });
         }
         const outcome = await awaitSession(client, id, {
-          deadline: now() + (seconds ?? DEFAULT_WAIT_SECONDS) * 1000,
+          deadline: now() + (seconds ?? defaultWait) * 1000,
           signal: extra.signal,
           now,
         });

@@ -28,8 +28,9 @@ the policy finds risky (bulk or full-history reads, many PHI columns, lookups by
 the answer gives an approval id, the reasons and a link for a human approver, and returns immediately; then call \
 wait_for_approval. A denied statement answers with the policy's reason: change what you ask for, not how you ask it.`;
 
-/** The `wait_for_approval` tool. */
-export const WAIT_DESCRIPTION = `Waits (up to seconds, default 30, at most 60) for a statement that needed approval: \
+/** The `wait_for_approval` tool, for a server that waits at most `maxSeconds` per call. */
+export const waitDescription = (defaultSeconds: number, maxSeconds: number): string =>
+  `Waits (up to seconds, default ${defaultSeconds}, at most ${maxSeconds}) for a statement that needed approval: \
 returns its masked result once an approver approved and it ran, the decision when an approver denied it or the \
 request expired, or that it is still waiting (call again). Pass the sessionId the query tool returned (or the \
 approvalId of a query made through this server).`;

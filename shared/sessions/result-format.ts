@@ -44,33 +44,41 @@ export function parseResultRow(line: string): unknown[] {
 }
 
 /**
- * The first `maxRows` rows of a stored result's bytes, in either format: an inline JSON document, or gzip NDJSON,
- * which is decompressed only as far as those rows need. Throws when the bytes are neither.
+ * The rows of a stored result's bytes, in either format: an inline JSON document, or gzip NDJSON, decompressed only
+ * as far as the caller reads. Throws when the bytes are neither.
  */
-export async function firstStoredRows(bytes: Uint8Array, maxRows: number): Promise<Row[]> {
+export async function* storedRows(bytes: Uint8Array): AsyncGenerator<Row> {
   if (bytes[0] !== GZIP_MAGIC[0] || bytes[1] !== GZIP_MAGIC[1]) {
     const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as { rows?: Row[] };
-    return (parsed.rows ?? []).slice(0, maxRows);
+    yield* parsed.rows ?? [];
+    return;
   }
   const gunzip = createGunzip();
   gunzip.end(bytes);
   const lines = createInterface({ input: gunzip, crlfDelay: Number.POSITIVE_INFINITY });
-  const rows: Row[] = [];
   let header = true;
   try {
     for await (const line of lines) {
       if (header) {
         parseResultHeader(line);
         header = false;
-      } else if (rows.length >= maxRows) {
-        break;
       } else if (line !== "") {
-        rows.push(parseResultRow(line) as Row);
+        yield parseResultRow(line) as Row;
       }
     }
   } finally {
     lines.close();
     gunzip.destroy();
+  }
+}
+
+/** The first `maxRows` rows of a stored result's bytes (see {@link storedRows}). */
+export async function firstStoredRows(bytes: Uint8Array, maxRows: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (maxRows <= 0) return rows;
+  for await (const row of storedRows(bytes)) {
+    rows.push(row);
+    if (rows.length >= maxRows) break;
   }
   return rows;
 }

@@ -8,6 +8,7 @@ import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
+import { routeMethods } from "#shared/http/route.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 import { APPROVER_CONTEXT, actionsOf, type Resource, StackUnderTest } from "#test/support/stack.ts";
 
@@ -47,10 +48,10 @@ describe("HTTP API", () => {
   it("has exactly the routes of the route table, each behind the authorizer its auth says, each with its function", () => {
     const routes = resources("AWS::ApiGatewayV2::Route");
     expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual(
-      ROUTES.map((r) => `${r.method} ${r.path}`).sort(),
+      ROUTES.flatMap((r) => routeMethods(r).map((method) => `${method} ${r.path}`)).sort(),
     );
     const integrations = template.findResources("AWS::ApiGatewayV2::Integration");
-    for (const route of ROUTES) {
+    for (const route of ROUTES.flatMap((r) => routeMethods(r).map((method) => ({ ...r, method })))) {
       const [, resource] =
         routes.find(([, r]) => r.Properties.RouteKey === `${route.method} ${route.path}`) ?? [];
       expect(resource?.Properties.AuthorizationType).toBe(route.auth === "jwt" ? "JWT" : "NONE");

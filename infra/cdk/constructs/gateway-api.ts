@@ -15,7 +15,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import type { RouteDeclaration } from "#shared/http/route.ts";
+import { type RouteDeclaration, routeMethods } from "#shared/http/route.ts";
 
 /** What the API is built from (its routes are added once their functions exist: `addRoutes`). */
 export interface GatewayApiProps {
@@ -87,7 +87,7 @@ export class GatewayApi extends Construct {
       if (fn === undefined) throw new Error(`route ${route.id} has no function`);
       const added = this.api.addRoutes({
         path: route.path,
-        methods: [HttpMethod[route.method]],
+        methods: routeMethods(route).map((method) => HttpMethod[method]),
         integration: new HttpLambdaIntegration(`${route.id}-integration`, fn),
         authorizer: route.auth === "jwt" ? this.jwt : new HttpNoneAuthorizer(),
       });

@@ -1,5 +1,6 @@
 // GET /approvals/oidc/callback: finishes the approver's OIDC sign-in (state, PKCE, ID token, nonce) and sets the session.
 
+import * as z from "zod";
 import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { AuthenticationError } from "#shared/errors.ts";
@@ -68,6 +69,20 @@ export const route = defineRoute({
   method: "GET",
   path: "/approvals/oidc/callback",
   auth: "none",
+  docs: {
+    summary: "The approver sign-in callback (OIDC code flow with PKCE)",
+    query: {
+      code: { description: "the authorization code", schema: z.string() },
+      state: { description: "the sign-in's state", schema: z.string() },
+      error: { description: "the provider's error code, when it refused", schema: z.string() },
+    },
+    produces: ["text/html"],
+    responses: {
+      200: "a page that continues to the approval (the session cookie is set)",
+      401: "a page: the sign-in failed (state, code, nonce or ID token)",
+      503: "a page: approver sign-in is not configured",
+    },
+  },
   needsParser: false,
   capabilities: { keys: true, publicUrl: true, signIn: "exchange" },
   create: createApprovalSignInHandler,

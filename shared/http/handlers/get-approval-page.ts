@@ -1,5 +1,6 @@
 // GET /approvals/{id}: the approver's page; without a session it starts the OIDC sign-in (a link alone shows nothing).
 
+import * as z from "zod";
 import { APPROVAL_ID_PATTERN } from "#shared/approval/approval-request.ts";
 import { isRequester } from "#shared/approval/decision-rules.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
@@ -90,6 +91,26 @@ export const route = defineRoute({
   method: "GET",
   path: "/approvals/{id}",
   auth: "none",
+  docs: {
+    summary: "The approver's page",
+    description:
+      "Requester, claims, the exact SQL, why it is risky, the masking that will apply, expiry; Approve / Deny. Without a signed-in approver session it redirects to the sign-in provider: a link alone shows nothing.",
+    query: {
+      signin: { description: "present: sign in again even with a session", schema: z.string() },
+      done: {
+        description: "approve or deny: the decision just made, for the confirmation",
+        schema: z.string(),
+      },
+    },
+    produces: ["text/html"],
+    responses: {
+      200: "the page",
+      302: "to the sign-in provider (no session yet)",
+      403: "a page: the signed-in person may not decide this approval",
+      404: "a page: no such approval",
+      503: "a page: approver sign-in is not configured",
+    },
+  },
   // The page highlights the SQL with PostgreSQL's scanner (the same WASM).
   needsParser: true,
   capabilities: {

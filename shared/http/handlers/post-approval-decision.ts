@@ -38,6 +38,23 @@ export const route = defineRoute({
   method: "POST",
   path: "/v1/approvals/{id}/decision",
   auth: "jwt",
+  docs: {
+    summary: "Decide an approval with an approver's token",
+    description:
+      "The same decision path as the approval page. An approval is bound to the exact SQL, parameters and requester it was shown with; the requester can never approve its own request.",
+    body: { schema: decisionBodySchema, mediaType: "application/json" },
+    responses: {
+      200: "the decision recorded, and the approval's state after it",
+      400: "invalid_request (or another snake_case code): the request is not valid",
+      401: "unauthorized: no token, or a token the gateway does not trust (WWW-Authenticate: Bearer)",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+      503: "a store or the database is unavailable (fail closed)",
+      403: "not_an_approver, or self_approval",
+      404: "not_found: no such approval",
+      409: "already_decided",
+      410: "expired",
+    },
+  },
   needsParser: false,
   capabilities: { sessions: "write", approvals: "write", workflow: "signal" },
   create: createPostApprovalDecisionHandler,

@@ -69,6 +69,24 @@ export const route = defineRoute({
   method: "POST",
   path: "/approvals/{id}",
   auth: "none",
+  docs: {
+    summary: "The approval page's Approve / Deny form",
+    description:
+      "Same origin, a signed-in approver session and its CSRF token, bound to what the page showed; then the one decision path.",
+    body: { schema: approvalFormSchema, mediaType: "application/x-www-form-urlencoded" },
+    produces: ["text/html"],
+    responses: {
+      303: "back to the page, showing the decision",
+      400: "a page: the form is not valid",
+      401: "a page: the sign-in expired",
+      403: "a page: csrf_failed, not_an_approver or self_approval",
+      404: "a page: no such approval",
+      409: "a page: already decided",
+      410: "a page: expired",
+      413: "a page: the form is larger than 16 KiB",
+      415: "a page: not a form",
+    },
+  },
   needsParser: false,
   capabilities: {
     keys: true,

@@ -25,6 +25,20 @@ export const route = defineRoute({
   method: "POST",
   path: "/v1/evidence-bundles",
   auth: "jwt",
+  docs: {
+    summary: "Export a signed evidence bundle (auditors)",
+    description:
+      "Every session, approval, policy and catalog snapshot of [from, to) in a signed bundle that `phigate verify-evidence` checks offline.",
+    body: { schema: evidenceRequestSchema, mediaType: "application/json" },
+    responses: {
+      201: "bundleId, location (a path under DATA_DIR locally, an S3 URI on AWS) and the signing key's fingerprint",
+      400: "invalid_request (or another snake_case code): the request is not valid",
+      401: "unauthorized: no token, or a token the gateway does not trust (WWW-Authenticate: Bearer)",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+      503: "a store or the database is unavailable (fail closed)",
+      403: "not_an_auditor",
+    },
+  },
   // The builder re-analyzes each export's SQL text for the report.
   needsParser: true,
   capabilities: { sessions: "chain", results: "read", evidence: true, policyArchive: "read" },

@@ -4,7 +4,7 @@ import * as z from "zod";
 import { BadRequestError } from "#shared/errors.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
-import { header, jsonBody, type RouteContext } from "#shared/http/request.ts";
+import { header, jsonBody, type RouteContext, validated } from "#shared/http/request.ts";
 import { defineRoute } from "#shared/http/route.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
@@ -50,6 +50,21 @@ function checkText(sql: string): void {
     throw new BadRequestError("invalid_sql", "the SQL text is not well-formed Unicode");
 }
 
+/** A body already parsed, validated as `POST /v1/queries` validates it (the remote MCP endpoint's queries too). */
+export function queryRequestOf(value: unknown): QueryRequest {
+  return toQueryRequest(validated(value, queryBodySchema, "body"));
+}
+
+function toQueryRequest(body: z.infer<typeof queryBodySchema>): QueryRequest {
+  checkText(body.sql);
+  return {
+    sql: body.sql,
+    params: orderedParams(body.params),
+    purpose: body.purpose ?? null,
+    dryRun: body.dryRun ?? false,
+  };
+}
+
 /** A request's idempotency key, validated. */
 export function idempotencyKey(request: Request): string | null {
   const key = header(request, "idempotency-key");
@@ -74,14 +89,7 @@ export function clientOf(request: Request, context: RouteContext): RequestContex
 /** The `post-query` route handler. */
 export function createPostQueryHandler(deps: ApiDeps & QueryDeps): ApiHandler {
   return jwtHandler(deps, "post-query", async (request, principal, routeContext) => {
-    const body = await jsonBody(request, queryBodySchema);
-    checkText(body.sql);
-    const query: QueryRequest = {
-      sql: body.sql,
-      params: orderedParams(body.params),
-      purpose: body.purpose ?? null,
-      dryRun: body.dryRun ?? false,
-    };
+    const query = toQueryRequest(await jsonBody(request, queryBodySchema));
     const context: RequestContext = {
       principal,
       client: clientOf(request, routeContext),
@@ -98,6 +106,24 @@ export const route = defineRoute({
   method: "POST",
   path: "/v1/queries",
   auth: "jwt",
+  docs: {
+    summary: "Submit one SQL statement",
+    description:
+      "Decides the statement by policy, runs it read-only and answers its masked result; or records it pending an approver's decision (202); or, with dryRun, only says what would happen. An Idempotency-Key header makes a retry return the same session.",
+    body: { schema: queryBodySchema, mediaType: "application/json" },
+    responses: {
+      200: "completed: columns (each with its masking), rows or a resultUrl, rowCount, truncated; or a dry run's decision",
+      202: "pending_approval: the session and its approval (id, expiry, reasons)",
+      400: "invalid_request (or another snake_case code): the request is not valid",
+      401: "unauthorized: no token, or a token the gateway does not trust (WWW-Authenticate: Bearer)",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+      503: "a store or the database is unavailable (fail closed)",
+      403: "policy_denied (with the sessionId: a denial is recorded too)",
+      409: "idempotency_key_reused (the key came with another body) or request_in_progress",
+      413: "payload_too_large: a body over 256 KiB",
+      415: "unsupported_media_type: the body is not application/json",
+    },
+  },
   needsParser: true,
   capabilities: {
     database: true,

@@ -148,7 +148,7 @@ describe("Lambda environment", () => {
     expect(() => lambdaEnvironment(env("post-query"), capabilities)).toThrow(/PHIGATE_DB_CLUSTER_ARN/);
   });
 
-  it("lets only the decision paths, notify-approvers and the keeper signal the workflow, only post-query start it", () => {
+  it("lets only the decision paths, notify-approvers and the keeper signal the workflow, only post-query and the MCP endpoint (which submits queries) start it", () => {
     const with_ = (check: (c: (typeof ALL_FUNCTIONS)[number]["capabilities"]) => boolean) =>
       ALL_FUNCTIONS.filter((f) => check(f.capabilities))
         .map((f) => f.id)
@@ -159,10 +159,10 @@ describe("Lambda environment", () => {
       "post-approval-page",
       "task-notify-approvers",
     ]);
-    expect(with_((c) => c.workflow === "start")).toEqual(["post-query"]);
+    expect(with_((c) => c.workflow === "start")).toEqual(["mcp", "post-query"]);
     expect(with_((c) => c.notify)).toEqual(["task-notify-approvers"]);
     expect(with_((c) => c.evidence)).toEqual(["nightly-evidence", "post-evidence-bundle"]);
-    expect(with_((c) => c.database)).toEqual(["post-query", "task-execute-approved"]);
+    expect(with_((c) => c.database)).toEqual(["get-catalog", "mcp", "post-query", "task-execute-approved"]);
   });
 });
 

@@ -1,0 +1,85 @@
+// /mcp: the remote MCP endpoint (Streamable HTTP, stateless), its tools calling the core for the token's caller.
+
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { MethodNotAllowedError } from "#shared/errors.ts";
+import { CoreGatewayClient } from "#shared/gateway-client/core-gateway-client.ts";
+import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
+import { API_HEADERS } from "#shared/http/error-response.ts";
+import { clientOf } from "#shared/http/handlers/post-query.ts";
+import { MAX_BODY_BYTES } from "#shared/http/request.ts";
+import { defineRoute } from "#shared/http/route.ts";
+import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
+import type { QueryDeps } from "#shared/query/deps.ts";
+import { GENERATOR } from "#shared/version.ts";
+
+/**
+ * The longest `wait_for_approval` of one request: a route has 29 s on API Gateway, and a wait ends with at most one
+ * more session read.
+ */
+export const REMOTE_MAX_WAIT_SECONDS = 20;
+
+/**
+ * The `mcp` route handler. Each POST is one stateless exchange: the bearer token is verified as on every route, then a
+ * fresh MCP server answers it with tools bound to that caller (`CoreGatewayClient`), in JSON (no stream is held open:
+ * API Gateway could not hold one). GET (a server-sent stream) and DELETE (ending a session) have nothing to serve
+ * without sessions: 405, which the protocol allows.
+ */
+export function createMcpHandler(deps: ApiDeps & QueryDeps): ApiHandler {
+  return jwtHandler(deps, "mcp", async (request, principal, context) => {
+    if (request.method !== "POST")
+      throw new MethodNotAllowedError("this MCP endpoint is stateless: send each message with POST");
+    const client = new CoreGatewayClient(deps, { principal, client: clientOf(request, context) });
+    const server = createPhigateMcpServer(client, {
+      version: GENERATOR.version,
+      maxWaitSeconds: REMOTE_MAX_WAIT_SECONDS,
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      enableJsonResponse: true,
+      maxRequestBodySize: MAX_BODY_BYTES,
+    });
+    try {
+      await server.connect(transport);
+      const answer = await transport.handleRequest(request);
+      const headers = new Headers(answer.headers);
+      for (const name of ["cache-control", "x-content-type-options"])
+        headers.set(name, API_HEADERS[name] ?? "");
+      return new Response(answer.body, { status: answer.status, headers });
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+/** The `mcp` route: it submits and reads queries exactly as `post-query` and `get-session` do, and links approvals. */
+export const route = defineRoute({
+  id: "mcp",
+  method: ["POST", "GET", "DELETE"],
+  path: "/mcp",
+  auth: "jwt",
+  docs: {
+    summary: "The remote MCP endpoint (Streamable HTTP, stateless)",
+    description:
+      "JSON-RPC messages of the Model Context Protocol, one exchange per POST, answered in JSON; tools query, wait_for_approval, describe and explain_decision act as the token's caller. GET and DELETE answer 405 (no sessions, no server-sent stream).",
+    responses: {
+      200: "the JSON-RPC response",
+      202: "a notification or response was accepted (no body)",
+      400: "a malformed JSON-RPC message (a JSON-RPC error body)",
+      401: "unauthorized: no token, or a token the gateway does not trust",
+      405: "method_not_allowed: GET and DELETE (the endpoint keeps no session)",
+      406: "the client does not accept both application/json and text/event-stream",
+      429: "rate_limited: too many requests from this caller (Retry-After)",
+    },
+  },
+  needsParser: true,
+  capabilities: {
+    database: true,
+    keys: true,
+    sessions: "write",
+    results: "write",
+    approvals: "write",
+    workflow: "start",
+    policyArchive: "write",
+    publicUrl: true,
+  },
+  create: createMcpHandler,
+});
