@@ -35,6 +35,8 @@ import { createHandlers, type HandlerDeps } from "#shared/http/handler-registry.
 import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
+import { FileCheckpointStore } from "#shared/log/file-checkpoint-store.ts";
+import { ALL_DAYS, createLogSequencer } from "#shared/log/open-log.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
@@ -173,12 +175,21 @@ export async function startLocalHost(
             },
           ];
     const verifier = createTokenVerifier([...inProcess, ...config.issuers]);
+    const signer = await LocalSigner.open(join(config.dataDir, "keys"));
+    const log = await createLogSequencer(
+      signer,
+      new FileCheckpointStore(join(config.dataDir, "log", "checkpoints")),
+      logger,
+    );
     const sessions = await FileSessionStore.open({
       directory: join(config.dataDir, "sessions"),
       clock,
       logger,
+      onDurable: (entries) => log.accept(entries),
     });
     closers.push(() => sessions.close());
+    await log.start(sessions.entries(ALL_DAYS.from, ALL_DAYS.to));
+    closers.push(() => log.close());
     const objects = new FileObjectStore({
       directory: join(config.dataDir, "objects"),
       linkKey: await keys.key("result-link"),
@@ -191,7 +202,6 @@ export async function startLocalHost(
     if ((await sessions.recordPolicy(policyRef, localPolicyChanger(config.policyPath))) !== undefined)
       logger.info("policy change recorded in the chain", { policy: policyRef.name, digest: policy.digest });
     const catalogArchive = new FileCatalogArchive(join(config.dataDir, "catalogs"));
-    const signer = await LocalSigner.open(join(config.dataDir, "keys"));
     const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
     let executor: SqlExecutor;
     let database: LocalHost["database"];
@@ -243,6 +253,7 @@ export async function startLocalHost(
       decisions: new DecisionCache(),
       signer,
       evidence,
+      log,
       policyArchive,
       catalogArchive,
       approvals,

@@ -14,9 +14,10 @@ import { createPostEvidenceBundleHandler } from "#shared/http/handlers/post-evid
 import { createPostQueryHandler } from "#shared/http/handlers/post-query.ts";
 import { ROUTES } from "#shared/http/routes.ts";
 import type { WebDeps } from "#shared/http/web-deps.ts";
+import type { LogDeps } from "#shared/log/log-ports.ts";
 
 /** Everything any route handler may need. */
-export type HandlerDeps = ApiDeps & ApprovalDeps & WebDeps & EvidenceDeps;
+export type HandlerDeps = ApiDeps & ApprovalDeps & WebDeps & EvidenceDeps & LogDeps;
 
 /** Factories by route id. */
 export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => ApiHandler>> = {
