@@ -3,6 +3,8 @@
 import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest } from "#shared/evidence/bundle-format.ts";
 import { MAX_LINE_BYTES, readLines } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
+import { entryLeafHash } from "#shared/log/entry-leaf.ts";
+import { leafHash } from "#shared/log/merkle.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
 import {
@@ -63,6 +65,8 @@ export async function checkChainFile(
   file: ChainFile,
   manifest: Manifest,
   visit: EntryVisitor,
+  /** Receives every line's log leaf hash, in file order (a line that is no entry still counts as a leaf). */
+  onLeaf?: (leaf: Uint8Array) => void,
 ): Promise<{ problems: Problem[]; lines: number; entries: number }> {
   const problems: Problem[] = [];
   const seqs: number[] = [];
@@ -73,6 +77,7 @@ export async function checkChainFile(
   for await (const line of readLines(file.root, BUNDLE_FILES.sessions, file.maxBytes, summary)) {
     lineNo = line.lineNo;
     if (!("text" in line)) {
+      onLeaf?.(leafHash(Buffer.from(`unreadable line ${lineNo}`)));
       problems.push({
         class: "record_altered",
         message: `sessions.jsonl line ${lineNo} ${line.problem === "too_long" ? `is longer than ${MAX_LINE_BYTES} bytes` : "is not UTF-8"}: not a chain entry`,
@@ -85,6 +90,15 @@ export async function checkChainFile(
       raw = JSON.parse(line.text);
     } catch {
       raw = undefined;
+    }
+    if (onLeaf !== undefined) {
+      let leaf: Uint8Array;
+      try {
+        leaf = isEntryShape(raw) ? entryLeafHash(raw) : leafHash(Buffer.from(line.text, "utf8"));
+      } catch {
+        leaf = leafHash(Buffer.from(line.text, "utf8"));
+      }
+      onLeaf(leaf);
     }
     if (!isEntryShape(raw)) {
       problems.push({

@@ -1,6 +1,6 @@
 // Proving a contiguous range of leaves: the prefix's complete-subtree hashes, then the range appended, give the root.
 
-import { nodeHash } from "#shared/log/merkle.ts";
+import { EMPTY_ROOT, nodeHash } from "#shared/log/merkle.ts";
 
 /** The heights of the complete subtrees making up the first `size` leaves, left to right (the set bits of size). */
 function frontierHeights(size: number): number[] {
@@ -46,4 +46,44 @@ export function rootWithRange(
     stack.push(top);
   }
   return fold(stack.map((s) => s.hash));
+}
+
+/** Appends a range's leaves one at a time to a prefix's frontier; the root of the tree so far is available at any point. */
+export class RangeAccumulator {
+  private readonly stack: { hash: Uint8Array; height: number }[];
+  /** Leaves in the tree so far (the prefix and the leaves pushed). */
+  size: number;
+
+  private constructor(size: number, stack: { hash: Uint8Array; height: number }[]) {
+    this.size = size;
+    this.stack = stack;
+  }
+
+  /** Starts after the first `size` leaves, or undefined when `frontier` has the wrong shape for `size`. */
+  static after(size: number, frontier: readonly Uint8Array[]): RangeAccumulator | undefined {
+    const heights = frontierHeights(size);
+    if (frontier.length !== heights.length || frontier.some((h) => h.length !== 32)) return undefined;
+    return new RangeAccumulator(
+      size,
+      frontier.map((hash, i) => ({ hash, height: heights[i] as number })),
+    );
+  }
+
+  push(leaf: Uint8Array): void {
+    let top = { hash: leaf, height: 0 };
+    while (
+      this.stack.length > 0 &&
+      (this.stack[this.stack.length - 1] as { height: number }).height === top.height
+    ) {
+      const left = this.stack.pop() as { hash: Uint8Array; height: number };
+      top = { hash: nodeHash(left.hash, top.hash), height: top.height + 1 };
+    }
+    this.stack.push(top);
+    this.size += 1;
+  }
+
+  /** The RFC 9162 root of the tree so far (the empty root for an empty tree). */
+  root(): Uint8Array {
+    return fold(this.stack.map((s) => s.hash)) ?? EMPTY_ROOT;
+  }
 }
