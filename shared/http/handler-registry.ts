@@ -7,6 +7,7 @@ import type { ApiDeps, ApiHandler } from "#shared/http/api-handler.ts";
 import { createApprovalSignInHandler } from "#shared/http/handlers/approval-sign-in.ts";
 import { createGetApprovalPageHandler } from "#shared/http/handlers/get-approval-page.ts";
 import { createGetSessionHandler } from "#shared/http/handlers/get-session.ts";
+import { createGetSessionProofHandler } from "#shared/http/handlers/get-session-proof.ts";
 import { createGetSessionReplayHandler } from "#shared/http/handlers/get-session-replay.ts";
 import { createPostApprovalDecisionHandler } from "#shared/http/handlers/post-approval-decision.ts";
 import { createPostApprovalPageHandler } from "#shared/http/handlers/post-approval-page.ts";
@@ -24,6 +25,7 @@ export const HANDLER_FACTORIES: Readonly<Record<string, (deps: HandlerDeps) => A
   "post-query": createPostQueryHandler,
   "get-session": createGetSessionHandler,
   "get-session-replay": createGetSessionReplayHandler,
+  "get-session-proof": createGetSessionProofHandler,
   "post-evidence-bundle": createPostEvidenceBundleHandler,
   "post-approval-decision": createPostApprovalDecisionHandler,
   "get-approval-page": createGetApprovalPageHandler,

@@ -48,6 +48,14 @@ export const ROUTES: readonly RouteDefinition[] = [
     needsParser: false,
   },
   {
+    id: "get-session-proof",
+    method: "GET",
+    path: "/v1/sessions/{id}/proof",
+    auth: "jwt",
+    entry: "functions/get-session-proof.ts",
+    needsParser: false,
+  },
+  {
     id: "post-evidence-bundle",
     method: "POST",
     path: "/v1/evidence-bundles",

@@ -64,6 +64,8 @@ export const ROUTE_CAPABILITIES: Readonly<Record<string, FunctionCapabilities>> 
   }),
   "get-session": caps({ sessions: "read", results: "read" }),
   "get-session-replay": caps({ sessions: "chain", results: "read" }),
+  // No transparency log on AWS yet: the function answers 503 without touching a store.
+  "get-session-proof": caps({}),
   "post-evidence-bundle": caps({ sessions: "chain", results: "read", evidence: true, policyArchive: "read" }),
   "post-approval-decision": caps({ sessions: "write", approvals: "write", workflow: "signal" }),
   "get-approval-page": caps({
