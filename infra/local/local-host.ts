@@ -180,6 +180,7 @@ export async function startLocalHost(
       signer,
       new FileCheckpointStore(join(config.dataDir, "log", "checkpoints")),
       logger,
+      config.logBatchMs,
     );
     const sessions = await FileSessionStore.open({
       directory: join(config.dataDir, "sessions"),

@@ -236,21 +236,28 @@ export class LogSequencer implements TransparencyLog {
     const size = this.tree.size;
     if (this.published !== undefined && this.published.size >= size) return;
     const pendingSince = this.oldestPendingAt;
-    const signed = await signCheckpoint(
-      { origin: this.origin, size, root: this.tree.root(size) },
-      this.options.signer,
-      this.options.publicKey,
-    );
-    const checkpoint = (await this.options.checkpoints.put(size, signed.note))
-      ? signed
-      : this.readStored(size, (await this.options.checkpoints.get(size)) ?? "");
+    this.oldestPendingAt = undefined;
+    let checkpoint: SignedCheckpoint;
+    try {
+      const signed = await signCheckpoint(
+        { origin: this.origin, size, root: this.tree.root(size) },
+        this.options.signer,
+        this.options.publicKey,
+      );
+      checkpoint = (await this.options.checkpoints.put(size, signed.note))
+        ? signed
+        : this.readStored(size, (await this.options.checkpoints.get(size)) ?? "");
+    } catch (error) {
+      if (pendingSince !== undefined)
+        this.oldestPendingAt = Math.min(pendingSince, this.oldestPendingAt ?? pendingSince);
+      throw error;
+    }
     this.published = checkpoint;
     this.stats.batches += 1;
     if (pendingSince !== undefined) {
       this.stats.maxMergeDelayMs = Math.max(this.stats.maxMergeDelayMs, performance.now() - pendingSince);
     }
-    if (this.tree.size === size) this.oldestPendingAt = undefined;
-    else this.schedule();
+    if (this.tree.size > size) this.schedule();
     const ready = this.waiters.filter((w) => w.size <= size);
     this.waiters = this.waiters.filter((w) => w.size > size);
     for (const waiter of ready) waiter.resolve(checkpoint);
