@@ -7,7 +7,7 @@ import { entryIndex, entryLeafHash } from "#shared/log/entry-leaf.ts";
 import type { CheckpointStore, TransparencyLog } from "#shared/log/log-ports.ts";
 import { consistencyProof, inclusionProof, sameHash } from "#shared/log/merkle.ts";
 import { MerkleTree } from "#shared/log/merkle-tree.ts";
-import type { Logger } from "#shared/log.ts";
+import { errorFields, type Logger } from "#shared/log.ts";
 import type { ChainEntry, Signer } from "#shared/ports.ts";
 
 /** How the sequencer signs, stores and paces its checkpoints. */
@@ -181,15 +181,15 @@ export class LogSequencer implements TransparencyLog {
 
   /** Stops the timer and checkpoints whatever is pending, so a clean stop leaves every entry integrated. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.publishing !== undefined) await this.publishing.catch(() => undefined);
     if (this.started && this.broken === undefined && (this.published?.size ?? -1) < this.tree.size) {
       await this.publish().catch((error: unknown) =>
-        this.options.logger?.warn("the final checkpoint could not be published", { error: String(error) }),
+        this.options.logger?.warn("the final checkpoint could not be published", errorFields(error)),
       );
     }
-    this.closed = true;
   }
 
   private usable(): void {
@@ -214,7 +214,7 @@ export class LogSequencer implements TransparencyLog {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.publish().catch((error: unknown) => {
-        this.options.logger?.warn("checkpoint publication failed; retrying", { error: String(error) });
+        this.options.logger?.warn("checkpoint publication failed; retrying", errorFields(error));
         this.schedule();
       });
     }, this.batchDelayMs);

@@ -149,4 +149,36 @@ describe("LogSequencer on the file journal", () => {
     await writeFile(join(dir, "log", "checkpoints", `${"7".padStart(16, "0")}.note`), "");
     await expect(openHost()).rejects.toThrow(/checkpoint 7/);
   });
+
+  it("retries a checkpoint whose signing failed, and refuses proofs once an entry arrives out of order", async () => {
+    let failures = 1;
+    const flaky = {
+      signDigest: async (digest: Uint8Array) => {
+        if (failures-- > 0) throw new Error("signer down");
+        return signer.signDigest(digest);
+      },
+      publicKey: () => signer.publicKey(),
+    };
+    const log = await createLogSequencer(
+      flaky,
+      new FileCheckpointStore(join(dir, "log", "checkpoints")),
+      undefined,
+      10,
+    );
+    const store = await FileSessionStore.open({
+      directory: join(dir, "sessions"),
+      onDurable: (entries) => log.accept(entries),
+    });
+    failures = 0;
+    await log.start(store.entries(ALL_DAYS.from, ALL_DAYS.to));
+    failures = 1;
+    await writeSessions(store, 2);
+    expect((await log.covering(4)).size).toBe(4);
+    expect(failures).toBeLessThan(0);
+    const [entry] = await allEntries(store);
+    log.accept([{ ...(entry as ChainEntry), seq: 10 }]);
+    expect(() => log.latest()).toThrow(/unavailable/);
+    await log.close();
+    await store.close();
+  });
 });
