@@ -3,7 +3,7 @@
 import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest } from "#shared/evidence/bundle-format.ts";
 import { MAX_LINE_BYTES, readLines } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
-import { entryLeafHash } from "#shared/log/entry-leaf.ts";
+import { derivedLeafHash } from "#shared/log/entry-leaf.ts";
 import { leafHash } from "#shared/log/merkle.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
@@ -94,7 +94,7 @@ export async function checkChainFile(
     if (onLeaf !== undefined) {
       let leaf: Uint8Array;
       try {
-        leaf = isEntryShape(raw) ? entryLeafHash(raw) : leafHash(Buffer.from(line.text, "utf8"));
+        leaf = isEntryShape(raw) ? derivedLeafHash(raw) : leafHash(Buffer.from(line.text, "utf8"));
       } catch {
         leaf = leafHash(Buffer.from(line.text, "utf8"));
       }

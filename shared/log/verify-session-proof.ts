@@ -2,7 +2,7 @@
 
 import { keyFingerprint, parsePublicKey } from "#shared/evidence/signature.ts";
 import { readCheckpoint } from "#shared/log/checkpoint.ts";
-import { entryIndex, entryLeafHash } from "#shared/log/entry-leaf.ts";
+import { derivedLeafHash, entryIndex } from "#shared/log/entry-leaf.ts";
 import { verifyConsistency, verifyInclusion } from "#shared/log/merkle.ts";
 import { type SessionProof, sessionProofSchema } from "#shared/log/session-proof.ts";
 import type { ChainEntry } from "#shared/ports.ts";
@@ -88,7 +88,7 @@ export function verifySessionProof(
         message: `${label}: the entry holds version ${record.data.version}`,
       });
     }
-    const leaf = entryLeafHash(entry);
+    const leaf = derivedLeafHash(entry);
     const path = version.inclusionProof.map((h) => Uint8Array.from(Buffer.from(h, "base64")));
     if (
       version.index !== entryIndex(entry) ||
