@@ -336,59 +336,55 @@ async function verifyFolder(
   const sessionsListed = manifest.files.find((f) => f.path === BUNDLE_FILES.sessions);
   if (sessionsListed !== undefined && present.has(BUNDLE_FILES.sessions)) {
     const cap = Number.isFinite(budget.left) ? MAX_UNTRUSTED_READ_BYTES : Number.POSITIVE_INFINITY;
-    const file = { root: dir, maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap) };
-    const chain = await checkChainFile(
-      file,
-      manifest,
-      async (seq, record, recordedAt) => {
-        if (isPolicyChange(record)) {
-          const { from, to, by } = record;
-          tally.changes.push({ seq, recordedAt, from, to, by });
-          for (const ref of from === null ? [to] : [from, to]) {
-            tally.policyCited.add(ref.digest);
-            if (!listedPolicies.has(ref.digest)) {
-              problems.push({
-                class: "policy_missing",
-                message: `the policy change at seq ${seq} names policy ${ref.digest}, which is not in the bundle`,
-              });
-            }
+    const file = {
+      root: dir,
+      maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap),
+      onLeaf: (leaf: Uint8Array) => logCheck.add(leaf),
+    };
+    const chain = await checkChainFile(file, manifest, async (seq, record, recordedAt) => {
+      if (isPolicyChange(record)) {
+        const { from, to, by } = record;
+        tally.changes.push({ seq, recordedAt, from, to, by });
+        for (const ref of from === null ? [to] : [from, to]) {
+          tally.policyCited.add(ref.digest);
+          if (!listedPolicies.has(ref.digest)) {
+            problems.push({
+              class: "policy_missing",
+              message: `the policy change at seq ${seq} names policy ${ref.digest}, which is not in the bundle`,
+            });
           }
-          return;
         }
-        tally.lastStatus.set(record.sessionId, record.status);
-        const digest = record.decision.policy.digest;
-        tally.policyCited.add(digest);
-        tally.policySessions.set(
-          digest,
-          (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId),
-        );
-        const cited = record.analysis?.catalog ?? null;
-        if (cited !== null) {
-          const sessions = tally.catalogSessions.get(cited.version) ?? new Set();
-          tally.catalogSessions.set(cited.version, sessions.add(record.sessionId));
-        }
-        const catalog = catalogOf(seq, record, manifest, catalogs, catalogReported, problems);
-        approvals.add(seq, record);
-        if (!policies.has(digest) && !listedPolicies.has(digest)) {
-          problems.push({
-            class: "policy_missing",
-            message: `session ${record.sessionId} (seq ${seq}) cites policy ${digest}, which is not in the bundle`,
-          });
-        }
-        const policy = expectedPolicy ?? policies.get(digest);
-        if (policy === undefined) return;
-        const assessment = await assessSession(record, policy, catalog);
-        if (assessment.authorization === "not_applicable") return;
-        tally.exports += 1;
-        if (expectedPolicy !== undefined && digest !== expectedPolicy.digest) tally.exportsCitingOthers += 1;
-        if (assessment.authorization === "ok") tally.authorized += 1;
-        if (assessment.masking === "ok") tally.maskedAsRequired += 1;
-        if (assessment.review === "approved") tally.reviewedByPeople += 1;
-        if (assessment.reanalysis === "ok") tally.reanalyzed += 1;
-        compliance.push(...assessment.findings);
-      },
-      (leaf) => logCheck.add(leaf),
-    ).catch((error: unknown): undefined => {
+        return;
+      }
+      tally.lastStatus.set(record.sessionId, record.status);
+      const digest = record.decision.policy.digest;
+      tally.policyCited.add(digest);
+      tally.policySessions.set(digest, (tally.policySessions.get(digest) ?? new Set()).add(record.sessionId));
+      const cited = record.analysis?.catalog ?? null;
+      if (cited !== null) {
+        const sessions = tally.catalogSessions.get(cited.version) ?? new Set();
+        tally.catalogSessions.set(cited.version, sessions.add(record.sessionId));
+      }
+      const catalog = catalogOf(seq, record, manifest, catalogs, catalogReported, problems);
+      approvals.add(seq, record);
+      if (!policies.has(digest) && !listedPolicies.has(digest)) {
+        problems.push({
+          class: "policy_missing",
+          message: `session ${record.sessionId} (seq ${seq}) cites policy ${digest}, which is not in the bundle`,
+        });
+      }
+      const policy = expectedPolicy ?? policies.get(digest);
+      if (policy === undefined) return;
+      const assessment = await assessSession(record, policy, catalog);
+      if (assessment.authorization === "not_applicable") return;
+      tally.exports += 1;
+      if (expectedPolicy !== undefined && digest !== expectedPolicy.digest) tally.exportsCitingOthers += 1;
+      if (assessment.authorization === "ok") tally.authorized += 1;
+      if (assessment.masking === "ok") tally.maskedAsRequired += 1;
+      if (assessment.review === "approved") tally.reviewedByPeople += 1;
+      if (assessment.reanalysis === "ok") tally.reanalyzed += 1;
+      compliance.push(...assessment.findings);
+    }).catch((error: unknown): undefined => {
       chainProblems.push({
         class: "record_missing",
         message: error instanceof BundleReadError ? error.message : "sessions.jsonl cannot be read",

@@ -53,6 +53,8 @@ function recordOf(raw: ChainEntry, manifest: Manifest): ChainRecord | string {
 export interface ChainFile {
   readonly root: string;
   readonly maxBytes: number;
+  /** Receives every line's log leaf hash, in file order (a line that is no entry still counts as a leaf). */
+  readonly onLeaf?: (leaf: Uint8Array) => void;
 }
 
 /**
@@ -65,10 +67,9 @@ export async function checkChainFile(
   file: ChainFile,
   manifest: Manifest,
   visit: EntryVisitor,
-  /** Receives every line's log leaf hash, in file order (a line that is no entry still counts as a leaf). */
-  onLeaf?: (leaf: Uint8Array) => void,
 ): Promise<{ problems: Problem[]; lines: number; entries: number }> {
   const problems: Problem[] = [];
+  const onLeaf = file.onLeaf;
   const seqs: number[] = [];
   let previous: { seq: number; digest: string } | undefined;
   let lineNo = 0;
