@@ -19,6 +19,7 @@ import {
   gatewayExport,
   smallReadLatency,
 } from "./e2e.ts";
+import { benchLog } from "./log.ts";
 import { benchMasking } from "./masking.ts";
 import { benchSql } from "./sql.ts";
 import { BenchClient } from "./support/http-client.ts";
@@ -277,6 +278,15 @@ async function componentFigures(): Promise<void> {
     baseline: `${Math.round(decisions.uncachedPerSec).toLocaleString("en-US")} /s decided afresh`,
     comparison: `${round(decisions.ratio, 1)}×`,
     target: "(report)",
+  });
+  const log = await benchLog();
+  results.log = log;
+  lines.push({
+    figure: `record appends (${log.writers} writers, local journal)`,
+    value: `${Math.round(log.after.median).toLocaleString("en-US")} /s with the log (${Math.round(log.after.min)}–${Math.round(log.after.max)})`,
+    baseline: `${Math.round(log.before.median).toLocaleString("en-US")} /s journal only (${Math.round(log.before.min)}–${Math.round(log.before.max)})`,
+    comparison: `max merge delay ${Math.round(log.maxMergeDelayMs)} ms (${log.checkpoints} checkpoints)`,
+    target: "merge delay ≤ 1,000 ms",
   });
   const bundles = await benchBundles();
   results.bundles = bundles;

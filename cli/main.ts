@@ -5,6 +5,7 @@ import { EVIDENCE_USAGE, evidenceCommand } from "#cli/commands/evidence.ts";
 import { POLICY_USAGE, policyCommand } from "#cli/commands/policy.ts";
 import { SEED_USAGE, seedCommand } from "#cli/commands/seed.ts";
 import { VERIFY_EVIDENCE_USAGE, verifyEvidenceCommand } from "#cli/commands/verify-evidence.ts";
+import { VERIFY_SESSION_USAGE, verifySessionCommand } from "#cli/commands/verify-session.ts";
 import { runCli } from "#cli/dispatch.ts";
 
 runCli(
@@ -14,6 +15,7 @@ runCli(
     seed: { run: seedCommand, usage: SEED_USAGE },
     evidence: { run: evidenceCommand, usage: EVIDENCE_USAGE },
     "verify-evidence": { run: verifyEvidenceCommand, usage: VERIFY_EVIDENCE_USAGE },
+    "verify-session": { run: verifySessionCommand, usage: VERIFY_SESSION_USAGE },
   },
   process.argv.slice(2),
 );

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { CliError, EXIT } from "#cli/cli-error.ts";
 import { oneLine, stringifyForTerminal } from "#cli/safe-text.ts";
 import type { Verification, VerifiedPolicyChange } from "#shared/evidence/verify-bundle.ts";
+import type { PreviousCheckpoint } from "#shared/evidence/verify-log-section.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { describeDifference, SIGNIFICANT_AREAS } from "#shared/policy/policy-diff.ts";
 
@@ -22,7 +23,7 @@ export const VERIFY_EXIT = {
 } as const;
 
 /** Usage text. */
-export const VERIFY_EVIDENCE_USAGE = `phigate verify-evidence BUNDLE_DIR [--trusted-key FINGERPRINT] [--policy FILE] [--json]
+export const VERIFY_EVIDENCE_USAGE = `phigate verify-evidence BUNDLE_DIR [--trusted-key FINGERPRINT] [--policy FILE] [--previous OLD_BUNDLE_DIR] [--json]
   Verifies an evidence bundle offline (no network, no DATA_DIR): every file's SHA-256 and size, no file
   missing or extra, the manifest's signature by the bundled key, the key's fingerprint against
   --trusted-key, the hash chain (digests, links, no gap, no reordering, counts), every cited policy and
@@ -31,6 +32,9 @@ export const VERIFY_EVIDENCE_USAGE = `phigate verify-evidence BUNDLE_DIR [--trus
   analyzer and rules (against the recorded catalog) with the same decision and masking. With --policy FILE,
   every export is checked against the policy you expect instead of the one it cites (an export it would have
   denied, masked or sent to review is a violation); policy changes in the range are listed either way.
+  The bundle's entries must re-derive the roots of its two signed log checkpoints (a contiguous slice of the
+  transparency log). With --previous OLD_BUNDLE_DIR (verified first, with the same --trusted-key), the bundle
+  must prove its log extends the old bundle's end checkpoint: nothing recorded before was rewritten or forked.
   Exit 0 verified; 1 integrity problem (also a bundle that cannot be read: the file is named); 3 authentic
   but records a violation; 2 usage. The first line names the first class of problem found; every report
   names this verifier's analyzer version. Bundle files are read as hostile input (no symlink followed,
@@ -89,6 +93,9 @@ function summary(v: Verification): string {
           `  --policy    every export checked against ${f.expectedPolicy.name} ${f.expectedPolicy.digest} instead of the policy it cites (${f.expectedPolicy.exportsCitingOthers} export(s) cite another)`,
         ]),
     `  catalogs    ${f.catalogs} snapshot(s) the sessions were analyzed against, each present with its exact bytes`,
+    f.log === undefined
+      ? "  log         no log section (a bundle made before the transparency log)"
+      : `  log         leaves ${f.log.start.size}–${f.log.end.size - 1} of ${f.log.origin}: both checkpoints signed, roots re-derived from the entries${f.log.previous === undefined ? "" : `; extends the previous bundle's checkpoint of size ${f.log.previous.size}`}`,
   ]
     .map(oneLine)
     .join("\n");
@@ -101,6 +108,7 @@ export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
     options: {
       "trusted-key": { type: "string" },
       policy: { type: "string" },
+      previous: { type: "string" },
       json: { type: "boolean", default: false },
     },
     allowPositionals: true,
@@ -131,9 +139,23 @@ export async function verifyEvidenceCommand(argv: string[]): Promise<number> {
       throw new CliError("usage", `--policy: ${reason}`, VERIFY_EXIT.usage);
     }
   }
+  let previous: PreviousCheckpoint | undefined;
+  if (values.previous !== undefined) {
+    const old = await verifyBundle(values.previous, trustedKey === undefined ? {} : { trustedKey });
+    const oldProblem = old.problems.find((p) => !COMPLIANCE_CLASSES.has(p.class));
+    if (oldProblem !== undefined || old.facts?.log === undefined) {
+      process.stderr.write(
+        `${oneLine(`FAIL previous_bundle: --previous ${values.previous} ${oldProblem === undefined ? "has no log section" : `does not verify (${oldProblem.class}: ${oldProblem.message})`}`)}\n`,
+      );
+      return VERIFY_EXIT.integrity;
+    }
+    const { previousFrom } = await import("#shared/evidence/verify-log-section.ts");
+    previous = previousFrom(old.facts.log);
+  }
   const v = await verifyBundle(dir, {
     ...(trustedKey === undefined ? {} : { trustedKey }),
     ...(expectedPolicy === undefined ? {} : { expectedPolicy }),
+    ...(previous === undefined ? {} : { previous }),
   });
   const changes = changeLines(v.facts?.policyChanges ?? []);
   const first = v.problems[0];

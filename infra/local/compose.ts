@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ConsoleNotifier } from "#infra/local/adapters/console-notifier.ts";
 import { FileApprovalStore } from "#infra/local/adapters/file-approval-store.ts";
 import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
+import { FileCheckpointStore } from "#infra/local/adapters/file-checkpoint-store.ts";
 import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
 import { FileKeyProvider, KEY_PURPOSES } from "#infra/local/adapters/file-key-provider.ts";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
@@ -36,6 +37,7 @@ import type { HandlerDeps } from "#shared/http/route.ts";
 import { loadRouteTable, ROUTES_DIRECTORY } from "#shared/http/route-table.ts";
 import type { InProcessIssuer } from "#shared/identity/token-verifier.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
+import { ALL_DAYS, createLogSequencer } from "#shared/log/open-log.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { loadPolicyFile } from "#shared/policy/load.ts";
 import { type Clock, type SqlExecutor, systemClock } from "#shared/ports.ts";
@@ -177,12 +179,22 @@ export async function startLocalHost(
             },
           ];
     const verifier = createTokenVerifier([...inProcess, ...config.issuers]);
+    const signer = await LocalSigner.open(join(config.dataDir, "keys"));
+    const log = await createLogSequencer(
+      signer,
+      new FileCheckpointStore(join(config.dataDir, "log", "checkpoints")),
+      logger,
+      config.logBatchMs,
+    );
     const sessions = await FileSessionStore.open({
       directory: join(config.dataDir, "sessions"),
       clock,
       logger,
+      onDurable: (entries) => log.accept(entries),
     });
     closers.push(() => sessions.close());
+    await log.start(sessions.entries(ALL_DAYS.from, ALL_DAYS.to));
+    closers.push(() => log.close());
     const objects = new FileObjectStore({
       directory: join(config.dataDir, "objects"),
       linkKey: await keys.key("result-link"),
@@ -195,7 +207,6 @@ export async function startLocalHost(
     if ((await sessions.recordPolicy(policyRef, localPolicyChanger(config.policyPath))) !== undefined)
       logger.info("policy change recorded in the chain", { policy: policyRef.name, digest: policy.digest });
     const catalogArchive = new FileCatalogArchive(join(config.dataDir, "catalogs"));
-    const signer = await LocalSigner.open(join(config.dataDir, "keys"));
     const evidence = new FileEvidenceStore(join(config.dataDir, "evidence"));
     let executor: SqlExecutor;
     let database: LocalHost["database"];
@@ -247,6 +258,7 @@ export async function startLocalHost(
       decisions: new DecisionCache(),
       signer,
       evidence,
+      log,
       policyArchive,
       catalogArchive,
       approvals,

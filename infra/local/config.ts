@@ -27,6 +27,8 @@ const envSchema = z.object({
   PHIGATE_APPROVAL_MAIL_FROM: z.string().min(3).max(256).default("phigate <phigate@localhost>"),
   PHIGATE_APPROVAL_MAIL_TO: z.string().min(3).max(1_000).default("PHI approvers <phi-approvers@localhost>"),
   PHIGATE_APPROVER_OIDC: z.string().optional(),
+  /** Longest wait before a batch of log entries is checkpointed (ms); the merge delay target is 1 s. */
+  PHIGATE_LOG_BATCH_MS: z.coerce.number().int().min(10).max(1_000).default(250),
 });
 
 /** Where approvers sign in when the dev IdP is off (`PHIGATE_APPROVER_OIDC`, JSON). */
@@ -46,6 +48,8 @@ export interface LocalConfig {
   readonly logLevel: LogLevel;
   /** Base URL for links in notifications (defaults to the listening address). */
   readonly publicUrl: string | undefined;
+  /** Longest wait before accepted entries are checkpointed by the log sequencer (ms, default 250). */
+  readonly logBatchMs?: number;
   /** A Slack-compatible webhook told about every approval request (optional; failures are logged). */
   readonly approvalWebhookUrl?: string | undefined;
   /** Sender and recipients of the `.eml` notifications in DATA_DIR/outbox. */
@@ -90,5 +94,6 @@ export function localConfigFromEnv(env: NodeJS.ProcessEnv): LocalConfig {
     approvalWebhookUrl: e.PHIGATE_APPROVAL_WEBHOOK_URL,
     approvalMail: { from: e.PHIGATE_APPROVAL_MAIL_FROM, to: e.PHIGATE_APPROVAL_MAIL_TO },
     approverSignIn: parseApproverOidc(e.PHIGATE_APPROVER_OIDC),
+    logBatchMs: e.PHIGATE_LOG_BATCH_MS,
   };
 }

@@ -2,6 +2,7 @@
 
 import { join, resolve } from "node:path";
 import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
+import { FileCheckpointStore } from "#infra/local/adapters/file-checkpoint-store.ts";
 import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
 import { FileKeyProvider } from "#infra/local/adapters/file-key-provider.ts";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
@@ -10,6 +11,7 @@ import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
 import { type BuiltBundle, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import { ALL_DAYS, createLogSequencer } from "#shared/log/open-log.ts";
 import type { Logger } from "#shared/log.ts";
 import { systemClock } from "#shared/ports.ts";
 
@@ -27,8 +29,15 @@ export async function buildBundleFromDataDir(
   const unlock = await lockDataDir(root);
   try {
     const keys = new FileKeyProvider(join(root, "keys"));
+    const signer = await LocalSigner.open(join(root, "keys"));
+    const log = await createLogSequencer(
+      signer,
+      new FileCheckpointStore(join(root, "log", "checkpoints")),
+      logger,
+    );
     const sessions = await FileSessionStore.open({ directory: join(root, "sessions"), logger });
     try {
+      await log.start(sessions.entries(ALL_DAYS.from, ALL_DAYS.to));
       return await buildEvidenceBundle(
         {
           sessions,
@@ -39,7 +48,8 @@ export async function buildBundleFromDataDir(
           }),
           policies: new FilePolicyArchive(join(root, "policies")),
           catalogs: new FileCatalogArchive(join(root, "catalogs")),
-          signer: await LocalSigner.open(join(root, "keys")),
+          signer,
+          log,
           evidence: new FileEvidenceStore(join(root, "evidence")),
           clock: systemClock,
           logger,
@@ -48,6 +58,7 @@ export async function buildBundleFromDataDir(
         to,
       );
     } finally {
+      await log.close();
       await sessions.close();
     }
   } finally {

@@ -13,9 +13,11 @@ import {
   type ManifestPolicyChange,
   policyPath,
 } from "#shared/evidence/bundle-format.ts";
+import { writeLogSection } from "#shared/evidence/log-section.ts";
 import { type PolicyChangeView, renderReport } from "#shared/evidence/report-html.ts";
 import { type SessionSummary, summarize } from "#shared/evidence/session-summary.ts";
 import { newOpaqueId } from "#shared/ids.ts";
+import type { TransparencyLog } from "#shared/log/log-ports.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { diffPolicies } from "#shared/policy/policy-diff.ts";
@@ -51,6 +53,14 @@ export interface BundleDeps {
   readonly evidence: EvidenceStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The transparency log: with it, the bundle carries the range's checkpoints and proofs. */
+  readonly log?: TransparencyLog;
+}
+
+/** What else a bundle may prove. */
+export interface BundleOptions {
+  /** The log size an earlier bundle ended at: the bundle then proves its start extends that tree. */
+  readonly previousSize?: number;
 }
 
 /** A sealed bundle. */
@@ -290,6 +300,7 @@ async function writeAll(
   bundleId: string,
   from: Date,
   to: Date,
+  options: BundleOptions,
 ): Promise<{ manifest: Manifest }> {
   const state: ScanState = {
     first: undefined,
@@ -311,6 +322,11 @@ async function writeAll(
   for (const p of cited) files.push(await sink.write(policyPath(p.digest), Buffer.from(p.text, "utf8")));
   const snapshots = catalogs.entries();
   for (const c of snapshots) files.push(await sink.write(catalogPath(c.version), c.bytes));
+  const logSection =
+    deps.log === undefined || state.first === undefined || state.last === undefined
+      ? undefined
+      : await writeLogSection(deps.log, sink, state.first.seq - 1, state.last.seq, options.previousSize);
+  if (logSection !== undefined) files.push(...logSection.files);
   const key = await deps.signer.publicKey();
   files.push(await sink.write(BUNDLE_FILES.publicKey, Buffer.from(key.pem, "utf8")));
   const summaries = [...state.summaries.values()].sort(
@@ -362,6 +378,7 @@ async function writeAll(
       publicKey: BUNDLE_FILES.publicKey,
       signature: BUNDLE_FILES.signature,
     },
+    ...(logSection === undefined ? {} : { log: logSection.manifest }),
   };
   const report = renderReport({
     manifest: partial,
@@ -388,14 +405,19 @@ async function writeAll(
  * compliance findings (an export not granted, unmasked, unreviewed, or treated otherwise when re-analyzed) are
  * evidence and go into the bundle.
  */
-export async function buildEvidenceBundle(deps: BundleDeps, from: Date, to: Date): Promise<BuiltBundle> {
+export async function buildEvidenceBundle(
+  deps: BundleDeps,
+  from: Date,
+  to: Date,
+  options: BundleOptions = {},
+): Promise<BuiltBundle> {
   checkRange(from, to, deps.clock.now());
   const settle = to.getTime() + SETTLE_MS - deps.clock.now().getTime();
   if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
   const bundleId = newOpaqueId("evb");
   const sink = await deps.evidence.open(bundleId);
   try {
-    const { manifest } = await writeAll(deps, sink, bundleId, from, to);
+    const { manifest } = await writeAll(deps, sink, bundleId, from, to, options);
     const location = await sink.seal();
     return { bundleId, location, manifest };
   } catch (error) {

@@ -1,6 +1,7 @@
 // The evidence bundle format (phigate.evidence-bundle/v3): file names, the manifest schema and the approvals line.
 
 import * as z from "zod";
+import { manifestLogSchema } from "#shared/evidence/log-section.ts";
 import { SIGNATURE_ALGORITHM } from "#shared/ports.ts";
 import { policyChangeRecordSchema } from "#shared/sessions/policy-change.ts";
 import { sessionStatusSchema } from "#shared/sessions/record.ts";
@@ -109,6 +110,8 @@ export const manifestSchema = z.strictObject({
     publicKey: z.literal(BUNDLE_FILES.publicKey),
     signature: z.literal(BUNDLE_FILES.signature),
   }),
+  /** The range as leaves of the transparency log, with its checkpoints and proofs (absent before the log). */
+  log: manifestLogSchema.optional(),
   /** Every file of the bundle except `manifest.json` and `manifest.sig`, by path. */
   files: z.array(manifestFileSchema),
 });

@@ -4,6 +4,7 @@ import * as z from "zod";
 import { ForbiddenError } from "#shared/errors.ts";
 import { type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import type { LogDeps } from "#shared/log/log-ports.ts";
 import type { Logger } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
 import type { CatalogArchive, EvidenceStore, PolicyArchive, Signer } from "#shared/ports.ts";
@@ -21,6 +22,8 @@ export interface EvidenceDeps {
 export const evidenceRequestSchema = z.strictObject({
   from: z.iso.datetime({ offset: true }),
   to: z.iso.datetime({ offset: true }),
+  /** The log size the auditor's previous bundle ended at (its `log.end`): the new bundle proves it extends it. */
+  previousSize: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** The answer (contract: `bundleId`, `location`; the rest is an extension). */
@@ -31,11 +34,16 @@ export interface EvidenceBundleCreated {
   readonly keyFingerprint: string;
   readonly entries: number;
   readonly sessions: number;
+  /** The range as log leaves [start, end): pass `end` as the next request's `previousSize`. */
+  readonly log?: { readonly start: number; readonly end: number };
   readonly range: { readonly from: string; readonly to: string };
 }
 
 /** What the bundle builder needs, from the gateway's dependencies (a job may log through its own logger). */
-export function bundleDeps(deps: SessionDeps & EvidenceDeps, logger: Logger = deps.logger): BundleDeps {
+export function bundleDeps(
+  deps: SessionDeps & EvidenceDeps & LogDeps,
+  logger: Logger = deps.logger,
+): BundleDeps {
   return {
     sessions: deps.sessions,
     objects: deps.objects,
@@ -45,19 +53,25 @@ export function bundleDeps(deps: SessionDeps & EvidenceDeps, logger: Logger = de
     evidence: deps.evidence,
     clock: deps.clock,
     logger,
+    ...(deps.log === undefined ? {} : { log: deps.log }),
   };
 }
 
 /** Builds a bundle for an auditor; anyone else is refused. */
 export async function createEvidenceBundle(
-  deps: SessionDeps & EvidenceDeps,
+  deps: SessionDeps & EvidenceDeps & LogDeps,
   principal: Principal,
   body: z.infer<typeof evidenceRequestSchema>,
 ): Promise<EvidenceBundleCreated> {
   if (!hasRole(deps.policy.current(), principal, "auditors", deps.policy.context)) {
     throw new ForbiddenError("not_an_auditor", "only auditors may create evidence bundles");
   }
-  const built = await buildEvidenceBundle(bundleDeps(deps), new Date(body.from), new Date(body.to));
+  const built = await buildEvidenceBundle(
+    bundleDeps(deps),
+    new Date(body.from),
+    new Date(body.to),
+    body.previousSize === undefined ? {} : { previousSize: body.previousSize },
+  );
   deps.logger.info("evidence bundle made", {
     bundleId: built.bundleId,
     principal: principal.key,
@@ -70,5 +84,8 @@ export async function createEvidenceBundle(
     entries: built.manifest.counts.entries,
     sessions: built.manifest.counts.sessions,
     range: built.manifest.range,
+    ...(built.manifest.log === undefined
+      ? {}
+      : { log: { start: built.manifest.log.start, end: built.manifest.log.end } }),
   };
 }

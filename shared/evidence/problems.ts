@@ -13,6 +13,9 @@ export const PROBLEM_CLASSES = [
   "record_inserted",
   "records_reordered",
   "chain_broken",
+  "log_checkpoint_invalid",
+  "log_proof_failed",
+  "log_inconsistent",
   "policy_altered",
   "policy_unreadable",
   "catalog_altered",
@@ -46,6 +49,12 @@ export const PROBLEM_MEANING: Readonly<Record<ProblemClass, string>> = {
     "a chain entry appears that does not belong to the range: a record was added or duplicated",
   records_reordered: "chain entries are out of order: records were moved",
   chain_broken: "an entry does not link to the digest before it: the chain was rewritten",
+  log_checkpoint_invalid:
+    "a log checkpoint in the bundle is not a checkpoint signed by the bundle's key for the range's ends",
+  log_proof_failed:
+    "the bundle's entries do not re-derive the signed log checkpoints: the range is not the log's contiguous slice",
+  log_inconsistent:
+    "the log this bundle proves does not extend the previous bundle's checkpoint: a fork, or history rewritten",
   policy_altered:
     "a bundled policy's text does not hash to the digest decisions cite: it was edited after the fact",
   policy_unreadable: "a bundled policy hashes correctly but this verifier cannot parse it",

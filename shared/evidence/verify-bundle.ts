@@ -2,6 +2,7 @@
 
 import { stat } from "node:fs/promises";
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
+import { parsePublicKey } from "#shared/crypto/signature.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
 import { BUNDLE_FILES, type Manifest, type ManifestPolicyChange } from "#shared/evidence/bundle-format.ts";
@@ -26,6 +27,11 @@ import {
   loadPolicies,
   parseManifest,
 } from "#shared/evidence/verify-files.ts";
+import {
+  LogSectionCheck,
+  type PreviousCheckpoint,
+  type VerifiedLog,
+} from "#shared/evidence/verify-log-section.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { diffPolicies, type PolicyDifference } from "#shared/policy/policy-diff.ts";
 import { isPolicyChange } from "#shared/sessions/policy-change.ts";
@@ -35,6 +41,8 @@ import type { Catalog } from "#shared/sql/types.ts";
 
 /** Options of a verification. */
 export interface VerifyOptions {
+  /** The end checkpoint of an earlier bundle (already verified): this bundle's log must extend it. */
+  readonly previous?: PreviousCheckpoint;
   /** The fingerprint (SHA-256 of the DER SPKI, hex) of the key the auditor trusts, obtained out of band. */
   readonly trustedKey?: string;
   /**
@@ -68,6 +76,8 @@ export interface VerificationFacts {
   readonly analyzer: { readonly bundle: number; readonly verifier: number };
   /** The policy changes recorded in the range, in chain order. */
   readonly policyChanges: readonly VerifiedPolicyChange[];
+  /** The range as a slice of the transparency log, when the bundle has a log section. */
+  readonly log?: VerifiedLog;
   /** With `expectedPolicy`: its name and digest, and how many exports cite another policy. */
   readonly expectedPolicy?: {
     readonly name: string;
@@ -262,7 +272,7 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
     throw new TypeError("--trusted-key must be 64 hex digits (the SHA-256 fingerprint of the key)");
   }
   try {
-    return await verifyFolder(dir, trustedKey, options.expectedPolicy);
+    return await verifyFolder(dir, trustedKey, options.expectedPolicy, options.previous);
   } catch (error) {
     const reason =
       error instanceof Error ? (error.message.split("\n")[0] ?? "").slice(0, 300) : "unknown failure";
@@ -274,6 +284,7 @@ async function verifyFolder(
   dir: string,
   trustedKey: string | undefined,
   expectedPolicy: LoadedPolicy | undefined,
+  previous: PreviousCheckpoint | undefined,
 ): Promise<Verification> {
   const isDir = await stat(dir).then(
     (s) => s.isDirectory(),
@@ -321,10 +332,15 @@ async function verifyFolder(
   };
   const compliance: Problem[] = [];
   const chainProblems: Problem[] = [];
+  const logCheck = await LogSectionCheck.open(dir, manifest, previous);
   const sessionsListed = manifest.files.find((f) => f.path === BUNDLE_FILES.sessions);
   if (sessionsListed !== undefined && present.has(BUNDLE_FILES.sessions)) {
     const cap = Number.isFinite(budget.left) ? MAX_UNTRUSTED_READ_BYTES : Number.POSITIVE_INFINITY;
-    const file = { root: dir, maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap) };
+    const file = {
+      root: dir,
+      maxBytes: Math.min(sessionsListed.size + MAX_LINE_BYTES, cap),
+      onLeaf: (leaf: Uint8Array) => logCheck.add(leaf),
+    };
     const chain = await checkChainFile(file, manifest, async (seq, record, recordedAt) => {
       if (isPolicyChange(record)) {
         const { from, to, by } = record;
@@ -383,6 +399,12 @@ async function verifyFolder(
     chainProblems.push({ class: "record_missing", message: "sessions.jsonl is missing" });
   }
   problems.push(...chainProblems);
+  const parsedKey = parsePublicKey(pem.toString("utf8"));
+  const logResult = await logCheck.verify(dir, "key" in parsedKey ? parsedKey.key : undefined);
+  // A chain problem already explains why the entries re-derive another root: only the log's other findings add.
+  problems.push(
+    ...logResult.problems.filter((p) => p.class !== "log_proof_failed" || chainProblems.length === 0),
+  );
 
   const expectedApprovals = approvals.overflow ? "" : approvals.text();
   if (approvals.overflow) {
@@ -414,6 +436,8 @@ async function verifyFolder(
       (path === BUNDLE_FILES.sessions && chainProblems.length > 0) ||
       (path === BUNDLE_FILES.approvals && explained.has("approvals_altered")) ||
       (path === BUNDLE_FILES.publicKey && explained.has("public_key_replaced")) ||
+      (path.startsWith("log/") &&
+        (explained.has("log_checkpoint_invalid") || explained.has("log_proof_failed"))) ||
       (path.startsWith("policies/") &&
         problems.some((p) => p.class === "policy_altered" && p.message.startsWith(path))) ||
       (path.startsWith("catalogs/") &&
@@ -459,6 +483,7 @@ async function verifyFolder(
       catalogs: catalogs.size,
       analyzer: { bundle: manifest.analyzer.version, verifier: ANALYZER_VERSION },
       policyChanges,
+      ...(logResult.log === undefined ? {} : { log: logResult.log }),
       ...(expectedPolicy === undefined
         ? {}
         : {

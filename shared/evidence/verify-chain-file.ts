@@ -3,6 +3,8 @@
 import { BUNDLE_FILES, BUNDLE_SCHEMA, type Manifest } from "#shared/evidence/bundle-format.ts";
 import { MAX_LINE_BYTES, readLines } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
+import { derivedLeafHash } from "#shared/log/entry-leaf.ts";
+import { leafHash } from "#shared/log/merkle.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
 import {
@@ -51,6 +53,8 @@ function recordOf(raw: ChainEntry, manifest: Manifest): ChainRecord | string {
 export interface ChainFile {
   readonly root: string;
   readonly maxBytes: number;
+  /** Receives every line's log leaf hash, in file order (a line that is no entry still counts as a leaf). */
+  readonly onLeaf?: (leaf: Uint8Array) => void;
 }
 
 /**
@@ -65,6 +69,7 @@ export async function checkChainFile(
   visit: EntryVisitor,
 ): Promise<{ problems: Problem[]; lines: number; entries: number }> {
   const problems: Problem[] = [];
+  const onLeaf = file.onLeaf;
   const seqs: number[] = [];
   let previous: { seq: number; digest: string } | undefined;
   let lineNo = 0;
@@ -73,6 +78,7 @@ export async function checkChainFile(
   for await (const line of readLines(file.root, BUNDLE_FILES.sessions, file.maxBytes, summary)) {
     lineNo = line.lineNo;
     if (!("text" in line)) {
+      onLeaf?.(leafHash(Buffer.from(`unreadable line ${lineNo}`)));
       problems.push({
         class: "record_altered",
         message: `sessions.jsonl line ${lineNo} ${line.problem === "too_long" ? `is longer than ${MAX_LINE_BYTES} bytes` : "is not UTF-8"}: not a chain entry`,
@@ -85,6 +91,15 @@ export async function checkChainFile(
       raw = JSON.parse(line.text);
     } catch {
       raw = undefined;
+    }
+    if (onLeaf !== undefined) {
+      let leaf: Uint8Array;
+      try {
+        leaf = isEntryShape(raw) ? derivedLeafHash(raw) : leafHash(Buffer.from(line.text, "utf8"));
+      } catch {
+        leaf = leafHash(Buffer.from(line.text, "utf8"));
+      }
+      onLeaf(leaf);
     }
     if (!isEntryShape(raw)) {
       problems.push({

@@ -1,6 +1,7 @@
 // The bundle's outer checks, offline: the manifest, the key and signature, the file set and digests, the policies and catalogs.
 
 import { sha256Hex } from "#shared/crypto/digest.ts";
+import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/crypto/signature.ts";
 import {
   BUNDLE_FILES,
   catalogPath,
@@ -23,7 +24,6 @@ import {
   readCapped,
 } from "#shared/evidence/bundle-reader.ts";
 import type { Problem } from "#shared/evidence/problems.ts";
-import { keyFingerprint, parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { parseCatalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import type { Catalog } from "#shared/sql/types.ts";

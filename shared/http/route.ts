@@ -5,10 +5,11 @@ import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler, RouteAuth } from "#shared/http/api-handler.ts";
 import type { WebDeps } from "#shared/http/web-deps.ts";
+import type { LogDeps } from "#shared/log/log-ports.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 
 /** Everything any route handler may need (both composition roots build it). */
-export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps;
+export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps & LogDeps;
 
 const ROUTE = Symbol.for("phigate.route");
 

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
+import { FileCheckpointStore } from "#infra/local/adapters/file-checkpoint-store.ts";
 import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
@@ -11,6 +12,8 @@ import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { type BuiltBundle, type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import { ALL_DAYS, createLogSequencer } from "#shared/log/open-log.ts";
+import type { LogSequencer } from "#shared/log/sequencer.ts";
 import { silentLogger } from "#shared/log.ts";
 import { type Clock, systemClock } from "#shared/ports.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
@@ -91,6 +94,8 @@ export interface EvidenceFixture {
   /** The archived catalog every fixture session was analyzed against. */
   readonly catalog: CatalogRef;
   readonly signer: LocalSigner;
+  /** The transparency log over the fixture's journal (its bundles carry a log section). */
+  readonly log: LogSequencer;
   readonly evidence: FileEvidenceStore;
   readonly policyDigest: string;
   /** The builder's dependencies (with the system clock: the records are stamped in the past). */
@@ -118,7 +123,19 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
   const dir = await mkdtemp(join(tmpdir(), "phigate-evidence-"));
   const start = new Date(Date.now() - 3_600_000);
   const clock = new SteppingClock(start);
-  const sessions = await FileSessionStore.open({ directory: join(dir, "sessions"), clock });
+  const signer = await LocalSigner.open(join(dir, "keys"));
+  const log = await createLogSequencer(
+    signer,
+    new FileCheckpointStore(join(dir, "log", "checkpoints")),
+    undefined,
+    5,
+  );
+  const sessions = await FileSessionStore.open({
+    directory: join(dir, "sessions"),
+    clock,
+    onDurable: (entries) => log.accept(entries),
+  });
+  await log.start(sessions.entries(ALL_DAYS.from, ALL_DAYS.to));
   const objects = new FileObjectStore({
     directory: join(dir, "objects"),
     linkKey: new Uint8Array(32),
@@ -130,7 +147,6 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
   const catalogs = new FileCatalogArchive(join(dir, "catalogs"));
   const snapshot = catalogSnapshot(await testCatalog());
   await catalogs.put(snapshot.ref.version, snapshot.bytes);
-  const signer = await LocalSigner.open(join(dir, "keys"));
   const evidence = new FileEvidenceStore(join(dir, "evidence"));
   const base = (): SessionRecord =>
     sampleRecord(
@@ -157,6 +173,7 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
     evidence,
     clock: systemClock,
     logger: silentLogger,
+    log,
   };
   return {
     dir,
@@ -169,6 +186,7 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
     catalogs,
     catalog: snapshot.ref,
     signer,
+    log,
     evidence,
     policyDigest,
     async completed(options = {}, changes = {}) {
@@ -240,6 +258,7 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
       );
     },
     async close() {
+      await log.close();
       await sessions.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -2,8 +2,8 @@
 
 import { createPublicKey } from "node:crypto";
 import { GetPublicKeyCommand, type KMSClient, SignCommand } from "@aws-sdk/client-kms";
+import { keyFingerprint } from "#shared/crypto/signature.ts";
 import { UnavailableError } from "#shared/errors.ts";
-import { keyFingerprint } from "#shared/evidence/signature.ts";
 import { SIGNATURE_ALGORITHM, type Signer, type SignerPublicKey } from "#shared/ports.ts";
 
 /** Options of the signer. */

@@ -67,6 +67,8 @@ export interface FileSessionStoreOptions {
   readonly directory: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Receives each group of entries, in chain order, once durable and before any of them is acknowledged. */
+  readonly onDurable?: (entries: readonly ChainEntry[]) => void;
 }
 
 /** The journal could not be opened because a complete entry in it does not verify. */
@@ -294,6 +296,7 @@ export class FileSessionStore implements SessionStore {
     for (const [key, id] of stagedIdempotency) this.idempotency.set(key, id);
     this.head = head;
     this.policy = policy;
+    this.options.onDurable?.(accepted.map((a) => a.entry));
     for (const a of accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
   }
 

@@ -4,8 +4,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { join } from "node:path";
 import { p256 } from "@noble/curves/nist.js";
 import { loadOrCreateSecret } from "#infra/local/adapters/file-key-provider.ts";
+import { keyFingerprint } from "#shared/crypto/signature.ts";
 import { UnavailableError } from "#shared/errors.ts";
-import { keyFingerprint } from "#shared/evidence/signature.ts";
 import { SIGNATURE_ALGORITHM, type Signer, type SignerPublicKey } from "#shared/ports.ts";
 
 /** File name of the evidence signing key inside the keys directory (PKCS#8 PEM). */

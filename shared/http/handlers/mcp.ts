@@ -2,8 +2,8 @@
 
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { MethodNotAllowedError } from "#shared/errors.ts";
-import { CoreGatewayClient } from "#shared/gateway-client/core-gateway-client.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
+import { CoreGatewayClient } from "#shared/http/core-gateway-client.ts";
 import { API_HEADERS } from "#shared/http/error-response.ts";
 import { clientOf } from "#shared/http/handlers/post-query.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";

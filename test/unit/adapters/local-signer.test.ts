@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EVIDENCE_KEY_FILE, LocalSigner } from "#infra/local/adapters/local-signer.ts";
-import { parsePublicKey, verifySignature } from "#shared/evidence/signature.ts";
+import { parsePublicKey, verifySignature } from "#shared/crypto/signature.ts";
 
 describe("LocalSigner", () => {
   let dir: string;

@@ -1,15 +1,17 @@
 // The offline verifier against tampered bundles: each kind of tampering is caught, with its own class and message.
 
-import { createHash } from "node:crypto";
-import { chmod, rm, writeFile } from "node:fs/promises";
+import { createHash, createPublicKey } from "node:crypto";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { recordBinding } from "#shared/approval/binding.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { type Manifest, manifestSchema } from "#shared/evidence/bundle-format.ts";
+import { LOG_FILES } from "#shared/evidence/log-section.ts";
 import type { ProblemClass } from "#shared/evidence/problems.ts";
 import { normalizeFingerprint, verifyBundle } from "#shared/evidence/verify-bundle.ts";
+import { logOrigin, signCheckpoint } from "#shared/log/checkpoint.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import {
@@ -24,7 +26,10 @@ async function readManifest(bundle: string): Promise<Manifest> {
   return manifestSchema.parse(JSON.parse(await readFile(join(bundle, "manifest.json"), "utf8")));
 }
 
-/** Replaces the bundle's key with `signer`'s and re-signs the manifest (what a forger with their own key does). */
+/**
+ * Replaces the bundle's key with `signer`'s, re-signs the log checkpoints under its origin and re-signs the manifest
+ * (what a forger with their own key does).
+ */
 async function resign(
   bundle: string,
   signer: LocalSigner,
@@ -32,12 +37,30 @@ async function resign(
 ): Promise<void> {
   const key = await signer.publicKey();
   await rewrite(join(bundle, "public-key.pem"), () => key.pem);
-  const listed = await fileDigest(join(bundle, "public-key.pem"));
-  const manifest = change(await readManifest(bundle));
+  const relisted = new Map([["public-key.pem", await fileDigest(join(bundle, "public-key.pem"))]]);
+  const original = await readManifest(bundle);
+  const origin = logOrigin(key.fingerprint);
+  for (const path of [LOG_FILES.start, LOG_FILES.end]) {
+    const note = await readFile(join(bundle, path), "utf8");
+    const [, size, root] = note.split("\n") as [string, string, string];
+    const signed = await signCheckpoint(
+      { origin, size: Number(size), root: Buffer.from(root, "base64") },
+      signer,
+      createPublicKey(key.pem),
+    );
+    await rewrite(join(bundle, path), () => signed.note);
+    relisted.set(path, await fileDigest(join(bundle, path)));
+  }
+  await rewrite(join(bundle, LOG_FILES.range), (t) => JSON.stringify({ ...JSON.parse(t), origin }));
+  relisted.set(LOG_FILES.range, await fileDigest(join(bundle, LOG_FILES.range)));
+  const manifest = change({
+    ...original,
+    ...(original.log === undefined ? {} : { log: { ...original.log, origin } }),
+  });
   const next: Manifest = {
     ...manifest,
     signing: { ...manifest.signing, keyFingerprint: key.fingerprint },
-    files: manifest.files.map((f) => (f.path === "public-key.pem" ? { ...f, ...listed } : f)),
+    files: manifest.files.map((f) => ({ ...f, ...relisted.get(f.path) })),
   };
   const bytes = Buffer.from(`${JSON.stringify(next, null, 2)}\n`);
   await rewrite(join(bundle, "manifest.json"), () => bytes.toString("utf8"));
