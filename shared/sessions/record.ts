@@ -43,7 +43,7 @@ export const storedClassificationSchema = z.looseObject({
   statementType: z.string(),
   relations: z.array(tableRef.extend({ kind: z.string() })),
   columns: z.array(columnRef.extend({ clauses: z.array(z.string()) })),
-  functions: z.array(z.object({ schema: z.string().optional(), name: z.string() })),
+  functions: z.array(z.looseObject({ schema: z.string().optional(), name: z.string() })),
   wholeRows: z.array(tableRef.extend({ clauses: z.array(z.string()) })),
   outputs: z.array(
     z.object({
