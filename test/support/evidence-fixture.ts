@@ -16,9 +16,9 @@ import { type Clock, systemClock } from "#shared/ports.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
-import { ddlCatalog } from "#test/support/builtins.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
 /** A policy granting `tester` three columns of public.encounters, one of them masked; group auditors audit. */
