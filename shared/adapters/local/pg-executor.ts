@@ -1,5 +1,6 @@
 // SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
 
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { PhigateError, UnavailableError } from "#shared/errors.ts";
@@ -37,6 +38,23 @@ interface Page {
   readonly rows: (string | null)[][];
   readonly fields: pg.FieldDef[];
   readonly want: number;
+}
+
+/**
+ * Leaves nothing of a statement on its connection: `DISCARD ALL` (settings back to the connection's defaults,
+ * cursors, prepared statements, advisory locks, temporary objects, LISTEN) and a fresh random seed, so an earlier
+ * `setseed` cannot make the next caller's `random()` predictable. False when the connection could not be reset
+ * (it is then destroyed, not reused).
+ */
+async function resetSession(client: pg.PoolClient): Promise<boolean> {
+  try {
+    await client.query("DISCARD ALL");
+    const seed = (randomBytes(4).readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
+    await client.query("SELECT pg_catalog.setseed($1)", [seed]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function failure(error: unknown): Error {
@@ -174,7 +192,11 @@ export class PgExecutor implements SqlExecutor {
       throw failure(error);
     } finally {
       clearTimeout(watchdog);
-      if (!destroyed) client.release();
+      if (!destroyed) {
+        // The next caller gets the connection as a new one: nothing this statement set survives it.
+        const reset = await resetSession(client);
+        client.release(reset ? undefined : new Error("the session could not be reset"));
+      }
     }
   }
 }
