@@ -17,6 +17,7 @@ export const sessionStatusSchema = z.enum([
   "completed",
   "failed",
   "rejected",
+  "dry_run",
 ]);
 
 /** A session status. */
@@ -29,6 +30,7 @@ export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set([
   "completed",
   "failed",
   "rejected",
+  "dry_run",
 ]);
 
 const isoTime = z.iso.datetime();
