@@ -19,6 +19,8 @@ export interface Decision {
   readonly limits: { readonly maxRows: number; readonly timeoutMs: number };
   /** The planner's row estimate, when a risk rule asked for it. */
   readonly estimatedRows?: number | null;
+  /** The caller's PHI rows recorded in a risk rule's window, when a rule asked for them. */
+  readonly windowRows?: number | null;
 }
 
 /**

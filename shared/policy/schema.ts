@@ -59,6 +59,9 @@ export const limitsSchema = z.strictObject({
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
 
+/** Keys of a rule's `when` that qualify a condition rather than being one. */
+const QUALIFIERS: ReadonlySet<string> = new Set(["unlessLimitAtMost", "restrictedRowsAtMost", "windowSeconds"]);
+
 /** Conditions of a risk rule; every condition given must hold for the rule to fire. */
 export const riskConditionsSchema = z
   .strictObject({
@@ -72,12 +75,27 @@ export const riskConditionsSchema = z
     estimatedRowsOver: z.number().int().nonnegative().optional(),
     /** All these tables are read together and none of them carries a predicate (e.g. patients with their full history). */
     joinWithoutPredicate: z.array(qualifiedTable).min(2).optional(),
+    /**
+     * With `phiTableWithoutPredicate` / `joinWithoutPredicate`: a predicate restricts only when the planner
+     * estimates at most this many rows (or it looks up a protected value); also the PHI rows a principal may
+     * take in slices per window without approval. Default: `unlessLimitAtMost`, else 1000.
+     */
+    restrictedRowsAtMost: z.number().int().positive().optional(),
+    /** The window, in seconds, over which a principal's sliced PHI reads add up to one read (default 3600). */
+    windowSeconds: z.number().int().positive().optional(),
     /** The request gives no `purpose`. */
     noPurpose: z.literal(true).optional(),
   })
-  .refine((w) => Object.keys(w).some((k) => k !== "unlessLimitAtMost"), {
+  .refine((w) => Object.keys(w).some((k) => !QUALIFIERS.has(k)), {
     message: "a rule needs at least one condition",
   })
+  .refine(
+    (w) =>
+      (w.restrictedRowsAtMost === undefined && w.windowSeconds === undefined) ||
+      w.phiTableWithoutPredicate === true ||
+      w.joinWithoutPredicate !== undefined,
+    { message: "restrictedRowsAtMost and windowSeconds only qualify phiTableWithoutPredicate or joinWithoutPredicate" },
+  )
   .refine((w) => w.unlessLimitAtMost === undefined || w.phiTableWithoutPredicate === true, {
     message: "unlessLimitAtMost only qualifies phiTableWithoutPredicate",
   });

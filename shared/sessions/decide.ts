@@ -27,6 +27,10 @@ export interface DecisionInput {
   readonly purpose: string | null;
   /** The planner's estimate (asked only when a risk rule needs it). */
   readonly estimateRows: () => Promise<number>;
+  /** The caller's recorded PHI rows from some tables since a time (asked only when a risk rule needs them). */
+  readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
+  /** Now (the risk rules' window ends here). */
+  readonly now?: Date;
 }
 
 /**
@@ -80,7 +84,13 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     masking,
     purpose: input.purpose,
     estimateRows: input.estimateRows,
+    ...(input.windowRows === undefined ? {} : { windowRows: input.windowRows }),
+    ...(input.now === undefined ? {} : { now: input.now }),
   });
+  const measured = {
+    estimatedRows: risk.estimatedRows,
+    ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
+  };
   if (risk.outcome === "deny") {
     return {
       decision: {
@@ -88,21 +98,21 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
         outcome: "deny",
         reasons: [...risk.reasons],
         rules: [...decision.rules, ...risk.rules],
-        estimatedRows: risk.estimatedRows,
+        ...measured,
       },
       plan: undefined,
     };
   }
   const approval = [...opacity.reasons, ...risk.reasons];
   if (approval.length === 0)
-    return { decision: { ...decision, estimatedRows: risk.estimatedRows }, plan: planned };
+    return { decision: { ...decision, ...measured }, plan: planned };
   return {
     decision: {
       ...decision,
       outcome: "require_approval",
       reasons: approval,
       rules: [...decision.rules, ...opacity.rules, ...risk.rules],
-      estimatedRows: risk.estimatedRows,
+      ...measured,
     },
     plan: planned,
   };

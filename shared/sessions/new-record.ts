@@ -97,6 +97,9 @@ export function newSessionRecord(input: {
       matchedPrincipal: decision.matchedPrincipal,
       limits: { ...decision.limits },
       estimatedRows: decision.estimatedRows ?? null,
+      ...(decision.windowRows === undefined || decision.windowRows === null
+        ? {}
+        : { windowRows: decision.windowRows }),
       ...(input.matchContext === undefined
         ? {}
         : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),

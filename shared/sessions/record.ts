@@ -138,6 +138,8 @@ export const sessionRecordSchema = z.object({
     limits: z.object({ maxRows: z.number().int().positive(), timeoutMs: z.number().int().positive() }),
     /** The planner's row estimate, when a risk rule asked for it. */
     estimatedRows: z.number().nullable().optional(),
+    /** The caller's PHI rows recorded in a risk rule's window, when a rule counted them (absent otherwise). */
+    windowRows: z.number().int().nonnegative().optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.
