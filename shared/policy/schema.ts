@@ -51,6 +51,8 @@ export const grantSchema = z.strictObject({
 export const limitsSchema = z.strictObject({
   maxRows: z.number().int().positive().max(10_000_000).optional(),
   statementTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  /** A statement whose planner cost (EXPLAIN's total cost) exceeds this is refused before it runs. */
+  maxPlannerCost: z.number().positive().optional(),
   /** Sustained request rate allowed per caller. */
   requestsPerMinute: z.number().int().positive().max(1_000_000).optional(),
   /** Requests a caller may send at once above the sustained rate. */
@@ -60,7 +62,11 @@ export const limitsSchema = z.strictObject({
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
 
 /** Keys of a rule's `when` that qualify a condition rather than being one. */
-const QUALIFIERS: ReadonlySet<string> = new Set(["unlessLimitAtMost", "restrictedRowsAtMost", "windowSeconds"]);
+const QUALIFIERS: ReadonlySet<string> = new Set([
+  "unlessLimitAtMost",
+  "restrictedRowsAtMost",
+  "windowSeconds",
+]);
 
 /** Conditions of a risk rule; every condition given must hold for the rule to fire. */
 export const riskConditionsSchema = z
@@ -94,7 +100,10 @@ export const riskConditionsSchema = z
       (w.restrictedRowsAtMost === undefined && w.windowSeconds === undefined) ||
       w.phiTableWithoutPredicate === true ||
       w.joinWithoutPredicate !== undefined,
-    { message: "restrictedRowsAtMost and windowSeconds only qualify phiTableWithoutPredicate or joinWithoutPredicate" },
+    {
+      message:
+        "restrictedRowsAtMost and windowSeconds only qualify phiTableWithoutPredicate or joinWithoutPredicate",
+    },
   )
   .refine((w) => w.unlessLimitAtMost === undefined || w.phiTableWithoutPredicate === true, {
     message: "unlessLimitAtMost only qualifies phiTableWithoutPredicate",
@@ -148,6 +157,8 @@ export const policySchema = z.strictObject({
     .strictObject({
       maxRows: z.number().int().positive().max(10_000_000).default(10_000),
       statementTimeoutMs: z.number().int().positive().max(3_600_000).default(5_000),
+      /** A statement whose planner cost exceeds this is refused before it runs (absent: no cost limit). */
+      maxPlannerCost: z.number().positive().optional(),
       requestsPerMinute: z.number().int().positive().max(1_000_000).default(600),
       burst: z.number().int().positive().max(100_000).default(60),
     })

@@ -4,9 +4,9 @@
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
-import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionStore } from "#shared/ports.ts";
 import { isSessionEntry } from "#shared/sessions/chain.ts";
+import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { AnalyzedStatement, SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
 
@@ -133,6 +133,13 @@ export async function decideRequest(
     classification,
     purpose: request.purpose,
     estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS),
+    ...(deps.executor.estimateCost === undefined
+      ? {}
+      : {
+          estimateCost: () =>
+            deps.executor.estimateCost?.(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS) ??
+            Promise.reject(new Error("no cost estimate")),
+        }),
     ...(deps.sessions === undefined
       ? {}
       : { windowRows: windowCounter(deps.sessions, principal, deps.clock.now()) }),

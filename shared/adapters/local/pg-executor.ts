@@ -134,7 +134,20 @@ export class PgExecutor implements SqlExecutor {
     });
   }
 
-  async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  }
+
+  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost");
+  }
+
+  private async plan(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    figure: "Plan Rows" | "Total Cost",
+  ): Promise<number> {
     return this.transaction(timeoutMs, [], async (client) => {
       const result = await client.query({
         text: `EXPLAIN (FORMAT JSON) ${sql}`,
@@ -143,11 +156,11 @@ export class PgExecutor implements SqlExecutor {
       });
       const text = (result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"];
       const plan =
-        text === undefined ? undefined : (JSON.parse(text) as { Plan?: { "Plan Rows"?: number } }[]);
-      const rows = plan?.[0]?.Plan?.["Plan Rows"];
-      if (typeof rows !== "number")
+        text === undefined ? undefined : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
+      const value = plan?.[0]?.Plan?.[figure];
+      if (typeof value !== "number")
         throw new UnavailableError("database_unavailable", "the planner returned no estimate");
-      return rows;
+      return value;
     });
   }
 

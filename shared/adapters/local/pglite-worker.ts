@@ -17,6 +17,9 @@ for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
 for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
 
 const send = (message: FromWorker): void => port.postMessage(message);
+// A spare worker loads its code ahead of need and opens the database only when the executor hands it over.
+if ((workerData as { spare?: boolean }).spare === true)
+  await new Promise<void>((resolve) => port.once("message", () => resolve()));
 const started = Date.now();
 const db = await PGlite.create({
   dataDir: (workerData as { dataDir: string }).dataDir,
