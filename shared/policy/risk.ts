@@ -110,21 +110,21 @@ async function unrestricted(
 }
 
 /**
- * Why a restricted read still counts as bulk: the caller's PHI rows from the same tables in the window, with this
- * statement's at most `bound`, exceed `threshold` — a read sliced by LIMIT/OFFSET or by key ranges is one read.
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more from the same
+ * tables in the window — a read sliced by LIMIT/OFFSET or by key ranges is one read, so once its slices add up
+ * to a bulk read the next slice needs the approval the whole would.
  */
 async function overWindow(
   tables: readonly string[],
   f: Facts,
   threshold: number,
   seconds: number,
-  bound: number,
   probes: Probes,
 ): Promise<string | undefined> {
   if (f.phiColumnsInResult.size === 0) return undefined;
   const taken = await probes.window(tables, seconds);
-  if (taken + bound <= threshold) return undefined;
-  return `${taken} PHI rows of ${[...tables].sort().join(", ")} were already returned to this caller in the last ${seconds} s; with up to ${bound} more that is over ${threshold} (slices of one read count together)`;
+  if (taken < threshold) return undefined;
+  return `${taken} PHI rows of ${[...tables].sort().join(", ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together`;
 }
 
 async function ruleFires(
@@ -145,8 +145,7 @@ async function ruleFires(
     const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
     if (why !== undefined) parts.push(`PHI table(s) ${why}`);
     else {
-      const bound = limited ? limit : await boundOf(f, limit, probes);
-      const paged = await overWindow(phiRead, f, threshold, seconds, bound, probes);
+      const paged = await overWindow(phiRead, f, threshold, seconds, probes);
       if (paged === undefined) return undefined;
       parts.push(paged);
     }
@@ -163,8 +162,7 @@ async function ruleFires(
     // One restricted side restricts the join (one patient's full history, or a day's encounters' patients).
     const sides = await Promise.all(tables.map((t) => unrestricted([t], f, threshold, probes)));
     if (sides.some((s) => s === undefined)) {
-      const bound = await boundOf(f, limit, probes);
-      const paged = await overWindow(tables, f, threshold, seconds, bound, probes);
+      const paged = await overWindow(tables, f, threshold, seconds, probes);
       if (paged === undefined) return undefined;
       parts.push(paged);
     } else parts.push(`${tables.join(" and ")} are read together: ${sides.join("; ")}`);
@@ -184,13 +182,6 @@ async function ruleFires(
     );
   }
   return `${parts.join("; ")} (${rule.id}: ${rule.description})`;
-}
-
-/** The most rows a restricted statement returns: its LIMIT, else the planner's estimate (1 for a protected lookup). */
-async function boundOf(f: Facts, limit: number | null, probes: Probes): Promise<number> {
-  if (f.protectedLookup) return limit ?? 1;
-  const rows = Math.ceil(await probes.estimate());
-  return limit === null ? rows : Math.min(limit, rows);
 }
 
 /** An estimate as callers see it: its order of magnitude (`10^5`), not the planner's exact figure. */

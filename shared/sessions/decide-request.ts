@@ -76,14 +76,29 @@ export class DecisionCache {
 }
 
 /**
+ * A statement's text with its LIMIT / OFFSET / FETCH counts blanked and spacing collapsed: the slices of one
+ * paged read (the same statement at another offset, or with other parameters) share it.
+ */
+export function pagingShape(sql: string): string {
+  return sql
+    .replace(/\b(limit|offset|fetch\s+(?:first|next))\s+(?:\d+|\$\d+|all)/gi, "$1 _")
+    .replace(/\s+/g, " ")
+    .trim()
+    .toLowerCase();
+}
+
+/**
  * Counts, from the recorded chain, the rows of the caller's completed sessions since `since` that returned
- * protected (masked) columns from any of the tables, without an approval: the PHI a caller took in slices.
+ * protected (masked) columns from any of the tables, without an approval, and were slices of the same read as
+ * `sql` (the same {@link pagingShape}): the PHI a caller took in pages.
  */
 function windowCounter(
   sessions: SessionStore,
   principal: Principal,
+  sql: string,
   now: Date,
 ): (tables: readonly string[], since: Date) => Promise<number> {
+  const shape = pagingShape(sql);
   return async (tables, since) => {
     const wanted = new Set(tables);
     const fromDay = since.toISOString().slice(0, 10);
@@ -96,6 +111,7 @@ function windowCounter(
       if (r.status !== "completed" || r.principal.key !== principal.key || r.approval !== null) continue;
       if ((r.completedAt ?? "") < sinceIso || (r.masking?.plan.length ?? 0) === 0) continue;
       if (!r.classification.relations.some((t) => wanted.has(`${t.schema}.${t.table}`))) continue;
+      if (pagingShape(r.request.sql) !== shape) continue;
       rows += r.execution?.rowCount ?? 0;
     }
     return rows;
@@ -142,7 +158,7 @@ export async function decideRequest(
         }),
     ...(deps.sessions === undefined
       ? {}
-      : { windowRows: windowCounter(deps.sessions, principal, deps.clock.now()) }),
+      : { windowRows: windowCounter(deps.sessions, principal, request.sql, deps.clock.now()) }),
     now: deps.clock.now(),
   });
   const result: DecidedRequest = { ...full, analyzed };

@@ -33,6 +33,31 @@ function sqlstateOf(error: unknown): string | null {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
+/**
+ * Server-log settings applied (`SET LOCAL`) to every transaction of the gateway when its role may set them: no
+ * error message (`invalid input syntax for type integer: "<value>"`), no statement text, no bind parameters
+ * and no slow-statement text reach the server's log from a gateway session. All but the last need superuser or
+ * `GRANT SET ON PARAMETER` (PostgreSQL 15+); docs/deploy.md gives the operator's part.
+ */
+export const QUIET_LOG_SETTINGS: readonly (readonly [string, string])[] = [
+  ["log_min_messages", "fatal"],
+  ["log_min_error_statement", "panic"],
+  ["log_error_verbosity", "terse"],
+  ["log_statement", "none"],
+  ["log_min_duration_statement", "-1"],
+  ["log_parameter_max_length", "0"],
+  ["log_parameter_max_length_on_error", "0"],
+];
+
+/** The probe: whether the role may set each quiet setting (`has_parameter_privilege`: PostgreSQL 15+), and its value. */
+function quietProbeSql(grants: boolean): string {
+  const names = QUIET_LOG_SETTINGS.map(([name]) => `'${name}'`).join(", ");
+  return `SELECT s.name, s.setting,
+  COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), false)
+    OR s.context = 'user'${grants ? " OR pg_catalog.has_parameter_privilege(s.name, 'SET')" : ""} AS settable
+FROM pg_catalog.pg_settings s WHERE s.name IN (${names})`;
+}
+
 /** One page read through the cursor, with how many rows were asked for. */
 interface Page {
   readonly rows: (string | null)[][];
@@ -69,6 +94,8 @@ function failure(error: unknown): Error {
  */
 export class PgExecutor implements SqlExecutor {
   private readonly pool: pg.Pool;
+  /** The quiet-log settings this role may apply (probed once; the rest are reported at start). */
+  private quiet: Promise<readonly (readonly [string, string])[]> | undefined;
 
   constructor(private readonly options: PgExecutorOptions) {
     this.pool = new pg.Pool({
@@ -175,6 +202,34 @@ export class PgExecutor implements SqlExecutor {
     await this.pool.end();
   }
 
+  /**
+   * The quiet-log settings the role may set (probed on the first connection). Those it may not set and that the
+   * server does not already keep quiet are named in a warning: the operator's part (docs/deploy.md).
+   */
+  private quietSettings(client: pg.PoolClient): Promise<readonly (readonly [string, string])[]> {
+    this.quiet ??= (async () => {
+      type Probe = { name: string; setting: string; settable: boolean };
+      const result = await client
+        .query<Probe>(quietProbeSql(true))
+        .catch(() => client.query<Probe>(quietProbeSql(false)));
+      const settable = new Set(result.rows.filter((r) => r.settable).map((r) => r.name));
+      const current = new Map(result.rows.map((r) => [r.name, r.setting]));
+      const loud = QUIET_LOG_SETTINGS.filter(
+        ([name, value]) => !settable.has(name) && current.has(name) && current.get(name) !== value,
+      ).map(([name]) => name);
+      if (loud.length > 0)
+        this.options.logger.warn(
+          "the database role cannot keep values out of the PostgreSQL server log; see docs/deploy.md",
+          { settings: loud.join(", ") },
+        );
+      return QUIET_LOG_SETTINGS.filter(([name]) => settable.has(name));
+    })().catch((error: unknown) => {
+      this.quiet = undefined;
+      throw error;
+    });
+    return this.quiet;
+  }
+
   private async transaction<T>(
     timeoutMs: number,
     settings: readonly (readonly [string, string])[],
@@ -193,7 +248,9 @@ export class PgExecutor implements SqlExecutor {
       client.release(new Error("statement deadline exceeded"));
     }, timeoutMs + 2_000);
     try {
+      const quiet = await this.quietSettings(client);
       await client.query("BEGIN READ ONLY");
+      for (const [name, value] of quiet) await client.query(`SET LOCAL ${name} = '${value}'`);
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
       for (const [name, value] of settings) await client.query(`SET LOCAL ${name} = ${value}`);
       const result = await work(client);
