@@ -1,4 +1,4 @@
-// Admission on the embedded default: one caller's heavy statements cannot shut another's light one out, a caller's queue is capped (429), and a costly plan is refused before it runs.
+// Admission on the embedded default: one caller's heavy statements cannot shut another's light one out, and a costly plan is refused before it runs (the queue cap: test/unit/adapters/pglite-executor.test.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoPolicyWith } from "#test/support/approvals.ts";
@@ -48,7 +48,7 @@ masking:
     );
   });
 
-  it("answers another caller's light statement while three heavy ones are in flight, and caps a caller's queue", async () => {
+  it("answers another caller's light statement while three heavy ones are in flight", async () => {
     const LIGHT = "SELECT id, department FROM encounters ORDER BY id LIMIT 3";
     // Decided once beforehand (decisions are cached): in the contest only the statements themselves queue.
     expect((await gw.query(nightly, { sql: HEAVY, dryRun: true })).body.decision).toBe("allow");
@@ -62,10 +62,6 @@ masking:
     );
     // Let the three reach the executor (one running, two waiting) and the first run a while.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    const fourth = await gw.query(nightly, { sql: HEAVY });
-    expect(fourth.status).toBe(429);
-    expect(Number(fourth.headers.get("retry-after"))).toBeGreaterThan(0);
-
     const started = performance.now();
     const light = await gw.query(analyst, { sql: LIGHT });
     const seconds = (performance.now() - started) / 1000;

@@ -32,7 +32,10 @@ export interface PgliteExecutorOptions {
   readonly logger: Logger;
   /** How long a statement may wait for the worker before the request fails with 503. */
   readonly queueTimeoutMs?: number;
-  /** Statements one caller may have waiting for the worker (beyond: 429 with Retry-After); default 2. */
+  /**
+   * Statements one caller may have waiting for the worker (beyond: 429 with Retry-After); default 256 (the
+   * policy's per-caller burst is the tighter bound in practice).
+   */
   readonly maxQueuedPerCaller?: number;
   /**
    * How long a caller's statement may hold the worker while another caller's waits; then it is stopped (429, the
@@ -228,7 +231,7 @@ export class PgliteExecutor implements SqlExecutor {
     if (this.closed)
       return Promise.reject(new UnavailableError("database_unavailable", "the database is closed"));
     const queue = this.waiting.get(owner) ?? [];
-    const maxQueued = this.options.maxQueuedPerCaller ?? 2;
+    const maxQueued = this.options.maxQueuedPerCaller ?? 256;
     if (owner !== "" && queue.length >= maxQueued) {
       const retryAfterSeconds = Math.max(1, Math.ceil((this.options.fairSliceMs ?? 2_000) / 1000));
       return Promise.reject(
