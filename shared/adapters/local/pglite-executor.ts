@@ -280,7 +280,10 @@ export class PgliteExecutor implements SqlExecutor {
     // The served caller goes to the back of the turn order.
     this.waiting.delete(owner);
     if (queue.length > 0) this.waiting.set(owner, queue);
-    if (job === undefined) return this.pump();
+    if (job === undefined) {
+      this.pump();
+      return;
+    }
     this.running = job;
     this.lastOwner = owner;
     job.start();
