@@ -38,8 +38,8 @@ export interface PgliteExecutorOptions {
    */
   readonly maxQueuedPerCaller?: number;
   /**
-   * How long a caller's statement may hold the worker while another caller's waits; then it is stopped (429, the
-   * worker restarts) and the waiting caller's runs. Default 2000 ms.
+   * How long a caller's statement may hold the worker while that caller has more statements waiting and another
+   * caller's waits; then it is stopped (429, the worker restarts) and the other caller's runs. Default 2000 ms.
    */
   readonly fairSliceMs?: number;
 }
@@ -219,8 +219,9 @@ export class PgliteExecutor implements SqlExecutor {
 
   /**
    * Runs one job at a time on the worker, callers in turn: a caller may have `maxQueuedPerCaller` jobs waiting
-   * (beyond: 429), and a job that holds the worker for `fairSliceMs` while another caller's waits is stopped
-   * (429; the worker restarts) so one caller's heavy statements cannot shut others out. Each job has a deadline
+   * (beyond: 429), and a job that holds the worker for `fairSliceMs` while its caller has more waiting and
+   * another caller's waits is stopped (429; the worker restarts), so one caller's heavy statements cannot shut
+   * others out. Each job has a deadline
    * that restarts the worker when exceeded.
    */
   private serialized<T>(
@@ -289,17 +290,27 @@ export class PgliteExecutor implements SqlExecutor {
     job.start();
   }
 
-  /** Stops the running job once it has had its slice, if another caller waits for the worker. */
+  /**
+   * Whether the running job's caller occupies the worker: it has more statements waiting while another caller
+   * waits. Only such a job is stopped (a caller with one statement in flight is never displaced, so the statement
+   * that displaced another runs to its end).
+   */
+  private occupies(running: Job): boolean {
+    if ((this.waiting.get(running.owner)?.length ?? 0) === 0) return false;
+    return [...this.waiting.keys()].some((owner) => owner !== running.owner);
+  }
+
+  /** Stops the running job once it has had its slice, if its caller occupies the worker. */
   private checkFairness(): void {
     const running = this.running;
     if (running === undefined || running.owner === "" || running.startedAt === undefined) return;
-    const othersWait = [...this.waiting.keys()].some((owner) => owner !== running.owner);
-    if (!othersWait || this.sliceTimer !== undefined) return;
+    if (!this.occupies(running)) return;
+    if (this.sliceTimer !== undefined) return;
     const slice = this.options.fairSliceMs ?? 2_000;
     const left = Math.max(0, running.startedAt + slice - performance.now());
     this.sliceTimer = setTimeout(() => {
       this.sliceTimer = undefined;
-      if (this.running !== running) return;
+      if (this.running !== running || !this.occupies(running)) return;
       this.options.logger.warn(
         "a statement held the embedded database while another caller waited; stopping it",
         {
