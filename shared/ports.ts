@@ -34,6 +34,8 @@ export interface ExecuteRequest {
    * ({@link OPAQUE_JOIN_SETTINGS}), so the order rows come out in cannot follow those values (a hash bucket, a sort).
    */
   readonly opaqueJoins?: boolean;
+  /** Who asks (the principal's key): an executor that shares one connection serves callers in turn. */
+  readonly caller?: string;
 }
 
 /** Planner settings for a statement that joins on protected values (transaction-local). */
@@ -64,6 +66,8 @@ export interface SqlExecutor {
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary>;
   /** The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. */
   estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number>;
+  /** The planner's total cost for a statement (EXPLAIN, never ANALYZE), read-only. */
+  estimateCost?(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number>;
   /** A snapshot of the catalog (see shared/sql/catalog.ts for the query). */
   loadCatalog(): Promise<Catalog>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -50,8 +50,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await chmod(runDir, 0o755);
   process.env.PHIGATE_TEST_TMP = runDir;
   const cache = resolve("node_modules/.cache/phigate-test");
-  const template = join(cache, `pgdata-${await templateKey()}`);
-  if (!existsSync(template)) {
+  const key = await templateKey();
+  const template = join(cache, `pgdata-${key}`);
+  const builtins = join(cache, `builtins-${key}.json`);
+  if (!existsSync(template) || !existsSync(builtins)) {
     await mkdir(cache, { recursive: true });
     const building = `${template}.building-${process.pid}`;
     await rm(building, { recursive: true, force: true });
@@ -59,15 +61,20 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const executor = await PgliteExecutor.start({ dataDir: building, logger });
     try {
       await ensureSeeded(executor, logger);
+      const catalog = await executor.loadCatalog();
+      await writeFile(builtins, JSON.stringify(catalog.builtins ?? []));
     } finally {
       await executor.close();
     }
-    await rename(building, template).catch(async (error: unknown) => {
-      await rm(building, { recursive: true, force: true });
-      if (!existsSync(template)) throw error;
-    });
+    if (existsSync(template)) await rm(building, { recursive: true, force: true });
+    else
+      await rename(building, template).catch(async (error: unknown) => {
+        await rm(building, { recursive: true, force: true });
+        if (!existsSync(template)) throw error;
+      });
   }
   project.provide("pgdataTemplate", template);
+  process.env.PHIGATE_TEST_BUILTINS = builtins;
   return () => stopLeftoverServers(runDir);
 }
 

@@ -100,6 +100,8 @@ async function decideAgain(
       if (typeof estimate === "number") return estimate;
       throw new Error("its risk rules now need a row estimate the record does not carry");
     },
+    // The caller's earlier PHI rows in a rule's window: as the gateway counted them from the chain.
+    windowRows: async () => record.decision.windowRows ?? 0,
   });
 }
 

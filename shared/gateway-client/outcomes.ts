@@ -176,6 +176,8 @@ export function sessionOutcome(answer: GatewayAnswer): SessionOutcome {
       return failed(410, "approval_expired", "no approver decided before the approval request expired");
     case "failed":
       return failed(422, view.error?.code ?? "failed", view.error?.message ?? "the statement failed");
+    case "dry_run":
+      return failed(409, "dry_run", "the session is a dry run: nothing was executed");
     default:
       return {
         kind: "waiting",

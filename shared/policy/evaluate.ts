@@ -4,13 +4,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { type MatchContext, matchesClaims } from "#shared/policy/match.ts";
 import type { PrincipalEntry } from "#shared/policy/schema.ts";
-import {
-  DYNAMIC_SQL_FUNCTIONS,
-  LOCK_FUNCTIONS,
-  OPAQUE_READ_FUNCTIONS,
-  SESSION_FUNCTIONS,
-  WRITE_FUNCTIONS,
-} from "#shared/sql/known-functions.ts";
+import { SAFE_VOLATILE_FUNCTIONS, STABLE_DENIED_FUNCTIONS } from "#shared/sql/known-functions.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** The outcome of evaluating one statement for one principal. */
@@ -25,36 +19,28 @@ export interface Decision {
   readonly limits: { readonly maxRows: number; readonly timeoutMs: number };
   /** The planner's row estimate, when a risk rule asked for it. */
   readonly estimatedRows?: number | null;
+  /** The caller's PHI rows recorded in a risk rule's window, when a rule asked for them. */
+  readonly windowRows?: number | null;
 }
 
 /**
- * Functions denied whatever the policy grants, as a second line behind the classifier: every built-in it knows to
- * write, lock, change session state, run SQL given as text or read outside the parse tree's relations; plus what
- * only the policy refuses: directory listings and file metadata, sleeps, and functions that return other
- * sessions' statement text or decoded WAL rows.
+ * Why the function rule refuses a built-in call, or undefined when it admits it. The rule is an allow-list read
+ * from `pg_proc` of the database in use: a built-in runs only if PostgreSQL marks every overload of its name
+ * immutable or stable and it is not one of {@link STABLE_DENIED_FUNCTIONS}, or it is one of the few
+ * {@link SAFE_VOLATILE_FUNCTIONS}. A name the catalog does not list is refused, except grammar constructs the
+ * parser spells as calls (`COALESCE`, `CURRENT_DATE`, `XMLTABLE`), which are no function of `pg_proc`.
  */
-export const ALWAYS_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
-  ...WRITE_FUNCTIONS,
-  ...LOCK_FUNCTIONS,
-  ...SESSION_FUNCTIONS,
-  ...DYNAMIC_SQL_FUNCTIONS,
-  ...OPAQUE_READ_FUNCTIONS,
-  "pg_ls_dir",
-  "pg_stat_file",
-  "pg_ls_logdir",
-  "pg_ls_waldir",
-  "pg_ls_tmpdir",
-  "pg_ls_archive_statusdir",
-  "pg_sleep",
-  "pg_sleep_for",
-  "pg_sleep_until",
-  "pg_stat_get_activity",
-  "pg_stat_get_backend_activity",
-  "pg_logical_slot_get_changes",
-  "pg_logical_slot_peek_changes",
-  "pg_logical_slot_get_binary_changes",
-  "pg_logical_slot_peek_binary_changes",
-]);
+export function builtinRefusal(call: {
+  readonly name: string;
+  readonly syntax?: boolean;
+  readonly volatility?: "immutable" | "stable" | "volatile";
+}): string | undefined {
+  const { name, volatility } = call;
+  if (volatility === undefined) return call.syntax === true ? undefined : "not a built-in function";
+  if (volatility === "volatile")
+    return SAFE_VOLATILE_FUNCTIONS.has(name) ? undefined : "volatile (may write, lock, sleep or read files)";
+  return STABLE_DENIED_FUNCTIONS.has(name) ? "has effects or reaches other sessions" : undefined;
+}
 
 function deny(
   policy: LoadedPolicy,
@@ -91,8 +77,9 @@ function qualified(f: { schema?: string; name: string }): string {
 }
 
 /**
- * Denied functions (the built-in list and the policy's own, by bare name or `schema.name`) and user-defined
- * routines or operators the policy does not allow: their bodies are invisible, so they could read anything.
+ * Built-in calls the function rule refuses ({@link builtinRefusal}), functions the policy denies (by bare name or
+ * `schema.name`), and user-defined routines or operators the policy does not allow: their bodies are invisible,
+ * so they could read anything.
  */
 function functionProblems(policy: LoadedPolicy, classification: Classification): string[] {
   const extra = new Set(policy.document.functions.deny);
@@ -100,9 +87,13 @@ function functionProblems(policy: LoadedPolicy, classification: Classification):
   const denied = new Set<string>();
   const user = new Set<string>();
   for (const f of classification.functions) {
-    if (ALWAYS_DENIED_FUNCTIONS.has(f.name) || extra.has(f.name) || extra.has(qualified(f)))
-      denied.add(qualified(f));
-    else if (f.origin === "user" && !allowedUser.has(qualified(f))) user.add(qualified(f));
+    if (extra.has(f.name) || extra.has(qualified(f))) denied.add(qualified(f));
+    else if (f.origin === "user") {
+      if (!allowedUser.has(qualified(f))) user.add(qualified(f));
+    } else {
+      const refusal = builtinRefusal(f);
+      if (refusal !== undefined) denied.add(`${qualified(f)} (${refusal})`);
+    }
   }
   for (const op of classification.operators ?? []) {
     if (op.origin === "user" && !allowedUser.has(qualified(op))) user.add(`operator ${qualified(op)}`);

@@ -12,6 +12,8 @@ export interface RiskAssessment {
   readonly rules: readonly string[];
   /** The planner's estimate, when a rule needed it. */
   readonly estimatedRows: number | null;
+  /** The PHI rows recorded for the principal in a rule's window, when a rule needed them. */
+  readonly windowRows: number | null;
 }
 
 /** What the assessment needs besides the classification. */
@@ -25,7 +27,19 @@ export interface RiskInput {
   readonly purpose: string | null;
   /** The planner's row estimate for the statement (called only when a rule needs it). */
   readonly estimateRows: () => Promise<number>;
+  /**
+   * The PHI rows the recorded sessions of this caller returned from any of `tables` since `since` (called only
+   * when a rule needs it). Absent: none are known (an offline re-evaluation passes the recorded figure).
+   */
+  readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
+  /** Now, for the window. */
+  readonly now?: Date;
 }
+
+/** The rows a predicate may leave, and a principal may take in slices per window, unless a rule says otherwise. */
+export const DEFAULT_RESTRICTED_ROWS = 1000;
+/** The window over which sliced reads add up, unless a rule says otherwise. */
+export const DEFAULT_WINDOW_SECONDS = 3600;
 
 function tableOf(column: string): string {
   return column.slice(0, column.lastIndexOf("."));
@@ -65,20 +79,76 @@ function facts(input: RiskInput) {
   return { phiTables, predicateTables, readTables, phiColumnsInResult, protectedLookup };
 }
 
+type Facts = ReturnType<typeof facts>;
+
+/** What a rule may ask: the planner (once per statement) and the recorded window (once per rule). */
+interface Probes {
+  estimate(): Promise<number>;
+  window(tables: readonly string[], seconds: number): Promise<number>;
+}
+
+/**
+ * Why `tables` (all read by the statement) are not restricted, or undefined when they are. A table with no
+ * predicate is never restricted. In a statement that looks up a protected value, the lookup (which its rule
+ * governs) restricts the statement and the planner is not asked: its estimate would count the protected values
+ * looked up. Otherwise a predicate restricts only when the planner estimates at most `threshold` rows — a
+ * predicate that is always true (`id > 0`, `id IS NOT NULL`) restricts nothing.
+ */
+async function unrestricted(
+  tables: readonly string[],
+  f: Facts,
+  threshold: number,
+  probes: Probes,
+): Promise<string | undefined> {
+  const bare = tables.filter((t) => !f.predicateTables.has(t));
+  if (bare.length > 0) return `${bare.sort().join(", ")} read with no restrictive predicate`;
+  // The planner is not asked about a statement that looks up protected values (its estimate would count them).
+  if (f.protectedLookup) return undefined;
+  const rows = await probes.estimate();
+  if (rows <= threshold) return undefined;
+  return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(rows)} rows (more than ${threshold})`;
+}
+
+/**
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more from the same
+ * tables in the window — a read sliced by LIMIT/OFFSET or by key ranges is one read, so once its slices add up
+ * to a bulk read the next slice needs the approval the whole would.
+ */
+async function overWindow(
+  tables: readonly string[],
+  f: Facts,
+  threshold: number,
+  seconds: number,
+  probes: Probes,
+): Promise<string | undefined> {
+  if (f.phiColumnsInResult.size === 0) return undefined;
+  const taken = await probes.window(tables, seconds);
+  if (taken < threshold) return undefined;
+  return `${taken} PHI rows of ${[...tables].sort().join(", ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together`;
+}
+
 async function ruleFires(
   rule: RiskRule,
   input: RiskInput,
-  f: ReturnType<typeof facts>,
-  estimate: () => Promise<number>,
+  f: Facts,
+  probes: Probes,
 ): Promise<string | undefined> {
   const w = rule.when;
   const parts: string[] = [];
+  const threshold = w.restrictedRowsAtMost ?? w.unlessLimitAtMost ?? DEFAULT_RESTRICTED_ROWS;
+  const seconds = w.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
+  const limit = input.classification.limit;
   if (w.phiTableWithoutPredicate) {
-    const limit = input.classification.limit;
-    if (w.unlessLimitAtMost !== undefined && limit !== null && limit <= w.unlessLimitAtMost) return undefined;
-    const bare = [...f.readTables].filter((t) => f.phiTables.has(t) && !f.predicateTables.has(t));
-    if (bare.length === 0) return undefined;
-    parts.push(`PHI table(s) ${bare.sort().join(", ")} read with no restrictive predicate`);
+    const phiRead = [...f.readTables].filter((t) => f.phiTables.has(t)).sort();
+    if (phiRead.length === 0) return undefined;
+    const limited = w.unlessLimitAtMost !== undefined && limit !== null && limit <= w.unlessLimitAtMost;
+    const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
+    if (why !== undefined) parts.push(`PHI table(s) ${why}`);
+    else {
+      const paged = await overWindow(phiRead, f, threshold, seconds, probes);
+      if (paged === undefined) return undefined;
+      parts.push(paged);
+    }
   }
   if (w.phiColumnsOver !== undefined) {
     if (f.phiColumnsInResult.size <= w.phiColumnsOver) return undefined;
@@ -88,9 +158,14 @@ async function ruleFires(
   }
   if (w.joinWithoutPredicate !== undefined) {
     const tables = w.joinWithoutPredicate;
-    if (!tables.every((t) => f.readTables.has(t)) || tables.some((t) => f.predicateTables.has(t)))
-      return undefined;
-    parts.push(`${tables.join(" and ")} are read together with no restrictive predicate`);
+    if (!tables.every((t) => f.readTables.has(t))) return undefined;
+    // One restricted side restricts the join (one patient's full history, or a day's encounters' patients).
+    const sides = await Promise.all(tables.map((t) => unrestricted([t], f, threshold, probes)));
+    if (sides.some((s) => s === undefined)) {
+      const paged = await overWindow(tables, f, threshold, seconds, probes);
+      if (paged === undefined) return undefined;
+      parts.push(paged);
+    } else parts.push(`${tables.join(" and ")} are read together: ${sides.join("; ")}`);
   }
   if (w.noPurpose) {
     if (input.purpose !== null) return undefined;
@@ -100,7 +175,7 @@ async function ruleFires(
     // The planner would answer from the statistics of the protected values looked up (how many patients are
     // named Nora) — to the caller, before any approval. The lookup restricts the statement already.
     if (f.protectedLookup) return undefined;
-    const rows = await estimate();
+    const rows = await probes.estimate();
     if (rows <= w.estimatedRowsOver) return undefined;
     parts.push(
       `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
@@ -124,16 +199,33 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const f = facts(input);
   const risk = input.policy.document.risk;
   let estimatedRows: number | null = null;
-  const estimate = async (): Promise<number> => {
-    estimatedRows ??= await input.estimateRows();
-    return estimatedRows;
+  let windowRows: number | null = null;
+  const windows = new Map<string, Promise<number>>();
+  const now = input.now ?? new Date();
+  const probes: Probes = {
+    async estimate() {
+      estimatedRows ??= await input.estimateRows();
+      return estimatedRows;
+    },
+    async window(tables, seconds) {
+      const key = `${seconds}\u0000${[...tables].sort().join(",")}`;
+      let pending = windows.get(key);
+      if (pending === undefined) {
+        const since = new Date(now.getTime() - seconds * 1000);
+        pending = input.windowRows === undefined ? Promise.resolve(0) : input.windowRows(tables, since);
+        windows.set(key, pending);
+      }
+      const rows = await pending;
+      windowRows = Math.max(windowRows ?? 0, rows);
+      return rows;
+    },
   };
   const approvals: { rule: string; reason: string }[] = [];
   const denials: { rule: string; reason: string }[] = [];
 
   for (const rule of risk.rules) {
     if (rule.principals !== undefined && !rule.principals.includes(input.principalId)) continue;
-    const reason = await ruleFires(rule, input, f, estimate);
+    const reason = await ruleFires(rule, input, f, probes);
     if (reason === undefined) continue;
     (rule.action === "deny" ? denials : approvals).push({ rule: rule.id, reason });
   }
@@ -143,5 +235,6 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
     reasons: fired.map((r) => r.reason),
     rules: fired.map((r) => r.rule),
     estimatedRows,
+    windowRows,
   };
 }

@@ -51,6 +51,8 @@ export const grantSchema = z.strictObject({
 export const limitsSchema = z.strictObject({
   maxRows: z.number().int().positive().max(10_000_000).optional(),
   statementTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+  /** A statement whose planner cost (EXPLAIN's total cost) exceeds this is refused before it runs. */
+  maxPlannerCost: z.number().positive().optional(),
   /** Sustained request rate allowed per caller. */
   requestsPerMinute: z.number().int().positive().max(1_000_000).optional(),
   /** Requests a caller may send at once above the sustained rate. */
@@ -58,6 +60,13 @@ export const limitsSchema = z.strictObject({
 });
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
+
+/** Keys of a rule's `when` that qualify a condition rather than being one. */
+const QUALIFIERS: ReadonlySet<string> = new Set([
+  "unlessLimitAtMost",
+  "restrictedRowsAtMost",
+  "windowSeconds",
+]);
 
 /** Conditions of a risk rule; every condition given must hold for the rule to fire. */
 export const riskConditionsSchema = z
@@ -72,12 +81,30 @@ export const riskConditionsSchema = z
     estimatedRowsOver: z.number().int().nonnegative().optional(),
     /** All these tables are read together and none of them carries a predicate (e.g. patients with their full history). */
     joinWithoutPredicate: z.array(qualifiedTable).min(2).optional(),
+    /**
+     * With `phiTableWithoutPredicate` / `joinWithoutPredicate`: a predicate restricts only when the planner
+     * estimates at most this many rows (or it looks up a protected value); also the PHI rows a principal may
+     * take in slices per window without approval. Default: `unlessLimitAtMost`, else 1000.
+     */
+    restrictedRowsAtMost: z.number().int().positive().optional(),
+    /** The window, in seconds, over which a principal's sliced PHI reads add up to one read (default 3600). */
+    windowSeconds: z.number().int().positive().optional(),
     /** The request gives no `purpose`. */
     noPurpose: z.literal(true).optional(),
   })
-  .refine((w) => Object.keys(w).some((k) => k !== "unlessLimitAtMost"), {
+  .refine((w) => Object.keys(w).some((k) => !QUALIFIERS.has(k)), {
     message: "a rule needs at least one condition",
   })
+  .refine(
+    (w) =>
+      (w.restrictedRowsAtMost === undefined && w.windowSeconds === undefined) ||
+      w.phiTableWithoutPredicate === true ||
+      w.joinWithoutPredicate !== undefined,
+    {
+      message:
+        "restrictedRowsAtMost and windowSeconds only qualify phiTableWithoutPredicate or joinWithoutPredicate",
+    },
+  )
   .refine((w) => w.unlessLimitAtMost === undefined || w.phiTableWithoutPredicate === true, {
     message: "unlessLimitAtMost only qualifies phiTableWithoutPredicate",
   });
@@ -130,6 +157,8 @@ export const policySchema = z.strictObject({
     .strictObject({
       maxRows: z.number().int().positive().max(10_000_000).default(10_000),
       statementTimeoutMs: z.number().int().positive().max(3_600_000).default(5_000),
+      /** A statement whose planner cost exceeds this is refused before it runs (absent: no cost limit). */
+      maxPlannerCost: z.number().positive().optional(),
       requestsPerMinute: z.number().int().positive().max(1_000_000).default(600),
       burst: z.number().int().positive().max(100_000).default(60),
     })

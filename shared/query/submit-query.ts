@@ -35,8 +35,9 @@ import { loadStoredResult } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
-/** The body of a `dryRun` answer (contract §2). */
+/** The body of a `dryRun` answer (contract §2), with the session that records it. */
 export interface DryRunBody {
+  readonly sessionId: string;
   readonly decision: "allow" | "deny" | "require_approval";
   readonly classification: {
     readonly kind: string;
@@ -83,18 +84,9 @@ export async function submitQuery(
   const { analyzed, decision, plan } = await decideRequest(deps, context.principal, request);
   const { classification } = analyzed;
   const policy = deps.policy.current();
-  if (request.dryRun) {
-    return {
-      kind: "dry_run",
-      body: {
-        decision: decision.outcome,
-        classification: classificationSummary(classification),
-        reasons: decision.reasons,
-        masking: maskingSummary(plan),
-      },
-    };
-  }
+
   const now = deps.clock.now();
+  if (request.dryRun) return dryRun(deps, context, request, { analyzed, decision, plan }, now);
   const status = initialStatus(decision.outcome);
   const quorum = approverQuorum(policy);
   let record = newSessionRecord({
@@ -228,4 +220,49 @@ export class RecordedError extends PhigateError {
   ) {
     super(message, { sessionId });
   }
+}
+
+/**
+ * A dry run is a session like any request (status `dry_run`, terminal): recorded with the decision and the
+ * reasons the caller sees, so probing the policy leaves the same trail as asking it to run. Nothing executes;
+ * an Idempotency-Key does not apply (a dry run is answered afresh each time).
+ */
+async function dryRun(
+  deps: QueryDeps,
+  context: RequestContext,
+  request: QueryRequest,
+  decided: Awaited<ReturnType<typeof decideRequest>>,
+  now: Date,
+): Promise<QueryOutcome> {
+  const { analyzed, decision, plan } = decided;
+  const record = newSessionRecord({
+    sessionId: newSessionId(now),
+    status: "dry_run",
+    at: now,
+    context: { ...context, idempotencyKey: null },
+    request,
+    parameterKey: await deps.keys.key("parameter-digest"),
+    classification: analyzed.classification,
+    catalog: analyzed.catalog ?? null,
+    decision,
+    masking: plan === undefined ? null : { plan: maskingSummary(plan) },
+    matchContext: deps.policy.context,
+  });
+  await deps.sessions.create(record);
+  deps.logger.info("session recorded", {
+    sessionId: record.sessionId,
+    status: "dry_run",
+    sqlDigest: record.request.sqlDigest,
+    principal: context.principal.key,
+  });
+  return {
+    kind: "dry_run",
+    body: {
+      sessionId: record.sessionId,
+      decision: decision.outcome,
+      classification: classificationSummary(analyzed.classification),
+      reasons: decision.reasons,
+      masking: maskingSummary(plan),
+    },
+  };
 }

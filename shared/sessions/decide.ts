@@ -8,7 +8,7 @@ import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import { checkOpacity, joinsOnProtected, readsProtected } from "#shared/policy/opacity.ts";
-import { assessRisk } from "#shared/policy/risk.ts";
+import { assessRisk, orderOfMagnitude } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -27,6 +27,30 @@ export interface DecisionInput {
   readonly purpose: string | null;
   /** The planner's estimate (asked only when a risk rule needs it). */
   readonly estimateRows: () => Promise<number>;
+  /** The caller's recorded PHI rows from some tables since a time (asked only when a risk rule needs them). */
+  readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
+  /** Now (the risk rules' window ends here). */
+  readonly now?: Date;
+  /** The planner's total cost (asked only when the policy limits it); absent: the executor cannot tell. */
+  readonly estimateCost?: () => Promise<number>;
+}
+
+/**
+ * Planner-cost admission: a statement whose estimated cost exceeds the principal's `maxPlannerCost` is refused
+ * before it runs, with the estimate (its order of magnitude) in the reason. Not asked for a statement that looks
+ * up protected values (the cost would count them); fails closed when the executor cannot estimate.
+ */
+async function costRefusal(
+  input: DecisionInput,
+  limit: number | undefined,
+  protectedLookup: boolean,
+): Promise<string | undefined> {
+  if (limit === undefined || protectedLookup) return undefined;
+  if (input.estimateCost === undefined)
+    return "the planner's cost could not be estimated (the policy limits it)";
+  const cost = await input.estimateCost();
+  if (cost <= limit) return undefined;
+  return `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`;
 }
 
 /**
@@ -80,7 +104,33 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     masking,
     purpose: input.purpose,
     estimateRows: input.estimateRows,
+    ...(input.windowRows === undefined ? {} : { windowRows: input.windowRows }),
+    ...(input.now === undefined ? {} : { now: input.now }),
   });
+  const limit = entry.limits.maxPlannerCost ?? policy.document.defaults.maxPlannerCost;
+  const lookup = (classification.exposures ?? []).some(
+    (e) =>
+      e.via.includes("lookup") &&
+      (`${e.schema}.${e.table}.${e.column}` in masking.rules ||
+        masking.detectors.columns.includes(`${e.schema}.${e.table}.${e.column}`)),
+  );
+  const costly = await costRefusal(input, limit, lookup);
+  if (costly !== undefined) {
+    return {
+      decision: {
+        ...decision,
+        outcome: "deny",
+        reasons: [costly],
+        rules: [...decision.rules, "planner-cost"],
+        estimatedRows: risk.estimatedRows,
+      },
+      plan: undefined,
+    };
+  }
+  const measured = {
+    estimatedRows: risk.estimatedRows,
+    ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
+  };
   if (risk.outcome === "deny") {
     return {
       decision: {
@@ -88,21 +138,20 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
         outcome: "deny",
         reasons: [...risk.reasons],
         rules: [...decision.rules, ...risk.rules],
-        estimatedRows: risk.estimatedRows,
+        ...measured,
       },
       plan: undefined,
     };
   }
   const approval = [...opacity.reasons, ...risk.reasons];
-  if (approval.length === 0)
-    return { decision: { ...decision, estimatedRows: risk.estimatedRows }, plan: planned };
+  if (approval.length === 0) return { decision: { ...decision, ...measured }, plan: planned };
   return {
     decision: {
       ...decision,
       outcome: "require_approval",
       reasons: approval,
       rules: [...decision.rules, ...opacity.rules, ...risk.rules],
-      estimatedRows: risk.estimatedRows,
+      ...measured,
     },
     plan: planned,
   };

@@ -11,6 +11,7 @@ import {
   type SessionRecord,
   type SessionStatus,
   storedClassificationSchema,
+  TERMINAL_STATUSES,
 } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import type { CatalogRef } from "#shared/sql/catalog-snapshot.ts";
@@ -66,7 +67,7 @@ export function newSessionRecord(input: {
     status: input.status,
     createdAt: time,
     updatedAt: time,
-    completedAt: input.status === "rejected" ? time : null,
+    completedAt: TERMINAL_STATUSES.has(input.status) ? time : null,
     transitions: [{ status: input.status, at: time }],
     principal: input.context.principal,
     client: input.context.client,
@@ -96,6 +97,9 @@ export function newSessionRecord(input: {
       matchedPrincipal: decision.matchedPrincipal,
       limits: { ...decision.limits },
       estimatedRows: decision.estimatedRows ?? null,
+      ...(decision.windowRows === undefined || decision.windowRows === null
+        ? {}
+        : { windowRows: decision.windowRows }),
       ...(input.matchContext === undefined
         ? {}
         : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),

@@ -17,6 +17,7 @@ export const sessionStatusSchema = z.enum([
   "completed",
   "failed",
   "rejected",
+  "dry_run",
 ]);
 
 /** A session status. */
@@ -29,6 +30,7 @@ export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set([
   "completed",
   "failed",
   "rejected",
+  "dry_run",
 ]);
 
 const isoTime = z.iso.datetime();
@@ -43,7 +45,7 @@ export const storedClassificationSchema = z.looseObject({
   statementType: z.string(),
   relations: z.array(tableRef.extend({ kind: z.string() })),
   columns: z.array(columnRef.extend({ clauses: z.array(z.string()) })),
-  functions: z.array(z.object({ schema: z.string().optional(), name: z.string() })),
+  functions: z.array(z.looseObject({ schema: z.string().optional(), name: z.string() })),
   wholeRows: z.array(tableRef.extend({ clauses: z.array(z.string()) })),
   outputs: z.array(
     z.object({
@@ -136,6 +138,8 @@ export const sessionRecordSchema = z.object({
     limits: z.object({ maxRows: z.number().int().positive(), timeoutMs: z.number().int().positive() }),
     /** The planner's row estimate, when a risk rule asked for it. */
     estimatedRows: z.number().nullable().optional(),
+    /** The caller's PHI rows recorded in a risk rule's window, when a rule counted them (absent otherwise). */
+    windowRows: z.number().int().nonnegative().optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.

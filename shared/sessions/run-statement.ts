@@ -87,6 +87,7 @@ export async function runStatement(
         timeoutMs: record.decision.limits.timeoutMs,
         maxRows: record.decision.limits.maxRows,
         pageSize: deps.results.pageSize,
+        caller: record.principal.key,
         ...(masking.plan.opaqueJoins === true ? { opaqueJoins: true } : {}),
       },
       {

@@ -55,6 +55,7 @@ export class CatalogIndex {
   readonly effectiveSearchPath: readonly string[];
   private readonly relations = new Map<string, Map<string, IndexedRelation>>();
   private readonly routines = new Map<string, CatalogRoutine[]>();
+  private readonly builtins = new Map<string, CatalogRoutine>();
 
   constructor(readonly catalog: Catalog) {
     this.effectiveSearchPath = catalog.searchPath.includes("pg_catalog")
@@ -74,6 +75,16 @@ export class CatalogIndex {
       list.push(routine);
       this.routines.set(routine.name, list);
     }
+    for (const builtin of catalog.builtins ?? [])
+      this.builtins.set(`${builtin.schema}.${builtin.name}`, builtin);
+  }
+
+  /**
+   * The volatility of the built-in `name` (`schema` one of the system schemas, or unqualified: `pg_catalog`,
+   * where unqualified built-ins resolve); undefined when the catalog lists none of that name.
+   */
+  builtinVolatility(schema: string | undefined, name: string): CatalogRoutine["volatility"] | undefined {
+    return this.builtins.get(`${schema ?? "pg_catalog"}.${name}`)?.volatility;
   }
 
   /** The schema an unqualified name that resolves nowhere is reported in (where CREATE would put it). */

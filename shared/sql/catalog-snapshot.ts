@@ -22,6 +22,13 @@ export function catalogSnapshot(catalog: Catalog): { readonly ref: CatalogRef; r
 
 const relationKind = z.enum(["table", "view", "matview", "foreign", "partitioned", "sequence", "unknown"]);
 
+const routineSchema = z.strictObject({
+  schema: z.string(),
+  name: z.string(),
+  kinds: z.array(z.enum(["function", "procedure", "aggregate", "window", "operator"])),
+  volatility: z.enum(["immutable", "stable", "volatile"]),
+});
+
 const catalogSchema = z.strictObject({
   version: z.string().min(1),
   searchPath: z.array(z.string()),
@@ -34,16 +41,8 @@ const catalogSchema = z.strictObject({
       definition: z.string().optional(),
     }),
   ),
-  routines: z
-    .array(
-      z.strictObject({
-        schema: z.string(),
-        name: z.string(),
-        kinds: z.array(z.enum(["function", "procedure", "aggregate", "window", "operator"])),
-        volatility: z.enum(["immutable", "stable", "volatile"]),
-      }),
-    )
-    .optional(),
+  routines: z.array(routineSchema).optional(),
+  builtins: z.array(routineSchema).optional(),
 });
 
 /** Reads a snapshot back; throws `TypeError` naming the first problem when the bytes are not one. */

@@ -10,7 +10,8 @@ import type { Catalog, CatalogRelation, CatalogRoutine, CellValue } from "./type
  * included, because unqualified names resolve there first and `*` over them must expand — with columns in
  * attribute order (dropped ones excluded, `format_type` types) and, for views outside the system schemas,
  * `pg_get_viewdef`. Routines: functions, procedures, aggregates and operators outside `pg_catalog` and
- * `information_schema`, grouped by name. Every row repeats `current_schemas(false)` and a SHA-256 digest of
+ * `information_schema`, grouped by name. Builtins: the routines of `pg_catalog` and `information_schema`, grouped
+ * by name, with their most volatile overload's volatility (the function rule admits calls by it). Every row repeats `current_schemas(false)` and a SHA-256 digest of
  * all of it; a database with no relation at all still returns one row (entry NULL). Rows are small (one
  * relation each), which keeps them under the RDS Data API's per-row limit.
  */
@@ -43,8 +44,17 @@ export const CATALOG_SQL = `WITH relations AS (
     LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode::oid
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname <> 'pg_toast'
   GROUP BY n.nspname, o.oprname
+), builtins AS (
+  SELECT 'builtin'::text, n.nspname::text, p.proname::text, max(p.provolatile::text),
+    json_agg(DISTINCT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window'
+      ELSE 'function' END)::text,
+    NULL::text
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname IN ('pg_catalog', 'information_schema')
+  GROUP BY n.nspname, p.proname
 ), entries AS (
   SELECT * FROM relations UNION ALL SELECT * FROM routines UNION ALL SELECT * FROM operators
+  UNION ALL SELECT * FROM builtins
 ), search_path AS (
   SELECT array_to_json(pg_catalog.current_schemas(false))::text AS search_path
 ), digest AS (
@@ -83,7 +93,7 @@ const jsonText = <T extends z.ZodType>(schema: T) =>
   z.union([z.string().transform(parseJson), z.unknown()]).pipe(schema);
 
 const rowSchema = z.tuple([
-  z.enum(["relation", "routine", "operator"]).nullable(),
+  z.enum(["relation", "routine", "operator", "builtin"]).nullable(),
   z.string().nullable(),
   z.string().nullable(),
   z.string().nullable(),
@@ -111,6 +121,7 @@ function must<T>(schema: z.ZodType<T>, value: unknown): T {
 export function catalogFromRows(rows: readonly (readonly CellValue[])[]): Catalog {
   const relations: CatalogRelation[] = [];
   const routines: CatalogRoutine[] = [];
+  const builtins: CatalogRoutine[] = [];
   let searchPath: string[] | undefined;
   let version: string | undefined;
   for (const raw of rows) {
@@ -127,11 +138,20 @@ export function catalogFromRows(rows: readonly (readonly CellValue[])[]): Catalo
       relations.push(definition === null ? relation : { ...relation, definition });
     } else {
       const level = volatility[kind as keyof typeof volatility] ?? "volatile";
-      routines.push({ schema, name, kinds: must(kindsSchema, detail), volatility: level });
+      (entry === "builtin" ? builtins : routines).push({
+        schema,
+        name,
+        kinds: must(kindsSchema, detail),
+        volatility: level,
+      });
     }
   }
   if (searchPath === undefined || version === undefined) {
     throw new ConfigurationError("The catalog query returned no rows.");
   }
-  return { version, searchPath, relations, routines };
+  // Every database has built-in functions: none listed means the query did not run as written, and the
+  // function rule would have nothing to admit calls by.
+  if (builtins.length === 0)
+    throw new ConfigurationError("The catalog query returned no built-in functions.");
+  return { version, searchPath, relations, routines, builtins };
 }

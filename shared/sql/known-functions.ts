@@ -340,3 +340,57 @@ export const SET_RETURNING_FUNCTIONS: ReadonlySet<string> = new Set([
   "pg_partition_tree",
   "pg_partition_ancestors",
 ]);
+
+/**
+ * Built-ins PostgreSQL marks stable (or immutable) that still have effects or reach beyond the statement's own
+ * relations: they assign a transaction id, read a table or schema named by a string, or show other sessions
+ * (their statements, clients, progress, replication peers). The function rule denies them by name.
+ */
+export const STABLE_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
+  "txid_current",
+  "pg_current_xact_id",
+  "table_to_xml",
+  "table_to_xmlschema",
+  "table_to_xml_and_xmlschema",
+  "schema_to_xml",
+  "schema_to_xmlschema",
+  "schema_to_xml_and_xmlschema",
+  "database_to_xml",
+  "database_to_xmlschema",
+  "database_to_xml_and_xmlschema",
+  "pg_stat_get_activity",
+  "pg_stat_get_progress_info",
+  "pg_stat_get_backend_activity",
+  "pg_stat_get_backend_activity_start",
+  "pg_stat_get_backend_client_addr",
+  "pg_stat_get_backend_client_port",
+  "pg_stat_get_backend_dbid",
+  "pg_stat_get_backend_idset",
+  "pg_stat_get_backend_pid",
+  "pg_stat_get_backend_start",
+  "pg_stat_get_backend_subxact",
+  "pg_stat_get_backend_userid",
+  "pg_stat_get_backend_wait_event",
+  "pg_stat_get_backend_wait_event_type",
+  "pg_stat_get_backend_xact_start",
+  "pg_stat_get_wal_senders",
+  "pg_stat_get_wal_receiver",
+  "pg_stat_get_subscription",
+  "pg_get_replication_slots",
+]);
+
+/**
+ * The volatile built-ins the function rule admits: they only draw random numbers or read the clock (no
+ * transaction id, no write, no session state; `setseed` is not here, so `random` cannot be made predictable).
+ */
+export const SAFE_VOLATILE_FUNCTIONS: ReadonlySet<string> = new Set([
+  "random",
+  "random_normal",
+  "gen_random_uuid",
+  "uuidv4",
+  "uuidv7",
+  "array_shuffle",
+  "array_sample",
+  "clock_timestamp",
+  "timeofday",
+]);

@@ -75,6 +75,11 @@ export interface FunctionCall {
   readonly origin?: "system" | "user";
   /** Function-like syntax (`COALESCE`, `GREATEST`, `CURRENT_USER`, `XMLELEMENT`, `JSON_OBJECT`, ...) rather than a call. */
   readonly syntax?: boolean;
+  /**
+   * For a built-in: the most volatile overload's volatility in the catalog's `pg_proc` (absent: the catalog lists
+   * no built-in of that name).
+   */
+  readonly volatility?: "immutable" | "stable" | "volatile";
 }
 
 /** An operator a statement uses (`=`, `||`, `~~` for LIKE, ...). Operators are functions in disguise. */
@@ -235,6 +240,11 @@ export interface Catalog {
   readonly relations: readonly CatalogRelation[];
   /** Routines and operators defined outside `pg_catalog` and `information_schema` (absent: none known). */
   readonly routines?: readonly CatalogRoutine[];
+  /**
+   * The routines of `pg_catalog` and `information_schema` by name, with their most volatile overload's
+   * volatility: what the function rule admits built-in calls by (absent: none known, so none is admitted).
+   */
+  readonly builtins?: readonly CatalogRoutine[];
 }
 
 /** A value in a result row, as JSON (see docs/design.md "Values"). */

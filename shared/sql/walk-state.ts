@@ -188,12 +188,22 @@ export class Analysis {
         ? NONE
         : this.index.userRoutines(schema, name, false);
     const user = candidates.length > 0;
-    const call: { schema?: string; name: string; origin: "user" | "system"; syntax?: boolean } = {
+    const call: {
+      schema?: string;
+      name: string;
+      origin: "user" | "system";
+      syntax?: boolean;
+      volatility?: "immutable" | "stable" | "volatile";
+    } = {
       name,
       origin: user ? "user" : "system",
     };
     if (schema !== undefined) call.schema = schema;
     if (syntax) call.syntax = true;
+    if (!user) {
+      const volatility = this.index.builtinVolatility(schema, name);
+      if (volatility !== undefined) call.volatility = volatility;
+    }
     this.functions.set(key, call);
     for (const routine of candidates)
       this.effect(EFFECT.call, `user_function:${routine.schema}.${routine.name}`);

@@ -211,7 +211,7 @@ describe.each(backends)("query flow against $name", (backend) => {
     }
   });
 
-  it("answers a dry run without executing or recording", async () => {
+  it("answers a dry run without executing, and records it as a session", async () => {
     const answer = await gw.query(nightly, {
       sql: "SELECT ssn FROM patients WHERE id = $1",
       params: [1],
@@ -223,7 +223,37 @@ describe.each(backends)("query flow against $name", (backend) => {
       classification: { kind: "read", tables: ["public.patients"] },
       masking: [{ column: "ssn", rule: "public.patients.ssn", strategy: "redact" }],
     });
-    expect(answer.body).not.toHaveProperty("sessionId");
+    const record = await gw.host.deps.sessions.get(answer.body.sessionId);
+    expect(record).toMatchObject({
+      status: "dry_run",
+      decision: { outcome: "allow", reasons: answer.body.reasons },
+      execution: null,
+      result: null,
+    });
+    expect(record?.completedAt).not.toBeNull();
+    const denied = await gw.query(nightly, { sql: "SELECT txid_current()", dryRun: true });
+    expect(denied.body.decision).toBe("deny");
+    const deniedRecord = await gw.host.deps.sessions.get(denied.body.sessionId);
+    expect(deniedRecord?.status).toBe("dry_run");
+    expect(deniedRecord?.decision.reasons).toEqual(denied.body.reasons);
+    expect(denied.body.reasons.join(" ")).toContain("txid_current");
+  });
+
+  it("shows the planner's estimate to the caller as an order of magnitude, and none for a lookup of a protected value", async () => {
+    const smiths = await gw.query(nightly, {
+      sql: "SELECT a.id FROM patients a, generate_series(1, 100000) g WHERE a.last_name = 'Smith'",
+      dryRun: true,
+    });
+    expect(smiths.status).toBe(200);
+    expect(JSON.stringify(smiths.body)).not.toMatch(/estimat|\d{3,}\s*rows/);
+    const big = await gw.query(nightly, {
+      sql: "SELECT e.id FROM encounters e, generate_series(1, 10) g LIMIT 50000",
+      dryRun: true,
+    });
+    expect(big.body.decision).toBe("require_approval");
+    const text = big.body.reasons.join(" ");
+    expect(text).toMatch(/about 10\^\d rows/);
+    expect(text).not.toMatch(/\d{5} rows/);
   });
 
   it("returns the same session for a retried Idempotency-Key, and refuses the key for another request", async () => {

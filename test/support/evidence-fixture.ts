@@ -19,9 +19,9 @@ import { type Clock, systemClock } from "#shared/ports.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
-import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
 /** A policy granting `tester` three columns of public.encounters, one of them masked; group auditors audit. */
@@ -58,7 +58,7 @@ export const TEST_DDL =
 /** The fixture's catalog, versioned by a digest of its content as the gateway's catalog query versions it. */
 export async function testCatalog(ddl = TEST_DDL): Promise<Catalog> {
   await loadSqlParser();
-  const parsed = catalogFromDdl(ddl);
+  const parsed = ddlCatalog(ddl);
   return { ...parsed, version: sha256Hex(JSON.stringify(parsed.relations)) };
 }
 

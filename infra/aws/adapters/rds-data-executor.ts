@@ -126,18 +126,31 @@ export class RdsDataExecutor implements SqlExecutor {
     });
   }
 
-  async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  }
+
+  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost");
+  }
+
+  private async plan(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    figure: "Plan Rows" | "Total Cost",
+  ): Promise<number> {
     await loadPgScanner();
     const statement = toDataApiStatement(sql, params);
     return this.transaction(timeoutMs, [], async (tx) => {
       const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);
       const text = result.records?.[0]?.[0]?.stringValue;
       const plan =
-        text === undefined ? undefined : (JSON.parse(text) as { Plan?: { "Plan Rows"?: number } }[]);
-      const rows = plan?.[0]?.Plan?.["Plan Rows"];
-      if (typeof rows !== "number")
+        text === undefined ? undefined : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
+      const value = plan?.[0]?.Plan?.[figure];
+      if (typeof value !== "number")
         throw new QueryFailedError("query_failed", "the planner returned no estimate");
-      return rows;
+      return value;
     });
   }
 

@@ -1,5 +1,6 @@
 // SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
 
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { PhigateError, UnavailableError } from "#shared/errors.ts";
@@ -32,11 +33,53 @@ function sqlstateOf(error: unknown): string | null {
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
+/**
+ * Server-log settings applied (`SET LOCAL`) to every transaction of the gateway when its role may set them: no
+ * error message (`invalid input syntax for type integer: "<value>"`), no statement text, no bind parameters
+ * and no slow-statement text reach the server's log from a gateway session. All but the last need superuser or
+ * `GRANT SET ON PARAMETER` (PostgreSQL 15+); docs/deploy.md gives the operator's part.
+ */
+export const QUIET_LOG_SETTINGS: readonly (readonly [string, string])[] = [
+  ["log_min_messages", "fatal"],
+  ["log_min_error_statement", "panic"],
+  ["log_error_verbosity", "terse"],
+  ["log_statement", "none"],
+  ["log_min_duration_statement", "-1"],
+  ["log_parameter_max_length", "0"],
+  ["log_parameter_max_length_on_error", "0"],
+];
+
+/** The probe: whether the role may set each quiet setting (`has_parameter_privilege`: PostgreSQL 15+), and its value. */
+function quietProbeSql(grants: boolean): string {
+  const names = QUIET_LOG_SETTINGS.map(([name]) => `'${name}'`).join(", ");
+  return `SELECT s.name, s.setting,
+  COALESCE((SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user), false)
+    OR s.context = 'user'${grants ? " OR pg_catalog.has_parameter_privilege(s.name, 'SET')" : ""} AS settable
+FROM pg_catalog.pg_settings s WHERE s.name IN (${names})`;
+}
+
 /** One page read through the cursor, with how many rows were asked for. */
 interface Page {
   readonly rows: (string | null)[][];
   readonly fields: pg.FieldDef[];
   readonly want: number;
+}
+
+/**
+ * Leaves nothing of a statement on its connection: `DISCARD ALL` (settings back to the connection's defaults,
+ * cursors, prepared statements, advisory locks, temporary objects, LISTEN) and a fresh random seed, so an earlier
+ * `setseed` cannot make the next caller's `random()` predictable. False when the connection could not be reset
+ * (it is then destroyed, not reused).
+ */
+async function resetSession(client: pg.PoolClient): Promise<boolean> {
+  try {
+    await client.query("DISCARD ALL");
+    const seed = (randomBytes(4).readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
+    await client.query("SELECT pg_catalog.setseed($1)", [seed]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function failure(error: unknown): Error {
@@ -51,6 +94,8 @@ function failure(error: unknown): Error {
  */
 export class PgExecutor implements SqlExecutor {
   private readonly pool: pg.Pool;
+  /** The quiet-log settings this role may apply (probed once; the rest are reported at start). */
+  private quiet: Promise<readonly (readonly [string, string])[]> | undefined;
 
   constructor(private readonly options: PgExecutorOptions) {
     this.pool = new pg.Pool({
@@ -116,7 +161,20 @@ export class PgExecutor implements SqlExecutor {
     });
   }
 
-  async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  }
+
+  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost");
+  }
+
+  private async plan(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    figure: "Plan Rows" | "Total Cost",
+  ): Promise<number> {
     return this.transaction(timeoutMs, [], async (client) => {
       const result = await client.query({
         text: `EXPLAIN (FORMAT JSON) ${sql}`,
@@ -125,11 +183,11 @@ export class PgExecutor implements SqlExecutor {
       });
       const text = (result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"];
       const plan =
-        text === undefined ? undefined : (JSON.parse(text) as { Plan?: { "Plan Rows"?: number } }[]);
-      const rows = plan?.[0]?.Plan?.["Plan Rows"];
-      if (typeof rows !== "number")
+        text === undefined ? undefined : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
+      const value = plan?.[0]?.Plan?.[figure];
+      if (typeof value !== "number")
         throw new UnavailableError("database_unavailable", "the planner returned no estimate");
-      return rows;
+      return value;
     });
   }
 
@@ -142,6 +200,34 @@ export class PgExecutor implements SqlExecutor {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /**
+   * The quiet-log settings the role may set (probed on the first connection). Those it may not set and that the
+   * server does not already keep quiet are named in a warning: the operator's part (docs/deploy.md).
+   */
+  private quietSettings(client: pg.PoolClient): Promise<readonly (readonly [string, string])[]> {
+    this.quiet ??= (async () => {
+      type Probe = { name: string; setting: string; settable: boolean };
+      const result = await client
+        .query<Probe>(quietProbeSql(true))
+        .catch(() => client.query<Probe>(quietProbeSql(false)));
+      const settable = new Set(result.rows.filter((r) => r.settable).map((r) => r.name));
+      const current = new Map(result.rows.map((r) => [r.name, r.setting]));
+      const loud = QUIET_LOG_SETTINGS.filter(
+        ([name, value]) => !settable.has(name) && current.has(name) && current.get(name) !== value,
+      ).map(([name]) => name);
+      if (loud.length > 0)
+        this.options.logger.warn(
+          "the database role cannot keep values out of the PostgreSQL server log; see docs/deploy.md",
+          { settings: loud.join(", ") },
+        );
+      return QUIET_LOG_SETTINGS.filter(([name]) => settable.has(name));
+    })().catch((error: unknown) => {
+      this.quiet = undefined;
+      throw error;
+    });
+    return this.quiet;
   }
 
   private async transaction<T>(
@@ -162,7 +248,9 @@ export class PgExecutor implements SqlExecutor {
       client.release(new Error("statement deadline exceeded"));
     }, timeoutMs + 2_000);
     try {
+      const quiet = await this.quietSettings(client);
       await client.query("BEGIN READ ONLY");
+      for (const [name, value] of quiet) await client.query(`SET LOCAL ${name} = '${value}'`);
       await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
       for (const [name, value] of settings) await client.query(`SET LOCAL ${name} = ${value}`);
       const result = await work(client);
@@ -174,7 +262,11 @@ export class PgExecutor implements SqlExecutor {
       throw failure(error);
     } finally {
       clearTimeout(watchdog);
-      if (!destroyed) client.release();
+      if (!destroyed) {
+        // The next caller gets the connection as a new one: nothing this statement set survives it.
+        const reset = await resetSession(client);
+        client.release(reset ? undefined : new Error("the session could not be reset"));
+      }
     }
   }
 }

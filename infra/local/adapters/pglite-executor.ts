@@ -8,7 +8,7 @@ import {
   toWorkerParams,
   type WorkerField,
 } from "#infra/local/adapters/pglite-protocol.ts";
-import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
+import { QueryFailedError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
@@ -32,6 +32,26 @@ export interface PgliteExecutorOptions {
   readonly logger: Logger;
   /** How long a statement may wait for the worker before the request fails with 503. */
   readonly queueTimeoutMs?: number;
+  /**
+   * Statements one caller may have waiting for the worker (beyond: 429 with Retry-After); default 256 (the
+   * policy's per-caller burst is the tighter bound in practice).
+   */
+  readonly maxQueuedPerCaller?: number;
+  /**
+   * How long a caller's statement may hold the worker while that caller has more statements waiting and another
+   * caller's waits; then it is stopped (429, the worker restarts) and the other caller's runs. Default 2000 ms.
+   */
+  readonly fairSliceMs?: number;
+}
+
+/** A job waiting for (or holding) the worker. */
+interface Job {
+  readonly owner: string;
+  readonly enqueued: number;
+  readonly start: () => void;
+  /** Stops the job now (it holds the worker): the worker restarts and the job fails with `error`. */
+  stop?: (error: Error) => void;
+  startedAt?: number;
 }
 
 /** Results of an administrative (read-write) query, as text. */
@@ -50,7 +70,14 @@ export class PgliteExecutor implements SqlExecutor {
   private ready: Promise<void> | undefined;
   private nextId = 1;
   private readonly handlers = new Map<number, Handler>();
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Waiting jobs by caller; callers are served in turn (round robin), each caller's jobs in order. */
+  private readonly waiting = new Map<string, Job[]>();
+  private running: Job | undefined;
+  private spare: Worker | undefined;
+  private lastOwner: string | undefined;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: (() => void) | undefined;
+  private sliceTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly options: PgliteExecutorOptions) {}
@@ -66,7 +93,7 @@ export class PgliteExecutor implements SqlExecutor {
   }
 
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
-    return this.serialized(request.timeoutMs, (id, post, onMessage) => {
+    return this.serialized(request.timeoutMs, request.caller ?? "", (id, post, onMessage) => {
       const started = performance.now();
       let columns: WorkerField[] = [];
       let pending: Promise<void> = Promise.resolve();
@@ -128,17 +155,30 @@ export class PgliteExecutor implements SqlExecutor {
     });
   }
 
-  async estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  }
+
+  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost");
+  }
+
+  private async plan(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    figure: "Plan Rows" | "Total Cost",
+  ): Promise<number> {
     const result = await this.run("query", `EXPLAIN (FORMAT JSON) ${sql}`, params, timeoutMs);
     const text = result.rows[0]?.[0];
     const plan =
       text === undefined || text === null
         ? undefined
-        : (JSON.parse(text) as { Plan?: { "Plan Rows"?: number } }[]);
-    const rows = plan?.[0]?.Plan?.["Plan Rows"];
-    if (typeof rows !== "number")
+        : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
+    const value = plan?.[0]?.Plan?.[figure];
+    if (typeof value !== "number")
       throw new QueryFailedError("query_failed", "the planner returned no estimate");
-    return rows;
+    return value;
   }
 
   async loadCatalog(): Promise<Catalog> {
@@ -153,7 +193,9 @@ export class PgliteExecutor implements SqlExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.tail.catch(() => undefined);
+    await this.idle;
+    await this.spare?.terminate();
+    this.spare = undefined;
     await this.worker?.terminate();
     this.worker = undefined;
   }
@@ -164,7 +206,7 @@ export class PgliteExecutor implements SqlExecutor {
     params: readonly SqlParam[],
     timeoutMs: number,
   ): Promise<AdminResult> {
-    return this.serialized(timeoutMs, (id, post, onMessage) => {
+    return this.serialized(timeoutMs, "", (id, post, onMessage) => {
       return new Promise<AdminResult>((resolve, reject) => {
         onMessage((message) => {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });
@@ -175,17 +217,123 @@ export class PgliteExecutor implements SqlExecutor {
     });
   }
 
-  /** Runs one job at a time on the worker, with a deadline that restarts the worker when exceeded. */
+  /**
+   * Runs one job at a time on the worker, callers in turn: a caller may have `maxQueuedPerCaller` jobs waiting
+   * (beyond: 429), and a job that holds the worker for `fairSliceMs` while its caller has more waiting and
+   * another caller's waits is stopped (429; the worker restarts), so one caller's heavy statements cannot shut
+   * others out. Each job has a deadline
+   * that restarts the worker when exceeded.
+   */
   private serialized<T>(
     timeoutMs: number,
+    owner: string,
     job: (id: number, post: (message: ToWorker) => void, onMessage: (handler: Handler) => void) => Promise<T>,
   ): Promise<T> {
     if (this.closed)
       return Promise.reject(new UnavailableError("database_unavailable", "the database is closed"));
+    const queue = this.waiting.get(owner) ?? [];
+    const maxQueued = this.options.maxQueuedPerCaller ?? 256;
+    if (owner !== "" && queue.length >= maxQueued) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((this.options.fairSliceMs ?? 2_000) / 1000));
+      return Promise.reject(
+        new RateLimitedError(
+          `this caller already has ${queue.length} statement(s) waiting for the embedded database; retry later`,
+          { details: { retryAfterSeconds } },
+        ),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Job = {
+        owner,
+        enqueued: performance.now(),
+        start: () => {
+          this.runJob(entry, timeoutMs, job).then(resolve, reject);
+        },
+      };
+      queue.push(entry);
+      this.waiting.set(owner, queue);
+      if (this.running === undefined) {
+        this.idle = new Promise<void>((done) => (this.markIdle = done));
+        this.pump();
+      } else this.checkFairness();
+    });
+  }
+
+  /** Starts the next job: the first waiting caller after the one served last (callers take turns). */
+  private pump(): void {
+    clearTimeout(this.sliceTimer);
+    this.sliceTimer = undefined;
+    let chosen: [string, Job[]] | undefined;
+    for (const entry of this.waiting) {
+      chosen ??= entry;
+      if (entry[0] !== this.lastOwner) {
+        chosen = entry;
+        break;
+      }
+    }
+    if (chosen === undefined) {
+      this.running = undefined;
+      this.markIdle?.();
+      return;
+    }
+    const [owner, queue] = chosen;
+    const job = queue.shift();
+    // The served caller goes to the back of the turn order.
+    this.waiting.delete(owner);
+    if (queue.length > 0) this.waiting.set(owner, queue);
+    if (job === undefined) {
+      this.pump();
+      return;
+    }
+    this.running = job;
+    this.lastOwner = owner;
+    job.start();
+  }
+
+  /**
+   * Whether the running job's caller occupies the worker: it has more statements waiting while another caller
+   * waits. Only such a job is stopped (a caller with one statement in flight is never displaced, so the statement
+   * that displaced another runs to its end).
+   */
+  private occupies(running: Job): boolean {
+    if ((this.waiting.get(running.owner)?.length ?? 0) === 0) return false;
+    return [...this.waiting.keys()].some((owner) => owner !== running.owner);
+  }
+
+  /** Stops the running job once it has had its slice, if its caller occupies the worker. */
+  private checkFairness(): void {
+    const running = this.running;
+    if (running === undefined || running.owner === "" || running.startedAt === undefined) return;
+    if (!this.occupies(running)) return;
+    if (this.sliceTimer !== undefined) return;
+    const slice = this.options.fairSliceMs ?? 2_000;
+    const left = Math.max(0, running.startedAt + slice - performance.now());
+    this.sliceTimer = setTimeout(() => {
+      this.sliceTimer = undefined;
+      if (this.running !== running || !this.occupies(running)) return;
+      this.options.logger.warn(
+        "a statement held the embedded database while another caller waited; stopping it",
+        {
+          sliceMs: slice,
+        },
+      );
+      running.stop?.(
+        new RateLimitedError(
+          `the embedded database is shared: this statement was stopped after ${slice} ms so another caller's could run; retry later`,
+          { details: { retryAfterSeconds: Math.max(1, Math.ceil(slice / 1000)) } },
+        ),
+      );
+    }, left);
+  }
+
+  private async runJob<T>(
+    entry: Job,
+    timeoutMs: number,
+    job: (id: number, post: (message: ToWorker) => void, onMessage: (handler: Handler) => void) => Promise<T>,
+  ): Promise<T> {
     const queueTimeoutMs = this.options.queueTimeoutMs ?? 30_000;
-    const enqueued = performance.now();
-    const result = this.tail.then(async () => {
-      if (performance.now() - enqueued > queueTimeoutMs) {
+    try {
+      if (performance.now() - entry.enqueued > queueTimeoutMs) {
         throw new UnavailableError("database_unavailable", "the database is busy; try again");
       }
       await withTimeout(this.ensureReady(), 120_000, "the database did not start in time");
@@ -194,13 +342,17 @@ export class PgliteExecutor implements SqlExecutor {
         throw new UnavailableError("database_unavailable", "the database is unavailable");
       const id = this.nextId++;
       let timer: NodeJS.Timeout | undefined;
+      let stopped: ((error: Error) => void) | undefined;
       const deadline = new Promise<never>((_, reject) => {
+        stopped = (error) => {
+          this.restart();
+          reject(error);
+        };
         timer = setTimeout(() => {
           this.options.logger.warn("statement exceeded its timeout; restarting the database worker", {
             timeoutMs,
           });
-          this.restart();
-          reject(
+          stopped?.(
             new QueryFailedError(
               "statement_timeout",
               `the statement ran longer than its ${timeoutMs} ms limit`,
@@ -213,6 +365,10 @@ export class PgliteExecutor implements SqlExecutor {
         onExit = () => reject(new UnavailableError("database_unavailable", "the database worker stopped"));
         worker.once("exit", onExit);
       });
+      entry.stop = stopped;
+      entry.startedAt = performance.now();
+      this.checkFairness();
+      const spareTimer = setTimeout(() => this.prepareSpare(), this.options.fairSliceMs ?? 2_000);
       try {
         return await Promise.race([
           job(
@@ -225,12 +381,14 @@ export class PgliteExecutor implements SqlExecutor {
         ]);
       } finally {
         clearTimeout(timer);
+        clearTimeout(spareTimer);
         if (onExit !== undefined) worker.off("exit", onExit);
         this.handlers.delete(id);
       }
-    });
-    this.tail = result.catch(() => undefined);
-    return result;
+    } finally {
+      entry.stop = undefined;
+      this.pump();
+    }
   }
 
   private restart(): void {
@@ -245,13 +403,35 @@ export class PgliteExecutor implements SqlExecutor {
     return this.ready;
   }
 
-  private spawn(): Promise<void> {
-    const worker = new Worker(new URL("./pglite-worker-boot.mjs", import.meta.url), {
+  private newWorker(spare: boolean): Worker {
+    return new Worker(new URL("./pglite-worker-boot.mjs", import.meta.url), {
       workerData: {
         entry: new URL("./pglite-worker.ts", import.meta.url).href,
         dataDir: this.options.dataDir,
+        spare,
       },
     });
+  }
+
+  /**
+   * Loads a spare worker's code (not the database) once a statement has held the worker for a slice: a stopped
+   * statement's successor then opens the database without first loading a worker.
+   */
+  private prepareSpare(): void {
+    if (this.spare !== undefined || this.closed) return;
+    const spare = this.newWorker(true);
+    spare.once("exit", () => {
+      if (this.spare === spare) this.spare = undefined;
+    });
+    spare.once("error", () => undefined);
+    this.spare = spare;
+  }
+
+  private spawn(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    const worker = spare ?? this.newWorker(false);
+    if (spare !== undefined) spare.postMessage({ type: "open" });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       const onError = (error: unknown): void => {

@@ -1,5 +1,6 @@
 // The PGlite worker thread: owns the embedded database so a long statement never blocks the gateway's event loop.
 
+import { randomBytes } from "node:crypto";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
@@ -16,6 +17,9 @@ for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
 for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
 
 const send = (message: FromWorker): void => port.postMessage(message);
+// A spare worker loads its code ahead of need and opens the database only when the executor hands it over.
+if ((workerData as { spare?: boolean }).spare === true)
+  await new Promise<void>((resolve) => port.once("message", () => resolve()));
 const started = Date.now();
 const db = await PGlite.create({
   dataDir: (workerData as { dataDir: string }).dataDir,
@@ -59,6 +63,28 @@ async function rollback(): Promise<void> {
   await db.exec("ROLLBACK").catch(() => undefined);
 }
 
+/**
+ * Ends a statement's transaction and leaves nothing of it for the next caller: `DISCARD ALL` (settings, cursors,
+ * prepared statements, advisory locks, temporary objects, LISTEN), the gateway's settings again, and a fresh
+ * random seed (`random()` must not be predictable from an earlier `setseed`). A worker that cannot reset stops;
+ * the executor starts a fresh one.
+ */
+async function endStatement(): Promise<void> {
+  await rollback();
+  try {
+    await db.exec("DISCARD ALL");
+    await db.exec(SESSION_SETTINGS_SQL);
+    await db.query("SELECT pg_catalog.setseed($1)", [freshSeed()]);
+  } catch {
+    process.exit(1);
+  }
+}
+
+/** A seed in [-1, 1] from the operating system's random source. */
+function freshSeed(): number {
+  return (randomBytes(4).readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
+}
+
 async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise<void> {
   credits = 2;
   try {
@@ -89,10 +115,10 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
       }
       if (truncated || page.rows.length < want) break;
     }
-    await rollback();
+    await endStatement();
     send({ type: "done", id: message.id, rowCount, truncated });
   } catch (error) {
-    await rollback();
+    await endStatement();
     send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
   }
 }
@@ -104,14 +130,14 @@ async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): P
       message.params.length === 0 && message.type === "admin"
         ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
         : await db.query<(string | null)[]>(message.sql, message.params as unknown[], { rowMode: "array" });
-    if (message.type === "query") await rollback();
+    if (message.type === "query") await endStatement();
     const rawRows = (result.rows as unknown[]).map((row) =>
       Array.isArray(row) ? row : result.fields.map((f) => (row as Record<string, unknown>)[f.name]),
     );
     const rows = textRows(rawRows);
     send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
   } catch (error) {
-    if (message.type === "query") await rollback();
+    if (message.type === "query") await endStatement();
     send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
-import { QueryFailedError } from "#shared/errors.ts";
+import { QueryFailedError, RateLimitedError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
@@ -31,7 +31,12 @@ describe("PgliteExecutor", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "phigate-pglite-"));
-    executor = await PgliteExecutor.start({ dataDir: join(dir, "pgdata"), logger: silentLogger });
+    executor = await PgliteExecutor.start({
+      dataDir: join(dir, "pgdata"),
+      logger: silentLogger,
+      maxQueuedPerCaller: 2,
+      fairSliceMs: 1_000,
+    });
     await executor.admin(
       "CREATE TABLE t (id int PRIMARY KEY, name text, born date, at timestamptz, big int8, amount numeric, ok bool, tags text[], doc jsonb, raw bytea, score float8);" +
         "INSERT INTO t SELECT g, 'n' || g, date '2000-01-01' + g, timestamptz '2024-01-02 03:04:05.5+00' + g * interval '1 hour', 9007199254740993 + g, g * 1.25, g % 2 = 0, ARRAY['a', NULL, 'c d'], jsonb_build_object('k', g), '\\x0102', g / 3.0 FROM generate_series(1, 250) g;",
@@ -123,6 +128,26 @@ describe("PgliteExecutor", () => {
     expect((error as QueryFailedError).code).toBe("statement_timeout");
     const after = await collect(executor, { sql: "SELECT count(*)::int FROM t" });
     expect(after.rows).toEqual([[250]]);
+  });
+
+  it("serves callers in turn: a caller's queue is capped, and a statement holding the worker yields to another caller's", async () => {
+    const heavy = (i: number) =>
+      collect(executor, { sql: "SELECT pg_sleep(3)", timeoutMs: 30_000, caller: "a" }).then(
+        () => `a${i} done`,
+        (e: unknown) => e,
+      );
+    const first = heavy(0);
+    const queued = [heavy(1), heavy(2)];
+    const refused = await collect(executor, { sql: "SELECT 1", caller: "a" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect((refused as RateLimitedError).details?.retryAfterSeconds).toBeGreaterThan(0);
+    const light = await collect(executor, { sql: "SELECT count(*)::int FROM t", caller: "b" });
+    expect(light.rows).toEqual([[250]]);
+    const displaced = await first;
+    expect(displaced).toBeInstanceOf(RateLimitedError);
+    expect((displaced as RateLimitedError).message).toMatch(/another caller/);
+    // With no other caller waiting, the rest of caller a's run to the end.
+    expect(await Promise.all(queued)).toEqual(["a1 done", "a2 done"]);
   });
 
   it("estimates rows with EXPLAIN and reads the catalog", async () => {

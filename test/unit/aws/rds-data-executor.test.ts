@@ -456,7 +456,10 @@ describe("RdsDataExecutor.estimateRows and loadCatalog", () => {
         ? {
             $metadata: {},
             columnMetadata: CATALOG_COLUMNS.map((name) => ({ name, typeName: "text" })),
-            records: [row("relation", "patients", "table", '[["id","integer"]]')],
+            records: [
+              row("relation", "patients", "table", '[["id","integer"]]'),
+              row("builtin", "lower", "i", '["function"]'),
+            ],
           }
         : undefined,
     );
@@ -466,6 +469,9 @@ describe("RdsDataExecutor.estimateRows and loadCatalog", () => {
       { schema: "public", table: "patients", kind: "table", columns: [{ name: "id", type: "integer" }] },
     ]);
     expect(loaded.version).toBe("v1");
+    expect(loaded.builtins).toEqual([
+      { schema: "public", name: "lower", kinds: ["function"], volatility: "immutable" },
+    ]);
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
   });
 });

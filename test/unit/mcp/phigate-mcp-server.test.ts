@@ -10,8 +10,8 @@ import { principalKey } from "#shared/identity/principal.ts";
 import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
 import { describeAccess } from "#shared/policy/describe-access.ts";
 import { parsePolicy } from "#shared/policy/load.ts";
-import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const ISSUER = "http://127.0.0.1:8787/dev-idp";
@@ -56,7 +56,7 @@ let catalogBody: unknown;
 
 beforeAll(async () => {
   await loadSqlParser();
-  const catalog = catalogFromDdl(`${EHR_SCHEMA_SQL}\nCREATE TABLE secrets (id integer, payload text);`);
+  const catalog = ddlCatalog(`${EHR_SCHEMA_SQL}\nCREATE TABLE secrets (id integer, payload text);`);
   const policy = parsePolicy(await readFile("policy/demo.yaml", "utf8"), "policy/demo.yaml");
   const subject = "repo:acme/ehr-reports:ref:refs/heads/main";
   catalogBody = describeAccess(

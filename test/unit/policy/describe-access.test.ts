@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Principal, principalKey } from "#shared/identity/principal.ts";
 import { describeAccess } from "#shared/policy/describe-access.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
-import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const DEV_ISSUER = "http://127.0.0.1:8787/dev-idp";
@@ -34,7 +34,7 @@ let catalog: Catalog;
 
 beforeAll(async () => {
   await loadSqlParser();
-  const tables = catalogFromDdl(`${EHR_SCHEMA_SQL}\n${EXTRA_DDL}`);
+  const tables = ddlCatalog(`${EHR_SCHEMA_SQL}\n${EXTRA_DDL}`);
   catalog = {
     ...tables,
     relations: [

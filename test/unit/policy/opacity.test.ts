@@ -4,9 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
 import { checkOpacity, joinsOnProtected, MAX_LOOKUP_VALUES, readsProtected } from "#shared/policy/opacity.ts";
 import { classify } from "#shared/sql/classify.ts";
-import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog, Classification } from "#shared/sql/types.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 let catalog: Catalog;
@@ -46,7 +46,7 @@ function exposuresOf(sql: string): Record<string, string[]> {
 
 beforeAll(async () => {
   await loadSqlParser();
-  catalog = catalogFromDdl(EHR_SCHEMA_SQL);
+  catalog = ddlCatalog(EHR_SCHEMA_SQL);
 });
 
 describe("allowed uses of protected values", () => {

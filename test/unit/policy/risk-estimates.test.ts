@@ -6,9 +6,9 @@ import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
 import { orderOfMagnitude } from "#shared/policy/risk.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
-import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const NIGHTLY = {
@@ -37,7 +37,7 @@ async function decide(sql: string, estimate: () => Promise<number>) {
 
 beforeAll(async () => {
   await loadSqlParser();
-  catalog = catalogFromDdl(EHR_SCHEMA_SQL);
+  catalog = ddlCatalog(EHR_SCHEMA_SQL);
   policy = await loadPolicyFile("policy/demo.yaml");
 });
 

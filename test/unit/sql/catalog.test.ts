@@ -136,19 +136,31 @@ describe("catalogFromRows", () => {
   ): CellValue[] => [entry, schema, name, kind, detail, null, '["public"]', "v1"];
 
   it("accepts JSON columns as text or already decoded", () => {
-    const fromText = catalogFromRows([row("relation", "public", "t", "table", '[["a","integer"]]')]);
-    const decoded = catalogFromRows([row("relation", "public", "t", "table", [["a", "integer"]])]);
+    const fromText = catalogFromRows([
+      row("relation", "public", "t", "table", '[["a","integer"]]'),
+      row("builtin", "pg_catalog", "lower", "i", '["function"]'),
+    ]);
+    const decoded = catalogFromRows([
+      row("relation", "public", "t", "table", [["a", "integer"]]),
+      row("builtin", "pg_catalog", "lower", "i", ["function"]),
+    ]);
     expect(fromText).toEqual(decoded);
     expect(decoded.relations[0]?.columns).toEqual([{ name: "a", type: "integer" }]);
   });
 
   it("reads the search path from a database without relations", () => {
-    expect(catalogFromRows([row(null, null, null, null, null)])).toEqual({
+    const builtin = row("builtin", "pg_catalog", "random", "v", '["function"]');
+    expect(catalogFromRows([row(null, null, null, null, null), builtin])).toEqual({
       version: "v1",
       searchPath: ["public"],
       relations: [],
       routines: [],
+      builtins: [{ schema: "pg_catalog", name: "random", kinds: ["function"], volatility: "volatile" }],
     });
+  });
+
+  it("refuses a catalog that lists no built-in function (the function rule could admit nothing by it)", () => {
+    expect(() => catalogFromRows([row(null, null, null, null, null)])).toThrow(/no built-in functions/);
   });
 
   it("refuses rows of another shape with a ConfigurationError", () => {

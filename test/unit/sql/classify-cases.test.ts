@@ -2295,6 +2295,7 @@ describe("classify, user routines named like built-ins", () => {
         name: "similar_to_escape",
         origin: "system",
         syntax: true,
+        volatility: "immutable",
       });
     }
   });
@@ -2351,8 +2352,8 @@ describe("classify, details", () => {
     );
     expect(result.functions).toEqual([
       { name: "coalesce", origin: "system", syntax: true },
-      { name: "current_user", origin: "system", syntax: true },
-      { name: "lower", schema: "pg_catalog", origin: "system" },
+      { name: "current_user", origin: "system", syntax: true, volatility: "stable" },
+      { name: "lower", schema: "pg_catalog", origin: "system", volatility: "immutable" },
     ]);
   });
 

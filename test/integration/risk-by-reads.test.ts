@@ -1,0 +1,113 @@
+// Risk by what a statement will read: an always-true predicate restricts nothing, and a large read paged in LIMIT/OFFSET slices is one read (both backends).
+
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import {
+  type PostgresServer,
+  postgresUnavailableReason,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
+
+interface Backend {
+  name: string;
+  start(): Promise<TestGateway>;
+  stop(): Promise<void>;
+}
+
+let server: PostgresServer | undefined;
+const backends: Backend[] = [
+  { name: "embedded PGlite", start: () => startTestGateway(), stop: async () => {} },
+];
+if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
+  backends.push({
+    name: "a PostgreSQL server (DATABASE_URL)",
+    async start() {
+      server = await startPostgresServer({ database: "ehr" });
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        await seedEhr(client);
+        await client.query("ANALYZE");
+      } finally {
+        await client.end();
+      }
+      return startTestGateway({ databaseUrl: server.url });
+    },
+    stop: async () => server?.stop(),
+  });
+}
+
+const ALL_PHI = "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients";
+const HISTORY =
+  "SELECT p.id, p.first_name, e.admitted_at FROM patients p JOIN encounters e ON e.patient_id = p.id";
+const PAGE = `${HISTORY} WHERE p.id > 0 AND e.id > 0 ORDER BY e.id`;
+
+describe.each(backends)("risk by reads against $name", (backend) => {
+  let gw: TestGateway;
+  let nightly: string;
+
+  beforeAll(async () => {
+    gw = await backend.start();
+    nightly = await gw.token(NIGHTLY);
+  });
+  afterAll(async () => {
+    try {
+      await gw?.close();
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it("needs the bulk-PHI approval for a predicate that is always true", async () => {
+    for (const where of ["WHERE id > 0", "WHERE id IS NOT NULL", "WHERE id > 0 AND zip IS NOT NULL"]) {
+      const answer = await gw.query(nightly, { sql: `${ALL_PHI} ${where}`, dryRun: true });
+      expect(answer.status, where).toBe(200);
+      expect(answer.body.decision, where).toBe("require_approval");
+      expect(answer.body.reasons.join(" "), where).toMatch(/bulk-phi-read/);
+      expect(answer.body.reasons.join(" "), where).toMatch(/about 10\^\d rows \(more than 1000\)/);
+    }
+    const real = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id > 0` });
+    expect(real.status).toBe(202);
+  });
+
+  it("still runs a predicate that restricts (by the planner's estimate) or a key lookup", async () => {
+    const one = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id = 7` });
+    expect(one.status, JSON.stringify(one.body)).toBe(200);
+    expect(one.body.rows).toHaveLength(1);
+    const few = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id BETWEEN 10 AND 19` });
+    expect(few.status, JSON.stringify(few.body)).toBe(200);
+    const mrn = await gw.query(nightly, { sql: "SELECT id FROM patients WHERE mrn = 'MRN-0000001'" });
+    expect(mrn.status, JSON.stringify(mrn.body)).toBe(200);
+  });
+
+  it("needs the full-history approval for the join whatever always-true predicates it carries", async () => {
+    const answer = await gw.query(nightly, {
+      sql: `${HISTORY} WHERE p.id > 0 AND e.id > 0 LIMIT 10000 OFFSET 20000`,
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body.approval.reasons.join(" ")).toMatch(/full-history/);
+  });
+
+  it("counts LIMIT/OFFSET slices of one read together: the bulk read needs its approval however it is sliced", async () => {
+    const statuses: number[] = [];
+    for (let page = 0; page < 5; page++) {
+      const answer = await gw.query(nightly, {
+        sql: `${PAGE} LIMIT 300 OFFSET ${page * 300}`,
+      });
+      statuses.push(answer.status);
+      if (answer.status === 202)
+        expect(answer.body.approval.reasons.join(" ")).toMatch(/already returned to this caller/);
+    }
+    // Four slices of 300 rows: once the slices reach 1000 rows, the next needs approval; another read does not.
+    expect(statuses).toEqual([200, 200, 200, 200, 202]);
+    const other = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id = 8` });
+    expect(other.status, JSON.stringify(other.body)).toBe(200);
+    const record = await gw.host.deps.sessions.get(
+      (await gw.query(nightly, { sql: `${PAGE} LIMIT 300 OFFSET 1500` })).body.sessionId,
+    );
+    expect(record?.status).toBe("pending_approval");
+    expect(record?.decision.windowRows).toBeGreaterThanOrEqual(1200);
+  });
+});
