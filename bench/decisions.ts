@@ -8,10 +8,24 @@ import { loadPolicyFile } from "#shared/policy/load.ts";
 import { systemClock } from "#shared/ports.ts";
 import { DecisionCache, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
+import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
+import type { Catalog, CellValue } from "#shared/sql/types.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
+
+/** The built-ins of an empty PGlite as the catalog reads them (the function rule admits calls by them). */
+async function pgliteBuiltins(): Promise<Catalog["builtins"]> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const db = new PGlite();
+  try {
+    const result = await db.query<Record<string, CellValue>>(CATALOG_SQL, [], { rowMode: "array" });
+    return catalogFromRows(result.rows as unknown as CellValue[][]).builtins;
+  } finally {
+    await db.close();
+  }
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -25,7 +39,7 @@ export async function benchDecisions(): Promise<{
   ratio: number;
 }> {
   await loadSqlParser();
-  const catalog = catalogFromDdl(EHR_SCHEMA_SQL);
+  const catalog = { ...catalogFromDdl(EHR_SCHEMA_SQL), builtins: await pgliteBuiltins() };
   const policy = await loadPolicyFile("policy/demo.yaml");
   const principal = principalFromClaims(
     {
