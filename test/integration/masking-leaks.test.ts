@@ -256,6 +256,11 @@ describe.each(backends)("masking leaks through HTTP against $name", (backend) =>
     if (names === undefined) return;
     const reasons: string[] = session.body.decision.reasons;
     const rules: string[] = session.body.decision.rules;
+    // Attribute notation (`ssn(p)` for `p.ssn`) calls no function `pg_proc` lists: the function rule refuses it first.
+    if (rules.includes("functions")) {
+      expect(reasons.join(" ")).toMatch(/\(not a built-in function\)/);
+      return;
+    }
     const by = rules.filter((r) => r === "opacity" || r === "masking");
     expect(by, `${statement.sql}: denied by the opacity rule or the masking plan`).not.toEqual([]);
     const named = reasonsNaming(reasons, names);

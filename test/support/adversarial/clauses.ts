@@ -440,7 +440,10 @@ export const CLAUSE_STATEMENTS: readonly AdversarialStatement[] = [
     `SELECT p.id, l.* FROM patients p, LATERAL (SELECT ssn AS s, translate(ssn, '0123456789', 'abcdefghij') AS t, first_name AS fn, dob AS d, ssn < '5' AS lt FROM pi() f) l WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT id, (SELECT translate(ssn, '0123456789', 'abcdefghij') FROM pi() f) AS x FROM patients p WHERE id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT p.id, (SELECT translate(mrn, '0123456789', 'abcdefghij') FROM pg_get_keywords() k LIMIT 1) FROM patients p WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
-    `SELECT id FROM (SELECT id, dob FROM patients WHERE id <= 3) p NATURAL JOIN jsonb_populate_recordset((SELECT NULL::patients), '[{"id":1,"dob":"1964-08-24"},{"id":2,"dob":"1932-02-22"}]') f LIMIT 1000`,
+    [
+      `SELECT id FROM (SELECT id, dob FROM patients WHERE id <= 3) p NATURAL JOIN jsonb_populate_recordset((SELECT NULL::patients), '[{"id":1,"dob":"1964-08-24"},{"id":2,"dob":"1932-02-22"}]') f LIMIT 1000`,
+      GUESS,
+    ],
     `SELECT e.id, (SELECT translate(department, '0123456789', 'abcdefghij') FROM (SELECT (c).*, p.ssn AS department FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id = e.patient_id) s(a, b)) AS leak FROM encounters e WHERE e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT id FROM (SELECT (c).*, p.id, p.ssn FROM (SELECT 1 AS k1, 2 AS k2) c, patients p WHERE p.id <= ${ADVERSARIAL_PATIENTS} ORDER BY 4) s`,
     `SELECT p.id AS pid, (SELECT * FROM (SELECT p.ssn AS id) s) FROM patients p WHERE p.id < 8 ORDER BY id`,
