@@ -1,0 +1,228 @@
+// The AWS host end to end on 127.0.0.1: the synthesized stack "deployed" onto loopback stand-ins speaking the AWS wire
+// protocols (RDS Data API over PostgreSQL, DynamoDB, S3, Step Functions, KMS, SNS, Secrets Manager), the functions'
+// bundles run as Lambda runs them with their template environment and roles, every call checked against its caller's
+// IAM policy, API Gateway v2 events for the whole story, and the requests per query counted by service.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { gunzipSync } from "node:zlib";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { RAW_SSN, RISKY_SMALL_SQL, demoPolicyWith } from "#test/support/approvals.ts";
+import type { ApiResponse } from "#test/support/aws/api-gateway.ts";
+import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
+import { approveOnPage } from "#test/support/aws/approver.ts";
+import { countsByService, printCosts, type QueryCount } from "#test/support/aws/request-counts.ts";
+import { describeWithPostgres } from "#test/support/postgres-server.ts";
+
+const NIGHTLY = "repo:acme/ehr-reports:ref:refs/heads/main";
+const AUDITOR = "repo:acme/audit:ref:refs/heads/main";
+const SMALL_SQL = "SELECT mrn, ssn, dob, zip FROM patients ORDER BY id LIMIT 20";
+const LARGE_SQL = "SELECT e.id, e.department, e.notes FROM encounters e WHERE e.patient_id > 0 ORDER BY e.id";
+
+let d: Deployment;
+const counted: QueryCount[] = [];
+let expiringSession = "";
+let expiringSubmittedAt = 0;
+
+function download(url: string, ca: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpsRequest(url, { ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
+/** Copies a bundle out of the evidence bucket (as `aws s3 cp --recursive` would) and runs the offline verifier. */
+async function verifyBundle(bundleId: string, fingerprint: string): Promise<{ code: number; out: string }> {
+  const evidence = d.cloud.stack.ofType("AWS::S3::Bucket").find((b) => b.logicalId.startsWith("StorageEvidence"));
+  const folder = join(d.dir, "bundles-out", bundleId);
+  const prefix = `bundles/${bundleId}/`;
+  for (const [key, versions] of d.cloud.s3.versions(d.cloud.stack.ref(evidence?.logicalId ?? ""))) {
+    const current = versions[versions.length - 1];
+    if (!key.startsWith(prefix) || current === undefined || current.deleteMarker) continue;
+    const file = join(folder, key.slice(prefix.length));
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, current.body);
+  }
+  return promisify(execFile)(process.execPath, ["bin/phigate.mjs", "verify-evidence", folder, "--trusted-key", fingerprint]).then(
+    (r) => ({ code: 0, out: r.stdout }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
+  );
+}
+
+async function query(sql: string, params: unknown[] = []): Promise<ApiResponse> {
+  const token = await d.oidc.ciToken(NIGHTLY, "phigate");
+  return d.cloud.api.send({
+    method: "POST",
+    path: "/v1/queries",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ sql, params, purpose: "e2e report" }),
+  });
+}
+
+async function session(id: string, wait = 0): Promise<Record<string, unknown>> {
+  const token = await d.oidc.ciToken(NIGHTLY, "phigate");
+  const answer = await d.cloud.api.send({
+    method: "GET",
+    path: `/v1/sessions/${id}${wait > 0 ? `?wait=${wait}` : ""}`,
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(answer.status, answer.body).toBe(200);
+  return JSON.parse(answer.body) as Record<string, unknown>;
+}
+
+async function settle(id: string, statuses: readonly string[], seconds: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const view = await session(id, 5);
+    if (statuses.includes(String(view.status)) || Date.now() > deadline) return view;
+  }
+}
+
+describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
+  beforeAll(async () => {
+    d = await deploy({
+      policy: async ({ ci, approver }) =>
+        demoPolicyWith([
+          ["github: https://token.actions.githubusercontent.com", `github: ${ci}`],
+          ["dev: dev-idp", `dev: ${approver}`],
+          ["ttlSeconds: 3600", "ttlSeconds: 60"],
+          // Auditors call from CI too (the edge trusts one issuer): an audit workflow of the same organization.
+          ["auditors:\n    match:\n      issuer: [dev]\n      groups: [auditors]", `auditors:\n    match:\n      issuer: [github]\n      sub: "${AUDITOR}"`],
+        ]),
+    });
+    console.log("[aws-e2e] setup seconds", d.timings);
+  }, 240_000);
+
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it("starts an approval nobody will decide (it must expire by the end of the run)", async () => {
+    const answer = await query(RISKY_SMALL_SQL, ["x%"]);
+    expect(answer.status, answer.body).toBe(202);
+    expiringSession = String(JSON.parse(answer.body).sessionId);
+    expiringSubmittedAt = Date.now();
+  });
+
+  it("answers a low-risk query with masked rows", async () => {
+    const mark = d.cloud.endpoint.mark();
+    const answer = await query(SMALL_SQL);
+    expect(answer.status, answer.body).toBe(200);
+    const body = JSON.parse(answer.body) as { rows: unknown[][]; status: string };
+    expect(body.rows).toHaveLength(20);
+    expect(answer.body).not.toMatch(RAW_SSN);
+    counted.push({ name: "low-risk query (inline, warm)", calls: d.cloud.endpoint.since(mark) });
+    const again = d.cloud.endpoint.mark();
+    expect((await query(SMALL_SQL)).status).toBe(200);
+    counted.push({ name: "low-risk query (inline, warm, 2nd)", calls: d.cloud.endpoint.since(again) });
+  });
+
+  it("streams a large result to S3 and serves it through a presigned URL whose bytes match the recorded digest", async () => {
+    const mark = d.cloud.endpoint.mark();
+    const answer = await query(LARGE_SQL);
+    expect(answer.status, answer.body).toBe(200);
+    const body = JSON.parse(answer.body) as { resultUrl: string; resultSha256: string };
+    expect(body.resultUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/.*X-Amz-Signature=/);
+    const fetched = await download(body.resultUrl, d.tls.cert);
+    expect(fetched.status).toBe(200);
+    expect(createHash("sha256").update(fetched.body).digest("hex")).toBe(body.resultSha256);
+    const lines = gunzipSync(fetched.body).toString("utf8").trim().split("\n");
+    expect(JSON.parse(lines[0] ?? "{}").format).toBe("phigate.result.ndjson/v1");
+    expect(lines.length).toBeGreaterThan(1000);
+    counted.push({ name: "large query (streamed to S3)", calls: d.cloud.endpoint.since(mark) });
+    const tampered = body.resultUrl.replace(/X-Amz-Signature=[0-9a-f]{4}/, "X-Amz-Signature=0000");
+    const rejectedBefore = d.cloud.endpoint.rejected.length;
+    expect((await download(tampered, d.tls.cert)).status).toBe(403);
+    expect(d.cloud.endpoint.rejected.splice(rejectedBefore).map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^SignatureDoesNotMatch/),
+    ]);
+  });
+
+  it("holds a risky query for an approver who decides on the page; the state machine then runs it", async () => {
+    const mark = d.cloud.endpoint.mark();
+    const answer = await query(RISKY_SMALL_SQL, ["1%"]);
+    expect(answer.status, answer.body).toBe(202);
+    const { sessionId, approval } = JSON.parse(answer.body) as { sessionId: string; approval: { id: string } };
+    const execution = d.cloud.sfn.execution(d.cloud.stateMachineArn, approval.id);
+    expect(execution?.status).toBe("RUNNING");
+    await expect.poll(() => d.cloud.sns.published.some((m) => m.message.includes(approval.id)), { timeout: 30_000 }).toBe(true);
+    const notice = d.cloud.sns.published.find((m) => m.message.includes(approval.id));
+    expect(notice?.message).not.toMatch(/SELECT|ssn/);
+    await approveOnPage(d, approval.id);
+    const view = await settle(sessionId, ["completed", "failed"], 60);
+    expect(view.status, JSON.stringify(view)).toBe("completed");
+    expect(JSON.stringify(view)).not.toMatch(RAW_SSN);
+    await execution?.done;
+    expect(execution?.status).toBe("SUCCEEDED");
+    expect(execution?.visited).toEqual(["PlanWait", "CheckTimeLeft", "AwaitDecision", "Decide", "Execute", "Done"]);
+    counted.push({ name: "risky query, approved on the page", calls: d.cloud.endpoint.since(mark), transitions: execution?.transitions ?? 0 });
+  });
+
+  it("expires the approval nobody decided: the wait times out and the session is closed expired", async () => {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiringSubmittedAt + 64_000 - Date.now())));
+    const view = await settle(expiringSession, ["expired"], 30);
+    expect(view.status).toBe("expired");
+  }, 120_000);
+
+  it("writes evidence bundles (the nightly job's, an auditor's) that `phigate verify-evidence` accepts against the KMS key", async () => {
+    const signingKey = d.cloud.stack.ofType("AWS::KMS::Key").find((k) => k.properties.KeyUsage === "SIGN_VERIFY");
+    const fingerprint = createHash("sha256")
+      .update(d.cloud.kms.publicKeyDer(d.cloud.stack.getAtt(signingKey?.logicalId ?? "", "Arn")))
+      .digest("hex");
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    let mark = d.cloud.endpoint.mark();
+    const nightly = await d.cloud.lambda.invokeById("nightly-evidence", { day: yesterday });
+    expect("result" in nightly, JSON.stringify(nightly)).toBe(true);
+    counted.push({ name: "nightly evidence bundle (empty day)", calls: d.cloud.endpoint.since(mark) });
+    const nightlyId = (nightly as { result: { bundleId: string } }).result.bundleId;
+    expect(await verifyBundle(nightlyId, fingerprint)).toMatchObject({ code: 0 });
+
+    mark = d.cloud.endpoint.mark();
+    const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
+    const made = await d.cloud.api.send({
+      method: "POST",
+      path: "/v1/evidence-bundles",
+      headers: { authorization: `Bearer ${await d.oidc.ciToken(AUDITOR, "phigate")}`, "content-type": "application/json" },
+      body: JSON.stringify({ from: today, to: new Date(Date.now() - 1000).toISOString() }),
+    });
+    expect(made.status, made.body).toBe(201);
+    counted.push({ name: "auditor's evidence bundle (today)", calls: d.cloud.endpoint.since(mark) });
+    const created = JSON.parse(made.body) as { bundleId: string; entries: number; keyFingerprint: string };
+    expect(created.entries).toBeGreaterThan(5);
+    expect(created.keyFingerprint).toBe(fingerprint);
+    expect(await verifyBundle(created.bundleId, fingerprint)).toMatchObject({ code: 0 });
+  }, 120_000);
+
+  it("made no call its caller's IAM policy refuses, and every request was signed and served", () => {
+    const refused = d.cloud.iam.violations.map((v) => `${v.principal.split("/").pop()} ${v.action} ${v.resource} (${v.reason})`);
+    expect(refused).toEqual([]);
+    expect(d.cloud.endpoint.rejected).toEqual([]);
+    expect(d.cloud.dataApi.openTransactions).toBe(0);
+  });
+
+  it("kept PHI, SQL text and tokens out of every function's log", () => {
+    for (const [fn, lines] of d.cloud.lambda.logs) {
+      const text = lines.join("\n");
+      expect(text, fn).not.toMatch(RAW_SSN);
+      expect(text, fn).not.toMatch(/SELECT .* FROM/i);
+      expect(text, fn).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\./);
+    }
+  });
+
+  it("counts the requests per query by service (the input of a cost model)", () => {
+    const table = counted.map((c) => ({ ...c, byService: countsByService(c.calls) }));
+    printCosts(table);
+    const small = table[1]?.byService ?? {};
+    expect(small["rds-data"]).toBeGreaterThan(0);
+    expect(small.dynamodb).toBeGreaterThan(0);
+  });
+});
