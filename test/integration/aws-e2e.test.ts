@@ -11,10 +11,10 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { RAW_SSN, RISKY_SMALL_SQL, demoPolicyWith } from "#test/support/approvals.ts";
+import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import type { ApiResponse } from "#test/support/aws/api-gateway.ts";
-import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
 import { approveOnPage } from "#test/support/aws/approver.ts";
+import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
 import { countsByService, printCosts, type QueryCount } from "#test/support/aws/request-counts.ts";
 import { describeWithPostgres } from "#test/support/postgres-server.ts";
 
@@ -42,7 +42,9 @@ function download(url: string, ca: string): Promise<{ status: number; body: Buff
 
 /** Copies a bundle out of the evidence bucket (as `aws s3 cp --recursive` would) and runs the offline verifier. */
 async function verifyBundle(bundleId: string, fingerprint: string): Promise<{ code: number; out: string }> {
-  const evidence = d.cloud.stack.ofType("AWS::S3::Bucket").find((b) => b.logicalId.startsWith("StorageEvidence"));
+  const evidence = d.cloud.stack
+    .ofType("AWS::S3::Bucket")
+    .find((b) => b.logicalId.startsWith("StorageEvidence"));
   const folder = join(d.dir, "bundles-out", bundleId);
   const prefix = `bundles/${bundleId}/`;
   for (const [key, versions] of d.cloud.s3.versions(d.cloud.stack.ref(evidence?.logicalId ?? ""))) {
@@ -52,9 +54,18 @@ async function verifyBundle(bundleId: string, fingerprint: string): Promise<{ co
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, current.body);
   }
-  return promisify(execFile)(process.execPath, ["bin/phigate.mjs", "verify-evidence", folder, "--trusted-key", fingerprint]).then(
+  return promisify(execFile)(process.execPath, [
+    "bin/phigate.mjs",
+    "verify-evidence",
+    folder,
+    "--trusted-key",
+    fingerprint,
+  ]).then(
     (r) => ({ code: 0, out: r.stdout }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      out: `${e.stdout}${e.stderr}`,
+    }),
   );
 }
 
@@ -79,7 +90,11 @@ async function session(id: string, wait = 0): Promise<Record<string, unknown>> {
   return JSON.parse(answer.body) as Record<string, unknown>;
 }
 
-async function settle(id: string, statuses: readonly string[], seconds: number): Promise<Record<string, unknown>> {
+async function settle(
+  id: string,
+  statuses: readonly string[],
+  seconds: number,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const view = await session(id, 5);
@@ -96,7 +111,10 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
           ["dev: dev-idp", `dev: ${approver}`],
           ["ttlSeconds: 3600", "ttlSeconds: 60"],
           // Auditors call from CI too (the edge trusts one issuer): an audit workflow of the same organization.
-          ["auditors:\n    match:\n      issuer: [dev]\n      groups: [auditors]", `auditors:\n    match:\n      issuer: [github]\n      sub: "${AUDITOR}"`],
+          [
+            "auditors:\n    match:\n      issuer: [dev]\n      groups: [auditors]",
+            `auditors:\n    match:\n      issuer: [github]\n      sub: "${AUDITOR}"`,
+          ],
         ]),
     });
     console.log("[aws-e2e] setup seconds", d.timings);
@@ -148,13 +166,20 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
   });
 
   it("holds a risky query for an approver who decides on the page; the state machine then runs it", async () => {
+    // Lambda throttles notify-approvers once: AwaitDecision retries instead of failing the approval closed.
+    d.cloud.sfn.throttleNext.push(d.cloud.lambda.byId("task-notify-approvers").arn);
     const mark = d.cloud.endpoint.mark();
     const answer = await query(RISKY_SMALL_SQL, ["1%"]);
     expect(answer.status, answer.body).toBe(202);
-    const { sessionId, approval } = JSON.parse(answer.body) as { sessionId: string; approval: { id: string } };
+    const { sessionId, approval } = JSON.parse(answer.body) as {
+      sessionId: string;
+      approval: { id: string };
+    };
     const execution = d.cloud.sfn.execution(d.cloud.stateMachineArn, approval.id);
     expect(execution?.status).toBe("RUNNING");
-    await expect.poll(() => d.cloud.sns.published.some((m) => m.message.includes(approval.id)), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(() => d.cloud.sns.published.some((m) => m.message.includes(approval.id)), { timeout: 30_000 })
+      .toBe(true);
     const notice = d.cloud.sns.published.find((m) => m.message.includes(approval.id));
     expect(notice?.message).not.toMatch(/SELECT|ssn/);
     await approveOnPage(d, approval.id);
@@ -163,18 +188,33 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     expect(JSON.stringify(view)).not.toMatch(RAW_SSN);
     await execution?.done;
     expect(execution?.status).toBe("SUCCEEDED");
-    expect(execution?.visited).toEqual(["PlanWait", "CheckTimeLeft", "AwaitDecision", "Decide", "Execute", "Done"]);
-    counted.push({ name: "risky query, approved on the page", calls: d.cloud.endpoint.since(mark), transitions: execution?.transitions ?? 0 });
+    expect(execution?.visited).toEqual([
+      "PlanWait",
+      "CheckTimeLeft",
+      "AwaitDecision",
+      "Decide",
+      "Execute",
+      "Done",
+    ]);
+    counted.push({
+      name: "risky query, approved on the page",
+      calls: d.cloud.endpoint.since(mark),
+      transitions: execution?.transitions ?? 0,
+    });
   });
 
   it("expires the approval nobody decided: the wait times out and the session is closed expired", async () => {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiringSubmittedAt + 64_000 - Date.now())));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, expiringSubmittedAt + 64_000 - Date.now())),
+    );
     const view = await settle(expiringSession, ["expired"], 30);
     expect(view.status).toBe("expired");
   }, 120_000);
 
   it("writes evidence bundles (the nightly job's, an auditor's) that `phigate verify-evidence` accepts against the KMS key", async () => {
-    const signingKey = d.cloud.stack.ofType("AWS::KMS::Key").find((k) => k.properties.KeyUsage === "SIGN_VERIFY");
+    const signingKey = d.cloud.stack
+      .ofType("AWS::KMS::Key")
+      .find((k) => k.properties.KeyUsage === "SIGN_VERIFY");
     const fingerprint = createHash("sha256")
       .update(d.cloud.kms.publicKeyDer(d.cloud.stack.getAtt(signingKey?.logicalId ?? "", "Arn")))
       .digest("hex");
@@ -191,7 +231,10 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     const made = await d.cloud.api.send({
       method: "POST",
       path: "/v1/evidence-bundles",
-      headers: { authorization: `Bearer ${await d.oidc.ciToken(AUDITOR, "phigate")}`, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${await d.oidc.ciToken(AUDITOR, "phigate")}`,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ from: today, to: new Date(Date.now() - 1000).toISOString() }),
     });
     expect(made.status, made.body).toBe(201);
@@ -203,7 +246,9 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
   }, 120_000);
 
   it("made no call its caller's IAM policy refuses, and every request was signed and served", () => {
-    const refused = d.cloud.iam.violations.map((v) => `${v.principal.split("/").pop()} ${v.action} ${v.resource} (${v.reason})`);
+    const refused = d.cloud.iam.violations.map(
+      (v) => `${v.principal.split("/").pop()} ${v.action} ${v.resource} (${v.reason})`,
+    );
     expect(refused).toEqual([]);
     expect(d.cloud.endpoint.rejected).toEqual([]);
     expect(d.cloud.dataApi.openTransactions).toBe(0);

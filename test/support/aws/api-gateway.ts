@@ -81,7 +81,9 @@ export class HttpApiEdge {
     const jwt = authorizer?.properties.JwtConfiguration as { Issuer: string; Audience: string[] } | undefined;
     this.authorizer = jwt === undefined ? undefined : { issuer: jwt.Issuer, audience: jwt.Audience };
     const integrations = new Map(
-      stack.ofType("AWS::ApiGatewayV2::Integration").map((i) => [stack.ref(i.logicalId), i.properties] as const),
+      stack
+        .ofType("AWS::ApiGatewayV2::Integration")
+        .map((i) => [stack.ref(i.logicalId), i.properties] as const),
     );
     for (const route of stack.ofType("AWS::ApiGatewayV2::Route")) {
       const p = route.properties as { RouteKey: string; AuthorizationType?: string; Target: string };
@@ -131,7 +133,10 @@ export class HttpApiEdge {
       claims = await this.authorize(headers.authorization);
       if (claims === undefined) {
         this.refusedAtEdge++;
-        return { ...edge(401, "Unauthorized"), headers: { "content-type": "application/json", "www-authenticate": 'Bearer error="invalid_token"' } };
+        return {
+          ...edge(401, "Unauthorized"),
+          headers: { "content-type": "application/json", "www-authenticate": 'Bearer error="invalid_token"' },
+        };
       }
     }
     const now = new Date();
@@ -142,7 +147,9 @@ export class HttpApiEdge {
       routeKey: route.routeKey,
       rawPath,
       rawQueryString: rawQuery,
-      ...(request.cookies === undefined || request.cookies.length === 0 ? {} : { cookies: [...request.cookies] }),
+      ...(request.cookies === undefined || request.cookies.length === 0
+        ? {}
+        : { cookies: [...request.cookies] }),
       headers: { host: `${this.apiId}.execute-api.local`, "x-forwarded-proto": "https", ...headers },
       ...(rawQuery === ""
         ? {}
@@ -153,7 +160,13 @@ export class HttpApiEdge {
         ...(claims === undefined ? {} : { authorizer: { jwt: { claims, scopes: null } } }),
         domainName: `${this.apiId}.execute-api.local`,
         domainPrefix: this.apiId,
-        http: { method: request.method, path: rawPath, protocol: "HTTP/1.1", sourceIp: "192.0.2.10", userAgent: headers["user-agent"] ?? "phigate-e2e" },
+        http: {
+          method: request.method,
+          path: rawPath,
+          protocol: "HTTP/1.1",
+          sourceIp: "192.0.2.10",
+          userAgent: headers["user-agent"] ?? "phigate-e2e",
+        },
         requestId: randomUUID(),
         routeKey: route.routeKey,
         stage: "$default",
@@ -162,7 +175,11 @@ export class HttpApiEdge {
       },
       ...(route.params.length === 0
         ? {}
-        : { pathParameters: Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(match.m?.[i + 1] ?? "")])) }),
+        : {
+            pathParameters: Object.fromEntries(
+              route.params.map((p, i) => [p, decodeURIComponent(match.m?.[i + 1] ?? "")]),
+            ),
+          }),
       ...(request.body === undefined
         ? {}
         : { body: binary ? Buffer.from(request.body).toString("base64") : request.body }),
@@ -173,14 +190,28 @@ export class HttpApiEdge {
     const outcome = await Promise.race([this.lambda.invoke(route.functionArn, event, "apigateway"), timer]);
     if (outcome === "timeout") return { ...edge(503, "Service Unavailable"), functionId };
     if ("error" in outcome) return { ...edge(500, "Internal Server Error"), functionId };
-    const result = outcome.result as { statusCode?: number; headers?: Record<string, string>; cookies?: string[]; body?: string; isBase64Encoded?: boolean } | null;
+    const result = outcome.result as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      cookies?: string[];
+      body?: string;
+      isBase64Encoded?: boolean;
+    } | null;
     if (result === null || typeof result !== "object" || typeof result.statusCode !== "number") {
-      return { status: 200, headers: { "content-type": "application/json" }, cookies: [], body: JSON.stringify(result), functionId };
+      return {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        cookies: [],
+        body: JSON.stringify(result),
+        functionId,
+      };
     }
     const body = result.body ?? "";
     return {
       status: result.statusCode,
-      headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)])),
+      headers: Object.fromEntries(
+        Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
+      ),
       cookies: result.cookies ?? [],
       body: result.isBase64Encoded === true ? Buffer.from(body, "base64").toString("utf8") : body,
       functionId,
@@ -193,7 +224,10 @@ export class HttpApiEdge {
     const token = header.replace(/^Bearer /, "");
     try {
       if (this.keys === undefined) {
-        const discovery = (await httpsJson(`${this.authorizer.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, this.ca)) as { jwks_uri: string };
+        const discovery = (await httpsJson(
+          `${this.authorizer.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`,
+          this.ca,
+        )) as { jwks_uri: string };
         this.keys = createLocalJWKSet((await httpsJson(discovery.jwks_uri, this.ca)) as never);
       }
       const { payload } = await jwtVerify(token, this.keys, {

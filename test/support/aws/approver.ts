@@ -36,7 +36,11 @@ function follow(url: string, ca: string): Promise<string> {
 }
 
 /** Signs in on the approval page through the provider and approves the statement with the page's form. */
-export async function approveOnPage(d: Deployment, approvalId: string, decision: "approve" | "deny" = "approve"): Promise<void> {
+export async function approveOnPage(
+  d: Deployment,
+  approvalId: string,
+  decision: "approve" | "deny" = "approve",
+): Promise<void> {
   const jar = new CookieJar();
   const api = d.cloud.api;
   const first = await api.send({ method: "GET", path: `/approvals/${approvalId}` });
@@ -44,7 +48,11 @@ export async function approveOnPage(d: Deployment, approvalId: string, decision:
   jar.take(first);
   const callback = new URL(await follow(first.headers.location ?? "", d.tls.cert));
   expect(`${callback.origin}${callback.pathname}`).toBe(`${PUBLIC_URL}/approvals/oidc/callback`);
-  const signedIn = await api.send({ method: "GET", path: `${callback.pathname}${callback.search}`, cookies: jar.list() });
+  const signedIn = await api.send({
+    method: "GET",
+    path: `${callback.pathname}${callback.search}`,
+    cookies: jar.list(),
+  });
   // The callback answers a same-site page that moves on to the approval (SameSite=Strict cookies need that hop).
   expect(signedIn.status, signedIn.body).toBe(200);
   expect(signedIn.body).toContain(`url=/approvals/${approvalId}`);
@@ -59,7 +67,12 @@ export async function approveOnPage(d: Deployment, approvalId: string, decision:
     path: `/approvals/${approvalId}`,
     cookies: jar.list(),
     headers: { "content-type": "application/x-www-form-urlencoded", origin: PUBLIC_URL },
-    body: new URLSearchParams({ csrf, binding: hidden("binding"), decision, comment: "checked the purpose" }).toString(),
+    body: new URLSearchParams({
+      csrf,
+      binding: hidden("binding"),
+      decision,
+      comment: "checked the purpose",
+    }).toString(),
   });
   expect(posted.status, posted.body).toBe(303);
 }

@@ -56,7 +56,10 @@ export interface LoopbackCloud {
 /** Environment variables every SDK client reads to reach the stand-ins (`AWS_ENDPOINT_URL_<SERVICE_ID>`). */
 export function endpointEnvironment(url: string): Record<string, string> {
   return Object.fromEntries(
-    ["DYNAMODB", "S3", "RDS_DATA", "SFN", "SNS", "KMS", "SECRETS_MANAGER"].map((id) => [`AWS_ENDPOINT_URL_${id}`, url]),
+    ["DYNAMODB", "S3", "RDS_DATA", "SFN", "SNS", "KMS", "SECRETS_MANAGER"].map((id) => [
+      `AWS_ENDPOINT_URL_${id}`,
+      url,
+    ]),
   );
 }
 
@@ -108,7 +111,10 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
 
   let endpoint: LoopbackEndpoint | undefined;
   const lambda = new LambdaHost(functions, (fn) => {
-    const credentials = (endpoint as LoopbackEndpoint).issue(fn.id, (fn as HostedFunction & { role: string }).role);
+    const credentials = (endpoint as LoopbackEndpoint).issue(
+      fn.id,
+      (fn as HostedFunction & { role: string }).role,
+    );
     return {
       ...endpointEnvironment((endpoint as LoopbackEndpoint).url),
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -154,7 +160,12 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     invokePermissions.set(principal, set);
   }
   const apiResource = stack.ofType("AWS::ApiGatewayV2::Api")[0];
-  const api = new HttpApiEdge(stack, lambda, options.tls.cert, apiResource === undefined ? "api" : stack.ref(apiResource.logicalId));
+  const api = new HttpApiEdge(
+    stack,
+    lambda,
+    options.tls.cert,
+    apiResource === undefined ? "api" : stack.ref(apiResource.logicalId),
+  );
 
   return {
     stack,

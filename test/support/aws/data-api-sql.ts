@@ -45,7 +45,7 @@ function castOf(parameter: SqlParameter): string {
   throw bad("a parameter has no value");
 }
 
-function valueOf(parameter: SqlParameter): unknown {
+function boundValue(parameter: SqlParameter): unknown {
   const v = (parameter.value ?? {}) as WireValue;
   if (v.isNull === true) return null;
   if (v.stringValue !== undefined) return v.stringValue;
@@ -60,7 +60,10 @@ function valueOf(parameter: SqlParameter): unknown {
  * Rewrites `:name` placeholders (outside literals, quoted identifiers, comments and `::` casts) to `$n` with the cast
  * the parameter's kind implies; a placeholder without a parameter is a BadRequestException.
  */
-export function bindNamed(sql: string, parameters: readonly SqlParameter[]): { text: string; values: unknown[] } {
+export function bindNamed(
+  sql: string,
+  parameters: readonly SqlParameter[],
+): { text: string; values: unknown[] } {
   const byName = new Map(parameters.map((p) => [p.name ?? "", p]));
   const order: string[] = [];
   let out = "";
@@ -111,7 +114,7 @@ export function bindNamed(sql: string, parameters: readonly SqlParameter[]): { t
       i++;
     }
   }
-  return { text: out, values: order.map((name) => valueOf(byName.get(name) as SqlParameter)) };
+  return { text: out, values: order.map((name) => boundValue(byName.get(name) as SqlParameter)) };
 }
 
 /** `java.sql.Types` of the PostgreSQL types the JDBC driver maps (others are OTHER, 1111). */
@@ -217,10 +220,15 @@ export function fieldOf(
     if (text.includes("{", 1)) throw bad("multi-dimensional arrays are not supported by the stand-in");
     const base = typeName.slice(1);
     const items = arrayElements(text);
-    if (["int2", "int4", "int8"].includes(base)) return { arrayValue: { longValues: items.map((s) => (s === null ? (null as never) : Number(s))) } };
-    if (["float4", "float8"].includes(base)) return { arrayValue: { doubleValues: items.map((s) => (s === null ? (null as never) : Number(s))) } };
-    if (base === "bool") return { arrayValue: { booleanValues: items.map((s) => (s === null ? (null as never) : s === "t")) } };
-    return { arrayValue: { stringValues: items.map((s) => (s === null ? (null as never) : timestampText(base, s))) } };
+    if (["int2", "int4", "int8"].includes(base))
+      return { arrayValue: { longValues: items.map((s) => (s === null ? (null as never) : Number(s))) } };
+    if (["float4", "float8"].includes(base))
+      return { arrayValue: { doubleValues: items.map((s) => (s === null ? (null as never) : Number(s))) } };
+    if (base === "bool")
+      return { arrayValue: { booleanValues: items.map((s) => (s === null ? (null as never) : s === "t")) } };
+    return {
+      arrayValue: { stringValues: items.map((s) => (s === null ? (null as never) : timestampText(base, s))) },
+    };
   }
   return { stringValue: timestampText(typeName, text) };
 }

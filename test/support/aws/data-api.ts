@@ -12,7 +12,14 @@ import { randomBytes } from "node:crypto";
 import type { SqlParameter } from "@aws-sdk/client-rds-data";
 import pg from "pg";
 import { bindNamed, columnMetadata, fieldOf } from "./data-api-sql.ts";
-import { jsonBody, jsonResponse, type LoopbackService, type ServiceCall, ServiceError, type WireResponse } from "./service.ts";
+import {
+  jsonBody,
+  jsonResponse,
+  type LoopbackService,
+  type ServiceCall,
+  ServiceError,
+  type WireResponse,
+} from "./service.ts";
 import type { ResolvedStack } from "./template.ts";
 
 const bad = (message: string): ServiceError => new ServiceError(400, "BadRequestException", message);
@@ -90,7 +97,9 @@ export class DataApiStandIn implements LoopbackService {
     const client = new pg.Client({ connectionString: adminUrl });
     await client.connect();
     try {
-      const { rows } = await client.query<{ oid: number; typname: string }>("SELECT oid::int AS oid, typname FROM pg_type");
+      const { rows } = await client.query<{ oid: number; typname: string }>(
+        "SELECT oid::int AS oid, typname FROM pg_type",
+      );
       for (const row of rows) this.typeNames.set(row.oid, row.typname);
     } finally {
       await client.end();
@@ -114,8 +123,14 @@ export class DataApiStandIn implements LoopbackService {
   async handle(call: ServiceCall): Promise<WireResponse> {
     const path = new URL(call.request.url, "https://rds-data.local").pathname;
     const input = jsonBody(call.request);
-    const operation = { "/BeginTransaction": "BeginTransaction", "/Execute": "ExecuteStatement", "/CommitTransaction": "CommitTransaction", "/RollbackTransaction": "RollbackTransaction" }[path];
-    if (operation === undefined) throw new ServiceError(404, "UnknownOperationException", `no operation at ${path}`);
+    const operation = {
+      "/BeginTransaction": "BeginTransaction",
+      "/Execute": "ExecuteStatement",
+      "/CommitTransaction": "CommitTransaction",
+      "/RollbackTransaction": "RollbackTransaction",
+    }[path];
+    if (operation === undefined)
+      throw new ServiceError(404, "UnknownOperationException", `no operation at ${path}`);
     call.operation(operation);
     const clusterArn = String(input.resourceArn ?? "");
     const secretArn = String(input.secretArn ?? "");
@@ -140,15 +155,25 @@ export class DataApiStandIn implements LoopbackService {
     const credentials = JSON.parse(secret) as { username?: string; password?: string };
     switch (operation) {
       case "BeginTransaction":
-        return jsonResponse(this.protocol, await this.begin(cluster, credentials, String(input.database ?? "")));
+        return jsonResponse(
+          this.protocol,
+          await this.begin(cluster, credentials, String(input.database ?? "")),
+        );
       case "ExecuteStatement":
         return jsonResponse(this.protocol, await this.execute(cluster, credentials, input));
       default:
-        return jsonResponse(this.protocol, await this.finish(clusterArn, String(input.transactionId ?? ""), operation === "CommitTransaction"));
+        return jsonResponse(
+          this.protocol,
+          await this.finish(clusterArn, String(input.transactionId ?? ""), operation === "CommitTransaction"),
+        );
     }
   }
 
-  private async connect(cluster: Cluster, credentials: { username?: string }, database: string): Promise<pg.Client> {
+  private async connect(
+    cluster: Cluster,
+    credentials: { username?: string },
+    database: string,
+  ): Promise<pg.Client> {
     if (database !== "" && !cluster.databases.has(database)) throw bad(`Database ${database} does not exist`);
     const client = new pg.Client({
       host: this.server.host,
@@ -168,7 +193,11 @@ export class DataApiStandIn implements LoopbackService {
     return client;
   }
 
-  private async begin(cluster: Cluster, credentials: { username?: string }, database: string): Promise<unknown> {
+  private async begin(
+    cluster: Cluster,
+    credentials: { username?: string },
+    database: string,
+  ): Promise<unknown> {
     const client = await this.connect(cluster, credentials, database);
     await client.query("BEGIN");
     const id = randomBytes(138).toString("base64");
@@ -192,7 +221,8 @@ export class DataApiStandIn implements LoopbackService {
 
   private transaction(clusterArn: string, id: string): Transaction {
     const tx = this.transactions.get(id);
-    if (tx === undefined || tx.clusterArn !== clusterArn) throw new ServiceError(404, "NotFoundException", `Transaction ${id} is not found`);
+    if (tx === undefined || tx.clusterArn !== clusterArn)
+      throw new ServiceError(404, "NotFoundException", `Transaction ${id} is not found`);
     return tx;
   }
 
@@ -206,7 +236,11 @@ export class DataApiStandIn implements LoopbackService {
     return { transactionStatus: commit ? "Transaction Committed" : "Rollback Complete" };
   }
 
-  private async execute(cluster: Cluster, credentials: { username?: string }, input: Record<string, unknown>): Promise<unknown> {
+  private async execute(
+    cluster: Cluster,
+    credentials: { username?: string },
+    input: Record<string, unknown>,
+  ): Promise<unknown> {
     const sql = String(input.sql ?? "");
     if (sql.length === 0) throw bad("SQL statement is empty");
     if (input.formatRecordsAs === "JSON" && input.includeResultMetadata === true)
@@ -230,7 +264,11 @@ export class DataApiStandIn implements LoopbackService {
       if (txId !== undefined) await this.drop(txId);
       if (error instanceof ServiceError) throw error;
       const e = error as { message?: string; code?: string; position?: string };
-      throw new ServiceError(400, "DatabaseErrorException", `ERROR: ${e.message ?? "error"}${e.position === undefined ? "" : `\n  Position: ${e.position}`}; SQLState: ${e.code ?? "XX000"}`);
+      throw new ServiceError(
+        400,
+        "DatabaseErrorException",
+        `ERROR: ${e.message ?? "error"}${e.position === undefined ? "" : `\n  Position: ${e.position}`}; SQLState: ${e.code ?? "XX000"}`,
+      );
     } finally {
       if (tx !== undefined) {
         tx.busy = false;
@@ -241,20 +279,33 @@ export class DataApiStandIn implements LoopbackService {
     return this.response(result, input);
   }
 
-  private async withCallTimeout<T>(client: pg.Client, continueAfter: boolean, run: () => Promise<T>): Promise<T> {
+  private async withCallTimeout<T>(
+    client: pg.Client,
+    continueAfter: boolean,
+    run: () => Promise<T>,
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const pid = (client as unknown as { processID?: number }).processID;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         if (!continueAfter && pid !== undefined) {
-          const admin = new pg.Client({ host: this.server.host, port: this.server.port, user: "postgres", database: "postgres" });
+          const admin = new pg.Client({
+            host: this.server.host,
+            port: this.server.port,
+            user: "postgres",
+            database: "postgres",
+          });
           void admin
             .connect()
             .then(() => admin.query("SELECT pg_cancel_backend($1)", [pid]))
             .catch(() => undefined)
             .finally(() => void admin.end().catch(() => undefined));
         }
-        reject(new ServiceError(400, "StatementTimeoutException", "Request timed out", { dbConnectionId: pid ?? 0 }));
+        reject(
+          new ServiceError(400, "StatementTimeoutException", "Request timed out", {
+            dbConnectionId: pid ?? 0,
+          }),
+        );
       }, this.limits.callTimeoutMs);
     });
     try {
@@ -265,22 +316,32 @@ export class DataApiStandIn implements LoopbackService {
   }
 
   private response(result: pg.QueryArrayResult, input: Record<string, unknown>): unknown {
-    const options = input.resultSetOptions as { decimalReturnType?: string; longReturnType?: string } | undefined;
+    const options = input.resultSetOptions as
+      | { decimalReturnType?: string; longReturnType?: string }
+      | undefined;
     const fieldOptions = {
       decimalAsString: options?.decimalReturnType !== "DOUBLE_OR_LONG",
       longAsString: options?.longReturnType === "STRING",
     };
     const fields = result.fields ?? [];
     const types = fields.map((f) => this.typeNames.get(f.dataTypeID) ?? "unknown");
-    if (result.command !== "SELECT" && result.command !== "FETCH" && result.command !== "EXPLAIN" && fields.length === 0) {
+    if (
+      result.command !== "SELECT" &&
+      result.command !== "FETCH" &&
+      result.command !== "EXPLAIN" &&
+      fields.length === 0
+    ) {
       return { numberOfRecordsUpdated: result.rowCount ?? 0, generatedFields: [] };
     }
     const records = (result.rows as (string | null)[][]).map((row) => {
       const bytes = row.reduce((n, v) => n + (v === null ? 0 : Buffer.byteLength(v)), 0);
-      if (bytes > this.limits.maxRowBytes) throw bad("Packet for query is too large. Max allowed is 65536 bytes.");
+      if (bytes > this.limits.maxRowBytes)
+        throw bad("Packet for query is too large. Max allowed is 65536 bytes.");
       return row.map((text, i) => {
         const field = fieldOf(types[i] ?? "unknown", text, fieldOptions);
-        return field.blobValue === undefined ? field : { blobValue: Buffer.from(field.blobValue).toString("base64") };
+        return field.blobValue === undefined
+          ? field
+          : { blobValue: Buffer.from(field.blobValue).toString("base64") };
       });
     });
     const body = {
@@ -290,7 +351,8 @@ export class DataApiStandIn implements LoopbackService {
         ? { columnMetadata: fields.map((f, i) => columnMetadata(f.name, types[i] ?? "unknown", "")) }
         : {}),
     };
-    if (Buffer.byteLength(JSON.stringify(body)) > this.limits.maxResponseBytes) throw bad("Database response exceeded size limit");
+    if (Buffer.byteLength(JSON.stringify(body)) > this.limits.maxResponseBytes)
+      throw bad("Database response exceeded size limit");
     return body;
   }
 }

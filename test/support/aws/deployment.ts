@@ -19,7 +19,8 @@ import { type LoopbackCertificate, loopbackCertificate } from "./tls.ts";
 /** Where approval links point (the stack's `publicUrl`). */
 export const PUBLIC_URL = "https://phigate.example.org";
 export const AUDIENCE = "phigate";
-export const APPROVER_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:phigate/approver-client-AbCdEf";
+export const APPROVER_SECRET_ARN =
+  "arn:aws:secretsmanager:eu-west-1:123456789012:secret:phigate/approver-client-AbCdEf";
 
 /** Everything the story runs against. */
 export interface Deployment {
@@ -41,7 +42,11 @@ export interface DeploymentOptions {
   readonly patients?: number;
 }
 
-async function timed<T>(timings: Record<string, number>, name: string, work: () => Promise<T> | T): Promise<T> {
+async function timed<T>(
+  timings: Record<string, number>,
+  name: string,
+  work: () => Promise<T> | T,
+): Promise<T> {
   const started = performance.now();
   try {
     return await work();
@@ -93,7 +98,12 @@ export async function deploy(options: DeploymentOptions): Promise<Deployment> {
     } finally {
       await admin.end();
     }
-    const ehr = new pg.Client({ host: server.host, port: server.port, user: "phigate_admin", database: "ehr" });
+    const ehr = new pg.Client({
+      host: server.host,
+      port: server.port,
+      user: "phigate_admin",
+      database: "ehr",
+    });
     await ehr.connect();
     try {
       await seedEhr(ehr, { patients: options.patients ?? 2_000 });

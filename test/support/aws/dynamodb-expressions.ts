@@ -33,12 +33,16 @@ export class Placeholders {
   name(token: string): string {
     if (!token.startsWith("#")) {
       if (RESERVED.has(token.toUpperCase()))
-        throw validation(`Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${token}`);
+        throw validation(
+          `Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${token}`,
+        );
       return token;
     }
     const name = this.names[token];
     if (name === undefined)
-      throw validation(`An expression attribute name used in the document path is not defined; attribute name: ${token}`);
+      throw validation(
+        `An expression attribute name used in the document path is not defined; attribute name: ${token}`,
+      );
     this.usedNames.add(token);
     return name;
   }
@@ -46,7 +50,9 @@ export class Placeholders {
   value(token: string): AttributeValue {
     const value = this.values[token];
     if (value === undefined)
-      throw validation(`An expression attribute value used in expression is not defined; attribute value: ${token}`);
+      throw validation(
+        `An expression attribute value used in expression is not defined; attribute value: ${token}`,
+      );
     this.usedValues.add(token);
     return value;
   }
@@ -55,10 +61,14 @@ export class Placeholders {
   checkAllUsed(): void {
     const unusedNames = Object.keys(this.names).filter((n) => !this.usedNames.has(n));
     if (unusedNames.length > 0)
-      throw validation(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(", ")}}`);
+      throw validation(
+        `Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(", ")}}`,
+      );
     const unusedValues = Object.keys(this.values).filter((v) => !this.usedValues.has(v));
     if (unusedValues.length > 0)
-      throw validation(`Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(", ")}}`);
+      throw validation(
+        `Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(", ")}}`,
+      );
   }
 }
 
@@ -66,7 +76,8 @@ type Token = { kind: "word" | "name" | "value" | "num" | "op"; text: string };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  const re = /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>(),.[\]+-]))/y;
+  const re =
+    /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|([A-Za-z_][A-Za-z0-9_]*)|(\d+)|(<>|<=|>=|[=<>(),.[\]+-]))/y;
   let at = 0;
   while (at < text.length) {
     if (/^\s*$/.test(text.slice(at))) break;
@@ -126,7 +137,8 @@ class Parser {
   }
   expect(text: string): void {
     const t = this.next();
-    if (t.text.toUpperCase() !== text) throw validation(`Invalid expression: expected ${text}, got ${t.text}`);
+    if (t.text.toUpperCase() !== text)
+      throw validation(`Invalid expression: expected ${text}, got ${t.text}`);
   }
 
   path(): Path {
@@ -298,7 +310,11 @@ function evalOperand(item: Item, operand: Operand): AttributeValue | undefined {
       const v = get(item, operand.path);
       if (v === undefined) return undefined;
       const n =
-        v.S?.length ?? v.L?.length ?? v.SS?.length ?? v.NS?.length ?? (v.M === undefined ? undefined : Object.keys(v.M).length);
+        v.S?.length ??
+        v.L?.length ??
+        v.SS?.length ??
+        v.NS?.length ??
+        (v.M === undefined ? undefined : Object.keys(v.M).length);
       return n === undefined ? undefined : { N: String(n) };
     }
     case "if_not_exists":
@@ -307,7 +323,9 @@ function evalOperand(item: Item, operand: Operand): AttributeValue | undefined {
       const a = evalOperand(item, operand.a);
       const b = evalOperand(item, operand.b);
       if (a?.L === undefined || b?.L === undefined)
-        throw validation("Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append");
+        throw validation(
+          "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append",
+        );
       return { L: [...a.L, ...b.L] };
     }
     case "arith": {
@@ -376,7 +394,8 @@ function evalCondition(item: Item, c: Condition): boolean {
 export function conditionHolds(expression: string, item: Item | undefined, ph: Placeholders): boolean {
   const parser = new Parser(tokenize(expression), ph);
   const condition = parser.condition();
-  if (!parser.done()) throw validation(`Invalid ConditionExpression: Syntax error; token: "${parser.peek()?.text}"`);
+  if (!parser.done())
+    throw validation(`Invalid ConditionExpression: Syntax error; token: "${parser.peek()?.text}"`);
   return evalCondition(item ?? {}, condition);
 }
 
@@ -386,7 +405,8 @@ function set(item: Item, path: Path, value: AttributeValue | undefined): void {
     const part = path[i] as string | number;
     const next: AttributeValue | undefined =
       typeof part === "number" ? container.L?.[part] : container.M?.[part];
-    if (next === undefined) throw validation("The document path provided in the update expression is invalid for update");
+    if (next === undefined)
+      throw validation("The document path provided in the update expression is invalid for update");
     container = next;
   }
   const last = path[path.length - 1] as string | number;
@@ -407,7 +427,8 @@ export function applyUpdate(expression: string, item: Item, ph: Placeholders): I
   const seen = new Set<string>();
   while (!parser.done()) {
     const clause = parser.next().text.toUpperCase();
-    if (seen.has(clause)) throw validation(`Invalid UpdateExpression: The "${clause}" section can only be used once`);
+    if (seen.has(clause))
+      throw validation(`Invalid UpdateExpression: The "${clause}" section can only be used once`);
     seen.add(clause);
     const more = () => {
       if (parser.peek()?.text === ",") {
@@ -435,7 +456,10 @@ export function applyUpdate(expression: string, item: Item, ph: Placeholders): I
             else existing.delete(s);
           }
           set(next, path, existing.size === 0 ? undefined : { SS: [...existing] });
-        } else throw validation(`Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ${clause}`);
+        } else
+          throw validation(
+            `Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ${clause}`,
+          );
       } else throw validation(`Invalid UpdateExpression: Syntax error; token: "${clause}"`);
     } while (more());
   }
@@ -450,7 +474,12 @@ export interface KeyCondition {
 }
 
 /** Parses `pk = :v [AND sk op :w | AND sk BETWEEN :a AND :b | AND begins_with(sk, :p)]`. */
-export function keyCondition(expression: string, partitionKey: string, sortKey: string | undefined, ph: Placeholders): KeyCondition {
+export function keyCondition(
+  expression: string,
+  partitionKey: string,
+  sortKey: string | undefined,
+  ph: Placeholders,
+): KeyCondition {
   const parser = new Parser(tokenize(expression), ph);
   const condition = parser.condition();
   if (!parser.done()) throw validation("Invalid KeyConditionExpression: Syntax error");
@@ -465,7 +494,12 @@ export function keyCondition(expression: string, partitionKey: string, sortKey: 
   let partition: KeyCondition["partition"] | undefined;
   let sort: Condition | undefined;
   for (const part of parts) {
-    const path = part.kind === "fn" ? part.path : part.kind === "cmp" || part.kind === "between" ? (part.a as { path?: Path }).path : undefined;
+    const path =
+      part.kind === "fn"
+        ? part.path
+        : part.kind === "cmp" || part.kind === "between"
+          ? (part.a as { path?: Path }).path
+          : undefined;
     const name = path?.[0];
     if (name === partitionKey && part.kind === "cmp" && part.op === "=" && part.b.kind === "value") {
       partition = { name, value: part.b.value };

@@ -6,7 +6,14 @@
 // `dynamodb:LeadingKeys` (the partition key values) as the condition key.
 
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { applyUpdate, conditionHolds, equal, type Item, keyCondition, Placeholders } from "./dynamodb-expressions.ts";
+import {
+  applyUpdate,
+  conditionHolds,
+  equal,
+  type Item,
+  keyCondition,
+  Placeholders,
+} from "./dynamodb-expressions.ts";
 import {
   jsonBody,
   jsonResponse,
@@ -51,7 +58,8 @@ function itemSize(item: Item): number {
     if (v.SS !== undefined) return v.SS.reduce((n, s) => n + Buffer.byteLength(s), 0);
     if (v.NS !== undefined) return v.NS.reduce((n, s) => n + Math.ceil(s.length / 2) + 1, 0);
     if (v.L !== undefined) return 3 + v.L.reduce((n, e) => n + 1 + size(e), 0);
-    if (v.M !== undefined) return 3 + Object.entries(v.M).reduce((n, [k, e]) => n + 1 + Buffer.byteLength(k) + size(e), 0);
+    if (v.M !== undefined)
+      return 3 + Object.entries(v.M).reduce((n, [k, e]) => n + 1 + Buffer.byteLength(k) + size(e), 0);
     return 1;
   };
   return Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + size(v), 0);
@@ -77,7 +85,10 @@ export class DynamoDbStandIn implements LoopbackService {
     for (const resource of stack.ofType("AWS::DynamoDB::Table")) {
       const p = resource.properties as {
         KeySchema: { AttributeName: string; KeyType: string }[];
-        GlobalSecondaryIndexes?: { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[] }[];
+        GlobalSecondaryIndexes?: {
+          IndexName: string;
+          KeySchema: { AttributeName: string; KeyType: string }[];
+        }[];
       };
       const name = stack.ref(resource.logicalId);
       this.tables.set(name, {
@@ -92,7 +103,7 @@ export class DynamoDbStandIn implements LoopbackService {
 
   /** Every item of a table (tests read what the stores wrote). */
   items(tableName: string): Item[] {
-    return [...(this.table(tableName).items.values())];
+    return [...this.table(tableName).items.values()];
   }
 
   async handle(call: ServiceCall): Promise<WireResponse> {
@@ -117,13 +128,18 @@ export class DynamoDbStandIn implements LoopbackService {
       case "TransactWriteItems":
         return jsonResponse(this.protocol, this.transactWrite(call, input));
       default:
-        throw new ServiceError(400, "UnknownOperationException", `the stand-in does not implement ${operation}`);
+        throw new ServiceError(
+          400,
+          "UnknownOperationException",
+          `the stand-in does not implement ${operation}`,
+        );
     }
   }
 
   private table(name: unknown): Table {
     const table = this.tables.get(String(name));
-    if (table === undefined) throw new ServiceError(400, "ResourceNotFoundException", "Requested resource not found");
+    if (table === undefined)
+      throw new ServiceError(400, "ResourceNotFoundException", "Requested resource not found");
     return table;
   }
 
@@ -162,7 +178,8 @@ export class DynamoDbStandIn implements LoopbackService {
     input: Record<string, unknown>,
   ): { table: Table; id: string; old: Item | undefined; next: Item | undefined; passed: boolean } {
     const table = this.table(input.TableName);
-    const key = action === "PutItem" ? this.keyFromItem(table, (input.Item ?? {}) as Item) : (input.Key as Item);
+    const key =
+      action === "PutItem" ? this.keyFromItem(table, (input.Item ?? {}) as Item) : (input.Key as Item);
     const id = this.keyOf(table, key);
     call.authorize(`dynamodb:${action}`, table.arn, { "dynamodb:LeadingKeys": this.leadingKey(table, key) });
     const ph = new Placeholders(
@@ -182,7 +199,9 @@ export class DynamoDbStandIn implements LoopbackService {
       next = applyUpdate(expression, old ?? structuredClone(key), ph);
       for (const name of Object.keys(key)) {
         if (!equal(next[name], key[name]))
-          throw validation(`One or more parameter values were invalid: Cannot update attribute ${name}. This attribute is part of the key`);
+          throw validation(
+            `One or more parameter values were invalid: Cannot update attribute ${name}. This attribute is part of the key`,
+          );
       }
     } else if (action === "ConditionCheckItem") next = old;
     ph.checkAllUsed();
@@ -191,11 +210,17 @@ export class DynamoDbStandIn implements LoopbackService {
     return { table, id, old, next, passed };
   }
 
-  private writeOne(call: ServiceCall, action: "PutItem" | "UpdateItem" | "DeleteItem", input: Record<string, unknown>): unknown {
+  private writeOne(
+    call: ServiceCall,
+    action: "PutItem" | "UpdateItem" | "DeleteItem",
+    input: Record<string, unknown>,
+  ): unknown {
     const { table, id, old, next, passed } = this.prepare(call, action, input);
     if (!passed) {
       throw new ServiceError(400, "ConditionalCheckFailedException", "The conditional request failed", {
-        ...(input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && old !== undefined ? { Item: old } : {}),
+        ...(input.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && old !== undefined
+          ? { Item: old }
+          : {}),
       });
     }
     if (next === undefined) table.items.delete(id);
@@ -217,7 +242,12 @@ export class DynamoDbStandIn implements LoopbackService {
       input.ExpressionAttributeNames as Record<string, string> | undefined,
       input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined,
     );
-    const condition = keyCondition(String(input.KeyConditionExpression ?? ""), schema.partition, schema.sort, ph);
+    const condition = keyCondition(
+      String(input.KeyConditionExpression ?? ""),
+      schema.partition,
+      schema.sort,
+      ph,
+    );
     const filter = input.FilterExpression as string | undefined;
     const resource = indexName === undefined ? table.arn : `${table.arn}/index/${indexName}`;
     const partitionValue = condition.partition.value.S ?? condition.partition.value.N ?? "";
@@ -229,7 +259,11 @@ export class DynamoDbStandIn implements LoopbackService {
     if (input.ScanIndexForward === false) matches.reverse();
     const start = input.ExclusiveStartKey as Item | undefined;
     if (start !== undefined) {
-      const at = matches.findIndex((item) => this.keyOf(table, this.keyFromItem(table, item)) === this.keyOf(table, this.keyFromItem(table, start)));
+      const at = matches.findIndex(
+        (item) =>
+          this.keyOf(table, this.keyFromItem(table, item)) ===
+          this.keyOf(table, this.keyFromItem(table, start)),
+      );
       matches = at < 0 ? [] : matches.slice(at + 1);
     }
     const limit = typeof input.Limit === "number" ? input.Limit : Number.POSITIVE_INFINITY;
@@ -254,7 +288,10 @@ export class DynamoDbStandIn implements LoopbackService {
               ...this.keyFromItem(table, last),
               ...(indexName === undefined
                 ? {}
-                : { [schema.partition]: last[schema.partition], ...(schema.sort === undefined ? {} : { [schema.sort]: last[schema.sort] }) }),
+                : {
+                    [schema.partition]: last[schema.partition],
+                    ...(schema.sort === undefined ? {} : { [schema.sort]: last[schema.sort] }),
+                  }),
             },
           }
         : {}),
@@ -289,7 +326,9 @@ export class DynamoDbStandIn implements LoopbackService {
           : {
               Code: "ConditionalCheckFailed",
               Message: "The conditional request failed",
-              ...(p.body.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && p.old !== undefined ? { Item: p.old } : {}),
+              ...(p.body.ReturnValuesOnConditionCheckFailure === "ALL_OLD" && p.old !== undefined
+                ? { Item: p.old }
+                : {}),
             },
       );
       throw new ServiceError(

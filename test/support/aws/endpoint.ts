@@ -132,7 +132,11 @@ export class LoopbackEndpoint {
       return { status: 400, body: `no stand-in for ${signed.service}` };
     }
     if (!signed.presigned && request.headers["x-amz-security-token"] !== credentials.sessionToken) {
-      return errorResponse(service, new ServiceError(403, "InvalidClientTokenId", "bad security token"), requestId);
+      return errorResponse(
+        service,
+        new ServiceError(403, "InvalidClientTokenId", "bad security token"),
+        requestId,
+      );
     }
     const seq = this.seq++;
     let operation = "?";
@@ -179,7 +183,13 @@ export class LoopbackEndpoint {
       if (!(error instanceof ServiceError)) this.rejected.push({ reason: failure.message, url: request.url });
       response = errorResponse(service, failure, requestId);
     }
-    this.calls.push({ seq, caller: credentials.caller, service: signed.service, operation, status: response.status });
+    this.calls.push({
+      seq,
+      caller: credentials.caller,
+      service: signed.service,
+      operation,
+      status: response.status,
+    });
     return { ...response, headers: { "x-amzn-requestid": requestId, ...response.headers } };
   }
 }

@@ -36,12 +36,16 @@ const list = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 function wildcard(pattern: string, text: string, caseInsensitive: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, caseInsensitive ? "is" : "s").test(text);
 }
 
 function actionMatches(statement: IamStatement, action: string): boolean {
-  if (statement.NotAction !== undefined) return !list(statement.NotAction).some((a) => wildcard(a, action, true));
+  if (statement.NotAction !== undefined)
+    return !list(statement.NotAction).some((a) => wildcard(a, action, true));
   return list(statement.Action).some((a) => wildcard(a, action, true));
 }
 
@@ -54,7 +58,12 @@ function values(v: unknown): string[] {
 }
 
 /** Evaluates one condition operator against the request's keys (missing keys fail, except IfExists/ForAllValues). */
-function conditionHolds(operator: string, key: string, expected: unknown, context: IamRequest["context"]): boolean {
+function conditionHolds(
+  operator: string,
+  key: string,
+  expected: unknown,
+  context: IamRequest["context"],
+): boolean {
   const raw = context?.[key];
   const [qualifier, baseOp] = operator.includes(":") ? operator.split(":") : [undefined, operator];
   let op = baseOp ?? operator;
@@ -171,7 +180,8 @@ export class OfflineIam {
     }
     for (const policy of stack.ofType("AWS::SNS::TopicPolicy")) {
       const doc = policy.properties.PolicyDocument as { Statement: IamStatement[] };
-      for (const topic of policy.properties.Topics as string[]) this.resourcePolicies.set(topic, doc.Statement);
+      for (const topic of policy.properties.Topics as string[])
+        this.resourcePolicies.set(topic, doc.Statement);
     }
   }
 
@@ -201,9 +211,9 @@ export class OfflineIam {
     const identity = this.identity.get(request.principal);
     if (identity === undefined) return { allowed: false, reason: "unknown principal" };
     const ownerArn = this.ownerOf(request.resource);
-    const resourceStatements = (ownerArn === undefined ? [] : (this.resourcePolicies.get(ownerArn) ?? [])).filter(
-      (s) => principalMatches(s.Principal, request.principal, this.stack.target.account) !== false,
-    );
+    const resourceStatements = (
+      ownerArn === undefined ? [] : (this.resourcePolicies.get(ownerArn) ?? [])
+    ).filter((s) => principalMatches(s.Principal, request.principal, this.stack.target.account) !== false);
     const byIdentity = evaluate(identity, request);
     const byResource = evaluate(resourceStatements, request);
     if (byIdentity === "deny" || byResource === "deny") return { allowed: false, reason: "explicit deny" };
@@ -219,7 +229,8 @@ export class OfflineIam {
         ),
         request,
       );
-      if (delegated !== "allow") return { allowed: false, reason: "the key policy does not allow the caller" };
+      if (delegated !== "allow")
+        return { allowed: false, reason: "the key policy does not allow the caller" };
       return byIdentity === "allow"
         ? { allowed: true, reason: "key policy delegates to IAM; identity policy allows" }
         : { allowed: false, reason: "no identity policy allows the action on the key" };

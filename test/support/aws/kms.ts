@@ -5,7 +5,15 @@
 
 import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
-import { jsonBody, jsonResponse, type LoopbackService, type ServiceCall, ServiceError, targetOperation, type WireResponse } from "./service.ts";
+import {
+  jsonBody,
+  jsonResponse,
+  type LoopbackService,
+  type ServiceCall,
+  ServiceError,
+  targetOperation,
+  type WireResponse,
+} from "./service.ts";
 import type { ResolvedStack } from "./template.ts";
 
 interface KmsKey {
@@ -55,11 +63,13 @@ export class KmsStandIn implements LoopbackService {
     call.operation(operation);
     const input = jsonBody(call.request);
     const key = this.keys.get(String(input.KeyId ?? ""));
-    if (key === undefined) throw new ServiceError(400, "NotFoundException", `Key '${String(input.KeyId)}' does not exist`);
+    if (key === undefined)
+      throw new ServiceError(400, "NotFoundException", `Key '${String(input.KeyId)}' does not exist`);
     call.authorize(`kms:${operation}`, key.arn);
     switch (operation) {
       case "GetPublicKey":
-        if (key.publicDer === undefined) throw new ServiceError(400, "UnsupportedOperationException", "the key is symmetric");
+        if (key.publicDer === undefined)
+          throw new ServiceError(400, "UnsupportedOperationException", "the key is symmetric");
         return jsonResponse(this.protocol, {
           KeyId: key.arn,
           PublicKey: key.publicDer.toString("base64"),
@@ -71,13 +81,22 @@ export class KmsStandIn implements LoopbackService {
         if (key.usage !== "SIGN_VERIFY" || key.secret === undefined)
           throw new ServiceError(400, "InvalidKeyUsageException", "the key usage is not SIGN_VERIFY");
         if (input.SigningAlgorithm !== "ECDSA_SHA_256")
-          throw new ServiceError(400, "InvalidKeyUsageException", `Algorithm ${String(input.SigningAlgorithm)} is incompatible with key spec ${key.spec}`);
+          throw new ServiceError(
+            400,
+            "InvalidKeyUsageException",
+            `Algorithm ${String(input.SigningAlgorithm)} is incompatible with key spec ${key.spec}`,
+          );
         const message = Buffer.from(String(input.Message ?? ""), "base64");
         if (message.length === 0 || message.length > 4096)
           throw new ServiceError(400, "ValidationException", "Message must be between 1 and 4096 bytes");
         let digest: Uint8Array;
         if (input.MessageType === "DIGEST") {
-          if (message.length !== 32) throw new ServiceError(400, "ValidationException", "Digest is invalid length for algorithm ECDSA_SHA_256.");
+          if (message.length !== 32)
+            throw new ServiceError(
+              400,
+              "ValidationException",
+              "Digest is invalid length for algorithm ECDSA_SHA_256.",
+            );
           digest = message;
         } else digest = createHash("sha256").update(message).digest();
         const signature = p256.sign(digest, key.secret, { prehash: false, format: "der" });
@@ -88,7 +107,11 @@ export class KmsStandIn implements LoopbackService {
         });
       }
       default:
-        throw new ServiceError(400, "UnsupportedOperationException", `the stand-in does not implement ${operation}`);
+        throw new ServiceError(
+          400,
+          "UnsupportedOperationException",
+          `the stand-in does not implement ${operation}`,
+        );
     }
   }
 }

@@ -37,7 +37,11 @@ process.on("message", async (message) => {
   };
   try {
     const result = await handler(message.event, context);
-    process.send?.({ type: "result", id: message.id, result: result === undefined ? null : JSON.stringify(result) });
+    process.send?.({
+      type: "result",
+      id: message.id,
+      result: result === undefined ? null : JSON.stringify(result),
+    });
   } catch (error) {
     process.send?.({
       type: "error",

@@ -23,9 +23,7 @@ export interface HostedFunction {
 }
 
 /** One invocation's outcome: the handler's JSON, or the function error Lambda reports. */
-export type InvokeOutcome =
-  | { readonly result: unknown }
-  | { readonly error: string; readonly cause: string };
+export type InvokeOutcome = { readonly result: unknown } | { readonly error: string; readonly cause: string };
 
 interface Environment {
   readonly child: ChildProcess;
@@ -72,10 +70,14 @@ export class LambdaHost implements LambdaInvoker {
 
   async invoke(functionArn: string, payload: unknown, _caller: string): Promise<InvokeOutcome> {
     const fn = this.byArn.get(functionArn.replace(/:\$LATEST$/, ""));
-    if (fn === undefined) return { error: "Lambda.ResourceNotFoundException", cause: `Function not found: ${functionArn}` };
+    if (fn === undefined)
+      return { error: "Lambda.ResourceNotFoundException", cause: `Function not found: ${functionArn}` };
     const request = JSON.stringify(payload ?? null);
     if (Buffer.byteLength(request) > MAX_PAYLOAD)
-      return { error: "Lambda.RequestTooLargeException", cause: "Request must be smaller than 6291456 bytes" };
+      return {
+        error: "Lambda.RequestTooLargeException",
+        cause: "Request must be smaller than 6291456 bytes",
+      };
     this.invocations.set(fn.id, (this.invocations.get(fn.id) ?? 0) + 1);
     const env = await this.acquire(fn);
     if ("error" in env) return env;
@@ -85,9 +87,18 @@ export class LambdaHost implements LambdaInvoker {
       return await new Promise<InvokeOutcome>((resolve) => {
         const timer = setTimeout(() => {
           env.child.kill("SIGKILL");
-          resolve({ error: "Sandbox.Timedout", cause: JSON.stringify({ errorMessage: `Task timed out after ${fn.timeoutSeconds}.00 seconds` }) });
+          resolve({
+            error: "Sandbox.Timedout",
+            cause: JSON.stringify({ errorMessage: `Task timed out after ${fn.timeoutSeconds}.00 seconds` }),
+          });
         }, fn.timeoutSeconds * 1000);
-        const onMessage = (message: { type: string; id?: string; result?: string | null; errorType?: string; errorMessage?: string }) => {
+        const onMessage = (message: {
+          type: string;
+          id?: string;
+          result?: string | null;
+          errorType?: string;
+          errorMessage?: string;
+        }) => {
           if (message.id !== id) return;
           clearTimeout(timer);
           env.child.off("message", onMessage);
@@ -95,7 +106,10 @@ export class LambdaHost implements LambdaInvoker {
           if (message.type === "result") {
             const text = message.result ?? "null";
             if (Buffer.byteLength(text) > MAX_PAYLOAD) {
-              resolve({ error: "Function.ResponseSizeTooLarge", cause: "Response payload size exceeded maximum allowed payload size (6291556 bytes)." });
+              resolve({
+                error: "Function.ResponseSizeTooLarge",
+                cause: "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+              });
             } else resolve({ result: JSON.parse(text) });
           } else {
             resolve({
@@ -116,7 +130,10 @@ export class LambdaHost implements LambdaInvoker {
       env.busy = false;
       if (env.child.exitCode !== null || env.child.signalCode !== null) {
         const list = this.environments.get(fn.id) ?? [];
-        this.environments.set(fn.id, list.filter((e) => e !== env));
+        this.environments.set(
+          fn.id,
+          list.filter((e) => e !== env),
+        );
       }
     }
   }
@@ -179,7 +196,8 @@ export class LambdaHost implements LambdaInvoker {
       child.once("exit", (code) => reject(new Error(`${fn.id} exited during init (code ${code})`)));
       child.on("message", (message: { type: string; errorType?: string; errorMessage?: string }) => {
         if (message.type === "ready") resolve();
-        if (message.type === "init-error") reject(new Error(`${fn.id} init failed: ${message.errorType}: ${message.errorMessage}`));
+        if (message.type === "init-error")
+          reject(new Error(`${fn.id} init failed: ${message.errorType}: ${message.errorMessage}`));
       });
     });
     ready.catch(() => undefined);

@@ -20,7 +20,9 @@ async function signingKey(alg: "RS256" | "ES256"): Promise<SigningKey> {
 }
 
 async function sign(key: SigningKey, payload: Record<string, unknown>): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.jwk.kid, typ: "JWT" }).sign(key.privateKey);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, kid: key.jwk.kid, typ: "JWT" })
+    .sign(key.privateKey);
 }
 
 /** A pending authorization (what the provider remembers between /authorize and /token). */
@@ -59,7 +61,10 @@ export class LoopbackOidc {
     return `${this.base}/approver`;
   }
 
-  static async start(tls: { key: string; cert: string }, clientId = "phigate-approvals"): Promise<LoopbackOidc> {
+  static async start(
+    tls: { key: string; cert: string },
+    clientId = "phigate-approvals",
+  ): Promise<LoopbackOidc> {
     const [ci, approver] = await Promise.all([signingKey("RS256"), signingKey("ES256")]);
     let provider: LoopbackOidc | undefined;
     const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -67,7 +72,12 @@ export class LoopbackOidc {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         void (provider as LoopbackOidc)
-          .route(req.method ?? "GET", req.url ?? "/", req.headers.authorization, Buffer.concat(chunks).toString("utf8"))
+          .route(
+            req.method ?? "GET",
+            req.url ?? "/",
+            req.headers.authorization,
+            Buffer.concat(chunks).toString("utf8"),
+          )
           .then(({ status, headers, body }) => {
             res.writeHead(status, headers);
             res.end(body);
@@ -134,7 +144,11 @@ export class LoopbackOidc {
         return json(200, { keys: [this.approver.jwk] });
       case "/approver/authorize": {
         const q = url.searchParams;
-        if (q.get("response_type") !== "code" || q.get("code_challenge_method") !== "S256" || q.get("client_id") !== this.clientId)
+        if (
+          q.get("response_type") !== "code" ||
+          q.get("code_challenge_method") !== "S256" ||
+          q.get("client_id") !== this.clientId
+        )
           return json(400, { error: "invalid_request" });
         const code = randomBytes(16).toString("base64url");
         this.grants.set(code, {
@@ -175,7 +189,12 @@ export class LoopbackOidc {
           email: grant.user.email,
           groups: grant.user.groups,
         });
-        return json(200, { id_token: idToken, token_type: "Bearer", expires_in: 300, access_token: randomBytes(16).toString("hex") });
+        return json(200, {
+          id_token: idToken,
+          token_type: "Bearer",
+          expires_in: 300,
+          access_token: randomBytes(16).toString("hex"),
+        });
       }
       default:
         return json(404, { error: "not_found" });

@@ -43,7 +43,15 @@ interface Bucket {
   readonly lifecycle: readonly LifecycleRule[];
   /** Versions per key, oldest first. */
   readonly keys: Map<string, ObjectVersion[]>;
-  readonly uploads: Map<string, { key: string; created: Date; headers: Record<string, string>; parts: Map<number, { body: Buffer; etag: string; sha256?: string }> }>;
+  readonly uploads: Map<
+    string,
+    {
+      key: string;
+      created: Date;
+      headers: Record<string, string>;
+      parts: Map<number, { body: Buffer; etag: string; sha256?: string }>;
+    }
+  >;
 }
 
 const xml = (text: string): string => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -103,8 +111,14 @@ export class S3StandIn implements LoopbackService {
       const p = resource.properties as {
         VersioningConfiguration?: { Status: string };
         ObjectLockEnabled?: boolean;
-        ObjectLockConfiguration?: { Rule?: { DefaultRetention?: { Mode: "COMPLIANCE" | "GOVERNANCE"; Days?: number; Years?: number } } };
-        BucketEncryption?: { ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string; KMSMasterKeyID?: string } }[] };
+        ObjectLockConfiguration?: {
+          Rule?: { DefaultRetention?: { Mode: "COMPLIANCE" | "GOVERNANCE"; Days?: number; Years?: number } };
+        };
+        BucketEncryption?: {
+          ServerSideEncryptionConfiguration: {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: string; KMSMasterKeyID?: string };
+          }[];
+        };
         LifecycleConfiguration?: { Rules: Record<string, unknown>[] };
       };
       const retention = p.ObjectLockConfiguration?.Rule?.DefaultRetention;
@@ -115,7 +129,9 @@ export class S3StandIn implements LoopbackService {
         versioned: p.VersioningConfiguration?.Status === "Enabled",
         lockEnabled: p.ObjectLockEnabled === true,
         defaultRetention:
-          retention === undefined ? undefined : { mode: retention.Mode, days: retention.Days ?? (retention.Years ?? 0) * 365 },
+          retention === undefined
+            ? undefined
+            : { mode: retention.Mode, days: retention.Days ?? (retention.Years ?? 0) * 365 },
         defaultKmsKey: sse?.SSEAlgorithm === "aws:kms" ? sse.KMSMasterKeyID : undefined,
         lifecycle: (p.LifecycleConfiguration?.Rules ?? [])
           .filter((r) => r.Status === "Enabled")
@@ -124,11 +140,19 @@ export class S3StandIn implements LoopbackService {
             ...(r.ExpirationInDays === undefined ? {} : { expirationDays: Number(r.ExpirationInDays) }),
             ...(r.NoncurrentVersionExpiration === undefined
               ? {}
-              : { noncurrentDays: Number((r.NoncurrentVersionExpiration as { NoncurrentDays: number }).NoncurrentDays) }),
+              : {
+                  noncurrentDays: Number(
+                    (r.NoncurrentVersionExpiration as { NoncurrentDays: number }).NoncurrentDays,
+                  ),
+                }),
             ...(r.ExpiredObjectDeleteMarker === true ? { expiredDeleteMarker: true } : {}),
             ...(r.AbortIncompleteMultipartUpload === undefined
               ? {}
-              : { abortDays: Number((r.AbortIncompleteMultipartUpload as { DaysAfterInitiation: number }).DaysAfterInitiation) }),
+              : {
+                  abortDays: Number(
+                    (r.AbortIncompleteMultipartUpload as { DaysAfterInitiation: number }).DaysAfterInitiation,
+                  ),
+                }),
           })),
         keys: new Map(),
         uploads: new Map(),
@@ -149,7 +173,12 @@ export class S3StandIn implements LoopbackService {
         for (const [key, versions] of bucket.keys) {
           if (!key.startsWith(rule.prefix)) continue;
           const current = versions[versions.length - 1];
-          if (rule.expirationDays !== undefined && current !== undefined && !current.deleteMarker && days(current.created) >= rule.expirationDays) {
+          if (
+            rule.expirationDays !== undefined &&
+            current !== undefined &&
+            !current.deleteMarker &&
+            days(current.created) >= rule.expirationDays
+          ) {
             current.noncurrentSince = at;
             versions.push(this.marker(at));
           }
@@ -164,11 +193,16 @@ export class S3StandIn implements LoopbackService {
             versions.splice(0, versions.length, ...keep);
           }
           const last = versions[versions.length - 1];
-          if (versions.length === 1 && last?.deleteMarker === true && (rule.expiredDeleteMarker === true || rule.noncurrentDays !== undefined))
+          if (
+            versions.length === 1 &&
+            last?.deleteMarker === true &&
+            (rule.expiredDeleteMarker === true || rule.noncurrentDays !== undefined)
+          )
             bucket.keys.delete(key);
         }
         if (rule.abortDays !== undefined) {
-          for (const [id, upload] of bucket.uploads) if (days(upload.created) >= rule.abortDays) bucket.uploads.delete(id);
+          for (const [id, upload] of bucket.uploads)
+            if (days(upload.created) >= rule.abortDays) bucket.uploads.delete(id);
         }
       }
     }
@@ -193,7 +227,8 @@ export class S3StandIn implements LoopbackService {
     if (method === "DELETE" && q.has("uploadId")) {
       call.operation("AbortMultipartUpload");
       call.authorize("s3:AbortMultipartUpload", objectArn);
-      if (!bucket.uploads.delete(q.get("uploadId") ?? "")) throw err(404, "NoSuchUpload", "The specified upload does not exist");
+      if (!bucket.uploads.delete(q.get("uploadId") ?? ""))
+        throw err(404, "NoSuchUpload", "The specified upload does not exist");
       return { status: 204 };
     }
     if (method === "GET" || method === "HEAD") return this.getObject(call, bucket, key, q, objectArn);
@@ -246,7 +281,11 @@ export class S3StandIn implements LoopbackService {
         const m = /^x-amz-checksum-([a-z0-9]+)$/.exec(name);
         if (m?.[1] !== undefined && m[1] !== "type" && m[1] !== "mode" && typeof value === "string") {
           if (checksumOf(m[1], data) !== value)
-            throw err(400, "BadDigest", `The ${m[1].toUpperCase()} you specified did not match the calculated checksum.`);
+            throw err(
+              400,
+              "BadDigest",
+              `The ${m[1].toUpperCase()} you specified did not match the calculated checksum.`,
+            );
           checksums[m[1]] = value;
         }
       }
@@ -263,7 +302,11 @@ export class S3StandIn implements LoopbackService {
     const mode = header(call, "x-amz-object-lock-mode");
     const until = header(call, "x-amz-object-lock-retain-until-date");
     if ((mode === undefined) !== (until === undefined))
-      throw err(400, "InvalidArgument", "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied");
+      throw err(
+        400,
+        "InvalidArgument",
+        "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+      );
     if (mode !== undefined && !bucket.lockEnabled)
       throw err(400, "InvalidRequest", "Bucket is missing Object Lock Configuration");
     const lock =
@@ -271,15 +314,23 @@ export class S3StandIn implements LoopbackService {
         ? { mode: mode as "COMPLIANCE" | "GOVERNANCE", until: new Date(until) }
         : bucket.defaultRetention === undefined
           ? undefined
-          : { mode: bucket.defaultRetention.mode, until: new Date(this.now().getTime() + bucket.defaultRetention.days * 86_400_000) };
+          : {
+              mode: bucket.defaultRetention.mode,
+              until: new Date(this.now().getTime() + bucket.defaultRetention.days * 86_400_000),
+            };
     if (lock !== undefined && !hasChecksum)
-      throw err(400, "InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters");
+      throw err(
+        400,
+        "InvalidRequest",
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+      );
     return lock;
   }
 
   private kmsKey(call: ServiceCall, bucket: Bucket): string | undefined {
     const sse = header(call, "x-amz-server-side-encryption");
-    if (sse === "aws:kms") return header(call, "x-amz-server-side-encryption-aws-kms-key-id") ?? bucket.defaultKmsKey;
+    if (sse === "aws:kms")
+      return header(call, "x-amz-server-side-encryption-aws-kms-key-id") ?? bucket.defaultKmsKey;
     if (sse !== undefined) return undefined;
     return bucket.defaultKmsKey;
   }
@@ -345,17 +396,31 @@ export class S3StandIn implements LoopbackService {
     return { status: 200, headers: this.writeHeaders(version) };
   }
 
-  private getObject(call: ServiceCall, bucket: Bucket, key: string, q: URLSearchParams, arn: string): WireResponse {
+  private getObject(
+    call: ServiceCall,
+    bucket: Bucket,
+    key: string,
+    q: URLSearchParams,
+    arn: string,
+  ): WireResponse {
     const versionId = q.get("versionId");
     call.operation(call.request.method === "HEAD" ? "HeadObject" : "GetObject");
     call.authorize(versionId === null ? "s3:GetObject" : "s3:GetObjectVersion", arn);
     const versions = bucket.keys.get(key) ?? [];
-    const version = versionId === null ? versions[versions.length - 1] : versions.find((v) => v.versionId === versionId);
+    const version =
+      versionId === null ? versions[versions.length - 1] : versions.find((v) => v.versionId === versionId);
     if (version === undefined || version.deleteMarker) {
-      if (!call.allowed("s3:ListBucket", `arn:aws:s3:::${bucket.name}`)) throw err(403, "AccessDenied", "Access Denied");
-      throw err(404, "NoSuchKey", "The specified key does not exist.", version?.deleteMarker === true ? { "x-amz-delete-marker": "true" } : undefined);
+      if (!call.allowed("s3:ListBucket", `arn:aws:s3:::${bucket.name}`))
+        throw err(403, "AccessDenied", "Access Denied");
+      throw err(
+        404,
+        "NoSuchKey",
+        "The specified key does not exist.",
+        version?.deleteMarker === true ? { "x-amz-delete-marker": "true" } : undefined,
+      );
     }
-    if (version.kmsKeyArn !== undefined) call.authorize("kms:Decrypt", version.kmsKeyArn, { "kms:ViaService": "s3" });
+    if (version.kmsKeyArn !== undefined)
+      call.authorize("kms:Decrypt", version.kmsKeyArn, { "kms:ViaService": "s3" });
     const checksumMode = header(call, "x-amz-checksum-mode") === "ENABLED";
     const headers: Record<string, string> = {
       "content-type": version.contentType,
@@ -369,11 +434,18 @@ export class S3StandIn implements LoopbackService {
             "x-amz-object-lock-retain-until-date": version.lock.until.toISOString(),
           }),
     };
-    if (!checksumMode) for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
+    if (!checksumMode)
+      for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
     return { status: 200, headers, body: version.body };
   }
 
-  private deleteObject(call: ServiceCall, bucket: Bucket, key: string, q: URLSearchParams, arn: string): WireResponse {
+  private deleteObject(
+    call: ServiceCall,
+    bucket: Bucket,
+    key: string,
+    q: URLSearchParams,
+    arn: string,
+  ): WireResponse {
     const versionId = q.get("versionId");
     call.operation("DeleteObject");
     if (versionId === null) {
@@ -384,7 +456,10 @@ export class S3StandIn implements LoopbackService {
       }
       const marker = this.marker(this.now());
       this.store(bucket, key, marker);
-      return { status: 204, headers: { "x-amz-delete-marker": "true", "x-amz-version-id": marker.versionId } };
+      return {
+        status: 204,
+        headers: { "x-amz-delete-marker": "true", "x-amz-version-id": marker.versionId },
+      };
     }
     call.authorize("s3:DeleteObjectVersion", arn);
     const versions = bucket.keys.get(key) ?? [];
@@ -411,7 +486,8 @@ export class S3StandIn implements LoopbackService {
     const uploadId = randomBytes(32).toString("base64url");
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(call.request.headers)) {
-      if (typeof value === "string" && (name.startsWith("x-amz-") || name === "content-type")) headers[name] = value;
+      if (typeof value === "string" && (name.startsWith("x-amz-") || name === "content-type"))
+        headers[name] = value;
     }
     bucket.uploads.set(uploadId, { key, created: this.now(), headers, parts: new Map() });
     return {
@@ -421,26 +497,47 @@ export class S3StandIn implements LoopbackService {
     };
   }
 
-  private uploadPart(call: ServiceCall, bucket: Bucket, key: string, q: URLSearchParams, arn: string): WireResponse {
+  private uploadPart(
+    call: ServiceCall,
+    bucket: Bucket,
+    key: string,
+    q: URLSearchParams,
+    arn: string,
+  ): WireResponse {
     call.operation("UploadPart");
     call.authorize("s3:PutObject", arn);
     const upload = bucket.uploads.get(q.get("uploadId") ?? "");
-    if (upload === undefined || upload.key !== key) throw err(404, "NoSuchUpload", "The specified upload does not exist");
+    if (upload === undefined || upload.key !== key)
+      throw err(404, "NoSuchUpload", "The specified upload does not exist");
     const { data, checksums } = this.body(call);
     const etag = md5(data);
-    upload.parts.set(Number(q.get("partNumber")), { body: data, etag, ...(checksums.sha256 === undefined ? {} : { sha256: checksums.sha256 }) });
+    upload.parts.set(Number(q.get("partNumber")), {
+      body: data,
+      etag,
+      ...(checksums.sha256 === undefined ? {} : { sha256: checksums.sha256 }),
+    });
     return {
       status: 200,
-      headers: { etag: `"${etag}"`, ...(checksums.sha256 === undefined ? {} : { "x-amz-checksum-sha256": checksums.sha256 }) },
+      headers: {
+        etag: `"${etag}"`,
+        ...(checksums.sha256 === undefined ? {} : { "x-amz-checksum-sha256": checksums.sha256 }),
+      },
     };
   }
 
-  private completeUpload(call: ServiceCall, bucket: Bucket, key: string, q: URLSearchParams, arn: string): WireResponse {
+  private completeUpload(
+    call: ServiceCall,
+    bucket: Bucket,
+    key: string,
+    q: URLSearchParams,
+    arn: string,
+  ): WireResponse {
     call.operation("CompleteMultipartUpload");
     call.authorize("s3:PutObject", arn);
     const uploadId = q.get("uploadId") ?? "";
     const upload = bucket.uploads.get(uploadId);
-    if (upload === undefined || upload.key !== key) throw err(404, "NoSuchUpload", "The specified upload does not exist");
+    if (upload === undefined || upload.key !== key)
+      throw err(404, "NoSuchUpload", "The specified upload does not exist");
     const text = call.request.body.toString("utf8");
     const listed = [...text.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
       number: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(m[1] ?? "")?.[1]),
@@ -450,17 +547,25 @@ export class S3StandIn implements LoopbackService {
     const bodies: Buffer[] = [];
     for (const [i, part] of listed.entries()) {
       const stored = upload.parts.get(part.number);
-      if (stored === undefined || stored.etag !== part.etag) throw err(400, "InvalidPart", "One or more of the specified parts could not be found");
-      if (i > 0 && (listed[i - 1]?.number ?? 0) >= part.number) throw err(400, "InvalidPartOrder", "The list of parts was not in ascending order");
+      if (stored === undefined || stored.etag !== part.etag)
+        throw err(400, "InvalidPart", "One or more of the specified parts could not be found");
+      if (i > 0 && (listed[i - 1]?.number ?? 0) >= part.number)
+        throw err(400, "InvalidPartOrder", "The list of parts was not in ascending order");
       if (i < listed.length - 1 && stored.body.length < 5 * 1024 * 1024)
-        throw err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.");
+        throw err(
+          400,
+          "EntityTooSmall",
+          "Your proposed upload is smaller than the minimum allowed object size.",
+        );
       bodies.push(stored.body);
     }
     const kmsKeyArn = upload.headers["x-amz-server-side-encryption-aws-kms-key-id"] ?? bucket.defaultKmsKey;
     if (kmsKeyArn !== undefined) call.authorize("kms:Decrypt", kmsKeyArn, { "kms:ViaService": "s3" });
     this.ifNoneMatch(call, bucket, key);
     const data = Buffer.concat(bodies);
-    const hasChecksum = upload.headers["x-amz-checksum-algorithm"] !== undefined || upload.headers["x-amz-sdk-checksum-algorithm"] !== undefined;
+    const hasChecksum =
+      upload.headers["x-amz-checksum-algorithm"] !== undefined ||
+      upload.headers["x-amz-sdk-checksum-algorithm"] !== undefined;
     const mode = upload.headers["x-amz-object-lock-mode"];
     const until = upload.headers["x-amz-object-lock-retain-until-date"];
     const lock =
@@ -468,8 +573,12 @@ export class S3StandIn implements LoopbackService {
         ? { mode: mode as "COMPLIANCE" | "GOVERNANCE", until: new Date(until) }
         : bucket.defaultRetention === undefined
           ? undefined
-          : { mode: bucket.defaultRetention.mode, until: new Date(this.now().getTime() + bucket.defaultRetention.days * 86_400_000) };
-    if (lock !== undefined && !hasChecksum && listed.length === 0) throw err(400, "InvalidRequest", "checksum required");
+          : {
+              mode: bucket.defaultRetention.mode,
+              until: new Date(this.now().getTime() + bucket.defaultRetention.days * 86_400_000),
+            };
+    if (lock !== undefined && !hasChecksum && listed.length === 0)
+      throw err(400, "InvalidRequest", "checksum required");
     const version: ObjectVersion = {
       versionId: bucket.versioned ? newVersionId() : "null",
       deleteMarker: false,
@@ -514,7 +623,9 @@ export class S3StandIn implements LoopbackService {
       body:
         `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${xml(bucket.name)}</Name><Prefix>${xml(prefix)}</Prefix>` +
         `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}` +
-        (truncated ? `<NextContinuationToken>${xml(page[page.length - 1]?.[0] ?? "")}</NextContinuationToken>` : "") +
+        (truncated
+          ? `<NextContinuationToken>${xml(page[page.length - 1]?.[0] ?? "")}</NextContinuationToken>`
+          : "") +
         `</ListBucketResult>`,
     };
   }

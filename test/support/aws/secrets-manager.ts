@@ -3,7 +3,15 @@
 // customer-managed key the caller also needs kms:Decrypt on it (through Secrets Manager).
 
 import { randomInt } from "node:crypto";
-import { jsonBody, jsonResponse, type LoopbackService, type ServiceCall, ServiceError, targetOperation, type WireResponse } from "./service.ts";
+import {
+  jsonBody,
+  jsonResponse,
+  type LoopbackService,
+  type ServiceCall,
+  ServiceError,
+  targetOperation,
+  type WireResponse,
+} from "./service.ts";
 import type { ResolvedStack } from "./template.ts";
 
 interface StoredSecret {
@@ -13,11 +21,18 @@ interface StoredSecret {
   readonly kmsKeyArn: string | undefined;
 }
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
+const ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
 
-function generate(spec: { PasswordLength?: number; ExcludeCharacters?: string; ExcludePunctuation?: boolean }): string {
+function generate(spec: {
+  PasswordLength?: number;
+  ExcludeCharacters?: string;
+  ExcludePunctuation?: boolean;
+}): string {
   const excluded = new Set([...(spec.ExcludeCharacters ?? "")]);
-  const pool = [...ALPHABET].filter((c) => !excluded.has(c) && !(spec.ExcludePunctuation === true && !/[A-Za-z0-9]/.test(c)));
+  const pool = [...ALPHABET].filter(
+    (c) => !excluded.has(c) && !(spec.ExcludePunctuation === true && !/[A-Za-z0-9]/.test(c)),
+  );
   return Array.from({ length: spec.PasswordLength ?? 32 }, () => pool[randomInt(pool.length)]).join("");
 }
 
@@ -32,7 +47,13 @@ export class SecretsManagerStandIn implements LoopbackService {
     for (const resource of stack.ofType("AWS::SecretsManager::Secret")) {
       const p = resource.properties as {
         SecretString?: string;
-        GenerateSecretString?: { SecretStringTemplate?: string; GenerateStringKey?: string; PasswordLength?: number; ExcludeCharacters?: string; ExcludePunctuation?: boolean };
+        GenerateSecretString?: {
+          SecretStringTemplate?: string;
+          GenerateStringKey?: string;
+          PasswordLength?: number;
+          ExcludeCharacters?: string;
+          ExcludePunctuation?: boolean;
+        };
         KmsKeyId?: string;
       };
       let value = p.SecretString ?? "";
@@ -69,12 +90,19 @@ export class SecretsManagerStandIn implements LoopbackService {
   async handle(call: ServiceCall): Promise<WireResponse> {
     const operation = targetOperation(call.request, "secretsmanager");
     call.operation(operation);
-    if (operation !== "GetSecretValue") throw new ServiceError(400, "UnsupportedOperation", `the stand-in does not implement ${operation}`);
+    if (operation !== "GetSecretValue")
+      throw new ServiceError(400, "UnsupportedOperation", `the stand-in does not implement ${operation}`);
     const input = jsonBody(call.request);
     const secret = this.find(String(input.SecretId ?? ""));
-    if (secret === undefined) throw new ServiceError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+    if (secret === undefined)
+      throw new ServiceError(
+        400,
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret.",
+      );
     call.authorize("secretsmanager:GetSecretValue", secret.arn);
-    if (secret.kmsKeyArn !== undefined) call.authorize("kms:Decrypt", secret.kmsKeyArn, { "kms:ViaService": "secretsmanager" });
+    if (secret.kmsKeyArn !== undefined)
+      call.authorize("kms:Decrypt", secret.kmsKeyArn, { "kms:ViaService": "secretsmanager" });
     return jsonResponse(this.protocol, {
       ARN: secret.arn,
       Name: secret.name,

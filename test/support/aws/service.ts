@@ -49,11 +49,14 @@ export interface LoopbackService {
   handle(call: ServiceCall): Promise<WireResponse>;
 }
 
-const xmlEscape = (text: string): string =>
-  text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const xmlEscape = (text: string): string => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Writes a service error in the service's protocol. */
-export function errorResponse(service: LoopbackService, error: ServiceError, requestId: string): WireResponse {
+export function errorResponse(
+  service: LoopbackService,
+  error: ServiceError,
+  requestId: string,
+): WireResponse {
   switch (service.protocol) {
     case "awsJson1_0":
     case "awsJson1_1":
@@ -117,7 +120,8 @@ export function jsonResponse(protocol: LoopbackService["protocol"], body: unknow
 /** The operation a JSON-RPC service is asked for (`X-Amz-Target: Prefix.Operation`). */
 export function targetOperation(request: WireRequest, prefix: string): string {
   const target = String(request.headers["x-amz-target"] ?? "");
-  if (!target.startsWith(`${prefix}.`)) throw new ServiceError(400, "UnknownOperationException", "unknown target");
+  if (!target.startsWith(`${prefix}.`))
+    throw new ServiceError(400, "UnknownOperationException", "unknown target");
   return target.slice(prefix.length + 1);
 }
 

@@ -52,7 +52,8 @@ function header(headers: WireRequest["headers"], name: string): string | undefin
 function parseAmzDate(text: string): Date {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (m === null) throw new SignatureError("SignatureDoesNotMatch", "malformed X-Amz-Date");
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+  return new Date(Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0));
 }
 
 function canonicalQuery(query: string, omit: string | undefined): string {
@@ -127,13 +128,16 @@ export function verifySigV4(
     amzDate = params.get("X-Amz-Date") ?? "";
   } else {
     const auth = header(request.headers, "authorization") ?? "";
-    const m = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+    const m = /^AWS4-HMAC-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
     if (m === null) throw new SignatureError("AccessDenied", "missing or malformed Authorization header");
     [, credential = "", signedHeaders = "", signature = ""] = m;
     amzDate = header(request.headers, "x-amz-date") ?? "";
   }
   const [accessKeyId = "", day = "", region = "", service = "", terminal] = credential.split("/");
-  if (terminal !== "aws4_request") throw new SignatureError("SignatureDoesNotMatch", "malformed credential scope");
+  if (terminal !== "aws4_request")
+    throw new SignatureError("SignatureDoesNotMatch", "malformed credential scope");
   const secret = secretOf(accessKeyId);
   if (secret === undefined) throw new SignatureError("InvalidAccessKeyId", "the access key id is not known");
   const signedAt = parseAmzDate(amzDate);
@@ -145,7 +149,10 @@ export function verifySigV4(
     if (now.getTime() > signedAt.getTime() + expires * 1000)
       throw new SignatureError("AccessDenied", "Request has expired");
   } else if (Math.abs(now.getTime() - signedAt.getTime()) > 15 * 60_000) {
-    throw new SignatureError("RequestTimeTooSkewed", "The difference between the request time and the server's time is too large");
+    throw new SignatureError(
+      "RequestTimeTooSkewed",
+      "The difference between the request time and the server's time is too large",
+    );
   }
   const signed = signedHeaders.split(";");
   if (!signed.includes("host")) throw new SignatureError("SignatureDoesNotMatch", "host must be signed");

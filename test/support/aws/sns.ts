@@ -36,7 +36,8 @@ export class SnsStandIn implements LoopbackService {
     const form = new URLSearchParams(call.request.body.toString("utf8"));
     const action = form.get("Action") ?? "";
     call.operation(action);
-    if (action !== "Publish") throw new ServiceError(400, "InvalidAction", `the stand-in does not implement ${action}`);
+    if (action !== "Publish")
+      throw new ServiceError(400, "InvalidAction", `the stand-in does not implement ${action}`);
     const topicArn = form.get("TopicArn") ?? "";
     const topic = this.topics.get(topicArn);
     if (topic === undefined) throw new ServiceError(404, "NotFound", "Topic does not exist");
@@ -51,8 +52,10 @@ export class SnsStandIn implements LoopbackService {
     }
     const message = form.get("Message") ?? "";
     const subject = form.get("Subject") ?? undefined;
-    if (message.length === 0) throw new ServiceError(400, "InvalidParameter", "Invalid parameter: Empty message");
-    if (Buffer.byteLength(message) > 256 * 1024) throw new ServiceError(400, "InvalidParameter", "Invalid parameter: Message too long");
+    if (message.length === 0)
+      throw new ServiceError(400, "InvalidParameter", "Invalid parameter: Empty message");
+    if (Buffer.byteLength(message) > 256 * 1024)
+      throw new ServiceError(400, "InvalidParameter", "Invalid parameter: Message too long");
     if (subject !== undefined && (subject.length > 100 || !/^[\x20-\x7e]*$/.test(subject)))
       throw new ServiceError(400, "InvalidParameter", "Invalid parameter: Subject");
     this.published.push({ topicArn, subject, message, caller: call.caller });

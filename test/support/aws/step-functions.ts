@@ -9,7 +9,15 @@
 
 import { randomBytes, randomUUID } from "node:crypto";
 import type { OfflineIam } from "./iam.ts";
-import { jsonBody, jsonResponse, type LoopbackService, type ServiceCall, ServiceError, targetOperation, type WireResponse } from "./service.ts";
+import {
+  jsonBody,
+  jsonResponse,
+  type LoopbackService,
+  type ServiceCall,
+  ServiceError,
+  targetOperation,
+  type WireResponse,
+} from "./service.ts";
 
 /** Invokes a function as a principal (the state machine's role); a function error comes back as `error`. */
 export interface LambdaInvoker {
@@ -99,7 +107,8 @@ function matches(names: readonly string[], error: string): boolean {
 }
 
 function choiceHolds(rule: Record<string, Json>, input: Json): boolean {
-  if (Array.isArray(rule.And)) return (rule.And as Record<string, Json>[]).every((r) => choiceHolds(r, input));
+  if (Array.isArray(rule.And))
+    return (rule.And as Record<string, Json>[]).every((r) => choiceHolds(r, input));
   if (Array.isArray(rule.Or)) return (rule.Or as Record<string, Json>[]).some((r) => choiceHolds(r, input));
   if (rule.Not !== undefined) return !choiceHolds(rule.Not as Record<string, Json>, input);
   let value: Json;
@@ -107,7 +116,10 @@ function choiceHolds(rule: Record<string, Json>, input: Json): boolean {
     value = getPath(input, String(rule.Variable));
   } catch {
     if ("IsPresent" in rule) return rule.IsPresent === false;
-    throw new StateError("States.Runtime", `Invalid path ${String(rule.Variable)}: the choice state's condition path references an invalid value`);
+    throw new StateError(
+      "States.Runtime",
+      `Invalid path ${String(rule.Variable)}: the choice state's condition path references an invalid value`,
+    );
   }
   for (const [op, expected] of Object.entries(rule)) {
     switch (op) {
@@ -163,7 +175,8 @@ export class StepFunctionsStandIn implements LoopbackService {
   /** CreateStateMachine: the definition as rendered into the template. */
   createStateMachine(name: string, definition: string, roleArn: string): string {
     const arn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${name}`;
-    if (this.machines.has(arn)) throw new ServiceError(400, "StateMachineAlreadyExists", `State Machine Already Exists: '${arn}'`);
+    if (this.machines.has(arn))
+      throw new ServiceError(400, "StateMachineAlreadyExists", `State Machine Already Exists: '${arn}'`);
     const parsed = JSON.parse(definition) as Record<string, Json>;
     if (typeof parsed.StartAt !== "string" || typeof parsed.States !== "object")
       throw new ServiceError(400, "InvalidDefinition", "Invalid State Machine Definition");
@@ -180,7 +193,11 @@ export class StepFunctionsStandIn implements LoopbackService {
         const arn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${String(input.name)}`;
         call.authorize("states:CreateStateMachine", arn);
         return jsonResponse(this.protocol, {
-          stateMachineArn: this.createStateMachine(String(input.name), String(input.definition), String(input.roleArn)),
+          stateMachineArn: this.createStateMachine(
+            String(input.name),
+            String(input.definition),
+            String(input.roleArn),
+          ),
           creationDate: Date.now() / 1000,
         });
       }
@@ -192,12 +209,17 @@ export class StepFunctionsStandIn implements LoopbackService {
         return jsonResponse(this.protocol, this.signal(call, operation, input));
       case "DescribeExecution": {
         const execution = this.executions.get(String(input.executionArn));
-        if (execution === undefined) throw new ServiceError(400, "ExecutionDoesNotExist", "Execution Does Not Exist");
+        if (execution === undefined)
+          throw new ServiceError(400, "ExecutionDoesNotExist", "Execution Does Not Exist");
         call.authorize("states:DescribeExecution", execution.arn);
         return jsonResponse(this.protocol, { executionArn: execution.arn, status: execution.status });
       }
       default:
-        throw new ServiceError(400, "UnknownOperationException", `the stand-in does not implement ${operation}`);
+        throw new ServiceError(
+          400,
+          "UnknownOperationException",
+          `the stand-in does not implement ${operation}`,
+        );
     }
   }
 
@@ -215,14 +237,21 @@ export class StepFunctionsStandIn implements LoopbackService {
     const machineArn = String(input.stateMachineArn ?? "");
     const machine = this.machines.get(machineArn);
     call.authorize("states:StartExecution", machineArn);
-    if (machine === undefined) throw new ServiceError(400, "StateMachineDoesNotExist", `State Machine Does Not Exist: '${machineArn}'`);
+    if (machine === undefined)
+      throw new ServiceError(
+        400,
+        "StateMachineDoesNotExist",
+        `State Machine Does Not Exist: '${machineArn}'`,
+      );
     const name = String(input.name ?? randomUUID());
-    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new ServiceError(400, "InvalidName", `Invalid Name: '${name}'`);
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name))
+      throw new ServiceError(400, "InvalidName", `Invalid Name: '${name}'`);
     const text = String(input.input ?? "{}");
     const arn = `${machineArn.replace(":stateMachine:", ":execution:")}:${name}`;
     const existing = this.executions.get(arn);
     if (existing !== undefined) {
-      if (existing.input === text && existing.status === "RUNNING") return { executionArn: arn, startDate: Date.now() / 1000 };
+      if (existing.input === text && existing.status === "RUNNING")
+        return { executionArn: arn, startDate: Date.now() / 1000 };
       throw new ServiceError(400, "ExecutionAlreadyExists", `Execution Already Exists: '${arn}'`);
     }
     let finish: () => void = () => undefined;
@@ -249,7 +278,8 @@ export class StepFunctionsStandIn implements LoopbackService {
     const token = String(input.taskToken ?? "");
     const waiting = this.tokens.get(token);
     if (waiting === undefined) {
-      if (token.length === 0 || token.length > 2048) throw new ServiceError(400, "InvalidToken", "Invalid Token");
+      if (token.length === 0 || token.length > 2048)
+        throw new ServiceError(400, "InvalidToken", "Invalid Token");
       const finished = this.finishedTokens.get(token);
       if (finished === "timed_out") throw new ServiceError(400, "TaskTimedOut", "Task Timed Out");
       throw new ServiceError(400, "TaskDoesNotExist", "Task Does Not Exist");
@@ -264,7 +294,8 @@ export class StepFunctionsStandIn implements LoopbackService {
     this.finishedTokens.set(token, "done");
     if (operation === "SendTaskSuccess") {
       const output = String(input.output ?? "");
-      if (Buffer.byteLength(output) > 256 * 1024) throw new ServiceError(400, "InvalidOutput", "the output exceeds 256 KB");
+      if (Buffer.byteLength(output) > 256 * 1024)
+        throw new ServiceError(400, "InvalidOutput", "the output exceeds 256 KB");
       let parsed: Json;
       try {
         parsed = JSON.parse(output);
@@ -278,7 +309,11 @@ export class StepFunctionsStandIn implements LoopbackService {
     return {};
   }
 
-  private async run(execution: Execution, machine: { definition: Record<string, Json>; roleArn: string }, input: Json): Promise<void> {
+  private async run(
+    execution: Execution,
+    machine: { definition: Record<string, Json>; roleArn: string },
+    input: Json,
+  ): Promise<void> {
     const states = machine.definition.States as Record<string, State>;
     let name = String(machine.definition.StartAt);
     let data = input;
@@ -316,16 +351,25 @@ export class StepFunctionsStandIn implements LoopbackService {
     state: State,
     input: Json,
   ): Promise<{ output: Json; next?: string; end?: "succeed" | "fail"; error?: string; cause?: string }> {
-    const after = (output: Json) => (state.End === true ? { output, end: "succeed" as const } : { output, next: state.Next as string });
+    const after = (output: Json) =>
+      state.End === true ? { output, end: "succeed" as const } : { output, next: state.Next as string };
     switch (state.Type) {
       case "Succeed":
         return { output: input, end: "succeed" };
       case "Fail":
-        return { output: input, end: "fail", error: String(state.Error ?? ""), cause: String(state.Cause ?? "") };
+        return {
+          output: input,
+          end: "fail",
+          error: String(state.Error ?? ""),
+          cause: String(state.Cause ?? ""),
+        };
       case "Pass":
         return after(setPath(input, state.ResultPath as string | null | undefined, state.Result ?? input));
       case "Wait": {
-        const seconds = state.SecondsPath !== undefined ? Number(getPath(input, String(state.SecondsPath))) : Number(state.Seconds ?? 0);
+        const seconds =
+          state.SecondsPath !== undefined
+            ? Number(getPath(input, String(state.SecondsPath)))
+            : Number(state.Seconds ?? 0);
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds) * 1000 * this.intervalScale));
         return after(input);
       }
@@ -333,7 +377,8 @@ export class StepFunctionsStandIn implements LoopbackService {
         for (const rule of (state.Choices ?? []) as Record<string, Json>[]) {
           if (choiceHolds(rule, input)) return { output: input, next: String(rule.Next) };
         }
-        if (state.Default === undefined) throw new StateError("States.NoChoiceMatched", "no choice rule matched");
+        if (state.Default === undefined)
+          throw new StateError("States.NoChoiceMatched", "no choice rule matched");
         return { output: input, next: String(state.Default) };
       }
       case "Task":
@@ -350,7 +395,12 @@ export class StepFunctionsStandIn implements LoopbackService {
     input: Json,
     after: (output: Json) => { output: Json; next?: string; end?: "succeed" },
   ): Promise<{ output: Json; next?: string; end?: "succeed" | "fail" }> {
-    const retries = (state.Retry ?? []) as { ErrorEquals: string[]; IntervalSeconds?: number; MaxAttempts?: number; BackoffRate?: number }[];
+    const retries = (state.Retry ?? []) as {
+      ErrorEquals: string[];
+      IntervalSeconds?: number;
+      MaxAttempts?: number;
+      BackoffRate?: number;
+    }[];
     const attempts = retries.map(() => 0);
     for (;;) {
       try {
@@ -368,18 +418,26 @@ export class StepFunctionsStandIn implements LoopbackService {
           await new Promise((resolve) => setTimeout(resolve, wait * 1000 * this.intervalScale));
           continue;
         }
-        const katch = ((state.Catch ?? []) as { ErrorEquals: string[]; ResultPath?: string | null; Next: string }[]).find((c) =>
-          matches(c.ErrorEquals, failure.error),
-        );
+        const katch = (
+          (state.Catch ?? []) as { ErrorEquals: string[]; ResultPath?: string | null; Next: string }[]
+        ).find((c) => matches(c.ErrorEquals, failure.error));
         if (katch === undefined) throw failure;
-        return { output: setPath(input, katch.ResultPath, { Error: failure.error, Cause: failure.errorCause }), next: katch.Next };
+        return {
+          output: setPath(input, katch.ResultPath, { Error: failure.error, Cause: failure.errorCause }),
+          next: katch.Next,
+        };
       }
     }
   }
 
   private async invoke(roleArn: string, functionArn: string, payload: Json): Promise<Json> {
-    const decision = this.iam.authorize({ principal: roleArn, action: "lambda:InvokeFunction", resource: functionArn });
-    if (!decision.allowed) throw new StateError("Lambda.AWSLambdaException", `not authorized to invoke ${functionArn}`);
+    const decision = this.iam.authorize({
+      principal: roleArn,
+      action: "lambda:InvokeFunction",
+      resource: functionArn,
+    });
+    if (!decision.allowed)
+      throw new StateError("Lambda.AWSLambdaException", `not authorized to invoke ${functionArn}`);
     const throttled = this.throttleNext.indexOf(functionArn);
     if (throttled >= 0) {
       this.throttleNext.splice(throttled, 1);
@@ -393,7 +451,9 @@ export class StepFunctionsStandIn implements LoopbackService {
   private async attempt(execution: Execution, roleArn: string, state: State, input: Json): Promise<Json> {
     const effective = state.InputPath === undefined ? input : getPath(input, String(state.InputPath));
     const timeout =
-      state.TimeoutSecondsPath !== undefined ? Number(getPath(input, String(state.TimeoutSecondsPath))) : Number(state.TimeoutSeconds ?? 99_999_999);
+      state.TimeoutSecondsPath !== undefined
+        ? Number(getPath(input, String(state.TimeoutSecondsPath)))
+        : Number(state.TimeoutSeconds ?? 99_999_999);
     const heartbeat =
       state.HeartbeatSecondsPath !== undefined
         ? Number(getPath(input, String(state.HeartbeatSecondsPath)))
@@ -402,11 +462,18 @@ export class StepFunctionsStandIn implements LoopbackService {
           : Number(state.HeartbeatSeconds);
     if (!(timeout >= 1)) throw new StateError("States.Runtime", "TimeoutSeconds must be a positive integer");
     if (heartbeat !== undefined && !(heartbeat >= 1 && heartbeat < timeout))
-      throw new StateError("States.Runtime", "HeartbeatSeconds must be a positive integer smaller than TimeoutSeconds");
+      throw new StateError(
+        "States.Runtime",
+        "HeartbeatSeconds must be a positive integer smaller than TimeoutSeconds",
+      );
     const resource = String(state.Resource);
     const token = randomBytes(456).toString("base64");
-    const context = { Execution: { Id: execution.arn, Name: execution.name, Input: JSON.parse(execution.input) }, Task: { Token: token } };
-    const parameters = state.Parameters === undefined ? effective : applyParameters(state.Parameters, effective, context);
+    const context = {
+      Execution: { Id: execution.arn, Name: execution.name, Input: JSON.parse(execution.input) },
+      Task: { Token: token },
+    };
+    const parameters =
+      state.Parameters === undefined ? effective : applyParameters(state.Parameters, effective, context);
     return new Promise<Json>((resolve, reject) => {
       let settled = false;
       const timers: NodeJS.Timeout[] = [];
@@ -452,12 +519,14 @@ export class StepFunctionsStandIn implements LoopbackService {
         const p = parameters as { FunctionName: string; Payload: Json };
         this.invoke(roleArn, p.FunctionName, p.Payload).then(
           (result) => finish(() => resolve({ Payload: result, StatusCode: 200 })),
-          (error: unknown) => fail(error instanceof StateError ? error : new StateError("States.Runtime", String(error))),
+          (error: unknown) =>
+            fail(error instanceof StateError ? error : new StateError("States.Runtime", String(error))),
         );
       } else if (resource.startsWith("arn:aws:lambda:")) {
         this.invoke(roleArn, resource, parameters).then(
           (result) => finish(() => resolve(result)),
-          (error: unknown) => fail(error instanceof StateError ? error : new StateError("States.Runtime", String(error))),
+          (error: unknown) =>
+            fail(error instanceof StateError ? error : new StateError("States.Runtime", String(error))),
         );
       } else fail(new StateError("States.Runtime", `the stand-in does not integrate ${resource}`));
     });

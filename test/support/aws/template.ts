@@ -39,7 +39,8 @@ export class ResolvedStack {
     private readonly template: Template,
     readonly target: DeployTarget,
   ) {
-    for (const [id, resource] of Object.entries(template.Resources)) this.physical.set(id, this.nameOf(id, resource));
+    for (const [id, resource] of Object.entries(template.Resources))
+      this.physical.set(id, this.nameOf(id, resource));
     for (const [id, resource] of Object.entries(template.Resources)) {
       this.resources.set(id, {
         logicalId: id,
@@ -92,7 +93,8 @@ export class ResolvedStack {
       return `https://${name}.execute-api.${this.target.region}.amazonaws.com`;
     if (resource.Type === "AWS::SNS::Topic" && attribute === "TopicName") return name;
     if (resource.Type === "AWS::StepFunctions::StateMachine" && attribute === "Name") return name;
-    if (attribute === "Endpoint.Address") return `${name}.cluster-xyz.${this.target.region}.rds.amazonaws.com`;
+    if (attribute === "Endpoint.Address")
+      return `${name}.cluster-xyz.${this.target.region}.rds.amazonaws.com`;
     return `${name}.${attribute}`;
   }
 
@@ -149,10 +151,11 @@ export class ResolvedStack {
     if (given !== undefined) name = String(this.resolveEarly(given));
     else if (resource.Type === "AWS::KMS::Key") name = randomUUID();
     else if (resource.Type === "AWS::S3::Bucket")
-      name = `${stackName}-${logicalId}`.toLowerCase().slice(0, 50) + `-${suffix().toLowerCase()}`;
+      name = `${`${stackName}-${logicalId}`.toLowerCase().slice(0, 50)}-${suffix().toLowerCase()}`;
     else if (resource.Type === "AWS::Logs::LogGroup") name = `/aws/${stackName}/${logicalId}-${suffix()}`;
-    else if (resource.Type === "AWS::RDS::DBCluster") name = `${stackName}-${logicalId}-${suffix()}`.toLowerCase();
-    else name = `${stackName}-${logicalId}`.slice(0, 50) + `-${suffix()}`;
+    else if (resource.Type === "AWS::RDS::DBCluster")
+      name = `${stackName}-${logicalId}-${suffix()}`.toLowerCase();
+    else name = `${`${stackName}-${logicalId}`.slice(0, 50)}-${suffix()}`;
     // Secrets Manager appends six random characters to a secret's name in its ARN.
     return resource.Type === "AWS::SecretsManager::Secret" ? `${name}-${suffix().slice(0, 6)}` : name;
   }
@@ -222,13 +225,17 @@ export class ResolvedStack {
         case "Fn::GetAZs":
           return [`${this.target.region}a`, `${this.target.region}b`, `${this.target.region}c`];
         case "Fn::Sub": {
-          const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, Json>]) : [String(arg), {}];
+          const [text, vars] = Array.isArray(arg)
+            ? (arg as [string, Record<string, Json>])
+            : [String(arg), {}];
           return text.replace(/\$\{([^}!]+)\}/g, (_m, name: string) => {
             if (name in vars) return String(r(vars[name]));
             const pseudo = this.pseudo(name);
             if (pseudo !== undefined) return pseudo;
             const [id, attribute] = name.split(/\.(.*)/s);
-            return attribute === undefined || attribute === "" ? this.ref(String(id)) : this.getAtt(String(id), attribute);
+            return attribute === undefined || attribute === ""
+              ? this.ref(String(id))
+              : this.getAtt(String(id), attribute);
           });
         }
         case "Fn::If": {
