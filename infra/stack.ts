@@ -12,6 +12,7 @@ import { Database } from "#infra/constructs/database.ts";
 import { GatewayApi } from "#infra/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/constructs/gateway-function.ts";
 import { Keys } from "#infra/constructs/keys.ts";
+import { Operations } from "#infra/constructs/operations.ts";
 import { Schedules } from "#infra/constructs/schedules.ts";
 import { Storage } from "#infra/constructs/storage.ts";
 import { grantCapabilities } from "#infra/grants.ts";
@@ -78,6 +79,8 @@ export class PhigateStack extends Stack {
   readonly notifications: ApproverNotifications;
   readonly approvalWorkflow: ApprovalStateMachine;
   readonly schedules: Schedules;
+  /** Alarms, the operators' topic and the dashboard. */
+  readonly operations: Operations;
   /** The public base URL the functions are told (context `publicUrl`, else the API endpoint). */
   readonly publicUrl: string;
 
@@ -92,12 +95,19 @@ export class PhigateStack extends Stack {
     this.storage = new Storage(this, "Storage", {
       dataKey: this.keys.data,
       resultRetentionDays: settings.resultRetentionDays,
+      resultLockMode: settings.resultLockMode,
       evidenceRetentionDays: settings.evidenceRetentionDays,
     });
     this.database = new Database(this, "Database", {
       dataKey: this.keys.data,
       databaseName: settings.databaseName,
       logBucket: this.storage.accessLogs,
+      logsKey: this.keys.logs,
+      capacity: {
+        min: settings.databaseMinCapacity,
+        max: settings.databaseMaxCapacity,
+        autoPauseSeconds: settings.databaseAutoPauseSeconds,
+      },
       ...(settings.existingClusterArn !== undefined && settings.existingSecretArn !== undefined
         ? {
             existing: {
@@ -238,6 +248,32 @@ export class PhigateStack extends Stack {
       taskFunctions: taskFunctionsOf((task) => this.fn(TASK_FUNCTIONS[task].id).function),
       logsKey: this.keys.logs,
     });
+    this.keys.allowSigning(
+      ALL_FUNCTIONS.filter((d) => capabilitiesOf(d.id).evidence).map((d) => this.fn(d.id).role),
+    );
+    this.operations = new Operations(this, "Operations", {
+      api: this.api.api,
+      functions: ALL_FUNCTIONS.map((d) => ({
+        id: d.id,
+        fn: this.fn(d.id).function,
+        timeoutSeconds: d.timeoutSeconds,
+      })),
+      stateMachine: this.approvalWorkflow.stateMachine,
+      tables: [
+        { id: "Sessions", table: this.storage.sessions },
+        { id: "Approvals", table: this.storage.approvals },
+      ],
+      approversTopicName: this.notifications.topic.topicName,
+      cluster:
+        this.database.cluster === undefined
+          ? undefined
+          : {
+              identifier: this.database.cluster.clusterIdentifier,
+              maxCapacity: settings.databaseMaxCapacity,
+            },
+      dataKey: this.keys.data,
+      emails: settings.alarmEmails,
+    });
     this.schedules = new Schedules(this, "Schedules", {
       keeper: this.fn("approval-keeper").function,
       nightlyEvidence: this.fn("nightly-evidence").function,
@@ -260,6 +296,7 @@ export class PhigateStack extends Stack {
     new CfnOutput(this, "EvidenceBucket", { value: this.storage.evidence.bucketName });
     new CfnOutput(this, "EvidenceSigningKey", { value: this.keys.signing.keyArn });
     new CfnOutput(this, "DatabaseClusterArn", { value: this.database.clusterArn });
+    new CfnOutput(this, "OperatorsTopic", { value: this.operations.topic.topicArn });
   }
 
   /** The function of an id (every id of `ALL_FUNCTIONS` has one). */

@@ -19,6 +19,8 @@ import { KEY_MATERIAL_FIELD } from "#shared/adapters/aws/secrets-key-provider.ts
 export interface StorageProps {
   readonly dataKey: IKey;
   readonly resultRetentionDays: number;
+  /** Object Lock mode of results (evidence is always compliance). */
+  readonly resultLockMode: "governance" | "compliance";
   readonly evidenceRetentionDays: number;
 }
 
@@ -84,8 +86,20 @@ export class Storage extends Construct {
       { id: "HIPAA.Security-S3BucketReplicationEnabled", reason: REPLICATION_REASON },
     );
 
-    this.results = this.lockedBucket("Results", props.dataKey, props.resultRetentionDays, true);
-    this.evidence = this.lockedBucket("Evidence", props.dataKey, props.evidenceRetentionDays, false);
+    this.results = this.lockedBucket(
+      "Results",
+      props.dataKey,
+      props.resultRetentionDays,
+      props.resultLockMode,
+      true,
+    );
+    this.evidence = this.lockedBucket(
+      "Evidence",
+      props.dataKey,
+      props.evidenceRetentionDays,
+      "compliance",
+      false,
+    );
 
     this.keyMaterial = new Secret(this, "KeyMaterial", {
       description: "phigate: key material for keyed digests and tokenization (derived per purpose with HKDF)",
@@ -107,7 +121,18 @@ export class Storage extends Construct {
     );
   }
 
-  private lockedBucket(id: string, dataKey: IKey, retentionDays: number, expire: boolean): Bucket {
+  /**
+   * A versioned Object Lock bucket. With `expire`, objects get a delete marker a day after their retention ends and the
+   * version behind it is removed a day later (expiration alone only adds markers: every version would stay forever),
+   * then the lone marker is cleaned up.
+   */
+  private lockedBucket(
+    id: string,
+    dataKey: IKey,
+    retentionDays: number,
+    mode: "governance" | "compliance",
+    expire: boolean,
+  ): Bucket {
     const bucket = new Bucket(this, id, {
       encryption: BucketEncryption.KMS,
       encryptionKey: dataKey,
@@ -117,15 +142,21 @@ export class Storage extends Construct {
       enforceSSL: true,
       versioned: true,
       objectLockEnabled: true,
-      objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(retentionDays)),
+      objectLockDefaultRetention:
+        mode === "compliance"
+          ? ObjectLockRetention.compliance(Duration.days(retentionDays))
+          : ObjectLockRetention.governance(Duration.days(retentionDays)),
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: `${id.toLowerCase()}/`,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [
         {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
-          ...(expire ? { expiration: Duration.days(retentionDays + 1) } : {}),
+          ...(expire
+            ? { expiration: Duration.days(retentionDays + 1), noncurrentVersionExpiration: Duration.days(1) }
+            : {}),
         },
+        ...(expire ? [{ id: "RemoveExpiredDeleteMarkers", expiredObjectDeleteMarker: true }] : []),
       ],
     });
     Validations.of(bucket).acknowledge({

@@ -18,6 +18,7 @@ import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } f
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { silentLogger } from "#shared/log.ts";
+import { ResolvedStack } from "#test/support/aws/template.ts";
 import {
   APPROVER_CONTEXT,
   actionsOf,
@@ -192,22 +193,16 @@ describe("schedules", () => {
 });
 
 describe("least privilege of the approval and evidence functions", () => {
-  const smArn = () => ({
-    "Fn::Join": [
-      "",
-      [
-        "arn:",
-        { Ref: "AWS::Partition" },
-        ":states:",
-        { Ref: "AWS::Region" },
-        ":",
-        { Ref: "AWS::AccountId" },
-        ":stateMachine:",
-        { Ref: "AWS::StackName" },
-        "-approval",
-      ],
-    ],
-  });
+  /** The state machine's ARN as deployed: what the functions' grants must name exactly. */
+  const smArn = () => {
+    const resolved = new ResolvedStack(template.toJSON() as never, {
+      stackName: "Phigate",
+      region: "eu-west-1",
+      account: "123456789012",
+    });
+    const [machine] = resolved.ofType("AWS::StepFunctions::StateMachine");
+    return { resolved, arn: resolved.getAtt(machine?.logicalId ?? "", "Arn") };
+  };
 
   it("lets only the decision paths, notify-approvers and the keeper send task results, on the state machine only", () => {
     for (const action of ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]) {
@@ -218,13 +213,14 @@ describe("least privilege of the approval and evidence functions", () => {
         "task-notify-approvers",
       ]);
     }
+    const { resolved, arn } = smArn();
     const signal = statementsOf("approval-keeper").find((s) => s.Sid === "SignalApproval");
-    expect(signal?.Resource).toEqual(smArn());
+    expect(resolved.resolve(signal?.Resource)).toBe(arn);
     expect(grantedTo("states:StartExecution")).toEqual(["post-query"]);
-    expect(statementsOf("post-query").find((s) => s.Sid === "StartApproval")?.Resource).toEqual(smArn());
-    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
-      StateMachineName: { "Fn::Join": ["", [{ Ref: "AWS::StackName" }, "-approval"]] },
-    });
+    expect(
+      resolved.resolve(statementsOf("post-query").find((s) => s.Sid === "StartApproval")?.Resource),
+    ).toBe(arn);
+    expect(arn).toMatch(/:stateMachine:Phigate-approval-[0-9a-f]{8}$/);
   });
 
   it("lets only notify-approvers publish, on the approvers' topic only", () => {

@@ -185,6 +185,11 @@ export class OfflineIam {
     }
   }
 
+  /** Gives a principal identity statements (tests model a principal the template does not hold). */
+  addIdentity(arn: string, statements: readonly IamStatement[]): void {
+    this.identity.set(arn, [...(this.identity.get(arn) ?? []), ...statements]);
+  }
+
   /** The identity statements of a role (for tests that read what a function may do). */
   statementsOf(roleArn: string): readonly IamStatement[] {
     return this.identity.get(roleArn) ?? [];
