@@ -281,18 +281,18 @@ describe("storage", () => {
     ]);
   });
 
-  it("locks results and evidence in compliance mode for the retention from context, encrypted with the data key", () => {
-    const expectations: [PhigateStack["storage"]["results"], number][] = [
-      [stack.storage.results, 7],
-      [stack.storage.evidence, 400],
+  it("locks results (governance) and evidence (compliance) for the retention from context, encrypted with the data key", () => {
+    const expectations: [PhigateStack["storage"]["results"], number, string][] = [
+      [stack.storage.results, 7, "GOVERNANCE"],
+      [stack.storage.evidence, 400, "COMPLIANCE"],
     ];
-    for (const [bucket, days] of expectations) {
+    for (const [bucket, days, mode] of expectations) {
       const resource = template.findResources("AWS::S3::Bucket")[logicalId(bucket)] as Resource;
       expect(resource.Properties).toMatchObject({
         ObjectLockEnabled: true,
         ObjectLockConfiguration: {
           ObjectLockEnabled: "Enabled",
-          Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: days } },
+          Rule: { DefaultRetention: { Mode: mode, Days: days } },
         },
         VersioningConfiguration: { Status: "Enabled" },
         BucketEncryption: {
@@ -361,7 +361,7 @@ describe("database", () => {
       KmsKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
       DeletionProtection: true,
       DatabaseName: "ehr",
-      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
     });
     template.resourceCountIs("AWS::EC2::InternetGateway", 0);
     template.resourceCountIs("AWS::EC2::NatGateway", 0);

@@ -21,7 +21,7 @@ import { describeWithPostgres } from "#test/support/postgres-server.ts";
 const NIGHTLY = "repo:acme/ehr-reports:ref:refs/heads/main";
 const AUDITOR = "repo:acme/audit:ref:refs/heads/main";
 const SMALL_SQL = "SELECT mrn, ssn, dob, zip FROM patients ORDER BY id LIMIT 20";
-const LARGE_SQL = "SELECT e.id, e.department, e.notes FROM encounters e WHERE e.patient_id > 0 ORDER BY e.id";
+const LARGE_SQL = "SELECT e.id, e.department, e.notes FROM encounters e WHERE e.id > 1 ORDER BY e.id";
 
 let d: Deployment;
 const counted: QueryCount[] = [];
@@ -116,6 +116,14 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
             `auditors:\n    match:\n      issuer: [github]\n      sub: "${AUDITOR}"`,
           ],
         ]),
+      // Long clinical notes: 500-row pages of the large query exceed the Data API's 1 MiB response, and one note
+      // alone is over its 64 KB row limit.
+      prepare: async (db) => {
+        await db.query(
+          "UPDATE encounters SET notes = repeat('routine follow-up, stable. ', 100) WHERE id BETWEEN 2 AND 700",
+        );
+        await db.query("UPDATE encounters SET notes = repeat('long history. ', 6000) WHERE id = 1");
+      },
     });
     console.log("[aws-e2e] setup seconds", d.timings);
   }, 240_000);
@@ -163,6 +171,26 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     expect(d.cloud.endpoint.rejected.splice(rejectedBefore).map((r) => r.reason)).toEqual([
       expect.stringMatching(/^SignatureDoesNotMatch/),
     ]);
+  });
+
+  it("waits for a paused cluster to resume (DatabaseResumingException) within the invocation's time", async () => {
+    d.cloud.dataApi.resumingCalls = 2;
+    const answer = await query(SMALL_SQL);
+    expect(answer.status, answer.body).toBe(200);
+    expect(d.cloud.dataApi.resumingCalls).toBe(0);
+  });
+
+  it("binds a string parameter with the type PostgreSQL infers (the Data API sends strings as VARCHAR)", async () => {
+    const answer = await query("SELECT mrn, dob FROM patients WHERE id = $1", ["7"]);
+    expect(answer.status, answer.body).toBe(200);
+    expect((JSON.parse(answer.body) as { rows: unknown[] }).rows).toHaveLength(1);
+  });
+
+  it("refuses a row over the Data API's 64 KB with a 422 (a documented limit), not a 503 to retry", async () => {
+    const answer = await query("SELECT e.id, e.notes FROM encounters e WHERE e.id = 1");
+    expect(answer.status, answer.body).toBe(422);
+    // Notes are protected: the caller learns only that the statement failed (row_too_large stays in the record).
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "execution_failed" } });
   });
 
   it("holds a risky query for an approver who decides on the page; the state machine then runs it", async () => {

@@ -9,6 +9,7 @@ import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import { bundleDeps } from "#shared/evidence/evidence-service.ts";
 import { taskFunctionId } from "./capabilities.ts";
 import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
+import { type DeadlineContext, withInvocationDeadline } from "./invocation-deadline.ts";
 import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
 
 /**
@@ -42,9 +43,9 @@ export async function composeTask(
   const telemetry = telemetryOf(functionId, options);
   const { deps } = await composeFunction(functionId, parts, { instrument: telemetry.instrument, ...options });
   const handler: TaskHandler = (payload) => logic(deps, payload);
-  return async (payload) => {
+  return async (payload, context?: DeadlineContext) => {
     try {
-      const result = await handler(payload);
+      const result = await withInvocationDeadline(context, () => handler(payload));
       telemetry.count("TaskSucceeded");
       return result;
     } catch (error) {
@@ -115,10 +116,12 @@ export async function composeNightlyEvidence(
     instrument: telemetry.instrument,
     ...options,
   });
-  return async (event) => {
+  return async (event, context?: DeadlineContext) => {
     const { from, to } = nightlyRange(nightlyEventSchema.parse(event ?? {}), deps.clock.now());
     try {
-      const built = await buildEvidenceBundle(bundleDeps(deps, logger), from, to);
+      const built = await withInvocationDeadline(context, () =>
+        buildEvidenceBundle(bundleDeps(deps, logger), from, to),
+      );
       telemetry.count("EvidenceBundles");
       telemetry.count("EvidenceEntries", built.manifest.counts.entries);
       const result: NightlyResult = {

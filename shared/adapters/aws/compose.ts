@@ -12,6 +12,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#shared/adapters/aws/dynamo-approval-store.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { type DeadlineContext, withInvocationDeadline } from "#shared/adapters/aws/invocation-deadline.ts";
 import type { AwsParts } from "#shared/adapters/aws/parts.ts";
 import { createPowertoolsLogger } from "#shared/adapters/aws/powertools-logger.ts";
 import { S3CatalogArchive } from "#shared/adapters/aws/s3-catalog-archive.ts";
@@ -331,5 +332,7 @@ export async function composeHandler(
   options: ComposeOptions = {},
 ): Promise<ApiHandler> {
   const { deps } = await composeFunction(routeId, parts, options);
-  return factory(deps);
+  const handler = factory(deps);
+  // Each invocation runs under Lambda's deadline, so database calls are clamped to the time it has left.
+  return (event, context?: DeadlineContext) => withInvocationDeadline(context, () => handler(event));
 }

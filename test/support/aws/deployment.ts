@@ -40,6 +40,8 @@ export interface DeploymentOptions {
   readonly context?: Readonly<Record<string, unknown>>;
   readonly dataApiLimits?: DataApiLimits;
   readonly patients?: number;
+  /** Changes to the seeded database (as the master user) before the stand-ins start. */
+  readonly prepare?: (client: pg.Client) => Promise<void>;
 }
 
 async function timed<T>(
@@ -107,6 +109,7 @@ export async function deploy(options: DeploymentOptions): Promise<Deployment> {
     await ehr.connect();
     try {
       await seedEhr(ehr, { patients: options.patients ?? 2_000 });
+      await options.prepare?.(ehr);
     } finally {
       await ehr.end();
     }

@@ -262,6 +262,10 @@ describe("RdsDataExecutor.execute", () => {
     expect(calls.map((c) => c.sql)).toEqual([
       "SET TRANSACTION READ ONLY",
       localSettingsSql(5_000),
+      // A string parameter: PostgreSQL is asked which type it infers (the Data API would bind it as VARCHAR).
+      "PREPARE phigate_param_probe AS SELECT n FROM t WHERE a = $1",
+      "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'phigate_param_probe'",
+      "DEALLOCATE phigate_param_probe",
       "DECLARE phigate_cursor SCROLL CURSOR FOR SELECT n FROM t WHERE a = (:p1)",
       "FETCH FORWARD 2 FROM phigate_cursor",
       "FETCH FORWARD 2 FROM phigate_cursor",
@@ -280,7 +284,7 @@ describe("RdsDataExecutor.execute", () => {
       });
       expect(call.formatRecordsAs).toBeUndefined();
     }
-    expect(calls[2]?.parameters).toEqual([{ name: "p1", value: { stringValue: "x" } }]);
+    expect(calls[5]?.parameters).toEqual([{ name: "p1", value: { stringValue: "x" } }]);
     expect(rds.commandCalls(RollbackTransactionCommand)[0]?.args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
