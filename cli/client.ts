@@ -1,5 +1,7 @@
 // The CLI's HTTP client: JSON in and out, errors in the contract's shape turned into CliError.
 
+import { fetchWithRetry, type RetryPolicy } from "./retry.ts";
+
 /** A failure the CLI reports as `code: message` on stderr with a non-zero exit status. */
 export class CliError extends Error {
   override readonly name = "CliError";
@@ -27,18 +29,28 @@ export function gatewayUrl(flag: string | undefined): string {
 /** Sends a request and returns status and parsed JSON body; contract errors become CliError. */
 export async function callJson(
   url: string,
-  init: { method: "GET" | "POST"; token?: string; body?: unknown; headers?: Record<string, string> },
+  init: {
+    method: "GET" | "POST";
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    retry?: RetryPolicy;
+  },
 ): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {
-    response = await fetch(url, {
-      method: init.method,
-      headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    });
+    response = await fetchWithRetry(
+      url,
+      {
+        method: init.method,
+        headers,
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      },
+      init.retry,
+    );
   } catch (error) {
     throw new CliError(
       "unreachable",
@@ -71,7 +83,9 @@ export async function callJson(
 export async function callText(url: string, init: { token: string; accept: string }): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: init.accept, authorization: `Bearer ${init.token}` } });
+    response = await fetchWithRetry(url, {
+      headers: { accept: init.accept, authorization: `Bearer ${init.token}` },
+    });
   } catch (error) {
     throw new CliError(
       "unreachable",
