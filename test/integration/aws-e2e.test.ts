@@ -175,9 +175,13 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
 
   it("waits for a paused cluster to resume (DatabaseResumingException) within the invocation's time", async () => {
     d.cloud.dataApi.resumingCalls = 2;
-    const answer = await query(SMALL_SQL);
-    expect(answer.status, answer.body).toBe(200);
-    expect(d.cloud.dataApi.resumingCalls).toBe(0);
+    try {
+      const answer = await query(SMALL_SQL);
+      expect(answer.status, answer.body).toBe(200);
+      expect(d.cloud.dataApi.resumingCalls).toBe(0);
+    } finally {
+      d.cloud.dataApi.resumingCalls = 0;
+    }
   });
 
   it("binds a string parameter with the type PostgreSQL infers (the Data API sends strings as VARCHAR)", async () => {
@@ -191,6 +195,30 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     expect(answer.status, answer.body).toBe(422);
     // Notes are protected: the caller learns only that the statement failed (row_too_large stays in the record).
     expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "execution_failed" } });
+  });
+
+  it("refuses a caller no principal matches before parsing: no Data API call, recorded up to a threshold, then counted", async () => {
+    const stranger = await d.oidc.ciToken("repo:someone/else:ref:refs/heads/main", "phigate", {
+      repository_owner_id: "999",
+    });
+    const attempt = () =>
+      d.cloud.api.send({
+        method: "POST",
+        path: "/v1/queries",
+        headers: { authorization: `Bearer ${stranger}`, "content-type": "application/json" },
+        body: JSON.stringify({ sql: "SELECT ssn FROM patients", params: [] }),
+      });
+    const mark = d.cloud.endpoint.mark();
+    const answers = [];
+    for (let i = 0; i < 7; i++) answers.push(await attempt());
+    const bodies = answers.map((a) => JSON.parse(a.body) as { error: { code: string; sessionId?: string } });
+    expect(answers.map((a) => a.status)).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    expect(bodies.every((b) => b.error.code === "policy_denied")).toBe(true);
+    expect(bodies.filter((b) => b.error.sessionId !== undefined)).toHaveLength(5);
+    const calls = d.cloud.endpoint.since(mark);
+    expect(calls.filter((c) => c.service === "rds-data")).toEqual([]);
+    expect(calls.filter((c) => c.operation === "TransactWriteItems")).toHaveLength(5);
+    counted.push({ name: "unknown caller (7 attempts)", calls });
   });
 
   it("holds a risky query for an approver who decides on the page; the state machine then runs it", async () => {
