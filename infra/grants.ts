@@ -99,6 +99,9 @@ export function grantCapabilities(
     add("ResultObjects", can.results === "write" ? ["s3:GetObject", ...PUT_OBJECT] : ["s3:GetObject"], [
       targets.results.arnForObjects(`${RESULTS_PREFIX}*`),
     ]);
+    // Without it S3 answers 403 (not 404) for a result the lifecycle already removed, and a bundle or a session
+    // view would fail as if the store were down; listing reveals only result keys (day and session id).
+    add("ResultListing", ["s3:ListBucket"], [targets.results.bucketArn]);
     wildcards.push({
       resource: `<${bucketLogicalId(scope, targets.results)}.Arn>/${RESULTS_PREFIX}*`,
       reason:

@@ -5,6 +5,7 @@ import { sha256Hex } from "#shared/crypto/digest.ts";
 import { BadRequestError, IntegrityError, PhigateError, UnavailableError } from "#shared/errors.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
+import { BoundedTasks } from "#shared/evidence/bounded-tasks.ts";
 import {
   BUNDLE_FILES,
   BUNDLE_SCHEMA,
@@ -167,6 +168,9 @@ interface ScanState {
   readonly results: { verified: number; missing: number; mismatched: number };
 }
 
+/** Stored results fetched and hashed at once while a bundle is built. */
+const RESULT_CHECKS_IN_FLIGHT = 8;
+
 async function checkResult(objects: ObjectStore, record: SessionRecord, state: ScanState): Promise<void> {
   const stored = record.result;
   if (stored === null) return;
@@ -190,6 +194,7 @@ async function* sessionLines(
   const lastDay = new Date(to.getTime() - 1).toISOString().slice(0, 10);
   const pending: string[] = [];
   let pendingChars = 0;
+  const checks = new BoundedTasks(RESULT_CHECKS_IN_FLIGHT);
   for await (const entry of deps.sessions.entries(fromIso.slice(0, 10), lastDay)) {
     if (entry.recordedAt < fromIso) continue;
     if (entry.recordedAt >= toIso) break;
@@ -224,7 +229,9 @@ async function* sessionLines(
     const cited = record.analysis?.catalog ?? null;
     const catalog = cited === null ? undefined : await catalogs.cite(cited, record.sessionId);
     state.approvals.add(entry.seq, record);
-    if (record.status === "completed") await checkResult(deps.objects, record, state);
+    // Results are fetched and hashed a few at a time while the scan goes on (one by one, a day of exports would not
+    // fit a function's time); every check finishes before the counts are read.
+    if (record.status === "completed") await checks.run(() => checkResult(deps.objects, record, state));
     const assessment = await assessSession(record, policy, catalog);
     state.summaries.set(record.sessionId, summarize(entry.seq, record, assessment));
     pending.push(`${JSON.stringify(entry)}\n`);
@@ -236,6 +243,7 @@ async function* sessionLines(
     }
   }
   if (pending.length > 0) yield Buffer.from(pending.join(""), "utf8");
+  await checks.drain();
 }
 
 function statusCounts(summaries: Iterable<SessionSummary>): Manifest["counts"]["statuses"] {

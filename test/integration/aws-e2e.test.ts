@@ -282,6 +282,15 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     const nightlyId = (nightly as { result: { bundleId: string } }).result.bundleId;
     expect(await verifyBundle(nightlyId, fingerprint)).toMatchObject({ code: 0 });
 
+    // A result the lifecycle already expired: the bundle counts it missing (404) instead of failing on a 403.
+    const results = d.cloud.stack
+      .ofType("AWS::S3::Bucket")
+      .find((b) => b.logicalId.startsWith("StorageResults"));
+    const resultsBucket = d.cloud.stack.ref(results?.logicalId ?? "");
+    const expired = [...d.cloud.s3.versions(resultsBucket).keys()].find((k) => k.endsWith(".ndjson.gz"));
+    expect(expired).toBeDefined();
+    d.cloud.s3.expire(resultsBucket, expired ?? "", new Date());
+
     mark = d.cloud.endpoint.mark();
     const today = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
     const made = await d.cloud.api.send({

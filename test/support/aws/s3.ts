@@ -165,6 +165,11 @@ export class S3StandIn implements LoopbackService {
     return this.bucket(bucket).keys;
   }
 
+  /** Puts a delete marker on a key, as a lifecycle expiration does (the version behind it stays). */
+  expire(bucket: string, key: string, at: Date): void {
+    this.store(this.bucket(bucket), key, this.marker(at));
+  }
+
   /** Runs the bucket lifecycle rules as S3 would at `at` (expiration, noncurrent expiration, upload aborts). */
   applyLifecycle(at: Date): void {
     const days = (from: Date) => (at.getTime() - from.getTime()) / 86_400_000;
