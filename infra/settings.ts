@@ -38,6 +38,14 @@ export const settingsSchema = z
       .string()
       .regex(/^arn:aws[a-z-]*:secretsmanager:/)
       .optional(),
+    /**
+     * A secret `{username, password}` of a read-only role you created yourself in the stack's own cluster (instead of
+     * the role the stack creates); the deploy verifies it is read-only.
+     */
+    readerSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/)
+      .optional(),
     /** The KMS key encrypting `existingSecretArn`, when it is a customer-managed key. */
     existingSecretKeyArn: z
       .string()

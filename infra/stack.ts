@@ -13,12 +13,14 @@ import { GatewayApi } from "#infra/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/constructs/gateway-function.ts";
 import { Keys } from "#infra/constructs/keys.ts";
 import { Operations } from "#infra/constructs/operations.ts";
+import { ReaderRole } from "#infra/constructs/reader-role.ts";
 import { Schedules } from "#infra/constructs/schedules.ts";
 import { Storage } from "#infra/constructs/storage.ts";
 import { grantCapabilities } from "#infra/grants.ts";
 import { approverProviderOf, jwksUriOf, type Settings } from "#infra/settings.ts";
 import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
 import { ALL_FUNCTIONS, type FunctionDefinition, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { DATA_API_CALL_LIMIT_MS } from "#shared/adapters/aws/rds-data-budget.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
 import type { LambdaEnvironment } from "#shared/config/lambda-env.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
@@ -75,6 +77,8 @@ export class PhigateStack extends Stack {
   readonly api: GatewayApi;
   readonly storage: Storage;
   readonly database: Database;
+  /** The read-only role the functions' Data API calls sign in as. */
+  readonly readerRole: ReaderRole;
   readonly keys: Keys;
   readonly notifications: ApproverNotifications;
   readonly approvalWorkflow: ApprovalStateMachine;
@@ -120,6 +124,29 @@ export class PhigateStack extends Stack {
           }
         : {}),
     });
+
+    // The functions sign in as a read-only role, never as the master user: created (owned cluster) and verified
+    // (every cluster) by a custom resource before any function can run a statement.
+    const ownsCluster = this.database.cluster !== undefined;
+    this.readerRole = new ReaderRole(this, "ReaderRole", {
+      projectRoot,
+      dataKey: this.keys.data,
+      logsKey: this.keys.logs,
+      clusterArn: this.database.clusterArn,
+      database: this.database.databaseName,
+      master:
+        ownsCluster && settings.readerSecretArn === undefined
+          ? { secretArn: this.database.secretArn, keyArns: this.database.secretKeyArns }
+          : undefined,
+      readerSecret: ownsCluster
+        ? settings.readerSecretArn === undefined
+          ? undefined
+          : { secretArn: settings.readerSecretArn }
+        : { secretArn: this.database.secretArn, keyArn: settings.existingSecretKeyArn },
+      statementTimeoutMs: DATA_API_CALL_LIMIT_MS,
+    });
+    if (this.database.cluster !== undefined)
+      this.readerRole.resource.node.addDependency(this.database.cluster);
 
     new Backups(this, "Backups", {
       dataKey: this.keys.data,
@@ -182,7 +209,7 @@ export class PhigateStack extends Stack {
       ...(can.database
         ? {
             PHIGATE_DB_CLUSTER_ARN: this.database.clusterArn,
-            PHIGATE_DB_SECRET_ARN: this.database.secretArn,
+            PHIGATE_DB_SECRET_ARN: this.readerRole.secretArn,
             PHIGATE_DB_NAME: this.database.databaseName,
           }
         : {}),
@@ -230,8 +257,13 @@ export class PhigateStack extends Stack {
           settings.approverClientSecretArn === undefined
             ? undefined
             : { secretArn: settings.approverClientSecretArn, keyArn: settings.approverClientSecretKeyArn },
-        database: this.database,
+        database: {
+          clusterArn: this.database.clusterArn,
+          secretArn: this.readerRole.secretArn,
+          secretKeyArns: this.readerRole.secretKeyArns,
+        },
       });
+      if (can.database) fn.function.node.addDependency(this.readerRole.resource);
       Validations.of(fn).acknowledge(NO_VPC, {
         id: "HIPAA.Security-LambdaDLQ",
         reason: NO_DLQ[definition.kind === "schedule" ? definition.id : definition.kind] ?? "",

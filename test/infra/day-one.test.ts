@@ -158,6 +158,62 @@ describe("the database", () => {
   });
 });
 
+describe("the read-only database role", () => {
+  const envOf = (id: string) =>
+    (
+      resolved
+        .ofType("AWS::Lambda::Function")
+        .find(
+          (f) =>
+            (f.properties.Environment as { Variables: Record<string, string> }).Variables
+              .PHIGATE_FUNCTION_ID === id,
+        )?.properties.Environment as { Variables: Record<string, string> }
+    ).Variables;
+
+  it("is what every function that runs SQL signs in with, created and verified before they exist", () => {
+    const [reader] = resolved.ofType("Custom::PhigateReaderRole");
+    const master = resolved.ofType("AWS::SecretsManager::SecretTargetAttachment")[0]?.properties.SecretId;
+    expect(reader?.properties).toMatchObject({
+      Database: "ehr",
+      Schemas: "public",
+      MasterSecretArn: master,
+      StatementTimeoutMs: "45000",
+    });
+    for (const id of ["post-query", "task-execute-approved"]) {
+      expect(envOf(id).PHIGATE_DB_SECRET_ARN).toBe(reader?.properties.ReaderSecretArn);
+      expect(envOf(id).PHIGATE_DB_SECRET_ARN).not.toBe(master);
+      const [logicalId] =
+        resources("AWS::Lambda::Function").find(([, f]) =>
+          JSON.stringify(f.Properties.Environment).includes(`"PHIGATE_FUNCTION_ID":"${id}"`),
+        ) ?? [];
+      const fn = template.toJSON().Resources[logicalId ?? ""] as { DependsOn?: string[] };
+      expect(fn.DependsOn?.some((d) => d === reader?.logicalId)).toBe(true);
+    }
+  });
+
+  it("is only verified, never created, on an existing cluster (its secret is the operator's read-only role)", () => {
+    const existing = new StackUnderTest({
+      nag: false,
+      context: {
+        ...NO_BUNDLING,
+        existingClusterArn: "arn:aws:rds:eu-west-1:123456789012:cluster:ehr",
+        existingSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ehr-reader-AbCdEf",
+      },
+    });
+    existing.synthesize();
+    try {
+      const [[, reader] = []] = existing.resources("Custom::PhigateReaderRole");
+      expect(reader?.Properties.MasterSecretArn).toBeUndefined();
+      expect(reader?.Properties.ReaderSecretArn).toBe(
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ehr-reader-AbCdEf",
+      );
+      expect(existing.resources("AWS::RDS::DBCluster")).toEqual([]);
+    } finally {
+      existing.remove();
+    }
+  });
+});
+
 describe("the approval workflow", () => {
   it("retries AwaitDecision's worker on Lambda throttling and service errors", () => {
     const [, machine] = resources("AWS::StepFunctions::StateMachine")[0] ?? [];

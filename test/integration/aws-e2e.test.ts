@@ -10,6 +10,7 @@ import { request as httpsRequest } from "node:https";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import type { ApiResponse } from "#test/support/aws/api-gateway.ts";
@@ -130,6 +131,33 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
 
   afterAll(async () => {
     await d?.close();
+  });
+
+  it("signs the functions in as the read-only role the deploy created and verified (never the master user)", async () => {
+    expect(d.cloud.customResources.map((c) => [c.status, c.reason ?? "", c.data.Username])).toEqual([
+      ["SUCCESS", "", "phigate_reader"],
+    ]);
+    const env = d.cloud.lambda.byId("post-query").environment;
+    const secret = JSON.parse(d.cloud.secrets.secretString(env.PHIGATE_DB_SECRET_ARN ?? "") ?? "{}") as {
+      username?: string;
+    };
+    expect(secret.username).toBe("phigate_reader");
+    const reader = new pg.Client({
+      host: d.postgres.host,
+      port: d.postgres.port,
+      user: "phigate_reader",
+      database: "ehr",
+    });
+    await reader.connect();
+    try {
+      const { rows } = await reader.query("SELECT current_setting('default_transaction_read_only') AS ro");
+      expect(rows[0]?.ro).toBe("on");
+      await expect(reader.query("BEGIN READ WRITE; DELETE FROM patients WHERE id = 1")).rejects.toMatchObject(
+        { code: "42501" },
+      );
+    } finally {
+      await reader.end();
+    }
   });
 
   it("starts an approval nobody will decide (it must expire by the end of the run)", async () => {

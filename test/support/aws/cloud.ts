@@ -4,6 +4,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { HttpApiEdge } from "./api-gateway.ts";
+import { type CustomResourceOutcome, createCustomResources } from "./custom-resources.ts";
 import { type DataApiLimits, DataApiStandIn } from "./data-api.ts";
 import { DynamoDbStandIn } from "./dynamodb.ts";
 import { LoopbackEndpoint } from "./endpoint.ts";
@@ -48,6 +49,8 @@ export interface LoopbackCloud {
   readonly stateMachineArn: string;
   /** X-Ray segment datagrams the functions sent (to the daemon address Lambda sets). */
   readonly xraySegments: () => number;
+  /** What each custom resource answered at deploy (a FAILED one would have failed the deploy). */
+  readonly customResources: readonly CustomResourceOutcome[];
   /** Functions an event source may invoke by its template permission (`apigateway`, `events`). */
   readonly invokePermissions: ReadonlyMap<string, ReadonlySet<string>>;
   close(): Promise<void>;
@@ -152,6 +155,8 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     String(machine.properties.RoleArn),
   );
 
+  const customResources = await createCustomResources(stack, lambda, options.tls);
+
   const invokePermissions = new Map<string, Set<string>>();
   for (const permission of stack.ofType("AWS::Lambda::Permission")) {
     const principal = String(permission.properties.Principal).replace(".amazonaws.com", "");
@@ -181,6 +186,7 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     lambda,
     api,
     stateMachineArn,
+    customResources,
     xraySegments: () => segments,
     invokePermissions,
     async close() {

@@ -5,8 +5,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { READER_ROLE_ENTRY, READER_ROLE_FUNCTION_ID } from "#infra/constructs/reader-role.ts";
 import { PROJECT_ROOT } from "#infra/phigate-app.ts";
-import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
+import { ALL_FUNCTIONS, type FunctionDefinition } from "#shared/adapters/aws/functions.ts";
 import { seedEhr } from "#shared/ehr/seed.ts";
 import { type PostgresServer, startPostgresServer } from "#test/support/postgres-server.ts";
 import { StackUnderTest } from "#test/support/stack.ts";
@@ -15,6 +16,17 @@ import { type LoopbackCloud, startLoopbackCloud } from "./cloud.ts";
 import type { DataApiLimits } from "./data-api.ts";
 import { LoopbackOidc } from "./oidc-provider.ts";
 import { type LoopbackCertificate, loopbackCertificate } from "./tls.ts";
+
+/** The custom resource's function (not a gateway function: it runs at deploy). */
+const READER_ROLE_FUNCTION: FunctionDefinition = {
+  id: READER_ROLE_FUNCTION_ID,
+  kind: "schedule",
+  entry: READER_ROLE_ENTRY,
+  needsParser: false,
+  timeoutSeconds: 300,
+  memoryMb: 256,
+  description: "reader role custom resource",
+};
 
 /** Where approval links point (the stack's `publicUrl`). */
 export const PUBLIC_URL = "https://phigate.example.org";
@@ -87,7 +99,7 @@ export async function deploy(options: DeploymentOptions): Promise<Deployment> {
   const template = synth.template.toJSON() as Record<string, unknown>;
   synth.remove();
   const bundles = await timed(timings, "bundle", () =>
-    bundleFunctions(ALL_FUNCTIONS, PROJECT_ROOT, policyPath, join(dir, "bundles")),
+    bundleFunctions([...ALL_FUNCTIONS, READER_ROLE_FUNCTION], PROJECT_ROOT, policyPath, join(dir, "bundles")),
   );
   const postgres = await timed(timings, "postgres", async () => {
     const server = await startPostgresServer({ database: "postgres" });
