@@ -10,7 +10,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
 import type { FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
-import { KEY_PREFIXES } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { KEY_PREFIXES, RUNNING_INDEX } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#shared/adapters/aws/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#shared/adapters/aws/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#shared/adapters/aws/s3-policy-archive.ts";
@@ -94,6 +94,9 @@ export function grantCapabilities(
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
       });
     }
+  }
+  if (can.sweepsSessions) {
+    add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
   }
   if (can.results !== "none") {
     add("ResultObjects", can.results === "write" ? ["s3:GetObject", ...PUT_OBJECT] : ["s3:GetObject"], [

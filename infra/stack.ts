@@ -59,6 +59,10 @@ const NO_DLQ: Readonly<Record<string, string>> = {
     'missed is rebuilt from the chain at any time by invoking the function with {"day":"YYYY-MM-DD"}.',
 };
 
+/** When the keeper fails a `running` session: the longest statement-running function's timeout and a minute more. */
+const ORPHAN_AFTER_SECONDS =
+  Math.max(...ALL_FUNCTIONS.filter((d) => capabilitiesOf(d.id).database).map((d) => d.timeoutSeconds)) + 60;
+
 /** Reserved concurrency of a function: the keeper and the nightly bundle never need more than one at a time. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
   return definition.kind === "schedule" ? 1 : settings.reservedConcurrency;
@@ -226,6 +230,8 @@ export class PhigateStack extends Stack {
       ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
         ? { PHIGATE_APPROVER_CLIENT_SECRET_ARN: settings.approverClientSecretArn }
         : {}),
+      // Longer than any function that runs statements may live: a session still running then was orphaned.
+      ...(can.sweepsSessions ? { PHIGATE_ORPHAN_AFTER_SECONDS: String(ORPHAN_AFTER_SECONDS) } : {}),
       POWERTOOLS_METRICS_NAMESPACE: "phigate",
     });
 

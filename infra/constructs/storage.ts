@@ -13,6 +13,7 @@ import {
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
+import { RUNNING_INDEX } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { KEY_MATERIAL_FIELD } from "#shared/adapters/aws/secrets-key-provider.ts";
 
 /** What the storage needs from the rest of the stack. */
@@ -61,6 +62,12 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     this.sessions = table(this, "Sessions", props.dataKey, "expiresAt");
+    this.sessions.addGlobalSecondaryIndex({
+      indexName: RUNNING_INDEX,
+      partitionKey: { name: "runningPk", type: AttributeType.STRING },
+      sortKey: { name: "runningAt", type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
     this.approvals = table(this, "Approvals", props.dataKey, "purgeAt");
     this.approvals.addGlobalSecondaryIndex({
       indexName: OPEN_INDEX,

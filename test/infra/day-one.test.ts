@@ -34,6 +34,16 @@ beforeAll(() => {
 
 afterAll(() => synth.remove());
 
+/** The environment variables of a function in the resolved template. */
+const variablesOf = (fn: { properties: Record<string, unknown> } | undefined): Record<string, string> =>
+  (fn?.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables ?? {};
+
+/** The environment of the function of an id. */
+const envOf = (id: string): Record<string, string> =>
+  variablesOf(
+    resolved.ofType("AWS::Lambda::Function").find((f) => variablesOf(f).PHIGATE_FUNCTION_ID === id),
+  );
+
 const resultsBucket = () =>
   resolved.ofType("AWS::S3::Bucket").find((b) => b.logicalId.startsWith("StorageResults"));
 
@@ -159,17 +169,6 @@ describe("the database", () => {
 });
 
 describe("the read-only database role", () => {
-  const envOf = (id: string) =>
-    (
-      resolved
-        .ofType("AWS::Lambda::Function")
-        .find(
-          (f) =>
-            (f.properties.Environment as { Variables: Record<string, string> }).Variables
-              .PHIGATE_FUNCTION_ID === id,
-        )?.properties.Environment as { Variables: Record<string, string> }
-    ).Variables;
-
   it("is what every function that runs SQL signs in with, created and verified before they exist", () => {
     const [reader] = resolved.ofType("Custom::PhigateReaderRole");
     const master = resolved.ofType("AWS::SecretsManager::SecretTargetAttachment")[0]?.properties.SecretId;
@@ -210,6 +209,42 @@ describe("the read-only database role", () => {
       expect(existing.resources("AWS::RDS::DBCluster")).toEqual([]);
     } finally {
       existing.remove();
+    }
+  });
+});
+
+describe("sessions a timed-out function left running", () => {
+  it("are listed through a sparse keys-only index the keeper alone may query, after its orphan age", () => {
+    const sessions = resolved
+      .ofType("AWS::DynamoDB::Table")
+      .find((t) => t.logicalId.startsWith("StorageSessions"));
+    expect(sessions?.properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: "running-sessions",
+        KeySchema: [
+          { AttributeName: "runningPk", KeyType: "HASH" },
+          { AttributeName: "runningAt", KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "KEYS_ONLY" },
+      },
+    ]);
+    const iam = new OfflineIam(resolved);
+    const index = `${resolved.getAtt(sessions?.logicalId ?? "", "Arn")}/index/running-sessions`;
+    const statementRunners = ALL_FUNCTIONS.filter(
+      (f) => f.id === "post-query" || f.id === "task-execute-approved",
+    );
+    const longest = Math.max(...statementRunners.map((f) => f.timeoutSeconds));
+    for (const fn of resolved.ofType("AWS::Lambda::Function")) {
+      const env = variablesOf(fn);
+      const keeper = env.PHIGATE_FUNCTION_ID === "approval-keeper";
+      const allowed = iam.check({
+        principal: String(fn.properties.Role),
+        action: "dynamodb:Query",
+        resource: index,
+      });
+      expect(allowed.allowed, env.PHIGATE_FUNCTION_ID).toBe(keeper);
+      if (keeper) expect(Number(env.PHIGATE_ORPHAN_AFTER_SECONDS)).toBeGreaterThan(longest);
+      else expect(env.PHIGATE_ORPHAN_AFTER_SECONDS).toBeUndefined();
     }
   });
 });

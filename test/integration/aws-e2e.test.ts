@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import type { ApiResponse } from "#test/support/aws/api-gateway.ts";
 import { approveOnPage } from "#test/support/aws/approver.ts";
@@ -27,6 +28,7 @@ const LARGE_SQL = "SELECT e.id, e.department, e.notes FROM encounters e WHERE e.
 let d: Deployment;
 const counted: QueryCount[] = [];
 let expiringSession = "";
+let orphaned: Promise<ApiResponse> | undefined;
 let expiringSubmittedAt = 0;
 
 function download(url: string, ca: string): Promise<{ status: number; body: Buffer }> {
@@ -119,6 +121,8 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
         ]),
       // Long clinical notes: 500-row pages of the large query exceed the Data API's 1 MiB response, and one note
       // alone is over its 64 KB row limit.
+      // The keeper's orphan age (660 s from the template) shortened so the run can see a sweep.
+      environment: { "approval-keeper": { PHIGATE_ORPHAN_AFTER_SECONDS: "5" } },
       prepare: async (db) => {
         await db.query(
           "UPDATE encounters SET notes = repeat('routine follow-up, stable. ', 100) WHERE id BETWEEN 2 AND 700",
@@ -158,6 +162,15 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     } finally {
       await reader.end();
     }
+  });
+
+  it("leaves a session running when S3 hangs past the function's timeout (the keeper must fail it later)", async () => {
+    // The result's PutObject is served, then its answer held past the route's 29 s: Lambda stops the function
+    // between the write and the session's completion. The rest of the run goes on meanwhile.
+    const held = d.cloud.endpoint.stall("s3:PutObject", `/${RESULTS_PREFIX}`, 40_000);
+    orphaned = query("SELECT mrn, zip FROM patients ORDER BY id LIMIT 3");
+    orphaned.catch(() => undefined);
+    await held;
   });
 
   it("starts an approval nobody will decide (it must expire by the end of the run)", async () => {
@@ -294,6 +307,38 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     const view = await settle(expiringSession, ["expired"], 30);
     expect(view.status).toBe("expired");
   }, 120_000);
+
+  it("fails the session a timed-out function left running: the keeper's sweep of the running-sessions index", async () => {
+    // Lambda's timeout (500) or API Gateway's 30 s (503), whichever a cold start makes come first.
+    const answer = await orphaned;
+    expect(answer?.status).toBeGreaterThanOrEqual(500);
+    const sessions = d.cloud.stack
+      .ofType("AWS::DynamoDB::Table")
+      .find((t) => t.logicalId.startsWith("StorageSessions"));
+    const indexed = () =>
+      d.cloud.dynamo
+        .items(d.cloud.stack.ref(sessions?.logicalId ?? ""))
+        .filter((i) => i.runningPk !== undefined)
+        .map((i) => String(i.pk?.S).replace(/^session#/, ""));
+    const [id = ""] = indexed();
+    expect(indexed()).toEqual([id]);
+    expect((await session(id)).status).toBe("running");
+
+    const mark = d.cloud.endpoint.mark();
+    const swept = await d.cloud.lambda.invokeById("approval-keeper", { "detail-type": "Scheduled Event" });
+    expect(swept).toMatchObject({ result: { orphans: 1 } });
+    counted.push({ name: "keeper sweep (one orphan)", calls: d.cloud.endpoint.since(mark) });
+    expect(await session(id)).toMatchObject({ status: "failed", error: { code: "interrupted" } });
+    expect(indexed()).toEqual([]);
+    // The failure is a chain record like any other (the auditor's bundle below covers it and verifies).
+    const replay = await d.cloud.api.send({
+      method: "GET",
+      path: `/v1/sessions/${id}/replay`,
+      headers: { authorization: `Bearer ${await d.oidc.ciToken(NIGHTLY, "phigate")}` },
+    });
+    expect(replay.status, replay.body).toBe(200);
+    expect(replay.body).toContain('"failed"');
+  }, 60_000);
 
   it("writes evidence bundles (the nightly job's, an auditor's) that `phigate verify-evidence` accepts against the KMS key", async () => {
     const signingKey = d.cloud.stack

@@ -13,6 +13,8 @@ export interface FunctionCapabilities {
    * replays and evidence bundles; `write`: session, chain and idempotency items, transactionally (no Query).
    */
   readonly sessions: "none" | "read" | "chain" | "write";
+  /** Lists running sessions (the sparse `running-sessions` index) to fail the ones a stopped function orphaned. */
+  readonly sweepsSessions: boolean;
   /** `read`: GetObject on results; `write`: also PutObject (write-once). */
   readonly results: "none" | "read" | "write";
   /** `read`: GetItem on approval items (`list`: also Query on the open index); `write`: also Put/UpdateItem. */
@@ -39,6 +41,7 @@ const NOTHING: FunctionCapabilities = {
   database: false,
   keys: false,
   sessions: "none",
+  sweepsSessions: false,
   results: "none",
   approvals: "none",
   workflow: "none",
@@ -113,7 +116,7 @@ export const TASK_CAPABILITIES: Readonly<Record<TaskName, FunctionCapabilities>>
 /** Capabilities of the scheduled functions. */
 export const SCHEDULED_CAPABILITIES = {
   /** The token holder's sweep: heartbeats, lost decisions re-sent, expired waits failed. */
-  "approval-keeper": caps({ approvals: "list", workflow: "signal" }),
+  "approval-keeper": caps({ approvals: "list", workflow: "signal", sessions: "write", sweepsSessions: true }),
   /** Writes the previous UTC day's evidence bundle. */
   "nightly-evidence": caps({ sessions: "chain", results: "read", evidence: true, policyArchive: "read" }),
 } as const satisfies Readonly<Record<string, FunctionCapabilities>>;

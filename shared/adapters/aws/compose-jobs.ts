@@ -7,8 +7,10 @@ import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import { bundleDeps } from "#shared/evidence/evidence-service.ts";
+import { failOrphanedSessions } from "#shared/sessions/orphans.ts";
 import { taskFunctionId } from "./capabilities.ts";
 import { type AwsParts, type ComposeOptions, composeFunction } from "./compose.ts";
+import { DynamoSessionStore } from "./dynamo-session-store.ts";
 import { type DeadlineContext, withInvocationDeadline } from "./invocation-deadline.ts";
 import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
 
@@ -61,18 +63,25 @@ export async function composeTask(
 export async function composeKeeper(
   parts: AwsParts,
   options: JobOptions,
-): Promise<() => Promise<{ heartbeats: number; resent: number }>> {
+): Promise<() => Promise<{ heartbeats: number; resent: number; orphans: number }>> {
   const telemetry = telemetryOf("approval-keeper", options);
-  const { deps } = await composeFunction("approval-keeper", parts, {
+  const { deps, config } = await composeFunction("approval-keeper", parts, {
     instrument: telemetry.instrument,
     ...options,
   });
+  const sessions = deps.sessions;
   return async () => {
     try {
       const swept = await sweepApprovals(deps);
       telemetry.count("Heartbeats", swept.heartbeats);
       telemetry.count("DecisionsResent", swept.resent);
-      return swept;
+      // Sessions a timed-out function left running are failed closed (only the local host could repair them before).
+      const orphans =
+        sessions instanceof DynamoSessionStore
+          ? await failOrphanedSessions(deps, (before) => sessions.running(before), config.orphanAfterSeconds)
+          : 0;
+      telemetry.count("OrphanedSessions", orphans);
+      return { ...swept, orphans };
     } finally {
       telemetry.flush();
     }

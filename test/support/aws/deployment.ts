@@ -52,6 +52,8 @@ export interface DeploymentOptions {
   readonly context?: Readonly<Record<string, unknown>>;
   readonly dataApiLimits?: DataApiLimits;
   readonly patients?: number;
+  /** Environment changes per function id (see `CloudOptions.environment`). */
+  readonly environment?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Changes to the seeded database (as the master user) before the stand-ins start. */
   readonly prepare?: (client: pg.Client) => Promise<void>;
 }
@@ -135,6 +137,7 @@ export async function deploy(options: DeploymentOptions): Promise<Deployment> {
       bundles,
       postgres: { host: postgres.host, port: postgres.port, adminUrl: postgres.url },
       ...(options.dataApiLimits === undefined ? {} : { dataApiLimits: options.dataApiLimits }),
+      ...(options.environment === undefined ? {} : { environment: options.environment }),
     }),
   );
   cloud.secrets.put(APPROVER_SECRET_ARN, JSON.stringify({ clientSecret: oidc.clientSecret }));

@@ -27,6 +27,14 @@ export interface CallRecord {
 }
 
 /** What AWS answers when IAM refuses a call, per service. */
+/** A call to hold before answering (a hung dependency), consumed by the first call it matches. */
+interface Stall {
+  readonly call: string;
+  readonly urlPart: string;
+  readonly ms: number;
+  readonly taken: () => void;
+}
+
 const ACCESS_DENIED: Readonly<Record<string, { status: number; code: string }>> = {
   s3: { status: 403, code: "AccessDenied" },
   sns: { status: 403, code: "AuthorizationError" },
@@ -39,6 +47,8 @@ export class LoopbackEndpoint {
   /** Calls the endpoint could not serve at all (bad signature, unknown service): each one fails the run. */
   readonly rejected: { reason: string; url: string }[] = [];
   private readonly credentials = new Map<string, LoopbackCredentials>();
+  private readonly stalls: Stall[] = [];
+  private readonly held = new Set<() => void>();
   private readonly services: Map<string, LoopbackService>;
   private seq = 0;
 
@@ -105,7 +115,18 @@ export class LoopbackEndpoint {
     return this.calls.filter((c) => c.seq >= mark);
   }
 
+  /**
+   * Holds the next call matching `call` (`service:Operation`) whose URL contains `urlPart` for `ms` after serving it,
+   * as a hung dependency would; resolves when such a call arrived.
+   */
+  stall(call: string, urlPart: string, ms: number): Promise<void> {
+    return new Promise((taken) => {
+      this.stalls.push({ call, urlPart, ms, taken });
+    });
+  }
+
   async close(): Promise<void> {
+    for (const release of this.held) release();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -190,6 +211,22 @@ export class LoopbackEndpoint {
       operation,
       status: response.status,
     });
+    const stall = this.stalls.findIndex(
+      (s) => s.call === `${signed.service}:${operation}` && request.url.includes(s.urlPart),
+    );
+    const [held] = stall >= 0 ? this.stalls.splice(stall, 1) : [];
+    if (held !== undefined) {
+      held.taken();
+      await new Promise<void>((resolve) => {
+        const release = () => {
+          clearTimeout(timer);
+          this.held.delete(release);
+          resolve();
+        };
+        const timer = setTimeout(release, held.ms);
+        this.held.add(release);
+      });
+    }
     return { ...response, headers: { "x-amzn-requestid": requestId, ...response.headers } };
   }
 }
