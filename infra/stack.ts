@@ -17,6 +17,7 @@ import { ReaderRole } from "#infra/constructs/reader-role.ts";
 import { Schedules } from "#infra/constructs/schedules.ts";
 import { Storage } from "#infra/constructs/storage.ts";
 import { grantCapabilities } from "#infra/grants.ts";
+import { assertPolicyFitsRoutes } from "#infra/policy-budget.ts";
 import { approverProviderOf, jwksUriOf, type Settings } from "#infra/settings.ts";
 import { capabilitiesOf, type FunctionCapabilities } from "#shared/adapters/aws/capabilities.ts";
 import { ALL_FUNCTIONS, type FunctionDefinition, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
@@ -97,7 +98,7 @@ export class PhigateStack extends Stack {
     const { settings, projectRoot } = props;
     const policyPath = resolve(projectRoot, settings.policyFile);
     const policyText = readFileSync(policyPath, "utf8");
-    parsePolicy(policyText, settings.policyFile);
+    assertPolicyFitsRoutes(parsePolicy(policyText, settings.policyFile));
 
     this.keys = new Keys(this, "Keys");
     this.storage = new Storage(this, "Storage", {

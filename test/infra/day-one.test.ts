@@ -3,8 +3,13 @@
 // database by default, and one alarm per failure mode plus a dashboard.
 
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPhigateApp } from "#infra/phigate-app.ts";
+import { maxStatementTimeoutMs } from "#infra/policy-budget.ts";
 import { readSettings } from "#infra/settings.ts";
 import { ALL_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { OfflineIam } from "#test/support/aws/iam.ts";
@@ -209,6 +214,25 @@ describe("the read-only database role", () => {
       expect(existing.resources("AWS::RDS::DBCluster")).toEqual([]);
     } finally {
       existing.remove();
+    }
+  });
+});
+
+describe("time budgets", () => {
+  it("refuses at synth a policy whose statement timeout cannot fit the 29 s query route", () => {
+    const dir = mkdtempSync(join(tmpdir(), "phigate-budget-"));
+    try {
+      const demo = readFileSync("policy/demo.yaml", "utf8");
+      expect(demo).toContain("statementTimeoutMs: 10000");
+      const policyFile = join(dir, "policy.yaml");
+      writeFileSync(policyFile, demo.replace("statementTimeoutMs: 10000", "statementTimeoutMs: 60000"));
+      const outdir = join(dir, "cdk.out");
+      expect(() => createPhigateApp({ outdir, nag: false, context: { ...NO_BUNDLING, policyFile } })).toThrow(
+        /statementTimeoutMs over 25000 ms .*principal \S+ asks 60000/,
+      );
+      expect(maxStatementTimeoutMs()).toBe(25_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
