@@ -81,8 +81,13 @@ describe("HTTP API", () => {
 
 describe("functions", () => {
   it("has one arm64 Node function per route, workflow task and schedule, traced, with its environment", () => {
+    // Besides the gateway's functions, only the read-only role's custom resource (deploy time, no route).
     const functions = resources("AWS::Lambda::Function");
-    expect(functions).toHaveLength(ALL_FUNCTIONS.length);
+    expect(functions).toHaveLength(ALL_FUNCTIONS.length + 1);
+    const gateway = new Set([...stack.functions.values()].map((f) => logicalId(f.function as never)));
+    expect(functions.filter(([id]) => !gateway.has(id)).map(([id]) => id)).toEqual([
+      logicalId(stack.readerRole.function as never),
+    ]);
     expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 2);
     for (const definition of ALL_FUNCTIONS) {
       const fn = stack.functions.get(definition.id);
@@ -179,11 +184,12 @@ describe("least privilege", () => {
     }
   });
 
-  it("lets get-session read session items and result objects, and nothing else", () => {
+  it("lets get-session read session items and result objects (listing: a removed result is a 404), and nothing else", () => {
     const statements = statementsOf("get-session");
     expect(statements.map((s) => s.Sid).sort()).toEqual([
       "DataKey",
       "OwnLogGroup",
+      "ResultListing",
       "ResultObjects",
       "SessionTable",
       "Tracing",
@@ -197,6 +203,9 @@ describe("least privilege", () => {
     const objects = statements.find((s) => s.Sid === "ResultObjects");
     expect(actionsOf(objects)).toEqual(["s3:GetObject"]);
     expect(JSON.stringify(objects?.Resource)).toContain(`/${RESULTS_PREFIX}*`);
+    const listing = statements.find((s) => s.Sid === "ResultListing");
+    expect(actionsOf(listing)).toEqual(["s3:ListBucket"]);
+    expect(listing?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.storage.results), "Arn"] });
     expect(actionsOf(statements.find((s) => s.Sid === "DataKey"))).toEqual([
       "kms:Decrypt",
       "kms:DescribeKey",

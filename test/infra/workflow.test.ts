@@ -12,7 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PhigateStack } from "#infra/stack.ts";
 import { OPEN_INDEX } from "#shared/adapters/aws/approval-item.ts";
-import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
+import { DynamoSessionStore, RUNNING_INDEX } from "#shared/adapters/aws/dynamo-session-store.ts";
 import { ALL_FUNCTIONS, TASK_FUNCTIONS } from "#shared/adapters/aws/functions.ts";
 import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } from "#shared/approval/asl.ts";
 import { APPROVAL_STATES } from "#shared/approval/states.ts";
@@ -255,15 +255,25 @@ describe("least privilege of the approval and evidence functions", () => {
     }
   });
 
-  it("gives the keeper only a Query on the open index and the task signals", () => {
+  it("gives the keeper a Query on the open-approvals and running-sessions indexes, the task signals and session writes", () => {
     const statements = statementsOf("approval-keeper");
     expect(statements.map((s) => s.Sid).sort()).toEqual([
       "DataKey",
       "OpenApprovals",
       "OwnLogGroup",
+      "RunningSessions",
+      "SessionTable",
       "SignalApproval",
       "Tracing",
     ]);
+    const running = statements.find((s) => s.Sid === "RunningSessions");
+    expect(actionsOf(running)).toEqual(["dynamodb:Query"]);
+    expect(running?.Resource).toEqual({
+      "Fn::Join": [
+        "",
+        [{ "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] }, `/index/${RUNNING_INDEX}`],
+      ],
+    });
     const query = statements.find((s) => s.Sid === "OpenApprovals");
     expect(actionsOf(query)).toEqual(["dynamodb:Query"]);
     expect(query?.Resource).toEqual({

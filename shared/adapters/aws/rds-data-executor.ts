@@ -44,6 +44,8 @@ export interface RdsDataExecutorOptions {
   readonly logger: Logger;
   /** Extra time past the statement timeout before the client gives up on a call (default 2 s). */
   readonly deadlineSlackMs?: number;
+  /** How waits for a resuming cluster sleep (tests record them instead). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 interface Transaction {
@@ -164,10 +166,12 @@ export class RdsDataExecutor implements SqlExecutor {
     const { client, clusterArn, secretArn, database } = this.options;
     let id: string | undefined;
     try {
-      const begun = await resumeTolerant(() =>
-        client.send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
-          abortSignal: AbortSignal.timeout(DATA_API_CALL_LIMIT_MS),
-        }),
+      const begun = await resumeTolerant(
+        () =>
+          client.send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
+            abortSignal: AbortSignal.timeout(DATA_API_CALL_LIMIT_MS),
+          }),
+        this.options.sleep,
       );
       // Clamped after the cluster answered: the wait for a resuming cluster came out of the same budget.
       const bounded = clampTimeout(timeoutMs, this.slack);

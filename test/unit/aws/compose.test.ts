@@ -16,6 +16,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { READER_ROLE_ENTRY } from "#infra/constructs/reader-role.ts";
 import { capabilitiesOf, ROUTE_CAPABILITIES, TASK_CAPABILITIES } from "#shared/adapters/aws/capabilities.ts";
 import { composeHandler, createAwsDeps, loadBundledPolicy } from "#shared/adapters/aws/compose.ts";
 import { DynamoSessionStore } from "#shared/adapters/aws/dynamo-session-store.ts";
@@ -155,11 +156,11 @@ describe("Lambda environment", () => {
 });
 
 describe("Lambda entries", () => {
-  it("has one entry file per function (every route, every workflow task, the scheduled ones) and no other", async () => {
+  it("has one entry file per function (every route, every workflow task, the scheduled ones, the reader role's custom resource) and no other", async () => {
     const files = (await readdir(join(ROOT, "functions")))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `functions/${f}`);
-    expect(files.sort()).toEqual(ALL_FUNCTIONS.map((f) => f.entry).sort());
+    expect(files.sort()).toEqual([...ALL_FUNCTIONS.map((f) => f.entry), READER_ROLE_ENTRY].sort());
     for (const route of ROUTES) expect(route.entry).toBe(`functions/${route.id}.ts`);
     for (const task of TASK_NAMES) {
       expect(TASK_FUNCTIONS[task].entry).toBe(`functions/task-${task}.ts`);

@@ -30,6 +30,9 @@ const TX = "tx-1";
 
 const rds = mockClient(RDSDataClient);
 
+/** Waits for a resuming cluster, recorded instead of slept. */
+const waits: number[] = [];
+
 function executor(): RdsDataExecutor {
   return new RdsDataExecutor({
     client: new RDSDataClient({ region: "eu-west-1" }),
@@ -37,6 +40,9 @@ function executor(): RdsDataExecutor {
     secretArn: SECRET,
     database: "ehr",
     logger: silentLogger,
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
   });
 }
 
@@ -421,6 +427,7 @@ describe("RdsDataExecutor.execute", () => {
     rds
       .on(BeginTransactionCommand)
       .rejects(new DatabaseResumingException({ message: "resuming", $metadata: {} }));
+    waits.length = 0;
     await expect(
       executor().execute(
         { sql: "SELECT 1", params: [], timeoutMs: 1_000, maxRows: 1, pageSize: 1 },
@@ -428,6 +435,8 @@ describe("RdsDataExecutor.execute", () => {
       ),
     ).rejects.toBeInstanceOf(UnavailableError);
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
+    // Outside an invocation the budget is unbounded: the resume waits stop at their attempt limit.
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000]);
   });
 });
 
