@@ -1,6 +1,7 @@
 // The CLI's HTTP client: JSON in and out, errors in the contract's shape turned into CliError.
 
 import { CliError, EXIT } from "#cli/cli-error.ts";
+import { type RetryPolicy, sendWithRetry } from "#cli/retry.ts";
 import { oneLine } from "#cli/safe-text.ts";
 
 /** The gateway's base URL (`--url`, `PHIGATE_URL`, or the local default). */
@@ -42,19 +43,24 @@ export async function callJson(
     body?: unknown;
     headers?: Record<string, string>;
     extraHeadersMs?: number;
+    retry?: RetryPolicy;
   },
 ): Promise<{ status: number; body: unknown }> {
   const { readAll, send } = await import("#cli/http.ts");
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
-  const answer = await send(url, {
-    method: init.method,
-    headers,
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-    ...(init.extraHeadersMs === undefined ? {} : { extraHeadersMs: init.extraHeadersMs }),
-    what: "the gateway",
-  });
+  const answer = await sendWithRetry(
+    () =>
+      send(url, {
+        method: init.method,
+        headers,
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+        ...(init.extraHeadersMs === undefined ? {} : { extraHeadersMs: init.extraHeadersMs }),
+        what: "the gateway",
+      }),
+    init.retry,
+  );
   const text = (await readAll(answer)).toString("utf8");
   if (answer.status >= 400) throw contractError(answer.status, text);
   let body: unknown;
@@ -73,11 +79,13 @@ export async function callJson(
 /** GETs a text resource (an HTML page); contract errors become CliError like `callJson`'s. */
 export async function callText(url: string, init: { token: string; accept: string }): Promise<string> {
   const { readAll, send } = await import("#cli/http.ts");
-  const answer = await send(url, {
-    method: "GET",
-    headers: { accept: init.accept, authorization: `Bearer ${init.token}` },
-    what: "the gateway",
-  });
+  const answer = await sendWithRetry(() =>
+    send(url, {
+      method: "GET",
+      headers: { accept: init.accept, authorization: `Bearer ${init.token}` },
+      what: "the gateway",
+    }),
+  );
   const text = (await readAll(answer)).toString("utf8");
   if (answer.status >= 400) throw contractError(answer.status, text);
   return text;

@@ -12,6 +12,8 @@ export interface FunctionCapabilities {
    * replays and evidence bundles; `write`: session, chain and idempotency items, transactionally (no Query).
    */
   readonly sessions: "none" | "read" | "chain" | "write";
+  /** Lists running sessions (the sparse `running-sessions` index) to fail the ones a stopped function orphaned. */
+  readonly sweepsSessions: boolean;
   /** `read`: GetObject on results; `write`: also PutObject (write-once). */
   readonly results: "none" | "read" | "write";
   /** `read`: GetItem on approval items (`list`: also Query on the open index); `write`: also Put/UpdateItem. */
@@ -39,6 +41,7 @@ const NOTHING: FunctionCapabilities = {
   database: false,
   keys: false,
   sessions: "none",
+  sweepsSessions: false,
   results: "none",
   approvals: "none",
   workflow: "none",

@@ -4,6 +4,7 @@ import type { TaskDeclaration } from "#shared/approval/tasks/task-declaration.ts
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { Capabilities } from "#shared/capabilities.ts";
 import type { JobDeclaration } from "#shared/jobs/job.ts";
+import { type DeadlineContext, withInvocationDeadline } from "./adapters/invocation-deadline.ts";
 import { type ComposeOptions, composeFunction, type PartsFor } from "./compose.ts";
 import type { JobTelemetry, JobTelemetryFactory } from "./job-metrics.ts";
 
@@ -32,9 +33,9 @@ export async function serveTask<const C extends Capabilities>(
 ): Promise<TaskHandler> {
   const telemetry = telemetryOf(task.id, options);
   const { deps } = await composeFunction(task, parts, { instrument: telemetry.instrument, ...options });
-  return async (payload) => {
+  return async (payload, context?: DeadlineContext) => {
     try {
-      const result = await task.run(deps, payload);
+      const result = await withInvocationDeadline(context, () => task.run(deps, payload));
       telemetry.count("TaskSucceeded");
       return result;
     } catch (error) {
@@ -51,12 +52,12 @@ export async function serveJob<const C extends Capabilities, R>(
   job: JobDeclaration<C, R>,
   parts: NoInfer<PartsFor<C>>,
   options: JobOptions,
-): Promise<(event: unknown) => Promise<R>> {
+): Promise<(event: unknown, context?: DeadlineContext) => Promise<R>> {
   const telemetry = telemetryOf(job.id, options);
   const { deps } = await composeFunction(job, parts, { instrument: telemetry.instrument, ...options });
-  return async (event) => {
+  return async (event, context) => {
     try {
-      const { result, counts } = await job.run(deps, event);
+      const { result, counts } = await withInvocationDeadline(context, () => job.run(deps, event));
       for (const [name, value] of counts) telemetry.count(name, value);
       return result;
     } catch (error) {

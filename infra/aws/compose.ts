@@ -12,6 +12,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
 import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
@@ -42,6 +43,7 @@ import {
   systemClock,
 } from "#shared/ports.ts";
 import { DecisionCache } from "#shared/query/decide-request.ts";
+import type { OrphanDeps } from "#shared/sessions/orphans.ts";
 import { functionPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
@@ -70,7 +72,7 @@ export interface ComposeOptions {
 }
 
 /** Everything a phigate function may need: the route handlers' deps plus the workflow tasks' notifier. */
-export type AwsDeps = HandlerDeps & { readonly notifier: Notifier };
+export type AwsDeps = HandlerDeps & { readonly notifier: Notifier } & OrphanDeps;
 
 function missing(capability: string): never {
   throw new ConfigurationError(
@@ -205,6 +207,12 @@ export async function createAwsDeps(
   // Independent cold-start waits (the parser's WASM, the client secret) run at once; either failing fails the whole.
   const [analyzer, signIn] = await Promise.all([analyzing, approverSignIn(config, clients, parts)]);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
+  const sessions = new DynamoSessionStore({
+    client: clients.dynamo,
+    tableName: config.sessionsTable,
+    logger,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+  });
   return {
     verifier: createTokenVerifier(config.issuers),
     logger,
@@ -212,12 +220,7 @@ export async function createAwsDeps(
     analyzer,
     policy: policySource,
     executor,
-    sessions: new DynamoSessionStore({
-      client: clients.dynamo,
-      tableName: config.sessionsTable,
-      logger,
-      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-    }),
+    sessions,
     objects: new S3ObjectStore({
       client: clients.s3,
       bucket: config.resultsBucket,
@@ -261,6 +264,10 @@ export async function createAwsDeps(
       : noNotifier,
     publicUrl: () => required(config.publicUrl, "publicUrl"),
     signIn,
+    // Sessions a timed-out function left running, listed through the sparse index only the keeper may query.
+    orphans: can.sweepsSessions
+      ? { running: (before) => sessions.running(before), afterSeconds: config.orphanAfterSeconds }
+      : undefined,
   };
 }
 
@@ -334,5 +341,7 @@ export async function serveRoute<const C extends Capabilities>(
   options: ComposeOptions = {},
 ): Promise<ApiGatewayHandler> {
   const { deps } = await composeFunction(route, parts, options);
-  return apiGatewayHandler(route.create(deps));
+  const handler = apiGatewayHandler(route.create(deps));
+  // Each invocation runs under Lambda's deadline, so database calls are clamped to the time it has left.
+  return (event, context?: DeadlineContext) => withInvocationDeadline(context, () => handler(event));
 }

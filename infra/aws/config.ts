@@ -48,6 +48,8 @@ export const lambdaEnvSchema = z.object({
   PHIGATE_INLINE_MAX_BYTES: positiveInt("1000000", 4_000_000),
   /** How long an idempotency key is remembered, seconds (DynamoDB TTL). */
   PHIGATE_IDEMPOTENCY_TTL_SECONDS: positiveInt("604800", 31_536_000),
+  /** The keeper fails sessions still `running` this long after they were recorded (longer than any function lives). */
+  PHIGATE_ORPHAN_AFTER_SECONDS: positiveInt("900", 86_400),
   PHIGATE_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Aurora cluster ARN (Data API), for functions with the `database` capability. */
   PHIGATE_DB_CLUSTER_ARN: arn.optional(),
@@ -109,6 +111,7 @@ export interface LambdaConfig {
   readonly inlineMaxBytes: number;
   readonly idempotencyTtlSeconds: number;
   readonly logLevel: LogLevel;
+  readonly orphanAfterSeconds: number;
   readonly database: DatabaseConfig | undefined;
   readonly keysSecretArn: string | undefined;
   readonly approvalsTable: string | undefined;
@@ -211,6 +214,7 @@ export function lambdaConfigFromEnv(
     inlineMaxBytes: e.PHIGATE_INLINE_MAX_BYTES,
     idempotencyTtlSeconds: e.PHIGATE_IDEMPOTENCY_TTL_SECONDS,
     logLevel: e.PHIGATE_LOG_LEVEL,
+    orphanAfterSeconds: e.PHIGATE_ORPHAN_AFTER_SECONDS,
     database,
     keysSecretArn: e.PHIGATE_KEYS_SECRET_ARN,
     approvalsTable: e.PHIGATE_APPROVALS_TABLE,

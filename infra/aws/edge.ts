@@ -1,11 +1,15 @@
 // The AWS edge: API Gateway HTTP API (payload v2) events in as web `Request`s, the core's `Response`s back as results.
 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { DeadlineContext } from "#infra/aws/adapters/invocation-deadline.ts";
 import type { ApiHandler } from "#shared/http/api-handler.ts";
 import type { RouteContext } from "#shared/http/request.ts";
 
 /** An API Gateway HTTP API (payload v2) Lambda handler. */
-export type ApiGatewayHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+export type ApiGatewayHandler = (
+  event: APIGatewayProxyEventV2,
+  context?: DeadlineContext,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * The request an event describes. API Gateway moves cookies out of the Cookie header into `event.cookies` (put back

@@ -9,7 +9,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
-import { KEY_PREFIXES } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#infra/aws/adapters/s3-policy-archive.ts";
@@ -95,10 +95,16 @@ export function grantCapabilities(
       });
     }
   }
+  if (can.sweepsSessions) {
+    add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
+  }
   if (can.results !== "none") {
     add("ResultObjects", can.results === "write" ? ["s3:GetObject", ...PUT_OBJECT] : ["s3:GetObject"], [
       targets.results.arnForObjects(`${RESULTS_PREFIX}*`),
     ]);
+    // Without it S3 answers 403 (not 404) for a result the lifecycle already removed, and a bundle or a session
+    // view would fail as if the store were down; listing reveals only result keys (day and session id).
+    add("ResultListing", ["s3:ListBucket"], [targets.results.bucketArn]);
     wildcards.push({
       resource: `<${bucketLogicalId(scope, targets.results)}.Arn>/${RESULTS_PREFIX}*`,
       reason:

@@ -19,6 +19,11 @@ export const settingsSchema = z
     groupsClaim: z.string().min(1).default("groups"),
     /** Object Lock (compliance mode) retention of results, days. */
     resultRetentionDays: count(30, 36_500),
+    /**
+     * Object Lock mode of stored results: `governance` (default) lets an operator holding s3:BypassGovernanceRetention
+     * purge a result that must not exist (a masking defect) before its retention ends; `compliance` lets no one.
+     */
+    resultLockMode: z.enum(["governance", "compliance"]).default("governance"),
     /** Object Lock (compliance mode) retention of evidence bundles, days (6 years by default). */
     evidenceRetentionDays: count(2_190, 36_500),
     /** The policy file bundled with the functions, relative to the repository root. */
@@ -33,6 +38,14 @@ export const settingsSchema = z
       .string()
       .regex(/^arn:aws[a-z-]*:secretsmanager:/)
       .optional(),
+    /**
+     * A secret `{username, password}` of a read-only role you created yourself in the stack's own cluster (instead of
+     * the role the stack creates); the deploy verifies it is read-only.
+     */
+    readerSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:/)
+      .optional(),
     /** The KMS key encrypting `existingSecretArn`, when it is a customer-managed key. */
     existingSecretKeyArn: z
       .string()
@@ -43,6 +56,26 @@ export const settingsSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/)
       .default("ehr"),
+    /**
+     * Aurora Serverless v2 capacity range (ACU). The default minimum 0.5 never pauses: a paused cluster answers the
+     * first calls after it with DatabaseResumingException for up to ~15 s. Set 0 (with `databaseAutoPauseSeconds`)
+     * for test accounts only.
+     */
+    databaseMinCapacity: z.coerce.number().min(0).max(256).default(0.5),
+    databaseMaxCapacity: z.coerce.number().min(1).max(256).default(4),
+    /** Idle seconds before a cluster with minimum 0 ACU pauses (300–86,400); only with `databaseMinCapacity` 0. */
+    databaseAutoPauseSeconds: z.coerce.number().int().min(300).max(86_400).optional(),
+    /** Comma-separated addresses subscribed by email to the operators' alarm topic. */
+    alarmEmails: z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((address) => address.trim())
+          .filter((address) => address.length > 0),
+      )
+      .pipe(z.array(z.email()).max(100))
+      .default([]),
     /** Reserved concurrency of each function. */
     reservedConcurrency: count(10, 1_000),
     /** Steady-state requests per second the API accepts. */
@@ -87,6 +120,14 @@ export const settingsSchema = z
       .string()
       .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/)
       .default("00:30"),
+  })
+  .refine((s) => (s.databaseMinCapacity === 0) === (s.databaseAutoPauseSeconds !== undefined), {
+    message: "databaseMinCapacity 0 (auto-pause) and databaseAutoPauseSeconds go together",
+    path: ["databaseAutoPauseSeconds"],
+  })
+  .refine((s) => s.databaseMaxCapacity >= s.databaseMinCapacity, {
+    message: "databaseMaxCapacity must be at least databaseMinCapacity",
+    path: ["databaseMaxCapacity"],
   })
   .refine((s) => (s.existingClusterArn === undefined) === (s.existingSecretArn === undefined), {
     message: "existingClusterArn and existingSecretArn go together",

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { CfnOutput, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
+import { DATA_API_CALL_LIMIT_MS } from "#infra/aws/adapters/rds-data-budget.ts";
 import type { LambdaEnvironment } from "#infra/aws/config.ts";
 import type { FunctionDefinition } from "#infra/aws/functions.ts";
 import {
@@ -17,9 +18,12 @@ import { Database } from "#infra/cdk/constructs/database.ts";
 import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
+import { Operations } from "#infra/cdk/constructs/operations.ts";
+import { ReaderRole } from "#infra/cdk/constructs/reader-role.ts";
 import { Schedules } from "#infra/cdk/constructs/schedules.ts";
 import { Storage } from "#infra/cdk/constructs/storage.ts";
 import { type GrantTargets, grantCapabilities } from "#infra/cdk/grants.ts";
+import { assertPolicyFitsRoutes } from "#infra/cdk/policy-budget.ts";
 import { approverProviderOf, jwksUriOf, type Settings } from "#infra/cdk/settings.ts";
 import { taskFunctionId } from "#shared/approval/tasks/task-declaration.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
@@ -60,6 +64,11 @@ function noDeadLetterQueueReason(definition: FunctionDefinition): string {
   return definition.kind === "schedule" ? definition.job.onFailure : NO_DLQ[definition.kind];
 }
 
+/** When the keeper fails a `running` session: the longest statement-running function's timeout and a minute more. */
+function orphanAfterSeconds(definitions: readonly FunctionDefinition[]): number {
+  return Math.max(...definitions.filter((d) => d.capabilities.database).map((d) => d.timeoutSeconds)) + 60;
+}
+
 /** Reserved concurrency of a function: a scheduled job never needs more than one at a time. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
   return definition.kind === "schedule" ? 1 : settings.reservedConcurrency;
@@ -87,7 +96,10 @@ interface EnvironmentSources {
   readonly storage: Storage;
   readonly keys: Keys;
   readonly database: Database;
+  readonly readerRole: ReaderRole;
   readonly notifications: ApproverNotifications;
+  /** Longer than any function that runs statements may live: a session still running then was orphaned. */
+  readonly orphanAfterSeconds: number;
 }
 
 /** The environment a function's capabilities call for (and nothing more). */
@@ -126,7 +138,7 @@ function environmentOf(
     ...(can.database
       ? {
           PHIGATE_DB_CLUSTER_ARN: database.clusterArn,
-          PHIGATE_DB_SECRET_ARN: database.secretArn,
+          PHIGATE_DB_SECRET_ARN: from.readerRole.secretArn,
           PHIGATE_DB_NAME: database.databaseName,
         }
       : {}),
@@ -143,6 +155,7 @@ function environmentOf(
     ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
       ? { PHIGATE_APPROVER_CLIENT_SECRET_ARN: settings.approverClientSecretArn }
       : {}),
+    ...(can.sweepsSessions ? { PHIGATE_ORPHAN_AFTER_SECONDS: String(from.orphanAfterSeconds) } : {}),
     POWERTOOLS_METRICS_NAMESPACE: "phigate",
   };
 }
@@ -154,10 +167,14 @@ export class PhigateStack extends Stack {
   readonly api: GatewayApi;
   readonly storage: Storage;
   readonly database: Database;
+  /** The read-only role the functions' Data API calls sign in as. */
+  readonly readerRole: ReaderRole;
   readonly keys: Keys;
   readonly notifications: ApproverNotifications;
   readonly approvalWorkflow: ApprovalStateMachine;
   readonly schedules: Schedules;
+  /** Alarms, the operators' topic and the dashboard. */
+  readonly operations: Operations;
   /** The public base URL the functions are told (context `publicUrl`, else the API endpoint). */
   readonly publicUrl: string;
 
@@ -166,15 +183,17 @@ export class PhigateStack extends Stack {
     const { settings, projectRoot } = props;
     const policyPath = resolve(projectRoot, settings.policyFile);
     const policyText = readFileSync(policyPath, "utf8");
-    parsePolicy(policyText, settings.policyFile);
+    assertPolicyFitsRoutes(parsePolicy(policyText, settings.policyFile), props.functions);
 
     this.keys = new Keys(this, "Keys");
     this.storage = new Storage(this, "Storage", {
       dataKey: this.keys.data,
       resultRetentionDays: settings.resultRetentionDays,
+      resultLockMode: settings.resultLockMode,
       evidenceRetentionDays: settings.evidenceRetentionDays,
     });
     this.database = this.addDatabase(settings);
+    this.readerRole = this.addReaderRole(settings, projectRoot);
     new Backups(this, "Backups", {
       dataKey: this.keys.data,
       tables: [this.storage.sessions, this.storage.approvals],
@@ -206,7 +225,9 @@ export class PhigateStack extends Stack {
         storage: this.storage,
         keys: this.keys,
         database: this.database,
+        readerRole: this.readerRole,
         notifications: this.notifications,
+        orphanAfterSeconds: orphanAfterSeconds(props.functions),
       },
       stateMachineArn,
     });
@@ -219,6 +240,10 @@ export class PhigateStack extends Stack {
       taskFunctions: taskFunctionsOf((task) => this.fn(taskFunctionId(task)).function),
       logsKey: this.keys.logs,
     });
+    this.keys.allowSigning(
+      props.functions.filter((d) => d.capabilities.evidence).map((d) => this.fn(d.id).role),
+    );
+    this.operations = this.addOperations(settings, props.functions);
     this.schedules = new Schedules(this, "Schedules", {
       jobs: props.functions.flatMap((f) =>
         f.kind === "schedule" ? [{ job: f.job, function: this.fn(f.id).function }] : [],
@@ -241,6 +266,12 @@ export class PhigateStack extends Stack {
       dataKey: this.keys.data,
       databaseName: settings.databaseName,
       logBucket: this.storage.accessLogs,
+      logsKey: this.keys.logs,
+      capacity: {
+        min: settings.databaseMinCapacity,
+        max: settings.databaseMaxCapacity,
+        autoPauseSeconds: settings.databaseAutoPauseSeconds,
+      },
       ...(settings.existingClusterArn !== undefined && settings.existingSecretArn !== undefined
         ? {
             existing: {
@@ -252,6 +283,60 @@ export class PhigateStack extends Stack {
             },
           }
         : {}),
+    });
+  }
+
+  /**
+   * The read-only role the functions sign in as, never the master user: created (owned cluster) and verified (every
+   * cluster) by a custom resource before any function can run a statement.
+   */
+  private addReaderRole(settings: Settings, projectRoot: string): ReaderRole {
+    const ownsCluster = this.database.cluster !== undefined;
+    const readerRole = new ReaderRole(this, "ReaderRole", {
+      projectRoot,
+      dataKey: this.keys.data,
+      logsKey: this.keys.logs,
+      clusterArn: this.database.clusterArn,
+      database: this.database.databaseName,
+      master:
+        ownsCluster && settings.readerSecretArn === undefined
+          ? { secretArn: this.database.secretArn, keyArns: this.database.secretKeyArns }
+          : undefined,
+      readerSecret: ownsCluster
+        ? settings.readerSecretArn === undefined
+          ? undefined
+          : { secretArn: settings.readerSecretArn }
+        : { secretArn: this.database.secretArn, keyArn: settings.existingSecretKeyArn },
+      statementTimeoutMs: DATA_API_CALL_LIMIT_MS,
+    });
+    if (this.database.cluster !== undefined) readerRole.resource.node.addDependency(this.database.cluster);
+    return readerRole;
+  }
+
+  /** Alarms per failure mode on the operators' topic, and the dashboard. */
+  private addOperations(settings: Settings, definitions: readonly FunctionDefinition[]): Operations {
+    return new Operations(this, "Operations", {
+      api: this.api.api,
+      functions: definitions.map((d) => ({
+        id: d.id,
+        fn: this.fn(d.id).function,
+        timeoutSeconds: d.timeoutSeconds,
+      })),
+      stateMachine: this.approvalWorkflow.stateMachine,
+      tables: [
+        { id: "Sessions", table: this.storage.sessions },
+        { id: "Approvals", table: this.storage.approvals },
+      ],
+      approversTopicName: this.notifications.topic.topicName,
+      cluster:
+        this.database.cluster === undefined
+          ? undefined
+          : {
+              identifier: this.database.cluster.clusterIdentifier,
+              maxCapacity: settings.databaseMaxCapacity,
+            },
+      dataKey: this.keys.data,
+      emails: settings.alarmEmails,
     });
   }
 
@@ -281,7 +366,11 @@ export class PhigateStack extends Stack {
         settings.approverClientSecretArn === undefined
           ? undefined
           : { secretArn: settings.approverClientSecretArn, keyArn: settings.approverClientSecretKeyArn },
-      database: this.database,
+      database: {
+        clusterArn: this.database.clusterArn,
+        secretArn: this.readerRole.secretArn,
+        secretKeyArns: this.readerRole.secretKeyArns,
+      },
     };
     const functions = new Map<string, GatewayFunction>();
     for (const definition of definitions) {
@@ -296,6 +385,7 @@ export class PhigateStack extends Stack {
         ...(definition.kind === "schedule" ? { asyncRetryAttempts: definition.job.retries.attempts } : {}),
       });
       grantCapabilities(fn, fn.policy, definition.capabilities, targets);
+      if (definition.capabilities.database) fn.function.node.addDependency(this.readerRole.resource);
       Validations.of(fn).acknowledge(NO_VPC, {
         id: "HIPAA.Security-LambdaDLQ",
         reason: noDeadLetterQueueReason(definition),
@@ -322,6 +412,7 @@ export class PhigateStack extends Stack {
     new CfnOutput(this, "EvidenceBucket", { value: this.storage.evidence.bucketName });
     new CfnOutput(this, "EvidenceSigningKey", { value: this.keys.signing.keyArn });
     new CfnOutput(this, "DatabaseClusterArn", { value: this.database.clusterArn });
+    new CfnOutput(this, "OperatorsTopic", { value: this.operations.topic.topicArn });
   }
 }
 

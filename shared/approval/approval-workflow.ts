@@ -24,6 +24,25 @@ const TRANSIENT = [
 ];
 
 /**
+ * Retries of the callback's worker: only transient failures (Lambda throttled or failing, SNS or DynamoDB unavailable),
+ * never `States.TaskFailed` (it would retry the worker's deliberate ApprovalExpired before the catch routes it).
+ */
+const TRANSIENT_WORKER = [
+  {
+    errorEquals: [
+      "Lambda.TooManyRequestsException" as const,
+      "Lambda.ServiceException" as const,
+      "Lambda.AWSLambdaException" as const,
+      "Lambda.SdkClientException" as const,
+      "UnavailableError" as const,
+    ],
+    intervalSeconds: 2,
+    maxAttempts: 5,
+    backoffRate: 2,
+  },
+];
+
+/**
  * Just-in-time approval of one recorded statement. `PlanWait` computes the seconds left before the approval
  * expires; `AwaitDecision` hands `notify-approvers` a task token (kept in the approval store; approvers get only
  * the opaque approval id) and waits for the decision until the expiry, with a heartbeat that the token holder
@@ -68,6 +87,7 @@ export const APPROVAL_STATES: WorkflowDescription = workflowDescriptionSchema.pa
       timeoutSecondsPath: "$.wait.remainingSeconds",
       heartbeatSecondsPath: "$.wait.heartbeatSeconds",
       resultPath: "$.decision",
+      retry: TRANSIENT_WORKER,
       catch: [
         { errorEquals: ["States.HeartbeatTimeout"], resultPath: "$.failure", next: "PlanWait" },
         { errorEquals: ["States.Timeout", APPROVAL_EXPIRED_ERROR], resultPath: "$.failure", next: "Expire" },

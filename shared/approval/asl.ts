@@ -21,6 +21,19 @@ function catchers(state: Extract<WorkflowState, { type: "task" | "callback" }>):
   };
 }
 
+/** The ASL `Retry` of a task or callback state (absent when it has none). */
+function retriers(state: Extract<WorkflowState, { type: "task" | "callback" }>): { Retry?: object[] } {
+  if (state.retry.length === 0) return {};
+  return {
+    Retry: state.retry.map((r) => ({
+      ErrorEquals: [...r.errorEquals],
+      IntervalSeconds: r.intervalSeconds,
+      MaxAttempts: r.maxAttempts,
+      BackoffRate: r.backoffRate,
+    })),
+  };
+}
+
 function render(state: WorkflowState, arns: TaskArns): AslState {
   switch (state.type) {
     case "task":
@@ -30,16 +43,7 @@ function render(state: WorkflowState, arns: TaskArns): AslState {
         Resource: arns[state.task],
         TimeoutSeconds: state.timeoutSeconds,
         ResultPath: state.resultPath,
-        ...(state.retry.length === 0
-          ? {}
-          : {
-              Retry: state.retry.map((r) => ({
-                ErrorEquals: [...r.errorEquals],
-                IntervalSeconds: r.intervalSeconds,
-                MaxAttempts: r.maxAttempts,
-                BackoffRate: r.backoffRate,
-              })),
-            }),
+        ...retriers(state),
         ...catchers(state),
         Next: state.next,
       };
@@ -55,6 +59,7 @@ function render(state: WorkflowState, arns: TaskArns): AslState {
         TimeoutSecondsPath: state.timeoutSecondsPath,
         HeartbeatSecondsPath: state.heartbeatSecondsPath,
         ResultPath: state.resultPath,
+        ...retriers(state),
         ...catchers(state),
         Next: state.next,
       };

@@ -25,6 +25,12 @@ export const WORKFLOW_ERRORS = [
   "States.HeartbeatTimeout",
   "States.TaskFailed",
   APPROVAL_EXPIRED_ERROR,
+  // Transient failures of invoking a task (Lambda's service errors) and of what a task calls (`UnavailableError`).
+  "Lambda.TooManyRequestsException",
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "UnavailableError",
 ] as const;
 
 /** A workflow error name. */
@@ -74,6 +80,8 @@ const callbackState = z.strictObject({
   timeoutSecondsPath: dataPath,
   heartbeatSecondsPath: dataPath,
   resultPath,
+  /** Retries of the worker's invocation (a retried callback task gets a fresh token and notifies at most once). */
+  retry: z.array(retrier),
   catch: z.array(catcher),
   next: stateName,
 });

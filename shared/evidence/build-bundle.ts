@@ -5,6 +5,7 @@ import { sha256Hex } from "#shared/crypto/digest.ts";
 import { BadRequestError, IntegrityError, PhigateError, UnavailableError } from "#shared/errors.ts";
 import { ApprovalLines } from "#shared/evidence/approval-lines.ts";
 import { assessSession } from "#shared/evidence/assess-session.ts";
+import { BoundedTasks } from "#shared/evidence/bounded-tasks.ts";
 import {
   BUNDLE_FILES,
   BUNDLE_SCHEMA,
@@ -185,6 +186,9 @@ interface ScanState {
   readonly results: { verified: number; missing: number; mismatched: number };
 }
 
+/** Stored results fetched and hashed at once while a bundle is built. */
+const RESULT_CHECKS_IN_FLIGHT = 8;
+
 async function checkResult(objects: ObjectStore, record: SessionRecord, state: ScanState): Promise<void> {
   const stored = record.result;
   if (stored === null) return;
@@ -208,6 +212,7 @@ async function* sessionLines(
   const lastDay = new Date(to.getTime() - 1).toISOString().slice(0, 10);
   const pending: string[] = [];
   let pendingChars = 0;
+  const checks = new BoundedTasks(RESULT_CHECKS_IN_FLIGHT);
   for await (const entry of deps.sessions.entries(fromIso.slice(0, 10), lastDay)) {
     if (entry.recordedAt < fromIso) continue;
     if (entry.recordedAt >= toIso) break;
@@ -255,7 +260,7 @@ async function* sessionLines(
           `chain entry ${entry.seq} holds an invalid session record; no bundle was made`,
         );
       }
-      await recordSession(deps, entry.seq, parsed.data, state, policies, catalogs);
+      await recordSession(deps, entry.seq, parsed.data, state, policies, catalogs, checks);
     }
     if (pendingChars >= WRITE_CHUNK_CHARS) {
       yield Buffer.from(pending.join(""), "utf8");
@@ -264,9 +269,13 @@ async function* sessionLines(
     }
   }
   if (pending.length > 0) yield Buffer.from(pending.join(""), "utf8");
+  await checks.drain();
 }
 
-/** Cites a session version's policy and catalog, collects its approvals, re-hashes its result and assesses it. */
+/**
+ * Cites a session version's policy and catalog, collects its approvals, queues the re-hash of its result and assesses
+ * it.
+ */
 async function recordSession(
   deps: BundleDeps,
   seq: number,
@@ -274,6 +283,7 @@ async function recordSession(
   state: ScanState,
   policies: PolicyCache,
   catalogs: CatalogCache,
+  checks: BoundedTasks,
 ): Promise<void> {
   const policy = await policies.cite(
     record.decision.policy.digest,
@@ -283,7 +293,9 @@ async function recordSession(
   const cited = record.analysis?.catalog ?? null;
   const catalog = cited === null ? undefined : await catalogs.cite(cited, record.sessionId);
   state.approvals.add(seq, record);
-  if (record.status === "completed") await checkResult(deps.objects, record, state);
+  // Results are fetched and hashed a few at a time while the scan goes on (one by one, a day of exports would not
+  // fit a function's time); every check finishes before the counts are read.
+  if (record.status === "completed") await checks.run(() => checkResult(deps.objects, record, state));
   const assessment = await assessSession(record, policy, catalog);
   state.summaries.set(record.sessionId, summarize(seq, record, assessment));
 }

@@ -7,9 +7,10 @@ import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
+import type { OrphanDeps } from "#shared/sessions/orphans.ts";
 
 /** Everything a job may need (both composition roots build it). */
-export type JobDeps = ApprovalDeps & EvidenceDeps;
+export type JobDeps = ApprovalDeps & EvidenceDeps & OrphanDeps;
 
 /** When a job runs: every few minutes, or once a day at the deployment's nightly time (UTC). */
 export type JobSchedule = { readonly kind: "every"; readonly minutes: number } | { readonly kind: "daily" };

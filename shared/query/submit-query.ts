@@ -33,6 +33,7 @@ import {
 import type { SessionRecord, SessionStatus } from "#shared/sessions/record.ts";
 import { loadStoredResult } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
+import { isKnownCaller, refuseUnknownCaller } from "#shared/sessions/unknown-callers.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** The body of a `dryRun` answer (contract §2), with the session that records it. */
@@ -81,6 +82,8 @@ export async function submitQuery(
   context: RequestContext,
   request: QueryRequest,
 ): Promise<QueryOutcome> {
+  // Before parsing or the catalog: a caller no principal matches costs no analysis and wakes no database.
+  if (!isKnownCaller(deps, context.principal)) return refuseUnknownCaller(deps, context, request);
   const { analyzed, decision, plan } = await decideRequest(deps, context.principal, request);
   const { classification } = analyzed;
   const policy = deps.policy.current();

@@ -82,8 +82,13 @@ describe("HTTP API", () => {
 
 describe("functions", () => {
   it("has one arm64 Node function per route, workflow task and schedule, traced, with its environment", () => {
+    // Besides the gateway's functions, only the read-only role's custom resource (deploy time, no route).
     const functions = resources("AWS::Lambda::Function");
-    expect(functions).toHaveLength(ALL_FUNCTIONS.length);
+    expect(functions).toHaveLength(ALL_FUNCTIONS.length + 1);
+    const gateway = new Set([...stack.functions.values()].map((f) => logicalId(f.function as never)));
+    expect(functions.filter(([id]) => !gateway.has(id)).map(([id]) => id)).toEqual([
+      logicalId(stack.readerRole.function as never),
+    ]);
     expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 2);
     for (const definition of ALL_FUNCTIONS) {
       const fn = stack.functions.get(definition.id);
@@ -180,11 +185,12 @@ describe("least privilege", () => {
     }
   });
 
-  it("lets get-session read session items and result objects, and nothing else", () => {
+  it("lets get-session read session items and result objects (listing: a removed result is a 404), and nothing else", () => {
     const statements = statementsOf("get-session");
     expect(statements.map((s) => s.Sid).sort()).toEqual([
       "DataKey",
       "OwnLogGroup",
+      "ResultListing",
       "ResultObjects",
       "SessionTable",
       "Tracing",
@@ -198,6 +204,9 @@ describe("least privilege", () => {
     const objects = statements.find((s) => s.Sid === "ResultObjects");
     expect(actionsOf(objects)).toEqual(["s3:GetObject"]);
     expect(JSON.stringify(objects?.Resource)).toContain(`/${RESULTS_PREFIX}*`);
+    const listing = statements.find((s) => s.Sid === "ResultListing");
+    expect(actionsOf(listing)).toEqual(["s3:ListBucket"]);
+    expect(listing?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.storage.results), "Arn"] });
     expect(actionsOf(statements.find((s) => s.Sid === "DataKey"))).toEqual([
       "kms:Decrypt",
       "kms:DescribeKey",
@@ -282,18 +291,18 @@ describe("storage", () => {
     ]);
   });
 
-  it("locks results and evidence in compliance mode for the retention from context, encrypted with the data key", () => {
-    const expectations: [PhigateStack["storage"]["results"], number][] = [
-      [stack.storage.results, 7],
-      [stack.storage.evidence, 400],
+  it("locks results (governance) and evidence (compliance) for the retention from context, encrypted with the data key", () => {
+    const expectations: [PhigateStack["storage"]["results"], number, string][] = [
+      [stack.storage.results, 7, "GOVERNANCE"],
+      [stack.storage.evidence, 400, "COMPLIANCE"],
     ];
-    for (const [bucket, days] of expectations) {
+    for (const [bucket, days, mode] of expectations) {
       const resource = template.findResources("AWS::S3::Bucket")[logicalId(bucket)] as Resource;
       expect(resource.Properties).toMatchObject({
         ObjectLockEnabled: true,
         ObjectLockConfiguration: {
           ObjectLockEnabled: "Enabled",
-          Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: days } },
+          Rule: { DefaultRetention: { Mode: mode, Days: days } },
         },
         VersioningConfiguration: { Status: "Enabled" },
         BucketEncryption: {
@@ -362,7 +371,7 @@ describe("database", () => {
       KmsKeyId: { "Fn::GetAtt": [logicalId(stack.keys.data), "Arn"] },
       DeletionProtection: true,
       DatabaseName: "ehr",
-      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
     });
     template.resourceCountIs("AWS::EC2::InternetGateway", 0);
     template.resourceCountIs("AWS::EC2::NatGateway", 0);

@@ -11,7 +11,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
-import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { DynamoSessionStore, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
@@ -19,6 +19,7 @@ import { type TaskArns, toAmazonStatesLanguage, WAIT_FOR_TASK_TOKEN_RESOURCE } f
 import { taskFunctionId } from "#shared/approval/tasks/task-declaration.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { silentLogger } from "#shared/log.ts";
+import { ResolvedStack } from "#test/support/aws/template.ts";
 import {
   APPROVER_CONTEXT,
   actionsOf,
@@ -194,22 +195,16 @@ describe("schedules", () => {
 });
 
 describe("least privilege of the approval and evidence functions", () => {
-  const smArn = () => ({
-    "Fn::Join": [
-      "",
-      [
-        "arn:",
-        { Ref: "AWS::Partition" },
-        ":states:",
-        { Ref: "AWS::Region" },
-        ":",
-        { Ref: "AWS::AccountId" },
-        ":stateMachine:",
-        { Ref: "AWS::StackName" },
-        "-approval",
-      ],
-    ],
-  });
+  /** The state machine's ARN as deployed: what the functions' grants must name exactly. */
+  const smArn = () => {
+    const resolved = new ResolvedStack(template.toJSON() as never, {
+      stackName: "Phigate",
+      region: "eu-west-1",
+      account: "123456789012",
+    });
+    const [machine] = resolved.ofType("AWS::StepFunctions::StateMachine");
+    return { resolved, arn: resolved.getAtt(machine?.logicalId ?? "", "Arn") };
+  };
 
   it("lets only the decision paths, notify-approvers and the keeper send task results, on the state machine only", () => {
     for (const action of ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]) {
@@ -220,13 +215,15 @@ describe("least privilege of the approval and evidence functions", () => {
         "task-notify-approvers",
       ]);
     }
+    const { resolved, arn } = smArn();
     const signal = statementsOf("approval-keeper").find((s) => s.Sid === "SignalApproval");
-    expect(signal?.Resource).toEqual(smArn());
-    expect(grantedTo("states:StartExecution")).toEqual(["post-query"]);
-    expect(statementsOf("post-query").find((s) => s.Sid === "StartApproval")?.Resource).toEqual(smArn());
-    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
-      StateMachineName: { "Fn::Join": ["", [{ Ref: "AWS::StackName" }, "-approval"]] },
-    });
+    expect(resolved.resolve(signal?.Resource)).toBe(arn);
+    // The two front doors that submit queries (the HTTP route and the remote MCP endpoint) start approvals.
+    expect(grantedTo("states:StartExecution")).toEqual(["mcp", "post-query"]);
+    for (const id of ["mcp", "post-query"]) {
+      expect(resolved.resolve(statementsOf(id).find((s) => s.Sid === "StartApproval")?.Resource)).toBe(arn);
+    }
+    expect(arn).toMatch(/:stateMachine:Phigate-approval-[0-9a-f]{8}$/);
   });
 
   it("lets only notify-approvers publish, on the approvers' topic only", () => {
@@ -261,15 +258,25 @@ describe("least privilege of the approval and evidence functions", () => {
     }
   });
 
-  it("gives the keeper only a Query on the open index and the task signals", () => {
+  it("gives the keeper a Query on the open-approvals and running-sessions indexes, the task signals and session writes", () => {
     const statements = statementsOf("approval-keeper");
     expect(statements.map((s) => s.Sid).sort()).toEqual([
       "DataKey",
       "OpenApprovals",
       "OwnLogGroup",
+      "RunningSessions",
+      "SessionTable",
       "SignalApproval",
       "Tracing",
     ]);
+    const running = statements.find((s) => s.Sid === "RunningSessions");
+    expect(actionsOf(running)).toEqual(["dynamodb:Query"]);
+    expect(running?.Resource).toEqual({
+      "Fn::Join": [
+        "",
+        [{ "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] }, `/index/${RUNNING_INDEX}`],
+      ],
+    });
     const query = statements.find((s) => s.Sid === "OpenApprovals");
     expect(actionsOf(query)).toEqual(["dynamodb:Query"]);
     expect(query?.Resource).toEqual({

@@ -72,7 +72,8 @@ describe("phigate CLI", () => {
     const denied = await phigate(["query", "--token", stranger, "SELECT 1"], env);
     expect(denied.code).toBe(3);
     expect(denied.stderr).toMatch(/^policy_denied: .+\(session ses_/);
-    const invalid = await phigate(["query", "--token", stranger, "SELECT FROM WHERE"], env);
+    // A caller no principal matches is refused before parsing; a known one learns its SQL is invalid.
+    const invalid = await phigate(["query", "--token", await gw.token(NIGHTLY), "SELECT FROM WHERE"], env);
     expect(invalid.code).toBe(4);
     expect(invalid.stderr).toMatch(/^invalid_sql: /);
     const usage = await phigate(["query"], env);

@@ -223,7 +223,10 @@ principals:
       expect(last.status).toBe(429);
       expect(Number(last.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expectErrorShape(last.body);
-      expect((await limited.query(other, { sql: "SELECT 1", dryRun: true })).status).toBe(200);
+      // Another caller is not throttled by this one's bucket (it matches no principal: refused, not rate-limited).
+      const otherAnswer = await limited.query(other, { sql: "SELECT 1", dryRun: true });
+      expect(otherAnswer.status).toBe(403);
+      expect(otherAnswer.body.error.code).toBe("policy_denied");
     } finally {
       await limited.close();
     }

@@ -31,6 +31,10 @@ import { queryItems } from "./dynamo-query.ts";
 /** How partition keys start, by kind of item (IAM grants scope functions to them as `<prefix>*` leading keys). */
 export const KEY_PREFIXES = { session: "session#", chain: "chain#", idempotency: "idem#" } as const;
 
+/** The sparse index of running sessions and its one partition value. */
+export const RUNNING_INDEX = "running-sessions";
+export const RUNNING_PARTITION = "running";
+
 /** Partition key of the single chain-head item (a chain item: readers of the chain read it too). */
 export const HEAD_PK = `${KEY_PREFIXES.chain}head`;
 
@@ -147,6 +151,31 @@ export class DynamoSessionStore implements SessionStore {
   async update(record: SessionRecord): Promise<SessionRecord> {
     const parsed = sessionRecordSchema.parse(record);
     return (await this.write({ kind: "update", record: parsed })).record;
+  }
+
+  /** Ids of sessions recorded `running` before `before` (oldest first): candidates for the keeper's orphan sweep. */
+  async running(before: Date): Promise<string[]> {
+    const ids: string[] = [];
+    const items = queryItems(
+      this.options.client,
+      {
+        TableName: this.options.tableName,
+        IndexName: RUNNING_INDEX,
+        KeyConditionExpression: "#runningPk = :running AND #runningAt < :before",
+        ExpressionAttributeNames: { "#runningPk": "runningPk", "#runningAt": "runningAt" },
+        ExpressionAttributeValues: {
+          ":running": { S: RUNNING_PARTITION },
+          ":before": { S: before.toISOString() },
+        },
+      },
+      (error) =>
+        new UnavailableError("store_unavailable", "the session store is unavailable", { cause: error }),
+    );
+    for await (const item of items) {
+      const pk = item.pk?.S ?? "";
+      if (pk.startsWith(KEY_PREFIXES.session)) ids.push(pk.slice(KEY_PREFIXES.session.length));
+    }
+    return ids;
   }
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
@@ -355,6 +384,11 @@ export class DynamoSessionStore implements SessionStore {
       seq: { N: String(entry.seq) },
       day: { S: entry.day },
       record: { S: JSON.stringify(record) },
+      // Sparse index of running sessions (the keeper fails the ones a timed-out function left behind); the next
+      // version's Put drops these attributes, and the item leaves the index.
+      ...(record.status === "running"
+        ? { runningPk: { S: RUNNING_PARTITION }, runningAt: { S: entry.recordedAt } }
+        : {}),
     };
     const sessionPut: TransactWriteItem = {
       Put: {

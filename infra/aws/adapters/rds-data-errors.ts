@@ -21,7 +21,12 @@ export function sqlstateOf(error: unknown): string | null {
 
 /** Whether the Data API refused a response for exceeding its 1 MiB limit (the page must shrink). */
 export function isResponseTooLarge(error: unknown): boolean {
-  return nameOf(error) === "BadRequestException" && /response size|too large/i.test(messageOf(error));
+  // The documented messages: "Database response exceeded size limit" (1 MiB) and "Packet for query is too large" (a
+  // row over 64 KB); older wording: "…more than the allowed response size limit".
+  return (
+    nameOf(error) === "BadRequestException" &&
+    /response size|too large|exceeded size limit/i.test(messageOf(error))
+  );
 }
 
 /**
@@ -35,6 +40,12 @@ export function dataApiFailure(error: unknown): PhigateError {
   if (name === "AbortError" || name === "StatementTimeoutException") return queryFailure("57014");
   const sqlstate = sqlstateOf(error);
   if (sqlstate !== null) return queryFailure(sqlstate);
+  if (name === "UnsupportedResultException") {
+    return new QueryFailedError(
+      "query_failed",
+      "a result column has a type the Data API cannot return; cast it to text",
+    );
+  }
   if (name === "DatabaseErrorException" || name === "BadRequestException") {
     return new QueryFailedError("query_failed", "the database could not run the statement");
   }

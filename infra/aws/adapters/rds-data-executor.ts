@@ -8,8 +8,10 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from "@aws-sdk/client-rds-data";
+import { clampTimeout, DATA_API_CALL_LIMIT_MS, resumeTolerant } from "#infra/aws/adapters/rds-data-budget.ts";
 import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#infra/aws/adapters/rds-data-errors.ts";
 import { columnDecoders, recordsToRows } from "#infra/aws/adapters/rds-data-fields.ts";
+import { inferParameterTypes, needsParameterTypes } from "#infra/aws/adapters/rds-data-param-types.ts";
 import { toDataApiStatement } from "#infra/aws/adapters/rds-data-params.ts";
 import { QueryFailedError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
@@ -38,6 +40,8 @@ export interface RdsDataExecutorOptions {
   readonly logger: Logger;
   /** Extra time past the statement timeout before the client gives up on a call (default 2 s). */
   readonly deadlineSlackMs?: number;
+  /** How waits for a resuming cluster sleep (tests record them instead). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 interface Transaction {
@@ -73,9 +77,9 @@ export class RdsDataExecutor implements SqlExecutor {
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
     await loadPgScanner();
-    const statement = toDataApiStatement(request.sql, request.params);
     const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
     return this.transaction(request.timeoutMs, settings, async (tx) => {
+      const statement = await this.typedStatement(tx, request.sql, request.params);
       const started = performance.now();
       await this.statement(
         tx,
@@ -141,8 +145,8 @@ export class RdsDataExecutor implements SqlExecutor {
     figure: "Plan Rows" | "Total Cost",
   ): Promise<number> {
     await loadPgScanner();
-    const statement = toDataApiStatement(sql, params);
     return this.transaction(timeoutMs, [], async (tx) => {
+      const statement = await this.typedStatement(tx, sql, params);
       const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);
       const text = result.records?.[0]?.[0]?.stringValue;
       const plan =
@@ -169,18 +173,23 @@ export class RdsDataExecutor implements SqlExecutor {
     work: (tx: Transaction) => Promise<T>,
   ): Promise<T> {
     const { client, clusterArn, secretArn, database } = this.options;
-    const signal = AbortSignal.timeout(timeoutMs + this.slack);
     let id: string | undefined;
     try {
-      const begun = await client.send(
-        new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }),
-        { abortSignal: signal },
+      const begun = await resumeTolerant(
+        () =>
+          client.send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
+            abortSignal: AbortSignal.timeout(DATA_API_CALL_LIMIT_MS),
+          }),
+        this.options.sleep,
       );
+      // Clamped after the cluster answered: the wait for a resuming cluster came out of the same budget.
+      const bounded = clampTimeout(timeoutMs, this.slack);
+      const signal = AbortSignal.timeout(bounded + this.slack);
       id = begun.transactionId;
       if (id === undefined) throw new TypeError("the Data API returned no transaction id");
       const tx = { id, signal };
       await this.statement(tx, "SET TRANSACTION READ ONLY");
-      await this.statement(tx, localSettingsSql(timeoutMs, settings));
+      await this.statement(tx, localSettingsSql(bounded, settings));
       return await work(tx);
     } catch (error) {
       const failure = dataApiFailure(error);
@@ -193,6 +202,14 @@ export class RdsDataExecutor implements SqlExecutor {
     } finally {
       if (id !== undefined) await this.rollback(id);
     }
+  }
+
+  /** The statement with `:pN` placeholders, string values cast to the types PostgreSQL infers for them. */
+  private async typedStatement(tx: Transaction, sql: string, params: readonly SqlParam[]) {
+    const types = needsParameterTypes(params)
+      ? await inferParameterTypes((text) => this.statement(tx, text), sql)
+      : [];
+    return toDataApiStatement(sql, params, types);
   }
 
   private statement(

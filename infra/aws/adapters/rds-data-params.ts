@@ -35,12 +35,29 @@ function sqlParameterValue(value: SqlParam): SqlParameter["value"] {
   return { stringValue: `{${value.map(arrayLiteralItem).join(",")}}` };
 }
 
+/** Types a string value can keep as the Data API sends it (VARCHAR): no cast needed. */
+const TEXT_TYPES = new Set(["text", "character varying", "unknown", "name", "character"]);
+
+/**
+ * The cast that gives a string parameter the type PostgreSQL inferred for `$n` (what an untyped parameter gets on the
+ * local host): the Data API binds every string as VARCHAR, so `uuid_col = $1` would otherwise fail on AWS only.
+ */
+function castFor(type: string | undefined): string {
+  if (type === undefined || TEXT_TYPES.has(type)) return "";
+  if (!/^[a-z_][a-z0-9_ ]*(\(\d+(,\d+)?\))?(\[\])*$/.test(type)) return "";
+  return `::${type}`;
+}
+
 /**
  * Replaces every PARAM token the PostgreSQL scanner finds (never text inside literals, quoted identifiers or
  * comments) with `(:pN)`, parenthesized so a following cast or subscript binds as it did to `$n`. Token
  * offsets are byte offsets into the UTF-8 text. Load the scanner (`loadPgScanner()`) first.
  */
-export function toDataApiStatement(sql: string, params: readonly SqlParam[]): DataApiStatement {
+export function toDataApiStatement(
+  sql: string,
+  params: readonly SqlParam[],
+  types: readonly (string | undefined)[] = [],
+): DataApiStatement {
   let tokens: PgScanToken[];
   try {
     tokens = pgScan(sql);
@@ -60,7 +77,8 @@ export function toDataApiStatement(sql: string, params: readonly SqlParam[]): Da
         `the statement references $${n} but ${params.length} were given`,
       );
     }
-    parts.push(bytes.subarray(offset, token.start).toString("utf8"), `(:${parameterName(n)})`);
+    const cast = typeof params[n - 1] === "string" ? castFor(types[n - 1]) : "";
+    parts.push(bytes.subarray(offset, token.start).toString("utf8"), `(:${parameterName(n)})${cast}`);
     offset = token.end;
     used.add(n);
   }

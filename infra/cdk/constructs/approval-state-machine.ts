@@ -7,13 +7,17 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { stackSuffix } from "#infra/cdk/stack-suffix.ts";
 import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import { type TaskArns, toAmazonStatesLanguage } from "#shared/approval/asl.ts";
 import { TASK_NAMES, type TaskName } from "#shared/approval/workflow-description.ts";
 
-/** The state machine's name: fixed per stack, so its ARN is known before it exists (no function ↔ machine cycle). */
+/**
+ * The state machine's name: known before it exists (so the functions can be told its ARN without a function ↔ machine
+ * cycle), and new for every deployment of the stack (a retained machine of a deleted stack does not block re-creation).
+ */
 function approvalStateMachineName(): string {
-  return `${Aws.STACK_NAME}-approval`;
+  return `${Aws.STACK_NAME}-approval-${stackSuffix()}`;
 }
 
 /** The state machine's ARN, formatted from its name (what the functions are granted and told). */

@@ -3,15 +3,18 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { FlowLogDestination, FlowLogTrafficType, SubnetType, Vpc } from "aws-cdk-lib/aws-ec2";
 import type { IKey } from "aws-cdk-lib/aws-kms";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
   AuroraPostgresEngineVersion,
   ClusterInstance,
   Credentials,
   DatabaseCluster,
   DatabaseClusterEngine,
+  ParameterGroup,
 } from "aws-cdk-lib/aws-rds";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { stackSuffix } from "#infra/cdk/stack-suffix.ts";
 
 const SECRET_ROTATION_REASON =
   "Single-user rotation needs a rotation Lambda inside the isolated VPC plus a Secrets Manager endpoint; it " +
@@ -23,6 +26,14 @@ export interface DatabaseProps {
   readonly databaseName: string;
   /** Flow-log destination for the created VPC. */
   readonly logBucket: IBucket;
+  /** Encrypts the PostgreSQL log group the cluster exports to. */
+  readonly logsKey: IKey;
+  /** Aurora Serverless v2 capacity range (ACU); minimum 0 pauses after `autoPauseSeconds`. */
+  readonly capacity: {
+    readonly min: number;
+    readonly max: number;
+    readonly autoPauseSeconds?: number | undefined;
+  };
   /** An existing cluster (Data API enabled) and the secret to sign in with; both or neither. */
   readonly existing?: {
     readonly clusterArn: string;
@@ -62,11 +73,32 @@ export class Database extends Construct {
         },
       },
     });
+    const engine = DatabaseClusterEngine.auroraPostgres({ version: AuroraPostgresEngineVersion.VER_17_7 });
+    // Named per deployment so the PostgreSQL log group can be declared (with retention and KMS) before the cluster
+    // exports to it; otherwise RDS creates it on first export, unencrypted and kept forever.
+    const clusterIdentifier = `phigate-ehr-${stackSuffix()}`;
+    const postgresLogs = new LogGroup(this, "PostgresLogs", {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      encryptionKey: props.logsKey,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const cluster = new DatabaseCluster(this, "Cluster", {
-      engine: DatabaseClusterEngine.auroraPostgres({ version: AuroraPostgresEngineVersion.VER_17_7 }),
+      engine,
+      clusterIdentifier,
       writer: ClusterInstance.serverlessV2("Writer", { autoMinorVersionUpgrade: true }),
-      serverlessV2MinCapacity: 0,
-      serverlessV2MaxCapacity: 4,
+      serverlessV2MinCapacity: props.capacity.min,
+      serverlessV2MaxCapacity: props.capacity.max,
+      ...(props.capacity.autoPauseSeconds === undefined
+        ? {}
+        : { serverlessV2AutoPauseDuration: Duration.seconds(props.capacity.autoPauseSeconds) }),
+      // Errors are logged without the statement that caused them (its literals can be PHI); the error message
+      // itself can still echo a value, hence the month's retention on the encrypted group.
+      parameterGroup: new ParameterGroup(this, "Parameters", {
+        engine,
+        description: "phigate: no statement text in the PostgreSQL log",
+        parameters: { log_min_error_statement: "panic", log_statement: "none" },
+      }),
       enableDataApi: true,
       defaultDatabaseName: props.databaseName,
       credentials: Credentials.fromGeneratedSecret("phigate_admin", { encryptionKey: props.dataKey }),
@@ -81,6 +113,7 @@ export class Database extends Construct {
       cloudwatchLogsExports: ["postgresql"],
       monitoringInterval: Duration.seconds(60),
     });
+    cluster.node.addDependency(postgresLogs);
     const secret = cluster.secret;
     if (secret === undefined) throw new Error("the cluster has no generated secret");
     this.cluster = cluster;

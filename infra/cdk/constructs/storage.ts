@@ -13,12 +13,15 @@ import {
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { KEY_MATERIAL_FIELD } from "#infra/aws/adapters/secrets-key-provider.ts";
 
 /** What the storage needs from the rest of the stack. */
 export interface StorageProps {
   readonly dataKey: IKey;
   readonly resultRetentionDays: number;
+  /** Object Lock mode of results (evidence is always compliance). */
+  readonly resultLockMode: "governance" | "compliance";
   readonly evidenceRetentionDays: number;
 }
 
@@ -59,6 +62,12 @@ export class Storage extends Construct {
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
     this.sessions = table(this, "Sessions", props.dataKey, "expiresAt");
+    this.sessions.addGlobalSecondaryIndex({
+      indexName: RUNNING_INDEX,
+      partitionKey: { name: "runningPk", type: AttributeType.STRING },
+      sortKey: { name: "runningAt", type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
     this.approvals = table(this, "Approvals", props.dataKey, "purgeAt");
     this.approvals.addGlobalSecondaryIndex({
       indexName: OPEN_INDEX,
@@ -84,8 +93,20 @@ export class Storage extends Construct {
       { id: "HIPAA.Security-S3BucketReplicationEnabled", reason: REPLICATION_REASON },
     );
 
-    this.results = this.lockedBucket("Results", props.dataKey, props.resultRetentionDays, true);
-    this.evidence = this.lockedBucket("Evidence", props.dataKey, props.evidenceRetentionDays, false);
+    this.results = this.lockedBucket(
+      "Results",
+      props.dataKey,
+      props.resultRetentionDays,
+      props.resultLockMode,
+      true,
+    );
+    this.evidence = this.lockedBucket(
+      "Evidence",
+      props.dataKey,
+      props.evidenceRetentionDays,
+      "compliance",
+      false,
+    );
 
     this.keyMaterial = new Secret(this, "KeyMaterial", {
       description: "phigate: key material for keyed digests and tokenization (derived per purpose with HKDF)",
@@ -107,7 +128,18 @@ export class Storage extends Construct {
     );
   }
 
-  private lockedBucket(id: string, dataKey: IKey, retentionDays: number, expire: boolean): Bucket {
+  /**
+   * A versioned Object Lock bucket. With `expire`, objects get a delete marker a day after their retention ends and the
+   * version behind it is removed a day later (expiration alone only adds markers: every version would stay forever),
+   * then the lone marker is cleaned up.
+   */
+  private lockedBucket(
+    id: string,
+    dataKey: IKey,
+    retentionDays: number,
+    mode: "governance" | "compliance",
+    expire: boolean,
+  ): Bucket {
     const bucket = new Bucket(this, id, {
       encryption: BucketEncryption.KMS,
       encryptionKey: dataKey,
@@ -117,15 +149,21 @@ export class Storage extends Construct {
       enforceSSL: true,
       versioned: true,
       objectLockEnabled: true,
-      objectLockDefaultRetention: ObjectLockRetention.compliance(Duration.days(retentionDays)),
+      objectLockDefaultRetention:
+        mode === "compliance"
+          ? ObjectLockRetention.compliance(Duration.days(retentionDays))
+          : ObjectLockRetention.governance(Duration.days(retentionDays)),
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: `${id.toLowerCase()}/`,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [
         {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
-          ...(expire ? { expiration: Duration.days(retentionDays + 1) } : {}),
+          ...(expire
+            ? { expiration: Duration.days(retentionDays + 1), noncurrentVersionExpiration: Duration.days(1) }
+            : {}),
         },
+        ...(expire ? [{ id: "RemoveExpiredDeleteMarkers", expiredObjectDeleteMarker: true }] : []),
       ],
     });
     Validations.of(bucket).acknowledge({

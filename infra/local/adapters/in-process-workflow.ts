@@ -363,6 +363,7 @@ export class InProcessWorkflow implements ApprovalWorkflow {
     now: Date,
   ): Promise<boolean> {
     const { doc } = run;
+    if (doc.retryAt !== null && now.getTime() < Date.parse(doc.retryAt)) return false;
     if (doc.callback === null) {
       const timeout = Number(readPath(doc.data, state.timeoutSecondsPath));
       const heartbeat = Number(readPath(doc.data, state.heartbeatSecondsPath));
@@ -419,7 +420,16 @@ export class InProcessWorkflow implements ApprovalWorkflow {
         ...errorFields(error),
       });
       if (doc.callback !== callback || callback.result !== null) return true;
-      return this.fail(run, state.catch, "States.TaskFailed", error instanceof Error ? error.name : "Error");
+      const name = error instanceof Error ? error.name : "Error";
+      doc.attempt += 1;
+      const retrier = state.retry.find((r) => matches(r.errorEquals, name));
+      if (retrier !== undefined && doc.attempt <= retrier.maxAttempts) {
+        const delay = retrier.intervalSeconds * retrier.backoffRate ** (doc.attempt - 1);
+        doc.retryAt = new Date(this.now().getTime() + delay * 1000).toISOString();
+        await this.persist(run);
+        return false;
+      }
+      return this.fail(run, state.catch, "States.TaskFailed", name);
     }
     if (doc.callback === callback) {
       callback.workerDone = true;

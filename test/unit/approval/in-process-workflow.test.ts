@@ -8,7 +8,7 @@ import { InProcessWorkflow } from "#infra/local/adapters/in-process-workflow.ts"
 import { APPROVAL_STATES } from "#shared/approval/approval-workflow.ts";
 import type { TaskHandler } from "#shared/approval/tasks/task-input.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
-import { ConflictError } from "#shared/errors.ts";
+import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import { type AdjustableClock, adjustableClock, eventually, readExecution } from "#test/support/approvals.ts";
 
@@ -184,6 +184,24 @@ describe("InProcessWorkflow", () => {
       code: "task_not_open",
     });
     await runner.sendTaskSuccess(tokens[1] ?? "", { outcome: "approved" });
+    await eventually(async () => (fake.count("execute-approved") === 1 ? true : undefined));
+  });
+
+  it("retries a callback worker that failed transiently (SNS throttled) instead of failing the approval closed", async () => {
+    const fake = fakeTasks();
+    let failures = 1;
+    fake.behaviour["notify-approvers"] = async () => {
+      if (failures-- > 0)
+        throw new UnavailableError("workflow_unavailable", "the approvers could not be notified");
+      return { notified: true };
+    };
+    const runner = await open(fake.tasks);
+    await runner.start(INPUT);
+    await eventually(async () => (fake.count("notify-approvers") === 1 ? true : undefined));
+    clock.advance(2);
+    await eventually(async () => (fake.count("notify-approvers") === 2 ? true : undefined));
+    expect(fake.count("close-failed")).toBe(0);
+    await runner.sendTaskSuccess(fake.tokens()[1] ?? "", { outcome: "approved" });
     await eventually(async () => (fake.count("execute-approved") === 1 ? true : undefined));
   });
 

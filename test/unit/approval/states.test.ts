@@ -80,6 +80,22 @@ describe("toAmazonStatesLanguage", () => {
       TimeoutSecondsPath: "$.wait.remainingSeconds",
       HeartbeatSecondsPath: "$.wait.heartbeatSeconds",
       ResultPath: "$.decision",
+      // A throttled or failing worker (notify-approvers) is retried, never failed closed at once; its deliberate
+      // ApprovalExpired is not retried (it is no transient error).
+      Retry: [
+        {
+          ErrorEquals: [
+            "Lambda.TooManyRequestsException",
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "UnavailableError",
+          ],
+          IntervalSeconds: 2,
+          MaxAttempts: 5,
+          BackoffRate: 2,
+        },
+      ],
       Catch: [
         { ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.failure", Next: "PlanWait" },
         {

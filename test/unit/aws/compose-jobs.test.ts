@@ -129,7 +129,7 @@ describe("serveTask and serveJob", () => {
     ).rejects.toThrow(/configured for task-plan-wait/);
   });
 
-  it("sweeps with the keeper and counts heartbeats and re-sent decisions", async () => {
+  it("sweeps with the keeper and counts heartbeats, re-sent decisions and orphaned sessions", async () => {
     const telemetry = recorder();
     dynamo.on(QueryCommand).resolves({ Items: [] });
     const keeper = await serveJob(
@@ -147,10 +147,13 @@ describe("serveTask and serveJob", () => {
         },
       },
     );
-    expect(await keeper({})).toEqual({ heartbeats: 0, resent: 0 });
-    expect(telemetry.counts).toEqual({ Heartbeats: 0, DecisionsResent: 0 });
+    expect(await keeper({})).toEqual({ heartbeats: 0, resent: 0, orphans: 0 });
+    expect(telemetry.counts).toEqual({ Heartbeats: 0, DecisionsResent: 0, OrphanedSessions: 0 });
     expect(telemetry.flushes).toBe(1);
-    expect(dynamo.commandCalls(QueryCommand)[0]?.args[0].input.IndexName).toBe("open-approvals");
+    expect(dynamo.commandCalls(QueryCommand).map((c) => c.args[0].input.IndexName)).toEqual([
+      "open-approvals",
+      "running-sessions",
+    ]);
   });
 });
 

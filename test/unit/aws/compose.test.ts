@@ -25,6 +25,7 @@ import { loadFunctions } from "#infra/aws/functions.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import type { SqlParts } from "#infra/aws/parts.ts";
+import { READER_ROLE_ENTRY } from "#infra/cdk/constructs/reader-role.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { createGetSessionHandler, route as getSessionRoute } from "#shared/http/handlers/get-session.ts";
 import { route as postQueryRoute } from "#shared/http/handlers/post-query.ts";
@@ -167,11 +168,11 @@ describe("Lambda environment", () => {
 });
 
 describe("Lambda entries", () => {
-  it("has one entry file per declared function (every route, every workflow task, every job) and no other", async () => {
+  it("has one entry file per declared function (every route, every workflow task, every job), the reader role's custom resource, and no other", async () => {
     const files = (await readdir(join(ROOT, "functions")))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `functions/${f}`);
-    expect(files.sort()).toEqual(ALL_FUNCTIONS.map((f) => f.entry).sort());
+    expect(files.sort()).toEqual([...ALL_FUNCTIONS.map((f) => f.entry), READER_ROLE_ENTRY].sort());
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
   });
 });

@@ -113,6 +113,8 @@ describe("DynamoSessionStore writes", () => {
             seq: { N: "1" },
             day: { S: "2026-03-01" },
             record: { S: JSON.stringify(record) },
+            runningPk: { S: "running" },
+            runningAt: { S: "2026-03-01T10:00:00.000Z" },
           },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           ConditionExpression: "attribute_not_exists(pk)",

@@ -30,6 +30,9 @@ const TX = "tx-1";
 
 const rds = mockClient(RDSDataClient);
 
+/** Waits for a resuming cluster, recorded instead of slept. */
+const waits: number[] = [];
+
 function executor(): RdsDataExecutor {
   return new RdsDataExecutor({
     client: new RDSDataClient({ region: "eu-west-1" }),
@@ -37,6 +40,9 @@ function executor(): RdsDataExecutor {
     secretArn: SECRET,
     database: "ehr",
     logger: silentLogger,
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
   });
 }
 
@@ -262,6 +268,10 @@ describe("RdsDataExecutor.execute", () => {
     expect(calls.map((c) => c.sql)).toEqual([
       "SET TRANSACTION READ ONLY",
       localSettingsSql(5_000),
+      // A string parameter: PostgreSQL is asked which type it infers (the Data API would bind it as VARCHAR).
+      "PREPARE phigate_param_probe AS SELECT n FROM t WHERE a = $1",
+      "SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'phigate_param_probe'",
+      "DEALLOCATE phigate_param_probe",
       "DECLARE phigate_cursor SCROLL CURSOR FOR SELECT n FROM t WHERE a = (:p1)",
       "FETCH FORWARD 2 FROM phigate_cursor",
       "FETCH FORWARD 2 FROM phigate_cursor",
@@ -280,7 +290,7 @@ describe("RdsDataExecutor.execute", () => {
       });
       expect(call.formatRecordsAs).toBeUndefined();
     }
-    expect(calls[2]?.parameters).toEqual([{ name: "p1", value: { stringValue: "x" } }]);
+    expect(calls[5]?.parameters).toEqual([{ name: "p1", value: { stringValue: "x" } }]);
     expect(rds.commandCalls(RollbackTransactionCommand)[0]?.args[0].input).toEqual({
       resourceArn: CLUSTER,
       secretArn: SECRET,
@@ -417,6 +427,7 @@ describe("RdsDataExecutor.execute", () => {
     rds
       .on(BeginTransactionCommand)
       .rejects(new DatabaseResumingException({ message: "resuming", $metadata: {} }));
+    waits.length = 0;
     await expect(
       executor().execute(
         { sql: "SELECT 1", params: [], timeoutMs: 1_000, maxRows: 1, pageSize: 1 },
@@ -424,6 +435,8 @@ describe("RdsDataExecutor.execute", () => {
       ),
     ).rejects.toBeInstanceOf(UnavailableError);
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
+    // Outside an invocation the budget is unbounded: the resume waits stop at their attempt limit.
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000]);
   });
 });
 

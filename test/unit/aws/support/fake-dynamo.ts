@@ -27,6 +27,7 @@ export class FakeTable {
   }
 
   query(input: QueryCommandInput): { Items: Item[]; LastEvaluatedKey?: Item } {
+    if (input.IndexName === "running-sessions") return this.running(input);
     const pk = input.ExpressionAttributeValues?.[":pk"]?.S;
     const all = [...this.items.values()]
       .filter((item) => item.pk?.S === pk)
@@ -40,6 +41,25 @@ export class FakeTable {
       ...(more && last !== undefined
         ? { LastEvaluatedKey: { pk: last.pk as AttributeValue, sk: last.sk as AttributeValue } }
         : {}),
+    };
+  }
+
+  /** The sparse running-sessions index (keys only, one page, ordered by `runningAt`). */
+  private running(input: QueryCommandInput): { Items: Item[] } {
+    const values = input.ExpressionAttributeValues ?? {};
+    const items = [...this.items.values()]
+      .filter(
+        (i) =>
+          i.runningPk?.S === values[":running"]?.S && String(i.runningAt?.S) < String(values[":before"]?.S),
+      )
+      .sort((a, b) => String(a.runningAt?.S).localeCompare(String(b.runningAt?.S)));
+    return {
+      Items: items.map((i) => ({
+        pk: i.pk as AttributeValue,
+        sk: i.sk as AttributeValue,
+        runningPk: i.runningPk as AttributeValue,
+        runningAt: i.runningAt as AttributeValue,
+      })),
     };
   }
 

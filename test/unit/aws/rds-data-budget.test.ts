@@ -1,0 +1,65 @@
+// Data API time budgets: statement timeouts clamped to the invocation's remaining time and the 45 s call limit, and
+// a resuming cluster waited for only while the budget allows.
+
+import { describe, expect, it } from "vitest";
+import { withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
+import { clampTimeout, RESERVE_MS, resumeTolerant } from "#infra/aws/adapters/rds-data-budget.ts";
+
+const within = <T>(ms: number, run: () => Promise<T>) =>
+  withInvocationDeadline({ getRemainingTimeInMillis: () => ms }, run);
+
+const resuming = () => Object.assign(new Error("resuming"), { name: "DatabaseResumingException" });
+
+describe("clampTimeout", () => {
+  it("keeps the policy's timeout when it fits, caps it below the Data API's 45 s per call", async () => {
+    expect(clampTimeout(5_000, 2_000)).toBe(5_000);
+    expect(clampTimeout(3_600_000, 2_000)).toBe(43_000);
+  });
+
+  it("clamps to what the invocation has left after its reserve, and refuses when too little is left", async () => {
+    await within(20_000, async () => {
+      expect(clampTimeout(60_000, 2_000)).toBeLessThanOrEqual(20_000 - RESERVE_MS - 2_000);
+      expect(clampTimeout(60_000, 2_000)).toBeGreaterThan(13_000);
+    });
+    await within(6_000, async () => {
+      expect(() => clampTimeout(5_000, 2_000)).toThrow(/too little time/);
+    });
+  });
+});
+
+describe("resumeTolerant", () => {
+  it("retries a resuming cluster with growing waits until it answers", async () => {
+    const waits: number[] = [];
+    let failures = 3;
+    const result = await resumeTolerant(
+      async () => {
+        if (failures-- > 0) throw resuming();
+        return "begun";
+      },
+      async (ms) => {
+        waits.push(ms);
+      },
+    );
+    expect(result).toBe("begun");
+    expect(waits).toEqual([1_000, 2_000, 4_000]);
+  });
+
+  it("gives up when the invocation cannot afford the next wait, and never retries other errors", async () => {
+    await within(6_000, async () => {
+      await expect(
+        resumeTolerant(
+          async () => Promise.reject(resuming()),
+          async () => undefined,
+        ),
+      ).rejects.toThrow("resuming");
+    });
+    let calls = 0;
+    await expect(
+      resumeTolerant(async () => {
+        calls++;
+        throw new Error("AccessDenied");
+      }),
+    ).rejects.toThrow("AccessDenied");
+    expect(calls).toBe(1);
+  });
+});
