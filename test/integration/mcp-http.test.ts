@@ -82,10 +82,11 @@ describe("the remote MCP endpoint /mcp", () => {
 
     const large = await call(client, "query", {
       sql: "SELECT id, admitted_at, notes FROM encounters WHERE id <= $1 ORDER BY id",
-      params: [3000],
+      // Under the demo's bulk-read threshold (1,000 rows by the planner's estimate), above the 16 KiB inline limit.
+      params: [900],
     });
     expect(large.isError).toBe(false);
-    expect(large.structuredContent).toMatchObject({ status: "completed", rowCount: 3000, rowsShown: 100 });
+    expect(large.structuredContent).toMatchObject({ status: "completed", rowCount: 900, rowsShown: 100 });
     const largeId = (large.structuredContent as { sessionId: string }).sessionId;
     const stored = await gw.request("GET", `/v1/sessions/${largeId}`, { token });
     expect(stored.body.result.resultUrl).toMatch(/\/objects\//);
