@@ -88,8 +88,9 @@ export function grantCapabilities(
         },
       },
     );
-    // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`).
-    if (can.sessions === "chain") {
+    // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`); a function
+    // that writes sessions reads the day's chain too, for the risk rules' per-window count of a caller's reads.
+    if (can.sessions === "chain" || write) {
       add("SessionChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
       });
