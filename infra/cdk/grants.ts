@@ -89,8 +89,9 @@ export function grantCapabilities(
       },
     );
     // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`); a function
-    // that writes sessions reads the day's chain too, for the risk rules' per-window count of a caller's reads.
-    if (can.sessions === "chain" || write) {
+    // that decides statements (it runs them and writes sessions) reads the day's chain too, for the risk rules'
+    // per-window count of a caller's reads.
+    if (can.sessions === "chain" || (write && can.database)) {
       add("SessionChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
       });

@@ -44,6 +44,7 @@ const fnId = (functionId: string): string => logicalId(stack.fn(functionId).func
 const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
 /** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
 const CHAIN_READERS = ["get-session-replay", "nightly-evidence", "post-evidence-bundle"];
+const DECIDERS = ["mcp", "post-query", "task-execute-approved"];
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -295,7 +296,10 @@ describe("least privilege of the approval and evidence functions", () => {
     });
     const decide = statementsOf("post-approval-decision").find((s) => s.Sid === "ApprovalTable");
     expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
-    expect(grantedTo("dynamodb:Query")).toEqual(["approval-keeper", ...CHAIN_READERS]);
+    // The functions that decide statements read the day's chain for the risk rules' per-window count.
+    expect([...grantedTo("dynamodb:Query")].sort()).toEqual(
+      ["approval-keeper", ...CHAIN_READERS, ...DECIDERS].sort(),
+    );
   });
 
   it("lets the functions reading the chain (replays, bundles) make every call DynamoSessionStore.entries makes", async () => {
