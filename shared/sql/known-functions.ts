@@ -263,7 +263,6 @@ export const SET_RETURNING_COLUMNS: ReadonlyMap<string, readonly string[] | null
 >([
   ["generate_series", null],
   ["generate_subscripts", null],
-  ["unnest", null],
   ["regexp_matches", null],
   ["regexp_split_to_table", null],
   ["string_to_table", null],
