@@ -7,6 +7,7 @@ import { FileApprovalStore } from "#infra/local/adapters/file-approval-store.ts"
 import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
 import { FileCheckpointStore } from "#infra/local/adapters/file-checkpoint-store.ts";
 import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
+import { SealedBundleStatus } from "#infra/local/adapters/sealed-bundle-status.ts";
 import { FileKeyProvider, KEY_PURPOSES } from "#infra/local/adapters/file-key-provider.ts";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
@@ -258,6 +259,7 @@ export async function startLocalHost(
       decisions: new DecisionCache(),
       signer,
       evidence,
+      evidenceJobs: { status: new SealedBundleStatus(join(config.dataDir, "evidence")) },
       log,
       policyArchive,
       catalogArchive,
