@@ -76,11 +76,7 @@ export interface ComposeOptions {
 export type AwsDeps = HandlerDeps & { readonly notifier: Notifier } & OrphanDeps;
 
 /** The evidence jobs a function's capability allows: read their records, or also write them (and start builds). */
-function evidenceJobsOf(
-  config: LambdaConfig,
-  clients: AwsClients,
-  parts: AwsParts,
-): AwsDeps["evidenceJobs"] {
+function evidenceJobsOf(config: LambdaConfig, clients: AwsClients, parts: AwsParts): AwsDeps["evidenceJobs"] {
   const mode = config.capabilities.evidenceJobs;
   if (mode === "none") return undefined;
   const store = new DynamoEvidenceJobStore({ client: clients.dynamo, tableName: config.sessionsTable });

@@ -155,7 +155,9 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
     ...(capabilities.approvals !== "none" ? (["PHIGATE_APPROVALS_TABLE"] as const) : []),
     ...(capabilities.workflow === "start" ? (["PHIGATE_STATE_MACHINE_ARN"] as const) : []),
     ...(capabilities.notify ? (["PHIGATE_APPROVERS_TOPIC_ARN"] as const) : []),
-    ...(capabilities.evidence || capabilities.policyArchive !== "none" || capabilities.evidenceJobs === "start"
+    ...(capabilities.evidence ||
+    capabilities.policyArchive !== "none" ||
+    capabilities.evidenceJobs === "start"
       ? (["PHIGATE_EVIDENCE_BUCKET"] as const)
       : []),
     ...(capabilities.evidenceJobs === "start" ? (["PHIGATE_EVIDENCE_MACHINE_ARN"] as const) : []),

@@ -7,8 +7,8 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DatabaseConfig } from "#infra/aws/config.ts";
 import type { Capabilities } from "#shared/capabilities.ts";
-import type { Logger } from "#shared/log.ts";
 import type { EvidenceJobLauncher } from "#shared/evidence/evidence-jobs.ts";
+import type { Logger } from "#shared/log.ts";
 import type {
   ApprovalWorkflow,
   CatalogArchive,

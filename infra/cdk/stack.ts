@@ -15,7 +15,11 @@ import {
 import { ApproverNotifications } from "#infra/cdk/constructs/approver-notifications.ts";
 import { Backups } from "#infra/cdk/constructs/backups.ts";
 import { Database } from "#infra/cdk/constructs/database.ts";
-import { EvidenceBuildMachine, evidenceBuildMachineArn } from "#infra/cdk/constructs/evidence-build-machine.ts";
+import { EdgeAuthorizer } from "#infra/cdk/constructs/edge-authorizer.ts";
+import {
+  EvidenceBuildMachine,
+  evidenceBuildMachineArn,
+} from "#infra/cdk/constructs/evidence-build-machine.ts";
 import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
@@ -179,6 +183,8 @@ export class PhigateStack extends Stack {
   readonly keys: Keys;
   readonly notifications: ApproverNotifications;
   readonly approvalWorkflow: ApprovalStateMachine;
+  /** The Lambda authorizer at the edge (context `allowedClaims`), else undefined: the JWT authorizer. */
+  readonly edgeAuthorizer: EdgeAuthorizer | undefined;
   /** The workflow that builds each evidence bundle an auditor requests. */
   readonly evidenceBuild: EvidenceBuildMachine;
   readonly schedules: Schedules;
@@ -208,9 +214,24 @@ export class PhigateStack extends Stack {
       tables: [this.storage.sessions, this.storage.approvals],
       cluster: this.database.cluster,
     });
+    this.edgeAuthorizer =
+      settings.allowedClaims === undefined
+        ? undefined
+        : new EdgeAuthorizer(this, "EdgeAuthorizer", {
+            projectRoot,
+            config: {
+              issuer: settings.issuer,
+              jwksUri: jwksUriOf(settings),
+              audience: settings.audience,
+              allowedClaims: settings.allowedClaims,
+            },
+            logsKey: this.keys.logs,
+            reservedConcurrency: settings.reservedConcurrency,
+          });
     this.api = new GatewayApi(this, "Api", {
       issuer: settings.issuer,
       audience: settings.audience,
+      authorizer: this.edgeAuthorizer?.authorizer,
       logsKey: this.keys.logs,
       rateLimit: settings.throttleRateLimit,
       burstLimit: settings.throttleBurstLimit,

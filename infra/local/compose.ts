@@ -7,7 +7,6 @@ import { FileApprovalStore } from "#infra/local/adapters/file-approval-store.ts"
 import { FileCatalogArchive } from "#infra/local/adapters/file-catalog-archive.ts";
 import { FileCheckpointStore } from "#infra/local/adapters/file-checkpoint-store.ts";
 import { FileEvidenceStore } from "#infra/local/adapters/file-evidence-store.ts";
-import { SealedBundleStatus } from "#infra/local/adapters/sealed-bundle-status.ts";
 import { FileKeyProvider, KEY_PURPOSES } from "#infra/local/adapters/file-key-provider.ts";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
@@ -17,6 +16,7 @@ import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { OutboxNotifier } from "#infra/local/adapters/outbox-notifier.ts";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
+import { SealedBundleStatus } from "#infra/local/adapters/sealed-bundle-status.ts";
 import { WebhookNotifier } from "#infra/local/adapters/webhook-notifier.ts";
 import type { LocalConfig } from "#infra/local/config.ts";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";

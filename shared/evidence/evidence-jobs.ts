@@ -85,7 +85,9 @@ export interface EvidenceJobDeps {
   readonly evidenceJobs?:
     | {
         readonly status: EvidenceJobReader;
-        readonly jobs?: { readonly store: EvidenceJobStore; readonly launcher: EvidenceJobLauncher } | undefined;
+        readonly jobs?:
+          | { readonly store: EvidenceJobStore; readonly launcher: EvidenceJobLauncher }
+          | undefined;
       }
     | undefined;
 }
@@ -121,7 +123,8 @@ export function effectiveStatus(
   job: EvidenceJob,
   now: Date,
 ): { status: EvidenceJob["status"]; reason?: EvidenceJobReason } {
-  if (job.status !== "building") return job.reason === undefined ? { status: job.status } : { status: job.status, reason: job.reason };
+  if (job.status !== "building")
+    return job.reason === undefined ? { status: job.status } : { status: job.status, reason: job.reason };
   const since = (iso: string) => (now.getTime() - Date.parse(iso)) / 1000;
   const budget = EVIDENCE_BUILD_BUDGET_SECONDS + 60;
   const overdue =

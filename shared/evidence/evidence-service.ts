@@ -2,7 +2,12 @@
 
 import * as z from "zod";
 import { ForbiddenError, NotFoundError } from "#shared/errors.ts";
-import { type BundleDeps, type BuiltBundle, buildEvidenceBundle, checkRange } from "#shared/evidence/build-bundle.ts";
+import {
+  type BuiltBundle,
+  type BundleDeps,
+  buildEvidenceBundle,
+  checkRange,
+} from "#shared/evidence/build-bundle.ts";
 import {
   BUNDLE_ID_PATTERN,
   type EvidenceJobDeps,
@@ -12,12 +17,12 @@ import {
   viewOf,
 } from "#shared/evidence/evidence-jobs.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import { newOpaqueId } from "#shared/ids.ts";
 import type { LogDeps } from "#shared/log/log-ports.ts";
 import type { Logger } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
 import type { CatalogArchive, EvidenceStore, PolicyArchive, Signer } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
-import { newOpaqueId } from "#shared/ids.ts";
 
 /** What evidence needs besides the session services. */
 export interface EvidenceDeps {

@@ -1,6 +1,7 @@
 // Job `evidence-build`: builds the bundle an auditor requested (a recorded job), and marks it ready or failed.
 
 import * as z from "zod";
+import { ConfigurationError } from "#shared/errors.ts";
 import { buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
 import {
   BUNDLE_ID_PATTERN,
@@ -8,7 +9,6 @@ import {
   type EvidenceJobStore,
 } from "#shared/evidence/evidence-jobs.ts";
 import { bundleDeps, resultOf } from "#shared/evidence/evidence-service.ts";
-import { ConfigurationError } from "#shared/errors.ts";
 import { defineJob, type JobDeps, type JobRun } from "#shared/jobs/job.ts";
 import { errorFields } from "#shared/log.ts";
 
@@ -36,7 +36,8 @@ export function reasonOfError(error: string | undefined): EvidenceJobReason {
 
 function storeOf(deps: JobDeps): EvidenceJobStore {
   const store = deps.evidenceJobs?.jobs?.store;
-  if (store === undefined) throw new ConfigurationError("evidence-build runs only where evidence jobs are kept");
+  if (store === undefined)
+    throw new ConfigurationError("evidence-build runs only where evidence jobs are kept");
   return store;
 }
 

@@ -68,7 +68,9 @@ export class DynamoEvidenceJobStore implements EvidenceJobStore {
             ...keyOf(job.bundleId),
             status: { S: job.status },
             record: { S: JSON.stringify(job) },
-            expiresAt: { N: String(Math.floor(Date.parse(job.requestedAt) / 1000) + EVIDENCE_JOB_TTL_SECONDS) },
+            expiresAt: {
+              N: String(Math.floor(Date.parse(job.requestedAt) / 1000) + EVIDENCE_JOB_TTL_SECONDS),
+            },
           },
           ConditionExpression: "attribute_not_exists(pk)",
         }),

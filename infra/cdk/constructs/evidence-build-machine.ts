@@ -161,7 +161,9 @@ export class EvidenceBuildMachine extends Construct {
       stateMachineName: evidenceBuildMachineName(),
       stateMachineType: StateMachineType.STANDARD,
       comment: "phigate: build one evidence bundle an auditor requested",
-      definitionBody: DefinitionBody.fromString(stack.toJsonString(evidenceBuildDefinition(props.function.functionArn))),
+      definitionBody: DefinitionBody.fromString(
+        stack.toJsonString(evidenceBuildDefinition(props.function.functionArn)),
+      ),
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
       removalPolicy: RemovalPolicy.RETAIN,

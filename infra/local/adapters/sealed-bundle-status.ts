@@ -4,7 +4,11 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UnavailableError } from "#shared/errors.ts";
 import { BUNDLE_FILES, manifestSchema } from "#shared/evidence/bundle-format.ts";
-import { BUNDLE_ID_PATTERN, type EvidenceJob, type EvidenceJobReader } from "#shared/evidence/evidence-jobs.ts";
+import {
+  BUNDLE_ID_PATTERN,
+  type EvidenceJob,
+  type EvidenceJobReader,
+} from "#shared/evidence/evidence-jobs.ts";
 
 /**
  * Reads `<evidence>/<bundleId>/manifest.json` of a sealed bundle (a bundle is renamed into place only once sealed, so a

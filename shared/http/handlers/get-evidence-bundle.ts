@@ -1,7 +1,7 @@
 // GET /v1/evidence-bundles/{id}: the state of a requested evidence bundle (building, ready with its location, failed).
 
-import { type EvidenceDeps, evidenceBundleStatus } from "#shared/evidence/evidence-service.ts";
 import type { EvidenceJobDeps } from "#shared/evidence/evidence-jobs.ts";
+import { type EvidenceDeps, evidenceBundleStatus } from "#shared/evidence/evidence-service.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { STATUS_RETRY_AFTER_SECONDS } from "#shared/http/handlers/post-evidence-bundle.ts";

@@ -1,12 +1,12 @@
 // POST /v1/evidence-bundles: validate the range, then build the signed bundle (201, local) or start its job (202, AWS).
 
+import type { EvidenceJobDeps } from "#shared/evidence/evidence-jobs.ts";
 import {
   createEvidenceBundle,
   type EvidenceDeps,
   evidenceRequestSchema,
   requestEvidenceBundle,
 } from "#shared/evidence/evidence-service.ts";
-import type { EvidenceJobDeps } from "#shared/evidence/evidence-jobs.ts";
 import { type ApiDeps, type ApiHandler, jwtHandler } from "#shared/http/api-handler.ts";
 import { jsonResponse } from "#shared/http/error-response.ts";
 import { jsonBody } from "#shared/http/request.ts";

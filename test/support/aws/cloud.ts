@@ -149,13 +149,15 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     iam,
   });
 
-  const machines = stack.ofType("AWS::StepFunctions::StateMachine").map((machine) =>
-    sfn.createStateMachine(
-      stack.getAtt(machine.logicalId, "Name"),
-      String(machine.properties.DefinitionString),
-      String(machine.properties.RoleArn),
-    ),
-  );
+  const machines = stack
+    .ofType("AWS::StepFunctions::StateMachine")
+    .map((machine) =>
+      sfn.createStateMachine(
+        stack.getAtt(machine.logicalId, "Name"),
+        String(machine.properties.DefinitionString),
+        String(machine.properties.RoleArn),
+      ),
+    );
   const stateMachineArn = machines.find((arn) => arn.includes("-approval-"));
   if (stateMachineArn === undefined) throw new Error("the template has no approval state machine");
 
