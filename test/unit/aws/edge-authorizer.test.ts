@@ -17,8 +17,9 @@ const CONFIG = {
   audience: "phigate",
   allowedClaims: { repository_owner_id: ["4242", "77"] },
 };
-let key: CryptoKey;
-let other: CryptoKey;
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+let key: PrivateKey;
+let other: PrivateKey;
 let authorize: ReturnType<typeof createEdgeAuthorizer>;
 
 async function token(claims: Record<string, unknown>, signWith = key, kid = "k1"): Promise<string> {
