@@ -1,5 +1,6 @@
 // The CLI's HTTP client: JSON in and out, errors in the contract's shape turned into CliError.
 
+import type { IncomingHttpHeaders } from "node:http";
 import { CliError, EXIT } from "#cli/cli-error.ts";
 import { type RetryPolicy, sendWithRetry } from "#cli/retry.ts";
 import { oneLine } from "#cli/safe-text.ts";
@@ -45,7 +46,7 @@ export async function callJson(
     extraHeadersMs?: number;
     retry?: RetryPolicy;
   },
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; headers: IncomingHttpHeaders }> {
   const { readAll, send } = await import("#cli/http.ts");
   const headers: Record<string, string> = { accept: "application/json", ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
@@ -73,7 +74,7 @@ export async function callJson(
       EXIT.error,
     );
   }
-  return { status: answer.status, body };
+  return { status: answer.status, body, headers: answer.headers };
 }
 
 /** GETs a text resource (an HTML page); contract errors become CliError like `callJson`'s. */

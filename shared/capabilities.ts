@@ -31,6 +31,11 @@ export interface FunctionCapabilities {
    * catalog snapshots (to bundle them).
    */
   readonly policyArchive: "none" | "read" | "write";
+  /**
+   * Evidence bundles built as a job (`shared/evidence/evidence-jobs.ts`): `read` reads job records (the status route);
+   * `start` records a job and starts its build (the request route); `run` marks records as the build goes (the job).
+   */
+  readonly evidenceJobs: "none" | "read" | "start" | "run";
   /** Knows the gateway's public URL (approval links, cookie `Secure`, the page's Origin check). */
   readonly publicUrl: boolean;
   /** Knows the approvers' OIDC provider; `exchange` also holds its client secret (the callback redeems codes). */
@@ -49,6 +54,7 @@ const NOTHING: FunctionCapabilities = {
   notify: false,
   evidence: false,
   policyArchive: "none",
+  evidenceJobs: "none",
   publicUrl: false,
   signIn: "none",
 };

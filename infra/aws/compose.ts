@@ -11,6 +11,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
+import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
@@ -73,6 +74,23 @@ export interface ComposeOptions {
 
 /** Everything a phigate function may need: the route handlers' deps plus the workflow tasks' notifier. */
 export type AwsDeps = HandlerDeps & { readonly notifier: Notifier } & OrphanDeps;
+
+/** The evidence jobs a function's capability allows: read their records, or also write them (and start builds). */
+function evidenceJobsOf(config: LambdaConfig, clients: AwsClients, parts: AwsParts): AwsDeps["evidenceJobs"] {
+  const mode = config.capabilities.evidenceJobs;
+  if (mode === "none") return undefined;
+  const store = new DynamoEvidenceJobStore({ client: clients.dynamo, tableName: config.sessionsTable });
+  if (mode === "read") return { status: store };
+  const launcher =
+    mode === "start"
+      ? required(parts.evidenceJobs, "evidenceJobs").launcher(
+          required(clients.sfn, "evidenceJobs"),
+          required(config.evidenceMachineArn, "evidenceJobs"),
+          required(config.evidenceBucket, "evidenceJobs"),
+        )
+      : { location: () => missing("evidenceJobs"), launch: async () => missing("evidenceJobs") };
+  return { status: store, jobs: { store, launcher } };
+}
 
 function missing(capability: string): never {
   throw new ConfigurationError(
@@ -263,6 +281,7 @@ export async function createAwsDeps(
         )
       : noNotifier,
     publicUrl: () => required(config.publicUrl, "publicUrl"),
+    evidenceJobs: evidenceJobsOf(config, clients, parts),
     signIn,
     // Sessions a timed-out function left running, listed through the sparse index only the keeper may query.
     orphans: can.sweepsSessions
@@ -311,7 +330,9 @@ export async function composeFunction(
     sfn:
       can.workflow !== "none"
         ? (given.sfn ?? wrap(required(parts.workflow, "workflow").client()))
-        : undefined,
+        : can.evidenceJobs === "start"
+          ? (given.sfn ?? wrap(required(parts.evidenceJobs, "evidenceJobs").client()))
+          : undefined,
     sns: can.notify ? (given.sns ?? wrap(required(parts.notifier, "notify").client())) : undefined,
     kms: can.evidence ? (given.kms ?? wrap(required(parts.signer, "evidence").client())) : undefined,
   };

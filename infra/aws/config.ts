@@ -65,6 +65,8 @@ export const lambdaEnvSchema = z.object({
   PHIGATE_APPROVALS_TABLE: name.optional(),
   /** The approval state machine, for `workflow: start`. */
   PHIGATE_STATE_MACHINE_ARN: arn.optional(),
+  /** The evidence-build state machine, for `evidenceJobs: start`. */
+  PHIGATE_EVIDENCE_MACHINE_ARN: arn.optional(),
   /** SNS topic the approvers subscribe to, for `notify`. */
   PHIGATE_APPROVERS_TOPIC_ARN: arn.optional(),
   /** S3 bucket (Object Lock) of evidence bundles and archived policies, for `evidence` and `policyArchive`. */
@@ -116,6 +118,7 @@ export interface LambdaConfig {
   readonly keysSecretArn: string | undefined;
   readonly approvalsTable: string | undefined;
   readonly stateMachineArn: string | undefined;
+  readonly evidenceMachineArn: string | undefined;
   readonly approversTopicArn: string | undefined;
   readonly evidenceBucket: string | undefined;
   readonly signingKeyArn: string | undefined;
@@ -152,9 +155,12 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
     ...(capabilities.approvals !== "none" ? (["PHIGATE_APPROVALS_TABLE"] as const) : []),
     ...(capabilities.workflow === "start" ? (["PHIGATE_STATE_MACHINE_ARN"] as const) : []),
     ...(capabilities.notify ? (["PHIGATE_APPROVERS_TOPIC_ARN"] as const) : []),
-    ...(capabilities.evidence || capabilities.policyArchive !== "none"
+    ...(capabilities.evidence ||
+    capabilities.policyArchive !== "none" ||
+    capabilities.evidenceJobs === "start"
       ? (["PHIGATE_EVIDENCE_BUCKET"] as const)
       : []),
+    ...(capabilities.evidenceJobs === "start" ? (["PHIGATE_EVIDENCE_MACHINE_ARN"] as const) : []),
     ...(capabilities.evidence ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
     ...(capabilities.publicUrl ? (["PHIGATE_PUBLIC_URL"] as const) : []),
   ];
@@ -219,6 +225,7 @@ export function lambdaConfigFromEnv(
     keysSecretArn: e.PHIGATE_KEYS_SECRET_ARN,
     approvalsTable: e.PHIGATE_APPROVALS_TABLE,
     stateMachineArn: e.PHIGATE_STATE_MACHINE_ARN,
+    evidenceMachineArn: e.PHIGATE_EVIDENCE_MACHINE_ARN,
     approversTopicArn: e.PHIGATE_APPROVERS_TOPIC_ARN,
     evidenceBucket: e.PHIGATE_EVIDENCE_BUCKET,
     signingKeyArn: e.PHIGATE_SIGNING_KEY_ARN,

@@ -7,6 +7,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DatabaseConfig } from "#infra/aws/config.ts";
 import type { Capabilities } from "#shared/capabilities.ts";
+import type { EvidenceJobLauncher } from "#shared/evidence/evidence-jobs.ts";
 import type { Logger } from "#shared/log.ts";
 import type {
   ApprovalWorkflow,
@@ -43,6 +44,12 @@ export interface WorkflowPart {
   workflow(client: SFNClient, stateMachineArn: string | undefined): ApprovalWorkflow;
 }
 
+/** Step Functions: starting the build of a requested evidence bundle. */
+export interface EvidenceJobsPart {
+  client(): SFNClient;
+  launcher(client: SFNClient, stateMachineArn: string, bucket: string): EvidenceJobLauncher;
+}
+
 /** SNS: the approvers' topic. */
 export interface NotifierPart {
   client(): SNSClient;
@@ -66,6 +73,7 @@ export interface AwsParts {
   readonly workflow?: WorkflowPart;
   readonly notifier?: NotifierPart;
   readonly signer?: SignerPart;
+  readonly evidenceJobs?: EvidenceJobsPart;
 }
 
 /** Which parts a declaration's capabilities use (a literal `true` / mode in the declaration, not a widened one). */
@@ -79,6 +87,7 @@ interface PartsUsed<C extends Capabilities> {
   readonly workflow: C extends { readonly workflow: "start" | "signal" } ? true : false;
   readonly notifier: C extends { readonly notify: true } ? true : false;
   readonly signer: C extends { readonly evidence: true } ? true : false;
+  readonly evidenceJobs: C extends { readonly evidenceJobs: "start" } ? true : false;
 }
 
 /**

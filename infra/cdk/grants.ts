@@ -9,6 +9,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { EVIDENCE_JOB_PREFIX } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
@@ -28,6 +29,8 @@ export interface GrantTargets {
   readonly topic: ITopic;
   /** The approval state machine's ARN (formatted from its fixed name, so functions and the machine form no cycle). */
   readonly stateMachineArn: string;
+  /** The evidence-build state machine's ARN (formatted from its fixed name, like the approval machine's). */
+  readonly evidenceMachineArn: string;
   /** The approver OIDC client secret and the KMS key encrypting it, when configured. */
   readonly clientSecret?: { readonly secretArn: string; readonly keyArn?: string | undefined } | undefined;
   readonly database: {
@@ -97,6 +100,19 @@ export function grantCapabilities(
       });
     }
   }
+  if (can.evidenceJobs !== "none") {
+    const actions = {
+      read: ["dynamodb:GetItem"],
+      start: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      run: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    }[can.evidenceJobs];
+    add("EvidenceJobs", actions, [targets.sessions.tableArn], {
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${EVIDENCE_JOB_PREFIX}*`] },
+    });
+  }
+  if (can.evidenceJobs === "start") {
+    add("StartEvidenceBuild", ["states:StartExecution"], [targets.evidenceMachineArn]);
+  }
   if (can.sweepsSessions) {
     add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
   }
@@ -116,12 +132,19 @@ export function grantCapabilities(
   }
   const writesData =
     can.sessions === "write" ||
+    can.evidenceJobs === "start" ||
+    can.evidenceJobs === "run" ||
     can.results === "write" ||
     can.approvals === "write" ||
     can.evidence ||
     can.policyArchive === "write";
   // The key material secret is encrypted with the data key: reading it needs kms:Decrypt too.
-  const readsData = can.sessions !== "none" || can.results !== "none" || can.approvals !== "none" || can.keys;
+  const readsData =
+    can.sessions !== "none" ||
+    can.results !== "none" ||
+    can.approvals !== "none" ||
+    can.evidenceJobs !== "none" ||
+    can.keys;
   if (writesData || readsData || can.policyArchive === "read" || can.notify) {
     add(
       "DataKey",

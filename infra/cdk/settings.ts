@@ -1,6 +1,7 @@
 // The stack's settings from CDK context (`-c key=value` or cdk.json), validated, with defaults that synth offline.
 
 import { z } from "zod";
+import { allowedClaimsSchema } from "#infra/aws/edge-authorizer.ts";
 
 const GITHUB_ISSUER = "https://token.actions.githubusercontent.com";
 
@@ -114,6 +115,24 @@ export const settingsSchema = z
     approverClientSecretKeyArn: z
       .string()
       .regex(/^arn:aws[a-z-]*:kms:/)
+      .optional(),
+    /**
+     * Claims a token must carry at the edge, as JSON (`{"repository_owner_id":["123"]}`): a Lambda authorizer verifies
+     * the token and requires each claim to hold one of its values before any route runs. Absent: the JWT authorizer.
+     */
+    allowedClaims: z
+      .union([
+        z.string().transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.addIssue({ code: "custom", message: "must be JSON" });
+            return z.NEVER;
+          }
+        }),
+        z.record(z.string(), z.unknown()),
+      ])
+      .pipe(allowedClaimsSchema)
       .optional(),
     /** When the nightly evidence bundle of the previous UTC day is written (`HH:MM`, UTC). */
     nightlyEvidenceAt: z

@@ -15,6 +15,11 @@ import {
 import { ApproverNotifications } from "#infra/cdk/constructs/approver-notifications.ts";
 import { Backups } from "#infra/cdk/constructs/backups.ts";
 import { Database } from "#infra/cdk/constructs/database.ts";
+import { EdgeAuthorizer } from "#infra/cdk/constructs/edge-authorizer.ts";
+import {
+  EvidenceBuildMachine,
+  evidenceBuildMachineArn,
+} from "#infra/cdk/constructs/evidence-build-machine.ts";
 import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
@@ -41,6 +46,9 @@ export interface PhigateStackProps extends StackProps {
   /** Every function to deploy (`loadFunctions`: the core's routes, workflow tasks and jobs). */
   readonly functions: readonly FunctionDefinition[];
 }
+
+/** The job that builds requested evidence bundles (`shared/jobs/evidence-build.ts`). */
+const EVIDENCE_BUILD_JOB = "evidence-build";
 
 const NO_VPC = {
   id: "HIPAA.Security-LambdaInsideVPC",
@@ -69,9 +77,10 @@ function orphanAfterSeconds(definitions: readonly FunctionDefinition[]): number 
   return Math.max(...definitions.filter((d) => d.capabilities.database).map((d) => d.timeoutSeconds)) + 60;
 }
 
-/** Reserved concurrency of a function: a scheduled job never needs more than one at a time. */
+/** Reserved concurrency of a function: a scheduled job never needs more than one at a time, a requested one its own. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
-  return definition.kind === "schedule" ? 1 : settings.reservedConcurrency;
+  if (definition.kind !== "schedule") return settings.reservedConcurrency;
+  return definition.job.schedule.kind === "requested" ? definition.job.schedule.concurrency : 1;
 }
 
 /** The approver provider's OIDC settings the sign-in functions are told, as JSON (undefined when none). */
@@ -92,6 +101,7 @@ interface EnvironmentSources {
   readonly settings: Settings;
   readonly policyText: string;
   readonly stateMachineArn: string;
+  readonly evidenceMachineArn: string;
   readonly publicUrl: string;
   readonly storage: Storage;
   readonly keys: Keys;
@@ -146,9 +156,10 @@ function environmentOf(
     ...(can.approvals !== "none" ? { PHIGATE_APPROVALS_TABLE: storage.approvals.tableName } : {}),
     ...(can.workflow === "start" ? { PHIGATE_STATE_MACHINE_ARN: from.stateMachineArn } : {}),
     ...(can.notify ? { PHIGATE_APPROVERS_TOPIC_ARN: from.notifications.topic.topicArn } : {}),
-    ...(can.evidence || can.policyArchive !== "none"
+    ...(can.evidence || can.policyArchive !== "none" || can.evidenceJobs === "start"
       ? { PHIGATE_EVIDENCE_BUCKET: storage.evidence.bucketName }
       : {}),
+    ...(can.evidenceJobs === "start" ? { PHIGATE_EVIDENCE_MACHINE_ARN: from.evidenceMachineArn } : {}),
     ...(can.evidence ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
     ...(can.publicUrl ? { PHIGATE_PUBLIC_URL: from.publicUrl } : {}),
     ...(can.signIn !== "none" && approverOidc !== undefined ? { PHIGATE_APPROVER_OIDC: approverOidc } : {}),
@@ -172,6 +183,10 @@ export class PhigateStack extends Stack {
   readonly keys: Keys;
   readonly notifications: ApproverNotifications;
   readonly approvalWorkflow: ApprovalStateMachine;
+  /** The Lambda authorizer at the edge (context `allowedClaims`), else undefined: the JWT authorizer. */
+  readonly edgeAuthorizer: EdgeAuthorizer | undefined;
+  /** The workflow that builds each evidence bundle an auditor requests. */
+  readonly evidenceBuild: EvidenceBuildMachine;
   readonly schedules: Schedules;
   /** Alarms, the operators' topic and the dashboard. */
   readonly operations: Operations;
@@ -199,9 +214,24 @@ export class PhigateStack extends Stack {
       tables: [this.storage.sessions, this.storage.approvals],
       cluster: this.database.cluster,
     });
+    this.edgeAuthorizer =
+      settings.allowedClaims === undefined
+        ? undefined
+        : new EdgeAuthorizer(this, "EdgeAuthorizer", {
+            projectRoot,
+            config: {
+              issuer: settings.issuer,
+              jwksUri: jwksUriOf(settings),
+              audience: settings.audience,
+              allowedClaims: settings.allowedClaims,
+            },
+            logsKey: this.keys.logs,
+            reservedConcurrency: settings.reservedConcurrency,
+          });
     this.api = new GatewayApi(this, "Api", {
       issuer: settings.issuer,
       audience: settings.audience,
+      authorizer: this.edgeAuthorizer?.authorizer,
       logsKey: this.keys.logs,
       rateLimit: settings.throttleRateLimit,
       burstLimit: settings.throttleBurstLimit,
@@ -213,6 +243,7 @@ export class PhigateStack extends Stack {
     });
 
     const stateMachineArn = approvalStateMachineArn(this);
+    const evidenceMachineArn = evidenceBuildMachineArn(this);
     this.functions = this.addFunctions(props.functions, {
       settings,
       projectRoot,
@@ -221,6 +252,7 @@ export class PhigateStack extends Stack {
         settings,
         policyText,
         stateMachineArn,
+        evidenceMachineArn,
         publicUrl: this.publicUrl,
         storage: this.storage,
         keys: this.keys,
@@ -230,6 +262,7 @@ export class PhigateStack extends Stack {
         orphanAfterSeconds: orphanAfterSeconds(props.functions),
       },
       stateMachineArn,
+      evidenceMachineArn,
     });
 
     this.api.addRoutes(
@@ -240,13 +273,19 @@ export class PhigateStack extends Stack {
       taskFunctions: taskFunctionsOf((task) => this.fn(taskFunctionId(task)).function),
       logsKey: this.keys.logs,
     });
+    this.evidenceBuild = new EvidenceBuildMachine(this, "EvidenceBuild", {
+      function: this.fn(EVIDENCE_BUILD_JOB).function,
+      logsKey: this.keys.logs,
+    });
     this.keys.allowSigning(
       props.functions.filter((d) => d.capabilities.evidence).map((d) => this.fn(d.id).role),
     );
     this.operations = this.addOperations(settings, props.functions);
     this.schedules = new Schedules(this, "Schedules", {
       jobs: props.functions.flatMap((f) =>
-        f.kind === "schedule" ? [{ job: f.job, function: this.fn(f.id).function }] : [],
+        f.kind === "schedule" && f.job.schedule.kind !== "requested"
+          ? [{ job: f.job, function: this.fn(f.id).function }]
+          : [],
       ),
       dailyAt: settings.nightlyEvidenceAt,
     });
@@ -349,6 +388,7 @@ export class PhigateStack extends Stack {
       readonly policyPath: string;
       readonly environment: EnvironmentSources;
       readonly stateMachineArn: string;
+      readonly evidenceMachineArn: string;
     },
   ): Map<string, GatewayFunction> {
     const { settings } = from;
@@ -362,6 +402,7 @@ export class PhigateStack extends Stack {
       keyMaterial: this.storage.keyMaterial,
       topic: this.notifications.topic,
       stateMachineArn: from.stateMachineArn,
+      evidenceMachineArn: from.evidenceMachineArn,
       clientSecret:
         settings.approverClientSecretArn === undefined
           ? undefined
@@ -382,7 +423,9 @@ export class PhigateStack extends Stack {
         logsKey: this.keys.logs,
         reservedConcurrency: concurrencyOf(definition, settings),
         environment: environmentOf(definition.capabilities, from.environment),
-        ...(definition.kind === "schedule" ? { asyncRetryAttempts: definition.job.retries.attempts } : {}),
+        ...(definition.kind === "schedule" && definition.job.schedule.kind !== "requested"
+          ? { asyncRetryAttempts: definition.job.retries.attempts }
+          : {}),
       });
       grantCapabilities(fn, fn.policy, definition.capabilities, targets);
       if (definition.capabilities.database) fn.function.node.addDependency(this.readerRole.resource);

@@ -16,6 +16,7 @@ import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { OutboxNotifier } from "#infra/local/adapters/outbox-notifier.ts";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
+import { SealedBundleStatus } from "#infra/local/adapters/sealed-bundle-status.ts";
 import { WebhookNotifier } from "#infra/local/adapters/webhook-notifier.ts";
 import type { LocalConfig } from "#infra/local/config.ts";
 import { lockDataDir } from "#infra/local/data-dir-lock.ts";
@@ -258,6 +259,7 @@ export async function startLocalHost(
       decisions: new DecisionCache(),
       signer,
       evidence,
+      evidenceJobs: { status: new SealedBundleStatus(join(config.dataDir, "evidence")) },
       log,
       policyArchive,
       catalogArchive,

@@ -62,6 +62,8 @@ export interface BundleDeps {
 export interface BundleOptions {
   /** The log size an earlier bundle ended at: the bundle then proves its start extends that tree. */
   readonly previousSize?: number;
+  /** The id to build under (a requested job's); default a new one. */
+  readonly bundleId?: string;
 }
 
 /** A sealed bundle. */
@@ -426,7 +428,7 @@ export async function buildEvidenceBundle(
   checkRange(from, to, deps.clock.now());
   const settle = to.getTime() + SETTLE_MS - deps.clock.now().getTime();
   if (settle > 0) await new Promise((resolve) => setTimeout(resolve, settle));
-  const bundleId = newOpaqueId("evb");
+  const bundleId = options.bundleId ?? newOpaqueId("evb");
   const sink = await deps.evidence.open(bundleId);
   try {
     const { manifest } = await writeAll(deps, sink, bundleId, from, to, options);

@@ -1,9 +1,23 @@
 // POST /v1/evidence-bundles: an auditor asks for the signed evidence of a time range.
 
 import * as z from "zod";
-import { ForbiddenError } from "#shared/errors.ts";
-import { type BundleDeps, buildEvidenceBundle } from "#shared/evidence/build-bundle.ts";
+import { ForbiddenError, NotFoundError } from "#shared/errors.ts";
+import {
+  type BuiltBundle,
+  type BundleDeps,
+  buildEvidenceBundle,
+  checkRange,
+} from "#shared/evidence/build-bundle.ts";
+import {
+  BUNDLE_ID_PATTERN,
+  type EvidenceJobDeps,
+  type EvidenceJobResult,
+  type EvidenceJobView,
+  statusPathOf,
+  viewOf,
+} from "#shared/evidence/evidence-jobs.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import { newOpaqueId } from "#shared/ids.ts";
 import type { LogDeps } from "#shared/log/log-ports.ts";
 import type { Logger } from "#shared/log.ts";
 import { hasRole } from "#shared/policy/roles.ts";
@@ -57,15 +71,32 @@ export function bundleDeps(
   };
 }
 
-/** Builds a bundle for an auditor; anyone else is refused. */
+/** Refuses anyone but an auditor. */
+function requireAuditor(deps: SessionDeps, principal: Principal, doing: string): void {
+  if (!hasRole(deps.policy.current(), principal, "auditors", deps.policy.context)) {
+    throw new ForbiddenError("not_an_auditor", `only auditors may ${doing}`);
+  }
+}
+
+/** What a sealed bundle's record keeps of it. */
+export function resultOf(built: BuiltBundle): EvidenceJobResult {
+  return {
+    keyFingerprint: built.manifest.signing.keyFingerprint,
+    entries: built.manifest.counts.entries,
+    sessions: built.manifest.counts.sessions,
+    ...(built.manifest.log === undefined
+      ? {}
+      : { log: { start: built.manifest.log.start, end: built.manifest.log.end } }),
+  };
+}
+
+/** Builds a bundle for an auditor, in the request; anyone else is refused. */
 export async function createEvidenceBundle(
   deps: SessionDeps & EvidenceDeps & LogDeps,
   principal: Principal,
   body: z.infer<typeof evidenceRequestSchema>,
-): Promise<EvidenceBundleCreated> {
-  if (!hasRole(deps.policy.current(), principal, "auditors", deps.policy.context)) {
-    throw new ForbiddenError("not_an_auditor", "only auditors may create evidence bundles");
-  }
+): Promise<EvidenceBundleCreated & { readonly status: "ready"; readonly statusUrl: string }> {
+  requireAuditor(deps, principal, "create evidence bundles");
   const built = await buildEvidenceBundle(
     bundleDeps(deps),
     new Date(body.from),
@@ -80,12 +111,59 @@ export async function createEvidenceBundle(
   return {
     bundleId: built.bundleId,
     location: built.location,
-    keyFingerprint: built.manifest.signing.keyFingerprint,
-    entries: built.manifest.counts.entries,
-    sessions: built.manifest.counts.sessions,
+    status: "ready",
+    statusUrl: statusPathOf(built.bundleId),
     range: built.manifest.range,
-    ...(built.manifest.log === undefined
-      ? {}
-      : { log: { start: built.manifest.log.start, end: built.manifest.log.end } }),
+    ...resultOf(built),
   };
+}
+
+/**
+ * Records an auditor's bundle as a job and starts its build (the AWS host): the answer names the bundle and where it
+ * will be, `building`. A range the builder would refuse is refused here, before anything is recorded.
+ */
+export async function requestEvidenceBundle(
+  deps: SessionDeps & EvidenceJobDeps,
+  principal: Principal,
+  body: z.infer<typeof evidenceRequestSchema>,
+): Promise<EvidenceJobView> {
+  requireAuditor(deps, principal, "create evidence bundles");
+  const jobs = deps.evidenceJobs?.jobs;
+  if (jobs === undefined) throw new TypeError("this host builds evidence bundles in the request");
+  const now = deps.clock.now();
+  checkRange(new Date(body.from), new Date(body.to), now);
+  const bundleId = newOpaqueId("evb");
+  const job = {
+    bundleId,
+    status: "building" as const,
+    location: jobs.launcher.location(bundleId),
+    from: new Date(body.from).toISOString(),
+    to: new Date(body.to).toISOString(),
+    previousSize: body.previousSize,
+    requestedBy: principal.key,
+    requestedAt: now.toISOString(),
+  };
+  await jobs.store.create(job);
+  try {
+    await jobs.launcher.launch(bundleId);
+  } catch (error) {
+    await jobs.store
+      .finish(bundleId, { status: "failed", reason: "build_failed", at: deps.clock.now() })
+      .catch(() => undefined);
+    throw error;
+  }
+  deps.logger.info("evidence bundle requested", { bundleId, principal: principal.key });
+  return viewOf(job, now);
+}
+
+/** The state of a requested bundle, for an auditor (a bundle this host does not know is 404). */
+export async function evidenceBundleStatus(
+  deps: SessionDeps & EvidenceJobDeps,
+  principal: Principal,
+  bundleId: string,
+): Promise<EvidenceJobView> {
+  requireAuditor(deps, principal, "read evidence bundles");
+  const job = BUNDLE_ID_PATTERN.test(bundleId) ? await deps.evidenceJobs?.status.get(bundleId) : undefined;
+  if (job === undefined) throw new NotFoundError("no such evidence bundle");
+  return viewOf(job, deps.clock.now());
 }

@@ -2,6 +2,7 @@
 
 import type { z } from "zod";
 import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
+import type { EvidenceJobDeps } from "#shared/evidence/evidence-jobs.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { ApiDeps, ApiHandler, RouteAuth } from "#shared/http/api-handler.ts";
 import type { WebDeps } from "#shared/http/web-deps.ts";
@@ -9,7 +10,7 @@ import type { LogDeps } from "#shared/log/log-ports.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 
 /** Everything any route handler may need (both composition roots build it). */
-export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps & LogDeps;
+export type HandlerDeps = ApiDeps & QueryDeps & WebDeps & EvidenceDeps & EvidenceJobDeps & LogDeps;
 
 const ROUTE = Symbol.for("phigate.route");
 

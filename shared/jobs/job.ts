@@ -6,14 +6,21 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import type { Capabilities, EntryDeclaration } from "#shared/capabilities.ts";
 import { ConfigurationError } from "#shared/errors.ts";
+import type { EvidenceJobDeps } from "#shared/evidence/evidence-jobs.ts";
 import type { EvidenceDeps } from "#shared/evidence/evidence-service.ts";
 import type { OrphanDeps } from "#shared/sessions/orphans.ts";
 
 /** Everything a job may need (both composition roots build it). */
-export type JobDeps = ApprovalDeps & EvidenceDeps & OrphanDeps;
+export type JobDeps = ApprovalDeps & EvidenceDeps & EvidenceJobDeps & OrphanDeps;
 
-/** When a job runs: every few minutes, or once a day at the deployment's nightly time (UTC). */
-export type JobSchedule = { readonly kind: "every"; readonly minutes: number } | { readonly kind: "daily" };
+/**
+ * When a job runs: every few minutes, once a day at the deployment's nightly time (UTC), or when the gateway starts it
+ * (`requested`: no schedule; its host runs it as a workflow of its own, e.g. an evidence bundle an auditor asked for).
+ */
+export type JobSchedule =
+  | { readonly kind: "every"; readonly minutes: number }
+  | { readonly kind: "daily" }
+  | { readonly kind: "requested"; readonly concurrency: number };
 
 /** What one run did: its result (returned and logged) and the counters it adds to. */
 export interface JobRun<R> {

@@ -31,6 +31,9 @@ const MODES = {
     approverClientSecretArn: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:approver-AbCdEf",
     approverClientSecretKeyArn: "arn:aws:kms:eu-west-1:111111111111:key/2222",
   },
+  "claims required at the edge (Lambda authorizer)": {
+    allowedClaims: JSON.stringify({ repository_owner_id: ["4242"] }),
+  },
 };
 
 const stacks = new Map<string, PhigateStack>();

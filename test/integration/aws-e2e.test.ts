@@ -17,6 +17,7 @@ import { demoPolicyWith, RAW_SSN, RISKY_SMALL_SQL } from "#test/support/approval
 import type { ApiResponse } from "#test/support/aws/api-gateway.ts";
 import { approveOnPage } from "#test/support/aws/approver.ts";
 import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
+import { awaitBundle } from "#test/support/aws/evidence-jobs.ts";
 import { countsByService, printCosts, type QueryCount } from "#test/support/aws/request-counts.ts";
 import { describeWithPostgres } from "#test/support/postgres-server.ts";
 
@@ -381,9 +382,9 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
       },
       body: JSON.stringify({ from: today, to: new Date(Date.now() - 1000).toISOString() }),
     });
-    expect(made.status, made.body).toBe(201);
+    expect(made.status, made.body).toBe(202);
+    const created = await awaitBundle(d, JSON.parse(made.body) as { statusUrl: string }, AUDITOR);
     counted.push({ name: "auditor's evidence bundle (today)", calls: d.cloud.endpoint.since(mark) });
-    const created = JSON.parse(made.body) as { bundleId: string; entries: number; keyFingerprint: string };
     expect(created.entries).toBeGreaterThan(5);
     expect(created.keyFingerprint).toBe(fingerprint);
     expect(await verifyBundle(created.bundleId, fingerprint)).toMatchObject({ code: 0 });

@@ -7,6 +7,7 @@ import {
   HttpMethod,
   HttpNoneAuthorizer,
   HttpStage,
+  type IHttpRouteAuthorizer,
   LogGroupLogDestination,
 } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigatewayv2-authorizers";
@@ -24,6 +25,8 @@ export interface GatewayApiProps {
   readonly logsKey: IKey;
   readonly rateLimit: number;
   readonly burstLimit: number;
+  /** An authorizer in place of the JWT authorizer (the Lambda authorizer of `allowedClaims`). */
+  readonly authorizer?: IHttpRouteAuthorizer | undefined;
 }
 
 /** Access-log fields: request identity and outcome only (no query string, no headers, no body). */
@@ -50,7 +53,7 @@ export class GatewayApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
-  private readonly jwt: HttpJwtAuthorizer;
+  private readonly jwt: IHttpRouteAuthorizer;
 
   constructor(scope: Construct, id: string, props: GatewayApiProps) {
     super(scope, id);
@@ -74,10 +77,12 @@ export class GatewayApi extends Construct {
         format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
       },
     });
-    this.jwt = new HttpJwtAuthorizer("Jwt", props.issuer, {
-      jwtAudience: [props.audience],
-      identitySource: ["$request.header.Authorization"],
-    });
+    this.jwt =
+      props.authorizer ??
+      new HttpJwtAuthorizer("Jwt", props.issuer, {
+        jwtAudience: [props.audience],
+        identitySource: ["$request.header.Authorization"],
+      });
   }
 
   /** Adds every route of the table, each integrated with its function and behind the authorizer its auth says. */

@@ -133,6 +133,18 @@ export class Operations extends Construct {
       "An evidence bundle could not be built",
     );
     alarm(
+      "EvidenceBuildFailures",
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: "EvidenceBuildFailures",
+        dimensionsMap: service("evidence-build"),
+        period: five,
+        statistic: "Sum",
+      }),
+      1,
+      "An evidence bundle an auditor requested failed or ran out of time (marked failed; nothing under it verifies)",
+    );
+    alarm(
       "NightlyBundleMissing",
       new Metric({
         namespace: METRICS_NAMESPACE,

@@ -18,6 +18,8 @@ export interface SchedulesProps {
 /** The rule expression of a job's schedule. */
 function scheduleOf(job: JobDeclaration, dailyAt: string): Schedule {
   if (job.schedule.kind === "every") return Schedule.rate(Duration.minutes(job.schedule.minutes));
+  if (job.schedule.kind === "requested")
+    throw new Error(`${job.id} is started by the gateway, not on a schedule`);
   const [hour, minute] = dailyAt.split(":");
   return Schedule.cron({ minute: String(Number(minute)), hour: String(Number(hour)) });
 }

@@ -38,6 +38,8 @@ interface Route {
   readonly pattern: RegExp;
   readonly params: readonly string[];
   readonly jwt: boolean;
+  /** The route sits behind the Lambda REQUEST authorizer (`AuthorizationType: CUSTOM`). */
+  readonly custom: boolean;
   readonly functionArn: string;
   readonly routeKey: string;
 }
@@ -68,7 +70,11 @@ export class HttpApiEdge {
   private readonly routes: Route[] = [];
   private readonly authorizer: { issuer: string; audience: readonly string[] } | undefined;
   private keys: ReturnType<typeof createLocalJWKSet> | undefined;
-  /** Requests the edge refused (401) before any function ran. */
+  /** The Lambda authorizer (payload 2.0, simple responses), when the template has one. */
+  private readonly lambdaAuthorizer: { functionArn: string; ttlSeconds: number } | undefined;
+  /** Its cached answers by identity source, until they expire. */
+  private readonly authorizerCache = new Map<string, { allowed: boolean; until: number }>();
+  /** Requests the edge refused (401, or 403 from the Lambda authorizer) before any route function ran. */
   refusedAtEdge = 0;
 
   constructor(
@@ -80,6 +86,24 @@ export class HttpApiEdge {
     const authorizer = stack.ofType("AWS::ApiGatewayV2::Authorizer")[0];
     const jwt = authorizer?.properties.JwtConfiguration as { Issuer: string; Audience: string[] } | undefined;
     this.authorizer = jwt === undefined ? undefined : { issuer: jwt.Issuer, audience: jwt.Audience };
+    const request = stack
+      .ofType("AWS::ApiGatewayV2::Authorizer")
+      .find((a) => a.properties.AuthorizerType === "REQUEST")?.properties as
+      | {
+          AuthorizerUri: string;
+          AuthorizerResultTtlInSeconds?: number;
+          AuthorizerPayloadFormatVersion: string;
+        }
+      | undefined;
+    if (request !== undefined && request.AuthorizerPayloadFormatVersion !== "2.0")
+      throw new Error("the Lambda authorizer must use payload format 2.0");
+    this.lambdaAuthorizer =
+      request === undefined
+        ? undefined
+        : {
+            functionArn: String(request.AuthorizerUri).replace(/^.*\/functions\/(.*)\/invocations$/, "$1"),
+            ttlSeconds: request.AuthorizerResultTtlInSeconds ?? 0,
+          };
     const integrations = new Map(
       stack
         .ofType("AWS::ApiGatewayV2::Integration")
@@ -104,6 +128,7 @@ export class HttpApiEdge {
         pattern,
         params,
         jwt: p.AuthorizationType === "JWT",
+        custom: p.AuthorizationType === "CUSTOM",
         functionArn: String(integration.IntegrationUri),
         routeKey: p.RouteKey,
       });
@@ -129,6 +154,13 @@ export class HttpApiEdge {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
     let claims: Record<string, string> | undefined;
+    if (route.custom) {
+      const refused = await this.authorizeByLambda(headers.authorization, route.routeKey, rawPath);
+      if (refused !== undefined) {
+        this.refusedAtEdge++;
+        return edge(refused.status, refused.message);
+      }
+    }
     if (route.jwt) {
       claims = await this.authorize(headers.authorization);
       if (claims === undefined) {
@@ -216,6 +248,48 @@ export class HttpApiEdge {
       body: result.isBase64Encoded === true ? Buffer.from(body, "base64").toString("utf8") : body,
       functionId,
     };
+  }
+
+  /**
+   * The Lambda REQUEST authorizer as API Gateway runs it: no identity source → 401 without invoking it; else the cached
+   * answer for that Authorization header (within the TTL) or the function's simple response (`isAuthorized` false, an
+   * error or anything else → 403). Undefined when the request may proceed.
+   */
+  private async authorizeByLambda(
+    header: string | undefined,
+    routeKey: string,
+    rawPath: string,
+  ): Promise<{ status: number; message: string } | undefined> {
+    if (this.lambdaAuthorizer === undefined) throw new Error("a CUSTOM route without a Lambda authorizer");
+    if (header === undefined || header === "") return { status: 401, message: "Unauthorized" };
+    const cached = this.authorizerCache.get(header);
+    let allowed: boolean;
+    if (cached !== undefined && cached.until > Date.now()) {
+      allowed = cached.allowed;
+    } else {
+      const outcome = await this.lambda.invoke(
+        this.lambdaAuthorizer.functionArn,
+        {
+          version: "2.0",
+          type: "REQUEST",
+          routeArn: `arn:aws:execute-api:eu-west-1:123456789012:${this.apiId}/$default/${routeKey.replace(" ", "")}`,
+          identitySource: [header],
+          routeKey,
+          rawPath,
+          rawQueryString: "",
+          headers: { authorization: header },
+          requestContext: { apiId: this.apiId, routeKey, stage: "$default" },
+        },
+        "apigateway",
+      );
+      allowed = "result" in outcome && (outcome.result as { isAuthorized?: unknown })?.isAuthorized === true;
+      if (this.lambdaAuthorizer.ttlSeconds > 0)
+        this.authorizerCache.set(header, {
+          allowed,
+          until: Date.now() + this.lambdaAuthorizer.ttlSeconds * 1000,
+        });
+    }
+    return allowed ? undefined : { status: 403, message: "Forbidden" };
   }
 
   /** The JWT authorizer: undefined when the token is refused, else its claims as API Gateway passes them. */

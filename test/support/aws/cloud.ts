@@ -149,13 +149,17 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     iam,
   });
 
-  const machine = stack.ofType("AWS::StepFunctions::StateMachine")[0];
-  if (machine === undefined) throw new Error("the template has no state machine");
-  const stateMachineArn = sfn.createStateMachine(
-    stack.getAtt(machine.logicalId, "Name"),
-    String(machine.properties.DefinitionString),
-    String(machine.properties.RoleArn),
-  );
+  const machines = stack
+    .ofType("AWS::StepFunctions::StateMachine")
+    .map((machine) =>
+      sfn.createStateMachine(
+        stack.getAtt(machine.logicalId, "Name"),
+        String(machine.properties.DefinitionString),
+        String(machine.properties.RoleArn),
+      ),
+    );
+  const stateMachineArn = machines.find((arn) => arn.includes("-approval-"));
+  if (stateMachineArn === undefined) throw new Error("the template has no approval state machine");
 
   const customResources = await createCustomResources(stack, lambda, options.tls);
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { loadFunctions } from "#infra/aws/functions.ts";
+import { EDGE_AUTHORIZER_ENTRY, EDGE_AUTHORIZER_FUNCTION_ID } from "#infra/cdk/constructs/edge-authorizer.ts";
 import { READER_ROLE_ENTRY, READER_ROLE_FUNCTION_ID } from "#infra/cdk/constructs/reader-role.ts";
 import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { type PostgresServer, startPostgresServer } from "#test/support/postgres-server.ts";
@@ -98,7 +99,19 @@ export async function deploy(options: DeploymentOptions): Promise<Deployment> {
   synth.remove();
   const functions = await loadFunctions();
   const bundles = await timed(timings, "bundle", () =>
-    bundleFunctions([...functions, READER_ROLE_FUNCTION], PROJECT_ROOT, policyPath, join(dir, "bundles")),
+    bundleFunctions(
+      [
+        ...functions,
+        READER_ROLE_FUNCTION,
+        // The stack has the edge authorizer only with `allowedClaims`.
+        ...(options.context?.allowedClaims === undefined
+          ? []
+          : [{ id: EDGE_AUTHORIZER_FUNCTION_ID, entry: EDGE_AUTHORIZER_ENTRY, needsParser: false }]),
+      ],
+      PROJECT_ROOT,
+      policyPath,
+      join(dir, "bundles"),
+    ),
   );
   const postgres = await timed(timings, "postgres", async () => {
     const server = await startPostgresServer({ database: "postgres" });

@@ -213,10 +213,25 @@ export class S3StandIn implements LoopbackService {
     }
   }
 
+  /**
+   * Makes every write (PUT, multipart) of a key for which `matches` holds fail with 500 InternalError until the returned
+   * function is called: a store failing mid-write, for a test of what a failed writer leaves behind.
+   */
+  failWrites(matches: (key: string) => boolean): () => void {
+    this.writeFault = matches;
+    return () => {
+      this.writeFault = undefined;
+    };
+  }
+
+  private writeFault: ((key: string) => boolean) | undefined;
+
   async handle(call: ServiceCall): Promise<WireResponse> {
     const url = new URL(call.request.url, "https://s3.local");
     const [, bucketName = "", ...rest] = url.pathname.split("/");
     const key = rest.map((p) => decodeURIComponent(p)).join("/");
+    if ((call.request.method === "PUT" || call.request.method === "POST") && this.writeFault?.(key) === true)
+      throw err(500, "InternalError", "We encountered an internal error. Please try again.");
     const bucket = this.bucket(bucketName);
     const q = url.searchParams;
     const method = call.request.method;
