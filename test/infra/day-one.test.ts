@@ -109,9 +109,7 @@ describe("the evidence signing key", () => {
     expect(iam.check({ principal: intruder, action: "kms:GetPublicKey", resource: keyArn }).allowed).toBe(
       true,
     );
-    const signers = ALL_FUNCTIONS.filter(
-      (d) => d.id === "nightly-evidence" || d.id === "post-evidence-bundle",
-    );
+    const signers = ALL_FUNCTIONS.filter((d) => d.id === "nightly-evidence" || d.id === "evidence-build");
     for (const signer of signers) {
       const fn = resolved
         .ofType("AWS::Lambda::Function")
@@ -129,13 +127,17 @@ describe("the evidence signing key", () => {
 });
 
 describe("names that survive delete-and-recreate", () => {
-  it("gives the state machine, its log group and the cluster a per-deployment suffix (from the stack id)", () => {
-    const [, machine] = resources("AWS::StepFunctions::StateMachine")[0] ?? [];
-    expect(JSON.stringify(machine?.Properties.StateMachineName)).toContain("AWS::StackId");
+  it("gives the state machines, their log groups and the cluster a per-deployment suffix (from the stack id)", () => {
+    const machines = resources("AWS::StepFunctions::StateMachine");
+    expect(machines.length).toBe(2);
+    for (const [, machine] of machines) {
+      expect(JSON.stringify(machine.Properties.StateMachineName)).toContain("AWS::StackId");
+    }
     const groups = resources("AWS::Logs::LogGroup").map(([, g]) =>
       JSON.stringify(g.Properties.LogGroupName ?? ""),
     );
     expect(groups.filter((g) => g.includes("vendedlogs/states"))).toEqual([
+      expect.stringContaining("AWS::StackId"),
       expect.stringContaining("AWS::StackId"),
     ]);
     const [, cluster] = resources("AWS::RDS::DBCluster")[0] ?? [];

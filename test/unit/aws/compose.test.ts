@@ -25,6 +25,7 @@ import { loadFunctions } from "#infra/aws/functions.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import type { SqlParts } from "#infra/aws/parts.ts";
+import { EDGE_AUTHORIZER_ENTRY } from "#infra/cdk/constructs/edge-authorizer.ts";
 import { READER_ROLE_ENTRY } from "#infra/cdk/constructs/reader-role.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { createGetSessionHandler, route as getSessionRoute } from "#shared/http/handlers/get-session.ts";
@@ -162,17 +163,19 @@ describe("Lambda environment", () => {
     ]);
     expect(with_((c) => c.workflow === "start")).toEqual(["mcp", "post-query"]);
     expect(with_((c) => c.notify)).toEqual(["task-notify-approvers"]);
-    expect(with_((c) => c.evidence)).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+    expect(with_((c) => c.evidence)).toEqual(["evidence-build", "nightly-evidence"]);
     expect(with_((c) => c.database)).toEqual(["get-catalog", "mcp", "post-query", "task-execute-approved"]);
   });
 });
 
 describe("Lambda entries", () => {
-  it("has one entry file per declared function (every route, every workflow task, every job), the reader role's custom resource, and no other", async () => {
+  it("has one entry file per declared function (every route, every workflow task, every job), the reader role's custom resource, the edge authorizer, and no other", async () => {
     const files = (await readdir(join(ROOT, "functions")))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `functions/${f}`);
-    expect(files.sort()).toEqual([...ALL_FUNCTIONS.map((f) => f.entry), READER_ROLE_ENTRY].sort());
+    expect(files.sort()).toEqual(
+      [...ALL_FUNCTIONS.map((f) => f.entry), READER_ROLE_ENTRY, EDGE_AUTHORIZER_ENTRY].sort(),
+    );
     expect(new Set(ALL_FUNCTIONS.map((f) => f.id)).size).toBe(ALL_FUNCTIONS.length);
   });
 });
