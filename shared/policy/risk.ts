@@ -28,8 +28,9 @@ export interface RiskInput {
   /** The planner's row estimate for the statement (called only when a rule needs it). */
   readonly estimateRows: () => Promise<number>;
   /**
-   * The PHI rows the recorded sessions of this caller returned from any of `tables` since `since` (called only
-   * when a rule needs it). Absent: none are known (an offline re-evaluation passes the recorded figure).
+   * The most PHI rows this caller's unapproved sessions returned from any one of `tables` since `since` (the read
+   * ledger; called only when a rule needs it). Absent: none are known (an offline re-evaluation passes the
+   * recorded figure).
    */
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now, for the window. */
@@ -70,13 +71,17 @@ function facts(input: RiskInput) {
       .map((r) => `${r.schema}.${r.table}`),
   );
   const phiColumnsInResult = new Set<string>();
+  // The tables whose protected or free-text columns reach the result: what the read ledger counts.
+  const phiResultTables = new Set<string>();
   for (const output of classification.outputs) {
     for (const s of output.sources) {
       const key = `${s.schema}.${s.table}.${s.column}`;
       if (protectedColumns.has(key)) phiColumnsInResult.add(key);
+      if (protectedColumns.has(key) || detectorColumns.has(key))
+        phiResultTables.add(`${s.schema}.${s.table}`);
     }
   }
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, protectedLookup };
+  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, protectedLookup };
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -110,9 +115,10 @@ async function unrestricted(
 }
 
 /**
- * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more from the same
- * tables in the window — a read sliced by LIMIT/OFFSET or by key ranges is one read, so once its slices add up
- * to a bulk read the next slice needs the approval the whole would.
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more of one of the
+ * tables whose protected columns this result carries, unapproved, within the window — whatever statements took
+ * them. A read sliced by LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add
+ * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups).
  */
 async function overWindow(
   tables: readonly string[],
@@ -121,10 +127,11 @@ async function overWindow(
   seconds: number,
   probes: Probes,
 ): Promise<string | undefined> {
-  if (f.phiColumnsInResult.size === 0) return undefined;
-  const taken = await probes.window(tables, seconds);
+  const carried = tables.filter((t) => f.phiResultTables.has(t)).sort();
+  if (carried.length === 0) return undefined;
+  const taken = await probes.window(carried, seconds);
   if (taken < threshold) return undefined;
-  return `${taken} PHI rows of ${[...tables].sort().join(", ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together`;
+  return `${taken} PHI rows of ${carried.join(" or ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written`;
 }
 
 async function ruleFires(
