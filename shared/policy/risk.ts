@@ -56,14 +56,10 @@ function facts(input: RiskInput) {
       .filter((c) => c.clauses.includes("predicate"))
       .map((c) => `${c.schema}.${c.table}`),
   );
-  // A lookup by literal restricts its table wherever it sits (an INNER JOIN's ON as well as WHERE).
-  let protectedLookup = false;
+  // A lookup by literal is a predicate on its table wherever it sits (an INNER JOIN's ON as well as WHERE).
   const detectorColumns = new Set(masking.detectors.columns);
   for (const e of classification.exposures ?? []) {
-    if (!e.via.includes("lookup")) continue;
-    predicateTables.add(`${e.schema}.${e.table}`);
-    const key = `${e.schema}.${e.table}.${e.column}`;
-    if (protectedColumns.has(key) || detectorColumns.has(key)) protectedLookup = true;
+    if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
   }
   const readTables = new Set(
     classification.relations
@@ -81,7 +77,7 @@ function facts(input: RiskInput) {
         phiResultTables.add(`${s.schema}.${s.table}`);
     }
   }
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, protectedLookup };
+  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables };
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -94,10 +90,11 @@ interface Probes {
 
 /**
  * Why `tables` (all read by the statement) are not restricted, or undefined when they are. A table with no
- * predicate is never restricted. In a statement that looks up a protected value, the lookup (which its rule
- * governs) restricts the statement and the planner is not asked: its estimate would count the protected values
- * looked up. Otherwise a predicate restricts only when the planner estimates at most `threshold` rows — a
- * predicate that is always true (`id > 0`, `id IS NOT NULL`) restricts nothing.
+ * predicate is never restricted. A predicate restricts only when the planner estimates at most `threshold` rows
+ * for the whole statement — a predicate that is always true (`id > 0`, `id IS NOT NULL`) restricts nothing, and a
+ * protected lookup restricts only the occurrence it constrains (a cross join with another occurrence is as large
+ * as that occurrence). The planner never sees protected values looked up: the estimate is value-blind
+ * (`blindLookups`), so it cannot tell the caller how often a value occurs.
  */
 async function unrestricted(
   tables: readonly string[],
@@ -107,8 +104,6 @@ async function unrestricted(
 ): Promise<string | undefined> {
   const bare = tables.filter((t) => !f.predicateTables.has(t));
   if (bare.length > 0) return `${bare.sort().join(", ")} read with no restrictive predicate`;
-  // The planner is not asked about a statement that looks up protected values (its estimate would count them).
-  if (f.protectedLookup) return undefined;
   const rows = await probes.estimate();
   if (rows <= threshold) return undefined;
   return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(rows)} rows (more than ${threshold})`;
@@ -179,9 +174,6 @@ async function ruleFires(
     parts.push("no purpose was given");
   }
   if (w.estimatedRowsOver !== undefined) {
-    // The planner would answer from the statistics of the protected values looked up (how many patients are
-    // named Nora) — to the caller, before any approval. The lookup restricts the statement already.
-    if (f.protectedLookup) return undefined;
     const rows = await probes.estimate();
     if (rows <= w.estimatedRowsOver) return undefined;
     parts.push(

@@ -8,6 +8,7 @@ import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
 import { windowCounter } from "#shared/sessions/read-ledger.ts";
+import { blindLookups } from "#shared/sql/blind-lookups.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** A request's analysis and decision. */
@@ -105,7 +106,12 @@ export async function decideRequest(
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS),
+    estimateRows: (hidden) => {
+      const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
+      // A value not where the analysis put it: no value-blind estimate, so the statement counts as unrestricted.
+      if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
+      return deps.executor.estimateRows(blind, request.params, ESTIMATE_TIMEOUT_MS);
+    },
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {

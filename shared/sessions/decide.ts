@@ -25,8 +25,11 @@ export interface DecisionInput {
   readonly principal: Principal;
   readonly classification: Classification;
   readonly purpose: string | null;
-  /** The planner's estimate (asked only when a risk rule needs it). */
-  readonly estimateRows: () => Promise<number>;
+  /**
+   * The planner's estimate (asked only when a risk rule needs it), with the values looked up in `hidden` columns
+   * hidden from the planner (their own frequency must not reach the caller).
+   */
+  readonly estimateRows: (hidden: ReadonlySet<string>) => Promise<number>;
   /** The caller's recorded PHI rows from some tables since a time (asked only when a risk rule needs them). */
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now (the risk rules' window ends here). */
@@ -97,13 +100,18 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       plan: undefined,
     };
   }
+  const hidden = new Set(
+    (classification.exposures ?? [])
+      .map((e) => `${e.schema}.${e.table}.${e.column}`)
+      .filter((key) => key in masking.rules || masking.detectors.columns.includes(key)),
+  );
   const risk = await assessRisk({
     policy,
     principalId: entry.id,
     classification,
     masking,
     purpose: input.purpose,
-    estimateRows: input.estimateRows,
+    estimateRows: () => input.estimateRows(hidden),
     ...(input.windowRows === undefined ? {} : { windowRows: input.windowRows }),
     ...(input.now === undefined ? {} : { now: input.now }),
   });

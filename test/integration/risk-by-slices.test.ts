@@ -119,4 +119,30 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
       await statuses("another-caller", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 500"]),
     ).toEqual([200]);
   });
+
+  it("does not let a protected lookup restrict another occurrence: cross joins with an always-true predicate need approval", async () => {
+    const token = await gw.token("repo:acme/slices:ref:refs/heads/cross-join");
+    const lookup = "b.mrn = 'MRN-0000001'";
+    for (const sql of [
+      `SELECT a.ssn, a.first_name FROM patients a, patients b WHERE ${lookup} AND a.id > 0`,
+      `SELECT a.ssn, a.first_name FROM patients a CROSS JOIN patients b WHERE ${lookup} AND a.id IS NOT NULL`,
+      `SELECT a.ssn FROM patients a JOIN patients b ON ${lookup} WHERE a.id > 0`,
+      `SELECT e.notes, e.admitted_at FROM encounters e, patients b WHERE ${lookup} AND e.id > 0`,
+      `SELECT a.ssn FROM patients b, (SELECT id, ssn FROM patients WHERE id > 0) a WHERE ${lookup}`,
+    ]) {
+      const answer = await gw.query(token, { sql, dryRun: true });
+      expect(answer.status, sql).toBe(200);
+      expect(answer.body.decision, sql).toBe("require_approval");
+      expect(answer.body.reasons.join(" "), sql).toMatch(/bulk-phi-read|full-history/);
+    }
+    // A lookup that restricts what the statement reads still runs: one patient, one patient's history.
+    for (const sql of [
+      "SELECT id, ssn FROM patients WHERE mrn = 'MRN-0000002'",
+      "SELECT p.id, e.admitted_at FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.mrn = 'MRN-0000003' AND e.id > 0",
+      "SELECT a.ssn FROM patients a JOIN patients b ON a.id = b.id WHERE b.mrn IN ('MRN-0000004', 'MRN-0000005')",
+    ]) {
+      const answer = await gw.query(token, { sql });
+      expect(answer.status, `${sql}: ${JSON.stringify(answer.body)}`).toBe(200);
+    }
+  });
 });
