@@ -47,13 +47,16 @@ async function costRefusal(
   input: DecisionInput,
   limit: number | undefined,
   protectedLookup: boolean,
-): Promise<string | undefined> {
-  if (limit === undefined || protectedLookup) return undefined;
+): Promise<{ refusal?: string; cost?: number }> {
+  if (limit === undefined || protectedLookup) return {};
   if (input.estimateCost === undefined)
-    return "the planner's cost could not be estimated (the policy limits it)";
+    return { refusal: "the planner's cost could not be estimated (the policy limits it)" };
   const cost = await input.estimateCost();
-  if (cost <= limit) return undefined;
-  return `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`;
+  if (cost <= limit) return { cost };
+  return {
+    cost,
+    refusal: `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`,
+  };
 }
 
 /**
@@ -122,7 +125,7 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       (`${e.schema}.${e.table}.${e.column}` in masking.rules ||
         masking.detectors.columns.includes(`${e.schema}.${e.table}.${e.column}`)),
   );
-  const costly = await costRefusal(input, limit, lookup);
+  const { refusal: costly, cost } = await costRefusal(input, limit, lookup);
   if (costly !== undefined) {
     return {
       decision: {
@@ -131,12 +134,14 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
         reasons: [costly],
         rules: [...decision.rules, "planner-cost"],
         estimatedRows: risk.estimatedRows,
+        ...(cost === undefined ? {} : { estimatedCost: cost }),
       },
       plan: undefined,
     };
   }
   const measured = {
     estimatedRows: risk.estimatedRows,
+    ...(cost === undefined ? {} : { estimatedCost: cost }),
     ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
   };
   if (risk.outcome === "deny") {
