@@ -291,6 +291,32 @@ export interface Notifier {
   notify(notice: ApprovalNotice): Promise<void>;
 }
 
+/** PHI rows one completed session returned to a caller, by the tables whose protected columns they carried. */
+export interface LedgerReads {
+  /** The caller (principal key). */
+  readonly principal: string;
+  /** `schema.table` of every table with a protected (masked) column in the result. */
+  readonly tables: readonly string[];
+  readonly rows: number;
+  readonly at: Date;
+}
+
+/**
+ * The PHI rows each caller took per table over time, unapproved: what the risk rules' window counts
+ * (`shared/sessions/read-ledger.ts`). Kept in time buckets of {@link READ_BUCKET_SECONDS}; a count since a time
+ * includes the whole bucket that time falls in (it may count a little more, never less). Unavailability is
+ * `UnavailableError("store_unavailable")`.
+ */
+export interface ReadLedger {
+  /** Adds a completed session's rows (before its result is released). */
+  add(reads: LedgerReads): Promise<void>;
+  /** The rows added for `principal` and `table` in the buckets from the one holding `since` on. */
+  rowsSince(principal: string, table: string, since: Date): Promise<number>;
+}
+
+/** The read ledger's time bucket, seconds. */
+export const READ_BUCKET_SECONDS = 300;
+
 /** Time, injectable for tests. */
 export interface Clock {
   now(): Date;

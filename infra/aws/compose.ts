@@ -12,6 +12,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
 import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
+import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
@@ -239,6 +240,7 @@ export async function createAwsDeps(
     policy: policySource,
     executor,
     sessions,
+    reads: new DynamoReadLedger({ client: clients.dynamo, tableName: config.sessionsTable }),
     objects: new S3ObjectStore({
       client: clients.s3,
       bucket: config.resultsBucket,

@@ -10,6 +10,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { EVIDENCE_JOB_PREFIX } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
+import { READS_KEY_PREFIX } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
@@ -44,6 +45,7 @@ export interface GrantTargets {
 const SESSION_KEYS = `${KEY_PREFIXES.session}*`;
 const CHAIN_KEYS = `${KEY_PREFIXES.chain}*`;
 const IDEMPOTENCY_KEYS = `${KEY_PREFIXES.idempotency}*`;
+const READ_KEYS = `${READS_KEY_PREFIX}*`;
 
 /** Actions of writing one object once (a streamed put is a multipart upload). */
 const PUT_OBJECT = ["s3:AbortMultipartUpload", "s3:PutObject"];
@@ -91,12 +93,17 @@ export function grantCapabilities(
         },
       },
     );
-    // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`); a function
-    // that decides statements (it runs them and writes sessions) reads the day's chain too, for the risk rules'
-    // per-window count of a caller's reads.
-    if (can.sessions === "chain" || (write && can.database)) {
+    // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`).
+    if (can.sessions === "chain") {
       add("SessionChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+      });
+    }
+    // A function that decides statements (it runs them and completes sessions) counts a caller's reads per window
+    // and adds a completed session's rows: the read ledger's `reads#` items (`DynamoReadLedger`), nothing else.
+    if (write && can.database) {
+      add("ReadLedger", ["dynamodb:Query", "dynamodb:UpdateItem"], [targets.sessions.tableArn], {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [READ_KEYS] },
       });
     }
   }

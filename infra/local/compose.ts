@@ -13,6 +13,7 @@ import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts"
 import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
 import { InProcessWorkflow } from "#infra/local/adapters/in-process-workflow.ts";
 import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
+import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
 import { OutboxNotifier } from "#infra/local/adapters/outbox-notifier.ts";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
@@ -46,6 +47,7 @@ import { DecisionCache } from "#shared/query/decide-request.ts";
 import { createApprovalTasks } from "#shared/query/workflow-tasks.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
 import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
+import { LEDGER_RETENTION_SECONDS } from "#shared/sessions/read-ledger.ts";
 import { createStatementAnalyzer } from "#shared/sql/statement-analyzer.ts";
 import { type ApproverSignIn, CALLBACK_PATH } from "#shared/web/oidc-client.ts";
 
@@ -196,6 +198,9 @@ export async function startLocalHost(
     closers.push(() => sessions.close());
     await log.start(sessions.entries(ALL_DAYS.from, ALL_DAYS.to));
     closers.push(() => log.close());
+    const reads = new MemoryReadLedger(() => clock.now());
+    const oldestRead = new Date(clock.now().getTime() - LEDGER_RETENTION_SECONDS * 1000);
+    await reads.rebuild(sessions.entries(oldestRead.toISOString().slice(0, 10), ALL_DAYS.to));
     const objects = new FileObjectStore({
       directory: join(config.dataDir, "objects"),
       linkKey: await keys.key("result-link"),
@@ -252,6 +257,7 @@ export async function startLocalHost(
       policy: policySource,
       executor,
       sessions,
+      reads,
       objects,
       keys,
       clock,

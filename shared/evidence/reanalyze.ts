@@ -100,8 +100,14 @@ async function decideAgain(
       if (typeof estimate === "number") return estimate;
       throw new Error("its risk rules now need a row estimate the record does not carry");
     },
-    // The caller's earlier PHI rows in a rule's window: as the gateway counted them from the chain.
+    // The caller's earlier PHI rows in a rule's window: as the gateway counted them from the read ledger.
     windowRows: async () => record.decision.windowRows ?? 0,
+    // The planner's cost as recorded, checked against the limit of the policy in force (`maxPlannerCost`).
+    estimateCost: async () => {
+      const cost = record.decision.estimatedCost;
+      if (typeof cost === "number") return cost;
+      throw new Error("the policy limits the planner's cost, which the record does not carry");
+    },
   });
 }
 

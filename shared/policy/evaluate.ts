@@ -21,6 +21,8 @@ export interface Decision {
   readonly estimatedRows?: number | null;
   /** The caller's PHI rows recorded in a risk rule's window, when a rule asked for them. */
   readonly windowRows?: number | null;
+  /** The planner's total cost, when the policy limits it (`maxPlannerCost`). */
+  readonly estimatedCost?: number;
 }
 
 /**

@@ -28,8 +28,9 @@ export interface RiskInput {
   /** The planner's row estimate for the statement (called only when a rule needs it). */
   readonly estimateRows: () => Promise<number>;
   /**
-   * The PHI rows the recorded sessions of this caller returned from any of `tables` since `since` (called only
-   * when a rule needs it). Absent: none are known (an offline re-evaluation passes the recorded figure).
+   * The most PHI rows this caller's unapproved sessions returned from any one of `tables` since `since` (the read
+   * ledger; called only when a rule needs it). Absent: none are known (an offline re-evaluation passes the
+   * recorded figure).
    */
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now, for the window. */
@@ -55,14 +56,10 @@ function facts(input: RiskInput) {
       .filter((c) => c.clauses.includes("predicate"))
       .map((c) => `${c.schema}.${c.table}`),
   );
-  // A lookup by literal restricts its table wherever it sits (an INNER JOIN's ON as well as WHERE).
-  let protectedLookup = false;
+  // A lookup by literal is a predicate on its table wherever it sits (an INNER JOIN's ON as well as WHERE).
   const detectorColumns = new Set(masking.detectors.columns);
   for (const e of classification.exposures ?? []) {
-    if (!e.via.includes("lookup")) continue;
-    predicateTables.add(`${e.schema}.${e.table}`);
-    const key = `${e.schema}.${e.table}.${e.column}`;
-    if (protectedColumns.has(key) || detectorColumns.has(key)) protectedLookup = true;
+    if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
   }
   const readTables = new Set(
     classification.relations
@@ -70,13 +67,17 @@ function facts(input: RiskInput) {
       .map((r) => `${r.schema}.${r.table}`),
   );
   const phiColumnsInResult = new Set<string>();
+  // The tables whose protected or free-text columns reach the result: what the read ledger counts.
+  const phiResultTables = new Set<string>();
   for (const output of classification.outputs) {
     for (const s of output.sources) {
       const key = `${s.schema}.${s.table}.${s.column}`;
       if (protectedColumns.has(key)) phiColumnsInResult.add(key);
+      if (protectedColumns.has(key) || detectorColumns.has(key))
+        phiResultTables.add(`${s.schema}.${s.table}`);
     }
   }
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, protectedLookup };
+  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables };
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -89,10 +90,11 @@ interface Probes {
 
 /**
  * Why `tables` (all read by the statement) are not restricted, or undefined when they are. A table with no
- * predicate is never restricted. In a statement that looks up a protected value, the lookup (which its rule
- * governs) restricts the statement and the planner is not asked: its estimate would count the protected values
- * looked up. Otherwise a predicate restricts only when the planner estimates at most `threshold` rows — a
- * predicate that is always true (`id > 0`, `id IS NOT NULL`) restricts nothing.
+ * predicate is never restricted. A predicate restricts only when the planner estimates at most `threshold` rows
+ * for the whole statement — a predicate that is always true (`id > 0`, `id IS NOT NULL`) restricts nothing, and a
+ * protected lookup restricts only the occurrence it constrains (a cross join with another occurrence is as large
+ * as that occurrence). The planner never sees protected values looked up: the estimate is value-blind
+ * (`blindLookups`), so it cannot tell the caller how often a value occurs.
  */
 async function unrestricted(
   tables: readonly string[],
@@ -102,17 +104,16 @@ async function unrestricted(
 ): Promise<string | undefined> {
   const bare = tables.filter((t) => !f.predicateTables.has(t));
   if (bare.length > 0) return `${bare.sort().join(", ")} read with no restrictive predicate`;
-  // The planner is not asked about a statement that looks up protected values (its estimate would count them).
-  if (f.protectedLookup) return undefined;
   const rows = await probes.estimate();
   if (rows <= threshold) return undefined;
   return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(rows)} rows (more than ${threshold})`;
 }
 
 /**
- * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more from the same
- * tables in the window — a read sliced by LIMIT/OFFSET or by key ranges is one read, so once its slices add up
- * to a bulk read the next slice needs the approval the whole would.
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more of one of the
+ * tables whose protected columns this result carries, unapproved, within the window — whatever statements took
+ * them. A read sliced by LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add
+ * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups).
  */
 async function overWindow(
   tables: readonly string[],
@@ -121,10 +122,11 @@ async function overWindow(
   seconds: number,
   probes: Probes,
 ): Promise<string | undefined> {
-  if (f.phiColumnsInResult.size === 0) return undefined;
-  const taken = await probes.window(tables, seconds);
+  const carried = tables.filter((t) => f.phiResultTables.has(t)).sort();
+  if (carried.length === 0) return undefined;
+  const taken = await probes.window(carried, seconds);
   if (taken < threshold) return undefined;
-  return `${taken} PHI rows of ${[...tables].sort().join(", ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together`;
+  return `${taken} PHI rows of ${carried.join(" or ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written`;
 }
 
 async function ruleFires(
@@ -172,9 +174,6 @@ async function ruleFires(
     parts.push("no purpose was given");
   }
   if (w.estimatedRowsOver !== undefined) {
-    // The planner would answer from the statistics of the protected values looked up (how many patients are
-    // named Nora) — to the caller, before any approval. The lookup restricts the statement already.
-    if (f.protectedLookup) return undefined;
     const rows = await probes.estimate();
     if (rows <= w.estimatedRowsOver) return undefined;
     parts.push(

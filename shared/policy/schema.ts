@@ -62,6 +62,9 @@ export const limitsSchema = z.strictObject({
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "ids are lower-case kebab-case");
 
 /** Keys of a rule's `when` that qualify a condition rather than being one. */
+/** The longest window a risk rule may count a caller's reads over (the read ledger keeps a day). */
+export const MAX_WINDOW_SECONDS = 86_400;
+
 const QUALIFIERS: ReadonlySet<string> = new Set([
   "unlessLimitAtMost",
   "restrictedRowsAtMost",
@@ -87,8 +90,8 @@ export const riskConditionsSchema = z
      * take in slices per window without approval. Default: `unlessLimitAtMost`, else 1000.
      */
     restrictedRowsAtMost: z.number().int().positive().optional(),
-    /** The window, in seconds, over which a principal's sliced PHI reads add up to one read (default 3600). */
-    windowSeconds: z.number().int().positive().optional(),
+    /** The window, in seconds, over which a principal's PHI reads of a table add up to one read (default 3600, at most a day). */
+    windowSeconds: z.number().int().positive().max(MAX_WINDOW_SECONDS).optional(),
     /** The request gives no `purpose`. */
     noPurpose: z.literal(true).optional(),
   })

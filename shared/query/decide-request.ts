@@ -4,11 +4,11 @@
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
-import type { SessionStore } from "#shared/ports.ts";
-import { isSessionEntry } from "#shared/sessions/chain.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
+import { windowCounter } from "#shared/sessions/read-ledger.ts";
+import { blindLookups } from "#shared/sql/blind-lookups.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** A request's analysis and decision. */
@@ -76,53 +76,10 @@ export class DecisionCache {
   }
 }
 
-/**
- * A statement's text with its LIMIT / OFFSET / FETCH counts blanked and spacing collapsed: the slices of one
- * paged read (the same statement at another offset, or with other parameters) share it.
- */
-export function pagingShape(sql: string): string {
-  return sql
-    .replace(/\b(limit|offset|fetch\s+(?:first|next))\s+(?:\d+|\$\d+|all)/gi, "$1 _")
-    .replace(/\s+/g, " ")
-    .trim()
-    .toLowerCase();
-}
-
-/**
- * Counts, from the recorded chain, the rows of the caller's completed sessions since `since` that returned
- * protected (masked) columns from any of the tables, without an approval, and were slices of the same read as
- * `sql` (the same {@link pagingShape}): the PHI a caller took in pages.
- */
-function windowCounter(
-  sessions: SessionStore,
-  principal: Principal,
-  sql: string,
-  now: Date,
-): (tables: readonly string[], since: Date) => Promise<number> {
-  const shape = pagingShape(sql);
-  return async (tables, since) => {
-    const wanted = new Set(tables);
-    const fromDay = since.toISOString().slice(0, 10);
-    const toDay = now.toISOString().slice(0, 10);
-    const sinceIso = since.toISOString();
-    let rows = 0;
-    for await (const entry of sessions.entries(fromDay, toDay)) {
-      if (!isSessionEntry(entry)) continue;
-      const r = entry.record;
-      if (r.status !== "completed" || r.principal.key !== principal.key || r.approval !== null) continue;
-      if ((r.completedAt ?? "") < sinceIso || (r.masking?.plan.length ?? 0) === 0) continue;
-      if (!r.classification.relations.some((t) => wanted.has(`${t.schema}.${t.table}`))) continue;
-      if (pagingShape(r.request.sql) !== shape) continue;
-      rows += r.execution?.rowCount ?? 0;
-    }
-    return rows;
-  };
-}
-
 /** Analyzes a request (cached by the analyzer) and decides it (cached here when `cache` is given). */
 export async function decideRequest(
   deps: Pick<SessionDeps, "analyzer" | "policy" | "executor" | "clock"> &
-    Partial<Pick<SessionDeps, "sessions">> & {
+    Partial<Pick<SessionDeps, "reads">> & {
       readonly decisions?: DecisionCache;
     },
   principal: Principal,
@@ -149,7 +106,12 @@ export async function decideRequest(
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS),
+    estimateRows: (hidden) => {
+      const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
+      // A value not where the analysis put it: no value-blind estimate, so the statement counts as unrestricted.
+      if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
+      return deps.executor.estimateRows(blind, request.params, ESTIMATE_TIMEOUT_MS);
+    },
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
@@ -157,9 +119,7 @@ export async function decideRequest(
             deps.executor.estimateCost?.(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS) ??
             Promise.reject(new Error("no cost estimate")),
         }),
-    ...(deps.sessions === undefined
-      ? {}
-      : { windowRows: windowCounter(deps.sessions, principal, request.sql, deps.clock.now()) }),
+    ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, principal.key) }),
     now: deps.clock.now(),
   });
   const result: DecidedRequest = { ...full, analyzed };

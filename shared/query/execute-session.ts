@@ -5,6 +5,7 @@ import { errorFields } from "#shared/log.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
+import { ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { type CompletedResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
@@ -53,7 +54,10 @@ export async function executeSession(
     result: outcome.stored,
     masking: { plan: record.masking?.plan ?? [], applied: outcome.applied },
   });
+  // The caller's read ledger counts the rows before the result is released (a failure withholds it).
+  const reads = ledgerReadsOf(final);
   try {
+    if (reads !== undefined) await deps.reads.add(reads);
     await deps.sessions.update(final);
   } catch (error) {
     deps.logger.error("could not record a completed session; withholding its result", {

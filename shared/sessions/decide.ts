@@ -25,8 +25,11 @@ export interface DecisionInput {
   readonly principal: Principal;
   readonly classification: Classification;
   readonly purpose: string | null;
-  /** The planner's estimate (asked only when a risk rule needs it). */
-  readonly estimateRows: () => Promise<number>;
+  /**
+   * The planner's estimate (asked only when a risk rule needs it), with the values looked up in `hidden` columns
+   * hidden from the planner (their own frequency must not reach the caller).
+   */
+  readonly estimateRows: (hidden: ReadonlySet<string>) => Promise<number>;
   /** The caller's recorded PHI rows from some tables since a time (asked only when a risk rule needs them). */
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now (the risk rules' window ends here). */
@@ -44,13 +47,16 @@ async function costRefusal(
   input: DecisionInput,
   limit: number | undefined,
   protectedLookup: boolean,
-): Promise<string | undefined> {
-  if (limit === undefined || protectedLookup) return undefined;
+): Promise<{ refusal?: string; cost?: number }> {
+  if (limit === undefined || protectedLookup) return {};
   if (input.estimateCost === undefined)
-    return "the planner's cost could not be estimated (the policy limits it)";
+    return { refusal: "the planner's cost could not be estimated (the policy limits it)" };
   const cost = await input.estimateCost();
-  if (cost <= limit) return undefined;
-  return `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`;
+  if (cost <= limit) return { cost };
+  return {
+    cost,
+    refusal: `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`,
+  };
 }
 
 /**
@@ -97,13 +103,18 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       plan: undefined,
     };
   }
+  const hidden = new Set(
+    (classification.exposures ?? [])
+      .map((e) => `${e.schema}.${e.table}.${e.column}`)
+      .filter((key) => key in masking.rules || masking.detectors.columns.includes(key)),
+  );
   const risk = await assessRisk({
     policy,
     principalId: entry.id,
     classification,
     masking,
     purpose: input.purpose,
-    estimateRows: input.estimateRows,
+    estimateRows: () => input.estimateRows(hidden),
     ...(input.windowRows === undefined ? {} : { windowRows: input.windowRows }),
     ...(input.now === undefined ? {} : { now: input.now }),
   });
@@ -114,7 +125,7 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       (`${e.schema}.${e.table}.${e.column}` in masking.rules ||
         masking.detectors.columns.includes(`${e.schema}.${e.table}.${e.column}`)),
   );
-  const costly = await costRefusal(input, limit, lookup);
+  const { refusal: costly, cost } = await costRefusal(input, limit, lookup);
   if (costly !== undefined) {
     return {
       decision: {
@@ -123,12 +134,14 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
         reasons: [costly],
         rules: [...decision.rules, "planner-cost"],
         estimatedRows: risk.estimatedRows,
+        ...(cost === undefined ? {} : { estimatedCost: cost }),
       },
       plan: undefined,
     };
   }
   const measured = {
     estimatedRows: risk.estimatedRows,
+    ...(cost === undefined ? {} : { estimatedCost: cost }),
     ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
   };
   if (risk.outcome === "deny") {

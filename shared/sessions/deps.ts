@@ -7,6 +7,7 @@ import type {
   Clock,
   KeyProvider,
   ObjectStore,
+  ReadLedger,
   SessionStore,
   SqlExecutor,
   StatementAnalyzer,
@@ -32,6 +33,8 @@ export interface SessionDeps {
   readonly policy: PolicySource;
   readonly executor: SqlExecutor;
   readonly sessions: SessionStore;
+  /** The PHI rows each caller took per table (the risk rules' window); a completed session adds its rows. */
+  readonly reads: ReadLedger;
   readonly objects: ObjectStore;
   readonly keys: KeyProvider;
   readonly clock: Clock;

@@ -97,6 +97,7 @@ export function newSessionRecord(input: {
       matchedPrincipal: decision.matchedPrincipal,
       limits: { ...decision.limits },
       estimatedRows: decision.estimatedRows ?? null,
+      ...(decision.estimatedCost === undefined ? {} : { estimatedCost: decision.estimatedCost }),
       ...(decision.windowRows === undefined || decision.windowRows === null
         ? {}
         : { windowRows: decision.windowRows }),

@@ -140,6 +140,8 @@ export const sessionRecordSchema = z.object({
     estimatedRows: z.number().nullable().optional(),
     /** The caller's PHI rows recorded in a risk rule's window, when a rule counted them (absent otherwise). */
     windowRows: z.number().int().nonnegative().optional(),
+    /** The planner's total cost, when the policy limited it (absent in records made before it was recorded). */
+    estimatedCost: z.number().nonnegative().optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.

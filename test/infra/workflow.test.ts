@@ -6,11 +6,14 @@ import {
   type GetItemCommandInput,
   QueryCommand,
   type QueryCommandInput,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
@@ -296,7 +299,7 @@ describe("least privilege of the approval and evidence functions", () => {
     });
     const decide = statementsOf("post-approval-decision").find((s) => s.Sid === "ApprovalTable");
     expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
-    // The functions that decide statements read the day's chain for the risk rules' per-window count.
+    // The functions that decide statements query the read ledger for the risk rules' per-window count.
     expect([...grantedTo("dynamodb:Query")].sort()).toEqual(
       ["approval-keeper", ...CHAIN_READERS, ...DECIDERS].sort(),
     );
@@ -357,6 +360,62 @@ describe("least privilege of the approval and evidence functions", () => {
     }
     // A plain session reader still can't read the chain.
     expect(calls.some((call) => statementsOf("get-session").some((s) => allows(s, call)))).toBe(false);
+  });
+
+  it("lets exactly the functions that decide statements make every call DynamoReadLedger makes, on reads# items only", async () => {
+    const calls: { action: string; pk: string }[] = [];
+    const dynamo = mockClient(DynamoDBClient);
+    dynamo.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => {
+      calls.push({ action: "dynamodb:UpdateItem", pk: input.Key?.pk?.S ?? "" });
+      return {};
+    });
+    dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+      calls.push({ action: "dynamodb:Query", pk: input.ExpressionAttributeValues?.[":pk"]?.S ?? "" });
+      return { Items: [{ rows: { N: "7" } }] };
+    });
+    try {
+      const ledger = new DynamoReadLedger({
+        client: new DynamoDBClient({ region: "eu-west-1" }),
+        tableName: "phigate-sessions",
+      });
+      const at = new Date("2026-03-02T08:00:00.000Z");
+      await ledger.add({ principal: "iss#sub", tables: ["public.patients"], rows: 7, at });
+      expect(await ledger.rowsSince("iss#sub", "public.patients", at)).toBe(7);
+    } finally {
+      dynamo.restore();
+    }
+    expect(calls.map((c) => c.action)).toEqual(["dynamodb:UpdateItem", "dynamodb:Query"]);
+    expect(calls.every((c) => c.pk.startsWith("reads#"))).toBe(true);
+    const table = { "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] };
+    const allows = (statement: Statement, call: { action: string; pk: string }): boolean => {
+      const condition = statement.Condition as
+        | { "ForAllValues:StringLike"?: { "dynamodb:LeadingKeys"?: string[] } }
+        | undefined;
+      const patterns = condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"] ?? [];
+      return (
+        actionsOf(statement).includes(call.action) &&
+        JSON.stringify(statement.Resource) === JSON.stringify(table) &&
+        patterns.some((pattern) =>
+          new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(call.pk),
+        )
+      );
+    };
+    const mayCount = ALL_FUNCTIONS.filter((f) =>
+      calls.every((call) => statementsOf(f.id).some((s) => allows(s, call))),
+    ).map((f) => f.id);
+    expect(mayCount.sort()).toEqual([...DECIDERS].sort());
+    for (const id of DECIDERS) {
+      expect(statementsOf(id).find((s) => s.Sid === "ReadLedger")?.Condition).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["reads#*"] },
+      });
+      // The chain is no longer read to decide.
+      expect(statementsOf(id).some((s) => s.Sid === "SessionChain")).toBe(false);
+    }
+    // No function reaches a caller's ledger through the other statements.
+    const untouched = ALL_FUNCTIONS.filter((f) => !DECIDERS.includes(f.id)).filter((f) =>
+      calls.some((call) => statementsOf(f.id).some((s) => allows(s, call))),
+    );
+    expect(untouched.map((f) => f.id)).toEqual([]);
   });
 
   it("gives the approver client secret to the OIDC callback only, and the key material to the page functions", () => {

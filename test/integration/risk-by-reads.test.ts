@@ -100,9 +100,12 @@ describe.each(backends)("risk by reads against $name", (backend) => {
       if (answer.status === 202)
         expect(answer.body.approval.reasons.join(" ")).toMatch(/already returned to this caller/);
     }
-    // Four slices of 300 rows: once the slices reach 1000 rows, the next needs approval; another read does not.
+    // Four slices of 300 rows: once the slices reach 1000 rows, the next needs approval — and so does any other
+    // read of the caller's that returns PHI of those tables (a lookup of one patient); one without PHI does not.
     expect(statuses).toEqual([200, 200, 200, 200, 202]);
-    const other = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id = 8` });
+    const lookup = await gw.query(nightly, { sql: `${ALL_PHI} WHERE id = 8` });
+    expect(lookup.status, JSON.stringify(lookup.body)).toBe(202);
+    const other = await gw.query(nightly, { sql: "SELECT id, state FROM patients WHERE id = 8" });
     expect(other.status, JSON.stringify(other.body)).toBe(200);
     const record = await gw.host.deps.sessions.get(
       (await gw.query(nightly, { sql: `${PAGE} LIMIT 300 OFFSET 1500` })).body.sessionId,

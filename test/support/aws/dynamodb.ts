@@ -3,7 +3,7 @@
 // Pinned to the DynamoDB API reference: ConditionalCheckFailedException (with Item for ALL_OLD),
 // TransactionCanceledException with CancellationReasons, one operation per item per transaction, 100 actions, 400 KB
 // items, 1 MB query pages, no consistent reads on global secondary indexes; IAM actions per operation with
-// `dynamodb:LeadingKeys` (the partition key values) as the condition key.
+// `dynamodb:LeadingKeys` (the partition key values) as the condition key; Query projects top-level attributes.
 
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import {
@@ -274,7 +274,18 @@ export class DynamoDbStandIn implements LoopbackService {
       page.push(item);
       bytes += itemSize(item);
     }
-    const items = filter === undefined ? page : page.filter((item) => conditionHolds(filter, item, ph));
+    const filtered = filter === undefined ? page : page.filter((item) => conditionHolds(filter, item, ph));
+    // A projection of top-level attributes (names or `#placeholders`), as the gateway's queries use it.
+    const projection =
+      typeof input.ProjectionExpression === "string"
+        ? input.ProjectionExpression.split(",").map((path) => ph.name(path.trim()))
+        : undefined;
+    const items =
+      projection === undefined
+        ? filtered
+        : filtered.map((item) =>
+            Object.fromEntries(Object.entries(item).filter(([name]) => projection.includes(name))),
+          );
     ph.checkAllUsed();
     const last = page[page.length - 1];
     const more = last !== undefined && page.length < matches.length;

@@ -1,0 +1,58 @@
+// What a completed session adds to its caller's read ledger, and the risk rules' window count read from it.
+
+import type { MaskingSummaryEntry } from "#shared/masking/plan.ts";
+import { MAX_WINDOW_SECONDS } from "#shared/policy/schema.ts";
+import { type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
+import type { SessionRecord } from "#shared/sessions/record.ts";
+
+/** How long a ledger bucket must be kept: the longest window plus the bucket it starts in. */
+export const LEDGER_RETENTION_SECONDS = MAX_WINDOW_SECONDS + READ_BUCKET_SECONDS;
+
+/** The start (epoch seconds) of the ledger bucket holding `at`. */
+export function readBucket(at: Date): number {
+  const seconds = Math.floor(at.getTime() / 1000);
+  return seconds - (seconds % READ_BUCKET_SECONDS);
+}
+
+/**
+ * The tables a masking plan's protected columns come from: each masked column's rule names its sources
+ * (`schema.table.column`, `+`-joined, `derived:` when transformed, `schema.table.*` for whole rows under detectors).
+ */
+export function tablesOfPlan(plan: readonly Pick<MaskingSummaryEntry, "rule">[]): string[] {
+  const tables = new Set<string>();
+  for (const entry of plan) {
+    const rule = entry.rule.startsWith("derived:") ? entry.rule.slice("derived:".length) : entry.rule;
+    for (const column of rule.split("+")) {
+      const dot = column.lastIndexOf(".");
+      if (dot > 0) tables.add(column.slice(0, dot));
+    }
+  }
+  return [...tables].sort();
+}
+
+/**
+ * What a session adds to the ledger: the rows of a completed session without an approval whose result carried
+ * protected (masked) columns, by those columns' tables; undefined for every other session.
+ */
+export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
+  if (record.status !== "completed" || record.approval !== null || record.completedAt === null)
+    return undefined;
+  const rows = record.execution?.rowCount ?? 0;
+  const tables = tablesOfPlan(record.masking?.plan ?? []);
+  if (rows === 0 || tables.length === 0) return undefined;
+  return { principal: record.principal.key, tables, rows, at: new Date(record.completedAt) };
+}
+
+/**
+ * The risk rules' window count for a caller: the most PHI rows the caller took from any one of `tables` since
+ * `since`, read from the ledger (a table at a time).
+ */
+export function windowCounter(
+  ledger: ReadLedger,
+  principal: string,
+): (tables: readonly string[], since: Date) => Promise<number> {
+  return async (tables, since) => {
+    const counts = await Promise.all(tables.map((t) => ledger.rowsSince(principal, t, since)));
+    return Math.max(0, ...counts);
+  };
+}

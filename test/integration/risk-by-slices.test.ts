@@ -1,0 +1,148 @@
+// A caller's PHI rows add up per table per window however the read is sliced: key ranges, modulo, other column lists (both backends).
+
+import { readFile } from "node:fs/promises";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import {
+  type PostgresServer,
+  postgresUnavailableReason,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
+
+/** The demo policy with the nightly job's entry matching every branch, so each test is its own caller. */
+async function slicesPolicy(): Promise<string> {
+  const demo = await readFile("policy/demo.yaml", "utf8");
+  const policy = demo.replace(
+    'sub: "repo:acme/ehr-reports:ref:refs/heads/main"',
+    'sub: "repo:acme/slices:*"',
+  );
+  if (policy === demo) throw new Error("the demo policy's nightly entry moved");
+  return policy;
+}
+
+interface Backend {
+  name: string;
+  start(policy: string): Promise<TestGateway>;
+  stop(): Promise<void>;
+}
+
+let server: PostgresServer | undefined;
+const backends: Backend[] = [
+  { name: "embedded PGlite", start: (policy) => startTestGateway({ policy }), stop: async () => {} },
+];
+if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
+  backends.push({
+    name: "a PostgreSQL server (DATABASE_URL)",
+    async start(policy) {
+      server = await startPostgresServer({ database: "ehr" });
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        await seedEhr(client);
+        await client.query("ANALYZE");
+      } finally {
+        await client.end();
+      }
+      return startTestGateway({ databaseUrl: server.url, policy });
+    },
+    stop: async () => server?.stop(),
+  });
+}
+
+describe.each(backends)("sliced PHI reads against $name", (backend) => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await backend.start(await slicesPolicy());
+  });
+  afterAll(async () => {
+    try {
+      await gw?.close();
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  /** Runs each statement as one caller (its own branch) and returns the answers' statuses. */
+  async function statuses(branch: string, statements: readonly string[]): Promise<number[]> {
+    const token = await gw.token(`repo:acme/slices:ref:refs/heads/${branch}`);
+    const seen: number[] = [];
+    for (const sql of statements) {
+      const answer = await gw.query(token, { sql });
+      seen.push(answer.status);
+      if (answer.status === 202)
+        expect(answer.body.approval.reasons.join(" "), sql).toMatch(/already returned to this caller/);
+      else expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    }
+    return seen;
+  }
+
+  it("counts key ranges written as literals (BETWEEN) as one read", async () => {
+    const slices = [0, 1, 2, 3].map(
+      (k) => `SELECT id, ssn, first_name FROM patients WHERE id BETWEEN ${k * 400 + 1} AND ${(k + 1) * 400}`,
+    );
+    expect(await statuses("between", slices)).toEqual([200, 200, 200, 202]);
+  });
+
+  it("counts modulo slices as one read", async () => {
+    const slices = [0, 1, 2].map((k) => `SELECT id, last_name, dob FROM patients WHERE id % 20 = ${k}`);
+    expect(await statuses("modulo", slices)).toEqual([200, 200, 202]);
+  });
+
+  it("counts slices with other column lists, aliases and spacing as one read", async () => {
+    const slices = [
+      "SELECT id, ssn FROM patients WHERE id > 0 AND id <= 400",
+      "select p.first_name, p.id\n  from public.patients p where p.id > 400 and p.id <= 800",
+      "SELECT zip AS z FROM patients AS x WHERE x.id >= 801 AND x.id < 1201",
+      "SELECT id, ssn FROM patients WHERE id > 1200 AND id <= 1600",
+    ];
+    expect(await statuses("columns", slices)).toEqual([200, 200, 200, 202]);
+  });
+
+  it("counts per caller and per table: another caller, another table and a read without PHI still run", async () => {
+    const first = [0, 1, 2].map(
+      (k) => `SELECT id, ssn FROM patients WHERE id BETWEEN ${k * 500 + 1} AND ${(k + 1) * 500}`,
+    );
+    expect(await statuses("per-caller", first)).toEqual([200, 200, 202]);
+    // Many small lookups add up too: the same caller's next PHI row of patients needs the approval.
+    expect(await statuses("per-caller", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+    expect(
+      await statuses("per-caller", [
+        "SELECT id, patient_id FROM encounters WHERE id BETWEEN 1 AND 400",
+        "SELECT id, admitted_at FROM encounters WHERE id BETWEEN 1 AND 400",
+        "SELECT id, state FROM patients WHERE id BETWEEN 2001 AND 2400",
+      ]),
+    ).toEqual([200, 200, 200]);
+    expect(
+      await statuses("another-caller", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 500"]),
+    ).toEqual([200]);
+  });
+
+  it("does not let a protected lookup restrict another occurrence: cross joins with an always-true predicate need approval", async () => {
+    const token = await gw.token("repo:acme/slices:ref:refs/heads/cross-join");
+    const lookup = "b.mrn = 'MRN-0000001'";
+    for (const sql of [
+      `SELECT a.ssn, a.first_name FROM patients a, patients b WHERE ${lookup} AND a.id > 0`,
+      `SELECT a.ssn, a.first_name FROM patients a CROSS JOIN patients b WHERE ${lookup} AND a.id IS NOT NULL`,
+      `SELECT a.ssn FROM patients a JOIN patients b ON ${lookup} WHERE a.id > 0`,
+      `SELECT e.notes, e.admitted_at FROM encounters e, patients b WHERE ${lookup} AND e.id > 0`,
+      `SELECT a.ssn FROM patients b, (SELECT id, ssn FROM patients WHERE id > 0) a WHERE ${lookup}`,
+    ]) {
+      const answer = await gw.query(token, { sql, dryRun: true });
+      expect(answer.status, sql).toBe(200);
+      expect(answer.body.decision, sql).toBe("require_approval");
+      expect(answer.body.reasons.join(" "), sql).toMatch(/bulk-phi-read|full-history/);
+    }
+    // A lookup that restricts what the statement reads still runs: one patient, one patient's history.
+    for (const sql of [
+      "SELECT id, ssn FROM patients WHERE mrn = 'MRN-0000002'",
+      "SELECT p.id, e.admitted_at FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.mrn = 'MRN-0000003' AND e.id > 0",
+      "SELECT a.ssn FROM patients a JOIN patients b ON a.id = b.id WHERE b.mrn IN ('MRN-0000004', 'MRN-0000005')",
+    ]) {
+      const answer = await gw.query(token, { sql });
+      expect(answer.status, `${sql}: ${JSON.stringify(answer.body)}`).toBe(200);
+    }
+  });
+});

@@ -1,0 +1,94 @@
+// The read ledger: what a completed session adds, per table and bucket, and the local ledger rebuilt from the journal.
+
+import { describe, expect, it } from "vitest";
+import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
+import { type ChainEntry, READ_BUCKET_SECONDS } from "#shared/ports.ts";
+import { ledgerReadsOf, tablesOfPlan, windowCounter } from "#shared/sessions/read-ledger.ts";
+import type { SessionRecord } from "#shared/sessions/record.ts";
+import { sampleRecord } from "#test/support/records.ts";
+
+const AT = new Date("2026-03-02T10:00:00.000Z");
+const PLAN = [
+  { column: "ssn", position: 1, rule: "public.patients.ssn", strategy: "redact" },
+  {
+    column: "x",
+    position: 2,
+    rule: "derived:public.patients.zip+public.encounters.admitted_at",
+    strategy: "nullify",
+  },
+  { column: "notes", position: 3, rule: "public.encounters.notes", strategy: "detect" },
+];
+
+function completed(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return sampleRecord({
+    status: "completed",
+    completedAt: AT.toISOString(),
+    masking: { plan: PLAN },
+    execution: {
+      startedAt: AT.toISOString(),
+      finishedAt: AT.toISOString(),
+      durationMs: 1,
+      rowCount: 40,
+      truncated: false,
+    },
+    ...overrides,
+  });
+}
+
+describe("the read ledger", () => {
+  it("counts a completed, unapproved session's rows against every table its masked columns come from", () => {
+    expect(tablesOfPlan(PLAN)).toEqual(["public.encounters", "public.patients"]);
+    const record = completed();
+    expect(ledgerReadsOf(record)).toEqual({
+      principal: record.principal.key,
+      tables: ["public.encounters", "public.patients"],
+      rows: 40,
+      at: AT,
+    });
+  });
+
+  it("counts nothing for a session without masked columns, rows, completion, or with an approval", () => {
+    expect(ledgerReadsOf(completed({ masking: { plan: [] } }))).toBeUndefined();
+    expect(ledgerReadsOf(completed({ masking: null }))).toBeUndefined();
+    const execution = { startedAt: AT.toISOString(), finishedAt: null, durationMs: null, truncated: null };
+    expect(ledgerReadsOf(completed({ execution: { ...execution, rowCount: 0 } }))).toBeUndefined();
+    expect(ledgerReadsOf(completed({ status: "failed" }))).toBeUndefined();
+    const approval = {
+      id: "a",
+      expiresAt: AT.toISOString(),
+      quorum: 1,
+      binding: "0".repeat(64),
+      estimatedRows: null,
+    };
+    expect(ledgerReadsOf(completed({ approval }))).toBeUndefined();
+  });
+
+  it("sums per principal and table from the bucket holding `since` on, and forgets what no window reaches", async () => {
+    let now = AT;
+    const ledger = new MemoryReadLedger(() => now);
+    const earlier = new Date(AT.getTime() - 2 * READ_BUCKET_SECONDS * 1000);
+    await ledger.add({ principal: "p", tables: ["public.patients"], rows: 300, at: earlier });
+    await ledger.add({ principal: "p", tables: ["public.patients", "public.encounters"], rows: 500, at: AT });
+    await ledger.add({ principal: "q", tables: ["public.patients"], rows: 900, at: AT });
+    expect(await ledger.rowsSince("p", "public.patients", new Date(AT.getTime() - 3600_000))).toBe(800);
+    expect(await ledger.rowsSince("p", "public.patients", AT)).toBe(500);
+    expect(await ledger.rowsSince("p", "public.encounters", earlier)).toBe(500);
+    expect(await windowCounter(ledger, "p")(["public.patients", "public.encounters"], earlier)).toBe(800);
+    expect(await windowCounter(ledger, "r")(["public.patients"], earlier)).toBe(0);
+    now = new Date(AT.getTime() + 3 * 86_400_000);
+    expect(await ledger.rowsSince("p", "public.patients", new Date(0))).toBe(0);
+  });
+
+  it("is rebuilt from the journal once per session, whatever versions it holds", async () => {
+    const record = completed();
+    const entry = (r: SessionRecord, seq: number) => ({ seq, record: r }) as unknown as ChainEntry;
+    async function* journal() {
+      yield entry(sampleRecord({ sessionId: record.sessionId }), 1);
+      yield entry(record, 2);
+      yield entry({ ...record, version: record.version + 1 }, 3);
+    }
+    const ledger = new MemoryReadLedger(() => AT);
+    await ledger.rebuild(journal());
+    expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(40);
+  });
+});
