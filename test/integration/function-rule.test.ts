@@ -1,4 +1,4 @@
-// The function rule over both backends' pg_proc: every built-in classified, the side-effect functions denied by name, and every admitted function with simple arguments run with no transaction id and no WAL.
+// The function rule over both backends' pg_proc: every built-in classified, the side-effect functions denied by name, and every admitted function with simple arguments run with no transaction id, no WAL and no session state left.
 
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
@@ -135,6 +135,23 @@ const SAMPLE: Readonly<Record<string, string>> = {
   interval: "'1 day'::interval",
 };
 
+/**
+ * What one statement could leave on its connection for the next (the Data API pools connections the gateway cannot
+ * reset): settings, prepared statements, cursors, advisory locks, temporary relations, LISTEN channels.
+ */
+async function sessionState(client: pg.Client): Promise<unknown> {
+  const result = await client.query(
+    `SELECT
+       (SELECT json_agg(name || '=' || setting ORDER BY name) FROM pg_settings WHERE source = 'session') AS settings,
+       (SELECT count(*) FROM pg_prepared_statements) AS prepared,
+       (SELECT count(*) FROM pg_cursors) AS cursors,
+       (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory') AS advisory,
+       (SELECT count(*) FROM pg_class WHERE relpersistence = 't') AS temporary,
+       (SELECT count(*) FROM pg_listening_channels()) AS listening`,
+  );
+  return result.rows[0];
+}
+
 describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
   let server: PostgresServer;
   let client: pg.Client;
@@ -163,7 +180,7 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
     checkFound("PostgreSQL", catalog);
   });
 
-  it("runs every admitted function with simple arguments with no transaction id and no WAL", async () => {
+  it("runs every admitted function with simple arguments with no transaction id, no WAL and no session state left", async () => {
     const admitted = new Set(
       verdicts(catalog)
         .filter((v) => v.refusal === undefined)
@@ -188,6 +205,7 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
       (await client.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn")).rows[0]?.lsn ??
       "";
     const before = await lsn();
+    const stateBefore = await sessionState(client);
     const assigned: string[] = [];
     let failed = 0;
     for (const sql of calls) {
@@ -207,6 +225,8 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
       await client.query("ROLLBACK");
     }
     const after = await lsn();
+    // What the Data API could carry to the next statement on a pooled connection it never resets.
+    expect(await sessionState(client)).toEqual(stateBefore);
     console.info(
       `[function rule] PostgreSQL: ${calls.length} admitted overloads called (${failed} raised an error); WAL ${before} → ${after}`,
     );
@@ -221,5 +241,11 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
     await client.query("COMMIT");
     expect(control.rows[0]?.xid).not.toBeNull();
     expect(await lsn()).not.toBe(before);
+    // ... and a denied one leaves state behind a rolled-back read-only transaction.
+    await client.query("BEGIN READ ONLY");
+    await client.query("SELECT pg_advisory_lock(1)");
+    await client.query("ROLLBACK");
+    expect(await sessionState(client)).not.toEqual(stateBefore);
+    await client.query("SELECT pg_advisory_unlock_all()");
   });
 });

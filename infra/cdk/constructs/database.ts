@@ -15,6 +15,7 @@ import {
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { stackSuffix } from "#infra/cdk/stack-suffix.ts";
+import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 
 const SECRET_ROTATION_REASON =
   "Single-user rotation needs a rotation Lambda inside the isolated VPC plus a Secrets Manager endpoint; it " +
@@ -92,12 +93,12 @@ export class Database extends Construct {
       ...(props.capacity.autoPauseSeconds === undefined
         ? {}
         : { serverlessV2AutoPauseDuration: Duration.seconds(props.capacity.autoPauseSeconds) }),
-      // Errors are logged without the statement that caused them (its literals can be PHI); the error message
-      // itself can still echo a value, hence the month's retention on the encrypted group.
+      // No error message (it can echo a value), statement text, parameter or slow-statement text reaches the
+      // PostgreSQL log: the settings the local host applies per transaction, for every session of this cluster.
       parameterGroup: new ParameterGroup(this, "Parameters", {
         engine,
-        description: "phigate: no statement text in the PostgreSQL log",
-        parameters: { log_min_error_statement: "panic", log_statement: "none" },
+        description: "phigate: no values, statement text or parameters in the PostgreSQL log",
+        parameters: Object.fromEntries(QUIET_LOG_SETTINGS),
       }),
       enableDataApi: true,
       defaultDatabaseName: props.databaseName,

@@ -14,6 +14,7 @@ import {
   type SqlParam,
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, Row } from "#shared/sql/types.ts";
 import { decodeValue, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
@@ -32,22 +33,6 @@ function sqlstateOf(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
-
-/**
- * Server-log settings applied (`SET LOCAL`) to every transaction of the gateway when its role may set them: no
- * error message (`invalid input syntax for type integer: "<value>"`), no statement text, no bind parameters
- * and no slow-statement text reach the server's log from a gateway session. All but the last need superuser or
- * `GRANT SET ON PARAMETER` (PostgreSQL 15+); docs/deploy.md gives the operator's part.
- */
-export const QUIET_LOG_SETTINGS: readonly (readonly [string, string])[] = [
-  ["log_min_messages", "fatal"],
-  ["log_min_error_statement", "panic"],
-  ["log_error_verbosity", "terse"],
-  ["log_statement", "none"],
-  ["log_min_duration_statement", "-1"],
-  ["log_parameter_max_length", "0"],
-  ["log_parameter_max_length_on_error", "0"],
-];
 
 /** The probe: whether the role may set each quiet setting (`has_parameter_privilege`: PostgreSQL 15+), and its value. */
 function quietProbeSql(grants: boolean): string {
