@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type ImportEdge, importGraph, packageImports } from "#test/support/import-graph.ts";
+import { type ImportEdge, importGraph, packageImports } from "./import-graph.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const HOST_PACKAGES =
