@@ -54,6 +54,22 @@ function bucketLogicalId(scope: IConstruct, bucket: IBucket): string {
   return Stack.of(scope).getLogicalId(bucket.node.defaultChild as never);
 }
 
+/** What each step of `grantCapabilities` works with: the capabilities, the resources, and where statements go. */
+interface Grant {
+  readonly scope: IConstruct;
+  readonly can: FunctionCapabilities;
+  readonly targets: GrantTargets;
+  /** Adds one statement (its actions sorted) to the function's policy. */
+  readonly add: (
+    sid: string,
+    actions: string[],
+    resources: string[],
+    conditions?: Record<string, unknown>,
+  ) => void;
+  /** Object-ARN patterns granted, acknowledged with their reasons at the end. */
+  readonly wildcards: { resource: string; reason: string }[];
+}
+
 /**
  * Adds the statements for `capabilities` to `policy`, and acknowledges on `scope` the object-ARN patterns (S3 object
  * actions name objects by prefix) and the X-Ray statement (X-Ray has no resource-level permissions) with reasons.
@@ -64,7 +80,6 @@ export function grantCapabilities(
   capabilities: FunctionCapabilities,
   targets: GrantTargets,
 ): void {
-  const can = capabilities;
   const add = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
     policy.addStatements(
       new PolicyStatement({
@@ -75,8 +90,19 @@ export function grantCapabilities(
         ...(conditions === undefined ? {} : { conditions }),
       }),
     );
-  const wildcards: { resource: string; reason: string }[] = [];
+  const grant: Grant = { scope, can: capabilities, targets, add, wildcards: [] };
+  grantSessions(grant);
+  grantResults(grant);
+  grantDataKey(grant);
+  grantApprovals(grant);
+  grantEvidence(grant);
+  grantSignIn(grant);
+  grantDatabase(grant);
+  grantTracing(grant);
+}
 
+/** The session table: items by leading key, the day's chain, the running-sessions index. */
+function grantSessions({ can, targets, add }: Grant): void {
   if (can.sessions !== "none") {
     const write = can.sessions === "write";
     add(
@@ -123,6 +149,10 @@ export function grantCapabilities(
   if (can.sweepsSessions) {
     add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
   }
+}
+
+/** Result objects under results/, and listing the results bucket. */
+function grantResults({ can, targets, add, scope, wildcards }: Grant): void {
   if (can.results !== "none") {
     add("ResultObjects", can.results === "write" ? ["s3:GetObject", ...PUT_OBJECT] : ["s3:GetObject"], [
       targets.results.arnForObjects(`${RESULTS_PREFIX}*`),
@@ -137,6 +167,10 @@ export function grantCapabilities(
         "results bucket, whose keys are generated per session by the gateway.",
     });
   }
+}
+
+/** The data key (decrypt to read, encrypt too to write) and the key material secret. */
+function grantDataKey({ can, targets, add }: Grant): void {
   const writesData =
     can.sessions === "write" ||
     can.evidenceJobs === "start" ||
@@ -162,7 +196,10 @@ export function grantCapabilities(
     );
   }
   if (can.keys) add("KeyMaterial", ["secretsmanager:GetSecretValue"], [targets.keyMaterial.secretArn]);
+}
 
+/** The approval table or its open-approvals index, the approval workflow, the approvers' topic. */
+function grantApprovals({ can, targets, add }: Grant): void {
   if (can.approvals !== "none") {
     const actions =
       can.approvals === "write"
@@ -186,7 +223,10 @@ export function grantCapabilities(
     );
   }
   if (can.notify) add("NotifyApprovers", ["sns:Publish"], [targets.topic.topicArn]);
+}
 
+/** The evidence signing key, bundle objects, and the policy and catalog archives. */
+function grantEvidence({ can, targets, add, scope, wildcards }: Grant): void {
   if (can.evidence) {
     add("SignEvidence", ["kms:GetPublicKey", "kms:Sign"], [targets.signingKey.keyArn]);
     add(
@@ -223,12 +263,19 @@ export function grantCapabilities(
       },
     );
   }
+}
+
+/** The approver OIDC client secret (and its key), for the sign-in exchange. */
+function grantSignIn({ can, targets, add }: Grant): void {
   if (can.signIn === "exchange" && targets.clientSecret !== undefined) {
     add("ApproverClientSecret", ["secretsmanager:GetSecretValue"], [targets.clientSecret.secretArn]);
     if (targets.clientSecret.keyArn !== undefined)
       add("ApproverClientSecretKey", ["kms:Decrypt"], [targets.clientSecret.keyArn]);
   }
+}
 
+/** The Data API on the cluster and the database secret (and its keys). */
+function grantDatabase({ can, targets, add }: Grant): void {
   if (can.database) {
     add(
       "DataApi",
@@ -239,7 +286,10 @@ export function grantCapabilities(
     const keyArns = targets.database.secretKeyArns.filter((arn) => arn !== targets.dataKey.keyArn);
     if (keyArns.length > 0) add("DatabaseSecretKey", ["kms:Decrypt"], keyArns);
   }
+}
 
+/** X-Ray, and the acknowledgements of every wildcard granted (with their reasons). */
+function grantTracing({ add, scope, wildcards }: Grant): void {
   add("Tracing", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]);
   Validations.of(scope).acknowledge(
     ...wildcards.map((w) => ({ id: `AwsSolutions-IAM5[Resource::${w.resource}]`, reason: w.reason })),

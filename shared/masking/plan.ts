@@ -122,100 +122,154 @@ export function planMasking(
   if (resultTypes !== undefined && resultTypes.length !== outputs.length) {
     throw new MaskingFailedError("The result does not match the analyzed statement; nothing was returned.");
   }
-  const protectedTables = tablesOf(Object.keys(policy.rules));
-  const detectorColumns = new Set(policy.detectors.columns);
-  const detectorTables = tablesOf(detectorColumns);
+  const tables: PolicyTables = {
+    protectedTables: tablesOf(Object.keys(policy.rules)),
+    detectorColumns: new Set(policy.detectors.columns),
+    detectorTables: tablesOf(policy.detectors.columns),
+  };
   const reasons: string[] = [];
   const columns: PlannedColumn[] = [];
-
   outputs.forEach((o, index) => {
     if (o.position !== index) {
       throw new MaskingFailedError("The statement analysis is inconsistent; nothing was returned.");
     }
-    const keys = [...new Set(o.sources.map(columnKey))].sort();
-    const protectedKeys = keys.filter((k) => Object.hasOwn(policy.rules, k));
-    const detectorKeys = keys.filter((k) => detectorColumns.has(k));
-    let wholeRowDetectors = false;
-    for (const t of o.wholeRows) {
-      const table = tableKey(t);
-      if (protectedTables.has(table)) {
-        reasons.push(
-          `${describe(o)} contains whole rows of ${table}, which has protected columns; select the columns you need by name so each can be masked.`,
-        );
-      } else if (detectorTables.has(table)) {
-        wholeRowDetectors = true;
-        detectorKeys.push(`${table}.*`);
-      }
-    }
-    if (protectedKeys.length > 0 && o.transforms.includes("json_xml")) {
-      reasons.push(
-        `${describe(o)} builds a JSON/XML value from protected column(s) ${protectedKeys.join(", ")}, which cannot be masked inside; select the columns by name instead.`,
-      );
-    }
-    const kinds = detectorKeys.length > 0 || wholeRowDetectors ? policy.detectors.kinds : [];
-    const plain = { position: o.position, name: o.name };
-
-    if (protectedKeys.length > 0) {
-      const copy = o.kind === "copy" && o.wholeRows.length === 0;
-      if (!copy && policy.onTransform === "deny") {
-        const how = o.transforms.length > 0 ? ` (${[...new Set(o.transforms)].join(", ")})` : "";
-        reasons.push(
-          `${describe(o)} transforms protected column(s) ${protectedKeys.join(", ")}${how}; the policy does not allow transformed protected values — select the column itself to get its masked value.`,
-        );
-        return;
-      }
-      const spec: ColumnRule | null = copy
-        ? strictestRule(protectedKeys.map((k) => policy.rules[k] as ColumnRule))
-        : { strategy: "nullify" };
-      if (spec === null)
-        throw new MaskingFailedError("The masking plan is inconsistent; nothing was returned.");
-      columns.push({
-        ...plain,
-        rule: copy ? protectedKeys.join("+") : `derived:${protectedKeys.join("+")}`,
-        strategy: spec.strategy,
-        detectors: spec.strategy === "partial" ? kinds : [],
-        spec,
-      });
-      return;
-    }
-    if (kinds.length > 0) {
-      const copy = o.kind === "copy" && o.wholeRows.length === 0;
-      const rule = detectorKeys.join("+");
-      const rewriting = copy ? [] : [...new Set(o.transforms.filter((t) => REWRITING.has(t)))];
-      if (rewriting.length > 0) {
-        if (policy.onTransform === "deny") {
-          reasons.push(
-            `${describe(o)} rewrites free-text column(s) ${rule} (${rewriting.join(", ")}), which the content detectors cannot scan reliably; select the column itself to get its scanned value.`,
-          );
-          return;
-        }
-        columns.push({
-          ...plain,
-          rule: `derived:${rule}`,
-          strategy: "nullify",
-          detectors: [],
-          spec: { strategy: "nullify" },
-        });
-        return;
-      }
-      columns.push({
-        ...plain,
-        rule: copy ? rule : `derived:${rule}`,
-        strategy: "detect",
-        detectors: kinds,
-        spec: null,
-      });
-      return;
-    }
-    columns.push({ ...plain, rule: null, strategy: null, detectors: [], spec: null });
+    const planned = planColumn(o, policy, tables, reasons);
+    if (planned !== undefined) columns.push(planned);
   });
-
   if (reasons.length > 0) return { decision: "deny", reasons };
+  return { decision: "allow", columns, summary: summaryOf(columns) };
+}
+
+/** The tables and columns the policy protects or scans, looked up once per statement. */
+interface PolicyTables {
+  readonly protectedTables: ReadonlySet<string>;
+  readonly detectorColumns: ReadonlySet<string>;
+  readonly detectorTables: ReadonlySet<string>;
+}
+
+/** An output column's sources as the policy sees them: protected columns, and detector columns or tables. */
+interface ColumnSources {
+  readonly protectedKeys: readonly string[];
+  /** Detector columns, and `schema.table.*` for a whole row of a table with detector columns only. */
+  readonly detectorKeys: readonly string[];
+  /** The detector kinds the column's value gets (none when it reads no detector column). */
+  readonly kinds: readonly DetectorKind[];
+}
+
+/** One output column's masking, or undefined when it denies the statement (its reasons added to `reasons`). */
+function planColumn(
+  o: OutputColumnLineage,
+  policy: MaskingPlanPolicy,
+  tables: PolicyTables,
+  reasons: string[],
+): PlannedColumn | undefined {
+  const sources = sourcesOf(o, policy, tables, reasons);
+  if (sources.protectedKeys.length > 0) return planProtected(o, sources, policy, reasons);
+  if (sources.kinds.length > 0) return planDetected(o, sources, policy, reasons);
+  return { position: o.position, name: o.name, rule: null, strategy: null, detectors: [], spec: null };
+}
+
+/** What an output column reads that the policy names; whole rows of protected tables and JSON/XML built from protected columns add their reasons. */
+function sourcesOf(
+  o: OutputColumnLineage,
+  policy: MaskingPlanPolicy,
+  tables: PolicyTables,
+  reasons: string[],
+): ColumnSources {
+  const keys = [...new Set(o.sources.map(columnKey))].sort();
+  const protectedKeys = keys.filter((k) => Object.hasOwn(policy.rules, k));
+  const detectorKeys = keys.filter((k) => tables.detectorColumns.has(k));
+  let wholeRowDetectors = false;
+  for (const t of o.wholeRows) {
+    const table = tableKey(t);
+    if (tables.protectedTables.has(table)) {
+      reasons.push(
+        `${describe(o)} contains whole rows of ${table}, which has protected columns; select the columns you need by name so each can be masked.`,
+      );
+    } else if (tables.detectorTables.has(table)) {
+      wholeRowDetectors = true;
+      detectorKeys.push(`${table}.*`);
+    }
+  }
+  if (protectedKeys.length > 0 && o.transforms.includes("json_xml")) {
+    reasons.push(
+      `${describe(o)} builds a JSON/XML value from protected column(s) ${protectedKeys.join(", ")}, which cannot be masked inside; select the columns by name instead.`,
+    );
+  }
+  const kinds = detectorKeys.length > 0 || wholeRowDetectors ? policy.detectors.kinds : [];
+  return { protectedKeys, detectorKeys, kinds };
+}
+
+/** The masking of a column that reads protected columns: their strictest rule for a copy, else nulled or denied. */
+function planProtected(
+  o: OutputColumnLineage,
+  { protectedKeys, kinds }: ColumnSources,
+  policy: MaskingPlanPolicy,
+  reasons: string[],
+): PlannedColumn | undefined {
+  const copy = o.kind === "copy" && o.wholeRows.length === 0;
+  if (!copy && policy.onTransform === "deny") {
+    const how = o.transforms.length > 0 ? ` (${[...new Set(o.transforms)].join(", ")})` : "";
+    reasons.push(
+      `${describe(o)} transforms protected column(s) ${protectedKeys.join(", ")}${how}; the policy does not allow transformed protected values — select the column itself to get its masked value.`,
+    );
+    return undefined;
+  }
+  const spec: ColumnRule | null = copy
+    ? strictestRule(protectedKeys.map((k) => policy.rules[k] as ColumnRule))
+    : { strategy: "nullify" };
+  if (spec === null) throw new MaskingFailedError("The masking plan is inconsistent; nothing was returned.");
+  return {
+    position: o.position,
+    name: o.name,
+    rule: copy ? protectedKeys.join("+") : `derived:${protectedKeys.join("+")}`,
+    strategy: spec.strategy,
+    detectors: spec.strategy === "partial" ? kinds : [],
+    spec,
+  };
+}
+
+/** The masking of a column that reads only detector columns: scanned as it is, nulled or denied once rewritten. */
+function planDetected(
+  o: OutputColumnLineage,
+  { detectorKeys, kinds }: ColumnSources,
+  policy: MaskingPlanPolicy,
+  reasons: string[],
+): PlannedColumn | undefined {
+  const plain = { position: o.position, name: o.name };
+  const copy = o.kind === "copy" && o.wholeRows.length === 0;
+  const rule = detectorKeys.join("+");
+  const rewriting = copy ? [] : [...new Set(o.transforms.filter((t) => REWRITING.has(t)))];
+  if (rewriting.length === 0)
+    return {
+      ...plain,
+      rule: copy ? rule : `derived:${rule}`,
+      strategy: "detect",
+      detectors: kinds,
+      spec: null,
+    };
+  if (policy.onTransform === "deny") {
+    reasons.push(
+      `${describe(o)} rewrites free-text column(s) ${rule} (${rewriting.join(", ")}), which the content detectors cannot scan reliably; select the column itself to get its scanned value.`,
+    );
+    return undefined;
+  }
+  return {
+    ...plain,
+    rule: `derived:${rule}`,
+    strategy: "nullify",
+    detectors: [],
+    spec: { strategy: "nullify" },
+  };
+}
+
+/** The masked columns, in order, as the contract reports them. */
+function summaryOf(columns: readonly PlannedColumn[]): MaskingSummaryEntry[] {
   const summary: MaskingSummaryEntry[] = [];
   for (const c of columns) {
     if (c.rule !== null && c.strategy !== null) {
       summary.push({ column: c.name, position: c.position, rule: c.rule, strategy: c.strategy });
     }
   }
-  return { decision: "allow", columns, summary };
+  return summary;
 }

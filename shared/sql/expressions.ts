@@ -12,7 +12,7 @@ import type {
 } from "@pgsql/types";
 import { funcCall, jsonAggregate } from "./function-calls.ts";
 import { CLAUSE_BITS, CONSTANT, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
-import { SQL_VALUE_FUNCTION_NAMES } from "./output-names.ts";
+import { SQL_VALUE_FUNCTION_NAMES, XML_FUNCTION_NAMES } from "./output-names.ts";
 import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
 import { itemColumn } from "./scope.ts";
@@ -31,16 +31,8 @@ export interface Cx {
   readonly via?: string;
 }
 
-const XML_FUNCTIONS: Record<string, string> = {
-  IS_XMLCONCAT: "xmlconcat",
-  IS_XMLELEMENT: "xmlelement",
-  IS_XMLFOREST: "xmlforest",
-  IS_XMLPARSE: "xmlparse",
-  IS_XMLPI: "xmlpi",
-  IS_XMLROOT: "xmlroot",
-  IS_XMLSERIALIZE: "xmlserialize",
-  IS_DOCUMENT: "is_document",
-};
+/** The XmlExpr operations as the functions they are reported as (`x IS DOCUMENT` names no output column). */
+const XML_FUNCTIONS: Readonly<Record<string, string>> = { ...XML_FUNCTION_NAMES, IS_DOCUMENT: "is_document" };
 
 /**
  * Function-like syntax nodes walked generically: the name reported, the transformation, and the construct their

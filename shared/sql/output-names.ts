@@ -20,7 +20,8 @@ export const SQL_VALUE_FUNCTION_NAMES: Readonly<Record<string, string>> = {
   SVFOP_CURRENT_SCHEMA: "current_schema",
 };
 
-const XML_NAMES: Record<string, string> = {
+/** XmlExpr operations that read as function calls → the names PostgreSQL gives them (as output columns and as functions). */
+export const XML_FUNCTION_NAMES: Readonly<Record<string, string>> = {
   IS_XMLCONCAT: "xmlconcat",
   IS_XMLELEMENT: "xmlelement",
   IS_XMLFOREST: "xmlforest",
@@ -129,7 +130,7 @@ function figure(node: Node | undefined): Figured {
   }
   if ("MinMaxExpr" in node) return [node.MinMaxExpr.op === "IS_LEAST" ? "least" : "greatest", 2];
   if ("SQLValueFunction" in node) return named(SQL_VALUE_FUNCTION_NAMES[node.SQLValueFunction.op ?? ""]);
-  if ("XmlExpr" in node) return named(XML_NAMES[node.XmlExpr.op ?? ""]);
+  if ("XmlExpr" in node) return named(XML_FUNCTION_NAMES[node.XmlExpr.op ?? ""]);
   if ("JsonFuncExpr" in node) return named(JSON_FUNC_NAMES[node.JsonFuncExpr.op ?? ""]);
   for (const tag in node) return named(FIXED_NAMES[tag]);
   return NONE;

@@ -167,19 +167,10 @@ export function itemsForRelation(scope: Scope, schema: string, table: string): N
 
 /** The column `name` of `item`: its lineage, or undefined when the item has no such column. */
 export function itemColumn(item: NsItem, name: string, analysis: Analysis): Lineage | undefined {
-  let first: RangeColumn | undefined;
-  let more: Lineage[] | undefined;
-  const columns = item.columns;
-  for (let c = 0; c < columns.length; c++) {
-    const column = columns[c] as RangeColumn;
-    if (column.name !== name) continue;
-    markUsed(column);
-    if (first === undefined) first = column;
-    else if (more === undefined) more = [first.lineage, column.lineage];
-    else more.push(column.lineage);
-  }
-  if (more !== undefined) return branches(more);
-  if (first !== undefined) return first.lineage;
+  const found: Matches = { first: undefined, more: undefined };
+  matchColumns(item.columns, name, found);
+  const lineage = matchedLineage(found);
+  if (lineage !== undefined) return lineage;
   if (item.open !== undefined) {
     if (item.relation !== undefined && !item.derived) return analysis.columnOf(item.relation, name).lineage;
     return item.open;
@@ -189,22 +180,33 @@ export function itemColumn(item: NsItem, name: string, analysis: Analysis): Line
 
 /** The lineage of the columns named `name` at one level (several: PostgreSQL would call it ambiguous; all kept). */
 export function exactColumn(scope: Scope, name: string): Lineage | undefined {
-  let first: RangeColumn | undefined;
-  let more: Lineage[] | undefined;
+  const found: Matches = { first: undefined, more: undefined };
   const entries = scope.entries;
-  for (let e = 0; e < entries.length; e++) {
-    const columns = (entries[e] as FromEntry).columns;
-    for (let c = 0; c < columns.length; c++) {
-      const column = columns[c] as RangeColumn;
-      if (column.name !== name) continue;
-      markUsed(column);
-      if (first === undefined) first = column;
-      else if (more === undefined) more = [first.lineage, column.lineage];
-      else more.push(column.lineage);
-    }
+  for (let e = 0; e < entries.length; e++) matchColumns((entries[e] as FromEntry).columns, name, found);
+  return matchedLineage(found);
+}
+
+/** A column lookup's matches so far: the first column of the name, and every match's lineage once there are two. */
+interface Matches {
+  first: RangeColumn | undefined;
+  more: Lineage[] | undefined;
+}
+
+/** Marks the columns named `name` referenced and adds them to `found`. */
+function matchColumns(columns: readonly RangeColumn[], name: string, found: Matches): void {
+  for (let c = 0; c < columns.length; c++) {
+    const column = columns[c] as RangeColumn;
+    if (column.name !== name) continue;
+    markUsed(column);
+    if (found.first === undefined) found.first = column;
+    else if (found.more === undefined) found.more = [found.first.lineage, column.lineage];
+    else found.more.push(column.lineage);
   }
-  if (more !== undefined) return branches(more);
-  return first?.lineage;
+}
+
+/** The lineage of the matches: the one column's, several merged as branches, or undefined for none. */
+function matchedLineage(found: Matches): Lineage | undefined {
+  return found.more === undefined ? found.first?.lineage : branches(found.more);
 }
 
 /** The lineage an unknown column `name` gets from the items at one level whose columns are not all known. */

@@ -1,4 +1,4 @@
-// Admission on the embedded default: one caller's heavy statements cannot shut another's light one out, and a costly plan is refused before it runs (the queue cap: test/unit/adapters/pglite-executor.test.ts).
+// Admission on the embedded default: one caller's heavy statements cannot shut another's light one out, and a costly plan is refused before it runs (the queue cap: test/unit/local/pglite-executor.test.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoPolicyWith } from "#test/support/approvals.ts";

@@ -25,6 +25,7 @@ import {
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
+import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
@@ -142,19 +143,13 @@ export class RdsDataExecutor implements SqlExecutor {
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
-    figure: "Plan Rows" | "Total Cost",
+    figure: PlanFigure,
   ): Promise<number> {
     await loadPgScanner();
     return this.transaction(timeoutMs, [], async (tx) => {
       const statement = await this.typedStatement(tx, sql, params);
-      const result = await this.statement(tx, `EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.parameters);
-      const text = result.records?.[0]?.[0]?.stringValue;
-      const plan =
-        text === undefined ? undefined : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
-      const value = plan?.[0]?.Plan?.[figure];
-      if (typeof value !== "number")
-        throw new QueryFailedError("query_failed", "the planner returned no estimate");
-      return value;
+      const result = await this.statement(tx, explainSql(statement.sql), statement.parameters);
+      return planEstimate(result.records?.[0]?.[0]?.stringValue, figure);
     });
   }
 

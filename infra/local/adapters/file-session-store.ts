@@ -55,11 +55,26 @@ type Operation =
   | { kind: "update"; record: SessionRecord }
   | { kind: "policy"; record: PolicyChangeRecord };
 
+type PolicyOperation = Extract<Operation, { kind: "policy" }>;
+type SessionOperation = Exclude<Operation, { kind: "policy" }>;
+
 interface Pending {
   readonly op: Operation;
   /** `record` is undefined for a policy change that changed nothing. */
   resolve(result: { created: boolean; record: ChainRecord | undefined }): void;
   reject(error: unknown): void;
+}
+
+/** One group of writes being committed: what it stages before the append makes it durable and visible. */
+interface Staging {
+  /** Where each session written in the group will have its latest version (offsets known after the append). */
+  readonly staged: Map<string, Located>;
+  /** Idempotency keys of the group's creates → their session ids. */
+  readonly idempotency: Map<string, string>;
+  readonly accepted: { pending: Pending; entry: ChainEntry; created: boolean }[];
+  readonly lines: PendingLine[];
+  head: Pick<ChainEntry, "seq" | "digest" | "recordedAt"> | undefined;
+  policy: PolicyRef | undefined;
 }
 
 /** Where the journal lives and how it behaves. */
@@ -202,102 +217,130 @@ export class FileSessionStore implements SessionStore {
       for (const pending of batch) pending.reject(failure);
       return;
     }
-    const staged = new Map<string, Located>();
-    const stagedIdempotency = new Map<string, string>();
-    const accepted: { pending: Pending; entry: ChainEntry; created: boolean }[] = [];
-    const lines: PendingLine[] = [];
-    let head = this.head;
-    let policy = this.policy;
+    const stage: Staging = {
+      staged: new Map(),
+      idempotency: new Map(),
+      accepted: [],
+      lines: [],
+      head: this.head,
+      policy: this.policy,
+    };
     for (const pending of batch) {
       const { op } = pending;
-      if (op.kind === "policy") {
-        if (policy?.digest === op.record.to.digest) {
-          pending.resolve({ created: false, record: undefined });
-          continue;
-        }
-        const entry = linkEntry(head, this.recordedAt(head), { ...op.record, from: policy ?? null });
-        head = entry;
-        policy = op.record.to;
-        lines.push({
-          day: entry.day,
-          text: `${JSON.stringify(entry)}\n`,
-          sessionId: undefined,
-          version: 0,
-          status: "completed",
-          approval: false,
-        });
-        accepted.push({ pending, entry, created: true });
-        continue;
-      }
-      const current = staged.get(op.record.sessionId) ?? this.index.get(op.record.sessionId);
-      if (op.kind === "create") {
-        const existingId =
-          op.idempotency === undefined
-            ? undefined
-            : (stagedIdempotency.get(idempotencyIndexKey(op.idempotency)) ??
-              this.idempotency.get(idempotencyIndexKey(op.idempotency)));
-        if (existingId !== undefined) {
-          const stagedEntry = accepted.find(
-            (a) => !isPolicyChange(a.entry.record) && a.entry.record.sessionId === existingId,
-          );
-          if (stagedEntry !== undefined)
-            pending.resolve({ created: false, record: stagedEntry.entry.record });
-          else
-            this.get(existingId).then(
-              (r) => pending.resolve({ created: false, record: r as SessionRecord }),
-              pending.reject,
-            );
-          continue;
-        }
-        if (current !== undefined || op.record.version !== 1) {
-          pending.reject(new VersionConflictError("the session already exists"));
-          continue;
-        }
-      } else if (current === undefined || current.version + 1 !== op.record.version) {
-        pending.reject(new VersionConflictError("the session was changed concurrently"));
-        continue;
-      }
-      const entry = linkEntry(head, this.recordedAt(head), op.record);
-      head = entry;
-      const text = `${JSON.stringify(entry)}\n`;
-      const facts = { status: op.record.status, approval: op.record.approval !== null };
-      lines.push({
-        day: entry.day,
-        text,
-        sessionId: op.record.sessionId,
-        version: op.record.version,
-        ...facts,
-      });
-      staged.set(op.record.sessionId, {
-        day: entry.day,
-        offset: -1,
-        length: 0,
-        version: op.record.version,
-        ...facts,
-      });
-      if (op.kind === "create" && op.idempotency !== undefined) {
-        stagedIdempotency.set(idempotencyIndexKey(op.idempotency), op.record.sessionId);
-      }
-      accepted.push({ pending, entry, created: op.kind === "create" });
+      if (op.kind === "policy") this.stagePolicy(stage, pending, op);
+      else if (this.admits(stage, pending, op)) this.stageSession(stage, pending, op);
     }
-    if (accepted.length === 0) return;
+    if (stage.accepted.length === 0) return;
+    await this.persist(stage);
+  }
+
+  /** Stages a policy change, or answers it at once when that policy is already in force. */
+  private stagePolicy(stage: Staging, pending: Pending, op: PolicyOperation): void {
+    if (stage.policy?.digest === op.record.to.digest) {
+      pending.resolve({ created: false, record: undefined });
+      return;
+    }
+    const entry = linkEntry(stage.head, this.recordedAt(stage.head), {
+      ...op.record,
+      from: stage.policy ?? null,
+    });
+    stage.head = entry;
+    stage.policy = op.record.to;
+    stage.lines.push({
+      day: entry.day,
+      text: `${JSON.stringify(entry)}\n`,
+      sessionId: undefined,
+      version: 0,
+      status: "completed",
+      approval: false,
+    });
+    stage.accepted.push({ pending, entry, created: true });
+  }
+
+  /**
+   * Whether a session write may be staged: a create is new at version 1, an update the next version. When not,
+   * `pending` is answered here (a conflict, or the session an earlier create with the same idempotency key made).
+   */
+  private admits(stage: Staging, pending: Pending, op: SessionOperation): boolean {
+    const current = stage.staged.get(op.record.sessionId) ?? this.index.get(op.record.sessionId);
+    if (op.kind === "update") {
+      if (current !== undefined && current.version + 1 === op.record.version) return true;
+      pending.reject(new VersionConflictError("the session was changed concurrently"));
+      return false;
+    }
+    const key = op.idempotency === undefined ? undefined : idempotencyIndexKey(op.idempotency);
+    const existingId =
+      key === undefined ? undefined : (stage.idempotency.get(key) ?? this.idempotency.get(key));
+    if (existingId !== undefined) {
+      this.answerRepeat(stage, pending, existingId);
+      return false;
+    }
+    if (current === undefined && op.record.version === 1) return true;
+    pending.reject(new VersionConflictError("the session already exists"));
+    return false;
+  }
+
+  /** Answers a repeated create with the session the first one made (staged in this batch, or stored). */
+  private answerRepeat(stage: Staging, pending: Pending, existingId: string): void {
+    const stagedEntry = stage.accepted.find(
+      (a) => !isPolicyChange(a.entry.record) && a.entry.record.sessionId === existingId,
+    );
+    if (stagedEntry !== undefined) pending.resolve({ created: false, record: stagedEntry.entry.record });
+    else
+      this.get(existingId).then(
+        (r) => pending.resolve({ created: false, record: r as SessionRecord }),
+        pending.reject,
+      );
+  }
+
+  /** Stages an admitted session write: its chain entry, its line, and where the session's latest version will be. */
+  private stageSession(stage: Staging, pending: Pending, op: SessionOperation): void {
+    const entry = linkEntry(stage.head, this.recordedAt(stage.head), op.record);
+    stage.head = entry;
+    const text = `${JSON.stringify(entry)}\n`;
+    const facts = { status: op.record.status, approval: op.record.approval !== null };
+    stage.lines.push({
+      day: entry.day,
+      text,
+      sessionId: op.record.sessionId,
+      version: op.record.version,
+      ...facts,
+    });
+    stage.staged.set(op.record.sessionId, {
+      day: entry.day,
+      offset: -1,
+      length: 0,
+      version: op.record.version,
+      ...facts,
+    });
+    if (op.kind === "create" && op.idempotency !== undefined) {
+      stage.idempotency.set(idempotencyIndexKey(op.idempotency), op.record.sessionId);
+    }
+    stage.accepted.push({ pending, entry, created: op.kind === "create" });
+  }
+
+  /**
+   * Appends the staged lines durably, then makes them visible (index, idempotency keys, head, policy) and
+   * acknowledges them; a failed append rejects every staged write and changes nothing.
+   */
+  private async persist(stage: Staging): Promise<void> {
     let locations: Map<string, Located>;
     try {
-      locations = await this.append(lines);
+      locations = await this.append(stage.lines);
     } catch (error) {
-      this.options.logger?.error("session journal write failed", { entries: accepted.length });
+      this.options.logger?.error("session journal write failed", { entries: stage.accepted.length });
       const failure = new UnavailableError("store_unavailable", "the session store is unavailable", {
         cause: error,
       });
-      for (const a of accepted) a.pending.reject(failure);
+      for (const a of stage.accepted) a.pending.reject(failure);
       return;
     }
     for (const [id, located] of locations) this.index.set(id, located);
-    for (const [key, id] of stagedIdempotency) this.idempotency.set(key, id);
-    this.head = head;
-    this.policy = policy;
-    this.options.onDurable?.(accepted.map((a) => a.entry));
-    for (const a of accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
+    for (const [key, id] of stage.idempotency) this.idempotency.set(key, id);
+    this.head = stage.head;
+    this.policy = stage.policy;
+    this.options.onDurable?.(stage.accepted.map((a) => a.entry));
+    for (const a of stage.accepted) a.pending.resolve({ created: a.created, record: a.entry.record });
   }
 
   /** The time of a new entry: now, or the head's time when the clock went back (`recordedAt` never decreases). */

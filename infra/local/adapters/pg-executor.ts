@@ -14,6 +14,7 @@ import {
   type SqlParam,
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, Row } from "#shared/sql/types.ts";
@@ -158,21 +159,11 @@ export class PgExecutor implements SqlExecutor {
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
-    figure: "Plan Rows" | "Total Cost",
+    figure: PlanFigure,
   ): Promise<number> {
     return this.transaction(timeoutMs, [], async (client) => {
-      const result = await client.query({
-        text: `EXPLAIN (FORMAT JSON) ${sql}`,
-        values: [...params],
-        types: TEXT_TYPES,
-      });
-      const text = (result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"];
-      const plan =
-        text === undefined ? undefined : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
-      const value = plan?.[0]?.Plan?.[figure];
-      if (typeof value !== "number")
-        throw new UnavailableError("database_unavailable", "the planner returned no estimate");
-      return value;
+      const result = await client.query({ text: explainSql(sql), values: [...params], types: TEXT_TYPES });
+      return planEstimate((result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"], figure);
     });
   }
 

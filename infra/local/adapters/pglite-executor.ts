@@ -12,6 +12,7 @@ import { QueryFailedError, RateLimitedError, UnavailableError } from "#shared/er
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
 import { decodeValue, typeName } from "#shared/sql/values.ts";
@@ -167,18 +168,10 @@ export class PgliteExecutor implements SqlExecutor {
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
-    figure: "Plan Rows" | "Total Cost",
+    figure: PlanFigure,
   ): Promise<number> {
-    const result = await this.run("query", `EXPLAIN (FORMAT JSON) ${sql}`, params, timeoutMs);
-    const text = result.rows[0]?.[0];
-    const plan =
-      text === undefined || text === null
-        ? undefined
-        : (JSON.parse(text) as { Plan?: Record<string, unknown> }[]);
-    const value = plan?.[0]?.Plan?.[figure];
-    if (typeof value !== "number")
-      throw new QueryFailedError("query_failed", "the planner returned no estimate");
-    return value;
+    const result = await this.run("query", explainSql(sql), params, timeoutMs);
+    return planEstimate(result.rows[0]?.[0], figure);
   }
 
   async loadCatalog(): Promise<Catalog> {

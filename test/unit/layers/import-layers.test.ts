@@ -1,8 +1,8 @@
 // The layering of docs/design.md holds: no import points up a layer, the hosts stay apart, and the only loop is the SQL walker's recursion.
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { importGraph, loops, packageImports } from "#test/support/import-graph.ts";
-import { layerOf, moduleOf, PORTS, violation } from "#test/support/layers.ts";
+import { importGraph, loops, packageImports } from "./import-graph.ts";
+import { layerOf, moduleOf, PORTS, violation } from "./layers.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SOURCES = ["shared", "infra", "functions", "cli", "tools", "bench", "packages"];
