@@ -46,7 +46,7 @@ let template: Template;
 const fnId = (functionId: string): string => logicalId(stack.fn(functionId).function as never);
 const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
 /** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
-const CHAIN_READERS = ["get-session-replay", "nightly-evidence", "post-evidence-bundle"];
+const CHAIN_READERS = ["evidence-build", "get-session-replay", "nightly-evidence"];
 const DECIDERS = ["mcp", "post-query", "task-execute-approved"];
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -80,13 +80,15 @@ afterAll(() => synth.remove());
 
 describe("approval state machine", () => {
   const machine = (): Resource => {
-    const [entry] = resources("AWS::StepFunctions::StateMachine");
-    if (entry === undefined) throw new Error("no state machine");
+    const id = logicalId(stack.approvalWorkflow.stateMachine);
+    const entry = resources("AWS::StepFunctions::StateMachine").find(([logical]) => logical === id);
+    if (entry === undefined) throw new Error("no approval state machine");
     return entry[1];
   };
 
   it("is exactly toAmazonStatesLanguage(APPROVAL_STATES, arns) with the synthesized task functions' ARNs", () => {
-    expect(resources("AWS::StepFunctions::StateMachine")).toHaveLength(1);
+    // The approval workflow and the evidence-build job.
+    expect(resources("AWS::StepFunctions::StateMachine")).toHaveLength(2);
     const definition = JSON.parse(resolveJoin(machine().Properties.DefinitionString));
     const arns = Object.fromEntries(TASK_NAMES.map((task) => [task, `arn:${fnId(taskFunctionId(task))}`]));
     expect(definition).toEqual(toAmazonStatesLanguage(APPROVAL_STATES, arns as TaskArns));
@@ -223,10 +225,18 @@ describe("least privilege of the approval and evidence functions", () => {
     const signal = statementsOf("approval-keeper").find((s) => s.Sid === "SignalApproval");
     expect(resolved.resolve(signal?.Resource)).toBe(arn);
     // The two front doors that submit queries (the HTTP route and the remote MCP endpoint) start approvals.
-    expect(grantedTo("states:StartExecution")).toEqual(["mcp", "post-query"]);
+    // The evidence route starts only the evidence-build job.
+    expect(grantedTo("states:StartExecution")).toEqual(["mcp", "post-evidence-bundle", "post-query"]);
     for (const id of ["mcp", "post-query"]) {
       expect(resolved.resolve(statementsOf(id).find((s) => s.Sid === "StartApproval")?.Resource)).toBe(arn);
     }
+    const build = statementsOf("post-evidence-bundle").filter((s) =>
+      actionsOf(s).includes("states:StartExecution"),
+    );
+    expect(build.map((s) => s.Sid)).toEqual(["StartEvidenceBuild"]);
+    expect(JSON.stringify(resolved.resolve(build[0]?.Resource))).toContain(
+      ":stateMachine:Phigate-evidence-build-",
+    );
     expect(arn).toMatch(/:stateMachine:Phigate-approval-[0-9a-f]{8}$/);
   });
 
@@ -237,8 +247,8 @@ describe("least privilege of the approval and evidence functions", () => {
   });
 
   it("lets only the bundle functions sign, with the evidence key only, and write under bundles/", () => {
-    expect(grantedTo("kms:Sign")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
-    for (const id of ["nightly-evidence", "post-evidence-bundle"]) {
+    expect(grantedTo("kms:Sign")).toEqual(["evidence-build", "nightly-evidence"]);
+    for (const id of ["evidence-build", "nightly-evidence"]) {
       const statements = statementsOf(id);
       const sign = statements.find((s) => s.Sid === "SignEvidence");
       expect(actionsOf(sign)).toEqual(["kms:GetPublicKey", "kms:Sign"]);
@@ -250,7 +260,7 @@ describe("least privilege of the approval and evidence functions", () => {
       expect(actionsOf(archive)).toEqual(["s3:GetObject"]);
       expect(JSON.stringify(archive?.Resource)).toContain("/catalogs/*");
     }
-    expect(grantedTo("s3:DeleteObject")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+    expect(grantedTo("s3:DeleteObject")).toEqual(["evidence-build", "nightly-evidence"]);
   });
 
   it("lets the deciding functions archive their policy and catalog snapshots (write-once puts) and nothing else there", () => {
