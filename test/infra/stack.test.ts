@@ -89,7 +89,8 @@ describe("functions", () => {
     expect(functions.filter(([id]) => !gateway.has(id)).map(([id]) => id)).toEqual([
       logicalId(stack.readerRole.function as never),
     ]);
-    expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 2);
+    // The jobs: the keeper and the nightly bundle (scheduled), the evidence build (requested).
+    expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 3);
     for (const definition of ALL_FUNCTIONS) {
       const fn = stack.functions.get(definition.id);
       const resource = template.findResources("AWS::Lambda::Function")[
@@ -99,7 +100,12 @@ describe("functions", () => {
         Runtime: "nodejs24.x",
         Architectures: ["arm64"],
         Handler: "index.handler",
-        ReservedConcurrentExecutions: definition.kind === "schedule" ? 1 : 10,
+        ReservedConcurrentExecutions:
+          definition.kind !== "schedule"
+            ? 10
+            : definition.job.schedule.kind === "requested"
+              ? definition.job.schedule.concurrency
+              : 1,
         Timeout: definition.timeoutSeconds,
         TracingConfig: { Mode: "Active" },
       });
