@@ -21,6 +21,15 @@ export interface Decision {
   readonly estimatedRows?: number | null;
   /** The caller's PHI rows recorded in a risk rule's window, when a rule asked for them. */
   readonly windowRows?: number | null;
+  /**
+   * An allowed statement that returns protected columns because a risk rule judged it restricted or under its
+   * window may return at most `rows` rows unapproved; beyond, `rule` applies (`action`) as if it had fired.
+   */
+  readonly rowBudget?: {
+    readonly rows: number;
+    readonly rule: string;
+    readonly action: "require_approval" | "deny";
+  };
 }
 
 /**

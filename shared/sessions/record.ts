@@ -140,6 +140,14 @@ export const sessionRecordSchema = z.object({
     estimatedRows: z.number().nullable().optional(),
     /** The caller's PHI rows recorded in a risk rule's window, when a rule counted them (absent otherwise). */
     windowRows: z.number().int().nonnegative().optional(),
+    /** The PHI rows an allowed statement may return unapproved before `rule` applies (docs/policy.md). */
+    rowBudget: z
+      .object({
+        rows: z.number().int().positive(),
+        rule: z.string(),
+        action: z.enum(["require_approval", "deny"]),
+      })
+      .optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.
