@@ -149,13 +149,18 @@ export async function decideRequest(
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS),
+    estimateRows: () =>
+      deps.executor.estimateRows(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS, principal.key),
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
           estimateCost: () =>
-            deps.executor.estimateCost?.(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS) ??
-            Promise.reject(new Error("no cost estimate")),
+            deps.executor.estimateCost?.(
+              analyzed.statement,
+              request.params,
+              ESTIMATE_TIMEOUT_MS,
+              principal.key,
+            ) ?? Promise.reject(new Error("no cost estimate")),
         }),
     ...(deps.sessions === undefined
       ? {}

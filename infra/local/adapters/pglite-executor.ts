@@ -155,21 +155,33 @@ export class PgliteExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  estimateRows(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows", caller);
   }
 
-  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost");
+  estimateCost(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost", caller);
   }
 
+  /** EXPLAIN in the caller's turns (planning folds constants and can take as long as running). */
   private async plan(
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
     figure: "Plan Rows" | "Total Cost",
+    caller: string | undefined,
   ): Promise<number> {
-    const result = await this.run("query", `EXPLAIN (FORMAT JSON) ${sql}`, params, timeoutMs);
+    const result = await this.run("query", `EXPLAIN (FORMAT JSON) ${sql}`, params, timeoutMs, caller ?? "");
     const text = result.rows[0]?.[0];
     const plan =
       text === undefined || text === null
@@ -205,8 +217,9 @@ export class PgliteExecutor implements SqlExecutor {
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
+    owner = "",
   ): Promise<AdminResult> {
-    return this.serialized(timeoutMs, "", (id, post, onMessage) => {
+    return this.serialized(timeoutMs, owner, (id, post, onMessage) => {
       return new Promise<AdminResult>((resolve, reject) => {
         onMessage((message) => {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });
