@@ -64,10 +64,19 @@ export interface ExecuteSummary {
  */
 export interface SqlExecutor {
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary>;
-  /** The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. */
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number>;
-  /** The planner's total cost for a statement (EXPLAIN, never ANALYZE), read-only. */
-  estimateCost?(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number>;
+  /**
+   * The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. `caller` (the principal's
+   * key) is who asks: planning can be as costly as running, so an executor that serves callers in turn counts
+   * estimates in the caller's turns and caps as it does statements.
+   */
+  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number, caller?: string): Promise<number>;
+  /** The planner's total cost for a statement (EXPLAIN, never ANALYZE), read-only; `caller` as for estimateRows. */
+  estimateCost?(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number>;
   /** A snapshot of the catalog (see shared/sql/catalog.ts for the query). */
   loadCatalog(): Promise<Catalog>;
   close(): Promise<void>;

@@ -16,7 +16,7 @@ import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
 import { OutboxNotifier } from "#infra/local/adapters/outbox-notifier.ts";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
-import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
+import { PgliteExecutor, type PgliteExecutorOptions } from "#infra/local/adapters/pglite-executor.ts";
 import { SealedBundleStatus } from "#infra/local/adapters/sealed-bundle-status.ts";
 import { WebhookNotifier } from "#infra/local/adapters/webhook-notifier.ts";
 import type { LocalConfig } from "#infra/local/config.ts";
@@ -98,6 +98,8 @@ export interface LocalHostOverrides {
   readonly workflowTickMs?: number;
   /** Folders of route declarations to serve (default: the gateway's own, shared/http/handlers). */
   readonly routeDirectories?: readonly URL[];
+  /** The embedded database's admission settings (queue timeout, fair slice, per-caller queue cap). */
+  readonly pglite?: Pick<PgliteExecutorOptions, "queueTimeoutMs" | "fairSliceMs" | "maxQueuedPerCaller">;
 }
 
 /** Approver sign-in: the dev IdP in development mode, PHIGATE_APPROVER_OIDC otherwise (or none: pages answer 503). */
@@ -222,7 +224,7 @@ export async function startLocalHost(
       closers.push(async () => {
         await privatizeTree(pgdata).catch(() => undefined);
       });
-      const pglite = await PgliteExecutor.start({ dataDir: pgdata, logger });
+      const pglite = await PgliteExecutor.start({ ...overrides.pglite, dataDir: pgdata, logger });
       closers.push(() => pglite.close());
       // PGlite creates its files 0666 (its folder is 0700): close them to the owner too.
       logFixes(logger, "database", await privatizeTree(pgdata));

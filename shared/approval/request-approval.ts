@@ -35,10 +35,12 @@ export async function approvalBlock(
   const ttlSeconds = deps.policy.current().document.approval.ttlSeconds;
   let estimatedRows = record.decision.estimatedRows ?? null;
   if (estimatedRows === null) {
-    estimatedRows = await deps.executor.estimateRows(statement, params, 5_000).catch((error: unknown) => {
-      deps.logger.warn("could not estimate rows for an approval", errorFields(error));
-      return null;
-    });
+    estimatedRows = await deps.executor
+      .estimateRows(statement, params, 5_000, record.principal.key)
+      .catch((error: unknown) => {
+        deps.logger.warn("could not estimate rows for an approval", errorFields(error));
+        return null;
+      });
   }
   return {
     id: newOpaqueId("apr"),

@@ -4,7 +4,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { type MatchContext, matchesClaims } from "#shared/policy/match.ts";
 import type { PrincipalEntry } from "#shared/policy/schema.ts";
-import { SAFE_VOLATILE_FUNCTIONS, STABLE_DENIED_FUNCTIONS } from "#shared/sql/known-functions.ts";
+import { SAFE_VOLATILE_FUNCTIONS, stableRefusal } from "#shared/sql/known-functions.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** The outcome of evaluating one statement for one principal. */
@@ -23,12 +23,21 @@ export interface Decision {
   readonly windowRows?: number | null;
   /** The planner's total cost, when the policy limits it (`maxPlannerCost`). */
   readonly estimatedCost?: number;
+  /**
+   * An allowed statement that returns protected columns because a risk rule judged it restricted or under its
+   * window may return at most `rows` rows unapproved; beyond, `rule` applies (`action`) as if it had fired.
+   */
+  readonly rowBudget?: {
+    readonly rows: number;
+    readonly rule: string;
+    readonly action: "require_approval" | "deny";
+  };
 }
 
 /**
  * Why the function rule refuses a built-in call, or undefined when it admits it. The rule is an allow-list read
  * from `pg_proc` of the database in use: a built-in runs only if PostgreSQL marks every overload of its name
- * immutable or stable and it is not one of {@link STABLE_DENIED_FUNCTIONS}, or it is one of the few
+ * immutable or stable and {@link stableRefusal} does not name it, or it is one of the few
  * {@link SAFE_VOLATILE_FUNCTIONS}. A name the catalog does not list is refused, except grammar constructs the
  * parser spells as calls (`COALESCE`, `CURRENT_DATE`, `XMLTABLE`), which are no function of `pg_proc`.
  */
@@ -41,7 +50,7 @@ export function builtinRefusal(call: {
   if (volatility === undefined) return call.syntax === true ? undefined : "not a built-in function";
   if (volatility === "volatile")
     return SAFE_VOLATILE_FUNCTIONS.has(name) ? undefined : "volatile (may write, lock, sleep or read files)";
-  return STABLE_DENIED_FUNCTIONS.has(name) ? "has effects or reaches other sessions" : undefined;
+  return stableRefusal(name);
 }
 
 function deny(

@@ -14,6 +14,19 @@ export interface RiskAssessment {
   readonly estimatedRows: number | null;
   /** The PHI rows recorded for the principal in a rule's window, when a rule needed them. */
   readonly windowRows: number | null;
+  /**
+   * When the outcome is `allow` and the statement returns protected columns only because a rule judged it
+   * restricted (estimate, lookup) or under its window: the most PHI rows it may return without that rule firing.
+   */
+  readonly budget: RowBudget | null;
+}
+
+/** The PHI rows an allowed statement may return before the rule that let it through applies after all. */
+export interface RowBudget {
+  readonly rows: number;
+  /** The rule that applies once the budget is exceeded, and what it does. */
+  readonly rule: string;
+  readonly action: "require_approval" | "deny";
 }
 
 /** What the assessment needs besides the classification. */
@@ -113,7 +126,9 @@ async function unrestricted(
  * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more of one of the
  * tables whose protected columns this result carries, unapproved, within the window — whatever statements took
  * them. A read sliced by LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add
- * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups).
+ * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups). Under the
+ * window: the PHI rows the read may still return (its budget, enforced while it runs); undefined when it returns
+ * no protected column.
  */
 async function overWindow(
   tables: readonly string[],
@@ -121,22 +136,27 @@ async function overWindow(
   threshold: number,
   seconds: number,
   probes: Probes,
-): Promise<string | undefined> {
+): Promise<string | number | undefined> {
   const carried = tables.filter((t) => f.phiResultTables.has(t)).sort();
   if (carried.length === 0) return undefined;
   const taken = await probes.window(carried, seconds);
-  if (taken < threshold) return undefined;
+  if (taken < threshold) return threshold - taken;
   return `${taken} PHI rows of ${carried.join(" or ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written`;
 }
 
-async function ruleFires(
-  rule: RiskRule,
-  input: RiskInput,
-  f: Facts,
-  probes: Probes,
-): Promise<string | undefined> {
+/**
+ * A rule fires (its reason), holds only if the statement returns more PHI rows than a budget (a condition was met
+ * by an estimate, a lookup or the window, which only the rows it returns confirm), or does not apply (undefined).
+ */
+type RuleOutcome = { readonly reason: string } | { readonly budget: number } | undefined;
+
+async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Probes): Promise<RuleOutcome> {
   const w = rule.when;
   const parts: string[] = [];
+  let budget: number | undefined;
+  const within = (rows: number): void => {
+    budget = Math.min(budget ?? rows, rows);
+  };
   const threshold = w.restrictedRowsAtMost ?? w.unlessLimitAtMost ?? DEFAULT_RESTRICTED_ROWS;
   const seconds = w.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
   const limit = input.classification.limit;
@@ -149,7 +169,8 @@ async function ruleFires(
     else {
       const paged = await overWindow(phiRead, f, threshold, seconds, probes);
       if (paged === undefined) return undefined;
-      parts.push(paged);
+      if (typeof paged === "number") within(paged);
+      else parts.push(paged);
     }
   }
   if (w.phiColumnsOver !== undefined) {
@@ -166,7 +187,8 @@ async function ruleFires(
     if (sides.some((s) => s === undefined)) {
       const paged = await overWindow(tables, f, threshold, seconds, probes);
       if (paged === undefined) return undefined;
-      parts.push(paged);
+      if (typeof paged === "number") within(paged);
+      else parts.push(paged);
     } else parts.push(`${tables.join(" and ")} are read together: ${sides.join("; ")}`);
   }
   if (w.noPurpose) {
@@ -175,12 +197,15 @@ async function ruleFires(
   }
   if (w.estimatedRowsOver !== undefined) {
     const rows = await probes.estimate();
-    if (rows <= w.estimatedRowsOver) return undefined;
-    parts.push(
-      `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
-    );
+    if (rows > w.estimatedRowsOver)
+      parts.push(
+        `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
+      );
+    else if (f.phiResultTables.size > 0) within(w.estimatedRowsOver);
+    else return undefined;
   }
-  return `${parts.join("; ")} (${rule.id}: ${rule.description})`;
+  if (budget !== undefined) return { budget };
+  return { reason: `${parts.join("; ")} (${rule.id}: ${rule.description})` };
 }
 
 /** An estimate as callers see it: its order of magnitude (`10^5`), not the planner's exact figure. */
@@ -221,19 +246,32 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   };
   const approvals: { rule: string; reason: string }[] = [];
   const denials: { rule: string; reason: string }[] = [];
+  let budget: RowBudget | null = null;
 
   for (const rule of risk.rules) {
     if (rule.principals !== undefined && !rule.principals.includes(input.principalId)) continue;
-    const reason = await ruleFires(rule, input, f, probes);
-    if (reason === undefined) continue;
-    (rule.action === "deny" ? denials : approvals).push({ rule: rule.id, reason });
+    const outcome = await ruleFires(rule, input, f, probes);
+    if (outcome === undefined) continue;
+    if ("budget" in outcome) {
+      // The smallest budget governs; at equal budgets a denying rule wins.
+      const action = rule.action === "deny" ? "deny" : "require_approval";
+      const tighter =
+        budget === null ||
+        outcome.budget < budget.rows ||
+        (outcome.budget === budget.rows && action === "deny" && budget.action !== "deny");
+      if (tighter) budget = { rows: outcome.budget, rule: rule.id, action };
+      continue;
+    }
+    (rule.action === "deny" ? denials : approvals).push({ rule: rule.id, reason: outcome.reason });
   }
   const fired = denials.length > 0 ? denials : approvals;
+  const outcome = denials.length > 0 ? "deny" : approvals.length > 0 ? "require_approval" : "allow";
   return {
-    outcome: denials.length > 0 ? "deny" : approvals.length > 0 ? "require_approval" : "allow",
+    outcome,
     reasons: fired.map((r) => r.reason),
     rules: fired.map((r) => r.rule),
     estimatedRows,
     windowRows,
+    budget: outcome === "allow" ? budget : null,
   };
 }

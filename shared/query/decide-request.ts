@@ -110,14 +110,18 @@ export async function decideRequest(
       const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
       // A value not where the analysis put it: no value-blind estimate, so the statement counts as unrestricted.
       if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
-      return deps.executor.estimateRows(blind, request.params, ESTIMATE_TIMEOUT_MS);
+      return deps.executor.estimateRows(blind, request.params, ESTIMATE_TIMEOUT_MS, principal.key);
     },
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
           estimateCost: () =>
-            deps.executor.estimateCost?.(analyzed.statement, request.params, ESTIMATE_TIMEOUT_MS) ??
-            Promise.reject(new Error("no cost estimate")),
+            deps.executor.estimateCost?.(
+              analyzed.statement,
+              request.params,
+              ESTIMATE_TIMEOUT_MS,
+              principal.key,
+            ) ?? Promise.reject(new Error("no cost estimate")),
         }),
     ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, principal.key) }),
     now: deps.clock.now(),

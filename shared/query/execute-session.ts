@@ -7,6 +7,7 @@ import { failSession } from "#shared/sessions/fail-session.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
 import { ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
+import { RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import { type CompletedResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
@@ -16,7 +17,11 @@ export interface CompletedBody extends CompletedResult {
   readonly status: "completed";
 }
 
-/** Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. */
+/**
+ * Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. A statement
+ * that exceeds its row budget ({@link RowBudgetExceeded}) leaves the session `running` for the caller to move on
+ * (`submitQuery` sends it to approval); nothing of its result was kept.
+ */
 export async function executeSession(
   deps: SessionDeps,
   record: SessionRecord,
@@ -29,6 +34,7 @@ export async function executeSession(
   try {
     outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
   } catch (error) {
+    if (error instanceof RowBudgetExceeded) throw error;
     await failSession(deps, record, error, startedAt);
     throw inSession(error, record.sessionId);
   }

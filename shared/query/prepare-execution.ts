@@ -74,7 +74,7 @@ export async function prepareExecution(
     principal: record.principal,
     classification: analyzed.classification,
     purpose: record.request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, params, 5_000),
+    estimateRows: () => deps.executor.estimateRows(analyzed.statement, params, 5_000, record.principal.key),
   });
   if (decision.outcome === "deny" || plan === undefined) {
     throw refuse("decision_changed", "the policy no longer allows the approved statement");

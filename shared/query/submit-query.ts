@@ -19,9 +19,10 @@ import {
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
 import type { SqlParam } from "#shared/ports.ts";
-import { decideRequest } from "#shared/query/decide-request.ts";
+import { type DecidedRequest, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { type CompletedBody, executeSession } from "#shared/query/execute-session.ts";
+import { principalTurns } from "#shared/query/principal-turns.ts";
 import { maskingSummary } from "#shared/sessions/decide.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
 import {
@@ -30,7 +31,8 @@ import {
   type RequestContext,
   requestDigest,
 } from "#shared/sessions/new-record.ts";
-import type { SessionRecord, SessionStatus } from "#shared/sessions/record.ts";
+import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
+import { budgetReason, type RowBudget, RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import { loadStoredResult } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
 import { isKnownCaller, refuseUnknownCaller } from "#shared/sessions/unknown-callers.ts";
@@ -71,11 +73,21 @@ function initialStatus(outcome: "allow" | "deny" | "require_approval"): SessionS
   return "running";
 }
 
+/** Whether a decision counted the caller's window to let a statement through (its budget depends on it). */
+function windowed(decided: DecidedRequest): boolean {
+  const { decision } = decided;
+  return (
+    decision.rowBudget !== undefined && decision.windowRows !== undefined && decision.windowRows !== null
+  );
+}
+
 /**
  * Handles `POST /v1/queries`. Nothing runs unless the policy allows it; the record exists (`running`) before
  * the statement runs; the masked result and the final record are stored before the answer is returned. A
  * statement that needs approval is recorded `pending_approval` with its approval block, the approval request is
- * stored and its workflow started (any failure fails the session closed), and the answer is `202`.
+ * stored and its workflow started (any failure fails the session closed), and the answer is `202`. A statement
+ * let through on the caller's window is decided again, run and recorded in the caller's turn (one at a time per
+ * caller in this process), so concurrent slices see each other's rows.
  */
 export async function submitQuery(
   deps: QueryDeps,
@@ -84,12 +96,24 @@ export async function submitQuery(
 ): Promise<QueryOutcome> {
   // Before parsing or the catalog: a caller no principal matches costs no analysis and wakes no database.
   if (!isKnownCaller(deps, context.principal)) return refuseUnknownCaller(deps, context, request);
-  const { analyzed, decision, plan } = await decideRequest(deps, context.principal, request);
+  const decided = await decideRequest(deps, context.principal, request);
+  if (request.dryRun) return dryRun(deps, context, request, decided, deps.clock.now());
+  if (!windowed(decided)) return admit(deps, context, request, decided);
+  return principalTurns.run(context.principal.key, async () =>
+    admit(deps, context, request, await decideRequest(deps, context.principal, request)),
+  );
+}
+
+/** Records a decided request and runs it, asks for its approval or refuses it. */
+async function admit(
+  deps: QueryDeps,
+  context: RequestContext,
+  request: QueryRequest,
+  { analyzed, decision, plan }: DecidedRequest,
+): Promise<QueryOutcome> {
   const { classification } = analyzed;
   const policy = deps.policy.current();
-
   const now = deps.clock.now();
-  if (request.dryRun) return dryRun(deps, context, request, { analyzed, decision, plan }, now);
   const status = initialStatus(decision.outcome);
   const quorum = approverQuorum(policy);
   let record = newSessionRecord({
@@ -126,39 +150,86 @@ export async function submitQuery(
   if (status === "rejected") {
     throw new ForbiddenError("policy_denied", decision.reasons.join("; "), { sessionId: stored.sessionId });
   }
-  if (status === "pending_approval") {
-    if (stored.approval === null) {
-      const error = new ForbiddenError(
-        "approval_unavailable",
-        "this statement needs an approval but the policy names no approvers",
-      );
-      await failSession(deps, stored, error);
-      throw inSession(error, stored.sessionId);
-    }
-    try {
-      return { kind: "pending_approval", body: await openApproval(deps, stored, request.params) };
-    } catch (error) {
-      deps.logger.error("could not open an approval; failing the session closed", {
-        sessionId: stored.sessionId,
-        ...errorFields(error),
-      });
-      const known =
-        error instanceof PhigateError
-          ? error
-          : new UnavailableError("workflow_unavailable", "the approval workflow is unavailable", {
-              cause: error,
-            });
-      await failSession(deps, stored, known);
-      throw inSession(known, stored.sessionId);
-    }
-  }
+  if (status === "pending_approval") return awaitApproval(deps, stored, request.params);
   if (plan === undefined) {
     const error = new MaskingFailedError("the statement has no masking plan; nothing was run");
     await failSession(deps, stored, error);
     throw inSession(error, stored.sessionId);
   }
   const masking = { plan, detectors: detectorsFor(policy) };
-  return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
+  try {
+    return { kind: "completed", body: await executeSession(deps, stored, analyzed, request, masking) };
+  } catch (error) {
+    if (!(error instanceof RowBudgetExceeded)) throw error;
+    return overBudget(deps, stored, request.params, analyzed.statement, error.budget);
+  }
+}
+
+/** Opens the approval of a session recorded `pending_approval` (failing it closed when that cannot be done). */
+async function awaitApproval(
+  deps: QueryDeps,
+  stored: SessionRecord,
+  params: readonly SqlParam[],
+): Promise<QueryOutcome> {
+  if (stored.approval === null) {
+    const error = new ForbiddenError(
+      "approval_unavailable",
+      "this statement needs an approval but the policy names no approvers",
+    );
+    await failSession(deps, stored, error);
+    throw inSession(error, stored.sessionId);
+  }
+  try {
+    return { kind: "pending_approval", body: await openApproval(deps, stored, params) };
+  } catch (error) {
+    deps.logger.error("could not open an approval; failing the session closed", {
+      sessionId: stored.sessionId,
+      ...errorFields(error),
+    });
+    const known =
+      error instanceof PhigateError
+        ? error
+        : new UnavailableError("workflow_unavailable", "the approval workflow is unavailable", {
+            cause: error,
+          });
+    await failSession(deps, stored, known);
+    throw inSession(known, stored.sessionId);
+  }
+}
+
+/**
+ * A statement that returned more PHI rows than its budget (nothing of its result was kept): its decision becomes
+ * the one its rule would have made — `running → pending_approval` with an approval block (answered `202`), or
+ * `running → rejected` for a denying rule — with the reason recorded on the decision and the transition.
+ */
+async function overBudget(
+  deps: QueryDeps,
+  running: SessionRecord,
+  params: readonly SqlParam[],
+  statement: string,
+  budget: RowBudget,
+): Promise<QueryOutcome> {
+  const reason = budgetReason(budget);
+  deps.logger.warn("a statement returned more PHI rows than its budget; nothing was returned", {
+    sessionId: running.sessionId,
+    rule: budget.rule,
+    budget: budget.rows,
+  });
+  const decision = {
+    ...running.decision,
+    outcome: budget.action,
+    reasons: [reason],
+    rules: [...running.decision.rules, budget.rule],
+  };
+  const status = budget.action === "deny" ? "rejected" : "pending_approval";
+  let next = transition(running, status, deps.clock.now(), { decision }, reason);
+  const quorum = approverQuorum(deps.policy.current());
+  if (status === "pending_approval" && quorum !== undefined)
+    next = { ...next, approval: await approvalBlock(deps, next, quorum, params, statement) };
+  const stored = await deps.sessions.update(next);
+  if (status === "rejected")
+    throw new ForbiddenError("policy_denied", reason, { sessionId: stored.sessionId });
+  return awaitApproval(deps, stored, params);
 }
 
 /** Answers an idempotent retry from what was recorded, never by running the statement again. */
@@ -234,7 +305,7 @@ async function dryRun(
   deps: QueryDeps,
   context: RequestContext,
   request: QueryRequest,
-  decided: Awaited<ReturnType<typeof decideRequest>>,
+  decided: DecidedRequest,
   now: Date,
 ): Promise<QueryOutcome> {
   const { analyzed, decision, plan } = decided;

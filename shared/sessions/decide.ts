@@ -157,7 +157,10 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     };
   }
   const approval = [...opacity.reasons, ...risk.reasons];
-  if (approval.length === 0) return { decision: { ...decision, ...measured }, plan: planned };
+  if (approval.length === 0) {
+    const budget = risk.budget === null ? {} : { rowBudget: risk.budget };
+    return { decision: { ...decision, ...measured, ...budget }, plan: planned };
+  }
   return {
     decision: {
       ...decision,

@@ -101,6 +101,7 @@ export function newSessionRecord(input: {
       ...(decision.windowRows === undefined || decision.windowRows === null
         ? {}
         : { windowRows: decision.windowRows }),
+      ...(decision.rowBudget === undefined ? {} : { rowBudget: { ...decision.rowBudget } }),
       ...(input.matchContext === undefined
         ? {}
         : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),

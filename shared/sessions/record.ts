@@ -142,6 +142,14 @@ export const sessionRecordSchema = z.object({
     windowRows: z.number().int().nonnegative().optional(),
     /** The planner's total cost, when the policy limited it (absent in records made before it was recorded). */
     estimatedCost: z.number().nonnegative().optional(),
+    /** The PHI rows an allowed statement may return unapproved before `rule` applies (docs/policy.md). */
+    rowBudget: z
+      .object({
+        rows: z.number().int().positive(),
+        rule: z.string(),
+        action: z.enum(["require_approval", "deny"]),
+      })
+      .optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.

@@ -357,26 +357,58 @@ export const STABLE_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
   "database_to_xml",
   "database_to_xmlschema",
   "database_to_xml_and_xmlschema",
-  "pg_stat_get_activity",
-  "pg_stat_get_progress_info",
-  "pg_stat_get_backend_activity",
-  "pg_stat_get_backend_activity_start",
-  "pg_stat_get_backend_client_addr",
-  "pg_stat_get_backend_client_port",
-  "pg_stat_get_backend_dbid",
-  "pg_stat_get_backend_idset",
-  "pg_stat_get_backend_pid",
-  "pg_stat_get_backend_start",
-  "pg_stat_get_backend_subxact",
-  "pg_stat_get_backend_userid",
-  "pg_stat_get_backend_wait_event",
-  "pg_stat_get_backend_wait_event_type",
-  "pg_stat_get_backend_xact_start",
-  "pg_stat_get_wal_senders",
-  "pg_stat_get_wal_receiver",
-  "pg_stat_get_subscription",
   "pg_get_replication_slots",
 ]);
+
+/**
+ * Name prefixes of the stable built-ins that read the cumulative statistics system (`pg_stat_get_*` and the rest
+ * of the `pg_stat_` family: per-table scans and tuples fetched, per-database commits, activity, progress,
+ * replication, WAL). Other sessions' reads move those counters, so reading them tells a caller what others read
+ * (which rows, how often, when) — a channel around every grant and mask. A prefix, so a release's new counter is
+ * denied too.
+ */
+export const STATISTICS_PREFIXES: readonly string[] = ["pg_stat_"];
+
+/**
+ * Stable built-ins that reveal the server rather than the data granted: its files and paths
+ * (`pg_relation_filepath`, `pg_relation_filenode`, `pg_filenode_relation`, `pg_tablespace_location`,
+ * `pg_tablespace_databases`), its settings (`current_setting` answers `data_directory` and every other path;
+ * `pg_show_all_settings`, `pg_settings_get_flags`, `pg_config`, `pg_conf_load_time`), its processes and network
+ * (`pg_backend_pid`, `pg_postmaster_start_time`, `inet_server_addr`, `inet_server_port`, `inet_client_addr`,
+ * `inet_client_port`), the source text of functions, which may carry literals (`pg_get_functiondef`,
+ * `pg_get_function_sqlbody`), and the extended statistics' most common values (`pg_mcv_list_items`).
+ */
+export const SERVER_INTROSPECTION_FUNCTIONS: ReadonlySet<string> = new Set([
+  "pg_relation_filepath",
+  "pg_relation_filenode",
+  "pg_filenode_relation",
+  "pg_tablespace_location",
+  "pg_tablespace_databases",
+  "current_setting",
+  "pg_show_all_settings",
+  "pg_settings_get_flags",
+  "pg_config",
+  "pg_conf_load_time",
+  "pg_backend_pid",
+  "pg_postmaster_start_time",
+  "inet_server_addr",
+  "inet_server_port",
+  "inet_client_addr",
+  "inet_client_port",
+  "pg_get_functiondef",
+  "pg_get_function_sqlbody",
+  "pg_mcv_list_items",
+]);
+
+/** Why a stable or immutable built-in is denied (by name), or undefined when the function rule admits it. */
+export function stableRefusal(name: string): string | undefined {
+  if (STABLE_DENIED_FUNCTIONS.has(name)) return "has effects or reaches other sessions";
+  if (STATISTICS_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    return "reads cumulative statistics that other sessions' reads change";
+  if (SERVER_INTROSPECTION_FUNCTIONS.has(name))
+    return "reveals the server's files, settings, processes or function sources";
+  return undefined;
+}
 
 /**
  * The volatile built-ins the function rule admits: they only draw random numbers or read the clock (no

@@ -7,7 +7,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import { builtinRefusal, evaluate } from "#shared/policy/evaluate.ts";
 import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
-import { SAFE_VOLATILE_FUNCTIONS, STABLE_DENIED_FUNCTIONS } from "#shared/sql/known-functions.ts";
+import { SAFE_VOLATILE_FUNCTIONS, STATISTICS_PREFIXES, stableRefusal } from "#shared/sql/known-functions.ts";
 import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, CellValue } from "#shared/sql/types.ts";
@@ -33,6 +33,36 @@ const FOUND = [
   "SELECT pg_stat_get_activity(NULL)",
   "SELECT table_to_xml('patients', true, false, '')",
 ];
+
+/** Stable calls that read other sessions' statistics or the server's internals (issue 14, second round). */
+const INTROSPECTION: readonly (readonly [string, RegExp])[] = [
+  ["SELECT pg_stat_get_tuples_fetched('patients'::regclass)", /cumulative statistics/],
+  ["SELECT pg_stat_get_tuples_returned('patients'::regclass)", /cumulative statistics/],
+  ["SELECT pg_stat_get_numscans('patients'::regclass)", /cumulative statistics/],
+  ["SELECT pg_stat_get_db_xact_commit(1)", /cumulative statistics/],
+  ["SELECT pg_relation_filepath('patients')", /server's files/],
+  ["SELECT pg_get_functiondef('lower(text)'::regprocedure)", /function sources/],
+  ["SELECT current_setting('data_directory')", /settings/],
+  ["SELECT pg_backend_pid()", /processes/],
+];
+
+function checkIntrospection(label: string, catalog: Catalog): void {
+  for (const [sql, reason] of INTROSPECTION) {
+    const name = /SELECT (\w+)\(/.exec(sql)?.[1] ?? "";
+    const { classification } = analyzeSql(sql, catalog);
+    const decision = evaluate(policy, NIGHTLY, classification, { devIssuer: undefined });
+    expect(decision.outcome, `${label}: ${sql}`).toBe("deny");
+    expect(decision.reasons.join(" "), `${label}: ${sql}`).toContain(`denied functions: ${name} (`);
+    expect(decision.reasons.join(" "), `${label}: ${sql}`).toMatch(reason);
+  }
+  // The family is a prefix over pg_proc: every stable pg_stat_ name of this backend is denied.
+  const family = (catalog.builtins ?? []).filter((b) =>
+    STATISTICS_PREFIXES.some((p) => b.name.startsWith(p)),
+  );
+  expect(family.length, label).toBeGreaterThan(50);
+  for (const b of family)
+    expect(builtinRefusal({ name: b.name, volatility: b.volatility }), b.name).toBeDefined();
+}
 
 const NIGHTLY: Principal = {
   issuer: "https://token.actions.githubusercontent.com",
@@ -67,7 +97,7 @@ function checkClassification(label: string, catalog: Catalog): void {
     const allowed = v.refusal === undefined;
     const short = v.name.slice(v.name.indexOf(".") + 1);
     const expected =
-      v.volatility === "volatile" ? SAFE_VOLATILE_FUNCTIONS.has(short) : !STABLE_DENIED_FUNCTIONS.has(short);
+      v.volatility === "volatile" ? SAFE_VOLATILE_FUNCTIONS.has(short) : stableRefusal(short) === undefined;
     expect(allowed, `${label}: ${v.name} (${v.volatility})`).toBe(expected);
   }
   const allowed = all.filter((v) => v.refusal === undefined);
@@ -114,6 +144,10 @@ describe("the function rule on PGlite's pg_proc", () => {
 
   it("denies the side-effect functions the issue found, naming each", () => {
     checkFound("PGlite", catalog);
+  });
+
+  it("denies the statistics and server-introspection functions, with their reason", () => {
+    checkIntrospection("PGlite", catalog);
   });
 });
 
@@ -178,6 +212,10 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
 
   it("denies the side-effect functions the issue found, naming each", () => {
     checkFound("PostgreSQL", catalog);
+  });
+
+  it("denies the statistics and server-introspection functions, with their reason", () => {
+    checkIntrospection("PostgreSQL", catalog);
   });
 
   it("runs every admitted function with simple arguments with no transaction id, no WAL and no session state left", async () => {

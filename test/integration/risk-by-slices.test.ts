@@ -73,7 +73,9 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
       const answer = await gw.query(token, { sql });
       seen.push(answer.status);
       if (answer.status === 202)
-        expect(answer.body.approval.reasons.join(" "), sql).toMatch(/already returned to this caller/);
+        expect(answer.body.approval.reasons.join(" "), sql).toMatch(
+          /already returned to this caller|returned more than \d+ PHI rows without an approval/,
+        );
       else expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     }
     return seen;
@@ -83,7 +85,8 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     const slices = [0, 1, 2, 3].map(
       (k) => `SELECT id, ssn, first_name FROM patients WHERE id BETWEEN ${k * 400 + 1} AND ${(k + 1) * 400}`,
     );
-    expect(await statuses("between", slices)).toEqual([200, 200, 200, 202]);
+    // After 800 rows the third slice may return 200 more (its budget): it returns 400, so it and the next wait.
+    expect(await statuses("between", slices)).toEqual([200, 200, 202, 202]);
   });
 
   it("counts modulo slices as one read", async () => {
@@ -98,7 +101,7 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
       "SELECT zip AS z FROM patients AS x WHERE x.id >= 801 AND x.id < 1201",
       "SELECT id, ssn FROM patients WHERE id > 1200 AND id <= 1600",
     ];
-    expect(await statuses("columns", slices)).toEqual([200, 200, 200, 202]);
+    expect(await statuses("columns", slices)).toEqual([200, 200, 202, 202]);
   });
 
   it("counts per caller and per table: another caller, another table and a read without PHI still run", async () => {

@@ -28,6 +28,18 @@ export interface PgExecutorOptions {
   readonly connectionString: string;
   readonly logger: Logger;
   readonly poolSize?: number;
+  /**
+   * Pooled connections one caller may hold at once, statements and planner estimates alike (default: half the
+   * pool, at least one); the caller's further work waits for its own connections, so one caller cannot hold
+   * the whole pool while another's light statement waits.
+   */
+  readonly maxConnectionsPerCaller?: number;
+}
+
+/** A caller's held connections and the work waiting for one. */
+interface CallerSlots {
+  held: number;
+  readonly waiting: (() => void)[];
 }
 
 function sqlstateOf(error: unknown): string | null {
@@ -82,6 +94,7 @@ export class PgExecutor implements SqlExecutor {
   private readonly pool: pg.Pool;
   /** The quiet-log settings this role may apply (probed once; the rest are reported at start). */
   private quiet: Promise<readonly (readonly [string, string])[]> | undefined;
+  private readonly callers = new Map<string, CallerSlots>();
 
   constructor(private readonly options: PgExecutorOptions) {
     this.pool = new pg.Pool({
@@ -96,7 +109,7 @@ export class PgExecutor implements SqlExecutor {
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
     const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
-    return this.transaction(request.timeoutMs, settings, async (client) => {
+    return this.transaction(request.timeoutMs, settings, request.caller, async (client) => {
       const started = performance.now();
       const cursor = client.query(
         new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES }),
@@ -147,12 +160,22 @@ export class PgExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  estimateRows(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows", caller);
   }
 
-  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost");
+  estimateCost(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost", caller);
   }
 
   private async plan(
@@ -160,15 +183,16 @@ export class PgExecutor implements SqlExecutor {
     params: readonly SqlParam[],
     timeoutMs: number,
     figure: PlanFigure,
+    caller: string | undefined,
   ): Promise<number> {
-    return this.transaction(timeoutMs, [], async (client) => {
+    return this.transaction(timeoutMs, [], caller, async (client) => {
       const result = await client.query({ text: explainSql(sql), values: [...params], types: TEXT_TYPES });
       return planEstimate((result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"], figure);
     });
   }
 
   async loadCatalog(): Promise<Catalog> {
-    return this.transaction(30_000, [], async (client) => {
+    return this.transaction(30_000, [], undefined, async (client) => {
       const result = await client.query({ text: CATALOG_SQL, rowMode: "array", types: TEXT_TYPES });
       return catalogFromRows(result.rows as (string | null)[][]);
     });
@@ -206,7 +230,42 @@ export class PgExecutor implements SqlExecutor {
     return this.quiet;
   }
 
+  /** Waits for one of `caller`'s connection slots; resolves to its release. */
+  private async slot(caller: string | undefined): Promise<() => void> {
+    if (caller === undefined || caller === "") return () => undefined;
+    const cap =
+      this.options.maxConnectionsPerCaller ?? Math.max(1, Math.floor((this.options.poolSize ?? 10) / 2));
+    let slots = this.callers.get(caller);
+    if (slots === undefined) {
+      slots = { held: 0, waiting: [] };
+      this.callers.set(caller, slots);
+    }
+    const mine = slots;
+    if (mine.held >= cap) await new Promise<void>((resolve) => mine.waiting.push(resolve));
+    else mine.held++;
+    return () => {
+      const next = mine.waiting.shift();
+      // The slot passes to the caller's next waiting work, or is given back.
+      if (next !== undefined) next();
+      else if (--mine.held === 0) this.callers.delete(caller);
+    };
+  }
+
   private async transaction<T>(
+    timeoutMs: number,
+    settings: readonly (readonly [string, string])[],
+    caller: string | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    const release = await this.slot(caller);
+    try {
+      return await this.pooled(timeoutMs, settings, work);
+    } finally {
+      release();
+    }
+  }
+
+  private async pooled<T>(
     timeoutMs: number,
     settings: readonly (readonly [string, string])[],
     work: (client: pg.PoolClient) => Promise<T>,

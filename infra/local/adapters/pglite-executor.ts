@@ -156,21 +156,33 @@ export class PgliteExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  estimateRows(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Plan Rows", caller);
   }
 
-  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost");
+  estimateCost(
+    sql: string,
+    params: readonly SqlParam[],
+    timeoutMs: number,
+    caller?: string,
+  ): Promise<number> {
+    return this.plan(sql, params, timeoutMs, "Total Cost", caller);
   }
 
+  /** EXPLAIN in the caller's turns (planning folds constants and can take as long as running). */
   private async plan(
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
     figure: PlanFigure,
+    caller: string | undefined,
   ): Promise<number> {
-    const result = await this.run("query", explainSql(sql), params, timeoutMs);
+    const result = await this.run("query", explainSql(sql), params, timeoutMs, caller ?? "");
     return planEstimate(result.rows[0]?.[0], figure);
   }
 
@@ -198,8 +210,9 @@ export class PgliteExecutor implements SqlExecutor {
     sql: string,
     params: readonly SqlParam[],
     timeoutMs: number,
+    owner = "",
   ): Promise<AdminResult> {
-    return this.serialized(timeoutMs, "", (id, post, onMessage) => {
+    return this.serialized(timeoutMs, owner, (id, post, onMessage) => {
       return new Promise<AdminResult>((resolve, reject) => {
         onMessage((message) => {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });

@@ -1,0 +1,96 @@
+// The PHI row budget a decision carries: set when a rule let a PHI read through as restricted or under its window, the smallest over the rules, absent otherwise.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "#shared/identity/principal.ts";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
+import { classify } from "#shared/sql/classify.ts";
+import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+import { demoPolicyWith } from "#test/support/approvals.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
+
+const NIGHTLY = {
+  issuer: "https://token.actions.githubusercontent.com",
+  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
+  key: "nightly",
+  audience: ["phigate"],
+  groups: [],
+  claims: {},
+  expiresAt: 4_102_444_800,
+} as Principal;
+
+let demo: LoadedPolicy;
+let withDeny: LoadedPolicy;
+let catalog: Catalog;
+
+async function decide(policy: LoadedPolicy, sql: string, estimate: number, window = 0) {
+  const { decision } = await decideStatement({
+    policy,
+    context: { devIssuer: undefined },
+    principal: NIGHTLY,
+    classification: classify(parseStatement(sql), catalog),
+    purpose: null,
+    estimateRows: async () => estimate,
+    windowRows: async () => window,
+  });
+  return decision;
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+  catalog = ddlCatalog(EHR_SCHEMA_SQL);
+  demo = parsePolicy(await demoPolicyWith([]), "demo");
+  withDeny = parsePolicy(
+    await demoPolicyWith([
+      [
+        "    - id: many-phi-columns\n",
+        `    - id: no-bulk-at-all
+      description: never more than 500 PHI rows
+      action: deny
+      when:
+        phiTableWithoutPredicate: true
+        restrictedRowsAtMost: 500
+    - id: many-phi-columns
+`,
+      ],
+    ]),
+    "with-deny",
+  );
+});
+
+describe("the PHI row budget of a decision", () => {
+  it("is the rule's threshold for a read the planner judged restricted, less the caller's window", async () => {
+    const sql = "SELECT id, ssn FROM patients WHERE id % 1 = 0";
+    const fresh = await decide(demo, sql, 50);
+    expect(fresh.outcome).toBe("allow");
+    expect(fresh.rowBudget).toEqual({ rows: 1000, rule: "bulk-phi-read", action: "require_approval" });
+    const sliced = await decide(demo, sql, 50, 700);
+    expect(sliced.rowBudget).toEqual({ rows: 300, rule: "bulk-phi-read", action: "require_approval" });
+  });
+
+  it("holds for a read a protected lookup restricts, wherever the lookup sits", async () => {
+    const decision = await decide(
+      demo,
+      "SELECT p.id, p.ssn FROM patients p WHERE NOT EXISTS (SELECT 1 FROM patients q WHERE q.mrn = 'nope')",
+      1_000_000,
+    );
+    expect(decision.outcome).toBe("allow");
+    expect(decision.rowBudget).toMatchObject({ rows: 1000, rule: "bulk-phi-read" });
+  });
+
+  it("is the smallest over the rules, with the action of the rule that gives it", async () => {
+    const decision = await decide(withDeny, "SELECT id, ssn FROM patients WHERE id % 1 = 0", 50);
+    expect(decision.rowBudget).toEqual({ rows: 500, rule: "no-bulk-at-all", action: "deny" });
+  });
+
+  it("is absent when nothing protected is returned, or when the statement needs approval anyway", async () => {
+    const counted = await decide(demo, "SELECT count(*) FROM patients WHERE id % 1 = 0", 50);
+    expect(counted.outcome).toBe("allow");
+    expect(counted.rowBudget).toBeUndefined();
+    const bulk = await decide(demo, "SELECT id, ssn FROM patients WHERE id > 0", 10_000);
+    expect(bulk.outcome).toBe("require_approval");
+    expect(bulk.rowBudget).toBeUndefined();
+  });
+});
