@@ -152,10 +152,10 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
     ...(capabilities.approvals !== "none" ? (["PHIGATE_APPROVALS_TABLE"] as const) : []),
     ...(capabilities.workflow === "start" ? (["PHIGATE_STATE_MACHINE_ARN"] as const) : []),
     ...(capabilities.notify ? (["PHIGATE_APPROVERS_TOPIC_ARN"] as const) : []),
-    ...(capabilities.evidence || capabilities.policyArchive !== "none"
+    ...(capabilities.evidence || capabilities.policyArchive !== "none" || capabilities.log === "sequence"
       ? (["PHIGATE_EVIDENCE_BUCKET"] as const)
       : []),
-    ...(capabilities.evidence ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
+    ...(capabilities.evidence || capabilities.log !== "none" ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
     ...(capabilities.publicUrl ? (["PHIGATE_PUBLIC_URL"] as const) : []),
   ];
 }

@@ -11,6 +11,7 @@ import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { CHECKPOINTS_PREFIX } from "#infra/aws/adapters/s3-checkpoint-store.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#infra/aws/adapters/s3-policy-archive.ts";
 import type { FunctionCapabilities } from "#shared/capabilities.ts";
@@ -39,6 +40,7 @@ export interface GrantTargets {
 
 /** Leading-key patterns of the session table's items (`DynamoSessionStore`). */
 const SESSION_KEYS = `${KEY_PREFIXES.session}*`;
+const ENTRY_KEYS = `${KEY_PREFIXES.entry}*`;
 const CHAIN_KEYS = `${KEY_PREFIXES.chain}*`;
 const IDEMPOTENCY_KEYS = `${KEY_PREFIXES.idempotency}*`;
 
@@ -74,6 +76,9 @@ export function grantCapabilities(
 
   if (can.sessions !== "none") {
     const write = can.sessions === "write";
+    // A session's record is its latest entry item (`entry#<sessionId>`); writers put entries and latest-version
+    // items and never the chain, which only the sequencer writes (the deciders read its head: the policy in force
+    // before the policy-state item existed, and where the day's chain starts).
     add(
       "SessionTable",
       write ? ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:GetItem"],
@@ -81,13 +86,18 @@ export function grantCapabilities(
       {
         "ForAllValues:StringLike": {
           "dynamodb:LeadingKeys": write
-            ? [SESSION_KEYS, CHAIN_KEYS, IDEMPOTENCY_KEYS]
+            ? [SESSION_KEYS, ENTRY_KEYS, IDEMPOTENCY_KEYS]
             : can.sessions === "chain"
-              ? [SESSION_KEYS, CHAIN_KEYS]
-              : [SESSION_KEYS],
+              ? [SESSION_KEYS, ENTRY_KEYS, CHAIN_KEYS]
+              : [SESSION_KEYS, ENTRY_KEYS],
         },
       },
     );
+    if (write && (can.database || can.policyArchive === "write")) {
+      add("ChainHead", ["dynamodb:GetItem"], [targets.sessions.tableArn], {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+      });
+    }
     // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`); a function
     // that decides statements (it runs them and writes sessions) reads the day's chain too, for the risk rules'
     // per-window count of a caller's reads.
@@ -96,6 +106,38 @@ export function grantCapabilities(
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
       });
     }
+  }
+  if (can.log === "sequence") {
+    add(
+      "LogSequencer",
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      [targets.sessions.tableArn],
+      { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS, ENTRY_KEYS] } },
+    );
+    add("LogSequencerChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+    });
+    // The start-up gap scan reads entries the stream no longer holds; Scan has no leading key to condition on.
+    add("LogGapScan", ["dynamodb:Scan"], [targets.sessions.tableArn]);
+  }
+  // A function that signs evidence already holds the key (SignEvidence below).
+  if (can.log !== "none" && !can.evidence) {
+    add("LogKey", can.log === "sequence" ? ["kms:GetPublicKey", "kms:Sign"] : ["kms:GetPublicKey"], [
+      targets.signingKey.keyArn,
+    ]);
+  }
+  if (can.log === "sequence" || (can.log === "read" && can.evidence)) {
+    add(
+      "LogCheckpoints",
+      ["s3:GetObject", ...PUT_OBJECT],
+      [targets.evidence.arnForObjects(`${CHECKPOINTS_PREFIX}*`)],
+    );
+    wildcards.push({
+      resource: `<${bucketLogicalId(scope, targets.evidence)}.Arn>/${CHECKPOINTS_PREFIX}*`,
+      reason:
+        "Checkpoint notes are objects named by tree size under log/checkpoints/ of the evidence bucket; the pattern is " +
+        "limited to that prefix, and puts are write-once (If-None-Match) under Object Lock.",
+    });
   }
   if (can.sweepsSessions) {
     add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
@@ -119,7 +161,8 @@ export function grantCapabilities(
     can.results === "write" ||
     can.approvals === "write" ||
     can.evidence ||
-    can.policyArchive === "write";
+    can.policyArchive === "write" ||
+    can.log === "sequence";
   // The key material secret is encrypted with the data key: reading it needs kms:Decrypt too.
   const readsData = can.sessions !== "none" || can.results !== "none" || can.approvals !== "none" || can.keys;
   if (writesData || readsData || can.policyArchive === "read" || can.notify) {

@@ -18,6 +18,7 @@ import { Database } from "#infra/cdk/constructs/database.ts";
 import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
+import { LogSequencerSource } from "#infra/cdk/constructs/log-sequencer.ts";
 import { Operations } from "#infra/cdk/constructs/operations.ts";
 import { ReaderRole } from "#infra/cdk/constructs/reader-role.ts";
 import { Schedules } from "#infra/cdk/constructs/schedules.ts";
@@ -61,6 +62,7 @@ const NO_DLQ = {
 
 /** Why a function has no dead-letter queue. */
 function noDeadLetterQueueReason(definition: FunctionDefinition): string {
+  if (definition.kind === "stream") return definition.stream.onFailure;
   return definition.kind === "schedule" ? definition.job.onFailure : NO_DLQ[definition.kind];
 }
 
@@ -69,9 +71,9 @@ function orphanAfterSeconds(definitions: readonly FunctionDefinition[]): number 
   return Math.max(...definitions.filter((d) => d.capabilities.database).map((d) => d.timeoutSeconds)) + 60;
 }
 
-/** Reserved concurrency of a function: a scheduled job never needs more than one at a time. */
+/** Reserved concurrency: a scheduled job never needs more than one at a time; the log has one sequencer. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
-  return definition.kind === "schedule" ? 1 : settings.reservedConcurrency;
+  return definition.kind === "schedule" || definition.kind === "stream" ? 1 : settings.reservedConcurrency;
 }
 
 /** The approver provider's OIDC settings the sign-in functions are told, as JSON (undefined when none). */
@@ -146,10 +148,10 @@ function environmentOf(
     ...(can.approvals !== "none" ? { PHIGATE_APPROVALS_TABLE: storage.approvals.tableName } : {}),
     ...(can.workflow === "start" ? { PHIGATE_STATE_MACHINE_ARN: from.stateMachineArn } : {}),
     ...(can.notify ? { PHIGATE_APPROVERS_TOPIC_ARN: from.notifications.topic.topicArn } : {}),
-    ...(can.evidence || can.policyArchive !== "none"
+    ...(can.evidence || can.policyArchive !== "none" || can.log === "sequence"
       ? { PHIGATE_EVIDENCE_BUCKET: storage.evidence.bucketName }
       : {}),
-    ...(can.evidence ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
+    ...(can.evidence || can.log !== "none" ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
     ...(can.publicUrl ? { PHIGATE_PUBLIC_URL: from.publicUrl } : {}),
     ...(can.signIn !== "none" && approverOidc !== undefined ? { PHIGATE_APPROVER_OIDC: approverOidc } : {}),
     ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
@@ -241,9 +243,24 @@ export class PhigateStack extends Stack {
       logsKey: this.keys.logs,
     });
     this.keys.allowSigning(
-      props.functions.filter((d) => d.capabilities.evidence).map((d) => this.fn(d.id).role),
+      props.functions
+        .filter((d) => d.capabilities.evidence || d.capabilities.log !== "none")
+        .map((d) => this.fn(d.id).role),
     );
     this.operations = this.addOperations(settings, props.functions);
+    for (const f of props.functions) {
+      if (f.kind !== "stream") continue;
+      const fn = this.fn(f.id);
+      const table = this.storage.sessions;
+      const topic = this.operations.topic;
+      new LogSequencerSource(this, "LogSequencer", {
+        declaration: f.stream,
+        function: fn.function,
+        policy: fn.policy,
+        table,
+        topic,
+      });
+    }
     this.schedules = new Schedules(this, "Schedules", {
       jobs: props.functions.flatMap((f) =>
         f.kind === "schedule" ? [{ job: f.job, function: this.fn(f.id).function }] : [],
@@ -374,7 +391,7 @@ export class PhigateStack extends Stack {
     };
     const functions = new Map<string, GatewayFunction>();
     for (const definition of definitions) {
-      const prefix = { route: "Route", task: "Task", schedule: "Job" }[definition.kind];
+      const prefix = { route: "Route", task: "Task", schedule: "Job", stream: "Stream" }[definition.kind];
       const fn = new GatewayFunction(this, `${prefix}-${definition.id}`, {
         definition,
         projectRoot: from.projectRoot,

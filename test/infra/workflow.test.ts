@@ -43,7 +43,7 @@ let template: Template;
 const fnId = (functionId: string): string => logicalId(stack.fn(functionId).function as never);
 const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
 /** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
-const CHAIN_READERS = ["get-session-replay", "nightly-evidence", "post-evidence-bundle"];
+const CHAIN_READERS = ["get-session-proof", "get-session-replay", "nightly-evidence", "post-evidence-bundle"];
 const DECIDERS = ["mcp", "post-query", "task-execute-approved"];
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -234,7 +234,8 @@ describe("least privilege of the approval and evidence functions", () => {
   });
 
   it("lets only the bundle functions sign, with the evidence key only, and write under bundles/", () => {
-    expect(grantedTo("kms:Sign")).toEqual(["nightly-evidence", "post-evidence-bundle"]);
+    // The log sequencer signs checkpoints with the same key (its statements are checked in log-sequencer tests).
+    expect(grantedTo("kms:Sign")).toEqual(["log-sequencer", "nightly-evidence", "post-evidence-bundle"]);
     for (const id of ["nightly-evidence", "post-evidence-bundle"]) {
       const statements = statementsOf(id);
       const sign = statements.find((s) => s.Sid === "SignEvidence");
@@ -298,7 +299,7 @@ describe("least privilege of the approval and evidence functions", () => {
     expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
     // The functions that decide statements read the day's chain for the risk rules' per-window count.
     expect([...grantedTo("dynamodb:Query")].sort()).toEqual(
-      ["approval-keeper", ...CHAIN_READERS, ...DECIDERS].sort(),
+      ["approval-keeper", "log-sequencer", ...CHAIN_READERS, ...DECIDERS].sort(),
     );
   });
 
@@ -308,7 +309,14 @@ describe("least privilege of the approval and evidence functions", () => {
     const dynamo = mockClient(DynamoDBClient);
     dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => {
       calls.push({ action: "dynamodb:GetItem", pk: input.Key?.pk?.S ?? "" });
-      return { Item: { firstDay: { S: "2026-03-01" }, recordedAt: { S: "2026-03-02T08:00:00.000Z" } } };
+      return {
+        Item: {
+          seq: { N: "0" },
+          digest: { S: "0".repeat(64) },
+          firstDay: { S: "2026-03-01" },
+          recordedAt: { S: "2026-03-02T08:00:00.000Z" },
+        },
+      };
     });
     dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => {
       calls.push({ action: "dynamodb:Query", pk: input.ExpressionAttributeValues?.[":pk"]?.S ?? "" });

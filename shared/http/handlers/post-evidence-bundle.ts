@@ -41,6 +41,12 @@ export const route = defineRoute({
   },
   // The builder re-analyzes each export's SQL text for the report.
   needsParser: true,
-  capabilities: { sessions: "chain", results: "read", evidence: true, policyArchive: "read" },
+  capabilities: {
+    sessions: "chain",
+    results: "read",
+    evidence: true,
+    policyArchive: "read",
+    log: "read",
+  },
   create: createPostEvidenceBundleHandler,
 });
