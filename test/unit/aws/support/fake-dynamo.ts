@@ -22,6 +22,23 @@ import {
 
 type Item = Record<string, AttributeValue>;
 
+/** Approximate item size as DynamoDB counts it (attribute names plus value bytes). */
+export function itemBytes(item: Item): number {
+  const size = (v: AttributeValue): number => {
+    if (v.S !== undefined) return Buffer.byteLength(v.S);
+    if (v.N !== undefined) return Math.ceil(v.N.length / 2) + 1;
+    if (v.B !== undefined) return v.B.length;
+    if (v.L !== undefined) return 3 + v.L.reduce((n, e) => n + 1 + size(e), 0);
+    return 1;
+  };
+  return Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + size(v), 0);
+}
+
+/** Write capacity units of one write: 1 per KB (rounded up) of the larger of the old and new item, twice in a transaction. */
+const units = (item: Item, old: Item | undefined, transactional: boolean): number =>
+  Math.ceil(Math.max(itemBytes(item), old === undefined ? 0 : itemBytes(old)) / 1024) *
+  (transactional ? 2 : 1);
+
 const keyOf = (key: Item | undefined): string => `${key?.pk?.S ?? ""}|${key?.sk?.N ?? ""}`;
 
 const placeholders = (input: {
@@ -41,6 +58,8 @@ export class FakeTable {
   transactions = 0;
   /** Conditional failures (single writes) and cancelled transactions, for contention counts. */
   conflicts = 0;
+  /** Write capacity units consumed by successful writes, transactional ones and single ones. */
+  readonly writeUnits = { transactional: 0, single: 0 };
 
   getItem(input: GetItemCommandInput): { Item?: Item } {
     const item = this.items.get(keyOf(input.Key));
@@ -50,6 +69,7 @@ export class FakeTable {
   putItem(input: PutItemCommandInput): Record<string, never> {
     const item = input.Item ?? {};
     this.require(input.ConditionExpression, this.items.get(keyOf(item)), input);
+    this.writeUnits.single += units(item, this.items.get(keyOf(item)), false);
     this.set(item);
     return {};
   }
@@ -57,13 +77,13 @@ export class FakeTable {
   updateItem(input: UpdateItemCommandInput): Record<string, never> {
     const existing = this.items.get(keyOf(input.Key));
     this.require(input.ConditionExpression, existing, input);
-    this.set(
-      applyUpdate(
-        input.UpdateExpression ?? "",
-        structuredClone(existing ?? { ...input.Key }),
-        placeholders(input),
-      ),
+    const next = applyUpdate(
+      input.UpdateExpression ?? "",
+      structuredClone(existing ?? { ...input.Key }),
+      placeholders(input),
     );
+    this.writeUnits.single += units(next, existing, false);
+    this.set(next);
     return {};
   }
 
@@ -126,6 +146,9 @@ export class FakeTable {
       });
     }
     for (const op of ops) {
+      const target = op.Put?.Item ?? op.Update?.Key;
+      if (op.Put?.Item !== undefined)
+        this.writeUnits.transactional += units(op.Put.Item, this.items.get(keyOf(target)), true);
       if (op.Put?.Item !== undefined) this.set(op.Put.Item);
       else if (op.Update !== undefined) {
         const existing = this.items.get(keyOf(op.Update.Key));
