@@ -1,0 +1,182 @@
+// The AWS transparency log end to end on the loopback stand-ins: 50 concurrent queries, the stream sequencer's bundle
+// fed by the template's event source mapping, proofs from the AWS route, checkpoints, bundles with their log section.
+
+import { execFile } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { readCheckpoint } from "#shared/log/checkpoint.ts";
+import { verifySessionProof } from "#shared/log/verify-session-proof.ts";
+import { demoPolicyWith } from "#test/support/approvals.ts";
+import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
+import { describeWithPostgres } from "#test/support/postgres-server.ts";
+
+const CI = "repo:acme/ehr-reports:ref:refs/heads/main";
+const AUDITOR = "repo:acme/audit:ref:refs/heads/main";
+const SMALL_SQL = "SELECT mrn, ssn, dob, zip FROM patients ORDER BY id LIMIT 20";
+const QUERIES = 50;
+
+let d: Deployment;
+let fingerprint = "";
+let bucket = "";
+
+async function call(method: "GET" | "POST", path: string, sub: string, body?: unknown) {
+  const token = await d.oidc.ciToken(sub, "phigate");
+  return d.cloud.api.send({
+    method,
+    path,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** Copies a bundle out of the evidence bucket and runs `phigate verify-evidence` on it (with `--previous`). */
+async function verifyBundle(bundleId: string, previous?: string): Promise<{ code: number; out: string }> {
+  const folderOf = (id: string) => join(d.dir, "log-bundles", id);
+  for (const id of [bundleId, ...(previous === undefined ? [] : [previous])]) {
+    for (const [key, versions] of d.cloud.s3.versions(bucket)) {
+      const current = versions[versions.length - 1];
+      if (!key.startsWith(`bundles/${id}/`) || current === undefined || current.deleteMarker) continue;
+      const file = join(folderOf(id), key.slice(`bundles/${id}/`.length));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, current.body);
+    }
+  }
+  const args = ["bin/phigate.mjs", "verify-evidence", folderOf(bundleId), "--trusted-key", fingerprint];
+  if (previous !== undefined) args.push("--previous", folderOf(previous));
+  return promisify(execFile)(process.execPath, args).then(
+    (r) => ({ code: 0, out: r.stdout }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      out: `${e.stdout}${e.stderr}`,
+    }),
+  );
+}
+
+describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
+  beforeAll(async () => {
+    d = await deploy({
+      policy: async ({ ci, approver }) =>
+        demoPolicyWith([
+          ["github: https://token.actions.githubusercontent.com", `github: ${ci}`],
+          ["dev: dev-idp", `dev: ${approver}`],
+          [
+            "auditors:\n    match:\n      issuer: [dev]\n      groups: [auditors]",
+            `auditors:\n    match:\n      issuer: [github]\n      sub: "${AUDITOR}"`,
+          ],
+        ]),
+    });
+    const signingKey = d.cloud.stack
+      .ofType("AWS::KMS::Key")
+      .find((k) => k.properties.KeyUsage === "SIGN_VERIFY");
+    fingerprint = createHash("sha256")
+      .update(d.cloud.kms.publicKeyDer(d.cloud.stack.getAtt(signingKey?.logicalId ?? "", "Arn")))
+      .digest("hex");
+    const evidence = d.cloud.stack
+      .ofType("AWS::S3::Bucket")
+      .find((b) => b.logicalId.startsWith("StorageEvidence"));
+    bucket = d.cloud.stack.ref(evidence?.logicalId ?? "");
+  }, 300_000);
+
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it("answers 50 concurrent queries with no conflict, and proves every session against the final checkpoint", async () => {
+    const mark = d.cloud.endpoint.mark();
+    const answers = await Promise.all(
+      Array.from({ length: QUERIES }, () =>
+        call("POST", "/v1/queries", CI, { sql: SMALL_SQL, params: [], purpose: "log" }),
+      ),
+    );
+    for (const answer of answers) expect(answer.status, answer.body).toBe(200);
+    const sessionIds = answers.map((a) => String((JSON.parse(a.body) as { sessionId: string }).sessionId));
+    const requestPath = d.cloud.endpoint
+      .since(mark)
+      .filter((c) => c.service === "dynamodb" && c.caller !== "log-sequencer");
+    const failed = requestPath.filter((c) => c.operation === "TransactWriteItems" && c.status !== 200);
+    const transactions = requestPath.filter((c) => c.operation === "TransactWriteItems");
+    console.log(
+      `[aws-log] ${QUERIES} concurrent queries: ${failed.length} cancelled transactions of ${transactions.length} ` +
+        `(${(transactions.length / QUERIES).toFixed(1)} per query)`,
+    );
+    expect(failed).toEqual([]);
+
+    const proofs = [];
+    for (const id of sessionIds) {
+      const answer = await call("GET", `/v1/sessions/${id}/proof`, AUDITOR);
+      expect(answer.status, answer.body).toBe(200);
+      proofs.push(JSON.parse(answer.body) as { checkpoint: string });
+    }
+    const finalProof = await call("GET", `/v1/sessions/${sessionIds[sessionIds.length - 1]}/proof`, AUDITOR);
+    const final = (JSON.parse(finalProof.body) as { checkpoint: string }).checkpoint;
+    for (const proof of proofs) {
+      const result = verifySessionProof(proof, fingerprint);
+      expect(result.problems).toEqual([]);
+      // The earlier checkpoint the proof was made against is a prefix of the final one.
+      const held = verifySessionProof(
+        JSON.parse(
+          (
+            await call(
+              "GET",
+              `/v1/sessions/${(proof as unknown as { sessionId: string }).sessionId}/proof?since=${checkpointSize(proof.checkpoint)}`,
+              AUDITOR,
+            )
+          ).body,
+        ),
+        fingerprint,
+        { note: proof.checkpoint },
+      );
+      expect(held.problems).toEqual([]);
+    }
+    expect(checkpointSize(final)).toBeGreaterThanOrEqual(2 * QUERIES);
+    console.log(
+      `[aws-log] sequencer: ${d.cloud.streams.invocations} batches, ${d.cloud.streams.failures} failed, ` +
+        `max merge delay ${Math.round(d.cloud.streams.maxMergeDelayMs)} ms`,
+    );
+    expect(d.cloud.streams.failures).toBe(0);
+  }, 300_000);
+
+  it("keeps a consistent sequence of write-once checkpoints", () => {
+    const notes = [...d.cloud.s3.versions(bucket)]
+      .filter(([key]) => key.startsWith("log/checkpoints/"))
+      .map(([, versions]) => {
+        expect(versions).toHaveLength(1);
+        return Buffer.from(versions[0]?.body ?? new Uint8Array()).toString("utf8");
+      });
+    expect(notes.length).toBeGreaterThan(1);
+    const signingKey = d.cloud.stack
+      .ofType("AWS::KMS::Key")
+      .find((k) => k.properties.KeyUsage === "SIGN_VERIFY");
+    const der = d.cloud.kms.publicKeyDer(d.cloud.stack.getAtt(signingKey?.logicalId ?? "", "Arn"));
+    const pem = createPublicKey({ key: Buffer.from(der), format: "der", type: "spki" });
+    const sizes = notes.map((note) => {
+      const reading = readCheckpoint(note, pem);
+      if (!reading.ok) throw new Error(reading.message);
+      return reading.checkpoint.size;
+    });
+    expect([...sizes].sort((a, b) => a - b)).toEqual(sizes);
+    expect(new Set(sizes).size).toBe(sizes.length);
+  });
+
+  it("seals a nightly bundle with the log section that verify-evidence checks, alone and with --previous", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const first = await d.cloud.lambda.invokeById("nightly-evidence", { day: today });
+    expect("result" in first, JSON.stringify(first)).toBe(true);
+    const firstId = (first as { result: { bundleId: string } }).result.bundleId;
+    const checked = await verifyBundle(firstId);
+    expect(checked, checked.out).toMatchObject({ code: 0 });
+    expect(checked.out).toMatch(/log/i);
+    await call("POST", "/v1/queries", CI, { sql: SMALL_SQL, params: [], purpose: "log" });
+    const second = await d.cloud.lambda.invokeById("nightly-evidence", { day: today });
+    const secondId = (second as { result: { bundleId: string } }).result.bundleId;
+    const extended = await verifyBundle(secondId, firstId);
+    expect(extended, extended.out).toMatchObject({ code: 0 });
+  }, 300_000);
+});
+
+function checkpointSize(note: string): number {
+  return Number(note.split("\n")[1]);
+}
