@@ -36,6 +36,12 @@ export interface FunctionCapabilities {
    * `start` records a job and starts its build (the request route); `run` marks records as the build goes (the job).
    */
   readonly evidenceJobs: "none" | "read" | "start" | "run";
+  /**
+   * The AWS transparency log. `read`: serves proofs against the sequencer's checkpoints (the signing key's public
+   * half; with `evidence`, also checkpoints of the exact sizes a bundle needs); `sequence`: the one sequencer (links
+   * the chain from the table's stream, writes its index and head, signs and stores checkpoints).
+   */
+  readonly log: "none" | "read" | "sequence";
   /** Knows the gateway's public URL (approval links, cookie `Secure`, the page's Origin check). */
   readonly publicUrl: boolean;
   /** Knows the approvers' OIDC provider; `exchange` also holds its client secret (the callback redeems codes). */
@@ -55,6 +61,7 @@ const NOTHING: FunctionCapabilities = {
   evidence: false,
   policyArchive: "none",
   evidenceJobs: "none",
+  log: "none",
   publicUrl: false,
   signIn: "none",
 };

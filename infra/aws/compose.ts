@@ -14,9 +14,11 @@ import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.t
 import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { DynamoTransparencyLog } from "#infra/aws/adapters/dynamo-transparency-log.ts";
 import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
 import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { S3CheckpointStore } from "#infra/aws/adapters/s3-checkpoint-store.ts";
 import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
 import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
@@ -226,6 +228,13 @@ export async function createAwsDeps(
   // Independent cold-start waits (the parser's WASM, the client secret) run at once; either failing fails the whole.
   const [analyzer, signIn] = await Promise.all([analyzing, approverSignIn(config, clients, parts)]);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
+  const signer =
+    can.evidence || can.log !== "none"
+      ? required(parts.signer, "evidence").signer(
+          required(clients.kms, "evidence"),
+          required(config.signingKeyArn, "evidence"),
+        )
+      : noSigner;
   const sessions = new DynamoSessionStore({
     client: clients.dynamo,
     tableName: config.sessionsTable,
@@ -251,12 +260,26 @@ export async function createAwsDeps(
     clock: systemClock,
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
     decisions: new DecisionCache(),
-    signer: can.evidence
-      ? required(parts.signer, "evidence").signer(
-          required(clients.kms, "evidence"),
-          required(config.signingKeyArn, "evidence"),
-        )
-      : noSigner,
+    signer,
+    // Proofs and bundles read the log the sequencer keeps; a bundle builder also stores checkpoints of exact sizes.
+    ...(can.log === "none"
+      ? {}
+      : {
+          log: await DynamoTransparencyLog.create({
+            client: clients.dynamo,
+            tableName: config.sessionsTable,
+            signer,
+            ...(can.evidence
+              ? {
+                  checkpoints: new S3CheckpointStore({
+                    client: clients.s3,
+                    bucket: evidenceBucket(),
+                    kmsKeyArn: config.dataKeyArn,
+                  }),
+                }
+              : {}),
+          }),
+        }),
     evidence: can.evidence
       ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
       : noEvidence,
@@ -297,6 +320,8 @@ export interface ComposedFunction {
   readonly config: LambdaConfig;
   readonly deps: AwsDeps;
   readonly logger: Logger;
+  /** The SDK clients it created (an entry that builds more than the deps, like the log sequencer, reuses them). */
+  readonly clients: AwsClients;
 }
 
 /**
@@ -336,7 +361,10 @@ export async function composeFunction(
           ? (given.sfn ?? wrap(required(parts.evidenceJobs, "evidenceJobs").client()))
           : undefined,
     sns: can.notify ? (given.sns ?? wrap(required(parts.notifier, "notify").client())) : undefined,
-    kms: can.evidence ? (given.kms ?? wrap(required(parts.signer, "evidence").client())) : undefined,
+    kms:
+      can.evidence || can.log !== "none"
+        ? (given.kms ?? wrap(required(parts.signer, "evidence").client()))
+        : undefined,
   };
   // The policy is archived while the dependencies are built (they don't depend on it); either failing fails the start.
   const [deps] = await Promise.all([
@@ -349,7 +377,7 @@ export async function composeFunction(
     await deps.sessions.recordPolicy({ name: policy.document.name, digest: policy.digest }, by);
   }
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
-  return { config, deps, logger };
+  return { config, deps, logger, clients };
 }
 
 /**

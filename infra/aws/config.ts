@@ -157,11 +157,12 @@ function requiredVariables(capabilities: FunctionCapabilities): (keyof LambdaEnv
     ...(capabilities.notify ? (["PHIGATE_APPROVERS_TOPIC_ARN"] as const) : []),
     ...(capabilities.evidence ||
     capabilities.policyArchive !== "none" ||
-    capabilities.evidenceJobs === "start"
+    capabilities.evidenceJobs === "start" ||
+    capabilities.log === "sequence"
       ? (["PHIGATE_EVIDENCE_BUCKET"] as const)
       : []),
     ...(capabilities.evidenceJobs === "start" ? (["PHIGATE_EVIDENCE_MACHINE_ARN"] as const) : []),
-    ...(capabilities.evidence ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
+    ...(capabilities.evidence || capabilities.log !== "none" ? (["PHIGATE_SIGNING_KEY_ARN"] as const) : []),
     ...(capabilities.publicUrl ? (["PHIGATE_PUBLIC_URL"] as const) : []),
   ];
 }

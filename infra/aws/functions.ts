@@ -1,4 +1,4 @@
-// Every Lambda of the AWS host, read from the core's declarations: one per route, per workflow task, per scheduled job.
+// Every Lambda of the AWS host, read from the declarations: one per route, workflow task, scheduled job, stream consumer.
 
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { type FunctionCapabilities, fullCapabilities } from "#shared/capabilities.ts";
@@ -6,6 +6,7 @@ import { type RouteDeclaration, routeMethods } from "#shared/http/route.ts";
 import { loadRouteTable } from "#shared/http/route-table.ts";
 import { type JobDeclaration, loadJobs } from "#shared/jobs/job.ts";
 import { WORKFLOW_TASKS } from "#shared/query/workflow-tasks.ts";
+import { STREAMS, type StreamDeclaration } from "./stream-declarations.ts";
 
 /** One Lambda function. */
 export type FunctionDefinition = {
@@ -24,6 +25,7 @@ export type FunctionDefinition = {
   | { readonly kind: "route"; readonly route: RouteDeclaration }
   | { readonly kind: "task" }
   | { readonly kind: "schedule"; readonly job: JobDeclaration }
+  | { readonly kind: "stream"; readonly stream: StreamDeclaration }
 );
 
 /** Memory of a function: the parser's WASM and the statements it analyzes want more. */
@@ -37,6 +39,7 @@ const memoryMb = (needsParser: boolean): number => (needsParser ? 1024 : 512);
 export function functionsOf(
   routes: readonly RouteDeclaration[],
   jobs: readonly JobDeclaration[],
+  streams: readonly StreamDeclaration[] = STREAMS,
 ): readonly FunctionDefinition[] {
   return [
     ...routes.map(
@@ -77,6 +80,19 @@ export function functionsOf(
         timeoutSeconds: job.schedule.kind === "every" ? job.schedule.minutes * 60 - 10 : 900,
         memoryMb: memoryMb(job.needsParser),
         description: job.description,
+      }),
+    ),
+    ...streams.map(
+      (stream): FunctionDefinition => ({
+        kind: "stream",
+        stream,
+        id: stream.id,
+        entry: `functions/${stream.id}.ts`,
+        capabilities: fullCapabilities(stream.capabilities),
+        needsParser: stream.needsParser,
+        timeoutSeconds: 120,
+        memoryMb: memoryMb(stream.needsParser),
+        description: stream.description,
       }),
     ),
   ];

@@ -86,7 +86,11 @@ interface PartsUsed<C extends Capabilities> {
       : false;
   readonly workflow: C extends { readonly workflow: "start" | "signal" } ? true : false;
   readonly notifier: C extends { readonly notify: true } ? true : false;
-  readonly signer: C extends { readonly evidence: true } ? true : false;
+  readonly signer: C extends { readonly evidence: true }
+    ? true
+    : C extends { readonly log: "read" | "sequence" }
+      ? true
+      : false;
   readonly evidenceJobs: C extends { readonly evidenceJobs: "start" } ? true : false;
 }
 

@@ -13,6 +13,7 @@ import { EVIDENCE_JOB_PREFIX } from "#infra/aws/adapters/dynamo-evidence-jobs.ts
 import { READS_KEY_PREFIX } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { CATALOGS_PREFIX } from "#infra/aws/adapters/s3-catalog-archive.ts";
+import { CHECKPOINTS_PREFIX } from "#infra/aws/adapters/s3-checkpoint-store.ts";
 import { BUNDLES_PREFIX } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { POLICIES_PREFIX } from "#infra/aws/adapters/s3-policy-archive.ts";
 import type { FunctionCapabilities } from "#shared/capabilities.ts";
@@ -43,6 +44,7 @@ export interface GrantTargets {
 
 /** Leading-key patterns of the session table's items (`DynamoSessionStore`). */
 const SESSION_KEYS = `${KEY_PREFIXES.session}*`;
+const ENTRY_KEYS = `${KEY_PREFIXES.entry}*`;
 const CHAIN_KEYS = `${KEY_PREFIXES.chain}*`;
 const IDEMPOTENCY_KEYS = `${KEY_PREFIXES.idempotency}*`;
 const READ_KEYS = `${READS_KEY_PREFIX}*`;
@@ -92,6 +94,8 @@ export function grantCapabilities(
     );
   const grant: Grant = { scope, can: capabilities, targets, add, wildcards: [] };
   grantSessions(grant);
+  grantEvidenceJobs(grant);
+  grantLog(grant);
   grantResults(grant);
   grantDataKey(grant);
   grantApprovals(grant);
@@ -105,6 +109,9 @@ export function grantCapabilities(
 function grantSessions({ can, targets, add }: Grant): void {
   if (can.sessions !== "none") {
     const write = can.sessions === "write";
+    // A session's record is its latest entry item (`entry#<sessionId>`); writers put entries and latest-version
+    // items and never the chain, which only the sequencer writes (the deciders read its head: the policy in force
+    // before the policy-state item existed, and where the day's chain starts).
     add(
       "SessionTable",
       write ? ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] : ["dynamodb:GetItem"],
@@ -112,13 +119,18 @@ function grantSessions({ can, targets, add }: Grant): void {
       {
         "ForAllValues:StringLike": {
           "dynamodb:LeadingKeys": write
-            ? [SESSION_KEYS, CHAIN_KEYS, IDEMPOTENCY_KEYS]
+            ? [SESSION_KEYS, ENTRY_KEYS, IDEMPOTENCY_KEYS]
             : can.sessions === "chain"
-              ? [SESSION_KEYS, CHAIN_KEYS]
-              : [SESSION_KEYS],
+              ? [SESSION_KEYS, ENTRY_KEYS, CHAIN_KEYS]
+              : [SESSION_KEYS, ENTRY_KEYS],
         },
       },
     );
+    if (write && (can.database || can.policyArchive === "write")) {
+      add("ChainHead", ["dynamodb:GetItem"], [targets.sessions.tableArn], {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+      });
+    }
     // Reading the chain queries one `chain#<day>` partition at a time (`DynamoSessionStore.entries`).
     if (can.sessions === "chain") {
       add("SessionChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
@@ -133,6 +145,13 @@ function grantSessions({ can, targets, add }: Grant): void {
       });
     }
   }
+  if (can.sweepsSessions) {
+    add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
+  }
+}
+
+/** Evidence-build job records in the session table, and starting a build. */
+function grantEvidenceJobs({ can, targets, add }: Grant): void {
   if (can.evidenceJobs !== "none") {
     const actions = {
       read: ["dynamodb:GetItem"],
@@ -146,8 +165,41 @@ function grantSessions({ can, targets, add }: Grant): void {
   if (can.evidenceJobs === "start") {
     add("StartEvidenceBuild", ["states:StartExecution"], [targets.evidenceMachineArn]);
   }
-  if (can.sweepsSessions) {
-    add("RunningSessions", ["dynamodb:Query"], [`${targets.sessions.tableArn}/index/${RUNNING_INDEX}`]);
+}
+
+/** The AWS transparency log: the one sequencer's chain, index, head and checkpoints; proof readers' checkpoints. */
+function grantLog({ can, targets, add, scope, wildcards }: Grant): void {
+  if (can.log === "sequence") {
+    add(
+      "LogSequencer",
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+      [targets.sessions.tableArn],
+      { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS, ENTRY_KEYS] } },
+    );
+    add("LogSequencerChain", ["dynamodb:Query"], [targets.sessions.tableArn], {
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [CHAIN_KEYS] },
+    });
+    // The start-up gap scan reads entries the stream no longer holds; Scan has no leading key to condition on.
+    add("LogGapScan", ["dynamodb:Scan"], [targets.sessions.tableArn]);
+  }
+  // A function that signs evidence already holds the key (SignEvidence below).
+  if (can.log !== "none" && !can.evidence) {
+    add("LogKey", can.log === "sequence" ? ["kms:GetPublicKey", "kms:Sign"] : ["kms:GetPublicKey"], [
+      targets.signingKey.keyArn,
+    ]);
+  }
+  if (can.log === "sequence" || (can.log === "read" && can.evidence)) {
+    add(
+      "LogCheckpoints",
+      ["s3:GetObject", ...PUT_OBJECT],
+      [targets.evidence.arnForObjects(`${CHECKPOINTS_PREFIX}*`)],
+    );
+    wildcards.push({
+      resource: `<${bucketLogicalId(scope, targets.evidence)}.Arn>/${CHECKPOINTS_PREFIX}*`,
+      reason:
+        "Checkpoint notes are objects named by tree size under log/checkpoints/ of the evidence bucket; the pattern is " +
+        "limited to that prefix, and puts are write-once (If-None-Match) under Object Lock.",
+    });
   }
 }
 
@@ -178,7 +230,8 @@ function grantDataKey({ can, targets, add }: Grant): void {
     can.results === "write" ||
     can.approvals === "write" ||
     can.evidence ||
-    can.policyArchive === "write";
+    can.policyArchive === "write" ||
+    can.log === "sequence";
   // The key material secret is encrypted with the data key: reading it needs kms:Decrypt too.
   const readsData =
     can.sessions !== "none" ||

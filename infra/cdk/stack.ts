@@ -23,6 +23,7 @@ import {
 import { GatewayApi } from "#infra/cdk/constructs/gateway-api.ts";
 import { GatewayFunction } from "#infra/cdk/constructs/gateway-function.ts";
 import { Keys } from "#infra/cdk/constructs/keys.ts";
+import { LogSequencerSource } from "#infra/cdk/constructs/log-sequencer.ts";
 import { Operations } from "#infra/cdk/constructs/operations.ts";
 import { ReaderRole } from "#infra/cdk/constructs/reader-role.ts";
 import { Schedules } from "#infra/cdk/constructs/schedules.ts";
@@ -69,6 +70,7 @@ const NO_DLQ = {
 
 /** Why a function has no dead-letter queue. */
 function noDeadLetterQueueReason(definition: FunctionDefinition): string {
+  if (definition.kind === "stream") return definition.stream.onFailure;
   return definition.kind === "schedule" ? definition.job.onFailure : NO_DLQ[definition.kind];
 }
 
@@ -77,8 +79,9 @@ function orphanAfterSeconds(definitions: readonly FunctionDefinition[]): number 
   return Math.max(...definitions.filter((d) => d.capabilities.database).map((d) => d.timeoutSeconds)) + 60;
 }
 
-/** Reserved concurrency of a function: a scheduled job never needs more than one at a time, a requested one its own. */
+/** Reserved concurrency: a scheduled job one at a time, a requested one its own, the log's one sequencer. */
 function concurrencyOf(definition: FunctionDefinition, settings: Settings): number {
+  if (definition.kind === "stream") return 1;
   if (definition.kind !== "schedule") return settings.reservedConcurrency;
   return definition.job.schedule.kind === "requested" ? definition.job.schedule.concurrency : 1;
 }
@@ -156,11 +159,11 @@ function environmentOf(
     ...(can.approvals !== "none" ? { PHIGATE_APPROVALS_TABLE: storage.approvals.tableName } : {}),
     ...(can.workflow === "start" ? { PHIGATE_STATE_MACHINE_ARN: from.stateMachineArn } : {}),
     ...(can.notify ? { PHIGATE_APPROVERS_TOPIC_ARN: from.notifications.topic.topicArn } : {}),
-    ...(can.evidence || can.policyArchive !== "none" || can.evidenceJobs === "start"
+    ...(can.evidence || can.policyArchive !== "none" || can.evidenceJobs === "start" || can.log === "sequence"
       ? { PHIGATE_EVIDENCE_BUCKET: storage.evidence.bucketName }
       : {}),
     ...(can.evidenceJobs === "start" ? { PHIGATE_EVIDENCE_MACHINE_ARN: from.evidenceMachineArn } : {}),
-    ...(can.evidence ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
+    ...(can.evidence || can.log !== "none" ? { PHIGATE_SIGNING_KEY_ARN: keys.signing.keyArn } : {}),
     ...(can.publicUrl ? { PHIGATE_PUBLIC_URL: from.publicUrl } : {}),
     ...(can.signIn !== "none" && approverOidc !== undefined ? { PHIGATE_APPROVER_OIDC: approverOidc } : {}),
     ...(can.signIn === "exchange" && settings.approverClientSecretArn !== undefined
@@ -278,9 +281,24 @@ export class PhigateStack extends Stack {
       logsKey: this.keys.logs,
     });
     this.keys.allowSigning(
-      props.functions.filter((d) => d.capabilities.evidence).map((d) => this.fn(d.id).role),
+      props.functions
+        .filter((d) => d.capabilities.evidence || d.capabilities.log !== "none")
+        .map((d) => this.fn(d.id).role),
     );
     this.operations = this.addOperations(settings, props.functions);
+    for (const f of props.functions) {
+      if (f.kind !== "stream") continue;
+      const fn = this.fn(f.id);
+      const table = this.storage.sessions;
+      const topic = this.operations.topic;
+      new LogSequencerSource(this, "LogSequencer", {
+        declaration: f.stream,
+        function: fn.function,
+        policy: fn.policy,
+        table,
+        topic,
+      });
+    }
     this.schedules = new Schedules(this, "Schedules", {
       jobs: props.functions.flatMap((f) =>
         f.kind === "schedule" && f.job.schedule.kind !== "requested"
@@ -415,7 +433,7 @@ export class PhigateStack extends Stack {
     };
     const functions = new Map<string, GatewayFunction>();
     for (const definition of definitions) {
-      const prefix = { route: "Route", task: "Task", schedule: "Job" }[definition.kind];
+      const prefix = { route: "Route", task: "Task", schedule: "Job", stream: "Stream" }[definition.kind];
       const fn = new GatewayFunction(this, `${prefix}-${definition.id}`, {
         definition,
         projectRoot: from.projectRoot,

@@ -94,6 +94,7 @@ export const job = defineJob({
     results: "read",
     evidence: true,
     policyArchive: "read",
+    log: "read",
     evidenceJobs: "run",
   },
   schedule: { kind: "requested", concurrency: 2 },

@@ -40,7 +40,13 @@ export interface NightlyResult {
 export const job = defineJob({
   id: "nightly-evidence",
   needsParser: true,
-  capabilities: { sessions: "chain", results: "read", evidence: true, policyArchive: "read" },
+  capabilities: {
+    sessions: "chain",
+    results: "read",
+    evidence: true,
+    policyArchive: "read",
+    log: "read",
+  },
   schedule: { kind: "daily" },
   description: "phigate: evidence bundle of the previous UTC day",
   retries: { attempts: 2, maxEventAgeSeconds: 7_200 },

@@ -82,6 +82,11 @@ export class RangeAccumulator {
     this.size += 1;
   }
 
+  /** The hashes of the complete subtrees making up the tree so far, left to right (what `after` starts from). */
+  frontier(): Uint8Array[] {
+    return this.stack.map((s) => Uint8Array.from(s.hash));
+  }
+
   /** The RFC 9162 root of the tree so far (the empty root for an empty tree). */
   root(): Uint8Array {
     return fold(this.stack.map((s) => s.hash)) ?? EMPTY_ROOT;

@@ -51,6 +51,8 @@ export const sessionProofSchema = z.strictObject({
 export type SessionProof = z.infer<typeof sessionProofSchema>;
 
 const DAY_MS = 86_400_000;
+/** Longest the route waits for a just-written version to be sequenced (AWS: a batch window, a sign, a few writes). */
+const SEQUENCING_WAIT_MS = 12_000;
 const b64 = (hash: Uint8Array): string => Buffer.from(hash).toString("base64");
 
 /** Reads `since` from the query string: a tree size, or undefined. */
@@ -96,9 +98,15 @@ export async function sessionProof(
   const record =
     auditor && SESSION_ID_PATTERN.test(sessionId) ? await deps.sessions.get(sessionId) : undefined;
   if (record === undefined) throw new NotFoundError("no such session");
-  const entries = await versions(deps, sessionId, record.createdAt, record.updatedAt, record.version);
+  // A host whose chain is linked off the request path (AWS) lists a version once sequenced: wait that long.
+  const deadline = Date.now() + SEQUENCING_WAIT_MS;
+  let entries = await versions(deps, sessionId, record.createdAt, record.updatedAt, record.version);
+  while (entries.at(-1)?.record.version !== record.version && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    entries = await versions(deps, sessionId, record.createdAt, record.updatedAt, record.version);
+  }
   const last = entries.at(-1);
-  if (last === undefined)
+  if (last === undefined || last.record.version !== record.version)
     throw new UnavailableError("store_unavailable", "the session's entries cannot be read");
   const checkpoint = await log.covering(last.seq);
   if (since !== undefined && (!Number.isSafeInteger(since) || since > checkpoint.size)) {

@@ -81,7 +81,7 @@ describe("HTTP API", () => {
 });
 
 describe("functions", () => {
-  it("has one arm64 Node function per route, workflow task and schedule, traced, with its environment", () => {
+  it("has one arm64 Node function per route, workflow task, schedule and stream consumer, traced, with its environment", () => {
     // Besides the gateway's functions, only the read-only role's custom resource (deploy time, no route).
     const functions = resources("AWS::Lambda::Function");
     expect(functions).toHaveLength(ALL_FUNCTIONS.length + 1);
@@ -89,8 +89,8 @@ describe("functions", () => {
     expect(functions.filter(([id]) => !gateway.has(id)).map(([id]) => id)).toEqual([
       logicalId(stack.readerRole.function as never),
     ]);
-    // The jobs: the keeper and the nightly bundle (scheduled), the evidence build (requested).
-    expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 3);
+    // The jobs: the keeper and the nightly bundle (scheduled), the evidence build (requested); the log sequencer.
+    expect(ALL_FUNCTIONS.length).toBe(ROUTES.length + TASK_NAMES.length + 4);
     for (const definition of ALL_FUNCTIONS) {
       const fn = stack.functions.get(definition.id);
       const resource = template.findResources("AWS::Lambda::Function")[
@@ -101,11 +101,13 @@ describe("functions", () => {
         Architectures: ["arm64"],
         Handler: "index.handler",
         ReservedConcurrentExecutions:
-          definition.kind !== "schedule"
-            ? 10
-            : definition.job.schedule.kind === "requested"
-              ? definition.job.schedule.concurrency
-              : 1,
+          definition.kind === "stream"
+            ? 1
+            : definition.kind !== "schedule"
+              ? 10
+              : definition.job.schedule.kind === "requested"
+                ? definition.job.schedule.concurrency
+                : 1,
         Timeout: definition.timeoutSeconds,
         TracingConfig: { Mode: "Active" },
       });
@@ -134,7 +136,7 @@ describe("functions", () => {
       expect("PHIGATE_APPROVALS_TABLE" in variables).toBe(can.approvals !== "none");
       expect("PHIGATE_STATE_MACHINE_ARN" in variables).toBe(can.workflow === "start");
       expect("PHIGATE_APPROVERS_TOPIC_ARN" in variables).toBe(can.notify);
-      expect("PHIGATE_SIGNING_KEY_ARN" in variables).toBe(can.evidence);
+      expect("PHIGATE_SIGNING_KEY_ARN" in variables).toBe(can.evidence || can.log !== "none");
       expect("PHIGATE_PUBLIC_URL" in variables).toBe(can.publicUrl);
       expect("PHIGATE_APPROVER_OIDC" in variables).toBe(can.signIn !== "none");
       expect(variables.PHIGATE_APPROVER_CLIENT_SECRET_ARN).toBe(
@@ -203,8 +205,9 @@ describe("least privilege", () => {
     ]);
     const table = statements.find((s) => s.Sid === "SessionTable");
     expect(actionsOf(table)).toEqual(["dynamodb:GetItem"]);
+    // A session's record is its latest entry item.
     expect(table?.Condition).toEqual({
-      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*"] },
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*", "entry#*"] },
     });
     expect(table?.Resource).toEqual({ "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] });
     const objects = statements.find((s) => s.Sid === "ResultObjects");
@@ -217,6 +220,38 @@ describe("least privilege", () => {
       "kms:Decrypt",
       "kms:DescribeKey",
     ]);
+  });
+
+  it("lets the log sequencer write the chain and entry markers, read its stream, sign, and store checkpoints only", () => {
+    const statements = statementsOf("log-sequencer");
+    const bySid = new Map(statements.map((s) => [s.Sid, s]));
+    expect([...bySid.keys()].sort()).toEqual([
+      "DataKey",
+      "LogCheckpoints",
+      "LogGapScan",
+      "LogKey",
+      "LogSequencer",
+      "LogSequencerChain",
+      "OwnLogGroup",
+      "SessionStream",
+      "Tracing",
+    ]);
+    expect(bySid.get("LogSequencer")?.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["chain#*", "entry#*"] },
+    });
+    expect(actionsOf(bySid.get("LogKey"))).toEqual(["kms:GetPublicKey", "kms:Sign"]);
+    expect(JSON.stringify(bySid.get("LogCheckpoints")?.Resource)).toContain("/log/checkpoints/*");
+    expect(bySid.get("SessionStream")?.Resource).toEqual({
+      "Fn::GetAtt": [logicalId(stack.storage.sessions), "StreamArn"],
+    });
+    const [mapping] = resources("AWS::Lambda::EventSourceMapping");
+    expect(mapping?.[1].Properties).toMatchObject({
+      BatchSize: 90,
+      MaximumBatchingWindowInSeconds: 5,
+      ParallelizationFactor: 1,
+      StartingPosition: "TRIM_HORIZON",
+    });
+    expect(JSON.stringify(mapping?.[1].Properties.FilterCriteria)).toContain("entry#");
   });
 
   it("lets post-query use the Data API on the cluster, read its secrets, write sessions and put results", () => {
@@ -242,8 +277,10 @@ describe("least privilege", () => {
       "dynamodb:UpdateItem",
     ]);
     expect(bySid.get("SessionTable")?.Condition).toEqual({
-      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*", "chain#*", "idem#*"] },
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["session#*", "entry#*", "idem#*"] },
     });
+    // It reads the chain (the head, the day's index) but never writes it: only the log sequencer does.
+    expect(actionsOf(bySid.get("ChainHead"))).toEqual(["dynamodb:GetItem"]);
     expect(actionsOf(bySid.get("ResultObjects"))).toEqual([
       "s3:AbortMultipartUpload",
       "s3:GetObject",

@@ -46,7 +46,7 @@ let template: Template;
 const fnId = (functionId: string): string => logicalId(stack.fn(functionId).function as never);
 const fnArn = (functionId: string) => ({ "Fn::GetAtt": [fnId(functionId), "Arn"] });
 /** The functions that read the session chain (`SessionStore.entries`): replays and evidence bundles. */
-const CHAIN_READERS = ["evidence-build", "get-session-replay", "nightly-evidence"];
+const CHAIN_READERS = ["evidence-build", "get-session-proof", "get-session-replay", "nightly-evidence"];
 const DECIDERS = ["mcp", "post-query", "task-execute-approved"];
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -247,7 +247,8 @@ describe("least privilege of the approval and evidence functions", () => {
   });
 
   it("lets only the bundle functions sign, with the evidence key only, and write under bundles/", () => {
-    expect(grantedTo("kms:Sign")).toEqual(["evidence-build", "nightly-evidence"]);
+    // The log sequencer signs checkpoints with the same key (its statements are checked in log-sequencer tests).
+    expect(grantedTo("kms:Sign")).toEqual(["evidence-build", "log-sequencer", "nightly-evidence"]);
     for (const id of ["evidence-build", "nightly-evidence"]) {
       const statements = statementsOf(id);
       const sign = statements.find((s) => s.Sid === "SignEvidence");
@@ -311,7 +312,7 @@ describe("least privilege of the approval and evidence functions", () => {
     expect(actionsOf(decide)).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]);
     // The functions that decide statements query the read ledger for the risk rules' per-window count.
     expect([...grantedTo("dynamodb:Query")].sort()).toEqual(
-      ["approval-keeper", ...CHAIN_READERS, ...DECIDERS].sort(),
+      ["approval-keeper", "log-sequencer", ...CHAIN_READERS, ...DECIDERS].sort(),
     );
   });
 
@@ -321,7 +322,14 @@ describe("least privilege of the approval and evidence functions", () => {
     const dynamo = mockClient(DynamoDBClient);
     dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => {
       calls.push({ action: "dynamodb:GetItem", pk: input.Key?.pk?.S ?? "" });
-      return { Item: { firstDay: { S: "2026-03-01" }, recordedAt: { S: "2026-03-02T08:00:00.000Z" } } };
+      return {
+        Item: {
+          seq: { N: "0" },
+          digest: { S: "0".repeat(64) },
+          firstDay: { S: "2026-03-01" },
+          recordedAt: { S: "2026-03-02T08:00:00.000Z" },
+        },
+      };
     });
     dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => {
       calls.push({ action: "dynamodb:Query", pk: input.ExpressionAttributeValues?.[":pk"]?.S ?? "" });

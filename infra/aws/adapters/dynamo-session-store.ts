@@ -1,7 +1,6 @@
-// SessionStore on DynamoDB: every write is one transaction that advances the global chain head and appends an entry.
+// SessionStore on DynamoDB: each version one self-keyed entry item on the request path; one sequencer links the chain.
 
 import {
-  type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
   type TransactWriteItem,
@@ -16,7 +15,6 @@ import {
   type SessionStore,
   systemClock,
 } from "#shared/ports.ts";
-import { linkEntry } from "#shared/sessions/chain.ts";
 import {
   type PolicyChangeRecord,
   type PolicyChanger,
@@ -26,36 +24,21 @@ import {
   policyChangeRecordSchema,
 } from "#shared/sessions/policy-change.ts";
 import { type SessionRecord, sessionRecordSchema } from "#shared/sessions/record.ts";
+import {
+  chainEntryOf,
+  headFromItem,
+  type Item,
+  KEY_PREFIXES,
+  keys,
+  POLICY_ENTRIES,
+} from "./dynamo-log-items.ts";
 import { queryItems } from "./dynamo-query.ts";
 
-/** How partition keys start, by kind of item (IAM grants scope functions to them as `<prefix>*` leading keys). */
-export const KEY_PREFIXES = { session: "session#", chain: "chain#", idempotency: "idem#" } as const;
+export { HEAD_PK, KEY_PREFIXES, keys } from "./dynamo-log-items.ts";
 
 /** The sparse index of running sessions and its one partition value. */
 export const RUNNING_INDEX = "running-sessions";
 export const RUNNING_PARTITION = "running";
-
-/** Partition key of the single chain-head item (a chain item: readers of the chain read it too). */
-export const HEAD_PK = `${KEY_PREFIXES.chain}head`;
-
-/** Key helpers: one table, generic `pk` (string) / `sk` (number) keys. */
-export const keys = {
-  head: () => ({ pk: { S: HEAD_PK }, sk: { N: "0" } }),
-  session: (sessionId: string) => ({ pk: { S: `${KEY_PREFIXES.session}${sessionId}` }, sk: { N: "0" } }),
-  entry: (day: string, seq: number) => ({ pk: { S: `${KEY_PREFIXES.chain}${day}` }, sk: { N: String(seq) } }),
-  idempotency: (ref: IdempotencyRef) => ({
-    pk: { S: `${KEY_PREFIXES.idempotency}${ref.scope}#${ref.key}` },
-    sk: { N: "0" },
-  }),
-};
-
-type Item = Record<string, AttributeValue>;
-
-interface Head {
-  readonly seq: number;
-  readonly digest: string;
-  readonly recordedAt: string;
-}
 
 /** Options of the DynamoDB store. */
 export interface DynamoSessionStoreOptions {
@@ -65,70 +48,45 @@ export interface DynamoSessionStoreOptions {
   readonly clock?: Clock;
   /** How long an idempotency item lives (DynamoDB TTL on `expiresAt`), seconds. */
   readonly idempotencyTtlSeconds: number;
-  /** Attempts when the chain head moves under a write (default 10). */
+  /** Attempts of a policy change that another function's change overtook (default 10). */
   readonly maxAttempts?: number;
   /** Waits between attempts (injectable for tests). */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
 }
 
-type Operation =
+type Write =
   | {
       readonly kind: "create";
       readonly record: SessionRecord;
       readonly idempotency: IdempotencyRef | undefined;
     }
-  | { readonly kind: "update"; readonly record: SessionRecord }
-  | { readonly kind: "policy"; readonly record: PolicyChangeRecord };
+  | { readonly kind: "update"; readonly record: SessionRecord };
 
-/** Why a transaction was cancelled, in the order the cases are acted on. */
-type Cancellation =
-  | { readonly kind: "idempotent"; readonly sessionId: string }
-  | { readonly kind: "version_conflict" }
-  | { readonly kind: "head_moved"; readonly head: Head | undefined }
-  | { readonly kind: "contention" };
-
-const numberOf = (value: AttributeValue | undefined): number | undefined =>
-  value?.N === undefined ? undefined : Number(value.N);
-
-/** The policy the head item says the last policy-change entry put in force. */
-function headPolicy(item: Item | undefined): PolicyRef | undefined {
-  const name = item?.policyName?.S;
-  const digest = item?.policyDigest?.S;
-  return name === undefined || digest === undefined ? undefined : { name, digest };
-}
-
-function headFromItem(item: Item | undefined): Head | undefined {
-  const seq = numberOf(item?.seq);
-  const digest = item?.digest?.S;
-  const recordedAt = item?.recordedAt?.S;
-  if (seq === undefined || digest === undefined || recordedAt === undefined) return undefined;
-  return { seq, digest, recordedAt };
-}
-
-function parseRecord(text: string | undefined): SessionRecord {
-  if (text === undefined) throw new TypeError("session item has no record");
-  return sessionRecordSchema.parse(JSON.parse(text));
-}
+/** Entry items read at once while the chain is read (one GetItem each). */
+const FETCH_CONCURRENCY = 16;
 
 function unavailable(error: unknown): UnavailableError {
   return new UnavailableError("store_unavailable", "the session store is unavailable", { cause: error });
 }
 
+/** The policy a stored item names (the policy-state item, or the head item of a chain written before it existed). */
+function policyOf(item: Item | undefined): PolicyRef | undefined {
+  const name = item?.policyName?.S;
+  const digest = item?.policyDigest?.S;
+  return name === undefined || digest === undefined ? undefined : { name, digest };
+}
+
 /**
- * A `SessionStore` on one DynamoDB table. The chain is global: a single head item holds the last `seq`,
- * digest and time, and each write is one `TransactWriteItems` that (1) moves the head from the expected
- * `seq` to `seq + 1`, (2) puts the chain entry (`chain#<day>` / `seq`, never overwritten), (3) puts the
- * session item (create: must not exist; update: stored version must be the previous one) and (4) for an
- * idempotent create, puts `idem#<scope>#<key>` (must not exist). When the head moved, the write is relinked
- * after the head it found and retried (bounded, jittered; one container's writes are serialized); entries are linked with the same `linkEntry` as the
- * local journal, so `verifyChain` checks a chain written here.
+ * A `SessionStore` on one DynamoDB table. A write is one `TransactWriteItems` of the session's own items only: the
+ * version's entry `entry#<sessionId>` / version (`{requestedAt, record}`, never overwritten), the small latest-version
+ * item `session#<sessionId>` (create: must not exist; update: must hold the previous version) and, for an idempotent
+ * create, `idem#<scope>#<key>` (must not exist). No item is written by two requests, so requests never contend.
+ * The chain (`seq`, `prev`, `digest`, the day's index `chain#<day>` / seq) and the transparency log over it are
+ * built off the request path by the one sequencer (`DynamoLogSequencer`) from the table's stream; `entries` reads
+ * that index, so a version appears there once sequenced (within the sequencer's merge delay).
  */
 export class DynamoSessionStore implements SessionStore {
-  private head: Head | undefined;
-  private headKnown = false;
-  /** Writes from one container go one at a time (they would only contend for the head with each other). */
-  private tail: Promise<unknown> = Promise.resolve();
   private readonly clock: Clock;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -168,8 +126,7 @@ export class DynamoSessionStore implements SessionStore {
           ":before": { S: before.toISOString() },
         },
       },
-      (error) =>
-        new UnavailableError("store_unavailable", "the session store is unavailable", { cause: error }),
+      unavailable,
     );
     for await (const item of items) {
       const pk = item.pk?.S ?? "";
@@ -180,15 +137,24 @@ export class DynamoSessionStore implements SessionStore {
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {
     const item = await this.getItem(keys.session(sessionId));
-    return item === undefined ? undefined : this.recordOf(item);
+    if (item === undefined) return undefined;
+    // A session item written before the sequencer holds its record; a newer one names the version's entry.
+    const inline = item.record?.S;
+    const text =
+      inline ?? (await this.getItem(keys.entry(sessionId, Number(item.version?.N ?? "0"))))?.record?.S;
+    try {
+      if (text === undefined) throw new TypeError("the session's latest entry is missing");
+      return sessionRecordSchema.parse(JSON.parse(text));
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   async *entries(fromDay: string, toDay: string): AsyncIterable<ChainEntry> {
-    const head = await this.getItem(keys.head());
-    const firstDay = head?.firstDay?.S;
-    const lastDay = head?.recordedAt?.S?.slice(0, 10);
-    if (firstDay === undefined || lastDay === undefined) return;
-    const from = fromDay > firstDay ? fromDay : firstDay;
+    const head = headFromItem(await this.getItem(keys.head()));
+    if (head === undefined) return;
+    const lastDay = head.recordedAt.slice(0, 10);
+    const from = fromDay > head.firstDay ? fromDay : head.firstDay;
     const to = toDay < lastDay ? toDay : lastDay;
     for (const day of daysBetween(from, to)) {
       const items = queryItems(
@@ -196,215 +162,177 @@ export class DynamoSessionStore implements SessionStore {
         {
           TableName: this.options.tableName,
           KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": keys.entry(day, 0).pk },
+          ExpressionAttributeValues: { ":pk": keys.index(day, 0).pk },
           ScanIndexForward: true,
           ConsistentRead: true,
         },
         unavailable,
       );
+      let page: Item[] = [];
       for await (const item of items) {
-        const entry = JSON.parse(item.entry?.S ?? "null") as ChainEntry | null;
-        if (entry === null) throw unavailable(new TypeError("chain item has no entry"));
-        yield { ...entry, record: parseChainRecord(entry.record) };
+        // Index items past the head belong to a sequencer run that has not committed (it rewrites them).
+        if (Number(item.sk?.N) > head.seq) break;
+        page.push(item);
+        if (page.length >= FETCH_CONCURRENCY) {
+          yield* await this.resolve(page);
+          page = [];
+        }
       }
+      yield* await this.resolve(page);
     }
   }
 
   /**
-   * Appends a policy-change entry when the head item's policy is not `policy`: one transaction that moves the head
-   * (and its `policyName`/`policyDigest`) and puts the entry. Functions starting together race on the head: one
-   * appends, the others find the policy recorded when they retry.
+   * Appends a policy-change entry when the policy in force (the policy-state item) is not `policy`: one transaction
+   * that moves the state item from the policy it names and puts the change's entry `entry#policy` / change number.
+   * Functions starting together race on the state item (policy changes are rare): one appends, the others find the
+   * policy recorded when they retry.
    */
-  recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
-    const result = this.tail.then(() => this.attemptPolicy(policy, by));
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-
-  private async attemptPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+  async recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
     const maxAttempts = this.options.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
-      const item = await this.getItem(keys.head());
-      const head = headFromItem(item);
-      const current = headPolicy(item);
+      const state = await this.getItem(keys.policyState());
+      const current = policyOf(state) ?? policyOf(await this.getItem(keys.head()));
       if (current?.digest === policy.digest) return undefined;
       const record = policyChangeRecordSchema.parse(policyChange(current ?? null, policy, by));
-      const now = this.clock.now();
-      const recordedAt =
-        head !== undefined && now.toISOString() < head.recordedAt ? new Date(head.recordedAt) : now;
-      const entry = linkEntry(head, recordedAt, record);
-      const headUpdate = this.headUpdate(head, entry);
-      const entryPut = this.entryPut(entry);
-      const update = headUpdate.Update;
-      if (update === undefined) throw unavailable(new TypeError("no head update"));
-      update.UpdateExpression = `${update.UpdateExpression}, #policyName = :policyName, #policyDigest = :policyDigest`;
-      update.ExpressionAttributeNames = {
-        ...update.ExpressionAttributeNames,
-        "#policyName": "policyName",
-        "#policyDigest": "policyDigest",
-      };
-      update.ExpressionAttributeValues = {
-        ...update.ExpressionAttributeValues,
-        ":policyName": { S: policy.name },
-        ":policyDigest": { S: policy.digest },
+      const changes = Number(state?.changes?.N ?? "0");
+      const statePut: TransactWriteItem = {
+        Put: {
+          TableName: this.options.tableName,
+          Item: {
+            ...keys.policyState(),
+            policyName: { S: policy.name },
+            policyDigest: { S: policy.digest },
+            changes: { N: String(changes + 1) },
+          },
+          ...(state === undefined
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : {
+                ConditionExpression: "#changes = :changes",
+                ExpressionAttributeNames: { "#changes": "changes" },
+                ExpressionAttributeValues: { ":changes": { N: String(changes) } },
+              }),
+        },
       };
       try {
         await this.options.client.send(
-          new TransactWriteItemsCommand({ TransactItems: [headUpdate, entryPut] }),
+          new TransactWriteItemsCommand({
+            TransactItems: [statePut, this.entryPut(POLICY_ENTRIES, changes + 1, record)],
+          }),
         );
-        this.head = { seq: entry.seq, digest: entry.digest, recordedAt: entry.recordedAt };
-        this.headKnown = true;
         return record;
       } catch (error) {
-        const cancellation = this.cancellation(error, { kind: "policy", record });
-        if (cancellation.kind !== "head_moved" && cancellation.kind !== "contention")
-          throw unavailable(error);
+        this.cancellation(error, "policy");
       }
-      this.headKnown = false;
       if (attempt >= maxAttempts) {
-        this.options.logger.error("chain head contention exhausted the policy-change attempts", {
-          attempts: attempt,
-        });
-        throw unavailable(new Error("chain head contention"));
+        this.options.logger.error("policy changes kept overtaking this one", { attempts: attempt });
+        throw unavailable(new Error("policy change contention"));
       }
       await this.sleep(Math.floor(this.random() * Math.min(200, 10 * 2 ** attempt)));
     }
   }
 
-  private write(
-    op: Exclude<Operation, { kind: "policy" }>,
-  ): Promise<{ created: boolean; record: SessionRecord }> {
-    const result = this.tail.then(() => this.attempt(op));
-    this.tail = result.catch(() => undefined);
-    return result;
+  private async resolve(page: readonly Item[]): Promise<ChainEntry[]> {
+    return Promise.all(
+      page.map(async (item) => {
+        try {
+          const whole = item.entry?.S;
+          if (whole !== undefined) {
+            const entry = JSON.parse(whole) as ChainEntry;
+            return { ...entry, record: parseChainRecord(entry.record) };
+          }
+          const source = await this.getItem({
+            pk: { S: item.entryPk?.S ?? "" },
+            sk: { N: item.entrySk?.N ?? "0" },
+          });
+          const text = source?.record?.S;
+          if (text === undefined) throw new TypeError("an index item names a missing entry");
+          return chainEntryOf(item, text);
+        } catch (error) {
+          throw error instanceof UnavailableError ? error : unavailable(error);
+        }
+      }),
+    );
   }
 
-  private async attempt(
-    op: Exclude<Operation, { kind: "policy" }>,
-  ): Promise<{ created: boolean; record: SessionRecord }> {
-    const maxAttempts = this.options.maxAttempts ?? 10;
-    for (let attempt = 1; ; attempt++) {
-      if (!this.headKnown) await this.readHead();
-      const head = this.head;
-      const now = this.clock.now();
-      const recordedAt =
-        head !== undefined && now.toISOString() < head.recordedAt ? new Date(head.recordedAt) : now;
-      const entry = linkEntry(head, recordedAt, op.record);
-      let cancellation: Cancellation;
-      try {
-        await this.options.client.send(
-          new TransactWriteItemsCommand({ TransactItems: this.transactItems(op, head, entry, now) }),
-        );
-        this.head = { seq: entry.seq, digest: entry.digest, recordedAt: entry.recordedAt };
-        return { created: op.kind === "create", record: op.record };
-      } catch (error) {
-        cancellation = this.cancellation(error, op);
-      }
-      if (cancellation.kind === "idempotent") {
-        const existing = await this.get(cancellation.sessionId);
-        if (existing === undefined)
-          throw unavailable(new TypeError("idempotency item names a missing session"));
-        return { created: false, record: existing };
-      }
-      if (cancellation.kind === "version_conflict") {
-        throw new VersionConflictError(
-          op.kind === "create" ? "the session already exists" : "the session was changed concurrently",
-        );
-      }
-      if (cancellation.kind === "head_moved") {
-        this.head = cancellation.head;
-        this.headKnown = cancellation.head !== undefined;
-      } else {
-        this.headKnown = false;
-      }
-      if (attempt >= maxAttempts) {
-        this.options.logger.error("chain head contention exhausted the write attempts", {
-          attempts: attempt,
-        });
-        throw unavailable(new Error("chain head contention"));
-      }
-      await this.sleep(Math.floor(this.random() * Math.min(200, 10 * 2 ** attempt)));
-    }
-  }
-
-  /** Moves the chain head from `head` to `entry` (only if nobody moved it meanwhile). */
-  private headUpdate(head: Head | undefined, entry: ChainEntry): TransactWriteItem {
-    const table = this.options.tableName;
-    return {
-      Update: {
-        TableName: table,
-        Key: keys.head(),
-        UpdateExpression:
-          "SET #seq = :next, #digest = :digest, #recordedAt = :recordedAt, #firstDay = if_not_exists(#firstDay, :day)",
-        ConditionExpression: head === undefined ? "attribute_not_exists(pk)" : "#seq = :expected",
-        ExpressionAttributeNames: {
-          "#seq": "seq",
-          "#digest": "digest",
-          "#recordedAt": "recordedAt",
-          "#firstDay": "firstDay",
-        },
-        ExpressionAttributeValues: {
-          ":next": { N: String(entry.seq) },
-          ":day": { S: entry.day },
-          ":digest": { S: entry.digest },
-          ":recordedAt": { S: entry.recordedAt },
-          ...(head === undefined ? {} : { ":expected": { N: String(head.seq) } }),
-        },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      },
-    };
-  }
-
-  /** Puts a chain entry (never overwriting one). */
-  private entryPut(entry: ChainEntry): TransactWriteItem {
-    const table = this.options.tableName;
+  /** A version's entry item, put once (`requestedAt` is the request's time; the sequencer dates the chain entry). */
+  private entryPut(
+    owner: string,
+    version: number,
+    record: SessionRecord | PolicyChangeRecord,
+  ): TransactWriteItem {
     return {
       Put: {
-        TableName: table,
-        Item: { ...keys.entry(entry.day, entry.seq), entry: { S: JSON.stringify(entry) } },
+        TableName: this.options.tableName,
+        Item: {
+          ...keys.entry(owner, version),
+          requestedAt: { S: this.clock.now().toISOString() },
+          record: { S: JSON.stringify(record) },
+        },
         ConditionExpression: "attribute_not_exists(pk)",
       },
     };
   }
 
-  private transactItems(
-    op: Exclude<Operation, { kind: "policy" }>,
-    head: Head | undefined,
-    entry: ChainEntry,
-    now: Date,
-  ): TransactWriteItem[] {
+  private async write(op: Write): Promise<{ created: boolean; record: SessionRecord }> {
+    const maxAttempts = this.options.maxAttempts ?? 10;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.client.send(
+          new TransactWriteItemsCommand({ TransactItems: this.transactItems(op) }),
+        );
+        return { created: op.kind === "create", record: op.record };
+      } catch (error) {
+        const cancellation = this.cancellation(error, op.kind);
+        if (cancellation.kind === "idempotent") {
+          const existing = await this.get(cancellation.sessionId);
+          if (existing === undefined)
+            throw unavailable(new TypeError("idempotency item names a missing session"));
+          return { created: false, record: existing };
+        }
+        if (cancellation.kind === "version_conflict") {
+          throw new VersionConflictError(
+            op.kind === "create" ? "the session already exists" : "the session was changed concurrently",
+          );
+        }
+      }
+      // Only a transient conflict (DynamoDB's own, e.g. a concurrent read of the same item) gets here.
+      if (attempt >= maxAttempts)
+        throw unavailable(new Error("transaction conflicts exhausted the attempts"));
+      await this.sleep(Math.floor(this.random() * Math.min(200, 10 * 2 ** attempt)));
+    }
+  }
+
+  private transactItems(op: Write): TransactWriteItem[] {
     const table = this.options.tableName;
     const { record } = op;
-    const headUpdate = this.headUpdate(head, entry);
-    const entryPut = this.entryPut(entry);
+    const now = this.clock.now();
     const sessionItem: Item = {
       ...keys.session(record.sessionId),
       version: { N: String(record.version) },
       status: { S: record.status },
-      seq: { N: String(entry.seq) },
-      day: { S: entry.day },
-      record: { S: JSON.stringify(record) },
       // Sparse index of running sessions (the keeper fails the ones a timed-out function left behind); the next
       // version's Put drops these attributes, and the item leaves the index.
       ...(record.status === "running"
-        ? { runningPk: { S: RUNNING_PARTITION }, runningAt: { S: entry.recordedAt } }
+        ? { runningPk: { S: RUNNING_PARTITION }, runningAt: { S: now.toISOString() } }
         : {}),
     };
-    const sessionPut: TransactWriteItem = {
-      Put: {
-        TableName: table,
-        Item: sessionItem,
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        ...(op.kind === "create"
-          ? { ConditionExpression: "attribute_not_exists(pk)" }
-          : {
-              ConditionExpression: "#version = :previous",
-              ExpressionAttributeNames: { "#version": "version" },
-              ExpressionAttributeValues: { ":previous": { N: String(record.version - 1) } },
-            }),
+    const items: TransactWriteItem[] = [
+      this.entryPut(record.sessionId, record.version, record),
+      {
+        Put: {
+          TableName: table,
+          Item: sessionItem,
+          ...(op.kind === "create"
+            ? { ConditionExpression: "attribute_not_exists(pk)" }
+            : {
+                ConditionExpression: "#version = :previous",
+                ExpressionAttributeNames: { "#version": "version" },
+                ExpressionAttributeValues: { ":previous": { N: String(record.version - 1) } },
+              }),
+        },
       },
-    };
-    const items = [headUpdate, entryPut, sessionPut];
+    ];
     if (op.kind === "create" && op.idempotency !== undefined) {
       items.push({
         Put: {
@@ -422,39 +350,39 @@ export class DynamoSessionStore implements SessionStore {
     return items;
   }
 
-  /** Reads why a transaction was cancelled; anything that isn't a cancellation means the store is unavailable. */
-  private cancellation(error: unknown, op: Operation): Cancellation {
+  /**
+   * Reads why a transaction was cancelled: the idempotency item exists (a repeated create), the version exists or
+   * the latest item holds another (a concurrent write of the same session), or a transient conflict (retried).
+   * Anything else means the store is unavailable.
+   */
+  private cancellation(
+    error: unknown,
+    op: Write["kind"] | "policy",
+  ): { kind: "idempotent"; sessionId: string } | { kind: "version_conflict" } | { kind: "retry" } {
     const name = error instanceof Error ? error.name : "";
-    if (name === "TransactionConflictException") return { kind: "contention" };
+    if (name === "TransactionConflictException") return { kind: "retry" };
     if (name !== "TransactionCanceledException") {
       this.options.logger.warn("session store write failed", errorFields(error));
       throw unavailable(error);
     }
     const reasons =
       (error as { CancellationReasons?: { Code?: string; Item?: Item }[] }).CancellationReasons ?? [];
-    const [headReason, entryReason, sessionReason, idemReason] = reasons;
     const failed = (reason: { Code?: string } | undefined) => reason?.Code === "ConditionalCheckFailed";
+    const [entryReason, ownReason, idemReason] = reasons;
+    if (op === "policy" && reasons.some(failed)) return { kind: "retry" };
     if (failed(idemReason)) {
       const sessionId = idemReason?.Item?.sessionId?.S;
       if (sessionId !== undefined) return { kind: "idempotent", sessionId };
     }
-    if (failed(sessionReason)) return { kind: "version_conflict" };
-    if (failed(headReason)) return { kind: "head_moved", head: headFromItem(headReason?.Item) };
-    if (failed(entryReason)) return { kind: "contention" };
+    if (failed(entryReason) || failed(ownReason)) return { kind: "version_conflict" };
     if (reasons.some((r) => r.Code === "TransactionConflict" || r.Code === "ThrottlingError")) {
-      return { kind: "contention" };
+      return { kind: "retry" };
     }
     this.options.logger.warn("session store transaction cancelled", {
       codes: reasons.map((r) => r.Code ?? "None").join(","),
-      op: op.kind,
+      op,
     });
     throw unavailable(error);
-  }
-
-  private async readHead(): Promise<void> {
-    const item = await this.getItem(keys.head());
-    this.head = headFromItem(item);
-    this.headKnown = true;
   }
 
   private async getItem(key: Item): Promise<Item | undefined> {
@@ -463,14 +391,6 @@ export class DynamoSessionStore implements SessionStore {
         new GetItemCommand({ TableName: this.options.tableName, Key: key, ConsistentRead: true }),
       );
       return result.Item;
-    } catch (error) {
-      throw unavailable(error);
-    }
-  }
-
-  private recordOf(item: Item): SessionRecord {
-    try {
-      return parseRecord(item.record?.S);
     } catch (error) {
       throw unavailable(error);
     }

@@ -1,7 +1,14 @@
 // Durable state: the sessions and approvals tables, the results and evidence buckets (Object Lock), their log bucket.
 
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from "aws-cdk-lib/aws-dynamodb";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import {
   BlockPublicAccess,
@@ -29,7 +36,13 @@ const REPLICATION_REASON =
   "Single-region deployment in phase 1: Object Lock (compliance) and versioning protect objects in place; " +
   "cross-region replication needs a destination bucket and key in a second region, chosen at deployment.";
 
-function table(scope: Construct, id: string, dataKey: IKey, ttl: string | undefined): Table {
+function table(
+  scope: Construct,
+  id: string,
+  dataKey: IKey,
+  ttl: string | undefined,
+  stream?: StreamViewType,
+): Table {
   return new Table(scope, id, {
     partitionKey: { name: "pk", type: AttributeType.STRING },
     sortKey: { name: "sk", type: AttributeType.NUMBER },
@@ -40,12 +53,13 @@ function table(scope: Construct, id: string, dataKey: IKey, ttl: string | undefi
     deletionProtection: true,
     removalPolicy: RemovalPolicy.RETAIN,
     ...(ttl === undefined ? {} : { timeToLiveAttribute: ttl }),
+    ...(stream === undefined ? {} : { stream }),
   });
 }
 
 /** Tables, buckets and the key-material secret. */
 export class Storage extends Construct {
-  /** Session items, chain entries, the chain head and idempotency items (TTL on `expiresAt`). */
+  /** Session items, entries, the chain's index and head, idempotency items (TTL on `expiresAt`); streamed. */
   readonly sessions: Table;
   /**
    * Approval requests with their workflow task tokens (`approval#<id>`), TTL on `purgeAt` (set when an approval is
@@ -61,7 +75,8 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
-    this.sessions = table(this, "Sessions", props.dataKey, "expiresAt");
+    // The stream (new images) feeds the log sequencer the entries the request path writes.
+    this.sessions = table(this, "Sessions", props.dataKey, "expiresAt", StreamViewType.NEW_IMAGE);
     this.sessions.addGlobalSecondaryIndex({
       indexName: RUNNING_INDEX,
       partitionKey: { name: "runningPk", type: AttributeType.STRING },

@@ -51,6 +51,7 @@ export const route = defineRoute({
     },
   },
   needsParser: false,
-  capabilities: {},
+  // Auditors only: reads the chain's entries and the log's checkpoint (the signing key's public half to check it).
+  capabilities: { sessions: "chain", log: "read" },
   create: createGetSessionProofHandler,
 });

@@ -15,6 +15,7 @@ import { S3StandIn } from "./s3.ts";
 import { SecretsManagerStandIn } from "./secrets-manager.ts";
 import { SnsStandIn } from "./sns.ts";
 import { StepFunctionsStandIn } from "./step-functions.ts";
+import { type StreamMappingStats, startStreamMappings } from "./stream-mappings.ts";
 import { type DeployTarget, ResolvedStack } from "./template.ts";
 import type { LoopbackCertificate } from "./tls.ts";
 
@@ -55,6 +56,8 @@ export interface LoopbackCloud {
   readonly customResources: readonly CustomResourceOutcome[];
   /** Functions an event source may invoke by its template permission (`apigateway`, `events`). */
   readonly invokePermissions: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The stream event source mappings' counts (invocations, failed batches, longest commit-to-sequenced wait). */
+  readonly streams: StreamMappingStats;
   close(): Promise<void>;
 }
 
@@ -178,6 +181,8 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     apiResource === undefined ? "api" : stack.ref(apiResource.logicalId),
   );
 
+  const mappings = startStreamMappings(stack, dynamo, lambda);
+
   return {
     stack,
     iam,
@@ -195,7 +200,9 @@ export async function startLoopbackCloud(options: CloudOptions): Promise<Loopbac
     customResources,
     xraySegments: () => segments,
     invokePermissions,
+    streams: mappings.stats,
     async close() {
+      await mappings.stop();
       await lambda.close();
       await dataApi.close();
       await endpoint?.close();

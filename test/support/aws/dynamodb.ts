@@ -1,5 +1,6 @@
 // DynamoDB stand-in (JSON 1.0 protocol): the tables of the template with their keys and global secondary indexes;
-// GetItem, PutItem, UpdateItem, DeleteItem, Query and TransactWriteItems with conditions, exactly as the stores use them.
+// GetItem, PutItem, UpdateItem, DeleteItem, Query, Scan and TransactWriteItems with conditions, as the stores use them,
+// and a table's stream (inserts, in commit order, in the shape Lambda's event source mapping hands a function).
 // Pinned to the DynamoDB API reference: ConditionalCheckFailedException (with Item for ALL_OLD),
 // TransactionCanceledException with CancellationReasons, one operation per item per transaction, 100 actions, 400 KB
 // items, 1 MB query pages, no consistent reads on global secondary indexes; IAM actions per operation with
@@ -38,6 +39,28 @@ interface Table {
   readonly key: KeySchema;
   readonly indexes: ReadonlyMap<string, KeySchema>;
   readonly items: Map<string, Item>;
+  /** The table's stream (`NEW_IMAGE`), when its template enables one: every insert, in commit order. */
+  readonly stream: StreamRecordOut[] | undefined;
+}
+
+/** One record of a table's stream, in the shape Lambda hands a function (inserts only: the stores never delete). */
+export interface StreamRecordOut {
+  readonly eventID: string;
+  readonly eventName: "INSERT";
+  readonly eventVersion: "1.1";
+  readonly eventSource: "aws:dynamodb";
+  readonly awsRegion: string;
+  readonly eventSourceARN: string;
+  readonly dynamodb: {
+    readonly ApproximateCreationDateTime: number;
+    readonly Keys: Item;
+    readonly NewImage: Item;
+    readonly SequenceNumber: string;
+    readonly SizeBytes: number;
+    readonly StreamViewType: "NEW_IMAGE";
+  };
+  /** When the insert was committed (ms, `performance.now()`): the harness measures the merge delay from it. */
+  readonly committedAt: number;
 }
 
 function schemaOf(keySchema: { AttributeName: string; KeyType: string }[]): KeySchema {
@@ -85,6 +108,7 @@ export class DynamoDbStandIn implements LoopbackService {
     for (const resource of stack.ofType("AWS::DynamoDB::Table")) {
       const p = resource.properties as {
         KeySchema: { AttributeName: string; KeyType: string }[];
+        StreamSpecification?: { StreamViewType: string };
         GlobalSecondaryIndexes?: {
           IndexName: string;
           KeySchema: { AttributeName: string; KeyType: string }[];
@@ -97,8 +121,41 @@ export class DynamoDbStandIn implements LoopbackService {
         key: schemaOf(p.KeySchema),
         indexes: new Map((p.GlobalSecondaryIndexes ?? []).map((g) => [g.IndexName, schemaOf(g.KeySchema)])),
         items: new Map(),
+        stream: p.StreamSpecification === undefined ? undefined : [],
       });
     }
+  }
+
+  /** The stream of the table named `tableName` (the harness's event source mappings read it). */
+  stream(tableName: string): readonly StreamRecordOut[] {
+    return this.table(tableName).stream ?? [];
+  }
+
+  private sequence = 0;
+
+  /** Stores an item, adding an insert to the table's stream. */
+  private store(table: Table, id: string, old: Item | undefined, next: Item): void {
+    table.items.set(id, next);
+    if (old !== undefined || table.stream === undefined) return;
+    this.sequence += 1;
+    const image = structuredClone(next);
+    table.stream.push({
+      eventID: String(this.sequence),
+      eventName: "INSERT",
+      eventVersion: "1.1",
+      eventSource: "aws:dynamodb",
+      awsRegion: table.arn.split(":")[3] ?? "",
+      eventSourceARN: `${table.arn}/stream/loopback`,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: this.keyFromItem(table, image),
+        NewImage: image,
+        SequenceNumber: String(this.sequence).padStart(21, "0"),
+        SizeBytes: itemSize(image),
+        StreamViewType: "NEW_IMAGE",
+      },
+      committedAt: performance.now(),
+    });
   }
 
   /** Every item of a table (tests read what the stores wrote). */
@@ -125,6 +182,8 @@ export class DynamoDbStandIn implements LoopbackService {
         return jsonResponse(this.protocol, this.writeOne(call, "DeleteItem", input));
       case "Query":
         return jsonResponse(this.protocol, this.query(call, input));
+      case "Scan":
+        return jsonResponse(this.protocol, this.scan(call, input));
       case "TransactWriteItems":
         return jsonResponse(this.protocol, this.transactWrite(call, input));
       default:
@@ -224,7 +283,7 @@ export class DynamoDbStandIn implements LoopbackService {
       });
     }
     if (next === undefined) table.items.delete(id);
-    else table.items.set(id, next);
+    else this.store(table, id, old, next);
     const returnValues = input.ReturnValues ?? "NONE";
     if (returnValues === "ALL_NEW" && next !== undefined) return { Attributes: next };
     if (returnValues === "ALL_OLD" && old !== undefined) return { Attributes: old };
@@ -309,6 +368,41 @@ export class DynamoDbStandIn implements LoopbackService {
     };
   }
 
+  /** A whole-table Scan with an optional filter, in 1 MB pages (the log sequencer's gap scan). */
+  private scan(call: ServiceCall, input: Record<string, unknown>): unknown {
+    const table = this.table(input.TableName);
+    call.authorize("dynamodb:Scan", table.arn, {});
+    const ph = new Placeholders(
+      input.ExpressionAttributeNames as Record<string, string> | undefined,
+      input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined,
+    );
+    const filter = input.FilterExpression as string | undefined;
+    let all = [...table.items.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const start = input.ExclusiveStartKey as Item | undefined;
+    if (start !== undefined) {
+      const startId = this.keyOf(table, start);
+      all = all.filter(([id]) => id > startId);
+    }
+    const page: Item[] = [];
+    let bytes = 0;
+    for (const [, item] of all) {
+      if (bytes >= 1024 * 1024) break;
+      page.push(item);
+      bytes += itemSize(item);
+    }
+    const items = filter === undefined ? page : page.filter((item) => conditionHolds(filter, item, ph));
+    ph.checkAllUsed();
+    const last = page[page.length - 1];
+    return {
+      Items: items,
+      Count: items.length,
+      ScannedCount: page.length,
+      ...(last !== undefined && page.length < all.length
+        ? { LastEvaluatedKey: this.keyFromItem(table, last) }
+        : {}),
+    };
+  }
+
   private transactWrite(call: ServiceCall, input: Record<string, unknown>): unknown {
     const actions = (input.TransactItems ?? []) as Record<string, Record<string, unknown>>[];
     if (actions.length === 0 || actions.length > 100)
@@ -351,7 +445,7 @@ export class DynamoDbStandIn implements LoopbackService {
     }
     for (const p of prepared) {
       if (p.next === undefined) p.table.items.delete(p.id);
-      else p.table.items.set(p.id, p.next);
+      else this.store(p.table, p.id, p.old, p.next);
     }
     return {};
   }

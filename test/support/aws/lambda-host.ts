@@ -59,6 +59,11 @@ export class LambdaHost implements LambdaInvoker {
   }
 
   /** The function id behind an ARN. */
+  /** Every hosted function. */
+  functions(): Iterable<HostedFunction> {
+    return this.byArn.values();
+  }
+
   idOfArn(arn: string): string | undefined {
     return this.byArn.get(arn)?.id;
   }

@@ -1,14 +1,6 @@
 // Policy changes on the DynamoDB chain: an entry of their own, recorded once however many functions start together.
 
-import {
-  DynamoDBClient,
-  GetItemCommand,
-  type GetItemCommandInput,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteItemsCommand,
-  type TransactWriteItemsCommandInput,
-} from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
@@ -18,6 +10,7 @@ import { verifyChain } from "#shared/sessions/chain.ts";
 import { functionPolicyChanger, isPolicyChange } from "#shared/sessions/policy-change.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
+import { testSequencer, wireTable } from "#test/unit/aws/support/sequenced-table.ts";
 
 const dynamo = mockClient(DynamoDBClient);
 let table: FakeTable;
@@ -44,11 +37,7 @@ async function all(s: DynamoSessionStore): Promise<ChainEntry[]> {
 beforeEach(() => {
   dynamo.reset();
   table = new FakeTable();
-  dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => table.getItem(input));
-  dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => table.query(input));
-  dynamo
-    .on(TransactWriteItemsCommand)
-    .callsFake((input: TransactWriteItemsCommandInput) => table.transactWrite(input));
+  wireTable(dynamo, table);
 });
 
 describe("DynamoSessionStore.recordPolicy", () => {
@@ -68,6 +57,7 @@ describe("DynamoSessionStore.recordPolicy", () => {
     expect(second.filter((r) => r !== undefined)).toEqual([
       { schema: "phigate.policy-change/v1", from: demo, to: weaker, by },
     ]);
+    await (await testSequencer(table, "phigate-sessions", { now: () => NOW })).drain();
     const entries = await all(store());
     expect(verifyChain(entries)).toEqual([]);
     expect(

@@ -3,24 +3,22 @@
 import {
   DynamoDBClient,
   GetItemCommand,
-  type GetItemCommandInput,
   InternalServerError,
   QueryCommand,
-  type QueryCommandInput,
   TransactionCanceledException,
   TransactWriteItemsCommand,
   type TransactWriteItemsCommandInput,
 } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { DynamoSessionStore, daysBetween, HEAD_PK } from "#infra/aws/adapters/dynamo-session-store.ts";
+import { DynamoSessionStore, daysBetween } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ChainEntry } from "#shared/ports.ts";
-import { CHAIN_GENESIS, verifyChain } from "#shared/sessions/chain.ts";
 import { transition } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
+import { testSequencer, wireTable } from "#test/unit/aws/support/sequenced-table.ts";
 
 const TABLE = "phigate-sessions";
 const dynamo = mockClient(DynamoDBClient);
@@ -52,53 +50,26 @@ async function collect(iterable: AsyncIterable<ChainEntry>): Promise<ChainEntry[
 beforeEach(() => {
   dynamo.reset();
   table = new FakeTable();
-  dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => table.getItem(input));
-  dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => table.query(input));
-  dynamo
-    .on(TransactWriteItemsCommand)
-    .callsFake((input: TransactWriteItemsCommandInput) => table.transactWrite(input));
+  wireTable(dynamo, table);
 });
 
 describe("DynamoSessionStore writes", () => {
-  it("creates with one transaction: head from nothing to 1, the entry, the session and the idempotency item", async () => {
+  it("creates with one transaction of the session's own items: the entry, the latest-version item, the idempotency item", async () => {
     const record = sampleRecord({}, new Date("2026-03-01T10:00:00.000Z"));
     const result = await store().create(record, { scope: record.principal.key, key: "k-1" });
     expect(result).toEqual({ created: true, record });
-    expect(dynamo.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
-      TableName: TABLE,
-      Key: { pk: { S: HEAD_PK }, sk: { N: "0" } },
-      ConsistentRead: true,
-    });
+    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
     const [tx] = transactions();
-    const entry = JSON.parse(table.items.get("chain#2026-03-01|1")?.entry?.S ?? "null") as ChainEntry;
-    expect(entry).toMatchObject({ seq: 1, day: "2026-03-01", prev: CHAIN_GENESIS, record });
     expect(tx?.TransactItems).toEqual([
-      {
-        Update: {
-          TableName: TABLE,
-          Key: { pk: { S: HEAD_PK }, sk: { N: "0" } },
-          UpdateExpression:
-            "SET #seq = :next, #digest = :digest, #recordedAt = :recordedAt, #firstDay = if_not_exists(#firstDay, :day)",
-          ConditionExpression: "attribute_not_exists(pk)",
-          ExpressionAttributeNames: {
-            "#seq": "seq",
-            "#digest": "digest",
-            "#recordedAt": "recordedAt",
-            "#firstDay": "firstDay",
-          },
-          ExpressionAttributeValues: {
-            ":next": { N: "1" },
-            ":day": { S: "2026-03-01" },
-            ":digest": { S: entry.digest },
-            ":recordedAt": { S: "2026-03-01T10:00:00.000Z" },
-          },
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        },
-      },
       {
         Put: {
           TableName: TABLE,
-          Item: { pk: { S: "chain#2026-03-01" }, sk: { N: "1" }, entry: { S: JSON.stringify(entry) } },
+          Item: {
+            pk: { S: `entry#${record.sessionId}` },
+            sk: { N: "1" },
+            requestedAt: { S: "2026-03-01T10:00:00.000Z" },
+            record: { S: JSON.stringify(record) },
+          },
           ConditionExpression: "attribute_not_exists(pk)",
         },
       },
@@ -110,13 +81,9 @@ describe("DynamoSessionStore writes", () => {
             sk: { N: "0" },
             version: { N: "1" },
             status: { S: "running" },
-            seq: { N: "1" },
-            day: { S: "2026-03-01" },
-            record: { S: JSON.stringify(record) },
             runningPk: { S: "running" },
             runningAt: { S: "2026-03-01T10:00:00.000Z" },
           },
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           ConditionExpression: "attribute_not_exists(pk)",
         },
       },
@@ -136,62 +103,18 @@ describe("DynamoSessionStore writes", () => {
     ]);
   });
 
-  it("updates conditionally on the previous version, linking after the cached head without re-reading it", async () => {
+  it("updates conditionally on the previous version, touching no item another session writes", async () => {
     const s = store();
     const record = sampleRecord();
     await s.create(record);
-    const done = transition(record, "completed", new Date("2026-03-01T10:00:01.000Z"));
-    expect(await s.update(done)).toEqual(done);
-    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(1);
-    const update = transactions()[1]?.TransactItems;
-    expect(update?.[0]?.Update).toMatchObject({
-      ConditionExpression: "#seq = :expected",
-      ExpressionAttributeValues: { ":expected": { N: "1" }, ":next": { N: "2" } },
-    });
-    expect(update?.[2]?.Put).toMatchObject({
-      ConditionExpression: "#version = :previous",
-      ExpressionAttributeNames: { "#version": "version" },
-      ExpressionAttributeValues: { ":previous": { N: "1" } },
-    });
-    expect(update).toHaveLength(3);
-    expect((await s.get(record.sessionId))?.status).toBe("completed");
-  });
-
-  it("relinks after the head another writer moved (from the cancellation's ALL_OLD item) and retries", async () => {
-    const a = store();
-    const b = store();
-    await a.create(sampleRecord());
-    await b.create(sampleRecord());
-    const third = sampleRecord();
-    await a.create(third);
-    expect(transactions()).toHaveLength(4);
-    const retried = transactions()[3]?.TransactItems?.[0]?.Update;
-    expect(retried?.ExpressionAttributeValues?.[":expected"]).toEqual({ N: "2" });
-    expect(retried?.ExpressionAttributeValues?.[":next"]).toEqual({ N: "3" });
-    const entries = await collect(a.entries("2026-03-01", "2026-03-01"));
-    expect(entries.map((e) => e.seq)).toEqual([1, 2, 3]);
-    expect(verifyChain(entries)).toEqual([]);
-  });
-
-  it("keeps one gapless chain that verifies under interleaved writers, across UTC days", async () => {
-    let t = Date.parse("2026-03-01T23:59:59.990Z");
-    const now = () => {
-      t += 1;
-      return new Date(t);
-    };
-    const writers = [store({ now }), store({ now }), store({ now })];
-    const records = Array.from({ length: 30 }, () => sampleRecord());
-    await Promise.all(records.map((r, i) => (writers[i % 3] as DynamoSessionStore).create(r)));
-    await Promise.all(
-      records.map((r, i) =>
-        (writers[(i + 1) % 3] as DynamoSessionStore).update(transition(r, "completed", now())),
-      ),
-    );
-    const entries = await collect((writers[0] as DynamoSessionStore).entries("0000-00-00", "9999-12-31"));
-    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
-    expect(new Set(entries.map((e) => e.day))).toEqual(new Set(["2026-03-01", "2026-03-02"]));
-    expect(verifyChain(entries)).toEqual([]);
-    expect(table.transactions).toBeGreaterThan(60);
+    await s.update(transition(record, "completed", new Date()));
+    const [, update] = transactions();
+    expect(update?.TransactItems?.map((i) => i.Put?.Item?.pk?.S)).toEqual([
+      `entry#${record.sessionId}`,
+      `session#${record.sessionId}`,
+    ]);
+    expect(update?.TransactItems?.[1]?.Put?.ConditionExpression).toBe("#version = :previous");
+    expect(table.items.has("chain#head|0")).toBe(false);
   });
 
   it("returns the existing record for a repeated idempotency key (scoped per principal)", async () => {
@@ -253,13 +176,18 @@ describe("DynamoSessionStore reads", () => {
 
   it("queries day partitions in order, following LastEvaluatedKey, within the chain's first and last day", async () => {
     let t = Date.parse("2026-03-01T12:00:00.000Z");
-    const s = store({
+    const s = store();
+    const seq = await testSequencer(table, TABLE, {
       now: () => {
         t += 86_400_000;
         return new Date(t);
       },
     });
-    for (let i = 0; i < 5; i++) await s.create(sampleRecord());
+    for (let i = 0; i < 5; i++) {
+      await s.create(sampleRecord());
+      await seq.drain();
+    }
+    dynamo.resetHistory();
     const entries = await collect(s.entries("2026-03-03", "2026-12-31"));
     expect(entries.map((e) => e.day)).toEqual(["2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"]);
     const queries = dynamo.commandCalls(QueryCommand).map((c) => c.args[0].input);
@@ -281,7 +209,10 @@ describe("DynamoSessionStore reads", () => {
 
   it("follows pagination inside one day", async () => {
     const s = store();
+    const seq = await testSequencer(table, TABLE, { now: () => new Date("2026-03-01T10:00:00.000Z") });
     for (let i = 0; i < 5; i++) await s.create(sampleRecord());
+    await seq.drain();
+    dynamo.resetHistory();
     const entries = await collect(s.entries("2026-03-01", "2026-03-01"));
     expect(entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     const starts = dynamo.commandCalls(QueryCommand).map((c) => c.args[0].input.ExclusiveStartKey?.sk?.N);

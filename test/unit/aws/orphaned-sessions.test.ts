@@ -1,14 +1,6 @@
 // The keeper's orphan sweep on the DynamoDB session store: the sparse running index, the failure and its chain record.
 
-import {
-  DynamoDBClient,
-  GetItemCommand,
-  type GetItemCommandInput,
-  QueryCommand,
-  type QueryCommandInput,
-  TransactWriteItemsCommand,
-  type TransactWriteItemsCommandInput,
-} from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DynamoSessionStore, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
@@ -18,6 +10,7 @@ import { failOrphanedSessions } from "#shared/sessions/orphans.ts";
 import { transition } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 import { FakeTable } from "#test/unit/aws/support/fake-dynamo.ts";
+import { testSequencer, wireTable } from "#test/unit/aws/support/sequenced-table.ts";
 
 const dynamo = mockClient(DynamoDBClient);
 const T0 = new Date("2026-03-01T10:00:00.000Z");
@@ -44,11 +37,7 @@ beforeEach(() => {
   dynamo.reset();
   table = new FakeTable();
   now = T0;
-  dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => table.getItem(input));
-  dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => table.query(input));
-  dynamo
-    .on(TransactWriteItemsCommand)
-    .callsFake((input: TransactWriteItemsCommandInput) => table.transactWrite(input));
+  wireTable(dynamo, table);
 });
 
 describe("the running-sessions index", () => {
@@ -82,6 +71,7 @@ describe("failOrphanedSessions", () => {
       error: { code: "interrupted", status: 503 },
     });
     expect((await sessions.get(young.sessionId))?.status).toBe("running");
+    await (await testSequencer(table, "sessions", { now: () => now })).drain();
     const entries = [];
     for await (const entry of sessions.entries("2026-03-01", "2026-03-01")) entries.push(entry);
     expect(

@@ -1,38 +1,99 @@
-// An in-memory table answering the exact GetItem / Query / TransactWriteItems shapes the DynamoDB session store sends.
+// An in-memory session table answering GetItem / PutItem / UpdateItem / Query / Scan / TransactWriteItems, with a stream.
 
 import {
   type AttributeValue,
+  ConditionalCheckFailedException,
   type GetItemCommandInput,
+  type PutItemCommandInput,
   type QueryCommandInput,
+  type ScanCommandInput,
   TransactionCanceledException,
   type TransactWriteItem,
   type TransactWriteItemsCommandInput,
+  type UpdateItemCommandInput,
 } from "@aws-sdk/client-dynamodb";
+import type { StreamRecord } from "#infra/aws/adapters/dynamo-log-sequencer.ts";
+import {
+  applyUpdate,
+  conditionHolds,
+  keyCondition,
+  Placeholders,
+} from "#test/support/aws/dynamodb-expressions.ts";
 
 type Item = Record<string, AttributeValue>;
 
+/** Approximate item size as DynamoDB counts it (attribute names plus value bytes). */
+export function itemBytes(item: Item): number {
+  const size = (v: AttributeValue): number => {
+    if (v.S !== undefined) return Buffer.byteLength(v.S);
+    if (v.N !== undefined) return Math.ceil(v.N.length / 2) + 1;
+    if (v.B !== undefined) return v.B.length;
+    if (v.L !== undefined) return 3 + v.L.reduce((n, e) => n + 1 + size(e), 0);
+    return 1;
+  };
+  return Object.entries(item).reduce((n, [k, v]) => n + Buffer.byteLength(k) + size(v), 0);
+}
+
+/** Write capacity units of one write: 1 per KB (rounded up) of the larger of the old and new item, twice in a transaction. */
+const units = (item: Item, old: Item | undefined, transactional: boolean): number =>
+  Math.ceil(Math.max(itemBytes(item), old === undefined ? 0 : itemBytes(old)) / 1024) *
+  (transactional ? 2 : 1);
+
 const keyOf = (key: Item | undefined): string => `${key?.pk?.S ?? ""}|${key?.sk?.N ?? ""}`;
 
+const placeholders = (input: {
+  ExpressionAttributeNames?: Record<string, string> | undefined;
+  ExpressionAttributeValues?: Record<string, AttributeValue> | undefined;
+}) => new Placeholders(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+
 /**
- * Evaluates the store's conditions (`attribute_not_exists(pk)`, `#seq = :expected`, `#version = :previous`)
- * and applies a transaction all-or-nothing, cancelling with per-item reasons and ALL_OLD items like DynamoDB.
+ * Evaluates conditions and updates with the DynamoDB stand-in's expression grammar, applies a transaction
+ * all-or-nothing (cancelling with per-item reasons and ALL_OLD items like DynamoDB), and records every insert as a
+ * stream record (`NEW_IMAGE`), in order, for the sequencer. Query pages hold two items, to exercise pagination.
  */
 export class FakeTable {
   readonly items = new Map<string, Item>();
+  /** Inserts in commit order, as DynamoDB Streams delivers them. */
+  readonly stream: StreamRecord[] = [];
   transactions = 0;
+  /** Conditional failures (single writes) and cancelled transactions, for contention counts. */
+  conflicts = 0;
+  /** Write capacity units consumed by successful writes, transactional ones and single ones. */
+  readonly writeUnits = { transactional: 0, single: 0 };
 
   getItem(input: GetItemCommandInput): { Item?: Item } {
     const item = this.items.get(keyOf(input.Key));
     return item === undefined ? {} : { Item: structuredClone(item) };
   }
 
+  putItem(input: PutItemCommandInput): Record<string, never> {
+    const item = input.Item ?? {};
+    this.require(input.ConditionExpression, this.items.get(keyOf(item)), input);
+    this.writeUnits.single += units(item, this.items.get(keyOf(item)), false);
+    this.set(item);
+    return {};
+  }
+
+  updateItem(input: UpdateItemCommandInput): Record<string, never> {
+    const existing = this.items.get(keyOf(input.Key));
+    this.require(input.ConditionExpression, existing, input);
+    const next = applyUpdate(
+      input.UpdateExpression ?? "",
+      structuredClone(existing ?? { ...input.Key }),
+      placeholders(input),
+    );
+    this.writeUnits.single += units(next, existing, false);
+    this.set(next);
+    return {};
+  }
+
   query(input: QueryCommandInput): { Items: Item[]; LastEvaluatedKey?: Item } {
     if (input.IndexName === "running-sessions") return this.running(input);
-    const pk = input.ExpressionAttributeValues?.[":pk"]?.S;
+    const condition = keyCondition(input.KeyConditionExpression ?? "", "pk", "sk", placeholders(input));
     const all = [...this.items.values()]
-      .filter((item) => item.pk?.S === pk)
+      .filter((item) => item.pk?.S === condition.partition.value.S && (condition.sort?.(item) ?? true))
       .sort((a, b) => Number(a.sk?.N) - Number(b.sk?.N));
-    const start = input.ExclusiveStartKey === undefined ? 0 : Number(input.ExclusiveStartKey.sk?.N);
+    const start = input.ExclusiveStartKey === undefined ? -Infinity : Number(input.ExclusiveStartKey.sk?.N);
     const page = all.filter((item) => Number(item.sk?.N) > start).slice(0, 2);
     const last = page[page.length - 1];
     const more = last !== undefined && all.some((item) => Number(item.sk?.N) > Number(last.sk?.N));
@@ -42,6 +103,15 @@ export class FakeTable {
         ? { LastEvaluatedKey: { pk: last.pk as AttributeValue, sk: last.sk as AttributeValue } }
         : {}),
     };
+  }
+
+  /** One page of every item matching the filter (the sequencer's gap scan). */
+  scan(input: ScanCommandInput): { Items: Item[] } {
+    const ph = placeholders(input);
+    const items = [...this.items.values()].filter(
+      (item) => input.FilterExpression === undefined || conditionHolds(input.FilterExpression, item, ph),
+    );
+    return { Items: structuredClone(items) };
   }
 
   /** The sparse running-sessions index (keys only, one page, ordered by `runningAt`). */
@@ -68,13 +138,29 @@ export class FakeTable {
     const ops = input.TransactItems ?? [];
     const reasons = ops.map((op) => this.check(op));
     if (reasons.some((r) => r.Code === "ConditionalCheckFailed")) {
+      this.conflicts++;
       throw new TransactionCanceledException({
         message: "Transaction cancelled",
         $metadata: {},
         CancellationReasons: reasons,
       });
     }
-    for (const op of ops) this.apply(op);
+    for (const op of ops) {
+      const target = op.Put?.Item ?? op.Update?.Key;
+      if (op.Put?.Item !== undefined)
+        this.writeUnits.transactional += units(op.Put.Item, this.items.get(keyOf(target)), true);
+      if (op.Put?.Item !== undefined) this.set(op.Put.Item);
+      else if (op.Update !== undefined) {
+        const existing = this.items.get(keyOf(op.Update.Key));
+        this.set(
+          applyUpdate(
+            op.Update.UpdateExpression ?? "",
+            structuredClone(existing ?? { ...op.Update.Key }),
+            placeholders(op.Update),
+          ),
+        );
+      }
+    }
     return {};
   }
 
@@ -82,38 +168,41 @@ export class FakeTable {
     const target = op.Update ?? op.Put;
     const key = op.Update?.Key ?? op.Put?.Item;
     const existing = this.items.get(keyOf(key));
-    const condition = target?.ConditionExpression ?? "";
-    const values = target?.ExpressionAttributeValues ?? {};
-    let ok = true;
-    if (condition === "attribute_not_exists(pk)") ok = existing === undefined;
-    else if (condition === "#seq = :expected") ok = existing?.seq?.N === values[":expected"]?.N;
-    else if (condition === "#version = :previous") ok = existing?.version?.N === values[":previous"]?.N;
-    else if (condition !== "") throw new Error(`unexpected condition ${condition}`);
-    if (ok) return { Code: "None" };
-    return existing !== undefined && target?.ReturnValuesOnConditionCheckFailure === "ALL_OLD"
+    const condition = target?.ConditionExpression;
+    if (
+      target === undefined ||
+      condition === undefined ||
+      conditionHolds(condition, existing, placeholders(target))
+    ) {
+      return { Code: "None" };
+    }
+    return existing !== undefined && target.ReturnValuesOnConditionCheckFailure === "ALL_OLD"
       ? { Code: "ConditionalCheckFailed", Item: structuredClone(existing) }
       : { Code: "ConditionalCheckFailed" };
   }
 
-  private apply(op: TransactWriteItem): void {
-    if (op.Put?.Item !== undefined) {
-      this.items.set(keyOf(op.Put.Item), structuredClone(op.Put.Item));
-      return;
+  private require(
+    condition: string | undefined,
+    existing: Item | undefined,
+    input: Parameters<typeof placeholders>[0],
+  ): void {
+    if (condition === undefined || conditionHolds(condition, existing, placeholders(input))) return;
+    this.conflicts++;
+    throw new ConditionalCheckFailedException({ message: "The conditional request failed", $metadata: {} });
+  }
+
+  private set(item: Item): void {
+    const id = keyOf(item);
+    const inserted = !this.items.has(id);
+    this.items.set(id, structuredClone(item));
+    if (inserted) {
+      this.stream.push({
+        eventName: "INSERT",
+        dynamodb: {
+          Keys: { pk: item.pk as AttributeValue, sk: item.sk as AttributeValue },
+          NewImage: structuredClone(item),
+        },
+      });
     }
-    const update = op.Update;
-    if (update?.Key === undefined) return;
-    const values = update.ExpressionAttributeValues ?? {};
-    const current = this.items.get(keyOf(update.Key)) ?? { ...update.Key };
-    const next: Item = {
-      ...current,
-      seq: values[":next"] as AttributeValue,
-      digest: values[":digest"] as AttributeValue,
-      recordedAt: values[":recordedAt"] as AttributeValue,
-      firstDay: current.firstDay ?? (values[":day"] as AttributeValue),
-      ...(values[":policyDigest"] === undefined
-        ? {}
-        : { policyName: values[":policyName"] as AttributeValue, policyDigest: values[":policyDigest"] }),
-    };
-    this.items.set(keyOf(update.Key), next);
   }
 }
