@@ -149,6 +149,8 @@ describeWithPostgres("the AWS host's edges on loopback stand-ins", () => {
     const fingerprint = createHash("sha256")
       .update(d.cloud.kms.publicKeyDer(d.cloud.stack.getAtt(signingKey?.logicalId ?? "", "Arn")))
       .digest("hex");
+    // A bundle holds what the log has sequenced; the stream sequencer links the chain a few seconds behind.
+    await d.cloud.streams.drained();
     const made = await requestBundle();
     expect(made.status, made.body).toBe(202);
     const accepted = JSON.parse(made.body) as {

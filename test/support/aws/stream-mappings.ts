@@ -9,6 +9,8 @@ export interface StreamMappingStats {
   invocations: number;
   failures: number;
   maxMergeDelayMs: number;
+  /** Resolves once every mapping has handed every record written so far to its function (the log is sequenced). */
+  drained(): Promise<void>;
 }
 
 /** Whether `value` matches an EventBridge-style filter pattern (the subset the template uses). */
@@ -46,7 +48,17 @@ export function startStreamMappings(
   dynamo: DynamoDbStandIn,
   lambda: LambdaHost,
 ): { stats: StreamMappingStats; stop(): Promise<void> } {
-  const stats: StreamMappingStats = { invocations: 0, failures: 0, maxMergeDelayMs: 0 };
+  const behind = new Set<number>();
+  const stats: StreamMappingStats = {
+    invocations: 0,
+    failures: 0,
+    maxMergeDelayMs: 0,
+    async drained() {
+      // A loop that saw nothing pending has passed every record written before this call once it looks again.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      while (behind.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    },
+  };
   let stopped = false;
   const loops: Promise<void>[] = [];
   for (const mapping of stack.ofType("AWS::Lambda::EventSourceMapping")) {
@@ -65,6 +77,7 @@ export function startStreamMappings(
       patterns.length === 0 || patterns.some((pattern) => matches(pattern, record));
     const batchSize = p.BatchSize ?? 100;
     const windowMs = (p.MaximumBatchingWindowInSeconds ?? 0) * 1000;
+    const loop = loops.length;
     loops.push(
       (async () => {
         let cursor = 0;
@@ -73,6 +86,8 @@ export function startStreamMappings(
           const stream = dynamo.stream(tableName);
           while (cursor < stream.length && !passes(stream[cursor] as StreamRecordOut)) cursor += 1;
           const pending = stream.slice(cursor).filter(passes);
+          if (pending.length === 0) behind.delete(loop);
+          else behind.add(loop);
           if (pending.length === 0) {
             await new Promise((resolve) => setTimeout(resolve, 50));
             continue;
