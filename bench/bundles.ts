@@ -1,6 +1,7 @@
 // Every Lambda's bundle (the stack's esbuild options) and its cold load to a ready handler: `npx tsx bench/bundles.ts`.
 
 import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -47,6 +48,7 @@ function environment(fn: FunctionDefinition, policyDigest: string, endpoint: str
     PHIGATE_KEYS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:keys",
     PHIGATE_APPROVALS_TABLE: "approvals",
     PHIGATE_STATE_MACHINE_ARN: "arn:aws:states:eu-west-1:111111111111:stateMachine:Phigate-approval",
+    PHIGATE_EVIDENCE_MACHINE_ARN: "arn:aws:states:eu-west-1:111111111111:stateMachine:Phigate-evidence-build",
     PHIGATE_APPROVERS_TOPIC_ARN: "arn:aws:sns:eu-west-1:111111111111:approvers",
     PHIGATE_EVIDENCE_BUCKET: "evidence",
     PHIGATE_SIGNING_KEY_ARN: "arn:aws:kms:eu-west-1:111111111111:key/5161",
@@ -95,11 +97,26 @@ export interface BundleFigures {
 
 /** Builds every function's bundle as the stack does and measures its size and cold load. */
 export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
+  // Functions that serve the log read the signing key's public half at start: the stub answers with a fresh one.
+  const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
+    type: "spki",
+    format: "der",
+  });
   const stub = createServer((request, response) => {
     request.resume();
     request.on("end", () => {
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end("{}");
+      response.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+      response.end(
+        request.headers["x-amz-target"] === "TrentService.GetPublicKey"
+          ? JSON.stringify({
+              KeyId: "bench",
+              KeySpec: "ECC_NIST_P256",
+              KeyUsage: "SIGN_VERIFY",
+              SigningAlgorithms: ["ECDSA_SHA_256"],
+              PublicKey: signingKey.toString("base64"),
+            })
+          : "{}",
+      );
     });
   });
   await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
