@@ -43,7 +43,7 @@ describe("callJson retries", () => {
       body: { sql: "SELECT 1" },
       retry: { attempts: 5, maxWaitMs: 30_000, sleep: async (ms) => void waits.push(ms) },
     });
-    expect(answer).toEqual({ status: 200, body: { ok: true } });
+    expect(answer).toMatchObject({ status: 200, body: { ok: true } });
     expect(hits()).toBe(3);
     expect(waits).toEqual([2000, 1000]);
   });
