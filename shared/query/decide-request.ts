@@ -115,13 +115,15 @@ export async function decideRequest(
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
-          estimateCost: () =>
-            deps.executor.estimateCost?.(
-              analyzed.statement,
-              request.params,
-              ESTIMATE_TIMEOUT_MS,
-              principal.key,
-            ) ?? Promise.reject(new Error("no cost estimate")),
+          estimateCost: (hidden) => {
+            const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
+            // A value not where the analysis put it: no value-blind cost, so the statement counts as too costly.
+            if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
+            return (
+              deps.executor.estimateCost?.(blind, request.params, ESTIMATE_TIMEOUT_MS, principal.key) ??
+              Promise.reject(new Error("no cost estimate"))
+            );
+          },
         }),
     ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, principal.key) }),
     now: deps.clock.now(),

@@ -34,24 +34,28 @@ export interface DecisionInput {
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now (the risk rules' window ends here). */
   readonly now?: Date;
-  /** The planner's total cost (asked only when the policy limits it); absent: the executor cannot tell. */
-  readonly estimateCost?: () => Promise<number>;
+  /**
+   * The planner's total cost (asked only when the policy limits it), value-blind like `estimateRows`; absent: the
+   * executor cannot tell.
+   */
+  readonly estimateCost?: (hidden: ReadonlySet<string>) => Promise<number>;
 }
 
 /**
  * Planner-cost admission: a statement whose estimated cost exceeds the principal's `maxPlannerCost` is refused
- * before it runs, with the estimate (its order of magnitude) in the reason. Not asked for a statement that looks
- * up protected values (the cost would count them); fails closed when the executor cannot estimate.
+ * before it runs, with the estimate (its order of magnitude) in the reason. A statement that looks up protected
+ * values is costed with those values hidden from the planner (a lookup elsewhere in the statement must not buy a
+ * pass); fails closed when the executor cannot estimate.
  */
 async function costRefusal(
   input: DecisionInput,
   limit: number | undefined,
-  protectedLookup: boolean,
+  hidden: ReadonlySet<string>,
 ): Promise<{ refusal?: string; cost?: number }> {
-  if (limit === undefined || protectedLookup) return {};
+  if (limit === undefined) return {};
   if (input.estimateCost === undefined)
     return { refusal: "the planner's cost could not be estimated (the policy limits it)" };
-  const cost = await input.estimateCost();
+  const cost = await input.estimateCost(hidden);
   if (cost <= limit) return { cost };
   return {
     cost,
@@ -119,13 +123,7 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     ...(input.now === undefined ? {} : { now: input.now }),
   });
   const limit = entry.limits.maxPlannerCost ?? policy.document.defaults.maxPlannerCost;
-  const lookup = (classification.exposures ?? []).some(
-    (e) =>
-      e.via.includes("lookup") &&
-      (`${e.schema}.${e.table}.${e.column}` in masking.rules ||
-        masking.detectors.columns.includes(`${e.schema}.${e.table}.${e.column}`)),
-  );
-  const { refusal: costly, cost } = await costRefusal(input, limit, lookup);
+  const { refusal: costly, cost } = await costRefusal(input, limit, hidden);
   if (costly !== undefined) {
     return {
       decision: {

@@ -370,15 +370,27 @@ export const STABLE_DENIED_FUNCTIONS: ReadonlySet<string> = new Set([
 export const STATISTICS_PREFIXES: readonly string[] = ["pg_stat_"];
 
 /**
+ * Name prefixes of the catalog's definition readers (`pg_get_viewdef`, `pg_get_ruledef`, `pg_get_indexdef`,
+ * `pg_get_constraintdef`, `pg_get_triggerdef`, `pg_get_userbyid`, `pg_get_expr` ...): they answer the source of
+ * any object by oid or name, granted or not (a view's text, a rule's literals, role names). A report needs none.
+ */
+export const CATALOG_SOURCE_PREFIXES: readonly string[] = ["pg_get_"];
+
+/**
  * Stable built-ins that reveal the server rather than the data granted: its files and paths
  * (`pg_relation_filepath`, `pg_relation_filenode`, `pg_filenode_relation`, `pg_tablespace_location`,
  * `pg_tablespace_databases`), its settings (`current_setting` answers `data_directory` and every other path;
  * `pg_show_all_settings`, `pg_settings_get_flags`, `pg_config`, `pg_conf_load_time`), its processes and network
  * (`pg_backend_pid`, `pg_postmaster_start_time`, `inet_server_addr`, `inet_server_port`, `inet_client_addr`,
  * `inet_client_port`), the source text of functions, which may carry literals (`pg_get_functiondef`,
- * `pg_get_function_sqlbody`), and the extended statistics' most common values (`pg_mcv_list_items`).
+ * `pg_get_function_sqlbody`), the extended statistics' most common values (`pg_mcv_list_items`), the exact server
+ * build (`version`), and the current snapshot, whose xmin/xmax move with other sessions' writes
+ * (`pg_current_snapshot`, `txid_current_snapshot`).
  */
 export const SERVER_INTROSPECTION_FUNCTIONS: ReadonlySet<string> = new Set([
+  "version",
+  "pg_current_snapshot",
+  "txid_current_snapshot",
   "pg_relation_filepath",
   "pg_relation_filenode",
   "pg_filenode_relation",
@@ -407,6 +419,8 @@ export function stableRefusal(name: string): string | undefined {
     return "reads cumulative statistics that other sessions' reads change";
   if (SERVER_INTROSPECTION_FUNCTIONS.has(name))
     return "reveals the server's files, settings, processes or function sources";
+  if (CATALOG_SOURCE_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    return "reads the definitions of catalog objects, granted or not";
   return undefined;
 }
 

@@ -44,6 +44,12 @@ const INTROSPECTION: readonly (readonly [string, RegExp])[] = [
   ["SELECT pg_get_functiondef('lower(text)'::regprocedure)", /function sources/],
   ["SELECT current_setting('data_directory')", /settings/],
   ["SELECT pg_backend_pid()", /processes/],
+  // Found by the second outside attack: other sessions' writes, the server build, any view's source.
+  ["SELECT pg_current_snapshot()", /processes|settings|server/],
+  ["SELECT txid_current_snapshot()", /processes|settings|server/],
+  ["SELECT version()", /server/],
+  ["SELECT pg_get_viewdef('pg_settings'::regclass)", /definitions of catalog objects/],
+  ["SELECT pg_get_indexdef(1)", /definitions of catalog objects/],
 ];
 
 function checkIntrospection(label: string, catalog: Catalog): void {

@@ -112,13 +112,6 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
       GUESS,
     ],
   ]),
-  // The planner estimates a recursive CTE at ~10^16 rows: the bulk rule asks an approver (safe, if cautious).
-  ...approval("lookup by MRN", [
-    [
-      `WITH RECURSIVE r(n) AS (SELECT 1 FROM patients WHERE mrn = '${ONE.mrn}' UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT n FROM r`,
-      { ...GUESS, why: "unsure: the recursive CTE carries no P; the lookup sits in a WHERE" },
-    ],
-  ]),
   ...masked("lookup by MRN", [
     [`SELECT id, mrn, ssn FROM patients WHERE mrn = '${ONE.mrn}'`, GUESS],
     [`SELECT first_name, last_name, dob FROM patients WHERE mrn = $1`, { params: [TWO.mrn], guess: true }],

@@ -1,0 +1,65 @@
+// Planner-cost admission holds for statements that look up protected values: the cost is asked with the values hidden, never skipped.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "#shared/identity/principal.ts";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
+import { classify } from "#shared/sql/classify.ts";
+import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+import { demoPolicyWith } from "#test/support/approvals.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
+
+const NIGHTLY = {
+  issuer: "https://token.actions.githubusercontent.com",
+  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
+  key: "nightly",
+  audience: ["phigate"],
+  groups: [],
+  claims: {},
+  expiresAt: 4_102_444_800,
+} as Principal;
+
+let policy: LoadedPolicy;
+let catalog: Catalog;
+
+beforeAll(async () => {
+  await loadSqlParser();
+  catalog = ddlCatalog(EHR_SCHEMA_SQL);
+  policy = parsePolicy(
+    await demoPolicyWith([
+      ["  statementTimeoutMs: 5000\n", "  statementTimeoutMs: 5000\n  maxPlannerCost: 100000\n"],
+    ]),
+    "cost-limited",
+  );
+});
+
+describe("planner-cost admission with a protected lookup", () => {
+  it("refuses a costly statement whose only lookup constrains nothing, asking the cost with the value hidden", async () => {
+    const asked: ReadonlySet<string>[] = [];
+    const { decision } = await decideStatement({
+      policy,
+      context: { devIssuer: undefined },
+      principal: NIGHTLY,
+      classification: classify(
+        parseStatement(
+          "SELECT count(*) FROM patients a, patients b WHERE NOT EXISTS (SELECT 1 FROM patients c WHERE c.mrn = 'nope') LIMIT 1",
+        ),
+        catalog,
+      ),
+      purpose: null,
+      estimateRows: async () => 1,
+      windowRows: async () => 0,
+      estimateCost: async (hidden) => {
+        asked.push(hidden);
+        return 1e6;
+      },
+    });
+    expect(decision.outcome).toBe("deny");
+    expect(decision.reasons.join(" ")).toMatch(
+      /planner estimates a cost of about 10\^6 \(more than the limit 100000\)/,
+    );
+    expect(asked.map((h) => [...h])).toEqual([["public.patients.mrn"]]);
+  });
+});
