@@ -51,19 +51,23 @@ const GRACE_SECONDS = 30;
 export function tokenOf(event: AuthorizerEvent): string | undefined {
   const raw = event.identitySource?.[0] ?? event.headers?.authorization;
   if (raw === undefined) return undefined;
-  const token = raw.replace(/^Bearer\s+/i, "").trim();
-  return token.length === 0 || token.length > MAX_TOKEN_LENGTH ? undefined : token;
+  // One form only (RFC 6750 §2.1): each spelling of one token would be its own edge-cache key.
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(raw);
+  const token = match?.[1];
+  return token === undefined || token.length > MAX_TOKEN_LENGTH ? undefined : token;
 }
 
-/** Whether a verified payload carries every allowed claim with an allowed value (numbers compare as their text). */
+/**
+ * Whether a verified payload carries every allowed claim as a string with an allowed value (GitHub sends its ids as
+ * strings; a number is refused, as its text may not be the number the issuer meant past 2^53).
+ */
 export function claimsAllowed(
   payload: Readonly<Record<string, unknown>>,
   allowed: EdgeAuthorizerConfig["allowedClaims"],
 ): boolean {
   return Object.entries(allowed).every(([name, values]) => {
     const value = payload[name];
-    const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
-    return text !== undefined && values.includes(text);
+    return typeof value === "string" && values.includes(value);
   });
 }
 

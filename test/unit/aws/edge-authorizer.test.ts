@@ -101,15 +101,25 @@ describe("the edge authorizer", () => {
     expect(await authorize({ identitySource: [] })).toEqual({ isAuthorized: false });
   });
 
-  it("reads the token from the identity source with or without Bearer, and bounds its size", () => {
+  it("reads the token from the identity source in the one Bearer form only, and bounds its size", () => {
     expect(tokenOf({ identitySource: ["Bearer abc"] })).toBe("abc");
-    expect(tokenOf({ identitySource: ["abc"] })).toBe("abc");
+    for (const variant of [
+      "abc",
+      "bearer abc",
+      "Bearer  abc",
+      "Bearer abc ",
+      "Bearer Bearer abc",
+      "Bearer a,Bearer b",
+    ])
+      expect(tokenOf({ identitySource: [variant] }), variant).toBeUndefined();
     expect(tokenOf({ identitySource: [`Bearer ${"a".repeat(9000)}`] })).toBeUndefined();
   });
 
   it("requires every listed claim", () => {
     const allowed = { repository_owner_id: ["1"], repository_id: ["2"] };
-    expect(claimsAllowed({ repository_owner_id: "1", repository_id: 2 }, allowed)).toBe(true);
+    expect(claimsAllowed({ repository_owner_id: "1", repository_id: "2" }, allowed)).toBe(true);
+    // Strings only: a number's text need not be the number the issuer signed.
+    expect(claimsAllowed({ repository_owner_id: "1", repository_id: 2 }, allowed)).toBe(false);
     expect(claimsAllowed({ repository_owner_id: "1" }, allowed)).toBe(false);
   });
 
