@@ -100,30 +100,31 @@ export async function decideRequest(
     const hit = deps.decisions?.get(key, analyzed, now);
     if (hit !== undefined) return hit;
   }
+  // The planner sees the statement with the looked-up protected values hidden; a value not where the analysis put
+  // it gives no value-blind figure, so the statement counts as unrestricted and too costly.
+  const blindly =
+    (ask: (sql: string) => Promise<number>) =>
+    (hidden: ReadonlySet<string>): Promise<number> => {
+      const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
+      return blind === undefined ? Promise.resolve(Number.MAX_SAFE_INTEGER) : ask(blind);
+    };
   const full = await decideStatement({
     policy,
     context: deps.policy.context,
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: (hidden) => {
-      const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
-      // A value not where the analysis put it: no value-blind estimate, so the statement counts as unrestricted.
-      if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
-      return deps.executor.estimateRows(blind, request.params, ESTIMATE_TIMEOUT_MS, principal.key);
-    },
+    estimateRows: blindly((sql) =>
+      deps.executor.estimateRows(sql, request.params, ESTIMATE_TIMEOUT_MS, principal.key),
+    ),
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
-          estimateCost: (hidden) => {
-            const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
-            // A value not where the analysis put it: no value-blind cost, so the statement counts as too costly.
-            if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
-            return (
-              deps.executor.estimateCost?.(blind, request.params, ESTIMATE_TIMEOUT_MS, principal.key) ??
-              Promise.reject(new Error("no cost estimate"))
-            );
-          },
+          estimateCost: blindly(
+            (sql) =>
+              deps.executor.estimateCost?.(sql, request.params, ESTIMATE_TIMEOUT_MS, principal.key) ??
+              Promise.reject(new Error("no cost estimate")),
+          ),
         }),
     ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, principal.key) }),
     now: deps.clock.now(),
