@@ -59,11 +59,15 @@ export class Analysis {
   /** Every construct each whole row passes through. */
   readonly rowExposures = new Map<SourceRelation, Set<string>>();
   /**
-   * How many times each relation is scanned: every FROM reference (views, subqueries, LATERAL and scalar
-   * subqueries are walked where they stand), each reference to a CTE after the first adding its body's scans
-   * again; `Infinity` for a relation scanned in a WITH RECURSIVE list (its iterations are not counted).
+   * How many times each relation is scanned where its values may reach the result: every FROM reference (views,
+   * subqueries, LATERAL and scalar subqueries are walked where they stand), each reference to a CTE after the
+   * first adding its body's scans again; `Infinity` for a relation scanned in a WITH RECURSIVE list (its
+   * iterations are not counted). Scans inside a subquery whose rows only decide a condition (EXISTS, IN, ANY,
+   * ALL, or any subquery outside the select list) are not counted: none of their values reaches a result row.
    */
   readonly scans = new Map<SourceRelation, number>();
+  /** Above 0 while walking a subquery whose scans are not counted (see {@link Analysis.scans}). */
+  conditionDepth = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
@@ -119,6 +123,7 @@ export class Analysis {
 
   /** Adds `count` scans of `relation` (see {@link Analysis.scans}). */
   addScans(relation: SourceRelation, count: number): void {
+    if (this.conditionDepth > 0) return;
     this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
   }
 
