@@ -306,7 +306,13 @@ export interface LedgerReads {
   readonly principal: string;
   /** `schema.table` of every table with a protected (masked) column in the result. */
   readonly tables: readonly string[];
+  /** Result rows. */
   readonly rows: number;
+  /**
+   * The PHI rows each result row took from a table, where more than one (its occurrences behind the result);
+   * a table not named counts `rows` once. Each table adds `rows × weight` (`ledgerRowsOf`).
+   */
+  readonly weights?: Readonly<Record<string, number>>;
   readonly at: Date;
 }
 

@@ -147,6 +147,17 @@ export async function reanalyzeExport(input: ReanalysisInput): Promise<Reanalysi
   const findings: Problem[] = [];
   let differs = false;
   const recorded = record.decision;
+  // The read ledger and the row budget weighed each result row by these occurrences: re-derived, never read.
+  for (const [table, weight] of Object.entries(decision.occurrences ?? {})) {
+    const counted = recorded.occurrences?.[table] ?? 1;
+    if (weight <= counted) continue;
+    differs = true;
+    findings.push(
+      finding(
+        `takes ${weight} PHI rows of ${table} per result row (occurrences of the table), but ${counted} were counted`,
+      ),
+    );
+  }
   if (decision.outcome === "require_approval") {
     const unshown = decision.rules.filter((r) => !recorded.rules.includes(r));
     if (recorded.outcome === "allow") {

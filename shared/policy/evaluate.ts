@@ -31,7 +31,14 @@ export interface Decision {
     readonly rows: number;
     readonly rule: string;
     readonly action: "require_approval" | "deny";
+    /** The PHI rows each returned row counts as (absent: 1). */
+    readonly weight?: number;
   };
+  /**
+   * The PHI rows one result row takes from each table whose protected columns reach it, where more than one
+   * (occurrences of the table: a self-join, a CTE read twice); absent when every such table counts once.
+   */
+  readonly occurrences?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -19,11 +19,18 @@ export interface RiskAssessment {
    * restricted (estimate, lookup) or under its window: the most PHI rows it may return without that rule firing.
    */
   readonly budget: RowBudget | null;
+  /**
+   * The PHI rows each result row takes from a table whose protected columns reach the result, where more than
+   * one (see {@link phiOccurrences}); null when every such table counts once.
+   */
+  readonly occurrences: Readonly<Record<string, number>> | null;
 }
 
 /** The PHI rows an allowed statement may return before the rule that let it through applies after all. */
 export interface RowBudget {
   readonly rows: number;
+  /** The PHI rows each result row counts as (absent: 1): the most occurrences of one protected table behind it. */
+  readonly weight?: number;
   /** The rule that applies once the budget is exceeded, and what it does. */
   readonly rule: string;
   readonly action: "require_approval" | "deny";
@@ -90,7 +97,53 @@ function facts(input: RiskInput) {
         phiResultTables.add(`${s.schema}.${s.table}`);
     }
   }
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables };
+  const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
+  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, occurrences };
+}
+
+/**
+ * How many PHI rows of each table in `carried` one result row takes: the occurrences of the table whose protected
+ * columns reach the result. A ten-way self-join of `patients` on key offsets returns ten patients per result row,
+ * a CTE read twice two, a scalar subquery per row one more. The analysis counts the table's scans (every FROM
+ * reference, a CTE's body once per reference) but not which scan each output column comes from, so the weight is
+ * the smaller of the scans and the output columns carrying the table's protected values or whole rows (a cell
+ * holds one row's value: a value combining several is nulled or refused by masking). A scan count the analysis
+ * cannot know (WITH RECURSIVE) leaves the columns; a classification without scans (recorded before analyzer 4)
+ * counts 1, as then. Never less than 1.
+ */
+export function phiOccurrences(
+  classification: Pick<Classification, "outputs" | "scans">,
+  carried: ReadonlySet<string>,
+  phiTables: ReadonlySet<string>,
+): Map<string, number> {
+  const weights = new Map<string, number>();
+  if (classification.scans === undefined) {
+    for (const t of carried) weights.set(t, 1);
+    return weights;
+  }
+  const scans = new Map(classification.scans.map((r) => [`${r.schema}.${r.table}`, r.scans]));
+  const cells = new Map<string, number>();
+  for (const output of classification.outputs) {
+    const tables = new Set<string>();
+    for (const s of output.sources) tables.add(`${s.schema}.${s.table}`);
+    for (const r of output.wholeRows)
+      if (phiTables.has(`${r.schema}.${r.table}`)) tables.add(`${r.schema}.${r.table}`);
+    for (const t of tables) if (carried.has(t)) cells.set(t, (cells.get(t) ?? 0) + 1);
+  }
+  for (const t of carried) {
+    const columns = cells.get(t) ?? 1;
+    const scanned = scans.get(t);
+    weights.set(
+      t,
+      Math.max(1, scanned === undefined || scanned === null ? columns : Math.min(scanned, columns)),
+    );
+  }
+  return weights;
+}
+
+/** The PHI rows a result row takes from the most-read of `tables` (1 when none is carried). */
+function weightOf(tables: readonly string[], f: { occurrences: ReadonlyMap<string, number> }): number {
+  return Math.max(1, ...tables.map((t) => f.occurrences.get(t) ?? 1));
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -117,9 +170,12 @@ async function unrestricted(
 ): Promise<string | undefined> {
   const bare = tables.filter((t) => !f.predicateTables.has(t));
   if (bare.length > 0) return `${bare.sort().join(", ")} read with no restrictive predicate`;
-  const rows = await probes.estimate();
+  const estimated = await probes.estimate();
+  const weight = weightOf(tables, f);
+  const rows = estimated * weight;
   if (rows <= threshold) return undefined;
-  return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(rows)} rows (more than ${threshold})`;
+  const times = weight > 1 ? `, ${weight} PHI rows each` : "";
+  return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(estimated)} rows${times} (more than ${threshold} PHI rows)`;
 }
 
 /**
@@ -163,7 +219,10 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
   if (w.phiTableWithoutPredicate) {
     const phiRead = [...f.readTables].filter((t) => f.phiTables.has(t)).sort();
     if (phiRead.length === 0) return undefined;
-    const limited = w.unlessLimitAtMost !== undefined && limit !== null && limit <= w.unlessLimitAtMost;
+    const limited =
+      w.unlessLimitAtMost !== undefined &&
+      limit !== null &&
+      limit * weightOf(phiRead, f) <= w.unlessLimitAtMost;
     const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
     if (why !== undefined) parts.push(`PHI table(s) ${why}`);
     else {
@@ -201,7 +260,7 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
       parts.push(
         `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
       );
-    else if (f.phiResultTables.size > 0) within(w.estimatedRowsOver);
+    else if (f.phiResultTables.size > 0) within(w.estimatedRowsOver * weightOf([...f.phiResultTables], f));
     else return undefined;
   }
   if (budget !== undefined) return { budget };
@@ -244,6 +303,9 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
       return rows;
     },
   };
+  const weight = weightOf([...f.phiResultTables], f);
+  const weighted = weight > 1 ? { weight } : {};
+  const heavy = [...f.occurrences].filter(([, w]) => w > 1).sort(([a], [b]) => (a < b ? -1 : 1));
   const approvals: { rule: string; reason: string }[] = [];
   const denials: { rule: string; reason: string }[] = [];
   let budget: RowBudget | null = null;
@@ -259,7 +321,7 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
         budget === null ||
         outcome.budget < budget.rows ||
         (outcome.budget === budget.rows && action === "deny" && budget.action !== "deny");
-      if (tighter) budget = { rows: outcome.budget, rule: rule.id, action };
+      if (tighter) budget = { rows: outcome.budget, rule: rule.id, action, ...weighted };
       continue;
     }
     (rule.action === "deny" ? denials : approvals).push({ rule: rule.id, reason: outcome.reason });
@@ -273,5 +335,6 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
     estimatedRows,
     windowRows,
     budget: outcome === "allow" ? budget : null,
+    occurrences: heavy.length === 0 ? null : Object.fromEntries(heavy),
   };
 }

@@ -141,6 +141,7 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     estimatedRows: risk.estimatedRows,
     ...(cost === undefined ? {} : { estimatedCost: cost }),
     ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
+    ...(risk.occurrences === null ? {} : { occurrences: risk.occurrences }),
   };
   if (risk.outcome === "deny") {
     return {

@@ -102,6 +102,7 @@ export function newSessionRecord(input: {
         ? {}
         : { windowRows: decision.windowRows }),
       ...(decision.rowBudget === undefined ? {} : { rowBudget: { ...decision.rowBudget } }),
+      ...(decision.occurrences === undefined ? {} : { occurrences: { ...decision.occurrences } }),
       ...(input.matchContext === undefined
         ? {}
         : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),

@@ -40,7 +40,24 @@ export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
   const rows = record.execution?.rowCount ?? 0;
   const tables = tablesOfPlan(record.masking?.plan ?? []);
   if (rows === 0 || tables.length === 0) return undefined;
-  return { principal: record.principal.key, tables, rows, at: new Date(record.completedAt) };
+  const weights = Object.entries(record.decision.occurrences ?? {}).filter(
+    ([table, weight]) => tables.includes(table) && weight > 1,
+  );
+  return {
+    principal: record.principal.key,
+    tables,
+    rows,
+    ...(weights.length === 0 ? {} : { weights: Object.fromEntries(weights) }),
+    at: new Date(record.completedAt),
+  };
+}
+
+/**
+ * The PHI rows `reads` adds for `table`: its result rows times the occurrences of the table behind each (1 when
+ * not weighed, as in records made before the weight).
+ */
+export function ledgerRowsOf(reads: LedgerReads, table: string): number {
+  return reads.rows * Math.max(1, reads.weights?.[table] ?? 1);
 }
 
 /**

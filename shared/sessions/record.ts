@@ -148,8 +148,15 @@ export const sessionRecordSchema = z.object({
         rows: z.number().int().positive(),
         rule: z.string(),
         action: z.enum(["require_approval", "deny"]),
+        /** The PHI rows each returned row counts as; absent: 1 (and in records made before it). */
+        weight: z.number().int().min(2).optional(),
       })
       .optional(),
+    /**
+     * The PHI rows one result row takes per table whose protected columns reach it, where more than one (the
+     * occurrences of the table behind it; docs/policy.md). Absent: 1 for every table (and in records made before it).
+     */
+    occurrences: z.record(z.string(), z.number().int().min(2)).optional(),
     /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.

@@ -19,7 +19,13 @@ export class RowBudgetExceeded extends Error {
 
 /** The reason recorded (and shown to the caller) when a statement exceeds its budget. */
 export function budgetReason(budget: RowBudget): string {
-  return `returned more than ${budget.rows} PHI rows without an approval (${budget.rule})`;
+  const each = (budget.weight ?? 1) > 1 ? ` (${budget.weight} per result row)` : "";
+  return `returned more than ${budget.rows} PHI rows${each} without an approval (${budget.rule})`;
+}
+
+/** The most result rows a budget lets through: its PHI rows over the PHI rows each result row takes. */
+export function budgetResultRows(budget: RowBudget): number {
+  return Math.floor(budget.rows / Math.max(1, budget.weight ?? 1));
 }
 
 /**

@@ -9,7 +9,7 @@ import type { SqlParam } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ResultWriter } from "#shared/sessions/result-writer.ts";
-import { budgetOf, RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
+import { budgetOf, budgetResultRows, RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
 
 /** A result column as answered and recorded. */
@@ -63,7 +63,8 @@ export function appliedCounts(stats: MaskingStats): Record<string, number> {
  * crosses `inlineMaxBytes` is streamed to the store as gzip NDJSON while it is read and returned as a
  * short-lived `resultUrl`. Any failure (masking, database, store) aborts the writer, so no complete-looking
  * object is left and nothing is returned. An unapproved session with a row budget (`budgetOf`) fetches at most one
- * row more than it; a page that exceeds it is never written and {@link RowBudgetExceeded} is thrown.
+ * row more than it lets through (its PHI rows over the PHI rows each result row takes: `budgetResultRows`); a page
+ * that exceeds it is never written and {@link RowBudgetExceeded} is thrown.
  */
 export async function runStatement(
   deps: SessionDeps,
@@ -83,7 +84,10 @@ export async function runStatement(
   const tokenizationKey = Buffer.from(await deps.keys.key("tokenization"));
   const maxRows = record.decision.limits.maxRows;
   // A budget at least the row cap cannot be exceeded: the cap truncates first.
-  const budget = ((b) => (b !== undefined && b.rows < maxRows ? b : undefined))(budgetOf(record));
+  const budget = ((b) => (b !== undefined && budgetResultRows(b) < maxRows ? b : undefined))(
+    budgetOf(record),
+  );
+  const allowed = budget === undefined ? maxRows : budgetResultRows(budget);
   let delivered = 0;
   try {
     const summary = await deps.executor.execute(
@@ -91,7 +95,7 @@ export async function runStatement(
         sql: statement,
         params,
         timeoutMs: record.decision.limits.timeoutMs,
-        maxRows: budget === undefined ? maxRows : budget.rows + 1,
+        maxRows: budget === undefined ? maxRows : allowed + 1,
         pageSize: deps.results.pageSize,
         caller: record.principal.key,
         ...(masking.plan.opaqueJoins === true ? { opaqueJoins: true } : {}),
@@ -119,14 +123,14 @@ export async function runStatement(
             throw new MaskingFailedError("Rows arrived before their columns; nothing was returned.");
           delivered += page.length;
           // Over budget: the page is dropped (the executor has stopped fetching) and the result refused below.
-          if (budget !== undefined && delivered > budget.rows) return;
+          if (budget !== undefined && delivered > allowed) return;
           return writer.write(masker.maskPage(page));
         },
       },
     );
     if (masker === undefined || writer === undefined)
       throw new MaskingFailedError("The result had no column description; nothing was returned.");
-    if (budget !== undefined && (summary.truncated || delivered > budget.rows))
+    if (budget !== undefined && (summary.truncated || delivered > allowed))
       throw new RowBudgetExceeded(budget);
     const written = await writer.finish();
     const applied = appliedCounts(masker.stats());

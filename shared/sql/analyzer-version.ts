@@ -8,5 +8,7 @@
  *    the list was walked once, before that CTE's columns were known); an aliased join's column list renames what
  *    unqualified names see; names only an item of unknown shape might have, NATURAL JOIN beside one, `(x).*` of
  *    unknown width and stars in VALUES rows are refused.
+ * 4: how many times each relation is scanned (`Classification.scans`): a result row's PHI rows are weighed by the
+ *    occurrences of a protected table behind it (issue 14, F1).
  */
-export const ANALYZER_VERSION = 3;
+export const ANALYZER_VERSION = 4;

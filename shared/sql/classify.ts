@@ -116,6 +116,10 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     paramCount: an.paramCount,
     exposures,
     wholeRowExposures,
+    scans: sortSmall([...an.scans.keys()], byKey).map((r) => {
+      const count = an.scans.get(r) ?? 0;
+      return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
+    }),
     lookupValues: an.lookupValues,
     ...(an.lookupLiterals.length === 0 ? {} : { lookupLiterals: an.lookupLiterals }),
     operators: sortSmall([...an.operators.values()], byName),

@@ -345,6 +345,14 @@ function similarPattern(node: Node | undefined, cx: Cx): Lineage {
   return transformed(exprs(node.FuncCall.args, cx), T.function);
 }
 
+/** Clauses whose subqueries only decide which rows come out (see `Analysis.scans`). */
+const CONDITION_CLAUSES: ReadonlySet<number> = new Set([
+  CLAUSE_BITS.predicate,
+  CLAUSE_BITS.join,
+  CLAUSE_BITS.having,
+  CLAUSE_BITS.limit,
+]);
+
 function subLink(link: SubLink, cx: Cx): Lineage {
   const test = expr(link.testexpr, cx);
   let user = false;
@@ -353,7 +361,18 @@ function subLink(link: SubLink, cx: Cx): Lineage {
   const exists = link.subLinkType === "EXISTS_SUBLINK";
   // EXISTS drops its select list's values: they are computed (and their functions exposed) but go nowhere.
   const clause = exists ? CLAUSE_BITS.other : cx.clause;
-  const outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
+  // A subquery's rows decide a condition (their scans are not counted) when it is EXISTS / IN / ANY / ALL / a row
+  // comparison, or sits in a WHERE, ON, HAVING or LIMIT; anywhere else its values may reach a result row.
+  const values =
+    (link.subLinkType === "EXPR_SUBLINK" || link.subLinkType === "ARRAY_SUBLINK") &&
+    !CONDITION_CLAUSES.has(cx.clause);
+  if (!values) cx.an.conditionDepth++;
+  let outputs: ReturnType<typeof analyzeQueryNode>;
+  try {
+    outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
+  } finally {
+    if (!values) cx.an.conditionDepth--;
+  }
   if (exists) return CONSTANT;
   const parts = [test];
   for (const output of outputs) parts.push(output.lineage);

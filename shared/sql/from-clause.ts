@@ -157,6 +157,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   if (rv.schemaname === undefined) {
     const cte = level.ctes?.find(name);
     if (cte !== undefined) {
+      if (cte.referenced) for (const [relation, count] of cte.scans ?? []) an.addScans(relation, count);
       cte.referenced = true;
       const columns = cte.columns === undefined ? [] : rangeColumns(cte.columns, renames);
       const open = cte.columns === undefined ? CONSTANT : undefined;
@@ -165,6 +166,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   }
   const relation = an.resolveRelation(rv.schemaname, name);
   an.touchRelation(relation, ACCESS.read);
+  an.addScans(relation.source, 1);
   const view = viewColumns(relation, an);
   let columns: RangeColumn[];
   if (view !== undefined) columns = rangeColumns(view, renames);

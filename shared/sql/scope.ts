@@ -1,7 +1,7 @@
 // Name scopes of a query: FROM items (with their columns and lineage), nesting levels, and CTE visibility.
 import type { Node } from "@pgsql/types";
 import type { IndexedRelation } from "./catalog-index.ts";
-import { branches, type Lineage, TRANSFORM_BITS, transformed } from "./lineage.ts";
+import { branches, type Lineage, type SourceRelation, TRANSFORM_BITS, transformed } from "./lineage.ts";
 import type { Analysis } from "./walk-state.ts";
 
 /** One column an item exposes. */
@@ -45,6 +45,8 @@ export interface CteDef {
   columns: { readonly name: string; readonly lineage: Lineage }[] | undefined;
   /** Set when a FROM item references it. */
   referenced: boolean;
+  /** The relation scans its body made (`Analysis.scans`), which each further reference repeats. */
+  scans?: ReadonlyMap<SourceRelation, number>;
 }
 
 /** CTE names visible at some point, innermost first. */

@@ -168,6 +168,12 @@ export interface LookupLiteral {
   readonly type: string;
 }
 
+/** How many times a statement scans one relation ({@link Classification.scans}). */
+export interface RelationScans extends TableRef {
+  /** `null`: an unknown number. */
+  readonly scans: number | null;
+}
+
 /** Everything the gateway knows about one statement before it runs. */
 export interface Classification {
   readonly kind: StatementKind;
@@ -187,6 +193,13 @@ export interface Classification {
   readonly exposures: readonly ColumnExposure[];
   /** Every construct each whole row passes through, by table (sorted). */
   readonly wholeRowExposures: readonly WholeRowExposure[];
+  /**
+   * How many times the statement scans each relation it reads (sorted): every FROM reference, including those in
+   * subqueries, LATERAL items, scalar subqueries and views, and each reference to a CTE repeating its body's
+   * scans; `null` when the number is unknown (a relation read inside WITH RECURSIVE). What the risk rules weigh a
+   * result row's PHI rows by (`shared/policy/risk.ts`). Absent in records made before analyzer 4.
+   */
+  readonly scans?: readonly RelationScans[];
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

@@ -58,6 +58,16 @@ export class Analysis {
   readonly exposures = new Map<SourceColumn, Set<string>>();
   /** Every construct each whole row passes through. */
   readonly rowExposures = new Map<SourceRelation, Set<string>>();
+  /**
+   * How many times each relation is scanned where its values may reach the result: every FROM reference (views,
+   * subqueries, LATERAL and scalar subqueries are walked where they stand), each reference to a CTE after the
+   * first adding its body's scans again; `Infinity` for a relation scanned in a WITH RECURSIVE list (its
+   * iterations are not counted). Scans inside a subquery whose rows only decide a condition (EXISTS, IN, ANY,
+   * ALL, or any subquery outside the select list) are not counted: none of their values reaches a result row.
+   */
+  readonly scans = new Map<SourceRelation, number>();
+  /** Above 0 while walking a subquery whose scans are not counted (see {@link Analysis.scans}). */
+  conditionDepth = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
@@ -109,6 +119,22 @@ export class Analysis {
       this.placeholderColumns.set(key, found);
     }
     return found;
+  }
+
+  /** Adds `count` scans of `relation` (see {@link Analysis.scans}). */
+  addScans(relation: SourceRelation, count: number): void {
+    if (this.conditionDepth > 0) return;
+    this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
+  }
+
+  /** The scans added since `before` (a copy of {@link Analysis.scans} taken then). */
+  scansSince(before: ReadonlyMap<SourceRelation, number>): Map<SourceRelation, number> {
+    const added = new Map<SourceRelation, number>();
+    for (const [relation, count] of this.scans) {
+      const delta = count - (before.get(relation) ?? 0);
+      if (delta > 0) added.set(relation, delta);
+    }
+    return added;
   }
 
   /** Notes that the statement uses `relation` in the given {@link ACCESS} mode. */

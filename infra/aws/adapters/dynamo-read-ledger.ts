@@ -5,7 +5,7 @@ import { queryItems } from "#infra/aws/adapters/dynamo-query.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { UnavailableError } from "#shared/errors.ts";
 import type { LedgerReads, ReadLedger } from "#shared/ports.ts";
-import { LEDGER_RETENTION_SECONDS, readBucket } from "#shared/sessions/read-ledger.ts";
+import { LEDGER_RETENTION_SECONDS, ledgerRowsOf, readBucket } from "#shared/sessions/read-ledger.ts";
 
 /** Leading key of the ledger's items (`reads#<sha256 of the principal key>#<schema.table>`), for IAM conditions. */
 export const READS_KEY_PREFIX = "reads#";
@@ -45,7 +45,10 @@ export class DynamoReadLedger implements ReadLedger {
               Key: { pk: { S: this.key(reads.principal, table) }, sk: { N: String(bucket) } },
               UpdateExpression: "ADD #rows :rows SET #expires = :expires",
               ExpressionAttributeNames: { "#rows": "rows", "#expires": "expiresAt" },
-              ExpressionAttributeValues: { ":rows": { N: String(reads.rows) }, ":expires": { N: expiresAt } },
+              ExpressionAttributeValues: {
+                ":rows": { N: String(ledgerRowsOf(reads, table)) },
+                ":expires": { N: expiresAt },
+              },
             }),
           ),
         ),

@@ -2,7 +2,12 @@
 
 import { type ChainEntry, type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
 import { isSessionEntry } from "#shared/sessions/chain.ts";
-import { LEDGER_RETENTION_SECONDS, ledgerReadsOf, readBucket } from "#shared/sessions/read-ledger.ts";
+import {
+  LEDGER_RETENTION_SECONDS,
+  ledgerReadsOf,
+  ledgerRowsOf,
+  readBucket,
+} from "#shared/sessions/read-ledger.ts";
 
 /** Rows per bucket start, per table, per principal; buckets older than the longest window are dropped. */
 export class MemoryReadLedger implements ReadLedger {
@@ -40,7 +45,7 @@ export class MemoryReadLedger implements ReadLedger {
         buckets = new Map();
         tables.set(table, buckets);
       }
-      buckets.set(bucket, (buckets.get(bucket) ?? 0) + reads.rows);
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + ledgerRowsOf(reads, table));
     }
   }
 

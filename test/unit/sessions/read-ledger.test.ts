@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
 import { type ChainEntry, READ_BUCKET_SECONDS } from "#shared/ports.ts";
-import { ledgerReadsOf, tablesOfPlan, windowCounter } from "#shared/sessions/read-ledger.ts";
+import { ledgerReadsOf, ledgerRowsOf, tablesOfPlan, windowCounter } from "#shared/sessions/read-ledger.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
@@ -77,6 +77,23 @@ describe("the read ledger", () => {
     expect(await windowCounter(ledger, "r")(["public.patients"], earlier)).toBe(0);
     now = new Date(AT.getTime() + 3 * 86_400_000);
     expect(await ledger.rowsSince("p", "public.patients", new Date(0))).toBe(0);
+  });
+
+  it("weighs a session's rows by the occurrences of each table its decision recorded (1 when none)", async () => {
+    const record = completed();
+    const weighed = completed({
+      decision: { ...record.decision, occurrences: { "public.patients": 10, "public.medications": 3 } },
+    });
+    const reads = ledgerReadsOf(weighed);
+    // A weight for a table the masked columns do not come from is not carried.
+    expect(reads).toMatchObject({ rows: 40, weights: { "public.patients": 10 } });
+    expect(reads?.weights).not.toHaveProperty("public.medications");
+    const ledger = new MemoryReadLedger(() => AT);
+    if (reads === undefined) throw new Error("no reads");
+    await ledger.add(reads);
+    expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(400);
+    expect(await ledger.rowsSince(record.principal.key, "public.encounters", AT)).toBe(40);
+    expect(ledgerRowsOf({ principal: "p", tables: ["t"], rows: 7, at: AT }, "t")).toBe(7);
   });
 
   it("is rebuilt from the journal once per session, whatever versions it holds", async () => {

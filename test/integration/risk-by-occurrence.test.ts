@@ -1,0 +1,202 @@
+// PHI rows per occurrence of a protected table (both backends): self-joins, CTEs, subqueries and UNION ALL slices count each occurrence in the decision, the row budget and the caller's window.
+
+import { readFile } from "node:fs/promises";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import {
+  type PostgresServer,
+  postgresUnavailableReason,
+  startPostgresServer,
+} from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
+
+/** One caller per test, each its own policy principal (so the window is its own whatever keys it). */
+const CALLERS = ["join", "columns", "cte", "scalar", "union", "budget", "ledger", "plain", "other"] as const;
+type Caller = (typeof CALLERS)[number];
+
+const subjectOf = (caller: Caller): string => `repo:acme/occurrences:ref:refs/heads/${caller}`;
+
+/** The demo policy with the nightly job's entry repeated for each caller. */
+async function occurrencesPolicy(): Promise<string> {
+  const demo = await readFile("policy/demo.yaml", "utf8");
+  const start = demo.indexOf("  - id: nightly-report\n");
+  const end = demo.indexOf("\nmasking:", start);
+  if (start < 0 || end < 0) throw new Error("the demo policy's nightly entry moved");
+  const entry = demo.slice(start, end);
+  const entries = CALLERS.map((caller) =>
+    entry
+      .replace("id: nightly-report", `id: occurrences-${caller}`)
+      .replace('sub: "repo:acme/ehr-reports:ref:refs/heads/main"', `sub: "${subjectOf(caller)}"`),
+  );
+  return `${demo.slice(0, start)}${entries.join("")}${demo.slice(end)}`;
+}
+
+interface Backend {
+  name: string;
+  start(policy: string): Promise<TestGateway>;
+  stop(): Promise<void>;
+}
+
+let server: PostgresServer | undefined;
+const backends: Backend[] = [
+  { name: "embedded PGlite", start: (policy) => startTestGateway({ policy }), stop: async () => {} },
+];
+if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
+  backends.push({
+    name: "a PostgreSQL server (DATABASE_URL)",
+    async start(policy) {
+      server = await startPostgresServer({ database: "ehr" });
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        await seedEhr(client);
+        await client.query("ANALYZE");
+      } finally {
+        await client.end();
+      }
+      return startTestGateway({ databaseUrl: server.url, policy });
+    },
+    stop: async () => server?.stop(),
+  });
+}
+
+/** `patients` joined to itself `n` times on key offsets, each occurrence selecting `columns(i)`. */
+function selfJoin(n: number, columns: (i: number) => string, where: string): string {
+  const select = Array.from({ length: n }, (_, i) => columns(i)).join(", ");
+  const joins = Array.from(
+    { length: n - 1 },
+    (_, k) => `JOIN patients p${k + 1} ON p${k + 1}.id = p0.id + ${(k + 1) * 1000}`,
+  );
+  return `SELECT ${select} FROM patients p0 ${joins.join(" ")} WHERE ${where}`;
+}
+
+/** Ten key slices in one UNION ALL. */
+const TEN_SLICES = Array.from(
+  { length: 10 },
+  (_, k) => `SELECT id FROM patients WHERE id BETWEEN ${k * 100 + 1} AND ${(k + 1) * 100}`,
+).join(" UNION ALL ");
+
+describe.each(backends)("PHI rows by occurrence against $name", (backend) => {
+  let gw: TestGateway;
+  const tokens = new Map<Caller, string>();
+
+  beforeAll(async () => {
+    gw = await backend.start(await occurrencesPolicy());
+    for (const caller of CALLERS) tokens.set(caller, await gw.token(subjectOf(caller)));
+  }, 120_000);
+  afterAll(async () => {
+    try {
+      await gw?.close();
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  async function ask(caller: Caller, sql: string) {
+    return gw.query(tokens.get(caller) ?? "", { sql });
+  }
+
+  /** A 1,000-row answer carrying `weight` patients per row needs the bulk read's approval before it runs. */
+  async function needsApproval(caller: Caller, sql: string, weight: number): Promise<void> {
+    const answer = await ask(caller, sql);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    expect(answer.body.rows).toBeUndefined();
+    expect(answer.body.approval.reasons.join(" ")).toMatch(
+      new RegExp(`rows, ${weight} PHI rows each \\(more than 1000 PHI rows\\) \\(bulk-phi-read`),
+    );
+    const record = await gw.host.deps.sessions.get(answer.body.sessionId);
+    expect(record?.decision.occurrences).toEqual({ "public.patients": weight });
+  }
+
+  it("sends the ten-way self-join's 1,000 rows (10,000 patients) to approval", async () => {
+    await needsApproval(
+      "join",
+      `${selfJoin(10, (i) => `p${i}.ssn, p${i}.last_name`, "p0.id > 0")} LIMIT 1000`,
+      10,
+    );
+  });
+
+  it("counts an occurrence whose one column differs from every other's", async () => {
+    const columns = ["ssn", "dob", "last_name", "first_name", "zip"];
+    await needsApproval("columns", `${selfJoin(5, (i) => `p${i}.${columns[i]}`, "p0.id > 0")} LIMIT 1000`, 5);
+  });
+
+  it("counts a CTE referenced twice as two occurrences", async () => {
+    await needsApproval(
+      "cte",
+      "WITH s AS (SELECT id, ssn, mrn FROM patients) SELECT a.ssn, a.mrn, b.ssn, b.mrn FROM s a JOIN s b ON b.id = a.id + 5000 WHERE a.id > 0 LIMIT 1000",
+      2,
+    );
+  });
+
+  it("counts a scalar subquery per row as an occurrence", async () => {
+    await needsApproval(
+      "scalar",
+      "SELECT p.ssn, (SELECT q.mrn FROM patients q WHERE q.id = p.id + 5000) FROM patients p WHERE p.id > 0 LIMIT 1000",
+      2,
+    );
+  });
+
+  it("counts the occurrences behind UNION ALL key slices", async () => {
+    await needsApproval(
+      "union",
+      `SELECT a.ssn, b.ssn, c.ssn FROM (${TEN_SLICES}) k JOIN patients a ON a.id = k.id JOIN patients b ON b.id = k.id + 3000 JOIN patients c ON c.id = k.id + 6000`,
+      3,
+    );
+  });
+
+  it("weighs the row budget: a misjudged self-join returning 500 rows of 10 patients each keeps nothing", async () => {
+    const sql = selfJoin(10, (i) => `p${i}.mrn`, "p0.id % 1 = 0 AND p0.id <= 500");
+    const dry = await gw.query(tokens.get("budget") ?? "", { sql, dryRun: true });
+    expect(dry.body.decision, JSON.stringify(dry.body)).toBe("allow");
+    const answer = await ask("budget", sql);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    expect(answer.body.rows).toBeUndefined();
+    expect(answer.body.approval.reasons).toEqual([
+      "returned more than 1000 PHI rows (10 per result row) without an approval (bulk-phi-read)",
+    ]);
+  });
+
+  it("weighs the caller's window: 400 rows of a two-way self-join are 800 PHI rows", async () => {
+    const pairs = await ask(
+      "ledger",
+      "SELECT a.ssn, b.ssn FROM patients a JOIN patients b ON b.id = a.id + 5000 WHERE a.id BETWEEN 1 AND 400",
+    );
+    expect(pairs.status, JSON.stringify(pairs.body)).toBe(200);
+    expect(pairs.body.rows).toHaveLength(400);
+    // 800 taken: 300 more are over the 1000.
+    const more = await ask("ledger", "SELECT id, ssn FROM patients WHERE id BETWEEN 2001 AND 2300");
+    expect(more.status, JSON.stringify(more.body)).toBe(202);
+    expect(more.body.approval.reasons.join(" ")).toMatch(
+      /returned more than 200 PHI rows without an approval/,
+    );
+  });
+
+  it("counts a plain read of several protected columns once: 900 rows run", async () => {
+    const answer = await ask(
+      "plain",
+      "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients WHERE id <= 900",
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.rows).toHaveLength(900);
+    const record = await gw.host.deps.sessions.get(answer.body.sessionId);
+    expect(record?.decision.occurrences).toBeUndefined();
+    expect(record?.decision.rowBudget).toEqual({
+      rows: 1000,
+      rule: "bulk-phi-read",
+      action: "require_approval",
+    });
+  });
+
+  it("counts patients joined to a table whose protected columns stay out of the result once", async () => {
+    const answer = await ask(
+      "other",
+      "SELECT p.ssn, p.dob, m.drug, m.dose FROM patients p JOIN medications m ON m.patient_id = p.id WHERE p.id <= 150 AND m.id > 0",
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const record = await gw.host.deps.sessions.get(answer.body.sessionId);
+    expect(record?.decision.occurrences).toBeUndefined();
+    expect(record?.decision.rowBudget?.weight).toBeUndefined();
+  });
+});

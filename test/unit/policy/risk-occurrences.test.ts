@@ -1,0 +1,166 @@
+// PHI rows weighed by occurrences: a result row that carries several occurrences of a protected table counts once per occurrence in the decision, the budget and the ledger.
+
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "#shared/identity/principal.ts";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
+import { classify } from "#shared/sql/classify.ts";
+import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import type { Catalog, Classification } from "#shared/sql/types.ts";
+import { demoPolicyWith } from "#test/support/approvals.ts";
+import { ddlCatalog } from "#test/support/builtins.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
+
+const NIGHTLY = {
+  issuer: "https://token.actions.githubusercontent.com",
+  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
+  key: "nightly",
+  audience: ["phigate"],
+  groups: [],
+  claims: {},
+  expiresAt: 4_102_444_800,
+} as Principal;
+
+let demo: LoadedPolicy;
+let catalog: Catalog;
+
+const classified = (sql: string): Classification => classify(parseStatement(sql), catalog);
+
+async function decide(sql: string, estimate: number, window = 0) {
+  const { decision } = await decideStatement({
+    policy: demo,
+    context: { devIssuer: undefined },
+    principal: NIGHTLY,
+    classification: classified(sql),
+    purpose: null,
+    estimateRows: async () => estimate,
+    windowRows: async () => window,
+  });
+  return decision;
+}
+
+/** `patients` joined to itself `n` times on key offsets, each occurrence selecting `columns(i)`. */
+function selfJoin(n: number, columns: (i: number) => string): string {
+  const select = Array.from({ length: n }, (_, i) => columns(i)).join(", ");
+  const joins = Array.from({ length: n - 1 }, (_, k) => {
+    const i = k + 1;
+    return `JOIN patients p${i} ON p${i}.id = p0.id + ${i * 1000}`;
+  }).join(" ");
+  return `SELECT ${select} FROM patients p0 ${joins} WHERE p0.id <= 1000`;
+}
+
+const PROTECTED = ["ssn", "dob", "last_name", "first_name", "zip"];
+
+/** Each attack shape and the PHI rows of `patients` one result row takes. */
+const WEIGHED: readonly (readonly [string, string, number])[] = [
+  ["a ten-way self-join", selfJoin(10, (i) => `p${i}.ssn, p${i}.last_name`), 10],
+  // Five columns: under the demo's many-phi-columns rule (more than six distinct protected columns).
+  ["a different column from each occurrence", selfJoin(5, (i) => `p${i}.${PROTECTED[i]}`), 5],
+  [
+    "UNION ALL of key slices under two occurrences",
+    `SELECT a.ssn, b.ssn FROM (SELECT id FROM patients WHERE id <= 500 UNION ALL SELECT id FROM patients WHERE id > 9500) k
+     JOIN patients a ON a.id = k.id JOIN patients b ON b.id = k.id + 1`,
+    2,
+  ],
+  [
+    "a CTE referenced twice",
+    "WITH s AS (SELECT id, ssn FROM patients WHERE id <= 5000) SELECT a.ssn, b.ssn FROM s a JOIN s b ON b.id = a.id + 2500",
+    2,
+  ],
+  [
+    "a three-way join of occurrences",
+    "SELECT a.ssn, b.ssn, c.dob FROM patients a JOIN patients b ON b.id = a.id + 1 JOIN patients c ON c.id = a.id + 2 WHERE a.id <= 3000",
+    3,
+  ],
+  [
+    "a scalar subquery per row",
+    "SELECT p.ssn, (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) FROM patients p WHERE p.id <= 5000",
+    2,
+  ],
+  [
+    "a scalar subquery inside a FROM subquery",
+    "SELECT x.a, x.b FROM (SELECT p.ssn AS a, (SELECT q.dob FROM patients q WHERE q.id = p.id + 1) AS b FROM patients p WHERE p.id <= 5000) x",
+    2,
+  ],
+  [
+    "LATERAL",
+    "SELECT p.ssn, l.ssn FROM patients p CROSS JOIN LATERAL (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) l WHERE p.id <= 5000",
+    2,
+  ],
+];
+
+/** Reads whose result row takes one row of `patients`. */
+const SINGLE: readonly (readonly [string, string])[] = [
+  [
+    "a plain read of several protected columns",
+    "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients WHERE id <= 900",
+  ],
+  [
+    "patients joined to a table without protected columns",
+    "SELECT p.ssn, p.dob, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900",
+  ],
+  [
+    "a second occurrence that only filters",
+    "SELECT p.ssn, p.dob FROM patients p WHERE p.id <= 900 AND EXISTS (SELECT 1 FROM patients q WHERE q.id = p.id + 1)",
+  ],
+];
+
+beforeAll(async () => {
+  await loadSqlParser();
+  catalog = ddlCatalog(EHR_SCHEMA_SQL);
+  demo = parsePolicy(await demoPolicyWith([]), "demo");
+});
+
+describe("PHI rows by occurrence of a protected table", () => {
+  it.each(WEIGHED)("%s counts each occurrence", async (_, sql, weight) => {
+    // A small estimate: restricted as result rows, not as PHI rows.
+    const estimate = Math.floor(1000 / weight) + 1;
+    const decision = await decide(sql, estimate);
+    expect(decision.occurrences).toEqual({ "public.patients": weight });
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(new RegExp(`about 10\\^\\d rows, ${weight} PHI rows each`));
+    // Under the threshold it runs, with a budget weighed the same way.
+    const few = await decide(sql, 1);
+    expect(few.outcome, few.reasons.join("; ")).toBe("allow");
+    expect(few.rowBudget).toEqual({ rows: 1000, rule: "bulk-phi-read", action: "require_approval", weight });
+  });
+
+  it.each(SINGLE)("%s counts once", async (_, sql) => {
+    const decision = await decide(sql, 900);
+    expect(decision.occurrences).toBeUndefined();
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("allow");
+    expect(decision.rowBudget?.weight).toBeUndefined();
+  });
+
+  it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {
+    // Three scans, of which one reaches the result: counted as its two protected output columns, not as 1 (nor 3).
+    const keys =
+      "SELECT p.ssn, p.dob FROM (SELECT id FROM patients WHERE id <= 10 UNION ALL SELECT id FROM patients WHERE id > 9990) k JOIN patients p ON p.id = k.id";
+    expect(classified(keys).scans).toContainEqual({ schema: "public", table: "patients", scans: 3 });
+    expect((await decide(keys, 1)).occurrences).toEqual({ "public.patients": 2 });
+  });
+
+  it("counts a relation scanned inside WITH RECURSIVE by its protected output columns", async () => {
+    const sql = `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)
+      SELECT p.ssn, p.dob, p.mrn FROM r JOIN LATERAL (SELECT * FROM patients q WHERE q.id = r.n) p ON true`;
+    expect(classified(sql).scans).toContainEqual({ schema: "public", table: "patients", scans: 1 });
+    const recursive = `WITH RECURSIVE r(n, id) AS (SELECT 1, 1 UNION ALL SELECT n + 1, q.id FROM r JOIN patients q ON q.id = r.id + 1 WHERE n < 3)
+      SELECT p.ssn, p.dob FROM r JOIN patients p ON p.id = r.id`;
+    expect(classified(recursive).scans).toContainEqual({ schema: "public", table: "patients", scans: null });
+    expect((await decide(recursive, 1)).occurrences).toEqual({ "public.patients": 2 });
+  });
+
+  it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
+    const { scans: _, ...old } = classified(selfJoin(10, (i) => `p${i}.ssn`));
+    const { decision } = await decideStatement({
+      policy: demo,
+      context: { devIssuer: undefined },
+      principal: NIGHTLY,
+      classification: old,
+      purpose: null,
+      estimateRows: async () => 1,
+      windowRows: async () => 0,
+    });
+    expect(decision.occurrences).toBeUndefined();
+  });
+});
