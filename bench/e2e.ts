@@ -41,6 +41,18 @@ async function gatewayRead(client: BenchClient, token: string): Promise<number> 
   return ms;
 }
 
+/** Small-read latency pooled over every round, and per round (one round: 100 requests per path, in blocks). */
+export interface SmallReadFigures {
+  readonly gateway: LatencyFigures;
+  readonly direct: LatencyFigures;
+  readonly directTx: LatencyFigures;
+  readonly rounds: readonly {
+    readonly gateway: LatencyFigures;
+    readonly direct: LatencyFigures;
+    readonly directTx: LatencyFigures;
+  }[];
+}
+
 /**
  * Sequential small reads, alternating blocks of gateway and direct requests so machine noise hits all alike:
  * through the gateway (HTTP, token, parse, policy, write-ahead record, read-only transaction, masking, store,
@@ -52,7 +64,7 @@ export async function smallReadLatency(
   token: string,
   databaseUrl: string,
   rounds: number,
-): Promise<{ gateway: LatencyFigures; direct: LatencyFigures; directTx: LatencyFigures }> {
+): Promise<SmallReadFigures> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
@@ -76,15 +88,26 @@ export async function smallReadLatency(
       await directTx();
     }
     const samples = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
+    const perRound: SmallReadFigures["rounds"][number][] = [];
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < 100; i++) samples.gateway.push(await gatewayRead(client, token));
-      for (let i = 0; i < 100; i++) samples.direct.push(await direct());
-      for (let i = 0; i < 100; i++) samples.directTx.push(await directTx());
+      const block = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
+      for (let i = 0; i < 100; i++) block.gateway.push(await gatewayRead(client, token));
+      for (let i = 0; i < 100; i++) block.direct.push(await direct());
+      for (let i = 0; i < 100; i++) block.directTx.push(await directTx());
+      samples.gateway.push(...block.gateway);
+      samples.direct.push(...block.direct);
+      samples.directTx.push(...block.directTx);
+      perRound.push({
+        gateway: latency(block.gateway),
+        direct: latency(block.direct),
+        directTx: latency(block.directTx),
+      });
     }
     return {
       gateway: latency(samples.gateway),
       direct: latency(samples.direct),
       directTx: latency(samples.directTx),
+      rounds: perRound,
     };
   } finally {
     await db.end();
@@ -133,27 +156,47 @@ async function load(
   };
 }
 
-/** `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool of as many connections). */
+/**
+ * `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool
+ * of as many connections, warmed up first), `runs` times with the two alternating so machine noise hits both alike.
+ */
 export async function concurrency(
   client: BenchClient,
   token: string,
   databaseUrl: string,
   clients: number,
   seconds: number,
-): Promise<{ gateway: LoadFigures; direct: LoadFigures }> {
-  const gateway = await load(clients, seconds, async () => {
-    const started = performance.now();
-    const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
-    return answer.status === 200 ? performance.now() - started : { status: answer.status };
-  });
+  runs = 1,
+): Promise<{ gateway: LoadFigures; direct: LoadFigures }[]> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
   try {
-    const direct = await load(clients, seconds, async () => {
-      const started = performance.now();
-      await pool.query({ text: SMALL_READ_SQL, rowMode: "array" });
-      return performance.now() - started;
-    });
-    return { gateway, direct };
+    await Promise.all(
+      Array.from({ length: clients }, () => pool.query({ text: SMALL_READ_SQL, rowMode: "array" })),
+    );
+    const pairs: { gateway: LoadFigures; direct: LoadFigures }[] = [];
+    for (let r = 0; r < runs; r++) {
+      const gatewayFirst = r % 2 === 0;
+      const viaGateway = (): Promise<LoadFigures> =>
+        load(clients, seconds, async () => {
+          const started = performance.now();
+          const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
+          return answer.status === 200 ? performance.now() - started : { status: answer.status };
+        });
+      const viaPool = (): Promise<LoadFigures> =>
+        load(clients, seconds, async () => {
+          const started = performance.now();
+          await pool.query({ text: SMALL_READ_SQL, rowMode: "array" });
+          return performance.now() - started;
+        });
+      if (gatewayFirst) {
+        const gateway = await viaGateway();
+        pairs.push({ gateway, direct: await viaPool() });
+      } else {
+        const direct = await viaPool();
+        pairs.push({ gateway: await viaGateway(), direct });
+      }
+    }
+    return pairs;
   } finally {
     await pool.end();
   }
