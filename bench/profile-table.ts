@@ -1,8 +1,14 @@
-// Prints the markdown tables for docs/performance.md from a `bench:profile` summary: `npx tsx bench/profile-table.ts [summary.json]`.
+// Prints the markdown tables for docs/performance.md from a `bench:profile` summary: `npx tsx bench/profile-table.ts [summary.json]`
+// (re-summarized from the .cpuprofile files beside it when present, so the current area rules apply).
 
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { type ProfileSummary, profileMarkdown } from "./support/cpu-profile.ts";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import {
+  type CpuProfile,
+  type ProfileSummary,
+  profileMarkdown,
+  summarizeProfile,
+} from "./support/cpu-profile.ts";
 
 function latest(): string {
   const dir = resolve("bench/profiles");
@@ -19,6 +25,12 @@ const { takenAt, loadAverage, summaries } = JSON.parse(readFileSync(file, "utf8"
   loadAverage: number[];
   summaries: ProfileSummary[];
 };
+const current = summaries.map((s, i) => {
+  const raw = join(dirname(file), `gateway-${i + 1}.cpuprofile`);
+  if (!existsSync(raw)) return s;
+  const profile = JSON.parse(readFileSync(raw, "utf8")) as CpuProfile;
+  return summarizeProfile(s.label, profile, s.units, s.unit);
+});
 process.stdout.write(
-  `Profile taken ${takenAt}, load average ${loadAverage.map((v) => v.toFixed(1)).join(" / ")}.\n\n${summaries.map((s) => profileMarkdown(s)).join("\n")}`,
+  `Profile taken ${takenAt}, load average ${loadAverage.map((v) => v.toFixed(1)).join(" / ")}.\n\n${current.map((s) => profileMarkdown(s)).join("\n")}`,
 );

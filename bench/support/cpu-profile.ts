@@ -12,6 +12,26 @@ export interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
+const FILE_CALLS = new Set([
+  "mkdir",
+  "lstat",
+  "stat",
+  "fstat",
+  "fdatasync",
+  "fsync",
+  "close",
+  "open",
+  "openFileHandle",
+  "rename",
+  "unlink",
+  "readFileUtf8",
+  "read",
+  "writeString",
+  "writeBuffers",
+  "readdir",
+]);
+const WRITE_CALLS = new Set(["writeBuffer", "writev", "writeUtf8String", "writeLatin1String", "write"]);
+
 /** Areas in the order the issue names them, first match wins; the url is the script's file URL or node: name. */
 const AREAS: readonly (readonly [string, (url: string, name: string) => boolean])[] = [
   ["GC", (_u, n) => n === "(garbage collector)"],
@@ -41,11 +61,14 @@ const AREAS: readonly (readonly [string, (url: string, name: string) => boolean]
     (u, n) =>
       /node:(_http|http|net|internal\/http|internal\/streams|stream)/.test(u) ||
       /\/shared\/http\//.test(u) ||
-      /\/infra\/local\//.test(u) ||
+      /\/infra\/local\/server\.ts/.test(u) ||
       (u === "" && (n === "parse" || n === "stringify")),
   ],
   ["query path (other gateway code)", (u) => /\/(shared|infra|functions)\//.test(u)],
-  ["(program)/native", (u) => u === ""],
+  ["file I/O (journal, result store)", (u, n) => u === "" && FILE_CALLS.has(n)],
+  ["native writes (socket or file)", (u, n) => u === "" && WRITE_CALLS.has(n)],
+  ["(program)", (u, n) => u === "" && n === "(program)"],
+  ["native (other)", (u) => u === ""],
   ["node internals", (u) => u.startsWith("node:")],
   ["other packages", () => true],
 ];
