@@ -123,10 +123,9 @@ export function summarizeProfile(
     if (area === "idle") continue;
     busyUs += us;
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const where =
-      frame.url === ""
-        ? ""
-        : ` ${frame.url.replace(/^.*\/(node_modules|shared|infra|functions)\//, "$1/")}:${frame.lineNumber + 1}`;
+    const file = frame.url.replace(/^.*\/(node_modules|shared|infra|functions)\//, "$1/");
+    const line = frame.lineNumber > 0 ? `:${frame.lineNumber + 1}` : "";
+    const where = frame.url === "" ? "" : ` ${file}${line}`;
     const key = `${frame.functionName || "(anonymous)"}${where}`;
     const entry = functions.get(key) ?? { area, us: 0 };
     entry.us += us;
