@@ -50,8 +50,11 @@ const AREAS: readonly (readonly [string, (url: string, name: string) => boolean]
   ["zod", (u) => /node_modules\/zod\//.test(u)],
   [
     "pg protocol",
-    (u) => /node_modules\/(pg|pg-protocol|pg-cursor|pg-types|postgres-[a-z-]+|pgpass)\//.test(u),
+    (u) =>
+      /node_modules\/(pg|pg-protocol|pg-cursor|pg-types|postgres-[a-z-]+|pgpass)\//.test(u) ||
+      /\/infra\/local\/adapters\/pg-executor\.ts/.test(u),
   ],
+  ["file stores (local host)", (u) => /\/infra\/local\/adapters\/(file-|atomic-file)/.test(u)],
   ["gzip", (u) => /zlib/.test(u)],
   ["SQL parse (libpg-query)", (u) => /libpg-query/.test(u)],
   ["PGlite", (u) => /@electric-sql\/pglite/.test(u)],
