@@ -17,6 +17,12 @@ export const EXPORT_SQL =
   "SELECT e.id, e.patient_id, e.admitted_at, e.discharged_at, e.department, e.diagnosis_code, e.notes, " +
   "p.mrn, p.dob, p.zip FROM encounters e JOIN patients p ON p.id = e.patient_id";
 
+/**
+ * Values as PostgreSQL's text, as the gateway's executor reads them (`infra/local/adapters/pg-executor.ts`): the
+ * direct baselines skip type parsing too, so they measure the same driver work.
+ */
+const AS_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
 /** Latency figures, milliseconds. */
 export interface LatencyFigures {
   readonly p50: number;
@@ -70,7 +76,7 @@ export async function smallReadLatency(
   try {
     const direct = async (): Promise<number> => {
       const started = performance.now();
-      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array" });
+      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
       if (result.rows.length !== 100) throw new Error("the direct read did not return 100 rows");
       return performance.now() - started;
     };
@@ -78,7 +84,7 @@ export async function smallReadLatency(
       const started = performance.now();
       await db.query("BEGIN READ ONLY");
       await db.query("SET LOCAL statement_timeout = 5000");
-      await db.query({ text: SMALL_READ_SQL, rowMode: "array" });
+      await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
       await db.query("ROLLBACK");
       return performance.now() - started;
     };
@@ -171,7 +177,9 @@ export async function concurrency(
   const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
   try {
     await Promise.all(
-      Array.from({ length: clients }, () => pool.query({ text: SMALL_READ_SQL, rowMode: "array" })),
+      Array.from({ length: clients }, () =>
+        pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT }),
+      ),
     );
     const pairs: { gateway: LoadFigures; direct: LoadFigures }[] = [];
     for (let r = 0; r < runs; r++) {
@@ -185,7 +193,7 @@ export async function concurrency(
       const viaPool = (): Promise<LoadFigures> =>
         load(clients, seconds, async () => {
           const started = performance.now();
-          await pool.query({ text: SMALL_READ_SQL, rowMode: "array" });
+          await pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
           return performance.now() - started;
         });
       if (gatewayFirst) {
@@ -271,7 +279,7 @@ export async function directCursorRead(
   await db.connect();
   try {
     const started = performance.now();
-    const cursor = db.query(new Cursor(sql, [], { rowMode: "array" }));
+    const cursor = db.query(new Cursor(sql, [], { rowMode: "array", types: AS_TEXT }));
     let rows = 0;
     for (;;) {
       const page = await cursor.read(pageSize);
