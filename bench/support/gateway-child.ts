@@ -1,5 +1,4 @@
-// The gateway under benchmark, in its own process so its RSS is its own: prints `READY <url>`, stops on SIGTERM;
-// with BENCH_PROFILE_FILE, SIGUSR2 starts V8's CPU profiler and a second SIGUSR2 writes `<it>-<n>.cpuprofile`.
+// The gateway under benchmark in its own process (its RSS its own): prints `READY <url>`, SIGTERM stops, SIGUSR2 toggles a CPU profile.
 
 import { startLocalHost } from "#infra/local/compose.ts";
 import { createJsonLogger } from "#shared/log.ts";
