@@ -91,6 +91,8 @@ export interface BundleFigures {
    * stub). Node's own start-up is not included.
    */
   readonly coldLoadMs: number;
+  /** Every cold load measured, milliseconds, sorted. */
+  readonly coldLoadsMs: readonly number[];
   /** The packages contributing most to the bundle, bytes each. */
   readonly top: readonly (readonly [string, number])[];
 }
@@ -163,6 +165,7 @@ export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
         wasmBytes: fn.needsParser ? statSync(join(dir, "libpg-query.wasm")).size : 0,
         buildMs,
         coldLoadMs: Math.round((loads[Math.floor(loads.length / 2)] ?? Number.NaN) * 10) / 10,
+        coldLoadsMs: loads.map((ms) => Math.round(ms * 10) / 10),
         top: [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 6),
       });
     }

@@ -17,6 +17,12 @@ export const EXPORT_SQL =
   "SELECT e.id, e.patient_id, e.admitted_at, e.discharged_at, e.department, e.diagnosis_code, e.notes, " +
   "p.mrn, p.dob, p.zip FROM encounters e JOIN patients p ON p.id = e.patient_id";
 
+/**
+ * Values as PostgreSQL's text, as the gateway's executor reads them (`infra/local/adapters/pg-executor.ts`): the
+ * direct baselines skip type parsing too, so they measure the same driver work.
+ */
+const AS_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
 /** Latency figures, milliseconds. */
 export interface LatencyFigures {
   readonly p50: number;
@@ -41,6 +47,18 @@ async function gatewayRead(client: BenchClient, token: string): Promise<number> 
   return ms;
 }
 
+/** Small-read latency pooled over every round, and per round (one round: 100 requests per path, in blocks). */
+export interface SmallReadFigures {
+  readonly gateway: LatencyFigures;
+  readonly direct: LatencyFigures;
+  readonly directTx: LatencyFigures;
+  readonly rounds: readonly {
+    readonly gateway: LatencyFigures;
+    readonly direct: LatencyFigures;
+    readonly directTx: LatencyFigures;
+  }[];
+}
+
 /**
  * Sequential small reads, alternating blocks of gateway and direct requests so machine noise hits all alike:
  * through the gateway (HTTP, token, parse, policy, write-ahead record, read-only transaction, masking, store,
@@ -52,13 +70,13 @@ export async function smallReadLatency(
   token: string,
   databaseUrl: string,
   rounds: number,
-): Promise<{ gateway: LatencyFigures; direct: LatencyFigures; directTx: LatencyFigures }> {
+): Promise<SmallReadFigures> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
     const direct = async (): Promise<number> => {
       const started = performance.now();
-      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array" });
+      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
       if (result.rows.length !== 100) throw new Error("the direct read did not return 100 rows");
       return performance.now() - started;
     };
@@ -66,7 +84,7 @@ export async function smallReadLatency(
       const started = performance.now();
       await db.query("BEGIN READ ONLY");
       await db.query("SET LOCAL statement_timeout = 5000");
-      await db.query({ text: SMALL_READ_SQL, rowMode: "array" });
+      await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
       await db.query("ROLLBACK");
       return performance.now() - started;
     };
@@ -76,15 +94,26 @@ export async function smallReadLatency(
       await directTx();
     }
     const samples = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
+    const perRound: SmallReadFigures["rounds"][number][] = [];
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < 100; i++) samples.gateway.push(await gatewayRead(client, token));
-      for (let i = 0; i < 100; i++) samples.direct.push(await direct());
-      for (let i = 0; i < 100; i++) samples.directTx.push(await directTx());
+      const block = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
+      for (let i = 0; i < 100; i++) block.gateway.push(await gatewayRead(client, token));
+      for (let i = 0; i < 100; i++) block.direct.push(await direct());
+      for (let i = 0; i < 100; i++) block.directTx.push(await directTx());
+      samples.gateway.push(...block.gateway);
+      samples.direct.push(...block.direct);
+      samples.directTx.push(...block.directTx);
+      perRound.push({
+        gateway: latency(block.gateway),
+        direct: latency(block.direct),
+        directTx: latency(block.directTx),
+      });
     }
     return {
       gateway: latency(samples.gateway),
       direct: latency(samples.direct),
       directTx: latency(samples.directTx),
+      rounds: perRound,
     };
   } finally {
     await db.end();
@@ -133,27 +162,49 @@ async function load(
   };
 }
 
-/** `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool of as many connections). */
+/**
+ * `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool
+ * of as many connections, warmed up first), `runs` times with the two alternating so machine noise hits both alike.
+ */
 export async function concurrency(
   client: BenchClient,
   token: string,
   databaseUrl: string,
   clients: number,
   seconds: number,
-): Promise<{ gateway: LoadFigures; direct: LoadFigures }> {
-  const gateway = await load(clients, seconds, async () => {
-    const started = performance.now();
-    const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
-    return answer.status === 200 ? performance.now() - started : { status: answer.status };
-  });
+  runs = 1,
+): Promise<{ gateway: LoadFigures; direct: LoadFigures }[]> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
   try {
-    const direct = await load(clients, seconds, async () => {
-      const started = performance.now();
-      await pool.query({ text: SMALL_READ_SQL, rowMode: "array" });
-      return performance.now() - started;
-    });
-    return { gateway, direct };
+    await Promise.all(
+      Array.from({ length: clients }, () =>
+        pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT }),
+      ),
+    );
+    const pairs: { gateway: LoadFigures; direct: LoadFigures }[] = [];
+    for (let r = 0; r < runs; r++) {
+      const gatewayFirst = r % 2 === 0;
+      const viaGateway = (): Promise<LoadFigures> =>
+        load(clients, seconds, async () => {
+          const started = performance.now();
+          const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
+          return answer.status === 200 ? performance.now() - started : { status: answer.status };
+        });
+      const viaPool = (): Promise<LoadFigures> =>
+        load(clients, seconds, async () => {
+          const started = performance.now();
+          await pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
+          return performance.now() - started;
+        });
+      if (gatewayFirst) {
+        const gateway = await viaGateway();
+        pairs.push({ gateway, direct: await viaPool() });
+      } else {
+        const direct = await viaPool();
+        pairs.push({ gateway: await viaGateway(), direct });
+      }
+    }
+    return pairs;
   } finally {
     await pool.end();
   }
@@ -228,7 +279,7 @@ export async function directCursorRead(
   await db.connect();
   try {
     const started = performance.now();
-    const cursor = db.query(new Cursor(sql, [], { rowMode: "array" }));
+    const cursor = db.query(new Cursor(sql, [], { rowMode: "array", types: AS_TEXT }));
     let rows = 0;
     for (;;) {
       const page = await cursor.read(pageSize);

@@ -1,4 +1,4 @@
-// The gateway under benchmark, in its own process so its RSS is its own: prints `READY <url>`, stops on SIGTERM.
+// The gateway under benchmark in its own process (its RSS its own): prints `READY <url>`, SIGTERM stops, SIGUSR2 toggles a CPU profile.
 
 import { startLocalHost } from "#infra/local/compose.ts";
 import { createJsonLogger } from "#shared/log.ts";
@@ -38,6 +38,31 @@ if (process.env.BENCH_MEMLOG === "1") {
       `mem rss ${mib(m.rss)} heapUsed ${mib(m.heapUsed)} heapTotal ${mib(m.heapTotal)} external ${mib(m.external)} ab ${mib(m.arrayBuffers)}\n`,
     );
   }, 2000).unref();
+}
+const profileTo = process.env.BENCH_PROFILE_FILE;
+if (profileTo !== undefined && profileTo !== "") {
+  const { Session } = await import("node:inspector/promises");
+  const { renameSync, writeFileSync } = await import("node:fs");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  let running = false;
+  let written = 0;
+  process.on("SIGUSR2", () => {
+    if (!running) {
+      running = true;
+      void session.post("Profiler.start");
+      return;
+    }
+    running = false;
+    written += 1;
+    const file = `${profileTo}-${written}.cpuprofile`;
+    void session.post("Profiler.stop").then(({ profile }) => {
+      writeFileSync(`${file}.part`, JSON.stringify(profile));
+      renameSync(`${file}.part`, file);
+    });
+  });
 }
 process.once("SIGTERM", () => {
   void host.close().then(() => process.exit(0));
