@@ -9,17 +9,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { build } from "esbuild";
+import { type BuildOptions, type BuildResult, build } from "esbuild";
 import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
 import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/cdk/constructs/gateway-function.ts";
 import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 
 const run = promisify(execFile);
+/** The policy every bench bundle carries. */
+export const BENCH_POLICY = join(PROJECT_ROOT, "policy/demo.yaml");
+
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
 
 /** Every variable any function reads, with placeholder values (each function validates only what it uses). */
-function environment(fn: FunctionDefinition, policyDigest: string, endpoint: string): NodeJS.ProcessEnv {
+export function benchEnvironment(
+  fn: FunctionDefinition,
+  policyDigest: string,
+  endpoint: string,
+): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     AWS_REGION: "eu-west-1",
@@ -63,7 +70,7 @@ function environment(fn: FunctionDefinition, policyDigest: string, endpoint: str
 }
 
 /** Imports the bundle in a fresh Node process; returns ms from the start of the import to an exported handler. */
-async function coldLoad(dir: string, env: NodeJS.ProcessEnv): Promise<number> {
+export async function coldLoad(dir: string, env: NodeJS.ProcessEnv): Promise<number> {
   const script = [
     "const t = performance.now();",
     `const m = await import(${JSON.stringify(join(dir, "index.mjs"))});`,
@@ -97,8 +104,33 @@ export interface BundleFigures {
   readonly top: readonly (readonly [string, number])[];
 }
 
-/** Builds every function's bundle as the stack does and measures its size and cold load. */
-export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
+/** Builds one function's bundle into `dir` with the stack's esbuild options, its policy and WASM beside it. */
+export async function bundleFunction(
+  fn: FunctionDefinition,
+  dir: string,
+  overrides: Partial<BuildOptions> = {},
+): Promise<BuildResult<{ metafile: true }>> {
+  const result = await build({
+    entryPoints: [join(PROJECT_ROOT, fn.entry)],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    mainFields: ["module", "main"],
+    minify: true,
+    banner: { js: ESM_BANNER },
+    outfile: join(dir, "index.mjs"),
+    logLevel: "silent",
+    ...overrides,
+    metafile: true,
+  });
+  copyFileSync(BENCH_POLICY, join(dir, BUNDLED_POLICY_FILE));
+  if (fn.needsParser) copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(dir, "libpg-query.wasm"));
+  return result;
+}
+
+/** A local stand-in for every AWS endpoint a function calls while composing; close it when done. */
+export async function startAwsStub(): Promise<{ readonly endpoint: string; close(): void }> {
   // Functions that serve the log read the signing key's public half at start: the stub answers with a fresh one.
   const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
     type: "spki",
@@ -123,33 +155,25 @@ export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
   });
   await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
-  const policyPath = join(PROJECT_ROOT, "policy/demo.yaml");
-  const policyDigest = sha256Hex(readFileSync(policyPath, "utf8"));
+  return { endpoint, close: () => stub.close() };
+}
+
+/** Builds every function's bundle as the stack does and measures its size and cold load. */
+export async function benchBundles(coldRuns = 5): Promise<BundleFigures[]> {
+  const stub = await startAwsStub();
+  const { endpoint } = stub;
+  const policyDigest = sha256Hex(readFileSync(BENCH_POLICY, "utf8"));
   const out = mkdtempSync(join(tmpdir(), "phigate-bundles-"));
   const figures: BundleFigures[] = [];
   try {
     for (const fn of await loadFunctions()) {
       const dir = join(out, fn.id);
       const started = performance.now();
-      const result = await build({
-        entryPoints: [join(PROJECT_ROOT, fn.entry)],
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node24",
-        mainFields: ["module", "main"],
-        minify: true,
-        banner: { js: ESM_BANNER },
-        outfile: join(dir, "index.mjs"),
-        metafile: true,
-        logLevel: "silent",
-      });
+      const result = await bundleFunction(fn, dir);
       const buildMs = Math.round(performance.now() - started);
-      copyFileSync(policyPath, join(dir, BUNDLED_POLICY_FILE));
-      if (fn.needsParser) copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(dir, "libpg-query.wasm"));
       const loads: number[] = [];
       for (let i = 0; i < coldRuns; i++)
-        loads.push(await coldLoad(dir, environment(fn, policyDigest, endpoint)));
+        loads.push(await coldLoad(dir, benchEnvironment(fn, policyDigest, endpoint)));
       loads.sort((a, b) => a - b);
       const inputs = Object.entries(
         result.metafile.outputs[Object.keys(result.metafile.outputs)[0] ?? ""]?.inputs ?? {},

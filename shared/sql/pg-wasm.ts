@@ -1,5 +1,9 @@
 // A small pool of libpg-query WebAssembly instances: parses synchronously and retires an instance a stack-exhausting statement may have damaged.
 
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import type { ParseResult } from "@pgsql/types";
 import createPgQueryModule, { type PgQueryWasmModule } from "libpg-query/wasm/libpg-query.js";
 
@@ -45,8 +49,40 @@ let pending = 0;
 let first: Promise<void> | undefined;
 let loading: Promise<void> | undefined;
 
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The parser's WASM file: beside this module in a Lambda bundle, else in the package. */
+function wasmPath(): string {
+  const beside = fileURLToPath(new URL("libpg-query.wasm", import.meta.url));
+  return existsSync(beside)
+    ? beside
+    : createRequire(import.meta.url).resolve("libpg-query/wasm/libpg-query.wasm");
+}
+
+/** The WASM compiled once per process (every instance is made from it); a failed compile is tried again. */
+function compiledWasm(): Promise<WebAssembly.Module> {
+  compiled ??= readFile(wasmPath())
+    .then((bytes) => WebAssembly.compile(bytes))
+    .catch((error: unknown) => {
+      compiled = undefined;
+      throw error;
+    });
+  return compiled;
+}
+
 async function createInstance(): Promise<Instance> {
-  return { module: await createPgQueryModule(), faults: 0 };
+  const wasm = await compiledWasm();
+  const module = await new Promise<PgQueryWasmModule>((resolve, reject) => {
+    const instantiateWasm = (
+      imports: WebAssembly.Imports,
+      receive: (instance: WebAssembly.Instance) => void,
+    ) => {
+      WebAssembly.instantiate(wasm, imports).then(receive, reject);
+      return {};
+    };
+    createPgQueryModule({ instantiateWasm }).then(resolve, reject);
+  });
+  return { module, faults: 0 };
 }
 
 function refill(): void {

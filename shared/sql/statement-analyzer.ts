@@ -50,7 +50,9 @@ export async function createStatementAnalyzer(
   executor: CatalogSource,
   options: StatementAnalyzerOptions = {},
 ): Promise<{ analyze(sql: string): Promise<AnalyzedStatement> }> {
-  await loadSqlParser();
+  // The parser's WASM compiles while the host finishes starting; the first analysis waits for it (a failed load is
+  // tried again there, and fails that request).
+  loadSqlParser().catch(() => {});
   const refs = new Map<string, CatalogRef>();
   const { archive } = options;
   const cache = new CatalogCache({
@@ -70,6 +72,7 @@ export async function createStatementAnalyzer(
   const analyses = new Map<string, { catalog: Catalog; analyzed: AnalyzedStatement }>();
   return {
     async analyze(sql: string): Promise<AnalyzedStatement> {
+      await loadSqlParser();
       const catalog = await cache.get();
       const seen = analyses.get(sql);
       if (seen !== undefined && seen.catalog === catalog) return seen.analyzed;
