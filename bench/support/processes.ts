@@ -13,10 +13,19 @@ export interface GatewayProcess {
 
 /** Starts `bench/support/gateway-child.ts` with `env`; resolves once it printed its URL. */
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "bench/support/gateway-child.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      ...(env.BENCH_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? []),
+      "--import",
+      "tsx",
+      "bench/support/gateway-child.ts",
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const stdout = child.stdout;
   if (stdout === null || child.pid === undefined) throw new Error("could not start the gateway process");
   const pid = child.pid;

@@ -284,10 +284,15 @@ export class PgExecutor implements SqlExecutor {
     }, timeoutMs + 2_000);
     try {
       const quiet = await this.quietSettings(client);
-      await client.query("BEGIN READ ONLY");
-      for (const [name, value] of quiet) await client.query(`SET LOCAL ${name} = '${value}'`);
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-      for (const [name, value] of settings) await client.query(`SET LOCAL ${name} = ${value}`);
+      // One simple-query message, one round trip: every name and value here is the executor's own constant.
+      await client.query(
+        [
+          "BEGIN READ ONLY",
+          ...quiet.map(([name, value]) => `SET LOCAL ${name} = '${value}'`),
+          `SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`,
+          ...settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
+        ].join("; "),
+      );
       const result = await work(client);
       await client.query("ROLLBACK");
       return result;

@@ -1,0 +1,74 @@
+// A focused probe of the small read's request path (issue 18): latency vs direct, 20 clients, and the gateway's CPU per request.
+
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { exportPolicy } from "#test/support/export-policy.ts";
+import { NIGHTLY } from "#test/support/gateway.ts";
+import { startPostgresServer } from "#test/support/postgres-server.ts";
+import { seedEhr } from "#tools/ehr/seed.ts";
+import { concurrency, smallReadLatency } from "./e2e.ts";
+import { BenchClient } from "./support/http-client.ts";
+import { startGatewayProcess } from "./support/processes.ts";
+
+const ROUNDS = Number(process.env.PROBE_ROUNDS ?? 5);
+const SECONDS = Number(process.env.PROBE_SECONDS ?? 5);
+const PROFILE_DIR = process.env.PROBE_CPU_PROF_DIR;
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+const root = await mkdtemp(join(tmpdir(), "phigate-probe-"));
+const server = await startPostgresServer({ database: "ehr" });
+try {
+  const db = new pg.Client({ connectionString: server.url });
+  await db.connect();
+  await seedEhr(db, { patients: 10_000, encounters: 10_000, medications: 1_000 });
+  await db.query("ANALYZE");
+  await db.end();
+  const policyPath = join(root, "policy.yaml");
+  await writeFile(
+    policyPath,
+    exportPolicy(100_000, 600_000, { requestsPerMinute: 1_000_000, burst: 100_000 }),
+  );
+  await mkdir(join(root, "gateway"));
+  const gateway = await startGatewayProcess({
+    BENCH_DATA_DIR: join(root, "gateway"),
+    BENCH_POLICY: policyPath,
+    BENCH_DATABASE_URL: server.url,
+    ...(PROFILE_DIR === undefined ? {} : { BENCH_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }),
+  });
+  const client = new BenchClient(gateway.url);
+  try {
+    const token = await client.token(NIGHTLY);
+    const small = await smallReadLatency(client, token, server.url, ROUNDS);
+    const cpu0 = cpuMs(gateway.pid);
+    const load = await concurrency(client, token, server.url, 20, SECONDS);
+    const cpu1 = cpuMs(gateway.pid);
+    const requests = load.gateway.perSecond * SECONDS;
+    process.stdout.write(
+      `${JSON.stringify({
+        p50: small.gateway.p50,
+        p99: small.gateway.p99,
+        directP50: small.direct.p50,
+        directP99: small.direct.p99,
+        overheadP50: +(small.gateway.p50 - small.direct.p50).toFixed(3),
+        overheadP99: +(small.gateway.p99 - small.direct.p99).toFixed(3),
+        gatewayPerSecond: load.gateway.perSecond,
+        directPerSecond: load.direct.perSecond,
+        percentOfDirect: +((load.gateway.perSecond / load.direct.perSecond) * 100).toFixed(1),
+        gatewayCpuMsPerRequest: +((cpu1 - cpu0) / requests).toFixed(3),
+      })}\n`,
+    );
+  } finally {
+    await gateway.stop();
+  }
+} finally {
+  await server.stop();
+  await rm(root, { recursive: true, force: true });
+}
