@@ -48,7 +48,8 @@ try {
     const token = await client.token(NIGHTLY);
     const small = await smallReadLatency(client, token, server.url, ROUNDS);
     const cpu0 = cpuMs(gateway.pid);
-    const load = await concurrency(client, token, server.url, 20, SECONDS);
+    const [load] = await concurrency(client, token, server.url, 20, SECONDS);
+    if (load === undefined) throw new Error("the load run produced no figures");
     const cpu1 = cpuMs(gateway.pid);
     const requests = load.gateway.perSecond * SECONDS;
     process.stdout.write(
