@@ -3,5 +3,5 @@
 import { serveLogSequencer } from "#infra/aws/log-sequencer.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";
 
-/** The stream handler, composed (and the gap scan run) once per container during the init phase. */
+/** The stream handler, composed once per container during the init phase (the gap scan runs after batches). */
 export const handler = await serveLogSequencer({ signer: signerPart });

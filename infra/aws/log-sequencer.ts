@@ -1,6 +1,7 @@
-// The log sequencer's composition: the gap scan at cold start, then one sequencer run per stream batch.
+// The log sequencer's composition: one sequencer run per stream batch, then one bounded step of the gap scan.
 
 import { createPublicKey } from "node:crypto";
+import type { Item } from "#infra/aws/adapters/dynamo-log-items.ts";
 import { DynamoLogSequencer, type StreamRecord } from "#infra/aws/adapters/dynamo-log-sequencer.ts";
 import { S3CheckpointStore } from "#infra/aws/adapters/s3-checkpoint-store.ts";
 import { ConfigurationError } from "#shared/errors.ts";
@@ -19,8 +20,10 @@ export interface StreamEvent {
 }
 
 /**
- * The sequencer's handler, composed at cold start: it first closes gaps the stream can no longer replay (one scan),
- * then sequences each batch. A failure throws, so the mapping retries the same batch.
+ * The sequencer's handler, composed at cold start. Each invocation first sequences its batch (signing and publishing
+ * the checkpoint), then takes one bounded step of the scan that closes gaps the stream cannot replay, until the
+ * container has read the whole table once: the scan never delays a batch's checkpoint, and a batch costs at most one
+ * page of it. A failure throws, so the mapping retries the same batch (already sequenced entries are skipped).
  */
 export async function serveLogSequencer(
   parts: Pick<AwsParts, "signer">,
@@ -41,11 +44,21 @@ export async function serveLogSequencer(
       kmsKeyArn: config.dataKeyArn,
     }),
   });
-  const scan = await sequencer.scanGaps();
-  logger.info("log sequencer started", { ...scan });
+  let scan: { done: boolean; next?: Item } = { done: false };
   return async (event) => {
     const run = await sequencer.handleRecords(event.Records ?? []);
     logger.info("log batch sequenced", { ...run });
+    if (!scan.done) {
+      const step = await sequencer.scanGapsPage(scan.next, LOG_SEQUENCER.gapScanPageItems);
+      scan = step.next === undefined ? { done: true } : { done: false, next: step.next };
+      logger.info("log gap scan step", {
+        sequenced: step.sequenced,
+        skipped: step.skipped,
+        recovered: step.recovered,
+        done: scan.done,
+      });
+      return { sequenced: run.sequenced + step.sequenced, size: step.size };
+    }
     return { sequenced: run.sequenced, size: run.size };
   };
 }

@@ -9,6 +9,8 @@ export interface StreamDeclaration<C extends Capabilities = Capabilities> extend
   readonly batchSize: number;
   /** Longest a record waits for its batch to fill (the log's merge delay is this plus one KMS sign and a few writes). */
   readonly batchWindowSeconds: number;
+  /** Items the gap scan reads after each batch (one bounded page per invocation, never before the batch). */
+  readonly gapScanPageItems: number;
   /** Why a failed batch needs no dead-letter queue. */
   readonly onFailure: string;
 }
@@ -21,10 +23,11 @@ export const LOG_SEQUENCER = {
   description:
     "phigate: sequences session entries into the chain and the transparency log, signs checkpoints",
   batchSize: 90,
-  batchWindowSeconds: 5,
+  batchWindowSeconds: 1,
+  gapScanPageItems: 100,
   onFailure:
     "A failed batch is retried by the event source mapping until it succeeds (the stream keeps records 24 hours); " +
-    "a run redoes only what its head update did not commit, and the start-up gap scan sequences anything older. " +
+    "a run redoes only what its head update did not commit, and the gap scan (one page after each batch, until each container has read the table once) sequences anything older. " +
     "The IteratorAge alarm reports a batch that keeps failing.",
 } as const satisfies StreamDeclaration;
 

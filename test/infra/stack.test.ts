@@ -247,7 +247,7 @@ describe("least privilege", () => {
     const [mapping] = resources("AWS::Lambda::EventSourceMapping");
     expect(mapping?.[1].Properties).toMatchObject({
       BatchSize: 90,
-      MaximumBatchingWindowInSeconds: 5,
+      MaximumBatchingWindowInSeconds: 1,
       ParallelizationFactor: 1,
       StartingPosition: "TRIM_HORIZON",
     });

@@ -87,6 +87,11 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
   }, 300_000);
 
   afterAll(async () => {
+    if (d !== undefined)
+      console.log(
+        `[aws-log] merge delay over the whole run: ${d.cloud.streams.invocations} batches, ` +
+          `${d.cloud.streams.failures} failed, max ${Math.round(d.cloud.streams.maxMergeDelayMs)} ms from commit to the end of the batch`,
+      );
     await d?.close();
   });
 

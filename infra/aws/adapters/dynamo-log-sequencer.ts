@@ -110,25 +110,43 @@ export class DynamoLogSequencer {
    * disabled): scans the table for entries no marker covers and sequences them by request time.
    */
   async scanGaps(): Promise<SequencerRun> {
-    const found: EntryItem[] = [];
+    let total: SequencerRun = { sequenced: 0, skipped: 0, recovered: 0, size: 0 };
     let startKey: Item | undefined;
     do {
-      const page: ScanCommandOutput = await this.options.client.send(
-        new ScanCommand({
-          TableName: this.options.tableName,
-          FilterExpression: "begins_with(pk, :entry) AND attribute_exists(#record)",
-          ExpressionAttributeNames: { "#record": "record" },
-          ExpressionAttributeValues: { ":entry": { S: KEY_PREFIXES.entry } },
-          ConsistentRead: true,
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const entry = entryFromItem(item);
-        if (entry !== undefined) found.push(entry);
-      }
-      startKey = page.LastEvaluatedKey;
+      const page = await this.scanGapsPage(startKey);
+      total = {
+        sequenced: total.sequenced + page.sequenced,
+        skipped: total.skipped + page.skipped,
+        recovered: total.recovered + page.recovered,
+        size: page.size,
+      };
+      startKey = page.next;
     } while (startKey !== undefined);
+    return total;
+  }
+
+  /**
+   * One bounded step of the gap scan: reads up to `limit` items after `startKey` and sequences the uncovered entries
+   * among them by request time (an earlier version of a session the chain lacks is added before it, whichever page
+   * holds it). `next` is where the following step starts; absent when the table has been read to its end.
+   */
+  async scanGapsPage(startKey?: Item, limit = 100): Promise<SequencerRun & { next?: Item }> {
+    const page: ScanCommandOutput = await this.options.client.send(
+      new ScanCommand({
+        TableName: this.options.tableName,
+        FilterExpression: "begins_with(pk, :entry) AND attribute_exists(#record)",
+        ExpressionAttributeNames: { "#record": "record" },
+        ExpressionAttributeValues: { ":entry": { S: KEY_PREFIXES.entry } },
+        ConsistentRead: true,
+        Limit: limit,
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    const found: EntryItem[] = [];
+    for (const item of page.Items ?? []) {
+      const entry = entryFromItem(item);
+      if (entry !== undefined) found.push(entry);
+    }
     found.sort((a, b) =>
       a.requestedAt !== b.requestedAt
         ? a.requestedAt < b.requestedAt
@@ -140,7 +158,8 @@ export class DynamoLogSequencer {
             : 1
           : a.version - b.version,
     );
-    return this.sequence(found);
+    const run = await this.sequence(found);
+    return page.LastEvaluatedKey === undefined ? run : { ...run, next: page.LastEvaluatedKey };
   }
 
   private async sequence(candidates: readonly EntryItem[]): Promise<SequencerRun> {

@@ -368,7 +368,7 @@ export class DynamoDbStandIn implements LoopbackService {
     };
   }
 
-  /** A whole-table Scan with an optional filter, in 1 MB pages (the log sequencer's gap scan). */
+  /** A whole-table Scan with an optional filter, in pages of 1 MB or `Limit` items read (the log sequencer's gap scan). */
   private scan(call: ServiceCall, input: Record<string, unknown>): unknown {
     const table = this.table(input.TableName);
     call.authorize("dynamodb:Scan", table.arn, {});
@@ -383,10 +383,11 @@ export class DynamoDbStandIn implements LoopbackService {
       const startId = this.keyOf(table, start);
       all = all.filter(([id]) => id > startId);
     }
+    const limit = typeof input.Limit === "number" ? input.Limit : Number.POSITIVE_INFINITY;
     const page: Item[] = [];
     let bytes = 0;
     for (const [, item] of all) {
-      if (bytes >= 1024 * 1024) break;
+      if (bytes >= 1024 * 1024 || page.length >= limit) break;
       page.push(item);
       bytes += itemSize(item);
     }

@@ -174,6 +174,25 @@ describe("the sequencer", () => {
     expect((await head(seq)).checkpoint.size).toBe(8);
   });
 
+  it("closes the same gap one bounded page at a time, as the handler does after each batch", async () => {
+    const seq = await testSequencer(table, TABLE, clock);
+    await writeSessions(4);
+    let step = await seq.sequencer.scanGapsPage(undefined, 1);
+    let sequenced = step.sequenced;
+    let pages = 1;
+    while (step.next !== undefined) {
+      step = await seq.sequencer.scanGapsPage(step.next, 1);
+      sequenced += step.sequenced;
+      pages += 1;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(sequenced).toBe(8);
+    const entries = await collect(store());
+    expect(entries).toHaveLength(8);
+    expect(verifyChain(entries)).toEqual([]);
+    expect((await head(seq)).checkpoint.size).toBe(8);
+  });
+
   it("migrates a chain written before it: the old entries are the first leaves, unchanged, and the chain continues", async () => {
     const old: ChainEntry[] = [];
     let last: ChainEntry | undefined;

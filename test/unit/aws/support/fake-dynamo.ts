@@ -105,13 +105,27 @@ export class FakeTable {
     };
   }
 
-  /** One page of every item matching the filter (the sequencer's gap scan). */
-  scan(input: ScanCommandInput): { Items: Item[] } {
+  /** One page (`Limit` items read, after `ExclusiveStartKey`) of the items matching the filter (the gap scan). */
+  scan(input: ScanCommandInput): { Items: Item[]; LastEvaluatedKey?: Item } {
     const ph = placeholders(input);
-    const items = [...this.items.values()].filter(
-      (item) => input.FilterExpression === undefined || conditionHolds(input.FilterExpression, item, ph),
-    );
-    return { Items: structuredClone(items) };
+    const all = [...this.items.keys()].sort();
+    const from = input.ExclusiveStartKey === undefined ? 0 : all.indexOf(keyOf(input.ExclusiveStartKey)) + 1;
+    const read = all.slice(from, from + (input.Limit ?? all.length));
+    const items = read
+      .map((id) => this.items.get(id) as Item)
+      .filter(
+        (item) => input.FilterExpression === undefined || conditionHolds(input.FilterExpression, item, ph),
+      );
+    const last =
+      read.length > 0 && from + read.length < all.length
+        ? this.items.get(read[read.length - 1] as string)
+        : undefined;
+    return {
+      Items: structuredClone(items),
+      ...(last === undefined
+        ? {}
+        : { LastEvaluatedKey: { pk: last.pk as AttributeValue, sk: last.sk as AttributeValue } }),
+    };
   }
 
   /** The sparse running-sessions index (keys only, one page, ordered by `runningAt`). */
