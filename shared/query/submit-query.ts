@@ -18,6 +18,7 @@ import {
 } from "#shared/errors.ts";
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { type DecidedRequest, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
@@ -99,8 +100,9 @@ export async function submitQuery(
   const decided = await decideRequest(deps, context.principal, request);
   if (request.dryRun) return dryRun(deps, context, request, decided, deps.clock.now());
   if (!windowed(decided)) return admit(deps, context, request, decided);
-  return principalTurns.run(context.principal.key, async () =>
-    admit(deps, context, request, await decideRequest(deps, context.principal, request)),
+  return principalTurns.run(
+    admissionKeyOf(decided.decision.matchedPrincipal, context.principal.key),
+    async () => admit(deps, context, request, await decideRequest(deps, context.principal, request)),
   );
 }
 

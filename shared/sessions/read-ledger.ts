@@ -1,6 +1,7 @@
 // What a completed session adds to its caller's read ledger, and the risk rules' window count read from it.
 
 import type { MaskingSummaryEntry } from "#shared/masking/plan.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import { MAX_WINDOW_SECONDS } from "#shared/policy/schema.ts";
 import { type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -40,7 +41,8 @@ export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
   const rows = record.execution?.rowCount ?? 0;
   const tables = tablesOfPlan(record.masking?.plan ?? []);
   if (rows === 0 || tables.length === 0) return undefined;
-  return { principal: record.principal.key, tables, rows, at: new Date(record.completedAt) };
+  const principal = admissionKeyOf(record.decision.matchedPrincipal, record.principal.key);
+  return { principal, tables, rows, at: new Date(record.completedAt) };
 }
 
 /**
