@@ -326,6 +326,17 @@ export interface ReadLedger {
 /** The read ledger's time bucket, seconds. */
 export const READ_BUCKET_SECONDS = 300;
 
+/**
+ * A caller's turn: a caller's statements let through on its window are decided again, run and recorded one at a
+ * time, so parallel slices see each other's rows (docs/policy.md, "Concurrent slices"); other callers are not held.
+ * A turn not had in time is `RateLimitedError` (429, `retryAfterSeconds`); an unreachable store is
+ * `UnavailableError("store_unavailable")`.
+ */
+export interface CallerTurns {
+  /** Runs `task` in `principal`'s turn; `budgetMs` is the statement's time budget (what the task must still fit). */
+  run<T>(principal: string, budgetMs: number, task: () => Promise<T>): Promise<T>;
+}
+
 /** Time, injectable for tests. */
 export interface Clock {
   now(): Date;
