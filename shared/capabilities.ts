@@ -10,7 +10,8 @@ export interface FunctionCapabilities {
   /**
    * `read`: GetItem on session items only; `chain`: also reads the chain (GetItem on its head, Query by day) for
    * replays and evidence bundles; `write`: session, chain and idempotency items, transactionally (with `database`, also the read ledger's
-   * items: the risk rules count a caller's reads per window, a completed session adds its rows).
+   * items: the risk rules count a caller's reads per window, a completed session adds its rows; and the callers'
+   * turn leases, taken and given back around a windowed statement).
    */
   readonly sessions: "none" | "read" | "chain" | "write";
   /** Lists running sessions (the sparse `running-sessions` index) to fail the ones a stopped function orphaned. */

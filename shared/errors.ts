@@ -224,6 +224,21 @@ export class RateLimitedError extends PhigateError {
   readonly code = "rate_limited";
 }
 
+/**
+ * 429: another statement let through on the same admission key's window holds its turn longer than this request
+ * may wait (`retryAfterSeconds`: when the turn's lease runs out at the latest).
+ */
+export class TurnBusyError extends PhigateError {
+  override readonly name = "TurnBusyError";
+  readonly status = 429;
+  readonly code = "rate_limited";
+  constructor(retryAfterSeconds: number) {
+    super("another statement of this caller's policy principal is running; retry when it has finished", {
+      details: { retryAfterSeconds },
+    });
+  }
+}
+
 /** 500: masking could not be done; nothing is returned. */
 export class MaskingFailedError extends PhigateError {
   override readonly name = "MaskingFailedError";

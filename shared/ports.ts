@@ -34,7 +34,7 @@ export interface ExecuteRequest {
    * ({@link OPAQUE_JOIN_SETTINGS}), so the order rows come out in cannot follow those values (a hash bucket, a sort).
    */
   readonly opaqueJoins?: boolean;
-  /** Who asks (the principal's key): an executor that shares one connection serves callers in turn. */
+  /** Who asks (its admission key: the policy principal entry it matched): an executor that shares one connection serves callers in turn. */
   readonly caller?: string;
 }
 
@@ -65,7 +65,7 @@ export interface ExecuteSummary {
 export interface SqlExecutor {
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary>;
   /**
-   * The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. `caller` (the principal's
+   * The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. `caller` (the admission
    * key) is who asks: planning can be as costly as running, so an executor that serves callers in turn counts
    * estimates in the caller's turns and caps as it does statements.
    */
@@ -302,7 +302,7 @@ export interface Notifier {
 
 /** PHI rows one completed session returned to a caller, by the tables whose protected columns they carried. */
 export interface LedgerReads {
-  /** The caller (principal key). */
+  /** The caller's admission key (its policy principal entry; `shared/policy/admission-key.ts`). */
   readonly principal: string;
   /** `schema.table` of every table with a protected (masked) column in the result. */
   readonly tables: readonly string[];
@@ -331,6 +331,17 @@ export interface ReadLedger {
 
 /** The read ledger's time bucket, seconds. */
 export const READ_BUCKET_SECONDS = 300;
+
+/**
+ * A caller's turn: a caller's statements let through on its window are decided again, run and recorded one at a
+ * time, so parallel slices see each other's rows (docs/policy.md, "Concurrent slices"); other callers are not held.
+ * A turn not had in time is `RateLimitedError` (429, `retryAfterSeconds`); an unreachable store is
+ * `UnavailableError("store_unavailable")`.
+ */
+export interface CallerTurns {
+  /** Runs `task` in `principal`'s turn; `budgetMs` is the statement's time budget (what the task must still fit). */
+  run<T>(principal: string, budgetMs: number, task: () => Promise<T>): Promise<T>;
+}
 
 /** Time, injectable for tests. */
 export interface Clock {

@@ -11,6 +11,7 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoApprovalStore } from "#infra/aws/adapters/dynamo-approval-store.ts";
+import { DynamoCallerTurns } from "#infra/aws/adapters/dynamo-caller-turns.ts";
 import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
@@ -260,6 +261,7 @@ export async function createAwsDeps(
     clock: systemClock,
     results: { pageSize: config.pageSize, inlineMaxBytes: config.inlineMaxBytes },
     decisions: new DecisionCache(),
+    turns: new DynamoCallerTurns({ client: clients.dynamo, tableName: config.sessionsTable, logger }),
     signer,
     // Proofs and bundles read the log the sequencer keeps; a bundle builder also stores checkpoints of exact sizes.
     ...(can.log === "none"

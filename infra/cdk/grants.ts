@@ -9,6 +9,7 @@ import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { IConstruct } from "constructs";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { TURN_KEY_PREFIX } from "#infra/aws/adapters/dynamo-caller-turns.ts";
 import { EVIDENCE_JOB_PREFIX } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { READS_KEY_PREFIX } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { KEY_PREFIXES, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
@@ -48,6 +49,7 @@ const ENTRY_KEYS = `${KEY_PREFIXES.entry}*`;
 const CHAIN_KEYS = `${KEY_PREFIXES.chain}*`;
 const IDEMPOTENCY_KEYS = `${KEY_PREFIXES.idempotency}*`;
 const READ_KEYS = `${READS_KEY_PREFIX}*`;
+const TURN_KEYS = `${TURN_KEY_PREFIX}*`;
 
 /** Actions of writing one object once (a streamed put is a multipart upload). */
 const PUT_OBJECT = ["s3:AbortMultipartUpload", "s3:PutObject"];
@@ -142,6 +144,10 @@ function grantSessions({ can, targets, add }: Grant): void {
     if (write && can.database) {
       add("ReadLedger", ["dynamodb:Query", "dynamodb:UpdateItem"], [targets.sessions.tableArn], {
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [READ_KEYS] },
+      });
+      // And takes the caller's turn for a windowed statement: the `turn#` lease items (`DynamoCallerTurns`).
+      add("CallerTurns", ["dynamodb:PutItem", "dynamodb:DeleteItem"], [targets.sessions.tableArn], {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [TURN_KEYS] },
       });
     }
   }

@@ -11,6 +11,7 @@ import { FileKeyProvider, KEY_PURPOSES } from "#infra/local/adapters/file-key-pr
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { FilePolicyArchive } from "#infra/local/adapters/file-policy-archive.ts";
 import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
+import { InProcessCallerTurns } from "#infra/local/adapters/in-process-caller-turns.ts";
 import { InProcessWorkflow } from "#infra/local/adapters/in-process-workflow.ts";
 import { LocalSigner } from "#infra/local/adapters/local-signer.ts";
 import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
@@ -265,6 +266,7 @@ export async function startLocalHost(
       clock,
       results: { pageSize: 1_000, inlineMaxBytes: 4 * 1024 * 1024 },
       decisions: new DecisionCache(),
+      turns: new InProcessCallerTurns(),
       signer,
       evidence,
       evidenceJobs: { status: new SealedBundleStatus(join(config.dataDir, "evidence")) },

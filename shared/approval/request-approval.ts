@@ -2,6 +2,7 @@
 
 import { newOpaqueId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -36,7 +37,12 @@ export async function approvalBlock(
   let estimatedRows = record.decision.estimatedRows ?? null;
   if (estimatedRows === null) {
     estimatedRows = await deps.executor
-      .estimateRows(statement, params, 5_000, record.principal.key)
+      .estimateRows(
+        statement,
+        params,
+        5_000,
+        admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
+      )
       .catch((error: unknown) => {
         deps.logger.warn("could not estimate rows for an approval", errorFields(error));
         return null;

@@ -4,6 +4,7 @@
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { BadRequestError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
+import { admissionKey } from "#shared/policy/admission-key.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
@@ -102,6 +103,7 @@ export async function decideRequest(
   }
   // The planner sees the statement with the looked-up protected values hidden; a value not where the analysis put
   // it gives no value-blind figure, so the statement counts as unrestricted and too costly.
+  const admission = admissionKey(policy, principal, deps.policy.context);
   const blindly =
     (ask: (sql: string) => Promise<number>) =>
     (hidden: ReadonlySet<string>): Promise<number> => {
@@ -115,18 +117,18 @@ export async function decideRequest(
     classification,
     purpose: request.purpose,
     estimateRows: blindly((sql) =>
-      deps.executor.estimateRows(sql, request.params, ESTIMATE_TIMEOUT_MS, principal.key),
+      deps.executor.estimateRows(sql, request.params, ESTIMATE_TIMEOUT_MS, admission),
     ),
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
           estimateCost: blindly(
             (sql) =>
-              deps.executor.estimateCost?.(sql, request.params, ESTIMATE_TIMEOUT_MS, principal.key) ??
+              deps.executor.estimateCost?.(sql, request.params, ESTIMATE_TIMEOUT_MS, admission) ??
               Promise.reject(new Error("no cost estimate")),
           ),
         }),
-    ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, principal.key) }),
+    ...(deps.reads === undefined ? {} : { windowRows: windowCounter(deps.reads, admission) }),
     now: deps.clock.now(),
   });
   const result: DecidedRequest = { ...full, analyzed };

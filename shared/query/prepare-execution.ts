@@ -5,6 +5,7 @@ import { recordBinding } from "#shared/approval/binding.ts";
 import type { ApprovalDeps } from "#shared/approval/deps.ts";
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { type ConflictCode, ConflictError, PhigateError } from "#shared/errors.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { decideStatement, maskingSummary } from "#shared/sessions/decide.ts";
 import { parameterDigests } from "#shared/sessions/new-record.ts";
@@ -74,7 +75,13 @@ export async function prepareExecution(
     principal: record.principal,
     classification: analyzed.classification,
     purpose: record.request.purpose,
-    estimateRows: () => deps.executor.estimateRows(analyzed.statement, params, 5_000, record.principal.key),
+    estimateRows: () =>
+      deps.executor.estimateRows(
+        analyzed.statement,
+        params,
+        5_000,
+        admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
+      ),
   });
   if (decision.outcome === "deny" || plan === undefined) {
     throw refuse("decision_changed", "the policy no longer allows the approved statement");

@@ -18,11 +18,11 @@ import {
 } from "#shared/errors.ts";
 import { newSessionId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import { type DecidedRequest, decideRequest } from "#shared/query/decide-request.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { type CompletedBody, executeSession } from "#shared/query/execute-session.ts";
-import { principalTurns } from "#shared/query/principal-turns.ts";
 import { maskingSummary } from "#shared/sessions/decide.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
 import {
@@ -87,7 +87,7 @@ function windowed(decided: DecidedRequest): boolean {
  * statement that needs approval is recorded `pending_approval` with its approval block, the approval request is
  * stored and its workflow started (any failure fails the session closed), and the answer is `202`. A statement
  * let through on the caller's window is decided again, run and recorded in the caller's turn (one at a time per
- * caller in this process), so concurrent slices see each other's rows.
+ * admission key, `deps.turns`), so concurrent slices see each other's rows.
  */
 export async function submitQuery(
   deps: QueryDeps,
@@ -99,7 +99,8 @@ export async function submitQuery(
   const decided = await decideRequest(deps, context.principal, request);
   if (request.dryRun) return dryRun(deps, context, request, decided, deps.clock.now());
   if (!windowed(decided)) return admit(deps, context, request, decided);
-  return principalTurns.run(context.principal.key, async () =>
+  const key = admissionKeyOf(decided.decision.matchedPrincipal, context.principal.key);
+  return deps.turns.run(key, decided.decision.limits.timeoutMs, async () =>
     admit(deps, context, request, await decideRequest(deps, context.principal, request)),
   );
 }

@@ -1,6 +1,7 @@
 // What a completed session adds to its caller's read ledger, and the risk rules' window count read from it.
 
 import type { MaskingSummaryEntry } from "#shared/masking/plan.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import { MAX_WINDOW_SECONDS } from "#shared/policy/schema.ts";
 import { type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -44,7 +45,7 @@ export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
     ([table, weight]) => tables.includes(table) && weight > 1,
   );
   return {
-    principal: record.principal.key,
+    principal: admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
     tables,
     rows,
     ...(weights.length === 0 ? {} : { weights: Object.fromEntries(weights) }),

@@ -5,6 +5,7 @@ import { MaskingFailedError, QueryFailedError, UnavailableError } from "#shared/
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
+import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -97,7 +98,7 @@ export async function runStatement(
         timeoutMs: record.decision.limits.timeoutMs,
         maxRows: budget === undefined ? maxRows : allowed + 1,
         pageSize: deps.results.pageSize,
-        caller: record.principal.key,
+        caller: admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
         ...(masking.plan.opaqueJoins === true ? { opaqueJoins: true } : {}),
       },
       {

@@ -1,9 +1,13 @@
 // The approval workflow, notifications, schedules and per-function IAM of the synthesized stack (bundling skipped).
 
 import {
+  DeleteItemCommand,
+  type DeleteItemCommandInput,
   DynamoDBClient,
   GetItemCommand,
   type GetItemCommandInput,
+  PutItemCommand,
+  type PutItemCommandInput,
   QueryCommand,
   type QueryCommandInput,
   UpdateItemCommand,
@@ -13,6 +17,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { DynamoCallerTurns } from "#infra/aws/adapters/dynamo-caller-turns.ts";
 import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore, RUNNING_INDEX } from "#infra/aws/adapters/dynamo-session-store.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
@@ -434,6 +439,65 @@ describe("least privilege of the approval and evidence functions", () => {
       calls.some((call) => statementsOf(f.id).some((s) => allows(s, call))),
     );
     expect(untouched.map((f) => f.id)).toEqual([]);
+  });
+
+  it("lets exactly the functions that decide statements take and give back a caller's turn, on turn# items only", async () => {
+    const calls: { action: string; pk: string }[] = [];
+    const dynamo = mockClient(DynamoDBClient);
+    dynamo.on(PutItemCommand).callsFake((input: PutItemCommandInput) => {
+      calls.push({ action: "dynamodb:PutItem", pk: input.Item?.pk?.S ?? "" });
+      return {};
+    });
+    dynamo.on(DeleteItemCommand).callsFake((input: DeleteItemCommandInput) => {
+      calls.push({ action: "dynamodb:DeleteItem", pk: input.Key?.pk?.S ?? "" });
+      return {};
+    });
+    try {
+      const turns = new DynamoCallerTurns({
+        client: new DynamoDBClient({ region: "eu-west-1" }),
+        tableName: "phigate-sessions",
+        logger: silentLogger,
+      });
+      expect(await turns.run("iss#sub", 5_000, async () => "ran")).toBe("ran");
+    } finally {
+      dynamo.restore();
+    }
+    expect(calls.map((c) => c.action)).toEqual(["dynamodb:PutItem", "dynamodb:DeleteItem"]);
+    expect(calls.every((c) => c.pk.startsWith("turn#"))).toBe(true);
+    const table = { "Fn::GetAtt": [logicalId(stack.storage.sessions), "Arn"] };
+    const allows = (statement: Statement, call: { action: string; pk: string }): boolean => {
+      const condition = statement.Condition as
+        | { "ForAllValues:StringLike"?: { "dynamodb:LeadingKeys"?: string[] } }
+        | undefined;
+      const patterns = condition?.["ForAllValues:StringLike"]?.["dynamodb:LeadingKeys"] ?? [];
+      return (
+        actionsOf(statement).includes(call.action) &&
+        JSON.stringify(statement.Resource) === JSON.stringify(table) &&
+        patterns.some((pattern) =>
+          new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(call.pk),
+        )
+      );
+    };
+    const mayTakeTurns = ALL_FUNCTIONS.filter((f) =>
+      calls.every((call) => statementsOf(f.id).some((s) => allows(s, call))),
+    ).map((f) => f.id);
+    expect(mayTakeTurns.sort()).toEqual([...DECIDERS].sort());
+    for (const id of DECIDERS) {
+      const statement = statementsOf(id).find((s) => s.Sid === "CallerTurns");
+      expect(actionsOf(statement)).toEqual(["dynamodb:DeleteItem", "dynamodb:PutItem"]);
+      expect(statement?.Condition).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["turn#*"] },
+      });
+    }
+    // No other function reaches a caller's lease through any statement, and none deletes anything else.
+    const untouched = ALL_FUNCTIONS.filter((f) => !DECIDERS.includes(f.id)).filter((f) =>
+      calls.some((call) => statementsOf(f.id).some((s) => allows(s, call))),
+    );
+    expect(untouched.map((f) => f.id)).toEqual([]);
+    for (const f of ALL_FUNCTIONS) {
+      for (const s of statementsOf(f.id).filter((s) => actionsOf(s).includes("dynamodb:DeleteItem")))
+        expect(s.Sid, f.id).toBe("CallerTurns");
+    }
   });
 
   it("gives the approver client secret to the OIDC callback only, and the key material to the page functions", () => {

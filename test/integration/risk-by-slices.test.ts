@@ -11,15 +11,38 @@ import {
 } from "#test/support/postgres-server.ts";
 import { seedEhr } from "#tools/ehr/seed.ts";
 
-/** The demo policy with the nightly job's entry matching every branch, so each test is its own caller. */
+/** Branch prefixes each matched by their own policy principal entry (the window and turns are per entry). */
+const CALLERS = [
+  "between",
+  "modulo",
+  "columns",
+  "per-caller",
+  "another-caller",
+  "cross-join",
+  "shared",
+  "parallel",
+];
+
+/**
+ * The demo policy with the nightly job's entry repeated once per test caller, each matching every branch that
+ * starts with the caller's name, so each test is its own principal and one test's branches share one.
+ */
 async function slicesPolicy(): Promise<string> {
   const demo = await readFile("policy/demo.yaml", "utf8");
-  const policy = demo.replace(
-    'sub: "repo:acme/ehr-reports:ref:refs/heads/main"',
-    'sub: "repo:acme/slices:*"',
+  const start = demo.indexOf("  - id: nightly-report\n");
+  const end = demo.indexOf("\nmasking:", start);
+  const entry = demo.slice(start, end).trimEnd();
+  if (start < 0 || !entry.includes('sub: "repo:acme/ehr-reports:ref:refs/heads/main"'))
+    throw new Error("the demo policy's nightly entry moved");
+  const entries = CALLERS.map((name) =>
+    entry
+      .replace("id: nightly-report", `id: slices-${name}`)
+      .replace(
+        'sub: "repo:acme/ehr-reports:ref:refs/heads/main"',
+        `sub: "repo:acme/slices:ref:refs/heads/${name}*"`,
+      ),
   );
-  if (policy === demo) throw new Error("the demo policy's nightly entry moved");
-  return policy;
+  return `${demo.slice(0, start)}${entries.join("\n")}\n${demo.slice(end)}`;
 }
 
 interface Backend {
@@ -65,7 +88,7 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     }
   });
 
-  /** Runs each statement as one caller (its own branch) and returns the answers' statuses. */
+  /** Runs each statement as one caller (a branch) and returns the answers' statuses. */
   async function statuses(branch: string, statements: readonly string[]): Promise<number[]> {
     const token = await gw.token(`repo:acme/slices:ref:refs/heads/${branch}`);
     const seen: number[] = [];
@@ -121,6 +144,25 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     expect(
       await statuses("another-caller", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 500"]),
     ).toEqual([200]);
+  });
+
+  it("counts every subject a principal entry matches as one caller: two branches share one window", async () => {
+    const slice = (k: number) =>
+      `SELECT id, ssn FROM patients WHERE id BETWEEN ${5001 + k * 400} AND ${5000 + (k + 1) * 400}`;
+    expect(await statuses("shared-a", [slice(0), slice(1)])).toEqual([200, 200]);
+    // The other branch's third slice would exceed what is left of the entry's 1,000 rows (200).
+    expect(await statuses("shared-b", [slice(2)])).toEqual([202]);
+  });
+
+  it("lets parallel slices of one principal entry's branches take turns: together they stay in one budget", async () => {
+    const answers = await Promise.all(
+      [0, 1, 2].map(async (k) => {
+        const token = await gw.token(`repo:acme/slices:ref:refs/heads/parallel-${k}`);
+        const sql = `SELECT id, first_name FROM patients WHERE id BETWEEN ${k * 400 + 1} AND ${(k + 1) * 400}`;
+        return gw.query(token, { sql });
+      }),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 202]);
   });
 
   it("does not let a protected lookup restrict another occurrence: cross joins with an always-true predicate need approval", async () => {

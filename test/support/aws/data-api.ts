@@ -69,6 +69,8 @@ export class DataApiStandIn implements LoopbackService {
   resumingCalls = 0;
   /** Statements seen (text as sent), for tests that check what ran. */
   readonly statements: string[] = [];
+  /** What a statement waits for before it runs (a test holds one statement while others come in); none: none. */
+  hold: ((sql: string) => Promise<void> | undefined) | undefined;
 
   constructor(
     stack: ResolvedStack,
@@ -246,6 +248,7 @@ export class DataApiStandIn implements LoopbackService {
     if (input.formatRecordsAs === "JSON" && input.includeResultMetadata === true)
       throw bad("includeResultMetadata is not supported with formatRecordsAs JSON");
     this.statements.push(sql);
+    await this.hold?.(sql);
     const bound = bindNamed(sql, (input.parameters ?? []) as SqlParameter[]);
     const txId = input.transactionId as string | undefined;
     const tx = txId === undefined ? undefined : this.transaction(cluster.arn, txId);

@@ -40,7 +40,7 @@ describe("the read ledger", () => {
     expect(tablesOfPlan(PLAN)).toEqual(["public.encounters", "public.patients"]);
     const record = completed();
     expect(ledgerReadsOf(record)).toEqual({
-      principal: record.principal.key,
+      principal: `policy-principal:${record.decision.matchedPrincipal}`,
       tables: ["public.encounters", "public.patients"],
       rows: 40,
       at: AT,
@@ -106,6 +106,9 @@ describe("the read ledger", () => {
     }
     const ledger = new MemoryReadLedger(() => AT);
     await ledger.rebuild(journal());
-    expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(40);
+    expect(
+      await ledger.rowsSince(`policy-principal:${record.decision.matchedPrincipal}`, "public.patients", AT),
+    ).toBe(40);
+    expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(0);
   });
 });
