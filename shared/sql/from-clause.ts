@@ -157,7 +157,7 @@ function rangeVar(rv: RangeVar, level: Scope, an: Analysis): FromEntry {
   if (rv.schemaname === undefined) {
     const cte = level.ctes?.find(name);
     if (cte !== undefined) {
-      if (cte.referenced) for (const [relation, count] of cte.scans ?? []) an.addScans(relation, count);
+      an.referenceScans(cte.scans, !cte.referenced);
       cte.referenced = true;
       const columns = cte.columns === undefined ? [] : rangeColumns(cte.columns, renames);
       const open = cte.columns === undefined ? CONSTANT : undefined;

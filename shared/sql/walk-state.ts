@@ -121,20 +121,47 @@ export class Analysis {
     return found;
   }
 
-  /** Adds `count` scans of `relation` (see {@link Analysis.scans}). */
+  /**
+   * The full scans of each CTE body being walked, innermost last: its own scans plus, for every reference it makes
+   * to another CTE, that CTE's full scans (a first reference included, unlike {@link Analysis.scans}, which
+   * counted the referenced body where it was defined). What each reference of the CTE reads again.
+   */
+  private readonly bodyScans: Map<SourceRelation, number>[] = [];
+
+  /** Adds `count` scans of `relation` (see {@link Analysis.scans}), to the statement and to the body walked. */
   addScans(relation: SourceRelation, count: number): void {
     if (this.conditionDepth > 0) return;
     this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
+    this.addBodyScans(relation, count);
   }
 
-  /** The scans added since `before` (a copy of {@link Analysis.scans} taken then). */
-  scansSince(before: ReadonlyMap<SourceRelation, number>): Map<SourceRelation, number> {
-    const added = new Map<SourceRelation, number>();
-    for (const [relation, count] of this.scans) {
-      const delta = count - (before.get(relation) ?? 0);
-      if (delta > 0) added.set(relation, delta);
+  private addBodyScans(relation: SourceRelation, count: number): void {
+    const body = this.bodyScans[this.bodyScans.length - 1];
+    if (body !== undefined) body.set(relation, (body.get(relation) ?? 0) + count);
+  }
+
+  /**
+   * Notes a reference to a CTE whose body reads `scans` in full: the statement's count grows by them except at the
+   * first reference (its body's scans were counted where it was defined); the enclosing CTE body's always does.
+   */
+  referenceScans(scans: ReadonlyMap<SourceRelation, number> | undefined, first: boolean): void {
+    if (this.conditionDepth > 0 || scans === undefined) return;
+    for (const [relation, count] of scans) {
+      if (first) this.addBodyScans(relation, count);
+      else this.addScans(relation, count);
     }
-    return added;
+  }
+
+  /** Walks a CTE body and returns its full scans (see {@link Analysis.bodyScans}). */
+  bodyScansOf(walk: () => void): Map<SourceRelation, number> {
+    const body = new Map<SourceRelation, number>();
+    this.bodyScans.push(body);
+    try {
+      walk();
+    } finally {
+      this.bodyScans.pop();
+    }
+    return body;
   }
 
   /** Notes that the statement uses `relation` in the given {@link ACCESS} mode. */

@@ -134,9 +134,9 @@ export function analyzeWith(
     defs.forEach((def, i) => {
       const visible = new CteScope(new Map(), scope);
       const cte = ctes[i] as CommonTableExpr;
-      const before = new Map(an.scans);
-      def.columns = withSearchAndCycle(cte, analyzeBody(def, parent, visible, an));
-      def.scans = an.scansSince(before);
+      def.scans = an.bodyScansOf(() => {
+        def.columns = withSearchAndCycle(cte, analyzeBody(def, parent, visible, an));
+      });
       if (cte.cycle_clause !== undefined || cte.search_clause !== undefined)
         exposeRecursion(cte, def, an, false);
       scope = new CteScope(new Map([[def.name, def]]), scope);
@@ -144,12 +144,14 @@ export function analyzeWith(
     return scope ?? new CteScope(new Map(), undefined);
   }
   // A recursive term scans its relations once per iteration, a number the analysis cannot know.
-  const before = new Map(an.scans);
-  const scope = analyzeRecursive(ctes, defs, parent, outer, an);
-  const unbounded = new Map([...an.scansSince(before).keys()].map((r) => [r, Number.POSITIVE_INFINITY]));
-  for (const relation of unbounded.keys()) an.scans.set(relation, Number.POSITIVE_INFINITY);
+  let scope: CteScope | undefined;
+  const read = an.bodyScansOf(() => {
+    scope = analyzeRecursive(ctes, defs, parent, outer, an);
+  });
+  const unbounded = new Map([...read.keys()].map((r) => [r, Number.POSITIVE_INFINITY]));
+  for (const relation of unbounded.keys()) an.addScans(relation, Number.POSITIVE_INFINITY);
   for (const def of defs) def.scans = unbounded;
-  return scope;
+  return scope as CteScope;
 }
 
 /** The WITH RECURSIVE case of {@link analyzeWith}. */

@@ -83,6 +83,24 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
     2,
   ],
   [
+    // The third outside attack: a CTE whose body only references another CTE read nothing by itself.
+    "a CTE over a CTE, referenced four times",
+    `WITH a AS (SELECT id, mrn, dob FROM patients), b AS (SELECT * FROM a)
+     SELECT b0.mrn, b1.mrn, b2.dob, b3.dob FROM b b0 JOIN b b1 ON b1.id = b0.id + 100
+     JOIN b b2 ON b2.id = b0.id + 200 JOIN b b3 ON b3.id = b0.id + 300 WHERE b0.id <= 100`,
+    4,
+  ],
+  [
+    "a doubling chain of CTEs (eight occurrences per row)",
+    `WITH c0 AS (SELECT id, mrn FROM patients),
+     c1 AS (SELECT a.id, a.mrn AS m0, b.mrn AS m1 FROM c0 a JOIN c0 b ON b.id = a.id + 1),
+     c2 AS (SELECT a.id, a.m0, a.m1, b.m0 AS m2, b.m1 AS m3 FROM c1 a JOIN c1 b ON b.id = a.id + 2),
+     c3 AS (SELECT a.id, a.m0, a.m1, a.m2, a.m3, b.m0 AS m4, b.m1 AS m5, b.m2 AS m6, b.m3 AS m7
+            FROM c2 a JOIN c2 b ON b.id = a.id + 4)
+     SELECT m0, m1, m2, m3, m4, m5, m6, m7 FROM c3 WHERE id <= 100`,
+    8,
+  ],
+  [
     "LATERAL",
     "SELECT p.ssn, l.ssn FROM patients p CROSS JOIN LATERAL (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) l WHERE p.id <= 5000",
     2,

@@ -91,8 +91,8 @@ describe("the read ledger", () => {
     const ledger = new MemoryReadLedger(() => AT);
     if (reads === undefined) throw new Error("no reads");
     await ledger.add(reads);
-    expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(400);
-    expect(await ledger.rowsSince(record.principal.key, "public.encounters", AT)).toBe(40);
+    expect(await ledger.rowsSince(reads.principal, "public.patients", AT)).toBe(400);
+    expect(await ledger.rowsSince(reads.principal, "public.encounters", AT)).toBe(40);
     expect(ledgerRowsOf({ principal: "p", tables: ["t"], rows: 7, at: AT }, "t")).toBe(7);
   });
 
