@@ -14,6 +14,41 @@ export async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+/**
+ * Group commit for directory fsyncs: every caller gets a sync that started after it called, and callers that
+ * arrive while a sync of the same directory is in flight share the one next sync (so N concurrent creations in
+ * a folder cost about 2 directory fsyncs, not N).
+ */
+export class DirectorySyncGroup {
+  private readonly states = new Map<string, { running: Promise<void>; next: Promise<void> | undefined }>();
+
+  constructor(private readonly sync: (path: string) => Promise<void> = syncDirectory) {}
+
+  /** Resolves once a fsync of `path` that started after this call has completed. */
+  run(path: string): Promise<void> {
+    const state = this.states.get(path);
+    if (state === undefined) return this.start(path);
+    state.next ??= state.running.then(
+      () => this.start(path),
+      () => this.start(path),
+    );
+    return state.next;
+  }
+
+  private start(path: string): Promise<void> {
+    const running = this.sync(path);
+    const state = { running, next: undefined };
+    this.states.set(path, state);
+    const done = (): void => {
+      if (this.states.get(path) === state && state.next === undefined) this.states.delete(path);
+    };
+    running.then(done, done);
+    return running;
+  }
+}
+
+const directorySyncs = new DirectorySyncGroup();
+
 /** Replaces `path` with `data` so that a crash leaves either the old or the new content, never a mix. Mode 0600. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const directory = dirname(path);
@@ -37,7 +72,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /**
  * Creates `path` once with `body`: the bytes go to a temporary file (`mode`), are datasync'd, and are hard-linked
- * into place exclusively before the directory is fsync'd, so `path` never exists with partial content.
+ * into place exclusively before the directory is fsync'd, so `path` never exists with partial content. Concurrent
+ * creations in one folder share directory fsyncs ({@link DirectorySyncGroup}).
  * Returns false, changing nothing, when `path` already exists.
  */
 export async function writeFileOnce(
@@ -65,7 +101,7 @@ export async function writeFileOnce(
   } finally {
     await rm(temp, { force: true }).catch(() => undefined);
   }
-  await syncDirectory(directory);
+  await directorySyncs.run(directory);
   return true;
 }
 
