@@ -10,7 +10,8 @@ export const VERIFY_SESSION_USAGE = `phigate verify-session PROOF_FILE --trusted
   Verifies one session offline from its proof (GET /v1/sessions/{id}/proof, saved to PROOF_FILE; auditors):
   the proof's key must have the trusted fingerprint, the checkpoint must be signed by it, every version's
   entry must hash to its chain digest, be the session's versions 1..n in order, and be included in the
-  checkpoint's Merkle tree (RFC 9162). With --held-checkpoint (a checkpoint note you kept earlier; fetch the
+  checkpoint's Merkle tree (RFC 9162). It prints the last version's status: an inclusion proof shows what is in
+  the log, not that nothing follows, so a last version that is not final does not show how the session ended. With --held-checkpoint (a checkpoint note you kept earlier; fetch the
   proof with ?since=ITS_SIZE), the proof's checkpoint must extend it. Exit 0 verified; 1 a problem; 2 usage.`;
 
 const MAX_PROOF_BYTES = 64 * 1024 * 1024;
@@ -64,6 +65,11 @@ export async function verifySessionCommand(argv: string[]): Promise<number> {
     `${[
       `OK  session ${oneLine(v.sessionId ?? "")} verifies`,
       `  versions    ${v.versions}: each hashes to its chain digest and is included in the log`,
+      v.last === undefined
+        ? "  last        no version"
+        : v.last.final
+          ? `  last        version ${v.versions} is ${oneLine(v.last.status)} (final)`
+          : `  last        version ${v.versions} is ${oneLine(v.last.status)}, not final: this proof does not show how the session ended (a later version may exist; verify-evidence over the range shows every version)`,
       `  checkpoint  ${oneLine(v.checkpoint?.origin ?? "")} size ${v.checkpoint?.size}, root ${v.checkpoint?.root}, signed by the trusted key`,
       ...(held === undefined ? [] : ["  held        the checkpoint extends the one you held"]),
     ].join("\n")}\n`,

@@ -7,7 +7,7 @@ import { verifyConsistency, verifyInclusion } from "#shared/log/merkle.ts";
 import { type SessionProof, sessionProofSchema } from "#shared/log/session-proof.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { entryDigest } from "#shared/sessions/chain.ts";
-import { sessionRecordSchema } from "#shared/sessions/record.ts";
+import { type SessionStatus, sessionRecordSchema, TERMINAL_STATUSES } from "#shared/sessions/record.ts";
 
 /** What can be wrong with a session proof, most fundamental first. */
 export type SessionProofProblem =
@@ -25,6 +25,12 @@ export interface SessionProofVerification {
   readonly problems: readonly { readonly class: SessionProofProblem; readonly message: string }[];
   readonly sessionId?: string;
   readonly versions?: number;
+  /**
+   * The status of the last version the proof shows, and whether it is final. An inclusion proof shows what is in
+   * the log, not that nothing follows it: a proof cut short at a `running` version still verifies, so a caller
+   * must read a non-final last status as "not shown to have ended" (a bundle over the range shows every version).
+   */
+  readonly last?: { readonly status: string; readonly final: boolean };
   readonly checkpoint?: { readonly origin: string; readonly size: number; readonly root: string };
 }
 
@@ -65,6 +71,7 @@ export function verifySessionProof(
   if (!reading.ok) return fail("checkpoint_invalid", reading.message);
   const checkpoint = reading.checkpoint;
   const problems: { class: SessionProofProblem; message: string }[] = [];
+  let last: { status: SessionStatus } | undefined;
   for (const [i, version] of proof.versions.entries()) {
     const entry = version.entry as unknown as ChainEntry;
     const label = `version ${i + 1}`;
@@ -82,6 +89,7 @@ export function verifySessionProof(
       });
       continue;
     }
+    last = { status: record.data.status };
     if (record.data.version !== i + 1) {
       problems.push({
         class: "version_missing",
@@ -130,6 +138,9 @@ export function verifySessionProof(
     problems,
     sessionId: proof.sessionId,
     versions: proof.versions.length,
+    ...(last === undefined
+      ? {}
+      : { last: { status: last.status, final: TERMINAL_STATUSES.has(last.status) } }),
     checkpoint: {
       origin: checkpoint.origin,
       size: checkpoint.size,

@@ -77,6 +77,15 @@ describe("phigate verify-evidence --previous and verify-session", () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^OK {2}session ses_\w+ verifies/);
     expect(ok.stdout).toContain("versions    2:");
+    expect(ok.stdout).toContain("last        version 2 is completed (final)");
+    // Cut short at its first (running) version, the proof still verifies (inclusion shows presence, not that
+    // nothing follows) — the verifier says the session is not shown to have ended (found by an outside attacker).
+    await writeFile(file, JSON.stringify({ ...proof, versions: proof.versions.slice(0, 1) }));
+    const cut = await phigate("verify-session", file, "--trusted-key", fingerprint);
+    expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stdout).toContain(
+      "last        version 1 is running, not final: this proof does not show how the session ended",
+    );
     const tampered = structuredClone(proof);
     await writeFile(
       file,
