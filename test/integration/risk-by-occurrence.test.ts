@@ -1,15 +1,9 @@
 // PHI rows per occurrence of a protected table (both backends): self-joins, CTEs, subqueries and UNION ALL slices count each occurrence in the decision, the row budget and the caller's window.
 
 import { readFile } from "node:fs/promises";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "#test/support/gateway.ts";
-import {
-  type PostgresServer,
-  postgresUnavailableReason,
-  startPostgresServer,
-} from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
+import { ehrBackends } from "#test/support/ehr-backends.ts";
+import type { TestGateway } from "#test/support/gateway.ts";
 
 /** One caller per test, each its own policy principal (so the window is its own whatever keys it). */
 const CALLERS = ["join", "columns", "cte", "scalar", "union", "budget", "ledger", "plain", "other"] as const;
@@ -32,34 +26,7 @@ async function occurrencesPolicy(): Promise<string> {
   return `${demo.slice(0, start)}${entries.join("")}${demo.slice(end)}`;
 }
 
-interface Backend {
-  name: string;
-  start(policy: string): Promise<TestGateway>;
-  stop(): Promise<void>;
-}
-
-let server: PostgresServer | undefined;
-const backends: Backend[] = [
-  { name: "embedded PGlite", start: (policy) => startTestGateway({ policy }), stop: async () => {} },
-];
-if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
-  backends.push({
-    name: "a PostgreSQL server (DATABASE_URL)",
-    async start(policy) {
-      server = await startPostgresServer({ database: "ehr" });
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        await seedEhr(client);
-        await client.query("ANALYZE");
-      } finally {
-        await client.end();
-      }
-      return startTestGateway({ databaseUrl: server.url, policy });
-    },
-    stop: async () => server?.stop(),
-  });
-}
+const backends = ehrBackends();
 
 /** `patients` joined to itself `n` times on key offsets, each occurrence selecting `columns(i)`. */
 function selfJoin(n: number, columns: (i: number) => string, where: string): string {
@@ -82,7 +49,7 @@ describe.each(backends)("PHI rows by occurrence against $name", (backend) => {
   const tokens = new Map<Caller, string>();
 
   beforeAll(async () => {
-    gw = await backend.start(await occurrencesPolicy());
+    gw = await backend.start({ policy: await occurrencesPolicy() });
     for (const caller of CALLERS) tokens.set(caller, await gw.token(subjectOf(caller)));
   }, 120_000);
   afterAll(async () => {

@@ -1,43 +1,10 @@
 // Risk by what a statement will read: an always-true predicate restricts nothing, and a large read paged in LIMIT/OFFSET slices is one read (both backends).
 
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
-import {
-  type PostgresServer,
-  postgresUnavailableReason,
-  startPostgresServer,
-} from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
+import { ehrBackends } from "#test/support/ehr-backends.ts";
+import { NIGHTLY, type TestGateway } from "#test/support/gateway.ts";
 
-interface Backend {
-  name: string;
-  start(): Promise<TestGateway>;
-  stop(): Promise<void>;
-}
-
-let server: PostgresServer | undefined;
-const backends: Backend[] = [
-  { name: "embedded PGlite", start: () => startTestGateway(), stop: async () => {} },
-];
-if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
-  backends.push({
-    name: "a PostgreSQL server (DATABASE_URL)",
-    async start() {
-      server = await startPostgresServer({ database: "ehr" });
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        await seedEhr(client);
-        await client.query("ANALYZE");
-      } finally {
-        await client.end();
-      }
-      return startTestGateway({ databaseUrl: server.url });
-    },
-    stop: async () => server?.stop(),
-  });
-}
+const backends = ehrBackends();
 
 const ALL_PHI = "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients";
 const HISTORY =

@@ -1,15 +1,9 @@
 // A caller's PHI rows add up per table per window however the read is sliced: key ranges, modulo, other column lists (both backends).
 
 import { readFile } from "node:fs/promises";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "#test/support/gateway.ts";
-import {
-  type PostgresServer,
-  postgresUnavailableReason,
-  startPostgresServer,
-} from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
+import { ehrBackends } from "#test/support/ehr-backends.ts";
+import type { TestGateway } from "#test/support/gateway.ts";
 
 /** Branch prefixes each matched by their own policy principal entry (the window and turns are per entry). */
 const CALLERS = [
@@ -45,40 +39,13 @@ async function slicesPolicy(): Promise<string> {
   return `${demo.slice(0, start)}${entries.join("\n")}\n${demo.slice(end)}`;
 }
 
-interface Backend {
-  name: string;
-  start(policy: string): Promise<TestGateway>;
-  stop(): Promise<void>;
-}
-
-let server: PostgresServer | undefined;
-const backends: Backend[] = [
-  { name: "embedded PGlite", start: (policy) => startTestGateway({ policy }), stop: async () => {} },
-];
-if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
-  backends.push({
-    name: "a PostgreSQL server (DATABASE_URL)",
-    async start(policy) {
-      server = await startPostgresServer({ database: "ehr" });
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        await seedEhr(client);
-        await client.query("ANALYZE");
-      } finally {
-        await client.end();
-      }
-      return startTestGateway({ databaseUrl: server.url, policy });
-    },
-    stop: async () => server?.stop(),
-  });
-}
+const backends = ehrBackends();
 
 describe.each(backends)("sliced PHI reads against $name", (backend) => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    gw = await backend.start(await slicesPolicy());
+    gw = await backend.start({ policy: await slicesPolicy() });
   });
   afterAll(async () => {
     try {

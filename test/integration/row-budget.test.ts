@@ -2,20 +2,14 @@
 
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assessSession } from "#shared/evidence/assess-session.ts";
 import type { HandlerDeps } from "#shared/http/route.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";
 import { decide, waitForStatus } from "#test/support/approvals.ts";
-import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
-import {
-  type PostgresServer,
-  postgresUnavailableReason,
-  startPostgresServer,
-} from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
+import { ehrBackends } from "#test/support/ehr-backends.ts";
+import { NIGHTLY, type TestGateway } from "#test/support/gateway.ts";
 
 /** Small inline results and pages: an overflowing read has begun streaming its result to the store. */
 const wrapDeps = (deps: HandlerDeps): HandlerDeps => ({
@@ -23,34 +17,7 @@ const wrapDeps = (deps: HandlerDeps): HandlerDeps => ({
   results: { pageSize: 200, inlineMaxBytes: 8 * 1024 },
 });
 
-interface Backend {
-  name: string;
-  start(): Promise<TestGateway>;
-  stop(): Promise<void>;
-}
-
-let server: PostgresServer | undefined;
-const backends: Backend[] = [
-  { name: "embedded PGlite", start: () => startTestGateway({ wrapDeps }), stop: async () => {} },
-];
-if (postgresUnavailableReason() === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
-  backends.push({
-    name: "a PostgreSQL server (DATABASE_URL)",
-    async start() {
-      server = await startPostgresServer({ database: "ehr" });
-      const client = new pg.Client({ connectionString: server.url });
-      await client.connect();
-      try {
-        await seedEhr(client);
-        await client.query("ANALYZE");
-      } finally {
-        await client.end();
-      }
-      return startTestGateway({ databaseUrl: server.url, wrapDeps });
-    },
-    stop: async () => server?.stop(),
-  });
-}
+const backends = ehrBackends();
 
 /** Every file under a directory, recursively (paths relative to it). */
 async function files(directory: string): Promise<string[]> {
@@ -71,7 +38,7 @@ describe.each(backends)("the PHI row budget against $name", (backend) => {
   let alice: string;
 
   beforeAll(async () => {
-    gw = await backend.start();
+    gw = await backend.start({ wrapDeps });
     nightly = await gw.token(NIGHTLY);
     alice = await gw.token("alice", { groups: ["phi-approvers"], claims: { email: "alice@example.test" } });
   });

@@ -1,7 +1,6 @@
 // Planner-cost admission holds for statements that look up protected values: the cost is asked with the values hidden, never skipped.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "#shared/identity/principal.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
@@ -9,17 +8,10 @@ import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 import { demoPolicyWith } from "#test/support/approvals.ts";
 import { ddlCatalog } from "#test/support/builtins.ts";
+import { NIGHTLY_PRINCIPAL } from "#test/support/nightly-principal.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
-const NIGHTLY = {
-  issuer: "https://token.actions.githubusercontent.com",
-  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
-  key: "nightly",
-  audience: ["phigate"],
-  groups: [],
-  claims: {},
-  expiresAt: 4_102_444_800,
-} as Principal;
+const NIGHTLY = NIGHTLY_PRINCIPAL;
 
 let policy: LoadedPolicy;
 let catalog: Catalog;

@@ -1,7 +1,6 @@
 // PHI rows weighed by occurrences: a result row that carries several occurrences of a protected table counts once per occurrence in the decision, the budget and the ledger.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "#shared/identity/principal.ts";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
@@ -9,17 +8,10 @@ import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog, Classification } from "#shared/sql/types.ts";
 import { demoPolicyWith } from "#test/support/approvals.ts";
 import { ddlCatalog } from "#test/support/builtins.ts";
+import { NIGHTLY_PRINCIPAL } from "#test/support/nightly-principal.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
-const NIGHTLY = {
-  issuer: "https://token.actions.githubusercontent.com",
-  subject: "repo:acme/ehr-reports:ref:refs/heads/main",
-  key: "nightly",
-  audience: ["phigate"],
-  groups: [],
-  claims: {},
-  expiresAt: 4_102_444_800,
-} as Principal;
+const NIGHTLY = NIGHTLY_PRINCIPAL;
 
 let demo: LoadedPolicy;
 let catalog: Catalog;
