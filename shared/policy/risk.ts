@@ -24,6 +24,8 @@ export interface RiskAssessment {
    * one (see {@link phiOccurrences}); null when every such table counts once.
    */
   readonly occurrences: Readonly<Record<string, number>> | null;
+  /** The PHI tables any of whose columns reach the result (sorted): what the read ledger counts the session for. */
+  readonly phiTables: readonly string[];
 }
 
 /** The PHI rows an allowed statement may return before the rule that let it through applies after all. */
@@ -48,7 +50,7 @@ export interface RiskInput {
   /** The planner's row estimate for the statement (called only when a rule needs it). */
   readonly estimateRows: () => Promise<number>;
   /**
-   * The most PHI rows this caller's unapproved sessions returned from any one of `tables` since `since` (the read
+   * The PHI rows this caller's unapproved sessions returned from `tables` together since `since` (the read
    * ledger; called only when a rule needs it). Absent: none are known (an offline re-evaluation passes the
    * recorded figure).
    */
@@ -77,7 +79,6 @@ function facts(input: RiskInput) {
       .map((c) => `${c.schema}.${c.table}`),
   );
   // A lookup by literal is a predicate on its table wherever it sits (an INNER JOIN's ON as well as WHERE).
-  const detectorColumns = new Set(masking.detectors.columns);
   for (const e of classification.exposures ?? []) {
     if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
   }
@@ -86,16 +87,25 @@ function facts(input: RiskInput) {
       .filter((r) => (r.access ?? ["read"]).includes("read"))
       .map((r) => `${r.schema}.${r.table}`),
   );
-  const phiColumnsInResult = new Set<string>();
-  // The tables whose protected or free-text columns reach the result: what the read ledger counts.
+  // Protected values per result row: every output column's protected sources, so `p0.ssn, p1.ssn` counts two.
+  let phiColumnsInResult = 0;
+  // The PHI tables any of whose columns (or whole rows) reach the result: what the read ledger counts. A PHI
+  // table's column without a masking rule (a diagnosis code) is still a row of that table leaving.
   const phiResultTables = new Set<string>();
   for (const output of classification.outputs) {
+    const carried = new Set<string>();
     for (const s of output.sources) {
       const key = `${s.schema}.${s.table}.${s.column}`;
-      if (protectedColumns.has(key)) phiColumnsInResult.add(key);
-      if (protectedColumns.has(key) || detectorColumns.has(key))
-        phiResultTables.add(`${s.schema}.${s.table}`);
+      if (protectedColumns.has(key)) carried.add(key);
+      if (phiTables.has(`${s.schema}.${s.table}`)) phiResultTables.add(`${s.schema}.${s.table}`);
     }
+    for (const r of output.wholeRows) {
+      const table = `${r.schema}.${r.table}`;
+      if (!phiTables.has(table)) continue;
+      phiResultTables.add(table);
+      for (const key of protectedColumns) if (tableOf(key) === table) carried.add(key);
+    }
+    phiColumnsInResult += carried.size;
   }
   const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
   return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, occurrences };
@@ -141,9 +151,17 @@ export function phiOccurrences(
   return weights;
 }
 
-/** The PHI rows a result row takes from the most-read of `tables` (1 when none is carried). */
-function weightOf(tables: readonly string[], f: { occurrences: ReadonlyMap<string, number> }): number {
-  return Math.max(1, ...tables.map((t) => f.occurrences.get(t) ?? 1));
+/**
+ * The PHI rows one result row takes from `tables`: the sum of the weights of those it carries (a row joining a
+ * patient to an encounter takes one row of each), at least 1.
+ */
+function weightOf(
+  tables: Iterable<string>,
+  f: { occurrences: ReadonlyMap<string, number>; phiResultTables: ReadonlySet<string> },
+): number {
+  let sum = 0;
+  for (const t of tables) if (f.phiResultTables.has(t)) sum += f.occurrences.get(t) ?? 1;
+  return Math.max(1, sum);
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -179,12 +197,12 @@ async function unrestricted(
 }
 
 /**
- * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more of one of the
- * tables whose protected columns this result carries, unapproved, within the window — whatever statements took
- * them. A read sliced by LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add
- * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups). Under the
- * window: the PHI rows the read may still return (its budget, enforced while it runs); undefined when it returns
- * no protected column.
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more, unapproved,
+ * within the window — from every PHI table together, whatever statements took them. A read sliced by
+ * LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add up to a bulk read the
+ * next slice needs the approval the whole would (and so do many small lookups, and slices taken from several PHI
+ * tables). Under the window: the PHI rows the read may still return (its budget, enforced while it runs);
+ * undefined when its result carries no column of a PHI table among `tables`.
  */
 async function overWindow(
   tables: readonly string[],
@@ -193,11 +211,10 @@ async function overWindow(
   seconds: number,
   probes: Probes,
 ): Promise<string | number | undefined> {
-  const carried = tables.filter((t) => f.phiResultTables.has(t)).sort();
-  if (carried.length === 0) return undefined;
-  const taken = await probes.window(carried, seconds);
+  if (!tables.some((t) => f.phiResultTables.has(t))) return undefined;
+  const taken = await probes.window([...f.phiTables].sort(), seconds);
   if (taken < threshold) return threshold - taken;
-  return `${taken} PHI rows of ${carried.join(" or ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written`;
+  return `${taken} PHI rows were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written and whichever PHI tables they come from`;
 }
 
 /**
@@ -233,10 +250,8 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
     }
   }
   if (w.phiColumnsOver !== undefined) {
-    if (f.phiColumnsInResult.size <= w.phiColumnsOver) return undefined;
-    parts.push(
-      `${f.phiColumnsInResult.size} PHI columns flow into the result (more than ${w.phiColumnsOver})`,
-    );
+    if (f.phiColumnsInResult <= w.phiColumnsOver) return undefined;
+    parts.push(`${f.phiColumnsInResult} PHI columns flow into the result (more than ${w.phiColumnsOver})`);
   }
   if (w.joinWithoutPredicate !== undefined) {
     const tables = w.joinWithoutPredicate;
@@ -336,5 +351,6 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
     windowRows,
     budget: outcome === "allow" ? budget : null,
     occurrences: heavy.length === 0 ? null : Object.fromEntries(heavy),
+    phiTables: [...f.phiResultTables].sort(),
   };
 }

@@ -106,8 +106,8 @@ const SINGLE: readonly (readonly [string, string])[] = [
     "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients WHERE id <= 900",
   ],
   [
-    "patients joined to a table without protected columns",
-    "SELECT p.ssn, p.dob, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900",
+    "patients joined to a PHI table whose columns stay out of the result",
+    "SELECT p.ssn, p.dob FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900",
   ],
   [
     "a second occurrence that only filters",
@@ -131,6 +131,13 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(decision.reasons.join(" ")).toMatch(new RegExp(`about 10\\^\\d rows, ${weight} PHI rows each`));
     // Under the threshold it runs, with a budget weighed the same way.
     const few = await decide(sql, 1);
+    const cells = classified(sql).outputs.length;
+    if (cells > 6) {
+      // Each occurrence's protected value is a PHI column of the row: p0.ssn … p9.ssn are ten, not one.
+      expect(few.rules).toEqual(["grants", "many-phi-columns"]);
+      expect(few.reasons.join(" ")).toContain(`${cells} PHI columns flow into the result (more than 6)`);
+      return;
+    }
     expect(few.outcome, few.reasons.join("; ")).toBe("allow");
     expect(few.rowBudget).toEqual({ rows: 1000, rule: "bulk-phi-read", action: "require_approval", weight });
   });
@@ -140,6 +147,26 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(decision.occurrences).toBeUndefined();
     expect(decision.outcome, decision.reasons.join("; ")).toBe("allow");
     expect(decision.rowBudget?.weight).toBeUndefined();
+  });
+
+  it("adds up the PHI tables a result row carries, masked columns or not (the fourth outside attack)", async () => {
+    // encounters.department has no masking rule, but encounters is a PHI table: each row is one encounter's.
+    const sql =
+      "SELECT p.ssn, p.dob, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900";
+    const many = await decide(sql, 600);
+    expect(many.phiTables).toEqual(["public.encounters", "public.patients"]);
+    expect(many.outcome, many.reasons.join("; ")).toBe("require_approval");
+    expect(many.reasons.join(" ")).toContain("2 PHI rows each (more than 1000 PHI rows)");
+    const few = await decide(sql, 400);
+    expect(few.outcome, few.reasons.join("; ")).toBe("allow");
+    expect(few.rowBudget).toMatchObject({ rows: 1000, action: "require_approval", weight: 2 });
+    // A LIMIT under the rule's figure counts its PHI rows, not its result rows.
+    const sliced = await decide("SELECT e.id, e.diagnosis_code FROM encounters e LIMIT 1000", 1000, 0);
+    expect(sliced.phiTables).toEqual(["public.encounters"]);
+    expect(sliced.rowBudget).toMatchObject({ rows: 1000, rule: "bulk-phi-read" });
+    const after = await decide("SELECT e.id, e.diagnosis_code FROM encounters e LIMIT 1000", 1000, 1000);
+    expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
+    expect(after.reasons.join(" ")).toContain("whichever PHI tables they come from");
   });
 
   it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {
