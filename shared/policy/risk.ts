@@ -3,6 +3,7 @@
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { RiskRule } from "#shared/policy/schema.ts";
+import { AGGREGATE_FUNCTIONS } from "#shared/sql/known-functions.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** What the risk rules concluded. */
@@ -108,7 +109,107 @@ function facts(input: RiskInput) {
     phiColumnsInResult += carried.size;
   }
   const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, occurrences };
+  const uncountable = rowsCombined(classification, phiResultTables);
+  for (const [t, w] of occurrences) {
+    if (Number.isFinite(w)) continue;
+    uncountable.add(t);
+    occurrences.set(t, 1);
+  }
+  // Every PHI table the statement reads shapes its rows, whether or not its values reach them: a join partner or
+  // a count filters and counts them (one PHI row each), and a condition on a subquery (`CASE WHEN EXISTS (...)`,
+  // `WHERE EXISTS`, `ORDER BY (SELECT ...)`) may decide any cell of a row, so it counts one per result column.
+  const conditions = new Set((classification.conditionReads ?? []).map((r) => `${r.schema}.${r.table}`));
+  for (const t of readTables) {
+    if (!phiTables.has(t)) continue;
+    phiResultTables.add(t);
+    const base = occurrences.get(t) ?? 1;
+    occurrences.set(t, conditions.has(t) ? base + Math.max(1, classification.outputs.length) : base);
+  }
+  return {
+    phiTables,
+    predicateTables,
+    readTables,
+    phiColumnsInResult,
+    phiResultTables,
+    occurrences,
+    uncountable,
+  };
+}
+
+/**
+ * Aggregates whose value is one row's value or a statistic over many (`max`, `avg`, `count`): a cell made by one
+ * of them counts as one PHI row. Every other aggregate (`string_agg`, `array_agg`, `json_agg`, `xmlagg`,
+ * `percentile_disc` over an array of fractions...) can put many rows' values into one cell.
+ */
+const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
+  "any_value",
+  "avg",
+  "bit_and",
+  "bit_or",
+  "bit_xor",
+  "bool_and",
+  "bool_or",
+  "corr",
+  "count",
+  "covar_pop",
+  "covar_samp",
+  "cume_dist",
+  "dense_rank",
+  "every",
+  "max",
+  "min",
+  "mode",
+  "percent_rank",
+  "rank",
+  "regr_avgx",
+  "regr_avgy",
+  "regr_count",
+  "regr_intercept",
+  "regr_r2",
+  "regr_slope",
+  "regr_sxx",
+  "regr_sxy",
+  "regr_syy",
+  "stddev",
+  "stddev_pop",
+  "stddev_samp",
+  "sum",
+  "var_pop",
+  "var_samp",
+  "variance",
+]);
+
+/**
+ * The PHI tables in `carried` whose values a result cell may combine from many rows, so that result rows cannot
+ * count their PHI rows: a window function over a value (`lag`, `max(...) OVER (ROWS ...)`), an aggregate not in
+ * {@link ROW_OR_STATISTIC_AGGREGATES} (or a SQL/JSON aggregate), an `ARRAY(SELECT ...)`. An allow-list: a cell
+ * counts one row of its table only through a copy, row-local transformations and the aggregates above.
+ */
+function rowsCombined(
+  classification: Pick<Classification, "outputs" | "exposures">,
+  carried: ReadonlySet<string>,
+): Set<string> {
+  const via = new Map<string, readonly string[]>();
+  for (const e of classification.exposures ?? []) via.set(`${e.schema}.${e.table}.${e.column}`, e.via);
+  const combined = new Set<string>();
+  for (const output of classification.outputs) {
+    const aggregate = output.transforms.includes("aggregate");
+    const window = output.transforms.includes("window");
+    for (const s of output.sources) {
+      const table = `${s.schema}.${s.table}`;
+      if (!carried.has(table)) continue;
+      const tags = via.get(`${table}.${s.column}`) ?? [];
+      const collects = tags.some((tag) => {
+        if (tag === "sublink:array") return true;
+        if (!aggregate || !tag.startsWith("function:")) return false;
+        const name = tag.slice("function:".length);
+        return AGGREGATE_FUNCTIONS.has(name) && !ROW_OR_STATISTIC_AGGREGATES.has(name);
+      });
+      const json = aggregate && output.transforms.includes("json_xml");
+      if (window || collects || json) combined.add(table);
+    }
+  }
+  return combined;
 }
 
 /**
@@ -133,20 +234,31 @@ export function phiOccurrences(
   }
   const scans = new Map(classification.scans.map((r) => [`${r.schema}.${r.table}`, r.scans]));
   const cells = new Map<string, number>();
+  // An aggregate's cell holds a value of a row of its own (a group's max) beside the key columns: counted apart.
+  const aggregated = new Map<string, number>();
+  // A cell computed from a table's values (`e0.code || e1.code`) may hold one from each occurrence.
+  const combining = new Set<string>();
   for (const output of classification.outputs) {
     const tables = new Set<string>();
     for (const s of output.sources) tables.add(`${s.schema}.${s.table}`);
     for (const r of output.wholeRows)
       if (phiTables.has(`${r.schema}.${r.table}`)) tables.add(`${r.schema}.${r.table}`);
-    for (const t of tables) if (carried.has(t)) cells.set(t, (cells.get(t) ?? 0) + 1);
+    const aggregate = output.transforms.includes("aggregate");
+    const into = aggregate ? aggregated : cells;
+    for (const t of tables) {
+      if (!carried.has(t)) continue;
+      into.set(t, (into.get(t) ?? 0) + 1);
+      if (!aggregate && output.kind !== "copy") combining.add(t);
+    }
   }
   for (const t of carried) {
-    const columns = cells.get(t) ?? 1;
+    const columns = cells.get(t) ?? 0;
     const scanned = scans.get(t);
-    weights.set(
-      t,
-      Math.max(1, scanned === undefined || scanned === null ? columns : Math.min(scanned, columns)),
-    );
+    const known = scanned !== undefined && scanned !== null;
+    let rows: number;
+    if (combining.has(t)) rows = known ? scanned : Number.POSITIVE_INFINITY;
+    else rows = known ? Math.min(scanned, columns) : columns;
+    weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
   }
   return weights;
 }
@@ -236,17 +348,24 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
   if (w.phiTableWithoutPredicate) {
     const phiRead = [...f.readTables].filter((t) => f.phiTables.has(t)).sort();
     if (phiRead.length === 0) return undefined;
-    const limited =
-      w.unlessLimitAtMost !== undefined &&
-      limit !== null &&
-      limit * weightOf(phiRead, f) <= w.unlessLimitAtMost;
-    const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
-    if (why !== undefined) parts.push(`PHI table(s) ${why}`);
+    const combined = phiRead.filter((t) => f.uncountable.has(t));
+    if (combined.length > 0)
+      parts.push(
+        `PHI table(s) ${combined.join(", ")} have values of many rows combined into one result cell (a collecting aggregate such as string_agg, array_agg or json_agg, ARRAY(SELECT ...), or a window function over a value), so the PHI rows it returns cannot be counted`,
+      );
     else {
-      const paged = await overWindow(phiRead, f, threshold, seconds, probes);
-      if (paged === undefined) return undefined;
-      if (typeof paged === "number") within(paged);
-      else parts.push(paged);
+      const limited =
+        w.unlessLimitAtMost !== undefined &&
+        limit !== null &&
+        limit * weightOf(phiRead, f) <= w.unlessLimitAtMost;
+      const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
+      if (why !== undefined) parts.push(`PHI table(s) ${why}`);
+      else {
+        const paged = await overWindow(phiRead, f, threshold, seconds, probes);
+        if (paged === undefined) return undefined;
+        if (typeof paged === "number") within(paged);
+        else parts.push(paged);
+      }
     }
   }
   if (w.phiColumnsOver !== undefined) {
