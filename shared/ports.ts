@@ -300,11 +300,11 @@ export interface Notifier {
   notify(notice: ApprovalNotice): Promise<void>;
 }
 
-/** PHI rows one completed session returned to a caller, by the tables whose protected columns they carried. */
+/** PHI rows one completed session returned to a caller, by the PHI tables whose columns they carried. */
 export interface LedgerReads {
   /** The caller's admission key (its policy principal entry; `shared/policy/admission-key.ts`). */
   readonly principal: string;
-  /** `schema.table` of every table with a protected (masked) column in the result. */
+  /** `schema.table` of every PHI table with a column in the result (`decision.phiTables`, masked columns' tables). */
   readonly tables: readonly string[];
   /** Result rows. */
   readonly rows: number;

@@ -6,6 +6,7 @@ import { isSecondLine } from "#shared/masking/masker.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
+import { ledgerTablesOf } from "#shared/sessions/read-ledger.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ANALYZER_VERSION } from "#shared/sql/analyzer-version.ts";
 import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
@@ -155,6 +156,19 @@ export async function reanalyzeExport(input: ReanalysisInput): Promise<Reanalysi
     findings.push(
       finding(
         `takes ${weight} PHI rows of ${table} per result row (occurrences of the table), but ${counted} were counted`,
+      ),
+    );
+  }
+  // The read ledger counted an unapproved session against these tables: re-derived, never read.
+  const ledgered =
+    record.status === "completed" && record.approval === null && (record.execution?.rowCount ?? 0) > 0;
+  const counted = new Set(ledgerTablesOf(record));
+  const uncounted = ledgered ? (decision.phiTables ?? []).filter((t) => !counted.has(t)) : [];
+  if (uncounted.length > 0) {
+    differs = true;
+    findings.push(
+      finding(
+        `returns rows of PHI table(s) ${uncounted.join(", ")} its record did not count them against (read ledger)`,
       ),
     );
   }

@@ -39,6 +39,11 @@ export interface Decision {
    * (occurrences of the table: a self-join, a CTE read twice); absent when every such table counts once.
    */
   readonly occurrences?: Readonly<Record<string, number>>;
+  /**
+   * The PHI tables any of whose columns (or whole rows) reach the result: what the read ledger counts the session's
+   * rows against; absent when none does.
+   */
+  readonly phiTables?: readonly string[];
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { RiskRule } from "#shared/policy/schema.ts";
+import { AGGREGATE_FUNCTIONS } from "#shared/sql/known-functions.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
 /** What the risk rules concluded. */
@@ -24,6 +25,8 @@ export interface RiskAssessment {
    * one (see {@link phiOccurrences}); null when every such table counts once.
    */
   readonly occurrences: Readonly<Record<string, number>> | null;
+  /** The PHI tables any of whose columns reach the result (sorted): what the read ledger counts the session for. */
+  readonly phiTables: readonly string[];
 }
 
 /** The PHI rows an allowed statement may return before the rule that let it through applies after all. */
@@ -48,7 +51,7 @@ export interface RiskInput {
   /** The planner's row estimate for the statement (called only when a rule needs it). */
   readonly estimateRows: () => Promise<number>;
   /**
-   * The most PHI rows this caller's unapproved sessions returned from any one of `tables` since `since` (the read
+   * The PHI rows this caller's unapproved sessions returned from `tables` together since `since` (the read
    * ledger; called only when a rule needs it). Absent: none are known (an offline re-evaluation passes the
    * recorded figure).
    */
@@ -77,7 +80,6 @@ function facts(input: RiskInput) {
       .map((c) => `${c.schema}.${c.table}`),
   );
   // A lookup by literal is a predicate on its table wherever it sits (an INNER JOIN's ON as well as WHERE).
-  const detectorColumns = new Set(masking.detectors.columns);
   for (const e of classification.exposures ?? []) {
     if (e.via.includes("lookup")) predicateTables.add(`${e.schema}.${e.table}`);
   }
@@ -86,19 +88,128 @@ function facts(input: RiskInput) {
       .filter((r) => (r.access ?? ["read"]).includes("read"))
       .map((r) => `${r.schema}.${r.table}`),
   );
-  const phiColumnsInResult = new Set<string>();
-  // The tables whose protected or free-text columns reach the result: what the read ledger counts.
+  // Protected values per result row: every output column's protected sources, so `p0.ssn, p1.ssn` counts two.
+  let phiColumnsInResult = 0;
+  // The PHI tables any of whose columns (or whole rows) reach the result: what the read ledger counts. A PHI
+  // table's column without a masking rule (a diagnosis code) is still a row of that table leaving.
   const phiResultTables = new Set<string>();
   for (const output of classification.outputs) {
+    const carried = new Set<string>();
     for (const s of output.sources) {
       const key = `${s.schema}.${s.table}.${s.column}`;
-      if (protectedColumns.has(key)) phiColumnsInResult.add(key);
-      if (protectedColumns.has(key) || detectorColumns.has(key))
-        phiResultTables.add(`${s.schema}.${s.table}`);
+      if (protectedColumns.has(key)) carried.add(key);
+      if (phiTables.has(`${s.schema}.${s.table}`)) phiResultTables.add(`${s.schema}.${s.table}`);
     }
+    for (const r of output.wholeRows) {
+      const table = `${r.schema}.${r.table}`;
+      if (!phiTables.has(table)) continue;
+      phiResultTables.add(table);
+      for (const key of protectedColumns) if (tableOf(key) === table) carried.add(key);
+    }
+    phiColumnsInResult += carried.size;
   }
   const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
-  return { phiTables, predicateTables, readTables, phiColumnsInResult, phiResultTables, occurrences };
+  const uncountable = rowsCombined(classification, phiResultTables);
+  for (const [t, w] of occurrences) {
+    if (Number.isFinite(w)) continue;
+    uncountable.add(t);
+    occurrences.set(t, 1);
+  }
+  // Every PHI table the statement reads shapes its rows, whether or not its values reach them: a join partner or
+  // a count filters and counts them (one PHI row each), and a condition on a subquery (`CASE WHEN EXISTS (...)`,
+  // `WHERE EXISTS`, `ORDER BY (SELECT ...)`) may decide any cell of a row, so it counts one per result column.
+  const conditions = new Set((classification.conditionReads ?? []).map((r) => `${r.schema}.${r.table}`));
+  for (const t of readTables) {
+    if (!phiTables.has(t)) continue;
+    phiResultTables.add(t);
+    const base = occurrences.get(t) ?? 1;
+    occurrences.set(t, conditions.has(t) ? base + Math.max(1, classification.outputs.length) : base);
+  }
+  return {
+    phiTables,
+    predicateTables,
+    readTables,
+    phiColumnsInResult,
+    phiResultTables,
+    occurrences,
+    uncountable,
+  };
+}
+
+/**
+ * Aggregates whose value is one row's value or a statistic over many (`max`, `avg`, `count`): a cell made by one
+ * of them counts as one PHI row. Every other aggregate (`string_agg`, `array_agg`, `json_agg`, `xmlagg`,
+ * `percentile_disc` over an array of fractions...) can put many rows' values into one cell.
+ */
+const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
+  "any_value",
+  "avg",
+  "bit_and",
+  "bit_or",
+  "bit_xor",
+  "bool_and",
+  "bool_or",
+  "corr",
+  "count",
+  "covar_pop",
+  "covar_samp",
+  "cume_dist",
+  "dense_rank",
+  "every",
+  "max",
+  "min",
+  "mode",
+  "percent_rank",
+  "rank",
+  "regr_avgx",
+  "regr_avgy",
+  "regr_count",
+  "regr_intercept",
+  "regr_r2",
+  "regr_slope",
+  "regr_sxx",
+  "regr_sxy",
+  "regr_syy",
+  "stddev",
+  "stddev_pop",
+  "stddev_samp",
+  "sum",
+  "var_pop",
+  "var_samp",
+  "variance",
+]);
+
+/**
+ * The PHI tables in `carried` whose values a result cell may combine from many rows, so that result rows cannot
+ * count their PHI rows: a window function over a value (`lag`, `max(...) OVER (ROWS ...)`), an aggregate not in
+ * {@link ROW_OR_STATISTIC_AGGREGATES} (or a SQL/JSON aggregate), an `ARRAY(SELECT ...)`. An allow-list: a cell
+ * counts one row of its table only through a copy, row-local transformations and the aggregates above.
+ */
+function rowsCombined(
+  classification: Pick<Classification, "outputs" | "exposures">,
+  carried: ReadonlySet<string>,
+): Set<string> {
+  const via = new Map<string, readonly string[]>();
+  for (const e of classification.exposures ?? []) via.set(`${e.schema}.${e.table}.${e.column}`, e.via);
+  const combined = new Set<string>();
+  for (const output of classification.outputs) {
+    const aggregate = output.transforms.includes("aggregate");
+    const window = output.transforms.includes("window");
+    for (const s of output.sources) {
+      const table = `${s.schema}.${s.table}`;
+      if (!carried.has(table)) continue;
+      const tags = via.get(`${table}.${s.column}`) ?? [];
+      const collects = tags.some((tag) => {
+        if (tag === "sublink:array") return true;
+        if (!aggregate || !tag.startsWith("function:")) return false;
+        const name = tag.slice("function:".length);
+        return AGGREGATE_FUNCTIONS.has(name) && !ROW_OR_STATISTIC_AGGREGATES.has(name);
+      });
+      const json = aggregate && output.transforms.includes("json_xml");
+      if (window || collects || json) combined.add(table);
+    }
+  }
+  return combined;
 }
 
 /**
@@ -123,27 +234,46 @@ export function phiOccurrences(
   }
   const scans = new Map(classification.scans.map((r) => [`${r.schema}.${r.table}`, r.scans]));
   const cells = new Map<string, number>();
+  // An aggregate's cell holds a value of a row of its own (a group's max) beside the key columns: counted apart.
+  const aggregated = new Map<string, number>();
+  // A cell computed from a table's values (`e0.code || e1.code`) may hold one from each occurrence.
+  const combining = new Set<string>();
   for (const output of classification.outputs) {
     const tables = new Set<string>();
     for (const s of output.sources) tables.add(`${s.schema}.${s.table}`);
     for (const r of output.wholeRows)
       if (phiTables.has(`${r.schema}.${r.table}`)) tables.add(`${r.schema}.${r.table}`);
-    for (const t of tables) if (carried.has(t)) cells.set(t, (cells.get(t) ?? 0) + 1);
+    const aggregate = output.transforms.includes("aggregate");
+    const into = aggregate ? aggregated : cells;
+    for (const t of tables) {
+      if (!carried.has(t)) continue;
+      into.set(t, (into.get(t) ?? 0) + 1);
+      if (!aggregate && output.kind !== "copy") combining.add(t);
+    }
   }
   for (const t of carried) {
-    const columns = cells.get(t) ?? 1;
+    const columns = cells.get(t) ?? 0;
     const scanned = scans.get(t);
-    weights.set(
-      t,
-      Math.max(1, scanned === undefined || scanned === null ? columns : Math.min(scanned, columns)),
-    );
+    const known = scanned !== undefined && scanned !== null;
+    let rows: number;
+    if (combining.has(t)) rows = known ? scanned : Number.POSITIVE_INFINITY;
+    else rows = known ? Math.min(scanned, columns) : columns;
+    weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
   }
   return weights;
 }
 
-/** The PHI rows a result row takes from the most-read of `tables` (1 when none is carried). */
-function weightOf(tables: readonly string[], f: { occurrences: ReadonlyMap<string, number> }): number {
-  return Math.max(1, ...tables.map((t) => f.occurrences.get(t) ?? 1));
+/**
+ * The PHI rows one result row takes from `tables`: the sum of the weights of those it carries (a row joining a
+ * patient to an encounter takes one row of each), at least 1.
+ */
+function weightOf(
+  tables: Iterable<string>,
+  f: { occurrences: ReadonlyMap<string, number>; phiResultTables: ReadonlySet<string> },
+): number {
+  let sum = 0;
+  for (const t of tables) if (f.phiResultTables.has(t)) sum += f.occurrences.get(t) ?? 1;
+  return Math.max(1, sum);
 }
 
 type Facts = ReturnType<typeof facts>;
@@ -179,12 +309,12 @@ async function unrestricted(
 }
 
 /**
- * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more of one of the
- * tables whose protected columns this result carries, unapproved, within the window — whatever statements took
- * them. A read sliced by LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add
- * up to a bulk read the next slice needs the approval the whole would (and so do many small lookups). Under the
- * window: the PHI rows the read may still return (its budget, enforced while it runs); undefined when it returns
- * no protected column.
+ * Why a restricted read still counts as bulk: the caller already took `threshold` PHI rows or more, unapproved,
+ * within the window — from every PHI table together, whatever statements took them. A read sliced by
+ * LIMIT/OFFSET, key ranges, modulo or other column lists is one read, so once its slices add up to a bulk read the
+ * next slice needs the approval the whole would (and so do many small lookups, and slices taken from several PHI
+ * tables). Under the window: the PHI rows the read may still return (its budget, enforced while it runs);
+ * undefined when its result carries no column of a PHI table among `tables`.
  */
 async function overWindow(
   tables: readonly string[],
@@ -193,11 +323,10 @@ async function overWindow(
   seconds: number,
   probes: Probes,
 ): Promise<string | number | undefined> {
-  const carried = tables.filter((t) => f.phiResultTables.has(t)).sort();
-  if (carried.length === 0) return undefined;
-  const taken = await probes.window(carried, seconds);
+  if (!tables.some((t) => f.phiResultTables.has(t))) return undefined;
+  const taken = await probes.window([...f.phiTables].sort(), seconds);
   if (taken < threshold) return threshold - taken;
-  return `${taken} PHI rows of ${carried.join(" or ")} were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written`;
+  return `${taken} PHI rows were already returned to this caller in the last ${seconds} s (at least ${threshold}): slices of one read count together, however they are written and whichever PHI tables they come from`;
 }
 
 /**
@@ -219,24 +348,29 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
   if (w.phiTableWithoutPredicate) {
     const phiRead = [...f.readTables].filter((t) => f.phiTables.has(t)).sort();
     if (phiRead.length === 0) return undefined;
-    const limited =
-      w.unlessLimitAtMost !== undefined &&
-      limit !== null &&
-      limit * weightOf(phiRead, f) <= w.unlessLimitAtMost;
-    const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
-    if (why !== undefined) parts.push(`PHI table(s) ${why}`);
+    const combined = phiRead.filter((t) => f.uncountable.has(t));
+    if (combined.length > 0)
+      parts.push(
+        `PHI table(s) ${combined.join(", ")} have values of many rows combined into one result cell (a collecting aggregate such as string_agg, array_agg or json_agg, ARRAY(SELECT ...), or a window function over a value), so the PHI rows it returns cannot be counted`,
+      );
     else {
-      const paged = await overWindow(phiRead, f, threshold, seconds, probes);
-      if (paged === undefined) return undefined;
-      if (typeof paged === "number") within(paged);
-      else parts.push(paged);
+      const limited =
+        w.unlessLimitAtMost !== undefined &&
+        limit !== null &&
+        limit * weightOf(phiRead, f) <= w.unlessLimitAtMost;
+      const why = limited ? undefined : await unrestricted(phiRead, f, threshold, probes);
+      if (why !== undefined) parts.push(`PHI table(s) ${why}`);
+      else {
+        const paged = await overWindow(phiRead, f, threshold, seconds, probes);
+        if (paged === undefined) return undefined;
+        if (typeof paged === "number") within(paged);
+        else parts.push(paged);
+      }
     }
   }
   if (w.phiColumnsOver !== undefined) {
-    if (f.phiColumnsInResult.size <= w.phiColumnsOver) return undefined;
-    parts.push(
-      `${f.phiColumnsInResult.size} PHI columns flow into the result (more than ${w.phiColumnsOver})`,
-    );
+    if (f.phiColumnsInResult <= w.phiColumnsOver) return undefined;
+    parts.push(`${f.phiColumnsInResult} PHI columns flow into the result (more than ${w.phiColumnsOver})`);
   }
   if (w.joinWithoutPredicate !== undefined) {
     const tables = w.joinWithoutPredicate;
@@ -336,5 +470,6 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
     windowRows,
     budget: outcome === "allow" ? budget : null,
     occurrences: heavy.length === 0 ? null : Object.fromEntries(heavy),
+    phiTables: [...f.phiResultTables].sort(),
   };
 }

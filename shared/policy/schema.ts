@@ -78,7 +78,7 @@ export const riskConditionsSchema = z
     phiTableWithoutPredicate: z.literal(true).optional(),
     /** With `phiTableWithoutPredicate`: an outermost constant LIMIT of at most this many rows counts as restrictive. */
     unlessLimitAtMost: z.number().int().positive().optional(),
-    /** More than this many distinct PHI columns flow into the result. */
+    /** More than this many protected values flow into each result row (`p0.ssn, p1.ssn` are two). */
     phiColumnsOver: z.number().int().nonnegative().optional(),
     /** The planner estimates more than this many rows (EXPLAIN, never ANALYZE). */
     estimatedRowsOver: z.number().int().nonnegative().optional(),
@@ -87,7 +87,7 @@ export const riskConditionsSchema = z
     /**
      * With `phiTableWithoutPredicate` / `joinWithoutPredicate`: a predicate restricts only when the planner
      * estimates at most this many rows (or it looks up a protected value); also the PHI rows a principal may
-     * take in slices per window without approval. Default: `unlessLimitAtMost`, else 1000.
+     * take in slices per window without approval, from all PHI tables together. Default: `unlessLimitAtMost`, else 1000.
      */
     restrictedRowsAtMost: z.number().int().positive().optional(),
     /** The window, in seconds, over which a principal's PHI reads of a table add up to one read (default 3600, at most a day). */

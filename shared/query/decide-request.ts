@@ -35,6 +35,12 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
+interface EstimateEntry {
+  readonly analyzed: AnalyzedStatement;
+  readonly value: Promise<number>;
+  readonly expiresAt: number;
+}
+
 /** Timeout of the planner's estimate asked by risk rules. */
 const ESTIMATE_TIMEOUT_MS = 5_000;
 
@@ -46,6 +52,7 @@ const ESTIMATE_TIMEOUT_MS = 5_000;
  */
 export class DecisionCache {
   private readonly entries = new Map<string, CacheEntry>();
+  private readonly estimates = new Map<string, EstimateEntry>();
 
   constructor(
     private readonly maxEntries = 10_000,
@@ -66,6 +73,35 @@ export class DecisionCache {
       return undefined;
     }
     return entry.result;
+  }
+
+  /**
+   * The planner's estimate `kind` of a value-blind statement with its parameters, asked once per `ttlMs` under the
+   * same analysis (catalog): a decision that counted the caller's window is made again for each request, but what
+   * the planner says of the statement does not depend on the window or the caller (and asking it again would queue
+   * an EXPLAIN behind whatever occupies the embedded database). A failed estimate is not kept.
+   */
+  estimate(
+    kind: "rows" | "cost",
+    sql: string,
+    params: QueryRequest["params"],
+    analyzed: AnalyzedStatement,
+    now: number,
+    ask: () => Promise<number>,
+  ): Promise<number> {
+    const key = `${kind}\u0000${params.length === 0 ? "[]" : canonicalJson(params)}\u0000${sql}`;
+    const entry = this.estimates.get(key);
+    if (entry !== undefined && entry.analyzed === analyzed && entry.expiresAt > now) return entry.value;
+    if (this.estimates.size >= this.maxEntries) {
+      const oldest = this.estimates.keys().next();
+      if (oldest.done !== true) this.estimates.delete(oldest.value);
+    }
+    const value = ask();
+    this.estimates.set(key, { analyzed, value, expiresAt: now + this.ttlMs });
+    value.catch(() => {
+      if (this.estimates.get(key)?.value === value) this.estimates.delete(key);
+    });
+    return value;
   }
 
   set(key: string, result: DecidedRequest, now: number): void {
@@ -105,10 +141,14 @@ export async function decideRequest(
   // it gives no value-blind figure, so the statement counts as unrestricted and too costly.
   const admission = admissionKey(policy, principal, deps.policy.context);
   const blindly =
-    (ask: (sql: string) => Promise<number>) =>
+    (kind: "rows" | "cost", ask: (sql: string) => Promise<number>) =>
     (hidden: ReadonlySet<string>): Promise<number> => {
       const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
-      return blind === undefined ? Promise.resolve(Number.MAX_SAFE_INTEGER) : ask(blind);
+      if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
+      const cache = deps.decisions;
+      return cache === undefined
+        ? ask(blind)
+        : cache.estimate(kind, blind, request.params, analyzed, now, () => ask(blind));
     };
   const full = await decideStatement({
     policy,
@@ -116,13 +156,14 @@ export async function decideRequest(
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: blindly((sql) =>
+    estimateRows: blindly("rows", (sql) =>
       deps.executor.estimateRows(sql, request.params, ESTIMATE_TIMEOUT_MS, admission),
     ),
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
           estimateCost: blindly(
+            "cost",
             (sql) =>
               deps.executor.estimateCost?.(sql, request.params, ESTIMATE_TIMEOUT_MS, admission) ??
               Promise.reject(new Error("no cost estimate")),

@@ -142,6 +142,7 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
     ...(cost === undefined ? {} : { estimatedCost: cost }),
     ...(risk.windowRows === null ? {} : { windowRows: risk.windowRows }),
     ...(risk.occurrences === null ? {} : { occurrences: risk.occurrences }),
+    ...(risk.phiTables.length === 0 ? {} : { phiTables: risk.phiTables }),
   };
   if (risk.outcome === "deny") {
     return {

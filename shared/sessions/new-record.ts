@@ -103,6 +103,7 @@ export function newSessionRecord(input: {
         : { windowRows: decision.windowRows }),
       ...(decision.rowBudget === undefined ? {} : { rowBudget: { ...decision.rowBudget } }),
       ...(decision.occurrences === undefined ? {} : { occurrences: { ...decision.occurrences } }),
+      ...(decision.phiTables === undefined ? {} : { phiTables: [...decision.phiTables] }),
       ...(input.matchContext === undefined
         ? {}
         : { matchContext: { devIssuer: input.matchContext.devIssuer ?? null } }),

@@ -32,14 +32,24 @@ export function tablesOfPlan(plan: readonly Pick<MaskingSummaryEntry, "rule">[])
 }
 
 /**
- * What a session adds to the ledger: the rows of a completed session without an approval whose result carried
- * protected (masked) columns, by those columns' tables; undefined for every other session.
+ * The tables a session's rows count against: the decision's `phiTables` and the tables of its masked columns (all
+ * a record made before `phiTables` names).
+ */
+export function ledgerTablesOf(record: Pick<SessionRecord, "decision" | "masking">): string[] {
+  const named = [...(record.decision.phiTables ?? []), ...tablesOfPlan(record.masking?.plan ?? [])];
+  return [...new Set(named)].sort();
+}
+
+/**
+ * What a session adds to the ledger: the rows of a completed session without an approval whose result carried a
+ * column of a PHI table, by those tables (the decision's `phiTables`, and the tables of its masked columns, which
+ * is all a record made before them names); undefined for every other session.
  */
 export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
   if (record.status !== "completed" || record.approval !== null || record.completedAt === null)
     return undefined;
   const rows = record.execution?.rowCount ?? 0;
-  const tables = tablesOfPlan(record.masking?.plan ?? []);
+  const tables = ledgerTablesOf(record);
   if (rows === 0 || tables.length === 0) return undefined;
   const weights = Object.entries(record.decision.occurrences ?? {}).filter(
     ([table, weight]) => tables.includes(table) && weight > 1,
@@ -62,8 +72,8 @@ export function ledgerRowsOf(reads: LedgerReads, table: string): number {
 }
 
 /**
- * The risk rules' window count for a caller: the most PHI rows the caller took from any one of `tables` since
- * `since`, read from the ledger (a table at a time).
+ * The risk rules' window count for a caller: the PHI rows the caller took from `tables` together since `since`
+ * (the sum over the tables), read from the ledger (a table at a time).
  */
 export function windowCounter(
   ledger: ReadLedger,
@@ -71,6 +81,6 @@ export function windowCounter(
 ): (tables: readonly string[], since: Date) => Promise<number> {
   return async (tables, since) => {
     const counts = await Promise.all(tables.map((t) => ledger.rowsSince(principal, t, since)));
-    return Math.max(0, ...counts);
+    return counts.reduce((sum, n) => sum + n, 0);
   };
 }

@@ -158,6 +158,11 @@ export const sessionRecordSchema = z.object({
      */
     occurrences: z.record(z.string(), z.number().int().min(2)).optional(),
     /**
+     * The PHI tables any of whose columns reach the result (docs/policy.md): the read ledger counts the session's
+     * rows against each. Absent: none (and in records made before it, the tables of the masked columns).
+     */
+    phiTables: z.array(z.string()).optional(),
+    /**
      * How the policy's issuer aliases resolved when deciding (the dev IdP's issuer, or null when it was off),
      * so the decision can be re-evaluated offline from the bundled policy. Absent in records written before it.
      */

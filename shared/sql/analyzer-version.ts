@@ -10,5 +10,8 @@
  *    unknown width and stars in VALUES rows are refused.
  * 4: how many times each relation is scanned (`Classification.scans`): a result row's PHI rows are weighed by the
  *    occurrences of a protected table behind it (issue 14, F1).
+ * 5: the relations read by subqueries that only decide conditions (`Classification.conditionReads`), and the
+ *    PHI rows of a result row counted over every PHI table the statement reads, masked columns or not
+ *    (issue 14, the fourth and fifth outside attacks).
  */
-export const ANALYZER_VERSION = 4;
+export const ANALYZER_VERSION = 5;

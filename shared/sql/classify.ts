@@ -120,6 +120,14 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
       const count = an.scans.get(r) ?? 0;
       return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
     }),
+    ...(an.conditionReads.size === 0
+      ? {}
+      : {
+          conditionReads: sortSmall([...an.conditionReads], byKey).map((r) => ({
+            schema: r.schema,
+            table: r.table,
+          })),
+        }),
     lookupValues: an.lookupValues,
     ...(an.lookupLiterals.length === 0 ? {} : { lookupLiterals: an.lookupLiterals }),
     operators: sortSmall([...an.operators.values()], byName),

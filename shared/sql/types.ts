@@ -200,6 +200,12 @@ export interface Classification {
    * result row's PHI rows by (`shared/policy/risk.ts`). Absent in records made before analyzer 4.
    */
   readonly scans?: readonly RelationScans[];
+  /**
+   * The relations read inside a subquery that only decides a condition (EXISTS, IN, ANY, ALL, a subquery in WHERE,
+   * ON, HAVING, ORDER BY...; sorted; absent when none): no value of theirs reaches a row, but a condition's outcome
+   * may shape every cell (`CASE WHEN EXISTS (...) THEN 'x' END`). Absent in records made before analyzer 5.
+   */
+  readonly conditionReads?: readonly TableRef[];
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

@@ -68,6 +68,11 @@ export class Analysis {
   readonly scans = new Map<SourceRelation, number>();
   /** Above 0 while walking a subquery whose scans are not counted (see {@link Analysis.scans}). */
   conditionDepth = 0;
+  /**
+   * The relations read inside a subquery whose rows only decide a condition (EXISTS, IN, a subquery in WHERE...):
+   * none of their values reaches a row, but the condition's outcome may (`CASE WHEN EXISTS (...)`).
+   */
+  readonly conditionReads = new Set<SourceRelation>();
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
@@ -130,7 +135,10 @@ export class Analysis {
 
   /** Adds `count` scans of `relation` (see {@link Analysis.scans}), to the statement and to the body walked. */
   addScans(relation: SourceRelation, count: number): void {
-    if (this.conditionDepth > 0) return;
+    if (this.conditionDepth > 0) {
+      this.conditionReads.add(relation);
+      return;
+    }
     this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
     this.addBodyScans(relation, count);
   }
@@ -145,7 +153,11 @@ export class Analysis {
    * first reference (its body's scans were counted where it was defined); the enclosing CTE body's always does.
    */
   referenceScans(scans: ReadonlyMap<SourceRelation, number> | undefined, first: boolean): void {
-    if (this.conditionDepth > 0 || scans === undefined) return;
+    if (scans === undefined) return;
+    if (this.conditionDepth > 0) {
+      for (const relation of scans.keys()) this.conditionReads.add(relation);
+      return;
+    }
     for (const [relation, count] of scans) {
       if (first) this.addBodyScans(relation, count);
       else this.addScans(relation, count);

@@ -45,7 +45,7 @@ describeWithPostgres("the read ledger on the AWS host", () => {
       statuses.push(answer.status);
       if (answer.status === 202) {
         const approval = answer.body.approval as { reasons: string[] };
-        expect(approval.reasons.join(" ")).toMatch(/1000 PHI rows of public\.patients were already returned/);
+        expect(approval.reasons.join(" ")).toMatch(/1000 PHI rows were already returned to this caller/);
       }
     }
     expect(statuses).toEqual([200, 200, 202]);

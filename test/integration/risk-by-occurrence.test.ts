@@ -113,15 +113,16 @@ describe.each(backends)("PHI rows by occurrence against $name", (backend) => {
     );
   });
 
-  it("weighs the row budget: a misjudged self-join returning 500 rows of 10 patients each keeps nothing", async () => {
-    const sql = selfJoin(10, (i) => `p${i}.mrn`, "p0.id % 1 = 0 AND p0.id <= 500");
+  it("weighs the row budget: a misjudged self-join returning 500 rows of 5 patients each keeps nothing", async () => {
+    // Five occurrences: more protected values per row would fire many-phi-columns (each is a PHI column).
+    const sql = selfJoin(5, (i) => `p${i}.mrn`, "p0.id % 1 = 0 AND p0.id <= 500");
     const dry = await gw.query(tokens.get("budget") ?? "", { sql, dryRun: true });
     expect(dry.body.decision, JSON.stringify(dry.body)).toBe("allow");
     const answer = await ask("budget", sql);
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);
     expect(answer.body.rows).toBeUndefined();
     expect(answer.body.approval.reasons).toEqual([
-      "returned more than 1000 PHI rows (10 per result row) without an approval (bulk-phi-read)",
+      "returned more than 1000 PHI rows (5 per result row) without an approval (bulk-phi-read)",
     ]);
   });
 
@@ -156,7 +157,7 @@ describe.each(backends)("PHI rows by occurrence against $name", (backend) => {
     });
   });
 
-  it("counts patients joined to a table whose protected columns stay out of the result once", async () => {
+  it("counts patients joined to medications as a row of each, masked columns or not", async () => {
     const answer = await ask(
       "other",
       "SELECT p.ssn, p.dob, m.drug, m.dose FROM patients p JOIN medications m ON m.patient_id = p.id WHERE p.id <= 150 AND m.id > 0",
@@ -164,6 +165,16 @@ describe.each(backends)("PHI rows by occurrence against $name", (backend) => {
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const record = await gw.host.deps.sessions.get(answer.body.sessionId);
     expect(record?.decision.occurrences).toBeUndefined();
-    expect(record?.decision.rowBudget?.weight).toBeUndefined();
+    expect(record?.decision.phiTables).toEqual(["public.medications", "public.patients"]);
+    expect(record?.decision.rowBudget?.weight).toBe(2);
+    const rows = answer.body.rows.length;
+    // The window holds both tables' rows: a read of the rest of the 1000 fits, one row more does not.
+    const rest = 1000 - 2 * rows;
+    const over = await ask(
+      "other",
+      `SELECT id, ssn FROM patients WHERE id BETWEEN 5001 AND ${5000 + rest + 1}`,
+    );
+    expect(over.status, JSON.stringify(over.body)).toBe(202);
+    expect(over.body.approval.reasons.join(" ")).toContain(`returned more than ${rest} PHI rows`);
   });
 });

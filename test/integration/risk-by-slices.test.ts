@@ -1,4 +1,4 @@
-// A caller's PHI rows add up per table per window however the read is sliced: key ranges, modulo, other column lists (both backends).
+// A caller's PHI rows add up per window, across PHI tables and masked or not, however the read is sliced: key ranges, modulo, other column lists (both backends).
 
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,8 @@ const CALLERS = [
   "cross-join",
   "shared",
   "parallel",
+  "unmasked",
+  "tables",
 ];
 
 /**
@@ -71,6 +73,24 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     return seen;
   }
 
+  it("counts slices of a PHI table's columns that have no masking rule (the fourth outside attack)", async () => {
+    // encounters.diagnosis_code and medications.drug/dose have no masking rule; they are still rows of PHI tables.
+    const slices = [0, 1, 2].map(
+      (k) => `SELECT patient_id, diagnosis_code FROM encounters ORDER BY id LIMIT 500 OFFSET ${k * 500}`,
+    );
+    expect(await statuses("unmasked", slices)).toEqual([200, 200, 202]);
+  });
+
+  it("counts slices taken from several PHI tables in one window (the fourth outside attack)", async () => {
+    expect(
+      await statuses("tables", [
+        "SELECT id, ssn FROM patients ORDER BY id LIMIT 600",
+        "SELECT patient_id, diagnosis_code FROM encounters ORDER BY id LIMIT 600",
+        "SELECT patient_id, drug, dose FROM medications ORDER BY id LIMIT 600",
+      ]),
+    ).toEqual([200, 202, 202]);
+  });
+
   it("counts key ranges written as literals (BETWEEN) as one read", async () => {
     const slices = [0, 1, 2, 3].map(
       (k) => `SELECT id, ssn, first_name FROM patients WHERE id BETWEEN ${k * 400 + 1} AND ${(k + 1) * 400}`,
@@ -94,20 +114,28 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     expect(await statuses("columns", slices)).toEqual([200, 200, 202, 202]);
   });
 
-  it("counts per caller and per table: another caller, another table and a read without PHI still run", async () => {
+  it("counts per caller across PHI tables: another table's slices and counts count too; another caller still runs", async () => {
     const first = [0, 1, 2].map(
       (k) => `SELECT id, ssn FROM patients WHERE id BETWEEN ${k * 500 + 1} AND ${(k + 1) * 500}`,
     );
     expect(await statuses("per-caller", first)).toEqual([200, 200, 202]);
     // Many small lookups add up too: the same caller's next PHI row of patients needs the approval.
     expect(await statuses("per-caller", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+    // The window is the caller's, not a table's (the fourth outside attack took 1,000 rows from each PHI table):
+    // encounters' rows count, masked columns or not, and so do patients' unmasked columns.
     expect(
       await statuses("per-caller", [
         "SELECT id, patient_id FROM encounters WHERE id BETWEEN 1 AND 400",
-        "SELECT id, admitted_at FROM encounters WHERE id BETWEEN 1 AND 400",
+        "SELECT id, diagnosis_code FROM encounters WHERE id BETWEEN 1 AND 400",
+        "SELECT id, drug, dose FROM medications WHERE id BETWEEN 1 AND 400",
         "SELECT id, state FROM patients WHERE id BETWEEN 2001 AND 2400",
       ]),
-    ).toEqual([200, 200, 200]);
+    ).toEqual([202, 202, 202, 202]);
+    // A count is a fact about the table too (per patient, an oracle): it waits as well; a read of no table runs.
+    expect(
+      await statuses("per-caller", ["SELECT count(*) FROM encounters WHERE id BETWEEN 1 AND 400"]),
+    ).toEqual([202]);
+    expect(await statuses("per-caller", ["SELECT 1 AS one"])).toEqual([200]);
     expect(
       await statuses("another-caller", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 500"]),
     ).toEqual([200]);

@@ -195,6 +195,10 @@ export async function openEvidenceFixture(): Promise<EvidenceFixture> {
       const record: SessionRecord = {
         ...first,
         request: { ...first.request, sql: `SELECT ${columns.join(", ")} FROM encounters LIMIT 2` },
+        // As the gateway records it: the PHI table whose columns reach the result (the read ledger's count).
+        decision: columns.every((c) => options.constant?.includes(c) === true)
+          ? first.decision
+          : { ...first.decision, phiTables: ["public.encounters"] },
         classification: {
           ...first.classification,
           relations: [{ schema: "public", table: "encounters", kind: "table" }],

@@ -139,9 +139,13 @@ describe("policy changes in the chain and in evidence", () => {
       expectedPolicy: parsePolicy(TEST_POLICY, "expected.yaml"),
     });
     expect(expected.ok).toBe(false);
-    expect(expected.problems.map((p) => p.class)).toEqual(["masking_mismatch"]);
+    // Under the expected policy the column is PHI: masked, and counted in the caller's window as well.
+    expect(expected.problems.map((p) => p.class)).toEqual(["masking_mismatch", "reanalysis"]);
     expect(expected.problems[0]?.message).toMatch(
       /column "diagnosis_code" unmasked; policy [0-9a-f]{12} requires redact/,
+    );
+    expect(expected.problems[1]?.message).toMatch(
+      /returns rows of PHI table\(s\) public\.encounters its record did not count them against/,
     );
     expect(expected.facts?.expectedPolicy).toEqual({
       name: "evidence-test",

@@ -62,3 +62,38 @@ describe("re-analysis and the occurrence weight", () => {
     expect(await messages(exported(single, undefined))).not.toMatch(/PHI rows of/);
   });
 });
+
+describe("re-analysis and the tables the read ledger counted", () => {
+  const ran = (sql: string, phiTables: string[] | undefined, approved = false): SessionRecord => {
+    const record = exported(sql, undefined);
+    const at = record.createdAt;
+    return {
+      ...record,
+      decision: { ...record.decision, ...(phiTables === undefined ? {} : { phiTables }) },
+      execution: { startedAt: at, finishedAt: at, durationMs: 1, rowCount: 3, truncated: false },
+      ...(approved
+        ? {
+            approval: {
+              id: "a",
+              expiresAt: at,
+              quorum: 1,
+              binding: "0".repeat(64),
+              estimatedRows: null,
+            },
+          }
+        : {}),
+    };
+  };
+  const UNMASKED = "SELECT patient_id, diagnosis_code FROM encounters WHERE id = 7";
+
+  it("finds an unapproved export whose record did not count a PHI table its result carries", async () => {
+    expect(await messages(ran(UNMASKED, undefined))).toMatch(
+      /returns rows of PHI table\(s\) public\.encounters its record did not count them against \(read ledger\)/,
+    );
+    expect(await messages(ran(UNMASKED, ["public.encounters"]))).not.toMatch(/read ledger/);
+  });
+
+  it("does not ask it of an approved export (the ledger counts unapproved reads only)", async () => {
+    expect(await messages(ran(UNMASKED, undefined, true))).not.toMatch(/read ledger/);
+  });
+});

@@ -78,10 +78,14 @@ describe("the PHI row budget of a decision", () => {
     expect(decision.rowBudget).toEqual({ rows: 500, rule: "no-bulk-at-all", action: "deny" });
   });
 
-  it("is absent when nothing protected is returned, or when the statement needs approval anyway", async () => {
+  it("is absent when no PHI table is read, or when the statement needs approval anyway", async () => {
+    // A count over a PHI table is a fact about it (an oracle per patient in slices): it has a budget too.
     const counted = await decide(demo, "SELECT count(*) FROM patients WHERE id % 1 = 0", 50);
     expect(counted.outcome).toBe("allow");
-    expect(counted.rowBudget).toBeUndefined();
+    expect(counted.rowBudget).toMatchObject({ rows: 1000, rule: "bulk-phi-read" });
+    const none = await decide(demo, "SELECT 1 AS x", 1);
+    expect(none.outcome).toBe("allow");
+    expect(none.rowBudget).toBeUndefined();
     const bulk = await decide(demo, "SELECT id, ssn FROM patients WHERE id > 0", 10_000);
     expect(bulk.outcome).toBe("require_approval");
     expect(bulk.rowBudget).toBeUndefined();

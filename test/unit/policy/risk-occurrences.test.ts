@@ -105,14 +105,6 @@ const SINGLE: readonly (readonly [string, string])[] = [
     "a plain read of several protected columns",
     "SELECT id, ssn, first_name, last_name, dob, zip, mrn FROM patients WHERE id <= 900",
   ],
-  [
-    "patients joined to a table without protected columns",
-    "SELECT p.ssn, p.dob, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900",
-  ],
-  [
-    "a second occurrence that only filters",
-    "SELECT p.ssn, p.dob FROM patients p WHERE p.id <= 900 AND EXISTS (SELECT 1 FROM patients q WHERE q.id = p.id + 1)",
-  ],
 ];
 
 beforeAll(async () => {
@@ -131,6 +123,13 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(decision.reasons.join(" ")).toMatch(new RegExp(`about 10\\^\\d rows, ${weight} PHI rows each`));
     // Under the threshold it runs, with a budget weighed the same way.
     const few = await decide(sql, 1);
+    const cells = classified(sql).outputs.length;
+    if (cells > 6) {
+      // Each occurrence's protected value is a PHI column of the row: p0.ssn … p9.ssn are ten, not one.
+      expect(few.rules).toEqual(["grants", "many-phi-columns"]);
+      expect(few.reasons.join(" ")).toContain(`${cells} PHI columns flow into the result (more than 6)`);
+      return;
+    }
     expect(few.outcome, few.reasons.join("; ")).toBe("allow");
     expect(few.rowBudget).toEqual({ rows: 1000, rule: "bulk-phi-read", action: "require_approval", weight });
   });
@@ -140,6 +139,104 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(decision.occurrences).toBeUndefined();
     expect(decision.outcome, decision.reasons.join("; ")).toBe("allow");
     expect(decision.rowBudget?.weight).toBeUndefined();
+  });
+
+  it("counts every PHI table read: a join partner as a row, a condition subquery as one per result column", async () => {
+    const partner = await decide(
+      "SELECT p.ssn, p.dob FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 400 AND e.id <= 400",
+      400,
+    );
+    expect(partner.phiTables).toEqual(["public.encounters", "public.patients"]);
+    expect(partner.occurrences).toBeUndefined();
+    expect(partner.rowBudget).toMatchObject({ rows: 1000, weight: 2 });
+    // EXISTS decides which rows come back, CASE WHEN EXISTS what each cell says: either is a fact per cell.
+    const filtered = await decide(
+      "SELECT p.ssn, p.dob FROM patients p WHERE p.id <= 300 AND EXISTS (SELECT 1 FROM patients q WHERE q.id = p.id + 1)",
+      300,
+    );
+    expect(filtered.occurrences).toEqual({ "public.patients": 3 });
+    // The fifth outside attack: per-patient facts through conditions, with no PHI column in the result.
+    const oracle =
+      "SELECT g, CASE WHEN EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g AND e.diagnosis_code = 'E11.9') THEN 'y' END, " +
+      "(SELECT count(*) FROM medications m WHERE m.patient_id = g AND m.drug = 'metformin') FROM generate_series(1, 400) g";
+    const facts = await decide(oracle, 400);
+    expect(facts.phiTables).toEqual(["public.encounters", "public.medications"]);
+    expect(facts.occurrences).toEqual({ "public.encounters": 4 });
+    expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
+    const after = await decide(oracle.replace("400) g", "10) g"), 10, 1000);
+    expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
+    expect(after.reasons.join(" ")).toContain("already returned to this caller");
+  });
+
+  it("counts a cell combining a table's occurrences once per occurrence (the fifth outside attack)", async () => {
+    const joined = Array.from({ length: 5 }, (_, i) => `e${i}.diagnosis_code`).join(" || ','  || ");
+    const joins = Array.from(
+      { length: 4 },
+      (_, k) => `JOIN encounters e${k + 1} ON e${k + 1}.id = e0.id + ${(k + 1) * 6000}`,
+    );
+    const sql = `SELECT ${joined} FROM encounters e0 ${joins.join(" ")} WHERE e0.id <= 100`;
+    const decision = await decide(sql, 100);
+    expect(decision.occurrences).toEqual({ "public.encounters": 5 });
+  });
+
+  it("adds up the PHI tables a result row carries, masked columns or not (the fourth outside attack)", async () => {
+    // encounters.department has no masking rule, but encounters is a PHI table: each row is one encounter's.
+    const sql =
+      "SELECT p.ssn, p.dob, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 900 AND e.id <= 900";
+    const many = await decide(sql, 600);
+    expect(many.phiTables).toEqual(["public.encounters", "public.patients"]);
+    expect(many.outcome, many.reasons.join("; ")).toBe("require_approval");
+    expect(many.reasons.join(" ")).toContain("2 PHI rows each (more than 1000 PHI rows)");
+    const few = await decide(sql, 400);
+    expect(few.outcome, few.reasons.join("; ")).toBe("allow");
+    expect(few.rowBudget).toMatchObject({ rows: 1000, action: "require_approval", weight: 2 });
+    // A LIMIT under the rule's figure counts its PHI rows, not its result rows.
+    const sliced = await decide("SELECT e.id, e.diagnosis_code FROM encounters e LIMIT 1000", 1000, 0);
+    expect(sliced.phiTables).toEqual(["public.encounters"]);
+    expect(sliced.rowBudget).toMatchObject({ rows: 1000, rule: "bulk-phi-read" });
+    const after = await decide("SELECT e.id, e.diagnosis_code FROM encounters e LIMIT 1000", 1000, 1000);
+    expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
+    expect(after.reasons.join(" ")).toContain("whichever PHI tables they come from");
+  });
+
+  it.each([
+    [
+      "string_agg in a scalar subquery",
+      "SELECT (SELECT string_agg(diagnosis_code, ',') FROM encounters WHERE id <= 5000)",
+    ],
+    [
+      "array_agg grouped",
+      "SELECT patient_id, array_agg(drug) FROM medications WHERE patient_id <= 10 GROUP BY 1",
+    ],
+    ["json_agg", "SELECT json_agg(diagnosis_code) FROM encounters WHERE id <= 5000"],
+    ["ARRAY(SELECT ...)", "SELECT ARRAY(SELECT diagnosis_code FROM encounters WHERE id <= 5000)"],
+    [
+      "lag",
+      "SELECT diagnosis_code, lag(diagnosis_code, 2) OVER (ORDER BY id) FROM encounters WHERE id <= 500",
+    ],
+    [
+      "a framed max (another row's value)",
+      "SELECT max(diagnosis_code) OVER (ORDER BY id ROWS BETWEEN 3 PRECEDING AND 3 PRECEDING) FROM encounters WHERE id <= 500",
+    ],
+  ])("sends %s over a PHI table's column to approval: its PHI rows cannot be counted", async (_, sql) => {
+    const decision = await decide(sql, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/cannot be counted \(bulk-phi-read/);
+  });
+
+  it("counts a group's max beside its key as a row of its own; count carries nothing", async () => {
+    const grouped = await decide(
+      "SELECT patient_id, max(diagnosis_code), count(*) FROM encounters WHERE patient_id <= 100 GROUP BY 1",
+      100,
+    );
+    expect(grouped.outcome, grouped.reasons.join("; ")).toBe("allow");
+    expect(grouped.occurrences).toEqual({ "public.encounters": 2 });
+    const counted = await decide(
+      "SELECT diagnosis_code, count(*) FROM encounters WHERE id <= 900 GROUP BY 1",
+      900,
+    );
+    expect(counted.outcome, counted.reasons.join("; ")).toBe("allow");
+    expect(counted.occurrences).toBeUndefined();
   });
 
   it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {

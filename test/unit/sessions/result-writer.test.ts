@@ -140,12 +140,13 @@ describe("ResultWriter", () => {
         pending.then(() => "done"),
         new Promise((resolve) => setTimeout(() => resolve("stalled"), 100)),
       ]);
-      if (outcome === "stalled") {
+      // The first stall is the store's gate; once released, a slow moment on a loaded machine is no stall.
+      if (outcome === "stalled" && !stalled) {
         stalled = true;
         expect(taken).toBeLessThan(200_000);
         release();
-        await pending;
       }
+      await pending;
       written++;
     }
     expect(stalled).toBe(true);
