@@ -140,11 +140,11 @@ export class ObjectSegments {
       placed.push({ key: p.key, start: offset + header.length, size: p.body.length });
       offset += header.length + p.body.length + 1;
     }
-    const bytes = Buffer.concat(parts);
     try {
       if (segment.broken !== undefined) throw segment.broken;
       const file = await this.fileOf(segment);
-      await file.write(bytes, 0, bytes.length, start);
+      const { bytesWritten } = await file.writev(parts, start);
+      if (bytesWritten !== offset - start) throw new Error("an object segment write was cut short");
       await (this.options.datasync ?? ((f: FileHandle) => f.datasync()))(file);
     } catch (error) {
       await this.cutBack(segment, start);
