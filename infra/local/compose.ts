@@ -209,7 +209,9 @@ export async function startLocalHost(
       linkKey: await keys.key("result-link"),
       baseUrl: () => baseUrl,
       clock,
+      logger,
     });
+    closers.push(() => objects.close());
     const policyArchive = new FilePolicyArchive(join(config.dataDir, "policies"));
     await policyArchive.put(policy.text);
     const policyRef = { name: policy.document.name, digest: policy.digest };

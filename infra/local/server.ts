@@ -85,9 +85,10 @@ async function serveObject(objects: FileObjectStore, url: URL, response: ServerR
     url.searchParams.get("signature") ?? undefined,
   );
   if (grant === undefined) throw new NotFoundError("no such object, or the link expired");
-  const path = objects.pathOf(grant.key);
+  const source = await objects.source(grant.key);
+  const range = source.size === undefined ? {} : { start: source.start, end: source.start + source.size - 1 };
   await new Promise<void>((resolve, reject) => {
-    const stream = createReadStream(path);
+    const stream = createReadStream(source.path, range);
     stream.once("open", () => {
       response.writeHead(200, {
         "content-type": grant.key.endsWith(".gz") ? "application/gzip" : "application/octet-stream",

@@ -5,13 +5,15 @@
 // accepted but not yet checkpointed when the process died are integrated at the restart (issue 16).
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { FileSessionStore } from "#infra/local/adapters/file-session-store.ts";
+import { sha256Hex } from "#shared/crypto/digest.ts";
 import { keyFingerprint } from "#shared/crypto/signature.ts";
 import { verifySessionProof } from "#shared/log/verify-session-proof.ts";
 import type { ChainEntry } from "#shared/ports.ts";
@@ -170,9 +172,28 @@ describe("kill -9 under load, then restart", () => {
       0,
       ...(await readdir(join(dataDir, "log", "checkpoints"))).map((n) => Number(n.slice(0, 16)) || 0),
     );
-    const durable = (await journalEntries(dataDir)).length;
+    const atKill = await journalEntries(dataDir);
+    const durable = atKill.length;
     expect(checkpointed).toBeLessThanOrEqual(durable);
     console.info(`crash: ${durable - checkpointed} durable entries were not yet checkpointed at kill -9`);
+    // Every completed record, answered or not, points at a whole result object, read before any restart repairs.
+    const objects = new FileObjectStore({
+      directory: join(dataDir, "objects"),
+      linkKey: randomBytes(32),
+      baseUrl: () => "http://127.0.0.1",
+    });
+    const unbacked: string[] = [];
+    let completed = 0;
+    for (const entry of atKill) {
+      if (!isSessionEntry(entry) || entry.record.result === null) continue;
+      completed++;
+      const bytes = await objects.get(entry.record.result.object.key);
+      if (bytes === undefined || sha256Hex(bytes) !== entry.record.result.object.sha256)
+        unbacked.push(entry.record.sessionId);
+    }
+    await objects.close();
+    expect(completed).toBeGreaterThan(0);
+    expect(unbacked).toEqual([]);
 
     child = await startProcess(env);
     const wanted = { allowed: "completed", denied: "rejected", approval: "pending_approval" } as const;

@@ -1,6 +1,6 @@
 // The PHI row budget (both backends): a read let through as restricted that returns more PHI rows than its rule allows is answered 202, keeps nothing, and verifies.
 
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assessSession } from "#shared/evidence/assess-session.ts";
@@ -20,9 +20,14 @@ const wrapDeps = (deps: HandlerDeps): HandlerDeps => ({
 const backends = ehrBackends();
 
 /** Every file under a directory, recursively (paths relative to it). */
-async function files(directory: string): Promise<string[]> {
+/** Files under `directory` whose name or content (an object segment's frames) names `sessionId`. */
+async function filesNaming(directory: string, sessionId: string): Promise<string[]> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  const paths = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  const naming: string[] = [];
+  for (const path of paths)
+    if (path.includes(sessionId) || (await readFile(path)).includes(sessionId)) naming.push(path);
+  return naming;
 }
 
 const LOOKUP_ELSEWHERE =
@@ -85,7 +90,7 @@ describe.each(backends)("the PHI row budget against $name", (backend) => {
     expect(answer.body.approval.reasons).toEqual([
       expect.stringMatching(/^returned more than \d+ PHI rows without an approval \(bulk-phi-read\)$/),
     ]);
-    expect((await files(join(gw.dataDir, "objects"))).filter((f) => f.includes(sessionId))).toEqual([]);
+    expect(await filesNaming(join(gw.dataDir, "objects"), sessionId)).toEqual([]);
     const pending = await gw.host.deps.sessions.get(sessionId);
     expect(pending?.transitions.map((t) => t.status)).toEqual(["running", "pending_approval"]);
     expect(pending?.decision).toMatchObject({

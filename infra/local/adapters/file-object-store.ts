@@ -1,14 +1,20 @@
-// ObjectStore on local files: write-once objects, fsync'd and linked into place, with HMAC-signed expiring links.
+// ObjectStore on local files: write-once objects (small ones in group-committed segments, large ones as files linked
+// into place), with HMAC-signed expiring links.
 
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { access, open, readFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import { writeFileOnce } from "#infra/local/adapters/atomic-file.ts";
+import { ObjectSegments, segmentEligible } from "#infra/local/adapters/object-segments.ts";
 import { ConflictError, UnavailableError } from "#shared/errors.ts";
+import type { Logger } from "#shared/log.ts";
 import type { Clock, ObjectStore, StoredObject } from "#shared/ports.ts";
 import { systemClock } from "#shared/ports.ts";
 
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$/;
+
+/** Largest object given whole that goes to a segment; larger, empty and streamed ones get a file of their own. */
+const SEGMENT_OBJECT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Where objects live and how links to them are formed. */
 export interface FileObjectStoreOptions {
@@ -18,6 +24,15 @@ export interface FileObjectStoreOptions {
   /** Base URL of the host serving `GET /objects/...` links, e.g. `http://127.0.0.1:8787`. */
   readonly baseUrl: () => string;
   readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** Where an object's bytes are: a whole file, or a range of a segment. */
+export interface ObjectSource {
+  readonly path: string;
+  readonly start: number;
+  /** Undefined for a whole file. */
+  readonly size: number | undefined;
 }
 
 /** A verified download link: the object key it grants. */
@@ -25,14 +40,21 @@ export interface LinkGrant {
   readonly key: string;
 }
 
-/** The `ObjectStore` of the local host. Objects are immutable: a second put of a key is a conflict. */
+/**
+ * The `ObjectStore` of the local host. Objects are immutable: a second put of a key is a conflict. An object given
+ * whole (an inline result) is appended to its folder's segment (`.segments/<folder>/.seg`, {@link ObjectSegments}):
+ * concurrent puts share one fdatasync and no put creates a file or syncs a folder. A streamed object gets its own
+ * file, written, fdatasync'd and linked into place. Either way `put` resolves only once the object is durable.
+ */
 export class FileObjectStore implements ObjectStore {
   private readonly root: string;
   private readonly clock: Clock;
+  private readonly segments: ObjectSegments;
 
   constructor(private readonly options: FileObjectStoreOptions) {
     this.root = resolve(options.directory);
     this.clock = options.clock ?? systemClock;
+    this.segments = new ObjectSegments({ directory: join(this.root, ".segments"), logger: options.logger });
   }
 
   async put(
@@ -41,6 +63,22 @@ export class FileObjectStore implements ObjectStore {
     contentType: string,
   ): Promise<StoredObject> {
     const path = this.pathOf(key);
+    if (
+      body instanceof Uint8Array &&
+      body.length > 0 &&
+      body.length <= SEGMENT_OBJECT_MAX_BYTES &&
+      segmentEligible(key)
+    ) {
+      const sha256 = createHash("sha256").update(body).digest("hex");
+      let created: boolean;
+      try {
+        created = !(await fileExists(path)) && (await this.segments.append(key, body, sha256));
+      } catch (error) {
+        throw new UnavailableError("store_unavailable", "the object store is unavailable", { cause: error });
+      }
+      if (!created) throw new ConflictError("object_exists", "an object with this key already exists");
+      return { key, sha256, size: body.length, contentType };
+    }
     const hash = createHash("sha256");
     let size = 0;
     async function* counted(): AsyncIterable<Uint8Array> {
@@ -52,7 +90,9 @@ export class FileObjectStore implements ObjectStore {
     }
     let created: boolean;
     try {
-      created = await writeFileOnce(path, counted(), 0o600);
+      created =
+        !(segmentEligible(key) && (await this.segments.locate(key)) !== undefined) &&
+        (await writeFileOnce(path, counted(), 0o600));
     } catch (error) {
       throw new UnavailableError("store_unavailable", "the object store is unavailable", { cause: error });
     }
@@ -61,12 +101,34 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    const path = this.pathOf(key);
     try {
-      return await readFile(this.pathOf(key));
+      const source = await this.source(key);
+      if (source.size === undefined) return await readFile(path);
+      const file = await open(source.path, "r");
+      try {
+        const bytes = Buffer.alloc(source.size);
+        await file.read(bytes, 0, source.size, source.start);
+        return bytes;
+      } finally {
+        await file.close();
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw new UnavailableError("store_unavailable", "the object store is unavailable", { cause: error });
     }
+  }
+
+  /** Where `key`'s bytes are (for streaming them out): its segment range, or else its own file. */
+  async source(key: string): Promise<ObjectSource> {
+    const path = this.pathOf(key);
+    const located = segmentEligible(key) ? await this.segments.locate(key) : undefined;
+    return located ?? { path, start: 0, size: undefined };
+  }
+
+  /** Closes the segment files once their pending appends are committed. */
+  close(): Promise<void> {
+    return this.segments.close();
   }
 
   async readUrl(key: string, ttlSeconds: number): Promise<string> {
@@ -106,5 +168,15 @@ export class FileObjectStore implements ObjectStore {
 
   private sign(key: string, expires: number): string {
     return createHmac("sha256", this.options.linkKey).update(`${key}\n${expires}`).digest("hex");
+  }
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
   }
 }

@@ -1,6 +1,17 @@
 // The file session store: durable versions, conditional writes, idempotency, and a hash chain that survives restarts.
 
-import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  type FileHandle,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  rmdir,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -8,7 +19,7 @@ import { FileSessionStore, JournalCorruptError } from "#infra/local/adapters/fil
 import { ConflictError } from "#shared/errors.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";
-import { transition } from "#shared/sessions/record.ts";
+import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
 async function allEntries(store: FileSessionStore): Promise<ChainEntry[]> {
@@ -122,6 +133,51 @@ describe("FileSessionStore", () => {
     expect(entries[2]?.record).toMatchObject({ sessionId: later.sessionId });
     expect(await reopened.get(lastOfDay1.sessionId)).toBeUndefined();
     await reopened.close();
+  });
+
+  it("acknowledges a write only after a sync that covers it; writes queued during a sync share the next one", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const probe = await open(join(dir, "probe"), "w");
+    const prototype = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const original = prototype.datasync;
+    const held: (() => void)[] = [];
+    const spy = vi.spyOn(prototype, "datasync").mockImplementation(function (this: FileHandle) {
+      return new Promise<void>((resolve, reject) =>
+        held.push(() => original.call(this).then(resolve, reject)),
+      );
+    });
+    const settled = new Set<string>();
+    const write = (record: SessionRecord) =>
+      store.create(record).then((r) => {
+        settled.add(record.sessionId);
+        return r;
+      });
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 2));
+      expect(condition()).toBe(true);
+    };
+    try {
+      const [a, b, c] = [sampleRecord(), sampleRecord(), sampleRecord()];
+      const first = write(a);
+      await until(() => held.length === 1);
+      const rest = [write(b), write(c)];
+      await new Promise((r) => setTimeout(r, 20));
+      expect(settled.size).toBe(0);
+      expect(await store.get(a.sessionId)).toBeUndefined();
+      held.shift()?.();
+      await first;
+      await until(() => held.length === 1);
+      expect([...settled]).toEqual([a.sessionId]);
+      expect(await store.get(b.sessionId)).toBeUndefined();
+      held.shift()?.();
+      await Promise.all(rest);
+      expect(settled).toEqual(new Set([a.sessionId, b.sessionId, c.sessionId]));
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
+    await store.close();
   });
 
   it("closes once the writes in flight are durable, without waiting on a timer", {

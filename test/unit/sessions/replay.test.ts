@@ -1,7 +1,6 @@
 // Replay from the real stores: who may replay, every record version with its chain digest, and a tampered result withheld.
 
-import { chmod, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { open } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NotFoundError } from "#shared/errors.ts";
 import { principalKey } from "#shared/identity/principal.ts";
@@ -82,9 +81,12 @@ describe("replaySession", () => {
 
   it("withholds the rows of a stored result that no longer matches its recorded SHA-256", async () => {
     const record = await f.completed();
-    const path = join(f.dir, "objects", record.result?.object.key ?? "");
-    await chmod(path, 0o600);
-    await writeFile(path, JSON.stringify({ columns: ["id", "department"], rows: [[1, "123-45-6789"]] }));
+    const source = await f.objects.source(record.result?.object.key ?? "");
+    const tampered = JSON.stringify({ columns: ["department"], rows: [["123-45-6789"]] });
+    expect(tampered.length).toBeLessThanOrEqual(source.size ?? 0);
+    const file = await open(source.path, "r+");
+    await file.write(tampered.padEnd(source.size ?? 0), source.start);
+    await file.close();
     const replay = await replaySession(deps, who("tester"), record.sessionId);
     expect(replay.exchange.response).toMatchObject({ integrity: "digest_mismatch", rows: [], rowsShown: 0 });
     const page = renderReplay(replay);
