@@ -118,12 +118,25 @@ function facts(input: RiskInput) {
   // Every PHI table the statement reads shapes its rows, whether or not its values reach them: a join partner or
   // a count filters and counts them (one PHI row each), and a condition on a subquery (`CASE WHEN EXISTS (...)`,
   // `WHERE EXISTS`, `ORDER BY (SELECT ...)`) may decide any cell of a row, so it counts one per result column.
-  const conditions = new Set((classification.conditionReads ?? []).map((r) => `${r.schema}.${r.table}`));
+  const conditions = new Map(
+    (classification.conditionReads ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]),
+  );
+  // A cell with no source column is a constant, or a count (`count(*) FILTER (WHERE ...)`), or a condition's
+  // outcome: the analysis does not tell them apart, so each may be a fact about every PHI table read.
+  const facts = classification.outputs.filter(
+    (o) => o.sources.length === 0 && o.wholeRows.length === 0,
+  ).length;
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
     phiResultTables.add(t);
-    const base = occurrences.get(t) ?? 1;
-    occurrences.set(t, conditions.has(t) ? base + Math.max(1, classification.outputs.length) : base);
+    let weight = (occurrences.get(t) ?? 0) + facts;
+    if (conditions.has(t)) {
+      // Each condition subquery decides at most a fact per cell it reaches: its scans, or the row's cells.
+      const scans = conditions.get(t);
+      if (scans === null || scans === undefined) uncountable.add(t);
+      weight += Math.max(1, classification.outputs.length, scans ?? 1);
+    }
+    occurrences.set(t, Math.max(1, weight));
   }
   return {
     phiTables,
@@ -136,23 +149,21 @@ function facts(input: RiskInput) {
   };
 }
 
+/** What an aggregate's cell may pass through and still count one row: the aggregate, a cast, a scalar subquery. */
+const AS_IS: ReadonlySet<string> = new Set(["aggregate", "cast", "subquery"]);
+
 /**
- * Aggregates whose value is one row's value or a statistic over many (`max`, `avg`, `count`): a cell made by one
- * of them counts as one PHI row. Every other aggregate (`string_agg`, `array_agg`, `json_agg`, `xmlagg`,
- * `percentile_disc` over an array of fractions...) can put many rows' values into one cell.
+ * Aggregates whose value is one row's value, a count or a truth value (`max`, `count`, `bool_or`): a cell made by
+ * one of them from a column as it is counts as one PHI row. Every other aggregate can put many rows' values into
+ * one cell: `string_agg`, `array_agg`, `json_agg` and `xmlagg` plainly, and `sum`, `avg`, `bit_or` or the
+ * statistics too, given values made to add up without loss (`sum(DISTINCT power(2, patient_id))` is a set of
+ * patients — the sixth outside attack).
  */
 const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
   "any_value",
-  "avg",
-  "bit_and",
-  "bit_or",
-  "bit_xor",
   "bool_and",
   "bool_or",
-  "corr",
   "count",
-  "covar_pop",
-  "covar_samp",
   "cume_dist",
   "dense_rank",
   "every",
@@ -161,22 +172,6 @@ const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
   "mode",
   "percent_rank",
   "rank",
-  "regr_avgx",
-  "regr_avgy",
-  "regr_count",
-  "regr_intercept",
-  "regr_r2",
-  "regr_slope",
-  "regr_sxx",
-  "regr_sxy",
-  "regr_syy",
-  "stddev",
-  "stddev_pop",
-  "stddev_samp",
-  "sum",
-  "var_pop",
-  "var_samp",
-  "variance",
 ]);
 
 /**
@@ -205,8 +200,9 @@ function rowsCombined(
         const name = tag.slice("function:".length);
         return AGGREGATE_FUNCTIONS.has(name) && !ROW_OR_STATISTIC_AGGREGATES.has(name);
       });
-      const json = aggregate && output.transforms.includes("json_xml");
-      if (window || collects || json) combined.add(table);
+      // An aggregate counts one row only over a column as it is (a cast or a subquery around it aside).
+      const computed = aggregate && output.transforms.some((t) => !AS_IS.has(t));
+      if (window || collects || computed) combined.add(table);
     }
   }
   return combined;

@@ -5,7 +5,7 @@ import { errorFields } from "#shared/log.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { failSession } from "#shared/sessions/fail-session.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
-import { ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
+import { failedReadsOf, ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import { type CompletedResult, type ResultMasking, runStatement } from "#shared/sessions/run-statement.ts";
@@ -35,8 +35,20 @@ export async function executeSession(
     outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
   } catch (error) {
     if (error instanceof RowBudgetExceeded) throw error;
-    await failSession(deps, record, error, startedAt);
-    throw inSession(error, record.sessionId);
+    // A statement's error answers a question about the data too: it counts before the caller sees it.
+    const failed = failedReadsOf(record, deps.clock.now());
+    let reported: unknown = error;
+    try {
+      if (failed !== undefined) await deps.reads.add(failed);
+    } catch (ledgerError) {
+      deps.logger.error("could not count a failed statement's read; withholding its error", {
+        sessionId: record.sessionId,
+        ...errorFields(ledgerError),
+      });
+      reported = new UnavailableError("store_unavailable", "the session store is unavailable");
+    }
+    await failSession(deps, record, reported, startedAt);
+    throw inSession(reported, record.sessionId);
   }
   const secondLine = outcome.applied["detected.secondLine"];
   if (secondLine !== undefined) {

@@ -41,16 +41,27 @@ export function ledgerTablesOf(record: Pick<SessionRecord, "decision" | "masking
 }
 
 /**
- * What a session adds to the ledger: the rows of a completed session without an approval whose result carried a
- * column of a PHI table, by those tables (the decision's `phiTables`, and the tables of its masked columns, which
- * is all a record made before them names); undefined for every other session.
+ * What a session adds to the ledger, for a session without an approval that read a PHI table: a completed one its
+ * result rows, and at least one (an empty result still answers the statement's question); one whose statement ran
+ * and failed one (its error is an answer too: `1/0` under a condition on PHI); undefined for every other session.
  */
 export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
-  if (record.status !== "completed" || record.approval !== null || record.completedAt === null)
-    return undefined;
-  const rows = record.execution?.rowCount ?? 0;
+  if (record.approval !== null || record.completedAt === null) return undefined;
+  if (record.status === "completed")
+    return readsOf(record, Math.max(1, record.execution?.rowCount ?? 0), new Date(record.completedAt));
+  if (record.status === "failed" && record.execution?.startedAt !== undefined)
+    return readsOf(record, 1, new Date(record.completedAt));
+  return undefined;
+}
+
+/** What a session whose statement ran and failed at `at` adds to the ledger (see {@link ledgerReadsOf}). */
+export function failedReadsOf(record: SessionRecord, at: Date): LedgerReads | undefined {
+  return record.approval === null ? readsOf(record, 1, at) : undefined;
+}
+
+function readsOf(record: SessionRecord, rows: number, at: Date): LedgerReads | undefined {
   const tables = ledgerTablesOf(record);
-  if (rows === 0 || tables.length === 0) return undefined;
+  if (tables.length === 0) return undefined;
   const weights = Object.entries(record.decision.occurrences ?? {}).filter(
     ([table, weight]) => tables.includes(table) && weight > 1,
   );
@@ -59,7 +70,7 @@ export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
     tables,
     rows,
     ...(weights.length === 0 ? {} : { weights: Object.fromEntries(weights) }),
-    at: new Date(record.completedAt),
+    at,
   };
 }
 

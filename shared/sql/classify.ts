@@ -123,10 +123,10 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     ...(an.conditionReads.size === 0
       ? {}
       : {
-          conditionReads: sortSmall([...an.conditionReads], byKey).map((r) => ({
-            schema: r.schema,
-            table: r.table,
-          })),
+          conditionReads: sortSmall([...an.conditionReads.keys()], byKey).map((r) => {
+            const count = an.conditionReads.get(r) ?? 0;
+            return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
+          }),
         }),
     lookupValues: an.lookupValues,
     ...(an.lookupLiterals.length === 0 ? {} : { lookupLiterals: an.lookupLiterals }),

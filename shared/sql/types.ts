@@ -203,9 +203,10 @@ export interface Classification {
   /**
    * The relations read inside a subquery that only decides a condition (EXISTS, IN, ANY, ALL, a subquery in WHERE,
    * ON, HAVING, ORDER BY...; sorted; absent when none): no value of theirs reaches a row, but a condition's outcome
-   * may shape every cell (`CASE WHEN EXISTS (...) THEN 'x' END`). Absent in records made before analyzer 5.
+   * may shape every cell (`CASE WHEN EXISTS (...) THEN 'x' END`); `scans` counts the subqueries' scans of it
+   * (`null` inside WITH RECURSIVE). Absent in records made before analyzer 5.
    */
-  readonly conditionReads?: readonly TableRef[];
+  readonly conditionReads?: readonly RelationScans[];
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

@@ -69,10 +69,11 @@ export class Analysis {
   /** Above 0 while walking a subquery whose scans are not counted (see {@link Analysis.scans}). */
   conditionDepth = 0;
   /**
-   * The relations read inside a subquery whose rows only decide a condition (EXISTS, IN, a subquery in WHERE...):
-   * none of their values reaches a row, but the condition's outcome may (`CASE WHEN EXISTS (...)`).
+   * How many times each relation is read inside a subquery whose rows only decide a condition (EXISTS, IN, a
+   * subquery in WHERE...): none of their values reaches a row, but each condition's outcome may
+   * (`CASE WHEN EXISTS (...)`); `Infinity` inside WITH RECURSIVE.
    */
-  readonly conditionReads = new Set<SourceRelation>();
+  readonly conditionReads = new Map<SourceRelation, number>();
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
@@ -136,7 +137,7 @@ export class Analysis {
   /** Adds `count` scans of `relation` (see {@link Analysis.scans}), to the statement and to the body walked. */
   addScans(relation: SourceRelation, count: number): void {
     if (this.conditionDepth > 0) {
-      this.conditionReads.add(relation);
+      this.conditionReads.set(relation, (this.conditionReads.get(relation) ?? 0) + count);
       return;
     }
     this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
@@ -155,7 +156,8 @@ export class Analysis {
   referenceScans(scans: ReadonlyMap<SourceRelation, number> | undefined, first: boolean): void {
     if (scans === undefined) return;
     if (this.conditionDepth > 0) {
-      for (const relation of scans.keys()) this.conditionReads.add(relation);
+      for (const [relation, count] of scans)
+        this.conditionReads.set(relation, (this.conditionReads.get(relation) ?? 0) + count);
       return;
     }
     for (const [relation, count] of scans) {

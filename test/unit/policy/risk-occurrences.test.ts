@@ -161,11 +161,24 @@ describe("PHI rows by occurrence of a protected table", () => {
       "(SELECT count(*) FROM medications m WHERE m.patient_id = g AND m.drug = 'metformin') FROM generate_series(1, 400) g";
     const facts = await decide(oracle, 400);
     expect(facts.phiTables).toEqual(["public.encounters", "public.medications"]);
-    expect(facts.occurrences).toEqual({ "public.encounters": 4 });
+    // Three cells without a source column (each may be a condition's or a count's fact about either table), and
+    // the condition subquery's cells: encounters 3 + 3, medications (read by the count) 3.
+    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 3 });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
     const after = await decide(oracle.replace("400) g", "10) g"), 10, 1000);
     expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
     expect(after.reasons.join(" ")).toContain("already returned to this caller");
+  });
+
+  it("counts each condition subquery packed into one cell (the sixth outside attack)", async () => {
+    const terms = Array.from(
+      { length: 60 },
+      (_, k) =>
+        `(CASE WHEN EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g * 60 + ${k} AND e.diagnosis_code = 'E11.9') THEN ${2 ** (k % 30)} ELSE 0 END)`,
+    );
+    const sql = `SELECT g, ${terms.join(" + ")} AS m FROM generate_series(0, 9) g`;
+    const decision = await decide(sql, 10);
+    expect(decision.occurrences?.["public.encounters"]).toBeGreaterThanOrEqual(60);
   });
 
   it("counts a cell combining a table's occurrences once per occurrence (the fifth outside attack)", async () => {
@@ -209,6 +222,17 @@ describe("PHI rows by occurrence of a protected table", () => {
       "SELECT patient_id, array_agg(drug) FROM medications WHERE patient_id <= 10 GROUP BY 1",
     ],
     ["json_agg", "SELECT json_agg(diagnosis_code) FROM encounters WHERE id <= 5000"],
+    // The sixth outside attack: sums of values made to add up without loss are sets of rows.
+    [
+      "sum of powers of two",
+      "SELECT diagnosis_code, sum(DISTINCT power(2::numeric, patient_id)) FROM encounters WHERE id > 0 GROUP BY 1",
+    ],
+    ["avg of powers of ten", "SELECT avg(power(10::numeric, patient_id)) FROM encounters WHERE id <= 500"],
+    [
+      "a filtered sum over masked columns' nullness",
+      "SELECT sum(power(2::numeric, id)) FILTER (WHERE phone IS NULL) FROM patients WHERE id > 0",
+    ],
+    ["a plain sum", "SELECT sum(patient_id) FROM encounters WHERE id <= 500"],
     ["ARRAY(SELECT ...)", "SELECT ARRAY(SELECT diagnosis_code FROM encounters WHERE id <= 5000)"],
     [
       "lag",
@@ -224,19 +248,19 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(decision.reasons.join(" ")).toMatch(/cannot be counted \(bulk-phi-read/);
   });
 
-  it("counts a group's max beside its key as a row of its own; count carries nothing", async () => {
+  it("counts a group's max and count beside its key as rows of their own", async () => {
     const grouped = await decide(
       "SELECT patient_id, max(diagnosis_code), count(*) FROM encounters WHERE patient_id <= 100 GROUP BY 1",
       100,
     );
     expect(grouped.outcome, grouped.reasons.join("; ")).toBe("allow");
-    expect(grouped.occurrences).toEqual({ "public.encounters": 2 });
+    expect(grouped.occurrences).toEqual({ "public.encounters": 3 });
     const counted = await decide(
       "SELECT diagnosis_code, count(*) FROM encounters WHERE id <= 900 GROUP BY 1",
-      900,
+      60,
     );
     expect(counted.outcome, counted.reasons.join("; ")).toBe("allow");
-    expect(counted.occurrences).toBeUndefined();
+    expect(counted.occurrences).toEqual({ "public.encounters": 2 });
   });
 
   it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {

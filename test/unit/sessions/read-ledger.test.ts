@@ -3,7 +3,13 @@
 import { describe, expect, it } from "vitest";
 import { MemoryReadLedger } from "#infra/local/adapters/memory-read-ledger.ts";
 import { type ChainEntry, READ_BUCKET_SECONDS } from "#shared/ports.ts";
-import { ledgerReadsOf, ledgerRowsOf, tablesOfPlan, windowCounter } from "#shared/sessions/read-ledger.ts";
+import {
+  failedReadsOf,
+  ledgerReadsOf,
+  ledgerRowsOf,
+  tablesOfPlan,
+  windowCounter,
+} from "#shared/sessions/read-ledger.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
@@ -47,12 +53,11 @@ describe("the read ledger", () => {
     });
   });
 
-  it("counts nothing for a session without masked columns, rows, completion, or with an approval", () => {
+  it("counts nothing for a session without PHI tables, completion or a run, or with an approval", () => {
     expect(ledgerReadsOf(completed({ masking: { plan: [] } }))).toBeUndefined();
     expect(ledgerReadsOf(completed({ masking: null }))).toBeUndefined();
-    const execution = { startedAt: AT.toISOString(), finishedAt: null, durationMs: null, truncated: null };
-    expect(ledgerReadsOf(completed({ execution: { ...execution, rowCount: 0 } }))).toBeUndefined();
-    expect(ledgerReadsOf(completed({ status: "failed" }))).toBeUndefined();
+    expect(ledgerReadsOf(completed({ status: "failed", execution: null }))).toBeUndefined();
+    expect(ledgerReadsOf(completed({ status: "rejected", execution: null }))).toBeUndefined();
     const approval = {
       id: "a",
       expiresAt: AT.toISOString(),
@@ -61,6 +66,19 @@ describe("the read ledger", () => {
       estimatedRows: null,
     };
     expect(ledgerReadsOf(completed({ approval }))).toBeUndefined();
+  });
+
+  it("counts an empty result and a statement that ran and failed as one PHI row: each answers a question", () => {
+    const execution = { startedAt: AT.toISOString(), finishedAt: null, durationMs: null, truncated: null };
+    expect(ledgerReadsOf(completed({ execution: { ...execution, rowCount: 0 } }))?.rows).toBe(1);
+    expect(
+      ledgerReadsOf(completed({ status: "failed", execution: { ...execution, rowCount: null } }))?.rows,
+    ).toBe(1);
+    const record = completed({ decision: { ...completed().decision, phiTables: ["public.medications"] } });
+    expect(failedReadsOf(record, AT)).toMatchObject({
+      rows: 1,
+      tables: ["public.encounters", "public.medications", "public.patients"],
+    });
   });
 
   it("sums per principal and table from the bucket holding `since` on, and forgets what no window reaches", async () => {
