@@ -114,11 +114,15 @@ function loadFirst(): Promise<void> {
   return first;
 }
 
+/** The performance-timeline mark set when {@link loadPgWasm} first completes (the bench reads it). */
+export const PARSER_READY_MARK = "phigate:parser-ready";
+
 /** Loads the first instance and its spares (all at once); idempotent, and tried again after a failure. */
 export function loadPgWasm(): Promise<void> {
   loading ??= Promise.all([loadFirst(), ...Array.from({ length: SPARES }, createInstance)]).then(
     ([, ...instances]) => {
       spares.push(...instances);
+      performance.mark(PARSER_READY_MARK);
     },
     (error: unknown) => {
       loading = undefined;
