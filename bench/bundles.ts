@@ -73,8 +73,10 @@ export function benchEnvironment(
 /** One cold load: ms from the start of the import to an exported handler, and to a ready parser when asked. */
 export interface ColdLoad {
   readonly handlerMs: number;
-  /** Until the parser's WASM instances are ready (the first analysis waits for them); NaN when not asked. */
+  /** Until the parser is ready (its WASM compiled and instantiated; the first analysis waits for it); NaN when not asked. */
   readonly parserReadyMs: number;
+  /** CPU time of the whole process (every thread) from the start of the import to the handler, ms. */
+  readonly handlerCpuMs: number;
 }
 
 /**
@@ -84,22 +86,22 @@ export interface ColdLoad {
  */
 export async function coldLoad(dir: string, env: NodeJS.ProcessEnv, parser = false): Promise<ColdLoad> {
   const script = [
-    "const t = performance.now();",
+    "const t = performance.now(); const cpu = process.cpuUsage();",
     parser
       ? `const ready = new Promise((resolve) => new PerformanceObserver((list, observer) => { const mark = list.getEntriesByName(${JSON.stringify(PARSER_READY_MARK)})[0]; if (mark) { observer.disconnect(); resolve(mark.startTime); } }).observe({ type: "mark" }));`
       : "const ready = Promise.resolve(Number.NaN);",
     `const m = await import(${JSON.stringify(join(dir, "index.mjs"))});`,
-    "const handler = performance.now() - t;",
+    "const handler = performance.now() - t; const used = process.cpuUsage(cpu);",
     "if (typeof m.handler !== 'function') throw new Error('no handler');",
     "const parserReady = (await ready) - t;",
-    "process.stdout.write(JSON.stringify([handler, parserReady]));",
+    "process.stdout.write(JSON.stringify([handler, parserReady, (used.user + used.system) / 1000]));",
   ].join(" ");
   const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
     env: { ...env, LAMBDA_TASK_ROOT: dir },
     cwd: dir,
   });
-  const [handlerMs, parserReadyMs] = JSON.parse(stdout) as [number, number | null];
-  return { handlerMs, parserReadyMs: parserReadyMs ?? Number.NaN };
+  const [handlerMs, parserReadyMs, handlerCpuMs] = JSON.parse(stdout) as [number, number | null, number];
+  return { handlerMs, parserReadyMs: parserReadyMs ?? Number.NaN, handlerCpuMs };
 }
 
 /** One Lambda bundle's figures. */
@@ -119,8 +121,8 @@ export interface BundleFigures {
   /** Every cold load measured, milliseconds, sorted. */
   readonly coldLoadsMs: readonly number[];
   /**
-   * Median time from the start of the import until the parser's WASM instances are ready (the first analysis waits
-   * for them; they load during composition); absent for functions that do not parse SQL.
+   * Median time from the start of the import until the parser is ready (the first analysis waits for it; its WASM
+   * loads during composition); absent for functions that do not parse SQL.
    */
   readonly parserReadyMs?: number;
   /** Every parser-ready time measured, milliseconds, sorted (absent without a parser). */
