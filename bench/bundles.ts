@@ -88,7 +88,8 @@ export async function coldLoad(dir: string, env: NodeJS.ProcessEnv, parser = fal
   const script = [
     "const t = performance.now(); const cpu = process.cpuUsage();",
     parser
-      ? `const ready = new Promise((resolve) => new PerformanceObserver((list, observer) => { const mark = list.getEntriesByName(${JSON.stringify(PARSER_READY_MARK)})[0]; if (mark) { observer.disconnect(); resolve(mark.startTime); } }).observe({ type: "mark" }));`
+      ? // A function that does not load its parser while starting never sets the mark: NaN once nothing is left to run.
+        `const ready = new Promise((resolve) => { new PerformanceObserver((list, observer) => { const mark = list.getEntriesByName(${JSON.stringify(PARSER_READY_MARK)})[0]; if (mark) { observer.disconnect(); resolve(mark.startTime); } }).observe({ type: "mark" }); process.once("beforeExit", () => resolve(Number.NaN)); });`
       : "const ready = Promise.resolve(Number.NaN);",
     `const m = await import(${JSON.stringify(join(dir, "index.mjs"))});`,
     "const handler = performance.now() - t; const used = process.cpuUsage(cpu);",

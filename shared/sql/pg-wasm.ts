@@ -53,6 +53,9 @@ let withSpares = false;
 
 let compiled: Promise<WebAssembly.Module> | undefined;
 
+/** The performance-timeline mark set when the first instance is ready, so parses can run (the bench reads it). */
+export const PARSER_READY_MARK = "phigate:parser-ready";
+
 /** The parser's WASM file: beside this module in a Lambda bundle, else in the package. */
 function wasmPath(): string {
   const beside = fileURLToPath(new URL("libpg-query.wasm", import.meta.url));
@@ -107,6 +110,7 @@ function loadFirst(): Promise<void> {
   first ??= createInstance().then(
     (instance) => {
       active ??= instance;
+      performance.mark(PARSER_READY_MARK);
     },
     (error: unknown) => {
       first = undefined;
@@ -116,9 +120,6 @@ function loadFirst(): Promise<void> {
   return first;
 }
 
-/** The performance-timeline mark set when {@link loadPgWasm} first completes (the bench reads it). */
-export const PARSER_READY_MARK = "phigate:parser-ready";
-
 /**
  * Loads the first instance; its spares are started by the first parse, in the background. A parse needs one
  * instance and the spares only replace one a fault damaged (until they are ready a faulted instance stays in use,
@@ -127,15 +128,10 @@ export const PARSER_READY_MARK = "phigate:parser-ready";
  */
 export function loadPgWasm(): Promise<void> {
   withSpares = true;
-  loading ??= loadFirst().then(
-    () => {
-      performance.mark(PARSER_READY_MARK);
-    },
-    (error: unknown) => {
-      loading = undefined;
-      throw error;
-    },
-  );
+  loading ??= loadFirst().catch((error: unknown) => {
+    loading = undefined;
+    throw error;
+  });
   return loading;
 }
 
