@@ -238,9 +238,12 @@ async function main(): Promise<void> {
       const dir = join(out, fn.id);
       await bundleFunction(fn, dir);
       const shipped = statSync(join(dir, "index.mjs")).size;
-      const loads: number[] = [];
-      for (let i = 0; i < runs; i++) loads.push(await coldLoad(dir, env));
-      console.log(`${fn.id.padEnd(24)} cold load ${spread(loads)}, median (min–max) of ${runs}`);
+      const loads = [];
+      for (let i = 0; i < runs; i++) loads.push(await coldLoad(dir, env, fn.needsParser));
+      console.log(
+        `${fn.id.padEnd(24)} cold load ${spread(loads.map((l) => l.handlerMs))}` +
+          `${fn.needsParser ? `, parser ready ${spread(loads.map((l) => l.parserReadyMs))}` : ""}, median (min–max) of ${runs}`,
+      );
       if (loadsOnly) continue;
       const markedDir = join(out, `${fn.id}-marked`);
       await bundleFunction(fn, markedDir, { plugins: [markModules] });

@@ -15,12 +15,9 @@ import { DynamoCallerTurns } from "#infra/aws/adapters/dynamo-caller-turns.ts";
 import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
-import { DynamoTransparencyLog } from "#infra/aws/adapters/dynamo-transparency-log.ts";
 import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
 import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
-import { S3CheckpointStore } from "#infra/aws/adapters/s3-checkpoint-store.ts";
-import { S3EvidenceStore } from "#infra/aws/adapters/s3-evidence-store.ts";
 import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
 import { S3PolicyArchive } from "#infra/aws/adapters/s3-policy-archive.ts";
 import { type LambdaConfig, lambdaConfigFromEnv } from "#infra/aws/config.ts";
@@ -229,13 +226,11 @@ export async function createAwsDeps(
   // Independent cold-start waits (the parser's WASM, the client secret) run at once; either failing fails the whole.
   const [analyzer, signIn] = await Promise.all([analyzing, approverSignIn(config, clients, parts)]);
   const policySource = { current: () => policy, context: { devIssuer: undefined } };
+  const signing = can.evidence || can.log !== "none" ? required(parts.signer, "evidence") : undefined;
   const signer =
-    can.evidence || can.log !== "none"
-      ? required(parts.signer, "evidence").signer(
-          required(clients.kms, "evidence"),
-          required(config.signingKeyArn, "evidence"),
-        )
-      : noSigner;
+    signing === undefined
+      ? noSigner
+      : signing.signer(required(clients.kms, "evidence"), required(config.signingKeyArn, "evidence"));
   const sessions = new DynamoSessionStore({
     client: clients.dynamo,
     tableName: config.sessionsTable,
@@ -264,16 +259,16 @@ export async function createAwsDeps(
     turns: new DynamoCallerTurns({ client: clients.dynamo, tableName: config.sessionsTable, logger }),
     signer,
     // Proofs and bundles read the log the sequencer keeps; a bundle builder also stores checkpoints of exact sizes.
-    ...(can.log === "none"
+    ...(can.log === "none" || signing === undefined
       ? {}
       : {
-          log: await DynamoTransparencyLog.create({
+          log: await signing.log({
             client: clients.dynamo,
             tableName: config.sessionsTable,
             signer,
             ...(can.evidence
               ? {
-                  checkpoints: new S3CheckpointStore({
+                  checkpoints: signing.checkpoints({
                     client: clients.s3,
                     bucket: evidenceBucket(),
                     kmsKeyArn: config.dataKeyArn,
@@ -282,9 +277,10 @@ export async function createAwsDeps(
               : {}),
           }),
         }),
-    evidence: can.evidence
-      ? new S3EvidenceStore({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
-      : noEvidence,
+    evidence:
+      can.evidence && signing !== undefined
+        ? signing.evidence({ client: clients.s3, bucket: evidenceBucket(), kmsKeyArn: config.dataKeyArn })
+        : noEvidence,
     policyArchive: can.policyArchive === "none" ? noPolicyArchive : policyArchiveOf(config, clients),
     catalogArchive: can.policyArchive === "none" ? noCatalogArchive : catalogArchiveOf(config, clients),
     approvals:

@@ -1,17 +1,21 @@
 // The adapter builders an entry hands its composition root: only the ones its capabilities use end up in its bundle.
 
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { RDSDataClient } from "@aws-sdk/client-rds-data";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DatabaseConfig } from "#infra/aws/config.ts";
 import type { Capabilities } from "#shared/capabilities.ts";
 import type { EvidenceJobLauncher } from "#shared/evidence/evidence-jobs.ts";
+import type { CheckpointStore, TransparencyLog } from "#shared/log/log-ports.ts";
 import type { Logger } from "#shared/log.ts";
 import type {
   ApprovalWorkflow,
   CatalogArchive,
+  EvidenceStore,
   KeyProvider,
   Notifier,
   Signer,
@@ -56,10 +60,31 @@ export interface NotifierPart {
   notifier(client: SNSClient, topicArn: string): Notifier;
 }
 
-/** KMS: the evidence signing key. */
+/**
+ * KMS, and what only functions that sign evidence or serve the log use: the signer, the log view over the
+ * sequencer's items, and the evidence and checkpoint stores (so the other functions' bundles do not carry them).
+ */
 export interface SignerPart {
   client(): KMSClient;
   signer(client: KMSClient, keyId: string): Signer;
+  /** The read-only log view, checking what it reads against `signer`'s key. */
+  log(options: {
+    client: DynamoDBClient;
+    tableName: string;
+    signer: Signer;
+    checkpoints?: Pick<CheckpointStore, "put" | "get">;
+  }): Promise<TransparencyLog>;
+  /** Checkpoint notes of exact sizes (functions that build bundles). */
+  checkpoints(options: ObjectStoreOptions): Pick<CheckpointStore, "put" | "get">;
+  /** Where evidence bundles are written. */
+  evidence(options: ObjectStoreOptions): EvidenceStore;
+}
+
+/** An S3 store's client, bucket and the KMS key its objects are encrypted under. */
+export interface ObjectStoreOptions {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly kmsKeyArn: string;
 }
 
 /**

@@ -49,14 +49,16 @@ const TRANSIENT_WORKER = [
  * sends while it is alive; a lapsed heartbeat re-plans the wait with a fresh token. The token holder also fails the
  * task with `phigate.ApprovalExpired` once the approval's own expiry has passed (the timeout runs from when the wait
  * was entered, which a stalled or restarted host may have delayed). `Decide` routes the outcome:
- * the recorded statement runs (`Execute`) or the session is closed as denied or expired.
+ * the recorded statement runs (`Execute`) or the session is closed as denied or expired. Validated where it is
+ * imported; marked pure so a bundle that never reads it (the functions that only start executions) drops it.
  */
-export const APPROVAL_STATES: WorkflowDescription = workflowDescriptionSchema.parse({
+export const APPROVAL_STATES: WorkflowDescription = /* @__PURE__ */ workflowDescriptionSchema.parse({
   name: "phigate-approval",
   comment:
     "phigate just-in-time approval: notify with a task token, wait for a decision until expiry, then run or close",
   startAt: "PlanWait",
-  timeoutSeconds: 8 * 24 * 3600,
+  // Eight days, as a literal: arithmetic here would keep the pure-marked parse in bundles that never read it.
+  timeoutSeconds: 691_200,
   states: {
     PlanWait: {
       type: "task",

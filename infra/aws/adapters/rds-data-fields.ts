@@ -16,19 +16,27 @@ const ALIASES: Readonly<Record<string, string>> = {
   "timestamp without time zone": "timestamp",
 };
 
-/** Type name → OID for every built-in type `shared/sql/values.ts` knows (its `typeName`, inverted). */
-const OIDS: ReadonlyMap<string, number> = (() => {
+let oids: ReadonlyMap<string, number> | undefined;
+
+/**
+ * Type name → OID for every built-in type `shared/sql/values.ts` knows (its `typeName`, inverted), built at the
+ * first column's metadata rather than at cold start (4,000 lookups).
+ */
+function builtinOids(): ReadonlyMap<string, number> {
+  if (oids !== undefined) return oids;
   const map = new Map<string, number>();
   for (let oid = 1; oid <= MAX_BUILTIN_OID; oid++) {
     const name = typeName(oid);
     if (!name.startsWith("oid:") && !map.has(name)) map.set(name, oid);
   }
+  oids = map;
   return map;
-})();
+}
 
-const INT8 = OIDS.get("int8") ?? 20;
-const NUMERIC = OIDS.get("numeric") ?? 1700;
-const TIMESTAMPTZ = OIDS.get("timestamptz") ?? 1184;
+/** PostgreSQL's fixed OIDs (pg_type.dat) of the types decoded specially here. */
+const INT8 = 20;
+const NUMERIC = 1700;
+const TIMESTAMPTZ = 1184;
 const ZONE_SUFFIX = /[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?$|Z$/;
 
 /** How a column's values are decoded: its OID (0 when the gateway doesn't know the type) and element OID. */
@@ -43,7 +51,7 @@ export interface ColumnDecoder {
 function oidOfTypeName(raw: string | undefined): number {
   const lowered = (raw ?? "").toLowerCase();
   const name = ALIASES[lowered] ?? lowered;
-  return OIDS.get(name) ?? 0;
+  return builtinOids().get(name) ?? 0;
 }
 
 /** Builds the decoder of each result column from the Data API's column metadata. */
