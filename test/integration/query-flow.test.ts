@@ -3,6 +3,7 @@
 
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoPolicyWith } from "#test/support/approvals.ts";
 import { NIGHTLY, signWithDevKey, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import {
   type PostgresServer,
@@ -25,9 +26,25 @@ interface Backend {
   stop(): Promise<void>;
 }
 
+/**
+ * The demo policy with a window of 5,000 PHI rows an hour for the bulk rule: this file checks the query flow and
+ * the Safe Harbor masking of a few thousand rows as one caller, not the window (risk-by-slices does).
+ */
+const flowPolicy = (): Promise<string> =>
+  demoPolicyWith([
+    [
+      "        unlessLimitAtMost: 1000\n",
+      "        unlessLimitAtMost: 1000\n        restrictedRowsAtMost: 5000\n",
+    ],
+  ]);
+
 let server: PostgresServer | undefined;
 const backends: Backend[] = [
-  { name: "embedded PGlite", start: () => startTestGateway(), stop: async () => {} },
+  {
+    name: "embedded PGlite",
+    start: async () => startTestGateway({ policy: await flowPolicy() }),
+    stop: async () => {},
+  },
 ];
 const unavailable = postgresUnavailableReason();
 if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
@@ -42,7 +59,7 @@ if (unavailable === undefined || process.env.PHIGATE_REQUIRE_POSTGRES === "1") {
       } finally {
         await client.end();
       }
-      return startTestGateway({ databaseUrl: server.url });
+      return startTestGateway({ databaseUrl: server.url, policy: await flowPolicy() });
     },
     stop: async () => server?.stop(),
   });
