@@ -17,6 +17,7 @@ import {
   type Received,
   sessionIdOf,
   withHighRateLimits,
+  withLargeWindow,
 } from "#test/support/load.ts";
 
 const CLIENTS = 50;
@@ -26,7 +27,9 @@ describe(`load: ${CLIENTS} clients x ${PER_CLIENT} queries`, () => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ policy: withHighRateLimits(await readFile("policy/demo.yaml", "utf8")) });
+    gw = await startTestGateway({
+      policy: withLargeWindow(withHighRateLimits(await readFile("policy/demo.yaml", "utf8"))),
+    });
   });
   afterAll(async () => gw?.close());
 

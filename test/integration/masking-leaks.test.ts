@@ -25,7 +25,7 @@ import {
 } from "#test/support/adversarial/statements.ts";
 import { type Answer, NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 import { firstPatients, type LeakHit, leakFinder, leakForms } from "#test/support/leak-forms.ts";
-import { withHighRateLimits } from "#test/support/load.ts";
+import { withHighRateLimits, withLargeWindow } from "#test/support/load.ts";
 import {
   type PostgresServer,
   postgresUnavailableReason,
@@ -78,9 +78,9 @@ function body(statement: AdversarialStatement): Record<string, unknown> {
     : { sql: statement.sql, params: statement.params };
 }
 
-/** The demo policy with the suite's rate limits (and, on the server, grants on the suite's views). */
+/** The demo policy with the suite's rate limits and window (and, on the server, grants on the suite's views). */
 async function suitePolicy(views: readonly string[]): Promise<string> {
-  let demo = withHighRateLimits(await readFile("policy/demo.yaml", "utf8"));
+  let demo = withLargeWindow(withHighRateLimits(await readFile("policy/demo.yaml", "utf8")));
   if (views.length > 0) {
     const tables = "tables: [public.patients, public.encounters, public.medications]";
     if (!demo.includes(tables)) throw new Error("the demo policy's grants changed");
