@@ -233,6 +233,24 @@ describe("PHI rows by occurrence of a protected table", () => {
       "SELECT sum(power(2::numeric, id)) FILTER (WHERE phone IS NULL) FROM patients WHERE id > 0",
     ],
     ["a plain sum", "SELECT sum(patient_id) FROM encounters WHERE id <= 500"],
+    // The seventh outside attack: PHI that only orders a window, filters a join or decides an EXISTS.
+    [
+      "string_agg over window ranks",
+      "SELECT string_agg(dr::text || ':' || pr::text, ',' ORDER BY rn) FROM (SELECT dense_rank() OVER (ORDER BY e.diagnosis_code) dr, dense_rank() OVER (ORDER BY e.patient_id) pr, row_number() OVER (ORDER BY e.id) rn FROM encounters e WHERE e.id > 0) s",
+    ],
+    [
+      "string_agg of a generator filtered by a join",
+      "SELECT string_agg(DISTINCT g::text, ',') FROM generate_series(1, 10000) g JOIN encounters e ON e.patient_id = g WHERE e.diagnosis_code = 'J45.909'",
+    ],
+    [
+      "string_agg of a generator filtered by EXISTS",
+      "SELECT string_agg(g::text, ',') FROM generate_series(1, 10000) g WHERE EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g AND e.diagnosis_code = 'I10')",
+    ],
+    [
+      "a count over rows generated from a PHI value",
+      "SELECT count(*) FROM encounters e, generate_series(1, power(2, e.patient_id - 1)::int) g WHERE e.diagnosis_code = 'E11.9' AND e.patient_id <= 16",
+    ],
+    ["row_number over an unordered window", "SELECT row_number() OVER (), id FROM patients WHERE id <= 10"],
     ["ARRAY(SELECT ...)", "SELECT ARRAY(SELECT diagnosis_code FROM encounters WHERE id <= 5000)"],
     [
       "lag",
