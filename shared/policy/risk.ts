@@ -127,16 +127,19 @@ function facts(input: RiskInput) {
   const facts = classification.outputs.filter(
     (o) => o.sources.length === 0 && o.wholeRows.length === 0,
   ).length;
+  const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
     phiResultTables.add(t);
     if (combining !== undefined) uncountable.add(t);
-    let weight = (occurrences.get(t) ?? 0) + facts;
+    const scans = scanned.get(t);
+    if (scans === null) uncountable.add(t);
+    let weight = Math.max(occurrences.get(t) ?? 0, scans ?? 0) + facts;
     if (conditions.has(t)) {
       // Each condition subquery decides at most a fact per cell it reaches: its scans, or the row's cells.
-      const scans = conditions.get(t);
-      if (scans === null || scans === undefined) uncountable.add(t);
-      weight += Math.max(1, classification.outputs.length, scans ?? 1);
+      const decided = conditions.get(t);
+      if (decided === null || decided === undefined) uncountable.add(t);
+      weight += Math.max(1, classification.outputs.length, decided ?? 1);
     }
     occurrences.set(t, Math.max(1, weight));
   }
@@ -270,9 +273,12 @@ export function phiOccurrences(
     const columns = cells.get(t) ?? 0;
     const scanned = scans.get(t);
     const known = scanned !== undefined && scanned !== null;
+    // Every scan counts, whether its values reach a cell or only pick which row does (`JOIN patients x ON x.id =
+    // 1 + (p0.sex = 'F')::int + 2 * (p1.sex = 'F')::int ...` copies one id chosen by thirteen patients — the eighth
+    // outside attack).
     let rows: number;
-    if (combining.has(t)) rows = known ? scanned : Number.POSITIVE_INFINITY;
-    else rows = known ? Math.min(scanned, columns) : columns;
+    if (known) rows = scanned;
+    else rows = combining.has(t) ? Number.POSITIVE_INFINITY : columns;
     weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
   }
   return weights;

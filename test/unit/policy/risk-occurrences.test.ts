@@ -52,7 +52,7 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
     "UNION ALL of key slices under two occurrences",
     `SELECT a.ssn, b.ssn FROM (SELECT id FROM patients WHERE id <= 500 UNION ALL SELECT id FROM patients WHERE id > 9500) k
      JOIN patients a ON a.id = k.id JOIN patients b ON b.id = k.id + 1`,
-    2,
+    4,
   ],
   [
     "a CTE referenced twice",
@@ -162,8 +162,8 @@ describe("PHI rows by occurrence of a protected table", () => {
     const facts = await decide(oracle, 400);
     expect(facts.phiTables).toEqual(["public.encounters", "public.medications"]);
     // Three cells without a source column (each may be a condition's or a count's fact about either table), and
-    // the condition subquery's cells: encounters 3 + 3, medications (read by the count) 3.
-    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 3 });
+    // the condition subquery's cells: encounters 3 + 3, medications (its scan by the count, and 3) 4.
+    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 4 });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
     const after = await decide(oracle.replace("400) g", "10) g"), 10, 1000);
     expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
@@ -281,12 +281,20 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(counted.occurrences).toEqual({ "public.encounters": 2 });
   });
 
-  it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {
-    // Three scans, of which one reaches the result: counted as its two protected output columns, not as 1 (nor 3).
+  it("counts every scan, whether its values reach a cell or only pick which row does", async () => {
+    // Three scans, of which one reaches the result: the other two pick its rows, so they count too.
     const keys =
       "SELECT p.ssn, p.dob FROM (SELECT id FROM patients WHERE id <= 10 UNION ALL SELECT id FROM patients WHERE id > 9990) k JOIN patients p ON p.id = k.id";
     expect(classified(keys).scans).toContainEqual({ schema: "public", table: "patients", scans: 3 });
-    expect((await decide(keys, 1)).occurrences).toEqual({ "public.patients": 2 });
+    expect((await decide(keys, 1)).occurrences).toEqual({ "public.patients": 3 });
+    // The eighth outside attack: one copied id chosen by thirteen other patients' values.
+    const bits = Array.from({ length: 13 }, (_, k) => `${2 ** k} * (p${k}.sex = 'F')::int`).join(" + ");
+    const joins = Array.from(
+      { length: 13 },
+      (_, k) => `JOIN patients p${k} ON p${k}.id = 26 + g * 13 + ${k + 1}`,
+    );
+    const picked = `SELECT x.id FROM generate_series(0, 99) g ${joins.join(" ")} JOIN patients x ON x.id = 1 + ${bits} ORDER BY g LIMIT 100`;
+    expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 14 });
   });
 
   it("counts a relation scanned inside WITH RECURSIVE by its protected output columns", async () => {
