@@ -297,14 +297,16 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 14 });
   });
 
-  it("counts a relation scanned inside WITH RECURSIVE by its protected output columns", async () => {
+  it("sends a relation scanned inside WITH RECURSIVE to approval: its scans cannot be counted", async () => {
     const sql = `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)
       SELECT p.ssn, p.dob, p.mrn FROM r JOIN LATERAL (SELECT * FROM patients q WHERE q.id = r.n) p ON true`;
     expect(classified(sql).scans).toContainEqual({ schema: "public", table: "patients", scans: 1 });
     const recursive = `WITH RECURSIVE r(n, id) AS (SELECT 1, 1 UNION ALL SELECT n + 1, q.id FROM r JOIN patients q ON q.id = r.id + 1 WHERE n < 3)
       SELECT p.ssn, p.dob FROM r JOIN patients p ON p.id = r.id`;
     expect(classified(recursive).scans).toContainEqual({ schema: "public", table: "patients", scans: null });
-    expect((await decide(recursive, 1)).occurrences).toEqual({ "public.patients": 2 });
+    const decision = await decide(recursive, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/cannot be counted/);
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
