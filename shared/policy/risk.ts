@@ -109,7 +109,8 @@ function facts(input: RiskInput) {
     phiColumnsInResult += carried.size;
   }
   const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
-  const uncountable = rowsCombined(classification, phiResultTables);
+  const combining = rowsCombined(classification);
+  const uncountable = new Set<string>();
   for (const [t, w] of occurrences) {
     if (Number.isFinite(w)) continue;
     uncountable.add(t);
@@ -126,15 +127,19 @@ function facts(input: RiskInput) {
   const facts = classification.outputs.filter(
     (o) => o.sources.length === 0 && o.wholeRows.length === 0,
   ).length;
+  const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
     phiResultTables.add(t);
-    let weight = (occurrences.get(t) ?? 0) + facts;
+    if (combining !== undefined) uncountable.add(t);
+    const scans = scanned.get(t);
+    if (scans === null) uncountable.add(t);
+    let weight = Math.max(occurrences.get(t) ?? 0, scans ?? 0) + facts;
     if (conditions.has(t)) {
       // Each condition subquery decides at most a fact per cell it reaches: its scans, or the row's cells.
-      const scans = conditions.get(t);
-      if (scans === null || scans === undefined) uncountable.add(t);
-      weight += Math.max(1, classification.outputs.length, scans ?? 1);
+      const decided = conditions.get(t);
+      if (decided === null || decided === undefined) uncountable.add(t);
+      weight += Math.max(1, classification.outputs.length, decided ?? 1);
     }
     occurrences.set(t, Math.max(1, weight));
   }
@@ -146,6 +151,7 @@ function facts(input: RiskInput) {
     phiResultTables,
     occurrences,
     uncountable,
+    combining,
   };
 }
 
@@ -174,38 +180,54 @@ const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
   "rank",
 ]);
 
+/** Window functions proper: each row's value is computed from other rows (`row_number`, `lag`...). */
+const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
+  "row_number",
+  "rank",
+  "dense_rank",
+  "percent_rank",
+  "cume_dist",
+  "ntile",
+  "lag",
+  "lead",
+  "first_value",
+  "last_value",
+  "nth_value",
+]);
+
 /**
- * The PHI tables in `carried` whose values a result cell may combine from many rows, so that result rows cannot
- * count their PHI rows: a window function over a value (`lag`, `max(...) OVER (ROWS ...)`), an aggregate not in
- * {@link ROW_OR_STATISTIC_AGGREGATES} (or a SQL/JSON aggregate), an `ARRAY(SELECT ...)`. An allow-list: a cell
- * counts one row of its table only through a copy, row-local transformations and the aggregates above.
+ * Why a statement that reads a PHI table may put many rows into one cell, so that its result rows cannot count its
+ * PHI rows; undefined when it cannot. An allow-list over the whole statement, whatever a cell's source columns (a
+ * PHI column that only orders a window, filters a join or decides an EXISTS shapes the cell as much as one it
+ * copies — the seventh outside attack): the statement may aggregate only with {@link ROW_OR_STATISTIC_AGGREGATES}
+ * over a column as it is, and uses no window function, no `ARRAY(SELECT ...)`, no set-returning function fed a
+ * column's value (`generate_series(1, power(2, patient_id))` under a count is a set of patients) and no
+ * user-defined routine.
  */
 function rowsCombined(
-  classification: Pick<Classification, "outputs" | "exposures">,
-  carried: ReadonlySet<string>,
-): Set<string> {
-  const via = new Map<string, readonly string[]>();
-  for (const e of classification.exposures ?? []) via.set(`${e.schema}.${e.table}.${e.column}`, e.via);
-  const combined = new Set<string>();
-  for (const output of classification.outputs) {
-    const aggregate = output.transforms.includes("aggregate");
-    const window = output.transforms.includes("window");
-    for (const s of output.sources) {
-      const table = `${s.schema}.${s.table}`;
-      if (!carried.has(table)) continue;
-      const tags = via.get(`${table}.${s.column}`) ?? [];
-      const collects = tags.some((tag) => {
-        if (tag === "sublink:array") return true;
-        if (!aggregate || !tag.startsWith("function:")) return false;
-        const name = tag.slice("function:".length);
-        return AGGREGATE_FUNCTIONS.has(name) && !ROW_OR_STATISTIC_AGGREGATES.has(name);
-      });
-      // An aggregate counts one row only over a column as it is (a cast or a subquery around it aside).
-      const computed = aggregate && output.transforms.some((t) => !AS_IS.has(t));
-      if (window || collects || computed) combined.add(table);
+  classification: Pick<Classification, "outputs" | "exposures" | "functions">,
+): string | undefined {
+  for (const f of classification.functions) {
+    if (f.origin === "user") return `the user-defined routine ${f.name}`;
+    if (WINDOW_FUNCTIONS.has(f.name)) return `the window function ${f.name}`;
+    if (AGGREGATE_FUNCTIONS.has(f.name) && !ROW_OR_STATISTIC_AGGREGATES.has(f.name))
+      return `the aggregate ${f.name}`;
+  }
+  for (const e of classification.exposures ?? []) {
+    for (const tag of e.via) {
+      if (tag === "sublink:array") return "ARRAY(SELECT ...)";
+      if (tag.startsWith("window_")) return "a window";
+      if (tag === "srf_argument") return "a set-returning function fed a column's value";
     }
   }
-  return combined;
+  for (const output of classification.outputs) {
+    if (output.opaque === true) return "a user-defined routine";
+    if (output.transforms.includes("window")) return "a window";
+    // An aggregate counts one row only over a column as it is (a cast or a subquery around it aside).
+    if (output.transforms.includes("aggregate") && output.transforms.some((t) => !AS_IS.has(t)))
+      return `an aggregate over a computed value (column ${output.position + 1})`;
+  }
+  return undefined;
 }
 
 /**
@@ -251,9 +273,12 @@ export function phiOccurrences(
     const columns = cells.get(t) ?? 0;
     const scanned = scans.get(t);
     const known = scanned !== undefined && scanned !== null;
+    // Every scan counts, whether its values reach a cell or only pick which row does (`JOIN patients x ON x.id =
+    // 1 + (p0.sex = 'F')::int + 2 * (p1.sex = 'F')::int ...` copies one id chosen by thirteen patients — the eighth
+    // outside attack).
     let rows: number;
-    if (combining.has(t)) rows = known ? scanned : Number.POSITIVE_INFINITY;
-    else rows = known ? Math.min(scanned, columns) : columns;
+    if (known) rows = scanned;
+    else rows = combining.has(t) ? Number.POSITIVE_INFINITY : columns;
     weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
   }
   return weights;
@@ -347,7 +372,7 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
     const combined = phiRead.filter((t) => f.uncountable.has(t));
     if (combined.length > 0)
       parts.push(
-        `PHI table(s) ${combined.join(", ")} have values of many rows combined into one result cell (a collecting aggregate such as string_agg, array_agg or json_agg, ARRAY(SELECT ...), or a window function over a value), so the PHI rows it returns cannot be counted`,
+        `PHI table(s) ${combined.join(", ")} are read by a statement that may combine many rows into one result cell (${f.combining ?? "a count the analysis cannot bound"}), so the PHI rows it returns cannot be counted`,
       );
     else {
       const limited =

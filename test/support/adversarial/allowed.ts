@@ -202,7 +202,6 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
     `SELECT DISTINCT state ${P}`,
     `SELECT state, sex, count(*) ${P} GROUP BY ROLLUP (state, sex)`,
     `SELECT id ${P} ORDER BY state, id`,
-    `SELECT id, row_number() OVER (PARTITION BY state ORDER BY id) ${P}`,
     `SELECT state ${P} UNION SELECT department ${E}`,
     `SELECT id ${P} INTERSECT SELECT patient_id ${E}`,
     "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(n, s)",
@@ -228,6 +227,11 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
     ["age", "date_part", "max", ">="],
     [[REPORT_QUERY, { why: "bench/sql.ts's report computes age(dob): not a total operation" }]],
   ),
+  // A window over a PHI table's rows may fold many of them into one cell: its rows cannot count its PHI rows.
+  ...approval("windows over a PHI table", [
+    `SELECT ssn, row_number() OVER (ORDER BY id) ${P}`,
+    `SELECT id, row_number() OVER (PARTITION BY state ORDER BY id) ${P}`,
+  ]),
   ...approval("README, reports and exports", [
     `SELECT p.*, e.* FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT id, mrn, ssn, first_name, last_name, dob, sex, zip, phone, email, city FROM patients WHERE id BETWEEN 1 AND ${ADVERSARIAL_PATIENTS}`,

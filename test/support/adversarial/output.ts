@@ -40,7 +40,6 @@ export const OUTPUT_STATEMENTS: readonly AdversarialStatement[] = [
     "SELECT id, ssn, mrn, dob, zip, phone FROM patients ORDER BY id LIMIT 3",
     `SELECT p.mrn, e.department FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} AND e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
     `SELECT p.ssn, e.notes FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} AND e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
-    `SELECT ssn, row_number() OVER (ORDER BY id) ${P}`,
     `SELECT ssn, generate_series(1, 2) ${P}`,
     `SELECT ssn ${P} AND email IS NOT NULL`,
     `SELECT id, ssn FROM patients TABLESAMPLE BERNOULLI (50) REPEATABLE (7) WHERE id <= ${ADVERSARIAL_PATIENTS}`,

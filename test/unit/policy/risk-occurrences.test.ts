@@ -52,7 +52,7 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
     "UNION ALL of key slices under two occurrences",
     `SELECT a.ssn, b.ssn FROM (SELECT id FROM patients WHERE id <= 500 UNION ALL SELECT id FROM patients WHERE id > 9500) k
      JOIN patients a ON a.id = k.id JOIN patients b ON b.id = k.id + 1`,
-    2,
+    4,
   ],
   [
     "a CTE referenced twice",
@@ -162,8 +162,8 @@ describe("PHI rows by occurrence of a protected table", () => {
     const facts = await decide(oracle, 400);
     expect(facts.phiTables).toEqual(["public.encounters", "public.medications"]);
     // Three cells without a source column (each may be a condition's or a count's fact about either table), and
-    // the condition subquery's cells: encounters 3 + 3, medications (read by the count) 3.
-    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 3 });
+    // the condition subquery's cells: encounters 3 + 3, medications (its scan by the count, and 3) 4.
+    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 4 });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
     const after = await decide(oracle.replace("400) g", "10) g"), 10, 1000);
     expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
@@ -233,6 +233,24 @@ describe("PHI rows by occurrence of a protected table", () => {
       "SELECT sum(power(2::numeric, id)) FILTER (WHERE phone IS NULL) FROM patients WHERE id > 0",
     ],
     ["a plain sum", "SELECT sum(patient_id) FROM encounters WHERE id <= 500"],
+    // The seventh outside attack: PHI that only orders a window, filters a join or decides an EXISTS.
+    [
+      "string_agg over window ranks",
+      "SELECT string_agg(dr::text || ':' || pr::text, ',' ORDER BY rn) FROM (SELECT dense_rank() OVER (ORDER BY e.diagnosis_code) dr, dense_rank() OVER (ORDER BY e.patient_id) pr, row_number() OVER (ORDER BY e.id) rn FROM encounters e WHERE e.id > 0) s",
+    ],
+    [
+      "string_agg of a generator filtered by a join",
+      "SELECT string_agg(DISTINCT g::text, ',') FROM generate_series(1, 10000) g JOIN encounters e ON e.patient_id = g WHERE e.diagnosis_code = 'J45.909'",
+    ],
+    [
+      "string_agg of a generator filtered by EXISTS",
+      "SELECT string_agg(g::text, ',') FROM generate_series(1, 10000) g WHERE EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g AND e.diagnosis_code = 'I10')",
+    ],
+    [
+      "a count over rows generated from a PHI value",
+      "SELECT count(*) FROM encounters e, generate_series(1, power(2, e.patient_id - 1)::int) g WHERE e.diagnosis_code = 'E11.9' AND e.patient_id <= 16",
+    ],
+    ["row_number over an unordered window", "SELECT row_number() OVER (), id FROM patients WHERE id <= 10"],
     ["ARRAY(SELECT ...)", "SELECT ARRAY(SELECT diagnosis_code FROM encounters WHERE id <= 5000)"],
     [
       "lag",
@@ -263,22 +281,32 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(counted.occurrences).toEqual({ "public.encounters": 2 });
   });
 
-  it("counts conservatively where it cannot tell which scan a column comes from: never more than the protected columns", async () => {
-    // Three scans, of which one reaches the result: counted as its two protected output columns, not as 1 (nor 3).
+  it("counts every scan, whether its values reach a cell or only pick which row does", async () => {
+    // Three scans, of which one reaches the result: the other two pick its rows, so they count too.
     const keys =
       "SELECT p.ssn, p.dob FROM (SELECT id FROM patients WHERE id <= 10 UNION ALL SELECT id FROM patients WHERE id > 9990) k JOIN patients p ON p.id = k.id";
     expect(classified(keys).scans).toContainEqual({ schema: "public", table: "patients", scans: 3 });
-    expect((await decide(keys, 1)).occurrences).toEqual({ "public.patients": 2 });
+    expect((await decide(keys, 1)).occurrences).toEqual({ "public.patients": 3 });
+    // The eighth outside attack: one copied id chosen by thirteen other patients' values.
+    const bits = Array.from({ length: 13 }, (_, k) => `${2 ** k} * (p${k}.sex = 'F')::int`).join(" + ");
+    const joins = Array.from(
+      { length: 13 },
+      (_, k) => `JOIN patients p${k} ON p${k}.id = 26 + g * 13 + ${k + 1}`,
+    );
+    const picked = `SELECT x.id FROM generate_series(0, 99) g ${joins.join(" ")} JOIN patients x ON x.id = 1 + ${bits} ORDER BY g LIMIT 100`;
+    expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 14 });
   });
 
-  it("counts a relation scanned inside WITH RECURSIVE by its protected output columns", async () => {
+  it("sends a relation scanned inside WITH RECURSIVE to approval: its scans cannot be counted", async () => {
     const sql = `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)
       SELECT p.ssn, p.dob, p.mrn FROM r JOIN LATERAL (SELECT * FROM patients q WHERE q.id = r.n) p ON true`;
     expect(classified(sql).scans).toContainEqual({ schema: "public", table: "patients", scans: 1 });
     const recursive = `WITH RECURSIVE r(n, id) AS (SELECT 1, 1 UNION ALL SELECT n + 1, q.id FROM r JOIN patients q ON q.id = r.id + 1 WHERE n < 3)
       SELECT p.ssn, p.dob FROM r JOIN patients p ON p.id = r.id`;
     expect(classified(recursive).scans).toContainEqual({ schema: "public", table: "patients", scans: null });
-    expect((await decide(recursive, 1)).occurrences).toEqual({ "public.patients": 2 });
+    const decision = await decide(recursive, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/cannot be counted/);
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
