@@ -80,6 +80,14 @@ async function resetSession(client: pg.PoolClient): Promise<boolean> {
   }
 }
 
+/** Decodes a page's text values where they are (the page is the cursor's own, read once), not into copies. */
+function decodeInPlace(page: (string | null)[][], oids: readonly number[]): Row[] {
+  const rows = page as unknown as Row[];
+  for (const row of rows)
+    for (let i = 0; i < row.length; i++) row[i] = decodeValue(oids[i] ?? 25, row[i] as string | null);
+  return rows;
+}
+
 function failure(error: unknown): Error {
   if (error instanceof PhigateError) return error;
   return queryFailure(sqlstateOf(error));
@@ -147,10 +155,7 @@ export class PgExecutor implements SqlExecutor {
           const afterPage = rowCount + page.length;
           if (!truncated && rows.length === want)
             next = read(Math.min(request.pageSize, request.maxRows - afterPage + 1));
-          if (page.length > 0) {
-            const types = oids;
-            await sink.rows(page.map((r): Row => r.map((text, i) => decodeValue(types[i] ?? 25, text))));
-          }
+          if (page.length > 0) await sink.rows(decodeInPlace(page, oids));
           rowCount = afterPage;
         }
       } finally {

@@ -19,6 +19,13 @@ import { decodeValue, typeName } from "#shared/sql/values.ts";
 
 type Handler = (message: FromWorker) => void;
 
+/**
+ * The worker's young generation, MB (two 8 MB semi-spaces and their large objects): as `npm start`'s
+ * `--max-semi-space-size=8` for the main thread. V8's default (two of 16 MB) is committed once start-up has
+ * filled it and is never given back; half of it measured no slower on an export (docs/performance.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 24;
+
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -411,6 +418,7 @@ export class PgliteExecutor implements SqlExecutor {
 
   private newWorker(spare: boolean): Worker {
     return new Worker(new URL("./pglite-worker-boot.mjs", import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       workerData: {
         entry: new URL("./pglite-worker.ts", import.meta.url).href,
         dataDir: this.options.dataDir,

@@ -141,8 +141,9 @@ describe("ResultWriter", () => {
         new Promise((resolve) => setTimeout(() => resolve("stalled"), 100)),
       ]);
       if (outcome === "stalled") {
+        // Only the first stall is the store's doing; once released, a slow moment of a loaded machine is not.
+        if (!stalled) expect(taken).toBeLessThan(200_000);
         stalled = true;
-        expect(taken).toBeLessThan(200_000);
         release();
         await pending;
       }
