@@ -9,7 +9,7 @@ import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
 import { seedEhr } from "#tools/ehr/seed.ts";
-import { directCursorRead, EXPORT_SQL, gatewayExport } from "./e2e.ts";
+import { concurrency, directCursorRead, EXPORT_SQL, gatewayExport } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { rssOf, startGatewayProcess } from "./support/processes.ts";
 import { spread } from "./support/stats.ts";
@@ -46,6 +46,8 @@ const ROWS = Number(process.env.PROBE_ROWS ?? 100_000);
 const MODE = process.env.PROBE_MODE ?? "server";
 /** Exports per gateway process; only the last is sampled (the earlier ones warm it up, as the bench's tenth does). */
 const PER_PROCESS = Math.max(1, Number(process.env.PROBE_PER_PROCESS ?? 1));
+/** Seconds of 20-client small-read load on each gateway before its exports (as the bench runs them), 0 for none. */
+const LOAD_SECONDS = Number(process.env.PROBE_LOAD_SECONDS ?? 0);
 
 /** Resident kB by kind of mapping (file-backed, the brk heap, anonymous), from /proc/<pid>/smaps. */
 function smapsSummary(pid: number): Record<string, number> {
@@ -125,6 +127,8 @@ try {
       const client = new BenchClient(gateway.url);
       try {
         const token = await client.token(NIGHTLY);
+        if (LOAD_SECONDS > 0 && server !== undefined)
+          await concurrency(client, token, server.url, 20, LOAD_SECONDS);
         for (let warm = 1; warm < PER_PROCESS; warm++) {
           const early = await gatewayExport(client, token, gateway.pid, EXPORT_SQL, false);
           process.stdout.write(
