@@ -17,8 +17,8 @@ import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import type { Catalog, Row } from "#shared/sql/types.ts";
-import { decodeValue, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+import { decodeRowsInPlace, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
 
 /** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -78,14 +78,6 @@ async function resetSession(client: pg.PoolClient): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Decodes a page's text values where they are (the page is the cursor's own, read once), not into copies. */
-function decodeInPlace(page: (string | null)[][], oids: readonly number[]): Row[] {
-  const rows = page as unknown as Row[];
-  for (const row of rows)
-    for (let i = 0; i < row.length; i++) row[i] = decodeValue(oids[i] ?? 25, row[i] as string | null);
-  return rows;
 }
 
 function failure(error: unknown): Error {
@@ -155,7 +147,7 @@ export class PgExecutor implements SqlExecutor {
           const afterPage = rowCount + page.length;
           if (!truncated && rows.length === want)
             next = read(Math.min(request.pageSize, request.maxRows - afterPage + 1));
-          if (page.length > 0) await sink.rows(decodeInPlace(page, oids));
+          if (page.length > 0) await sink.rows(decodeRowsInPlace(page, oids));
           rowCount = afterPage;
         }
       } finally {

@@ -14,8 +14,8 @@ import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } f
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
-import { decodeValue, typeName } from "#shared/sql/values.ts";
+import type { Catalog, ResultColumn } from "#shared/sql/types.ts";
+import { decodeRowsInPlace, typeName } from "#shared/sql/values.ts";
 
 type Handler = (message: FromWorker) => void;
 
@@ -118,8 +118,9 @@ export class PgliteExecutor implements SqlExecutor {
               }));
               pending = pending.then(() => sink.columns(meta));
             } else if (message.type === "rows") {
-              const rows: Row[] = message.rows.map((r) =>
-                r.map((text, i) => decodeValue(columns[i]?.typeOid ?? 25, text)),
+              const rows = decodeRowsInPlace(
+                message.rows,
+                columns.map((c) => c.typeOid),
               );
               pending = pending.then(async () => {
                 await sink.rows(rows);
