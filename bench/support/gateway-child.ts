@@ -31,13 +31,21 @@ const host = await startLocalHost(
 );
 process.stdout.write(`READY ${host.url}\n`);
 if (process.env.BENCH_MEMLOG === "1") {
-  setInterval(() => {
-    const m = process.memoryUsage();
-    const mib = (n: number) => (n / 1048576).toFixed(0);
-    process.stderr.write(
-      `mem rss ${mib(m.rss)} heapUsed ${mib(m.heapUsed)} heapTotal ${mib(m.heapTotal)} external ${mib(m.external)} ab ${mib(m.arrayBuffers)}\n`,
-    );
-  }, 2000).unref();
+  const v8 = await import("node:v8");
+  const mib = (n: number) => (n / 1048576).toFixed(0);
+  setInterval(
+    () => {
+      const m = process.memoryUsage();
+      const spaces = v8
+        .getHeapSpaceStatistics()
+        .map((s) => `${s.space_name.replace("_space", "")} ${mib(s.space_size)}`)
+        .join(" ");
+      process.stderr.write(
+        `mem rss ${mib(m.rss)} heapUsed ${mib(m.heapUsed)} ab ${mib(m.arrayBuffers)} | ${spaces}\n`,
+      );
+    },
+    Number(process.env.BENCH_MEMLOG_MS ?? 2000),
+  ).unref();
 }
 const profileTo = process.env.BENCH_PROFILE_FILE;
 if (profileTo !== undefined && profileTo !== "") {

@@ -4,6 +4,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
+/**
+ * The node flags `npm start` runs the gateway with (package.json's `start` script, the one place they are
+ * written), so the bench's gateway runs as the product does.
+ */
+export function startScriptNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } };
+  const words = manifest.scripts.start.split(/\s+/);
+  if (words[0] !== "node") throw new Error("package.json's start script does not run node");
+  return words.slice(1).filter((word) => word.startsWith("--"));
+}
+
 /** A running gateway child. */
 export interface GatewayProcess {
   readonly url: string;
@@ -16,6 +27,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...startScriptNodeFlags(),
       ...(env.BENCH_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? []),
       "--import",
       "tsx",
@@ -33,6 +45,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     const lines = createInterface({ input: stdout });
     lines.on("line", (line) => {
       if (line.startsWith("READY ")) resolve(line.slice("READY ".length).trim());
+      else if (env.BENCH_CHILD_STDOUT === "1") process.stderr.write(`${line}\n`);
     });
     child.once("exit", (code) =>
       reject(new Error(`the gateway process exited (${code}) before it was ready`)),

@@ -1,7 +1,8 @@
 // Writes a masked result as it arrives: buffered up to the inline limit, then streamed to the store as gzip NDJSON.
 
 import { once } from "node:events";
-import { createGzip, type Gzip } from "node:zlib";
+import type { TransformOptions } from "node:stream";
+import { createGzip, type Gzip, type ZlibOptions } from "node:zlib";
 import { UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, StoredObject } from "#shared/ports.ts";
 import {
@@ -31,7 +32,19 @@ export type WrittenResult =
   | { readonly delivery: "url"; readonly object: StoredObject };
 
 /** Kept rows handed to the gzip stream per write when the writer switches to streaming. */
-const KEPT_ROWS_PER_WRITE = 1_000;
+const KEPT_ROWS_PER_WRITE = 200;
+
+/**
+ * Characters of NDJSON handed to gzip per write: pieces stay below V8's large-object size (128 KiB), so a page's
+ * text is young garbage rather than a large object promoted to the old generation while gzip reads it.
+ */
+const STREAM_WRITE_CHARS = 32 * 1024;
+
+/**
+ * NDJSON bytes gzip may hold before a write waits (its writable high-water mark): a few pieces, so the main
+ * thread serializes the next ones while the thread pool compresses these, and memory stays bounded by this.
+ */
+const GZIP_INPUT_BYTES = 256 * 1024;
 
 /** Bytes of the inline document besides its rows: `{"columns":[...],"rows":[` and `]}`. */
 function envelopeBytes(columns: ResultWriterOptions["columns"]): number {
@@ -78,8 +91,14 @@ export class ResultWriter {
     if (stream !== undefined) {
       if (this.failure !== undefined) throw this.failure;
       let text = "";
-      for (const row of page) text += `${JSON.stringify(row)}\n`;
-      await this.push(stream, text);
+      for (const row of page) {
+        text += `${JSON.stringify(row)}\n`;
+        if (text.length >= STREAM_WRITE_CHARS) {
+          await this.push(stream, text);
+          text = "";
+        }
+      }
+      if (text !== "") await this.push(stream, text);
       return;
     }
     for (const row of page) {
@@ -126,7 +145,13 @@ export class ResultWriter {
   }
 
   private async switchToStream(): Promise<void> {
-    const gzip = createGzip({ level: this.options.gzipLevel ?? 1, chunkSize: 64 * 1024 });
+    // zlib hands its options to the Transform it is, high-water marks included.
+    const options: ZlibOptions & TransformOptions = {
+      level: this.options.gzipLevel ?? 1,
+      chunkSize: 64 * 1024,
+      writableHighWaterMark: GZIP_INPUT_BYTES,
+    };
+    const gzip = createGzip(options);
     // Errors reach the writer through the store's rejection; this keeps a late one from going unhandled.
     gzip.on("error", () => undefined);
     const put = this.options.objects.put(

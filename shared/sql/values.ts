@@ -1,6 +1,6 @@
 // Decodes PostgreSQL's text output into JSON values, by type, so every executor returns the same shapes.
 
-import type { CellValue } from "#shared/sql/types.ts";
+import type { CellValue, Row } from "#shared/sql/types.ts";
 
 /** Type OIDs and names of the built-in types the gateway decodes specially (everything else stays text). */
 const SCALAR_TYPES: Readonly<Record<number, { name: string; decode: (text: string) => CellValue }>> = {
@@ -121,6 +121,18 @@ export function decodeValue(oid: number, text: string | null): CellValue {
   const element = ARRAY_ELEMENTS[oid];
   if (element !== undefined) return parseArray(text, (item) => decodeValue(element, item));
   return text;
+}
+
+/**
+ * Decodes a page of text rows where they are, each value by its column's type OID (text when unknown), and
+ * returns the same arrays as rows: for pages the caller owns and reads once (an executor's fetched page), so no
+ * copy of every row is made.
+ */
+export function decodeRowsInPlace(page: (string | null)[][], oids: readonly number[]): Row[] {
+  const rows = page as unknown as Row[];
+  for (const row of rows)
+    for (let i = 0; i < row.length; i++) row[i] = decodeValue(oids[i] ?? 25, row[i] as string | null);
+  return rows;
 }
 
 /** Parses PostgreSQL's array literal output (`{a,"b c",NULL}`, nested, with optional bounds prefix). */

@@ -17,8 +17,8 @@ import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import type { Catalog, Row } from "#shared/sql/types.ts";
-import { decodeValue, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+import { decodeRowsInPlace, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
 
 /** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -147,10 +147,7 @@ export class PgExecutor implements SqlExecutor {
           const afterPage = rowCount + page.length;
           if (!truncated && rows.length === want)
             next = read(Math.min(request.pageSize, request.maxRows - afterPage + 1));
-          if (page.length > 0) {
-            const types = oids;
-            await sink.rows(page.map((r): Row => r.map((text, i) => decodeValue(types[i] ?? 25, text))));
-          }
+          if (page.length > 0) await sink.rows(decodeRowsInPlace(page, oids));
           rowCount = afterPage;
         }
       } finally {

@@ -14,10 +14,17 @@ import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } f
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
-import { decodeValue, typeName } from "#shared/sql/values.ts";
+import type { Catalog, ResultColumn } from "#shared/sql/types.ts";
+import { decodeRowsInPlace, typeName } from "#shared/sql/values.ts";
 
 type Handler = (message: FromWorker) => void;
+
+/**
+ * The worker's young generation, MB (two 8 MB semi-spaces and their large objects): as `npm start`'s
+ * `--max-semi-space-size=8` for the main thread. V8's default (two of 16 MB) is committed once start-up has
+ * filled it and is never given back; half of it measured no slower on an export (docs/performance.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 24;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -111,8 +118,9 @@ export class PgliteExecutor implements SqlExecutor {
               }));
               pending = pending.then(() => sink.columns(meta));
             } else if (message.type === "rows") {
-              const rows: Row[] = message.rows.map((r) =>
-                r.map((text, i) => decodeValue(columns[i]?.typeOid ?? 25, text)),
+              const rows = decodeRowsInPlace(
+                message.rows,
+                columns.map((c) => c.typeOid),
               );
               pending = pending.then(async () => {
                 await sink.rows(rows);
@@ -411,6 +419,7 @@ export class PgliteExecutor implements SqlExecutor {
 
   private newWorker(spare: boolean): Worker {
     return new Worker(new URL("./pglite-worker-boot.mjs", import.meta.url), {
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       workerData: {
         entry: new URL("./pglite-worker.ts", import.meta.url).href,
         dataDir: this.options.dataDir,

@@ -34,15 +34,18 @@ let credits = 0;
 let waiter: (() => void) | undefined;
 let queue: Promise<void> = Promise.resolve();
 
-/** Rows as text; anything else (a type PGlite decoded on its own) is refused rather than guessed at. */
+/**
+ * Rows as text, checked where they are (a page is PGlite's own, read once, so no copy is made); anything else
+ * (a type PGlite decoded on its own) is refused rather than guessed at.
+ */
 function textRows(rows: unknown[]): (string | null)[][] {
-  return rows.map((row) => {
+  for (const row of rows) {
     if (!Array.isArray(row)) throw new TypeError("row is not an array");
-    return row.map((value) => {
-      if (value === null || typeof value === "string") return value;
-      throw new TypeError("a value was not delivered as text");
-    });
-  });
+    for (const value of row)
+      if (value !== null && typeof value !== "string")
+        throw new TypeError("a value was not delivered as text");
+  }
+  return rows as (string | null)[][];
 }
 
 function fieldsOf(fields: readonly { name: string; dataTypeID: number }[]): WorkerField[] {
