@@ -136,12 +136,13 @@ export class Analysis {
 
   /** Adds `count` scans of `relation` (see {@link Analysis.scans}), to the statement and to the body walked. */
   addScans(relation: SourceRelation, count: number): void {
+    // A CTE body's condition reads are read again with it (and once per iteration in WITH RECURSIVE).
+    this.addBodyScans(relation, count);
     if (this.conditionDepth > 0) {
       this.conditionReads.set(relation, (this.conditionReads.get(relation) ?? 0) + count);
       return;
     }
     this.scans.set(relation, (this.scans.get(relation) ?? 0) + count);
-    this.addBodyScans(relation, count);
   }
 
   private addBodyScans(relation: SourceRelation, count: number): void {
@@ -156,8 +157,10 @@ export class Analysis {
   referenceScans(scans: ReadonlyMap<SourceRelation, number> | undefined, first: boolean): void {
     if (scans === undefined) return;
     if (this.conditionDepth > 0) {
-      for (const [relation, count] of scans)
+      for (const [relation, count] of scans) {
         this.conditionReads.set(relation, (this.conditionReads.get(relation) ?? 0) + count);
+        this.addBodyScans(relation, count);
+      }
       return;
     }
     for (const [relation, count] of scans) {

@@ -54,15 +54,18 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /**
- * The demo policy with a window of a million PHI rows for its bulk rule, for suites that check masking, load or
+ * The demo policy with a window of a million PHI rows for its two window rules, for suites that check masking, load or
  * logging over many statements of one caller rather than the window (risk-by-slices and risk-by-reads do). The
  * rule's threshold is also what a predicate must restrict to, so such a suite's reads with a predicate run; reads
  * with none, and statements whose rows cannot be counted, still need the approval.
  */
 export function withLargeWindow(demo: string): string {
-  const from = "        unlessLimitAtMost: 1000\n";
-  if (!demo.includes(from)) throw new Error("the demo policy's bulk rule changed");
-  return demo.replace(from, `${from}        restrictedRowsAtMost: 1000000\n`);
+  const bulk = "        unlessLimitAtMost: 1000\n";
+  const history = "        joinWithoutPredicate: [public.patients, public.encounters]\n";
+  if (!demo.includes(bulk) || !demo.includes(history))
+    throw new Error("the demo policy's window rules changed");
+  const large = "        restrictedRowsAtMost: 1000000\n";
+  return demo.replace(bulk, `${bulk}${large}`).replace(history, `${history}${large}`);
 }
 
 /** The demo policy with rate limits high enough for a load test (the limits themselves are tested elsewhere). */

@@ -297,6 +297,14 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 14 });
   });
 
+  it("sends a condition subquery inside WITH RECURSIVE to approval: it runs once per iteration (the ninth outside attack)", async () => {
+    const bits = `WITH RECURSIVE r(i, acc) AS (SELECT 0, ''::text UNION ALL SELECT i + 1, acc || CASE WHEN EXISTS (SELECT 1 FROM patients p WHERE p.id = r.i + 1 AND p.sex = 'F') THEN '1' ELSE '0' END FROM r WHERE i < 10000) SELECT acc FROM r WHERE i = 10000`;
+    expect(classified(bits).scans).toContainEqual({ schema: "public", table: "patients", scans: null });
+    const decision = await decide(bits, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toMatch(/cannot be counted/);
+  });
+
   it("sends a relation scanned inside WITH RECURSIVE to approval: its scans cannot be counted", async () => {
     const sql = `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3)
       SELECT p.ssn, p.dob, p.mrn FROM r JOIN LATERAL (SELECT * FROM patients q WHERE q.id = r.n) p ON true`;
