@@ -254,31 +254,20 @@ export function phiOccurrences(
   const cells = new Map<string, number>();
   // An aggregate's cell holds a value of a row of its own (a group's max) beside the key columns: counted apart.
   const aggregated = new Map<string, number>();
-  // A cell computed from a table's values (`e0.code || e1.code`) may hold one from each occurrence.
-  const combining = new Set<string>();
   for (const output of classification.outputs) {
     const tables = new Set<string>();
     for (const s of output.sources) tables.add(`${s.schema}.${s.table}`);
     for (const r of output.wholeRows)
       if (phiTables.has(`${r.schema}.${r.table}`)) tables.add(`${r.schema}.${r.table}`);
-    const aggregate = output.transforms.includes("aggregate");
-    const into = aggregate ? aggregated : cells;
-    for (const t of tables) {
-      if (!carried.has(t)) continue;
-      into.set(t, (into.get(t) ?? 0) + 1);
-      if (!aggregate && output.kind !== "copy") combining.add(t);
-    }
+    const into = output.transforms.includes("aggregate") ? aggregated : cells;
+    for (const t of tables) if (carried.has(t)) into.set(t, (into.get(t) ?? 0) + 1);
   }
   for (const t of carried) {
-    const columns = cells.get(t) ?? 0;
-    const scanned = scans.get(t);
-    const known = scanned !== undefined && scanned !== null;
     // Every scan counts, whether its values reach a cell or only pick which row does (`JOIN patients x ON x.id =
     // 1 + (p0.sex = 'F')::int + 2 * (p1.sex = 'F')::int ...` copies one id chosen by thirteen patients — the eighth
-    // outside attack).
-    let rows: number;
-    if (known) rows = scanned;
-    else rows = combining.has(t) ? Number.POSITIVE_INFINITY : columns;
+    // outside attack); scans the analysis cannot count (WITH RECURSIVE) make the table uncountable.
+    const scanned = scans.get(t);
+    const rows = scanned === null ? Number.POSITIVE_INFINITY : (scanned ?? cells.get(t) ?? 0);
     weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
   }
   return weights;
