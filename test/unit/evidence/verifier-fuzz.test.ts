@@ -249,6 +249,8 @@ const MUTATIONS: Record<string, (t: Tree, path: string) => Promise<void>> = {
 };
 
 let pool: string[] = [];
+/** Names FIFOs returned to the pool: unique, so two returns can never land on one name (which would hand one FIFO out twice). */
+let returned = 0;
 /** A file outside the tree (hard links to it), and a folder outside it (symlinks to it). */
 let outside = "";
 let decoy = "";
@@ -372,7 +374,7 @@ describe("verifyBundle on mutated bundle trees", () => {
       for (const p of verdict.problems) classes.add(p.class);
       peakRss = Math.max(peakRss, process.memoryUsage.rss());
       for (const fifo of tree.fifos) {
-        const back = join(fifoDir, `fifo-r${i}-${pool.length}`);
+        const back = join(fifoDir, `fifo-r${i}-${returned++}`);
         if (
           await rename(fifo, back).then(
             () => true,
@@ -385,11 +387,19 @@ describe("verifyBundle on mutated bundle trees", () => {
       await rm(dir, { recursive: true, force: true });
     };
     let next = 0;
-    await Promise.all(
+    let failed = false;
+    // Every worker stops at the first failure and all are awaited before it is reported, so no tree is still being
+    // written when the folder is removed.
+    const workers = await Promise.allSettled(
       Array.from({ length: PARALLEL }, async () => {
-        while (next < TREES) await one(next++);
+        while (next < TREES && !failed)
+          await one(next++).catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
       }),
     );
+    for (const w of workers) if (w.status === "rejected") throw w.reason;
     const seconds = (Date.now() - started) / 1000;
     console.info(
       `verifier fuzz: ${TREES} trees (seed ${SEED}) in ${seconds.toFixed(1)} s (${(verifying / 1000).toFixed(1)} s verifying), slowest ${slowest} ms, ` +
