@@ -1,17 +1,15 @@
 // A focused A/B probe of the masked export (issue 18): rows/s against a direct cursor read and the gateway's peak RSS, variants alternating.
 
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pg from "pg";
-import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
 import { concurrency, directCursorRead, EXPORT_SQL, gatewayExport } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
-import { rssOf, startGatewayProcess } from "./support/processes.ts";
+import { cpuMs, rssOf, startGatewayProcess } from "./support/processes.ts";
+import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
 import { spread } from "./support/stats.ts";
 
 /**
@@ -67,12 +65,6 @@ function smapsSummary(pid: number): Record<string, number> {
   return out;
 }
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 interface Sample {
   readonly variant: string;
   readonly idleMiB: number;
@@ -88,21 +80,14 @@ const root = await mkdtemp(join(tmpdir(), "phigate-export-probe-"));
 const server = MODE === "server" ? await startPostgresServer({ database: "ehr" }) : undefined;
 try {
   if (server !== undefined) {
-    const db = new pg.Client({ connectionString: server.url });
-    await db.connect();
-    await seedEhr(db, {
+    await seedBenchEhr(server.url, {
       patients: Math.max(10_000, Math.ceil(ROWS / 6)),
       encounters: ROWS,
       medications: 1_000,
     });
-    await db.query("ANALYZE");
-    await db.end();
   }
   const policyPath = join(root, "policy.yaml");
-  await writeFile(
-    policyPath,
-    exportPolicy(1_000_000, 600_000, { requestsPerMinute: 1_000_000, burst: 100_000 }),
-  );
+  await writeBenchPolicy(policyPath, 1_000_000);
   const cache = resolve("node_modules/.cache/phigate-test");
   const template = existsSync(cache)
     ? readdirSync(cache).find((name) => /^pgdata-[0-9a-f]+$/.test(name))

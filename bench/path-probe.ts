@@ -1,41 +1,25 @@
 // A focused probe of the small read's request path (issue 18): latency vs direct, 20 clients, and the gateway's CPU per request.
 
-import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
 import { concurrency, smallReadLatency } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
-import { startGatewayProcess } from "./support/processes.ts";
+import { cpuMs, startGatewayProcess } from "./support/processes.ts";
+import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
 
 const ROUNDS = Number(process.env.PROBE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.PROBE_SECONDS ?? 5);
 const PROFILE_DIR = process.env.PROBE_CPU_PROF_DIR;
 
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 const root = await mkdtemp(join(tmpdir(), "phigate-probe-"));
 const server = await startPostgresServer({ database: "ehr" });
 try {
-  const db = new pg.Client({ connectionString: server.url });
-  await db.connect();
-  await seedEhr(db, { patients: 10_000, encounters: 10_000, medications: 1_000 });
-  await db.query("ANALYZE");
-  await db.end();
+  await seedBenchEhr(server.url, { patients: 10_000, encounters: 10_000, medications: 1_000 });
   const policyPath = join(root, "policy.yaml");
-  await writeFile(
-    policyPath,
-    exportPolicy(100_000, 600_000, { requestsPerMinute: 1_000_000, burst: 100_000 }),
-  );
+  await writeBenchPolicy(policyPath, 100_000);
   await mkdir(join(root, "gateway"));
   const gateway = await startGatewayProcess({
     BENCH_DATA_DIR: join(root, "gateway"),

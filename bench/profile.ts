@@ -4,11 +4,8 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pg from "pg";
-import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
 import { EXPORT_SQL, gatewayExport, SMALL_READ_SQL } from "./e2e.ts";
 import {
   type CpuProfile,
@@ -18,6 +15,7 @@ import {
 } from "./support/cpu-profile.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { startGatewayProcess } from "./support/processes.ts";
+import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
 
 const positive = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? Number.NaN);
@@ -43,21 +41,14 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "phigate-profile-"));
   const server = await startPostgresServer({ database: "ehr" });
   try {
-    const db = new pg.Client({ connectionString: server.url });
-    await db.connect();
     say(`seeding ${ROWS.toLocaleString("en-US")} encounters`);
-    await seedEhr(db, {
+    await seedBenchEhr(server.url, {
       patients: Math.max(10_000, Math.ceil(ROWS / 6)),
       encounters: ROWS,
       medications: 1_000,
     });
-    await db.query("ANALYZE");
-    await db.end();
     const policyPath = join(root, "policy.yaml");
-    await writeFile(
-      policyPath,
-      exportPolicy(ROWS + 1, 600_000, { requestsPerMinute: 1_000_000, burst: 100_000 }),
-    );
+    await writeBenchPolicy(policyPath, ROWS + 1);
     await mkdir(join(root, "gateway"));
     const prefix = join(OUT, "gateway");
     const gateway = await startGatewayProcess({

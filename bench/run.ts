@@ -4,11 +4,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import pg from "pg";
-import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { type PostgresServer, startPostgresServer } from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
 import { benchBundles } from "./bundles.ts";
 import { benchDecisions } from "./decisions.ts";
 import {
@@ -25,6 +22,7 @@ import { benchMasking } from "./masking.ts";
 import { benchSql } from "./sql.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { type GatewayProcess, rssOf, startGatewayProcess } from "./support/processes.ts";
+import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
 import {
   formatSpread,
   median,
@@ -52,7 +50,6 @@ const SETTINGS = {
   pgliteRuns: Math.max(3, numberEnv("BENCH_PGLITE_RUNS", 3)),
   coldRuns: Math.max(3, numberEnv("BENCH_COLD_RUNS", QUICK ? 3 : 5)),
 };
-const RATE = { requestsPerMinute: 1_000_000, burst: 100_000 };
 const MIB = 1024 * 1024;
 
 /** One line of the printed table. */
@@ -89,21 +86,18 @@ const plusMs = (v: number): string => `+${v} ms`;
 const mib = (bytes: number): number => round(bytes / MIB, 1);
 
 async function seedServer(server: PostgresServer): Promise<Record<string, unknown>> {
-  const client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-  try {
-    const patients = Math.max(10_000, Math.ceil(SETTINGS.exportRows / 6));
-    const seeded = await seedEhr(client, { patients, encounters: SETTINGS.exportRows, medications: 10_000 });
-    await client.query("ANALYZE");
-    return { ...seeded.counts, seedSeconds: round(seeded.durationMs / 1000, 1) };
-  } finally {
-    await client.end();
-  }
+  const patients = Math.max(10_000, Math.ceil(SETTINGS.exportRows / 6));
+  const seeded = await seedBenchEhr(server.url, {
+    patients,
+    encounters: SETTINGS.exportRows,
+    medications: 10_000,
+  });
+  return { ...seeded.counts, seedSeconds: round(seeded.durationMs / 1000, 1) };
 }
 
 async function serverFigures(server: PostgresServer, root: string): Promise<void> {
   const policyPath = join(root, "policy.yaml");
-  await writeFile(policyPath, exportPolicy(SETTINGS.exportRows + 1, 600_000, RATE));
+  await writeBenchPolicy(policyPath, SETTINGS.exportRows + 1);
   await mkdir(join(root, "gateway"));
   const gateway = await startGatewayProcess({
     BENCH_DATA_DIR: join(root, "gateway"),
@@ -340,7 +334,7 @@ async function pgliteFigures(root: string): Promise<void> {
     `embedded PGlite gateway (${template === undefined ? "seeding the demo EHR first" : "test template copy"})`,
   );
   const policyPath = join(root, "policy-pglite.yaml");
-  await writeFile(policyPath, exportPolicy(1_000_000, 600_000, RATE));
+  await writeBenchPolicy(policyPath, 1_000_000);
   const smallReads: { p50: number; p99: number }[] = [];
   const exports: ExportRun[] = [];
   for (let run = 0; run < SETTINGS.pgliteRuns; run++) {

@@ -2,17 +2,15 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { exportPolicy } from "#test/support/export-policy.ts";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
-import { seedEhr } from "#tools/ehr/seed.ts";
 import { SMALL_READ_SQL } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { startGatewayProcess } from "./support/processes.ts";
+import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
 
 const READS = Number(process.env.SYNC_PROBE_READS ?? 300);
 const CLIENTS = Number(process.env.SYNC_PROBE_CLIENTS ?? 20);
@@ -45,15 +43,9 @@ async function reads(client: BenchClient, token: string, clients: number, total:
 const root = await mkdtemp(join(tmpdir(), "phigate-sync-probe-"));
 const server = await startPostgresServer({ database: "ehr" });
 try {
-  const db = new pg.Client({ connectionString: server.url });
-  await db.connect();
-  await seedEhr(db, { patients: 1_000, encounters: 1_000, medications: 100 });
-  await db.end();
+  await seedBenchEhr(server.url, { patients: 1_000, encounters: 1_000, medications: 100 });
   const policyPath = join(root, "policy.yaml");
-  await writeFile(
-    policyPath,
-    exportPolicy(100_000, 600_000, { requestsPerMinute: 1_000_000, burst: 100_000 }),
-  );
+  await writeBenchPolicy(policyPath, 100_000);
   await mkdir(join(root, "gateway"));
   const gateway = await startGatewayProcess({
     BENCH_DATA_DIR: join(root, "gateway"),

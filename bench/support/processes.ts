@@ -97,3 +97,10 @@ export function sampleRss(pid: number, everyMs = 25): { stop(): number } {
     },
   };
 }
+
+/** CPU time (user + system, every thread) the process `pid` has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
