@@ -122,11 +122,10 @@ function facts(input: RiskInput) {
   const conditions = new Map(
     (classification.conditionReads ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]),
   );
-  // A cell with no source column is a constant, or a count (`count(*) FILTER (WHERE ...)`), or a condition's
-  // outcome: the analysis does not tell them apart, so each may be a fact about every PHI table read.
-  const facts = classification.outputs.filter(
-    (o) => o.sources.length === 0 && o.wholeRows.length === 0,
-  ).length;
+  // A cell that is not a column's value as it is (a constant, a count, a condition's outcome, arithmetic, a value a
+  // subquery picked) may be a fact about every PHI table read: `q.id * 0 + (SELECT g FROM generate_series(0, 4095)
+  // g WHERE g = s.n0)` carries a value computed elsewhere, whatever its source column (the tenth outside attack).
+  const facts = classification.outputs.filter((o) => o.kind !== "copy").length;
   const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
@@ -159,26 +158,41 @@ function facts(input: RiskInput) {
 const AS_IS: ReadonlySet<string> = new Set(["aggregate", "cast", "subquery"]);
 
 /**
- * Aggregates whose value is one row's value, a count or a truth value (`max`, `count`, `bool_or`): a cell made by
- * one of them from a column as it is counts as one PHI row. Every other aggregate can put many rows' values into
- * one cell: `string_agg`, `array_agg`, `json_agg` and `xmlagg` plainly, and `sum`, `avg`, `bit_or` or the
- * statistics too, given values made to add up without loss (`sum(DISTINCT power(2, patient_id))` is a set of
- * patients — the sixth outside attack).
+ * Aggregates whose value is one row's value or a truth value whatever how often each row occurs (`max`,
+ * `bool_or`): a cell made by one of them from a column as it is counts as one PHI row. Every other aggregate can put
+ * many rows' values into one cell: `string_agg`, `array_agg`, `json_agg` and `xmlagg` plainly, and `sum`, `avg`,
+ * `bit_or` or the statistics too, given values made to add up without loss (`sum(DISTINCT power(2, patient_id))`
+ * is a set of patients — the sixth outside attack).
  */
-const ROW_OR_STATISTIC_AGGREGATES: ReadonlySet<string> = new Set([
+const ONE_ROW_AGGREGATES: ReadonlySet<string> = new Set([
   "any_value",
   "bool_and",
   "bool_or",
-  "count",
-  "cume_dist",
-  "dense_rank",
   "every",
   "max",
   "min",
+]);
+
+/**
+ * Aggregates that count rows (`count`, the hypothetical-set ranks) or pick the most frequent value (`mode`): one
+ * fact per cell while every row occurs once, but a weighted sum when rows can be made to repeat — `count(*)` over
+ * patients joined to `generate_series` rows `k <= 1 << (id % 12)` adds twelve patients' bits into one cell (the
+ * tenth outside attack). Allowed only over one table scanned once (`Classification.repeatedAggregates`).
+ */
+const COUNTING_AGGREGATES: ReadonlySet<string> = new Set([
+  "count",
+  "cume_dist",
+  "dense_rank",
   "mode",
   "percent_rank",
   "rank",
 ]);
+
+/**
+ * Aggregates written as SQL/JSON syntax (`JSON_ARRAYAGG`, `JSON_OBJECTAGG`), recorded under these names: not in
+ * the catalog's aggregates, but as combining as `json_agg` (the tenth outside attack used one in a WHERE subquery).
+ */
+const SQL_JSON_AGGREGATES: ReadonlySet<string> = new Set(["json_arrayagg", "json_objectagg"]);
 
 /** Window functions proper: each row's value is computed from other rows (`row_number`, `lag`...). */
 const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -199,19 +213,23 @@ const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
  * Why a statement that reads a PHI table may put many rows into one cell, so that its result rows cannot count its
  * PHI rows; undefined when it cannot. An allow-list over the whole statement, whatever a cell's source columns (a
  * PHI column that only orders a window, filters a join or decides an EXISTS shapes the cell as much as one it
- * copies — the seventh outside attack): the statement may aggregate only with {@link ROW_OR_STATISTIC_AGGREGATES}
- * over a column as it is, and uses no window function, no `ARRAY(SELECT ...)`, no set-returning function fed a
+ * copies — the seventh outside attack): the statement may aggregate only with {@link ONE_ROW_AGGREGATES} over a
+ * column as it is, and with {@link COUNTING_AGGREGATES} only over one table scanned once; it uses no SQL/JSON
+ * aggregate, no window function, no `ARRAY(SELECT ...)`, no set-returning function fed a
  * column's value (`generate_series(1, power(2, patient_id))` under a count is a set of patients) and no
  * user-defined routine.
  */
 function rowsCombined(
-  classification: Pick<Classification, "outputs" | "exposures" | "functions">,
+  classification: Pick<Classification, "outputs" | "exposures" | "functions" | "repeatedAggregates">,
 ): string | undefined {
   for (const f of classification.functions) {
     if (f.origin === "user") return `the user-defined routine ${f.name}`;
     if (WINDOW_FUNCTIONS.has(f.name)) return `the window function ${f.name}`;
-    if (AGGREGATE_FUNCTIONS.has(f.name) && !ROW_OR_STATISTIC_AGGREGATES.has(f.name))
-      return `the aggregate ${f.name}`;
+    if (SQL_JSON_AGGREGATES.has(f.name)) return `the aggregate ${f.name}`;
+    if (!AGGREGATE_FUNCTIONS.has(f.name) || ONE_ROW_AGGREGATES.has(f.name)) continue;
+    if (!COUNTING_AGGREGATES.has(f.name)) return `the aggregate ${f.name}`;
+    if (classification.repeatedAggregates?.includes(f.name) === true)
+      return `the aggregate ${f.name} over rows that may repeat (a join, a generator, a subquery, a CTE or a view)`;
   }
   for (const e of classification.exposures ?? []) {
     for (const tag of e.via) {
@@ -252,15 +270,14 @@ export function phiOccurrences(
   }
   const scans = new Map(classification.scans.map((r) => [`${r.schema}.${r.table}`, r.scans]));
   const cells = new Map<string, number>();
-  // An aggregate's cell holds a value of a row of its own (a group's max) beside the key columns: counted apart.
-  const aggregated = new Map<string, number>();
   for (const output of classification.outputs) {
+    // An aggregate's cell (a group's max) is not a column as it is: the caller counts it as a fact of its own.
+    if (output.transforms.includes("aggregate")) continue;
     const tables = new Set<string>();
     for (const s of output.sources) tables.add(`${s.schema}.${s.table}`);
     for (const r of output.wholeRows)
       if (phiTables.has(`${r.schema}.${r.table}`)) tables.add(`${r.schema}.${r.table}`);
-    const into = output.transforms.includes("aggregate") ? aggregated : cells;
-    for (const t of tables) if (carried.has(t)) into.set(t, (into.get(t) ?? 0) + 1);
+    for (const t of tables) if (carried.has(t)) cells.set(t, (cells.get(t) ?? 0) + 1);
   }
   for (const t of carried) {
     // Every scan counts, whether its values reach a cell or only pick which row does (`JOIN patients x ON x.id =
@@ -268,7 +285,7 @@ export function phiOccurrences(
     // outside attack); scans the analysis cannot count (WITH RECURSIVE) make the table uncountable.
     const scanned = scans.get(t);
     const rows = scanned === null ? Number.POSITIVE_INFINITY : (scanned ?? cells.get(t) ?? 0);
-    weights.set(t, Math.max(1, rows + (aggregated.get(t) ?? 0)));
+    weights.set(t, Math.max(1, rows));
   }
   return weights;
 }

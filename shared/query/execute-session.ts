@@ -20,7 +20,8 @@ export interface CompletedBody extends CompletedResult {
 /**
  * Runs a recorded, allowed statement and records its outcome; the body is returned only once recorded. A statement
  * that exceeds its row budget ({@link RowBudgetExceeded}) leaves the session `running` for the caller to move on
- * (`submitQuery` sends it to approval); nothing of its result was kept.
+ * (`submitQuery` sends it to approval); nothing of its result was kept, and like a failed statement it counted one
+ * PHI row in the read ledger first.
  */
 export async function executeSession(
   deps: SessionDeps,
@@ -34,19 +35,21 @@ export async function executeSession(
   try {
     outcome = await runStatement(deps, record, analyzed.statement, request.params, masking);
   } catch (error) {
-    if (error instanceof RowBudgetExceeded) throw error;
-    // A statement's error answers a question about the data too: it counts before the caller sees it.
+    // A statement's error answers a question about the data too, and so does its going over its row budget (many
+    // rows or none: `WHERE EXISTS (...)` over a generator — the tenth outside attack): it counts before the caller
+    // sees either.
     const failed = failedReadsOf(record, deps.clock.now());
     let reported: unknown = error;
     try {
       if (failed !== undefined) await deps.reads.add(failed);
     } catch (ledgerError) {
-      deps.logger.error("could not count a failed statement's read; withholding its error", {
+      deps.logger.error("could not count a failed statement's read; withholding its outcome", {
         sessionId: record.sessionId,
         ...errorFields(ledgerError),
       });
       reported = new UnavailableError("store_unavailable", "the session store is unavailable");
     }
+    if (reported instanceof RowBudgetExceeded) throw reported;
     await failSession(deps, record, reported, startedAt);
     throw inSession(reported, record.sessionId);
   }

@@ -13,5 +13,8 @@
  * 5: the relations read by subqueries that only decide conditions (`Classification.conditionReads`), and the
  *    PHI rows of a result row counted over every PHI table the statement reads, masked columns or not
  *    (issue 14, the fourth and fifth outside attacks).
+ * 6: the constructs that make rows besides relation scans (`Classification.rowMakers`): a count over rows that may
+ *    repeat is a weighted sum, and every result cell that is not a column as it is counts as a fact (issue 14,
+ *    the tenth outside attack).
  */
-export const ANALYZER_VERSION = 5;
+export const ANALYZER_VERSION = 6;

@@ -128,6 +128,9 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
             return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
           }),
         }),
+    ...(an.repeatedAggregates.size === 0
+      ? {}
+      : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),
     lookupValues: an.lookupValues,
     ...(an.lookupLiterals.length === 0 ? {} : { lookupLiterals: an.lookupLiterals }),
     operators: sortSmall([...an.operators.values()], byName),

@@ -8,6 +8,7 @@ import {
   SET_RETURNING_FUNCTIONS,
 } from "./known-functions.ts";
 import { CLAUSE_BITS, type Lineage, TRANSFORM_BITS as T, transformed } from "./lineage.ts";
+import type { Scope } from "./scope.ts";
 import { lastName, qualifier } from "./walk-state.ts";
 
 /** The lineage of a function call (recording the function, and what its modifiers read). */
@@ -18,6 +19,10 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   const user = cx.an.addFunction(syntax ? undefined : schema, name, syntax);
   const builtIn = !user && (schema === undefined || schema === "pg_catalog");
   const count = builtIn && name === "count" && !syntax;
+  // An aggregate belongs to this level or (over outer columns only) to one around it: if any of them may repeat
+  // rows, so may the rows it aggregates.
+  if (builtIn && !syntax && AGGREGATE_FUNCTIONS.has(name) && repeatsAround(cx.scope))
+    cx.an.repeatedAggregates.add(name);
   // count consumes its argument's nullness only: the argument is not read in the enclosing clause's sense.
   const args = exprs(call.args, count ? { an: cx.an, scope: cx.scope, clause: cx.clause, via: "" } : cx);
   if (SET_RETURNING_FUNCTIONS.has(name))
@@ -50,6 +55,12 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   else if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;
   if (bits === 0) bits = T.function;
   return transformed(args, bits, user);
+}
+
+function repeatsAround(scope: Scope | undefined): boolean {
+  for (let level = scope; level !== undefined; level = level.parent)
+    if (level.repeats !== undefined) return true;
+  return false;
 }
 
 function userAggregate(schema: string | undefined, name: string, cx: Cx): boolean {

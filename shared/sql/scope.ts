@@ -69,6 +69,11 @@ export class CteScope {
 /** One query level: its FROM entries and the enclosing level (for correlated references). */
 export class Scope {
   readonly entries: FromEntry[] = [];
+  /**
+   * Why this level's rows may repeat a row of what it reads (a join, a function, a subquery...), or undefined
+   * when its FROM is one table scanned once, or it has none (see `Classification.repeatedAggregates`).
+   */
+  repeats: string | undefined;
   constructor(
     readonly parent: Scope | undefined,
     readonly ctes: CteScope | undefined,

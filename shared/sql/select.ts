@@ -12,6 +12,23 @@ import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from
 import { ACCESS, type Analysis, EFFECT } from "./walk-state.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
+/** Why rows of a level whose FROM is only `node` may repeat, judged on the syntax (see {@link tableRepeats}). */
+function repeatsOf(node: Node | undefined): string | undefined {
+  if (node === undefined || "RangeVar" in node) return undefined;
+  if ("JoinExpr" in node) return "a join";
+  if ("RangeSubselect" in node) return "a subquery";
+  if ("RangeFunction" in node) return "a function in FROM";
+  return "a FROM item other than a table";
+}
+
+/** Why rows read through the one FROM item `entry` (a name) may repeat: it is not a table (a CTE, a view...). */
+function tableRepeats(entry: FromEntry | undefined): string | undefined {
+  const item = entry?.items.length === 1 ? entry.items[0] : undefined;
+  const kind = item?.derived === false ? item.relation?.kind : undefined;
+  if (kind === "table" || kind === "partitioned" || kind === "matview") return undefined;
+  return kind === undefined ? "a CTE" : `a ${kind}`;
+}
+
 /** One output column of a query. */
 export interface QueryOutput {
   readonly name: string;
@@ -71,7 +88,10 @@ export function analyzeSelect(
     outputs = valuesOutputs(stmt.valuesLists, { an, scope, clause: targetClause });
   } else {
     scope = new Scope(parent, ctes);
-    for (const item of stmt.fromClause ?? []) scope.entries.push(fromItem(item, scope, an));
+    const from = stmt.fromClause ?? [];
+    scope.repeats = from.length > 1 ? "a join" : from.length === 1 ? repeatsOf(from[0]) : undefined;
+    for (const item of from) scope.entries.push(fromItem(item, scope, an));
+    if (from.length === 1 && scope.repeats === undefined) scope.repeats = tableRepeats(scope.entries[0]);
     for (const window of stmt.windowClause ?? []) {
       if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });
     }

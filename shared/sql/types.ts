@@ -207,6 +207,13 @@ export interface Classification {
    * (`null` inside WITH RECURSIVE). Absent in records made before analyzer 5.
    */
   readonly conditionReads?: readonly RelationScans[];
+  /**
+   * The built-in aggregates computed over rows that may repeat (sorted; absent when none): called at a query level,
+   * or under one, whose FROM is not one table scanned once (a join, a second item, a function, VALUES, a subquery,
+   * a CTE, a view). A count over repeated rows is a weighted sum (`shared/policy/risk.ts`). Absent in records made
+   * before analyzer 6.
+   */
+  readonly repeatedAggregates?: readonly string[];
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

@@ -74,6 +74,8 @@ export class Analysis {
    * (`CASE WHEN EXISTS (...)`); `Infinity` inside WITH RECURSIVE.
    */
   readonly conditionReads = new Map<SourceRelation, number>();
+  /** Built-in aggregates called over rows that may repeat (`Classification.repeatedAggregates`). */
+  readonly repeatedAggregates = new Set<string>();
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */

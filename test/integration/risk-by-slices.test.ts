@@ -17,6 +17,7 @@ const CALLERS = [
   "parallel",
   "unmasked",
   "tables",
+  "over-budget",
 ];
 
 /**
@@ -89,6 +90,23 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
         "SELECT patient_id, drug, dose FROM medications ORDER BY id LIMIT 600",
       ]),
     ).toEqual([200, 202, 202]);
+  });
+
+  it("counts a statement that ran over its row budget: its going over is an answer too (the tenth outside attack, F4)", async () => {
+    const token = await gw.token("repo:acme/slices:ref:refs/heads/over-budget");
+    expect(
+      await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 990"]),
+    ).toEqual([200]);
+    // 400 rows when patient 3 exists, none when not: allowed with the ten rows left, it runs and goes over.
+    const oracle =
+      "SELECT g FROM generate_series(1, 400) g WHERE EXISTS (SELECT 1 FROM patients q WHERE q.id = 3)";
+    for (let i = 0; i < 5; i++) {
+      const answer = await gw.query(token, { sql: oracle });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+      expect(answer.body.approval.reasons.join(" ")).toMatch(/returned more than \d+ PHI rows/);
+    }
+    // Five over-budget runs counted (two PHI rows each: the cell and the condition): the window is spent.
+    expect(await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
   });
 
   it("counts key ranges written as literals (BETWEEN) as one read", async () => {

@@ -191,7 +191,6 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
     `SELECT count(email), count(phone) ${P}`,
     `SELECT count(ssn) FILTER (WHERE id < 5) ${P}`,
     `SELECT state, count(*) ${P} GROUP BY state HAVING count(ssn) > 0`,
-    `SELECT p.id, count(e.id) FROM patients p LEFT JOIN (SELECT * ${E}) e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} GROUP BY p.id`,
   ]),
   // ---- Plain columns only (controls: nothing protected is used) ----
   ...allowed("no protected column", [
@@ -216,10 +215,6 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
   ...masked("README, reports and exports", [
     OPAQUE_REPORT_QUERY,
     `SELECT e.id, e.patient_id, e.admitted_at, e.discharged_at, e.department, e.diagnosis_code, e.notes, p.mrn, p.dob, p.zip FROM encounters e JOIN patients p ON p.id = e.patient_id WHERE p.id <= ${ADVERSARIAL_PATIENTS} AND e.patient_id <= ${ADVERSARIAL_PATIENTS}`,
-    [
-      `SELECT p.id, p.mrn, count(e.id) AS visits FROM patients p LEFT JOIN (SELECT * ${E}) e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} GROUP BY p.id ORDER BY visits DESC, p.id`,
-      { why: "unsure: mrn is output through a GROUP BY of the primary key (a copy, not a grouping key)" },
-    ],
   ]),
   ...deny(
     "README, reports and exports",
@@ -227,6 +222,12 @@ export const KEPT_STATEMENTS: readonly AdversarialStatement[] = [
     ["age", "date_part", "max", ">="],
     [[REPORT_QUERY, { why: "bench/sql.ts's report computes age(dob): not a total operation" }]],
   ),
+  // A count over a join is a sum weighted by how often each row repeats (the tenth outside attack's twelve patients'
+  // bits per cell): its rows cannot count its PHI rows.
+  ...approval("count", [
+    `SELECT p.id, count(e.id) FROM patients p LEFT JOIN (SELECT * ${E}) e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} GROUP BY p.id`,
+    `SELECT p.id, p.mrn, count(e.id) AS visits FROM patients p LEFT JOIN (SELECT * ${E}) e ON e.patient_id = p.id WHERE p.id <= ${ADVERSARIAL_PATIENTS} GROUP BY p.id ORDER BY visits DESC, p.id`,
+  ]),
   // A window over a PHI table's rows may fold many of them into one cell: its rows cannot count its PHI rows.
   ...approval("windows over a PHI table", [
     `SELECT ssn, row_number() OVER (ORDER BY id) ${P}`,

@@ -67,12 +67,13 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
   [
     "a scalar subquery per row",
     "SELECT p.ssn, (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) FROM patients p WHERE p.id <= 5000",
-    2,
+    // Two scans, and the subquery's cell is not a column as it is (it may carry a value picked elsewhere).
+    3,
   ],
   [
     "a scalar subquery inside a FROM subquery",
     "SELECT x.a, x.b FROM (SELECT p.ssn AS a, (SELECT q.dob FROM patients q WHERE q.id = p.id + 1) AS b FROM patients p WHERE p.id <= 5000) x",
-    2,
+    3,
   ],
   [
     // The third outside attack: a CTE whose body only references another CTE read nothing by itself.
@@ -159,13 +160,18 @@ describe("PHI rows by occurrence of a protected table", () => {
     const oracle =
       "SELECT g, CASE WHEN EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g AND e.diagnosis_code = 'E11.9') THEN 'y' END, " +
       "(SELECT count(*) FROM medications m WHERE m.patient_id = g AND m.drug = 'metformin') FROM generate_series(1, 400) g";
-    const facts = await decide(oracle, 400);
-    expect(facts.phiTables).toEqual(["public.encounters", "public.medications"]);
-    // Three cells without a source column (each may be a condition's or a count's fact about either table), and
-    // the condition subquery's cells: encounters 3 + 3, medications (its scan by the count, and 3) 4.
+    // The count runs over rows a generator makes (the tenth outside attack's weighted sums): not countable at all.
+    const counted = await decide(oracle, 400);
+    expect(counted.phiTables).toEqual(["public.encounters", "public.medications"]);
+    expect(counted.outcome, counted.reasons.join("; ")).toBe("require_approval");
+    expect(counted.reasons.join(" ")).toContain("the aggregate count over rows that may repeat");
+    const picked = oracle.replace("count(*)", "max(m.drug)");
+    const facts = await decide(picked, 400);
+    // Three cells that are not a column as it is (each may be a condition's or a subquery's fact about either
+    // table), and the condition subquery's cells: encounters 3 + 3, medications (its scan, and 3) 4.
     expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 4 });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
-    const after = await decide(oracle.replace("400) g", "10) g"), 10, 1000);
+    const after = await decide(picked.replace("400) g", "10) g"), 10, 1000);
     expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
     expect(after.reasons.join(" ")).toContain("already returned to this caller");
   });
@@ -189,7 +195,8 @@ describe("PHI rows by occurrence of a protected table", () => {
     );
     const sql = `SELECT ${joined} FROM encounters e0 ${joins.join(" ")} WHERE e0.id <= 100`;
     const decision = await decide(sql, 100);
-    expect(decision.occurrences).toEqual({ "public.encounters": 5 });
+    // Five scans, and the concatenation's cell.
+    expect(decision.occurrences).toEqual({ "public.encounters": 6 });
   });
 
   it("adds up the PHI tables a result row carries, masked columns or not (the fourth outside attack)", async () => {
@@ -315,6 +322,69 @@ describe("PHI rows by occurrence of a protected table", () => {
     const decision = await decide(recursive, 1);
     expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
     expect(decision.reasons.join(" ")).toMatch(/cannot be counted/);
+  });
+
+  it("sends a count over rows made to repeat to approval: it is a weighted sum (the tenth outside attack, F1)", async () => {
+    const cells = Array.from(
+      { length: 10 },
+      (_, k) => `count(*) FILTER (WHERE (q.id - 1) / 12 % 10 = ${k}) AS c${k}`,
+    ).join(", ");
+    const generator = `SELECT (q.id - 1) / 120 AS grp, ${cells} FROM patients q JOIN (SELECT p, k FROM generate_series(0, 11) p, generate_series(1, 2048) k WHERE k <= (1 << p)) t ON t.p = (q.id - 1) % 12 WHERE q.sex = 'F' AND q.id BETWEEN 1 AND 10080 GROUP BY 1 ORDER BY 1 LIMIT 84`;
+    const distinct = `SELECT count(DISTINCT e.patient_id * 4096 + t.k) FROM encounters e JOIN generate_series(1, 2048) t(k) ON t.k <= 1 << (e.patient_id % 12) WHERE e.diagnosis_code = 'E11.9' AND e.patient_id <= 120`;
+    // A self-join repeats rows as well as a generator does; so do a CTE, a subquery and VALUES.
+    const selfJoined = `SELECT count(*) FROM patients q JOIN patients r ON r.id <= 1 << (q.id % 12) WHERE q.sex = 'F' AND q.id <= 12`;
+    const viaCte =
+      "WITH t AS (SELECT q.id FROM patients q, generate_series(0, 11) p WHERE q.id <= 12 AND p < q.id % 12) SELECT count(*) FROM t";
+    const viaValues = `SELECT mode() WITHIN GROUP (ORDER BY v.k) FROM (SELECT q.id FROM patients q WHERE q.sex = 'F' AND q.id <= 12) x, (VALUES (1), (2), (2)) v(k)`;
+    for (const sql of [generator, distinct, selfJoined, viaCte, viaValues]) {
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, sql).toBe("require_approval");
+      expect(decision.reasons.join(" "), sql).toMatch(/over rows that may repeat/);
+    }
+    // Over one table scanned once, a count is one fact per cell, a group's key one more; grouped in a CTE too.
+    const plain = await decide(
+      "SELECT state, count(*) FILTER (WHERE sex = 'F') FROM patients WHERE id <= 100 GROUP BY state",
+      5,
+    );
+    expect(plain.outcome, plain.reasons.join("; ")).toBe("allow");
+    expect(
+      classified(
+        "WITH v AS (SELECT patient_id, count(*) AS n FROM encounters WHERE patient_id <= 50 GROUP BY 1) SELECT p.mrn, v.n FROM patients p JOIN v ON v.patient_id = p.id",
+      ).repeatedAggregates,
+    ).toBeUndefined();
+    // An aggregate over outer columns only belongs to the outer level, whose rows a generator repeats.
+    expect(
+      classified(
+        "SELECT (SELECT count(q.id) FROM patients r WHERE r.id = 1) FROM patients q, generate_series(1, 4096) k WHERE q.id <= 12",
+      ).repeatedAggregates,
+    ).toEqual(["count"]);
+  });
+
+  it("counts every cell that is not a column as it is: a value a subquery picked carries what it was picked by (F2)", async () => {
+    const counts = Array.from(
+      { length: 60 },
+      (_, k) => `count(*) FILTER (WHERE id = ${k + 1} AND sex = 'F') AS n${k}`,
+    ).join(", ");
+    const cells = Array.from(
+      { length: 60 },
+      (_, k) => `q.id * 0 + (SELECT g FROM generate_series(0, 4095) g WHERE g = s.n${k}) AS c${k}`,
+    ).join(", ");
+    const sql = `WITH s AS (SELECT ${counts} FROM patients) SELECT ${cells} FROM patients q, s WHERE q.id = 1 LIMIT 1`;
+    const decision = await decide(sql, 1);
+    // Sixty cells that are not a column as they are, each a fact about patients, on top of its two scans.
+    expect(decision.occurrences?.["public.patients"]).toBeGreaterThanOrEqual(60);
+  });
+
+  it("sends SQL/JSON aggregates to approval wherever they are, a WHERE subquery included (F3)", async () => {
+    for (const agg of [
+      "JSON_ARRAYAGG(CASE WHEN q.sex = 'F' THEN 1 ELSE 0 END ORDER BY q.id DESC)",
+      "JSON_OBJECTAGG(q.id : q.sex)",
+    ]) {
+      const sql = `SELECT e.id FROM encounters e WHERE e.id = 1 + length((SELECT ${agg} FROM patients q WHERE q.id BETWEEN 101 AND 115)::text)`;
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, sql).toBe("require_approval");
+      expect(decision.reasons.join(" "), sql).toMatch(/the aggregate json_(array|object)agg/);
+    }
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
