@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { type BuildOptions, type BuildResult, build } from "esbuild";
 import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
 import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/cdk/constructs/gateway-function.ts";
+import { writeBundledPolicy } from "#infra/cdk/parsed-policy.ts";
 import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { PARSER_READY_MARK } from "#shared/sql/pg-wasm.ts";
@@ -152,7 +153,7 @@ export async function bundleFunction(
     ...overrides,
     metafile: true,
   });
-  copyFileSync(BENCH_POLICY, join(dir, BUNDLED_POLICY_FILE));
+  writeBundledPolicy(BENCH_POLICY, dir);
   if (fn.needsParser) copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(dir, "libpg-query.wasm"));
   return result;
 }
