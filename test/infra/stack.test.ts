@@ -6,6 +6,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
+import { UNBUNDLED_CREDENTIAL_PROVIDERS } from "#infra/cdk/constructs/gateway-function.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { routeMethods } from "#shared/http/route.ts";
@@ -187,6 +188,11 @@ describe("functions", () => {
       );
       expect(copy.document).toEqual(parsePolicy(text, "policy.yaml").document);
       expect(bundle.includes(YAML_PARSER_MESSAGE), route.id).toBe(READS_ARCHIVED_POLICIES.has(route.id));
+      // The SDK's fallback credential providers stay imports the default chain makes only without credentials.
+      if (bundle.includes("@aws-sdk/credential-provider-node")) {
+        for (const provider of UNBUNDLED_CREDENTIAL_PROVIDERS)
+          expect(bundle).toContain(`import("${provider}")`);
+      }
     }
   });
 

@@ -25,6 +25,21 @@ export const ESM_BANNER = [
   "const __dirname = __phigateDirname(__filename);",
 ].join(" ");
 
+/**
+ * The credential providers the SDK's default chain falls back to when the environment holds none (SSO, profiles, a
+ * process, web identity, container and instance metadata), left out of every bundle: Lambda always puts the execution
+ * role's credentials in the environment, and their ~105 KiB of source was compiled at every cold start. Without
+ * environment credentials the chain's import of the next provider fails, and so does the start.
+ */
+export const UNBUNDLED_CREDENTIAL_PROVIDERS: readonly string[] = [
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@smithy/credential-provider-imds",
+];
+
 /** The parser's WASM, copied next to bundles of routes that need it. */
 export const PARSER_WASM = "node_modules/libpg-query/wasm/libpg-query.wasm";
 
@@ -124,6 +139,7 @@ export class GatewayFunction extends Construct {
         minify: true,
         sourceMap: false,
         bundleAwsSDK: true,
+        externalModules: [...UNBUNDLED_CREDENTIAL_PROVIDERS],
         banner: ESM_BANNER,
         forceDockerBundling: false,
         commandHooks: {
