@@ -11,7 +11,13 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { type BuildOptions, type BuildResult, build } from "esbuild";
 import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
-import { BUNDLED_POLICY_FILE, ESM_BANNER, PARSER_WASM } from "#infra/cdk/constructs/gateway-function.ts";
+import {
+  BUNDLED_POLICY_FILE,
+  ESM_BANNER,
+  PARSER_WASM,
+  UNBUNDLED_CREDENTIAL_PROVIDERS,
+} from "#infra/cdk/constructs/gateway-function.ts";
+import { writeBundledPolicy } from "#infra/cdk/parsed-policy.ts";
 import { PROJECT_ROOT } from "#infra/cdk/phigate-app.ts";
 import { sha256Hex } from "#shared/crypto/digest.ts";
 import { PARSER_READY_MARK } from "#shared/sql/pg-wasm.ts";
@@ -147,12 +153,13 @@ export async function bundleFunction(
     mainFields: ["module", "main"],
     minify: true,
     banner: { js: ESM_BANNER },
+    external: [...UNBUNDLED_CREDENTIAL_PROVIDERS],
     outfile: join(dir, "index.mjs"),
     logLevel: "silent",
     ...overrides,
     metafile: true,
   });
-  copyFileSync(BENCH_POLICY, join(dir, BUNDLED_POLICY_FILE));
+  writeBundledPolicy(BENCH_POLICY, dir);
   if (fn.needsParser) copyFileSync(join(PROJECT_ROOT, PARSER_WASM), join(dir, "libpg-query.wasm"));
   return result;
 }

@@ -16,7 +16,8 @@ export function parseJsonSetting<S extends z.ZodType>(
   } catch (cause) {
     throw new ConfigurationError(`${name} is not valid JSON`, { cause });
   }
-  const parsed = schema.safeParse(value);
+  // Settings are parsed once: interpreted, not compiled (zod compiles a fast path per object schema on first parse).
+  const parsed = schema.safeParse(value, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue === undefined || issue.path.length === 0 ? "" : `.${issue.path.join(".")}`;

@@ -30,7 +30,8 @@ import { RateLimiter } from "#shared/http/rate-limiter.ts";
 import type { HandlerDeps, RouteDeclaration } from "#shared/http/route.ts";
 import { createTokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
-import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { parsedPolicyFile, policyFromParsedCopy } from "#shared/policy/parsed-copy.ts";
+import type { LoadedPolicy } from "#shared/policy/validate.ts";
 import {
   type ApprovalStore,
   type ApprovalWorkflow,
@@ -146,19 +147,28 @@ const noWorkflow: ApprovalWorkflow = {
 
 const noNotifier: Notifier = { notify: async () => missing("notify") };
 
-/** Reads the policy bundled next to the function and checks it is the one the stack was synthesized with. */
+/**
+ * Reads the policy bundled next to the function and checks it is the one the stack was synthesized with; its
+ * document comes from the parsed copy made at synth, which must have been made from exactly that text.
+ */
 export async function loadBundledPolicy(bundleDir: string, config: LambdaConfig): Promise<LoadedPolicy> {
-  const path = join(bundleDir, config.policyFile);
+  const copyFile = parsedPolicyFile(config.policyFile);
   let text: string;
+  let copy: string;
   try {
-    text = await readFile(path, "utf8");
+    [text, copy] = await Promise.all([
+      readFile(join(bundleDir, config.policyFile), "utf8"),
+      readFile(join(bundleDir, copyFile), "utf8"),
+    ]);
   } catch (cause) {
-    throw new ConfigurationError(`the bundled policy ${config.policyFile} cannot be read`, { cause });
+    throw new ConfigurationError(`the bundled policy ${config.policyFile} or ${copyFile} cannot be read`, {
+      cause,
+    });
   }
   if (sha256Hex(text) !== config.policyDigest) {
     throw new ConfigurationError("the bundled policy does not match PHIGATE_POLICY_DIGEST");
   }
-  return parsePolicy(text, config.policyFile);
+  return policyFromParsedCopy(text, copy, config.policyFile);
 }
 
 function required<T>(value: T | undefined, capability: string): T {

@@ -181,7 +181,8 @@ export function lambdaConfigFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   entry: Pick<EntryDeclaration, "id" | "capabilities">,
 ): LambdaConfig {
-  const parsed = lambdaEnvSchema.safeParse(env);
+  // Once per container: interpreted, not compiled (zod compiles a fast path per object schema on its first parse).
+  const parsed = lambdaEnvSchema.safeParse(env, { jitless: true });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigurationError(`${issue?.path.join(".") ?? "environment"}: ${issue?.message ?? "invalid"}`);

@@ -1,8 +1,9 @@
 // The phigate stack: keys, storage, database, the HTTP API, every function, the approval workflow, schedules, nags.
 
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { CfnOutput, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { CfnOutput, Stack, type StackProps, Stage, Validations } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { Construct } from "constructs";
 import { DATA_API_CALL_LIMIT_MS } from "#infra/aws/adapters/rds-data-budget.ts";
@@ -29,6 +30,7 @@ import { ReaderRole } from "#infra/cdk/constructs/reader-role.ts";
 import { Schedules } from "#infra/cdk/constructs/schedules.ts";
 import { Storage } from "#infra/cdk/constructs/storage.ts";
 import { type GrantTargets, grantCapabilities } from "#infra/cdk/grants.ts";
+import { stageParsedPolicy } from "#infra/cdk/parsed-policy.ts";
 import { assertPolicyFitsRoutes } from "#infra/cdk/policy-budget.ts";
 import { approverProviderOf, jwksUriOf, type Settings } from "#infra/cdk/settings.ts";
 import { taskFunctionId } from "#shared/approval/tasks/task-declaration.ts";
@@ -202,6 +204,11 @@ export class PhigateStack extends Stack {
     const policyPath = resolve(projectRoot, settings.policyFile);
     const policyText = readFileSync(policyPath, "utf8");
     assertPolicyFitsRoutes(parsePolicy(policyText, settings.policyFile), props.functions);
+    const parsedPolicyPath = stageParsedPolicy(
+      Stage.of(this)?.outdir ?? tmpdir(),
+      policyText,
+      settings.policyFile,
+    );
 
     this.keys = new Keys(this, "Keys");
     this.storage = new Storage(this, "Storage", {
@@ -251,6 +258,7 @@ export class PhigateStack extends Stack {
       settings,
       projectRoot,
       policyPath,
+      parsedPolicyPath,
       environment: {
         settings,
         policyText,
@@ -404,6 +412,7 @@ export class PhigateStack extends Stack {
       readonly settings: Settings;
       readonly projectRoot: string;
       readonly policyPath: string;
+      readonly parsedPolicyPath: string;
       readonly environment: EnvironmentSources;
       readonly stateMachineArn: string;
       readonly evidenceMachineArn: string;
@@ -438,6 +447,7 @@ export class PhigateStack extends Stack {
         definition,
         projectRoot: from.projectRoot,
         policyPath: from.policyPath,
+        parsedPolicyPath: from.parsedPolicyPath,
         logsKey: this.keys.logs,
         reservedConcurrency: concurrencyOf(definition, settings),
         environment: environmentOf(definition.capabilities, from.environment),

@@ -2,23 +2,13 @@
 
 import { readFile } from "node:fs/promises";
 import { parseDocument } from "yaml";
-import { sha256Hex } from "#shared/crypto/digest.ts";
 import { ConfigurationError } from "#shared/errors.ts";
-import { type PolicyDocument, policySchema } from "#shared/policy/schema.ts";
+import { type LoadedPolicy, validatePolicy } from "#shared/policy/validate.ts";
 
-/** A policy ready for evaluation. */
-export interface LoadedPolicy {
-  readonly document: PolicyDocument;
-  /** SHA-256 of the file's exact bytes: what decisions and evidence cite. */
-  readonly digest: string;
-  /** The file's exact text (kept for evidence bundles). */
-  readonly text: string;
-  /** Where it was loaded from (for messages). */
-  readonly source: string;
-}
+export type { LoadedPolicy } from "#shared/policy/validate.ts";
 
-/** Parses and validates policy text; `source` names it in error messages. */
-export function parsePolicy(text: string, source: string): LoadedPolicy {
+/** What policy text parses to as YAML (not yet validated); `source` names it in error messages. */
+export function parsePolicyYaml(text: string, source: string): unknown {
   const yaml = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (yaml.errors.length > 0) {
     const first = yaml.errors[0];
@@ -26,45 +16,12 @@ export function parsePolicy(text: string, source: string): LoadedPolicy {
       `${source}: invalid YAML${first === undefined ? "" : `: ${first.message.split("\n")[0]}`}`,
     );
   }
-  const parsed = policySchema.safeParse(yaml.toJS());
-  if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 5).map((issue) => {
-      const path = issue.path.length === 0 ? "(root)" : issue.path.join(".");
-      return `${source}: ${path}: ${issue.message}`;
-    });
-    throw new ConfigurationError(lines.join("\n"));
-  }
-  const ids = new Set<string>();
-  for (const [index, entry] of parsed.data.principals.entries()) {
-    if (ids.has(entry.id))
-      throw new ConfigurationError(`${source}: principals.${index}.id: duplicate id ${entry.id}`);
-    ids.add(entry.id);
-    for (const issuer of entry.match.issuer) {
-      if (!issuer.includes("://") && !(issuer in parsed.data.issuers)) {
-        throw new ConfigurationError(
-          `${source}: principals.${index}.match.issuer: unknown issuer alias ${issuer}`,
-        );
-      }
-    }
-  }
-  const ruleIds = new Set<string>();
-  for (const [index, rule] of parsed.data.risk.rules.entries()) {
-    if (ruleIds.has(rule.id))
-      throw new ConfigurationError(`${source}: risk.rules.${index}.id: duplicate id ${rule.id}`);
-    ruleIds.add(rule.id);
-    for (const id of rule.principals ?? []) {
-      if (!ids.has(id))
-        throw new ConfigurationError(`${source}: risk.rules.${index}.principals: unknown principal ${id}`);
-    }
-  }
-  for (const [role, definition] of Object.entries(parsed.data.roles)) {
-    for (const issuer of definition?.match.issuer ?? []) {
-      if (!issuer.includes("://") && !(issuer in parsed.data.issuers)) {
-        throw new ConfigurationError(`${source}: roles.${role}.match.issuer: unknown issuer alias ${issuer}`);
-      }
-    }
-  }
-  return { document: parsed.data, digest: sha256Hex(text), text, source };
+  return yaml.toJS();
+}
+
+/** Parses and validates policy text; `source` names it in error messages. */
+export function parsePolicy(text: string, source: string): LoadedPolicy {
+  return validatePolicy(parsePolicyYaml(text, source), text, source);
 }
 
 /** Reads and validates a policy file. */

@@ -6,9 +6,12 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
+import { UNBUNDLED_CREDENTIAL_PROVIDERS } from "#infra/cdk/constructs/gateway-function.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
 import { TASK_NAMES } from "#shared/approval/workflow-description.ts";
 import { routeMethods } from "#shared/http/route.ts";
+import { parsePolicy } from "#shared/policy/load.ts";
+import { policyFromParsedCopy } from "#shared/policy/parsed-copy.ts";
 import { RESULTS_PREFIX } from "#shared/sessions/run-statement.ts";
 import { APPROVER_CONTEXT, actionsOf, type Resource, StackUnderTest } from "#test/support/stack.ts";
 
@@ -24,6 +27,15 @@ const CONTEXT = {
 const ALL_FUNCTIONS = await loadFunctions();
 const ROUTES = ALL_FUNCTIONS.flatMap((f) => (f.kind === "route" ? [f.route] : []));
 const synth = new StackUnderTest({ context: CONTEXT });
+/** A message of the `yaml` package's parser: in a bundle exactly when the package is. */
+const YAML_PARSER_MESSAGE = "Implicit map keys need to be";
+/** The functions that parse archived policy texts (evidence bundles), so bundle the YAML parser. */
+const READS_ARCHIVED_POLICIES = new Set([
+  "get-evidence-bundle",
+  "post-evidence-bundle",
+  "evidence-build",
+  "nightly-evidence",
+]);
 const { resources, logicalId, statementsOf } = synth;
 let stack: PhigateStack;
 let template: Template;
@@ -166,6 +178,21 @@ describe("functions", () => {
       expect(existsSync(join(dir, "libpg-query.wasm"))).toBe(route.needsParser);
       const bundle = readFileSync(join(dir, "index.mjs"), "utf8");
       expect(bundle.startsWith("import { createRequire")).toBe(true);
+      // The start reads the policy's parsed copy, made at synth from exactly the bundled text, so the YAML parser is
+      // left out of every bundle except those that read archived policies (the evidence bundles').
+      const text = readFileSync(join(dir, "policy.yaml"), "utf8");
+      const copy = policyFromParsedCopy(
+        text,
+        readFileSync(join(dir, "policy.yaml.json"), "utf8"),
+        "policy.yaml",
+      );
+      expect(copy.document).toEqual(parsePolicy(text, "policy.yaml").document);
+      expect(bundle.includes(YAML_PARSER_MESSAGE), route.id).toBe(READS_ARCHIVED_POLICIES.has(route.id));
+      // The SDK's fallback credential providers stay imports the default chain makes only without credentials.
+      if (bundle.includes("@aws-sdk/credential-provider-node")) {
+        for (const provider of UNBUNDLED_CREDENTIAL_PROVIDERS)
+          expect(bundle).toContain(`import("${provider}")`);
+      }
     }
   });
 

@@ -34,6 +34,7 @@ import { notifierPart } from "#infra/aws/parts/notifier.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import { writeBundledPolicy } from "#infra/cdk/parsed-policy.ts";
 import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { sweepApprovals } from "#shared/approval/keeper.ts";
 import type { TaskName } from "#shared/approval/workflow-description.ts";
@@ -147,7 +148,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "phigate-aws-flow-"));
   idp = await createTestIssuer("https://login.example.org/", "phigate");
   const policy = await demoPolicyWith([["dev: dev-idp", `dev: ${idp.issuer}`]]);
-  await writeFile(join(dir, "policy.yaml"), policy);
+  await writeFile(join(dir, "source-policy.yaml"), policy);
+  writeBundledPolicy(join(dir, "source-policy.yaml"), dir);
   policyDigest = createHash("sha256").update(policy).digest("hex");
   await cp(inject("pgdataTemplate"), join(dir, "pgdata"), { recursive: true });
   executor = await PgliteExecutor.start({ dataDir: join(dir, "pgdata"), logger: silentLogger });

@@ -10,7 +10,11 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import type { EdgeAuthorizerConfig } from "#infra/aws/edge-authorizer.ts";
-import { ESM_BANNER, FUNCTION_RUNTIME } from "#infra/cdk/constructs/gateway-function.ts";
+import {
+  ESM_BANNER,
+  FUNCTION_RUNTIME,
+  UNBUNDLED_CREDENTIAL_PROVIDERS,
+} from "#infra/cdk/constructs/gateway-function.ts";
 
 /** The authorizer function's id (`PHIGATE_FUNCTION_ID`) and entry. */
 export const EDGE_AUTHORIZER_FUNCTION_ID = "edge-authorizer";
@@ -92,6 +96,7 @@ export class EdgeAuthorizer extends Construct {
         minify: true,
         sourceMap: false,
         bundleAwsSDK: true,
+        externalModules: [...UNBUNDLED_CREDENTIAL_PROVIDERS],
         banner: ESM_BANNER,
         forceDockerBundling: false,
       },

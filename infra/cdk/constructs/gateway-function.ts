@@ -1,4 +1,4 @@
-// One Lambda per function: local esbuild ESM bundle (+ WASM and policy beside it), its own role, log group and environment.
+// One Lambda per function: local esbuild ESM bundle (+ WASM, policy and its parsed copy beside it), its own role, log group and environment.
 
 import { join } from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -10,6 +10,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { type LambdaEnvironment, lambdaEnvironment } from "#infra/aws/config.ts";
 import type { FunctionDefinition } from "#infra/aws/functions.ts";
+import { parsedPolicyFile } from "#shared/policy/parsed-copy.ts";
 
 /** The Lambda runtime: the newest Node LTS aws-cdk-lib offers (the code targets Node ≥ 20 and uses nothing newer). */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
@@ -24,6 +25,21 @@ export const ESM_BANNER = [
   "const __dirname = __phigateDirname(__filename);",
 ].join(" ");
 
+/**
+ * The credential providers the SDK's default chain falls back to when the environment holds none (SSO, profiles, a
+ * process, web identity, container and instance metadata), left out of every bundle: Lambda always puts the execution
+ * role's credentials in the environment, and their ~105 KiB of source was compiled at every cold start. Without
+ * environment credentials the chain's import of the next provider fails, and so does the start.
+ */
+export const UNBUNDLED_CREDENTIAL_PROVIDERS: readonly string[] = [
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@smithy/credential-provider-imds",
+];
+
 /** The parser's WASM, copied next to bundles of routes that need it. */
 export const PARSER_WASM = "node_modules/libpg-query/wasm/libpg-query.wasm";
 
@@ -37,6 +53,8 @@ export interface GatewayFunctionProps {
   readonly projectRoot: string;
   /** Absolute path of the policy file to bundle. */
   readonly policyPath: string;
+  /** Absolute path of that policy's parsed copy, made at synth (`stageParsedPolicy`), bundled beside it. */
+  readonly parsedPolicyPath: string;
   readonly environment: Omit<LambdaEnvironment, "PHIGATE_FUNCTION_ID" | "PHIGATE_POLICY_FILE">;
   readonly logsKey: IKey;
   readonly reservedConcurrency: number;
@@ -88,6 +106,7 @@ export class GatewayFunction extends Construct {
     this.role = role;
     const copies = (outputDir: string): string[] => [
       `cp ${shellQuote(props.policyPath)} ${shellQuote(join(outputDir, BUNDLED_POLICY_FILE))}`,
+      `cp ${shellQuote(props.parsedPolicyPath)} ${shellQuote(join(outputDir, parsedPolicyFile(BUNDLED_POLICY_FILE)))}`,
       ...(definition.needsParser
         ? [`cp ${shellQuote(join(props.projectRoot, PARSER_WASM))} ${shellQuote(`${outputDir}/`)}`]
         : []),
@@ -120,6 +139,7 @@ export class GatewayFunction extends Construct {
         minify: true,
         sourceMap: false,
         bundleAwsSDK: true,
+        externalModules: [...UNBUNDLED_CREDENTIAL_PROVIDERS],
         banner: ESM_BANNER,
         forceDockerBundling: false,
         commandHooks: {

@@ -10,7 +10,11 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { ESM_BANNER, FUNCTION_RUNTIME } from "#infra/cdk/constructs/gateway-function.ts";
+import {
+  ESM_BANNER,
+  FUNCTION_RUNTIME,
+  UNBUNDLED_CREDENTIAL_PROVIDERS,
+} from "#infra/cdk/constructs/gateway-function.ts";
 
 /** The role's name in PostgreSQL (the generated secret's username). */
 export const READER_USERNAME = "phigate_reader";
@@ -143,6 +147,7 @@ export class ReaderRole extends Construct {
         minify: true,
         sourceMap: false,
         bundleAwsSDK: true,
+        externalModules: [...UNBUNDLED_CREDENTIAL_PROVIDERS],
         banner: ESM_BANNER,
         forceDockerBundling: false,
       },

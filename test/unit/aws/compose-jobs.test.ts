@@ -1,7 +1,7 @@
 // Background functions: the nightly range, task and job composition from their declarations with telemetry, the approver client secret.
 
 import { createHash } from "node:crypto";
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
@@ -14,6 +14,7 @@ import { readClientSecret } from "#infra/aws/adapters/client-secret.ts";
 import { serveJob, serveTask } from "#infra/aws/compose-jobs.ts";
 import type { JobTelemetry } from "#infra/aws/job-metrics.ts";
 import { workflowPart } from "#infra/aws/parts/workflow.ts";
+import { writeBundledPolicy } from "#infra/cdk/parsed-policy.ts";
 import { closeDeniedTask } from "#shared/approval/tasks/close-approval.ts";
 import { planWaitTask } from "#shared/approval/tasks/plan-wait.ts";
 import { job as keeperJob } from "#shared/jobs/approval-keeper.ts";
@@ -61,7 +62,7 @@ const env = (functionId: string) => ({
 
 beforeAll(async () => {
   bundleDir = await mkdtemp(join(tmpdir(), "phigate-jobs-"));
-  await copyFile(join(ROOT, "policy/demo.yaml"), join(bundleDir, "policy.yaml"));
+  writeBundledPolicy(join(ROOT, "policy/demo.yaml"), bundleDir);
   digest = createHash("sha256")
     .update(await readFile(join(bundleDir, "policy.yaml")))
     .digest("hex");

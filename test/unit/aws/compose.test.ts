@@ -1,7 +1,7 @@
 // The AWS composition root and Lambda environment: validation, bundled policy, capabilities, and a request end to end.
 
 import { createHash } from "node:crypto";
-import { copyFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -27,6 +27,7 @@ import { workflowPart } from "#infra/aws/parts/workflow.ts";
 import type { SqlParts } from "#infra/aws/parts.ts";
 import { EDGE_AUTHORIZER_ENTRY } from "#infra/cdk/constructs/edge-authorizer.ts";
 import { READER_ROLE_ENTRY } from "#infra/cdk/constructs/reader-role.ts";
+import { parsedPolicyCopy, writeBundledPolicy } from "#infra/cdk/parsed-policy.ts";
 import { ConfigurationError } from "#shared/errors.ts";
 import { createGetSessionHandler, route as getSessionRoute } from "#shared/http/handlers/get-session.ts";
 import { route as postQueryRoute } from "#shared/http/handlers/post-query.ts";
@@ -92,7 +93,7 @@ const queryEnv = {
 
 beforeAll(async () => {
   bundleDir = await mkdtemp(join(tmpdir(), "phigate-bundle-"));
-  await copyFile(join(ROOT, "policy/demo.yaml"), join(bundleDir, "policy.yaml"));
+  writeBundledPolicy(join(ROOT, "policy/demo.yaml"), bundleDir);
   policyDigest = createHash("sha256")
     .update(await readFile(join(bundleDir, "policy.yaml")))
     .digest("hex");
@@ -249,6 +250,23 @@ describe("serveRoute", () => {
         },
       ),
     ).rejects.toThrow(/database capability/);
+  });
+
+  it("refuses to start without the policy's parsed copy, or with one made from other text", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "phigate-bundle-"));
+    try {
+      const demo = await readFile(join(ROOT, "policy/demo.yaml"), "utf8");
+      await writeFile(join(dir, "policy.yaml"), demo);
+      const start = () =>
+        serveRoute(getSessionRoute, {}, { env: env("get-session"), bundleDir: dir, logger: silentLogger });
+      await expect(start()).rejects.toThrow(/policy\.yaml\.json cannot be read/);
+      await writeFile(join(dir, "policy.yaml.json"), parsedPolicyCopy(`${demo}\n# other text\n`, "other"));
+      await expect(start()).rejects.toThrow(/not made from this policy text/);
+      await writeFile(join(dir, "policy.yaml.json"), parsedPolicyCopy(demo, "demo"));
+      await expect(start()).resolves.toBeTypeOf("function");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("hands the database configuration, Data API client and catalog archive to the entry's SQL parts", async () => {
