@@ -125,7 +125,9 @@ function facts(input: RiskInput) {
   // A cell that is not a column's value as it is (a constant, a count, a condition's outcome, arithmetic, a value a
   // subquery picked) may be a fact about every PHI table read: `q.id * 0 + (SELECT g FROM generate_series(0, 4095)
   // g WHERE g = s.n0)` carries a value computed elsewhere, whatever its source column (the tenth outside attack).
-  const facts = classification.outputs.filter((o) => o.kind !== "copy").length;
+  // An ORDER BY key that is neither an output nor a column as it is reaches the caller as the rows' order.
+  const facts =
+    classification.outputs.filter((o) => o.kind !== "copy").length + (classification.orderingKeys ?? 0);
   const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
@@ -220,12 +222,18 @@ const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
  * user-defined routine.
  */
 function rowsCombined(
-  classification: Pick<Classification, "outputs" | "exposures" | "functions" | "repeatedAggregates">,
+  classification: Pick<
+    Classification,
+    "outputs" | "exposures" | "functions" | "repeatedAggregates" | "computedAggregates"
+  >,
 ): string | undefined {
   for (const f of classification.functions) {
     if (f.origin === "user") return `the user-defined routine ${f.name}`;
     if (WINDOW_FUNCTIONS.has(f.name)) return `the window function ${f.name}`;
     if (SQL_JSON_AGGREGATES.has(f.name)) return `the aggregate ${f.name}`;
+    // Anywhere, not only in the result: ORDER BY, HAVING and a WHERE subquery pass a packed value on as well.
+    if (classification.computedAggregates?.includes(f.name) === true)
+      return `the aggregate ${f.name} over a computed value`;
     if (!AGGREGATE_FUNCTIONS.has(f.name) || ONE_ROW_AGGREGATES.has(f.name)) continue;
     if (!COUNTING_AGGREGATES.has(f.name)) return `the aggregate ${f.name}`;
     if (classification.repeatedAggregates?.includes(f.name) === true)

@@ -153,10 +153,15 @@ export async function runStatement(
     };
   } catch (error) {
     await writer?.abort(error);
-    if (masking.plan.protectedInput === true && error instanceof QueryFailedError) {
+    // Which error a statement raises can depend on the values it reads (`CASE` branches dividing by zero,
+    // overflowing, casting badly): one of sixteen SQLSTATEs is four bits a failure would carry beyond the one row
+    // it counts (the eleventh outside attack). A statement reading protected columns or any PHI table gets none;
+    // a timeout stays named (its time tells the caller as much).
+    const readsPhi = masking.plan.protectedInput === true || (record.decision.phiTables?.length ?? 0) > 0;
+    if (readsPhi && error instanceof QueryFailedError && error.code !== "statement_timeout") {
       throw new QueryFailedError(
         "execution_failed",
-        "the statement failed while running; a statement that reads protected columns gets no more detail",
+        "the statement failed while running; a statement that reads PHI gets no more detail",
         { cause: error },
       );
     }

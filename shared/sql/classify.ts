@@ -128,6 +128,10 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
             return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
           }),
         }),
+    ...(an.computedAggregates.size === 0
+      ? {}
+      : { computedAggregates: sortSmall([...an.computedAggregates], compare) }),
+    ...(an.orderingKeys === 0 ? {} : { orderingKeys: an.orderingKeys }),
     ...(an.repeatedAggregates.size === 0
       ? {}
       : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),

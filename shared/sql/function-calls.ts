@@ -50,6 +50,8 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
     call.agg_within_group === true ||
     AGGREGATE_FUNCTIONS.has(name) ||
     (user && userAggregate(schema, name, cx));
+  if (aggregate && builtIn && !syntax && args.some((arg) => (arg.transforms & ~T.cast) !== 0))
+    cx.an.computedAggregates.add(name);
   let bits = call.over !== undefined ? T.window : aggregate ? T.aggregate : 0;
   if (PATH_EVALUATOR_FUNCTIONS.has(name)) bits |= T.json_xml | T.function;
   else if (JSON_XML_FUNCTIONS.has(name)) bits |= T.json_xml;

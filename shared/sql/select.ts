@@ -281,7 +281,7 @@ function sortItems(nodes: readonly (Node | undefined)[], outputs: QueryOutput[],
   for (const node of nodes) {
     const output = outputReference(node, outputs, true, cx);
     if (output !== undefined) cx.an.record(output.lineage, cx.clause, cx.via);
-    else expr(node, cx);
+    else if (!expr(node, cx).copy) cx.an.orderingKeys++;
   }
 }
 

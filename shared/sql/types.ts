@@ -214,6 +214,18 @@ export interface Classification {
    * before analyzer 6.
    */
   readonly repeatedAggregates?: readonly string[];
+  /**
+   * The built-in aggregates other than `count` called anywhere (ORDER BY, HAVING, a WHERE subquery as well as the
+   * result) over a value that is not a column as it is, or a cast of one (sorted; absent when none):
+   * `1 * bool_or(code = 'I10')::int + 2 * bool_or(code = 'J06.9')::int ...` packs a group's facts into one value.
+   * Absent in records made before analyzer 6.
+   */
+  readonly computedAggregates?: readonly string[];
+  /**
+   * How many ORDER BY items, at any level, are neither an output column nor a column as it is: the order of the
+   * rows carries each such key's value as a cell would (absent when none). Absent in records made before analyzer 6.
+   */
+  readonly orderingKeys?: number;
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

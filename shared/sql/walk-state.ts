@@ -76,6 +76,10 @@ export class Analysis {
   readonly conditionReads = new Map<SourceRelation, number>();
   /** Built-in aggregates called over rows that may repeat (`Classification.repeatedAggregates`). */
   readonly repeatedAggregates = new Set<string>();
+  /** Built-in aggregates other than count called over a computed value (`Classification.computedAggregates`). */
+  readonly computedAggregates = new Set<string>();
+  /** ORDER BY items that are neither an output nor a column as it is (`Classification.orderingKeys`). */
+  orderingKeys = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */

@@ -173,7 +173,7 @@ describe.each(backends)("non-interference against $name", ({ name, skip, make })
     expect(summary.differing.length, summary.text).toBe(0);
   });
 
-  it("returns rows in the same order in both worlds", () => {
+  it("returns rows in the same order in both worlds (statements with an ORDER BY)", () => {
     expect(summary.orderOnly.length, summary.text).toBe(0);
   });
 

@@ -12,6 +12,8 @@ import { NIGHTLY_PRINCIPAL } from "#test/support/nightly-principal.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 const NIGHTLY = NIGHTLY_PRINCIPAL;
+/** Diagnosis codes of the demo EHR, for keys packed from them. */
+const CODES = ["I10", "J06.9", "E11.9", "M54.5", "F41.1", "K21.9", "E78.5"];
 
 let demo: LoadedPolicy;
 let catalog: Catalog;
@@ -301,7 +303,8 @@ describe("PHI rows by occurrence of a protected table", () => {
       (_, k) => `JOIN patients p${k} ON p${k}.id = 26 + g * 13 + ${k + 1}`,
     );
     const picked = `SELECT x.id FROM generate_series(0, 99) g ${joins.join(" ")} JOIN patients x ON x.id = 1 + ${bits} ORDER BY g LIMIT 100`;
-    expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 14 });
+    // Fourteen scans, and the ORDER BY key that is not an output (its order reaches the caller).
+    expect((await decide(picked, 100)).occurrences).toEqual({ "public.patients": 15 });
   });
 
   it("sends a condition subquery inside WITH RECURSIVE to approval: it runs once per iteration (the ninth outside attack)", async () => {
@@ -385,6 +388,33 @@ describe("PHI rows by occurrence of a protected table", () => {
       expect(decision.outcome, sql).toBe("require_approval");
       expect(decision.reasons.join(" "), sql).toMatch(/the aggregate json_(array|object)agg/);
     }
+  });
+
+  it("sends an aggregate over a computed value to approval wherever it is: ORDER BY, HAVING, a WHERE subquery (the eleventh outside attack)", async () => {
+    const key = CODES.map((c, k) => `${2 ** k} * bool_or(e.diagnosis_code = '${c}')::int`).join(" + ");
+    const ordered = `SELECT e.patient_id FROM encounters e WHERE e.patient_id <= 872 OR e.patient_id BETWEEN 9001 AND 9128 GROUP BY e.patient_id ORDER BY CASE WHEN e.patient_id > 9000 THEN e.patient_id - 9001 ELSE ${key} END, e.patient_id > 9000 DESC, e.patient_id LIMIT 1000`;
+    const having = `SELECT e.patient_id FROM encounters e GROUP BY e.patient_id HAVING bool_or(e.diagnosis_code IN ('O24.419', 'E11.9')) OR e.patient_id > 9872 LIMIT 1000`;
+    const bits = Array.from(
+      { length: 13 },
+      (_, k) => `${2 ** k} * bool_or(r.sex = 'F' AND r.id = 13 * g + ${k + 1})::int`,
+    ).join(" + ");
+    const picked = `SELECT x.id FROM generate_series(0, 350) g, LATERAL (SELECT q.id FROM patients q WHERE q.id = 1 + (SELECT ${bits} FROM patients r WHERE r.id BETWEEN 13 * g + 1 AND 13 * g + 13)) x ORDER BY g LIMIT 351`;
+    for (const sql of [ordered, having, picked]) {
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, sql).toBe("require_approval");
+      expect(decision.reasons.join(" "), sql).toMatch(/the aggregate bool_or over a computed value/);
+    }
+    // Over a column as it is, a group's max that only orders the rows still reaches the caller: a fact per row.
+    const byMax = await decide(
+      "SELECT patient_id FROM encounters WHERE patient_id <= 100 GROUP BY 1 ORDER BY max(diagnosis_code)",
+      100,
+    );
+    expect(byMax.outcome, byMax.reasons.join("; ")).toBe("allow");
+    expect(byMax.occurrences).toEqual({ "public.encounters": 2 });
+    // Ordering by an output or by a column as it is adds nothing.
+    expect(
+      classified("SELECT patient_id, diagnosis_code FROM encounters ORDER BY 2, id LIMIT 5").orderingKeys,
+    ).toBeUndefined();
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
