@@ -15,6 +15,7 @@
  *    (issue 14, the fourth and fifth outside attacks).
  * 6: the constructs that make rows besides relation scans (`Classification.rowMakers`): a count over rows that may
  *    repeat is a weighted sum, and every result cell that is not a column as it is counts as a fact (issue 14,
- *    the tenth outside attack).
+ *    the tenth outside attack); aggregates over computed values in any clause (`computedAggregates`) and ORDER BY
+ *    keys that are not columns (`orderingKeys`) (the eleventh).
  */
 export const ANALYZER_VERSION = 6;
