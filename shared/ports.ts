@@ -115,7 +115,9 @@ export type SessionEntry = ChainEntry<SessionRecord>;
 
 /**
  * Durable session records. Every write appends a new version of a record as a chain entry; a write
- * returns only after it is durable. Unavailability is `UnavailableError("store_unavailable")`.
+ * returns only after it is durable. Unavailability is `UnavailableError("store_unavailable")`. A write stores the
+ * record as given (its builders make exactly the schema's shape, so it is not re-validated); every read of stored
+ * bytes is validated against `sessionRecordSchema`.
  */
 export interface SessionStore {
   /**

@@ -44,7 +44,10 @@ export const principalSchema = z.object({
 /** A verified caller. */
 export type Principal = z.infer<typeof principalSchema>;
 
-const CLAIM_NAMES = Object.keys(ciClaimsSchema.shape) as (keyof CiClaims)[];
+/** The names of the claims kept, in the schema's order. */
+export const CLAIM_NAMES: readonly (keyof CiClaims)[] = Object.keys(
+  ciClaimsSchema.shape,
+) as (keyof CiClaims)[];
 const MAX_CLAIM_LENGTH = 512;
 const MAX_GROUPS = 100;
 

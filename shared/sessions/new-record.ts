@@ -2,7 +2,7 @@
 
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { hmacSha256Hex, sha256Hex } from "#shared/crypto/digest.ts";
-import type { Principal } from "#shared/identity/principal.ts";
+import { type CiClaims, CLAIM_NAMES, type Principal } from "#shared/identity/principal.ts";
 import type { Decision } from "#shared/policy/evaluate.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import type { SqlParam } from "#shared/ports.ts";
@@ -42,7 +42,36 @@ export function parameterDigests(key: Uint8Array, params: readonly SqlParam[]): 
   return params.map((p) => hmacSha256Hex(key, canonicalJson(p)));
 }
 
-/** Version 1 of a session record. */
+/** A principal as the record stores it: the schema's fields in the schema's order (the bytes written depend on it). */
+function storedPrincipal(p: Principal): SessionRecord["principal"] {
+  const claims: CiClaims = {};
+  for (const name of CLAIM_NAMES) {
+    const value = p.claims[name];
+    if (value !== undefined) claims[name] = value;
+  }
+  return {
+    issuer: p.issuer,
+    subject: p.subject,
+    key: p.key,
+    audience: [...p.audience],
+    groups: [...p.groups],
+    claims,
+    ...(p.tokenId === undefined ? {} : { tokenId: p.tokenId }),
+    expiresAt: p.expiresAt,
+  };
+}
+
+function storedRowBudget(
+  budget: NonNullable<Decision["rowBudget"]>,
+): NonNullable<SessionRecord["decision"]["rowBudget"]> {
+  const stored = { rows: budget.rows, rule: budget.rule, action: budget.action };
+  return budget.weight === undefined ? stored : { ...stored, weight: budget.weight };
+}
+
+/**
+ * Version 1 of a session record, built field by field in `sessionRecordSchema`'s shape and order: stores write it
+ * as it is, so it must equal its own schema projection (test/unit/sessions/record-shape.test.ts).
+ */
 export function newSessionRecord(input: {
   sessionId: string;
   status: SessionStatus;
@@ -69,8 +98,8 @@ export function newSessionRecord(input: {
     updatedAt: time,
     completedAt: TERMINAL_STATUSES.has(input.status) ? time : null,
     transitions: [{ status: input.status, at: time }],
-    principal: input.context.principal,
-    client: input.context.client,
+    principal: storedPrincipal(input.context.principal),
+    client: { ip: input.context.client.ip, userAgent: input.context.client.userAgent },
     request: {
       sql: request.sql,
       sqlDigest: sha256Hex(request.sql),
@@ -93,15 +122,15 @@ export function newSessionRecord(input: {
       outcome: decision.outcome,
       reasons: [...decision.reasons],
       rules: [...decision.rules],
-      policy: { ...decision.policy },
+      policy: { name: decision.policy.name, digest: decision.policy.digest },
       matchedPrincipal: decision.matchedPrincipal,
-      limits: { ...decision.limits },
+      limits: { maxRows: decision.limits.maxRows, timeoutMs: decision.limits.timeoutMs },
       estimatedRows: decision.estimatedRows ?? null,
-      ...(decision.estimatedCost === undefined ? {} : { estimatedCost: decision.estimatedCost }),
       ...(decision.windowRows === undefined || decision.windowRows === null
         ? {}
         : { windowRows: decision.windowRows }),
-      ...(decision.rowBudget === undefined ? {} : { rowBudget: { ...decision.rowBudget } }),
+      ...(decision.estimatedCost === undefined ? {} : { estimatedCost: decision.estimatedCost }),
+      ...(decision.rowBudget === undefined ? {} : { rowBudget: storedRowBudget(decision.rowBudget) }),
       ...(decision.occurrences === undefined ? {} : { occurrences: { ...decision.occurrences } }),
       ...(decision.phiTables === undefined ? {} : { phiTables: [...decision.phiTables] }),
       ...(input.matchContext === undefined

@@ -1,4 +1,4 @@
-// The versioned session record: everything the gateway knows about one request, validated on every write and read.
+// The versioned session record: everything the gateway knows about one request, validated whenever it is read.
 
 import * as z from "zod";
 import { principalSchema } from "#shared/identity/principal.ts";

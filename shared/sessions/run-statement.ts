@@ -6,7 +6,7 @@ import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
 import { admissionKeyOf } from "#shared/policy/admission-key.ts";
-import type { SqlParam } from "#shared/ports.ts";
+import type { SqlParam, StoredObject } from "#shared/ports.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ResultWriter } from "#shared/sessions/result-writer.ts";
@@ -56,6 +56,11 @@ export function appliedCounts(stats: MaskingStats): Record<string, number> {
   for (const [kind, count] of Object.entries(stats.detectorHits))
     if (count > 0) applied[`detected.${kind}`] = count;
   return applied;
+}
+
+/** A stored object as the session record keeps it (an object store may say more). */
+function storedObject(o: StoredObject): StoredObject {
+  return { key: o.key, sha256: o.sha256, size: o.size, contentType: o.contentType };
 }
 
 /**
@@ -147,7 +152,7 @@ export async function runStatement(
           };
     return {
       result,
-      stored: { ...base, delivery: written.delivery, object: written.object },
+      stored: { ...base, delivery: written.delivery, object: storedObject(written.object) },
       durationMs: summary.durationMs,
       applied,
     };

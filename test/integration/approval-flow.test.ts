@@ -19,6 +19,7 @@ import {
   waitForStatus,
 } from "#test/support/approvals.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import { journalShape } from "#test/support/journal-shape.ts";
 
 describe("just-in-time approval (demo policy, quorum 1)", () => {
   const clock = adjustableClock();
@@ -269,5 +270,11 @@ describe("just-in-time approval (demo policy, quorum 1)", () => {
       await readFile(join(gw.dataDir, "approvals", "requests", `${approvalId}.json`), "utf8"),
     );
     expect(stored.decisions).toEqual([]);
+  });
+
+  it("wrote every session record exactly in its schema's shape (the stores do not re-parse what they write)", async () => {
+    const shape = await journalShape(gw.dataDir);
+    expect(shape.records).toBeGreaterThan(3);
+    expect(shape.outOfShape).toEqual([]);
   });
 });

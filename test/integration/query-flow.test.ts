@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoPolicyWith } from "#test/support/approvals.ts";
 import { NIGHTLY, signWithDevKey, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
+import { journalShape } from "#test/support/journal-shape.ts";
 import {
   type PostgresServer,
   postgresUnavailableReason,
@@ -328,5 +329,11 @@ describe.each(backends)("query flow against $name", (backend) => {
     expect(logs).not.toContain("Needle-In-Logs");
     expect(logs).not.toContain(nightly);
     expect(logs).not.toMatch(/\d{3}-\d{2}-\d{4}/);
+  });
+
+  it("wrote every session record exactly in its schema's shape (the stores do not re-parse what they write)", async () => {
+    const shape = await journalShape(gw.dataDir);
+    expect(shape.records).toBeGreaterThan(5);
+    expect(shape.outOfShape).toEqual([]);
   });
 });

@@ -10,6 +10,7 @@ import { verifyChain } from "#shared/sessions/chain.ts";
 import { decide, waitForStatus } from "#test/support/approvals.ts";
 import { ehrBackends } from "#test/support/ehr-backends.ts";
 import { NIGHTLY, type TestGateway } from "#test/support/gateway.ts";
+import { journalShape } from "#test/support/journal-shape.ts";
 
 /** Small inline results and pages: an overflowing read has begun streaming its result to the store. */
 const wrapDeps = (deps: HandlerDeps): HandlerDeps => ({
@@ -132,4 +133,10 @@ describe.each(backends)("the PHI row budget against $name", (backend) => {
     expect(returned).toBeLessThanOrEqual(1000);
     expect(returned).toBeGreaterThan(0);
   }, 120_000);
+
+  it("wrote every session record exactly in its schema's shape (the stores do not re-parse what they write)", async () => {
+    const shape = await journalShape(gw.dataDir);
+    expect(shape.records).toBeGreaterThan(5);
+    expect(shape.outOfShape).toEqual([]);
+  });
 });

@@ -101,14 +101,12 @@ export class DynamoSessionStore implements SessionStore {
     record: SessionRecord,
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }> {
-    const parsed = sessionRecordSchema.parse(record);
-    if (parsed.version !== 1) throw new VersionConflictError("a new session starts at version 1");
-    return this.write({ kind: "create", record: parsed, idempotency });
+    if (record.version !== 1) throw new VersionConflictError("a new session starts at version 1");
+    return this.write({ kind: "create", record, idempotency });
   }
 
   async update(record: SessionRecord): Promise<SessionRecord> {
-    const parsed = sessionRecordSchema.parse(record);
-    return (await this.write({ kind: "update", record: parsed })).record;
+    return (await this.write({ kind: "update", record })).record;
   }
 
   /** Ids of sessions recorded `running` before `before` (oldest first): candidates for the keeper's orphan sweep. */

@@ -138,17 +138,12 @@ export class FileSessionStore implements SessionStore {
     record: SessionRecord,
     idempotency?: IdempotencyRef,
   ): Promise<{ created: boolean; record: SessionRecord }> {
-    const result = await this.enqueue({
-      kind: "create",
-      record: sessionRecordSchema.parse(record),
-      idempotency,
-    });
+    const result = await this.enqueue({ kind: "create", record, idempotency });
     return result as { created: boolean; record: SessionRecord };
   }
 
   async update(record: SessionRecord): Promise<SessionRecord> {
-    return (await this.enqueue({ kind: "update", record: sessionRecordSchema.parse(record) }))
-      .record as SessionRecord;
+    return (await this.enqueue({ kind: "update", record })).record as SessionRecord;
   }
 
   async recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
