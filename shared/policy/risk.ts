@@ -126,8 +126,12 @@ function facts(input: RiskInput) {
   // subquery picked) may be a fact about every PHI table read: `q.id * 0 + (SELECT g FROM generate_series(0, 4095)
   // g WHERE g = s.n0)` carries a value computed elsewhere, whatever its source column (the tenth outside attack).
   // An ORDER BY key that is neither an output nor a column as it is reaches the caller as the rows' order.
+  // A cell or key combining several aggregates (`CASE WHEN count(*) FILTER (...) > 0 ... END || ...`) carries each
+  // of them: the calls beyond one per cell count too (the twelfth outside attack put 600 counts in one cell).
   const facts =
-    classification.outputs.filter((o) => o.kind !== "copy").length + (classification.orderingKeys ?? 0);
+    classification.outputs.filter((o) => o.kind !== "copy").length +
+    (classification.orderingKeys ?? 0) +
+    (classification.packedAggregates ?? 0);
   const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;

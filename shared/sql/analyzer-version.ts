@@ -16,6 +16,7 @@
  * 6: the constructs that make rows besides relation scans (`Classification.rowMakers`): a count over rows that may
  *    repeat is a weighted sum, and every result cell that is not a column as it is counts as a fact (issue 14,
  *    the tenth outside attack); aggregates over computed values in any clause (`computedAggregates`) and ORDER BY
- *    keys that are not columns (`orderingKeys`) (the eleventh).
+ *    keys that are not columns (`orderingKeys`) (the eleventh); aggregate calls beyond one per result cell
+ *    (`packedAggregates`) (the twelfth).
  */
 export const ANALYZER_VERSION = 6;

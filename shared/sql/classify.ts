@@ -1,6 +1,7 @@
 // classify(): the pure, synchronous analysis of one parsed statement against a catalog snapshot.
 import type { Node } from "@pgsql/types";
 import { BadRequestError } from "#shared/errors.ts";
+import { packedAggregateCalls } from "./aggregate-calls.ts";
 import { catalogIndex } from "./catalog-index.ts";
 import { clauseList, isConstant, type Lineage, transformKinds } from "./lineage.ts";
 import { analyzeStatementNode } from "./statements.ts";
@@ -64,8 +65,10 @@ function outputLineage(name: string, lineage: Lineage, position: number): Output
 export function classify(statement: { readonly node: Node }, catalog: Catalog): Classification {
   const an = new Analysis(catalogIndex(catalog));
   let result: ReturnType<typeof analyzeStatementNode>;
+  let packed: number;
   try {
     result = analyzeStatementNode(statement.node, an);
+    packed = packedAggregateCalls(statement.node);
   } catch (error) {
     if (error instanceof RangeError || error instanceof AnalysisTooComplex) {
       throw new BadRequestError("invalid_sql", "The statement is too deeply nested to analyze.", {
@@ -132,6 +135,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
       ? {}
       : { computedAggregates: sortSmall([...an.computedAggregates], compare) }),
     ...(an.orderingKeys === 0 ? {} : { orderingKeys: an.orderingKeys }),
+    ...(packed === 0 ? {} : { packedAggregates: packed }),
     ...(an.repeatedAggregates.size === 0
       ? {}
       : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),

@@ -226,6 +226,12 @@ export interface Classification {
    * rows carries each such key's value as a cell would (absent when none). Absent in records made before analyzer 6.
    */
   readonly orderingKeys?: number;
+  /**
+   * How many aggregate calls the statement makes beyond one per top-level result cell or ORDER BY key holding any
+   * (absent when none): each is a value a cell can carry (`shared/sql/aggregate-calls.ts`). Absent in records made
+   * before analyzer 6.
+   */
+  readonly packedAggregates?: number;
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

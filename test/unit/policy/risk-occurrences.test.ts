@@ -417,6 +417,37 @@ describe("PHI rows by occurrence of a protected table", () => {
     ).toBeUndefined();
   });
 
+  it("counts every aggregate a cell combines: counts and maxima packed by CASE and || (the twelfth outside attack)", async () => {
+    const term = (j: number, agg: string) =>
+      `CASE WHEN ${agg} FILTER (WHERE p.id % 200 = ${j} AND p.sex = 'F') ${agg.startsWith("count") ? "> 0" : "IS NOT NULL"} THEN 'F' ELSE '-' END`;
+    const counts = Array.from({ length: 200 }, (_, j) => term(j, "count(*)")).join(" || ");
+    const grouped = `SELECT (p.id / 200)::text || ':' || ${counts} AS v FROM patients p GROUP BY p.id / 200 LIMIT 60`;
+    const maxima = Array.from({ length: 200 }, (_, j) => term(j, "max(p.id)")).join(" || ");
+    const byMax = `SELECT (p.id / 200)::text || ':' || ${maxima} AS v FROM patients p GROUP BY p.id / 200 LIMIT 60`;
+    const single = `SELECT concat(${Array.from({ length: 90 }, (_, i) => `CASE WHEN count(*) FILTER (WHERE p.id = ${i + 1} AND p.sex = 'F') > 0 THEN 'F' ELSE 'n' END`).join(", ")}) AS v FROM patients p WHERE p.id <= 90 LIMIT 1`;
+    for (const [sql, rows, calls] of [
+      [grouped, 51, 200],
+      [byMax, 51, 200],
+      [single, 1, 90],
+    ] as const) {
+      expect(classified(sql).packedAggregates, sql.slice(0, 60)).toBe(calls - 1);
+      const decision = await decide(sql, rows);
+      // The cell, its calls beyond the first, and the scan.
+      expect(decision.occurrences?.["public.patients"]).toBeGreaterThanOrEqual(calls);
+      if (rows > 1) expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    }
+    // Aggregates deciding a HAVING or a subquery count in full; one per cell or sort key adds nothing.
+    expect(
+      classified(
+        "SELECT state FROM patients GROUP BY state HAVING count(*) FILTER (WHERE sex = 'F') > 0 AND max(id) > 5",
+      ).packedAggregates,
+    ).toBe(2);
+    expect(
+      classified("SELECT state, count(*), max(id) FROM patients GROUP BY state ORDER BY min(id)")
+        .packedAggregates,
+    ).toBeUndefined();
+  });
+
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
     const { scans: _, ...old } = classified(selfJoin(10, (i) => `p${i}.ssn`));
     const { decision } = await decideStatement({
