@@ -109,7 +109,7 @@ function facts(input: RiskInput) {
     phiColumnsInResult += carried.size;
   }
   const occurrences = phiOccurrences(classification, phiResultTables, phiTables);
-  const combining = rowsCombined(classification);
+  const combining = rowsCombined(classification) ?? conditionChooses(classification, phiTables);
   const uncountable = new Set<string>();
   for (const [t, w] of occurrences) {
     if (Number.isFinite(w)) continue;
@@ -158,6 +158,28 @@ function facts(input: RiskInput) {
     uncountable,
     combining,
   };
+}
+
+/**
+ * Why a condition over a PHI table may decide which of many candidate rows come back, so that the rows returned do
+ * not bound what it told; undefined when it cannot. `SELECT g FROM generate_series(0, 2^20 - 1) g WHERE NOT EXISTS
+ * (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 20 AND (p.sex = 'F')::int <> (g >> (p.id - 1)) & 1)` returns
+ * the one g whose bits are twenty patients' (the thirteenth outside attack): the candidates were generated, and the
+ * condition compared computed values. A condition over a PHI table may compare columns as they are and constants,
+ * and choose among rows of relations only.
+ */
+function conditionChooses(
+  classification: Pick<Classification, "conditionReads" | "generatedRows" | "computedConditions">,
+  phiTables: ReadonlySet<string>,
+): string | undefined {
+  const phi = (classification.conditionReads ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
+  if (!phi) return undefined;
+  const made = classification.generatedRows?.[0];
+  if (made !== undefined)
+    return `a condition over a PHI table choosing among rows made by ${made === "values" ? "VALUES" : "a function in FROM"}`;
+  if ((classification.computedConditions ?? 0) > 0)
+    return "a condition over a PHI table comparing computed values";
+  return undefined;
 }
 
 /** What an aggregate's cell may pass through and still count one row: the aggregate, a cast, a scalar subquery. */

@@ -17,6 +17,7 @@
  *    repeat is a weighted sum, and every result cell that is not a column as it is counts as a fact (issue 14,
  *    the tenth outside attack); aggregates over computed values in any clause (`computedAggregates`) and ORDER BY
  *    keys that are not columns (`orderingKeys`) (the eleventh); aggregate calls beyond one per result cell
- *    (`packedAggregates`) (the twelfth).
+ *    (`packedAggregates`) (the twelfth); rows made without a relation (`generatedRows`) and computed operands
+ *    inside condition subqueries (`computedConditions`) (the thirteenth).
  */
 export const ANALYZER_VERSION = 6;

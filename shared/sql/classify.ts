@@ -136,6 +136,8 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
       : { computedAggregates: sortSmall([...an.computedAggregates], compare) }),
     ...(an.orderingKeys === 0 ? {} : { orderingKeys: an.orderingKeys }),
     ...(packed === 0 ? {} : { packedAggregates: packed }),
+    ...(an.generatedRows.size === 0 ? {} : { generatedRows: sortSmall([...an.generatedRows], compare) }),
+    ...(an.computedConditions === 0 ? {} : { computedConditions: an.computedConditions }),
     ...(an.repeatedAggregates.size === 0
       ? {}
       : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),

@@ -305,6 +305,7 @@ function aExpr(e: A_Expr, cx: Cx): Lineage {
   const via = operatorVia(e);
   cx.an.expose(left, via);
   cx.an.expose(right, via);
+  cx.an.conditionOperands([left, right]);
   return transformed([left, right], bits, user);
 }
 

@@ -286,6 +286,7 @@ function naturalNames(left: FromEntry, right: FromEntry, an: Analysis): string[]
 }
 
 function rangeFunction(rf: RangeFunction, level: Scope, an: Analysis): FromEntry {
+  an.generatedRows.add("function_in_from");
   const cx: Cx = { an, scope: level, clause: 0 };
   const columns: RangeColumn[] = [];
   const openParts: Lineage[] = [];

@@ -42,6 +42,7 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   }
   const via = user ? `function:${schema === undefined ? "" : `${schema}.`}${name}` : `function:${name}`;
   for (const arg of args) cx.an.expose(arg, via);
+  cx.an.conditionOperands(args);
   const aggregate =
     call.agg_star === true ||
     call.agg_distinct === true ||

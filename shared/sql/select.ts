@@ -84,6 +84,7 @@ export function analyzeSelect(
     else for (const column of [...left, ...right]) an.expose(column.lineage, op);
     scope = outputScope(parent, ctes, outputs);
   } else if (stmt.valuesLists !== undefined) {
+    if (stmt.valuesLists.length > 1) an.generatedRows.add("values");
     scope = new Scope(parent, ctes);
     outputs = valuesOutputs(stmt.valuesLists, { an, scope, clause: targetClause });
   } else {

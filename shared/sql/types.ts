@@ -232,6 +232,18 @@ export interface Classification {
    * before analyzer 6.
    */
   readonly packedAggregates?: number;
+  /**
+   * Rows the statement makes without reading a relation (sorted; absent when none): `function_in_from` (a
+   * set-returning function, `ROWS FROM`), `values` (VALUES of more than one row). Candidates a condition over a PHI
+   * table can choose among (`shared/policy/risk.ts`). Absent in records made before analyzer 6.
+   */
+  readonly generatedRows?: readonly string[];
+  /**
+   * How many comparisons and calls inside a subquery that decides a condition take a computed value of a column
+   * (`(p.sex = 'F')::int <> (g >> (p.id - 1)) & 1`) rather than columns as they are and constants (absent when
+   * none). Absent in records made before analyzer 6.
+   */
+  readonly computedConditions?: number;
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

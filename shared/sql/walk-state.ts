@@ -80,6 +80,10 @@ export class Analysis {
   readonly computedAggregates = new Set<string>();
   /** ORDER BY items that are neither an output nor a column as it is (`Classification.orderingKeys`). */
   orderingKeys = 0;
+  /** Rows made without reading a relation (`Classification.generatedRows`). */
+  readonly generatedRows = new Set<string>();
+  /** Computed operands inside condition subqueries (`Classification.computedConditions`). */
+  computedConditions = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
@@ -248,6 +252,17 @@ export class Analysis {
       this.exposures.set(column, set);
     }
     set.add(via);
+  }
+
+  /**
+   * Inside a subquery that decides a condition, notes each operand that is a computed value of a column (not the
+   * column as it is, not a constant): a condition comparing computed values can test many rows' bits at once.
+   */
+  conditionOperands(operands: readonly Lineage[]): void {
+    if (this.conditionDepth === 0) return;
+    for (const operand of operands)
+      if (!operand.copy && (operand.sources.length > 0 || operand.wholeRows.length > 0))
+        this.computedConditions++;
   }
 
   /** Marks the statement as having an effect, with the reason shown to policy. */

@@ -270,7 +270,7 @@ describe.each(backends)("query flow against $name", (backend) => {
     const nobody = await lookup("Zzyzxq");
     expect(nobody.body.reasons).toEqual(smiths.body.reasons);
     const big = await gw.query(nightly, {
-      sql: "SELECT e.id FROM encounters e, generate_series(1, 10) g LIMIT 50000",
+      sql: "SELECT e.id FROM encounters e, generate_series(1, 10) g ORDER BY e.id, g LIMIT 50000",
       dryRun: true,
     });
     expect(big.body.decision).toBe("require_approval");

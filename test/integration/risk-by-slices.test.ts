@@ -95,17 +95,17 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
   it("counts a statement that ran over its row budget: its going over is an answer too (the tenth outside attack, F4)", async () => {
     const token = await gw.token("repo:acme/slices:ref:refs/heads/over-budget");
     expect(
-      await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 990"]),
+      await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"]),
     ).toEqual([200]);
-    // 400 rows when patient 3 exists, none when not: allowed with the ten rows left, it runs and goes over.
-    const oracle =
-      "SELECT g FROM generate_series(1, 400) g WHERE EXISTS (SELECT 1 FROM patients q WHERE q.id = 3)";
+    // The planner misjudges `id % 1 = 0`: allowed with the five rows left, it runs and goes over (400 rows, or
+    // none: either is an answer).
+    const over = "SELECT id, ssn FROM patients WHERE id % 1 = 0 AND id BETWEEN 2001 AND 2400";
     for (let i = 0; i < 5; i++) {
-      const answer = await gw.query(token, { sql: oracle });
+      const answer = await gw.query(token, { sql: over });
       expect(answer.status, JSON.stringify(answer.body)).toBe(202);
       expect(answer.body.approval.reasons.join(" ")).toMatch(/returned more than \d+ PHI rows/);
     }
-    // Five over-budget runs counted (two PHI rows each: the cell and the condition): the window is spent.
+    // Five over-budget runs counted (one PHI row each): the window is spent.
     expect(await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
   });
 

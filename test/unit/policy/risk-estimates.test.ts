@@ -51,7 +51,7 @@ describe("risk rules and the planner's estimate", () => {
 
   it("shows an estimate as its order of magnitude only", async () => {
     const { decision } = await decide(
-      "SELECT e.id FROM encounters e, generate_series(1, 3) g",
+      "SELECT e.id FROM encounters e, generate_series(1, 3) g ORDER BY e.id, g",
       async () => 123_456,
     );
     expect(decision.outcome).toBe("require_approval");

@@ -173,7 +173,14 @@ describe("PHI rows by occurrence of a protected table", () => {
     // table), and the condition subquery's cells: encounters 3 + 3, medications (its scan, and 3) 4.
     expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 4 });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
-    const after = await decide(picked.replace("400) g", "10) g"), 10, 1000);
+    // The conditions choose what each generated row says: not countable whatever the rows (the thirteenth attack).
+    expect(facts.reasons.join(" ")).toContain(
+      "a condition over a PHI table choosing among rows made by a function",
+    );
+    // Over a PHI table's rows, the same cells count: ten rows after a full window wait.
+    const perPatient =
+      "SELECT p.id, CASE WHEN EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.diagnosis_code = 'E11.9') THEN 'y' END FROM patients p WHERE p.id <= 10";
+    const after = await decide(perPatient, 10, 1000);
     expect(after.outcome, after.reasons.join("; ")).toBe("require_approval");
     expect(after.reasons.join(" ")).toContain("already returned to this caller");
   });
@@ -446,6 +453,29 @@ describe("PHI rows by occurrence of a protected table", () => {
       classified("SELECT state, count(*), max(id) FROM patients GROUP BY state ORDER BY min(id)")
         .packedAggregates,
     ).toBeUndefined();
+  });
+
+  it("sends a condition over a PHI table that chooses among generated rows or compares computed values to approval (the thirteenth outside attack)", async () => {
+    const block = (lo: number) =>
+      `SELECT g FROM generate_series(0, 1048575) g WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id BETWEEN ${lo} AND ${lo + 19} AND (p.sex = 'F')::int <> (g >> (p.id - ${lo})) & 1) LIMIT 1`;
+    const packed = `SELECT a0.g::text || '.' || a1.g::text FROM (${block(1)}) a0, (${block(21)}) a1 LIMIT 1`;
+    const diagnoses = `SELECT g FROM generate_series(0, 65535) g WHERE NOT EXISTS (SELECT 1 FROM generate_series(1, 16) i WHERE (EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = i AND e.diagnosis_code = 'I10'))::int <> (g >> (i - 1)) & 1) LIMIT 1`;
+    // The candidates may be a PHI table's keys too: then the comparison of computed values gives it away.
+    const byIds = `SELECT e.id FROM encounters e WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 15 AND (p.sex = 'F')::int <> (e.id >> (p.id - 1)) & 1) LIMIT 1`;
+    const byValues = `SELECT v.b FROM (VALUES (0), (1)) v(b) WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = 3 AND p.sex = 'F' AND v.b = 1)`;
+    for (const sql of [block(1), packed, diagnoses, byIds, byValues]) {
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, sql).toBe("require_approval");
+      expect(decision.reasons.join(" "), sql).toMatch(
+        /a condition over a PHI table (choosing among rows made by|comparing computed values)/,
+      );
+    }
+    // Keyed conditions over a relation's rows still count as before.
+    const keyed = await decide(
+      "SELECT p.mrn FROM patients p WHERE p.id <= 50 AND EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.department = 'cardiology')",
+      50,
+    );
+    expect(keyed.outcome, keyed.reasons.join("; ")).toBe("allow");
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {
