@@ -168,6 +168,12 @@ function facts(input: RiskInput) {
  * condition compared computed values. A condition over a PHI table may compare columns as they are and constants,
  * and choose among rows of relations only.
  */
+const MADE_BY: Readonly<Record<string, string>> = {
+  values: "VALUES",
+  function_in_from: "a function in FROM",
+  set_operation: "a set operation of SELECTs without FROM",
+};
+
 function conditionChooses(
   classification: Pick<Classification, "conditionReads" | "generatedRows" | "computedConditions">,
   phiTables: ReadonlySet<string>,
@@ -176,7 +182,7 @@ function conditionChooses(
   if (!phi) return undefined;
   const made = classification.generatedRows?.[0];
   if (made !== undefined)
-    return `a condition over a PHI table choosing among rows made by ${made === "values" ? "VALUES" : "a function in FROM"}`;
+    return `a condition over a PHI table choosing among rows made by ${MADE_BY[made] ?? made}`;
   if ((classification.computedConditions ?? 0) > 0)
     return "a condition over a PHI table comparing computed values";
   return undefined;

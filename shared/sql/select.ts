@@ -12,6 +12,14 @@ import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from
 import { ACCESS, type Analysis, EFFECT } from "./walk-state.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
+/** Whether a set operation's branch is a SELECT without FROM (a row made of constants), or holds one. */
+function constantBranch(branch: SelectStmt | undefined): boolean {
+  if (branch === undefined) return false;
+  if (branch.op !== undefined && branch.op !== "SETOP_NONE")
+    return constantBranch(branch.larg) || constantBranch(branch.rarg);
+  return branch.valuesLists === undefined && (branch.fromClause ?? []).length === 0;
+}
+
 /** Why rows of a level whose FROM is only `node` may repeat, judged on the syntax (see {@link tableRepeats}). */
 function repeatsOf(node: Node | undefined): string | undefined {
   if (node === undefined || "RangeVar" in node) return undefined;
@@ -69,6 +77,8 @@ export function analyzeSelect(
   let outputs: QueryOutput[];
   let scope: Scope;
   if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
+    // A union of SELECTs without FROM makes rows as VALUES does (the fourteenth outside attack's 2^k candidates).
+    if (constantBranch(stmt.larg) || constantBranch(stmt.rarg)) an.generatedRows.add("set_operation");
     const left = stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause);
     const except = stmt.op === "SETOP_EXCEPT";
     const rightClause = except ? CLAUSE_BITS.predicate : targetClause;

@@ -234,7 +234,8 @@ export interface Classification {
   readonly packedAggregates?: number;
   /**
    * Rows the statement makes without reading a relation (sorted; absent when none): `function_in_from` (a
-   * set-returning function, `ROWS FROM`), `values` (VALUES of more than one row). Candidates a condition over a PHI
+   * set-returning function, `ROWS FROM`), `values` (VALUES of more than one row), `set_operation` (a UNION, INTERSECT
+   * or EXCEPT with a SELECT without FROM among its branches). Candidates a condition over a PHI
    * table can choose among (`shared/policy/risk.ts`). Absent in records made before analyzer 6.
    */
   readonly generatedRows?: readonly string[];

@@ -463,7 +463,13 @@ describe("PHI rows by occurrence of a protected table", () => {
     // The candidates may be a PHI table's keys too: then the comparison of computed values gives it away.
     const byIds = `SELECT e.id FROM encounters e WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 15 AND (p.sex = 'F')::int <> (e.id >> (p.id - 1)) & 1) LIMIT 1`;
     const byValues = `SELECT v.b FROM (VALUES (0), (1)) v(b) WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = 3 AND p.sex = 'F' AND v.b = 1)`;
-    for (const sql of [block(1), packed, diagnoses, byIds, byValues]) {
+    // The fourteenth attack made the candidates with a UNION ALL of SELECTs without FROM, carrying their bits.
+    const rows = Array.from({ length: 8 }, (_, n) => `SELECT ${n} AS n, '${n & 1 ? "F" : "N"}' AS b0`).join(
+      " UNION ALL ",
+    );
+    const byUnion = `SELECT c.n FROM (${rows}) c WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = 1 AND ((c.b0 = 'F' AND p.sex <> 'F') OR (c.b0 = 'N' AND p.sex = 'F'))) LIMIT 1`;
+    expect(classified(byUnion).generatedRows).toEqual(["set_operation"]);
+    for (const sql of [block(1), packed, diagnoses, byIds, byValues, byUnion]) {
       const decision = await decide(sql, 1);
       expect(decision.outcome, sql).toBe("require_approval");
       expect(decision.reasons.join(" "), sql).toMatch(
