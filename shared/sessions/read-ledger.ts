@@ -59,6 +59,24 @@ export function failedReadsOf(record: SessionRecord, at: Date): LedgerReads | un
   return record.approval === null ? readsOf(record, 1, at) : undefined;
 }
 
+/**
+ * What a journal's version of a session adds when the ledger is rebuilt from it: {@link ledgerReadsOf}, or, for a
+ * session whose statement ran unapproved and went over its row budget (`running` then `pending_approval` or
+ * `rejected`), the one PHI row counted when it went over — its later approval does not undo that.
+ */
+export function journalReadsOf(record: SessionRecord): LedgerReads | undefined {
+  const reads = ledgerReadsOf(record);
+  if (reads !== undefined) return reads;
+  const steps = record.transitions;
+  for (let i = 1; i < steps.length; i++) {
+    const [before, after] = [steps[i - 1], steps[i]];
+    if (before?.status !== "running" || after === undefined) continue;
+    if (after.status === "pending_approval" || after.status === "rejected")
+      return readsOf(record, 1, new Date(after.at));
+  }
+  return undefined;
+}
+
 function readsOf(record: SessionRecord, rows: number, at: Date): LedgerReads | undefined {
   const tables = ledgerTablesOf(record);
   if (tables.length === 0) return undefined;

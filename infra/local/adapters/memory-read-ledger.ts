@@ -3,8 +3,8 @@
 import { type ChainEntry, type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
 import { isSessionEntry } from "#shared/sessions/chain.ts";
 import {
+  journalReadsOf,
   LEDGER_RETENTION_SECONDS,
-  ledgerReadsOf,
   ledgerRowsOf,
   readBucket,
 } from "#shared/sessions/read-ledger.ts";
@@ -24,7 +24,7 @@ export class MemoryReadLedger implements ReadLedger {
     for await (const entry of entries) {
       if (!isSessionEntry(entry)) continue;
       const { record } = entry;
-      const reads = ledgerReadsOf(record);
+      const reads = journalReadsOf(record);
       if (reads === undefined || seen.has(record.sessionId)) continue;
       seen.add(record.sessionId);
       await this.add(reads);

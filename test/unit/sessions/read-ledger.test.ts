@@ -131,4 +131,56 @@ describe("the read ledger", () => {
     ).toBe(40);
     expect(await ledger.rowsSince(record.principal.key, "public.patients", AT)).toBe(0);
   });
+
+  it("keeps, rebuilt, the row a session counted when it went over its budget, though it was approved later", async () => {
+    const approval = {
+      id: "a",
+      expiresAt: AT.toISOString(),
+      quorum: 1,
+      binding: "0".repeat(64),
+      estimatedRows: null,
+    };
+    const at = AT.toISOString();
+    const over = completed({
+      status: "pending_approval",
+      completedAt: null,
+      approval,
+      transitions: [
+        { status: "running", at },
+        { status: "pending_approval", at },
+      ],
+    });
+    const approved = completed({
+      sessionId: over.sessionId,
+      approval,
+      transitions: [...over.transitions, { status: "completed", at }],
+    });
+    // Live, the approved run counts nothing more (the row was added when it went over).
+    expect(ledgerReadsOf(approved)).toBeUndefined();
+    const entry = (r: SessionRecord, seq: number) => ({ seq, record: r }) as unknown as ChainEntry;
+    async function* journal() {
+      yield entry(over, 1);
+      yield entry(approved, 2);
+    }
+    const ledger = new MemoryReadLedger(() => AT);
+    await ledger.rebuild(journal());
+    const principal = `policy-principal:${over.decision.matchedPrincipal}`;
+    expect(await ledger.rowsSince(principal, "public.patients", AT)).toBe(1);
+    // A session approved before it ran never ran unapproved: nothing.
+    const beforeRun = completed({
+      approval,
+      transitions: [
+        { status: "pending_approval", at },
+        { status: "running", at },
+        { status: "completed", at },
+      ],
+    });
+    const fresh = new MemoryReadLedger(() => AT);
+    await fresh.rebuild(
+      (async function* () {
+        yield entry(beforeRun, 1);
+      })(),
+    );
+    expect(await fresh.rowsSince(principal, "public.patients", AT)).toBe(0);
+  });
 });
