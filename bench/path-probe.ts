@@ -1,14 +1,14 @@
 // A focused probe of the small read's request path (issue 18): latency vs direct, 20 clients, and the gateway's CPU per request.
 
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
 import { concurrency, smallReadLatency } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
-import { cpuMs, startGatewayProcess } from "./support/processes.ts";
-import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
+import { cpuMs } from "./support/processes.ts";
+import { seedBenchEhr, startBenchGateway } from "./support/setup.ts";
 
 const ROUNDS = Number(process.env.PROBE_ROUNDS ?? 5);
 const SECONDS = Number(process.env.PROBE_SECONDS ?? 5);
@@ -18,15 +18,12 @@ const root = await mkdtemp(join(tmpdir(), "phigate-probe-"));
 const server = await startPostgresServer({ database: "ehr" });
 try {
   await seedBenchEhr(server.url, { patients: 10_000, encounters: 10_000, medications: 1_000 });
-  const policyPath = join(root, "policy.yaml");
-  await writeBenchPolicy(policyPath, 100_000);
-  await mkdir(join(root, "gateway"));
-  const gateway = await startGatewayProcess({
-    BENCH_DATA_DIR: join(root, "gateway"),
-    BENCH_POLICY: policyPath,
-    BENCH_DATABASE_URL: server.url,
-    ...(PROFILE_DIR === undefined ? {} : { BENCH_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` }),
-  });
+  const gateway = await startBenchGateway(
+    root,
+    server.url,
+    100_000,
+    PROFILE_DIR === undefined ? {} : { BENCH_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}` },
+  );
   const client = new BenchClient(gateway.url);
   try {
     const token = await client.token(NIGHTLY);

@@ -14,8 +14,7 @@ import {
   summarizeProfile,
 } from "./support/cpu-profile.ts";
 import { BenchClient } from "./support/http-client.ts";
-import { startGatewayProcess } from "./support/processes.ts";
-import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
+import { seedBenchEhr, startBenchGateway } from "./support/setup.ts";
 
 const positive = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? Number.NaN);
@@ -47,16 +46,8 @@ async function main(): Promise<void> {
       encounters: ROWS,
       medications: 1_000,
     });
-    const policyPath = join(root, "policy.yaml");
-    await writeBenchPolicy(policyPath, ROWS + 1);
-    await mkdir(join(root, "gateway"));
     const prefix = join(OUT, "gateway");
-    const gateway = await startGatewayProcess({
-      BENCH_DATA_DIR: join(root, "gateway"),
-      BENCH_POLICY: policyPath,
-      BENCH_DATABASE_URL: server.url,
-      BENCH_PROFILE_FILE: prefix,
-    });
+    const gateway = await startBenchGateway(root, server.url, ROWS + 1, { BENCH_PROFILE_FILE: prefix });
     const client = new BenchClient(gateway.url);
     const summaries: ProfileSummary[] = [];
     try {

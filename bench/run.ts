@@ -22,7 +22,7 @@ import { benchMasking } from "./masking.ts";
 import { benchSql } from "./sql.ts";
 import { BenchClient } from "./support/http-client.ts";
 import { type GatewayProcess, rssOf, startGatewayProcess } from "./support/processes.ts";
-import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
+import { seedBenchEhr, startBenchGateway, writeBenchPolicy } from "./support/setup.ts";
 import {
   formatSpread,
   median,
@@ -96,14 +96,7 @@ async function seedServer(server: PostgresServer): Promise<Record<string, unknow
 }
 
 async function serverFigures(server: PostgresServer, root: string): Promise<void> {
-  const policyPath = join(root, "policy.yaml");
-  await writeBenchPolicy(policyPath, SETTINGS.exportRows + 1);
-  await mkdir(join(root, "gateway"));
-  const gateway = await startGatewayProcess({
-    BENCH_DATA_DIR: join(root, "gateway"),
-    BENCH_POLICY: policyPath,
-    BENCH_DATABASE_URL: server.url,
-  });
+  const gateway = await startBenchGateway(root, server.url, SETTINGS.exportRows + 1);
   const client = new BenchClient(gateway.url);
   try {
     const token = await client.token(NIGHTLY);

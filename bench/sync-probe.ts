@@ -2,15 +2,14 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NIGHTLY } from "#test/support/gateway.ts";
 import { startPostgresServer } from "#test/support/postgres-server.ts";
 import { SMALL_READ_SQL } from "./e2e.ts";
 import { BenchClient } from "./support/http-client.ts";
-import { startGatewayProcess } from "./support/processes.ts";
-import { seedBenchEhr, writeBenchPolicy } from "./support/setup.ts";
+import { seedBenchEhr, startBenchGateway } from "./support/setup.ts";
 
 const READS = Number(process.env.SYNC_PROBE_READS ?? 300);
 const CLIENTS = Number(process.env.SYNC_PROBE_CLIENTS ?? 20);
@@ -44,14 +43,7 @@ const root = await mkdtemp(join(tmpdir(), "phigate-sync-probe-"));
 const server = await startPostgresServer({ database: "ehr" });
 try {
   await seedBenchEhr(server.url, { patients: 1_000, encounters: 1_000, medications: 100 });
-  const policyPath = join(root, "policy.yaml");
-  await writeBenchPolicy(policyPath, 100_000);
-  await mkdir(join(root, "gateway"));
-  const gateway = await startGatewayProcess({
-    BENCH_DATA_DIR: join(root, "gateway"),
-    BENCH_POLICY: policyPath,
-    BENCH_DATABASE_URL: server.url,
-  });
+  const gateway = await startBenchGateway(root, server.url, 100_000);
   const client = new BenchClient(gateway.url);
   const trace = join(root, "strace.txt");
   let strace: ChildProcess | undefined;
