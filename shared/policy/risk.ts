@@ -229,7 +229,7 @@ const COUNTING_AGGREGATES: ReadonlySet<string> = new Set([
 const SQL_JSON_AGGREGATES: ReadonlySet<string> = new Set(["json_arrayagg", "json_objectagg"]);
 
 /** Window functions proper: each row's value is computed from other rows (`row_number`, `lag`...). */
-const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
+export const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set([
   "row_number",
   "rank",
   "dense_rank",

@@ -6,8 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "#shared/identity/principal.ts";
 import { builtinRefusal, evaluate } from "#shared/policy/evaluate.ts";
 import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
+import { WINDOW_FUNCTIONS } from "#shared/policy/risk.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
-import { SAFE_VOLATILE_FUNCTIONS, STATISTICS_PREFIXES, stableRefusal } from "#shared/sql/known-functions.ts";
+import {
+  AGGREGATE_FUNCTIONS,
+  SAFE_VOLATILE_FUNCTIONS,
+  STATISTICS_PREFIXES,
+  stableRefusal,
+} from "#shared/sql/known-functions.ts";
 import { analyzeSql } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
 import type { Catalog, CellValue } from "#shared/sql/types.ts";
@@ -114,6 +120,21 @@ function checkClassification(label: string, catalog: Catalog): void {
   for (const name of volatileAllowed) expect(SAFE_VOLATILE_FUNCTIONS.has(name.slice(11)), name).toBe(true);
 }
 
+/**
+ * Every aggregate and window function of the backend is one the admission rules know by name: the rules allow a
+ * few aggregates and refuse the rest by these lists, so one missing would be counted as a plain function.
+ */
+function checkAggregatesKnown(label: string, catalog: Catalog): void {
+  const unknown = (catalog.builtins ?? [])
+    .filter((b) => b.kinds.includes("aggregate") || b.kinds.includes("window"))
+    .map((b) => b.name)
+    .filter((name) => !AGGREGATE_FUNCTIONS.has(name) && !WINDOW_FUNCTIONS.has(name));
+  expect(unknown, `${label}: aggregates or window functions the admission rules do not know`).toEqual([]);
+  expect((catalog.builtins ?? []).filter((b) => b.kinds.includes("aggregate")).length, label).toBeGreaterThan(
+    40,
+  );
+}
+
 function checkFound(label: string, catalog: Catalog): void {
   for (const sql of FOUND) {
     const name = /SELECT (\w+)\(/.exec(sql)?.[1] ?? "";
@@ -146,6 +167,10 @@ describe("the function rule on PGlite's pg_proc", () => {
 
   it("classifies every built-in: immutable/stable unless listed, volatile only when listed", () => {
     checkClassification("PGlite", catalog);
+  });
+
+  it("knows every aggregate and window function by name (the admission rules' lists)", () => {
+    checkAggregatesKnown("PGlite", catalog);
   });
 
   it("denies the side-effect functions the issue found, naming each", () => {
@@ -214,6 +239,10 @@ describeWithPostgres("the function rule on PostgreSQL's pg_proc", () => {
 
   it("classifies every built-in: immutable/stable unless listed, volatile only when listed", () => {
     checkClassification("PostgreSQL", catalog);
+  });
+
+  it("knows every aggregate and window function by name (the admission rules' lists)", () => {
+    checkAggregatesKnown("PostgreSQL", catalog);
   });
 
   it("denies the side-effect functions the issue found, naming each", () => {
