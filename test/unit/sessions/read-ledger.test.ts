@@ -25,6 +25,15 @@ const PLAN = [
   { column: "notes", position: 3, rule: "public.encounters.notes", strategy: "detect" },
 ];
 
+/** An approval block (a session that had one counts nothing when it completes). */
+const APPROVAL = {
+  id: "a",
+  expiresAt: AT.toISOString(),
+  quorum: 1,
+  binding: "0".repeat(64),
+  estimatedRows: null,
+};
+
 function completed(overrides: Partial<SessionRecord> = {}): SessionRecord {
   return sampleRecord({
     status: "completed",
@@ -58,14 +67,7 @@ describe("the read ledger", () => {
     expect(ledgerReadsOf(completed({ masking: null }))).toBeUndefined();
     expect(ledgerReadsOf(completed({ status: "failed", execution: null }))).toBeUndefined();
     expect(ledgerReadsOf(completed({ status: "rejected", execution: null }))).toBeUndefined();
-    const approval = {
-      id: "a",
-      expiresAt: AT.toISOString(),
-      quorum: 1,
-      binding: "0".repeat(64),
-      estimatedRows: null,
-    };
-    expect(ledgerReadsOf(completed({ approval }))).toBeUndefined();
+    expect(ledgerReadsOf(completed({ approval: APPROVAL }))).toBeUndefined();
   });
 
   it("counts an empty result and a statement that ran and failed as one PHI row: each answers a question", () => {
@@ -133,18 +135,11 @@ describe("the read ledger", () => {
   });
 
   it("keeps, rebuilt, the row a session counted when it went over its budget, though it was approved later", async () => {
-    const approval = {
-      id: "a",
-      expiresAt: AT.toISOString(),
-      quorum: 1,
-      binding: "0".repeat(64),
-      estimatedRows: null,
-    };
     const at = AT.toISOString();
     const over = completed({
       status: "pending_approval",
       completedAt: null,
-      approval,
+      approval: APPROVAL,
       transitions: [
         { status: "running", at },
         { status: "pending_approval", at },
@@ -152,7 +147,7 @@ describe("the read ledger", () => {
     });
     const approved = completed({
       sessionId: over.sessionId,
-      approval,
+      approval: APPROVAL,
       transitions: [...over.transitions, { status: "completed", at }],
     });
     // Live, the approved run counts nothing more (the row was added when it went over).
@@ -168,7 +163,7 @@ describe("the read ledger", () => {
     expect(await ledger.rowsSince(principal, "public.patients", AT)).toBe(1);
     // A session approved before it ran never ran unapproved: nothing.
     const beforeRun = completed({
-      approval,
+      approval: APPROVAL,
       transitions: [
         { status: "pending_approval", at },
         { status: "running", at },
