@@ -60,6 +60,12 @@ export interface RiskInput {
   readonly now?: Date;
 }
 
+/**
+ * The bits a returned row may carry per relation scan behind it when a condition over other rows chose it among the
+ * scans' rows (`Classification.choosers`): log2 of a table of 2^32 rows. Each counts as one PHI row.
+ */
+export const SELECTION_BITS = 32;
+
 /** The rows a predicate may leave, and a principal may take in slices per window, unless a rule says otherwise. */
 export const DEFAULT_RESTRICTED_ROWS = 1000;
 /** The window over which sliced reads add up, unless a rule says otherwise. */
@@ -147,6 +153,22 @@ function facts(input: RiskInput) {
       weight += Math.max(1, classification.outputs.length, decided ?? 1);
     }
     occurrences.set(t, Math.max(1, weight));
+  }
+  // A row chosen among N candidates by a condition over other PHI rows says up to log2 N bits of them: `SELECT c.id
+  // FROM patients c WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 12 AND CASE WHEN c.id IN
+  // (...) ...) LIMIT 1` returns the id whose bits are twelve patients' (the fourteenth outside attack). The candidates
+  // are rows of the relations the statement scans, each at most 2^SELECTION_BITS rows.
+  const choosing = (classification.choosers ?? [])
+    .map((r) => `${r.schema}.${r.table}`)
+    .filter((t) => phiTables.has(t));
+  if (choosing.length > 0) {
+    let candidates = 0;
+    for (const r of classification.scans ?? []) candidates += r.scans ?? 0;
+    const bits = SELECTION_BITS * Math.max(1, candidates);
+    for (const t of choosing) {
+      phiResultTables.add(t);
+      occurrences.set(t, (occurrences.get(t) ?? 0) + bits);
+    }
   }
   return {
     phiTables,

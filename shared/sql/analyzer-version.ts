@@ -19,5 +19,8 @@
  *    keys that are not columns (`orderingKeys`) (the eleventh); aggregate calls beyond one per result cell
  *    (`packedAggregates`) (the twelfth); rows made without a relation (`generatedRows`) and computed operands
  *    inside condition subqueries (`computedConditions`) (the thirteenth).
+ * 7: the relations whose rows may choose which of many other rows come back (`Classification.choosers`), each
+ *    returned row then weighing the bits such a choice can carry (issue 14, the fourteenth outside attack); the
+ *    catalog records which columns a unique index covers (what ties a condition to the row it decides).
  */
-export const ANALYZER_VERSION = 6;
+export const ANALYZER_VERSION = 7;

@@ -21,7 +21,7 @@ function makeRelation(schema: string, table: string): SourceRelation {
 }
 
 /** A new source column (interned by its owner). */
-export function makeColumn(relation: SourceRelation, column: string): SourceColumn {
+export function makeColumn(relation: SourceRelation, column: string, unique = false): SourceColumn {
   const self: { -readonly [K in keyof SourceColumn]: SourceColumn[K] } = {
     schema: relation.schema,
     table: relation.table,
@@ -29,6 +29,7 @@ export function makeColumn(relation: SourceRelation, column: string): SourceColu
     relation,
     key: `${relation.key}.${column}`,
     lineage: undefined as unknown as SourceColumn["lineage"],
+    unique,
   };
   self.lineage = Object.freeze({ sources: [self], wholeRows: [], transforms: 0, copy: true, opaque: false });
   return self;
@@ -36,7 +37,7 @@ export function makeColumn(relation: SourceRelation, column: string): SourceColu
 
 function indexRelation(relation: CatalogRelation): IndexedRelation {
   const source = makeRelation(relation.schema, relation.table);
-  const columns = relation.columns.map((column) => makeColumn(source, column.name));
+  const columns = relation.columns.map((column) => makeColumn(source, column.name, column.unique === true));
   const columnsByName = new Map<string, SourceColumn>();
   for (const column of columns) columnsByName.set(column.column, column);
   return {

@@ -37,7 +37,9 @@ const catalogSchema = z.strictObject({
       schema: z.string(),
       table: z.string(),
       kind: relationKind,
-      columns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+      columns: z.array(
+        z.strictObject({ name: z.string(), type: z.string(), unique: z.literal(true).optional() }),
+      ),
       definition: z.string().optional(),
     }),
   ),

@@ -9,7 +9,7 @@ import type { Catalog, CatalogRelation, CatalogRoutine, CellValue } from "./type
  * and sequence outside `pg_toast` and the temporary schemas — `pg_catalog` and `information_schema`
  * included, because unqualified names resolve there first and `*` over them must expand — with columns in
  * attribute order (dropped ones excluded, `format_type` types) and, for views outside the system schemas,
- * `pg_get_viewdef`. Routines: functions, procedures, aggregates and operators outside `pg_catalog` and
+ * `pg_get_viewdef`; a column carries whether a unique index on it alone (no predicate, no expression) exists. Routines: functions, procedures, aggregates and operators outside `pg_catalog` and
  * `information_schema`, grouped by name. Builtins: the routines of `pg_catalog` and `information_schema`, grouped
  * by name, with their most volatile overload's volatility (the function rule admits calls by it). Every row repeats `current_schemas(false)` and a SHA-256 digest of
  * all of it; a database with no relation at all still returns one row (entry NULL). Rows are small (one
@@ -19,7 +19,9 @@ export const CATALOG_SQL = `WITH relations AS (
   SELECT 'relation'::text AS entry, n.nspname::text AS schema_name, c.relname::text AS object_name,
     CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'matview' WHEN 'f' THEN 'foreign'
       WHEN 'p' THEN 'partitioned' ELSE 'sequence' END AS kind,
-    COALESCE((SELECT json_agg(json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+    COALESCE((SELECT json_agg(json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+          EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisunique
+            AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL AND i.indexprs IS NULL))
         ORDER BY a.attnum)
       FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::json)::text AS detail,
@@ -103,7 +105,10 @@ const rowSchema = z.tuple([
   z.string().min(1),
 ]);
 
-const columnsSchema = jsonText(z.array(z.tuple([z.string(), z.string()])));
+// A column: its name, its type and (since analyzer 7) whether a unique index of its own covers it.
+const columnsSchema = jsonText(
+  z.array(z.union([z.tuple([z.string(), z.string()]), z.tuple([z.string(), z.string(), z.boolean()])])),
+);
 const kindsSchema = jsonText(z.array(z.enum(["function", "procedure", "aggregate", "window", "operator"])));
 const relationKind = z.enum(["table", "view", "matview", "foreign", "partitioned", "sequence"]);
 const volatility = { i: "immutable", s: "stable", v: "volatile" } as const;
@@ -133,7 +138,9 @@ export function catalogFromRows(rows: readonly (readonly CellValue[])[]): Catalo
       throw new ConfigurationError("The catalog query returned an incomplete row.");
     }
     if (entry === "relation") {
-      const columns = must(columnsSchema, detail).map(([column, type]) => ({ name: column, type }));
+      const columns = must(columnsSchema, detail).map(([column, type, unique]) =>
+        unique === true ? { name: column, type, unique } : { name: column, type },
+      );
       const relation: CatalogRelation = { schema, table: name, kind: must(relationKind, kind), columns };
       relations.push(definition === null ? relation : { ...relation, definition });
     } else {

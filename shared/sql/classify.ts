@@ -131,6 +131,11 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
             return { schema: r.schema, table: r.table, scans: Number.isFinite(count) ? count : null };
           }),
         }),
+    ...(an.choosers.size === 0
+      ? {}
+      : {
+          choosers: sortSmall([...an.choosers], byKey).map((r) => ({ schema: r.schema, table: r.table })),
+        }),
     ...(an.computedAggregates.size === 0
       ? {}
       : { computedAggregates: sortSmall([...an.computedAggregates], compare) }),

@@ -1,7 +1,7 @@
 // Builds a Catalog from CREATE TABLE statements' parse trees, for tests and benchmarks that have no database.
 import { ConfigurationError } from "#shared/errors.ts";
 import { pgParse } from "./pg-wasm.ts";
-import type { Catalog, CatalogRelation } from "./types.ts";
+import type { Catalog, CatalogColumn, CatalogRelation } from "./types.ts";
 import { stringList } from "./walk-state.ts";
 
 /**
@@ -20,11 +20,18 @@ export function catalogFromDdl(ddl: string, searchPath: readonly string[] = ["pu
   for (const raw of statements ?? []) {
     const stmt = raw.stmt;
     if (stmt === undefined || !("CreateStmt" in stmt)) continue;
-    const columns = [];
+    const columns: CatalogColumn[] = [];
     for (const element of stmt.CreateStmt.tableElts ?? []) {
       if (!("ColumnDef" in element)) continue;
       const type = stringList(element.ColumnDef.typeName?.names).pop() ?? "unknown";
-      columns.push({ name: element.ColumnDef.colname ?? "", type });
+      const name = element.ColumnDef.colname ?? "";
+      // A column's own PRIMARY KEY or UNIQUE constraint makes it unique, as the database's index would.
+      const unique = (element.ColumnDef.constraints ?? []).some(
+        (c) =>
+          "Constraint" in c &&
+          (c.Constraint.contype === "CONSTR_PRIMARY" || c.Constraint.contype === "CONSTR_UNIQUE"),
+      );
+      columns.push(unique ? { name, type, unique } : { name, type });
     }
     const rel = stmt.CreateStmt.relation;
     relations.push({

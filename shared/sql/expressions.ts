@@ -17,6 +17,7 @@ import { columnRef, starLineage, wholeRowItem } from "./references.ts";
 import type { Scope } from "./scope.ts";
 import { itemColumn } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
+import { tiedSubLink } from "./ties.ts";
 import { type Analysis, AnalysisTooComplex, lastName, qualifier } from "./walk-state.ts";
 
 /**
@@ -370,7 +371,10 @@ function subLink(link: SubLink, cx: Cx): Lineage {
   if (!values) cx.an.conditionDepth++;
   let outputs: ReturnType<typeof analyzeQueryNode>;
   try {
-    outputs = analyzeQueryNode(link.subselect, cx.scope, cx.an, clause);
+    const walked = cx.an.readsDuring(() => analyzeQueryNode(link.subselect, cx.scope, cx.an, clause));
+    outputs = walked.result;
+    // A condition reading rows not tied to the row it decides may choose among many (`shared/sql/ties.ts`).
+    if (!values && !tiedSubLink(link, cx.scope, cx.an)) cx.an.choose(walked.reads);
   } finally {
     if (!values) cx.an.conditionDepth--;
   }

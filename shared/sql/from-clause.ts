@@ -14,6 +14,7 @@ import {
 import { equiJoin, predicates } from "./predicates.ts";
 import { type FromEntry, makeItem, type NsItem, type RangeColumn, rangeColumns, Scope } from "./scope.ts";
 import { analyzeQueryNode } from "./select.ts";
+import { tiedOuterJoin } from "./ties.ts";
 import { viewColumns } from "./views.ts";
 import { ACCESS, type Analysis, qualifier, stringList } from "./walk-state.ts";
 
@@ -36,7 +37,9 @@ export function fromItem(node: Node, level: Scope, an: Analysis): FromEntry {
     const sub = node.RangeSubselect;
     // Without LATERAL a subquery in FROM sees the enclosing queries, not the FROM items beside it.
     const sees = sub.lateral === true ? level : new Scope(level.parent, level.ctes);
-    const outputs = analyzeQueryNode(sub.subquery, sees, an, 0);
+    const { result: outputs, reads } = an.readsDuring(() => analyzeQueryNode(sub.subquery, sees, an, 0));
+    // A LATERAL subquery runs once per row beside it, and whether it returns rows decides whether that row does.
+    if (sub.lateral === true) an.choose(reads);
     const columns = rangeColumns(outputs, aliasNames(sub.alias));
     return single(makeItem(sub.alias?.aliasname, columns, { derived: true }));
   }
@@ -192,13 +195,21 @@ function baseColumns(relation: IndexedRelation): RangeColumn[] {
 }
 
 function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
-  const left = j.larg === undefined ? emptyEntry() : fromItem(j.larg, level, an);
-  let right = emptyEntry();
-  if (j.rarg !== undefined && "RangeVar" in j.rarg) right = fromItem(j.rarg, level, an);
-  else if (j.rarg !== undefined) {
+  const l = an.readsDuring(() => (j.larg === undefined ? emptyEntry() : fromItem(j.larg, level, an)));
+  const left = l.result;
+  const r = an.readsDuring(() => {
+    if (j.rarg !== undefined && "RangeVar" in j.rarg) return fromItem(j.rarg, level, an);
+    if (j.rarg === undefined) return emptyEntry();
     const inner = new Scope(level.parent, level.ctes);
     inner.entries.push(...level.entries, left);
-    right = fromItem(j.rarg, inner, an);
+    return fromItem(j.rarg, inner, an);
+  });
+  const right = r.result;
+  // An outer join's null-extended rows come back when no row of the other side matches: that side decides which
+  // rows do, unless tied to them (`shared/sql/ties.ts`). A FULL join's both sides.
+  if (j.jointype === "JOIN_FULL") an.choose([...l.reads, ...r.reads]);
+  else if (j.jointype === "JOIN_LEFT" || j.jointype === "JOIN_RIGHT") {
+    if (!tiedOuterJoin(j, left, right)) an.choose(j.jointype === "JOIN_LEFT" ? r.reads : l.reads);
   }
   if (j.quals !== undefined) {
     // ON sees the join's own inputs and the enclosing queries, not the other FROM items of this level.

@@ -14,6 +14,8 @@ export interface SourceColumn extends ColumnRef {
   readonly key: string;
   /** The lineage of a plain reference to this column. */
   readonly lineage: Lineage;
+  /** No two rows of the relation share a non-null value of it (a unique index on it alone; see `CatalogColumn`). */
+  readonly unique: boolean;
 }
 
 /** What a value can carry. Immutable once built; shared freely. */

@@ -79,10 +79,17 @@ export function analyzeSelect(
   if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
     // A union of SELECTs without FROM makes rows as VALUES does (the fourteenth outside attack's 2^k candidates).
     if (constantBranch(stmt.larg) || constantBranch(stmt.rarg)) an.generatedRows.add("set_operation");
-    const left = stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause);
     const except = stmt.op === "SETOP_EXCEPT";
     const rightClause = except ? CLAUSE_BITS.predicate : targetClause;
-    const right = stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, rightClause);
+    const walked = an.readsDuring(() => ({
+      left: stmt.larg === undefined ? [] : analyzeSelect(stmt.larg, parent, ctes, an, targetClause),
+      right: stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, rightClause),
+    }));
+    const { left, right } = walked.result;
+    // EXCEPT keeps a row by whether no row of the other branch matches it (a negation over many rows, as NOT EXISTS
+    // is), and INTERSECT ALL by how many do: the branches' rows decide. UNION and INTERSECT keep a value some row
+    // of a branch has, as DISTINCT does.
+    if (except || (stmt.op === "SETOP_INTERSECT" && stmt.all === true)) an.choose(walked.reads);
     outputs = except
       ? left
       : left.map((column, i) => ({
@@ -101,7 +108,15 @@ export function analyzeSelect(
     scope = new Scope(parent, ctes);
     const from = stmt.fromClause ?? [];
     scope.repeats = from.length > 1 ? "a join" : from.length === 1 ? repeatsOf(from[0]) : undefined;
-    for (const item of from) scope.entries.push(fromItem(item, scope, an));
+    const { reads } = an.readsDuring(() => {
+      for (const item of from) scope.entries.push(fromItem(item, scope, an));
+    });
+    // GROUP BY over a join keeps a group by whether all the rows joined to it match (`GROUP BY c.id HAVING
+    // min(p.sex) = 'F' AND max(p.sex) = 'F'`), DISTINCT ON by which of them sorts first: every relation joined
+    // decides. (Plain DISTINCT keeps a value some joined row has: one fact per candidate, as a join does.)
+    const joined = from.length > 1 || (from.length === 1 && from[0] !== undefined && "JoinExpr" in from[0]);
+    const keyed = stmt.distinctClause?.some((node) => Object.keys(node).length > 0) === true;
+    if (joined && (keyed || stmt.groupClause !== undefined)) an.choose(reads);
     if (from.length === 1 && scope.repeats === undefined) scope.repeats = tableRepeats(scope.entries[0]);
     for (const window of stmt.windowClause ?? []) {
       if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });

@@ -208,6 +208,14 @@ export interface Classification {
    */
   readonly conditionReads?: readonly RelationScans[];
   /**
+   * The relations whose rows may decide which of many other rows come back (sorted; absent when none): read by a
+   * condition subquery not tied to the row it decides, by an outer join's other side not tied to it
+   * (`shared/sql/ties.ts`), under a LATERAL subquery, by any branch of an EXCEPT, INTERSECT or UNION (not UNION
+   * ALL), or joined at a level with DISTINCT or GROUP BY. A row chosen among N candidates says up to log2 N bits
+   * of what the choosers read (`shared/policy/risk.ts`). Absent in records made before analyzer 7.
+   */
+  readonly choosers?: readonly TableRef[];
+  /**
    * The built-in aggregates computed over rows that may repeat (sorted; absent when none): called at a query level,
    * or under one, whose FROM is not one table scanned once (a join, a second item, a function, VALUES, a subquery,
    * a CTE, a view). A count over repeated rows is a weighted sum (`shared/policy/risk.ts`). Absent in records made
@@ -281,6 +289,11 @@ export interface CatalogColumn {
   readonly name: string;
   /** `format_type` text, e.g. `text`, `date`, `integer`, `timestamp with time zone`. */
   readonly type: string;
+  /**
+   * True when a unique index on this column alone (no predicate, no expression) exists: no two rows share a
+   * non-null value. Absent: not known to be unique (views, catalogs read before analyzer 7).
+   */
+  readonly unique?: true;
 }
 
 /** One relation in the catalog, columns in attribute order (dropped columns excluded). */

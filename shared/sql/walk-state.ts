@@ -74,6 +74,10 @@ export class Analysis {
    * (`CASE WHEN EXISTS (...)`); `Infinity` inside WITH RECURSIVE.
    */
   readonly conditionReads = new Map<SourceRelation, number>();
+  /** Relations read where they may decide which of many other rows come back (`Classification.choosers`). */
+  readonly choosers = new Set<SourceRelation>();
+  /** The relations read while each open {@link Analysis.readsDuring} walk runs, innermost last. */
+  private readonly readers: Set<SourceRelation>[] = [];
   /** Built-in aggregates called over rows that may repeat (`Classification.repeatedAggregates`). */
   readonly repeatedAggregates = new Set<string>();
   /** Built-in aggregates other than count called over a computed value (`Classification.computedAggregates`). */
@@ -146,6 +150,7 @@ export class Analysis {
 
   /** Adds `count` scans of `relation` (see {@link Analysis.scans}), to the statement and to the body walked. */
   addScans(relation: SourceRelation, count: number): void {
+    this.noteRead(relation);
     // A CTE body's condition reads are read again with it (and once per iteration in WITH RECURSIVE).
     this.addBodyScans(relation, count);
     if (this.conditionDepth > 0) {
@@ -166,6 +171,7 @@ export class Analysis {
    */
   referenceScans(scans: ReadonlyMap<SourceRelation, number> | undefined, first: boolean): void {
     if (scans === undefined) return;
+    for (const relation of scans.keys()) this.noteRead(relation);
     if (this.conditionDepth > 0) {
       for (const [relation, count] of scans) {
         this.conditionReads.set(relation, (this.conditionReads.get(relation) ?? 0) + count);
@@ -177,6 +183,29 @@ export class Analysis {
       if (first) this.addBodyScans(relation, count);
       else this.addScans(relation, count);
     }
+  }
+
+  private noteRead(relation: SourceRelation): void {
+    for (const reads of this.readers) reads.add(relation);
+  }
+
+  /**
+   * Runs `walk` and returns what it returns with the relations it read (scans and condition reads, a CTE's body
+   * with each reference to it).
+   */
+  readsDuring<T>(walk: () => T): { result: T; reads: Set<SourceRelation> } {
+    const reads = new Set<SourceRelation>();
+    this.readers.push(reads);
+    try {
+      return { result: walk(), reads };
+    } finally {
+      this.readers.pop();
+    }
+  }
+
+  /** Notes that the rows of `relations` may decide which of many other rows come back (`Classification.choosers`). */
+  choose(relations: Iterable<SourceRelation>): void {
+    for (const relation of relations) this.choosers.add(relation);
   }
 
   /** Walks a CTE body and returns its full scans (see {@link Analysis.bodyScans}). */

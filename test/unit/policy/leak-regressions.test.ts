@@ -39,7 +39,7 @@ const CATALOG: Catalog = {
       table: "patients",
       kind: "table",
       columns: [
-        { name: "id", type: "integer" },
+        { name: "id", type: "integer", unique: true },
         ...text("mrn", "ssn", "first_name", "last_name"),
         { name: "dob", type: "date" },
         ...text("sex", "address", "city", "state", "zip", "phone", "email"),
@@ -50,7 +50,7 @@ const CATALOG: Catalog = {
       table: "encounters",
       kind: "table",
       columns: [
-        { name: "id", type: "integer" },
+        { name: "id", type: "integer", unique: true },
         { name: "patient_id", type: "integer" },
         { name: "admitted_at", type: "timestamp with time zone" },
         { name: "discharged_at", type: "timestamp with time zone" },
@@ -62,7 +62,7 @@ const CATALOG: Catalog = {
       table: "medications",
       kind: "table",
       columns: [
-        { name: "id", type: "integer" },
+        { name: "id", type: "integer", unique: true },
         { name: "patient_id", type: "integer" },
         ...text("drug", "dose"),
         { name: "started_at", type: "date" },

@@ -2,6 +2,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { SELECTION_BITS } from "#shared/policy/risk.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
@@ -98,7 +99,9 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
   [
     "LATERAL",
     "SELECT p.ssn, l.ssn FROM patients p CROSS JOIN LATERAL (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) l WHERE p.id <= 5000",
-    2,
+    // Two scans, and whether the LATERAL subquery returns a row decides whether p's does: a choice among the
+    // candidates of both scans (32 bits each).
+    2 + 2 * SELECTION_BITS,
   ],
 ];
 
@@ -152,12 +155,19 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(partner.phiTables).toEqual(["public.encounters", "public.patients"]);
     expect(partner.occurrences).toBeUndefined();
     expect(partner.rowBudget).toMatchObject({ rows: 1000, weight: 2 });
-    // EXISTS decides which rows come back, CASE WHEN EXISTS what each cell says: either is a fact per cell.
+    // EXISTS decides which rows come back, CASE WHEN EXISTS what each cell says: either is a fact per cell. A
+    // condition not tied to its row by a unique key (`q.id = p.id + 1` computes one) also chooses among the
+    // candidates: up to 32 bits per result row for the one scan.
     const filtered = await decide(
       "SELECT p.ssn, p.dob FROM patients p WHERE p.id <= 300 AND EXISTS (SELECT 1 FROM patients q WHERE q.id = p.id + 1)",
       300,
     );
-    expect(filtered.occurrences).toEqual({ "public.patients": 3 });
+    expect(filtered.occurrences).toEqual({ "public.patients": 3 + SELECTION_BITS });
+    const tied = await decide(
+      "SELECT p.ssn, p.dob FROM patients p WHERE p.id <= 300 AND EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id)",
+      300,
+    );
+    expect(tied.occurrences).toEqual({ "public.encounters": 2 });
     // The fifth outside attack: per-patient facts through conditions, with no PHI column in the result.
     const oracle =
       "SELECT g, CASE WHEN EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = g AND e.diagnosis_code = 'E11.9') THEN 'y' END, " +
@@ -170,8 +180,12 @@ describe("PHI rows by occurrence of a protected table", () => {
     const picked = oracle.replace("count(*)", "max(m.drug)");
     const facts = await decide(picked, 400);
     // Three cells that are not a column as it is (each may be a condition's or a subquery's fact about either
-    // table), and the condition subquery's cells: encounters 3 + 3, medications (its scan, and 3) 4.
-    expect(facts.occurrences).toEqual({ "public.encounters": 6, "public.medications": 4 });
+    // table), and the condition subquery's cells: encounters 3 + 3, medications (its scan, and 3) 4; the EXISTS is
+    // tied to no table's key (`g` is a generator's), so it may choose among the one scan's rows: encounters 32 more.
+    expect(facts.occurrences).toEqual({
+      "public.encounters": 6 + SELECTION_BITS,
+      "public.medications": 4,
+    });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
     // The conditions choose what each generated row says: not countable whatever the rows (the thirteenth attack).
     expect(facts.reasons.join(" ")).toContain(
@@ -482,6 +496,65 @@ describe("PHI rows by occurrence of a protected table", () => {
       50,
     );
     expect(keyed.outcome, keyed.reasons.join("; ")).toBe("allow");
+  });
+
+  it("weighs a row chosen among many by a condition over other PHI rows by the bits the choice can carry (the fourteenth outside attack)", async () => {
+    // Candidates are patients' own ids; constant IN lists inside CASE give each a different hypothesis about twelve
+    // patients' sex; the one id no patient contradicts is their twelve bits.
+    const evens = Array.from({ length: 20 }, (_, i) => 2 * i + 2).join(", ");
+    const hypothesis = (j: number) =>
+      `(p.id = ${j} AND CASE WHEN c.id IN (${evens}) THEN p.sex <> 'F' ELSE p.sex = 'F' END)`;
+    const conditions = Array.from({ length: 12 }, (_, j) => hypothesis(j + 1)).join(" OR ");
+    const notExists = `SELECT c.id FROM patients c WHERE c.id BETWEEN 1 AND 4096 AND NOT EXISTS (SELECT 1 FROM patients p WHERE ${conditions}) LIMIT 1`;
+    const leftJoin = `SELECT c.id FROM patients c LEFT JOIN patients p ON ${conditions} WHERE p.id IS NULL AND c.id BETWEEN 1 AND 4096 LIMIT 1`;
+    const except = `SELECT c.id FROM patients c WHERE c.id BETWEEN 1 AND 4096 EXCEPT SELECT c.id FROM patients c JOIN patients p ON ${conditions}`;
+    const having = `SELECT c.id FROM patients c JOIN patients p ON p.id BETWEEN 1 AND 12 WHERE c.id BETWEEN 1 AND 4096 GROUP BY c.id HAVING min(p.sex) = 'F' AND max(p.sex) = 'F' LIMIT 1`;
+    const lateral = `SELECT c.id FROM patients c CROSS JOIN LATERAL (SELECT 1 FROM patients p WHERE ${conditions} LIMIT 1) x WHERE c.id BETWEEN 1 AND 4096 LIMIT 1`;
+    const notIn = `SELECT c.id FROM patients c WHERE c.id BETWEEN 1 AND 4096 AND c.id NOT IN (SELECT c2.id FROM patients c2, patients p WHERE c2.id BETWEEN 1 AND 4096 AND (${conditions.replaceAll("c.id", "c2.id")})) LIMIT 1`;
+    for (const [name, sql] of Object.entries({ notExists, leftJoin, except, having, lateral, notIn })) {
+      const c = classified(sql);
+      expect(c.choosers, name).toContainEqual({ schema: "public", table: "patients" });
+      const decision = await decide(sql, 1);
+      // Twelve bits in one returned row: it now counts more PHI rows than it can carry bits.
+      const weight = decision.rowBudget?.weight ?? 0;
+      expect(weight, `${name}: ${decision.outcome} ${decision.reasons.join("; ")}`).toBeGreaterThan(12);
+      expect(weight, name).toBeGreaterThanOrEqual(SELECTION_BITS);
+    }
+  });
+
+  it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
+    const choosers = (sql: string) => classified(sql).choosers ?? [];
+    const tiedForms = [
+      "SELECT p.id FROM patients p WHERE p.id <= 50 AND EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.diagnosis_code = 'E11.9')",
+      "SELECT p.id FROM patients p WHERE p.id <= 50 AND NOT EXISTS (SELECT 1 FROM encounters e WHERE p.id = e.patient_id)",
+      "SELECT p.id FROM patients p WHERE p.id <= 50 AND p.id IN (SELECT patient_id FROM encounters WHERE diagnosis_code = 'I10')",
+      "SELECT p.id FROM patients p WHERE p.id <= 50 AND id NOT IN (SELECT e.patient_id FROM encounters e)",
+      "SELECT p.id, e.diagnosis_code FROM patients p LEFT JOIN encounters e ON e.patient_id = p.id WHERE p.id = 5",
+      "SELECT p.id, e.id FROM encounters e RIGHT JOIN patients p ON p.id = e.patient_id WHERE p.id = 5",
+      "WITH m AS (SELECT patient_id, count(*) AS n FROM medications GROUP BY 1) SELECT p.id, m.n FROM patients p LEFT JOIN m ON m.patient_id = p.id WHERE p.id <= 5",
+      "SELECT DISTINCT p.state FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 5",
+      "SELECT state FROM patients WHERE id <= 5 UNION SELECT department FROM encounters WHERE id <= 5",
+    ];
+    for (const sql of tiedForms) expect(choosers(sql), sql).toEqual([]);
+    const untied = [
+      // A key that is not unique: every patient of the zip is a candidate's.
+      "SELECT c.id FROM patients c WHERE c.id <= 50 AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.zip = c.zip AND p.sex = 'F')",
+      // A unique column of the inner table only: many candidates share the one row it reads.
+      "SELECT e.id FROM encounters e WHERE e.id <= 50 AND EXISTS (SELECT 1 FROM patients p WHERE p.id = e.patient_id AND p.sex = 'F')",
+      // A computed key, an OR, another level's join, a second table inside.
+      "SELECT c.id FROM patients c WHERE c.id <= 50 AND EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id + 1)",
+      "SELECT c.id FROM patients c WHERE c.id <= 50 AND EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id OR e.id < 12)",
+      "SELECT c.id FROM patients c JOIN medications m ON m.patient_id = c.id WHERE EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id)",
+      "SELECT c.id FROM patients c WHERE EXISTS (SELECT 1 FROM encounters e, patients p WHERE e.patient_id = c.id AND p.id < 12)",
+      // The candidate's own column named in the subquery's select list is not a tie.
+      "SELECT c.id FROM patients c WHERE c.id IN (SELECT c.id FROM patients p WHERE p.id < 12 AND p.sex = 'F')",
+      // An outer join on something other than a unique key, and a FULL join.
+      "SELECT c.id FROM patients c LEFT JOIN patients p ON p.zip = c.zip AND p.sex = 'F' WHERE p.id IS NULL",
+      "SELECT c.id FROM patients c FULL JOIN encounters e ON e.patient_id = c.id WHERE c.id <= 5",
+      // A CTE named like the table it hides is no base table.
+      "WITH encounters AS (SELECT id AS patient_id FROM patients WHERE sex = 'F') SELECT c.id FROM patients c WHERE EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id)",
+    ];
+    for (const sql of untied) expect(choosers(sql), sql).not.toEqual([]);
   });
 
   it("counts a record made before the scans were (analyzer 3) once, as then", async () => {

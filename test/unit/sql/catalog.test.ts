@@ -54,6 +54,28 @@ describe("the catalog query", () => {
     );
   });
 
+  it("marks the columns a unique index covers alone, and no others", async () => {
+    const unique = (schema: string, table: string) =>
+      relation(schema, table)
+        ?.columns.filter((c) => c.unique === true)
+        .map((c) => c.name);
+    expect(unique("public", "patients")).toEqual(["id", "mrn"]);
+    expect(unique("public", "encounters")).toEqual(["id"]);
+    // A composite key, a partial index, an expression index and a view make nothing unique.
+    await db.exec(`CREATE TABLE ties_probe (a int, b int, c text, d int, UNIQUE (a, b));
+      CREATE UNIQUE INDEX ties_probe_c ON ties_probe (c) WHERE d > 0;
+      CREATE UNIQUE INDEX ties_probe_d ON ties_probe ((d + 1));
+      CREATE VIEW ties_view AS SELECT id FROM patients;`);
+    try {
+      const fresh = await loadCatalog(db);
+      const find = (table: string) => fresh.relations.find((r) => r.schema === "public" && r.table === table);
+      expect(find("ties_probe")?.columns.filter((c) => c.unique === true)).toEqual([]);
+      expect(find("ties_view")?.columns.filter((c) => c.unique === true)).toEqual([]);
+    } finally {
+      await db.exec("DROP VIEW ties_view; DROP TABLE ties_probe;");
+    }
+  });
+
   it("excludes dropped columns", () => {
     expect(relation("public", "dropped_cols")?.columns.map((c) => c.name)).toEqual(["a", "c"]);
   });

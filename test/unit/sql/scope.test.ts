@@ -21,6 +21,7 @@ function source(column: string): Lineage {
     relation: patients,
     key: `public.patients.${column}`,
     lineage,
+    unique: false,
   };
   return { ...lineage, sources: [col] };
 }

@@ -1,0 +1,174 @@
+// Whether a condition's rows are tied to the row it decides: the one shape exempt from `Classification.choosers`.
+//
+// A condition that reads other rows (`EXISTS (SELECT ...)`, `IN (SELECT ...)`, an outer join's other side) may
+// decide which of many candidate rows comes back from the facts of many rows at once: `SELECT c.id FROM patients c
+// WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 12 AND CASE WHEN c.id IN (...) ...)` returns
+// the one id whose bits are twelve patients' (the fourteenth outside attack). The condition is tied when every row
+// it reads belongs to one candidate only: it reads one base table, and a top-level conjunct equates a column of that
+// table with a column of the candidate's table that a unique index covers, where the candidate's level reads that
+// one table once — so the rows the condition reads are partitioned by candidate, and each candidate's fate is a fact
+// about its own rows (`EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.code = 'I10')`).
+
+import type { ColumnRef, JoinExpr, Node, RangeVar, SubLink } from "@pgsql/types";
+import type { IndexedRelation } from "./catalog-index.ts";
+import type { SourceColumn } from "./lineage.ts";
+import { type FromEntry, itemsNamed, type Scope } from "./scope.ts";
+import { type Analysis, stringList } from "./walk-state.ts";
+
+/** The one base table a condition reads, by the name its columns are qualified with. */
+interface Inner {
+  readonly name: string;
+  readonly relation: IndexedRelation;
+}
+
+const BASE_KINDS: ReadonlySet<string> = new Set(["table", "partitioned"]);
+
+/** The base table `node` names (not a CTE, a view or anything else), or undefined. */
+function baseTable(node: Node | undefined, scope: Scope, an: Analysis): Inner | undefined {
+  if (node === undefined || !("RangeVar" in node)) return undefined;
+  const rv: RangeVar = node.RangeVar;
+  const name = rv.relname ?? "";
+  if (rv.schemaname === undefined && scope.ctes?.find(name) !== undefined) return undefined;
+  const relation = an.index.relation(rv.schemaname, name);
+  if (relation === undefined || !BASE_KINDS.has(relation.kind)) return undefined;
+  return { name: rv.alias?.aliasname ?? name, relation };
+}
+
+/** The conjuncts of an AND tree. */
+function conjuncts(node: Node | undefined, out: Node[] = []): Node[] {
+  if (node === undefined) return out;
+  if ("BoolExpr" in node && node.BoolExpr.boolop === "AND_EXPR") {
+    for (const arg of node.BoolExpr.args ?? []) conjuncts(arg, out);
+  } else out.push(node);
+  return out;
+}
+
+/** `a = b` between two column references: the references, or undefined. */
+function equatedColumns(node: Node): [ColumnRef, ColumnRef] | undefined {
+  if (!("A_Expr" in node)) return undefined;
+  const e = node.A_Expr;
+  if (e.kind !== "AEXPR_OP" || stringList(e.name).join(".") !== "=") return undefined;
+  if (e.lexpr === undefined || e.rexpr === undefined) return undefined;
+  if (!("ColumnRef" in e.lexpr) || !("ColumnRef" in e.rexpr)) return undefined;
+  return [e.lexpr.ColumnRef, e.rexpr.ColumnRef];
+}
+
+/** A column reference's names, when they are plain names (`c`, `t.c`). */
+function names(ref: ColumnRef): string[] | undefined {
+  const fields = ref.fields ?? [];
+  if (fields.length === 0 || fields.length > 2) return undefined;
+  if (!fields.every((f) => "String" in f)) return undefined;
+  return stringList(fields);
+}
+
+/** Whether `ref` names a column of `inner` as PostgreSQL resolves it (the innermost level first). */
+function isInner(ref: ColumnRef, inner: Inner): boolean {
+  const n = names(ref);
+  if (n === undefined) return false;
+  if (n.length === 2) return n[0] === inner.name && inner.relation.columnsByName.has(n[1] ?? "");
+  return inner.relation.columnsByName.has(n[0] ?? "");
+}
+
+/**
+ * The unique base column `ref` names at an enclosing level that reads one base table once (the candidate's level),
+ * or undefined. `scope` is the level the condition sits in.
+ */
+function candidateKey(ref: ColumnRef, scope: Scope): SourceColumn | undefined {
+  const n = names(ref);
+  if (n === undefined) return undefined;
+  for (let level: Scope | undefined = scope; level !== undefined; level = level.parent) {
+    let column: SourceColumn | undefined;
+    if (n.length === 2) {
+      const items = itemsNamed(level, n[0] ?? "");
+      if (items.length === 0) continue;
+      const item = items[0];
+      if (items.length > 1 || item?.relation === undefined || item.derived) return undefined;
+      column = item.relation.columnsByName.get(n[1] ?? "");
+    } else {
+      const matches = level.entries.flatMap((e) => e.columns.filter((c) => c.name === n[0]));
+      if (matches.length === 0 && level.entries.every((e) => e.open === undefined)) continue;
+      const lineage = matches.length === 1 ? matches[0]?.lineage : undefined;
+      if (lineage === undefined || !lineage.copy || lineage.sources.length !== 1) return undefined;
+      column = lineage.sources[0];
+    }
+    if (column === undefined || !column.unique) return undefined;
+    // The level's rows are the table's rows, each once: a join would give one key many candidate rows.
+    const only = level.entries.length === 1 ? level.entries[0]?.items : undefined;
+    if (only?.length !== 1 || only[0]?.relation?.source !== column.relation || level.repeats !== undefined)
+      return undefined;
+    return column;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a condition subquery reads only rows tied to its candidate (see the file's comment): one base table in
+ * FROM, no set operation, and `inner.col = candidate.key` among its WHERE's top-level conjuncts — or, for `x IN
+ * (SELECT col ...)`, `x` a candidate key and `col` a column of the table. `scope` is the level holding the condition.
+ */
+export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean {
+  const select = link.subselect;
+  if (select === undefined || !("SelectStmt" in select)) return false;
+  const stmt = select.SelectStmt;
+  if ((stmt.op !== undefined && stmt.op !== "SETOP_NONE") || stmt.withClause !== undefined) return false;
+  const from = stmt.fromClause ?? [];
+  if (from.length !== 1) return false;
+  const inner = baseTable(from[0], scope, an);
+  if (inner === undefined) return false;
+  if (link.subLinkType === "ANY_SUBLINK" && link.testexpr !== undefined && "ColumnRef" in link.testexpr) {
+    const targets = stmt.targetList ?? [];
+    const target = targets.length === 1 ? targets[0] : undefined;
+    const value = target !== undefined && "ResTarget" in target ? target.ResTarget.val : undefined;
+    if (
+      value !== undefined &&
+      "ColumnRef" in value &&
+      isInner(value.ColumnRef, inner) &&
+      candidateKey(link.testexpr.ColumnRef, scope) !== undefined
+    )
+      return true;
+  }
+  for (const conjunct of conjuncts(stmt.whereClause)) {
+    const pair = equatedColumns(conjunct);
+    if (pair === undefined) continue;
+    const [a, b] = pair;
+    if (isInner(a, inner) && !isInner(b, inner) && candidateKey(b, scope) !== undefined) return true;
+    if (isInner(b, inner) && !isInner(a, inner) && candidateKey(a, scope) !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether an outer join's null-extended side is tied to the preserved side: `nullable.col = preserved.key` among
+ * ON's top-level conjuncts, both qualified, where `preserved` names a base table of the preserved side and `key` is
+ * a column of it a unique index covers. Each row of the null-extended side then matches one preserved row at most,
+ * so whether a preserved row comes back with nulls is a fact about its own rows of the other side (which may be a
+ * CTE or a subquery: what made its rows is analyzed on its own).
+ */
+export function tiedOuterJoin(j: JoinExpr, left: FromEntry, right: FromEntry): boolean {
+  const isLeft = j.jointype === "JOIN_LEFT";
+  if (!isLeft && j.jointype !== "JOIN_RIGHT") return false;
+  const preserved = isLeft ? left : right;
+  const nullable = isLeft ? right : left;
+  const named = (entry: FromEntry, name: string) => entry.items.filter((i) => !i.hidden && i.name === name);
+  const key = (ref: ColumnRef): boolean => {
+    const n = names(ref);
+    if (n?.length !== 2) return false;
+    const items = named(preserved, n[0] ?? "");
+    const item = items.length === 1 ? items[0] : undefined;
+    if (item?.relation === undefined || item.derived || named(nullable, n[0] ?? "").length > 0) return false;
+    return item.relation.columnsByName.get(n[1] ?? "")?.unique === true;
+  };
+  const other = (ref: ColumnRef): boolean => {
+    const n = names(ref);
+    return (
+      n?.length === 2 && named(nullable, n[0] ?? "").length === 1 && named(preserved, n[0] ?? "").length === 0
+    );
+  };
+  for (const conjunct of conjuncts(j.quals)) {
+    const pair = equatedColumns(conjunct);
+    if (pair === undefined) continue;
+    const [a, b] = pair;
+    if ((key(a) && other(b)) || (key(b) && other(a))) return true;
+  }
+  return false;
+}
