@@ -12,7 +12,7 @@
 import type { ColumnRef, JoinExpr, Node, RangeVar, SubLink } from "@pgsql/types";
 import type { IndexedRelation } from "./catalog-index.ts";
 import type { SourceColumn } from "./lineage.ts";
-import { type FromEntry, itemsNamed, type Scope } from "./scope.ts";
+import { type FromEntry, itemsNamed, type NsItem, type Scope } from "./scope.ts";
 import { type Analysis, stringList } from "./walk-state.ts";
 
 /** The one base table a condition reads, by the name its columns are qualified with. */
@@ -147,28 +147,82 @@ export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean 
 export function tiedOuterJoin(j: JoinExpr, left: FromEntry, right: FromEntry): boolean {
   const isLeft = j.jointype === "JOIN_LEFT";
   if (!isLeft && j.jointype !== "JOIN_RIGHT") return false;
-  const preserved = isLeft ? left : right;
-  const nullable = isLeft ? right : left;
-  const named = (entry: FromEntry, name: string) => entry.items.filter((i) => !i.hidden && i.name === name);
-  const key = (ref: ColumnRef): boolean => {
-    const n = names(ref);
-    if (n?.length !== 2) return false;
-    const items = named(preserved, n[0] ?? "");
-    const item = items.length === 1 ? items[0] : undefined;
-    if (item?.relation === undefined || item.derived || named(nullable, n[0] ?? "").length > 0) return false;
+  const preserved = isLeft ? j.larg : j.rarg;
+  const nullable = isLeft ? j.rarg : j.larg;
+  const items = [...left.items, ...right.items];
+  // The preserved side's rows are the candidates: a join among them must itself be tied, or a row of one table
+  // repeats once per row of another (`patients p CROSS JOIN t x`) and ON could test a hypothesis per repeat.
+  return tiedTree(preserved, items) && tiedPair(j.quals, preserved, nullable, items, true);
+}
+
+/** The names qualified references may use for the items of a FROM subtree (none for an aliased join's children). */
+function aliases(node: Node | undefined, out = new Set<string>()): Set<string> {
+  if (node === undefined) return out;
+  if ("RangeVar" in node) out.add(node.RangeVar.alias?.aliasname ?? node.RangeVar.relname ?? "");
+  else if ("RangeSubselect" in node) out.add(node.RangeSubselect.alias?.aliasname ?? "");
+  else if ("RangeFunction" in node) out.add(node.RangeFunction.alias?.aliasname ?? "");
+  else if ("JoinExpr" in node) {
+    if (node.JoinExpr.alias !== undefined) out.add(node.JoinExpr.alias.aliasname ?? "");
+    else {
+      aliases(node.JoinExpr.larg, out);
+      aliases(node.JoinExpr.rarg, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a FROM subtree's rows repeat a base row only once per row tied to it: a single item, or joins (not FULL,
+ * not CROSS) each tied by {@link tiedPair}.
+ */
+function tiedTree(node: Node | undefined, items: readonly NsItem[]): boolean {
+  if (node === undefined) return false;
+  if (!("JoinExpr" in node)) return !("RangeSubselect" in node && node.RangeSubselect.lateral === true);
+  const j = node.JoinExpr;
+  if (j.jointype === "JOIN_FULL" || j.alias !== undefined || j.quals === undefined) return false;
+  return (
+    tiedTree(j.larg, items) && tiedTree(j.rarg, items) && tiedPair(j.quals, j.larg, j.rarg, items, false)
+  );
+}
+
+/**
+ * Whether `quals` equates, among its top-level conjuncts, a column of a base table on one side with a column of
+ * the other side, where the base table's column is unique (`a.key = b.col`, both qualified); with `firstKeyed`,
+ * the unique column must be on the side `one`.
+ */
+function tiedPair(
+  quals: Node | undefined,
+  one: Node | undefined,
+  two: Node | undefined,
+  items: readonly NsItem[],
+  firstKeyed: boolean,
+): boolean {
+  const sides = [aliases(one), aliases(two)];
+  const sideOf = (name: string): number =>
+    sides[0]?.has(name) === true
+      ? sides[1]?.has(name) === true
+        ? -1
+        : 0
+      : sides[1]?.has(name) === true
+        ? 1
+        : -1;
+  const visible = (name: string) => items.filter((i) => !i.hidden && i.name === name);
+  const key = (n: readonly string[]): boolean => {
+    const found = visible(n[0] ?? "");
+    const item = found.length === 1 ? found[0] : undefined;
+    if (item?.relation === undefined || item.derived) return false;
     return item.relation.columnsByName.get(n[1] ?? "")?.unique === true;
   };
-  const other = (ref: ColumnRef): boolean => {
-    const n = names(ref);
-    return (
-      n?.length === 2 && named(nullable, n[0] ?? "").length === 1 && named(preserved, n[0] ?? "").length === 0
-    );
-  };
-  for (const conjunct of conjuncts(j.quals)) {
+  for (const conjunct of conjuncts(quals)) {
     const pair = equatedColumns(conjunct);
     if (pair === undefined) continue;
-    const [a, b] = pair;
-    if ((key(a) && other(b)) || (key(b) && other(a))) return true;
+    const [a, b] = pair.map(names);
+    if (a?.length !== 2 || b?.length !== 2) continue;
+    const sa = sideOf(a[0] ?? "");
+    const sb = sideOf(b[0] ?? "");
+    if (sa < 0 || sb < 0 || sa === sb) continue;
+    if (visible(a[0] ?? "").length !== 1 || visible(b[0] ?? "").length !== 1) continue;
+    if ((key(a) && (sa === 0 || !firstKeyed)) || (key(b) && (sb === 0 || !firstKeyed))) return true;
   }
   return false;
 }

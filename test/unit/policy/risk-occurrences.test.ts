@@ -533,6 +533,7 @@ describe("PHI rows by occurrence of a protected table", () => {
       "SELECT p.id, e.id FROM encounters e RIGHT JOIN patients p ON p.id = e.patient_id WHERE p.id = 5",
       "WITH m AS (SELECT patient_id, count(*) AS n FROM medications GROUP BY 1) SELECT p.id, m.n FROM patients p LEFT JOIN m ON m.patient_id = p.id WHERE p.id <= 5",
       "SELECT DISTINCT p.state FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 5",
+      "WITH r AS (SELECT patient_id FROM encounters), m AS (SELECT patient_id FROM medications) SELECT p.id FROM patients p JOIN r ON r.patient_id = p.id LEFT JOIN m ON m.patient_id = p.id WHERE p.id <= 5",
       "SELECT state FROM patients WHERE id <= 5 UNION SELECT department FROM encounters WHERE id <= 5",
     ];
     for (const sql of tiedForms) expect(choosers(sql), sql).toEqual([]);
@@ -551,6 +552,11 @@ describe("PHI rows by occurrence of a protected table", () => {
       // An outer join on something other than a unique key, and a FULL join.
       "SELECT c.id FROM patients c LEFT JOIN patients p ON p.zip = c.zip AND p.sex = 'F' WHERE p.id IS NULL",
       "SELECT c.id FROM patients c FULL JOIN encounters e ON e.patient_id = c.id WHERE c.id <= 5",
+      // The unique key on the null-extended side: many candidates share the one row it reads.
+      "SELECT e.id FROM encounters e LEFT JOIN patients p ON p.id = e.patient_id AND p.sex = 'F' WHERE p.id IS NULL",
+      // Candidates repeated by a join that is not tied: ON may test one hypothesis per repeat.
+      "SELECT p.id, x.id FROM patients p CROSS JOIN encounters x LEFT JOIN medications m ON m.patient_id = p.id AND x.id = m.id WHERE m.id IS NULL AND p.id = 5",
+      "SELECT p.id FROM patients p JOIN encounters x ON x.id < 4096 LEFT JOIN medications m ON m.patient_id = p.id WHERE m.id IS NULL",
       // A CTE named like the table it hides is no base table.
       "WITH encounters AS (SELECT id AS patient_id FROM patients WHERE sex = 'F') SELECT c.id FROM patients c WHERE EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id)",
     ];
