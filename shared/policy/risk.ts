@@ -197,12 +197,18 @@ const MADE_BY: Readonly<Record<string, string>> = {
 };
 
 function conditionChooses(
-  classification: Pick<Classification, "conditionReads" | "generatedRows" | "computedConditions">,
+  classification: Pick<Classification, "conditionReads" | "choosers" | "generatedRows" | "computedConditions">,
   phiTables: ReadonlySet<string>,
 ): string | undefined {
+  // A chooser may decide among generated rows too: `(SELECT p.id FROM patients p WHERE ... LIMIT 1) AS n` computed
+  // for each of 2^18 generated g, then `WHERE n IS NULL` one level up (the fifteenth outside attack). Generated
+  // candidates have no scan to bound their number.
+  const choosing = (classification.choosers ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
+  const made = classification.generatedRows?.[0];
+  if (choosing && made !== undefined)
+    return `a condition over a PHI table choosing among rows made by ${MADE_BY[made] ?? made}`;
   const phi = (classification.conditionReads ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
   if (!phi) return undefined;
-  const made = classification.generatedRows?.[0];
   if (made !== undefined)
     return `a condition over a PHI table choosing among rows made by ${MADE_BY[made] ?? made}`;
   if ((classification.computedConditions ?? 0) > 0)

@@ -373,8 +373,10 @@ function subLink(link: SubLink, cx: Cx): Lineage {
   try {
     const walked = cx.an.readsDuring(() => analyzeQueryNode(link.subselect, cx.scope, cx.an, clause));
     outputs = walked.result;
-    // A condition reading rows not tied to the row it decides may choose among many (`shared/sql/ties.ts`).
-    if (!values && !tiedSubLink(link, cx.scope, cx.an)) cx.an.choose(walked.reads);
+    // A subquery reading rows not tied to the row it is computed for may choose among many (`shared/sql/ties.ts`):
+    // as a condition, and as a value too — a scalar subquery's NULL or not, filtered one level up, is a condition
+    // (the fifteenth outside attack).
+    if (!tiedSubLink(link, cx.scope, cx.an)) cx.an.choose(walked.reads);
   } finally {
     if (!values) cx.an.conditionDepth--;
   }

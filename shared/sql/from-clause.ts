@@ -209,7 +209,7 @@ function join(j: JoinExpr, level: Scope, an: Analysis): FromEntry {
   // rows do, unless tied to them (`shared/sql/ties.ts`). A FULL join's both sides.
   if (j.jointype === "JOIN_FULL") an.choose([...l.reads, ...r.reads]);
   else if (j.jointype === "JOIN_LEFT" || j.jointype === "JOIN_RIGHT") {
-    if (!tiedOuterJoin(j, left, right)) an.choose(j.jointype === "JOIN_LEFT" ? r.reads : l.reads);
+    if (!tiedOuterJoin(j, left, right, level, an)) an.choose(j.jointype === "JOIN_LEFT" ? r.reads : l.reads);
   }
   if (j.quals !== undefined) {
     // ON sees the join's own inputs and the enclosing queries, not the other FROM items of this level.

@@ -111,13 +111,13 @@ export function analyzeSelect(
     const { reads } = an.readsDuring(() => {
       for (const item of from) scope.entries.push(fromItem(item, scope, an));
     });
-    // GROUP BY over a join keeps a group by whether all the rows joined to it match (`GROUP BY c.id HAVING
-    // min(p.sex) = 'F' AND max(p.sex) = 'F'`), DISTINCT ON by which of them sorts first: every relation joined
-    // decides. (Plain DISTINCT keeps a value some joined row has: one fact per candidate, as a join does.)
-    const joined = from.length > 1 || (from.length === 1 && from[0] !== undefined && "JoinExpr" in from[0]);
-    const keyed = stmt.distinctClause?.some((node) => Object.keys(node).length > 0) === true;
-    if (joined && (keyed || stmt.groupClause !== undefined)) an.choose(reads);
     if (from.length === 1 && scope.repeats === undefined) scope.repeats = tableRepeats(scope.entries[0]);
+    // GROUP BY over rows that are not one table's, each once (a join, a subquery, a CTE...) keeps a group by whether
+    // all the rows joined to its key match (`GROUP BY c.id HAVING min(p.sex) = 'F' AND max(p.sex) = 'F'`), DISTINCT
+    // ON by which of them sorts first: every relation read decides. (Plain DISTINCT keeps a value some row has: one
+    // fact per candidate, as a join does.)
+    const keyed = stmt.distinctClause?.some((node) => Object.keys(node).length > 0) === true;
+    if (scope.repeats !== undefined && (keyed || stmt.groupClause !== undefined)) an.choose(reads);
     for (const window of stmt.windowClause ?? []) {
       if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });
     }

@@ -73,32 +73,29 @@ function isInner(ref: ColumnRef, inner: Inner): boolean {
  * The unique base column `ref` names at an enclosing level that reads one base table once (the candidate's level),
  * or undefined. `scope` is the level the condition sits in.
  */
-function candidateKey(ref: ColumnRef, scope: Scope): SourceColumn | undefined {
+function candidateKey(ref: ColumnRef, level: Scope): SourceColumn | undefined {
   const n = names(ref);
   if (n === undefined) return undefined;
-  for (let level: Scope | undefined = scope; level !== undefined; level = level.parent) {
-    let column: SourceColumn | undefined;
-    if (n.length === 2) {
-      const items = itemsNamed(level, n[0] ?? "");
-      if (items.length === 0) continue;
-      const item = items[0];
-      if (items.length > 1 || item?.relation === undefined || item.derived) return undefined;
-      column = item.relation.columnsByName.get(n[1] ?? "");
-    } else {
-      const matches = level.entries.flatMap((e) => e.columns.filter((c) => c.name === n[0]));
-      if (matches.length === 0 && level.entries.every((e) => e.open === undefined)) continue;
-      const lineage = matches.length === 1 ? matches[0]?.lineage : undefined;
-      if (lineage === undefined || !lineage.copy || lineage.sources.length !== 1) return undefined;
-      column = lineage.sources[0];
-    }
-    if (column === undefined || !column.unique) return undefined;
-    // The level's rows are the table's rows, each once: a join would give one key many candidate rows.
-    const only = level.entries.length === 1 ? level.entries[0]?.items : undefined;
-    if (only?.length !== 1 || only[0]?.relation?.source !== column.relation || level.repeats !== undefined)
-      return undefined;
-    return column;
+  // Only the level holding the subquery: a key of a level further out would tie the condition to that level's row
+  // while it chose among this level's candidates.
+  let column: SourceColumn | undefined;
+  if (n.length === 2) {
+    const items = itemsNamed(level, n[0] ?? "");
+    const item = items.length === 1 ? items[0] : undefined;
+    if (item?.relation === undefined || item.derived) return undefined;
+    column = item.relation.columnsByName.get(n[1] ?? "");
+  } else {
+    const matches = level.entries.flatMap((e) => e.columns.filter((c) => c.name === n[0]));
+    const lineage = matches.length === 1 ? matches[0]?.lineage : undefined;
+    if (lineage === undefined || !lineage.copy || lineage.sources.length !== 1) return undefined;
+    column = lineage.sources[0];
   }
-  return undefined;
+  if (column === undefined || !column.unique) return undefined;
+  // The level's rows are the table's rows, each once: a join would give one key many candidate rows.
+  const only = level.entries.length === 1 ? level.entries[0]?.items : undefined;
+  if (only?.length !== 1 || only[0]?.relation?.source !== column.relation || level.repeats !== undefined)
+    return undefined;
+  return column;
 }
 
 /**
@@ -115,7 +112,14 @@ export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean 
   if (from.length !== 1) return false;
   const inner = baseTable(from[0], scope, an);
   if (inner === undefined) return false;
-  if (link.subLinkType === "ANY_SUBLINK" && link.testexpr !== undefined && "ColumnRef" in link.testexpr) {
+  // `x IN (SELECT col ...)` is `= ANY`: another operator (`x > ANY`, `x <> ANY`) compares a candidate with every row.
+  const equality = link.operName === undefined || stringList(link.operName).join(".") === "=";
+  if (
+    link.subLinkType === "ANY_SUBLINK" &&
+    equality &&
+    link.testexpr !== undefined &&
+    "ColumnRef" in link.testexpr
+  ) {
     const targets = stmt.targetList ?? [];
     const target = targets.length === 1 ? targets[0] : undefined;
     const value = target !== undefined && "ResTarget" in target ? target.ResTarget.val : undefined;
@@ -144,15 +148,46 @@ export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean 
  * so whether a preserved row comes back with nulls is a fact about its own rows of the other side (which may be a
  * CTE or a subquery: what made its rows is analyzed on its own).
  */
-export function tiedOuterJoin(j: JoinExpr, left: FromEntry, right: FromEntry): boolean {
+export function tiedOuterJoin(
+  j: JoinExpr,
+  left: FromEntry,
+  right: FromEntry,
+  scope: Scope,
+  an: Analysis,
+): boolean {
   const isLeft = j.jointype === "JOIN_LEFT";
   if (!isLeft && j.jointype !== "JOIN_RIGHT") return false;
   const preserved = isLeft ? j.larg : j.rarg;
   const nullable = isLeft ? j.rarg : j.larg;
   const items = [...left.items, ...right.items];
   // The preserved side's rows are the candidates: a join among them must itself be tied, or a row of one table
-  // repeats once per row of another (`patients p CROSS JOIN t x`) and ON could test a hypothesis per repeat.
-  return tiedTree(preserved, items) && tiedPair(j.quals, preserved, nullable, items, true);
+  // repeats once per row of another (`patients p CROSS JOIN t x`) and ON could test a hypothesis per repeat. The
+  // other side's rows must each be one table's row (or group of rows): a derived side joining or generating rows
+  // can key a row by many rows' facts (`(SELECT 1 + g AS k FROM patients p, generate_series(...) g WHERE ...) x ON
+  // x.k = c.id`, the fifteenth outside attack).
+  return (
+    tiedTree(preserved, items, scope, an) &&
+    ownRows(nullable, scope, an) &&
+    tiedPair(j.quals, preserved, nullable, items, true)
+  );
+}
+
+/**
+ * Whether a FROM item's rows are one base table's rows, or groups of them: the table itself, or a CTE or subquery
+ * (not LATERAL) that reads one base table in its only FROM item, without a set operation or a WITH of its own.
+ */
+function ownRows(node: Node | undefined, scope: Scope, an: Analysis): boolean {
+  if (node === undefined) return false;
+  if (baseTable(node, scope, an) !== undefined) return true;
+  let query: Node | undefined;
+  if ("RangeSubselect" in node && node.RangeSubselect.lateral !== true) query = node.RangeSubselect.subquery;
+  else if ("RangeVar" in node && node.RangeVar.schemaname === undefined)
+    query = scope.ctes?.find(node.RangeVar.relname ?? "")?.node;
+  if (query === undefined || !("SelectStmt" in query)) return false;
+  const stmt = query.SelectStmt;
+  if ((stmt.op !== undefined && stmt.op !== "SETOP_NONE") || stmt.withClause !== undefined) return false;
+  const from = stmt.fromClause ?? [];
+  return from.length === 1 && baseTable(from[0], scope, an) !== undefined;
 }
 
 /** The names qualified references may use for the items of a FROM subtree (none for an aliased join's children). */
@@ -172,16 +207,18 @@ function aliases(node: Node | undefined, out = new Set<string>()): Set<string> {
 }
 
 /**
- * Whether a FROM subtree's rows repeat a base row only once per row tied to it: a single item, or joins (not FULL,
- * not CROSS) each tied by {@link tiedPair}.
+ * Whether a FROM subtree's rows repeat a base row only once per row tied to it: one table's rows ({@link ownRows}),
+ * or joins of them (not FULL, not CROSS) each tied by {@link tiedPair}.
  */
-function tiedTree(node: Node | undefined, items: readonly NsItem[]): boolean {
+function tiedTree(node: Node | undefined, items: readonly NsItem[], scope: Scope, an: Analysis): boolean {
   if (node === undefined) return false;
-  if (!("JoinExpr" in node)) return !("RangeSubselect" in node && node.RangeSubselect.lateral === true);
+  if (!("JoinExpr" in node)) return ownRows(node, scope, an);
   const j = node.JoinExpr;
   if (j.jointype === "JOIN_FULL" || j.alias !== undefined || j.quals === undefined) return false;
   return (
-    tiedTree(j.larg, items) && tiedTree(j.rarg, items) && tiedPair(j.quals, j.larg, j.rarg, items, false)
+    tiedTree(j.larg, items, scope, an) &&
+    tiedTree(j.rarg, items, scope, an) &&
+    tiedPair(j.quals, j.larg, j.rarg, items, false)
   );
 }
 
@@ -213,6 +250,14 @@ function tiedPair(
     if (item?.relation === undefined || item.derived) return false;
     return item.relation.columnsByName.get(n[1] ?? "")?.unique === true;
   };
+  // The other side's column must be a column as it is (`1 + g AS k` keys a row by a computed value).
+  const plain = (n: readonly string[]): boolean => {
+    const item = visible(n[0] ?? "")[0];
+    const column = item?.columns.filter((c) => c.name === n[1]);
+    const lineage = column?.length === 1 ? column[0]?.lineage : undefined;
+    if (lineage !== undefined) return lineage.copy && lineage.sources.length === 1;
+    return item?.relation !== undefined && !item.derived;
+  };
   for (const conjunct of conjuncts(quals)) {
     const pair = equatedColumns(conjunct);
     if (pair === undefined) continue;
@@ -222,7 +267,8 @@ function tiedPair(
     const sb = sideOf(b[0] ?? "");
     if (sa < 0 || sb < 0 || sa === sb) continue;
     if (visible(a[0] ?? "").length !== 1 || visible(b[0] ?? "").length !== 1) continue;
-    if ((key(a) && (sa === 0 || !firstKeyed)) || (key(b) && (sb === 0 || !firstKeyed))) return true;
+    if (key(a) && (sa === 0 || !firstKeyed) && plain(b)) return true;
+    if (key(b) && (sb === 0 || !firstKeyed) && plain(a)) return true;
   }
   return false;
 }

@@ -70,13 +70,14 @@ const WEIGHED: readonly (readonly [string, string, number])[] = [
   [
     "a scalar subquery per row",
     "SELECT p.ssn, (SELECT q.ssn FROM patients q WHERE q.id = p.id + 5000) FROM patients p WHERE p.id <= 5000",
-    // Two scans, and the subquery's cell is not a column as it is (it may carry a value picked elsewhere).
-    3,
+    // Two scans, and the subquery's cell is not a column as it is (it may carry a value picked elsewhere); the
+    // subquery is tied to no unique key (`p.id + 5000` is computed), so it may choose: 32 per scan more.
+    3 + 2 * SELECTION_BITS,
   ],
   [
     "a scalar subquery inside a FROM subquery",
     "SELECT x.a, x.b FROM (SELECT p.ssn AS a, (SELECT q.dob FROM patients q WHERE q.id = p.id + 1) AS b FROM patients p WHERE p.id <= 5000) x",
-    3,
+    3 + 2 * SELECTION_BITS,
   ],
   [
     // The third outside attack: a CTE whose body only references another CTE read nothing by itself.
@@ -181,10 +182,11 @@ describe("PHI rows by occurrence of a protected table", () => {
     const facts = await decide(picked, 400);
     // Three cells that are not a column as it is (each may be a condition's or a subquery's fact about either
     // table), and the condition subquery's cells: encounters 3 + 3, medications (its scan, and 3) 4; the EXISTS is
-    // tied to no table's key (`g` is a generator's), so it may choose among the one scan's rows: encounters 32 more.
+    // tied to no table's key (`g` is a generator's), and neither is the scalar subquery: each may choose among the
+    // one scan's rows, 32 more each.
     expect(facts.occurrences).toEqual({
       "public.encounters": 6 + SELECTION_BITS,
-      "public.medications": 4,
+      "public.medications": 4 + SELECTION_BITS,
     });
     expect(facts.outcome, facts.reasons.join("; ")).toBe("require_approval");
     // The conditions choose what each generated row says: not countable whatever the rows (the thirteenth attack).
@@ -519,6 +521,43 @@ describe("PHI rows by occurrence of a protected table", () => {
       const weight = decision.rowBudget?.weight ?? 0;
       expect(weight, `${name}: ${decision.outcome} ${decision.reasons.join("; ")}`).toBeGreaterThan(12);
       expect(weight, name).toBeGreaterThanOrEqual(SELECTION_BITS);
+    }
+  });
+
+  it("weighs the choosers the fifteenth outside attack hid: a value subquery filtered outside, `> ANY`, a derived outer side, DISTINCT ON over a derived join", async () => {
+    const probe = (candidate: string) =>
+      `(SELECT p.id FROM patients p WHERE p.id BETWEEN 1 AND 18 AND (p.sex = 'F') <> ((${candidate} >> (p.id - 1)) & 1 = 1) LIMIT 1)`;
+    const generated = {
+      derived: `SELECT t.g FROM (SELECT g, ${probe("g")} AS n FROM generate_series(0, 262143) g) t WHERE t.n IS NULL LIMIT 1`,
+      cte: `WITH s AS (SELECT g, ${probe("g")} AS n FROM generate_series(0, 65535) g) SELECT g FROM s WHERE n IS NULL`,
+      ordered: `SELECT s.g FROM (SELECT g, ${probe("g")} AS n FROM generate_series(0, 65535) g) s ORDER BY s.n NULLS FIRST LIMIT 1`,
+      distinct: `SELECT DISTINCT CASE WHEN ${probe("g")} IS NULL THEN g END FROM generate_series(0, 65535) g`,
+    };
+    for (const [name, sql] of Object.entries(generated)) {
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, name).toBe("require_approval");
+      expect(decision.reasons.join(" "), name).toContain("a condition over a PHI table choosing among rows made by");
+    }
+    // The same over a PHI table's own rows as candidates, and the other three shapes: the choice is weighed.
+    const hypotheses = Array.from(
+      { length: 11 },
+      (_, j) =>
+        `(p.id = ${j + 1} AND CASE WHEN c.id IN (${Array.from({ length: 8 }, (_, i) => 5001 + (i << j)).join(", ")}) THEN p.sex <> 'F' ELSE p.sex = 'F' END)`,
+    ).join(" OR ");
+    const weighed = {
+      overPatients: `SELECT t.id FROM (SELECT c.id, ${probe("(c.id - 1)")} AS n FROM patients c WHERE c.id <= 4096) t WHERE t.n IS NULL LIMIT 1`,
+      greaterThanAny: `SELECT c.id FROM patients c WHERE c.id BETWEEN 5001 AND 7048 AND NOT (c.id > ANY (SELECT p.id FROM patients p WHERE p.id BETWEEN 1 AND 11 AND (${hypotheses}))) LIMIT 1`,
+      derivedOuterSide: `SELECT c.id FROM encounters c LEFT JOIN (SELECT p.id AS k FROM patients p JOIN patients q ON q.id BETWEEN 1 AND 15 AND q.sex = 'F') x ON x.k = c.id WHERE c.id <= 32768 AND x.k IS NULL LIMIT 1`,
+      distinctOn: `SELECT z.k FROM (SELECT DISTINCT ON (d.k) d.k, d.m FROM (SELECT c.id AS k, p.sex AS m FROM patients c, patients p WHERE c.id <= 4096 AND p.id BETWEEN 1 AND 12) d ORDER BY d.k, d.m DESC) z WHERE z.m = 'F' LIMIT 1`,
+      grandparentTie: `SELECT c.id, (SELECT q.id FROM patients q WHERE q.id <= 1024 AND NOT EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = c.id AND e.diagnosis_code = 'I10' AND q.id NOT IN (2, 4, 6)) ORDER BY q.id LIMIT 1) FROM patients c WHERE c.id <= 10`,
+    };
+    for (const [name, sql] of Object.entries(weighed)) {
+      expect(classified(sql).choosers, name).not.toBeUndefined();
+      const decision = await decide(sql, 1);
+      const weight = decision.rowBudget?.weight ?? Number.POSITIVE_INFINITY;
+      expect(weight, `${name}: ${decision.outcome} ${decision.reasons.join("; ")}`).toBeGreaterThanOrEqual(
+        SELECTION_BITS,
+      );
     }
   });
 
