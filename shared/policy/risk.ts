@@ -197,7 +197,10 @@ const MADE_BY: Readonly<Record<string, string>> = {
 };
 
 function conditionChooses(
-  classification: Pick<Classification, "conditionReads" | "choosers" | "generatedRows" | "computedConditions">,
+  classification: Pick<
+    Classification,
+    "conditionReads" | "choosers" | "generatedRows" | "computedConditions"
+  >,
   phiTables: ReadonlySet<string>,
 ): string | undefined {
   // A chooser may decide among generated rows too: `(SELECT p.id FROM patients p WHERE ... LIMIT 1) AS n` computed

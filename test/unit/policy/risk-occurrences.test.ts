@@ -536,7 +536,9 @@ describe("PHI rows by occurrence of a protected table", () => {
     for (const [name, sql] of Object.entries(generated)) {
       const decision = await decide(sql, 1);
       expect(decision.outcome, name).toBe("require_approval");
-      expect(decision.reasons.join(" "), name).toContain("a condition over a PHI table choosing among rows made by");
+      expect(decision.reasons.join(" "), name).toContain(
+        "a condition over a PHI table choosing among rows made by",
+      );
     }
     // The same over a PHI table's own rows as candidates, and the other three shapes: the choice is weighed.
     const hypotheses = Array.from(
