@@ -20,6 +20,13 @@ function constantBranch(branch: SelectStmt | undefined): boolean {
   return branch.valuesLists === undefined && (branch.fromClause ?? []).length === 0;
 }
 
+/** Whether a GROUP BY item puts a row in more than one group (GROUPING SETS, CUBE, ROLLUP; not `()` alone). */
+function groupsRowsTwice(node: Node): boolean {
+  if (!("GroupingSet" in node)) return false;
+  const kind = node.GroupingSet.kind;
+  return kind !== "GROUPING_SET_EMPTY" && kind !== "GROUPING_SET_SIMPLE";
+}
+
 /** Why rows of a level whose FROM is only `node` may repeat, judged on the syntax (see {@link tableRepeats}). */
 function repeatsOf(node: Node | undefined): string | undefined {
   if (node === undefined || "RangeVar" in node) return undefined;
@@ -118,6 +125,9 @@ export function analyzeSelect(
     // fact per candidate, as a join does.)
     const keyed = stmt.distinctClause?.some((node) => Object.keys(node).length > 0) === true;
     if (scope.repeats !== undefined && (keyed || stmt.groupClause !== undefined)) an.choose(reads);
+    // GROUPING SETS, CUBE and ROLLUP put each row in several groups: HAVING then picks which set of rows comes back
+    // (`GROUP BY CUBE(k0, ..., k11) HAVING max(p.sex) = 'F'` over twelve patients, the sixteenth outside attack).
+    if (stmt.groupClause?.some(groupsRowsTwice) === true) an.choose(reads);
     for (const window of stmt.windowClause ?? []) {
       if ("WindowDef" in window) windowDef(window.WindowDef, { an, scope, clause: 0 });
     }

@@ -563,6 +563,22 @@ describe("PHI rows by occurrence of a protected table", () => {
     }
   });
 
+  it("weighs GROUPING SETS, CUBE and ROLLUP over one table: each row in several groups, HAVING picks a set (the sixteenth outside attack)", async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `(p.id = ${1001 + i} AND p.sex <> 'F')`);
+    const cube = `SELECT GROUPING(${keys.join(", ")}) AS s FROM patients p WHERE p.id BETWEEN 1001 AND 1012 GROUP BY CUBE(${keys.join(", ")}) HAVING max(p.sex) = 'F' ORDER BY s DESC LIMIT 1`;
+    const sets = `SELECT GROUPING(${keys[0]}, ${keys[1]}) AS s FROM patients p WHERE p.id BETWEEN 1001 AND 1002 GROUP BY GROUPING SETS ((${keys[0]}), (${keys[1]}), (${keys[0]}, ${keys[1]}), ()) HAVING max(p.sex) = 'F' ORDER BY s DESC LIMIT 1`;
+    const rollup = `SELECT p.state, p.sex FROM patients p WHERE p.id <= 10 GROUP BY ROLLUP (p.state, p.sex) HAVING max(p.sex) = 'F'`;
+    for (const [name, sql] of Object.entries({ cube, sets, rollup })) {
+      expect(classified(sql).choosers, name).toEqual([{ schema: "public", table: "patients" }]);
+      const decision = await decide(sql, 1);
+      expect(decision.rowBudget?.weight ?? 0, name).toBeGreaterThanOrEqual(SELECTION_BITS);
+    }
+    // One plain set, as before.
+    expect(
+      classified("SELECT p.state, count(*) FROM patients p WHERE p.id <= 10 GROUP BY p.state").choosers,
+    ).toBeUndefined();
+  });
+
   it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
     const choosers = (sql: string) => classified(sql).choosers ?? [];
     const tiedForms = [
