@@ -129,11 +129,18 @@ export class LambdaHost implements LambdaInvoker {
         };
         env.child.on("message", onMessage);
         env.child.once("exit", onExit);
-        env.child.send({ type: "invoke", id, event: payload, deadline, functionArn: fn.arn, requestId: id });
+        // A runtime that died between invocations (its exit not yet seen) refuses the message: as Lambda, an error.
+        env.child.send(
+          { type: "invoke", id, event: payload, deadline, functionArn: fn.arn, requestId: id },
+          (error) => {
+            if (error !== null) onExit();
+          },
+        );
       });
     } finally {
       env.busy = false;
-      if (env.child.exitCode !== null || env.child.signalCode !== null) {
+      // A runtime killed at its timeout is gone even before its exit is seen: never hand it another invocation.
+      if (env.child.killed || env.child.exitCode !== null || env.child.signalCode !== null) {
         const list = this.environments.get(fn.id) ?? [];
         this.environments.set(
           fn.id,
@@ -163,7 +170,9 @@ export class LambdaHost implements LambdaInvoker {
     const list = this.environments.get(fn.id) ?? [];
     this.environments.set(fn.id, list);
     for (;;) {
-      const idle = list.find((e) => !e.busy);
+      const idle = list.find(
+        (e) => !e.busy && !e.child.killed && e.child.exitCode === null && e.child.signalCode === null,
+      );
       if (idle !== undefined) {
         idle.busy = true;
         return idle;
