@@ -3,7 +3,7 @@ import type { Node, SelectStmt } from "@pgsql/types";
 import { type Cx, expr, exprs } from "./expressions.ts";
 import { fromItem } from "./from-clause.ts";
 import { sortNodes, windowDef } from "./function-calls.ts";
-import { branches, CLAUSE_BITS, CONSTANT, type Lineage } from "./lineage.ts";
+import { branches, CLAUSE_BITS, CONSTANT, type Lineage, type SourceRelation } from "./lineage.ts";
 import { analyzeModify } from "./modify.ts";
 import { outputName, UNKNOWN_NAME } from "./output-names.ts";
 import { predicates } from "./predicates.ts";
@@ -74,6 +74,21 @@ export function analyzeSelect(
   an: Analysis,
   targetClause: number,
 ): QueryOutput[] {
+  an.selectDepth++;
+  try {
+    return analyzeSelectLevel(stmt, parent, outerCtes, an, targetClause);
+  } finally {
+    an.selectDepth--;
+  }
+}
+
+function analyzeSelectLevel(
+  stmt: SelectStmt,
+  parent: Scope | undefined,
+  outerCtes: CteScope | undefined,
+  an: Analysis,
+  targetClause: number,
+): QueryOutput[] {
   const ctes =
     stmt.withClause === undefined ? outerCtes : analyzeWith(stmt.withClause, parent, outerCtes, an);
   if (stmt.intoClause?.rel !== undefined) {
@@ -83,6 +98,9 @@ export function analyzeSelect(
   }
   let outputs: QueryOutput[];
   let scope: Scope;
+  // What this level's rows are made from, and whether a row of it may stand for another's repeat (see below).
+  let levelReads: ReadonlySet<SourceRelation> = new Set();
+  let repeating = true;
   if (stmt.op !== undefined && stmt.op !== "SETOP_NONE") {
     // A union of SELECTs without FROM makes rows as VALUES does (the fourteenth outside attack's 2^k candidates).
     if (constantBranch(stmt.larg) || constantBranch(stmt.rarg)) an.generatedRows.add("set_operation");
@@ -93,6 +111,7 @@ export function analyzeSelect(
       right: stmt.rarg === undefined ? [] : analyzeSelect(stmt.rarg, parent, ctes, an, rightClause),
     }));
     const { left, right } = walked.result;
+    levelReads = walked.reads;
     // EXCEPT keeps a row by whether no row of the other branch matches it (a negation over many rows, as NOT EXISTS
     // is), and INTERSECT ALL by how many do: the branches' rows decide. UNION and INTERSECT keep a value some row
     // of a branch has, as DISTINCT does.
@@ -119,6 +138,8 @@ export function analyzeSelect(
       for (const item of from) scope.entries.push(fromItem(item, scope, an));
     });
     if (from.length === 1 && scope.repeats === undefined) scope.repeats = tableRepeats(scope.entries[0]);
+    levelReads = reads;
+    repeating = scope.repeats !== undefined;
     // GROUP BY over rows that are not one table's, each once (a join, a subquery, a CTE...) keeps a group by whether
     // all the rows joined to its key match (`GROUP BY c.id HAVING min(p.sex) = 'F' AND max(p.sex) = 'F'`), DISTINCT
     // ON by which of them sorts first: every relation read decides. (Plain DISTINCT keeps a value some row has: one
@@ -155,6 +176,12 @@ export function analyzeSelect(
     const cx: Cx = { an, scope, clause: CLAUSE_BITS.limit };
     expr(stmt.limitCount, cx);
     expr(stmt.limitOffset, cx);
+    // A position among rows that may repeat counts them: each patient's row joined to `r <= CASE WHEN p.sex = 'F'
+    // THEN 0 ... power(3, p.id - s)` generated rows, then `OFFSET 3^k LIMIT 1`, lands on a marker row whose id is
+    // the patients' facts written in base 3 (the seventeenth outside attack). OFFSET anywhere, and LIMIT below the
+    // statement's own (whose rows are all returned and counted), choose among the level's rows.
+    const positioned = stmt.limitOffset !== undefined || an.selectDepth > 1;
+    if (positioned && repeating) an.choose(levelReads);
   }
   if ((stmt.lockingClause ?? []).length > 0) lockRows(stmt, scope, an);
   recordUnused(scope, an);

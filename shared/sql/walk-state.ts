@@ -66,6 +66,8 @@ export class Analysis {
    * ALL, or any subquery outside the select list) are not counted: none of their values reaches a result row.
    */
   readonly scans = new Map<SourceRelation, number>();
+  /** How many SELECTs are being walked, the statement's own outermost one being 1 (its LIMIT is no position). */
+  selectDepth = 0;
   /** Above 0 while walking a subquery whose scans are not counted (see {@link Analysis.scans}). */
   conditionDepth = 0;
   /**

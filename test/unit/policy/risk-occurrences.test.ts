@@ -579,6 +579,33 @@ describe("PHI rows by occurrence of a protected table", () => {
     ).toBeUndefined();
   });
 
+  it("weighs a position among rows that may repeat: OFFSET, and LIMIT under the statement's own (the seventeenth outside attack)", async () => {
+    const repeat = (source: string) =>
+      `SELECT p.id FROM patients p JOIN ${source} ON r <= CASE WHEN p.id >= 3000 THEN 1 WHEN p.sex = 'F' THEN 0 WHEN p.sex = 'M' THEN power(3, p.id - 1)::int ELSE 2 * power(3, p.id - 1)::int END WHERE p.id BETWEEN 1 AND 7 OR p.id BETWEEN 3000 AND 5187 ORDER BY p.id OFFSET 2187 LIMIT 1`;
+    const overEncounters = repeat("(SELECT e.id AS r FROM encounters e) x");
+    const limitInside = `SELECT max(d.id) FROM (${repeat("(SELECT e.id AS r FROM encounters e) x").replace(" OFFSET 2187 LIMIT 1", " LIMIT 2188")}) d`;
+    for (const [name, sql] of Object.entries({ overEncounters, limitInside })) {
+      expect(classified(sql).choosers, name).toContainEqual({ schema: "public", table: "patients" });
+      const decision = await decide(sql, 1);
+      expect(decision.rowBudget?.weight ?? Number.POSITIVE_INFINITY, name).toBeGreaterThanOrEqual(
+        SELECTION_BITS,
+      );
+    }
+    // Over generated rows: no scan bounds the candidates.
+    const generated = await decide(repeat("generate_series(1, 1458) r"), 1);
+    expect(generated.outcome).toBe("require_approval");
+    // The statement's own LIMIT over a join, and OFFSET over one table's rows, choose nothing: every row returned
+    // is counted, and a position among rows each once is a count of one table's rows.
+    expect(
+      classified(
+        "SELECT p.id, e.id FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id = 5 ORDER BY e.id LIMIT 3",
+      ).choosers,
+    ).toBeUndefined();
+    expect(
+      classified("SELECT p.id FROM patients p WHERE p.sex = 'F' ORDER BY p.id OFFSET 10 LIMIT 1").choosers,
+    ).toBeUndefined();
+  });
+
   it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
     const choosers = (sql: string) => classified(sql).choosers ?? [];
     const tiedForms = [
