@@ -9,6 +9,7 @@ import { outputName, UNKNOWN_NAME } from "./output-names.ts";
 import { predicates } from "./predicates.ts";
 import { findItems, wholeRowItem } from "./references.ts";
 import { type CteScope, type FromEntry, markUsed, type RangeColumn, Scope } from "./scope.ts";
+import { tiedFrom } from "./ties.ts";
 import { ACCESS, type Analysis, EFFECT } from "./walk-state.ts";
 import { analyzeWith, recordUnreferenced } from "./with-clause.ts";
 
@@ -139,7 +140,7 @@ function analyzeSelectLevel(
     });
     if (from.length === 1 && scope.repeats === undefined) scope.repeats = tableRepeats(scope.entries[0]);
     levelReads = reads;
-    repeating = scope.repeats !== undefined;
+    repeating = !tiedFrom(from, scope, an);
     // GROUP BY over rows that are not one table's, each once (a join, a subquery, a CTE...) keeps a group by whether
     // all the rows joined to its key match (`GROUP BY c.id HAVING min(p.sex) = 'F' AND max(p.sex) = 'F'`), DISTINCT
     // ON by which of them sorts first: every relation read decides. (Plain DISTINCT keeps a value some row has: one
@@ -179,7 +180,8 @@ function analyzeSelectLevel(
     // A position among rows that may repeat counts them: each patient's row joined to `r <= CASE WHEN p.sex = 'F'
     // THEN 0 ... power(3, p.id - s)` generated rows, then `OFFSET 3^k LIMIT 1`, lands on a marker row whose id is
     // the patients' facts written in base 3 (the seventeenth outside attack). OFFSET anywhere, and LIMIT below the
-    // statement's own (whose rows are all returned and counted), choose among the level's rows.
+    // statement's own (whose rows are all returned and counted), choose among the level's rows unless they repeat
+    // only through joins tied by unique keys (a patient's encounters, paged: `shared/sql/ties.ts`).
     const positioned = stmt.limitOffset !== undefined || an.selectDepth > 1;
     if (positioned && repeating) an.choose(levelReads);
   }

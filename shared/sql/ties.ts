@@ -272,3 +272,13 @@ function tiedPair(
   }
   return false;
 }
+
+/**
+ * Whether a level's FROM repeats a row only through joins tied by unique keys ({@link tiedTree}): one item, or one
+ * join tree of them. A position among its rows (OFFSET) then counts rows each made by one row and its own rows.
+ */
+export function tiedFrom(from: readonly Node[], level: Scope, an: Analysis): boolean {
+  if (from.length !== 1) return false;
+  const items = level.entries.flatMap((entry) => entry.items);
+  return tiedTree(from[0], items, level, an);
+}

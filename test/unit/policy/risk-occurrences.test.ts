@@ -604,6 +604,12 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(
       classified("SELECT p.id FROM patients p WHERE p.sex = 'F' ORDER BY p.id OFFSET 10 LIMIT 1").choosers,
     ).toBeUndefined();
+    // Pages of a join tied by a unique key: each row is a patient and one of its own encounters.
+    expect(
+      classified(
+        "SELECT p.id, e.admitted_at FROM patients p JOIN encounters e ON e.patient_id = p.id ORDER BY e.id LIMIT 150 OFFSET 300",
+      ).choosers,
+    ).toBeUndefined();
   });
 
   it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
