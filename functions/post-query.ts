@@ -1,5 +1,6 @@
 // Lambda entry of POST /v1/queries: the composition root plus the SQL side (Data API executor, statement analyzer).
 
+import "#infra/aws/parts/parser-early.ts";
 import { serveRoute } from "#infra/aws/compose.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { rdsDataSql } from "#infra/aws/parts/sql.ts";

@@ -1,6 +1,6 @@
 // A small pool of libpg-query WebAssembly instances: parses synchronously and retires an instance a stack-exhausting statement may have damaged.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -73,6 +73,27 @@ function compiledWasm(): Promise<WebAssembly.Module> {
       throw error;
     });
   return compiled;
+}
+
+/**
+ * Starts compiling the WASM now, reading the file synchronously: called at the top of a Lambda bundle, before the
+ * rest of it evaluates, V8 compiles off the main thread meanwhile and the first instance waits less. Does nothing
+ * when a compile is under way or done; a failure is left to the load that awaits it (which tries again).
+ */
+export function compilePgWasmEarly(): void {
+  if (compiled !== undefined) return;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(wasmPath());
+  } catch {
+    return;
+  }
+  const early = WebAssembly.compile(bytes).catch((error: unknown) => {
+    compiled = undefined;
+    throw error;
+  });
+  early.catch(() => {});
+  compiled = early;
 }
 
 async function createInstance(): Promise<Instance> {
