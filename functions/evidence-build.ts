@@ -1,5 +1,6 @@
 // Lambda entry of the evidence-build job (its own state machine): builds a requested bundle, signed with KMS.
 
+import "#infra/aws/parts/parser-early.ts";
 import { serveJob } from "#infra/aws/compose-jobs.ts";
 import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";

@@ -1,5 +1,6 @@
 // Lambda entry of /mcp: the remote MCP endpoint, with the SQL side (it submits queries as POST /v1/queries does).
 
+import "#infra/aws/parts/parser-early.ts";
 import { serveRoute } from "#infra/aws/compose.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
 import { rdsDataSql } from "#infra/aws/parts/sql.ts";

@@ -1,5 +1,6 @@
 // Lambda entry of the nightly evidence bundle (EventBridge, after midnight UTC): the previous UTC day, signed with KMS.
 
+import "#infra/aws/parts/parser-early.ts";
 import { serveJob } from "#infra/aws/compose-jobs.ts";
 import { tracedTelemetry } from "#infra/aws/job-telemetry.ts";
 import { signerPart } from "#infra/aws/parts/signer.ts";

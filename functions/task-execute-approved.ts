@@ -1,5 +1,6 @@
 // Lambda entry of the approval task `execute-approved`: runs the recorded statement once (Data API, analyzer, masking).
 
+import "#infra/aws/parts/parser-early.ts";
 import { serveTask } from "#infra/aws/compose-jobs.ts";
 import { metricsTelemetry } from "#infra/aws/job-metrics.ts";
 import { secretsPart } from "#infra/aws/parts/secrets.ts";
