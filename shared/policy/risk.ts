@@ -194,6 +194,7 @@ const MADE_BY: Readonly<Record<string, string>> = {
   values: "VALUES",
   function_in_from: "a function in FROM",
   set_operation: "a set operation of SELECTs without FROM",
+  set_returning_function: "a set-returning function",
 };
 
 function conditionChooses(

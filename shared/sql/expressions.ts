@@ -126,6 +126,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       cx.an.addFunction(undefined, "coalesce", true);
       const args = exprs((body as { args?: Node[] }).args, cx);
       for (const arg of args) cx.an.expose(arg, "coalesce");
+      cx.an.conditionOperands(args);
       return transformed(args, T.coalesce);
     }
     case "MinMaxExpr": {
@@ -134,6 +135,7 @@ function exprOf(tag: string, body: unknown, cx: Cx): Lineage {
       cx.an.addFunction(undefined, name, true);
       const args = exprs(m.args, cx);
       for (const arg of args) cx.an.expose(arg, `function:${name}`);
+      cx.an.conditionOperands(args);
       return transformed(args, T.function);
     }
     case "TypeCast":
@@ -232,13 +234,17 @@ export function generic(body: unknown, cx: Cx, bits: number, via?: string): Line
 
 /** CASE: the operand and conditions decide which value comes out; the results are only passed along. */
 function caseExpr(c: CaseExpr, cx: Cx): Lineage {
-  const parts = [exposed(c.arg, cx, "case_condition")];
+  const operand = exposed(c.arg, cx, "case_condition");
+  const parts = [operand];
   for (const node of c.args ?? []) {
     if (!("CaseWhen" in node)) {
       parts.push(exposed(node, cx, "case_condition"));
       continue;
     }
-    parts.push(exposed(node.CaseWhen.expr, cx, "case_condition"));
+    const when = exposed(node.CaseWhen.expr, cx, "case_condition");
+    // `CASE x WHEN k THEN ...` compares x with each k, as `CASE WHEN x = k` does (the eighteenth outside attack).
+    if (c.arg !== undefined) cx.an.conditionOperands([operand, when]);
+    parts.push(when);
     parts.push(exposed(node.CaseWhen.result, cx, "case_result"));
   }
   parts.push(exposed(c.defresult, cx, "case_result"));

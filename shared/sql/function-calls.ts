@@ -25,8 +25,12 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
     cx.an.repeatedAggregates.add(name);
   // count consumes its argument's nullness only: the argument is not read in the enclosing clause's sense.
   const args = exprs(call.args, count ? { an: cx.an, scope: cx.scope, clause: cx.clause, via: "" } : cx);
-  if (SET_RETURNING_FUNCTIONS.has(name))
+  if (SET_RETURNING_FUNCTIONS.has(name)) {
     for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit, "srf_argument");
+    // Rows made without a relation, wherever the call stands (`(SELECT generate_series(0, 8191) AS g) s` makes
+    // candidates as `FROM generate_series(...)` does: the eighteenth outside attack).
+    if (builtIn) cx.an.generatedRows.add("set_returning_function");
+  }
   if (call.agg_within_group === true) {
     for (const node of sortNodes(call.agg_order)) args.push(expr(node, cx));
   } else if (call.agg_order !== undefined) {

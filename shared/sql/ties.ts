@@ -113,7 +113,17 @@ export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean 
   const inner = baseTable(from[0], scope, an);
   if (inner === undefined) return false;
   // `x IN (SELECT col ...)` is `= ANY`: another operator (`x > ANY`, `x <> ANY`) compares a candidate with every row.
-  const equality = link.operName === undefined || stringList(link.operName).join(".") === "=";
+  // And it is `EXISTS (... AND col = x)` only while the subquery keeps every row its WHERE keeps: LIMIT after an
+  // ORDER BY over other rows picks one of them (the eighteenth outside attack), as OFFSET, GROUP BY, HAVING and
+  // DISTINCT ON pick or merge.
+  const keepsRows =
+    stmt.limitCount === undefined &&
+    stmt.limitOffset === undefined &&
+    stmt.groupClause === undefined &&
+    stmt.havingClause === undefined &&
+    (stmt.distinctClause ?? []).every((node) => Object.keys(node).length === 0);
+  const equality =
+    keepsRows && (link.operName === undefined || stringList(link.operName).join(".") === "=");
   if (
     link.subLinkType === "ANY_SUBLINK" &&
     equality &&

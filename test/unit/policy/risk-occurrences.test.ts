@@ -612,6 +612,34 @@ describe("PHI rows by occurrence of a protected table", () => {
     ).toBeUndefined();
   });
 
+  it("does not take `x IN (SELECT col ... ORDER BY ... LIMIT 1)` for a tie, and counts simple CASE, GREATEST and COALESCE operands (the eighteenth outside attack)", async () => {
+    const tests = Array.from({ length: 13 }, (_, k) => 101 + k);
+    const arm = (f: boolean) =>
+      tests
+        .map((t, k) => `WHEN ${t} THEN CASE c.id & ${1 << k} WHEN 0 THEN ${f ? 2 : 0} ELSE ${f ? 0 : 2} END`)
+        .join(" ");
+    const picked = `SELECT c.id FROM patients c WHERE c.id BETWEEN 1 AND 8192 AND c.id IN (SELECT p.id FROM patients p WHERE p.id IN (${tests.join(", ")}) OR p.id = c.id ORDER BY CASE WHEN p.id = c.id THEN 1 WHEN p.sex = 'F' THEN CASE p.id ${arm(true)} END ELSE CASE p.id ${arm(false)} END END DESC LIMIT 1)`;
+    expect(classified(picked).choosers).toContainEqual({ schema: "public", table: "patients" });
+    expect(classified(picked).computedConditions ?? 0).toBeGreaterThan(0);
+    const decision = await decide(picked, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    // Each shape alone: the simple CASE's operand, GREATEST and COALESCE of computed values inside a condition.
+    for (const condition of [
+      "CASE c.id & 1 WHEN 0 THEN p.sex = 'F' ELSE p.sex <> 'F' END",
+      "greatest(c.id & 1, 0) = 1 AND p.sex = 'F'",
+      "coalesce(c.id & 1, 0) = 1 AND p.sex = 'F'",
+    ]) {
+      const sql = `SELECT c.id FROM patients c WHERE c.id <= 10 AND EXISTS (SELECT 1 FROM patients p WHERE p.id = c.id AND ${condition})`;
+      expect(classified(sql).computedConditions ?? 0, condition).toBeGreaterThan(0);
+    }
+    // Candidates made by a set-returning function in a select list are generated rows.
+    const srf = `SELECT s.g FROM (SELECT generate_series(0, 8191) AS g) s WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = 7 AND p.sex = 'F' AND s.g = 1) LIMIT 1`;
+    expect(classified(srf).generatedRows).toContain("set_returning_function");
+    const generated = await decide(srf, 1);
+    expect(generated.outcome).toBe("require_approval");
+    expect(generated.reasons.join(" ")).toContain("rows made by a set-returning function");
+  });
+
   it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
     const choosers = (sql: string) => classified(sql).choosers ?? [];
     const tiedForms = [
