@@ -122,8 +122,7 @@ export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean 
     stmt.groupClause === undefined &&
     stmt.havingClause === undefined &&
     (stmt.distinctClause ?? []).every((node) => Object.keys(node).length === 0);
-  const equality =
-    keepsRows && (link.operName === undefined || stringList(link.operName).join(".") === "=");
+  const equality = keepsRows && (link.operName === undefined || stringList(link.operName).join(".") === "=");
   if (
     link.subLinkType === "ANY_SUBLINK" &&
     equality &&
