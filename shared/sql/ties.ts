@@ -9,8 +9,9 @@
 // one table once — so the rows the condition reads are partitioned by candidate, and each candidate's fate is a fact
 // about its own rows (`EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.code = 'I10')`).
 
-import type { ColumnRef, JoinExpr, Node, RangeVar, SubLink } from "@pgsql/types";
+import type { ColumnRef, FuncCall, JoinExpr, Node, RangeVar, SubLink } from "@pgsql/types";
 import type { IndexedRelation } from "./catalog-index.ts";
+import { AGGREGATE_FUNCTIONS } from "./known-functions.ts";
 import type { SourceColumn } from "./lineage.ts";
 import { type FromEntry, itemsNamed, type NsItem, type Scope } from "./scope.ts";
 import { type Analysis, stringList } from "./walk-state.ts";
@@ -196,7 +197,30 @@ function ownRows(node: Node | undefined, scope: Scope, an: Analysis): boolean {
   const stmt = query.SelectStmt;
   if ((stmt.op !== undefined && stmt.op !== "SETOP_NONE") || stmt.withClause !== undefined) return false;
   const from = stmt.fromClause ?? [];
-  return from.length === 1 && baseTable(from[0], scope, an) !== undefined;
+  return (
+    from.length === 1 &&
+    baseTable(from[0], scope, an) !== undefined &&
+    !callsOtherThanAggregates(stmt.targetList)
+  );
+}
+
+/**
+ * Whether a select list calls anything but a built-in aggregate: a set-returning function there repeats each row
+ * (`SELECT p.id, generate_series(1, 1025) r FROM patients p`, the nineteenth outside attack), and not every such
+ * function is known by name, so any other call counts.
+ */
+function callsOtherThanAggregates(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(callsOtherThanAggregates);
+  if (value === null || typeof value !== "object") return false;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === "FuncCall") {
+      const call = child as FuncCall;
+      const name = stringList(call.funcname).at(-1) ?? "";
+      if (!AGGREGATE_FUNCTIONS.has(name) || call.over !== undefined) return true;
+    }
+    if (callsOtherThanAggregates(child)) return true;
+  }
+  return false;
 }
 
 /** The names qualified references may use for the items of a FROM subtree (none for an aliased join's children). */

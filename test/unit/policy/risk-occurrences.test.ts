@@ -640,6 +640,22 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(generated.reasons.join(" ")).toContain("rows made by a set-returning function");
   });
 
+  it("takes a derived table's rows for one table's only when its select list calls nothing but aggregates (the nineteenth outside attack)", async () => {
+    const repeatedInside = `SELECT x.k FROM (SELECT p2.id AS k, p2.sex AS s, generate_series(1, 1025) AS r FROM patients p2 WHERE p2.id BETWEEN 1 AND 1034) x WHERE x.r <= CASE WHEN x.k > 10 THEN 1 WHEN x.s = 'F' THEN power(2, x.k - 1)::int + 1 ELSE 1 END ORDER BY x.k OFFSET 1033 LIMIT 1`;
+    const joinedSide = `SELECT p.id FROM patients p LEFT JOIN (SELECT p2.id AS k, generate_series(1, 4097) AS r FROM patients p2 WHERE p2.id BETWEEN 1 AND 12) x ON p.id = x.k AND x.r <= CASE WHEN p.sex = 'F' THEN power(2, p.id - 1)::int + 1 ELSE 1 END WHERE p.id <= 8300 ORDER BY p.id OFFSET 8204 LIMIT 1`;
+    for (const [name, sql] of Object.entries({ repeatedInside, joinedSide })) {
+      expect(classified(sql).choosers, name).toContainEqual({ schema: "public", table: "patients" });
+      const decision = await decide(sql, 1);
+      expect(decision.outcome, `${name}: ${decision.reasons.join("; ")}`).toBe("require_approval");
+    }
+    // A derived side that only groups its one table stays tied.
+    expect(
+      classified(
+        "SELECT p.id, m.n FROM patients p LEFT JOIN (SELECT patient_id, count(DISTINCT drug) AS n FROM medications GROUP BY patient_id) m ON m.patient_id = p.id WHERE p.id <= 5",
+      ).choosers,
+    ).toBeUndefined();
+  });
+
   it("ties a condition to its row by a unique key of a table read once, and only then", async () => {
     const choosers = (sql: string) => classified(sql).choosers ?? [];
     const tiedForms = [
