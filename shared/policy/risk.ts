@@ -4,7 +4,7 @@ import type { MaskingPlanPolicy } from "#shared/masking/plan.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { RiskRule } from "#shared/policy/schema.ts";
 import { AGGREGATE_FUNCTIONS } from "#shared/sql/known-functions.ts";
-import type { Classification } from "#shared/sql/types.ts";
+import type { Classification, TableRef } from "#shared/sql/types.ts";
 
 /** What the risk rules concluded. */
 export interface RiskAssessment {
@@ -182,14 +182,7 @@ function facts(input: RiskInput) {
   };
 }
 
-/**
- * Why a condition over a PHI table may decide which of many candidate rows come back, so that the rows returned do
- * not bound what it told; undefined when it cannot. `SELECT g FROM generate_series(0, 2^20 - 1) g WHERE NOT EXISTS
- * (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 20 AND (p.sex = 'F')::int <> (g >> (p.id - 1)) & 1)` returns
- * the one g whose bits are twenty patients' (the thirteenth outside attack): the candidates were generated, and the
- * condition compared computed values. A condition over a PHI table may compare columns as they are and constants,
- * and choose among rows of relations only.
- */
+/** What made rows without a relation (`Classification.generatedRows`), as reasons name it. */
 const MADE_BY: Readonly<Record<string, string>> = {
   values: "VALUES",
   function_in_from: "a function in FROM",
@@ -197,6 +190,16 @@ const MADE_BY: Readonly<Record<string, string>> = {
   set_returning_function: "a set-returning function",
 };
 
+/**
+ * Why a condition over a PHI table may decide which of many candidate rows come back, so that the rows returned do
+ * not bound what it told; undefined when it cannot. `SELECT g FROM generate_series(0, 2^20 - 1) g WHERE NOT EXISTS
+ * (SELECT 1 FROM patients p WHERE p.id BETWEEN 1 AND 20 AND (p.sex = 'F')::int <> (g >> (p.id - 1)) & 1)` returns
+ * the one g whose bits are twenty patients' (the thirteenth outside attack): the candidates were generated, and the
+ * condition compared computed values. A chooser decides among generated rows as well: `(SELECT p.id FROM patients p
+ * WHERE ... LIMIT 1) AS n` computed for each of 2^18 generated g, then `WHERE n IS NULL` one level up (the fifteenth);
+ * generated candidates have no scan to bound their number. A condition over a PHI table may compare columns as they
+ * are and constants, and choose among rows of relations only.
+ */
 function conditionChooses(
   classification: Pick<
     Classification,
@@ -204,18 +207,13 @@ function conditionChooses(
   >,
   phiTables: ReadonlySet<string>,
 ): string | undefined {
-  // A chooser may decide among generated rows too: `(SELECT p.id FROM patients p WHERE ... LIMIT 1) AS n` computed
-  // for each of 2^18 generated g, then `WHERE n IS NULL` one level up (the fifteenth outside attack). Generated
-  // candidates have no scan to bound their number.
-  const choosing = (classification.choosers ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
+  const phi = (tables: readonly TableRef[] | undefined) =>
+    (tables ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
+  const conditions = phi(classification.conditionReads);
   const made = classification.generatedRows?.[0];
-  if (choosing && made !== undefined)
+  if (made !== undefined && (conditions || phi(classification.choosers)))
     return `a condition over a PHI table choosing among rows made by ${MADE_BY[made] ?? made}`;
-  const phi = (classification.conditionReads ?? []).some((r) => phiTables.has(`${r.schema}.${r.table}`));
-  if (!phi) return undefined;
-  if (made !== undefined)
-    return `a condition over a PHI table choosing among rows made by ${MADE_BY[made] ?? made}`;
-  if ((classification.computedConditions ?? 0) > 0)
+  if (conditions && (classification.computedConditions ?? 0) > 0)
     return "a condition over a PHI table comparing computed values";
   return undefined;
 }

@@ -382,7 +382,7 @@ function subLink(link: SubLink, cx: Cx): Lineage {
     // A subquery reading rows not tied to the row it is computed for may choose among many (`shared/sql/ties.ts`):
     // as a condition, and as a value too — a scalar subquery's NULL or not, filtered one level up, is a condition
     // (the fifteenth outside attack).
-    if (!tiedSubLink(link, cx.scope, cx.an)) cx.an.choose(walked.reads);
+    if (walked.reads.size > 0 && !tiedSubLink(link, cx.scope, cx.an)) cx.an.choose(walked.reads);
   } finally {
     if (!values) cx.an.conditionDepth--;
   }

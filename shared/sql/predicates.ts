@@ -1,5 +1,6 @@
 // The top-level predicates of a query block (WHERE, JOIN ... ON): the shapes the opacity rules allow are exposed as such.
 import type { A_Expr, Node } from "@pgsql/types";
+import { conjuncts } from "./conjuncts.ts";
 import { type Cx, expr } from "./expressions.ts";
 import { CLAUSE_VIA, type Lineage } from "./lineage.ts";
 import { lastName, qualifier } from "./walk-state.ts";
@@ -15,14 +16,6 @@ import { lastName, qualifier } from "./walk-state.ts";
  */
 export function predicates(node: Node | undefined, cx: Cx, lookups: boolean): void {
   for (const conjunct of conjuncts(node, [])) predicate(conjunct, cx, lookups);
-}
-
-function conjuncts(node: Node | undefined, out: Node[]): Node[] {
-  if (node === undefined) return out;
-  if ("BoolExpr" in node && node.BoolExpr.boolop === "AND_EXPR") {
-    for (const arg of node.BoolExpr.args ?? []) conjuncts(arg, out);
-  } else out.push(node);
-  return out;
 }
 
 function predicate(node: Node, cx: Cx, lookups: boolean): void {

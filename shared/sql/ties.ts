@@ -11,6 +11,7 @@
 
 import type { ColumnRef, FuncCall, JoinExpr, Node, RangeVar, SubLink } from "@pgsql/types";
 import type { IndexedRelation } from "./catalog-index.ts";
+import { conjuncts } from "./conjuncts.ts";
 import { AGGREGATE_FUNCTIONS } from "./known-functions.ts";
 import type { SourceColumn } from "./lineage.ts";
 import { type FromEntry, itemsNamed, type NsItem, type Scope } from "./scope.ts";
@@ -33,15 +34,6 @@ function baseTable(node: Node | undefined, scope: Scope, an: Analysis): Inner | 
   const relation = an.index.relation(rv.schemaname, name);
   if (relation === undefined || !BASE_KINDS.has(relation.kind)) return undefined;
   return { name: rv.alias?.aliasname ?? name, relation };
-}
-
-/** The conjuncts of an AND tree. */
-function conjuncts(node: Node | undefined, out: Node[] = []): Node[] {
-  if (node === undefined) return out;
-  if ("BoolExpr" in node && node.BoolExpr.boolop === "AND_EXPR") {
-    for (const arg of node.BoolExpr.args ?? []) conjuncts(arg, out);
-  } else out.push(node);
-  return out;
 }
 
 /** `a = b` between two column references: the references, or undefined. */
@@ -71,14 +63,13 @@ function isInner(ref: ColumnRef, inner: Inner): boolean {
 }
 
 /**
- * The unique base column `ref` names at an enclosing level that reads one base table once (the candidate's level),
- * or undefined. `scope` is the level the condition sits in.
+ * The unique base column `ref` names at `level`, the level holding the condition, when that level reads one base
+ * table once (its rows are the candidates), or undefined. Only that level: a key of a level further out would tie
+ * the condition to that level's row while it chose among this level's candidates.
  */
 function candidateKey(ref: ColumnRef, level: Scope): SourceColumn | undefined {
   const n = names(ref);
   if (n === undefined) return undefined;
-  // Only the level holding the subquery: a key of a level further out would tie the condition to that level's row
-  // while it chose among this level's candidates.
   let column: SourceColumn | undefined;
   if (n.length === 2) {
     const items = itemsNamed(level, n[0] ?? "");
@@ -100,9 +91,10 @@ function candidateKey(ref: ColumnRef, level: Scope): SourceColumn | undefined {
 }
 
 /**
- * Whether a condition subquery reads only rows tied to its candidate (see the file's comment): one base table in
- * FROM, no set operation, and `inner.col = candidate.key` among its WHERE's top-level conjuncts — or, for `x IN
- * (SELECT col ...)`, `x` a candidate key and `col` a column of the table. `scope` is the level holding the condition.
+ * Whether a subquery reads only rows tied to its candidate (see the file's comment): one base table in FROM, no set
+ * operation, and `inner.col = candidate.key` among its WHERE's top-level conjuncts — or, for `x IN (SELECT col ...)`
+ * keeping every row its WHERE keeps, `x` a candidate key and `col` a column of the table. `scope` is the level
+ * holding the subquery.
  */
 export function tiedSubLink(link: SubLink, scope: Scope, an: Analysis): boolean {
   const select = link.subselect;
