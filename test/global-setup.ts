@@ -15,6 +15,8 @@ async function templateKey(): Promise<string> {
   const ehr = resolve("tools/ehr");
   for (const name of (await readdir(ehr)).sort()) hash.update(name).update(await readFile(join(ehr, name)));
   hash.update(await readFile(resolve("node_modules/@electric-sql/pglite/package.json")));
+  // The built-ins file is what CATALOG_SQL reads: a changed query must not reuse an older run's list.
+  hash.update(await readFile(resolve("shared/sql/catalog.ts")));
   return hash.digest("hex").slice(0, 16);
 }
 

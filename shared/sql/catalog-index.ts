@@ -88,6 +88,11 @@ export class CatalogIndex {
     return this.builtins.get(`${schema ?? "pg_catalog"}.${name}`)?.volatility;
   }
 
+  /** Whether the catalog marks some overload of the built-in `name` as returning a set (`proretset`). */
+  builtinReturnsSet(schema: string | undefined, name: string): boolean {
+    return this.builtins.get(`${schema ?? "pg_catalog"}.${name}`)?.returnsSet === true;
+  }
+
   /** The schema an unqualified name that resolves nowhere is reported in (where CREATE would put it). */
   get defaultSchema(): string {
     return this.catalog.searchPath.find((schema) => schema !== "pg_catalog") ?? "public";

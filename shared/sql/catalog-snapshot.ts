@@ -27,6 +27,7 @@ const routineSchema = z.strictObject({
   name: z.string(),
   kinds: z.array(z.enum(["function", "procedure", "aggregate", "window", "operator"])),
   volatility: z.enum(["immutable", "stable", "volatile"]),
+  returnsSet: z.literal(true).optional(),
 });
 
 const catalogSchema = z.strictObject({

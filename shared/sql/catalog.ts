@@ -11,7 +11,9 @@ import type { Catalog, CatalogRelation, CatalogRoutine, CellValue } from "./type
  * attribute order (dropped ones excluded, `format_type` types) and, for views outside the system schemas,
  * `pg_get_viewdef`; a column carries whether a unique index on it alone (no predicate, no expression) exists. Routines: functions, procedures, aggregates and operators outside `pg_catalog` and
  * `information_schema`, grouped by name. Builtins: the routines of `pg_catalog` and `information_schema`, grouped
- * by name, with their most volatile overload's volatility (the function rule admits calls by it). Every row repeats `current_schemas(false)` and a SHA-256 digest of
+ * by name, with their most volatile overload's volatility (the function rule admits calls by it). Routines and builtins
+ * carry `set` when any overload returns a set (`proretset`: such a call makes rows without a relation; text, as
+ * every executor reads values). Every row repeats `current_schemas(false)` and a SHA-256 digest of
  * all of it; a database with no relation at all still returns one row (entry NULL). Rows are small (one
  * relation each), which keeps them under the RDS Data API's per-row limit.
  */
@@ -26,7 +28,8 @@ export const CATALOG_SQL = `WITH relations AS (
       FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]'::json)::text AS detail,
     CASE WHEN c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition
+      THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
+    NULL::text AS returns_set
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S') AND n.nspname <> 'pg_toast'
     AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
@@ -35,13 +38,13 @@ export const CATALOG_SQL = `WITH relations AS (
     max(p.provolatile::text),
     json_agg(DISTINCT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window'
       ELSE 'function' END)::text,
-    NULL::text
+    NULL::text, CASE WHEN bool_or(p.proretset) THEN 'set' END
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname <> 'pg_toast'
   GROUP BY n.nspname, p.proname
 ), operators AS (
   SELECT 'operator'::text, n.nspname::text, o.oprname::text, max(COALESCE(p.provolatile, 'v')::text),
-    '["operator"]'::text, NULL::text
+    '["operator"]'::text, NULL::text, NULL::text
   FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace
     LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode::oid
   WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname <> 'pg_toast'
@@ -50,7 +53,7 @@ export const CATALOG_SQL = `WITH relations AS (
   SELECT 'builtin'::text, n.nspname::text, p.proname::text, max(p.provolatile::text),
     json_agg(DISTINCT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window'
       ELSE 'function' END)::text,
-    NULL::text
+    NULL::text, CASE WHEN bool_or(p.proretset) THEN 'set' END
   FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
   WHERE n.nspname IN ('pg_catalog', 'information_schema')
   GROUP BY n.nspname, p.proname
@@ -61,12 +64,13 @@ export const CATALOG_SQL = `WITH relations AS (
   SELECT array_to_json(pg_catalog.current_schemas(false))::text AS search_path
 ), digest AS (
   SELECT encode(pg_catalog.sha256(convert_to(COALESCE(string_agg(concat_ws(E'\\x1f', e.entry, e.schema_name,
-      e.object_name, e.kind, e.detail, e.definition), E'\\x1e'
+      e.object_name, e.kind, e.detail, e.definition, e.returns_set), E'\\x1e'
     ORDER BY e.entry, e.schema_name, e.object_name), '') || (SELECT search_path FROM search_path), 'UTF8')), 'hex')
     AS version
   FROM entries e
 )
-SELECT e.entry, e.schema_name, e.object_name, e.kind, e.detail, e.definition, s.search_path, d.version
+SELECT e.entry, e.schema_name, e.object_name, e.kind, e.detail, e.definition, e.returns_set, s.search_path,
+  d.version
 FROM digest d CROSS JOIN search_path s LEFT JOIN entries e ON true
 ORDER BY e.entry, e.schema_name, e.object_name`;
 
@@ -78,6 +82,7 @@ export const CATALOG_COLUMNS = [
   "kind",
   "detail",
   "definition",
+  "returns_set",
   "search_path",
   "version",
 ] as const;
@@ -101,6 +106,7 @@ const rowSchema = z.tuple([
   z.string().nullable(),
   z.unknown(),
   z.string().nullable(),
+  z.literal("set").nullable(),
   jsonText(z.array(z.string())),
   z.string().min(1),
 ]);
@@ -130,7 +136,7 @@ export function catalogFromRows(rows: readonly (readonly CellValue[])[]): Catalo
   let searchPath: string[] | undefined;
   let version: string | undefined;
   for (const raw of rows) {
-    const [entry, schema, name, kind, detail, definition, path, digest] = must(rowSchema, raw);
+    const [entry, schema, name, kind, detail, definition, returnsSet, path, digest] = must(rowSchema, raw);
     searchPath ??= path;
     version ??= digest;
     if (entry === null) continue;
@@ -145,12 +151,10 @@ export function catalogFromRows(rows: readonly (readonly CellValue[])[]): Catalo
       relations.push(definition === null ? relation : { ...relation, definition });
     } else {
       const level = volatility[kind as keyof typeof volatility] ?? "volatile";
-      (entry === "builtin" ? builtins : routines).push({
-        schema,
-        name,
-        kinds: must(kindsSchema, detail),
-        volatility: level,
-      });
+      const routine: CatalogRoutine = { schema, name, kinds: must(kindsSchema, detail), volatility: level };
+      (entry === "builtin" ? builtins : routines).push(
+        returnsSet === "set" ? { ...routine, returnsSet: true } : routine,
+      );
     }
   }
   if (searchPath === undefined || version === undefined) {

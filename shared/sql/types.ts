@@ -312,6 +312,11 @@ export interface CatalogRoutine {
   readonly kinds: readonly ("function" | "procedure" | "aggregate" | "window" | "operator")[];
   /** The most volatile overload's volatility (for operators: of the implementing function). */
   readonly volatility: "immutable" | "stable" | "volatile";
+  /**
+   * Some overload returns a set (`pg_proc.proretset`): a call makes rows without reading a relation. Absent in
+   * catalogs read before analyzer 8, where the hand-kept list stands alone.
+   */
+  readonly returnsSet?: true;
 }
 
 /** A snapshot of the database's catalog, enough to resolve names and expand `*`. */

@@ -463,7 +463,7 @@ describe("RdsDataExecutor.estimateRows and loadCatalog", () => {
   it("loads the catalog with the shared catalog query", async () => {
     const text = (value: string | null) => (value === null ? { isNull: true } : { stringValue: value });
     const row = (entry: string, name: string, kind: string, detail: string) =>
-      [entry, "public", name, kind, detail, null, '["public"]', "v1"].map(text);
+      [entry, "public", name, kind, detail, null, null, '["public"]', "v1"].map(text);
     serveCursor(0, (sql) =>
       sql === CATALOG_SQL
         ? {

@@ -640,6 +640,27 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(generated.reasons.join(" ")).toContain("rows made by a set-returning function");
   });
 
+  it("takes every built-in the catalog marks proretset for a set-returning function, the hand-kept list besides", async () => {
+    // pg_timezone_names() is on no hand-kept list: the catalog says it returns a set.
+    const unlisted = `SELECT s.n FROM (SELECT (pg_timezone_names()).name AS n) s WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = 7 AND p.sex = 'F' AND s.n = 'UTC') LIMIT 1`;
+    expect(classified(unlisted).generatedRows).toContain("set_returning_function");
+    const decision = await decide(unlisted, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    expect(decision.reasons.join(" ")).toContain("rows made by a set-returning function");
+    // A catalog read before analyzer 8 (no proretset recorded) still knows the listed ones, and only those.
+    const old: Catalog = {
+      ...catalog,
+      version: `${catalog.version}-old`,
+      builtins: catalog.builtins?.map(({ returnsSet: _, ...routine }) => routine),
+    };
+    const srf = `SELECT s.g FROM (SELECT generate_series(0, 10) AS g) s WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = 7 AND p.sex = 'F' AND s.g = 1)`;
+    expect(classify(parseStatement(srf), old).generatedRows).toContain("set_returning_function");
+    expect(classify(parseStatement(unlisted), old).generatedRows).toBeUndefined();
+    // A scalar built-in makes no rows.
+    const scalar = `SELECT lower(p.last_name) FROM patients p WHERE p.id = 7`;
+    expect(classified(scalar).generatedRows).toBeUndefined();
+  });
+
   it("takes a derived table's rows for one table's only when its select list calls nothing but aggregates (the nineteenth outside attack)", async () => {
     const repeatedInside = `SELECT x.k FROM (SELECT p2.id AS k, p2.sex AS s, generate_series(1, 1025) AS r FROM patients p2 WHERE p2.id BETWEEN 1 AND 1034) x WHERE x.r <= CASE WHEN x.k > 10 THEN 1 WHEN x.s = 'F' THEN power(2, x.k - 1)::int + 1 ELSE 1 END ORDER BY x.k OFFSET 1033 LIMIT 1`;
     const joinedSide = `SELECT p.id FROM patients p LEFT JOIN (SELECT p2.id AS k, generate_series(1, 4097) AS r FROM patients p2 WHERE p2.id BETWEEN 1 AND 12) x ON p.id = x.k AND x.r <= CASE WHEN p.sex = 'F' THEN power(2, p.id - 1)::int + 1 ELSE 1 END WHERE p.id <= 8300 ORDER BY p.id OFFSET 8204 LIMIT 1`;

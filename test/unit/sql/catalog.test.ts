@@ -116,6 +116,20 @@ describe("the catalog query", () => {
     expect(catalog.routines?.some((r) => r.schema === "pg_catalog")).toBe(false);
   });
 
+  it("marks the routines some overload of which returns a set (pg_proc.proretset), and no others", async () => {
+    const builtin = (name: string) =>
+      catalog.builtins?.find((r) => r.schema === "pg_catalog" && r.name === name);
+    for (const name of ["generate_series", "unnest", "pg_timezone_names", "json_each", "regexp_matches"])
+      expect(builtin(name)?.returnsSet, name).toBe(true);
+    for (const name of ["lower", "count", "random", "row_number"])
+      expect(builtin(name)?.returnsSet, name).toBeUndefined();
+    const proretset = await db.query<{ n: number }>(
+      `SELECT count(DISTINCT (n.nspname, p.proname))::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE p.proretset AND n.nspname IN ('pg_catalog', 'information_schema')`,
+    );
+    expect(catalog.builtins?.filter((r) => r.returnsSet === true)).toHaveLength(proretset.rows[0]?.n ?? -1);
+  });
+
   it("reports the search path and a digest that changes with the content only", async () => {
     expect(catalog.searchPath).toEqual(["public"]);
     expect(catalog.version).toMatch(/^[0-9a-f]{64}$/);
@@ -155,7 +169,7 @@ describe("catalogFromRows", () => {
     name: string | null,
     kind: string | null,
     detail: CellValue,
-  ): CellValue[] => [entry, schema, name, kind, detail, null, '["public"]', "v1"];
+  ): CellValue[] => [entry, schema, name, kind, detail, null, null, '["public"]', "v1"];
 
   it("accepts JSON columns as text or already decoded", () => {
     const fromText = catalogFromRows([
