@@ -640,6 +640,23 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(generated.reasons.join(" ")).toContain("rows made by a set-returning function");
   });
 
+  it("weighs an INTERSECT of one-hypothesis branches by every branch's scans: at least a PHI row per fact it keeps", async () => {
+    // Each branch keeps the candidates agreeing with one patient's sex; the intersection of twelve is the one id
+    // spelling all twelve. Not a chooser (a row is kept by what a row of each branch has, as an inner join keeps
+    // it), but every branch's scans count, so the row weighs more than the twelve facts it carries.
+    const branch = (k: number) =>
+      `SELECT c.id FROM patients c JOIN patients p ON p.id = ${k} AND p.sex = CASE WHEN (c.id >> ${k - 1}) & 1 = 1 THEN 'F' ELSE 'M' END WHERE c.id BETWEEN 1 AND 4095`;
+    const sql = Array.from({ length: 12 }, (_, i) => branch(i + 1)).join(" INTERSECT ");
+    const decision = await decide(sql, 1);
+    expect(decision.rowBudget?.weight ?? 0, decision.reasons.join("; ")).toBeGreaterThanOrEqual(24);
+    // Over generated candidates each branch scans patients once: twelve facts weigh twelve rows.
+    const generated = (k: number) =>
+      `SELECT x FROM patients p, generate_series(0, 4095) x WHERE p.id = ${k} AND ((x >> ${k - 1}) & 1 = 1) = (p.sex = 'F')`;
+    const overGenerated = `${Array.from({ length: 12 }, (_, i) => generated(i + 1)).join(" INTERSECT ")} LIMIT 1`;
+    const second = await decide(overGenerated, 1);
+    expect(second.rowBudget?.weight ?? 0, second.reasons.join("; ")).toBeGreaterThanOrEqual(12);
+  });
+
   it("takes every built-in the catalog marks proretset for a set-returning function, the hand-kept list besides", async () => {
     // pg_timezone_names() is on no hand-kept list: the catalog says it returns a set.
     const unlisted = `SELECT s.n FROM (SELECT (pg_timezone_names()).name AS n) s WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = 7 AND p.sex = 'F' AND s.n = 'UTC') LIMIT 1`;
