@@ -1,0 +1,224 @@
+// Quantitative non-interference: statements that choose rows by other patients' facts, run in worlds that differ only in those facts, may tell no more bits than the PHI rows they are charged.
+
+import { PGlite } from "@electric-sql/pglite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
+import { decideStatement } from "#shared/sessions/decide.ts";
+import { classify } from "#shared/sql/classify.ts";
+import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
+import type { Catalog } from "#shared/sql/types.ts";
+import { demoPolicyWith } from "#test/support/approvals.ts";
+import { NIGHTLY_PRINCIPAL } from "#test/support/nightly-principal.ts";
+import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
+import { loadCatalog } from "../sql/fixture-db.ts";
+
+/** The secrets: the sex of patients 1..SECRETS. Candidates 0..2^SECRETS - 1 each stand for one assignment. */
+const SECRETS = 8;
+const CANDIDATES = 2 ** SECRETS;
+/** Worlds: every patient 'M', every patient 'F', and random assignments from a fixed seed. */
+const RANDOM_WORLDS = 30;
+
+let db: PGlite;
+let catalog: Catalog;
+let demo: LoadedPolicy;
+const worlds: number[] = [];
+
+/** A small deterministic generator (mulberry32), so every run tests the same worlds. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  await loadSqlParser();
+  db = await PGlite.create();
+  await db.exec(EHR_SCHEMA_SQL);
+  // Synthetic rows only (nothing here is anyone's data): the facts under test are the first patients' sex.
+  await db.exec(`INSERT INTO patients (id, mrn, ssn, first_name, last_name, dob, sex, address, city, state, zip)
+    SELECT i, 'MRN-' || lpad(i::text, 7, '0'), '000-00-' || lpad(i::text, 4, '0'), 'A', 'B', DATE '2000-01-01',
+      'M', 'C', 'D', 'CA', '00000' FROM generate_series(1, ${CANDIDATES + 44}) i`);
+  await db.exec("ANALYZE patients");
+  catalog = await loadCatalog(db);
+  demo = parsePolicy(await demoPolicyWith([]), "demo");
+  const random = prng(14);
+  worlds.push(0, CANDIDATES - 1);
+  for (let i = 0; i < RANDOM_WORLDS; i++) worlds.push(Math.floor(random() * CANDIDATES));
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+/** The answers of `sql` in each world (the first SECRETS patients 'F' where the world's bit is set), as JSON. */
+async function answers(sql: string): Promise<{ distinct: number; maxRows: number }> {
+  const seen = new Set<string>();
+  let maxRows = 0;
+  for (const world of worlds) {
+    const female = Array.from({ length: SECRETS }, (_, i) => i + 1).filter((id) => (world >> (id - 1)) & 1);
+    await db.exec("BEGIN");
+    try {
+      await db.query(
+        `UPDATE patients SET sex = CASE WHEN id = ANY($1::int[]) THEN 'F' ELSE 'M' END WHERE id <= ${SECRETS}`,
+        [female],
+      );
+      const result = await db.query(sql, [], { rowMode: "array" });
+      seen.add(JSON.stringify(result.rows));
+      maxRows = Math.max(maxRows, result.rows.length);
+    } finally {
+      await db.exec("ROLLBACK");
+    }
+  }
+  return { distinct: seen.size, maxRows };
+}
+
+/** What the gateway would decide for the nightly principal, with the most permissive planner estimate (1 row). */
+async function decide(sql: string) {
+  const { decision } = await decideStatement({
+    policy: demo,
+    context: { devIssuer: undefined },
+    principal: NIGHTLY_PRINCIPAL,
+    classification: classify(parseStatement(sql), catalog),
+    purpose: null,
+    estimateRows: async () => 1,
+    windowRows: async () => 0,
+  });
+  return decision;
+}
+
+/** Sources of candidates: each row has `k`, one candidate assignment. */
+const SOURCES: Record<string, { from: string; k: string; where: string }> = {
+  patients: { from: "patients c", k: "(c.id - 1)", where: `c.id BETWEEN 1 AND ${CANDIDATES}` },
+  generated: { from: `generate_series(0, ${CANDIDATES - 1}) g`, k: "g", where: "true" },
+  setReturning: { from: `(SELECT generate_series(0, ${CANDIDATES - 1}) AS n) c`, k: "c.n", where: "true" },
+  derived: {
+    from: `(SELECT q.id - 1 AS n FROM patients q WHERE q.id <= ${CANDIDATES}) c`,
+    k: "c.n",
+    where: "true",
+  },
+};
+
+/** Whether patient `p` contradicts candidate `k`'s hypothesis about its sex, written three ways. */
+const MISMATCH: Record<string, (k: string, p: string) => string> = {
+  computed: (k, p) => `(${p}.sex = 'F') <> (((${k}) >> (${p}.id - 1)) & 1 = 1)`,
+  simpleCase: (k, p) =>
+    `CASE ((${k}) >> (${p}.id - 1)) & 1 WHEN 1 THEN ${p}.sex <> 'F' ELSE ${p}.sex = 'F' END`,
+  inLists: (k, p) =>
+    `(${Array.from({ length: SECRETS }, (_, j) => {
+      const set = Array.from({ length: CANDIDATES }, (_, c) => c).filter((c) => (c >> j) & 1);
+      return `(${p}.id = ${j + 1} AND CASE WHEN (${k}) IN (${set.join(", ")}) THEN ${p}.sex <> 'F' ELSE ${p}.sex = 'F' END)`;
+    }).join(" OR ")})`,
+};
+
+const SECRET_ROWS = (p: string) => `${p}.id BETWEEN 1 AND ${SECRETS}`;
+
+/** Ways to keep the candidates no secret row contradicts (ideally exactly one: the world's assignment). */
+const COMBINATORS: Record<
+  string,
+  (s: { from: string; k: string; where: string }, m: (k: string, p: string) => string) => string
+> = {
+  notExists: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} AND NOT EXISTS (SELECT 1 FROM patients p WHERE ${SECRET_ROWS("p")} AND ${m(s.k, "p")})`,
+  leftJoinNull: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} LEFT JOIN patients p ON ${SECRET_ROWS("p")} AND ${m(s.k, "p")} WHERE ${s.where} AND p.id IS NULL`,
+  except: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} EXCEPT SELECT ${s.k} FROM ${s.from} JOIN patients p ON ${SECRET_ROWS("p")} AND ${m(s.k, "p")} WHERE ${s.where}`,
+  havingFilter: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} JOIN patients p ON ${SECRET_ROWS("p")} WHERE ${s.where} GROUP BY ${s.k} HAVING count(*) FILTER (WHERE ${m(s.k, "p")}) = 0`,
+  notIn: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} AND ${s.k} NOT IN (SELECT ${s.k} FROM ${s.from} JOIN patients p ON ${SECRET_ROWS("p")} AND ${m(s.k, "p")} WHERE ${s.where})`,
+  scalarCount: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} AND (SELECT count(*) FROM patients p WHERE ${SECRET_ROWS("p")} AND ${m(s.k, "p")}) = 0`,
+  windowSum: (s, m) =>
+    `SELECT w.k FROM (SELECT ${s.k} AS k, sum(CASE WHEN ${m(s.k, "p")} THEN 1 ELSE 0 END) OVER (PARTITION BY ${s.k}) AS n FROM ${s.from} JOIN patients p ON ${SECRET_ROWS("p")} WHERE ${s.where}) w WHERE w.n = 0`,
+  lateralCount: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} CROSS JOIN LATERAL (SELECT count(*) AS n FROM patients p WHERE ${SECRET_ROWS("p")} AND ${m(s.k, "p")}) x WHERE ${s.where} AND x.n = 0`,
+  valueThenFilter: (s, m) =>
+    `SELECT v.k FROM (SELECT ${s.k} AS k, (SELECT p.id FROM patients p WHERE ${SECRET_ROWS("p")} AND ${m(s.k, "p")} LIMIT 1) AS hit FROM ${s.from} WHERE ${s.where}) v WHERE v.hit IS NULL`,
+  orderByMismatches: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} ORDER BY (SELECT count(*) FROM patients p WHERE ${SECRET_ROWS("p")} AND ${m(s.k, "p")}), 1 LIMIT 1`,
+  distinctOnFirst: (s, m) =>
+    `SELECT d.k FROM (SELECT DISTINCT ON (${s.k}) ${s.k} AS k, ${m(s.k, "p")} AS bad FROM ${s.from} JOIN patients p ON ${SECRET_ROWS("p")} WHERE ${s.where} ORDER BY ${s.k}, 2 DESC) d WHERE NOT d.bad`,
+  intersect: (s, m) =>
+    Array.from(
+      { length: SECRETS },
+      (_, j) =>
+        `SELECT ${s.k} AS k FROM ${s.from} JOIN patients p ON p.id = ${j + 1} AND NOT (${m(s.k, "p")}) WHERE ${s.where}`,
+    ).join(" INTERSECT "),
+  allOperator: (s, m) =>
+    `SELECT ${s.k} AS k FROM ${s.from} WHERE ${s.where} AND false = ALL (SELECT ${m(s.k, "p")} FROM patients p WHERE ${SECRET_ROWS("p")})`,
+};
+
+/** Each statement as written, limited, inside a CTE and inside a derived table. */
+const WRAPPERS: Record<string, (sql: string) => string> = {
+  plain: (sql) => sql,
+  limited: (sql) => `SELECT * FROM (${sql}) t LIMIT 1`,
+  cte: (sql) => `WITH t AS (${sql}) SELECT t.k FROM t`,
+  derived: (sql) => `SELECT t.k + 0 AS k FROM (${sql}) t`,
+};
+
+function* statements(): Generator<[string, string]> {
+  for (const [source, s] of Object.entries(SOURCES))
+    for (const [mismatch, m] of Object.entries(MISMATCH))
+      for (const [combinator, c] of Object.entries(COMBINATORS))
+        for (const [wrapper, w] of Object.entries(WRAPPERS))
+          yield [`${combinator}/${source}/${mismatch}/${wrapper}`, w(c(s, m))];
+}
+
+describe("choosing rows by other patients' facts", () => {
+  it("measures a leak: a plain read of the secret rows tells as many bits as worlds can show, charged a row per patient", async () => {
+    const sql = `SELECT id, sex FROM patients WHERE id BETWEEN 1 AND ${SECRETS} ORDER BY id`;
+    const decision = await decide(sql);
+    expect(decision.outcome).toBe("allow");
+    const { distinct, maxRows } = await answers(sql);
+    // Every world a different answer: the apparatus sees each assignment.
+    expect(distinct).toBe(new Set(worlds).size);
+    expect(maxRows * (decision.rowBudget?.weight ?? 1)).toBeGreaterThanOrEqual(Math.log2(distinct));
+  });
+
+  it("answers every generated selection only with an approval, or charges at least a PHI row per bit it tells", async () => {
+    const outcomes = { allowed: 0, gated: 0, refused: 0 };
+    const leaks: string[] = [];
+    let gatedLeaking = 0;
+    const allowedRuns: string[] = [];
+    for (const [name, sql] of statements()) {
+      let decision: Awaited<ReturnType<typeof decide>>;
+      try {
+        decision = await decide(sql);
+      } catch {
+        outcomes.refused++;
+        continue;
+      }
+      if (decision.outcome === "deny") {
+        outcomes.refused++;
+        continue;
+      }
+      if (decision.outcome === "require_approval") {
+        outcomes.gated++;
+        // Run a sample of the gated ones: they must really tell the assignment, or the test proves nothing.
+        if (gatedLeaking < 12 && outcomes.gated % 9 === 1) {
+          const { distinct } = await answers(sql);
+          if (Math.log2(distinct) >= SECRETS - 4) gatedLeaking++;
+        }
+        continue;
+      }
+      outcomes.allowed++;
+      const { distinct, maxRows } = await answers(sql);
+      const bits = Math.log2(distinct);
+      const charged = maxRows * (decision.rowBudget?.weight ?? 1);
+      allowedRuns.push(`${name} ${bits.toFixed(1)}/${charged}`);
+      if (bits > charged) leaks.push(`${name}: ${bits.toFixed(2)} bits for ${charged} rows charged`);
+    }
+    if (process.env.SELECTION_LEAK_DEBUG === "1")
+      console.log(JSON.stringify({ outcomes, gatedLeaking, allowedRuns }));
+    expect(leaks).toEqual([]);
+    // The generator must produce statements the analyzer takes (not refusals), and gated ones that do leak.
+    expect(outcomes.gated + outcomes.allowed, JSON.stringify(outcomes)).toBeGreaterThan(500);
+    expect(gatedLeaking, JSON.stringify(outcomes)).toBeGreaterThanOrEqual(10);
+  }, 300_000);
+});
