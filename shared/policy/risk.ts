@@ -134,10 +134,15 @@ function facts(input: RiskInput) {
   // An ORDER BY key that is neither an output nor a column as it is reaches the caller as the rows' order.
   // A cell or key combining several aggregates (`CASE WHEN count(*) FILTER (...) > 0 ... END || ...`) carries each
   // of them: the calls beyond one per cell count too (the twelfth outside attack put 600 counts in one cell).
+  // An aggregate that picks its own rows (a FILTER, a count of a computed argument) counts a subset of up to
+  // 2^SELECTION_BITS rows: up to that many bits, where a plain count says the size of the rows the statement's own
+  // predicate and groups chose (the twentieth outside attack decoded 897 patients' sex from 255 FILTER counts in one
+  // row weighed 256).
   const facts =
     classification.outputs.filter((o) => o.kind !== "copy").length +
     (classification.orderingKeys ?? 0) +
-    (classification.packedAggregates ?? 0);
+    (classification.packedAggregates ?? 0) +
+    SELECTION_BITS * (classification.subsetAggregates ?? 0);
   const scanned = new Map((classification.scans ?? []).map((r) => [`${r.schema}.${r.table}`, r.scans]));
   for (const t of readTables) {
     if (!phiTables.has(t)) continue;
@@ -498,10 +503,35 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
   return { reason: `${parts.join("; ")} (${rule.id}: ${rule.description})` };
 }
 
-/** An estimate as callers see it: its order of magnitude (`10^5`), not the planner's exact figure. */
+/**
+ * A row estimate as callers see it and as the rules decide by it: the nearest power of ten (1 for anything up to
+ * 1, unbounded for a figure that is not a number). A decision on the exact figure would tell it: a caller who adds
+ * constant columns moves a statement's weight one PHI row at a time and reads the estimate off where the decision
+ * flips (the twentieth outside attack read patients' encounter counts from the planner's most-common-values lists
+ * through dry runs). Rounding down is safe: an allowed statement still returns at most its row budget.
+ */
+export function estimateMagnitude(rows: number): number {
+  if (Number.isNaN(rows)) return Number.POSITIVE_INFINITY;
+  if (rows <= 1) return 1;
+  return 10 ** Math.round(Math.log10(rows));
+}
+
+/** A row estimate as callers see it: `10^k` for its {@link estimateMagnitude}, never the exact figure. */
 export function orderOfMagnitude(rows: number): string {
   if (!Number.isFinite(rows) || rows < 1) return "1";
   return `10^${Math.round(Math.log10(rows))}`;
+}
+
+/**
+ * A planner cost as the cost limit decides by it: the power of ten at or above it (what a refusal shows, so where
+ * refusals start tells no more). Against a limit that is a power of ten it decides as the exact cost would; never
+ * laxer, since nothing bounds a cost once the statement runs but its timeout.
+ */
+export function costCeiling(cost: number): number {
+  if (Number.isNaN(cost)) return Number.POSITIVE_INFINITY;
+  let ceiling = 1;
+  while (ceiling < cost && Number.isFinite(ceiling)) ceiling *= 10;
+  return ceiling;
 }
 
 /**
@@ -519,7 +549,7 @@ export async function assessRisk(input: RiskInput): Promise<RiskAssessment> {
   const probes: Probes = {
     async estimate() {
       estimatedRows ??= await input.estimateRows();
-      return estimatedRows;
+      return estimateMagnitude(estimatedRows);
     },
     async window(tables, seconds) {
       const key = `${seconds}\u0000${[...tables].sort().join(",")}`;

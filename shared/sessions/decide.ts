@@ -8,7 +8,7 @@ import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import { checkOpacity, joinsOnProtected, readsProtected } from "#shared/policy/opacity.ts";
-import { assessRisk, orderOfMagnitude } from "#shared/policy/risk.ts";
+import { assessRisk, costCeiling } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -43,7 +43,7 @@ export interface DecisionInput {
 
 /**
  * Planner-cost admission: a statement whose estimated cost exceeds the principal's `maxPlannerCost` is refused
- * before it runs, with the estimate (its order of magnitude) in the reason. A statement that looks up protected
+ * before it runs, with the estimate (its order of magnitude, which is also what it is decided by) in the reason. A statement that looks up protected
  * values is costed with those values hidden from the planner (a lookup elsewhere in the statement must not buy a
  * pass); fails closed when the executor cannot estimate.
  */
@@ -56,10 +56,11 @@ async function costRefusal(
   if (input.estimateCost === undefined)
     return { refusal: "the planner's cost could not be estimated (the policy limits it)" };
   const cost = await input.estimateCost(hidden);
-  if (cost <= limit) return { cost };
+  // Decided by its order of magnitude, as shown: the exact figure would be told by where the refusal starts.
+  if (costCeiling(cost) <= limit) return { cost };
   return {
     cost,
-    refusal: `the planner estimates a cost of about ${orderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`,
+    refusal: `the planner estimates a cost of up to 10^${Math.round(Math.log10(costCeiling(cost)))} (more than the limit ${limit}); refused before it runs`,
   };
 }
 

@@ -23,6 +23,9 @@
  *    returned row then weighing the bits such a choice can carry (issue 14, the fourteenth outside attack); the
  *    catalog records which columns a unique index covers (what ties a condition to the row it decides).
  * 8: set-returning built-ins by the catalog (`pg_proc.proretset` of the database in use) besides the hand-kept
- *    list: a call to any of them makes rows without a relation (`pg_timezone_names()` was one the list missed).
+ *    list: a call to any of them makes rows without a relation (`pg_timezone_names()` was one the list missed);
+ *    aggregate calls that pick their own rows (`Classification.subsetAggregates`: FILTER, a count of a computed
+ *    argument), each weighing the bits a count can say; row estimates decided by their order of magnitude (issue
+ *    14, the twentieth outside attack).
  */
 export const ANALYZER_VERSION = 8;

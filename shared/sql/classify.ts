@@ -143,6 +143,7 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
     ...(packed === 0 ? {} : { packedAggregates: packed }),
     ...(an.generatedRows.size === 0 ? {} : { generatedRows: sortSmall([...an.generatedRows], compare) }),
     ...(an.computedConditions === 0 ? {} : { computedConditions: an.computedConditions }),
+    ...(an.subsetAggregates === 0 ? {} : { subsetAggregates: an.subsetAggregates }),
     ...(an.repeatedAggregates.size === 0
       ? {}
       : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),

@@ -42,6 +42,10 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
     readOnly(sortNodes(call.agg_order), cx, CLAUSE_BITS.ordering, "aggregate_order_by");
   }
   if (call.agg_filter !== undefined) readOnly([call.agg_filter], cx, CLAUSE_BITS.predicate, "filter");
+  // An aggregate that picks its own rows — a FILTER, or a count of a computed argument — can count any subset of
+  // them; two hundred such counts in one row decoded nine hundred patients' sex (the twentieth outside attack).
+  if (call.agg_filter !== undefined || (count && args.some((arg) => (arg.transforms & ~T.cast) !== 0)))
+    cx.an.subsetAggregates++;
   if (call.over !== undefined) windowDef(call.over, cx);
   if (call.agg_distinct === true) for (const arg of args) cx.an.expose(arg, "aggregate_distinct");
   if (count) {

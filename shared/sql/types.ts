@@ -253,6 +253,13 @@ export interface Classification {
    * none). Absent in records made before analyzer 6.
    */
   readonly computedConditions?: number;
+  /**
+   * Aggregate calls that pick their own subset of the rows they aggregate (absent when none): a FILTER clause, or a
+   * count of an argument that is not a column as it is (`count(CASE WHEN ... THEN 1 END)`). Each says up to log2 of
+   * the rows it may count about them, and many in one row count overlapping subsets whose sizes decode each row's
+   * fact (`shared/policy/risk.ts`). Absent in records made before analyzer 8.
+   */
+  readonly subsetAggregates?: number;
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
   /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */

@@ -90,6 +90,8 @@ export class Analysis {
   readonly generatedRows = new Set<string>();
   /** Computed operands inside condition subqueries (`Classification.computedConditions`). */
   computedConditions = 0;
+  /** Aggregate calls that pick their own rows (`Classification.subsetAggregates`). */
+  subsetAggregates = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
   /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */

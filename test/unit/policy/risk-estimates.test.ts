@@ -2,7 +2,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
-import { orderOfMagnitude } from "#shared/policy/risk.ts";
+import { costCeiling, estimateMagnitude, orderOfMagnitude } from "#shared/policy/risk.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
@@ -57,6 +57,45 @@ describe("risk rules and the planner's estimate", () => {
     expect(decision.outcome).toBe("require_approval");
     expect(decision.reasons.join(" ")).toContain("about 10^5 rows");
     expect(decision.reasons.join(" ")).not.toContain("123456");
+  });
+
+  it("decides by the estimate's order of magnitude only: a weight tuned row by row cannot read the exact figure (the twentieth outside attack)", async () => {
+    // Each constant column adds a PHI row to the weight; the decision flips where estimate × weight passes 1,000.
+    const decisions = async (estimate: number) => {
+      const outcomes: string[] = [];
+      for (const n of [0, 5, 9, 12, 15, 17, 20, 30, 50, 99]) {
+        const columns = Array.from({ length: n }, (_, i) => `, 0 AS z${i}`).join("");
+        const { decision } = await decide(
+          `SELECT x.id${columns} FROM encounters x WHERE x.patient_id = 7`,
+          async () => estimate,
+        );
+        outcomes.push(decision.outcome);
+      }
+      return outcomes;
+    };
+    // 45 and 58 encounters (two patients of the most-common-values list) decide alike at every weight, as they
+    // are shown alike ("about 10^2").
+    const heavy = await decisions(45);
+    expect(heavy).toContain("allow");
+    expect(heavy).toContain("require_approval");
+    expect(await decisions(58)).toEqual(heavy);
+    expect(await decisions(99)).toEqual(heavy);
+    // Another order of magnitude decides otherwise, and is shown otherwise ("about 10^1").
+    expect(await decisions(6)).not.toEqual(heavy);
+    expect([
+      estimateMagnitude(0.5),
+      estimateMagnitude(6),
+      estimateMagnitude(45),
+      estimateMagnitude(58),
+    ]).toEqual([1, 10, 100, 100]);
+    expect(estimateMagnitude(Number.NaN)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("limits the planner's cost by the power of ten at or above it", () => {
+    expect([0, 1, 2, 10, 11, 99_999, 100_000, 100_001].map(costCeiling)).toEqual([
+      1, 1, 10, 10, 100, 100_000, 100_000, 1_000_000,
+    ]);
+    expect(costCeiling(Number.NaN)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it("rounds on the logarithm", () => {

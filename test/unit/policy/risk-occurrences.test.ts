@@ -122,8 +122,8 @@ beforeAll(async () => {
 
 describe("PHI rows by occurrence of a protected table", () => {
   it.each(WEIGHED)("%s counts each occurrence", async (_, sql, weight) => {
-    // A small estimate: restricted as result rows, not as PHI rows.
-    const estimate = Math.floor(1000 / weight) + 1;
+    // A small estimate: restricted as result rows, not as PHI rows (the rules see its order of magnitude).
+    const estimate = 10 ** (Math.floor(Math.log10(1000 / weight)) + 1);
     const decision = await decide(sql, estimate);
     expect(decision.occurrences).toEqual({ "public.patients": weight });
     expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
@@ -150,8 +150,8 @@ describe("PHI rows by occurrence of a protected table", () => {
 
   it("counts every PHI table read: a join partner as a row, a condition subquery as one per result column", async () => {
     const partner = await decide(
-      "SELECT p.ssn, p.dob FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 400 AND e.id <= 400",
-      400,
+      "SELECT p.ssn, p.dob FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.id <= 300 AND e.id <= 300",
+      300,
     );
     expect(partner.phiTables).toEqual(["public.encounters", "public.patients"]);
     expect(partner.occurrences).toBeUndefined();
@@ -232,7 +232,7 @@ describe("PHI rows by occurrence of a protected table", () => {
     expect(many.phiTables).toEqual(["public.encounters", "public.patients"]);
     expect(many.outcome, many.reasons.join("; ")).toBe("require_approval");
     expect(many.reasons.join(" ")).toContain("2 PHI rows each (more than 1000 PHI rows)");
-    const few = await decide(sql, 400);
+    const few = await decide(sql, 300);
     expect(few.outcome, few.reasons.join("; ")).toBe("allow");
     expect(few.rowBudget).toMatchObject({ rows: 1000, action: "require_approval", weight: 2 });
     // A LIMIT under the rule's figure counts its PHI rows, not its result rows.
@@ -638,6 +638,39 @@ describe("PHI rows by occurrence of a protected table", () => {
     const generated = await decide(srf, 1);
     expect(generated.outcome).toBe("require_approval");
     expect(generated.reasons.join(" ")).toContain("rows made by a set-returning function");
+  });
+
+  it("weighs an aggregate that picks its own rows by the bits a count of them can say (the twentieth outside attack)", async () => {
+    // 255 counts of overlapping subsets of 897 patients, each a FILTER over a bit mask of ids, decoded every one's
+    // sex from one row weighed 256. Each such cell now weighs SELECTION_BITS more.
+    const mask = (r: number) => `'\\x${((r * 37) % 256).toString(16).padStart(2, "0").repeat(113)}'::bytea`;
+    const cells = (n: number, form: (r: number) => string) =>
+      Array.from({ length: n }, (_, r) => `${form(r)} AS c${r}`).join(", ");
+    const filtered = `SELECT ${cells(255, (r) => `count(*) FILTER (WHERE p.sex = 'F' AND get_bit(${mask(r)}, p.id - 1001) = 1)`)} FROM patients p WHERE p.id BETWEEN 1001 AND 1897`;
+    expect(classified(filtered).subsetAggregates).toBe(255);
+    const decision = await decide(filtered, 1);
+    expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
+    // The same through count of a CASE, count(DISTINCT CASE ...) and max(...) FILTER.
+    for (const form of [
+      (r: number) => `count(CASE WHEN p.sex = 'F' AND get_bit(${mask(r)}, p.id - 1001) = 1 THEN 1 END)`,
+      (r: number) =>
+        `count(DISTINCT CASE WHEN p.sex = 'F' AND get_bit(${mask(r)}, p.id - 1001) = 1 THEN p.id END)`,
+      (r: number) => `max(p.id) FILTER (WHERE p.sex = 'F' AND get_bit(${mask(r)}, p.id - 1001) = 1)`,
+    ]) {
+      const sql = `SELECT ${cells(3, form)} FROM patients p WHERE p.id BETWEEN 1001 AND 1897`;
+      expect(classified(sql).subsetAggregates, sql.slice(0, 80)).toBe(3);
+      expect((await decide(sql, 1)).rowBudget?.weight ?? 0).toBeGreaterThanOrEqual(3 * SELECTION_BITS);
+    }
+    // A count of the rows the statement's own predicate chose, and a count of a column as it is, weigh as before.
+    for (const sql of [
+      "SELECT count(*) FROM patients p WHERE p.sex = 'F' AND p.id BETWEEN 1001 AND 1897",
+      "SELECT count(e.diagnosis_code), count(*) FROM encounters e WHERE e.patient_id = 7",
+    ]) {
+      expect(classified(sql).subsetAggregates, sql).toBeUndefined();
+      const plain = await decide(sql, 1);
+      expect(plain.outcome, plain.reasons.join("; ")).toBe("allow");
+      expect(plain.rowBudget?.weight ?? 1, sql).toBeLessThan(SELECTION_BITS);
+    }
   });
 
   it("weighs an INTERSECT of one-hypothesis branches by every branch's scans: at least a PHI row per fact it keeps", async () => {
