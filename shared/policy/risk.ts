@@ -534,6 +534,12 @@ export function costCeiling(cost: number): number {
   return ceiling;
 }
 
+/** A planner cost as a refusal shows it: `10^k` for its {@link costCeiling}. */
+export function costOrderOfMagnitude(cost: number): string {
+  const ceiling = costCeiling(cost);
+  return Number.isFinite(ceiling) ? `10^${Math.round(Math.log10(ceiling))}` : "more than 10^308";
+}
+
 /**
  * Applies the policy's risk rules (every condition of a rule must hold). Denial wins over approval. The planner is
  * asked at most once, and only for a rule whose other conditions already hold. (How protected values may be used

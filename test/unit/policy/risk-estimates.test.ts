@@ -2,7 +2,12 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedPolicy, loadPolicyFile } from "#shared/policy/load.ts";
-import { costCeiling, estimateMagnitude, orderOfMagnitude } from "#shared/policy/risk.ts";
+import {
+  costCeiling,
+  costOrderOfMagnitude,
+  estimateMagnitude,
+  orderOfMagnitude,
+} from "#shared/policy/risk.ts";
 import { decideStatement } from "#shared/sessions/decide.ts";
 import { classify } from "#shared/sql/classify.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
@@ -96,6 +101,11 @@ describe("risk rules and the planner's estimate", () => {
       1, 1, 10, 10, 100, 100_000, 100_000, 1_000_000,
     ]);
     expect(costCeiling(Number.NaN)).toBe(Number.POSITIVE_INFINITY);
+    expect([1234, 100_000, Number.NaN].map(costOrderOfMagnitude)).toEqual([
+      "10^4",
+      "10^5",
+      "more than 10^308",
+    ]);
   });
 
   it("rounds on the logarithm", () => {
