@@ -184,6 +184,70 @@ const WRAPPERS: Record<string, (sql: string) => string> = {
   derived: (sql) => `SELECT t.k FROM (${sql}) t WHERE t.k IS NOT NULL`,
 };
 
+/** More sources, hypothesis encodings and wrappers, for random compositions. */
+const MORE_SOURCES: Record<string, { from: string; k: string; where: string }> = {
+  values: {
+    from: `(VALUES ${Array.from({ length: CANDIDATES }, (_, c) => `(${c})`).join(", ")}) v(n)`,
+    k: "v.n",
+    where: "true",
+  },
+  unnest: {
+    from: `unnest('{${Array.from({ length: CANDIDATES }, (_, c) => c).join(",")}}'::int[]) u(n)`,
+    k: "u.n",
+    where: "true",
+  },
+  unionAll: {
+    from: `(SELECT q.id - 1 AS n FROM patients q WHERE q.id <= ${CANDIDATES / 2} UNION ALL SELECT q.id + ${CANDIDATES / 2 - 1} FROM patients q WHERE q.id <= ${CANDIDATES / 2}) c`,
+    k: "c.n",
+    where: "true",
+  },
+  withInside: {
+    from: `(WITH w AS (SELECT q.id - 1 AS n FROM patients q WHERE q.id <= ${CANDIDATES}) SELECT w.n FROM w) c`,
+    k: "c.n",
+    where: "true",
+  },
+};
+
+const MORE_MISMATCH: Record<string, (k: string, p: string) => string> = {
+  modulo: (k, p) => `(${p}.sex = 'F') <> (mod((${k}) / power(2, ${p}.id - 1)::int, 2) = 1)`,
+  bitString: (k, p) =>
+    `(${p}.sex = 'F') <> (substr(((${k})::bit(${SECRETS}))::text, ${SECRETS + 1} - ${p}.id, 1) = '1')`,
+  caseLadder: (k, p) =>
+    `(CASE ${p}.id ${Array.from({ length: SECRETS }, (_, j) => `WHEN ${j + 1} THEN ((${k}) & ${1 << j}) <> 0`).join(" ")} END) <> (${p}.sex = 'F')`,
+};
+
+const MORE_WRAPPERS: Record<string, (sql: string) => string> = {
+  orderLimit: (sql) => `SELECT t.k FROM (${sql}) t ORDER BY t.k LIMIT 5`,
+  distinct: (sql) => `SELECT DISTINCT t.k FROM (${sql}) t`,
+  unionEmpty: (sql) => `SELECT t.k FROM (${sql}) t UNION ALL SELECT NULL WHERE false`,
+  cteJoined: (sql) => `WITH t AS (${sql}) SELECT a.k FROM t a JOIN t b ON b.k = a.k`,
+  existsTrue: (sql) => `SELECT t.k FROM (${sql}) t WHERE EXISTS (SELECT 1)`,
+};
+
+/** `count` statements drawn at random (fixed seed): a source, an encoding, a combinator and up to three wrappers. */
+function* composed(count: number): Generator<[string, string]> {
+  const random = prng(20);
+  const pick = <T>(entries: [string, T][]): [string, T] =>
+    entries[Math.floor(random() * entries.length)] as [string, T];
+  const sources = Object.entries({ ...SOURCES, ...MORE_SOURCES });
+  const mismatches = Object.entries({ ...MISMATCH, ...MORE_MISMATCH });
+  const combinators = Object.entries(COMBINATORS);
+  const wrappers = Object.entries({ ...WRAPPERS, ...MORE_WRAPPERS });
+  for (let i = 0; i < count; i++) {
+    const [source, s] = pick(sources);
+    const [mismatch, m] = pick(mismatches);
+    const [combinator, c] = pick(combinators);
+    let sql = c(s, m);
+    const names = [combinator, source, mismatch];
+    for (let depth = Math.floor(random() * 4); depth > 0; depth--) {
+      const [wrapper, w] = pick(wrappers);
+      sql = w(sql);
+      names.push(wrapper);
+    }
+    yield [names.join("/"), sql];
+  }
+}
+
 function* statements(): Generator<[string, string]> {
   for (const [source, s] of Object.entries(SOURCES))
     for (const [mismatch, m] of Object.entries(MISMATCH))
@@ -328,5 +392,38 @@ describe("choosing rows by other patients' facts", () => {
     // The generator must produce statements the analyzer takes (not refusals), and gated ones that do leak.
     expect(outcomes.gated + outcomes.allowed, JSON.stringify(outcomes)).toBeGreaterThan(700);
     expect(gatedLeaking, JSON.stringify(outcomes)).toBeGreaterThanOrEqual(10);
+  }, 300_000);
+  it("answers 1,500 randomly composed selections only with an approval, or charges at least a PHI row per bit", async () => {
+    const outcomes = { allowed: 0, gated: 0, refused: 0, ran: 0, failed: 0 };
+    const leaks: string[] = [];
+    for (const [name, sql] of composed(1500)) {
+      let decision: Awaited<ReturnType<typeof decide>>;
+      try {
+        decision = await decide(sql);
+      } catch {
+        outcomes.refused++;
+        continue;
+      }
+      if (decision.outcome !== "allow") {
+        outcomes[decision.outcome === "deny" ? "refused" : "gated"]++;
+        continue;
+      }
+      outcomes.allowed++;
+      if (chargedAtLeastSecrets(decision)) continue;
+      let measured: { distinct: number; maxRows: number };
+      try {
+        measured = await answers(sql);
+      } catch {
+        // PostgreSQL refused the composition (a type it cannot unify): nothing came back to leak.
+        outcomes.failed++;
+        continue;
+      }
+      outcomes.ran++;
+      const charged = measured.maxRows * (decision.rowBudget?.weight ?? 1);
+      if (Math.log2(measured.distinct) > charged)
+        leaks.push(`${name}: ${Math.log2(measured.distinct).toFixed(2)} bits for ${charged} rows charged`);
+    }
+    expect(leaks).toEqual([]);
+    expect(outcomes.gated + outcomes.allowed, JSON.stringify(outcomes)).toBeGreaterThan(1200);
   }, 300_000);
 });
