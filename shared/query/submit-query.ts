@@ -31,6 +31,7 @@ import {
   type RequestContext,
   requestDigest,
 } from "#shared/sessions/new-record.ts";
+import { ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
 import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
 import { budgetReason, type RowBudget, RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import { loadStoredResult } from "#shared/sessions/run-statement.ts";
@@ -324,6 +325,9 @@ async function dryRun(
     matchContext: deps.policy.context,
   });
   await deps.sessions.create(record);
+  // Counted before the answer, as a completed session's rows are (a failure withholds it).
+  const reads = ledgerReadsOf(record);
+  if (reads !== undefined) await deps.reads.add(reads);
   deps.logger.info("session recorded", {
     sessionId: record.sessionId,
     status: "dry_run",

@@ -43,10 +43,17 @@ export function ledgerTablesOf(record: Pick<SessionRecord, "decision" | "masking
 /**
  * What a session adds to the ledger, for a session without an approval that read a PHI table: a completed one its
  * result rows, and at least one (an empty result still answers the statement's question); one whose statement ran
- * and failed one (its error is an answer too: `1/0` under a condition on PHI); undefined for every other session.
+ * and failed one (its error is an answer too: `1/0` under a condition on PHI); a dry run decided by the planner's
+ * estimate one per table; undefined for every other session.
  */
 export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
   if (record.approval !== null || record.completedAt === null) return undefined;
+  // A dry run whose decision the planner's estimate shaped tells about the PHI tables' statistics, and a caller
+  // who scales the estimate by a factor of its own (a second scan, a range) reads it off where the answer turns:
+  // how many encounters a patient has, from the planner's most-common-values list (the twenty-first outside attack,
+  // 1,500 dry runs charged nothing). It counts one PHI row of each PHI table it reads, as reading a row would.
+  if (record.status === "dry_run")
+    return estimated(record) ? readsOf(record, 1, new Date(record.completedAt), false) : undefined;
   if (record.status === "completed")
     return readsOf(record, Math.max(1, record.execution?.rowCount ?? 0), new Date(record.completedAt));
   if (record.status === "failed" && record.execution?.startedAt !== undefined)
@@ -77,10 +84,15 @@ export function journalReadsOf(record: SessionRecord): LedgerReads | undefined {
   return undefined;
 }
 
-function readsOf(record: SessionRecord, rows: number, at: Date): LedgerReads | undefined {
+/** Whether the planner's estimate was asked for the session's decision (a risk rule needed it). */
+function estimated(record: SessionRecord): boolean {
+  return record.decision.estimatedRows !== undefined && record.decision.estimatedRows !== null;
+}
+
+function readsOf(record: SessionRecord, rows: number, at: Date, weighed = true): LedgerReads | undefined {
   const tables = ledgerTablesOf(record);
   if (tables.length === 0) return undefined;
-  const weights = Object.entries(record.decision.occurrences ?? {}).filter(
+  const weights = Object.entries((weighed ? record.decision.occurrences : undefined) ?? {}).filter(
     ([table, weight]) => tables.includes(table) && weight > 1,
   );
   return {

@@ -18,6 +18,7 @@ const CALLERS = [
   "unmasked",
   "tables",
   "over-budget",
+  "dry-runs",
 ];
 
 /**
@@ -107,6 +108,20 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     }
     // Five over-budget runs counted (one PHI row each): the window is spent.
     expect(await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+  });
+
+  it("counts a dry run decided by the planner's estimate as a PHI row: its answer tells the estimate (the twenty-first outside attack)", async () => {
+    const token = await gw.token("repo:acme/slices:ref:refs/heads/dry-runs");
+    expect(await statuses("dry-runs", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"])).toEqual([
+      200,
+    ]);
+    for (let k = 0; k < 5; k++) {
+      const sql = `SELECT e.id FROM encounters e, encounters e2 WHERE e.patient_id = ${100 + k} AND e2.id <= 5000`;
+      const answer = await gw.query(token, { sql, dryRun: true });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    }
+    // Five dry runs counted (one PHI row each): the window is spent.
+    expect(await statuses("dry-runs", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
   });
 
   it("counts key ranges written as literals (BETWEEN) as one read", async () => {

@@ -83,6 +83,37 @@ describe("the read ledger", () => {
     });
   });
 
+  it("counts a dry run decided by the planner's estimate as one PHI row per table, unweighed (the twenty-first outside attack)", () => {
+    const decision = {
+      ...completed().decision,
+      estimatedRows: 68,
+      occurrences: { "public.patients": 3 },
+      phiTables: ["public.encounters"],
+    };
+    const dry = completed({ status: "dry_run", execution: null, decision });
+    expect(ledgerReadsOf(dry)).toEqual({
+      principal: `policy-principal:${decision.matchedPrincipal}`,
+      tables: ["public.encounters", "public.patients"],
+      rows: 1,
+      at: AT,
+    });
+    // Decided without the estimate (no rule needed it): the answer tells nothing the policy does not.
+    expect(
+      ledgerReadsOf(
+        completed({ status: "dry_run", execution: null, decision: { ...decision, estimatedRows: null } }),
+      ),
+    ).toBeUndefined();
+    expect(
+      ledgerReadsOf(
+        completed({
+          status: "dry_run",
+          execution: null,
+          decision: { ...decision, estimatedRows: undefined },
+        }),
+      ),
+    ).toBeUndefined();
+  });
+
   it("sums per principal and table from the bucket holding `since` on, and forgets what no window reaches", async () => {
     let now = AT;
     const ledger = new MemoryReadLedger(() => now);
