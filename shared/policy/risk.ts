@@ -406,8 +406,11 @@ async function unrestricted(
   const weight = weightOf(tables, f);
   const rows = estimated * weight;
   if (rows <= threshold) return undefined;
-  const times = weight > 1 ? `, ${weight} PHI rows each` : "";
-  return `${tables.join(", ")} read with predicates the planner estimates to leave about ${orderOfMagnitude(estimated)} rows${times} (more than ${threshold} PHI rows)`;
+  const times = weight > 1 ? ` (${weight} PHI rows per result row)` : "";
+  // The estimate itself is never shown: a caller who stacks scans of one patient's rows raises it to a power of its
+  // choosing, and even its order of magnitude then spells that patient's planner statistics (the twenty-second
+  // outside attack read all 10,000 patients' encounter frequencies from the exponent shown, 950 dry runs).
+  return `${tables.join(", ")} read with predicates the planner estimates to leave more than ${threshold} PHI rows${times}`;
 }
 
 /**
@@ -492,10 +495,7 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
   }
   if (w.estimatedRowsOver !== undefined) {
     const rows = await probes.estimate();
-    if (rows > w.estimatedRowsOver)
-      parts.push(
-        `the planner estimates about ${orderOfMagnitude(rows)} rows (more than ${w.estimatedRowsOver})`,
-      );
+    if (rows > w.estimatedRowsOver) parts.push(`the planner estimates more than ${w.estimatedRowsOver} rows`);
     else if (f.phiResultTables.size > 0) within(w.estimatedRowsOver * weightOf([...f.phiResultTables], f));
     else return undefined;
   }
@@ -504,11 +504,11 @@ async function ruleFires(rule: RiskRule, input: RiskInput, f: Facts, probes: Pro
 }
 
 /**
- * A row estimate as callers see it and as the rules decide by it: the nearest power of ten (1 for anything up to
- * 1, unbounded for a figure that is not a number). A decision on the exact figure would tell it: a caller who adds
- * constant columns moves a statement's weight one PHI row at a time and reads the estimate off where the decision
- * flips (the twentieth outside attack read patients' encounter counts from the planner's most-common-values lists
- * through dry runs). Rounding down is safe: an allowed statement still returns at most its row budget.
+ * A row estimate as the rules decide by it: the nearest power of ten (1 for anything up to 1, unbounded for a figure
+ * that is not a number). A decision on the exact figure would tell it: a caller who adds constant columns moves a
+ * statement's weight one PHI row at a time and reads the estimate off where the decision flips (the twentieth outside
+ * attack read patients' encounter counts from the planner's most-common-values lists through dry runs). Rounding
+ * down is safe: an allowed statement still returns at most its row budget. Callers never see the figure.
  */
 export function estimateMagnitude(rows: number): number {
   if (Number.isNaN(rows)) return Number.POSITIVE_INFINITY;
@@ -516,28 +516,16 @@ export function estimateMagnitude(rows: number): number {
   return 10 ** Math.round(Math.log10(rows));
 }
 
-/** A row estimate as callers see it: `10^k` for its {@link estimateMagnitude}, never the exact figure. */
-export function orderOfMagnitude(rows: number): string {
-  if (!Number.isFinite(rows) || rows < 1) return "1";
-  return `10^${Math.round(Math.log10(rows))}`;
-}
-
 /**
- * A planner cost as the cost limit decides by it: the power of ten at or above it (what a refusal shows, so where
- * refusals start tells no more). Against a limit that is a power of ten it decides as the exact cost would; never
- * laxer, since nothing bounds a cost once the statement runs but its timeout.
+ * A planner cost as the cost limit decides by it: the power of ten at or above it, so where refusals start tells no
+ * more than that. Against a limit that is a power of ten it decides as the exact cost would; never laxer, since
+ * nothing bounds a cost once the statement runs but its timeout.
  */
 export function costCeiling(cost: number): number {
   if (Number.isNaN(cost)) return Number.POSITIVE_INFINITY;
   let ceiling = 1;
   while (ceiling < cost && Number.isFinite(ceiling)) ceiling *= 10;
   return ceiling;
-}
-
-/** A planner cost as a refusal shows it: `10^k` for its {@link costCeiling}. */
-export function costOrderOfMagnitude(cost: number): string {
-  const ceiling = costCeiling(cost);
-  return Number.isFinite(ceiling) ? `10^${Math.round(Math.log10(ceiling))}` : "more than 10^308";
 }
 
 /**

@@ -8,7 +8,7 @@ import type { LoadedPolicy } from "#shared/policy/load.ts";
 import { maskingPolicyFor } from "#shared/policy/masking-policy.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import { checkOpacity, joinsOnProtected, readsProtected } from "#shared/policy/opacity.ts";
-import { assessRisk, costCeiling, costOrderOfMagnitude } from "#shared/policy/risk.ts";
+import { assessRisk, costCeiling } from "#shared/policy/risk.ts";
 import { planStatementMasking } from "#shared/sessions/statement-masking.ts";
 import type { Classification } from "#shared/sql/types.ts";
 
@@ -43,8 +43,8 @@ export interface DecisionInput {
 
 /**
  * Planner-cost admission: a statement whose estimated cost exceeds the principal's `maxPlannerCost` is refused
- * before it runs, with the estimate's order of magnitude (which is also what it is decided by) in the reason. A
- * statement that looks up protected values is costed with those values hidden from the planner (a lookup elsewhere
+ * before it runs; the reason names the limit, never the estimate (stacked scans raise it to a power of the caller's
+ * choosing, so even its order of magnitude would tell the planner's statistics). A statement that looks up protected values is costed with those values hidden from the planner (a lookup elsewhere
  * in the statement must not buy a pass); fails closed when the executor cannot estimate.
  */
 async function costRefusal(
@@ -60,7 +60,7 @@ async function costRefusal(
   if (costCeiling(cost) <= limit) return { cost };
   return {
     cost,
-    refusal: `the planner estimates a cost of up to ${costOrderOfMagnitude(cost)} (more than the limit ${limit}); refused before it runs`,
+    refusal: `the planner estimates a cost over the limit ${limit}; refused before it runs`,
   };
 }
 

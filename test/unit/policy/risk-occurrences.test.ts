@@ -127,7 +127,9 @@ describe("PHI rows by occurrence of a protected table", () => {
     const decision = await decide(sql, estimate);
     expect(decision.occurrences).toEqual({ "public.patients": weight });
     expect(decision.outcome, decision.reasons.join("; ")).toBe("require_approval");
-    expect(decision.reasons.join(" ")).toMatch(new RegExp(`about 10\\^\\d rows, ${weight} PHI rows each`));
+    expect(decision.reasons.join(" ")).toMatch(
+      new RegExp(`more than 1000 PHI rows \\(${weight} PHI rows per result row\\)`),
+    );
     // Under the threshold it runs, with a budget weighed the same way.
     const few = await decide(sql, 1);
     const cells = classified(sql).outputs.length;
@@ -231,7 +233,7 @@ describe("PHI rows by occurrence of a protected table", () => {
     const many = await decide(sql, 600);
     expect(many.phiTables).toEqual(["public.encounters", "public.patients"]);
     expect(many.outcome, many.reasons.join("; ")).toBe("require_approval");
-    expect(many.reasons.join(" ")).toContain("2 PHI rows each (more than 1000 PHI rows)");
+    expect(many.reasons.join(" ")).toContain("more than 1000 PHI rows (2 PHI rows per result row)");
     const few = await decide(sql, 300);
     expect(few.outcome, few.reasons.join("; ")).toBe("allow");
     expect(few.rowBudget).toMatchObject({ rows: 1000, action: "require_approval", weight: 2 });
