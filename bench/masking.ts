@@ -8,6 +8,7 @@ import { type MaskingPlan, type MaskingPlanPolicy, planMasking } from "#shared/m
 import { columnRuleSchema } from "#shared/masking/rules.ts";
 import type { ColumnRule } from "#shared/masking/strategies.ts";
 import type { OutputColumnLineage, ResultColumn, Row } from "#shared/sql/types.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 
 const ROWS = 100_000;
 const PAGE = 1_000;
@@ -19,18 +20,6 @@ const WORDS =
   "patient reports mild intermittent pain lower back since last visit follow up in two weeks prescribed ibuprofen 400 mg twice daily no known allergies vitals stable afebrile".split(
     " ",
   );
-
-/** A small deterministic PRNG (mulberry32) so every run masks the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COLUMNS: readonly [name: string, table: string, type: string, oid: number][] = [
   ["id", "patients", "int4", 23],
@@ -48,7 +37,7 @@ const COLUMNS: readonly [name: string, table: string, type: string, oid: number]
 ];
 
 function syntheticRows(): Row[] {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const digits = (n: number): string => String(Math.floor(rand() * 10 ** n)).padStart(n, "0");
   const rows: Row[] = [];

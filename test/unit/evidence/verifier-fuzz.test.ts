@@ -28,6 +28,7 @@ import { PROBLEM_CLASSES } from "#shared/evidence/problems.ts";
 import { type Verification, verifyBundle } from "#shared/evidence/verify-bundle.ts";
 import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { type EvidenceFixture, openEvidenceFixture } from "#test/support/evidence-fixture.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 
 const TREES = Number(process.env.PHIGATE_FUZZ_TREES ?? 2_000);
 const SEED = Number(process.env.PHIGATE_FUZZ_SEED ?? 20_260_520);
@@ -38,18 +39,6 @@ const FIFOS = 16;
 const PARALLEL = 4;
 const run = promisify(execFile);
 const BIN = resolve("bin/phigate.mjs");
-
-/** mulberry32: a small seeded generator, so a failing tree can be replayed with its seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Files = Map<string, Buffer>;
 
@@ -342,7 +331,7 @@ describe("verifyBundle on mutated bundle trees", () => {
     let verifying = 0;
     let ok = 0;
     const one = async (i: number): Promise<void> => {
-      const random = generator(SEED + i);
+      const random = seededRandom(SEED + i);
       const dir = join(root, `t${i}`);
       const tree: Tree = { dir, files: base, random, fifos: [], byteNames: [] };
       await linkTree(dir, pristine, base);

@@ -13,6 +13,7 @@ import {
   verifyInclusion,
 } from "#shared/log/merkle.ts";
 import { MerkleTree } from "#shared/log/merkle-tree.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "hex"));
@@ -67,18 +68,6 @@ function treeOf(leaves: readonly Uint8Array[]): MerkleTree {
   const tree = new MerkleTree();
   for (const leaf of leaves) tree.append(leafHash(leaf));
   return tree;
-}
-
-/** A small seeded generator (mulberry32) so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function flipBit(hash: Uint8Array, bit: number): Uint8Array {
@@ -234,7 +223,7 @@ describe("against the definitions, exhaustively for small trees", () => {
 
 describe("property tests", () => {
   const seed = Number(process.env.MERKLE_SEED ?? 0x5eed);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const int = (below: number): number => Math.floor(next() * below);
   const leaves: Uint8Array[] = [];
   const tree = new MerkleTree();

@@ -9,6 +9,7 @@ import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 import { demoPolicyWith } from "#test/support/approvals.ts";
 import { NIGHTLY_PRINCIPAL } from "#test/support/nightly-principal.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 import { loadCatalog } from "../sql/fixture-db.ts";
 
@@ -27,18 +28,6 @@ let catalog: Catalog;
 let demo: LoadedPolicy;
 const worlds: number[] = [];
 
-/** A small deterministic generator (mulberry32), so every run tests the same worlds. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 beforeAll(async () => {
   await loadSqlParser();
   db = await PGlite.create();
@@ -50,7 +39,7 @@ beforeAll(async () => {
   await db.exec("ANALYZE patients");
   catalog = await loadCatalog(db);
   demo = parsePolicy(await demoPolicyWith([]), "demo");
-  const random = prng(14);
+  const random = seededRandom(14);
   worlds.push(0, CANDIDATES - 1);
   for (let i = 0; i < RANDOM_WORLDS; i++) worlds.push(Math.floor(random() * CANDIDATES));
 });
@@ -226,7 +215,7 @@ const MORE_WRAPPERS: Record<string, (sql: string) => string> = {
 
 /** `count` statements drawn at random (fixed seed): a source, an encoding, a combinator and up to three wrappers. */
 function* composed(count: number): Generator<[string, string]> {
-  const random = prng(20);
+  const random = seededRandom(20);
   const pick = <T>(entries: [string, T][]): [string, T] =>
     entries[Math.floor(random() * entries.length)] as [string, T];
   const sources = Object.entries({ ...SOURCES, ...MORE_SOURCES });
@@ -263,6 +252,22 @@ const BIT: Record<string, (p: string) => string> = {
   position: (p) => `position('F' in ${p}.sex)`,
 };
 
+/** Six counts of overlapping subsets of the secret rows (a coin-weighing design): together they tell all eight facts apart. */
+const WEIGHINGS = [
+  [4, 6, 7],
+  [2, 4, 5, 8],
+  [1, 3, 5],
+  [1, 2, 3, 4, 7],
+  [1, 2, 6, 7],
+  [1, 3, 4, 5, 6],
+];
+
+/** One row of one cell per weighing, the first named `k`. */
+function subsetCells(cell: (ids: string, name: string) => string): string {
+  const cells = WEIGHINGS.map((ids, i) => cell(ids.join(", "), i === 0 ? "k" : `k${i}`));
+  return `SELECT ${cells.join(", ")} FROM patients p WHERE ${SECRET_ROWS("p")}`;
+}
+
 /** Ways to fold the secret rows into one result row. */
 const FOLDS: Record<string, (bit: (p: string) => string) => string> = {
   weightedSum: (b) =>
@@ -282,37 +287,65 @@ const FOLDS: Record<string, (bit: (p: string) => string) => string> = {
   scalarSubqueries: (b) =>
     `SELECT ${Array.from({ length: SECRETS }, (_, j) => `(SELECT ${b("p")} FROM patients p WHERE p.id = ${j + 1})`).join(" + 2 * ")} AS k`,
   subsetCounts: (b) =>
-    // Six counts of overlapping subsets (a coin-weighing design) tell all eight facts apart.
-    `SELECT ${[
-      [4, 6, 7],
-      [2, 4, 5, 8],
-      [1, 3, 5],
-      [1, 2, 3, 4, 7],
-      [1, 2, 6, 7],
-      [1, 3, 4, 5, 6],
-    ]
-      .map(
-        (ids, i) =>
-          `count(*) FILTER (WHERE ${b("p")} = 1 AND p.id IN (${ids.join(", ")})) AS ${i === 0 ? "k" : `k${i}`}`,
-      )
-      .join(", ")} FROM patients p WHERE ${SECRET_ROWS("p")}`,
+    subsetCells((ids, k) => `count(*) FILTER (WHERE ${b("p")} = 1 AND p.id IN (${ids})) AS ${k}`),
   subsetCountsOfCase: (b) =>
-    `SELECT ${[
-      [4, 6, 7],
-      [2, 4, 5, 8],
-      [1, 3, 5],
-      [1, 2, 3, 4, 7],
-      [1, 2, 6, 7],
-      [1, 3, 4, 5, 6],
-    ]
-      .map(
-        (ids, i) =>
-          `count(CASE WHEN ${b("p")} = 1 AND p.id IN (${ids.join(", ")}) THEN 1 END) AS ${i === 0 ? "k" : `k${i}`}`,
-      )
-      .join(", ")} FROM patients p WHERE ${SECRET_ROWS("p")}`,
+    subsetCells((ids, k) => `count(CASE WHEN ${b("p")} = 1 AND p.id IN (${ids}) THEN 1 END) AS ${k}`),
   windowed: (b) =>
     `SELECT w.s AS k FROM (SELECT sum(${b("p")} * power(2, p.id - 1)) OVER () AS s, p.id FROM patients p WHERE ${SECRET_ROWS("p")}) w WHERE w.id = 1`,
 };
+
+function* folds(): Generator<[string, string]> {
+  for (const [fold, f] of Object.entries(FOLDS))
+    for (const [bit, b] of Object.entries(BIT))
+      for (const [wrapper, w] of Object.entries(WRAPPERS)) yield [`${fold}/${bit}/${wrapper}`, w(f(b))];
+}
+
+/**
+ * Decides each statement; runs in every world each one allowed and charged fewer PHI rows than there are secrets,
+ * and lists those whose answers tell more bits than they were charged. With `sampleGated`, also runs up to that
+ * many of the gated ones in the random worlds and counts those that do tell the assignment (the generator is not
+ * vacuous). A composition PostgreSQL refuses (a type it cannot unify) tells nothing and is counted `failed`.
+ */
+async function survey(generated: Iterable<[string, string]>, sampleGated = 0) {
+  const outcomes = { allowed: 0, gated: 0, refused: 0, ran: 0, failed: 0 };
+  const leaks: string[] = [];
+  let gatedLeaking = 0;
+  for (const [name, sql] of generated) {
+    let decision: Awaited<ReturnType<typeof decide>>;
+    try {
+      decision = await decide(sql);
+    } catch {
+      outcomes.refused++;
+      continue;
+    }
+    if (decision.outcome === "deny") {
+      outcomes.refused++;
+      continue;
+    }
+    if (decision.outcome === "require_approval") {
+      outcomes.gated++;
+      if (gatedLeaking < sampleGated && outcomes.gated % 9 === 1) {
+        const { distinct } = await answers(sql, worlds);
+        if (Math.log2(distinct) >= SECRETS - 4) gatedLeaking++;
+      }
+      continue;
+    }
+    outcomes.allowed++;
+    if (chargedAtLeastSecrets(decision)) continue;
+    let measured: { distinct: number; maxRows: number };
+    try {
+      measured = await answers(sql);
+    } catch {
+      outcomes.failed++;
+      continue;
+    }
+    outcomes.ran++;
+    const bits = Math.log2(measured.distinct);
+    const charged = measured.maxRows * (decision.rowBudget?.weight ?? 1);
+    if (bits > charged) leaks.push(`${name}: ${bits.toFixed(2)} bits for ${charged} rows charged`);
+  }
+  return { outcomes, leaks, gatedLeaking };
+}
 
 describe("choosing rows by other patients' facts", () => {
   it("measures a leak: a plain read of the secret rows tells as many bits as worlds can show, charged a row per patient", async () => {
@@ -326,103 +359,21 @@ describe("choosing rows by other patients' facts", () => {
   });
 
   it("answers every generated fold of the secret rows into one row only with an approval, or charges a PHI row per bit", async () => {
-    const leaks: string[] = [];
-    const outcomes = { allowed: 0, gated: 0, refused: 0 };
-    for (const [fold, f] of Object.entries(FOLDS))
-      for (const [bit, b] of Object.entries(BIT))
-        for (const [wrapper, w] of Object.entries(WRAPPERS)) {
-          const sql = w(f(b));
-          let decision: Awaited<ReturnType<typeof decide>>;
-          try {
-            decision = await decide(sql);
-          } catch {
-            outcomes.refused++;
-            continue;
-          }
-          if (decision.outcome !== "allow") {
-            outcomes[decision.outcome === "deny" ? "refused" : "gated"]++;
-            continue;
-          }
-          outcomes.allowed++;
-          if (chargedAtLeastSecrets(decision)) continue;
-          const { distinct, maxRows } = await answers(sql);
-          const charged = maxRows * (decision.rowBudget?.weight ?? 1);
-          if (Math.log2(distinct) > charged)
-            leaks.push(
-              `${fold}/${bit}/${wrapper}: ${Math.log2(distinct).toFixed(2)} bits for ${charged} rows charged`,
-            );
-        }
+    const { leaks, outcomes } = await survey(folds());
     expect(leaks).toEqual([]);
     expect(outcomes.allowed + outcomes.gated, JSON.stringify(outcomes)).toBeGreaterThan(60);
   }, 300_000);
 
   it("answers every generated selection only with an approval, or charges at least a PHI row per bit it tells", async () => {
-    const outcomes = { allowed: 0, gated: 0, refused: 0 };
-    const leaks: string[] = [];
-    let gatedLeaking = 0;
-    for (const [name, sql] of statements()) {
-      let decision: Awaited<ReturnType<typeof decide>>;
-      try {
-        decision = await decide(sql);
-      } catch {
-        outcomes.refused++;
-        continue;
-      }
-      if (decision.outcome === "deny") {
-        outcomes.refused++;
-        continue;
-      }
-      if (decision.outcome === "require_approval") {
-        outcomes.gated++;
-        // Run a sample of the gated ones: they must really tell the assignment, or the test proves nothing.
-        if (gatedLeaking < 12 && outcomes.gated % 9 === 1) {
-          const { distinct } = await answers(sql, worlds);
-          if (Math.log2(distinct) >= SECRETS - 4) gatedLeaking++;
-        }
-        continue;
-      }
-      outcomes.allowed++;
-      if (chargedAtLeastSecrets(decision)) continue;
-      const { distinct, maxRows } = await answers(sql);
-      const bits = Math.log2(distinct);
-      const charged = maxRows * (decision.rowBudget?.weight ?? 1);
-      if (bits > charged) leaks.push(`${name}: ${bits.toFixed(2)} bits for ${charged} rows charged`);
-    }
+    const { leaks, outcomes, gatedLeaking } = await survey(statements(), 12);
     expect(leaks).toEqual([]);
     // The generator must produce statements the analyzer takes (not refusals), and gated ones that do leak.
     expect(outcomes.gated + outcomes.allowed, JSON.stringify(outcomes)).toBeGreaterThan(700);
     expect(gatedLeaking, JSON.stringify(outcomes)).toBeGreaterThanOrEqual(10);
   }, 300_000);
+
   it("answers 1,500 randomly composed selections only with an approval, or charges at least a PHI row per bit", async () => {
-    const outcomes = { allowed: 0, gated: 0, refused: 0, ran: 0, failed: 0 };
-    const leaks: string[] = [];
-    for (const [name, sql] of composed(1500)) {
-      let decision: Awaited<ReturnType<typeof decide>>;
-      try {
-        decision = await decide(sql);
-      } catch {
-        outcomes.refused++;
-        continue;
-      }
-      if (decision.outcome !== "allow") {
-        outcomes[decision.outcome === "deny" ? "refused" : "gated"]++;
-        continue;
-      }
-      outcomes.allowed++;
-      if (chargedAtLeastSecrets(decision)) continue;
-      let measured: { distinct: number; maxRows: number };
-      try {
-        measured = await answers(sql);
-      } catch {
-        // PostgreSQL refused the composition (a type it cannot unify): nothing came back to leak.
-        outcomes.failed++;
-        continue;
-      }
-      outcomes.ran++;
-      const charged = measured.maxRows * (decision.rowBudget?.weight ?? 1);
-      if (Math.log2(measured.distinct) > charged)
-        leaks.push(`${name}: ${Math.log2(measured.distinct).toFixed(2)} bits for ${charged} rows charged`);
-    }
+    const { leaks, outcomes } = await survey(composed(1500));
     expect(leaks).toEqual([]);
     expect(outcomes.gated + outcomes.allowed, JSON.stringify(outcomes)).toBeGreaterThan(1200);
   }, 300_000);

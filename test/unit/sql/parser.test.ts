@@ -5,6 +5,7 @@ import { classify } from "#shared/sql/classify.ts";
 import { catalogFromDdl } from "#shared/sql/ddl-catalog.ts";
 import { loadSqlParser, MAX_SQL_LENGTH, parseStatement } from "#shared/sql/parser.ts";
 import type { Catalog } from "#shared/sql/types.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 import { EHR_SCHEMA_SQL } from "#tools/ehr/schema.ts";
 
 let catalog: Catalog;
@@ -119,17 +120,6 @@ describe("parseStatement", () => {
 });
 
 describe("parser fuzz", () => {
-  function random(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   const SEEDS = [
     "SELECT p.id, upper(p.ssn) FROM patients p JOIN encounters e ON e.patient_id = p.id WHERE p.dob > $1",
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r",
@@ -213,7 +203,7 @@ describe("parser fuzz", () => {
   }
 
   it("only ever throws BadRequestError, for parse and classify, over 6,000 random and mutated inputs", async () => {
-    const next = random(20_240_601);
+    const next = seededRandom(20_240_601);
     const inputs: string[] = [];
     for (let i = 0; i < 4_000; i++) inputs.push(mutate(SEEDS[i % SEEDS.length] as string, next));
     for (let i = 0; i < 2_000; i++) inputs.push(noise(next));
