@@ -1,5 +1,6 @@
 // Builds the first version of a session record from a request, its analysis and its decision.
 
+import { randomBytes } from "node:crypto";
 import { canonicalJson } from "#shared/crypto/canonical-json.ts";
 import { hmacSha256Hex, sha256Hex } from "#shared/crypto/digest.ts";
 import { type CiClaims, CLAIM_NAMES, type Principal } from "#shared/identity/principal.ts";
@@ -130,6 +131,9 @@ export function newSessionRecord(input: {
         ? {}
         : { windowRows: decision.windowRows }),
       ...(decision.estimatedCost === undefined ? {} : { estimatedCost: decision.estimatedCost }),
+      ...((decision.estimatedRows ?? null) === null && decision.estimatedCost === undefined
+        ? {}
+        : { estimateSalt: randomBytes(16).toString("hex") }),
       ...(decision.rowBudget === undefined ? {} : { rowBudget: storedRowBudget(decision.rowBudget) }),
       ...(decision.occurrences === undefined ? {} : { occurrences: { ...decision.occurrences } }),
       ...(decision.phiTables === undefined ? {} : { phiTables: [...decision.phiTables] }),

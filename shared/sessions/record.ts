@@ -142,6 +142,16 @@ export const sessionRecordSchema = z.object({
     windowRows: z.number().int().nonnegative().optional(),
     /** The planner's total cost, when the policy limited it (absent in records made before it was recorded). */
     estimatedCost: z.number().nonnegative().optional(),
+    /**
+     * 128 random bits beside a recorded estimate, withheld with it from the requester: the record's digest, which
+     * the requester sees in the replay and the proof, then commits to the estimate without letting anyone try
+     * candidate estimates against it (the twenty-third outside attack rebuilt a dry run's record and guessed its
+     * estimate until the digest matched). Absent when no estimate is recorded (and in records made before it).
+     */
+    estimateSalt: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional(),
     /** The PHI rows an allowed statement may return unapproved before `rule` applies (docs/policy.md). */
     rowBudget: z
       .object({

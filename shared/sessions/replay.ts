@@ -115,12 +115,22 @@ async function response(deps: SessionDeps, record: SessionRecord): Promise<Repla
 }
 
 /**
- * The planner's estimate is kept from the requester (approvers and auditors see it): it comes from statistics of
- * the data, which for a lookup include how often a protected value occurs.
+ * The planner's figures are kept from the requester (approvers and auditors see them): they come from statistics
+ * of the data — how often a value occurs, which for `patient_id` is how many encounters a patient has. The row
+ * estimate, the cost and the salt that keeps the record's digest from confirming a guessed estimate.
  */
-function withoutEstimate<T extends { readonly estimatedRows?: number | null }>(part: T, access: string): T {
-  if (access === "auditor" || part.estimatedRows === undefined || part.estimatedRows === null) return part;
-  return { ...part, estimatedRows: null };
+function withoutEstimate<
+  T extends {
+    readonly estimatedRows?: number | null;
+    readonly estimatedCost?: number;
+    readonly estimateSalt?: string;
+  },
+>(part: T, access: string): T {
+  if (access === "auditor") return part;
+  const { estimatedCost: _cost, estimateSalt: _salt, ...rest } = part;
+  return (
+    part.estimatedRows === undefined || part.estimatedRows === null ? rest : { ...rest, estimatedRows: null }
+  ) as T;
 }
 
 /**

@@ -60,6 +60,34 @@ describe("access boundaries", () => {
     expect((await read("approver", `/v1/sessions/${allowedSession}/replay`)).status).toBe(404);
   });
 
+  it("keeps the planner's figures and their salt from the requester's replay, so its digests confirm no guessed estimate (the twenty-third outside attack)", async () => {
+    const dry = await gw.query(tokens.requester ?? "", {
+      sql: "SELECT e.id FROM encounters e WHERE e.patient_id = 7 AND e.id > 0",
+      dryRun: true,
+    });
+    expect(dry.status).toBe(200);
+    const stored = await gw.host.deps.sessions.get(dry.body.sessionId);
+    expect(stored?.decision.estimatedRows).toEqual(expect.any(Number));
+    expect(stored?.decision.estimateSalt).toMatch(/^[0-9a-f]{32}$/);
+    const mine = await read("requester", `/v1/sessions/${dry.body.sessionId}/replay`);
+    expect(mine.status).toBe(200);
+    expect(mine.body.exchange.decision.estimatedRows).toBeNull();
+    expect(mine.body.exchange.decision).not.toHaveProperty("estimateSalt");
+    expect(mine.body.exchange.decision).not.toHaveProperty("estimatedCost");
+    expect(JSON.stringify(mine.body)).not.toContain(stored?.decision.estimateSalt ?? "no salt");
+    // Auditors see all of it, so the digest they verify covers what they see.
+    const audited = await read("auditor", `/v1/sessions/${dry.body.sessionId}/replay`);
+    expect(audited.body.exchange.decision.estimateSalt).toBe(stored?.decision.estimateSalt);
+    expect(audited.body.exchange.decision.estimatedRows).toBe(stored?.decision.estimatedRows);
+    // Two records of the same dry run differ in their salt: a guessed estimate cannot be checked against a digest.
+    const again = await gw.query(tokens.requester ?? "", {
+      sql: "SELECT e.id FROM encounters e WHERE e.patient_id = 7 AND e.id > 0",
+      dryRun: true,
+    });
+    const other = await gw.host.deps.sessions.get(again.body.sessionId);
+    expect(other?.decision.estimateSalt).not.toBe(stored?.decision.estimateSalt);
+  });
+
   it("lets an auditor read records and replays, never the result in a session view", async () => {
     const session = await read("auditor", `/v1/sessions/${allowedSession}`);
     expect(session.status).toBe(200);
