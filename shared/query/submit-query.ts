@@ -31,7 +31,7 @@ import {
   type RequestContext,
   requestDigest,
 } from "#shared/sessions/new-record.ts";
-import { ledgerReadsOf } from "#shared/sessions/read-ledger.ts";
+import { ledgerReadsOf, unrunReadsOf } from "#shared/sessions/read-ledger.ts";
 import { type SessionRecord, type SessionStatus, transition } from "#shared/sessions/record.ts";
 import { budgetReason, type RowBudget, RowBudgetExceeded } from "#shared/sessions/row-budget.ts";
 import { loadStoredResult } from "#shared/sessions/run-statement.ts";
@@ -149,6 +149,9 @@ async function admit(
     sqlDigest: stored.request.sqlDigest,
     principal: context.principal.key,
   });
+  // Counted before the answer, as a dry run's: the reasons a 403 or a 202 shows are about the estimate too.
+  const unrun = unrunReadsOf(stored);
+  if (unrun !== undefined) await deps.reads.add(unrun);
   if (status === "rejected") {
     throw new ForbiddenError("policy_denied", decision.reasons.join("; "), { sessionId: stored.sessionId });
   }

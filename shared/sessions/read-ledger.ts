@@ -67,12 +67,28 @@ export function failedReadsOf(record: SessionRecord, at: Date): LedgerReads | un
 }
 
 /**
- * What a journal's version of a session adds when the ledger is rebuilt from it: {@link ledgerReadsOf}, or, for a
- * session whose statement ran unapproved and went over its row budget (`running` then `pending_approval` or
- * `rejected`), the one PHI row counted when it went over — its later approval does not undo that.
+ * What a session recorded `pending_approval` or `rejected` from the start adds when it is created: one PHI row of
+ * each PHI table it reads when the planner's estimate shaped its decision, as a dry run's. Its answer (a `202`, a
+ * `403`) names every rule that fired,
+ * and a caller who scales the estimate by a factor of its own learns from whether an estimate-driven rule is among
+ * them a fact of the planner's statistics, even when another rule forced the approval (the twenty-fourth outside
+ * attack told 600 patients' heavy encounter histories apart, and read 11 exact frequencies, from 768 such answers
+ * charged nothing). Undefined for every other session.
+ */
+export function unrunReadsOf(record: SessionRecord): LedgerReads | undefined {
+  const first = record.transitions[0]?.status;
+  if ((first !== "pending_approval" && first !== "rejected") || !estimated(record)) return undefined;
+  return readsOf(record, 1, new Date(record.createdAt), false);
+}
+
+/**
+ * What a journal's version of a session adds when the ledger is rebuilt from it: {@link ledgerReadsOf}; for a
+ * session recorded `pending_approval` or `rejected` from the start, {@link unrunReadsOf}; or, for a session whose statement ran
+ * unapproved and went over its row budget (`running` then `pending_approval` or `rejected`), the one PHI row counted
+ * when it went over — its later approval does not undo that.
  */
 export function journalReadsOf(record: SessionRecord): LedgerReads | undefined {
-  const reads = ledgerReadsOf(record);
+  const reads = ledgerReadsOf(record) ?? unrunReadsOf(record);
   if (reads !== undefined) return reads;
   const steps = record.transitions;
   for (let i = 1; i < steps.length; i++) {

@@ -19,6 +19,7 @@ const CALLERS = [
   "tables",
   "over-budget",
   "dry-runs",
+  "pending",
 ];
 
 /**
@@ -122,6 +123,21 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     }
     // Five dry runs counted (one PHI row each): the window is spent.
     expect(await statuses("dry-runs", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+  });
+
+  it("counts a 202 decided with the planner's estimate as a PHI row: its reasons tell the estimate too (the twenty-fourth outside attack)", async () => {
+    const token = await gw.token("repo:acme/slices:ref:refs/heads/pending");
+    expect(await statuses("pending", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"])).toEqual([
+      200,
+    ]);
+    for (let k = 0; k < 5; k++) {
+      // Seven PHI columns force the approval; the estimate still decides which other rules the reasons name.
+      const sql = `SELECT p.mrn, p.dob, p.zip, p.phone, p.email, p.address, p.city FROM patients p WHERE p.id = ${100 + k}`;
+      const answer = await gw.query(token, { sql });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    }
+    // Five 202s counted (one PHI row each): the window is spent.
+    expect(await statuses("pending", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
   });
 
   it("counts key ranges written as literals (BETWEEN) as one read", async () => {

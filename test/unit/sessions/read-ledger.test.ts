@@ -8,6 +8,7 @@ import {
   ledgerReadsOf,
   ledgerRowsOf,
   tablesOfPlan,
+  unrunReadsOf,
   windowCounter,
 } from "#shared/sessions/read-ledger.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
@@ -111,6 +112,34 @@ describe("the read ledger", () => {
           decision: { ...decision, estimatedRows: undefined },
         }),
       ),
+    ).toBeUndefined();
+  });
+
+  it("counts a session answered 202 or 403 without running, decided by the planner's estimate, as one PHI row per table", () => {
+    const decision = { ...completed().decision, estimatedRows: 68, occurrences: { "public.patients": 3 } };
+    const pending = completed({
+      status: "pending_approval",
+      completedAt: null,
+      execution: null,
+      approval: APPROVAL,
+      decision,
+      transitions: [{ status: "pending_approval", at: AT.toISOString() }],
+      createdAt: AT.toISOString(),
+    });
+    expect(ledgerReadsOf(pending)).toBeUndefined();
+    expect(unrunReadsOf(pending)).toMatchObject({ rows: 1, at: AT });
+    expect(unrunReadsOf(pending)?.weights).toBeUndefined();
+    const refused = completed({
+      status: "rejected",
+      execution: null,
+      decision,
+      transitions: [{ status: "rejected", at: AT.toISOString() }],
+    });
+    expect(unrunReadsOf(refused)?.rows).toBe(1);
+    // Not decided by the estimate, or recorded running first (its going over its budget counts on its own).
+    expect(unrunReadsOf({ ...pending, decision: { ...decision, estimatedRows: null } })).toBeUndefined();
+    expect(
+      unrunReadsOf({ ...pending, transitions: [{ status: "running", at: AT.toISOString() }] }),
     ).toBeUndefined();
   });
 
