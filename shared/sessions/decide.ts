@@ -134,6 +134,9 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
         rules: [...decision.rules, "planner-cost"],
         estimatedRows: risk.estimatedRows,
         ...(cost === undefined ? {} : { estimatedCost: cost }),
+        // The PHI tables it reads: a refusal by the cost is an answer about the planner's statistics, charged to
+        // them (the twenty-fifth outside attack probed patients' frequencies through free cost refusals).
+        ...(risk.phiTables.length === 0 ? {} : { phiTables: risk.phiTables }),
       },
       plan: undefined,
     };

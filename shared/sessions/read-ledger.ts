@@ -100,9 +100,10 @@ export function journalReadsOf(record: SessionRecord): LedgerReads | undefined {
   return undefined;
 }
 
-/** Whether the planner's estimate was asked for the session's decision (a risk rule needed it). */
+/** Whether the planner was asked for the session's decision: its row estimate (a risk rule) or its cost (a limit). */
 function estimated(record: SessionRecord): boolean {
-  return record.decision.estimatedRows !== undefined && record.decision.estimatedRows !== null;
+  const { estimatedRows, estimatedCost } = record.decision;
+  return (estimatedRows !== undefined && estimatedRows !== null) || estimatedCost !== undefined;
 }
 
 function readsOf(record: SessionRecord, rows: number, at: Date, weighed = true): LedgerReads | undefined {

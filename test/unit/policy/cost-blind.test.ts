@@ -53,5 +53,8 @@ describe("planner-cost admission with a protected lookup", () => {
       /planner estimates a cost over the limit 100000; refused before it runs/,
     );
     expect(asked.map((h) => [...h])).toEqual([["public.patients.mrn"]]);
+    // The refusal is an answer about the planner's statistics: it names the PHI tables its charge goes to.
+    expect(decision.phiTables).toContain("public.patients");
+    expect(decision.estimatedCost).toBe(1e6);
   });
 });

@@ -136,6 +136,10 @@ describe("the read ledger", () => {
       transitions: [{ status: "rejected", at: AT.toISOString() }],
     });
     expect(unrunReadsOf(refused)?.rows).toBe(1);
+    // A refusal by the planner's cost is decided by the planner too (the twenty-fifth outside attack).
+    const byCost = { ...decision, estimatedRows: null, estimatedCost: 2e5, phiTables: ["public.encounters"] };
+    expect(unrunReadsOf({ ...refused, decision: byCost })?.tables).toContain("public.encounters");
+    expect(ledgerReadsOf(completed({ status: "dry_run", execution: null, decision: byCost }))?.rows).toBe(1);
     // Not decided by the estimate, or recorded running first (its going over its budget counts on its own).
     expect(unrunReadsOf({ ...pending, decision: { ...decision, estimatedRows: null } })).toBeUndefined();
     expect(
