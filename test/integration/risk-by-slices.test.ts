@@ -111,33 +111,42 @@ describe.each(backends)("sliced PHI reads against $name", (backend) => {
     expect(await statuses("over-budget", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
   });
 
-  it("counts a dry run decided by the planner's estimate as a PHI row: its answer tells the estimate (the twenty-first outside attack)", async () => {
-    const token = await gw.token("repo:acme/slices:ref:refs/heads/dry-runs");
-    expect(await statuses("dry-runs", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"])).toEqual([
+  /**
+   * Takes 995 of the caller's 1,000 rows, then sends five probes (each answered `status` without running), then
+   * expects a one-row read to need the approval: the five probes were counted, one PHI row each.
+   */
+  async function probesSpendTheWindow(caller: string, probe: (k: number) => unknown, status: number) {
+    const token = await gw.token(`repo:acme/slices:ref:refs/heads/${caller}`);
+    expect(await statuses(caller, ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"])).toEqual([
       200,
     ]);
     for (let k = 0; k < 5; k++) {
-      const sql = `SELECT e.id FROM encounters e, encounters e2 WHERE e.patient_id = ${100 + k} AND e2.id <= 5000`;
-      const answer = await gw.query(token, { sql, dryRun: true });
-      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      const answer = await gw.query(token, probe(k));
+      expect(answer.status, JSON.stringify(answer.body)).toBe(status);
     }
-    // Five dry runs counted (one PHI row each): the window is spent.
-    expect(await statuses("dry-runs", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+    expect(await statuses(caller, ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+  }
+
+  it("counts a dry run decided by the planner's estimate as a PHI row: its answer tells the estimate (the twenty-first outside attack)", async () => {
+    await probesSpendTheWindow(
+      "dry-runs",
+      (k) => ({
+        sql: `SELECT e.id FROM encounters e, encounters e2 WHERE e.patient_id = ${100 + k} AND e2.id <= 5000`,
+        dryRun: true,
+      }),
+      200,
+    );
   });
 
   it("counts a 202 decided with the planner's estimate as a PHI row: its reasons tell the estimate too (the twenty-fourth outside attack)", async () => {
-    const token = await gw.token("repo:acme/slices:ref:refs/heads/pending");
-    expect(await statuses("pending", ["SELECT id, ssn FROM patients WHERE id BETWEEN 1 AND 995"])).toEqual([
-      200,
-    ]);
-    for (let k = 0; k < 5; k++) {
-      // Seven PHI columns force the approval; the estimate still decides which other rules the reasons name.
-      const sql = `SELECT p.mrn, p.dob, p.zip, p.phone, p.email, p.address, p.city FROM patients p WHERE p.id = ${100 + k}`;
-      const answer = await gw.query(token, { sql });
-      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
-    }
-    // Five 202s counted (one PHI row each): the window is spent.
-    expect(await statuses("pending", ["SELECT id, ssn FROM patients WHERE id = 7"])).toEqual([202]);
+    // Seven PHI columns force the approval; the estimate still decides which other rules the reasons name.
+    await probesSpendTheWindow(
+      "pending",
+      (k) => ({
+        sql: `SELECT p.mrn, p.dob, p.zip, p.phone, p.email, p.address, p.city FROM patients p WHERE p.id = ${100 + k}`,
+      }),
+      202,
+    );
   });
 
   it("counts key ranges written as literals (BETWEEN) as one read", async () => {
