@@ -160,7 +160,12 @@ beforeAll(async () => {
   dynamo.on(QueryCommand).callsFake((input) => table(input)?.query(input) ?? sessionsTable.query(input));
   dynamo.on(TransactWriteItemsCommand).callsFake((input) => sessionsTable.transactWrite(input));
   dynamo.on(PutItemCommand).callsFake((input) => approvalsTable.put(input));
-  dynamo.on(UpdateItemCommand).callsFake((input) => approvalsTable.update(input));
+  // The read ledger's items live in the sessions table (a 202 decided by the estimate counts a PHI row).
+  dynamo
+    .on(UpdateItemCommand)
+    .callsFake((input) =>
+      input.TableName === "approvals" ? approvalsTable.update(input) : sessionsTable.updateItem(input),
+    );
   s3.on(PutObjectCommand).callsFake((input) => {
     const key = `${input.Bucket}/${input.Key}`;
     if (objects.has(key)) throw Object.assign(new Error("exists"), { name: "PreconditionFailed" });
