@@ -27,9 +27,8 @@ export function funcCall(call: FuncCall, cx: Cx): Lineage {
   const args = exprs(call.args, count ? { an: cx.an, scope: cx.scope, clause: cx.clause, via: "" } : cx);
   // Set-returning: what the catalog marks `proretset` (every built-in the database has), or the hand-kept list
   // for catalogs read before analyzer 8 recorded it.
-  const returnsSet = builtIn
-    ? SET_RETURNING_FUNCTIONS.has(name) || cx.an.index.builtinReturnsSet(schema, name)
-    : SET_RETURNING_FUNCTIONS.has(name);
+  const returnsSet =
+    SET_RETURNING_FUNCTIONS.has(name) || (builtIn && cx.an.index.builtinReturnsSet(schema, name));
   if (returnsSet) {
     for (const arg of args) cx.an.record(arg, CLAUSE_BITS.limit, "srf_argument");
     // Rows made without a relation, wherever the call stands (`(SELECT generate_series(0, 8191) AS g) s` makes
