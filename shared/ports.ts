@@ -13,6 +13,7 @@ import type {
   PolicyRef,
 } from "#shared/sessions/policy-change.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 import type { Catalog, ResultColumn, Row } from "#shared/sql/types.ts";
 
@@ -65,18 +66,14 @@ export interface ExecuteSummary {
 export interface SqlExecutor {
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary>;
   /**
-   * The planner's row estimate for a statement (EXPLAIN, never ANALYZE), read-only. `caller` (the admission
-   * key) is who asks: planning can be as costly as running, so an executor that serves callers in turn counts
-   * estimates in the caller's turns and caps as it does statements.
+   * The planner's row estimate for a statement's generic plan (`estimateSteps`: EXPLAIN, never ANALYZE), read-only:
+   * the planner knows none of its values. `caller` (the admission key) is who asks: planning can be as costly as
+   * running, so an executor that serves callers in turn counts estimates in the caller's turns and caps as it does
+   * statements.
    */
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number, caller?: string): Promise<number>;
-  /** The planner's total cost for a statement (EXPLAIN, never ANALYZE), read-only; `caller` as for estimateRows. */
-  estimateCost?(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    caller?: string,
-  ): Promise<number>;
+  estimateRows(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number>;
+  /** The planner's total cost for a statement's generic plan, read-only; `caller` as for estimateRows. */
+  estimateCost?(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number>;
   /** A snapshot of the catalog (see shared/sql/catalog.ts for the query). */
   loadCatalog(): Promise<Catalog>;
   close(): Promise<void>;

@@ -1,11 +1,13 @@
 // Opens an approval for a recorded `pending_approval` session: the request with its raw parameters, then the workflow.
 
+import { randomBytes } from "node:crypto";
 import { newOpaqueId } from "#shared/ids.ts";
 import { errorFields } from "#shared/log.ts";
 import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { LoadedPolicy } from "#shared/policy/load.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
+import { genericStatement } from "#shared/sql/generic-statement.ts";
 import { APPROVAL_STATE_SCHEMA, type ApprovalState } from "./approval-request.ts";
 import { recordBinding } from "./binding.ts";
 import type { ApprovalDeps } from "./deps.ts";
@@ -36,13 +38,16 @@ export async function approvalBlock(
   const ttlSeconds = deps.policy.current().document.approval.ttlSeconds;
   let estimatedRows = record.decision.estimatedRows ?? null;
   if (estimatedRows === null) {
-    estimatedRows = await deps.executor
-      .estimateRows(
-        statement,
-        params,
-        5_000,
-        admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
-      )
+    estimatedRows = await Promise.resolve()
+      .then(() => {
+        const generic = genericStatement(statement, params.length);
+        if (generic === undefined) return null;
+        return deps.executor.estimateRows(
+          generic,
+          5_000,
+          admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
+        );
+      })
       .catch((error: unknown) => {
         deps.logger.warn("could not estimate rows for an approval", errorFields(error));
         return null;
@@ -54,6 +59,9 @@ export async function approvalBlock(
     quorum,
     binding: recordBinding(record),
     estimatedRows,
+    // Withheld from the requester with the estimate, as the decision's salt is: the record's digest must not
+    // confirm a guessed estimate (an estimate asked here is one no rule asked, so the decision has no salt).
+    ...(estimatedRows === null ? {} : { estimateSalt: randomBytes(16).toString("hex") }),
   };
 }
 

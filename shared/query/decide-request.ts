@@ -9,7 +9,7 @@ import { decideStatement, type FullDecision } from "#shared/sessions/decide.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { QueryRequest } from "#shared/sessions/new-record.ts";
 import { windowCounter } from "#shared/sessions/read-ledger.ts";
-import { blindLookups } from "#shared/sql/blind-lookups.ts";
+import { type GenericStatement, genericOf } from "#shared/sql/generic-statement.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** A request's analysis and decision. */
@@ -76,20 +76,19 @@ export class DecisionCache {
   }
 
   /**
-   * The planner's estimate `kind` of a value-blind statement with its parameters, asked once per `ttlMs` under the
-   * same analysis (catalog): a decision that counted the caller's window is made again for each request, but what
-   * the planner says of the statement does not depend on the window or the caller (and asking it again would queue
-   * an EXPLAIN behind whatever occupies the embedded database). A failed estimate is not kept.
+   * The planner's estimate `kind` of a statement's generic plan, asked once per `ttlMs` under the same analysis
+   * (catalog): a decision that counted the caller's window is made again for each request, but what the planner
+   * says of the statement does not depend on the window, the caller or the parameters' values (and asking it again
+   * would queue an EXPLAIN behind whatever occupies the embedded database). A failed estimate is not kept.
    */
   estimate(
     kind: "rows" | "cost",
-    sql: string,
-    params: QueryRequest["params"],
+    generic: GenericStatement,
     analyzed: AnalyzedStatement,
     now: number,
     ask: () => Promise<number>,
   ): Promise<number> {
-    const key = `${kind}\u0000${params.length === 0 ? "[]" : canonicalJson(params)}\u0000${sql}`;
+    const key = `${kind}\u0000${generic.types.join(",")}\u0000${generic.sql}`;
     const entry = this.estimates.get(key);
     if (entry !== undefined && entry.analyzed === analyzed && entry.expiresAt > now) return entry.value;
     if (this.estimates.size >= this.maxEntries) {
@@ -137,18 +136,17 @@ export async function decideRequest(
     const hit = deps.decisions?.get(key, analyzed, now);
     if (hit !== undefined) return hit;
   }
-  // The planner sees the statement with the looked-up protected values hidden; a value not where the analysis put
-  // it gives no value-blind figure, so the statement counts as unrestricted and too costly.
+  // The planner estimates the statement's generic plan: none of its values (literals or the caller's parameters)
+  // reaches it. A statement with no generic form counts as unrestricted and too costly.
   const admission = admissionKey(policy, principal, deps.policy.context);
   const blindly =
-    (kind: "rows" | "cost", ask: (sql: string) => Promise<number>) =>
-    (hidden: ReadonlySet<string>): Promise<number> => {
-      const blind = blindLookups(analyzed.statement, analyzed.lookups ?? [], hidden);
-      if (blind === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
+    (kind: "rows" | "cost", ask: (generic: GenericStatement) => Promise<number>) => (): Promise<number> => {
+      const generic = genericOf(analyzed);
+      if (generic === undefined) return Promise.resolve(Number.MAX_SAFE_INTEGER);
       const cache = deps.decisions;
       return cache === undefined
-        ? ask(blind)
-        : cache.estimate(kind, blind, request.params, analyzed, now, () => ask(blind));
+        ? ask(generic)
+        : cache.estimate(kind, generic, analyzed, now, () => ask(generic));
     };
   const full = await decideStatement({
     policy,
@@ -156,16 +154,16 @@ export async function decideRequest(
     principal,
     classification,
     purpose: request.purpose,
-    estimateRows: blindly("rows", (sql) =>
-      deps.executor.estimateRows(sql, request.params, ESTIMATE_TIMEOUT_MS, admission),
+    estimateRows: blindly("rows", (generic) =>
+      deps.executor.estimateRows(generic, ESTIMATE_TIMEOUT_MS, admission),
     ),
     ...(deps.executor.estimateCost === undefined
       ? {}
       : {
           estimateCost: blindly(
             "cost",
-            (sql) =>
-              deps.executor.estimateCost?.(sql, request.params, ESTIMATE_TIMEOUT_MS, admission) ??
+            (generic) =>
+              deps.executor.estimateCost?.(generic, ESTIMATE_TIMEOUT_MS, admission) ??
               Promise.reject(new Error("no cost estimate")),
           ),
         }),

@@ -12,6 +12,7 @@ import { parameterDigests } from "#shared/sessions/new-record.ts";
 import { type SessionRecord, storedClassificationSchema } from "#shared/sessions/record.ts";
 import type { ResultMasking } from "#shared/sessions/run-statement.ts";
 import { detectorsFor } from "#shared/sessions/statement-masking.ts";
+import { genericOf } from "#shared/sql/generic-statement.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 /** What the execution needs once everything checks out. */
@@ -75,13 +76,16 @@ export async function prepareExecution(
     principal: record.principal,
     classification: analyzed.classification,
     purpose: record.request.purpose,
-    estimateRows: () =>
-      deps.executor.estimateRows(
-        analyzed.statement,
-        params,
-        5_000,
-        admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
-      ),
+    estimateRows: () => {
+      const generic = genericOf(analyzed);
+      return generic === undefined
+        ? Promise.resolve(Number.MAX_SAFE_INTEGER)
+        : deps.executor.estimateRows(
+            generic,
+            5_000,
+            admissionKeyOf(record.decision.matchedPrincipal, record.principal.key),
+          );
+    },
   });
   if (decision.outcome === "deny" || plan === undefined) {
     throw refuse("decision_changed", "the policy no longer allows the approved statement");

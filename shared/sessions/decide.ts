@@ -26,10 +26,10 @@ export interface DecisionInput {
   readonly classification: Classification;
   readonly purpose: string | null;
   /**
-   * The planner's estimate (asked only when a risk rule needs it), with the values looked up in `hidden` columns
-   * hidden from the planner (their own frequency must not reach the caller).
+   * The planner's estimate (asked only when a risk rule needs it) of the statement's generic plan: the planner
+   * knows none of its values, so the estimate cannot tell how often a value occurs.
    */
-  readonly estimateRows: (hidden: ReadonlySet<string>) => Promise<number>;
+  readonly estimateRows: () => Promise<number>;
   /** The caller's recorded PHI rows from some tables since a time (asked only when a risk rule needs them). */
   readonly windowRows?: (tables: readonly string[], since: Date) => Promise<number>;
   /** Now (the risk rules' window ends here). */
@@ -38,24 +38,23 @@ export interface DecisionInput {
    * The planner's total cost (asked only when the policy limits it), value-blind like `estimateRows`; absent: the
    * executor cannot tell.
    */
-  readonly estimateCost?: (hidden: ReadonlySet<string>) => Promise<number>;
+  readonly estimateCost?: () => Promise<number>;
 }
 
 /**
  * Planner-cost admission: a statement whose estimated cost exceeds the principal's `maxPlannerCost` is refused
  * before it runs; the reason names the limit, never the estimate (stacked scans raise it to a power of the caller's
- * choosing, so even its order of magnitude would tell the planner's statistics). A statement that looks up protected values is costed with those values hidden from the planner (a lookup elsewhere
- * in the statement must not buy a pass); fails closed when the executor cannot estimate.
+ * choosing, so even its order of magnitude would tell the planner's statistics). The cost is the generic plan's,
+ * as the estimate is; fails closed when the executor cannot estimate.
  */
 async function costRefusal(
   input: DecisionInput,
   limit: number | undefined,
-  hidden: ReadonlySet<string>,
 ): Promise<{ refusal?: string; cost?: number }> {
   if (limit === undefined) return {};
   if (input.estimateCost === undefined)
     return { refusal: "the planner's cost could not be estimated (the policy limits it)" };
-  const cost = await input.estimateCost(hidden);
+  const cost = await input.estimateCost();
   // Decided by its order of magnitude, as shown: the exact figure would be told by where the refusal starts.
   if (costCeiling(cost) <= limit) return { cost };
   return {
@@ -108,23 +107,18 @@ export async function decideStatement(input: DecisionInput): Promise<FullDecisio
       plan: undefined,
     };
   }
-  const hidden = new Set(
-    (classification.exposures ?? [])
-      .map((e) => `${e.schema}.${e.table}.${e.column}`)
-      .filter((key) => key in masking.rules || masking.detectors.columns.includes(key)),
-  );
   const risk = await assessRisk({
     policy,
     principalId: entry.id,
     classification,
     masking,
     purpose: input.purpose,
-    estimateRows: () => input.estimateRows(hidden),
+    estimateRows: input.estimateRows,
     ...(input.windowRows === undefined ? {} : { windowRows: input.windowRows }),
     ...(input.now === undefined ? {} : { now: input.now }),
   });
   const limit = entry.limits.maxPlannerCost ?? policy.document.defaults.maxPlannerCost;
-  const { refusal: costly, cost } = await costRefusal(input, limit, hidden);
+  const { refusal: costly, cost } = await costRefusal(input, limit);
   if (costly !== undefined) {
     return {
       decision: {

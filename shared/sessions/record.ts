@@ -195,6 +195,11 @@ export const sessionRecordSchema = z.object({
       quorum: z.number().int().positive(),
       binding: sha256Hex,
       estimatedRows: z.number().nullable(),
+      /** As `decision.estimateSalt`, beside an estimate asked for the approval (absent in records made before). */
+      estimateSalt: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/)
+        .optional(),
     })
     .nullable(),
   approvals: z.array(approvalDecisionSchema),

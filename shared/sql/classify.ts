@@ -148,7 +148,6 @@ export function classify(statement: { readonly node: Node }, catalog: Catalog): 
       ? {}
       : { repeatedAggregates: sortSmall([...an.repeatedAggregates], compare) }),
     lookupValues: an.lookupValues,
-    ...(an.lookupLiterals.length === 0 ? {} : { lookupLiterals: an.lookupLiterals }),
     operators: sortSmall([...an.operators.values()], byName),
     reasons: an.reasons.size === 0 ? NONE : sortSmall([...an.reasons], compare),
     unresolvedColumns: an.unresolved.size === 0 ? NONE : sortSmall([...an.unresolved], compare),

@@ -1,5 +1,49 @@
 // Reads the planner's estimate out of EXPLAIN (FORMAT JSON)'s one-cell answer, the same way for every executor.
 import { QueryFailedError } from "#shared/errors.ts";
+import type { GenericStatement } from "#shared/sql/generic-statement.ts";
+
+/**
+ * PostgreSQL could not type parameter `$parameter` of a generic statement (42P18: an unknown literal made a
+ * parameter where nothing gives it a type, as an argument of `concat` or `json_build_object`, or in `IS NULL`).
+ */
+export class UntypedParameterError extends QueryFailedError {
+  readonly parameter: number;
+  constructor(parameter: number) {
+    super("query_failed", "the database could not type a parameter of the statement (SQLSTATE 42P18)");
+    this.parameter = parameter;
+  }
+}
+
+/** The parameter an error of PostgreSQL's says it could not type, if it says so (its message names no value). */
+export function untypedParameter(error: unknown): UntypedParameterError | undefined {
+  const message = error instanceof Error ? error.message : typeof error === "string" ? error : "";
+  const found = /could not determine data type of parameter \$(\d+)/.exec(message);
+  return found === null ? undefined : new UntypedParameterError(Number(found[1]));
+}
+
+/** How many parameters one estimate may retype before it fails. */
+const MAX_RETYPED = 64;
+
+/**
+ * Asks `attempt` for the generic plan's figure; where PostgreSQL cannot type an `unknown` parameter
+ * ({@link UntypedParameterError}), declares it `text` — the type PostgreSQL gives an unknown literal that nothing
+ * else types — and asks again (each attempt in a fresh transaction), at most {@link MAX_RETYPED} times.
+ */
+export async function withRetyping<T>(
+  statement: GenericStatement,
+  attempt: (statement: GenericStatement) => Promise<T>,
+): Promise<T> {
+  let current = statement;
+  for (let retyped = 0; ; retyped++) {
+    try {
+      return await attempt(current);
+    } catch (error) {
+      const index = error instanceof UntypedParameterError ? error.parameter - 1 : -1;
+      if (retyped >= MAX_RETYPED || current.types[index] !== "unknown") throw error;
+      current = { ...current, types: current.types.map((t, i) => (i === index ? "text" : t)) };
+    }
+  }
+}
 
 /** The figures of the plan's top node an executor may estimate by. */
 export type PlanFigure = "Plan Rows" | "Total Cost";
@@ -7,6 +51,40 @@ export type PlanFigure = "Plan Rows" | "Total Cost";
 /** The statement that asks the planner for its estimate (never ANALYZE: the statement is not run). */
 export function explainSql(sql: string): string {
   return `EXPLAIN (FORMAT JSON) ${sql}`;
+}
+
+/** The name of the statement an estimate prepares (executors discard or deallocate it before the next statement). */
+const ESTIMATE_STATEMENT = "phigate_estimate";
+
+/** How an executor asks for a generic plan's estimate, in one read-only transaction. */
+export interface EstimateSteps {
+  /** Transaction-local settings: a prepared statement is planned without its parameters' values. */
+  readonly settings: readonly (readonly [string, string])[];
+  /** Run first (the PREPARE), when the statement has parameters. */
+  readonly before: readonly string[];
+  /** Answers EXPLAIN (FORMAT JSON)'s one cell: the generic plan (its parameters bound to NULL, never run). */
+  readonly explain: string;
+  /** Run last where session state outlives the transaction and nothing else discards it (the Data API). */
+  readonly after: readonly string[];
+}
+
+/**
+ * The steps that ask the planner for `statement`'s generic plan: `PREPARE` with the parameter types, then
+ * `EXPLAIN EXECUTE` under `plan_cache_mode = force_generic_plan`, so no value in the statement (its literals,
+ * made parameters, nor the caller's) reaches the estimate. A statement without parameters is explained directly.
+ * `name` (an identifier) names the prepared statement where one may outlive a failed deallocation.
+ */
+export function estimateSteps(statement: GenericStatement, name = ESTIMATE_STATEMENT): EstimateSteps {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name))
+    throw new TypeError("a prepared statement's name must be an identifier");
+  if (statement.types.length === 0)
+    return { settings: [], before: [], explain: explainSql(statement.sql), after: [] };
+  return {
+    settings: [["plan_cache_mode", "force_generic_plan"]],
+    before: [`PREPARE ${name} (${statement.types.join(", ")}) AS ${statement.sql}`],
+    explain: `EXPLAIN (FORMAT JSON) EXECUTE ${name} (${statement.types.map(() => "NULL").join(", ")})`,
+    after: [`DEALLOCATE ${name}`],
+  };
 }
 
 /**

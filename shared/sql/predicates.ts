@@ -39,7 +39,6 @@ function predicate(node: Node, cx: Cx, lookups: boolean): void {
       if (unchanged(lineage)) {
         cx.an.expose(lineage, "lookup");
         cx.an.lookupValues += values.length;
-        recordLiterals(values, lineage, cx);
       } else {
         cx.an.expose(lineage, fallback(cx));
         cx.an.expose(lineage, "operator:=");
@@ -80,27 +79,6 @@ function silent(node: Node | undefined, cx: Cx): Lineage {
 
 function unchanged(lineage: Lineage): boolean {
   return lineage.copy && lineage.wholeRows.length === 0 && !lineage.opaque;
-}
-
-/** The parser's location of a literal, parameter or cast literal (the value itself, not its cast). */
-function valueLocation(node: Node): number | undefined {
-  if ("A_Const" in node) return node.A_Const.location;
-  if ("ParamRef" in node) return node.ParamRef.location;
-  if ("TypeCast" in node)
-    return node.TypeCast.arg === undefined ? undefined : valueLocation(node.TypeCast.arg);
-  return undefined;
-}
-
-/** Records where a lookup's values sit and the column they are compared with (for a value-blind estimate). */
-function recordLiterals(values: readonly Node[], lineage: Lineage, cx: Cx): void {
-  const source = lineage.sources[0];
-  if (source === undefined) return;
-  const relation = cx.an.index.relation(source.schema, source.table);
-  const type = relation?.catalogRelation?.columns.find((c) => c.name === source.column)?.type ?? "text";
-  for (const value of values) {
-    const location = valueLocation(value);
-    if (location !== undefined) cx.an.lookupLiterals.push({ location, column: source.key, type });
-  }
 }
 
 /** `=` (unqualified or `pg_catalog`), in a plain, IN-list or `= ANY` comparison. */

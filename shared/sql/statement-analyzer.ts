@@ -5,15 +5,13 @@ import { CatalogCache } from "#shared/sql/catalog-cache.ts";
 import { type CatalogRef, catalogSnapshot } from "#shared/sql/catalog-snapshot.ts";
 import { analyzeSqlWithCache } from "#shared/sql/parse-and-classify.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
-import type { Catalog, Classification, LookupLiteral } from "#shared/sql/types.ts";
+import type { Catalog, Classification } from "#shared/sql/types.ts";
 
 /** A statement after analysis. */
 export interface AnalyzedStatement {
   readonly classification: Classification;
   /** The single statement's exact text (no trailing semicolon), what the executor runs. */
   readonly statement: string;
-  /** The lookup values, located by byte offset into `statement` (see `blindLookups`). */
-  readonly lookups?: readonly LookupLiteral[];
   /** The catalog snapshot the classification used (the production analyzer always says; evidence needs it). */
   readonly catalog?: CatalogRef;
 }
@@ -79,14 +77,9 @@ export async function createStatementAnalyzer(
       const analysis = await analyzeSqlWithCache(sql, cache);
       const { start, end } = analysis.statement.location;
       const ref = refs.get(analysis.catalog.version);
-      const before = new TextEncoder().encode(sql.slice(0, start)).length;
-      const literals = analysis.classification.lookupLiterals ?? [];
       const analyzed: AnalyzedStatement = {
         classification: analysis.classification,
         statement: sql.slice(start, end),
-        ...(literals.length === 0
-          ? {}
-          : { lookups: literals.map((l) => ({ ...l, location: l.location - before })) }),
         ...(ref === undefined ? {} : { catalog: ref }),
       };
       if (analyses.size >= maxEntries) {

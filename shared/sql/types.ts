@@ -158,16 +158,6 @@ export interface OutputColumnLineage {
   readonly opaque?: boolean;
 }
 
-/** A literal or parameter compared with a column in lookup position. */
-export interface LookupLiteral {
-  /** Byte offset of the value in the statement's UTF-8 text (the parser's location). */
-  readonly location: number;
-  /** `schema.table.column` of the column looked up. */
-  readonly column: string;
-  /** The column's type (`format_type` text), `text` when the catalog does not say. */
-  readonly type: string;
-}
-
 /** How many times a statement scans one relation ({@link Classification.scans}). */
 export interface RelationScans extends TableRef {
   /** `null`: an unknown number. */
@@ -262,8 +252,6 @@ export interface Classification {
   readonly subsetAggregates?: number;
   /** How many literals and parameters are compared with a column in lookup position (`col = 'x'`, `IN (...)`). */
   readonly lookupValues: number;
-  /** Where each lookup value sits and the column it is compared with (not recorded: the estimate's input only). */
-  readonly lookupLiterals?: readonly LookupLiteral[];
   /** Operators used, deduplicated (see {@link OperatorCall}). Always set by `classify`. */
   readonly operators?: readonly OperatorCall[];
   /**

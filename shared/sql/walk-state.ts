@@ -15,13 +15,7 @@ import {
   WRITE_FUNCTIONS,
 } from "./known-functions.ts";
 import { CLAUSE_VIA, type Lineage, type SourceColumn, type SourceRelation } from "./lineage.ts";
-import type {
-  FunctionCall,
-  LookupLiteral,
-  OperatorCall,
-  RelationAccess,
-  RelationAccessMode,
-} from "./types.ts";
+import type { FunctionCall, OperatorCall, RelationAccess, RelationAccessMode } from "./types.ts";
 
 /** Statement-level effects found while walking; they decide whether a SELECT is still a `read`. */
 export const EFFECT = { write: 1, lock: 2, call: 4, session: 8 } as const;
@@ -94,8 +88,6 @@ export class Analysis {
   subsetAggregates = 0;
   /** Literals and parameters compared with columns in lookup position (`col = 'x'`, `col IN (...)`). */
   lookupValues = 0;
-  /** Each lookup literal or parameter: where it starts (the parser's byte offset) and its column's key and type. */
-  readonly lookupLiterals: LookupLiteral[] = [];
   readonly functions = new Map<string, FunctionCall>();
   readonly operators = new Map<string, OperatorCall>();
   readonly reasons = new Set<string>();

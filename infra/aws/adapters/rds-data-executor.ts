@@ -1,5 +1,6 @@
 // SqlExecutor over the RDS Data API: a read-only transaction, a statement timeout, and a cursor read page by page.
 
+import { randomBytes } from "node:crypto";
 import {
   BeginTransactionCommand,
   ExecuteStatementCommand,
@@ -24,8 +25,15 @@ import {
   type SqlParam,
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
+import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
-import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
+import {
+  estimateSteps,
+  type PlanFigure,
+  planEstimate,
+  untypedParameter,
+  withRetyping,
+} from "#shared/sql/plan-estimate.ts";
 import type { Catalog } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 
@@ -131,25 +139,43 @@ export class RdsDataExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows");
+  estimateRows(statement: GenericStatement, timeoutMs: number): Promise<number> {
+    return this.plan(statement, timeoutMs, "Plan Rows");
   }
 
-  estimateCost(sql: string, params: readonly SqlParam[], timeoutMs: number): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost");
+  estimateCost(statement: GenericStatement, timeoutMs: number): Promise<number> {
+    return this.plan(statement, timeoutMs, "Total Cost");
   }
 
-  private async plan(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    figure: PlanFigure,
-  ): Promise<number> {
-    await loadPgScanner();
-    return this.transaction(timeoutMs, [], async (tx) => {
-      const statement = await this.typedStatement(tx, sql, params);
-      const result = await this.statement(tx, explainSql(statement.sql), statement.parameters);
-      return planEstimate(result.records?.[0]?.[0]?.stringValue, figure);
+  /**
+   * The generic plan's figure. A prepared statement outlives the transaction on the Data API's connection, so it
+   * is deallocated before the transaction ends (rolled back whatever happens).
+   */
+  private async plan(statement: GenericStatement, timeoutMs: number, figure: PlanFigure): Promise<number> {
+    return withRetyping(statement, (typed) => {
+      // A name of its own: a deallocation that failed (the transaction's deadline passed) cannot fail the next one.
+      const steps = estimateSteps(typed, `phigate_estimate_${randomBytes(8).toString("hex")}`);
+      return this.transaction(timeoutMs, steps.settings, async (tx) => {
+        for (const sql of steps.before) {
+          try {
+            await this.statement(tx, sql);
+          } catch (error) {
+            throw untypedParameter(error) ?? error;
+          }
+        }
+        try {
+          const result = await this.statement(tx, steps.explain);
+          return planEstimate(result.records?.[0]?.[0]?.stringValue, figure);
+        } finally {
+          for (const sql of steps.after) {
+            try {
+              await this.statement(tx, sql);
+            } catch {
+              // The transaction failed or ran out of time; the statement's own name keeps it from the next one.
+            }
+          }
+        }
+      });
     });
   }
 

@@ -11,10 +11,16 @@ import {
   OPAQUE_JOIN_SETTINGS,
   type RowSink,
   type SqlExecutor,
-  type SqlParam,
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
-import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
+import type { GenericStatement } from "#shared/sql/generic-statement.ts";
+import {
+  estimateSteps,
+  type PlanFigure,
+  planEstimate,
+  untypedParameter,
+  withRetyping,
+} from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog } from "#shared/sql/types.ts";
@@ -157,34 +163,31 @@ export class PgExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    caller?: string,
-  ): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows", caller);
+  estimateRows(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
+    return this.plan(statement, timeoutMs, "Plan Rows", caller);
   }
 
-  estimateCost(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    caller?: string,
-  ): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost", caller);
+  estimateCost(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
+    return this.plan(statement, timeoutMs, "Total Cost", caller);
   }
 
+  /** The generic plan's figure; the prepared statement goes with the connection's `DISCARD ALL`. */
   private async plan(
-    sql: string,
-    params: readonly SqlParam[],
+    statement: GenericStatement,
     timeoutMs: number,
     figure: PlanFigure,
     caller: string | undefined,
   ): Promise<number> {
-    return this.transaction(timeoutMs, [], caller, async (client) => {
-      const result = await client.query({ text: explainSql(sql), values: [...params], types: TEXT_TYPES });
-      return planEstimate((result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"], figure);
+    return withRetyping(statement, (typed) => {
+      const steps = estimateSteps(typed);
+      return this.transaction(timeoutMs, steps.settings, caller, async (client) => {
+        for (const sql of steps.before)
+          await client.query(sql).catch((error: unknown) => {
+            throw untypedParameter(error) ?? error;
+          });
+        const result = await client.query({ text: steps.explain, types: TEXT_TYPES });
+        return planEstimate((result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"], figure);
+      });
     });
   }
 

@@ -12,7 +12,14 @@ import { QueryFailedError, RateLimitedError, UnavailableError } from "#shared/er
 import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
-import { explainSql, type PlanFigure, planEstimate } from "#shared/sql/plan-estimate.ts";
+import type { GenericStatement } from "#shared/sql/generic-statement.ts";
+import {
+  estimateSteps,
+  type PlanFigure,
+  planEstimate,
+  UntypedParameterError,
+  withRetyping,
+} from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, ResultColumn } from "#shared/sql/types.ts";
 import { decodeRowsInPlace, typeName } from "#shared/sql/values.ts";
@@ -164,33 +171,32 @@ export class PgliteExecutor implements SqlExecutor {
     });
   }
 
-  estimateRows(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    caller?: string,
-  ): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Plan Rows", caller);
+  estimateRows(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
+    return this.plan(statement, timeoutMs, "Plan Rows", caller);
   }
 
-  estimateCost(
-    sql: string,
-    params: readonly SqlParam[],
-    timeoutMs: number,
-    caller?: string,
-  ): Promise<number> {
-    return this.plan(sql, params, timeoutMs, "Total Cost", caller);
+  estimateCost(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
+    return this.plan(statement, timeoutMs, "Total Cost", caller);
   }
 
-  /** EXPLAIN in the caller's turns (planning folds constants and can take as long as running). */
+  /**
+   * The generic plan's figure, in the caller's turns (planning can take as long as running); the worker's
+   * `DISCARD ALL` after it drops the prepared statement.
+   */
   private async plan(
-    sql: string,
-    params: readonly SqlParam[],
+    statement: GenericStatement,
     timeoutMs: number,
     figure: PlanFigure,
     caller: string | undefined,
   ): Promise<number> {
-    const result = await this.run("query", explainSql(sql), params, timeoutMs, caller ?? "");
+    const result = await withRetyping(statement, (typed) => {
+      const steps = estimateSteps(typed);
+      const before = [
+        ...steps.settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
+        ...steps.before,
+      ];
+      return this.run("query", steps.explain, [], timeoutMs, caller ?? "", before);
+    });
     return planEstimate(result.rows[0]?.[0], figure);
   }
 
@@ -219,14 +225,25 @@ export class PgliteExecutor implements SqlExecutor {
     params: readonly SqlParam[],
     timeoutMs: number,
     owner = "",
+    before: readonly string[] = [],
   ): Promise<AdminResult> {
     return this.serialized(timeoutMs, owner, (id, post, onMessage) => {
       return new Promise<AdminResult>((resolve, reject) => {
         onMessage((message) => {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });
-          else if (message.type === "failed") reject(queryFailure(message.sqlstate));
+          else if (message.type === "failed")
+            reject(
+              message.untypedParameter === undefined
+                ? queryFailure(message.sqlstate)
+                : new UntypedParameterError(message.untypedParameter),
+            );
         });
-        post({ type, id, sql, params: toWorkerParams(params) });
+        const message = { id, sql, params: toWorkerParams(params) };
+        post(
+          type === "admin"
+            ? { type, ...message }
+            : { type, ...message, ...(before.length === 0 ? {} : { before: [...before] }) },
+        );
       });
     });
   }

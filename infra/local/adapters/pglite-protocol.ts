@@ -21,8 +21,17 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
   }),
   /** Credit for one more page of the running execution (flow control). */
   z.object({ type: z.literal("ack"), id: z.number() }),
-  /** A read-only query whose whole (small) result is returned: catalog, EXPLAIN. */
-  z.object({ type: z.literal("query"), id: z.number(), sql: z.string(), params: z.array(sqlParam) }),
+  /**
+   * A read-only query whose whole (small) result is returned: catalog, EXPLAIN. `before`: the executor's own
+   * statements run first in the same transaction (an estimate's SET LOCAL and PREPARE).
+   */
+  z.object({
+    type: z.literal("query"),
+    id: z.number(),
+    sql: z.string(),
+    params: z.array(sqlParam),
+    before: z.array(z.string()).optional(),
+  }),
   /** A read-write script for administration only (seeding at start-up), never reachable from a request. */
   z.object({ type: z.literal("admin"), id: z.number(), sql: z.string(), params: z.array(sqlParam) }),
 ]);
@@ -43,7 +52,13 @@ export type FromWorker =
   | { type: "rows"; id: number; rows: (string | null)[][] }
   | { type: "done"; id: number; rowCount: number; truncated: boolean }
   | { type: "result"; id: number; fields: WorkerField[]; rows: (string | null)[][] }
-  | { type: "failed"; id: number; sqlstate: string | null }
+  | {
+      type: "failed";
+      id: number;
+      sqlstate: string | null;
+      /** The parameter a statement the executor prepared left untyped (42P18), from PostgreSQL's message. */
+      untypedParameter?: number;
+    }
   | { type: "fatal"; message: string };
 
 /** Parameters as the worker protocol carries them (mutable copies). */

@@ -5,6 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
 import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
+import { untypedParameter } from "#shared/sql/plan-estimate.ts";
 import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 
 const port = parentPort;
@@ -128,7 +129,10 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
 
 async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): Promise<void> {
   try {
-    if (message.type === "query") await db.exec("BEGIN READ ONLY");
+    if (message.type === "query") {
+      await db.exec("BEGIN READ ONLY");
+      for (const sql of message.before ?? []) await db.exec(sql);
+    }
     const result =
       message.params.length === 0 && message.type === "admin"
         ? ((await db.exec(message.sql)).at(-1) ?? { rows: [], fields: [] })
@@ -141,7 +145,13 @@ async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): P
     send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
   } catch (error) {
     if (message.type === "query") await endStatement();
-    send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
+    const untyped = untypedParameter(error);
+    send({
+      type: "failed",
+      id: message.id,
+      sqlstate: sqlstateOf(error),
+      ...(untyped === undefined ? {} : { untypedParameter: untyped.parameter }),
+    });
   }
 }
 

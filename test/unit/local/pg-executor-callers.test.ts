@@ -44,7 +44,7 @@ describeWithPostgres("PgExecutor per-caller connections", () => {
       ),
     );
     // The other caller's estimate is answered while the lock is still held (a pool of two, one per caller).
-    const rows = await executor.estimateRows("SELECT 1", [], 5_000, "other");
+    const rows = await executor.estimateRows({ sql: "SELECT 1", types: [] }, 5_000, "other");
     expect(rows).toBe(1);
     await holder.query("SELECT pg_advisory_unlock(42)");
     const done = await Promise.all(blocked);

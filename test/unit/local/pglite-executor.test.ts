@@ -150,8 +150,10 @@ describe("PgliteExecutor", () => {
     expect(await Promise.all(queued)).toEqual(["a1 done", "a2 done"]);
   });
 
-  it("estimates rows with EXPLAIN and reads the catalog", async () => {
-    expect(await executor.estimateRows("SELECT * FROM t WHERE id > $1", [0], 5_000)).toBeGreaterThan(0);
+  it("estimates rows with EXPLAIN of the generic plan and reads the catalog", async () => {
+    expect(
+      await executor.estimateRows({ sql: "SELECT * FROM t WHERE id > $1", types: ["unknown"] }, 5_000),
+    ).toBeGreaterThan(0);
     const catalog = await executor.loadCatalog();
     const t = catalog.relations.find((r) => r.table === "t");
     expect(t?.columns.map((c) => c.name)).toEqual([

@@ -74,7 +74,7 @@ describe("admission key", () => {
       policy: { current: () => policy, context: CONTEXT },
       clock: { now: () => new Date(0) },
       executor: {
-        estimateRows: async (_sql: string, _p: unknown, _t: number, who?: string) => {
+        estimateRows: async (_statement: unknown, _t: number, who?: string) => {
           callers.add(who);
           return 50;
         },

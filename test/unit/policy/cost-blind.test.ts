@@ -1,4 +1,4 @@
-// Planner-cost admission holds for statements that look up protected values: the cost is asked with the values hidden, never skipped.
+// Planner-cost admission holds for statements that look up protected values: the cost (the generic plan's) is asked, never skipped.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LoadedPolicy, parsePolicy } from "#shared/policy/load.ts";
@@ -28,8 +28,8 @@ beforeAll(async () => {
 });
 
 describe("planner-cost admission with a protected lookup", () => {
-  it("refuses a costly statement whose only lookup constrains nothing, asking the cost with the value hidden", async () => {
-    const asked: ReadonlySet<string>[] = [];
+  it("refuses a costly statement whose only lookup constrains nothing, asking the cost", async () => {
+    let asked = 0;
     const { decision } = await decideStatement({
       policy,
       context: { devIssuer: undefined },
@@ -43,8 +43,8 @@ describe("planner-cost admission with a protected lookup", () => {
       purpose: null,
       estimateRows: async () => 1,
       windowRows: async () => 0,
-      estimateCost: async (hidden) => {
-        asked.push(hidden);
+      estimateCost: async () => {
+        asked++;
         return 1e6;
       },
     });
@@ -52,7 +52,7 @@ describe("planner-cost admission with a protected lookup", () => {
     expect(decision.reasons.join(" ")).toMatch(
       /planner estimates a cost over the limit 100000; refused before it runs/,
     );
-    expect(asked.map((h) => [...h])).toEqual([["public.patients.mrn"]]);
+    expect(asked).toBe(1);
     // The refusal is an answer about the planner's statistics: it names the PHI tables its charge goes to.
     expect(decision.phiTables).toContain("public.patients");
     expect(decision.estimatedCost).toBe(1e6);

@@ -16,7 +16,7 @@ const NIGHTLY = NIGHTLY_PRINCIPAL;
 let policy: LoadedPolicy;
 let catalog: Catalog;
 
-async function decide(sql: string, estimate: (hidden: ReadonlySet<string>) => Promise<number>) {
+async function decide(sql: string, estimate: () => Promise<number>) {
   return decideStatement({
     policy,
     context: { devIssuer: undefined },
@@ -34,17 +34,17 @@ beforeAll(async () => {
 });
 
 describe("risk rules and the planner's estimate", () => {
-  it("asks the planner about a statement that looks up a protected value with the values hidden from it", async () => {
-    const hiddenAsked: string[][] = [];
+  it("asks the planner about a statement that looks up a protected value", async () => {
+    let asked = 0;
     const { decision } = await decide(
       "SELECT 1 FROM patients p, generate_series(1, 1000000) g WHERE p.first_name = 'Nora'",
-      async (hidden) => {
-        hiddenAsked.push([...hidden].sort());
+      async () => {
+        asked++;
         return 100_000_000;
       },
     );
     // A lookup restricts only what it constrains: the cross join with a million rows is a bulk read.
-    expect(hiddenAsked).toEqual([["public.patients.first_name"]]);
+    expect(asked).toBe(1);
     expect(decision.outcome).toBe("require_approval");
     expect(decision.reasons.join(" ")).toMatch(/bulk-phi-read/);
   });

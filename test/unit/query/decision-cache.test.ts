@@ -5,32 +5,33 @@ import { DecisionCache } from "#shared/query/decide-request.ts";
 import type { AnalyzedStatement } from "#shared/sql/statement-analyzer.ts";
 
 const analysis = (): AnalyzedStatement => ({}) as AnalyzedStatement;
+const ONE = { sql: "SELECT 1", types: [] };
+const TWO = { sql: "SELECT 2", types: [] };
+const TYPED = { sql: "SELECT 1", types: ["int4"] };
 
 describe("DecisionCache.estimate", () => {
-  it("asks the planner once per kind, statement and parameters while the analysis and the entry are fresh", async () => {
+  it("asks the planner once per kind, generic statement and parameter types while the analysis and the entry are fresh", async () => {
     const cache = new DecisionCache(10, 1000);
     const analyzed = analysis();
     let asked = 0;
     const ask = async () => ++asked * 100;
-    expect(await cache.estimate("rows", "SELECT 1", [], analyzed, 0, ask)).toBe(100);
-    expect(await cache.estimate("rows", "SELECT 1", [], analyzed, 999, ask)).toBe(100);
+    expect(await cache.estimate("rows", ONE, analyzed, 0, ask)).toBe(100);
+    expect(await cache.estimate("rows", ONE, analyzed, 999, ask)).toBe(100);
     expect(asked).toBe(1);
-    expect(await cache.estimate("cost", "SELECT 1", [], analyzed, 0, ask)).toBe(200);
-    expect(
-      await cache.estimate("rows", "SELECT 1", [{ type: "int", value: 1 }] as never, analyzed, 0, ask),
-    ).toBe(300);
-    expect(await cache.estimate("rows", "SELECT 2", [], analyzed, 0, ask)).toBe(400);
+    expect(await cache.estimate("cost", ONE, analyzed, 0, ask)).toBe(200);
+    expect(await cache.estimate("rows", TYPED, analyzed, 0, ask)).toBe(300);
+    expect(await cache.estimate("rows", TWO, analyzed, 0, ask)).toBe(400);
     // A new analysis (the catalog changed) or an aged entry asks again.
-    expect(await cache.estimate("rows", "SELECT 1", [], analysis(), 0, ask)).toBe(500);
-    expect(await cache.estimate("rows", "SELECT 1", [], analyzed, 5000, ask)).toBe(600);
+    expect(await cache.estimate("rows", ONE, analysis(), 0, ask)).toBe(500);
+    expect(await cache.estimate("rows", ONE, analyzed, 5000, ask)).toBe(600);
   });
 
   it("does not keep a failed estimate", async () => {
     const cache = new DecisionCache(10, 1000);
     const analyzed = analysis();
     await expect(
-      cache.estimate("rows", "SELECT 1", [], analyzed, 0, () => Promise.reject(new Error("busy"))),
+      cache.estimate("rows", ONE, analyzed, 0, () => Promise.reject(new Error("busy"))),
     ).rejects.toThrow("busy");
-    expect(await cache.estimate("rows", "SELECT 1", [], analyzed, 1, async () => 7)).toBe(7);
+    expect(await cache.estimate("rows", ONE, analyzed, 1, async () => 7)).toBe(7);
   });
 });
