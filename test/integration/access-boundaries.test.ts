@@ -2,7 +2,7 @@
 // doesn't exist); approvers see pending work and no results; auditors see records and replays and no results.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RISKY_SMALL_SQL } from "#test/support/approvals.ts";
+import { demoPolicyWith, RISKY_SMALL_SQL } from "#test/support/approvals.ts";
 import { NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 
 describe("access boundaries", () => {
@@ -121,5 +121,41 @@ describe("access boundaries", () => {
       expect(answer.status, who).toBe(403);
       expect(answer.body.error.code).toBe(code);
     }
+  });
+});
+
+describe("an estimate asked only for the approval", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // Without the estimate rule, seven PHI columns need the approval and no rule asks the planner: the approval
+    // block does, for the approvers.
+    gw = await startTestGateway({
+      policy: await demoPolicyWith([
+        [
+          "    - id: large-result\n      description: more rows than a report needs\n      when:\n        estimatedRowsOver: 20000\n",
+          "",
+        ],
+      ]),
+    });
+  });
+  afterAll(async () => gw?.close());
+
+  it("is salted like the decision's, and both are kept from the requester's replay", async () => {
+    const requester = await gw.token(NIGHTLY);
+    const pending = await gw.query(requester, { sql: RISKY_SMALL_SQL, params: ["1%"] });
+    expect(pending.status).toBe(202);
+    const stored = await gw.host.deps.sessions.get(pending.body.sessionId);
+    expect(stored?.decision.estimatedRows ?? null).toBeNull();
+    expect(stored?.decision).not.toHaveProperty("estimateSalt");
+    expect(stored?.approval?.estimatedRows).toEqual(expect.any(Number));
+    expect(stored?.approval?.estimateSalt).toMatch(/^[0-9a-f]{32}$/);
+    const path = `/v1/sessions/${pending.body.sessionId}/replay`;
+    const mine = await gw.request("GET", path, { token: requester });
+    expect(mine.status).toBe(200);
+    expect(mine.body.exchange.approvals.request.estimatedRows).toBeNull();
+    expect(JSON.stringify(mine.body)).not.toContain(stored?.approval?.estimateSalt ?? "no salt");
+    const auditor = await gw.token("audrey", { groups: ["auditors"] });
+    const audited = await gw.request("GET", path, { token: auditor });
+    expect(audited.body.exchange.approvals.request.estimateSalt).toBe(stored?.approval?.estimateSalt);
   });
 });
