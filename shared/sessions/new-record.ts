@@ -8,6 +8,7 @@ import type { Decision } from "#shared/policy/evaluate.ts";
 import type { MatchContext } from "#shared/policy/match.ts";
 import type { SqlParam } from "#shared/ports.ts";
 import {
+  askedThePlanner,
   SESSION_RECORD_SCHEMA,
   type SessionRecord,
   type SessionStatus,
@@ -131,9 +132,7 @@ export function newSessionRecord(input: {
         ? {}
         : { windowRows: decision.windowRows }),
       ...(decision.estimatedCost === undefined ? {} : { estimatedCost: decision.estimatedCost }),
-      ...((decision.estimatedRows ?? null) === null && decision.estimatedCost === undefined
-        ? {}
-        : { estimateSalt: randomBytes(16).toString("hex") }),
+      ...(askedThePlanner(decision) ? { estimateSalt: randomBytes(16).toString("hex") } : {}),
       ...(decision.rowBudget === undefined ? {} : { rowBudget: storedRowBudget(decision.rowBudget) }),
       ...(decision.occurrences === undefined ? {} : { occurrences: { ...decision.occurrences } }),
       ...(decision.phiTables === undefined ? {} : { phiTables: [...decision.phiTables] }),

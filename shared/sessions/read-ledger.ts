@@ -4,7 +4,7 @@ import type { MaskingSummaryEntry } from "#shared/masking/plan.ts";
 import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import { MAX_WINDOW_SECONDS } from "#shared/policy/schema.ts";
 import { type LedgerReads, READ_BUCKET_SECONDS, type ReadLedger } from "#shared/ports.ts";
-import type { SessionRecord } from "#shared/sessions/record.ts";
+import { askedThePlanner, type SessionRecord } from "#shared/sessions/record.ts";
 
 /** How long a ledger bucket must be kept: the longest window plus the bucket it starts in. */
 export const LEDGER_RETENTION_SECONDS = MAX_WINDOW_SECONDS + READ_BUCKET_SECONDS;
@@ -53,7 +53,9 @@ export function ledgerReadsOf(record: SessionRecord): LedgerReads | undefined {
   // how many encounters a patient has, from the planner's most-common-values list (the twenty-first outside attack,
   // 1,500 dry runs charged nothing). It counts one PHI row of each PHI table it reads, as reading a row would.
   if (record.status === "dry_run")
-    return estimated(record) ? readsOf(record, 1, new Date(record.completedAt), false) : undefined;
+    return askedThePlanner(record.decision)
+      ? readsOf(record, 1, new Date(record.completedAt), false)
+      : undefined;
   if (record.status === "completed")
     return readsOf(record, Math.max(1, record.execution?.rowCount ?? 0), new Date(record.completedAt));
   if (record.status === "failed" && record.execution?.startedAt !== undefined)
@@ -77,7 +79,8 @@ export function failedReadsOf(record: SessionRecord, at: Date): LedgerReads | un
  */
 export function unrunReadsOf(record: SessionRecord): LedgerReads | undefined {
   const first = record.transitions[0]?.status;
-  if ((first !== "pending_approval" && first !== "rejected") || !estimated(record)) return undefined;
+  if ((first !== "pending_approval" && first !== "rejected") || !askedThePlanner(record.decision))
+    return undefined;
   return readsOf(record, 1, new Date(record.createdAt), false);
 }
 
@@ -98,12 +101,6 @@ export function journalReadsOf(record: SessionRecord): LedgerReads | undefined {
       return readsOf(record, 1, new Date(after.at));
   }
   return undefined;
-}
-
-/** Whether the planner was asked for the session's decision: its row estimate (a risk rule) or its cost (a limit). */
-function estimated(record: SessionRecord): boolean {
-  const { estimatedRows, estimatedCost } = record.decision;
-  return (estimatedRows !== undefined && estimatedRows !== null) || estimatedCost !== undefined;
 }
 
 function readsOf(record: SessionRecord, rows: number, at: Date, weighed = true): LedgerReads | undefined {

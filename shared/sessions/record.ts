@@ -233,6 +233,17 @@ export const sessionRecordSchema = z.object({
 /** A session record version. */
 export type SessionRecord = z.infer<typeof sessionRecordSchema>;
 
+/**
+ * Whether the planner was asked for a decision: its row estimate (a risk rule) or its cost (a limit). Such a
+ * decision is an answer about the tables' statistics: it is salted in the record and charged when not run.
+ */
+export function askedThePlanner(decision: {
+  readonly estimatedRows?: number | null;
+  readonly estimatedCost?: number;
+}): boolean {
+  return (decision.estimatedRows ?? null) !== null || decision.estimatedCost !== undefined;
+}
+
 /** The next version of a record moved to `status` at `at`, with the given fields changed. */
 export function transition(
   record: SessionRecord,
