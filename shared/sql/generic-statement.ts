@@ -1,6 +1,6 @@
 // A statement with every value in it made a parameter the planner does not know: what the estimate is asked of.
 
-import { pgParse, pgScan } from "./pg-wasm.ts";
+import { type PgScanToken, pgParse, pgScan } from "./pg-wasm.ts";
 
 /** A statement to estimate as PostgreSQL's generic plan (`PREPARE` with `plan_cache_mode = force_generic_plan`). */
 export interface GenericStatement {
@@ -8,6 +8,16 @@ export interface GenericStatement {
   readonly sql: string;
   /** The declared type of each `$n`: `unknown` lets PostgreSQL infer it from the context, as for the literal. */
   readonly types: readonly string[];
+  /**
+   * Per parameter, the function call it is an argument of (0: none): where PostgreSQL cannot type one argument
+   * of a call (`concat`, `json_build_object`, `num_nulls` take `"any"`), it cannot type its siblings either.
+   */
+  readonly calls?: readonly number[];
+  /**
+   * The same with one parameter per occurrence, where `sql` gives equal literals one parameter (so a GROUP BY
+   * expression still matches its output column): for a literal used in two contexts of different types (42P08).
+   */
+  readonly separate?: GenericStatement;
 }
 
 /** PostgreSQL's limit on a statement's parameters. */
@@ -15,6 +25,84 @@ const MAX_PARAMS = 65_535;
 
 /** The interval qualifier that may follow a typed interval literal (`interval '1' day to second(3)`). */
 const INTERVAL_FIELDS = new Set(["year", "month", "day", "hour", "minute", "second", "to"]);
+
+/** Expression nodes of PostgreSQL's raw parse tree (what can sit where a value is computed). */
+const EXPRESSIONS = new Set([
+  "A_Const",
+  "A_Expr",
+  "A_ArrayExpr",
+  "A_Indirection",
+  "BoolExpr",
+  "BooleanTest",
+  "CaseExpr",
+  "CoalesceExpr",
+  "CollateClause",
+  "ColumnRef",
+  "FuncCall",
+  "GroupingFunc",
+  "JsonArrayAgg",
+  "JsonArrayConstructor",
+  "JsonArrayQueryConstructor",
+  "JsonFuncExpr",
+  "JsonIsPredicate",
+  "JsonObjectAgg",
+  "JsonObjectConstructor",
+  "JsonParseExpr",
+  "JsonScalarExpr",
+  "JsonSerializeExpr",
+  "MinMaxExpr",
+  "NamedArgExpr",
+  "NullTest",
+  "ParamRef",
+  "RowExpr",
+  "SQLValueFunction",
+  "SetToDefault",
+  "SubLink",
+  "TypeCast",
+  "XmlExpr",
+  "XmlSerialize",
+]);
+
+/**
+ * Leaves the planner cannot fold into a value: a column, a parameter, a subquery (planned apart: its result is a
+ * parameter to the statement), and literals (made parameters, or kept where they are syntax).
+ */
+const OPAQUE_LEAVES = new Set(["ColumnRef", "ParamRef", "SubLink", "A_Const"]);
+
+/**
+ * Leaves that make a value from nothing — `pi()`, `now()`, `current_date`, `current_user`, `xmlelement(name x)`,
+ * `JSON_OBJECT()` — from which arithmetic builds any number without a literal (the twenty-sixth outside attack:
+ * `num_nulls(NULL, NULL, …)`, and `pi()` or `current_date` do as well). Each is written `(SELECT leaf)`, so no
+ * expression over it folds to a constant. Any other leaf (an empty `ARRAY[]`, `ROW()`) leaves the statement
+ * without a generic form.
+ */
+const WRAPPED_LEAVES = new Set([
+  "FuncCall",
+  "SQLValueFunction",
+  "XmlExpr",
+  "JsonObjectConstructor",
+  "JsonArrayConstructor",
+]);
+
+/**
+ * `generate_series(a, b[, step])`: its number arguments give its row estimate (PostgreSQL's support function
+ * counts the series) and nothing else; the planner knows nothing of the values it yields. A parameter there would
+ * be estimated at 1,000 rows whatever the series.
+ */
+function isGenerateSeries(call: Json): boolean {
+  const names = asList(call.funcname).map((n) => (isObject(n) && isObject(n.String) ? n.String.sval : ""));
+  const [schema, name] = names.length === 2 ? names : [undefined, names[0]];
+  return name === "generate_series" && (schema === undefined || schema === "pg_catalog");
+}
+
+/** Whether `value` holds an expression node anywhere below it. */
+function holdsExpression(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsExpression);
+  if (!isObject(value)) return false;
+  return Object.entries(value).some(
+    ([key, child]) => (EXPRESSIONS.has(key) && isObject(child)) || holdsExpression(child),
+  );
+}
 
 interface Constant {
   readonly location: number;
@@ -24,6 +112,10 @@ interface Constant {
   /** The typed-literal cast it is the argument of (`date '2020-01-01'`): where the type name starts. */
   readonly typedFrom?: number;
   readonly typeNames?: readonly string[];
+  /** The function call it is an argument of (its arguments are typed together), numbered from 1. */
+  readonly call?: number;
+  /** The argument of IS [NOT] NULL, IS [NOT] TRUE...: nothing types it, so a string or NULL is text there. */
+  readonly tested?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -41,7 +133,7 @@ function directConstant(value: unknown): Json | undefined {
  * Where a constant keeps its text: a LIMIT/OFFSET count given directly (it caps the estimate at a number the
  * caller chose, never compares with data), an output-column number in ORDER BY, GROUP BY or DISTINCT ON (a
  * parameter there would sort or group by a constant: a smaller estimate than the statement's), anything in a type
- * name (`varchar(10)`, `interval day`) and a JSON_TABLE path (PostgreSQL takes only a literal there; it is applied
+ * name (`varchar(10)`, `interval day`), `generate_series`' literal arguments ({@link isGenerateSeries}) and a JSON_TABLE path (PostgreSQL takes only a literal there; it is applied
  * to each document, never compared with a column's statistics). Every other constant becomes a parameter.
  */
 function keptPositions(select: Json, kept: Set<Json>): void {
@@ -70,10 +162,27 @@ function asList(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** Every A_Const of the tree with where it sits. */
-function constants(tree: unknown): Constant[] {
+/** What a statement's tree holds that the planner could read a value from. */
+interface Survey {
+  /** Every A_Const with where it sits. */
+  readonly constants: Constant[];
+  /** Where each value-making leaf starts ({@link WRAPPED_LEAVES}). */
+  readonly leaves: number[];
+  /** A leaf that can be neither a parameter nor wrapped (an empty `ARRAY[]`, `ROW()`). */
+  unsupported: boolean;
+}
+
+/** Every A_Const and value-making leaf of the tree. */
+function survey(tree: unknown): Survey {
   const found: Constant[] = [];
+  const result: Survey = { constants: found, leaves: [], unsupported: false };
   const kept = new Set<Json>();
+  /** The functions of FROM items: a set-returning call there is a relation, not a value. */
+  const fromFunctions = new Set<Json>();
+  /** Direct arguments of function calls (by call number) and of IS NULL / IS TRUE tests. */
+  const arguments_ = new Map<Json, number>();
+  const tested = new Set<Json>();
+  let calls = 0;
   // `nodeType`: the node `value` is the content of (a set operation's branches and JSON_TABLE's paths are fields
   // holding a node's content directly, not a wrapped node).
   const visit = (value: unknown, inTypeName: boolean, nodeType = ""): void => {
@@ -85,9 +194,46 @@ function constants(tree: unknown): Constant[] {
     for (const [key, child] of Object.entries(value)) {
       const branch = nodeType === "SelectStmt" && (key === "larg" || key === "rarg");
       if ((key === "SelectStmt" || branch) && isObject(child)) keptPositions(child, kept);
+      if (key === "RangeFunction" && isObject(child)) {
+        for (const item of asList(child.functions)) {
+          const call = isObject(item) && isObject(item.List) ? asList(item.List.items)[0] : undefined;
+          if (isObject(call) && isObject(call.FuncCall)) fromFunctions.add(call.FuncCall);
+        }
+      }
+      if (key === "FuncCall" && isObject(child)) {
+        calls++;
+        const series = isGenerateSeries(child);
+        for (const arg of asList(child.args)) {
+          const c = directConstant(arg);
+          if (c !== undefined) arguments_.set(c, calls);
+          if (c !== undefined && series) kept.add(c);
+        }
+      }
+      if ((key === "NullTest" || key === "BooleanTest") && isObject(child)) {
+        const c = directConstant(child.arg);
+        if (c !== undefined) tested.add(c);
+      }
+      if (EXPRESSIONS.has(key) && !OPAQUE_LEAVES.has(key) && isObject(child) && !inTypeName) {
+        if (!holdsExpression(child)) {
+          const rows = key === "FuncCall" && (child.agg_star === true || child.over !== undefined);
+          if (rows || fromFunctions.has(child)) {
+            // count(*) and row_number() OVER (...) are about rows; a FROM function is a relation.
+          } else if (WRAPPED_LEAVES.has(key) && typeof child.location === "number" && child.location >= 0)
+            result.leaves.push(child.location);
+          else result.unsupported = true;
+        }
+      }
       if (key === "A_Const" && isObject(child)) {
-        if (typeof child.location === "number" && child.location >= 0)
-          found.push({ location: child.location, node: child, kept: inTypeName || kept.has(child) });
+        if (typeof child.location === "number" && child.location >= 0) {
+          const call = arguments_.get(child);
+          found.push({
+            location: child.location,
+            node: child,
+            kept: inTypeName || kept.has(child),
+            ...(call === undefined ? {} : { call }),
+            ...(tested.has(child) ? { tested: true } : {}),
+          });
+        }
         continue;
       }
       if (key === "TypeCast" && isObject(child)) {
@@ -113,7 +259,7 @@ function constants(tree: unknown): Constant[] {
     }
   };
   visit(tree, false);
-  return found;
+  return result;
 }
 
 /** The type PostgreSQL gives the literal itself, so the parameter resolves as it would (`unknown`: by context). */
@@ -147,13 +293,37 @@ export function genericStatement(statement: string, paramCount: number): Generic
   const parsed = pgParse(statement);
   if (parsed.stmts?.length !== 1) return undefined;
   const tokens = pgScan(statement);
+  const surveyed = survey(parsed.stmts[0]);
+  if (surveyed.unsupported) return undefined;
+  const separate = rewrite(statement, tokens, surveyed, paramCount, false);
+  const together = rewrite(statement, tokens, surveyed, paramCount, true);
+  if (separate === undefined || together === undefined) return undefined;
+  return together.sql === separate.sql ? together : { ...together, separate };
+}
+
+/** The generic text: literals made parameters (equal ones one parameter when `together`), leaves wrapped. */
+function rewrite(
+  statement: string,
+  tokens: readonly PgScanToken[],
+  surveyed: Survey,
+  paramCount: number,
+  together: boolean,
+): GenericStatement | undefined {
   const byStart = new Map(tokens.map((t, i) => [t.start, i]));
-  const found = constants(parsed.stmts[0]).sort((a, b) => a.location - b.location);
+  const found = [...surveyed.constants].sort((a, b) => a.location - b.location);
   const types: string[] = Array.from({ length: paramCount }, () => "unknown");
-  // One parameter per distinct literal: a GROUP BY expression still matches its output column's.
+  const calls: number[] = Array.from({ length: paramCount }, () => 0);
   const numbers = new Map<string, number>();
   const spans: { start: number; end: number; text: string }[] = [];
   const covered = new Set<number>();
+  for (const location of surveyed.leaves) {
+    const at = byStart.get(location);
+    const end = at === undefined ? undefined : leafEnd(tokens, at);
+    const last = end === undefined ? undefined : tokens[end];
+    if (at === undefined || end === undefined || last === undefined) return undefined;
+    for (let i = at; i <= end; i++) covered.add(i);
+    spans.push({ start: location, end: last.end, text: `(SELECT ${slice(statement, location, last.end)})` });
+  }
   for (const constant of found) {
     const at = byStart.get(constant.location);
     if (at === undefined) return undefined;
@@ -162,18 +332,26 @@ export function genericStatement(statement: string, paramCount: number): Generic
     // A negative number is one constant to the parser, two tokens to the scanner.
     if ((first?.text === "-" || first?.text === "+") && tokens[at + 1] !== undefined) last = at + 1;
     const value = tokens[last];
-    if (constant.node.isnull === true || value === undefined) continue;
-    // A keyword the grammar made a constant (EXTRACT's field, `IS NFC NORMALIZED`) is syntax, not a value.
-    if (!isLiteralToken(value.text, value.tokenName) && !/^(true|false)$/i.test(value.text)) continue;
+    if (value === undefined || covered.has(last)) continue;
+    const isNull = constant.node.isnull === true;
+    // A keyword the grammar made a constant (EXTRACT's field, `IS NFC NORMALIZED`) is syntax, not a value; NULL
+    // is a value the planner folds (`num_nulls(NULL, NULL)` is 2).
+    if (!isLiteralToken(value.text, value.tokenName) && !/^(true|false|null)$/i.test(value.text)) continue;
     covered.add(last);
     if (constant.kept) continue;
-    const type = literalType(constant.node);
-    if (type === undefined) return undefined;
+    const literal = isNull ? "unknown" : literalType(constant.node);
+    if (literal === undefined) return undefined;
+    // `'x' IS NULL`: nothing types the argument of a test, and PostgreSQL reads an unknown literal there as text.
+    const type = literal === "unknown" && constant.tested === true ? "text" : literal;
     const valueEnd = value.end;
-    const key = `${constant.typedFrom === undefined ? "" : slice(statement, constant.typedFrom, constant.location)}\u0000${type}\u0000${slice(statement, constant.location, valueEnd)}`;
+    // NULLs are never one parameter: each takes the type of where it is.
+    const key = isNull
+      ? `null\u0000${constant.location}`
+      : `${constant.typedFrom === undefined ? "" : slice(statement, constant.typedFrom, constant.location)}\u0000${type}\u0000${together ? slice(statement, constant.location, valueEnd) : constant.location}`;
     let number = numbers.get(key);
     if (number === undefined) {
       types.push(type);
+      calls.push(constant.call ?? 0);
       number = types.length;
       numbers.set(key, number);
     }
@@ -220,7 +398,24 @@ export function genericStatement(statement: string, paramCount: number): Generic
   for (const [i, token] of tokens.entries()) {
     if (isLiteralToken(token.text, token.tokenName) && !covered.has(i)) return undefined;
   }
-  return { sql: splice(statement, spans), types };
+  return { sql: splice(statement, spans), types, ...(calls.some((c) => c !== 0) ? { calls } : {}) };
+}
+
+/**
+ * The last token of the leaf starting at token `at`: a keyword alone (`current_date`), or a name and its
+ * parenthesized arguments (`pi()`, `pg_catalog.now()`, `xmlelement(name x)`, `current_timestamp(3)`).
+ */
+function leafEnd(tokens: readonly PgScanToken[], at: number): number | undefined {
+  let open = at + 1;
+  while (tokens[open]?.text === "." && tokens[open + 1] !== undefined) open += 2;
+  if (tokens[open]?.text !== "(") return open === at + 1 ? at : undefined;
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const text = tokens[i]?.text;
+    if (text === "(") depth++;
+    else if (text === ")" && --depth === 0) return i;
+  }
+  return undefined;
 }
 
 /** A scanner token that is a literal value (numbers, strings of every quoting, bit strings). */

@@ -3,31 +3,50 @@ import { QueryFailedError } from "#shared/errors.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 
 /**
- * PostgreSQL could not type parameter `$parameter` of a generic statement (42P18: an unknown literal made a
- * parameter where nothing gives it a type, as an argument of `concat` or `json_build_object`, or in `IS NULL`).
+ * PostgreSQL could not type parameter `$parameter` of a generic statement: `untyped` (42P18: an unknown literal
+ * made a parameter where nothing gives it a type, as an argument of `concat` or `json_build_object`, or in `IS
+ * NULL`) or `inconsistent` (42P08: one parameter for equal literals used where they take different types).
  */
-export class UntypedParameterError extends QueryFailedError {
+export class ParameterTypeError extends QueryFailedError {
   readonly parameter: number;
-  constructor(parameter: number) {
-    super("query_failed", "the database could not type a parameter of the statement (SQLSTATE 42P18)");
+  readonly kind: "untyped" | "inconsistent";
+  constructor(kind: "untyped" | "inconsistent", parameter: number) {
+    super(
+      "query_failed",
+      kind === "untyped"
+        ? `the planner could not estimate the statement without its values: more than ${MAX_RETYPED} literals PostgreSQL cannot type there (SQLSTATE 42P18); cast them ('x'::text)`
+        : "the planner could not estimate the statement without its values: a literal takes different types (SQLSTATE 42P08)",
+    );
+    this.kind = kind;
     this.parameter = parameter;
   }
 }
 
 /** The parameter an error of PostgreSQL's says it could not type, if it says so (its message names no value). */
-export function untypedParameter(error: unknown): UntypedParameterError | undefined {
+export function parameterTypeError(error: unknown): ParameterTypeError | undefined {
   const message = error instanceof Error ? error.message : typeof error === "string" ? error : "";
-  const found = /could not determine data type of parameter \$(\d+)/.exec(message);
-  return found === null ? undefined : new UntypedParameterError(Number(found[1]));
+  const untyped = /could not determine data type of parameter \$(\d+)/.exec(message);
+  if (untyped !== null) return new ParameterTypeError("untyped", Number(untyped[1]));
+  const inconsistent = /inconsistent types deduced for parameter \$(\d+)/.exec(message);
+  return inconsistent === null ? undefined : new ParameterTypeError("inconsistent", Number(inconsistent[1]));
+}
+
+/** A statement error that one parameter for equal literals of different types can cause (42883, 42P08, 42804). */
+function typedAlike(error: unknown): boolean {
+  if (error instanceof ParameterTypeError) return error.kind === "inconsistent";
+  const sqlstate = error instanceof QueryFailedError ? error.details?.sqlstate : undefined;
+  return typeof sqlstate === "string" && sqlstate.startsWith("42");
 }
 
 /** How many parameters one estimate may retype before it fails. */
 const MAX_RETYPED = 64;
 
 /**
- * Asks `attempt` for the generic plan's figure; where PostgreSQL cannot type an `unknown` parameter
- * ({@link UntypedParameterError}), declares it `text` — the type PostgreSQL gives an unknown literal that nothing
- * else types — and asks again (each attempt in a fresh transaction), at most {@link MAX_RETYPED} times.
+ * Asks `attempt` for the generic plan's figure; where PostgreSQL cannot type an `unknown` parameter, declares it
+ * `text` — the type PostgreSQL gives an unknown literal that nothing else types — and asks again (each attempt in
+ * a fresh transaction), at most {@link MAX_RETYPED} times; where one parameter for equal literals fails the
+ * statement (the literal takes different types: `s = '1' AND id = '1'`), asks with one parameter per literal
+ * (`separate`).
  */
 export async function withRetyping<T>(
   statement: GenericStatement,
@@ -38,9 +57,19 @@ export async function withRetyping<T>(
     try {
       return await attempt(current);
     } catch (error) {
-      const index = error instanceof UntypedParameterError ? error.parameter - 1 : -1;
-      if (retyped >= MAX_RETYPED || current.types[index] !== "unknown") throw error;
-      current = { ...current, types: current.types.map((t, i) => (i === index ? "text" : t)) };
+      if (current.separate !== undefined && typedAlike(error)) {
+        current = current.separate;
+        continue;
+      }
+      if (!(error instanceof ParameterTypeError) || retyped >= MAX_RETYPED) throw error;
+      const index = error.parameter - 1;
+      if (current.types[index] !== "unknown") throw error;
+      // The other unknown arguments of the same call cannot be typed either (`num_nulls(NULL, NULL, ...)`).
+      const call = current.calls?.[index] ?? 0;
+      const types = current.types.map((t, i) =>
+        i === index || (call !== 0 && t === "unknown" && current.calls?.[i] === call) ? "text" : t,
+      );
+      current = { ...current, types };
     }
   }
 }

@@ -164,7 +164,7 @@ describe("the GitHub Action", () => {
 
   it("runs a query with the job's OIDC token, writes the masked result to a file and the step summary", async () => {
     const out = await action({
-      SQL: "SELECT id, ssn, dob FROM patients WHERE id <= $1 ORDER BY id",
+      SQL: "SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND $1 ORDER BY id",
       PARAMS: "[3]",
     });
     expect(out.stderr).toBe("");

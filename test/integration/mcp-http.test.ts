@@ -63,7 +63,7 @@ describe("the remote MCP endpoint /mcp", () => {
 
   it("returns a masked result recorded as the token's caller, inline and from a stored result", async () => {
     const result = await call(client, "query", {
-      sql: "SELECT id, ssn, dob FROM patients WHERE id <= $1 ORDER BY id",
+      sql: "SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND $1 ORDER BY id",
       params: [3],
       purpose: "remote mcp test",
     });
@@ -81,7 +81,7 @@ describe("the remote MCP endpoint /mcp", () => {
     });
 
     const large = await call(client, "query", {
-      sql: "SELECT id, admitted_at, notes FROM encounters WHERE id <= $1 ORDER BY id",
+      sql: "SELECT id, admitted_at, notes FROM encounters WHERE id BETWEEN 1 AND $1 ORDER BY id",
       // Under the demo's bulk-read threshold (1,000 rows by the planner's estimate), above the 16 KiB inline limit.
       params: [900],
     });

@@ -66,7 +66,7 @@ describe("phigate mcp over stdio", () => {
 
   it("returns a masked result as a table with the session id and the masking of each column", async () => {
     const result = await call(client, "query", {
-      sql: "SELECT id, ssn, dob FROM patients WHERE id <= $1 ORDER BY id",
+      sql: "SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND $1 ORDER BY id",
       params: [3],
     });
     expect(result.isError).toBe(false);

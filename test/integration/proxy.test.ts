@@ -217,7 +217,7 @@ describe("phigate proxy", () => {
         const notices: string[] = [];
         client.on("notice", (n) => notices.push(n.message ?? ""));
         const result = await client.query(
-          "SELECT id, ssn, dob FROM patients WHERE id <= $1 ORDER BY id",
+          "SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND $1 ORDER BY id",
           [3],
         );
         expect(result.rows).toEqual([
@@ -256,7 +256,7 @@ describe("phigate proxy", () => {
         const notices: string[] = [];
         client.on("notice", (n) => notices.push(n.message ?? ""));
         const result = await client.query(
-          "SELECT id, admitted_at, notes FROM encounters WHERE id <= $1 ORDER BY id",
+          "SELECT id, admitted_at, notes FROM encounters WHERE id BETWEEN 1 AND $1 ORDER BY id",
           // Under the demo's bulk-read threshold (1,000 rows by the planner's estimate), above the inline limit.
           [900],
         );
@@ -275,7 +275,7 @@ describe("phigate proxy", () => {
       await client.connect();
       try {
         const cursor = client.query(
-          new Cursor("SELECT id, department FROM encounters WHERE id <= $1 ORDER BY id", [5]),
+          new Cursor("SELECT id, department FROM encounters WHERE id BETWEEN 1 AND $1 ORDER BY id", [5]),
         );
         const first = await cursor.read(2);
         const second = await cursor.read(2);
@@ -365,7 +365,7 @@ describe("phigate proxy", () => {
       });
 
     it("reads masked values inside the transaction psycopg2 opens, parameters interpolated", async () => {
-      const out = await python("SELECT id, ssn, dob FROM patients WHERE id <= %s ORDER BY id", [2]);
+      const out = await python("SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND %s ORDER BY id", [2]);
       expect(out.stderr).toBe("");
       const result = JSON.parse(out.stdout);
       expect(result.columns).toEqual(["id", "ssn", "dob"]);

@@ -30,8 +30,8 @@ import { loadPgScanner } from "#shared/sql/pg-wasm.ts";
 import {
   estimateSteps,
   type PlanFigure,
+  parameterTypeError,
   planEstimate,
-  untypedParameter,
   withRetyping,
 } from "#shared/sql/plan-estimate.ts";
 import type { Catalog } from "#shared/sql/types.ts";
@@ -160,7 +160,7 @@ export class RdsDataExecutor implements SqlExecutor {
           try {
             await this.statement(tx, sql);
           } catch (error) {
-            throw untypedParameter(error) ?? error;
+            throw parameterTypeError(error) ?? error;
           }
         }
         try {

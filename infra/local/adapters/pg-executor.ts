@@ -17,8 +17,8 @@ import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 import {
   estimateSteps,
   type PlanFigure,
+  parameterTypeError,
   planEstimate,
-  untypedParameter,
   withRetyping,
 } from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
@@ -183,7 +183,7 @@ export class PgExecutor implements SqlExecutor {
       return this.transaction(timeoutMs, steps.settings, caller, async (client) => {
         for (const sql of steps.before)
           await client.query(sql).catch((error: unknown) => {
-            throw untypedParameter(error) ?? error;
+            throw parameterTypeError(error) ?? error;
           });
         const result = await client.query({ text: steps.explain, types: TEXT_TYPES });
         return planEstimate((result.rows[0] as Record<string, string> | undefined)?.["QUERY PLAN"], figure);

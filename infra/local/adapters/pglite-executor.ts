@@ -15,9 +15,9 @@ import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 import {
   estimateSteps,
+  ParameterTypeError,
   type PlanFigure,
   planEstimate,
-  UntypedParameterError,
   withRetyping,
 } from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
@@ -233,9 +233,9 @@ export class PgliteExecutor implements SqlExecutor {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });
           else if (message.type === "failed")
             reject(
-              message.untypedParameter === undefined
+              message.parameterType === undefined
                 ? queryFailure(message.sqlstate)
-                : new UntypedParameterError(message.untypedParameter),
+                : new ParameterTypeError(message.parameterType.kind, message.parameterType.parameter),
             );
         });
         const message = { id, sql, params: toWorkerParams(params) };

@@ -56,8 +56,8 @@ export type FromWorker =
       type: "failed";
       id: number;
       sqlstate: string | null;
-      /** The parameter a statement the executor prepared left untyped (42P18), from PostgreSQL's message. */
-      untypedParameter?: number;
+      /** A parameter of a statement the executor prepared that PostgreSQL could not type (42P18, 42P08). */
+      parameterType?: { kind: "untyped" | "inconsistent"; parameter: number };
     }
   | { type: "fatal"; message: string };
 

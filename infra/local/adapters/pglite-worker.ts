@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
 import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
-import { untypedParameter } from "#shared/sql/plan-estimate.ts";
+import { parameterTypeError } from "#shared/sql/plan-estimate.ts";
 import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 
 const port = parentPort;
@@ -145,12 +145,12 @@ async function query(message: Extract<ToWorker, { type: "query" | "admin" }>): P
     send({ type: "result", id: message.id, fields: fieldsOf(result.fields), rows });
   } catch (error) {
     if (message.type === "query") await endStatement();
-    const untyped = untypedParameter(error);
+    const typing = parameterTypeError(error);
     send({
       type: "failed",
       id: message.id,
       sqlstate: sqlstateOf(error),
-      ...(untyped === undefined ? {} : { untypedParameter: untyped.parameter }),
+      ...(typing === undefined ? {} : { parameterType: { kind: typing.kind, parameter: typing.parameter } }),
     });
   }
 }
