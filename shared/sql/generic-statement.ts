@@ -1,5 +1,6 @@
 // A statement with every value in it made a parameter the planner does not know: what the estimate is asked of.
 
+import { BadRequestError } from "#shared/errors.ts";
 import { type PgScanToken, pgParse, pgScan } from "./pg-wasm.ts";
 
 /** A statement to estimate as PostgreSQL's generic plan (`PREPARE` with `plan_cache_mode = force_generic_plan`). */
@@ -216,8 +217,12 @@ function survey(tree: unknown): Survey {
       if (EXPRESSIONS.has(key) && !OPAQUE_LEAVES.has(key) && isObject(child) && !inTypeName) {
         if (!holdsExpression(child)) {
           const rows = key === "FuncCall" && (child.agg_star === true || child.over !== undefined);
-          if (rows || fromFunctions.has(child)) {
-            // count(*) and row_number() OVER (...) are about rows; a FROM function is a relation.
+          if (rows) {
+            // count(*) and row_number() OVER (...) are about rows.
+          } else if (fromFunctions.has(child)) {
+            // A FROM item: `FROM pi() AS z` is pulled up as the constant itself (the twenty-seventh outside
+            // attack built any number from `z`), and a subquery there would rename its column.
+            result.unsupported = true;
           } else if (WRAPPED_LEAVES.has(key) && typeof child.location === "number" && child.location >= 0)
             result.leaves.push(child.location);
           else result.unsupported = true;
@@ -293,7 +298,19 @@ export function genericStatement(statement: string, paramCount: number): Generic
   const parsed = pgParse(statement);
   if (parsed.stmts?.length !== 1) return undefined;
   const tokens = pgScan(statement);
-  const surveyed = survey(parsed.stmts[0]);
+  let surveyed: Survey;
+  try {
+    surveyed = survey(parsed.stmts[0]);
+  } catch (error) {
+    // As the analysis says of a tree too deep to walk (a 400, not a fault).
+    if (error instanceof RangeError) {
+      throw new BadRequestError("invalid_sql", "The statement is too deeply nested to analyze.", {
+        details: { reason: "too_complex" },
+        cause: error,
+      });
+    }
+    throw error;
+  }
   if (surveyed.unsupported) return undefined;
   const separate = rewrite(statement, tokens, surveyed, paramCount, false);
   const together = rewrite(statement, tokens, surveyed, paramCount, true);

@@ -365,7 +365,10 @@ describe("phigate proxy", () => {
       });
 
     it("reads masked values inside the transaction psycopg2 opens, parameters interpolated", async () => {
-      const out = await python("SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND %s ORDER BY id", [2]);
+      const out = await python(
+        "SELECT id, ssn, dob FROM patients WHERE id BETWEEN 1 AND %s ORDER BY id",
+        [2],
+      );
       expect(out.stderr).toBe("");
       const result = JSON.parse(out.stdout);
       expect(result.columns).toEqual(["id", "ssn", "dob"]);
