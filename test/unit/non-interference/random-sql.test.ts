@@ -1,26 +1,13 @@
 // The random statement generator: seeded, parsable, mostly aimed at protected columns, covering every construct class.
 
-import { readFileSync } from "node:fs";
 import { parseSync } from "libpg-query";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parsePolicy } from "#shared/policy/load.ts";
 import { loadLookupParser, translateLookups } from "#test/support/non-interference/lookup-literals.ts";
-import { buildWorlds } from "#test/support/non-interference/worlds.ts";
+import { demoGeneratorInputs } from "#test/support/random-sql/demo-inputs.ts";
 import { FOCUSED_CATEGORIES } from "#test/support/random-sql/focused.ts";
 import { type GeneratedStatement, generateStatements } from "#test/support/random-sql/generate.ts";
-import { literalPool } from "#test/support/random-sql/model.ts";
 
-const worlds = buildWorlds({
-  policy: parsePolicy(readFileSync("policy/demo.yaml", "utf8"), "policy/demo.yaml"),
-  principalId: "nightly-report",
-  ehr: { seed: 7, patients: 300, encounters: 1_800, medications: 900 },
-  imageSeed: 5,
-  currentYear: 2026,
-});
-const protectedColumns = new Set(
-  [...worlds.protection.columns.values()].map((c) => `${c.table}.${c.column}`),
-);
-const pool = literalPool(worlds.a);
+const { worlds, pool, protectedColumns } = demoGeneratorInputs();
 
 function generate(seed: number, count = 2_000): GeneratedStatement[] {
   return generateStatements({ seed, count, pool, protectedColumns });

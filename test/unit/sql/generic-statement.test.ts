@@ -1,10 +1,8 @@
 // The estimate's input: every value of a statement made a parameter the planner does not know, proven on the real
 // planner (PGlite) over the oracle corpus and generated statements, and by the planner's answers on skewed data.
 
-import { readFileSync } from "node:fs";
 import type { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parsePolicy } from "#shared/policy/load.ts";
 import { type GenericStatement, genericStatement } from "#shared/sql/generic-statement.ts";
 import { loadSqlParser, parseStatement } from "#shared/sql/parser.ts";
 import { pgScan } from "#shared/sql/pg-wasm.ts";
@@ -16,9 +14,8 @@ import {
   withRetyping,
 } from "#shared/sql/plan-estimate.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import { buildWorlds } from "#test/support/non-interference/worlds.ts";
+import { demoGeneratorInputs } from "#test/support/random-sql/demo-inputs.ts";
 import { generateStatements } from "#test/support/random-sql/generate.ts";
-import { literalPool } from "#test/support/random-sql/model.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 import { createFixtureDb } from "./fixture-db.ts";
 import { ORACLE_DATA_SQL, oracleCorpus } from "./oracle-corpus.ts";
@@ -253,23 +250,15 @@ describe("the generic plan on PostgreSQL's planner", () => {
   });
 
   it("prepares every statement of the oracle corpus and 1,500 generated ones that PostgreSQL can explain", async () => {
-    const worlds = buildWorlds({
-      policy: parsePolicy(readFileSync("policy/demo.yaml", "utf8"), "policy/demo.yaml"),
-      principalId: "nightly-report",
-      ehr: { seed: 7, patients: 300, encounters: 1_800, medications: 900 },
-      imageSeed: 5,
-      currentYear: 2026,
-    });
-    const protectedColumns = new Set(
-      [...worlds.protection.columns.values()].map((c) => `${c.table}.${c.column}`),
-    );
+    const { pool, protectedColumns } = demoGeneratorInputs();
     const statements = [
       ...oracleCorpus()
         .filter((s) => s.run !== false)
         .map((s) => ({ sql: s.sql, params: [] as readonly unknown[] })),
-      ...generateStatements({ seed: 23, count: 1_500, pool: literalPool(worlds.a), protectedColumns }).map(
-        (s) => ({ sql: s.sql, params: s.params ?? [] }),
-      ),
+      ...generateStatements({ seed: 23, count: 1_500, pool, protectedColumns }).map((s) => ({
+        sql: s.sql,
+        params: s.params ?? [],
+      })),
     ];
     let explained = 0;
     let withValues = 0;
