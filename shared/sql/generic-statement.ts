@@ -150,13 +150,15 @@ function keptPositions(select: Json, kept: Set<Json>): void {
     if (isObject(item) && isObject(item.SortBy)) ordinal(item.SortBy.node);
   }
   for (const item of asList(select.distinctClause)) ordinal(item);
-  const grouping = (items: readonly unknown[]) => {
+  const grouping = (items: readonly unknown[], inSet: boolean) => {
     for (const item of items) {
       ordinal(item);
-      if (isObject(item) && isObject(item.GroupingSet)) grouping(asList(item.GroupingSet.content));
+      if (isObject(item) && isObject(item.GroupingSet)) grouping(asList(item.GroupingSet.content), true);
+      // In GROUPING SETS, `(1, 2)` is a set of two output-column numbers, not a row.
+      if (inSet && isObject(item) && isObject(item.RowExpr)) grouping(asList(item.RowExpr.args), true);
     }
   };
-  grouping(asList(select.groupClause));
+  grouping(asList(select.groupClause), false);
 }
 
 function asList(value: unknown): readonly unknown[] {
@@ -312,15 +314,16 @@ export function genericStatement(statement: string, paramCount: number): Generic
     throw error;
   }
   if (surveyed.unsupported) return undefined;
-  const separate = rewrite(statement, tokens, surveyed, paramCount, false);
-  const together = rewrite(statement, tokens, surveyed, paramCount, true);
+  const bytes = encoder.encode(statement);
+  const separate = rewrite(bytes, tokens, surveyed, paramCount, false);
+  const together = rewrite(bytes, tokens, surveyed, paramCount, true);
   if (separate === undefined || together === undefined) return undefined;
   return together.sql === separate.sql ? together : { ...together, separate };
 }
 
 /** The generic text: literals made parameters (equal ones one parameter when `together`), leaves wrapped. */
 function rewrite(
-  statement: string,
+  statement: Uint8Array,
   tokens: readonly PgScanToken[],
   surveyed: Survey,
   paramCount: number,
@@ -444,14 +447,13 @@ function isLiteralToken(text: string, name: string): boolean {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The text between two byte offsets of `text`. */
-function slice(text: string, start: number, end: number): string {
-  return decoder.decode(encoder.encode(text).subarray(start, end));
+/** The text between two byte offsets of a statement's UTF-8 bytes. */
+function slice(bytes: Uint8Array, start: number, end: number): string {
+  return decoder.decode(bytes.subarray(start, end));
 }
 
 /** `text` with each byte span replaced (spans do not overlap). */
-function splice(text: string, spans: readonly { start: number; end: number; text: string }[]): string {
-  const bytes = encoder.encode(text);
+function splice(bytes: Uint8Array, spans: readonly { start: number; end: number; text: string }[]): string {
   const parts: string[] = [];
   let at = 0;
   for (const span of [...spans].sort((a, b) => a.start - b.start)) {
