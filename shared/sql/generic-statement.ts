@@ -16,7 +16,7 @@ export interface GenericStatement {
   readonly calls?: readonly number[];
   /**
    * The same with one parameter per occurrence, where `sql` gives equal literals one parameter (so a GROUP BY
-   * expression still matches its output column): for a literal used in two contexts of different types (42P08).
+   * expression still matches its output column): for a literal used in two contexts of different types (42883).
    */
   readonly separate?: GenericStatement;
 }
@@ -131,11 +131,13 @@ function directConstant(value: unknown): Json | undefined {
 }
 
 /**
- * Where a constant keeps its text: a LIMIT/OFFSET count given directly (it caps the estimate at a number the
- * caller chose, never compares with data), an output-column number in ORDER BY, GROUP BY or DISTINCT ON (a
- * parameter there would sort or group by a constant: a smaller estimate than the statement's), anything in a type
- * name (`varchar(10)`, `interval day`), `generate_series`' literal arguments ({@link isGenerateSeries}) and a JSON_TABLE path (PostgreSQL takes only a literal there; it is applied
- * to each document, never compared with a column's statistics). Every other constant becomes a parameter.
+ * Where a constant of a SELECT keeps its text: a LIMIT/OFFSET count given directly (it caps the estimate at a
+ * number the caller chose, never compares with data) and an output-column number in ORDER BY, GROUP BY (GROUPING
+ * SETS too) or DISTINCT ON (a parameter there would sort or group by a constant: a smaller estimate than the
+ * statement's). The walk keeps the others: anything in a type name (`varchar(10)`, `interval day`),
+ * `generate_series`' literal arguments ({@link isGenerateSeries}) and a JSON_TABLE path (PostgreSQL takes only a
+ * literal there; it is applied to each document, never compared with a column's statistics). Every other
+ * constant becomes a parameter.
  */
 function keptPositions(select: Json, kept: Set<Json>): void {
   for (const key of ["limitCount", "limitOffset"]) {
@@ -288,13 +290,14 @@ function literalType(node: Json): string | undefined {
 }
 
 /**
- * `statement` with every value the planner could estimate by made a parameter: each literal outside the kept
- * positions (LIMIT/OFFSET counts, output-column numbers, type names) becomes `$n` after the caller's
- * `paramCount` parameters, typed as PostgreSQL types the literal. The planner then estimates from a column's
- * statistics in general (a range default, one value among `n_distinct`), never from where a given value falls —
- * nor does it see the caller's own parameters. `NULL` carries no value and stays. Undefined when a literal token
- * is not accounted for by the parse tree (a string continued on the next line, a `UESCAPE` clause) or the text is
- * not one statement: the caller then has no value-blind estimate and fails closed.
+ * `statement` with every value the planner could estimate by made a parameter: each literal and `NULL` outside
+ * the kept positions ({@link keptPositions}) becomes `$n` after the caller's `paramCount` parameters, typed as
+ * PostgreSQL types the literal, and each value-making leaf ({@link WRAPPED_LEAVES}) becomes `(SELECT leaf)`. The
+ * planner then estimates from a column's statistics in general (a range default, one value among `n_distinct`),
+ * never from where a given value falls — nor does it see the caller's own parameters. Undefined when a literal
+ * token is not accounted for by the parse tree (a `UESCAPE` clause), a leaf can be neither (`ARRAY[]`, `ROW()`, a
+ * FROM function of no arguments), or the text is not one statement: the caller then has no value-blind estimate
+ * and fails closed. Throws `BadRequestError` (`too_complex`) for a tree too deep to walk.
  */
 export function genericStatement(statement: string, paramCount: number): GenericStatement | undefined {
   const parsed = pgParse(statement);

@@ -1,4 +1,5 @@
-// Reads the planner's estimate out of EXPLAIN (FORMAT JSON)'s one-cell answer, the same way for every executor.
+// How every executor asks the planner for an estimate (the generic plan, retyped where PostgreSQL cannot type a
+// parameter) and reads it out of EXPLAIN (FORMAT JSON)'s one-cell answer.
 import { QueryFailedError } from "#shared/errors.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
 
@@ -61,7 +62,8 @@ export async function withRetyping<T>(
         current = current.separate;
         continue;
       }
-      if (!(error instanceof ParameterTypeError) || retyped >= MAX_RETYPED) throw error;
+      if (!(error instanceof ParameterTypeError) || error.kind !== "untyped" || retyped >= MAX_RETYPED)
+        throw error;
       const index = error.parameter - 1;
       if (current.types[index] !== "unknown") throw error;
       // The other unknown arguments of the same call cannot be typed either (`num_nulls(NULL, NULL, ...)`).
