@@ -27,42 +27,31 @@ const MAX_PARAMS = 65_535;
 /** The interval qualifier that may follow a typed interval literal (`interval '1' day to second(3)`). */
 const INTERVAL_FIELDS = new Set(["year", "month", "day", "hour", "minute", "second", "to"]);
 
-/** Expression nodes of PostgreSQL's raw parse tree (what can sit where a value is computed). */
-const EXPRESSIONS = new Set([
-  "A_Const",
-  "A_Expr",
-  "A_ArrayExpr",
-  "A_Indirection",
-  "BoolExpr",
-  "BooleanTest",
-  "CaseExpr",
-  "CoalesceExpr",
-  "CollateClause",
-  "ColumnRef",
-  "FuncCall",
-  "GroupingFunc",
-  "JsonArrayAgg",
-  "JsonArrayConstructor",
-  "JsonArrayQueryConstructor",
-  "JsonFuncExpr",
-  "JsonIsPredicate",
-  "JsonObjectAgg",
-  "JsonObjectConstructor",
-  "JsonParseExpr",
-  "JsonScalarExpr",
-  "JsonSerializeExpr",
-  "MinMaxExpr",
-  "NamedArgExpr",
-  "NullTest",
-  "ParamRef",
-  "RowExpr",
-  "SQLValueFunction",
-  "SetToDefault",
-  "SubLink",
-  "TypeCast",
-  "XmlExpr",
-  "XmlSerialize",
+/**
+ * Nodes that name things, never values: parts of names and type names, `*`, a table reference, an empty grouping
+ * set or window, an omitted slice bound, an ordinality column, a column definition list's entry. A node with no other node below it is a leaf, and a
+ * leaf is checked against this list, {@link OPAQUE_LEAVES} and {@link WRAPPED_LEAVES}: any other leaf leaves the
+ * statement without a generic form (the check is an allow-list, so a node type nobody listed fails closed).
+ */
+const NAMING_LEAVES = new Set([
+  "String",
+  "Integer",
+  "Float",
+  "Boolean",
+  "BitString",
+  "A_Star",
+  "TypeName",
+  "RangeVar",
+  "GroupingSet",
+  "WindowDef",
+  "A_Indices",
+  "JsonTableColumn",
+  "RangeTableFuncCol",
+  "ColumnDef",
 ]);
+
+/** Nodes whose contents are names only (so a node holding nothing else is a leaf). */
+const NAME_PARTS = new Set(["String", "Integer", "Float", "Boolean", "BitString", "A_Star", "TypeName"]);
 
 /**
  * Leaves the planner cannot fold into a value: a column, a parameter, a subquery (planned apart: its result is a
@@ -96,13 +85,19 @@ function isGenerateSeries(call: Json): boolean {
   return name === "generate_series" && (schema === undefined || schema === "pg_catalog");
 }
 
-/** Whether `value` holds an expression node anywhere below it. */
-function holdsExpression(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(holdsExpression);
+/** A parse-tree node's type (`{"FuncCall": {...}}`): fields are camelCase, node types start upper-case. */
+function isNodeType(key: string, value: unknown): boolean {
+  return /^[A-Z]/.test(key) && isObject(value);
+}
+
+/** Whether `value` holds a node other than name parts anywhere below it (type names count as names). */
+function holdsNode(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsNode);
   if (!isObject(value)) return false;
-  return Object.entries(value).some(
-    ([key, child]) => (EXPRESSIONS.has(key) && isObject(child)) || holdsExpression(child),
-  );
+  return Object.entries(value).some(([key, child]) => {
+    if (key === "typeName" || NAME_PARTS.has(key)) return false;
+    return isNodeType(key, child) || holdsNode(child);
+  });
 }
 
 interface Constant {
@@ -218,8 +213,8 @@ function survey(tree: unknown): Survey {
         const c = directConstant(child.arg);
         if (c !== undefined) tested.add(c);
       }
-      if (EXPRESSIONS.has(key) && !OPAQUE_LEAVES.has(key) && isObject(child) && !inTypeName) {
-        if (!holdsExpression(child)) {
+      if (isNodeType(key, child) && isObject(child) && !OPAQUE_LEAVES.has(key) && !inTypeName) {
+        if (!NAMING_LEAVES.has(key) && !holdsNode(child)) {
           const rows = key === "FuncCall" && (child.agg_star === true || child.over !== undefined);
           if (rows) {
             // count(*) and row_number() OVER (...) are about rows.
