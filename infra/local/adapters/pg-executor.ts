@@ -277,10 +277,19 @@ export class PgExecutor implements SqlExecutor {
       throw new UnavailableError("database_unavailable", "the database is unavailable", { cause: error });
     }
     let destroyed = false;
+    let released = false;
+    // The connection goes back to the pool once, reset or destroyed; the watchdog stays armed until then, so a
+    // reset that hangs loses its connection instead of holding it forever.
+    const release = (error?: Error): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(watchdog);
+      client.release(error);
+    };
     const watchdog = setTimeout(() => {
       destroyed = true;
       this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
-      client.release(new Error("statement deadline exceeded"));
+      release(new Error("statement deadline exceeded"));
     }, timeoutMs + 2_000);
     try {
       const quiet = await this.quietSettings(client);
@@ -294,19 +303,30 @@ export class PgExecutor implements SqlExecutor {
         ].join("; "),
       );
       const result = await work(client);
-      await client.query("ROLLBACK");
+      // The work has read everything it answers with; ending the read-only transaction and resetting the session
+      // change nothing it returns, so they run after the answer leaves, not before (three round trips).
+      void this.endAndReset(client, release);
       return result;
     } catch (error) {
       if (destroyed) throw queryFailure("57014");
-      await client.query("ROLLBACK").catch(() => undefined);
+      void this.endAndReset(client, release);
       throw failure(error);
-    } finally {
-      clearTimeout(watchdog);
-      if (!destroyed) {
-        // The next caller gets the connection as a new one: nothing this statement set survives it.
-        const reset = await resetSession(client);
-        client.release(reset ? undefined : new Error("the session could not be reset"));
-      }
     }
+  }
+
+  /**
+   * Ends the transaction and resets the session, then gives the connection back: as a new one when both worked,
+   * destroyed otherwise. The pool never hands it out before this ends, so the next statement on it starts from a
+   * clean session whatever this one set.
+   */
+  private async endAndReset(client: pg.PoolClient, release: (error?: Error) => void): Promise<void> {
+    let reset = false;
+    try {
+      await client.query("ROLLBACK");
+      reset = await resetSession(client);
+    } catch {
+      reset = false;
+    }
+    release(reset ? undefined : new Error("the session could not be reset"));
   }
 }
