@@ -26,7 +26,7 @@ import { DevIdp } from "#infra/local/dev-idp/dev-idp.ts";
 import { DEV_IDP_PATH, devIdpRoutes } from "#infra/local/dev-idp/routes.ts";
 import { checkKeyFolder, logFixes, privatizeTree } from "#infra/local/private-files.ts";
 import { ensureSeeded } from "#infra/local/seed-embedded.ts";
-import type { LocalRoute, RunningServer } from "#infra/local/server.ts";
+import type { MountedLocalRoute, RunningServer } from "#infra/local/server.ts";
 import { startServer } from "#infra/local/server.ts";
 import { APPROVAL_STATES, HEARTBEAT_SECONDS } from "#shared/approval/approval-workflow.ts";
 import { FanOutNotifier, type NotifierChannel } from "#shared/approval/fan-out-notifier.ts";
@@ -304,8 +304,10 @@ export async function startLocalHost(
       });
     }
     tasks = createApprovalTasks({ ...deps, notifier: new FanOutNotifier(channels, logger) });
-    const localRoutes: LocalRoute[] =
-      devIdp === undefined ? [] : [devIdpRoutes(devIdp, [], [server.url, baseUrl])];
+    const localRoutes: MountedLocalRoute[] =
+      devIdp === undefined
+        ? []
+        : [{ prefix: DEV_IDP_PATH, route: devIdpRoutes(devIdp, [], [server.url, baseUrl]) }];
     await failInterrupted(deps, sessions, logger);
     const routes = await loadRouteTable(overrides.routeDirectories ?? [ROUTES_DIRECTORY]);
     const handlers = new Map<string, ApiHandler>(

@@ -21,6 +21,12 @@ import { errorFields, type Logger } from "#shared/log.ts";
 /** A route only the local host serves (the dev IdP): returns undefined when it doesn't match. */
 export type LocalRoute = (request: Request) => Promise<Response | undefined>;
 
+/** A local route mounted under a path: only requests at `prefix` or below it are handed to it. */
+export interface MountedLocalRoute {
+  readonly prefix: string;
+  readonly route: LocalRoute;
+}
+
 /** Where the server listens. */
 export interface LocalServerOptions {
   readonly host: string;
@@ -41,7 +47,7 @@ export interface MountedApp {
   /** The route table and the handler of each of its routes, by route id. */
   readonly routes: RouteTable;
   readonly handlers: ReadonlyMap<string, ApiHandler>;
-  readonly localRoutes: readonly LocalRoute[];
+  readonly localRoutes: readonly MountedLocalRoute[];
   readonly objects: FileObjectStore;
 }
 
@@ -154,7 +160,10 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
       if (app === undefined) throw new UnavailableError("store_unavailable", "the gateway is starting");
       if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
       const body = await readBody(request);
-      for (const route of app.localRoutes) {
+      for (const { prefix, route } of app.localRoutes) {
+        // A Request is built only for the route the path belongs to (building one per route per call cost every
+        // API request a copy of its headers).
+        if (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`)) continue;
         const result = await route(toRequest(request, url, body));
         if (result !== undefined) {
           await writeResponse(response, result);

@@ -3,7 +3,7 @@
 import { AuthenticationError } from "#shared/errors.ts";
 import { errorResponse, htmlErrorResponse } from "#shared/http/error-response.ts";
 import type { RateLimiter } from "#shared/http/rate-limiter.ts";
-import { hasQueryParameter, header, type RouteContext } from "#shared/http/request.ts";
+import { header, type RouteContext } from "#shared/http/request.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { bearerToken, type TokenVerifier } from "#shared/identity/token-verifier.ts";
 import type { Logger } from "#shared/log.ts";
@@ -38,7 +38,8 @@ const TOKEN_QUERY_PARAMETERS = ["access_token", "id_token", "token", "jwt"];
  * some other way trusts nothing it did not check itself.
  */
 export async function authenticate(verifier: TokenVerifier, request: Request): Promise<Principal> {
-  if (TOKEN_QUERY_PARAMETERS.some((name) => hasQueryParameter(request, name))) {
+  const query = request.url.includes("?") ? new URL(request.url).searchParams : undefined;
+  if (query !== undefined && TOKEN_QUERY_PARAMETERS.some((name) => query.has(name))) {
     throw new AuthenticationError("tokens are accepted only in the Authorization header");
   }
   return verifier.verify(bearerToken(header(request, "authorization")));

@@ -28,11 +28,6 @@ export function queryParameter(request: Request, name: string): string | undefin
   return values.length === 0 ? undefined : values.join(",");
 }
 
-/** Whether the query names a parameter at all. */
-export function hasQueryParameter(request: Request, name: string): boolean {
-  return new URL(request.url).searchParams.has(name);
-}
-
 /** A path parameter (always present when the route matched). */
 export function pathParameter(context: RouteContext, name: string): string {
   const value = context.pathParameters[name];
