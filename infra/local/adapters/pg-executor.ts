@@ -79,7 +79,8 @@ async function resetSession(client: pg.PoolClient): Promise<boolean> {
   try {
     await client.query("DISCARD ALL");
     const seed = (randomBytes(4).readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
-    await client.query("SELECT pg_catalog.setseed($1)", [seed]);
+    // A simple query (one message, not the extended protocol's five); the literal is this function's own number.
+    await client.query(`SELECT pg_catalog.setseed(${seed.toFixed(15)})`);
     return true;
   } catch {
     return false;
