@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { BenchClient } from "./support/http-client.ts";
+import { AS_TEXT } from "./support/pg-text.ts";
 import { sampleRss } from "./support/processes.ts";
 import { percentile, round } from "./support/stats.ts";
 
@@ -17,12 +18,6 @@ export const EXPORT_SQL =
   "SELECT e.id, e.patient_id, e.admitted_at, e.discharged_at, e.department, e.diagnosis_code, e.notes, " +
   "p.mrn, p.dob, p.zip FROM encounters e JOIN patients p ON p.id = e.patient_id";
 
-/**
- * Values as PostgreSQL's text, as the gateway's executor reads them (`infra/local/adapters/pg-executor.ts`): the
- * direct baselines skip type parsing too, so they measure the same driver work.
- */
-const AS_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
-
 /** Latency figures, milliseconds. */
 export interface LatencyFigures {
   readonly p50: number;
@@ -30,7 +25,8 @@ export interface LatencyFigures {
   readonly samples: number;
 }
 
-function latency(samples: readonly number[]): LatencyFigures {
+/** p50 and p99 of `samples`, ms. */
+export function latency(samples: readonly number[]): LatencyFigures {
   return {
     p50: round(percentile(samples, 50), 3),
     p99: round(percentile(samples, 99), 3),
@@ -162,6 +158,9 @@ async function load(
   };
 }
 
+/** One call through HTTP under load: its latency (ms) when answered 200, else the answer's status. */
+export type HttpCall = () => Promise<number | { status: number }>;
+
 /**
  * `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool
  * of as many connections, warmed up first), `runs` times with the two alternating so machine noise hits both alike.
@@ -174,6 +173,26 @@ export async function concurrency(
   seconds: number,
   runs = 1,
 ): Promise<{ gateway: LoadFigures; direct: LoadFigures }[]> {
+  const viaGateway: HttpCall = async () => {
+    const started = performance.now();
+    const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
+    return answer.status === 200 ? performance.now() - started : { status: answer.status };
+  };
+  const pairs = await pairedLoad(viaGateway, databaseUrl, clients, seconds, runs);
+  return pairs.map((p) => ({ gateway: p.http, direct: p.direct }));
+}
+
+/**
+ * `clients` concurrent callers of `viaHttp` for `seconds`, and as many on a warmed direct pool sending the small
+ * read, `runs` times, alternating which goes first (the HTTP side first in even runs).
+ */
+export async function pairedLoad(
+  viaHttp: HttpCall,
+  databaseUrl: string,
+  clients: number,
+  seconds: number,
+  runs: number,
+): Promise<{ http: LoadFigures; direct: LoadFigures }[]> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
   try {
     await Promise.all(
@@ -181,27 +200,21 @@ export async function concurrency(
         pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT }),
       ),
     );
-    const pairs: { gateway: LoadFigures; direct: LoadFigures }[] = [];
+    const pairs: { http: LoadFigures; direct: LoadFigures }[] = [];
     for (let r = 0; r < runs; r++) {
-      const gatewayFirst = r % 2 === 0;
-      const viaGateway = (): Promise<LoadFigures> =>
-        load(clients, seconds, async () => {
-          const started = performance.now();
-          const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
-          return answer.status === 200 ? performance.now() - started : { status: answer.status };
-        });
+      const httpFirst = r % 2 === 0;
       const viaPool = (): Promise<LoadFigures> =>
         load(clients, seconds, async () => {
           const started = performance.now();
           await pool.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
           return performance.now() - started;
         });
-      if (gatewayFirst) {
-        const gateway = await viaGateway();
-        pairs.push({ gateway, direct: await viaPool() });
+      if (httpFirst) {
+        const http = await load(clients, seconds, viaHttp);
+        pairs.push({ http, direct: await viaPool() });
       } else {
         const direct = await viaPool();
-        pairs.push({ gateway: await viaGateway(), direct });
+        pairs.push({ http: await load(clients, seconds, viaHttp), direct });
       }
     }
     return pairs;

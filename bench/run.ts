@@ -17,6 +17,14 @@ import {
   SMALL_READ_SQL,
   smallReadLatency,
 } from "./e2e.ts";
+import {
+  type FloorExportRun,
+  floorConcurrency,
+  floorExport,
+  floorSmallReadLatency,
+  GATEWAY_POOL_SIZE,
+  startFloor,
+} from "./floor.ts";
 import { benchLog } from "./log.ts";
 import { benchMasking } from "./masking.ts";
 import { benchSql } from "./sql.ts";
@@ -29,10 +37,12 @@ import {
   meets,
   percentile,
   round,
+  type Spread,
   spread,
   type Target,
   verdict,
 } from "./support/stats.ts";
+import { measureSyncFloor, SYNCS_PER_READ } from "./support/sync-floor.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const numberEnv = (name: string, fallback: number): number => {
@@ -49,6 +59,7 @@ const SETTINGS = {
   pglite: process.env.BENCH_PGLITE !== "0",
   pgliteRuns: Math.max(3, numberEnv("BENCH_PGLITE_RUNS", 3)),
   coldRuns: Math.max(3, numberEnv("BENCH_COLD_RUNS", QUICK ? 3 : 5)),
+  floor: process.env.BENCH_FLOOR !== "0",
 };
 const MIB = 1024 * 1024;
 
@@ -82,7 +93,8 @@ interface SummaryRow {
 }
 const summary: SummaryRow[] = [];
 const ms = (v: number): string => `${v} ms`;
-const plusMs = (v: number): string => `+${v} ms`;
+// Signed: a floor's per-round overhead can dip below its direct baseline when a direct block met a busy moment.
+const plusMs = (v: number): string => (v < 0 ? `${v} ms` : `+${v} ms`);
 const mib = (bytes: number): number => round(bytes / MIB, 1);
 
 async function seedServer(server: PostgresServer): Promise<Record<string, unknown>> {
@@ -95,7 +107,15 @@ async function seedServer(server: PostgresServer): Promise<Record<string, unknow
   return { ...seeded.counts, seedSeconds: round(seeded.durationMs / 1000, 1) };
 }
 
-async function serverFigures(server: PostgresServer, root: string): Promise<void> {
+/** The gateway's medians the floor's detail rows are set beside. */
+interface GatewayMedians {
+  readonly p50Overhead: number;
+  readonly p99Overhead: number;
+  readonly loadPct: number;
+  readonly exportPct: number;
+}
+
+async function serverFigures(server: PostgresServer, root: string): Promise<GatewayMedians> {
   const gateway = await startBenchGateway(root, server.url, SETTINGS.exportRows + 1);
   const client = new BenchClient(gateway.url);
   try {
@@ -305,10 +325,241 @@ async function serverFigures(server: PostgresServer, root: string): Promise<void
         verdict: judge(peakRuns.max, rssTarget),
       },
     );
+    return {
+      p50Overhead: perRound.p50.median,
+      p99Overhead: perRound.p99.median,
+      loadPct: ratioSpread.median,
+      exportPct: ratioRuns.median,
+    };
   } finally {
     client.close();
     await gateway.stop();
   }
+}
+
+/**
+ * The floor (bench/support/floor-server.ts: bare node:http and a pg.Pool of the gateway's size) measured like the
+ * gateway on the same server and dataset: what any Node HTTP front in front of this PostgreSQL costs here, so the
+ * gateway's figures read as "this much above the floor" as well as "this much above direct SQL".
+ */
+async function floorFigures(server: PostgresServer, root: string, gateway: GatewayMedians): Promise<void> {
+  const floor = await startFloor(root, server.url);
+  const client = new BenchClient(floor.url);
+  try {
+    const smallRead = await floorSmallRead(client, server.url, gateway);
+    const concurrencyRuns = await floorLoad(client, server.url, gateway);
+    const exportRuns = await floorExports(client, floor.pid, server.url, gateway);
+    const sync = await durabilityFloor(root, smallRead);
+    results.floor = { poolSize: GATEWAY_POOL_SIZE, smallRead, concurrencyRuns, export: exportRuns, sync };
+  } finally {
+    client.close();
+    await floor.stop();
+  }
+}
+
+/**
+ * The durability floor: append + fdatasync on the disk the gateway's data folder is on (`root`), and what the
+ * syncs a lone small read waits on in sequence add to the bare floor's overhead: the least a small read can cost
+ * here while every record and result is durable before the answer (docs/evidence.md).
+ */
+async function durabilityFloor(
+  root: string,
+  smallRead: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  say("durability floor: append + fdatasync, 3 × 200 on the data folder's disk");
+  const sync = await measureSyncFloor(root);
+  const bareP50 = (smallRead.overheadRuns as { p50: Spread }).p50.median;
+  const withSyncs = round(bareP50 + sync.readFloorP50, 3);
+  const text = `fdatasync of a ${sync.lineBytes / 1024} KiB append p50 ${formatSpread(sync.p50, ms)}, p99 ${formatSpread(sync.p99, ms)}; ${SYNCS_PER_READ} in sequence = ${plusMs(sync.readFloorP50)}, with the bare floor ${plusMs(withSyncs)}`;
+  lines.push({
+    figure: "floor: durability (syncs per small read)",
+    value: `${plusMs(sync.readFloorP50)}`,
+    baseline: "—",
+    comparison: text,
+    target: "(report)",
+  });
+  summary.push({
+    figure: `floor: ${SYNCS_PER_READ} syncs in sequence per small read (write-ahead record, result, final record), with the bare floor`,
+    gateway: `${plusMs(withSyncs)} p50 (${text})`,
+    baseline: "—",
+    target: "—",
+    verdict: "(report)",
+  });
+  return { ...sync, smallReadFloorP50: withSyncs };
+}
+
+async function floorSmallRead(
+  client: BenchClient,
+  databaseUrl: string,
+  gateway: GatewayMedians,
+): Promise<Record<string, unknown>> {
+  say(`floor small read: ${SETTINGS.latencyRounds} rounds × 100 sequential requests per path`);
+  const small = await floorSmallReadLatency(client, databaseUrl, SETTINGS.latencyRounds);
+  const overhead = {
+    p50: spread(
+      small.rounds.map((r) => r.floor.p50 - r.direct.p50),
+      3,
+    ),
+    p99: spread(
+      small.rounds.map((r) => r.floor.p99 - r.direct.p99),
+      3,
+    ),
+    directP50: spread(
+      small.rounds.map((r) => r.direct.p50),
+      3,
+    ),
+    directP99: spread(
+      small.rounds.map((r) => r.direct.p99),
+      3,
+    ),
+  };
+  const aboveFloor = (gatewayValue: number, floorValue: number): string =>
+    `gateway ${plusMs(gatewayValue)}, ${plusMs(round(gatewayValue - floorValue, 3))} above the floor`;
+  lines.push(
+    {
+      figure: "floor: bare Node HTTP + pg small read p50",
+      value: `${small.floor.p50} ms`,
+      baseline: `${small.direct.p50} ms direct`,
+      comparison: `${formatSpread(overhead.p50, plusMs)} per round; ${aboveFloor(gateway.p50Overhead, overhead.p50.median)}`,
+      target: "(report)",
+    },
+    {
+      figure: "floor: bare Node HTTP + pg small read p99",
+      value: `${small.floor.p99} ms`,
+      baseline: `${small.direct.p99} ms direct`,
+      comparison: `${formatSpread(overhead.p99, plusMs)} per round; ${aboveFloor(gateway.p99Overhead, overhead.p99.median)}`,
+      target: "(report)",
+    },
+  );
+  summary.push({
+    figure: "floor: bare Node HTTP + pg small read (100 rows) p50 / p99 overhead over direct node-postgres",
+    gateway: `${formatSpread(overhead.p50, plusMs)} / ${formatSpread(overhead.p99, plusMs)}`,
+    baseline: `${formatSpread(overhead.directP50, ms)} / ${formatSpread(overhead.directP99, ms)} direct`,
+    target: "—",
+    verdict: "(report)",
+  });
+  return { ...small, overheadRuns: overhead };
+}
+
+async function floorLoad(
+  client: BenchClient,
+  databaseUrl: string,
+  gateway: GatewayMedians,
+): Promise<Record<string, unknown>> {
+  say(
+    `floor concurrency: ${SETTINGS.clients} clients × ${SETTINGS.concurrencySeconds} s × ${SETTINGS.concurrencyRuns}, floor and direct alternating`,
+  );
+  const pairs = await floorConcurrency(
+    client,
+    databaseUrl,
+    SETTINGS.clients,
+    SETTINGS.concurrencySeconds,
+    SETTINGS.concurrencyRuns,
+  );
+  const ratios = spread(
+    pairs.map((p) => (p.floor.perSecond / p.direct.perSecond) * 100),
+    1,
+  );
+  const floorRates = spread(
+    pairs.map((p) => p.floor.perSecond),
+    1,
+  );
+  const directRates = spread(
+    pairs.map((p) => p.direct.perSecond),
+    1,
+  );
+  const failures = pairs.flatMap((p) => Object.entries(p.floor.failures));
+  const pct = (v: number): string => `${v} %`;
+  lines.push({
+    figure: `floor: ${SETTINGS.clients} clients × ${SETTINGS.concurrencySeconds} s`,
+    value: `${formatSpread(floorRates)} req/s${failures.length > 0 ? `, failures ${JSON.stringify(failures)}` : ""}`,
+    baseline: `${formatSpread(directRates)} q/s direct (pool of ${SETTINGS.clients})`,
+    comparison: `${formatSpread(ratios, pct)} of direct; gateway ${pct(gateway.loadPct)} = ${round((gateway.loadPct / ratios.median) * 100, 1)} % of the floor's`,
+    target: "(report)",
+  });
+  summary.push({
+    figure: `floor: bare Node HTTP + pg (pool ${GATEWAY_POOL_SIZE}), ${SETTINGS.clients} clients × ${SETTINGS.concurrencySeconds} s, % of direct`,
+    gateway: `${formatSpread(floorRates)} req/s = ${formatSpread(ratios, pct)} of direct`,
+    baseline: `${formatSpread(directRates)} q/s direct (pool ${SETTINGS.clients})`,
+    target: "—",
+    verdict: "(report)",
+  });
+  return { pairs, ratioPct: ratios, floor: floorRates, direct: directRates };
+}
+
+/**
+ * Floor exports of `EXPORT_SQL`, each run a direct cursor read then the floor at zlib's default gzip level and at
+ * the gateway's (1; `shared/sessions/result-writer.ts`), in alternating order: the default is the floor as a plain
+ * front would write it, level 1 the floor for the work the gateway does.
+ */
+async function floorExports(
+  client: BenchClient,
+  floorPid: number,
+  databaseUrl: string,
+  gateway: GatewayMedians,
+): Promise<Record<string, unknown>> {
+  const rows = SETTINGS.exportRows.toLocaleString("en-US");
+  say(`floor export of ${rows} rows × ${SETTINGS.exportRuns}, each after a direct cursor read`);
+  const direct: { rowsPerSecond: number; seconds: number; rows: number }[] = [];
+  const byDefault: FloorExportRun[] = [];
+  const atLevel1: FloorExportRun[] = [];
+  for (let i = 0; i < SETTINGS.exportRuns; i++) {
+    direct.push(await directCursorRead(databaseUrl, EXPORT_SQL));
+    if (i % 2 === 0) {
+      byDefault.push(await floorExport(client, floorPid, EXPORT_SQL));
+      atLevel1.push(await floorExport(client, floorPid, EXPORT_SQL, 1));
+    } else {
+      atLevel1.push(await floorExport(client, floorPid, EXPORT_SQL, 1));
+      byDefault.push(await floorExport(client, floorPid, EXPORT_SQL));
+    }
+  }
+  const wrongCount = [...byDefault, ...atLevel1].find((r) => r.rows !== direct[0]?.rows);
+  if (wrongCount !== undefined) throw new Error(`the floor exported ${wrongCount.rows} rows`);
+  const directRates = spread(
+    direct.map((r) => r.rowsPerSecond),
+    0,
+  );
+  const thousands = (v: number): string => `${round(v / 1000, 1)} k`;
+  const pct = (v: number): string => `${v} %`;
+  const figures = (runs: readonly FloorExportRun[]) => ({
+    runs,
+    ratioPctRuns: spread(
+      runs.map((r, i) => (r.rowsPerSecond / (direct[i]?.rowsPerSecond ?? Number.NaN)) * 100),
+      1,
+    ),
+    rowsPerSecondRuns: spread(
+      runs.map((r) => r.rowsPerSecond),
+      0,
+    ),
+    peakRssMiBRuns: spread(
+      runs.map((r) => r.peakRssBytes / MIB),
+      1,
+    ),
+    storedMiB: mib(runs[0]?.storedBytes ?? Number.NaN),
+  });
+  const gzipDefault = figures(byDefault);
+  const gzipLevel1 = figures(atLevel1);
+  const levels = [
+    { name: "zlib's default gzip level", short: "default gzip level", ...gzipDefault },
+    { name: "gzip level 1, the gateway's", short: "gzip level 1", ...gzipLevel1 },
+  ];
+  for (const level of levels) {
+    lines.push({
+      figure: `floor: export ${rows} rows, ${level.short}`,
+      value: `${formatSpread(level.rowsPerSecondRuns, thousands)} rows/s, peak RSS ${formatSpread(level.peakRssMiBRuns, (v) => `${v} MiB`)}, ${level.storedMiB} MiB stored`,
+      baseline: `${formatSpread(directRates, thousands)} rows/s direct cursor`,
+      comparison: `${formatSpread(level.ratioPctRuns, pct)} of direct; gateway ${pct(gateway.exportPct)} = ${round((gateway.exportPct / level.ratioPctRuns.median) * 100, 1)} % of this floor`,
+      target: "(report)",
+    });
+    summary.push({
+      figure: `floor: cursor → NDJSON → gzip export (${rows} rows, ${level.name}), % of direct`,
+      gateway: `${formatSpread(level.ratioPctRuns, pct)} of a direct cursor read (${formatSpread(level.rowsPerSecondRuns, thousands)} rows/s)`,
+      baseline: `${formatSpread(directRates, thousands)} rows/s direct cursor`,
+      target: "—",
+      verdict: "(report)",
+    });
+  }
+  return { sql: EXPORT_SQL, direct, directRowsPerSecondRuns: directRates, gzipDefault, gzipLevel1 };
 }
 
 function pgliteTemplate(): string | undefined {
@@ -536,7 +787,8 @@ async function main(): Promise<void> {
     say(`seeding ${SETTINGS.exportRows.toLocaleString("en-US")} encounters into PostgreSQL`);
     results.dataset = await seedServer(server);
     say(`seeded ${JSON.stringify(results.dataset)}`);
-    await serverFigures(server, root);
+    const gateway = await serverFigures(server, root);
+    if (SETTINGS.floor) await floorFigures(server, root, gateway);
     await server.stop();
     server = undefined;
     if (SETTINGS.pglite) await pgliteFigures(root);

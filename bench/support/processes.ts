@@ -1,4 +1,4 @@
-// Starts and watches bench child processes: the gateway (with its URL) and RSS sampling from /proc.
+// Starts and watches bench child processes (the gateway, the floor server) and samples RSS and CPU from /proc.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -15,7 +15,7 @@ export function startScriptNodeFlags(): string[] {
   return words.slice(1).filter((word) => word.startsWith("--"));
 }
 
-/** A running gateway child. */
+/** A running bench child (the gateway, or the floor server). */
 export interface GatewayProcess {
   readonly url: string;
   readonly pid: number;
@@ -23,7 +23,15 @@ export interface GatewayProcess {
 }
 
 /** Starts `bench/support/gateway-child.ts` with `env`; resolves once it printed its URL. */
-export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+export function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+  return startBenchChild("bench/support/gateway-child.ts", env);
+}
+
+/**
+ * Starts the bench child program `script` with `env`, under the node flags the product runs with (so the floor
+ * server runs on the same runtime settings as the gateway); resolves once it printed `READY <url>`.
+ */
+export async function startBenchChild(script: string, env: Record<string, string>): Promise<GatewayProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -31,7 +39,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       ...(env.BENCH_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? []),
       "--import",
       "tsx",
-      "bench/support/gateway-child.ts",
+      script,
     ],
     {
       env: { ...process.env, ...env },
@@ -39,7 +47,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     },
   );
   const stdout = child.stdout;
-  if (stdout === null || child.pid === undefined) throw new Error("could not start the gateway process");
+  if (stdout === null || child.pid === undefined) throw new Error(`could not start ${script}`);
   const pid = child.pid;
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: stdout });
@@ -47,9 +55,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
       if (line.startsWith("READY ")) resolve(line.slice("READY ".length).trim());
       else if (env.BENCH_CHILD_STDOUT === "1") process.stderr.write(`${line}\n`);
     });
-    child.once("exit", (code) =>
-      reject(new Error(`the gateway process exited (${code}) before it was ready`)),
-    );
+    child.once("exit", (code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
