@@ -87,6 +87,21 @@ async function resetSession(client: pg.PoolClient): Promise<boolean> {
   }
 }
 
+/**
+ * Runs `send` with the connection's socket corked, so the protocol messages it writes leave in one write.
+ * node-postgres corks a plain query's messages itself but not a cursor's (parse, bind, describe and flush are four
+ * writes, each read two more, the close two), and each write is a system call here and a wake-up of the server.
+ */
+function corked<T>(client: pg.PoolClient, send: () => T): T {
+  const socket = client.connection.stream;
+  socket.cork();
+  try {
+    return send();
+  } finally {
+    socket.uncork();
+  }
+}
+
 function failure(error: unknown): Error {
   if (error instanceof PhigateError) return error;
   return queryFailure(sqlstateOf(error));
@@ -118,13 +133,15 @@ export class PgExecutor implements SqlExecutor {
     const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
     return this.transaction(request.timeoutMs, settings, request.caller, async (client) => {
       const started = performance.now();
-      const cursor = client.query(
-        new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES }),
+      const cursor = corked(client, () =>
+        client.query(new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES })),
       );
       const read = (want: number): Promise<Page> => {
         const page = new Promise<Page>((resolve, reject) =>
-          cursor.read(want, (error, rows, result) =>
-            error ? reject(error) : resolve({ rows, fields: result.fields, want }),
+          corked(client, () =>
+            cursor.read(want, (error, rows, result) =>
+              error ? reject(error) : resolve({ rows, fields: result.fields, want }),
+            ),
           ),
         );
         // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
@@ -158,7 +175,7 @@ export class PgExecutor implements SqlExecutor {
           rowCount = afterPage;
         }
       } finally {
-        await cursor.close().catch(() => undefined);
+        await corked(client, () => cursor.close()).catch(() => undefined);
       }
       return { rowCount, truncated, durationMs: performance.now() - started };
     });
