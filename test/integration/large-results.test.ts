@@ -106,4 +106,19 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
     expect(bareMrns).toEqual([]);
     expect(gw.logs.some((line) => line.includes(EXPORT_SQL))).toBe(false);
   });
+
+  it("answers a statement that fails on a later page of a streamed result with its error, and keeps serving the caller", async () => {
+    // The twenty-ninth outside attack: past the inline limit the writer awaits gzip, the next page's error arrived
+    // meanwhile and the cursor's close then waited forever; each such request hung and kept one of the caller's
+    // connection slots, so a handful locked the whole principal out.
+    const failing =
+      "SELECT g, repeat('x', 1000) AS pad, 1 / (g - 9001) AS boom FROM generate_series(1, 10000) g";
+    for (let i = 0; i < 6; i++) {
+      const answer = await gw.query(token, { sql: failing });
+      expect(answer.status).toBe(422);
+      expect(answer.body.error.message).toContain("22012");
+    }
+    const after = await gw.query(token, { sql: "SELECT count(*) FROM patients" });
+    expect(after.status).toBe(200);
+  });
 });

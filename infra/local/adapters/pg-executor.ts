@@ -136,12 +136,18 @@ export class PgExecutor implements SqlExecutor {
       const cursor = corked(client, () =>
         client.query(new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES })),
       );
+      // Set once the cursor reports an error: it has then sent its own Sync, and its `close` would wait for a
+      // ReadyForQuery the client already consumed (pg-cursor 2.x), so it is not closed; the ROLLBACK ends it.
+      let failed = false;
       const read = (want: number): Promise<Page> => {
         const page = new Promise<Page>((resolve, reject) =>
           corked(client, () =>
-            cursor.read(want, (error, rows, result) =>
-              error ? reject(error) : resolve({ rows, fields: result.fields, want }),
-            ),
+            cursor.read(want, (error, rows, result) => {
+              if (error) {
+                failed = true;
+                reject(error);
+              } else resolve({ rows, fields: result.fields, want });
+            }),
           ),
         );
         // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
@@ -175,7 +181,7 @@ export class PgExecutor implements SqlExecutor {
           rowCount = afterPage;
         }
       } finally {
-        await corked(client, () => cursor.close()).catch(() => undefined);
+        if (!failed) await corked(client, () => cursor.close()).catch(() => undefined);
       }
       return { rowCount, truncated, durationMs: performance.now() - started };
     });
@@ -296,18 +302,25 @@ export class PgExecutor implements SqlExecutor {
     }
     let destroyed = false;
     let released = false;
-    // The connection goes back to the pool once, reset or destroyed; the watchdog stays armed until then, so a
-    // reset that hangs loses its connection instead of holding it forever.
+    // The connection goes back to the pool once, reset or destroyed; the watchdog stays armed until then.
     const release = (error?: Error): void => {
       if (released) return;
       released = true;
       clearTimeout(watchdog);
       client.release(error);
     };
+    let deadline: (error: Error) => void = () => undefined;
+    // Whatever the work awaits, the statement's answer does not outlive the watchdog: a driver promise that never
+    // settles (pg-cursor's close after some failures) cannot hold the request, or the caller's slot, forever.
+    const outlived = new Promise<never>((_, reject) => {
+      deadline = reject;
+    });
+    outlived.catch(() => undefined);
     const watchdog = setTimeout(() => {
       destroyed = true;
       this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
       release(new Error("statement deadline exceeded"));
+      deadline(queryFailure("57014"));
     }, timeoutMs + 2_000);
     try {
       const quiet = await this.quietSettings(client);
@@ -320,31 +333,20 @@ export class PgExecutor implements SqlExecutor {
           ...settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
         ].join("; "),
       );
-      const result = await work(client);
-      // The work has read everything it answers with; ending the read-only transaction and resetting the session
-      // change nothing it returns, so they run after the answer leaves, not before (three round trips).
-      void this.endAndReset(client, release);
+      const result = await Promise.race([work(client), outlived]);
+      await client.query("ROLLBACK");
       return result;
     } catch (error) {
       if (destroyed) throw queryFailure("57014");
-      void this.endAndReset(client, release);
+      await client.query("ROLLBACK").catch(() => undefined);
       throw failure(error);
+    } finally {
+      if (!destroyed) {
+        // The next caller gets the connection as a new one, and only once this statement's session is reset: the
+        // answer waits for it, so nothing a statement set lives on anywhere after its answer.
+        const reset = await resetSession(client);
+        release(reset ? undefined : new Error("the session could not be reset"));
+      }
     }
-  }
-
-  /**
-   * Ends the transaction and resets the session, then gives the connection back: as a new one when both worked,
-   * destroyed otherwise. The pool never hands it out before this ends, so the next statement on it starts from a
-   * clean session whatever this one set.
-   */
-  private async endAndReset(client: pg.PoolClient, release: (error?: Error) => void): Promise<void> {
-    let reset = false;
-    try {
-      await client.query("ROLLBACK");
-      reset = await resetSession(client);
-    } catch {
-      reset = false;
-    }
-    release(reset ? undefined : new Error("the session could not be reset"));
   }
 }

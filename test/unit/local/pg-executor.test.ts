@@ -86,6 +86,27 @@ describeWithPostgres("PgExecutor", () => {
     expect(after.rows).toEqual([0]);
   });
 
+  it("rejects with the statement's own error when a page read ahead fails while the sink is busy (no hang)", async () => {
+    // The twenty-ninth outside attack: the error arrived while the sink awaited, the cursor synced by itself, and
+    // its close then waited for a ReadyForQuery already consumed; the request hung and kept the caller's slot.
+    await expect(
+      collect(
+        { sql: "SELECT g, 1 / (g - 1501) FROM generate_series(1, 3000) g", pageSize: 1_000, maxRows: 10_000 },
+        () => new Promise((r) => setTimeout(r, 50)),
+      ),
+    ).rejects.toMatchObject({ status: 422, details: { sqlstate: "22012" } });
+    const after = await collect({ sql: "SELECT 1" });
+    expect(after.rows).toEqual([1]);
+  });
+
+  it("answers a timeout once the watchdog fires, whatever the work still awaits, and frees the connection", async () => {
+    await expect(collect({ timeoutMs: 100 }, () => new Promise<void>(() => undefined))).rejects.toMatchObject(
+      { details: { sqlstate: "57014" } },
+    );
+    const after = await collect({ sql: "SELECT 2" });
+    expect(after.rows).toEqual([2]);
+  });
+
   it("runs every statement read-only", async () => {
     await expect(collect({ sql: "CREATE TABLE nope (id int)" })).rejects.toMatchObject({ status: 422 });
   });
