@@ -55,11 +55,47 @@ export interface SmallReadFigures {
   }[];
 }
 
+/** A direct read of the small statement on `db`, timed; throws unless it returns 100 rows. */
+export function directSmallRead(db: pg.Client): () => Promise<number> {
+  return async () => {
+    const started = performance.now();
+    const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
+    if (result.rows.length !== 100) throw new Error("the direct read did not return 100 rows");
+    return performance.now() - started;
+  };
+}
+
 /**
- * Sequential small reads, alternating blocks of gateway and direct requests so machine noise hits all alike:
- * through the gateway (HTTP, token, parse, policy, write-ahead record, read-only transaction, masking, store,
- * final record), a direct `client.query` of the same statement, and a direct query wrapped like the gateway's
- * (`BEGIN READ ONLY`, `SET LOCAL statement_timeout`, query, `ROLLBACK`).
+ * Timed paths run in alternating sequential blocks so machine noise hits all alike: 200 warm-up calls of each (in
+ * turn), then per round 100 calls of each path in a block. Latency pooled over every round, and per round.
+ */
+export async function sequentialRounds<K extends string>(
+  paths: Readonly<Record<K, () => Promise<number>>>,
+  rounds: number,
+): Promise<{ pooled: Record<K, LatencyFigures>; rounds: Record<K, LatencyFigures>[] }> {
+  const names = Object.keys(paths) as K[];
+  for (let i = 0; i < 200; i++) for (const name of names) await paths[name]();
+  const samples = new Map<K, number[]>(names.map((name) => [name, []]));
+  const perRound: Record<K, LatencyFigures>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const round = {} as Record<K, LatencyFigures>;
+    for (const name of names) {
+      const block: number[] = [];
+      for (let i = 0; i < 100; i++) block.push(await paths[name]());
+      samples.get(name)?.push(...block);
+      round[name] = latency(block);
+    }
+    perRound.push(round);
+  }
+  const pooled = {} as Record<K, LatencyFigures>;
+  for (const name of names) pooled[name] = latency(samples.get(name) ?? []);
+  return { pooled, rounds: perRound };
+}
+
+/**
+ * Sequential small reads ({@link sequentialRounds}): through the gateway (HTTP, token, parse, policy, write-ahead
+ * record, read-only transaction, masking, store, final record), a direct `client.query` of the same statement, and
+ * a direct query wrapped like the gateway's (`BEGIN READ ONLY`, `SET LOCAL statement_timeout`, query, `ROLLBACK`).
  */
 export async function smallReadLatency(
   client: BenchClient,
@@ -70,12 +106,6 @@ export async function smallReadLatency(
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const direct = async (): Promise<number> => {
-      const started = performance.now();
-      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
-      if (result.rows.length !== 100) throw new Error("the direct read did not return 100 rows");
-      return performance.now() - started;
-    };
     const directTx = async (): Promise<number> => {
       const started = performance.now();
       await db.query("BEGIN READ ONLY");
@@ -84,33 +114,11 @@ export async function smallReadLatency(
       await db.query("ROLLBACK");
       return performance.now() - started;
     };
-    for (let i = 0; i < 200; i++) {
-      await gatewayRead(client, token);
-      await direct();
-      await directTx();
-    }
-    const samples = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
-    const perRound: SmallReadFigures["rounds"][number][] = [];
-    for (let r = 0; r < rounds; r++) {
-      const block = { gateway: [] as number[], direct: [] as number[], directTx: [] as number[] };
-      for (let i = 0; i < 100; i++) block.gateway.push(await gatewayRead(client, token));
-      for (let i = 0; i < 100; i++) block.direct.push(await direct());
-      for (let i = 0; i < 100; i++) block.directTx.push(await directTx());
-      samples.gateway.push(...block.gateway);
-      samples.direct.push(...block.direct);
-      samples.directTx.push(...block.directTx);
-      perRound.push({
-        gateway: latency(block.gateway),
-        direct: latency(block.direct),
-        directTx: latency(block.directTx),
-      });
-    }
-    return {
-      gateway: latency(samples.gateway),
-      direct: latency(samples.direct),
-      directTx: latency(samples.directTx),
-      rounds: perRound,
-    };
+    const figures = await sequentialRounds(
+      { gateway: () => gatewayRead(client, token), direct: directSmallRead(db), directTx },
+      rounds,
+    );
+    return { ...figures.pooled, rounds: figures.rounds };
   } finally {
     await db.end();
   }

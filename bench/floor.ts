@@ -6,15 +6,15 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import {
+  directSmallRead,
   type HttpCall,
   type LatencyFigures,
   type LoadFigures,
-  latency,
   pairedLoad,
   SMALL_READ_SQL,
+  sequentialRounds,
 } from "./e2e.ts";
 import type { BenchClient } from "./support/http-client.ts";
-import { AS_TEXT } from "./support/pg-text.ts";
 import { type GatewayProcess, sampleRss, startBenchChild } from "./support/processes.ts";
 import { round } from "./support/stats.ts";
 
@@ -55,9 +55,8 @@ export interface FloorSmallReadFigures {
 }
 
 /**
- * The gateway's small-read rounds, with the floor in the gateway's place: 200 warm-up requests of each, then per
- * round 100 sequential requests through the floor and 100 direct `client.query` of the same statement on one
- * node-postgres connection, so a round's two percentiles share the machine's moment.
+ * The gateway's small-read rounds ({@link sequentialRounds}) with the floor in the gateway's place: per round 100
+ * sequential requests through the floor and 100 direct `client.query` of the same statement on one connection.
  */
 export async function floorSmallReadLatency(
   client: BenchClient,
@@ -67,27 +66,11 @@ export async function floorSmallReadLatency(
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    const direct = async (): Promise<number> => {
-      const started = performance.now();
-      const result = await db.query({ text: SMALL_READ_SQL, rowMode: "array", types: AS_TEXT });
-      if (result.rows.length !== 100) throw new Error("the direct read did not return 100 rows");
-      return performance.now() - started;
-    };
-    for (let i = 0; i < 200; i++) {
-      await floorRead(client);
-      await direct();
-    }
-    const samples = { floor: [] as number[], direct: [] as number[] };
-    const perRound: FloorSmallReadFigures["rounds"][number][] = [];
-    for (let r = 0; r < rounds; r++) {
-      const block = { floor: [] as number[], direct: [] as number[] };
-      for (let i = 0; i < 100; i++) block.floor.push(await floorRead(client));
-      for (let i = 0; i < 100; i++) block.direct.push(await direct());
-      samples.floor.push(...block.floor);
-      samples.direct.push(...block.direct);
-      perRound.push({ floor: latency(block.floor), direct: latency(block.direct) });
-    }
-    return { floor: latency(samples.floor), direct: latency(samples.direct), rounds: perRound };
+    const figures = await sequentialRounds(
+      { floor: () => floorRead(client), direct: directSmallRead(db) },
+      rounds,
+    );
+    return { ...figures.pooled, rounds: figures.rounds };
   } finally {
     await db.end();
   }

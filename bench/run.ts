@@ -14,6 +14,7 @@ import {
   EXPORT_SQL,
   type ExportRun,
   gatewayExport,
+  type LatencyFigures,
   SMALL_READ_SQL,
   smallReadLatency,
 } from "./e2e.ts";
@@ -83,6 +84,21 @@ const say = (text: string): void => {
 };
 const judge = (value: number, target: Target): string => verdict(meets(value, target));
 
+/** Per-round p50 and p99 overheads of `path` over the direct read of the same round, and the direct percentiles. */
+function roundOverheads<K extends string>(
+  rounds: readonly Readonly<Record<K | "direct", LatencyFigures>>[],
+  path: K,
+): { p50: Spread; p99: Spread; directP50: Spread; directP99: Spread } {
+  const per = (value: (r: Readonly<Record<K | "direct", LatencyFigures>>) => number): Spread =>
+    spread(rounds.map(value), 3);
+  return {
+    p50: per((r) => r[path].p50 - r.direct.p50),
+    p99: per((r) => r[path].p99 - r.direct.p99),
+    directP50: per((r) => r.direct.p50),
+    directP99: per((r) => r.direct.p99),
+  };
+}
+
 /** One row of the summary table, mirroring a row of issue 18's table. */
 interface SummaryRow {
   readonly figure: string;
@@ -133,24 +149,7 @@ async function serverFigures(server: PostgresServer, root: string): Promise<Gate
     const overheadP50 = round(small.gateway.p50 - small.direct.p50, 3);
     const overheadP99 = round(small.gateway.p99 - small.direct.p99, 3);
     results.smallReadOverhead = { p50: overheadP50, p99: overheadP99 };
-    const perRound = {
-      p50: spread(
-        small.rounds.map((r) => r.gateway.p50 - r.direct.p50),
-        3,
-      ),
-      p99: spread(
-        small.rounds.map((r) => r.gateway.p99 - r.direct.p99),
-        3,
-      ),
-      directP50: spread(
-        small.rounds.map((r) => r.direct.p50),
-        3,
-      ),
-      directP99: spread(
-        small.rounds.map((r) => r.direct.p99),
-        3,
-      ),
-    };
+    const perRound = roundOverheads(small.rounds, "gateway");
     results.smallReadOverheadRuns = perRound;
     const p50Target: Target = { op: "<=", limit: 1.5 };
     const p99Target: Target = { op: "<=", limit: 5 };
@@ -395,24 +394,7 @@ async function floorSmallRead(
 ): Promise<Record<string, unknown>> {
   say(`floor small read: ${SETTINGS.latencyRounds} rounds × 100 sequential requests per path`);
   const small = await floorSmallReadLatency(client, databaseUrl, SETTINGS.latencyRounds);
-  const overhead = {
-    p50: spread(
-      small.rounds.map((r) => r.floor.p50 - r.direct.p50),
-      3,
-    ),
-    p99: spread(
-      small.rounds.map((r) => r.floor.p99 - r.direct.p99),
-      3,
-    ),
-    directP50: spread(
-      small.rounds.map((r) => r.direct.p50),
-      3,
-    ),
-    directP99: spread(
-      small.rounds.map((r) => r.direct.p99),
-      3,
-    ),
-  };
+  const overhead = roundOverheads(small.rounds, "floor");
   const aboveFloor = (gatewayValue: number, floorValue: number): string =>
     `gateway ${plusMs(gatewayValue)}, ${plusMs(round(gatewayValue - floorValue, 3))} above the floor`;
   lines.push(
