@@ -169,6 +169,15 @@ async function load(
 /** One call through HTTP under load: its latency (ms) when answered 200, else the answer's status. */
 export type HttpCall = () => Promise<number | { status: number }>;
 
+/** The small read POSTed to `path` (the gateway's `/v1/queries`, the floor's `/query`) as an {@link HttpCall}. */
+export function smallReadCall(client: BenchClient, path: string, token: string | undefined): HttpCall {
+  return async () => {
+    const started = performance.now();
+    const answer = await client.send("POST", path, token, { sql: SMALL_READ_SQL });
+    return answer.status === 200 ? performance.now() - started : { status: answer.status };
+  };
+}
+
 /**
  * `clients` concurrent callers sending the small masked read for `seconds`, through the gateway and directly (a pool
  * of as many connections, warmed up first), `runs` times with the two alternating so machine noise hits both alike.
@@ -181,12 +190,13 @@ export async function concurrency(
   seconds: number,
   runs = 1,
 ): Promise<{ gateway: LoadFigures; direct: LoadFigures }[]> {
-  const viaGateway: HttpCall = async () => {
-    const started = performance.now();
-    const answer = await client.send("POST", "/v1/queries", token, { sql: SMALL_READ_SQL });
-    return answer.status === 200 ? performance.now() - started : { status: answer.status };
-  };
-  const pairs = await pairedLoad(viaGateway, databaseUrl, clients, seconds, runs);
+  const pairs = await pairedLoad(
+    smallReadCall(client, "/v1/queries", token),
+    databaseUrl,
+    clients,
+    seconds,
+    runs,
+  );
   return pairs.map((p) => ({ gateway: p.http, direct: p.direct }));
 }
 

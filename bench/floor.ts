@@ -7,12 +7,12 @@ import { join } from "node:path";
 import pg from "pg";
 import {
   directSmallRead,
-  type HttpCall,
   type LatencyFigures,
   type LoadFigures,
   pairedLoad,
   SMALL_READ_SQL,
   sequentialRounds,
+  smallReadCall,
 } from "./e2e.ts";
 import type { BenchClient } from "./support/http-client.ts";
 import { type GatewayProcess, sampleRss, startBenchChild } from "./support/processes.ts";
@@ -84,12 +84,13 @@ export async function floorConcurrency(
   seconds: number,
   runs: number,
 ): Promise<{ floor: LoadFigures; direct: LoadFigures }[]> {
-  const viaFloor: HttpCall = async () => {
-    const started = performance.now();
-    const answer = await client.send("POST", "/query", undefined, { sql: SMALL_READ_SQL });
-    return answer.status === 200 ? performance.now() - started : { status: answer.status };
-  };
-  const pairs = await pairedLoad(viaFloor, databaseUrl, clients, seconds, runs);
+  const pairs = await pairedLoad(
+    smallReadCall(client, "/query", undefined),
+    databaseUrl,
+    clients,
+    seconds,
+    runs,
+  );
   return pairs.map((p) => ({ floor: p.http, direct: p.direct }));
 }
 
