@@ -46,6 +46,8 @@ const MODE = process.env.PROBE_MODE ?? "server";
 const PER_PROCESS = Math.max(1, Number(process.env.PROBE_PER_PROCESS ?? 1));
 /** Seconds of 20-client small-read load on each gateway before its exports (as the bench runs them), 0 for none. */
 const LOAD_SECONDS = Number(process.env.PROBE_LOAD_SECONDS ?? 0);
+/** The statement exported (default the bench's export); e.g. one of very wide rows, to see what a page holds. */
+const SQL = process.env.PROBE_SQL ?? EXPORT_SQL;
 
 /** Resident kB by kind of mapping (file-backed, the brk heap, anonymous), from /proc/<pid>/smaps. */
 function smapsSummary(pid: number): Record<string, number> {
@@ -115,7 +117,7 @@ try {
         if (LOAD_SECONDS > 0 && server !== undefined)
           await concurrency(client, token, server.url, 20, LOAD_SECONDS);
         for (let warm = 1; warm < PER_PROCESS; warm++) {
-          const early = await gatewayExport(client, token, gateway.pid, EXPORT_SQL, false);
+          const early = await gatewayExport(client, token, gateway.pid, SQL, false);
           process.stdout.write(
             `  warm-up export: peak ${(early.peakRssBytes / 1048576).toFixed(1)} MiB, after ${(rssOf(gateway.pid) / 1048576).toFixed(1)} MiB\n`,
           );
@@ -123,9 +125,9 @@ try {
         const idle = rssOf(gateway.pid);
         if (process.env.PROBE_SMAPS === "1")
           process.stdout.write(`smaps MiB idle: ${JSON.stringify(smapsSummary(gateway.pid))}\n`);
-        const direct = server === undefined ? undefined : await directCursorRead(server.url, EXPORT_SQL);
+        const direct = server === undefined ? undefined : await directCursorRead(server.url, SQL);
         const cpu0 = cpuMs(gateway.pid);
-        const result = await gatewayExport(client, token, gateway.pid, EXPORT_SQL, false);
+        const result = await gatewayExport(client, token, gateway.pid, SQL, false);
         const cpu = cpuMs(gateway.pid) - cpu0;
         if (process.env.PROBE_SMAPS === "1")
           process.stdout.write(`smaps MiB after: ${JSON.stringify(smapsSummary(gateway.pid))}\n`);

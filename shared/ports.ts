@@ -28,7 +28,7 @@ export interface ExecuteRequest {
   readonly timeoutMs: number;
   /** At most this many rows are delivered; `truncated` tells whether more existed. */
   readonly maxRows: number;
-  /** Rows per page handed to the sink. */
+  /** Most rows per page handed to the sink; an executor that reads its own pages sizes them by their text too. */
   readonly pageSize: number;
   /**
    * The statement joins rows on protected values: the executor turns hash and merge joins off

@@ -14,6 +14,7 @@ import {
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
+import { firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
 import {
   estimateSteps,
   type PlanFigure,
@@ -157,8 +158,11 @@ export class PgExecutor implements SqlExecutor {
       let rowCount = 0;
       let truncated = false;
       let oids: number[] | undefined;
-      // One page is read ahead: the server produces page n + 1 while page n is masked and stored.
-      let next: Promise<Page> | undefined = read(Math.min(request.pageSize, request.maxRows + 1));
+      // One page is read ahead: the server produces page n + 1 while page n is masked and stored. Pages are sized by
+      // their text too (shared/sql/page-sizing.ts): wide rows make small pages.
+      let next: Promise<Page> | undefined = read(
+        Math.min(firstPageRows(request.pageSize), request.maxRows + 1),
+      );
       try {
         while (next !== undefined) {
           const { rows, fields, want } = await next;
@@ -175,8 +179,10 @@ export class PgExecutor implements SqlExecutor {
             truncated = true;
           }
           const afterPage = rowCount + page.length;
-          if (!truncated && rows.length === want)
-            next = read(Math.min(request.pageSize, request.maxRows - afterPage + 1));
+          if (!truncated && rows.length === want) {
+            const rowsNext = nextPageRows(request.pageSize, rows.length, pageTextChars(rows));
+            next = read(Math.min(rowsNext, request.maxRows - afterPage + 1));
+          }
           if (page.length > 0) await sink.rows(decodeRowsInPlace(page, oids));
           rowCount = afterPage;
         }

@@ -5,6 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
 import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
+import { firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
 import { parameterTypeError } from "#shared/sql/plan-estimate.ts";
 import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 
@@ -98,8 +99,10 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
     let rowCount = 0;
     let truncated = false;
     let sentColumns = false;
+    // Pages sized by their text too (shared/sql/page-sizing.ts): wide rows make small pages.
+    let pageRows = firstPageRows(message.pageSize);
     for (;;) {
-      const want = Math.min(message.pageSize, message.maxRows - rowCount + 1);
+      const want = Math.min(pageRows, message.maxRows - rowCount + 1);
       const page = await db.query<(string | null)[]>(`FETCH ${want} FROM phigate_cursor`, [], {
         rowMode: "array",
       });
@@ -108,6 +111,7 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
         sentColumns = true;
       }
       let rows = textRows(page.rows);
+      pageRows = nextPageRows(message.pageSize, rows.length, pageTextChars(rows));
       if (rowCount + rows.length > message.maxRows) {
         rows = rows.slice(0, message.maxRows - rowCount);
         truncated = true;
