@@ -71,17 +71,19 @@ interface Page {
 }
 
 /**
- * Leaves nothing of a statement on its connection: `DISCARD ALL` (settings back to the connection's defaults,
- * cursors, prepared statements, advisory locks, temporary objects, LISTEN) and a fresh random seed, so an earlier
- * `setseed` cannot make the next caller's `random()` predictable. False when the connection could not be reset
- * (it is then destroyed, not reused).
+ * Leaves nothing of a statement on its connection: its transaction rolled back (whether it ended well, failed or
+ * was aborted), a fresh random seed, so an earlier `setseed` cannot make the next caller's `random()` predictable,
+ * and `DISCARD ALL` (settings back to the connection's defaults, cursors, prepared statements, advisory locks,
+ * temporary objects, LISTEN; it leaves the seed alone). False when the connection could not be reset (it is then
+ * destroyed, not reused).
  */
 async function resetSession(client: pg.PoolClient): Promise<boolean> {
   try {
-    await client.query("DISCARD ALL");
     const seed = (randomBytes(4).readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
-    // A simple query (one message, not the extended protocol's five); the literal is this function's own number.
-    await client.query(`SELECT pg_catalog.setseed(${seed.toFixed(15)})`);
+    // One simple-query message for both (one round trip; the literal is this function's own number). `DISCARD ALL`
+    // cannot run in the implicit transaction a message of several statements makes, so it goes on its own.
+    await client.query(`ROLLBACK; SELECT pg_catalog.setseed(${seed.toFixed(15)})`);
+    await client.query("DISCARD ALL");
     return true;
   } catch {
     return false;
@@ -339,17 +341,15 @@ export class PgExecutor implements SqlExecutor {
           ...settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
         ].join("; "),
       );
-      const result = await Promise.race([work(client), outlived]);
-      await client.query("ROLLBACK");
-      return result;
+      return await Promise.race([work(client), outlived]);
     } catch (error) {
       if (destroyed) throw queryFailure("57014");
-      await client.query("ROLLBACK").catch(() => undefined);
       throw failure(error);
     } finally {
       if (!destroyed) {
-        // The next caller gets the connection as a new one, and only once this statement's session is reset: the
-        // answer waits for it, so nothing a statement set lives on anywhere after its answer.
+        // The next caller gets the connection as a new one, and only once this statement's transaction is rolled
+        // back and its session reset: the answer waits for it, so nothing a statement set lives on anywhere after
+        // its answer.
         const reset = await resetSession(client);
         release(reset ? undefined : new Error("the session could not be reset"));
       }
