@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import Cursor from "pg-cursor";
-import { PhigateError, UnavailableError } from "#shared/errors.ts";
+import { PhigateError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
@@ -41,13 +41,31 @@ export interface PgExecutorOptions {
    * the whole pool while another's light statement waits.
    */
   readonly maxConnectionsPerCaller?: number;
+  /**
+   * How long a caller's work may wait for one of its own connections before it is refused with 429 and
+   * `Retry-After` (default 30 s, as the embedded executor's queue): a caller whose earlier statements hold all its
+   * connections is told to come back, not kept waiting behind them without end (the thirtieth outside attack).
+   */
+  readonly maxSlotWaitMs?: number;
+  /** How much of a caller's work may wait for its connections at once (beyond: 429 at once); default 256. */
+  readonly maxQueuedPerCaller?: number;
 }
 
-/** A caller's held connections and the work waiting for one. */
+/** Work waiting for one of its caller's connections. */
+interface SlotWaiter {
+  /** Hands the connection slot over (the waiter's timer is then cleared). */
+  readonly grant: () => void;
+}
+
+/** A caller's held connections, when each holder's watchdog ends it at the latest, and the work waiting for one. */
 interface CallerSlots {
   held: number;
-  readonly waiting: (() => void)[];
+  readonly deadlines: number[];
+  readonly waiting: SlotWaiter[];
 }
+
+/** Past its timeout, the watchdog gives a statement this long before it destroys its connection. */
+const WATCHDOG_GRACE_MS = 2_000;
 
 function sqlstateOf(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
@@ -262,23 +280,58 @@ export class PgExecutor implements SqlExecutor {
     return this.quiet;
   }
 
-  /** Waits for one of `caller`'s connection slots; resolves to its release. */
-  private async slot(caller: string | undefined): Promise<() => void> {
+  /**
+   * Waits for one of `caller`'s connection slots, at most `maxSlotWaitMs` (then, or with too much already waiting,
+   * 429 with `Retry-After`: when the first of its running statements is ended at the latest); resolves to its
+   * release. The slot is held for work of at most `timeoutMs`.
+   */
+  private async slot(caller: string | undefined, timeoutMs: number): Promise<() => void> {
     if (caller === undefined || caller === "") return () => undefined;
     const cap =
       this.options.maxConnectionsPerCaller ?? Math.max(1, Math.floor((this.options.poolSize ?? 10) / 2));
     let slots = this.callers.get(caller);
     if (slots === undefined) {
-      slots = { held: 0, waiting: [] };
+      slots = { held: 0, deadlines: [], waiting: [] };
       this.callers.set(caller, slots);
     }
     const mine = slots;
-    if (mine.held >= cap) await new Promise<void>((resolve) => mine.waiting.push(resolve));
-    else mine.held++;
+    const busy = (why: string): RateLimitedError => {
+      // Empty only while a slot is being handed over: its new holder's statement ends a timeout from now.
+      const first = mine.deadlines.length > 0 ? Math.min(...mine.deadlines) : Date.now() + timeoutMs;
+      const retryAfterSeconds = Math.max(1, Math.ceil((first - Date.now()) / 1000));
+      return new RateLimitedError(
+        `this caller's statements hold all ${cap} of its database connections and ${why}; retry later`,
+        { details: { retryAfterSeconds } },
+      );
+    };
+    if (mine.held < cap) mine.held++;
+    else {
+      const maxQueued = this.options.maxQueuedPerCaller ?? 256;
+      if (mine.waiting.length >= maxQueued) throw busy(`${mine.waiting.length} more of its statements wait`);
+      const waitMs = this.options.maxSlotWaitMs ?? 30_000;
+      await new Promise<void>((resolve, reject) => {
+        const waiter: SlotWaiter = {
+          grant: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          // Still waiting (a granted waiter has left the queue and cleared this timer): it leaves the queue.
+          const at = mine.waiting.indexOf(waiter);
+          if (at >= 0) mine.waiting.splice(at, 1);
+          reject(busy(`this statement waited ${waitMs} ms for one`));
+        }, waitMs);
+        mine.waiting.push(waiter);
+      });
+    }
+    const deadline = Date.now() + timeoutMs + WATCHDOG_GRACE_MS;
+    mine.deadlines.push(deadline);
     return () => {
+      mine.deadlines.splice(mine.deadlines.indexOf(deadline), 1);
       const next = mine.waiting.shift();
       // The slot passes to the caller's next waiting work, or is given back.
-      if (next !== undefined) next();
+      if (next !== undefined) next.grant();
       else if (--mine.held === 0) this.callers.delete(caller);
     };
   }
@@ -289,7 +342,7 @@ export class PgExecutor implements SqlExecutor {
     caller: string | undefined,
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
-    const release = await this.slot(caller);
+    const release = await this.slot(caller, timeoutMs);
     try {
       return await this.pooled(timeoutMs, settings, work);
     } finally {
@@ -329,7 +382,7 @@ export class PgExecutor implements SqlExecutor {
       this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
       release(new Error("statement deadline exceeded"));
       deadline(queryFailure("57014"));
-    }, timeoutMs + 2_000);
+    }, timeoutMs + WATCHDOG_GRACE_MS);
     try {
       const quiet = await this.quietSettings(client);
       // One simple-query message, one round trip: every name and value here is the executor's own constant.

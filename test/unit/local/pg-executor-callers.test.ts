@@ -3,7 +3,9 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
+import { RateLimitedError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
+import type { ExecuteRequest } from "#shared/ports.ts";
 import {
   describeWithPostgres,
   type PostgresServer,
@@ -49,5 +51,44 @@ describeWithPostgres("PgExecutor per-caller connections", () => {
     await holder.query("SELECT pg_advisory_unlock(42)");
     const done = await Promise.all(blocked);
     expect(done.map((d) => d.rowCount)).toEqual([1, 1]);
+  }, 60_000);
+
+  it("refuses a caller's work that waited too long for its own connections, or with too much waiting, and loses no slot", async () => {
+    const bounded = new PgExecutor({
+      connectionString: server.url,
+      logger: silentLogger,
+      poolSize: 2,
+      maxConnectionsPerCaller: 1,
+      maxSlotWaitMs: 300,
+      maxQueuedPerCaller: 1,
+    });
+    const run = (sql: string, caller = "flooder") =>
+      bounded.execute(
+        { sql, params: [], timeoutMs: 30_000, maxRows: 10, pageSize: 10, caller } satisfies ExecuteRequest,
+        { columns: () => undefined, rows: () => undefined },
+      );
+    try {
+      await holder.query("SELECT pg_advisory_lock(43)");
+      const first = run("SELECT pg_advisory_xact_lock_shared(43)::text");
+      await new Promise((r) => setTimeout(r, 100));
+      const waited = run("SELECT 1").catch((e: unknown) => e);
+      const queued = await run("SELECT 2").catch((e: unknown) => e);
+      // Too much already waiting: refused at once, with when to come back (the first statement's deadline).
+      expect(queued).toBeInstanceOf(RateLimitedError);
+      expect((queued as RateLimitedError).details?.retryAfterSeconds).toBeGreaterThanOrEqual(30);
+      // Waited its bound: refused.
+      const late = await waited;
+      expect(late).toBeInstanceOf(RateLimitedError);
+      expect((late as RateLimitedError).message).toContain("waited 300 ms");
+      // Another caller is not held up by this one's queue.
+      expect((await run("SELECT 3", "other")).rowCount).toBe(1);
+      await holder.query("SELECT pg_advisory_unlock(43)");
+      expect((await first).rowCount).toBe(1);
+      // The refused waiters took no slot with them: the caller is served again, one statement after another.
+      for (let i = 0; i < 3; i++) expect((await run("SELECT 4")).rowCount).toBe(1);
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock_all()");
+      await bounded.close();
+    }
   }, 60_000);
 });
