@@ -85,6 +85,8 @@ export interface SqlExecutor {
  */
 export interface StatementAnalyzer {
   analyze(sql: string): Promise<AnalyzedStatement>;
+  /** The catalog analyses are made against now (cached, on the analyzer's TTL; what `GET /v1/catalog` describes). */
+  catalog(): Promise<Catalog>;
 }
 
 /** Scopes an idempotency key to the principal that sent it. */

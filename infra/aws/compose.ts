@@ -107,7 +107,10 @@ const noExecutor: SqlExecutor = {
   close: async () => {},
 };
 
-const noAnalyzer: StatementAnalyzer = { analyze: async () => missing("database") };
+const noAnalyzer: StatementAnalyzer = {
+  analyze: async () => missing("database"),
+  catalog: async () => missing("database"),
+};
 
 const noKeys: KeyProvider = { key: async () => missing("keys") };
 

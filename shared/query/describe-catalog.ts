@@ -10,9 +10,9 @@ import type { SessionDeps } from "#shared/sessions/deps.ts";
  * named, not even whether it exists.
  */
 export async function describeCatalog(
-  deps: Pick<SessionDeps, "policy" | "executor">,
+  deps: Pick<SessionDeps, "policy" | "analyzer">,
   principal: Principal,
 ): Promise<AccessDescription> {
-  const catalog = await deps.executor.loadCatalog();
+  const catalog = await deps.analyzer.catalog();
   return describeAccess(deps.policy.current(), principal, catalog, deps.policy.context);
 }

@@ -19,6 +19,7 @@ const faulty = { on: false };
 
 function weakened(analyzer: StatementAnalyzer): StatementAnalyzer {
   return {
+    catalog: () => analyzer.catalog(),
     async analyze(sql) {
       const analyzed = await analyzer.analyze(sql);
       if (!faulty.on) return analyzed;

@@ -8,14 +8,17 @@ import type { SessionDeps } from "#shared/sessions/deps.ts";
 
 /** The `get-catalog` route handler. */
 export function createGetCatalogHandler(
-  deps: ApiDeps & Pick<SessionDeps, "policy" | "executor">,
+  deps: ApiDeps & Pick<SessionDeps, "policy" | "analyzer">,
 ): ApiHandler {
   return jwtHandler(deps, "get-catalog", async (_request, principal) =>
     jsonResponse(200, await describeCatalog(deps, principal)),
   );
 }
 
-/** The `get-catalog` route: it reads the catalog through the database (whose part brings the parser along). */
+/**
+ * The `get-catalog` route: it describes the analyzer's cached catalog (read through the database, whose part brings
+ * the parser along), so a request costs no database work of its own.
+ */
 export const route = defineRoute({
   id: "get-catalog",
   method: "GET",

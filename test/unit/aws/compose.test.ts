@@ -294,7 +294,10 @@ describe("serveRoute", () => {
           },
           analyzer: (_executor, _logger, archive) => {
             archives.push(archive);
-            return { analyze: async () => Promise.reject(new Error("unused")) };
+            return {
+              analyze: async () => Promise.reject(new Error("unused")),
+              catalog: async () => Promise.reject(new Error("unused")),
+            };
           },
         },
       },
@@ -333,7 +336,10 @@ describe("serveRoute", () => {
         { secrets: secretsPart, workflow: workflowPart, sql: sqlPart(analyzer) },
         { env: env("post-query", queryEnv), bundleDir, logger: silentLogger },
       );
-    const analyzer: StatementAnalyzer = { analyze: async () => Promise.reject(new Error("unused")) };
+    const analyzer: StatementAnalyzer = {
+      analyze: async () => Promise.reject(new Error("unused")),
+      catalog: async () => Promise.reject(new Error("unused")),
+    };
 
     // The parser finishes loading only once the archive put has started: one after the other, this never composes.
     let putStarted = () => {};
