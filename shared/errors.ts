@@ -64,6 +64,7 @@ export type QueryFailedCode =
   | "query_failed"
   | "execution_failed"
   | "row_too_large"
+  | "page_too_large"
   | "statement_timeout"
   | "read_only_violation"
   | "undefined_table"

@@ -1,7 +1,7 @@
 // Executes an allowed statement read-only, streams its masked result into an immutable object, and reads it back.
 
 import { sha256Hex } from "#shared/crypto/digest.ts";
-import { MaskingFailedError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
+import { MaskingFailedError, PhigateError, QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import type { CompiledDetectors } from "#shared/masking/detectors.ts";
 import { compileMasker, type Masker, type MaskingStats } from "#shared/masking/masker.ts";
 import { maskInSlices } from "#shared/masking/page-slices.ts";
@@ -135,7 +135,14 @@ export async function runStatement(
           // In slices of bounded text: a page of very wide rows (the thirtieth outside attack: 130 MB of PHI-shaped
           // text) held the event loop for 17 s, every caller stalled and the statement's own error came back as a
           // timeout.
-          await maskInSlices(masker, page, (rows) => into.write(rows));
+          await maskInSlices(masker, page, (rows) => into.write(rows)).catch((error: unknown) => {
+            // Masking's own failures (a value nested deeper than the stack: the thirty-first outside attack) are
+            // masking's: a 500 that says so, not the database's 503.
+            if (error instanceof PhigateError) throw error;
+            throw new MaskingFailedError("A value of the result could not be masked; nothing was returned.", {
+              cause: error,
+            });
+          });
         },
       },
     );

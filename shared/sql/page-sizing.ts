@@ -1,4 +1,8 @@
-// How many rows an executor asks the database for next: pages bounded by their text, not only by their row count.
+// How many rows an executor asks the database for next, and how large a row or a page it takes: pages bounded by
+// their text, not only by their row count.
+
+import { QueryFailedError } from "#shared/errors.ts";
+import { decodesToStructure } from "#shared/sql/values.ts";
 
 /**
  * Rows asked for by a statement's first read, before anything is known of how wide its rows are: enough that most
@@ -15,11 +19,93 @@ export const FIRST_PAGE_ROWS = 128;
  */
 export const PAGE_TEXT_CHARS = 1024 * 1024;
 
-/** Characters of text in a page of rows as the database sent them (each value as text; `null` counts nothing). */
-export function pageTextChars(rows: readonly (readonly (string | null)[])[]): number {
+/**
+ * How much a character of a structured value (json, jsonb, an array) counts: decoded, `{},` is 3 characters of text
+ * and ~60 bytes of heap (the thirty-first outside attack crashed the gateway's heap with 80 rows of such JSON).
+ */
+export const STRUCTURED_WEIGHT = 8;
+
+/**
+ * The most (weighted) characters one row may carry: beyond, the statement fails with `row_too_large`. A row is
+ * decoded and masked in one piece, so this bounds how long one row can hold the event loop (a 144 MB cell held it
+ * 21 s; 4 Mi characters of PHI-shaped text take well under a second) and what it takes on the heap.
+ */
+export const MAX_ROW_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The most (weighted) characters one page may carry: beyond, the statement fails with `page_too_large`. Pages are
+ * sized to {@link PAGE_TEXT_CHARS} from the page before; only rows suddenly far wider than those before them (a page
+ * of 1,000 rows of 64 k characters after narrow ones) reach this, and it bounds what such a page takes.
+ */
+export const MAX_PAGE_CHARS = 64 * 1024 * 1024;
+
+/** Each column's weight: {@link STRUCTURED_WEIGHT} for structured types, 1 for the rest. */
+export function columnWeights(oids: readonly number[]): number[] {
+  return oids.map((oid) => (decodesToStructure(oid) ? STRUCTURED_WEIGHT : 1));
+}
+
+/** A row's weighted characters (each value as the database sent it, as text; `null` counts nothing). */
+export function rowChars(row: readonly (string | null)[], weights: readonly number[]): number {
   let chars = 0;
-  for (const row of rows) for (const value of row) if (value !== null) chars += value.length;
+  for (let i = 0; i < row.length; i++) {
+    const value = row[i];
+    if (value !== null && value !== undefined) chars += value.length * (weights[i] ?? 1);
+  }
   return chars;
+}
+
+/** A page's weighted characters. */
+export function pageTextChars(
+  rows: readonly (readonly (string | null)[])[],
+  weights: readonly number[],
+): number {
+  let chars = 0;
+  for (const row of rows) chars += rowChars(row, weights);
+  return chars;
+}
+
+/**
+ * Counts the rows of one page as they arrive and says when one passes a limit: {@link MAX_ROW_CHARS} for a row,
+ * {@link MAX_PAGE_CHARS} for the page. An executor that sees a row as it is read checks each one (and stops reading
+ * at the first error); one that gets the page whole checks it before decoding anything.
+ */
+export class PageBudget {
+  private chars = 0;
+
+  constructor(private readonly weights: readonly number[]) {}
+
+  /** Adds one row; the error to fail the statement with when it passes a limit. */
+  add(row: readonly (string | null)[]): QueryFailedError | undefined {
+    const chars = rowChars(row, this.weights);
+    this.chars += chars;
+    if (chars > MAX_ROW_CHARS)
+      return new QueryFailedError(
+        "row_too_large",
+        `a result row is larger than the gateway takes (${MAX_ROW_CHARS / 1024 / 1024} Mi characters, structured values counting ${STRUCTURED_WEIGHT} per character)`,
+      );
+    if (this.chars > MAX_PAGE_CHARS)
+      return new QueryFailedError(
+        "page_too_large",
+        `the result's rows grew wider faster than the gateway could size its reads: a page of them passed ${MAX_PAGE_CHARS / 1024 / 1024} Mi characters`,
+      );
+    return undefined;
+  }
+
+  /** The page's weighted characters so far; the count starts again for the next page. */
+  next(): number {
+    const chars = this.chars;
+    this.chars = 0;
+    return chars;
+  }
+
+  /** Adds a whole page: the first error, or none ({@link next} then gives its characters). */
+  addPage(rows: readonly (readonly (string | null)[])[]): QueryFailedError | undefined {
+    for (const row of rows) {
+      const error = this.add(row);
+      if (error !== undefined) return error;
+    }
+    return undefined;
+  }
 }
 
 /** The first read's row count: at most `pageSize`, at most {@link FIRST_PAGE_ROWS}. */
@@ -36,4 +122,32 @@ export function nextPageRows(pageSize: number, rows: number, chars: number): num
   const most = Math.max(1, pageSize);
   if (rows <= 0 || chars <= 0) return most;
   return Math.max(1, Math.min(most, Math.floor((PAGE_TEXT_CHARS * rows) / chars)));
+}
+
+/**
+ * A page cut into runs of rows of about {@link PAGE_TEXT_CHARS} weighted characters each (a row is never split), for
+ * an executor to decode and hand on one run at a time with the event loop running between them; a page within
+ * that size (`chars`, its weighted characters) is one run, itself.
+ */
+export function pageRuns<T extends readonly (string | null)[]>(
+  page: T[],
+  chars: number,
+  weights: readonly number[],
+): T[][] {
+  if (chars <= PAGE_TEXT_CHARS) return [page];
+  const runs: T[][] = [];
+  let start = 0;
+  let size = 0;
+  for (let i = 0; i < page.length; i++) {
+    const row = page[i] as T;
+    const rowSize = rowChars(row, weights);
+    if (i > start && size + rowSize > PAGE_TEXT_CHARS) {
+      runs.push(page.slice(start, i));
+      start = i;
+      size = 0;
+    }
+    size += rowSize;
+  }
+  runs.push(page.slice(start));
+  return runs;
 }

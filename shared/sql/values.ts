@@ -85,6 +85,14 @@ export const SESSION_SETTINGS_OPTIONS = SESSION_SETTINGS.map(
   ([name, value]) => `-c ${name}=${value.replace(/[\\ ]/g, "\\$&")}`,
 ).join(" ");
 
+/**
+ * Whether a type's values decode into nested structures (json, jsonb, arrays): objects and arrays that take many
+ * times their text's size on the heap, and that decoding and masking walk element by element.
+ */
+export function decodesToStructure(oid: number): boolean {
+  return oid === 114 || oid === 3802 || ARRAY_ELEMENTS[oid] !== undefined;
+}
+
 /** The short type name of a type OID (`int4`, `_text`, ...), or `oid:<n>` for types the gateway doesn't know. */
 export function typeName(oid: number): string {
   const scalar = SCALAR_TYPES[oid];

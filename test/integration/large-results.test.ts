@@ -121,4 +121,34 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
     const after = await gw.query(token, { sql: "SELECT count(*) FROM patients" });
     expect(after.status).toBe(200);
   });
+
+  it("refuses a row or a page past the gateway's limits and a value nested past the stack, then serves the caller", async () => {
+    // The thirty-first outside attack: JSON that decodes to millions of objects crashed the gateway's heap, one
+    // 144 MB cell held every caller for 21 s, and a page of wide rows after narrow ones took 1,000 rows of them.
+    const cases: [string, number, string][] = [
+      [
+        "SELECT ('[' || repeat('{},', 400000) || '{}]')::json AS j FROM generate_series(1, 80)",
+        422,
+        "row_too_large",
+      ],
+      ["SELECT repeat('a1 555-0100 ', 800000) AS w", 422, "row_too_large"],
+      [
+        "SELECT g, CASE WHEN g > 128 THEN repeat('x', 100000) END AS w FROM generate_series(1, 1128) g",
+        422,
+        "page_too_large",
+      ],
+      // A value nested deeper than masking's stack is masking's failure (a 500), not the database's (a 503).
+      ["SELECT (repeat('[', 5000) || repeat(']', 5000))::json AS j", 500, "masking_failed"],
+    ];
+    for (const [sql, status, code] of cases) {
+      const answer = await gw.query(token, { sql });
+      expect([sql.slice(0, 40), answer.status, answer.body.error?.code]).toEqual([
+        sql.slice(0, 40),
+        status,
+        code,
+      ]);
+    }
+    const after = await gw.query(token, { sql: "SELECT count(*) FROM patients" });
+    expect(after.status).toBe(200);
+  });
 });

@@ -1,9 +1,10 @@
 // SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
 
 import { randomBytes } from "node:crypto";
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import pg from "pg";
 import Cursor from "pg-cursor";
-import { PhigateError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
+import { MaskingFailedError, PhigateError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
@@ -14,7 +15,7 @@ import {
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
-import { firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
+import { columnWeights, firstPageRows, nextPageRows, PageBudget, pageRuns } from "#shared/sql/page-sizing.ts";
 import {
   estimateSteps,
   type PlanFigure,
@@ -24,7 +25,7 @@ import {
 } from "#shared/sql/plan-estimate.ts";
 import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
-import type { Catalog } from "#shared/sql/types.ts";
+import type { Catalog, Row } from "#shared/sql/types.ts";
 import { decodeRowsInPlace, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
 
 /** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
@@ -123,6 +124,20 @@ function corked<T>(client: pg.PoolClient, send: () => T): T {
   }
 }
 
+/** A page's values decoded; a value that cannot be (nested past the stack, say) fails masking, not the database. */
+function decoded(page: (string | null)[][], oids: readonly number[]): Row[] {
+  try {
+    return decodeRowsInPlace(page, oids);
+  } catch (error) {
+    throw new MaskingFailedError(
+      "A value of the result could not be decoded for masking; nothing was returned.",
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
 function failure(error: unknown): Error {
   if (error instanceof PhigateError) return error;
   return queryFailure(sqlstateOf(error));
@@ -160,17 +175,40 @@ export class PgExecutor implements SqlExecutor {
       // Set once the cursor reports an error: it has then sent its own Sync, and its `close` would wait for a
       // ReadyForQuery the client already consumed (pg-cursor 2.x), so it is not closed; the ROLLBACK ends it.
       let failed = false;
+      // Each row is counted as it arrives; the first to pass a limit stops the reading at once (the connection is
+      // closed, so the server sends nothing more) and fails the statement with the limit's error.
+      let weights: number[] | undefined;
+      let budget: PageBudget | undefined;
+      let overLimit: Error | undefined;
+      // The pending read's rejection: once the connection is closed under it, the cursor may never call back (a
+      // result whose last row arrived with its end has already marked itself done), so the read is failed here.
+      let failRead: ((error: Error) => void) | undefined;
+      cursor.on("row", (row: (string | null)[], result: pg.QueryResult) => {
+        if (overLimit !== undefined) return;
+        weights ??= columnWeights(result.fields.map((f) => f.dataTypeID));
+        budget ??= new PageBudget(weights);
+        const error = budget.add(row);
+        if (error === undefined) return;
+        overLimit = error;
+        failed = true;
+        // The connection is thrown away: its end is expected here, not an error event nobody would hear.
+        client.on("error", () => undefined);
+        client.connection.stream.destroy();
+        failRead?.(error);
+      });
       const read = (want: number): Promise<Page> => {
-        const page = new Promise<Page>((resolve, reject) =>
+        const page = new Promise<Page>((resolve, reject) => {
+          failRead = reject;
           corked(client, () =>
             cursor.read(want, (error, rows, result) => {
-              if (error) {
+              if (overLimit !== undefined) reject(overLimit);
+              else if (error) {
                 failed = true;
                 reject(error);
               } else resolve({ rows, fields: result.fields, want });
             }),
-          ),
-        );
+          );
+        });
         // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
         page.catch(() => undefined);
         return page;
@@ -199,11 +237,20 @@ export class PgExecutor implements SqlExecutor {
             truncated = true;
           }
           const afterPage = rowCount + page.length;
+          const chars = budget?.next() ?? 0;
           if (!truncated && rows.length === want) {
-            const rowsNext = nextPageRows(request.pageSize, rows.length, pageTextChars(rows));
+            const rowsNext = nextPageRows(request.pageSize, rows.length, chars);
             next = read(Math.min(rowsNext, request.maxRows - afterPage + 1));
           }
-          if (page.length > 0) await sink.rows(decodeRowsInPlace(page, oids));
+          // Decoded and handed on in runs of bounded text, the event loop running between them: a page of
+          // structured values (JSON, arrays) decodes into many times its text.
+          if (page.length > 0) {
+            const runs = pageRuns(page, chars, weights ?? []);
+            for (let i = 0; i < runs.length; i++) {
+              if (i > 0) await setImmediatePromise();
+              await sink.rows(decoded(runs[i] ?? [], oids));
+            }
+          }
           rowCount = afterPage;
         }
       } finally {

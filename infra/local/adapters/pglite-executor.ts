@@ -1,6 +1,7 @@
 // SqlExecutor over embedded PGlite in a worker thread; the statement timeout is enforced by ending the worker.
 
 import { chmod, mkdir } from "node:fs/promises";
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import {
   type FromWorker,
@@ -13,6 +14,7 @@ import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
+import { columnWeights, PageBudget, pageRuns } from "#shared/sql/page-sizing.ts";
 import {
   estimateSteps,
   ParameterTypeError,
@@ -111,6 +113,8 @@ export class PgliteExecutor implements SqlExecutor {
     return this.serialized(request.timeoutMs, request.caller ?? "", (id, post, onMessage) => {
       const started = performance.now();
       let columns: WorkerField[] = [];
+      let weights: number[] | undefined;
+      let budget: PageBudget | undefined;
       let pending: Promise<void> = Promise.resolve();
       return new Promise<ExecuteSummary>((resolve, reject) => {
         const fail = (error: unknown): void => reject(error);
@@ -125,12 +129,20 @@ export class PgliteExecutor implements SqlExecutor {
               }));
               pending = pending.then(() => sink.columns(meta));
             } else if (message.type === "rows") {
-              const rows = decodeRowsInPlace(
-                message.rows,
-                columns.map((c) => c.typeOid),
-              );
+              // A page past a limit fails the statement before anything of it is decoded (the worker restarts).
+              weights ??= columnWeights(columns.map((c) => c.typeOid));
+              budget ??= new PageBudget(weights);
+              const overLimit = budget.addPage(message.rows);
+              const chars = budget.next();
+              if (overLimit !== undefined) throw overLimit;
+              // Decoded and handed on in runs of bounded text, the event loop running between them.
+              const runs = pageRuns(message.rows, chars, weights);
+              const oids = columns.map((c) => c.typeOid);
               pending = pending.then(async () => {
-                await sink.rows(rows);
+                for (let i = 0; i < runs.length; i++) {
+                  if (i > 0) await setImmediatePromise();
+                  await sink.rows(decodeRowsInPlace(runs[i] ?? [], oids));
+                }
                 post({ type: "ack", id });
               });
             } else if (message.type === "done") {

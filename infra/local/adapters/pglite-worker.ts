@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
 import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
-import { firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
+import { columnWeights, firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
 import { parameterTypeError } from "#shared/sql/plan-estimate.ts";
 import { SESSION_SETTINGS_SQL } from "#shared/sql/values.ts";
 
@@ -111,7 +111,8 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
         sentColumns = true;
       }
       let rows = textRows(page.rows);
-      pageRows = nextPageRows(message.pageSize, rows.length, pageTextChars(rows));
+      const weights = columnWeights(page.fields.map((f) => f.dataTypeID));
+      pageRows = nextPageRows(message.pageSize, rows.length, pageTextChars(rows, weights));
       if (rowCount + rows.length > message.maxRows) {
         rows = rows.slice(0, message.maxRows - rowCount);
         truncated = true;

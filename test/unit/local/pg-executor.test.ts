@@ -3,10 +3,15 @@
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
-import { UnavailableError } from "#shared/errors.ts";
+import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
-import { FIRST_PAGE_ROWS, PAGE_TEXT_CHARS } from "#shared/sql/page-sizing.ts";
+import {
+  FIRST_PAGE_ROWS,
+  MAX_ROW_CHARS,
+  PAGE_TEXT_CHARS,
+  STRUCTURED_WEIGHT,
+} from "#shared/sql/page-sizing.ts";
 import type { Row } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 import {
@@ -85,7 +90,7 @@ describeWithPostgres("PgExecutor", () => {
       1_000,
       2_500 - FIRST_PAGE_ROWS - 2_000,
     ]);
-    const width = 40_000;
+    const width = 8_000;
     const wide = await collect({
       sql: `SELECT g, repeat('x', ${width}) FROM generate_series(1, 400) g`,
       pageSize: 1_000,
@@ -96,6 +101,66 @@ describeWithPostgres("PgExecutor", () => {
     for (const size of sizes.slice(1)) expect(size * width).toBeLessThanOrEqual(PAGE_TEXT_CHARS);
     expect(wide.rows).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
     expect(wide.summary).toMatchObject({ rowCount: 400, truncated: false });
+  });
+
+  it("fails a row or a page past its limit as it arrives, and its connection is replaced (the thirty-first outside attack)", async () => {
+    const cases: [string, string][] = [
+      [`SELECT repeat('x', ${MAX_ROW_CHARS + 1})`, "row_too_large"],
+      [
+        `SELECT ('[' || repeat('1,', ${MAX_ROW_CHARS / STRUCTURED_WEIGHT / 2}) || '1]')::json`,
+        "row_too_large",
+      ],
+      [
+        "SELECT g, CASE WHEN g > 128 THEN repeat('x', 100000) END FROM generate_series(1, 1128) g",
+        "page_too_large",
+      ],
+    ];
+    for (const [sql, code] of cases) {
+      const sunk: number[] = [];
+      const error = await executor
+        .execute(
+          { sql, params: [], timeoutMs: 10_000, maxRows: 5_000, pageSize: 1_000 },
+          { columns: () => undefined, rows: (page) => void sunk.push(page.length) },
+        )
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QueryFailedError);
+      expect((error as QueryFailedError).code).toBe(code);
+      // Nothing of the page past the limit reached the sink; the narrow first page did.
+      expect(sunk).toEqual(code === "page_too_large" ? [FIRST_PAGE_ROWS] : []);
+    }
+    const { rows } = await collect({ sql: "SELECT 1" });
+    expect(rows).toEqual([1]);
+  });
+
+  it("decodes and hands on a page of structured values in runs, the event loop running between them", async () => {
+    const sizes: number[] = [];
+    let turnedBetween = 0;
+    let turned = false;
+    const summary = await executor.execute(
+      {
+        sql: "SELECT g, ('[' || repeat('1,', 20000) || '1]')::json FROM generate_series(1, 100) g",
+        params: [],
+        timeoutMs: 10_000,
+        maxRows: 1_000,
+        pageSize: 1_000,
+      },
+      {
+        columns: () => undefined,
+        rows: (page) => {
+          if (sizes.length > 0 && turned) turnedBetween++;
+          sizes.push(page.length);
+          turned = false;
+          setImmediate(() => {
+            turned = true;
+          });
+        },
+      },
+    );
+    expect(summary.rowCount).toBe(100);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(100);
+    // 40,001 characters of JSON a row, counting 8 each: a run holds 3 rows of the page of 100.
+    expect(sizes.length).toBeGreaterThan(10);
+    expect(turnedBetween).toBe(sizes.length - 1);
   });
 
   it("rejects with the sink's error while a read is in flight, and the connection stays clean", async () => {

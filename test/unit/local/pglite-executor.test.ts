@@ -8,7 +8,7 @@ import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { QueryFailedError, RateLimitedError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
-import { FIRST_PAGE_ROWS, PAGE_TEXT_CHARS } from "#shared/sql/page-sizing.ts";
+import { FIRST_PAGE_ROWS, MAX_ROW_CHARS, PAGE_TEXT_CHARS } from "#shared/sql/page-sizing.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
 
 async function collect(executor: PgliteExecutor, request: Partial<ExecuteRequest> & { sql: string }) {
@@ -112,7 +112,7 @@ describe("PgliteExecutor", () => {
       1_000,
       2_500 - FIRST_PAGE_ROWS - 2_000,
     ]);
-    const width = 40_000;
+    const width = 8_000;
     const wide = await collect(executor, {
       sql: `SELECT g, repeat('x', ${width}) FROM generate_series(1, 400) g`,
       pageSize: 1_000,
@@ -124,6 +124,24 @@ describe("PgliteExecutor", () => {
     expect(wide.rows.map((r) => r[0])).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
     expect(wide.summary).toMatchObject({ rowCount: 400, truncated: false });
   });
+
+  it("fails a row or a page past its limit before decoding it, then serves the next statement", async () => {
+    const cases: [string, string][] = [
+      [`SELECT repeat('x', ${MAX_ROW_CHARS + 1})`, "row_too_large"],
+      [
+        "SELECT g, CASE WHEN g > 128 THEN repeat('x', 100000) END FROM generate_series(1, 1128) g",
+        "page_too_large",
+      ],
+    ];
+    for (const [sql, code] of cases) {
+      const error = await collect(executor, { sql, pageSize: 1_000, maxRows: 5_000 }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(QueryFailedError);
+      expect((error as QueryFailedError).code).toBe(code);
+    }
+    expect((await collect(executor, { sql: "SELECT 1 AS one" })).rows).toEqual([[1]]);
+  }, 60_000);
 
   it("runs statements read-only whatever they are", async () => {
     const error = await collect(executor, { sql: "SELECT id FROM t FOR UPDATE" }).catch((e: unknown) => e);

@@ -2,23 +2,60 @@
 
 import { describe, expect, it } from "vitest";
 import {
+  columnWeights,
   FIRST_PAGE_ROWS,
   firstPageRows,
+  MAX_PAGE_CHARS,
+  MAX_ROW_CHARS,
   nextPageRows,
   PAGE_TEXT_CHARS,
+  PageBudget,
+  pageRuns,
   pageTextChars,
+  STRUCTURED_WEIGHT,
 } from "#shared/sql/page-sizing.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
 describe("page sizing", () => {
-  it("counts a page's text, nulls as nothing", () => {
-    expect(pageTextChars([])).toBe(0);
+  it("counts a page's text, nulls as nothing, structured values at their weight", () => {
+    expect(pageTextChars([], [])).toBe(0);
     expect(
-      pageTextChars([
-        ["ab", null, ""],
-        ["cde", "f", null],
-      ]),
+      pageTextChars(
+        [
+          ["ab", null, ""],
+          ["cde", "f", null],
+        ],
+        [1, 1, 1],
+      ),
     ).toBe(6);
+    // text, jsonb, an int4 array
+    expect(columnWeights([25, 3802, 1007, 114])).toEqual([
+      1,
+      STRUCTURED_WEIGHT,
+      STRUCTURED_WEIGHT,
+      STRUCTURED_WEIGHT,
+    ]);
+    expect(pageTextChars([["ab", "[{}]", "{1}", null]], columnWeights([25, 3802, 1007, 114]))).toBe(
+      2 + 7 * STRUCTURED_WEIGHT,
+    );
+  });
+
+  it("refuses a row past its limit and a page past its own, counting from zero on each page", () => {
+    const text = new PageBudget([1]);
+    expect(text.add(["x".repeat(MAX_ROW_CHARS)])).toBeUndefined();
+    expect(text.next()).toBe(MAX_ROW_CHARS);
+    expect(text.add(["x".repeat(MAX_ROW_CHARS + 1)])).toMatchObject({ status: 422, code: "row_too_large" });
+    const json = new PageBudget([STRUCTURED_WEIGHT]);
+    expect(json.add(["[".repeat(MAX_ROW_CHARS / STRUCTURED_WEIGHT + 1)])).toMatchObject({
+      code: "row_too_large",
+    });
+    const page = new PageBudget([1]);
+    const row = ["y".repeat(MAX_ROW_CHARS)];
+    const rows = Array.from({ length: MAX_PAGE_CHARS / MAX_ROW_CHARS }, () => row);
+    expect(page.addPage(rows)).toBeUndefined();
+    expect(page.next()).toBe(MAX_PAGE_CHARS);
+    expect(page.addPage(rows)).toBeUndefined();
+    expect(page.add(["z"])).toMatchObject({ status: 422, code: "page_too_large" });
   });
 
   it("starts with at most FIRST_PAGE_ROWS rows, never more than the page size, never none", () => {
@@ -48,6 +85,27 @@ describe("page sizing", () => {
       if (next > 1) expect(next * width).toBeLessThanOrEqual(PAGE_TEXT_CHARS);
       // Nothing smaller than needed: one more row of that width would not fit, or the page is full.
       if (next < pageSize) expect((next + 1) * width).toBeGreaterThan(PAGE_TEXT_CHARS);
+    }
+  });
+
+  it("cuts a page into runs of bounded text, never splitting a row, and leaves a small page whole", () => {
+    const random = seededRandom(31);
+    const small = [["a"], ["b"]];
+    expect(pageRuns(small, 2, [1])[0]).toBe(small);
+    for (let i = 0; i < 200; i++) {
+      const page = Array.from({ length: 1 + Math.floor(random() * 300) }, (_, j) => [
+        String(j),
+        random() < 0.2
+          ? null
+          : "x".repeat(Math.floor(random() * PAGE_TEXT_CHARS * (random() < 0.1 ? 1.5 : 0.02))),
+      ]);
+      const weights = [1, random() < 0.5 ? 1 : STRUCTURED_WEIGHT];
+      const runs = pageRuns(page, pageTextChars(page, weights), weights);
+      expect(runs.flat()).toEqual(page);
+      for (const run of runs) {
+        expect(run.length).toBeGreaterThan(0);
+        if (run.length > 1) expect(pageTextChars(run, weights)).toBeLessThanOrEqual(PAGE_TEXT_CHARS);
+      }
     }
   });
 });
