@@ -27,10 +27,11 @@ export const STRUCTURED_WEIGHT = 8;
 
 /**
  * The most (weighted) characters one row may carry: beyond, the statement fails with `row_too_large`. A row is
- * decoded and masked in one piece, so this bounds how long one row can hold the event loop (a 144 MB cell held it
- * 21 s; 4 Mi characters of PHI-shaped text take well under a second) and what it takes on the heap.
+ * decoded and masked in one piece, so this bounds how long one row can hold the event loop and what its masked copy
+ * takes on the heap: the detectors spend ~1.3 µs per span they mask, and text dense with PHI-shaped spans made a
+ * 4 Mi-character row hold the loop over a second (the thirty-second outside attack); a 144 MB cell held it 21 s.
  */
-export const MAX_ROW_CHARS = 4 * 1024 * 1024;
+export const MAX_ROW_CHARS = 1024 * 1024;
 
 /**
  * The most (weighted) characters one page may carry: beyond, the statement fails with `page_too_large`. Pages are
@@ -39,14 +40,20 @@ export const MAX_ROW_CHARS = 4 * 1024 * 1024;
  */
 export const MAX_PAGE_CHARS = 64 * 1024 * 1024;
 
+/**
+ * What each value counts besides its text, `null` and the empty string too: decoding, masking and serializing
+ * cost per value, and 1,600 columns of empty strings made pages of 1.6 million values that counted nothing.
+ */
+export const VALUE_CHARS = 16;
+
 /** Each column's weight: {@link STRUCTURED_WEIGHT} for structured types, 1 for the rest. */
 export function columnWeights(oids: readonly number[]): number[] {
   return oids.map((oid) => (decodesToStructure(oid) ? STRUCTURED_WEIGHT : 1));
 }
 
-/** A row's weighted characters (each value as the database sent it, as text; `null` counts nothing). */
+/** A row's weighted characters: each value as the database sent it, as text, plus {@link VALUE_CHARS}. */
 export function rowChars(row: readonly (string | null)[], weights: readonly number[]): number {
-  let chars = 0;
+  let chars = row.length * VALUE_CHARS;
   for (let i = 0; i < row.length; i++) {
     const value = row[i];
     if (value !== null && value !== undefined) chars += value.length * (weights[i] ?? 1);

@@ -119,7 +119,7 @@ describeWithPostgres("PgExecutor", () => {
       const sunk: number[] = [];
       const error = await executor
         .execute(
-          { sql, params: [], timeoutMs: 10_000, maxRows: 5_000, pageSize: 1_000 },
+          { sql, params: [], timeoutMs: 30_000, maxRows: 5_000, pageSize: 1_000 },
           { columns: () => undefined, rows: (page) => void sunk.push(page.length) },
         )
         .catch((e: unknown) => e);

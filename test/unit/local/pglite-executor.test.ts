@@ -134,9 +134,12 @@ describe("PgliteExecutor", () => {
       ],
     ];
     for (const [sql, code] of cases) {
-      const error = await collect(executor, { sql, pageSize: 1_000, maxRows: 5_000 }).catch(
-        (e: unknown) => e,
-      );
+      const error = await collect(executor, {
+        sql,
+        pageSize: 1_000,
+        maxRows: 5_000,
+        timeoutMs: 30_000,
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(QueryFailedError);
       expect((error as QueryFailedError).code).toBe(code);
     }

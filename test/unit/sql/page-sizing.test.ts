@@ -13,11 +13,12 @@ import {
   pageRuns,
   pageTextChars,
   STRUCTURED_WEIGHT,
+  VALUE_CHARS,
 } from "#shared/sql/page-sizing.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
 describe("page sizing", () => {
-  it("counts a page's text, nulls as nothing, structured values at their weight", () => {
+  it("counts a page's text, each value besides, structured values at their weight", () => {
     expect(pageTextChars([], [])).toBe(0);
     expect(
       pageTextChars(
@@ -27,7 +28,7 @@ describe("page sizing", () => {
         ],
         [1, 1, 1],
       ),
-    ).toBe(6);
+    ).toBe(6 + 6 * VALUE_CHARS);
     // text, jsonb, an int4 array
     expect(columnWeights([25, 3802, 1007, 114])).toEqual([
       1,
@@ -36,21 +37,30 @@ describe("page sizing", () => {
       STRUCTURED_WEIGHT,
     ]);
     expect(pageTextChars([["ab", "[{}]", "{1}", null]], columnWeights([25, 3802, 1007, 114]))).toBe(
-      2 + 7 * STRUCTURED_WEIGHT,
+      2 + 7 * STRUCTURED_WEIGHT + 4 * VALUE_CHARS,
     );
   });
 
   it("refuses a row past its limit and a page past its own, counting from zero on each page", () => {
     const text = new PageBudget([1]);
-    expect(text.add(["x".repeat(MAX_ROW_CHARS)])).toBeUndefined();
+    expect(text.add(["x".repeat(MAX_ROW_CHARS - VALUE_CHARS)])).toBeUndefined();
     expect(text.next()).toBe(MAX_ROW_CHARS);
-    expect(text.add(["x".repeat(MAX_ROW_CHARS + 1)])).toMatchObject({ status: 422, code: "row_too_large" });
-    const json = new PageBudget([STRUCTURED_WEIGHT]);
-    expect(json.add(["[".repeat(MAX_ROW_CHARS / STRUCTURED_WEIGHT + 1)])).toMatchObject({
+    expect(text.add(["x".repeat(MAX_ROW_CHARS - VALUE_CHARS + 1)])).toMatchObject({
+      status: 422,
       code: "row_too_large",
     });
+    const json = new PageBudget([STRUCTURED_WEIGHT]);
+    expect(json.add(["[".repeat(MAX_ROW_CHARS / STRUCTURED_WEIGHT)])).toMatchObject({
+      code: "row_too_large",
+    });
+    // Empty values count too: a page of very many of them is not nothing.
+    const empty = new PageBudget(Array.from({ length: 1_600 }, () => 1));
+    const emptyRow = Array.from({ length: 1_600 }, () => "");
+    for (let i = 0; i < 1_000; i++) expect(empty.add(emptyRow)).toBeUndefined();
+    expect(empty.next()).toBe(1_000 * 1_600 * VALUE_CHARS);
+    expect(nextPageRows(1_000, 1_000, 1_000 * 1_600 * VALUE_CHARS)).toBe(40);
     const page = new PageBudget([1]);
-    const row = ["y".repeat(MAX_ROW_CHARS)];
+    const row = ["y".repeat(MAX_ROW_CHARS - VALUE_CHARS)];
     const rows = Array.from({ length: MAX_PAGE_CHARS / MAX_ROW_CHARS }, () => row);
     expect(page.addPage(rows)).toBeUndefined();
     expect(page.next()).toBe(MAX_PAGE_CHARS);
