@@ -65,6 +65,7 @@ export type QueryFailedCode =
   | "execution_failed"
   | "row_too_large"
   | "page_too_large"
+  | "value_too_deep"
   | "statement_timeout"
   | "read_only_violation"
   | "undefined_table"

@@ -1,5 +1,6 @@
 // Decodes PostgreSQL's text output into JSON values, by type, so every executor returns the same shapes.
 
+import { QueryFailedError } from "#shared/errors.ts";
 import type { CellValue, Row } from "#shared/sql/types.ts";
 
 /** Type OIDs and names of the built-in types the gateway decodes specially (everything else stays text). */
@@ -107,7 +108,37 @@ function decodeFloat(text: string): CellValue {
   return Number.isFinite(value) ? value : text;
 }
 
+/**
+ * How deep a JSON value may nest: masking walks a value by recursion, and PostgreSQL's own JSON accepts nesting far
+ * past what that stack holds (5,000 levels answered a 503, later a 500: the thirty-first outside attack).
+ */
+export const MAX_JSON_DEPTH = 1_000;
+
+/** Whether `text` (valid JSON) nests deeper than `limit`, counting brackets outside strings. */
+function nestsDeeper(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 function parseJson(text: string): CellValue {
+  // Each level takes two characters, so only longer text can nest too deep.
+  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeper(text, MAX_JSON_DEPTH))
+    throw new QueryFailedError(
+      "value_too_deep",
+      `a JSON value of the result nests deeper than the gateway masks (${MAX_JSON_DEPTH} levels)`,
+    );
   return JSON.parse(text) as CellValue;
 }
 

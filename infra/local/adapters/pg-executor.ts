@@ -129,6 +129,7 @@ function decoded(page: (string | null)[][], oids: readonly number[]): Row[] {
   try {
     return decodeRowsInPlace(page, oids);
   } catch (error) {
+    if (error instanceof PhigateError) throw error;
     throw new MaskingFailedError(
       "A value of the result could not be decoded for masking; nothing was returned.",
       {

@@ -1,7 +1,7 @@
 // Value decoding from PostgreSQL's text format: one JSON shape per type, whichever executor read it.
 
 import { describe, expect, it } from "vitest";
-import { decodeValue, parseArray, typeName } from "#shared/sql/values.ts";
+import { decodeValue, MAX_JSON_DEPTH, parseArray, typeName } from "#shared/sql/values.ts";
 
 describe("decodeValue", () => {
   it.each([
@@ -28,6 +28,19 @@ describe("decodeValue", () => {
   });
 
   it("keeps null", () => expect(decodeValue(23, null)).toBeNull());
+
+  it("refuses JSON nested deeper than masking goes, counting brackets outside strings only", () => {
+    const nested = (depth: number, inner = "1") => `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
+    expect(() => decodeValue(3802, nested(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => decodeValue(114, nested(MAX_JSON_DEPTH + 1))).toThrow(
+      expect.objectContaining({ code: "value_too_deep", status: 422 }),
+    );
+    const deepObjects = `${'{"a":'.repeat(MAX_JSON_DEPTH + 1)}1${"}".repeat(MAX_JSON_DEPTH + 1)}`;
+    expect(() => decodeValue(3802, deepObjects)).toThrow(expect.objectContaining({ code: "value_too_deep" }));
+    // Brackets inside strings (escaped quotes too) are text, not nesting.
+    const inString = nested(10, JSON.stringify(`\\"${"[".repeat(5_000)}`));
+    expect(decodeValue(3802, inString)).toEqual(JSON.parse(inString));
+  });
 
   it("decodes arrays, nested, quoted, with NULLs and bounds", () => {
     expect(decodeValue(1007, "{1,2,NULL}")).toEqual([1, 2, null]);
