@@ -6,12 +6,7 @@ import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
-import {
-  FIRST_PAGE_ROWS,
-  MAX_ROW_CHARS,
-  PAGE_TEXT_CHARS,
-  STRUCTURED_WEIGHT,
-} from "#shared/sql/page-sizing.ts";
+import { FIRST_PAGE_ROWS, MAX_ROW_CHARS, STRUCTURED_WEIGHT } from "#shared/sql/page-sizing.ts";
 import type { Row } from "#shared/sql/types.ts";
 import { SESSION_SETTINGS } from "#shared/sql/values.ts";
 import {
@@ -19,6 +14,7 @@ import {
   type PostgresServer,
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
+import { expectTextSizedPages } from "#test/support/text-sized-pages.ts";
 
 describeWithPostgres("PgExecutor", () => {
   let server: PostgresServer;
@@ -79,28 +75,7 @@ describeWithPostgres("PgExecutor", () => {
   });
 
   it("sizes pages by their text: narrow rows fill pages, wide rows make small ones (the thirtieth outside attack)", async () => {
-    const narrow = await collect({
-      sql: "SELECT g FROM generate_series(1, 2500) g",
-      pageSize: 1_000,
-      maxRows: 5_000,
-    });
-    expect(narrow.pages.map((p) => p.length)).toEqual([
-      FIRST_PAGE_ROWS,
-      1_000,
-      1_000,
-      2_500 - FIRST_PAGE_ROWS - 2_000,
-    ]);
-    const width = 8_000;
-    const wide = await collect({
-      sql: `SELECT g, repeat('x', ${width}) FROM generate_series(1, 400) g`,
-      pageSize: 1_000,
-      maxRows: 5_000,
-    });
-    const sizes = wide.pages.map((p) => p.length);
-    expect(sizes[0]).toBe(FIRST_PAGE_ROWS);
-    for (const size of sizes.slice(1)) expect(size * width).toBeLessThanOrEqual(PAGE_TEXT_CHARS);
-    expect(wide.rows).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    expect(wide.summary).toMatchObject({ rowCount: 400, truncated: false });
+    await expectTextSizedPages(collect);
   });
 
   it("fails a row or a page past its limit as it arrives, and its connection is replaced (the thirty-first outside attack)", async () => {

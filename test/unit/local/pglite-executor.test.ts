@@ -8,8 +8,9 @@ import { PgliteExecutor } from "#infra/local/adapters/pglite-executor.ts";
 import { QueryFailedError, RateLimitedError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
-import { FIRST_PAGE_ROWS, MAX_ROW_CHARS, PAGE_TEXT_CHARS } from "#shared/sql/page-sizing.ts";
+import { MAX_ROW_CHARS } from "#shared/sql/page-sizing.ts";
 import type { ResultColumn, Row } from "#shared/sql/types.ts";
+import { expectTextSizedPages } from "#test/support/text-sized-pages.ts";
 
 async function collect(executor: PgliteExecutor, request: Partial<ExecuteRequest> & { sql: string }) {
   let columns: readonly ResultColumn[] = [];
@@ -101,28 +102,7 @@ describe("PgliteExecutor", () => {
   });
 
   it("sizes pages by their text: narrow rows fill pages, wide rows make small ones", async () => {
-    const narrow = await collect(executor, {
-      sql: "SELECT g FROM generate_series(1, 2500) g",
-      pageSize: 1_000,
-      maxRows: 5_000,
-    });
-    expect(narrow.pages.map((p) => p.length)).toEqual([
-      FIRST_PAGE_ROWS,
-      1_000,
-      1_000,
-      2_500 - FIRST_PAGE_ROWS - 2_000,
-    ]);
-    const width = 8_000;
-    const wide = await collect(executor, {
-      sql: `SELECT g, repeat('x', ${width}) FROM generate_series(1, 400) g`,
-      pageSize: 1_000,
-      maxRows: 5_000,
-    });
-    const sizes = wide.pages.map((p) => p.length);
-    expect(sizes[0]).toBe(FIRST_PAGE_ROWS);
-    for (const size of sizes.slice(1)) expect(size * width).toBeLessThanOrEqual(PAGE_TEXT_CHARS);
-    expect(wide.rows.map((r) => r[0])).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    expect(wide.summary).toMatchObject({ rowCount: 400, truncated: false });
+    await expectTextSizedPages((request) => collect(executor, request));
   });
 
   it("fails a row or a page past its limit before decoding it, then serves the next statement", async () => {
