@@ -26,19 +26,22 @@ export const PAGE_TEXT_CHARS = 1024 * 1024;
 export const STRUCTURED_WEIGHT = 8;
 
 /**
+ * The most (weighted) characters one page may carry: beyond, the statement fails with `page_too_large`. Pages are
+ * sized to {@link PAGE_TEXT_CHARS} from the page before, and a first page of rows within {@link MAX_ROW_CHARS} stays
+ * within this; only rows suddenly far wider than those before them (a page of 1,000 rows of 64 k characters after
+ * narrow ones) reach it, and it bounds what such a page takes.
+ */
+export const MAX_PAGE_CHARS = 64 * 1024 * 1024;
+
+/**
  * The most (weighted) characters one row may carry: beyond, the statement fails with `row_too_large`. A row is
  * decoded and masked in one piece, so this bounds how long one row can hold the event loop and what its masked copy
  * takes on the heap: the detectors spend ~1.3 µs per span they mask, and text dense with PHI-shaped spans made a
- * 4 Mi-character row hold the loop over a second (the thirty-second outside attack); a 144 MB cell held it 21 s.
+ * 4 Mi-character row hold the loop over a second (the thirty-second outside attack); a 144 MB cell held it 21 s. It
+ * is the page limit over the first read's rows, so a first page, read before anything is known of its rows' width,
+ * never passes the page limit (the thirty-third attack: 128 rows of 600 k characters each did).
  */
-export const MAX_ROW_CHARS = 1024 * 1024;
-
-/**
- * The most (weighted) characters one page may carry: beyond, the statement fails with `page_too_large`. Pages are
- * sized to {@link PAGE_TEXT_CHARS} from the page before; only rows suddenly far wider than those before them (a page
- * of 1,000 rows of 64 k characters after narrow ones) reach this, and it bounds what such a page takes.
- */
-export const MAX_PAGE_CHARS = 64 * 1024 * 1024;
+export const MAX_ROW_CHARS = MAX_PAGE_CHARS / FIRST_PAGE_ROWS;
 
 /**
  * What each value counts besides its text, `null` and the empty string too: decoding, masking and serializing

@@ -66,6 +66,12 @@ describe("page sizing", () => {
     expect(page.next()).toBe(MAX_PAGE_CHARS);
     expect(page.addPage(rows)).toBeUndefined();
     expect(page.add(["z"])).toMatchObject({ status: 422, code: "page_too_large" });
+    // A first page, read before any width is known, of rows each within the row limit is within the page limit
+    // (the thirty-third outside attack: 128 uniform rows of 600 k characters were refused as page_too_large).
+    expect(FIRST_PAGE_ROWS * MAX_ROW_CHARS).toBeLessThanOrEqual(MAX_PAGE_CHARS);
+    const first = new PageBudget([1]);
+    const widest = ["w".repeat(MAX_ROW_CHARS - VALUE_CHARS)];
+    expect(first.addPage(Array.from({ length: FIRST_PAGE_ROWS }, () => widest))).toBeUndefined();
   });
 
   it("starts with at most FIRST_PAGE_ROWS rows, never more than the page size, never none", () => {
