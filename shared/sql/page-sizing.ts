@@ -1,6 +1,7 @@
 // How many rows an executor asks the database for next, and how large a row or a page it takes: pages bounded by
 // their text, not only by their row count.
 
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { QueryFailedError } from "#shared/errors.ts";
 import { decodesToStructure } from "#shared/sql/values.ts";
 
@@ -91,7 +92,7 @@ export class PageBudget {
     if (chars > MAX_ROW_CHARS)
       return new QueryFailedError(
         "row_too_large",
-        `a result row is larger than the gateway takes (${MAX_ROW_CHARS / 1024 / 1024} Mi characters, structured values counting ${STRUCTURED_WEIGHT} per character)`,
+        `a result row is larger than the gateway takes (${MAX_ROW_CHARS / 1024} Ki characters, structured values counting ${STRUCTURED_WEIGHT} per character)`,
       );
     if (this.chars > MAX_PAGE_CHARS)
       return new QueryFailedError(
@@ -160,4 +161,15 @@ export function pageRuns<T extends readonly (string | null)[]>(
   }
   runs.push(page.slice(start));
   return runs;
+}
+
+/** Hands each run on in order, letting the event loop run between runs (a single run is handed on at once). */
+export async function handOnInRuns<T>(
+  runs: readonly T[],
+  handOn: (run: T) => void | Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < runs.length; i++) {
+    if (i > 0) await nextTurn();
+    await handOn(runs[i] as T);
+  }
 }

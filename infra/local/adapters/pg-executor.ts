@@ -1,7 +1,6 @@
 // SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
 
 import { randomBytes } from "node:crypto";
-import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { MaskingFailedError, PhigateError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
@@ -15,7 +14,14 @@ import {
 } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
-import { columnWeights, firstPageRows, nextPageRows, PageBudget, pageRuns } from "#shared/sql/page-sizing.ts";
+import {
+  columnWeights,
+  firstPageRows,
+  handOnInRuns,
+  nextPageRows,
+  PageBudget,
+  pageRuns,
+} from "#shared/sql/page-sizing.ts";
 import {
   estimateSteps,
   type PlanFigure,
@@ -245,13 +251,9 @@ export class PgExecutor implements SqlExecutor {
           }
           // Decoded and handed on in runs of bounded text, the event loop running between them: a page of
           // structured values (JSON, arrays) decodes into many times its text.
-          if (page.length > 0) {
-            const runs = pageRuns(page, chars, weights ?? []);
-            for (let i = 0; i < runs.length; i++) {
-              if (i > 0) await setImmediatePromise();
-              await sink.rows(decoded(runs[i] ?? [], oids));
-            }
-          }
+          const types = oids;
+          if (page.length > 0)
+            await handOnInRuns(pageRuns(page, chars, weights ?? []), (run) => sink.rows(decoded(run, types)));
           rowCount = afterPage;
         }
       } finally {

@@ -1,7 +1,6 @@
 // SqlExecutor over embedded PGlite in a worker thread; the statement timeout is enforced by ending the worker.
 
 import { chmod, mkdir } from "node:fs/promises";
-import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import {
   type FromWorker,
@@ -14,7 +13,7 @@ import type { Logger } from "#shared/log.ts";
 import type { ExecuteRequest, ExecuteSummary, RowSink, SqlExecutor, SqlParam } from "#shared/ports.ts";
 import { CATALOG_SQL, catalogFromRows } from "#shared/sql/catalog.ts";
 import type { GenericStatement } from "#shared/sql/generic-statement.ts";
-import { columnWeights, PageBudget, pageRuns } from "#shared/sql/page-sizing.ts";
+import { columnWeights, handOnInRuns, PageBudget, pageRuns } from "#shared/sql/page-sizing.ts";
 import {
   estimateSteps,
   ParameterTypeError,
@@ -139,10 +138,7 @@ export class PgliteExecutor implements SqlExecutor {
               const runs = pageRuns(message.rows, chars, weights);
               const oids = columns.map((c) => c.typeOid);
               pending = pending.then(async () => {
-                for (let i = 0; i < runs.length; i++) {
-                  if (i > 0) await setImmediatePromise();
-                  await sink.rows(decodeRowsInPlace(runs[i] ?? [], oids));
-                }
+                await handOnInRuns(runs, (run) => sink.rows(decodeRowsInPlace(run, oids)));
                 post({ type: "ack", id });
               });
             } else if (message.type === "done") {

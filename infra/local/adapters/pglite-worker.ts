@@ -98,7 +98,7 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
     await db.query(`DECLARE phigate_cursor NO SCROLL CURSOR FOR ${message.sql}`, message.params as unknown[]);
     let rowCount = 0;
     let truncated = false;
-    let sentColumns = false;
+    let weights: number[] | undefined;
     // Pages sized by their text too (shared/sql/page-sizing.ts): wide rows make small pages.
     let pageRows = firstPageRows(message.pageSize);
     for (;;) {
@@ -106,12 +106,11 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
       const page = await db.query<(string | null)[]>(`FETCH ${want} FROM phigate_cursor`, [], {
         rowMode: "array",
       });
-      if (!sentColumns) {
+      if (weights === undefined) {
         send({ type: "columns", id: message.id, fields: fieldsOf(page.fields) });
-        sentColumns = true;
+        weights = columnWeights(page.fields.map((f) => f.dataTypeID));
       }
       let rows = textRows(page.rows);
-      const weights = columnWeights(page.fields.map((f) => f.dataTypeID));
       pageRows = nextPageRows(message.pageSize, rows.length, pageTextChars(rows, weights));
       if (rowCount + rows.length > message.maxRows) {
         rows = rows.slice(0, message.maxRows - rowCount);
