@@ -66,6 +66,7 @@ export type QueryFailedCode =
   | "row_too_large"
   | "page_too_large"
   | "value_too_deep"
+  | "value_not_representable"
   | "statement_timeout"
   | "read_only_violation"
   | "undefined_table"

@@ -1,6 +1,7 @@
 // Decodes PostgreSQL's text output into JSON values, by type, so every executor returns the same shapes.
 
 import { QueryFailedError } from "#shared/errors.ts";
+import { jsonTextProblem } from "#shared/sql/json-text.ts";
 import type { CellValue, Row } from "#shared/sql/types.ts";
 
 /** Type OIDs and names of the built-in types the gateway decodes specially (everything else stays text). */
@@ -114,30 +115,18 @@ function decodeFloat(text: string): CellValue {
  */
 export const MAX_JSON_DEPTH = 1_000;
 
-/** Whether `text` (valid JSON) nests deeper than `limit`, counting brackets outside strings. */
-function nestsDeeper(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      depth++;
-      if (depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
-
 function parseJson(text: string): CellValue {
-  // Each level takes two characters, so only longer text can nest too deep.
-  if (text.length > 2 * MAX_JSON_DEPTH && nestsDeeper(text, MAX_JSON_DEPTH))
+  const problem = jsonTextProblem(text, MAX_JSON_DEPTH);
+  if (problem === "too_deep")
     throw new QueryFailedError(
       "value_too_deep",
       `a JSON value of the result nests deeper than the gateway masks (${MAX_JSON_DEPTH} levels)`,
+    );
+  // JSON.parse would hand back another value (an infinity, a zero, an integer off by some units): refused.
+  if (problem === "not_representable")
+    throw new QueryFailedError(
+      "value_not_representable",
+      "a JSON number of the result is beyond a double's range, or an integer a double cannot carry; select the value as text",
     );
   return JSON.parse(text) as CellValue;
 }

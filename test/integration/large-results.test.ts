@@ -122,7 +122,7 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
     expect(after.status).toBe(200);
   });
 
-  it("refuses a row or a page past the gateway's limits and a value nested too deep, then serves the caller", async () => {
+  it("refuses a row or a page past the gateway's limits and a JSON value it cannot carry, then serves the caller", async () => {
     // The thirty-first outside attack: JSON that decodes to millions of objects crashed the gateway's heap, one
     // 144 MB cell held every caller for 21 s, and a page of wide rows after narrow ones took 1,000 rows of them.
     const cases: [string, number, string][] = [
@@ -139,6 +139,10 @@ describeWithPostgres("a 200,000-row export through the gateway (PostgreSQL serve
       ],
       // A value nested deeper than masking goes is the result's limit (a 422), not the database's 503.
       ["SELECT (repeat('[', 5000) || repeat(']', 5000))::json AS j", 422, "value_too_deep"],
+      // A number JSON.parse would change past rounding (an infinity, another integer) is refused by name, not
+      // returned changed (the thirty-second outside attack: `1e400` answered 500, `…993` came back `…992`).
+      ["SELECT '[1e400]'::jsonb AS j", 422, "value_not_representable"],
+      [`SELECT '{"id": 9007199254740993}'::json AS j`, 422, "value_not_representable"],
     ];
     for (const [sql, status, code] of cases) {
       const answer = await gw.query(token, { sql });
