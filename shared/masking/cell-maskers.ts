@@ -34,9 +34,31 @@ function detectorCell(position: number, detectors: CompiledDetectors, hits: Dete
       }
       return v;
     },
-    (o, walk) => Object.fromEntries(Object.entries(o).map(([k, x]) => [scan(k), walk(x)])),
+    (o, walk) => {
+      const keys = Object.keys(o);
+      return Object.fromEntries(
+        maskedKeys(keys, scan).map((key, i) => [key, walk(o[keys[i] as string] ?? null)]),
+      );
+    },
   );
   return (v) => (typeof v === "string" ? detectors.scan(v, hits) : slow(v));
+}
+
+/**
+ * An object's keys as the detectors mask them, each still its own: keys masked alike (`"a 123-45-6789"` and
+ * `"a 987-65-4321"` are both `"a [SSN]"`) are numbered in order (`"a [SSN]"`, `"a [SSN] (2)"`), so no value is lost
+ * under another's key.
+ */
+export function maskedKeys(keys: readonly string[], scan: (key: string) => string): string[] {
+  const masked = keys.map(scan);
+  if (masked.every((key, i) => key === keys[i])) return masked;
+  const taken = new Set<string>();
+  return masked.map((key) => {
+    let free = key;
+    for (let n = 2; taken.has(free); n++) free = `${key} (${n})`;
+    taken.add(free);
+    return free;
+  });
 }
 
 /**

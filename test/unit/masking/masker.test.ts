@@ -225,6 +225,32 @@ describe("types, arrays and json", () => {
     expect(rewritten.maskPage([[42], [null]])).toEqual([[null], [null]]);
   });
 
+  it("numbers json keys the detectors mask alike, so no value is dropped under another's key", () => {
+    const outputs = [derived(0, "doc", ["json_xml"], [col("encounters", "notes")])];
+    const m = masker(outputs, [column("doc", "json")]);
+    const doc: CellValue = {
+      "a 123-45-6789": 1,
+      "a 987-65-4321": 2,
+      "a [SSN] (2)": 3,
+      nested: { "x@y.io": "p", "z@w.io": "q" },
+    };
+    expect(m.maskPage([[doc]])).toEqual([
+      [
+        {
+          "a [SSN]": 1,
+          "a [SSN] (2)": 2,
+          "a [SSN] (2) (2)": 3,
+          nested: { "[EMAIL]": "p", "[EMAIL] (2)": "q" },
+        },
+      ],
+    ]);
+    // Keys the detectors leave alone keep their names, `__proto__` an own key as JSON.parse made it.
+    const plain = JSON.parse('{"__proto__": {"k": 1}, "b": 2}') as CellValue;
+    const [[out]] = m.maskPage([[plain]]) as [[Record<string, unknown>]];
+    expect(Object.keys(out)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
   it("tokenizes a json value as a whole and nulls a json value under redact", () => {
     const rules = {
       "public.t.j": columnRuleSchema.parse({ strategy: "tokenize" }),
