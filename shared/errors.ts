@@ -85,6 +85,7 @@ export type UnavailableCode =
   | "signer_unavailable"
   | "signin_unavailable"
   | "interrupted"
+  | "starting"
   | "stopping";
 
 /**

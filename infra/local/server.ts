@@ -157,7 +157,10 @@ export async function startServer(options: LocalServerOptions): Promise<RunningS
       return;
     }
     try {
-      if (app === undefined) throw new UnavailableError("store_unavailable", "the gateway is starting");
+      if (app === undefined)
+        throw new UnavailableError("starting", "the gateway is starting; retry shortly", {
+          details: { retryAfterSeconds: 1 },
+        });
       if (request.method === "GET" && (await serveObject(app.objects, url, response))) return;
       const body = await readBody(request);
       for (const { prefix, route } of app.localRoutes) {

@@ -59,7 +59,8 @@ export function errorResponse(error: unknown, logger: Logger): Response {
   const headers: Record<string, string> = {};
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="phigate"';
   const retryAfter = body.details?.retryAfterSeconds;
-  if (status === 429 && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  if ((status === 429 || status === 503) && typeof retryAfter === "number")
+    headers["retry-after"] = String(retryAfter);
   return jsonResponse(status, { error: body }, headers);
 }
 

@@ -1,5 +1,6 @@
-// Stopping the local server: requests in flight are answered before it closes, nothing new gets in, and a request
-// still running when the drain time is up is cut rather than holding the stop forever.
+// Starting and stopping the local server: a request before the app is mounted is told to retry; requests in flight
+// are answered before it closes, nothing new gets in, and a request still running when the drain time is up is cut
+// rather than holding the stop forever.
 
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -38,6 +39,7 @@ class Held {
 interface Answer {
   readonly status: number;
   readonly connection: string | undefined;
+  readonly retryAfter?: string | undefined;
   readonly body: string;
 }
 
@@ -50,7 +52,12 @@ function send(url: string, path: string, agent: Agent | false): Promise<Answer> 
         body += chunk;
       });
       response.on("end", () =>
-        resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, body }),
+        resolve({
+          status: response.statusCode ?? 0,
+          connection: response.headers.connection,
+          retryAfter: response.headers["retry-after"],
+          body,
+        }),
       );
       response.on("error", reject);
     });
@@ -154,6 +161,23 @@ describe("local server stop", () => {
       connectionA.destroy();
       connectionB.destroy();
     }
+  });
+
+  it("answers a request that arrives before the app is mounted 503 starting, with when to retry", async () => {
+    server = await startServer({
+      host: "127.0.0.1",
+      port: 0,
+      logger: createJsonLogger({ service: "test", level: "info", write: (line) => logged.push(line) }),
+    });
+    const early = await send(server.url, "/v1/sessions/fast", false);
+    expect(early).toMatchObject({ status: 503, retryAfter: "1" });
+    expect(JSON.parse(early.body)).toEqual({
+      error: {
+        code: "starting",
+        message: "the gateway is starting; retry shortly",
+        details: { retryAfterSeconds: 1 },
+      },
+    });
   });
 
   it("cuts a request still running when the drain time is up, and says so", async () => {
