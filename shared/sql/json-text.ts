@@ -1,31 +1,65 @@
 // One pass over a JSON value's text before it is parsed: how deep it nests, and whether a number in it is one
-// JavaScript's numbers would change beyond rounding.
+// JavaScript's numbers would change beyond rounding a fraction.
 
 /** What makes a JSON text one the gateway refuses to decode. */
 export type JsonTextProblem = "too_deep" | "not_representable";
 
 /**
+ * A number's decimal value in one spelling: sign, significant digits without leading or trailing zeros, and the
+ * power of ten of the last one (`"0"` for every zero). Two spellings denote the same value exactly when these agree.
+ */
+function decimal(token: string): {
+  readonly digits: string;
+  readonly exponent: number;
+  readonly text: string;
+} {
+  const negative = token.charCodeAt(0) === 0x2d;
+  const e = token.search(/[eE]/);
+  const mantissa = token.slice(negative ? 1 : 0, e < 0 ? token.length : e);
+  // An exponent past a double's range only occurs beside an infinite or zero value, which is decided before.
+  let exponent = e < 0 ? 0 : Number(token.slice(e + 1));
+  const point = mantissa.indexOf(".");
+  let digits = mantissa;
+  if (point >= 0) {
+    digits = mantissa.slice(0, point) + mantissa.slice(point + 1);
+    exponent -= mantissa.length - point - 1;
+  }
+  let start = 0;
+  while (start < digits.length && digits.charCodeAt(start) === 0x30) start++;
+  let end = digits.length;
+  while (end > start && digits.charCodeAt(end - 1) === 0x30) {
+    end--;
+    exponent++;
+  }
+  if (start === end) return { digits: "", exponent: 0, text: "0" };
+  const significant = digits.slice(start, end);
+  return { digits: significant, exponent, text: `${negative ? "-" : ""}${significant}e${exponent}` };
+}
+
+/**
  * Whether a JSON number token (valid JSON) is one the gateway refuses: a value beyond a double's range (infinite,
- * or zero for a non-zero number), or an integer a double does not carry digit for digit (`9007199254740993` would
- * come back `…992`: identifiers and counts must not change). Other numbers come back as the nearest double, as every
- * JSON parser reads them (digits past the 17th significant one are rounded).
+ * or zero for a non-zero number), or a whole number the double does not carry exactly, however it is written
+ * (`9007199254740993`, `9007199254740993.0` and `9.007199254740993e15` would all come back `…992`: identifiers and
+ * counts must not change). Any other number comes back as the nearest double, as every JSON parser reads it: past
+ * 15 significant digits a fraction may be rounded.
  */
 export function isUnrepresentableNumber(token: string): boolean {
   const value = Number(token);
   if (!Number.isFinite(value)) return true;
-  const integer = /^-?[0-9]+$/.test(token);
-  if (value === 0) return !integer && /[1-9]/.test(token.replace(/[eE].*$/, ""));
-  // JSON writes an integer without leading zeros, as a double's own spelling does when it carries every digit.
-  return integer && !Number.isSafeInteger(value) && String(value) !== token;
+  const exact = decimal(token);
+  if (value === 0) return exact.digits !== "";
+  if (exact.exponent < 0) return false; // not a whole number: its rounding is allowed
+  // Every whole number up to 2^53 is a double, and rounding is monotone: a safe result is the number itself.
+  return !Number.isSafeInteger(value) && decimal(String(value)).text !== exact.text;
 }
 
 /**
- * When a number token needs `isUnrepresentableNumber`: with an exponent, always; an integer past 15 characters (a
- * double carries 15 digits exactly); a fraction without exponent only past 300 characters (fewer digits reach
- * neither 1e308 nor 1e-323, and its rounding is allowed).
+ * When a number token needs `isUnrepresentableNumber`: with an exponent, always; otherwise when its whole part
+ * (sign included) is past 15 characters (15 digits a double carries exactly, whatever the fraction), or the token
+ * past 300 (fewer digits reach neither 1e308 nor 1e-323).
  */
-const SHORT_INTEGER = 15;
-const SHORT_FRACTION = 300;
+const SHORT_WHOLE = 15;
+const SHORT_TOKEN = 300;
 
 /**
  * Scans valid JSON text once: `too_deep` when it nests deeper than `maxDepth`, `not_representable` when a number
@@ -56,15 +90,16 @@ export function jsonTextProblem(text: string, maxDepth: number): JsonTextProblem
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
       let exponent = false;
-      let fraction = false;
+      let point = -1;
       for (; j < n; j++) {
         const d = text.charCodeAt(j);
         if ((d >= 0x30 && d <= 0x39) || d === 0x2b || d === 0x2d) continue;
-        if (d === 0x2e) fraction = true;
+        if (d === 0x2e) point = j;
         else if (d === 0x65 || d === 0x45) exponent = true;
         else break;
       }
-      const check = exponent || j - i > (fraction ? SHORT_FRACTION : SHORT_INTEGER);
+      const whole = (point < 0 ? j : point) - i;
+      const check = exponent || whole > SHORT_WHOLE || j - i > SHORT_TOKEN;
       if (check && isUnrepresentableNumber(text.slice(i, j))) return "not_representable";
       i = j - 1;
     }

@@ -5,20 +5,45 @@ import { isUnrepresentableNumber, jsonTextProblem } from "#shared/sql/json-text.
 import { decodeValue } from "#shared/sql/values.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
-/** The rule stated plainly, on the values JSON.parse and JSON.stringify themselves give. */
+/** A JSON number's value as a BigInt when it is a whole number (undefined for a fraction), by BigInt arithmetic. */
+function wholeValue(token: string): bigint | undefined {
+  const negative = token.startsWith("-");
+  const [mantissa = "", exponentText = "0"] = token.replace(/^-/, "").split(/[eE]/);
+  const [whole = "", fraction = ""] = mantissa.split(".");
+  const digits = BigInt(whole + fraction);
+  const scale = Number(exponentText) - fraction.length;
+  let value: bigint;
+  if (scale >= 0) value = digits * 10n ** BigInt(scale);
+  else {
+    const divisor = 10n ** BigInt(-scale);
+    if (digits % divisor !== 0n) return undefined;
+    value = digits / divisor;
+  }
+  return negative ? -value : value;
+}
+
+/**
+ * The rule stated plainly: refused when JSON.parse gives no finite number, a zero for a non-zero number, or, for a
+ * whole number, a double whose JSON text says another whole number.
+ */
 function refusedByDefinition(token: string): boolean {
   const value = JSON.parse(token) as number;
   if (!Number.isFinite(value)) return true;
-  if (value === 0) return /[1-9]/.test(token.split(/[eE]/)[0] ?? "");
-  return /^-?[0-9]+$/.test(token) && JSON.stringify(value) !== token;
+  const exact = wholeValue(token);
+  if (value === 0) return exact !== 0n;
+  if (exact === undefined) return false;
+  return wholeValue(JSON.stringify(value)) !== exact;
 }
 
 describe("isUnrepresentableNumber", () => {
   it.each([
     "9007199254740993",
     "-9007199254740993",
-    "1152921504606846976", // 2^60 exactly, but a double spells it 1152921504606847000
-    "1000000000000000000000", // a double spells it 1e+21
+    "1152921504606846976", // 2^60: a double carries it, but its JSON says 1152921504606847000
+    "9007199254740993.0", // the same whole number, written with a scale (jsonb keeps numeric's)
+    "9007199254740993.000e0",
+    "9.007199254740993e15",
+    "900719925474099300e-2",
     "123456789012345678901234567890",
     "1e400",
     "-1E+400",
@@ -45,6 +70,10 @@ describe("isUnrepresentableNumber", () => {
     "0.30000000000000004",
     "3.3333333333333333", // rounded to the nearest double, as every JSON parser reads it
     "1.00000000000000001",
+    "1.0000000000000001",
+    "9007199254740993.5", // not a whole number: rounded
+    "1000000000000000000000", // a double carries it, spelled 1e+21
+    "9007199254740992.000",
     "1e308",
     "1.7976931348623157e308",
     "5e-324",
@@ -67,12 +96,16 @@ describe("jsonTextProblem", () => {
     const r = random();
     const intPart = r < 0.15 ? "0" : digits(1 + Math.floor(random() * (r < 0.6 ? 15 : 40)));
     let text = sign + intPart;
-    if (random() < 0.4) {
+    const f = random();
+    if (f < 0.15) {
+      // A whole number written with a scale, as jsonb keeps numeric's.
+      text += `.${"0".repeat(1 + Math.floor(random() * 4))}`;
+    } else if (f < 0.45) {
       const zeros = random() < 0.1 ? "0".repeat(Math.floor(random() * 340)) : "";
       text += `.${zeros}${digits(1 + Math.floor(random() * 25), "0123456789")}`;
     }
     if (random() < 0.3) {
-      const e = Math.floor(random() * 800) - 400;
+      const e = random() < 0.5 ? Math.floor(random() * 40) - 20 : Math.floor(random() * 800) - 400;
       text += `${random() < 0.5 ? "e" : "E"}${e < 0 ? "-" : random() < 0.5 ? "+" : ""}${Math.abs(e)}`;
     }
     return text;
@@ -108,6 +141,7 @@ describe("jsonTextProblem", () => {
 describe("decodeValue on json and jsonb", () => {
   it.each([
     [3802, '{"id": 9007199254740993}'],
+    [3802, '{"id": 9007199254740993.00}'],
     [3802, "[1e400]"],
     [114, '{"tiny": 1e-400}'],
     [199, '{"[1e400]","{\\"a\\": 2}"}'],
