@@ -1,6 +1,6 @@
 // Per-column cell functions: the strategy's own (strategies/), the content detectors before or instead of it.
 import { MaskingFailedError } from "#shared/errors.ts";
-import type { ResultColumn } from "#shared/sql/types.ts";
+import type { CellValue, ResultColumn } from "#shared/sql/types.ts";
 import { type CellMasker, type CellMaskerContext, isTextType, walker } from "./cell-walk.ts";
 import type { CompiledDetectors, DetectorCounts } from "./detectors.ts";
 import type { PlannedColumn } from "./plan.ts";
@@ -34,31 +34,77 @@ function detectorCell(position: number, detectors: CompiledDetectors, hits: Dete
       }
       return v;
     },
-    (o, walk) => {
-      const keys = Object.keys(o);
-      return Object.fromEntries(
-        maskedKeys(keys, scan).map((key, i) => [key, walk(o[keys[i] as string] ?? null)]),
-      );
-    },
+    (o, walk) => maskObjectKeys(o, scan, walk),
   );
   return (v) => (typeof v === "string" ? detectors.scan(v, hits) : slow(v));
 }
 
+/** Code-unit order, as a sort comparator. */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A key the detectors rewrote, with its masked value; `order` is the value's JSON, made when a tie needs it. */
+interface MaskedEntry {
+  readonly base: string;
+  readonly value: CellValue;
+  order?: string;
+}
+
+function valueOrder(entry: MaskedEntry): string {
+  entry.order ??= JSON.stringify(entry.value);
+  return entry.order;
+}
+
 /**
- * An object's keys as the detectors mask them, each still its own: keys masked alike (`"a 123-45-6789"` and
- * `"a 987-65-4321"` are both `"a [SSN]"`) are numbered in order (`"a [SSN]"`, `"a [SSN] (2)"`), so no value is lost
- * under another's key.
+ * An object as the detectors mask it: its keys scanned, its values walked. When no key changes, the object keeps its
+ * keys and their order. When one does:
+ *
+ * - keys the detectors left alone keep their names;
+ * - keys masked alike (`"a 123-45-6789"` and `"a 987-65-4321"` are both `"a [SSN]"`) stay apart, the second and
+ *   later numbered (`"a [SSN] (2)"`, skipping names already taken), so no value is lost under another's key;
+ * - which one is numbered, and the order of the keys, follow only what the caller sees (the masked key, then the
+ *   masked value's JSON), never the hidden keys: the input's order (jsonb sorts keys by length, then bytes) would
+ *   tell how a hidden key compares with a key the caller chose.
  */
-export function maskedKeys(keys: readonly string[], scan: (key: string) => string): string[] {
+export function maskObjectKeys(
+  o: { readonly [key: string]: CellValue },
+  scan: (key: string) => string,
+  walk: (value: CellValue) => CellValue,
+): { [key: string]: CellValue } {
+  const keys = Object.keys(o);
   const masked = keys.map(scan);
-  if (masked.every((key, i) => key === keys[i])) return masked;
+  const maskedValue = (i: number): CellValue => walk(o[keys[i] as string] ?? null);
+  if (masked.every((key, i) => key === keys[i]))
+    return Object.fromEntries(keys.map((key, i) => [key, maskedValue(i)]));
+  const entries: [string, CellValue][] = [];
+  const rewritten: MaskedEntry[] = [];
   const taken = new Set<string>();
-  return masked.map((key) => {
-    let free = key;
-    for (let n = 2; taken.has(free); n++) free = `${key} (${n})`;
-    taken.add(free);
-    return free;
-  });
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const base = masked[i] as string;
+    if (base === key) {
+      taken.add(key);
+      entries.push([key, maskedValue(i)]);
+    } else {
+      rewritten.push({ base, value: maskedValue(i) });
+    }
+  }
+  rewritten.sort((a, b) => byCodeUnits(a.base, b.base) || byCodeUnits(valueOrder(a), valueOrder(b)));
+  const next = new Map<string, number>();
+  for (const { base, value } of rewritten) {
+    let key = base;
+    if (taken.has(key)) {
+      let n = next.get(base) ?? 2;
+      while (taken.has(`${base} (${n})`)) n++;
+      key = `${base} (${n})`;
+      next.set(base, n + 1);
+    }
+    taken.add(key);
+    entries.push([key, value]);
+  }
+  entries.sort((a, b) => byCodeUnits(a[0], b[0]));
+  return Object.fromEntries(entries);
 }
 
 /**

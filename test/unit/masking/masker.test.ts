@@ -7,6 +7,7 @@ import { compileMasker, type Masker, type MaskerOptions } from "#shared/masking/
 import { type MaskingPlan, planMasking } from "#shared/masking/plan.ts";
 import { columnRuleSchema } from "#shared/masking/rules.ts";
 import type { CellValue, OutputColumnLineage, ResultColumn, Row } from "#shared/sql/types.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
 import { col, copy, demoMasking, derived, policy } from "./fixtures.ts";
 
 const key = randomBytes(32);
@@ -229,26 +230,63 @@ describe("types, arrays and json", () => {
     const outputs = [derived(0, "doc", ["json_xml"], [col("encounters", "notes")])];
     const m = masker(outputs, [column("doc", "json")]);
     const doc: CellValue = {
-      "a 123-45-6789": 1,
-      "a 987-65-4321": 2,
+      "a 123-45-6789": 2,
+      "a 987-65-4321": 1,
       "a [SSN] (2)": 3,
-      nested: { "x@y.io": "p", "z@w.io": "q" },
+      nested: { "x@y.io": "q", "z@w.io": "p" },
     };
-    expect(m.maskPage([[doc]])).toEqual([
-      [
-        {
-          "a [SSN]": 1,
-          "a [SSN] (2)": 2,
-          "a [SSN] (2) (2)": 3,
-          nested: { "[EMAIL]": "p", "[EMAIL] (2)": "q" },
-        },
-      ],
+    const [[out]] = m.maskPage([[doc]]) as [[Record<string, unknown>]];
+    // Keys left alone keep their names; masked ones are numbered past the names taken, in the order of their values.
+    expect(out).toEqual({
+      "a [SSN]": 1,
+      "a [SSN] (3)": 2,
+      "a [SSN] (2)": 3,
+      nested: { "[EMAIL]": "p", "[EMAIL] (2)": "q" },
+    });
+    expect(Object.keys(out)).toEqual(["a [SSN]", "a [SSN] (2)", "a [SSN] (3)", "nested"]);
+    // A literal key the detectors leave alone is never given another key's value.
+    expect(m.maskPage([[{ "123-45-6789": "from-ssn", "[SSN]": "original" }]])).toEqual([
+      [{ "[SSN]": "original", "[SSN] (2)": "from-ssn" }],
     ]);
     // Keys the detectors leave alone keep their names, `__proto__` an own key as JSON.parse made it.
     const plain = JSON.parse('{"__proto__": {"k": 1}, "b": 2}') as CellValue;
-    const [[out]] = m.maskPage([[plain]]) as [[Record<string, unknown>]];
-    expect(Object.keys(out)).toEqual(["__proto__", "b"]);
-    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    const [[kept]] = m.maskPage([[plain]]) as [[Record<string, unknown>]];
+    expect(Object.keys(kept)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+  });
+
+  it("masks a json object the same whatever the order of its hidden keys (non-interference)", () => {
+    // jsonb orders keys by length then bytes, so the input order tells how a hidden key compares with the caller's.
+    const outputs = [derived(0, "doc", ["json_xml"], [col("encounters", "notes")])];
+    const m = masker(outputs, [column("doc", "json")]);
+    const random = seededRandom(0x5e1f);
+    const ssn = () =>
+      `${100 + Math.floor(random() * 800)}-${10 + Math.floor(random() * 89)}-${1000 + Math.floor(random() * 8999)}`;
+    for (let n = 0; n < 300; n++) {
+      const probe = `a ${ssn()}`;
+      const hidden = [`a ${ssn()}`, `a ${ssn()}`];
+      const values = ["x", random() < 0.5 ? "x" : "y"];
+      const world = (order: number[]) =>
+        Object.fromEntries([
+          ...order.map((i) => [hidden[i] as string, values[i] as string]),
+          [probe, "probe"],
+          ["z", 1],
+        ]);
+      const [[a]] = m.maskPage([[world([0, 1])]]) as [[CellValue]];
+      const [[b]] = m.maskPage([[world([1, 0])]]) as [[CellValue]];
+      expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    }
+  });
+
+  it("numbers thousands of keys masked alike, each its own (the thirty-fourth attack's 4,000 SSN-shaped keys)", () => {
+    const outputs = [derived(0, "doc", ["json_xml"], [col("encounters", "notes")])];
+    const m = masker(outputs, [column("doc", "json")]);
+    const doc = Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [String(100_000_000 + i), 0]));
+    const [[out]] = m.maskPage([[doc]]) as [[Record<string, unknown>]];
+    const keys = Object.keys(out);
+    expect(keys).toHaveLength(4_000);
+    expect(new Set(keys).size).toBe(4_000);
+    expect(keys.every((k) => /^\[SSN\]( \((\d+)\))?$/.test(k))).toBe(true);
   });
 
   it("tokenizes a json value as a whole and nulls a json value under redact", () => {
