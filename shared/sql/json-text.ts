@@ -1,5 +1,5 @@
 // One pass over a JSON value's text before it is parsed: how deep it nests, and whether a number in it is one
-// JavaScript's numbers would change beyond rounding a fraction.
+// JavaScript's numbers would change beyond rounding a fraction below 2^53.
 
 /** What makes a JSON text one the gateway refuses to decode. */
 export type JsonTextProblem = "too_deep" | "not_representable";
@@ -38,25 +38,25 @@ function decimal(token: string): {
 
 /**
  * Whether a JSON number token (valid JSON) is one the gateway refuses: a value beyond a double's range (infinite,
- * or zero for a non-zero number), or a whole number the double does not carry exactly, however it is written
- * (`9007199254740993`, `9007199254740993.0` and `9.007199254740993e15` would all come back `…992`: identifiers and
- * counts must not change). Any other number comes back as the nearest double, as every JSON parser reads it: past
- * 15 significant digits a fraction may be rounded.
+ * or zero for a non-zero number), or one of 2^53 or more whose JSON would say another number. There a double holds
+ * whole numbers only, and not every one: `9007199254740993`, `9007199254740993.0`, `9.007199254740993e15` and
+ * `12345678901234567890.5` would come back `…992` and `…7000`, and identifiers and counts must not change. Below it
+ * a whole number is exact and a fraction comes back as the nearest double, as every JSON parser reads it (past 15
+ * significant digits it may be rounded, by less than one unit).
  */
 export function isUnrepresentableNumber(token: string): boolean {
   const value = Number(token);
   if (!Number.isFinite(value)) return true;
-  const exact = decimal(token);
-  if (value === 0) return exact.digits !== "";
-  if (exact.exponent < 0) return false; // not a whole number: its rounding is allowed
-  // Every whole number up to 2^53 is a double, and rounding is monotone: a safe result is the number itself.
-  return !Number.isSafeInteger(value) && decimal(String(value)).text !== exact.text;
+  if (value === 0) return decimal(token).digits !== "";
+  // Rounding is monotone: a result under 2^53 is the nearest double of a number that is under it too.
+  if (Math.abs(value) <= Number.MAX_SAFE_INTEGER) return false;
+  return decimal(String(value)).text !== decimal(token).text;
 }
 
 /**
  * When a number token needs `isUnrepresentableNumber`: with an exponent, always; otherwise when its whole part
- * (sign included) is past 15 characters (15 digits a double carries exactly, whatever the fraction), or the token
- * past 300 (fewer digits reach neither 1e308 nor 1e-323).
+ * (sign included) is past 15 characters (fewer digits stay under 2^53), or the token past 300 (fewer digits reach
+ * neither 1e308 nor 1e-323).
  */
 const SHORT_WHOLE = 15;
 const SHORT_TOKEN = 300;

@@ -5,34 +5,30 @@ import { isUnrepresentableNumber, jsonTextProblem } from "#shared/sql/json-text.
 import { decodeValue } from "#shared/sql/values.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
-/** A JSON number's value as a BigInt when it is a whole number (undefined for a fraction), by BigInt arithmetic. */
-function wholeValue(token: string): bigint | undefined {
+/** A JSON number's exact value as a fraction of BigInts (numerator, power-of-ten denominator). */
+function exactValue(token: string): { readonly numerator: bigint; readonly denominator: bigint } {
   const negative = token.startsWith("-");
   const [mantissa = "", exponentText = "0"] = token.replace(/^-/, "").split(/[eE]/);
   const [whole = "", fraction = ""] = mantissa.split(".");
-  const digits = BigInt(whole + fraction);
+  const digits = BigInt(whole + fraction) * (negative ? -1n : 1n);
   const scale = Number(exponentText) - fraction.length;
-  let value: bigint;
-  if (scale >= 0) value = digits * 10n ** BigInt(scale);
-  else {
-    const divisor = 10n ** BigInt(-scale);
-    if (digits % divisor !== 0n) return undefined;
-    value = digits / divisor;
-  }
-  return negative ? -value : value;
+  return scale >= 0
+    ? { numerator: digits * 10n ** BigInt(scale), denominator: 1n }
+    : { numerator: digits, denominator: 10n ** BigInt(-scale) };
 }
 
 /**
- * The rule stated plainly: refused when JSON.parse gives no finite number, a zero for a non-zero number, or, for a
- * whole number, a double whose JSON text says another whole number.
+ * The rule stated plainly, in exact arithmetic: refused when JSON.parse gives no finite number or a zero for a
+ * non-zero number, or, at 2^53 or more, when the double's JSON says another number than the text.
  */
 function refusedByDefinition(token: string): boolean {
   const value = JSON.parse(token) as number;
   if (!Number.isFinite(value)) return true;
-  const exact = wholeValue(token);
-  if (value === 0) return exact !== 0n;
-  if (exact === undefined) return false;
-  return wholeValue(JSON.stringify(value)) !== exact;
+  const exact = exactValue(token);
+  if (value === 0) return exact.numerator !== 0n;
+  if (Math.abs(value) < 2 ** 53) return false;
+  const said = exactValue(JSON.stringify(value));
+  return exact.numerator * said.denominator !== said.numerator * exact.denominator;
 }
 
 describe("isUnrepresentableNumber", () => {
@@ -40,6 +36,9 @@ describe("isUnrepresentableNumber", () => {
     "9007199254740993",
     "-9007199254740993",
     "1152921504606846976", // 2^60: a double carries it, but its JSON says 1152921504606847000
+    "9007199254740993.5",
+    "9007199254740993.0000001",
+    "12345678901234567890.5", // would say …7000: a fraction past 2^53 loses whole units
     "9007199254740993.0", // the same whole number, written with a scale (jsonb keeps numeric's)
     "9007199254740993.000e0",
     "9.007199254740993e15",
@@ -71,9 +70,9 @@ describe("isUnrepresentableNumber", () => {
     "3.3333333333333333", // rounded to the nearest double, as every JSON parser reads it
     "1.00000000000000001",
     "1.0000000000000001",
-    "9007199254740993.5", // not a whole number: rounded
     "1000000000000000000000", // a double carries it, spelled 1e+21
     "9007199254740992.000",
+    "9007199254740991.25", // under 2^53: rounded by less than one unit
     "1e308",
     "1.7976931348623157e308",
     "5e-324",
