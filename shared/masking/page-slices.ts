@@ -11,17 +11,41 @@ import type { CellValue, Row } from "#shared/sql/types.ts";
  */
 export const MASK_SLICE_CHARS = 256 * 1024;
 
-/** A cheap size for a cell: a string's length; a nested value's item or key count (no walk, so no depth limit). */
-function cellChars(value: CellValue): number {
+/**
+ * A cell's size in characters of text, nested values included (a key or item counts 16, a string its length, any
+ * other value 8), counted up to `limit`: a walk of the value with its own stack (no depth limit), that stops once the
+ * slice is full, so it never costs more than the masking of what it counted. Counting only a nested value's top
+ * level made `[<64 K characters of JSON>]` count 8, and a page of 128 such rows one slice (the thirty-sixth attack).
+ */
+export function cellChars(value: CellValue, limit: number): number {
   if (typeof value === "string") return value.length;
-  if (Array.isArray(value)) return 8 * value.length;
-  if (value !== null && typeof value === "object") return 16 * Object.keys(value).length;
-  return 8;
+  if (value === null || typeof value !== "object") return 8;
+  let chars = 0;
+  const stack: CellValue[] = [value];
+  while (stack.length > 0 && chars < limit) {
+    const v = stack.pop() as CellValue;
+    if (typeof v === "string") chars += v.length;
+    else if (v === null || typeof v !== "object") chars += 8;
+    else if (Array.isArray(v)) {
+      chars += 16 * v.length;
+      if (chars < limit) for (const item of v) stack.push(item);
+    } else {
+      for (const key in v) {
+        chars += 16 + key.length;
+        if (chars >= limit) break;
+        stack.push(v[key] ?? null);
+      }
+    }
+  }
+  return chars;
 }
 
-function rowChars(row: Row): number {
+function rowChars(row: Row, limit: number): number {
   let chars = 0;
-  for (const cell of row) chars += cellChars(cell);
+  for (const cell of row) {
+    chars += cellChars(cell, limit - chars);
+    if (chars >= limit) break;
+  }
   return chars;
 }
 
@@ -39,7 +63,7 @@ export async function maskInSlices(
   let start = 0;
   let chars = 0;
   for (let i = 0; i < page.length; i++) {
-    chars += rowChars(page[i] as Row);
+    chars += rowChars(page[i] as Row, sliceChars - chars);
     if (chars < sliceChars || i === page.length - 1) continue;
     await write(masker.maskPage(page.slice(start, i + 1)));
     start = i + 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maskInSlices } from "#shared/masking/page-slices.ts";
+import { cellChars, maskInSlices } from "#shared/masking/page-slices.ts";
 import type { Row } from "#shared/sql/types.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
@@ -59,5 +59,22 @@ describe("masking a page in slices", () => {
       "other work",
       "masked",
     ]);
+  });
+
+  it("counts nested values by what they hold, so a page of wide JSON is cut too (the thirty-sixth attack)", async () => {
+    // `[<64 K characters of JSON>]` counted 8: a first page of 128 such rows was one slice, held for a second.
+    const wideJson = JSON.parse(
+      JSON.stringify([{ a: Array.from({ length: 4_000 }, (_, i) => ({ [`k${i}`]: "v" })) }]),
+    );
+    const page: Row[] = Array.from({ length: 128 }, () => [wideJson]);
+    const writes = await sliced(page);
+    expect(writes.length).toBeGreaterThan(10);
+    expect(writes.flat()).toEqual(upper.maskPage(page));
+    // The count stops at its limit: a value far wider than a slice is not walked whole.
+    const whole = cellChars(wideJson, Number.POSITIVE_INFINITY);
+    expect(whole).toBeGreaterThan(4_000 * 2 * 16);
+    expect(cellChars(wideJson, 1_000)).toBeLessThan(whole / 2);
+    expect(cellChars("abc", 1)).toBe(3);
+    expect(cellChars(null, 100)).toBe(8);
   });
 });
