@@ -1,7 +1,7 @@
 // The order masked json keys are numbered in: total, consistent, and blind to nothing but the masked values.
 
 import { describe, expect, it } from "vitest";
-import { compareValues } from "#shared/masking/cell-maskers.ts";
+import { compareValues, keyLists } from "#shared/masking/cell-maskers.ts";
 import type { CellValue } from "#shared/sql/types.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
@@ -40,5 +40,21 @@ describe("compareValues", () => {
       expect(compareValues(a, c)).toBeLessThanOrEqual(0);
       expect(compareValues(b, c)).toBeLessThanOrEqual(0);
     }
+  });
+
+  it("lists an object's keys once however often it is compared, with the same order as listing them each time", () => {
+    const wide = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, 0]));
+    const siblings: CellValue[] = [wide, ...Array.from({ length: 200 }, () => ({}) as CellValue), { a: 1 }];
+    let listed = 0;
+    const remembered = keyLists();
+    const counting = (o: { readonly [key: string]: CellValue }) => {
+      listed++;
+      return remembered(o);
+    };
+    const once = [...siblings].sort((a, b) => compareValues(a, b, counting));
+    const each = [...siblings].sort((a, b) => compareValues(a, b));
+    expect(once).toEqual(each);
+    expect(remembered(wide)).toBe(remembered(wide));
+    expect(listed).toBeGreaterThan(siblings.length);
   });
 });
