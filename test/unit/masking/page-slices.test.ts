@@ -42,7 +42,11 @@ describe("masking a page in slices", () => {
     const small: Row[] = [["a"], ["b"]];
     expect(await sliced(small)).toEqual([[["A"], ["B"]]]);
     const wide: Row[] = Array.from({ length: 10 }, () => ["y".repeat(100_000)]);
-    expect((await sliced(wide)).map((w) => w.length)).toEqual([3, 3, 3, 1]);
+    // 100,000 characters a row, slices of 256 Ki: a slice closes before the row that would take it past the size.
+    expect((await sliced(wide)).map((w) => w.length)).toEqual([2, 2, 2, 2, 2]);
+    // A row wider than a slice is a slice of its own, never with a row before or after it.
+    const mixed: Row[] = [["a".repeat(200_000)], ["b".repeat(500_000)], ["c".repeat(10)], ["d".repeat(10)]];
+    expect((await sliced(mixed)).map((w) => w.length)).toEqual([1, 1, 2]);
   });
 
   it("lets the event loop run between the slices of a wide page, and not within a small one", async () => {
