@@ -46,7 +46,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 export interface PgliteExecutorOptions {
   readonly dataDir: string;
   readonly logger: Logger;
-  /** How long a statement may wait for the worker before the request fails with 503. */
+  /** How long a statement may wait for the worker before the request fails with 429 (Retry-After). */
   readonly queueTimeoutMs?: number;
   /**
    * Statements one caller may have waiting for the worker (beyond: 429 with Retry-After); default 256 (the
@@ -373,7 +373,15 @@ export class PgliteExecutor implements SqlExecutor {
     const queueTimeoutMs = this.options.queueTimeoutMs ?? 30_000;
     try {
       if (performance.now() - entry.enqueued > queueTimeoutMs) {
-        throw new UnavailableError("database_unavailable", "the database is busy; try again");
+        // Busy, not down: a 429 with when to retry, as the server executor answers a wait past its bound.
+        throw new RateLimitedError(
+          `the embedded database is busy: this statement waited over ${Math.round(queueTimeoutMs / 1000)} s for its turn; retry later`,
+          {
+            details: {
+              retryAfterSeconds: Math.max(1, Math.ceil((this.options.fairSliceMs ?? 2_000) / 1000)),
+            },
+          },
+        );
       }
       await withTimeout(this.ensureReady(), 120_000, "the database did not start in time");
       const worker = this.worker;

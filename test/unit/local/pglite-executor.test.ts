@@ -177,6 +177,28 @@ describe("PgliteExecutor", () => {
     expect(await Promise.all(queued)).toEqual(["a1 done", "a2 done"]);
   });
 
+  it("answers a statement that waited past its queue bound 429 with when to retry, not a 5xx", async () => {
+    // Busy is not down: a 503 told clients (and the non-interference test, under load) the database had failed.
+    const busy = await PgliteExecutor.start({
+      dataDir: join(dir, "pgdata-busy"),
+      logger: silentLogger,
+      queueTimeoutMs: 300,
+      fairSliceMs: 60_000,
+    });
+    try {
+      const holding = collect(busy, { sql: "SELECT pg_sleep(1.5)", timeoutMs: 30_000, caller: "a" });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const waited = await collect(busy, { sql: "SELECT 1", caller: "a" }).catch((e: unknown) => e);
+      expect(waited).toBeInstanceOf(RateLimitedError);
+      expect((waited as RateLimitedError).status).toBe(429);
+      expect((waited as RateLimitedError).details?.retryAfterSeconds).toBe(60);
+      await holding;
+      expect((await collect(busy, { sql: "SELECT 1" })).rows).toEqual([[1]]);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it("estimates rows with EXPLAIN of the generic plan and reads the catalog", async () => {
     expect(
       await executor.estimateRows({ sql: "SELECT * FROM t WHERE id > $1", types: ["unknown"] }, 5_000),
