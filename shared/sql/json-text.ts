@@ -5,14 +5,11 @@
 export type JsonTextProblem = "too_deep" | "not_representable";
 
 /**
- * A number's decimal value in one spelling: sign, significant digits without leading or trailing zeros, and the
- * power of ten of the last one (`"0"` for every zero). Two spellings denote the same value exactly when these agree.
+ * A number's decimal value in one spelling (`text`): sign, significant digits (`digits`, without leading or trailing
+ * zeros) and the power of ten of the last one; `"0"` for every zero. Two spellings denote the same value exactly when
+ * their texts agree.
  */
-function decimal(token: string): {
-  readonly digits: string;
-  readonly exponent: number;
-  readonly text: string;
-} {
+function decimal(token: string): { readonly digits: string; readonly text: string } {
   const negative = token.charCodeAt(0) === 0x2d;
   const e = token.search(/[eE]/);
   const mantissa = token.slice(negative ? 1 : 0, e < 0 ? token.length : e);
@@ -31,9 +28,9 @@ function decimal(token: string): {
     end--;
     exponent++;
   }
-  if (start === end) return { digits: "", exponent: 0, text: "0" };
+  if (start === end) return { digits: "", text: "0" };
   const significant = digits.slice(start, end);
-  return { digits: significant, exponent, text: `${negative ? "-" : ""}${significant}e${exponent}` };
+  return { digits: significant, text: `${negative ? "-" : ""}${significant}e${exponent}` };
 }
 
 /**
