@@ -71,11 +71,15 @@ masking:
     expect(settled.filter((s) => s.startsWith("heavy")).length).toBeLessThanOrEqual(1);
 
     const answers = await Promise.all(heavy);
-    const statuses = answers.map((a) => a.status);
-    // The displaced one is told to retry (429 with Retry-After); the others ran to their timeout.
-    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
-    const displaced = answers.find((a) => a.status === 429);
-    expect(Number(displaced?.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(displaced?.body.error.message).toMatch(/another caller/);
+    // The displaced one is told to retry (429 with Retry-After). The others ran to their timeout, or (the last,
+    // which waits for two) waited past the queue bound and is told to retry too: busy, never a 5xx.
+    const displaced = answers.filter((a) => /another caller/.test(a.body.error?.message ?? ""));
+    expect(displaced).toHaveLength(1);
+    expect(Number(displaced[0]?.headers.get("retry-after"))).toBeGreaterThan(0);
+    for (const answer of answers) {
+      expect([422, 429], JSON.stringify(answer.body)).toContain(answer.status);
+      if (answer.status === 429) expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+      else expect(answer.body.error.code).toBe("statement_timeout");
+    }
   }, 180_000);
 });
