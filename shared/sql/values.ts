@@ -122,11 +122,11 @@ function parseJson(text: string): CellValue {
       "value_too_deep",
       `a JSON value of the result nests deeper than the gateway masks (${MAX_JSON_DEPTH} levels)`,
     );
-  // JSON.parse would hand back another value (an infinity, a zero, an integer off by some units): refused.
+  // JSON.parse would hand back another value (an infinity, a zero, a number of 2^53 or more off by units): refused.
   if (problem === "not_representable")
     throw new QueryFailedError(
       "value_not_representable",
-      "a JSON number of the result is beyond a double's range, or an integer a double cannot carry; select the value as text",
+      "a JSON number of the result is beyond a double's range, or of 2^53 or more and not carried exactly; select the value as text",
     );
   return JSON.parse(text) as CellValue;
 }

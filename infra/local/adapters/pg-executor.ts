@@ -251,7 +251,7 @@ export class PgExecutor implements SqlExecutor {
           }
           // Decoded and handed on in runs of bounded text, the event loop running between them: a page of
           // structured values (JSON, arrays) decodes into many times its text.
-          const types = oids;
+          const types = oids; // the column types as set above, for the callback (a `let` is not narrowed there)
           if (page.length > 0)
             await handOnInRuns(pageRuns(page, chars, weights ?? []), (run) => sink.rows(decoded(run, types)));
           rowCount = afterPage;
