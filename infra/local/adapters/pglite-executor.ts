@@ -27,6 +27,17 @@ import { decodeRowsInPlace, typeName } from "#shared/sql/values.ts";
 
 type Handler = (message: FromWorker) => void;
 
+/** What a job gets while it holds the worker. */
+interface JobContext {
+  readonly id: number;
+  readonly post: (message: ToWorker) => void;
+  readonly onMessage: (handler: Handler) => void;
+  /** Restarts the job's own worker (if it is still the current one); never a successor's. */
+  readonly abandon: () => void;
+  /** False once the job has ended (finished, failed or stopped): work left over from it is dropped. */
+  readonly active: () => boolean;
+}
+
 /**
  * The worker's young generation, MB (two 8 MB semi-spaces and their large objects): as `npm start`'s
  * `--max-semi-space-size=8` for the main thread. V8's default (two of 16 MB) is committed once start-up has
@@ -109,74 +120,82 @@ export class PgliteExecutor implements SqlExecutor {
   }
 
   execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
-    return this.serialized(request.timeoutMs, request.caller ?? "", (id, post, onMessage) => {
-      const started = performance.now();
-      let columns: WorkerField[] = [];
-      let weights: number[] | undefined;
-      let budget: PageBudget | undefined;
-      let pending: Promise<void> = Promise.resolve();
-      return new Promise<ExecuteSummary>((resolve, reject) => {
-        const fail = (error: unknown): void => reject(error);
-        onMessage((message) => {
-          try {
-            if (message.type === "columns") {
-              columns = message.fields;
-              const meta: ResultColumn[] = columns.map((f) => ({
-                name: f.name,
-                typeOid: f.typeOid,
-                type: typeName(f.typeOid),
-              }));
-              pending = pending.then(() => sink.columns(meta));
-            } else if (message.type === "rows") {
-              // A page past a limit fails the statement before anything of it is decoded (the worker restarts).
-              weights ??= columnWeights(columns.map((c) => c.typeOid));
-              budget ??= new PageBudget(weights);
-              const overLimit = budget.addPage(message.rows);
-              const chars = budget.next();
-              if (overLimit !== undefined) throw overLimit;
-              // Decoded and handed on in runs of bounded text, the event loop running between them.
-              const runs = pageRuns(message.rows, chars, weights);
-              const oids = columns.map((c) => c.typeOid);
-              pending = pending.then(async () => {
-                await handOnInRuns(runs, (run) => sink.rows(decodeRowsInPlace(run, oids)));
-                post({ type: "ack", id });
-              });
-            } else if (message.type === "done") {
-              const { rowCount, truncated } = message;
-              pending = pending.then(() =>
-                resolve({ rowCount, truncated, durationMs: performance.now() - started }),
-              );
-            } else if (message.type === "failed") {
-              const error = queryFailure(message.sqlstate);
-              pending = pending.then(() => fail(error));
-            }
-            pending = pending.catch((error: unknown) => {
-              fail(error);
-              this.restart();
-            });
-          } catch (error) {
-            fail(error);
-            this.restart();
-          }
-        });
-        post({
-          type: "execute",
-          id,
-          sql: request.sql,
-          params: toWorkerParams(request.params),
-          maxRows: request.maxRows,
-          pageSize: request.pageSize,
-          ...(request.opaqueJoins === true
-            ? {
-                settings: [
-                  ["enable_hashjoin", "off"],
-                  ["enable_mergejoin", "off"],
-                ],
+    return this.serialized(
+      request.timeoutMs,
+      request.caller ?? "",
+      ({ id, post, onMessage, abandon, active }) => {
+        const started = performance.now();
+        let columns: WorkerField[] = [];
+        let weights: number[] | undefined;
+        let budget: PageBudget | undefined;
+        let pending: Promise<void> = Promise.resolve();
+        return new Promise<ExecuteSummary>((resolve, reject) => {
+          const fail = (error: unknown): void => reject(error);
+          onMessage((message) => {
+            try {
+              if (message.type === "columns") {
+                columns = message.fields;
+                const meta: ResultColumn[] = columns.map((f) => ({
+                  name: f.name,
+                  typeOid: f.typeOid,
+                  type: typeName(f.typeOid),
+                }));
+                pending = pending.then(() => sink.columns(meta));
+              } else if (message.type === "rows") {
+                // A page past a limit fails the statement before anything of it is decoded (the worker restarts).
+                weights ??= columnWeights(columns.map((c) => c.typeOid));
+                budget ??= new PageBudget(weights);
+                const overLimit = budget.addPage(message.rows);
+                const chars = budget.next();
+                if (overLimit !== undefined) throw overLimit;
+                // Decoded and handed on in runs of bounded text, the event loop running between them.
+                const runs = pageRuns(message.rows, chars, weights);
+                const oids = columns.map((c) => c.typeOid);
+                pending = pending.then(async () => {
+                  // A stopped statement's pages are dropped, not masked for nobody.
+                  if (!active()) return;
+                  await handOnInRuns(runs, (run) =>
+                    active() ? sink.rows(decodeRowsInPlace(run, oids)) : undefined,
+                  );
+                  if (active()) post({ type: "ack", id });
+                });
+              } else if (message.type === "done") {
+                const { rowCount, truncated } = message;
+                pending = pending.then(() =>
+                  resolve({ rowCount, truncated, durationMs: performance.now() - started }),
+                );
+              } else if (message.type === "failed") {
+                const error = queryFailure(message.sqlstate);
+                pending = pending.then(() => fail(error));
               }
-            : {}),
+              pending = pending.catch((error: unknown) => {
+                fail(error);
+                abandon();
+              });
+            } catch (error) {
+              fail(error);
+              abandon();
+            }
+          });
+          post({
+            type: "execute",
+            id,
+            sql: request.sql,
+            params: toWorkerParams(request.params),
+            maxRows: request.maxRows,
+            pageSize: request.pageSize,
+            ...(request.opaqueJoins === true
+              ? {
+                  settings: [
+                    ["enable_hashjoin", "off"],
+                    ["enable_mergejoin", "off"],
+                  ],
+                }
+              : {}),
+          });
         });
-      });
-    });
+      },
+    );
   }
 
   estimateRows(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
@@ -235,7 +254,7 @@ export class PgliteExecutor implements SqlExecutor {
     owner = "",
     before: readonly string[] = [],
   ): Promise<AdminResult> {
-    return this.serialized(timeoutMs, owner, (id, post, onMessage) => {
+    return this.serialized(timeoutMs, owner, ({ id, post, onMessage }) => {
       return new Promise<AdminResult>((resolve, reject) => {
         onMessage((message) => {
           if (message.type === "result") resolve({ fields: message.fields, rows: message.rows });
@@ -266,7 +285,7 @@ export class PgliteExecutor implements SqlExecutor {
   private serialized<T>(
     timeoutMs: number,
     owner: string,
-    job: (id: number, post: (message: ToWorker) => void, onMessage: (handler: Handler) => void) => Promise<T>,
+    job: (context: JobContext) => Promise<T>,
   ): Promise<T> {
     if (this.closed)
       return Promise.reject(new UnavailableError("database_unavailable", "the database is closed"));
@@ -368,7 +387,7 @@ export class PgliteExecutor implements SqlExecutor {
   private async runJob<T>(
     entry: Job,
     timeoutMs: number,
-    job: (id: number, post: (message: ToWorker) => void, onMessage: (handler: Handler) => void) => Promise<T>,
+    job: (context: JobContext) => Promise<T>,
   ): Promise<T> {
     const queueTimeoutMs = this.options.queueTimeoutMs ?? 30_000;
     try {
@@ -390,9 +409,11 @@ export class PgliteExecutor implements SqlExecutor {
       const id = this.nextId++;
       let timer: NodeJS.Timeout | undefined;
       let stopped: ((error: Error) => void) | undefined;
+      let ended = false;
       const deadline = new Promise<never>((_, reject) => {
         stopped = (error) => {
-          this.restart();
+          ended = true;
+          this.restart(worker);
           reject(error);
         };
         timer = setTimeout(() => {
@@ -418,15 +439,18 @@ export class PgliteExecutor implements SqlExecutor {
       const spareTimer = setTimeout(() => this.prepareSpare(), this.options.fairSliceMs ?? 2_000);
       try {
         return await Promise.race([
-          job(
+          job({
             id,
-            (m) => worker.postMessage(m),
-            (h) => this.handlers.set(id, h),
-          ),
+            post: (m) => worker.postMessage(m),
+            onMessage: (h) => this.handlers.set(id, h),
+            abandon: () => this.restart(worker),
+            active: () => !ended,
+          }),
           deadline,
           exited,
         ]);
       } finally {
+        ended = true;
         clearTimeout(timer);
         clearTimeout(spareTimer);
         if (onExit !== undefined) worker.off("exit", onExit);
@@ -438,11 +462,16 @@ export class PgliteExecutor implements SqlExecutor {
     }
   }
 
-  private restart(): void {
-    const old = this.worker;
-    this.worker = undefined;
-    this.ready = undefined;
-    void old?.terminate();
+  /**
+   * Ends `worker` (a statement past its deadline, a worker that failed); the next job opens a fresh one. Only the
+   * current worker is replaced: a job that ended before its pages were handed on must not stop its successor's.
+   */
+  private restart(worker: Worker): void {
+    if (this.worker === worker) {
+      this.worker = undefined;
+      this.ready = undefined;
+    }
+    void worker.terminate();
   }
 
   private ensureReady(): Promise<void> {
@@ -484,7 +513,7 @@ export class PgliteExecutor implements SqlExecutor {
     this.ready = new Promise<void>((resolve, reject) => {
       const onError = (error: unknown): void => {
         this.options.logger.error("database worker failed");
-        if (this.worker === worker) this.restart();
+        this.restart(worker);
         reject(
           new UnavailableError("database_unavailable", "the database could not be opened", { cause: error }),
         );
@@ -495,6 +524,8 @@ export class PgliteExecutor implements SqlExecutor {
           this.worker = undefined;
           this.ready = undefined;
         }
+        // A worker that stops before it is ready fails the job waiting for it now, not at the start-up bound.
+        reject(new UnavailableError("database_unavailable", "the database worker stopped while opening"));
       });
       worker.on("message", (message: FromWorker) => {
         if (message.type === "ready") {

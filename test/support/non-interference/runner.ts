@@ -92,7 +92,11 @@ export async function runInWorld(
       serverErrors: ["query: no answer"],
     };
   }
-  if (answer.status >= 500) serverErrors.push(`query ${answer.status} ${answer.body?.error?.code ?? ""}`);
+  // The code and the gateway's message (messages carry no PHI and no SQL: they say which failure it was).
+  if (answer.status >= 500)
+    serverErrors.push(
+      `query ${answer.status} ${answer.body?.error?.code ?? ""} (${answer.body?.error?.message ?? ""})`,
+    );
   let streamedRows: unknown[][] | undefined;
   if (answer.status === 200 && typeof answer.body?.resultUrl === "string")
     streamedRows = await download(answer.body.resultUrl);

@@ -157,6 +157,51 @@ describe("PgliteExecutor", () => {
     expect(after.rows).toEqual([[250]]);
   });
 
+  it("lets a statement stopped at its deadline restart only its own worker, never its successor's", async () => {
+    // A stopped statement's pages are still being handed on when its successor starts on a fresh worker; a late
+    // failure of those pages (its result writer is gone) restarted whatever worker was current: the successor's
+    // (503 "the database worker stopped", under load in the non-interference test).
+    let opened: () => void = () => undefined;
+    const logger = {
+      ...silentLogger,
+      info: (message: string) => {
+        if (message === "embedded database ready") opened();
+      },
+    };
+    const own = await PgliteExecutor.start({ dataDir: join(dir, "pgdata-late"), logger });
+    // The next "ready" is the fresh worker's, after the stop.
+    const reopened = new Promise<void>((resolve) => (opened = resolve));
+    try {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const stopped = await own
+        .execute(
+          {
+            sql: "SELECT g FROM generate_series(1, 5000) g",
+            params: [],
+            timeoutMs: 300,
+            maxRows: 10_000,
+            pageSize: 100,
+          },
+          {
+            columns: () => undefined,
+            rows: async () => {
+              await gate;
+              throw new Error("the result was abandoned");
+            },
+          },
+        )
+        .catch((e: unknown) => e);
+      expect((stopped as QueryFailedError).code).toBe("statement_timeout");
+      const successor = collect(own, { sql: "SELECT 7 FROM pg_sleep(1.5)" });
+      await reopened;
+      release();
+      expect((await successor).rows).toEqual([[7]]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("serves callers in turn: a caller's queue is capped, and a statement holding the worker yields to another caller's", async () => {
     const heavy = (i: number) =>
       collect(executor, { sql: "SELECT pg_sleep(3)", timeoutMs: 30_000, caller: "a" }).then(
