@@ -2,6 +2,7 @@
 
 import { PhigateError } from "#shared/errors.ts";
 import { errorFields, type Logger } from "#shared/log.ts";
+import { stringifyJson } from "#shared/serialized-json.ts";
 import { messagePage } from "#shared/web/page.ts";
 
 /** Headers every API response carries. */
@@ -17,7 +18,7 @@ export function jsonResponse(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): Response {
-  return new Response(JSON.stringify(body), { status: statusCode, headers: { ...API_HEADERS, ...headers } });
+  return new Response(stringifyJson(body), { status: statusCode, headers: { ...API_HEADERS, ...headers } });
 }
 
 /** What a caller may learn about an error: status, code, message, session. Logs what it must (never the message). */

@@ -5,6 +5,7 @@ import type { TransformOptions } from "node:stream";
 import { createGzip, type Gzip, type ZlibOptions } from "node:zlib";
 import { UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, StoredObject } from "#shared/ports.ts";
+import { withJsonText } from "#shared/serialized-json.ts";
 import {
   INLINE_RESULT_CONTENT_TYPE,
   STREAMED_RESULT_CONTENT_TYPE,
@@ -117,9 +118,12 @@ export class ResultWriter {
     this.settled = true;
     const stream = this.stream;
     if (stream === undefined) {
-      // Byte for byte `JSON.stringify({columns, rows})`, from the row texts already made.
+      // Byte for byte `JSON.stringify({columns, rows})`, from the row texts already made; the reply that carries
+      // the rows writes the same text (withJsonText), so no row is serialized twice.
+      const rowsText = `[${this.rowTexts.join(",")}]`;
+      this.rowTexts = [];
       const body = Buffer.from(
-        `{"columns":${JSON.stringify(this.options.columns)},"rows":[${this.rowTexts.join(",")}]}`,
+        `{"columns":${JSON.stringify(this.options.columns)},"rows":${rowsText}}`,
         "utf8",
       );
       const object = await this.options.objects.put(
@@ -127,7 +131,7 @@ export class ResultWriter {
         body,
         INLINE_RESULT_CONTENT_TYPE,
       );
-      return { delivery: "inline", object, rows: this.rows };
+      return { delivery: "inline", object, rows: withJsonText(this.rows, rowsText) };
     }
     stream.gzip.end();
     return { delivery: "url", object: await stream.put };

@@ -14,6 +14,7 @@ export const LAYERS: readonly (readonly [name: string, prefixes: readonly string
       "shared/log.ts",
       "shared/version.ts",
       "shared/json-setting.ts",
+      "shared/serialized-json.ts",
       "shared/capabilities.ts",
       "shared/crypto/",
       "package.json",

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileObjectStore } from "#infra/local/adapters/file-object-store.ts";
 import { MaskingFailedError, UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, StoredObject } from "#shared/ports.ts";
+import { stringifyJson } from "#shared/serialized-json.ts";
 import {
   firstStoredRows,
   parseResultHeader,
@@ -85,6 +86,36 @@ describe("ResultWriter", () => {
     expect(bytes.toString("utf8")).toBe(JSON.stringify({ columns: COLUMNS, rows: input.flat() }));
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(written.object.sha256);
     expect(written.object.size).toBe(bytes.length);
+  });
+
+  it("hands its inline rows on with their text, so the reply writes them without serializing them again", async () => {
+    const w = writer(1_000_000);
+    let serialized = 0;
+    // A value that counts its serializations: once for the stored document, never again for the reply.
+    const counted = {
+      toJSON: () => {
+        serialized++;
+        return "x";
+      },
+    };
+    await w.write([
+      [1, counted as never],
+      [2, "b"],
+    ]);
+    const written = await w.finish();
+    if (written.delivery !== "inline") throw new Error("expected an inline result");
+    expect(serialized).toBe(1);
+    const reply = {
+      sessionId: SESSION,
+      status: "completed",
+      columns: COLUMNS,
+      rows: written.rows,
+      rowCount: 2,
+    };
+    const text = stringifyJson(reply);
+    expect(serialized).toBe(1);
+    expect(text).toBe(JSON.stringify(reply));
+    expect(serialized).toBe(2);
   });
 
   it("switches to a gzip NDJSON stream on the page that crosses the limit, keeping every row in order", async () => {

@@ -1,0 +1,81 @@
+// stringifyJson: a reply with rows already serialized is byte for byte JSON.stringify of the reply, whatever it holds.
+
+import { describe, expect, it } from "vitest";
+import { stringifyJson, withJsonText } from "#shared/serialized-json.ts";
+import { seededRandom } from "#test/support/seeded-random.ts";
+
+/** Strings that try the splice: NUL, the marker's own spelling, quotes and backslashes. */
+const NASTY = [
+  "\u0000phigate-json-0\u0000",
+  "\u0000phigate-json-1\u0000",
+  '"\\u0000phigate-json-0\\u0000"',
+  "\\u0000phigate-json-0\\u0000",
+  '"',
+  "\\",
+  "\u0000",
+  "",
+];
+
+function value(random: () => number, depth: number): unknown {
+  const pick = random();
+  if (depth > 2 || pick < 0.3) {
+    const scalar = random();
+    if (scalar < 0.2) return NASTY[Math.floor(random() * NASTY.length)];
+    if (scalar < 0.4) return Math.floor(random() * 1e6) - 5e5;
+    if (scalar < 0.5) return random() < 0.5 ? null : random() < 0.5;
+    return String.fromCharCode(
+      ...Array.from({ length: Math.floor(random() * 6) }, () => Math.floor(random() * 200)),
+    );
+  }
+  if (pick < 0.65) return Array.from({ length: Math.floor(random() * 4) }, () => value(random, depth + 1));
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i < Math.floor(random() * 4); i++) {
+    const key = random() < 0.3 ? (NASTY[Math.floor(random() * NASTY.length)] ?? "k") : `k${i}`;
+    object[key] = value(random, depth + 1);
+  }
+  return object;
+}
+
+/** A reply shaped like a completed query's, some of its properties registered with their text. */
+function reply(random: () => number): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (let i = 0; i < 1 + Math.floor(random() * 5); i++) {
+    const key = random() < 0.2 ? (NASTY[Math.floor(random() * NASTY.length)] ?? "k") : `p${i}`;
+    const v = value(random, 0);
+    if (typeof v === "object" && v !== null && random() < 0.6) withJsonText(v, JSON.stringify(v));
+    body[key] = v;
+  }
+  return body;
+}
+
+describe("stringifyJson", () => {
+  it("equals JSON.stringify for 5,000 generated replies, registered parts and marker look-alikes included", () => {
+    const random = seededRandom(0x5e71a1);
+    for (let i = 0; i < 5_000; i++) {
+      const body = reply(random);
+      expect(stringifyJson(body)).toBe(JSON.stringify(body));
+    }
+  });
+
+  it("writes a registered property from its text (the rows are not serialized again)", () => {
+    const rows = [[1, "a"]];
+    // A text that differs from the rows shows which was written: only the test makes them differ.
+    withJsonText(rows, '[[1,"from-text"]]');
+    expect(stringifyJson({ status: "completed", rows, rowCount: 1 })).toBe(
+      '{"status":"completed","rows":[[1,"from-text"]],"rowCount":1}',
+    );
+  });
+
+  it("serializes the whole body when a sibling holds the marker itself, and splices several in their places", () => {
+    const rows = withJsonText([[1]], "[[1]]");
+    const other = withJsonText({ a: 1 }, '{"a":1}');
+    const clash = { note: "\u0000phigate-json-0\u0000", rows };
+    expect(stringifyJson(clash)).toBe(JSON.stringify(clash));
+    const both = { other, note: "x", rows };
+    expect(stringifyJson(both)).toBe(JSON.stringify(both));
+  });
+
+  it("passes anything but an object through JSON.stringify", () => {
+    for (const body of [null, 1, "s", [1, 2], true]) expect(stringifyJson(body)).toBe(JSON.stringify(body));
+  });
+});
