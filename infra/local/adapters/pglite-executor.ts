@@ -32,11 +32,22 @@ interface JobContext {
   readonly id: number;
   readonly post: (message: ToWorker) => void;
   readonly onMessage: (handler: Handler) => void;
-  /** Restarts the job's own worker (if it is still the current one); never a successor's. */
-  readonly abandon: () => void;
+  /**
+   * The job failed while its statement still runs on the worker: the worker is asked to end it (`cancel`), and the
+   * next job starts once `ended` settles, or after {@link DRAIN_MS} with a fresh worker.
+   */
+  readonly drain: (ended: Promise<void>) => void;
   /** False once the job has ended (finished, failed or stopped): work left over from it is dropped. */
   readonly active: () => boolean;
 }
+
+/**
+ * How long a failed statement's worker may take to end it after a `cancel` (it finishes the page it is fetching)
+ * before it is restarted. A restart costs the next caller a fresh worker (about a second, several on a loaded
+ * machine): the thirty-ninth outside attack slowed another caller's reads 300-fold with cheap statements that
+ * failed on the main thread (`'1e400'::json`, a row past its limit), each of which restarted the worker.
+ */
+const DRAIN_MS = 1_000;
 
 /**
  * The worker's young generation, MB (two 8 MB semi-spaces and their large objects): as `npm start`'s
@@ -51,6 +62,25 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new UnavailableError("database_unavailable", message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether `promise` settles within `ms` (a rejection counts as settled). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Options of the embedded executor. */
@@ -101,6 +131,8 @@ export class PgliteExecutor implements SqlExecutor {
   private readonly waiting = new Map<string, Job[]>();
   private running: Job | undefined;
   private spare: Worker | undefined;
+  /** Workers being terminated: a new worker opens the data directory only once they have ended. */
+  private stopping: Promise<unknown> = Promise.resolve();
   private lastOwner: string | undefined;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
@@ -123,15 +155,29 @@ export class PgliteExecutor implements SqlExecutor {
     return this.serialized(
       request.timeoutMs,
       request.caller ?? "",
-      ({ id, post, onMessage, abandon, active }) => {
+      ({ id, post, onMessage, drain, active }) => {
         const started = performance.now();
         let columns: WorkerField[] = [];
         let weights: number[] | undefined;
         let budget: PageBudget | undefined;
         let pending: Promise<void> = Promise.resolve();
+        let markEnded: () => void = () => undefined;
+        const ended = new Promise<void>((resolve) => (markEnded = resolve));
         return new Promise<ExecuteSummary>((resolve, reject) => {
           const fail = (error: unknown): void => reject(error);
+          let cancelled = false;
+          // The result failed here (a limit, a value, the sink): the caller is answered now, and the worker ends
+          // the statement as it ends any other and keeps running.
+          const cancel = (error: unknown): void => {
+            fail(error);
+            if (cancelled) return;
+            cancelled = true;
+            post({ type: "cancel", id });
+            drain(ended);
+          };
           onMessage((message) => {
+            if (message.type === "done" || message.type === "failed" || message.type === "cancelled")
+              markEnded();
             try {
               if (message.type === "columns") {
                 columns = message.fields;
@@ -168,13 +214,9 @@ export class PgliteExecutor implements SqlExecutor {
                 const error = queryFailure(message.sqlstate);
                 pending = pending.then(() => fail(error));
               }
-              pending = pending.catch((error: unknown) => {
-                fail(error);
-                abandon();
-              });
+              pending = pending.catch(cancel);
             } catch (error) {
-              fail(error);
-              abandon();
+              cancel(error);
             }
           });
           post({
@@ -410,6 +452,7 @@ export class PgliteExecutor implements SqlExecutor {
       let timer: NodeJS.Timeout | undefined;
       let stopped: ((error: Error) => void) | undefined;
       let ended = false;
+      let draining: Promise<void> | undefined;
       const deadline = new Promise<never>((_, reject) => {
         stopped = (error) => {
           ended = true;
@@ -443,7 +486,9 @@ export class PgliteExecutor implements SqlExecutor {
             id,
             post: (m) => worker.postMessage(m),
             onMessage: (h) => this.handlers.set(id, h),
-            abandon: () => this.restart(worker),
+            drain: (statementEnded) => {
+              draining ??= statementEnded;
+            },
             active: () => !ended,
           }),
           deadline,
@@ -453,6 +498,12 @@ export class PgliteExecutor implements SqlExecutor {
         ended = true;
         clearTimeout(timer);
         clearTimeout(spareTimer);
+        if (draining !== undefined && this.worker === worker && !(await settlesWithin(draining, DRAIN_MS))) {
+          this.options.logger.warn("a failed statement did not end in time; restarting the database worker", {
+            drainMs: DRAIN_MS,
+          });
+          this.restart(worker);
+        }
         if (onExit !== undefined) worker.off("exit", onExit);
         this.handlers.delete(id);
       }
@@ -471,7 +522,7 @@ export class PgliteExecutor implements SqlExecutor {
       this.worker = undefined;
       this.ready = undefined;
     }
-    void worker.terminate();
+    this.stopping = Promise.allSettled([this.stopping, worker.terminate()]);
   }
 
   private ensureReady(): Promise<void> {
@@ -479,13 +530,12 @@ export class PgliteExecutor implements SqlExecutor {
     return this.ready;
   }
 
-  private newWorker(spare: boolean): Worker {
+  private newWorker(): Worker {
     return new Worker(new URL("./pglite-worker-boot.mjs", import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       workerData: {
         entry: new URL("./pglite-worker.ts", import.meta.url).href,
         dataDir: this.options.dataDir,
-        spare,
       },
     });
   }
@@ -496,7 +546,7 @@ export class PgliteExecutor implements SqlExecutor {
    */
   private prepareSpare(): void {
     if (this.spare !== undefined || this.closed) return;
-    const spare = this.newWorker(true);
+    const spare = this.newWorker();
     spare.once("exit", () => {
       if (this.spare === spare) this.spare = undefined;
     });
@@ -507,8 +557,9 @@ export class PgliteExecutor implements SqlExecutor {
   private spawn(): Promise<void> {
     const spare = this.spare;
     this.spare = undefined;
-    const worker = spare ?? this.newWorker(false);
-    if (spare !== undefined) spare.postMessage({ type: "open" });
+    const worker = spare ?? this.newWorker();
+    // Opened once every worker before it has ended: two PGlite instances must never share a data directory.
+    void this.stopping.then(() => worker.postMessage({ type: "open" }));
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       const onError = (error: unknown): void => {

@@ -22,6 +22,11 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
   /** Credit for one more page of the running execution (flow control). */
   z.object({ type: z.literal("ack"), id: z.number() }),
   /**
+   * Ends the running execution early (its result already failed on the main thread): the worker fetches no more,
+   * ends the statement as it ends any other and answers `cancelled`, so the worker is kept rather than restarted.
+   */
+  z.object({ type: z.literal("cancel"), id: z.number() }),
+  /**
    * A read-only query whose whole (small) result is returned: catalog, EXPLAIN. `before`: the executor's own
    * statements run first in the same transaction (an estimate's SET LOCAL and PREPARE).
    */
@@ -51,6 +56,7 @@ export type FromWorker =
   | { type: "columns"; id: number; fields: WorkerField[] }
   | { type: "rows"; id: number; rows: (string | null)[][] }
   | { type: "done"; id: number; rowCount: number; truncated: boolean }
+  | { type: "cancelled"; id: number }
   | { type: "result"; id: number; fields: WorkerField[]; rows: (string | null)[][] }
   | {
       type: "failed";

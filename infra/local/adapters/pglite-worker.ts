@@ -1,6 +1,8 @@
 // The PGlite worker thread: owns the embedded database so a long statement never blocks the gateway's event loop.
 
 import { randomBytes } from "node:crypto";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
 import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
@@ -19,12 +21,32 @@ for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
 for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
 
 const send = (message: FromWorker): void => port.postMessage(message);
-// A spare worker loads its code ahead of need and opens the database only when the executor hands it over.
-if ((workerData as { spare?: boolean }).spare === true)
-  await new Promise<void>((resolve) => port.once("message", () => resolve()));
+// A worker loads its code, then opens the database when the executor says so: a spare loads ahead of need, and
+// no worker opens the data directory before the one it replaces has ended.
+await new Promise<void>((resolve) => port.once("message", () => resolve()));
+const dataDir = (workerData as { dataDir: string }).dataDir;
+
+/**
+ * Removes what a statement stopped with its worker left in `base/pgsql_tmp` (a sort or hash spilled to disk; a
+ * 1.2 GB leftover in the thirty-ninth outside attack). PostgreSQL clears them when its server starts and PGlite
+ * does not, so every open does: the executor opens a worker only once the one before it has ended.
+ */
+function removeTemporaryFiles(): void {
+  const dir = join(dataDir, "base", "pgsql_tmp");
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (name.startsWith("pgsql_tmp")) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+removeTemporaryFiles();
 const started = Date.now();
 const db = await PGlite.create({
-  dataDir: (workerData as { dataDir: string }).dataDir,
+  dataDir,
   parsers: textParsers,
 });
 await db.exec(SESSION_SETTINGS_SQL);
@@ -34,6 +56,8 @@ for (const key of Object.keys(installed)) installed[key] = identity;
 
 let credits = 0;
 let waiter: (() => void) | undefined;
+/** The execution the executor asked to end early. */
+let cancelled: number | undefined;
 let queue: Promise<void> = Promise.resolve();
 
 /**
@@ -102,6 +126,7 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
     // Pages sized by their text too (shared/sql/page-sizing.ts): wide rows make small pages.
     let pageRows = firstPageRows(message.pageSize);
     for (;;) {
+      if (cancelled === message.id) break;
       const want = Math.min(pageRows, message.maxRows - rowCount + 1);
       const page = await db.query<(string | null)[]>(`FETCH ${want} FROM phigate_cursor`, [], {
         rowMode: "array",
@@ -118,13 +143,18 @@ async function execute(message: Extract<ToWorker, { type: "execute" }>): Promise
       }
       if (rows.length > 0) {
         await waitForCredit();
+        if (cancelled === message.id) break;
         send({ type: "rows", id: message.id, rows });
         rowCount += rows.length;
       }
       if (truncated || page.rows.length < want) break;
     }
     await endStatement();
-    send({ type: "done", id: message.id, rowCount, truncated });
+    send(
+      cancelled === message.id
+        ? { type: "cancelled", id: message.id }
+        : { type: "done", id: message.id, rowCount, truncated },
+    );
   } catch (error) {
     await endStatement();
     send({ type: "failed", id: message.id, sqlstate: sqlstateOf(error) });
@@ -166,7 +196,9 @@ port.on("message", (raw: unknown) => {
     return;
   }
   const message = parsed.data;
-  if (message.type === "ack") {
+  if (message.type === "ack" || message.type === "cancel") {
+    // A cancel wakes an execution waiting for credit, which then sees it and stops.
+    if (message.type === "cancel") cancelled = message.id;
     credits++;
     waiter?.();
     waiter = undefined;

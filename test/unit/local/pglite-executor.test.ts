@@ -1,6 +1,6 @@
 // The embedded executor: read-only for real, row caps, paging, value decoding, and a timeout that really stops a statement.
 
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +125,80 @@ describe("PgliteExecutor", () => {
     }
     expect((await collect(executor, { sql: "SELECT 1 AS one" })).rows).toEqual([[1]]);
   }, 60_000);
+
+  describe("a statement whose result fails on the main thread", () => {
+    // Counts the worker's opens: each one after the first is a restart, which the next caller would wait for.
+    const opens: string[] = [];
+    const warnings: string[] = [];
+    const logger = {
+      ...silentLogger,
+      info: (message: string) => void opens.push(message),
+      warn: (message: string) => void warnings.push(message),
+    };
+    let own: PgliteExecutor;
+    beforeAll(async () => {
+      await mkdir(join(dir, "pgdata-cancel", "base", "pgsql_tmp"), { recursive: true });
+      // What a statement stopped mid-spill leaves behind; the next open must clear it.
+      await writeFile(join(dir, "pgdata-cancel", "base", "pgsql_tmp", "pgsql_tmp42.0"), "spilled");
+      own = await PgliteExecutor.start({ dataDir: join(dir, "pgdata-cancel"), logger });
+    });
+    afterAll(async () => {
+      await own.close();
+    });
+
+    it("clears temporary files a stopped statement left when the database opens", async () => {
+      expect(await readdir(join(dir, "pgdata-cancel", "base", "pgsql_tmp"))).toEqual([]);
+    });
+
+    it("ends it on the worker, which keeps running: no restart for the next caller to wait for", async () => {
+      const before = opens.filter((m) => m === "embedded database ready").length;
+      const cases: [string, string][] = [
+        [`SELECT repeat('x', ${MAX_ROW_CHARS + 1})`, "row_too_large"],
+        // Failed on a later page, while the worker is reading ahead.
+        [
+          "SELECT (CASE WHEN g = 3000 THEN '1e400' ELSE '1' END)::json FROM generate_series(1, 100000) g",
+          "value_not_representable",
+        ],
+      ];
+      for (const [sql, code] of cases) {
+        const error = await collect(own, { sql, pageSize: 1_000, maxRows: 200_000, timeoutMs: 30_000 }).catch(
+          (e: unknown) => e,
+        );
+        expect((error as QueryFailedError).code).toBe(code);
+        expect(
+          (await collect(own, { sql: "SELECT count(*)::int FROM generate_series(1, 10)" })).rows,
+        ).toEqual([[10]]);
+      }
+      expect(opens.filter((m) => m === "embedded database ready").length).toBe(before);
+      expect(warnings).toEqual([]);
+    }, 60_000);
+
+    it("restarts the worker when the statement does not end within its drain bound, and answers the real error", async () => {
+      const before = opens.filter((m) => m === "embedded database ready").length;
+      // The first page arrives at once; the next one sleeps, so the worker cannot see the cancel for 20 s.
+      const error = await own
+        .execute(
+          {
+            sql: "SELECT g, CASE WHEN g > 128 THEN pg_sleep(20) END FROM generate_series(1, 1000) g",
+            params: [],
+            timeoutMs: 60_000,
+            maxRows: 5_000,
+            pageSize: 1_000,
+          },
+          {
+            columns: () => undefined,
+            rows: () => {
+              throw new QueryFailedError("value_not_representable", "the sink refused the page");
+            },
+          },
+        )
+        .catch((e: unknown) => e);
+      expect((error as QueryFailedError).message).toBe("the sink refused the page");
+      expect(warnings).toEqual(["a failed statement did not end in time; restarting the database worker"]);
+      expect((await collect(own, { sql: "SELECT 2 AS two" })).rows).toEqual([[2]]);
+      expect(opens.filter((m) => m === "embedded database ready").length).toBe(before + 1);
+    }, 60_000);
+  });
 
   it("runs statements read-only whatever they are", async () => {
     const error = await collect(executor, { sql: "SELECT id FROM t FOR UPDATE" }).catch((e: unknown) => e);
