@@ -190,7 +190,7 @@ export class PgliteExecutor implements SqlExecutor {
                 }));
                 pending = pending.then(() => sink.columns(meta));
               } else if (message.type === "rows") {
-                // A page past a limit fails the statement before anything of it is decoded (the worker restarts).
+                // A page past a limit fails the statement before anything of it is decoded (the worker ends it: cancel).
                 weights ??= columnWeights(columns.map((c) => c.typeOid));
                 budget ??= new PageBudget(weights);
                 const overLimit = budget.addPage(message.rows);
