@@ -130,10 +130,14 @@ describe("PgliteExecutor", () => {
     // Counts the worker's opens: each one after the first is a restart, which the next caller would wait for.
     const opens: string[] = [];
     const warnings: string[] = [];
+    const drainBounds: number[] = [];
     const logger = {
       ...silentLogger,
       info: (message: string) => void opens.push(message),
-      warn: (message: string) => void warnings.push(message),
+      warn: (message: string, fields?: Record<string, unknown>) => {
+        warnings.push(message);
+        if (typeof fields?.drainMs === "number") drainBounds.push(fields.drainMs);
+      },
     };
     let own: PgliteExecutor;
     beforeAll(async () => {
@@ -197,6 +201,40 @@ describe("PgliteExecutor", () => {
       expect(warnings).toEqual(["a failed statement did not end in time; restarting the database worker"]);
       expect((await collect(own, { sql: "SELECT 2 AS two" })).rows).toEqual([[2]]);
       expect(opens.filter((m) => m === "embedded database ready").length).toBe(before + 1);
+    }, 60_000);
+
+    it("never drains past the statement's deadline (the fortieth outside attack: up to 1 s after it)", async () => {
+      warnings.length = 0;
+      drainBounds.length = 0;
+      const timeoutMs = 1_500;
+      // The sink fails 100 ms before the deadline, at the earliest; the page fetched ahead sleeps 20 s.
+      const error = await own
+        .execute(
+          {
+            sql: "SELECT g, CASE WHEN g > 128 THEN pg_sleep(20) END FROM generate_series(1, 1000) g",
+            params: [],
+            timeoutMs,
+            maxRows: 5_000,
+            pageSize: 1_000,
+          },
+          {
+            columns: () => undefined,
+            rows: async () => {
+              await new Promise((resolve) => setTimeout(resolve, timeoutMs - 100));
+              throw new QueryFailedError("value_not_representable", "the sink refused the page");
+            },
+          },
+        )
+        .catch((e: unknown) => e);
+      // On a loaded machine the deadline may come first (a timeout); either way the worker never runs past it.
+      if ((error as QueryFailedError).code === "statement_timeout") {
+        expect(warnings).toEqual(["statement exceeded its timeout; restarting the database worker"]);
+      } else {
+        expect((error as QueryFailedError).message).toBe("the sink refused the page");
+        expect(warnings).toEqual(["a failed statement did not end in time; restarting the database worker"]);
+        expect(drainBounds[0]).toBeLessThan(100);
+      }
+      expect((await collect(own, { sql: "SELECT 3 AS three" })).rows).toEqual([[3]]);
     }, 60_000);
   });
 
