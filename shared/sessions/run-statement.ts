@@ -8,7 +8,7 @@ import { maskInSlices } from "#shared/masking/page-slices.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
 import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam, StoredObject } from "#shared/ports.ts";
-import { stringifyJson, withJsonText } from "#shared/serialized-json.ts";
+import { withJsonText } from "#shared/serialized-json.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ResultWriter } from "#shared/sessions/result-writer.ts";
@@ -217,9 +217,6 @@ export async function loadStoredResult(deps: SessionDeps, record: SessionRecord)
   // The document is `JSON.stringify({columns, rows})` (ResultWriter), checked against its digest above: a reply
   // carrying these rows writes their stored text rather than serializing them again.
   const prefix = `{"columns":${JSON.stringify(stored.columns)},"rows":`;
-  if (text.startsWith(prefix) && text.endsWith("}")) {
-    withJsonText(parsed.rows, text.slice(prefix.length, -1));
-    withJsonText(result, stringifyJson(result));
-  }
+  if (text.startsWith(prefix) && text.endsWith("}")) withJsonText(parsed.rows, text.slice(prefix.length, -1));
   return result;
 }

@@ -4,6 +4,7 @@ import { NotFoundError } from "#shared/errors.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import { SESSION_ID_PATTERN } from "#shared/ids.ts";
 import { hasRole } from "#shared/policy/roles.ts";
+import { stringifyJson, withJsonText } from "#shared/serialized-json.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import { type SessionRecord, TERMINAL_STATUSES } from "#shared/sessions/record.ts";
 import { type CompletedResult, loadStoredResult } from "#shared/sessions/run-statement.ts";
@@ -133,7 +134,9 @@ export async function getSession(
     ...(record.error === null ? {} : { error: { code: record.error.code, message: record.error.message } }),
   };
   if (visible.access === "requester" && record.status === "completed" && record.result !== null) {
-    return { ...view, result: await loadStoredResult(deps, record) };
+    // Nested here, so the result is recorded with its text (its rows' own, stored text spliced in) for the reply.
+    const result = await loadStoredResult(deps, record);
+    return { ...view, result: withJsonText(result, stringifyJson(result)) };
   }
   return view;
 }

@@ -163,8 +163,8 @@ export class PgliteExecutor implements SqlExecutor {
         let weights: number[] | undefined;
         let budget: PageBudget | undefined;
         let pending: Promise<void> = Promise.resolve();
-        let markEnded: () => void = () => undefined;
-        const ended = new Promise<void>((resolve) => (markEnded = resolve));
+        let markWorkerDone: () => void = () => undefined;
+        const workerDone = new Promise<void>((resolve) => (markWorkerDone = resolve));
         return new Promise<ExecuteSummary>((resolve, reject) => {
           const fail = (error: unknown): void => reject(error);
           let cancelled = false;
@@ -175,11 +175,11 @@ export class PgliteExecutor implements SqlExecutor {
             if (cancelled) return;
             cancelled = true;
             post({ type: "cancel", id });
-            drain(ended);
+            drain(workerDone);
           };
           onMessage((message) => {
             if (message.type === "done" || message.type === "failed" || message.type === "cancelled")
-              markEnded();
+              markWorkerDone();
             try {
               if (message.type === "columns") {
                 columns = message.fields;
@@ -539,7 +539,11 @@ export class PgliteExecutor implements SqlExecutor {
       this.worker = undefined;
       this.ready = undefined;
     }
-    this.stopping = Promise.allSettled([this.stopping, worker.terminate()]);
+    // Settles to nothing, so a long-lived executor's restarts do not chain their results together.
+    this.stopping = Promise.all([this.stopping, worker.terminate()]).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private ensureReady(): Promise<void> {
