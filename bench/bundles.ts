@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { type BuildOptions, type BuildResult, build } from "esbuild";
+import { POLICY_STATE_PK } from "#infra/aws/adapters/dynamo-log-items.ts";
 import { type FunctionDefinition, loadFunctions } from "#infra/aws/functions.ts";
 import {
   BUNDLED_POLICY_FILE,
@@ -164,28 +165,61 @@ export async function bundleFunction(
   return result;
 }
 
+/** How the AWS stand-in answers. */
+export interface AwsStubOptions {
+  /** Delay before each answer, to see what a start waits on when its calls cross a real network. */
+  readonly latencyMs?: number;
+  /**
+   * The policy the chain already records, as after a function's first start under it: the policy-state read answers
+   * with it, so a start makes only the calls a later container makes. Without it every start is a first deploy.
+   */
+  readonly recorded?: { readonly name: string; readonly digest: string };
+}
+
 /** A local stand-in for every AWS endpoint a function calls while composing; close it when done. */
-export async function startAwsStub(): Promise<{ readonly endpoint: string; close(): void }> {
+export async function startAwsStub(
+  options: AwsStubOptions = {},
+): Promise<{ readonly endpoint: string; close(): void }> {
   // Functions that serve the log read the signing key's public half at start: the stub answers with a fresh one.
   const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
     type: "spki",
     format: "der",
   });
+  const { recorded } = options;
+  const answerTo = (target: string | string[] | undefined, body: string): string => {
+    if (target === "TrentService.GetPublicKey")
+      return JSON.stringify({
+        KeyId: "bench",
+        KeySpec: "ECC_NIST_P256",
+        KeyUsage: "SIGN_VERIFY",
+        SigningAlgorithms: ["ECDSA_SHA_256"],
+        PublicKey: signingKey.toString("base64"),
+      });
+    if (
+      recorded !== undefined &&
+      target === "DynamoDB_20120810.GetItem" &&
+      (JSON.parse(body) as { Key?: { pk?: { S?: string } } }).Key?.pk?.S === POLICY_STATE_PK
+    )
+      return JSON.stringify({
+        Item: {
+          pk: { S: POLICY_STATE_PK },
+          sk: { N: "0" },
+          policyName: { S: recorded.name },
+          policyDigest: { S: recorded.digest },
+          changes: { N: "1" },
+        },
+      });
+    return "{}";
+  };
   const stub = createServer((request, response) => {
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      response.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
-      response.end(
-        request.headers["x-amz-target"] === "TrentService.GetPublicKey"
-          ? JSON.stringify({
-              KeyId: "bench",
-              KeySpec: "ECC_NIST_P256",
-              KeyUsage: "SIGN_VERIFY",
-              SigningAlgorithms: ["ECDSA_SHA_256"],
-              PublicKey: signingKey.toString("base64"),
-            })
-          : "{}",
-      );
+      const body = answerTo(request.headers["x-amz-target"], Buffer.concat(chunks).toString("utf8"));
+      setTimeout(() => {
+        response.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+        response.end(body);
+      }, options.latencyMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => stub.listen(0, "127.0.0.1", resolve));
