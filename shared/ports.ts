@@ -135,9 +135,14 @@ export interface SessionStore {
   /**
    * Records that the host enforces `policy` from now on: appends a policy-change entry (who, the policy before and
    * this one) unless the last one the chain records already names this digest. Returns the record appended, or
-   * undefined when nothing changed.
+   * undefined when nothing changed. With `archived`, nothing is appended before it settles, and nothing at all if it
+   * fails: the chain never names a policy whose text is not archived (reading what the chain records may overlap it).
    */
-  recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined>;
+  recordPolicy(
+    policy: PolicyRef,
+    by: PolicyChanger,
+    archived?: Promise<unknown>,
+  ): Promise<PolicyChangeRecord | undefined>;
 }
 
 /** Where a stored object is, and what it is. */

@@ -378,15 +378,24 @@ export async function composeFunction(
         : undefined,
   };
   // The policy is archived while the dependencies are built (they don't depend on it); either failing fails the start.
-  const [deps] = await Promise.all([
-    createAwsDeps(config, policy, clients, logger, parts),
-    can.policyArchive === "write" ? policyArchiveOf(config, clients).put(policy.text) : undefined,
-  ]);
-  // A function that decides under its bundled policy records it in the chain; a new one is an entry of its own.
-  if (can.policyArchive === "write" && can.sessions === "write") {
-    const by = functionPolicyChanger(functionId, config.policyFile, options.env ?? process.env);
-    await deps.sessions.recordPolicy({ name: policy.document.name, digest: policy.digest }, by);
-  }
+  const archived =
+    can.policyArchive === "write"
+      ? policyArchiveOf(config, clients).put(policy.text)
+      : Promise.resolve(undefined);
+  // Awaited below; this only keeps a put that fails while the dependencies are built from being reported unhandled.
+  archived.catch(() => {});
+  const deps = await createAwsDeps(config, policy, clients, logger, parts);
+  // A function that decides under its bundled policy records it in the chain (a new one is an entry of its own): the
+  // chain is read while the put runs, and written, when the policy is new, only once the text is archived.
+  const recorded =
+    can.policyArchive === "write" && can.sessions === "write"
+      ? deps.sessions.recordPolicy(
+          { name: policy.document.name, digest: policy.digest },
+          functionPolicyChanger(functionId, config.policyFile, options.env ?? process.env),
+          archived,
+        )
+      : undefined;
+  await Promise.all([archived, recorded]);
   logger.info("function composed", { function: functionId, policyDigest: policy.digest });
   return { config, deps, logger, clients };
 }

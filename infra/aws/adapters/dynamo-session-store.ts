@@ -186,12 +186,18 @@ export class DynamoSessionStore implements SessionStore {
    * Functions starting together race on the state item (policy changes are rare): one appends, the others find the
    * policy recorded when they retry.
    */
-  async recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+  async recordPolicy(
+    policy: PolicyRef,
+    by: PolicyChanger,
+    archived?: Promise<unknown>,
+  ): Promise<PolicyChangeRecord | undefined> {
     const maxAttempts = this.options.maxAttempts ?? 10;
     for (let attempt = 1; ; attempt++) {
       const state = await this.getItem(keys.policyState());
       const current = policyOf(state) ?? policyOf(await this.getItem(keys.head()));
       if (current?.digest === policy.digest) return undefined;
+      // The state read above may be stale by now; the transaction's condition on it decides, as for any race.
+      await archived;
       const record = policyChangeRecordSchema.parse(policyChange(current ?? null, policy, by));
       const changes = Number(state?.changes?.N ?? "0");
       const statePut: TransactWriteItem = {

@@ -146,7 +146,12 @@ export class FileSessionStore implements SessionStore {
     return (await this.enqueue({ kind: "update", record })).record as SessionRecord;
   }
 
-  async recordPolicy(policy: PolicyRef, by: PolicyChanger): Promise<PolicyChangeRecord | undefined> {
+  async recordPolicy(
+    policy: PolicyRef,
+    by: PolicyChanger,
+    archived?: Promise<unknown>,
+  ): Promise<PolicyChangeRecord | undefined> {
+    await archived;
     const record = policyChangeRecordSchema.parse(policyChange(null, policy, by));
     return (await this.enqueue({ kind: "policy", record })).record as PolicyChangeRecord | undefined;
   }

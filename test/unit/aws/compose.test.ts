@@ -365,6 +365,75 @@ describe("serveRoute", () => {
     await expect(compose(() => Promise.reject(new Error("no parser")))).rejects.toThrow("no parser");
   });
 
+  it("reads the chain while the policy is archived, and records a new policy only once its text is", async () => {
+    const sqlPart: SqlParts = {
+      client: () => new RDSDataClient({ region: "eu-west-1" }),
+      executor: () => ({
+        execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+        estimateRows: async () => 0,
+        loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+        close: async () => {},
+      }),
+      analyzer: async () => ({
+        analyze: async () => Promise.reject(new Error("unused")),
+        catalog: async () => Promise.reject(new Error("unused")),
+      }),
+    };
+    const compose = () =>
+      serveRoute(
+        postQueryRoute,
+        { secrets: secretsPart, workflow: workflowPart, sql: sqlPart },
+        { env: env("post-query", queryEnv), bundleDir, logger: silentLogger },
+      );
+    const policyWrites = () =>
+      dynamo
+        .commandCalls(TransactWriteItemsCommand)
+        .filter((c) => JSON.stringify(c.args[0].input).includes(policyDigest));
+    // The put is held until the chain has been read: read only after the put, as before, the two wait for each
+    // other. The breaker only turns that deadlock into a failure that says why (generous: not a timing limit).
+    let chainRead = () => {};
+    const read = new Promise<void>((resolve) => {
+      chainRead = resolve;
+    });
+    const readFirst = Promise.race([
+      read,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the chain was read only after the archive put")), 20_000).unref(),
+      ),
+    ]);
+    readFirst.catch(() => undefined);
+    dynamo.on(GetItemCommand).callsFake((input: GetItemCommandInput) => {
+      chainRead();
+      return table.getItem(input);
+    });
+    let puts = 0;
+    s3.on(PutObjectCommand).callsFake(async () => {
+      puts++;
+      await readFirst;
+      await new Promise((resolve) => setImmediate(resolve));
+      // Nothing names the policy before its text is archived.
+      expect(policyWrites()).toHaveLength(0);
+      return {};
+    });
+    await compose();
+    expect(puts).toBe(1);
+    expect(policyWrites()).toHaveLength(1);
+
+    // A failed put fails the start and records nothing, even for a policy the chain has not seen.
+    table = new FakeTable();
+    dynamo.resetHistory();
+    puts = 0;
+    s3.on(PutObjectCommand).callsFake(async () => {
+      puts++;
+      await readFirst;
+      throw new Error("archive unavailable");
+    });
+    await expect(compose()).rejects.toThrow();
+    expect(puts).toBe(1);
+    expect(dynamo.commandCalls(GetItemCommand).length).toBeGreaterThan(0);
+    expect(policyWrites()).toHaveLength(0);
+  });
+
   it("serves a stored session through the DynamoDB and S3 adapters to its requester", async () => {
     const idp = await createTestIssuer("https://token.actions.githubusercontent.com/");
     const config = lambdaConfigFromEnv(env("get-session"), entryOf("get-session"));

@@ -1,6 +1,6 @@
 // Policy changes on the DynamoDB chain: an entry of their own, recorded once however many functions start together.
 
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
@@ -64,5 +64,24 @@ describe("DynamoSessionStore.recordPolicy", () => {
       entries.map((e) => (isPolicyChange(e.record) ? `policy ${e.record.to.digest[0]}` : "session")),
     ).toEqual(["policy a", "session", "policy b"]);
     expect(by.name).toBe("phigate-post-query:7");
+  });
+
+  it("reads the chain before the policy's archiving settles, writes after it, and not at all if it failed", async () => {
+    let archive = (): void => {};
+    const archived = new Promise<void>((resolve) => {
+      archive = resolve;
+    });
+    const recording = store().recordPolicy(demo, by, archived);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(dynamo.commandCalls(GetItemCommand).length).toBeGreaterThan(0);
+    expect(dynamo.commandCalls(TransactWriteItemsCommand)).toHaveLength(0);
+    archive();
+    expect(await recording).toMatchObject({ to: demo });
+    await expect(store().recordPolicy(weaker, by, Promise.reject(new Error("no archive")))).rejects.toThrow(
+      "no archive",
+    );
+    expect(dynamo.commandCalls(TransactWriteItemsCommand)).toHaveLength(1);
+    // A policy the chain already names needs no archiving to finish: nothing is written either way.
+    expect(await store().recordPolicy(demo, by, new Promise(() => {}))).toBeUndefined();
   });
 });

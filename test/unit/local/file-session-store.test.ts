@@ -19,6 +19,7 @@ import { FileSessionStore, JournalCorruptError } from "#infra/local/adapters/fil
 import { ConflictError } from "#shared/errors.ts";
 import type { ChainEntry } from "#shared/ports.ts";
 import { verifyChain } from "#shared/sessions/chain.ts";
+import { localPolicyChanger } from "#shared/sessions/policy-change.ts";
 import { type SessionRecord, transition } from "#shared/sessions/record.ts";
 import { sampleRecord } from "#test/support/records.ts";
 
@@ -48,6 +49,26 @@ describe("FileSessionStore", () => {
     await expect(store.update(done)).rejects.toBeInstanceOf(ConflictError);
     expect((await store.get(record.sessionId))?.status).toBe("completed");
     expect(await store.get("ses_00000000000000000000000000")).toBeUndefined();
+    await store.close();
+  });
+
+  it("records a policy only once its archiving has settled, and not at all if it failed", async () => {
+    const store = await FileSessionStore.open({ directory: dir });
+    const policy = { name: "demo", digest: "a".repeat(64) };
+    const by = localPolicyChanger("policy.yaml");
+    let archive = (): void => {};
+    const archived = new Promise<void>((resolve) => {
+      archive = resolve;
+    });
+    const recording = store.recordPolicy(policy, by, archived);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await allEntries(store)).toHaveLength(0);
+    archive();
+    expect(await recording).toMatchObject({ to: policy });
+    await expect(
+      store.recordPolicy({ ...policy, digest: "b".repeat(64) }, by, Promise.reject(new Error("no archive"))),
+    ).rejects.toThrow("no archive");
+    expect((await allEntries(store)).map((e) => e.record)).toEqual([expect.objectContaining({ to: policy })]);
     await store.close();
   });
 
