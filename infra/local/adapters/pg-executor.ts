@@ -3,7 +3,13 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import Cursor from "pg-cursor";
-import { MaskingFailedError, PhigateError, RateLimitedError, UnavailableError } from "#shared/errors.ts";
+import {
+  MaskingFailedError,
+  PhigateError,
+  QueryFailedError,
+  RateLimitedError,
+  UnavailableError,
+} from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
@@ -18,6 +24,7 @@ import {
   columnWeights,
   firstPageRows,
   handOnInRuns,
+  MAX_ROW_CHARS,
   nextPageRows,
   PageBudget,
   pageRuns,
@@ -33,6 +40,7 @@ import { QUIET_LOG_SETTINGS } from "#shared/sql/quiet-log-settings.ts";
 import { queryFailure } from "#shared/sql/sqlstate.ts";
 import type { Catalog, Row } from "#shared/sql/types.ts";
 import { decodeRowsInPlace, SESSION_SETTINGS_OPTIONS, typeName } from "#shared/sql/values.ts";
+import { guardMessageSizes, type OversizedMessage } from "./pg-frame-guard.ts";
 
 /** Every value as PostgreSQL's text; decoding happens in one place (shared/sql/values.ts). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -145,6 +153,19 @@ function decoded(page: (string | null)[][], oids: readonly number[]): Row[] {
   }
 }
 
+/** What a statement whose connection was closed at an oversized message fails with. */
+function oversizedFailure(message: OversizedMessage): QueryFailedError {
+  if (message.type === "D")
+    return new QueryFailedError(
+      "row_too_large",
+      `a result row is larger than the gateway takes (${MAX_ROW_CHARS / 1024} Ki characters); it was refused before it was read`,
+    );
+  return new QueryFailedError(
+    "query_failed",
+    "the statement failed, and the database's answer about it was larger than the gateway reads",
+  );
+}
+
 function failure(error: unknown): Error {
   if (error instanceof PhigateError) return error;
   return queryFailure(sqlstateOf(error));
@@ -160,6 +181,8 @@ export class PgExecutor implements SqlExecutor {
   /** The quiet-log settings this role may apply (probed once; the rest are reported at start). */
   private quiet: Promise<readonly (readonly [string, string])[]> | undefined;
   private readonly callers = new Map<string, CallerSlots>();
+  /** How to fail the work on each checked-out connection when the server sends a message past its bound. */
+  private readonly oversized = new Map<pg.PoolClient, (error: Error) => void>();
 
   constructor(private readonly options: PgExecutorOptions) {
     this.pool = new pg.Pool({
@@ -170,6 +193,21 @@ export class PgExecutor implements SqlExecutor {
       application_name: "phigate",
     });
     this.pool.on("error", () => options.logger.warn("an idle database connection failed"));
+    // Every message's length is checked from its header, before node-postgres buffers it: a cell too large for a
+    // string threw inside the socket's handler and ended the process (the forty-first outside attack).
+    this.pool.on("connect", (client) => {
+      const socket = client.connection.stream;
+      guardMessageSizes(socket, (message) => {
+        options.logger.warn("the database sent a message past its bound; closing its connection", {
+          type: message.type,
+          length: message.length,
+        });
+        // The connection's end is expected here, not an error event nobody would hear.
+        client.on("error", () => undefined);
+        socket.destroy();
+        this.oversized.get(client)?.(oversizedFailure(message));
+      });
+    });
   }
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
@@ -427,6 +465,10 @@ export class PgExecutor implements SqlExecutor {
       deadline = reject;
     });
     outlived.catch(() => undefined);
+    const refused = new Promise<never>((_, reject) => {
+      this.oversized.set(client, reject);
+    });
+    refused.catch(() => undefined);
     const watchdog = setTimeout(() => {
       destroyed = true;
       this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
@@ -444,11 +486,12 @@ export class PgExecutor implements SqlExecutor {
           ...settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
         ].join("; "),
       );
-      return await Promise.race([work(client), outlived]);
+      return await Promise.race([work(client), outlived, refused]);
     } catch (error) {
       if (destroyed) throw queryFailure("57014");
       throw failure(error);
     } finally {
+      this.oversized.delete(client);
       if (!destroyed) {
         // The next caller gets the connection as a new one, and only once this statement's transaction is rolled
         // back and its session reset: the answer waits for it, so nothing a statement set lives on anywhere after

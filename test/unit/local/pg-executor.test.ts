@@ -107,6 +107,48 @@ describeWithPostgres("PgExecutor", () => {
     expect(rows).toEqual([1]);
   });
 
+  it("refuses a row or an error message past its bound from the message's header, and replaces the connection (the forty-first outside attack)", async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const logger = {
+      ...silentLogger,
+      warn: (_: string, fields?: Record<string, unknown>) => void warnings.push(fields ?? {}),
+    };
+    const guarded = new PgExecutor({ connectionString: server.url, logger, poolSize: 1 });
+    try {
+      const run = (sql: string) =>
+        guarded
+          .execute(
+            { sql, params: [], timeoutMs: 30_000, maxRows: 10, pageSize: 100 },
+            { columns: () => undefined, rows: () => undefined },
+          )
+          .catch((e: unknown) => e);
+      // Past the row bound in any encoding (a character is at most 3 bytes of UTF-8 per UTF-16 unit).
+      const row = await run(`SELECT repeat('x', ${3 * MAX_ROW_CHARS + 64})`);
+      expect(row).toBeInstanceOf(QueryFailedError);
+      expect((row as QueryFailedError).code).toBe("row_too_large");
+      // PostgreSQL quotes the whole value in this error: 2 MB of it.
+      const error = await run("SELECT repeat('7', 2000000)::int");
+      expect(error).toBeInstanceOf(QueryFailedError);
+      expect((error as QueryFailedError).code).toBe("query_failed");
+      expect(warnings.map((w) => w.type)).toEqual(["D", "E"]);
+      // The rows just within the check (it cannot be sure below its bound) still meet the row limit as they arrive.
+      const counted = await run(`SELECT repeat('x', ${MAX_ROW_CHARS + 1})`);
+      expect((counted as QueryFailedError).code).toBe("row_too_large");
+      expect(warnings).toHaveLength(2);
+      const { rows } = await (async () => {
+        const got: Row[] = [];
+        await guarded.execute(
+          { sql: "SELECT 41", params: [], timeoutMs: 5_000, maxRows: 10, pageSize: 100 },
+          { columns: () => undefined, rows: (page) => void got.push(...page) },
+        );
+        return { rows: got };
+      })();
+      expect(rows).toEqual([[41]]);
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it("decodes and hands on a page of structured values in runs, the event loop running between them", async () => {
     const sizes: number[] = [];
     let turnedBetween = 0;
