@@ -10,6 +10,7 @@ import {
 } from "#shared/gateway-client/gateway-client.ts";
 import { errorResponse } from "#shared/http/error-response.ts";
 import { queryRequestOf } from "#shared/http/handlers/post-query.ts";
+import { ReadSlots } from "#shared/http/read-slots.ts";
 import type { Principal } from "#shared/identity/principal.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { describeCatalog } from "#shared/query/describe-catalog.ts";
@@ -17,6 +18,22 @@ import { submitQuery } from "#shared/query/submit-query.ts";
 import type { RequestContext } from "#shared/sessions/new-record.ts";
 import { storedRows } from "#shared/sessions/result-format.ts";
 import { getSession, MAX_WAIT_SECONDS, visibleRecord } from "#shared/sessions/session-view.ts";
+
+/**
+ * Stored results read at once by every remote MCP caller of this process, and how many reads may wait: a read holds
+ * the whole stored object, so their number bounds what these reads take (the forty-first outside attack ended the
+ * process with 45 concurrent ones). A read past both is refused, as a transport failure the tool reports.
+ */
+const resultReads = new ReadSlots(4, 64);
+
+/** `rows`, with `release` called once they are read to the end or left (a `for await` that breaks returns them). */
+async function* heldUntilDone<T>(rows: AsyncIterable<T>, release: () => void): AsyncGenerator<T> {
+  try {
+    yield* rows;
+  } finally {
+    release();
+  }
+}
 
 /** Who calls, as the route that received the request authenticated them. */
 export interface CoreCaller {
@@ -78,15 +95,27 @@ export class CoreGatewayClient implements GatewayClient {
     const stored = record.result;
     if (stored === null || (expectedSha256 !== undefined && stored.object.sha256 !== expectedSha256))
       throw new GatewayTransportError("bad_result", "the session's stored result is not the one answered");
-    const bytes = await this.deps.objects.get(stored.object.key);
-    if (bytes === undefined)
-      throw new GatewayTransportError("download_failed", "the stored result is no longer available");
-    if (sha256Hex(bytes) !== stored.object.sha256)
+    const release = await resultReads.acquire();
+    if (release === undefined)
       throw new GatewayTransportError(
-        "digest_mismatch",
-        "the stored result does not match its recorded digest",
+        "download_failed",
+        "too many stored results are being read; retry shortly",
       );
-    return { columns: stored.columns, rows: storedRows(bytes) };
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.deps.objects.get(stored.object.key);
+      if (bytes === undefined)
+        throw new GatewayTransportError("download_failed", "the stored result is no longer available");
+      if (sha256Hex(bytes) !== stored.object.sha256)
+        throw new GatewayTransportError(
+          "digest_mismatch",
+          "the stored result does not match its recorded digest",
+        );
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { columns: stored.columns, rows: heldUntilDone(storedRows(bytes), release) };
   }
 
   approvalLink(approvalId: string): string {

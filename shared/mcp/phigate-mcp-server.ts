@@ -75,16 +75,33 @@ async function guarded(work: () => Promise<Rendered>): Promise<CallToolResult> {
   }
 }
 
-async function shownRows(client: GatewayClient, result: QueryResult, maxRows: number): Promise<unknown[][]> {
-  if (result.resultUrl === undefined) return (result.rows ?? []).slice(0, maxRows);
-  const stream = await client.openResult(result.resultUrl, result.resultSha256);
-  const rows: unknown[][] = [];
-  if (maxRows === 0) return rows;
-  for await (const row of stream.rows) {
-    rows.push(row);
-    if (rows.length >= maxRows) break;
+/**
+ * The most characters of rows (as JSON) one answer shows: a model reads no more, and each answer's rows are held
+ * decoded, rendered and serialized again. Counted by rows, 100 rows of nested JSON values took ~140 MB per call,
+ * and 45 concurrent calls ended the gateway's process (the forty-first outside attack).
+ */
+export const MAX_SHOWN_CHARS = 256 * 1024;
+
+/** The first rows that fit both `maxRows` and {@link MAX_SHOWN_CHARS}; reading stops at the first that does not. */
+async function firstRowsWithin(rows: AsyncIterable<unknown[]> | Iterable<unknown[]>, maxRows: number) {
+  const shown: unknown[][] = [];
+  let chars = 0;
+  if (maxRows <= 0) return shown;
+  for await (const row of rows) {
+    chars += JSON.stringify(row).length;
+    if (chars > MAX_SHOWN_CHARS) break;
+    shown.push(row);
+    if (shown.length >= maxRows) break;
   }
-  return rows;
+  return shown;
+}
+
+async function shownRows(client: GatewayClient, result: QueryResult, maxRows: number): Promise<unknown[][]> {
+  if (result.resultUrl === undefined) return firstRowsWithin(result.rows ?? [], maxRows);
+  // A stored result opened is read (its read slot is given back when the reading ends), so none is opened for nothing.
+  if (maxRows <= 0) return [];
+  const stream = await client.openResult(result.resultUrl, result.resultSha256);
+  return firstRowsWithin(stream.rows, maxRows);
 }
 
 /**

@@ -60,7 +60,9 @@ export function renderResult(result: {
   const notes = [
     `Session ${result.sessionId}: ${result.rowCount} row(s)${result.truncated ? ", cut by the policy's row cap" : ""}.`,
     ...(shown < result.rowCount
-      ? [`Showing the first ${shown}; ask for fewer rows (a LIMIT, an aggregate) to see the rest here.`]
+      ? [
+          `Showing the first ${shown} (an answer shows a bounded number of rows and characters); ask for fewer or narrower rows (a LIMIT, an aggregate, fewer columns) to see the rest here.`,
+        ]
       : []),
     ...maskingLines(result.columns),
   ];

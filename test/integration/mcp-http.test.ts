@@ -91,6 +91,11 @@ describe("the remote MCP endpoint /mcp", () => {
     const stored = await gw.request("GET", `/v1/sessions/${largeId}`, { token });
     expect(stored.body.result.resultUrl).toMatch(/\/objects\//);
     expect(text(large)).toMatch(/\| 100 \| \d{4} \|/);
+    // Each read gives its slot back (a process reads four stored results at once): the sixth still reads.
+    for (let i = 0; i < 6; i++) {
+      const again = await call(client, "wait_for_approval", { sessionId: largeId, seconds: 0 });
+      expect(again.structuredContent).toMatchObject({ status: "completed", rowsShown: 100 });
+    }
   });
 
   it("answers a risky statement with its approval and link at once, then returns the result once approved", async () => {

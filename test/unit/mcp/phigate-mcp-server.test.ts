@@ -7,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { GatewayAnswer, GatewayClient, ResultStream } from "#shared/gateway-client/gateway-client.ts";
 import { principalKey } from "#shared/identity/principal.ts";
-import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
+import { createPhigateMcpServer, MAX_SHOWN_CHARS } from "#shared/mcp/phigate-mcp-server.ts";
 import { describeAccess } from "#shared/policy/describe-access.ts";
 import { parsePolicy } from "#shared/policy/load.ts";
 import { loadSqlParser } from "#shared/sql/parser.ts";
@@ -21,7 +21,15 @@ const COLUMNS = [
 ];
 
 /** A gateway client whose answers the test sets; unset routes answer 404. */
-function standIn(answers: { describe?: GatewayAnswer; query?: GatewayAnswer; rows?: number }): GatewayClient {
+function standIn(answers: {
+  describe?: GatewayAnswer;
+  query?: GatewayAnswer;
+  rows?: number;
+  /** The stored result's second column, per row (default a redaction). */
+  cell?: (row: number) => unknown;
+  /** Counts the stored rows read. */
+  read?: { rows: number };
+}): GatewayClient {
   const notFound = { status: 404, body: { error: { code: "not_found", message: "no such route" } } };
   return {
     postQuery: async () => answers.query ?? notFound,
@@ -30,7 +38,10 @@ function standIn(answers: { describe?: GatewayAnswer; query?: GatewayAnswer; row
     openResult: async (): Promise<ResultStream> => ({
       columns: COLUMNS,
       rows: (async function* () {
-        for (let i = 1; i <= (answers.rows ?? 0); i++) yield [i, "[REDACTED]"];
+        for (let i = 1; i <= (answers.rows ?? 0); i++) {
+          if (answers.read !== undefined) answers.read.rows++;
+          yield [i, answers.cell?.(i) ?? "[REDACTED]"];
+        }
       })(),
     }),
     approvalLink: (id) => `https://phigate.example/approvals/${id}`,
@@ -115,9 +126,43 @@ describe("the MCP server's tools", () => {
     );
     const result = await call(mcp, "query", { sql: "SELECT id, ssn FROM patients" });
     expect(result.structuredContent).toMatchObject({ rowCount: 250, rowsShown: 100 });
-    expect(textOf(result)).toContain("Showing the first 100;");
+    expect(textOf(result)).toContain("Showing the first 100 (");
     expect(textOf(result)).toContain("| 100 | [REDACTED] |");
     expect(textOf(result)).not.toContain("| 101 |");
+  });
+
+  it("shows no more than its characters' bound of wide rows, and reads no further (the forty-first outside attack)", async () => {
+    // Each row's JSON value decodes to 20,000 objects; 100 of them took ~140 MB per answer.
+    const wide = Array.from({ length: 20_000 }, () => ({}));
+    const read = { rows: 0 };
+    const body = {
+      sessionId: "ses_01M951GKH7N3H6KZHG818VS130",
+      status: "completed",
+      columns: COLUMNS,
+      rowCount: 250,
+      truncated: false,
+      resultUrl: "https://phigate.example/objects/x",
+    };
+    const mcp = await session(standIn({ rows: 250, cell: () => wide, read, query: { status: 200, body } }));
+    const result = await call(mcp, "query", { sql: "SELECT id, ssn FROM patients" });
+    const perRow = JSON.stringify([1, wide]).length;
+    const fits = Math.floor(MAX_SHOWN_CHARS / perRow);
+    expect(fits).toBeGreaterThan(0);
+    expect(result.structuredContent).toMatchObject({ rowCount: 250, rowsShown: fits });
+    expect(read.rows).toBe(fits + 1);
+    expect(textOf(result)).toContain(`Showing the first ${fits} (`);
+    // An inline result is bounded the same way.
+    const inline = await session(
+      standIn({
+        query: {
+          status: 200,
+          body: { ...body, resultUrl: undefined, rows: Array.from({ length: 50 }, (_, i) => [i, wide]) },
+        },
+      }),
+    );
+    expect((await call(inline, "query", { sql: "SELECT 1" })).structuredContent).toMatchObject({
+      rowsShown: fits,
+    });
   });
 
   it("refuses an approval id it did not submit, asking for the session id", async () => {
