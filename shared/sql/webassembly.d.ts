@@ -1,8 +1,10 @@
-// Types for the part of the WebAssembly JavaScript API the parser pool uses (the project's lib, ES2023, has none).
+// Types for the part of the WebAssembly JavaScript API the parser pool and the PGlite workers use (ES2023 has none).
 
 declare namespace WebAssembly {
   // biome-ignore lint/suspicious/noEmptyInterface: an opaque compiled module
   interface Module {}
+  /** For `instanceof`: a module handed from another thread (the embedded database's workers share one). */
+  const Module: { new (bytes: Uint8Array): Module; prototype: Module };
   interface Instance {
     readonly exports: Record<string, unknown>;
   }

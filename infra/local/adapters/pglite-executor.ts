@@ -4,6 +4,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import {
   type FromWorker,
+  type OpenMessage,
   type ToWorker,
   toWorkerParams,
   type WorkerField,
@@ -140,6 +141,11 @@ export class PgliteExecutor implements SqlExecutor {
   private markIdle: (() => void) | undefined;
   private sliceTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * PGlite's WebAssembly as the first worker compiled it, handed to every later one: a reopen after a stop then
+   * neither compiles it again nor its functions as they first run (the module carries the code workers compiled).
+   */
+  private wasmModule: WebAssembly.Module | undefined;
 
   private constructor(private readonly options: PgliteExecutorOptions) {}
 
@@ -283,6 +289,7 @@ export class PgliteExecutor implements SqlExecutor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.wasmModule = undefined;
     await this.idle;
     await this.spare?.terminate();
     this.spare = undefined;
@@ -580,11 +587,16 @@ export class PgliteExecutor implements SqlExecutor {
     this.spare = undefined;
     const worker = spare ?? this.newWorker();
     // Opened once every worker before it has ended: two PGlite instances must never share a data directory.
-    void this.stopping.then(() => worker.postMessage({ type: "open" }));
+    void this.stopping.then(() => {
+      const open: OpenMessage = { type: "open", wasmModule: this.wasmModule };
+      worker.postMessage(open);
+    });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       const onError = (error: unknown): void => {
         this.options.logger.error("database worker failed");
+        // The next worker compiles PGlite's module afresh, in case the one handed on is what failed.
+        this.wasmModule = undefined;
         this.restart(worker);
         reject(
           new UnavailableError("database_unavailable", "the database could not be opened", { cause: error }),
@@ -601,7 +613,12 @@ export class PgliteExecutor implements SqlExecutor {
       });
       worker.on("message", (message: FromWorker) => {
         if (message.type === "ready") {
-          this.options.logger.info("embedded database ready", { startMs: message.startMs });
+          if (message.wasmModule instanceof WebAssembly.Module && !this.closed)
+            this.wasmModule = message.wasmModule;
+          this.options.logger.info("embedded database ready", {
+            startMs: message.startMs,
+            wasm: message.wasm,
+          });
           resolve();
         } else if (message.type === "fatal") {
           this.options.logger.error("database worker reported a protocol error");

@@ -44,6 +44,19 @@ export const toWorkerSchema = z.discriminatedUnion("type", [
 /** Main thread → worker. */
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
+/**
+ * Main thread → a worker that has loaded its code: the first message, which lets it open the database (not in
+ * {@link toWorkerSchema}: it is read before the worker serves anything, and carries a module zod cannot check).
+ */
+export interface OpenMessage {
+  readonly type: "open";
+  /**
+   * PGlite's WebAssembly as an earlier worker compiled it (code only: every worker instantiates its own memory).
+   * Without it the worker compiles `pglite.wasm` itself.
+   */
+  readonly wasmModule?: WebAssembly.Module;
+}
+
 /** A result column as the worker reports it. */
 export interface WorkerField {
   readonly name: string;
@@ -52,7 +65,13 @@ export interface WorkerField {
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { type: "ready"; startMs: number }
+  | {
+      type: "ready";
+      startMs: number;
+      /** Whether the worker was given PGlite's module or compiled it; a module it compiled is handed back. */
+      wasm: "given" | "compiled";
+      wasmModule?: WebAssembly.Module;
+    }
   | { type: "columns"; id: number; fields: WorkerField[] }
   | { type: "rows"; id: number; rows: (string | null)[][] }
   | { type: "done"; id: number; rowCount: number; truncated: boolean }

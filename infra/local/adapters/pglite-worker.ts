@@ -2,10 +2,16 @@
 
 import { randomBytes } from "node:crypto";
 import { readdirSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite, types } from "@electric-sql/pglite";
-import type { FromWorker, ToWorker, WorkerField } from "#infra/local/adapters/pglite-protocol.ts";
+import type {
+  FromWorker,
+  OpenMessage,
+  ToWorker,
+  WorkerField,
+} from "#infra/local/adapters/pglite-protocol.ts";
 import { toWorkerSchema } from "#infra/local/adapters/pglite-protocol.ts";
 import { columnWeights, firstPageRows, nextPageRows, pageTextChars } from "#shared/sql/page-sizing.ts";
 import { parameterTypeError } from "#shared/sql/plan-estimate.ts";
@@ -23,7 +29,7 @@ for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers
 const send = (message: FromWorker): void => port.postMessage(message);
 // A worker loads its code, then opens the database when the executor says so: a spare loads ahead of need, and
 // no worker opens the data directory before the one it replaces has ended.
-await new Promise<void>((resolve) => port.once("message", () => resolve()));
+const open = await new Promise<Partial<OpenMessage> | null>((resolve) => port.once("message", resolve));
 const dataDir = (workerData as { dataDir: string }).dataDir;
 
 /**
@@ -45,9 +51,23 @@ function removeTemporaryFiles(): void {
 
 removeTemporaryFiles();
 const started = Date.now();
+
+/**
+ * PGlite's WebAssembly, compiled by the first worker and handed by the executor to every later one. A worker that
+ * compiled its own would compile again, lazily, every function the open and the first statements run (PGlite keeps
+ * its compiled module per thread, and a restart starts a new thread); a module handed on carries the code earlier
+ * workers compiled, optimized code too. Only code is shared: each worker instantiates it with its own memory.
+ */
+const given = open?.wasmModule instanceof WebAssembly.Module ? open.wasmModule : undefined;
+const wasmModule =
+  given ??
+  (await WebAssembly.compile(
+    await readFile(new URL("pglite.wasm", import.meta.resolve("@electric-sql/pglite"))),
+  ));
 const db = await PGlite.create({
   dataDir,
   parsers: textParsers,
+  pgliteWasmModule: wasmModule,
 });
 await db.exec(SESSION_SETTINGS_SQL);
 // PGlite installs array parsers after start-up, over the ones given at creation: reset every parser to text.
@@ -207,4 +227,8 @@ port.on("message", (raw: unknown) => {
   queue = queue.then(() => (message.type === "execute" ? execute(message) : query(message)));
 });
 
-send({ type: "ready", startMs: Date.now() - started });
+send({
+  type: "ready",
+  startMs: Date.now() - started,
+  ...(given === undefined ? { wasm: "compiled", wasmModule } : { wasm: "given" }),
+});

@@ -129,11 +129,16 @@ describe("PgliteExecutor", () => {
   describe("a statement whose result fails on the main thread", () => {
     // Counts the worker's opens: each one after the first is a restart, which the next caller would wait for.
     const opens: string[] = [];
+    /** How each worker came by PGlite's WebAssembly, in the order they opened. */
+    const modules: unknown[] = [];
     const warnings: string[] = [];
     const drainBounds: number[] = [];
     const logger = {
       ...silentLogger,
-      info: (message: string) => void opens.push(message),
+      info: (message: string, fields?: Record<string, unknown>) => {
+        opens.push(message);
+        if (message === "embedded database ready") modules.push(fields?.wasm);
+      },
       warn: (message: string, fields?: Record<string, unknown>) => {
         warnings.push(message);
         if (typeof fields?.drainMs === "number") drainBounds.push(fields.drainMs);
@@ -201,6 +206,18 @@ describe("PgliteExecutor", () => {
       expect(warnings).toEqual(["a failed statement did not end in time; restarting the database worker"]);
       expect((await collect(own, { sql: "SELECT 2 AS two" })).rows).toEqual([[2]]);
       expect(opens.filter((m) => m === "embedded database ready").length).toBe(before + 1);
+    }, 60_000);
+
+    it("hands the worker it restarts PGlite's module as compiled: a reopen compiles nothing again", async () => {
+      const error = await collect(own, { sql: "SELECT pg_sleep(10)", timeoutMs: 300 }).catch(
+        (e: unknown) => e,
+      );
+      expect((error as QueryFailedError).code).toBe("statement_timeout");
+      expect((await collect(own, { sql: "SELECT 4 AS four" })).rows).toEqual([[4]]);
+      // The first worker compiled it; every one opened after a stop was given it.
+      expect(modules[0]).toBe("compiled");
+      expect(modules.length).toBeGreaterThan(1);
+      expect(modules.slice(1).every((how) => how === "given")).toBe(true);
     }, 60_000);
 
     it("never drains past the statement's deadline (the fortieth outside attack: up to 1 s after it)", async () => {
