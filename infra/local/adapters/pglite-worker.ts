@@ -26,6 +26,16 @@ const textParsers: Record<number, (text: string) => string> = {};
 for (let oid = 1; oid < 16_384; oid++) textParsers[oid] = identity;
 for (const key of Object.keys(types.parsers)) if (/^\d+$/.test(key)) textParsers[Number(key)] = identity;
 
+/**
+ * PostgreSQL's shared buffers (initdb writes 128 MB). PostgreSQL zeroes its shared memory as it starts, and in a
+ * fresh worker that memory is new: the zeroing commits it page by page, which was most of an open (0.4–0.5 s of
+ * ~0.7 s for 128 MB on a 2-core machine, more under load), paid by whoever waits after a stop. 32 MB still holds
+ * the demo's indexes and small tables; a larger table is scanned through a small ring of buffers either way
+ * (PostgreSQL does so past a quarter of them), and its pages come from the OS cache. Given on the command line, it
+ * overrides the data folder's `postgresql.conf`.
+ */
+const SHARED_BUFFERS = "32MB";
+
 const send = (message: FromWorker): void => port.postMessage(message);
 // A worker loads its code, then opens the database when the executor says so: a spare loads ahead of need, and
 // no worker opens the data directory before the one it replaces has ended.
@@ -68,6 +78,7 @@ const db = await PGlite.create({
   dataDir,
   parsers: textParsers,
   pgliteWasmModule: wasmModule,
+  startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`],
 });
 await db.exec(SESSION_SETTINGS_SQL);
 // PGlite installs array parsers after start-up, over the ones given at creation: reset every parser to text.

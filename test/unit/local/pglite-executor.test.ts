@@ -54,6 +54,11 @@ describe("PgliteExecutor", () => {
     expect((await stat(join(dir, "pgdata"))).mode & 0o777).toBe(0o700);
   });
 
+  it("opens with 32 MB of shared buffers, not initdb's 128 MB: zeroing them was most of a reopen", async () => {
+    const { rows } = await collect(executor, { sql: "SELECT current_setting('shared_buffers')" });
+    expect(rows).toEqual([["32MB"]]);
+  });
+
   it("decodes every value type into JSON shapes and reports column types", async () => {
     const { columns, rows } = await collect(executor, { sql: "SELECT * FROM t WHERE id = $1", params: [1] });
     expect(columns.map((c) => c.type)).toEqual([
