@@ -8,7 +8,12 @@ it("grants its running slots, lines up its waiting ones, refuses the rest, and p
   const first = await slots.acquire();
   const second = await slots.acquire();
   const granted: number[] = [];
-  const waiting = [1, 2, 3].map((n) => slots.acquire().then((release) => (granted.push(n), release)));
+  const waiting = [1, 2, 3].map((n) =>
+    slots.acquire().then((release) => {
+      granted.push(n);
+      return release;
+    }),
+  );
   expect(await slots.acquire()).toBeUndefined();
   first?.();
   first?.(); // a second release gives nothing more back
