@@ -68,6 +68,8 @@ export interface PgExecutorOptions {
 
 /** Work waiting for one of its caller's connections. */
 interface SlotWaiter {
+  /** Whether its caller may take a slot the pool gives back (below its cap, and the rule on the last free one). */
+  readonly mayTake: () => boolean;
   /** Hands the connection slot over (the waiter's timer is then cleared). */
   readonly grant: () => void;
 }
@@ -181,6 +183,8 @@ export class PgExecutor implements SqlExecutor {
   /** The quiet-log settings this role may apply (probed once; the rest are reported at start). */
   private quiet: Promise<readonly (readonly [string, string])[]> | undefined;
   private readonly callers = new Map<string, CallerSlots>();
+  /** Connection slots held by every caller together. */
+  private heldByCallers = 0;
   /** How to fail the work on each checked-out connection when the server sends a message past its bound. */
   private readonly oversized = new Map<pg.PoolClient, (error: Error) => void>();
 
@@ -383,6 +387,11 @@ export class PgExecutor implements SqlExecutor {
       this.callers.set(caller, slots);
     }
     const mine = slots;
+    const pool = this.options.poolSize ?? 10;
+    // A caller already holding a connection never takes the pool's last free one: it is kept for a caller holding
+    // none, so callers at their caps together cannot make a newcomer's statement wait for theirs (the forty-first
+    // outside attack: two principals, five 10 s statements each, and a third's `SELECT 1` waited ~10 s, then 503).
+    const mayTake = (): boolean => mine.held < cap && (mine.held === 0 || this.heldByCallers < pool - 1);
     const busy = (why: string): RateLimitedError => {
       // Empty only while a slot is being handed over: its new holder's statement ends a timeout from now.
       const first = mine.deadlines.length > 0 ? Math.min(...mine.deadlines) : Date.now() + timeoutMs;
@@ -392,13 +401,16 @@ export class PgExecutor implements SqlExecutor {
         { details: { retryAfterSeconds } },
       );
     };
-    if (mine.held < cap) mine.held++;
-    else {
+    if (mayTake()) {
+      mine.held++;
+      this.heldByCallers++;
+    } else {
       const maxQueued = this.options.maxQueuedPerCaller ?? 256;
       if (mine.waiting.length >= maxQueued) throw busy(`${mine.waiting.length} more of its statements wait`);
       const waitMs = this.options.maxSlotWaitMs ?? 30_000;
       await new Promise<void>((resolve, reject) => {
         const waiter: SlotWaiter = {
+          mayTake,
           grant: () => {
             clearTimeout(timer);
             resolve();
@@ -420,8 +432,27 @@ export class PgExecutor implements SqlExecutor {
       const next = mine.waiting.shift();
       // The slot passes to the caller's next waiting work, or is given back.
       if (next !== undefined) next.grant();
-      else if (--mine.held === 0) this.callers.delete(caller);
+      else {
+        this.heldByCallers--;
+        if (--mine.held === 0) this.callers.delete(caller);
+        this.grantWaiting();
+      }
     };
+  }
+
+  /**
+   * After a slot is given back: work that waited only because the last free connection is kept for newcomers (its
+   * caller below its cap) takes it now if it may, oldest caller first.
+   */
+  private grantWaiting(): void {
+    for (const slots of this.callers.values()) {
+      const next = slots.waiting[0];
+      if (next === undefined || !next.mayTake()) continue;
+      slots.waiting.shift();
+      slots.held++;
+      this.heldByCallers++;
+      next.grant();
+    }
   }
 
   private async transaction<T>(

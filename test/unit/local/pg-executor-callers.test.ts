@@ -53,6 +53,37 @@ describeWithPostgres("PgExecutor per-caller connections", () => {
     expect(done.map((d) => d.rowCount)).toEqual([1, 1]);
   }, 60_000);
 
+  it("keeps the pool's last free connection for a caller holding none (the forty-first outside attack)", async () => {
+    const shared = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 4 });
+    const run = (sql: string, caller: string) =>
+      shared.execute(
+        { sql, params: [], timeoutMs: 30_000, maxRows: 10, pageSize: 10, caller } satisfies ExecuteRequest,
+        { columns: () => undefined, rows: () => undefined },
+      );
+    const started: string[] = [];
+    const lockedBy = (caller: string, n: number) =>
+      run(`SELECT pg_advisory_xact_lock_shared(44)::text, '${caller}${n}'`, caller).then((r) => {
+        started.push(`${caller}${n}`);
+        return r;
+      });
+    try {
+      await holder.query("SELECT pg_advisory_lock(44)");
+      // Two callers at their caps (two each of a pool of four) would hold it all; the second's second waits.
+      const blocked = [lockedBy("a", 1), lockedBy("a", 2), lockedBy("b", 1), lockedBy("b", 2)];
+      await new Promise((r) => setTimeout(r, 300));
+      const newcomer = await run("SELECT 1", "c");
+      expect(newcomer.rowCount).toBe(1);
+      await holder.query("SELECT pg_advisory_unlock(44)");
+      const done = await Promise.all(blocked);
+      expect(done.map((d) => d.rowCount)).toEqual([1, 1, 1, 1]);
+      // b's second ran only once a connection was given back.
+      expect(started.indexOf("b2")).toBeGreaterThan(0);
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock_all()");
+      await shared.close();
+    }
+  }, 60_000);
+
   it("refuses a caller's work that waited too long for its own connections, or with too much waiting, and loses no slot", async () => {
     const bounded = new PgExecutor({
       connectionString: server.url,
