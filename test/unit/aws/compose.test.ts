@@ -181,6 +181,18 @@ describe("Lambda entries", () => {
   });
 });
 
+/** The SQL part of post-query over an executor that reads nothing, with the given analyzer. */
+const sqlPart = (analyzer: () => Promise<StatementAnalyzer>): SqlParts => ({
+  client: () => new RDSDataClient({ region: "eu-west-1" }),
+  executor: () => ({
+    execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
+    estimateRows: async () => 0,
+    loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
+    close: async () => {},
+  }),
+  analyzer,
+});
+
 describe("serveRoute", () => {
   const dynamo = mockClient(DynamoDBClient);
   const s3 = mockClient(S3Client);
@@ -320,16 +332,6 @@ describe("serveRoute", () => {
   });
 
   it("archives the policy while the SQL parser loads, and fails the start when either fails", async () => {
-    const sqlPart = (analyzer: () => Promise<StatementAnalyzer>): SqlParts => ({
-      client: () => new RDSDataClient({ region: "eu-west-1" }),
-      executor: () => ({
-        execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
-        estimateRows: async () => 0,
-        loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
-        close: async () => {},
-      }),
-      analyzer,
-    });
     const compose = (analyzer: () => Promise<StatementAnalyzer>) =>
       serveRoute(
         postQueryRoute,
@@ -366,23 +368,14 @@ describe("serveRoute", () => {
   });
 
   it("reads the chain while the policy is archived, and records a new policy only once its text is", async () => {
-    const sqlPart: SqlParts = {
-      client: () => new RDSDataClient({ region: "eu-west-1" }),
-      executor: () => ({
-        execute: async () => ({ rowCount: 0, truncated: false, durationMs: 0 }),
-        estimateRows: async () => 0,
-        loadCatalog: async () => ({ version: "", searchPath: [], relations: [] }),
-        close: async () => {},
-      }),
-      analyzer: async () => ({
-        analyze: async () => Promise.reject(new Error("unused")),
-        catalog: async () => Promise.reject(new Error("unused")),
-      }),
-    };
+    const sql = sqlPart(async () => ({
+      analyze: async () => Promise.reject(new Error("unused")),
+      catalog: async () => Promise.reject(new Error("unused")),
+    }));
     const compose = () =>
       serveRoute(
         postQueryRoute,
-        { secrets: secretsPart, workflow: workflowPart, sql: sqlPart },
+        { secrets: secretsPart, workflow: workflowPart, sql },
         { env: env("post-query", queryEnv), bundleDir, logger: silentLogger },
       );
     const policyWrites = () =>

@@ -107,23 +107,18 @@ describe("the MCP server's tools", () => {
     expect(textOf(result)).toMatch(/^describe_unavailable: /);
   });
 
+  /** A completed statement of 250 rows answered with a `resultUrl`. */
+  const largeBody = {
+    sessionId: "ses_01M951GKH7N3H6KZHG818VS130",
+    status: "completed",
+    columns: COLUMNS,
+    rowCount: 250,
+    truncated: false,
+    resultUrl: "https://phigate.example/objects/x",
+  };
+
   it("shows the first rows of a large (resultUrl) result and counts the rest", async () => {
-    const mcp = await session(
-      standIn({
-        rows: 250,
-        query: {
-          status: 200,
-          body: {
-            sessionId: "ses_01M951GKH7N3H6KZHG818VS130",
-            status: "completed",
-            columns: COLUMNS,
-            rowCount: 250,
-            truncated: false,
-            resultUrl: "https://phigate.example/objects/x",
-          },
-        },
-      }),
-    );
+    const mcp = await session(standIn({ rows: 250, query: { status: 200, body: largeBody } }));
     const result = await call(mcp, "query", { sql: "SELECT id, ssn FROM patients" });
     expect(result.structuredContent).toMatchObject({ rowCount: 250, rowsShown: 100 });
     expect(textOf(result)).toContain("Showing the first 100 (");
@@ -135,14 +130,7 @@ describe("the MCP server's tools", () => {
     // Each row's JSON value decodes to 20,000 objects; 100 of them took ~140 MB per answer.
     const wide = Array.from({ length: 20_000 }, () => ({}));
     const read = { rows: 0 };
-    const body = {
-      sessionId: "ses_01M951GKH7N3H6KZHG818VS130",
-      status: "completed",
-      columns: COLUMNS,
-      rowCount: 250,
-      truncated: false,
-      resultUrl: "https://phigate.example/objects/x",
-    };
+    const body = largeBody;
     const mcp = await session(standIn({ rows: 250, cell: () => wide, read, query: { status: 200, body } }));
     const result = await call(mcp, "query", { sql: "SELECT id, ssn FROM patients" });
     const perRow = JSON.stringify([1, wide]).length;
