@@ -47,6 +47,34 @@ describe("the remote MCP endpoint /mcp", () => {
     await gw?.close();
   });
 
+  it("refuses a batch of several messages, so each tool call is one request against the rate limit (the forty-second outside attack)", async () => {
+    const call = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "describe", arguments: {} },
+    });
+    const post = (body: unknown) =>
+      fetch(`${gw.url}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify(body),
+      });
+    const batch = await post([call(1), call(2)]);
+    expect(batch.status).toBe(400);
+    expect(await batch.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32600 }, id: null });
+    // One message, alone or as a batch of one, is answered.
+    for (const body of [call(3), [call(4)]]) {
+      const one = await post(body);
+      expect(one.status).toBe(200);
+      expect(JSON.stringify(await one.json())).toContain('"result"');
+    }
+  });
+
   it("lists the four tools, waiting at most as long as a request may last", async () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([

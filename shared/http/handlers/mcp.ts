@@ -18,6 +18,36 @@ import { GENERATOR } from "#shared/version.ts";
  */
 export const REMOTE_MAX_WAIT_SECONDS = 20;
 
+/** Whether a POST body is a JSON-RPC batch of more than one message (anything else goes to the transport as it is). */
+function isBatch(body: string): boolean {
+  if (!body.trimStart().startsWith("[")) return false;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return Array.isArray(parsed) && parsed.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** The JSON-RPC error a batch is answered with. */
+function batchRefused(): Response {
+  return new Response(
+    JSON.stringify({
+      jsonrpc: "2.0",
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: batches are not accepted; send one message per POST (each counts against the caller's rate limit)",
+      },
+      id: null,
+    }),
+    {
+      status: 400,
+      headers: { ...API_HEADERS, "content-type": "application/json" },
+    },
+  );
+}
+
 /**
  * The `mcp` route handler. Each POST is one stateless exchange: the bearer token is verified as on every route, then a
  * fresh MCP server answers it with tools bound to that caller (`CoreGatewayClient`), in JSON (no stream is held open:
@@ -37,9 +67,16 @@ export function createMcpHandler(deps: ApiDeps & QueryDeps): ApiHandler {
       enableJsonResponse: true,
       maxRequestBodySize: MAX_BODY_BYTES,
     });
+    // One JSON-RPC message per POST (a batch of one too): a batch of a hundred tool calls was one request to the
+    // rate limiter, and one principal queued minutes of the main thread with a few of them (the forty-second outside
+    // attack). The protocol's current version has no batches.
+    const body = await request.text();
+    if (isBatch(body)) return batchRefused();
     try {
       await server.connect(transport);
-      const answer = await transport.handleRequest(request);
+      const answer = await transport.handleRequest(
+        new Request(request.url, { method: "POST", headers: request.headers, body }),
+      );
       const headers = new Headers(answer.headers);
       for (const name of ["cache-control", "x-content-type-options"])
         headers.set(name, API_HEADERS[name] ?? "");
@@ -63,7 +100,7 @@ export const route = defineRoute({
     responses: {
       200: "the JSON-RPC response",
       202: "a notification or response was accepted (no body)",
-      400: "a malformed JSON-RPC message (a JSON-RPC error body)",
+      400: "a malformed JSON-RPC message, or a batch of several (a JSON-RPC error body)",
       401: "unauthorized: no token, or a token the gateway does not trust",
       405: "method_not_allowed: GET and DELETE (the endpoint keeps no session)",
       406: "the client does not accept both application/json and text/event-stream",
