@@ -71,7 +71,8 @@ export function createMcpHandler(deps: ApiDeps & QueryDeps): ApiHandler {
     // rate limiter, and one principal queued minutes of the main thread with a few of them (the forty-second outside
     // attack). The protocol's current version has no batches.
     const body = await request.text();
-    if (isBatch(body)) return batchRefused();
+    // A body over the bound is the transport's to refuse (413) unparsed.
+    if (body.length <= MAX_BODY_BYTES && isBatch(body)) return batchRefused();
     try {
       await server.connect(transport);
       const answer = await transport.handleRequest(
