@@ -196,6 +196,8 @@ export class RdsDataExecutor implements SqlExecutor {
     const { client, clusterArn, secretArn, database } = this.options;
     let id: string | undefined;
     try {
+      // Too little time left refuses before a transaction is begun.
+      clampTimeout(timeoutMs, this.slack);
       const begun = await resumeTolerant(
         () =>
           client.send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
@@ -203,11 +205,12 @@ export class RdsDataExecutor implements SqlExecutor {
           }),
         this.options.sleep,
       );
-      // Clamped after the cluster answered: the wait for a resuming cluster came out of the same budget.
-      const bounded = clampTimeout(timeoutMs, this.slack);
-      const signal = AbortSignal.timeout(bounded + this.slack);
+      // Kept before anything else can throw, so the transaction begun is rolled back whatever follows.
       id = begun.transactionId;
       if (id === undefined) throw new TypeError("the Data API returned no transaction id");
+      // Clamped again once the cluster answered: the wait for a resuming cluster came out of the same budget.
+      const bounded = clampTimeout(timeoutMs, this.slack);
+      const signal = AbortSignal.timeout(bounded + this.slack);
       const tx = { id, signal };
       await this.statement(tx, "SET TRANSACTION READ ONLY");
       await this.statement(tx, localSettingsSql(bounded, settings));

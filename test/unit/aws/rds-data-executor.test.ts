@@ -15,6 +15,8 @@ import {
 } from "@aws-sdk/client-rds-data";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
+import { RESERVE_MS } from "#infra/aws/adapters/rds-data-budget.ts";
 import { localSettingsSql, RdsDataExecutor } from "#infra/aws/adapters/rds-data-executor.ts";
 import { columnDecoders, recordsToRows } from "#infra/aws/adapters/rds-data-fields.ts";
 import { toDataApiStatement } from "#infra/aws/adapters/rds-data-params.ts";
@@ -437,6 +439,38 @@ describe("RdsDataExecutor.execute", () => {
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
     // Outside an invocation the budget is unbounded: the resume waits stop at their attempt limit.
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 8_000, 8_000, 8_000, 8_000]);
+  });
+  it("refuses before beginning a transaction when the invocation has too little time left", async () => {
+    const refused = withInvocationDeadline({ getRemainingTimeInMillis: () => RESERVE_MS + 2_500 }, () =>
+      executor().execute(
+        { sql: "SELECT 1", params: [], timeoutMs: 5_000, maxRows: 1, pageSize: 1 },
+        sink().sink,
+      ),
+    );
+    await expect(refused).rejects.toMatchObject({ code: "database_unavailable", status: 503 });
+    expect(rds.commandCalls(BeginTransactionCommand)).toHaveLength(0);
+  });
+
+  it("rolls back the transaction it began when the time ran out while it was begun", async () => {
+    // The begin takes 2.5 s of an invocation that had 2 s to spare (reserve and slack apart): the check before it
+    // passes, the one after it refuses, and the transaction begun must not be left open.
+    rds.on(BeginTransactionCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      return { transactionId: TX };
+    });
+    const refused = withInvocationDeadline(
+      { getRemainingTimeInMillis: () => RESERVE_MS + 2_000 + 1_000 + 2_000 },
+      () =>
+        executor().execute(
+          { sql: "SELECT 1", params: [], timeoutMs: 5_000, maxRows: 1, pageSize: 1 },
+          sink().sink,
+        ),
+    );
+    await expect(refused).rejects.toMatchObject({ code: "database_unavailable", status: 503 });
+    expect(rds.commandCalls(BeginTransactionCommand)).toHaveLength(1);
+    expect(rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input.transactionId)).toEqual([
+      TX,
+    ]);
   });
 });
 
