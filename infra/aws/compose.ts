@@ -15,7 +15,11 @@ import { DynamoCallerTurns } from "#infra/aws/adapters/dynamo-caller-turns.ts";
 import { DynamoEvidenceJobStore } from "#infra/aws/adapters/dynamo-evidence-jobs.ts";
 import { DynamoReadLedger } from "#infra/aws/adapters/dynamo-read-ledger.ts";
 import { DynamoSessionStore } from "#infra/aws/adapters/dynamo-session-store.ts";
-import { type DeadlineContext, withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
+import {
+  type DeadlineContext,
+  edgeDeadline,
+  withInvocationDeadline,
+} from "#infra/aws/adapters/invocation-deadline.ts";
 import { createPowertoolsLogger } from "#infra/aws/adapters/powertools-logger.ts";
 import { S3CatalogArchive } from "#infra/aws/adapters/s3-catalog-archive.ts";
 import { S3ObjectStore } from "#infra/aws/adapters/s3-object-store.ts";
@@ -413,6 +417,8 @@ export async function serveRoute<const C extends Capabilities>(
 ): Promise<ApiGatewayHandler> {
   const { deps } = await composeFunction(route, parts, options);
   const handler = apiGatewayHandler(route.create(deps));
-  // Each invocation runs under Lambda's deadline, so database calls are clamped to the time it has left.
-  return (event, context?: DeadlineContext) => withInvocationDeadline(context, () => handler(event));
+  // Each invocation runs under Lambda's deadline or API Gateway's, whichever comes first, so database calls are clamped
+  // to the time left for an answer the caller still receives (with its session id), not one the edge has given up on.
+  return (event, context?: DeadlineContext) =>
+    withInvocationDeadline(context, () => handler(event), edgeDeadline(event.requestContext?.timeEpoch));
 }

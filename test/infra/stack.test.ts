@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPEN_INDEX } from "#infra/aws/adapters/approval-item.ts";
+import { EDGE_TIMEOUT_MS } from "#infra/aws/adapters/invocation-deadline.ts";
 import { loadFunctions } from "#infra/aws/functions.ts";
 import { UNBUNDLED_CREDENTIAL_PROVIDERS } from "#infra/cdk/constructs/gateway-function.ts";
 import type { PhigateStack } from "#infra/cdk/stack.ts";
@@ -75,6 +76,8 @@ describe("HTTP API", () => {
       expect(JSON.stringify(integration?.Properties.IntegrationUri)).toContain(
         logicalId(fn?.function as never),
       );
+      // The functions' edge deadline counts on it (infra/aws/adapters/invocation-deadline.ts).
+      expect(integration?.Properties.TimeoutInMillis).toBe(EDGE_TIMEOUT_MS);
     }
   });
 

@@ -76,13 +76,14 @@ async function verifyBundle(bundleId: string, fingerprint: string): Promise<{ co
   );
 }
 
-async function query(sql: string, params: unknown[] = []): Promise<ApiResponse> {
+async function query(sql: string, params: unknown[] = [], spentMs?: number): Promise<ApiResponse> {
   const token = await d.oidc.ciToken(NIGHTLY, "phigate");
   return d.cloud.api.send({
     method: "POST",
     path: "/v1/queries",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ sql, params, purpose: "e2e report" }),
+    ...(spentMs === undefined ? {} : { spentMs }),
   });
 }
 
@@ -245,6 +246,18 @@ describeWithPostgres("the AWS host end to end on loopback stand-ins", () => {
     const answer = await query("SELECT mrn, dob FROM patients WHERE id = $1", ["7"]);
     expect(answer.status, answer.body).toBe(200);
     expect((JSON.parse(answer.body) as { rows: unknown[] }).rows).toHaveLength(1);
+  });
+
+  it("answers its own recorded 503 before API Gateway's 29 s run out, when the edge already spent most of them", async () => {
+    // A cold start (or a wait for a free environment) spends the integration's time before Lambda's deadline starts;
+    // the edge's bare 503 would carry no session id. The function counts from the event's timeEpoch.
+    const answer = await query(SMALL_SQL, [], 26_000);
+    expect(answer.functionId, answer.body).toBe("post-query");
+    expect(answer.status, answer.body).toBe(503);
+    const body = JSON.parse(answer.body) as { error: { code: string; sessionId?: string } };
+    expect(body.error.code).toBe("database_unavailable");
+    expect(body.error.sessionId).toMatch(/^ses_/);
+    expect(await session(String(body.error.sessionId))).toMatchObject({ status: "failed" });
   });
 
   it("refuses a row over the Data API's 64 KB with a 422 (a documented limit), not a 503 to retry", async () => {

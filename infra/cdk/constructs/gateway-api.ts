@@ -1,6 +1,6 @@
 // The HTTP API: JWT authorizer at the edge, routes generated from the route declarations, access logs, throttling.
 
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   HttpApi,
@@ -16,6 +16,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { EDGE_TIMEOUT_MS } from "#infra/aws/adapters/invocation-deadline.ts";
 import { type RouteDeclaration, routeMethods } from "#shared/http/route.ts";
 
 /** What the API is built from (its routes are added once their functions exist: `addRoutes`). */
@@ -93,7 +94,10 @@ export class GatewayApi extends Construct {
       const added = this.api.addRoutes({
         path: route.path,
         methods: routeMethods(route).map((method) => HttpMethod[method]),
-        integration: new HttpLambdaIntegration(`${route.id}-integration`, fn),
+        // Explicit, as the functions' edge deadline assumes it (infra/aws/adapters/invocation-deadline.ts).
+        integration: new HttpLambdaIntegration(`${route.id}-integration`, fn, {
+          timeout: Duration.millis(EDGE_TIMEOUT_MS),
+        }),
         authorizer: route.auth === "jwt" ? this.jwt : new HttpNoneAuthorizer(),
       });
       if (route.auth === "none") {

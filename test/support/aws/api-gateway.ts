@@ -4,7 +4,7 @@
 // source with or without `Bearer`, keys from the issuer's discovery document, RSA algorithms only, iss, aud, exp/nbf;
 // 401 {"message":"Unauthorized"}) and "Create AWS Lambda proxy integrations for HTTP APIs" (the 2.0 event: cookies
 // array, comma-joined headers, claims as strings; the response's statusCode, headers, cookies, isBase64Encoded; a
-// function error is 500 {"message":"Internal Server Error"}; the 30-second integration timeout is 503).
+// function error is 500 {"message":"Internal Server Error"}; the integration's timeout, 30 s by default, is 503).
 
 import { randomUUID } from "node:crypto";
 import { request as httpsRequest } from "node:https";
@@ -20,6 +20,11 @@ export interface ApiRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly cookies?: readonly string[];
   readonly body?: string;
+  /**
+   * Time the request is taken to have spent already (on AWS a cold start spends the integration's timeout before the
+   * handler runs): the event's `timeEpoch` is that much earlier, and the integration's timeout that much nearer.
+   */
+  readonly spentMs?: number;
 }
 
 /** What the API answered. */
@@ -42,6 +47,8 @@ interface Route {
   readonly custom: boolean;
   readonly functionArn: string;
   readonly routeKey: string;
+  /** The integration's timeout (`TimeoutInMillis`; 30 s, the HTTP API's default, when the template sets none). */
+  readonly timeoutMs: number;
 }
 
 /** GETs JSON over https trusting the loopback certificate. */
@@ -131,11 +138,13 @@ export class HttpApiEdge {
         custom: p.AuthorizationType === "CUSTOM",
         functionArn: String(integration.IntegrationUri),
         routeKey: p.RouteKey,
+        timeoutMs: Number(integration.TimeoutInMillis ?? 30_000),
       });
     }
   }
 
   async send(request: ApiRequest): Promise<ApiResponse> {
+    const received = Date.now() - (request.spentMs ?? 0);
     const [rawPath = "/", rawQuery = ""] = request.path.split(/\?(.*)/s);
     const match = this.routes
       .map((route) => ({ route, m: route.method === request.method ? route.pattern.exec(rawPath) : null }))
@@ -171,7 +180,7 @@ export class HttpApiEdge {
         };
       }
     }
-    const now = new Date();
+    const now = new Date(received);
     const contentType = headers["content-type"] ?? "";
     const binary = request.body !== undefined && !TEXT_TYPES.test(contentType);
     const event = {
@@ -218,7 +227,9 @@ export class HttpApiEdge {
       isBase64Encoded: binary,
     };
     const functionId = this.lambda.idOfArn(route.functionArn);
-    const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 30_000).unref());
+    const timer = new Promise<"timeout">((resolve) =>
+      setTimeout(() => resolve("timeout"), received + route.timeoutMs - Date.now()).unref(),
+    );
     const outcome = await Promise.race([this.lambda.invoke(route.functionArn, event, "apigateway"), timer]);
     if (outcome === "timeout") return { ...edge(503, "Service Unavailable"), functionId };
     if ("error" in outcome) return { ...edge(500, "Internal Server Error"), functionId };

@@ -2,7 +2,13 @@
 // a resuming cluster waited for only while the budget allows.
 
 import { describe, expect, it } from "vitest";
-import { withInvocationDeadline } from "#infra/aws/adapters/invocation-deadline.ts";
+import {
+  EDGE_REPLY_MS,
+  EDGE_TIMEOUT_MS,
+  edgeDeadline,
+  remainingInvocationMs,
+  withInvocationDeadline,
+} from "#infra/aws/adapters/invocation-deadline.ts";
 import { clampTimeout, RESERVE_MS, resumeTolerant } from "#infra/aws/adapters/rds-data-budget.ts";
 
 const within = <T>(ms: number, run: () => Promise<T>) =>
@@ -24,6 +30,41 @@ describe("clampTimeout", () => {
     await within(6_000, async () => {
       expect(() => clampTimeout(5_000, 2_000)).toThrow(/too little time/);
     });
+  });
+});
+
+describe("the invocation's deadline", () => {
+  it("is API Gateway's when the edge spent part of its time before the invocation began (a cold start)", async () => {
+    const now = Date.now();
+    const edge = edgeDeadline(now - 24_000, now);
+    expect(edge).toBe(now - 24_000 + EDGE_TIMEOUT_MS - EDGE_REPLY_MS);
+    await withInvocationDeadline(
+      { getRemainingTimeInMillis: () => 29_000 },
+      async () => {
+        expect(remainingInvocationMs()).toBeLessThanOrEqual(EDGE_TIMEOUT_MS - EDGE_REPLY_MS - 24_000);
+        expect(() => clampTimeout(60_000, 2_000)).toThrow(/too little time/);
+      },
+      edge,
+    );
+    // Lambda's own deadline when it comes first; none at all outside an invocation and outside the edge.
+    await withInvocationDeadline(
+      { getRemainingTimeInMillis: () => 5_000 },
+      async () => {
+        expect(remainingInvocationMs()).toBeLessThanOrEqual(5_000);
+      },
+      edgeDeadline(Date.now()),
+    );
+    await withInvocationDeadline(undefined, async () => {
+      expect(remainingInvocationMs()).toBe(Number.POSITIVE_INFINITY);
+    });
+  });
+
+  it("counts a time stamp from the future as now, and ignores one that is not a number", () => {
+    const now = Date.now();
+    expect(edgeDeadline(now + 60_000, now)).toBe(now + EDGE_TIMEOUT_MS - EDGE_REPLY_MS);
+    for (const bad of [undefined, "1", Number.NaN, Number.POSITIVE_INFINITY, null]) {
+      expect(edgeDeadline(bad, now)).toBeUndefined();
+    }
   });
 });
 
