@@ -98,13 +98,16 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
   });
 
   it(`answers ${QUERIES} concurrent queries with no conflict, and proves every session against the final checkpoint`, async () => {
-    // Fifty containers started first (a body the route refuses after verifying the token), as a deployment under
-    // steady load has them: fifty cold starts at once on this 2-core machine fetch the issuer's keys past their timeout.
+    // The containers started and warmed first, as a deployment under steady load has them: cold starts at once on this
+    // 2-core machine fetch the issuer's keys past their timeout, and each container's first statement loads the
+    // parser. A wave of the same statement does both (its sessions are logged too, and not counted below).
     for (let wave = 0; wave < 3; wave++) {
       const warm = await Promise.all(
-        Array.from({ length: QUERIES }, () => call("POST", "/v1/queries", CI, { sql: "" })),
+        Array.from({ length: QUERIES }, () =>
+          call("POST", "/v1/queries", CI, { sql: SMALL_SQL, params: [], purpose: "warm" }),
+        ),
       );
-      if (warm.every((answer) => answer.status === 400)) break;
+      if (warm.every((answer) => answer.status === 200)) break;
     }
     const mark = d.cloud.endpoint.mark();
     const answers = await Promise.all(
@@ -116,6 +119,9 @@ describeWithPostgres("the AWS transparency log on loopback stand-ins", () => {
     // recorded as a failed session): that is the time budget, not the log. Every session, answered or not, is in
     // the log and must prove; the request path must never conflict.
     const statuses = answers.map((answer) => answer.status);
+    // API Gateway's own 503 (its integration timeout) carries no session id: the function must answer before it.
+    const edge = answers.filter((a) => a.status === 503 && !a.body.includes('"error"'));
+    expect(edge.map((a) => `${a.functionId}: ${a.body}`)).toEqual([]);
     expect(
       statuses.every((status) => status === 200 || status === 503),
       answers
