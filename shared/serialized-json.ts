@@ -51,3 +51,19 @@ export function stringifyJson(body: unknown): string {
   }
   return result + out.slice(from);
 }
+
+/**
+ * A JSON value held as its text (stored bytes already checked against their recorded digest), so a reply need not
+ * parse it: {@link stringifyJson} writes the text as it is. Anything else that serializes it (`JSON.stringify`) parses
+ * it first (`toJSON`), so it is never written wrong, only more slowly.
+ */
+export class JsonText {
+  constructor(readonly text: string) {
+    texts.set(this, text);
+  }
+
+  /** The value, parsed: what `JSON.stringify` writes in its place. */
+  toJSON(): unknown {
+    return JSON.parse(this.text) as unknown;
+  }
+}

@@ -15,6 +15,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { describeCatalog } from "#shared/query/describe-catalog.ts";
 import { submitQuery } from "#shared/query/submit-query.ts";
+import { stringifyJson } from "#shared/serialized-json.ts";
 import type { RequestContext } from "#shared/sessions/new-record.ts";
 import { storedRows } from "#shared/sessions/result-format.ts";
 import { getSession, MAX_WAIT_SECONDS, visibleRecord } from "#shared/sessions/session-view.ts";
@@ -41,9 +42,12 @@ export interface CoreCaller {
   readonly client: RequestContext["client"];
 }
 
-/** An answer as a caller of the HTTP API would read it (the body as JSON, so both doors see the same values). */
+/**
+ * An answer as a caller of the HTTP API would read it (the body as JSON, so both doors see the same values). Made as
+ * the reply is: a stored result's rows are written from their text and parsed once.
+ */
 function answer(status: number, body: unknown): GatewayAnswer {
-  return { status, body: JSON.parse(JSON.stringify(body)) as unknown };
+  return { status, body: JSON.parse(stringifyJson(body)) as unknown };
 }
 
 /**

@@ -8,7 +8,7 @@ import { maskInSlices } from "#shared/masking/page-slices.ts";
 import type { MaskingPlan } from "#shared/masking/plan.ts";
 import { admissionKeyOf } from "#shared/policy/admission-key.ts";
 import type { SqlParam, StoredObject } from "#shared/ports.ts";
-import { withJsonText } from "#shared/serialized-json.ts";
+import { JsonText } from "#shared/serialized-json.ts";
 import type { SessionDeps } from "#shared/sessions/deps.ts";
 import type { SessionRecord } from "#shared/sessions/record.ts";
 import { ResultWriter } from "#shared/sessions/result-writer.ts";
@@ -25,7 +25,8 @@ export interface AnsweredColumn {
 /** The result part of a `200` answer. */
 export interface CompletedResult {
   readonly columns: readonly AnsweredColumn[];
-  readonly rows: readonly Row[];
+  /** The rows; a stored inline result's are its checked text, written into a reply without being parsed. */
+  readonly rows: readonly Row[] | JsonText;
   readonly rowCount: number;
   readonly truncated: boolean;
   readonly resultUrl?: string;
@@ -212,11 +213,11 @@ export async function loadStoredResult(deps: SessionDeps, record: SessionRecord)
     );
   }
   const text = Buffer.from(bytes).toString("utf8");
-  const parsed = JSON.parse(text) as { rows: Row[] };
-  const result: CompletedResult = { ...base, rows: parsed.rows };
   // The document is `JSON.stringify({columns, rows})` (ResultWriter), checked against its digest above: a reply
-  // carrying these rows writes their stored text rather than serializing them again.
+  // writes the rows' stored text, unparsed (the forty-first outside attack spent 0.4 s of main thread per read of
+  // 4 MB parsing it). A document of another shape is parsed.
   const prefix = `{"columns":${JSON.stringify(stored.columns)},"rows":`;
-  if (text.startsWith(prefix) && text.endsWith("}")) withJsonText(parsed.rows, text.slice(prefix.length, -1));
-  return result;
+  if (text.startsWith(prefix) && text.endsWith("}"))
+    return { ...base, rows: new JsonText(text.slice(prefix.length, -1)) };
+  return { ...base, rows: (JSON.parse(text) as { rows: Row[] }).rows };
 }
