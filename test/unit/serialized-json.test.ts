@@ -1,7 +1,7 @@
 // stringifyJson: a reply with rows already serialized is byte for byte JSON.stringify of the reply, whatever it holds.
 
 import { describe, expect, it } from "vitest";
-import { stringifyJson, withJsonText } from "#shared/serialized-json.ts";
+import { JsonText, stringifyJson, withJsonText } from "#shared/serialized-json.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
 /** Strings that try the splice: NUL, the marker's own spelling, quotes and backslashes. */
@@ -73,6 +73,20 @@ describe("stringifyJson", () => {
     expect(stringifyJson(clash)).toBe(JSON.stringify(clash));
     const both = { other, note: "x", rows };
     expect(stringifyJson(both)).toBe(JSON.stringify(both));
+  });
+
+  it("writes JsonText as its text where it splices, and as its parsed value wherever else it is serialized", () => {
+    const random = seededRandom(0x7e47);
+    for (let i = 0; i < 1_000; i++) {
+      const rows = Array.from({ length: Math.floor(random() * 4) }, () => value(random, 1));
+      const text = JSON.stringify(rows);
+      const body = { sessionId: "ses_1", rows: new JsonText(text), rowCount: rows.length };
+      expect(stringifyJson(body)).toBe(JSON.stringify({ ...body, rows }));
+      // Nested below the top level, where nothing splices: parsed, and still the same bytes.
+      expect(stringifyJson({ result: body })).toBe(JSON.stringify({ result: { ...body, rows } }));
+    }
+    // Where it splices, the text is what is written: it is never parsed on that path.
+    expect(stringifyJson({ rows: new JsonText('[["from-text"]]') })).toBe('{"rows":[["from-text"]]}');
   });
 
   it("passes anything but an object through JSON.stringify", () => {
