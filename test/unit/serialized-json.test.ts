@@ -66,13 +66,17 @@ describe("stringifyJson", () => {
     );
   });
 
-  it("serializes the whole body when a sibling holds the marker itself, and splices several in their places", () => {
+  it("splices several in their places, whatever the other properties hold (the forty-third outside attack)", () => {
     const rows = withJsonText([[1]], "[[1]]");
     const other = withJsonText({ a: 1 }, '{"a":1}');
-    const clash = { note: "\u0000phigate-json-0\u0000", rows };
-    expect(stringifyJson(clash)).toBe(JSON.stringify(clash));
-    const both = { other, note: "x", rows };
+    const both = { other, note: "x", rows, gone: undefined, fn: () => 1 };
     expect(stringifyJson(both)).toBe(JSON.stringify(both));
+    // A caller's purpose spelled like the old splice markers once forced the whole body to be serialized again (and a
+    // stored result parsed): the text is still what is written. "1.0" shows it: parsing would write "1".
+    for (const purpose of NASTY) {
+      const body = { purpose, rows: new JsonText("[[1.0]]"), rowCount: 1 };
+      expect(stringifyJson(body)).toBe(`{"purpose":${JSON.stringify(purpose)},"rows":[[1.0]],"rowCount":1}`);
+    }
   });
 
   it("writes JsonText as its text where it splices, and as its parsed value wherever else it is serialized", () => {
