@@ -56,3 +56,44 @@ export class JsonText {
     return JSON.parse(this.text) as unknown;
   }
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * The text of a JSON array holding the leading elements of `arrayText` (as `JSON.stringify` writes an array: no
+ * space between tokens) up to and including the first whose running length, elements alone, passes `maxChars`: a
+ * reader measuring rows the same way stops at the same row and sees there was more. Only that prefix is scanned.
+ * Text that is not such an array comes back as it is.
+ */
+export function leadingElements(arrayText: string, maxChars: number): string {
+  if (arrayText.charCodeAt(0) !== OPEN_ARRAY) return arrayText;
+  let depth = 0;
+  let start = 1;
+  let chars = 0;
+  for (let i = 0; i < arrayText.length; i++) {
+    const c = arrayText.charCodeAt(i);
+    if (c === QUOTE) {
+      // To the closing quote: a backslash escapes the character after it.
+      for (i++; i < arrayText.length; i++) {
+        const s = arrayText.charCodeAt(i);
+        if (s === BACKSLASH) i++;
+        else if (s === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) depth++;
+    else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+      if (depth === 0) return arrayText;
+    } else if (c === COMMA && depth === 1) {
+      chars += i - start;
+      if (chars > maxChars) return `${arrayText.slice(0, i)}]`;
+      start = i + 1;
+    }
+  }
+  return arrayText;
+}

@@ -15,7 +15,7 @@ import type { Principal } from "#shared/identity/principal.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { describeCatalog } from "#shared/query/describe-catalog.ts";
 import { submitQuery } from "#shared/query/submit-query.ts";
-import { stringifyJson } from "#shared/serialized-json.ts";
+import { JsonText, leadingElements, stringifyJson, textOf } from "#shared/serialized-json.ts";
 import type { RequestContext } from "#shared/sessions/new-record.ts";
 import { storedRows } from "#shared/sessions/result-format.ts";
 import { getSession, MAX_WAIT_SECONDS, visibleRecord } from "#shared/sessions/session-view.ts";
@@ -44,10 +44,20 @@ export interface CoreCaller {
 
 /**
  * An answer as a caller of the HTTP API would read it (the body as JSON, so both doors see the same values). Made as
- * the reply is: a stored result's rows are written from their text and parsed once.
+ * the reply is: a result's rows are written from their text and parsed once.
  */
 function answer(status: number, body: unknown): GatewayAnswer {
   return { status, body: JSON.parse(stringifyJson(body)) as unknown };
+}
+
+/**
+ * `result` with its inline rows cut after the first whose running length as JSON passes `maxChars` (the rows' text
+ * is scanned that far, never parsed past it); `rowCount` and `truncated` stay the result's.
+ */
+export function cutRows<T extends { readonly rows?: unknown }>(result: T, maxChars: number | undefined): T {
+  const text = maxChars === undefined ? undefined : textOf(result.rows);
+  if (text === undefined || maxChars === undefined || text.length <= maxChars) return result;
+  return { ...result, rows: new JsonText(leadingElements(text, maxChars)) };
 }
 
 /**
@@ -60,17 +70,24 @@ export class CoreGatewayClient implements GatewayClient {
   /** `resultUrl` → session id, for the results this client answered (a large result is read from its record). */
   private readonly results = new Map<string, string>();
 
+  /**
+   * @param options.inlineRowChars - inline rows past the first whose running length as JSON passes this are left out
+   *   of an answer (the MCP tools show no more); without it, every row is answered.
+   */
   constructor(
     private readonly deps: QueryDeps,
     private readonly caller: CoreCaller,
+    private readonly options: { readonly inlineRowChars?: number } = {},
   ) {}
 
   postQuery(body: QueryRequestBody): Promise<GatewayAnswer> {
     return this.call(async () => {
       const context: RequestContext = { ...this.caller, idempotencyKey: null };
       const outcome = await submitQuery(this.deps, context, queryRequestOf(body));
-      if (outcome.kind === "completed") this.remember(outcome.body.sessionId, outcome.body);
-      return answer(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
+      if (outcome.kind !== "completed")
+        return answer(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
+      this.remember(outcome.body.sessionId, outcome.body);
+      return answer(200, cutRows(outcome.body, this.options.inlineRowChars));
     });
   }
 
@@ -78,8 +95,9 @@ export class CoreGatewayClient implements GatewayClient {
     return this.call(async () => {
       const wait = Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(waitSeconds)));
       const view = await getSession(this.deps, this.caller.principal, sessionId, wait);
-      if (view.result !== undefined) this.remember(view.sessionId, view.result);
-      return answer(200, view);
+      if (view.result === undefined) return answer(200, view);
+      this.remember(view.sessionId, view.result);
+      return answer(200, { ...view, result: cutRows(view.result, this.options.inlineRowChars) });
     });
   }
 

@@ -1,7 +1,7 @@
 // stringifyJson: a reply with rows already serialized is byte for byte JSON.stringify of the reply, whatever it holds.
 
 import { describe, expect, it } from "vitest";
-import { JsonText, stringifyJson, withJsonText } from "#shared/serialized-json.ts";
+import { JsonText, leadingElements, stringifyJson, withJsonText } from "#shared/serialized-json.ts";
 import { seededRandom } from "#test/support/seeded-random.ts";
 
 /** Strings that try the splice: NUL, the marker's own spelling, quotes and backslashes. */
@@ -95,5 +95,30 @@ describe("stringifyJson", () => {
 
   it("passes anything but an object through JSON.stringify", () => {
     for (const body of [null, 1, "s", [1, 2], true]) expect(stringifyJson(body)).toBe(JSON.stringify(body));
+  });
+});
+
+describe("leadingElements", () => {
+  it("cuts 5,000 generated arrays where a reader measuring each element's JSON would stop", () => {
+    const random = seededRandom(0x1ead);
+    for (let i = 0; i < 5_000; i++) {
+      const rows = Array.from({ length: Math.floor(random() * 8) }, () => value(random, 0));
+      const text = JSON.stringify(rows);
+      const maxChars = Math.floor(random() * (text.length + 2));
+      // The reference: elements while their running length stays within maxChars, and the one that passes it.
+      let chars = 0;
+      let n = 0;
+      while (n < rows.length) {
+        chars += (JSON.stringify(rows[n]) ?? "null").length;
+        n++;
+        if (chars > maxChars) break;
+      }
+      expect(leadingElements(text, maxChars)).toBe(JSON.stringify(rows.slice(0, n)));
+    }
+  });
+
+  it("returns text that is not an array as it is", () => {
+    for (const text of ["", "{}", '"[1,2]"', "1"]) expect(leadingElements(text, 0)).toBe(text);
+    expect(leadingElements("[]", 0)).toBe("[]");
   });
 });

@@ -8,7 +8,7 @@ import { API_HEADERS } from "#shared/http/error-response.ts";
 import { clientOf } from "#shared/http/handlers/post-query.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";
 import { defineRoute } from "#shared/http/route.ts";
-import { createPhigateMcpServer } from "#shared/mcp/phigate-mcp-server.ts";
+import { createPhigateMcpServer, MAX_SHOWN_CHARS } from "#shared/mcp/phigate-mcp-server.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { GENERATOR } from "#shared/version.ts";
 
@@ -58,7 +58,13 @@ export function createMcpHandler(deps: ApiDeps & QueryDeps): ApiHandler {
   return jwtHandler(deps, "mcp", async (request, principal, context) => {
     if (request.method !== "POST")
       throw new MethodNotAllowedError("this MCP endpoint is stateless: send each message with POST");
-    const client = new CoreGatewayClient(deps, { principal, client: clientOf(request, context) });
+    // The tools show at most MAX_SHOWN_CHARS of a result's rows: an answer carries no more (a 4 MB inline result is not
+    // parsed whole for one page of it).
+    const client = new CoreGatewayClient(
+      deps,
+      { principal, client: clientOf(request, context) },
+      { inlineRowChars: MAX_SHOWN_CHARS },
+    );
     const server = createPhigateMcpServer(client, {
       version: GENERATOR.version,
       maxWaitSeconds: REMOTE_MAX_WAIT_SECONDS,
