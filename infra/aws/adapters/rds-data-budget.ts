@@ -29,6 +29,17 @@ export function clampTimeout(requestedMs: number, slackMs: number): number {
   return Math.floor(clamped);
 }
 
+/** How long a rollback may take before it is left to the Data API to expire. */
+export const ROLLBACK_LIMIT_MS = 2_000;
+
+/**
+ * How long one Data API call outside a statement (a begin) may wait: the Data API's 45 s, at most what the invocation
+ * has left after its reserve, and at least a moment (a budget already spent is refused by {@link clampTimeout}).
+ */
+export function callBudgetMs(): number {
+  return Math.max(100, Math.min(DATA_API_CALL_LIMIT_MS, Math.floor(remainingInvocationMs() - RESERVE_MS)));
+}
+
 /** Aurora Serverless v2 resumes in about 15 s; eight waits (1, 2, 4, then 8 s) cover a minute. */
 const MAX_RESUME_ATTEMPTS = 8;
 

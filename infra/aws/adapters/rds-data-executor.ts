@@ -9,12 +9,17 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from "@aws-sdk/client-rds-data";
-import { clampTimeout, DATA_API_CALL_LIMIT_MS, resumeTolerant } from "#infra/aws/adapters/rds-data-budget.ts";
+import {
+  callBudgetMs,
+  clampTimeout,
+  ROLLBACK_LIMIT_MS,
+  resumeTolerant,
+} from "#infra/aws/adapters/rds-data-budget.ts";
 import { dataApiFailure, isResponseTooLarge, sqlstateOf } from "#infra/aws/adapters/rds-data-errors.ts";
 import { columnDecoders, recordsToRows } from "#infra/aws/adapters/rds-data-fields.ts";
 import { inferParameterTypes, needsParameterTypes } from "#infra/aws/adapters/rds-data-param-types.ts";
 import { toDataApiStatement } from "#infra/aws/adapters/rds-data-params.ts";
-import { QueryFailedError } from "#shared/errors.ts";
+import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import type { Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
@@ -198,11 +203,23 @@ export class RdsDataExecutor implements SqlExecutor {
     try {
       // Too little time left refuses before a transaction is begun.
       clampTimeout(timeoutMs, this.slack);
+      // Each attempt ends by the invocation's budget, not only the Data API's: a begin left waiting past it would be
+      // cut off by Lambda with nothing recorded and the transaction never rolled back.
       const begun = await resumeTolerant(
         () =>
-          client.send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
-            abortSignal: AbortSignal.timeout(DATA_API_CALL_LIMIT_MS),
-          }),
+          client
+            .send(new BeginTransactionCommand({ resourceArn: clusterArn, secretArn, database }), {
+              abortSignal: AbortSignal.timeout(callBudgetMs()),
+            })
+            .catch((error: unknown) => {
+              // Nothing ran: the database was too slow to begin, not a statement too slow to finish.
+              if (error instanceof Error && error.name === "AbortError")
+                throw new UnavailableError(
+                  "database_unavailable",
+                  "the database did not begin a transaction in the time left; retry",
+                );
+              throw error;
+            }),
         this.options.sleep,
       );
       // Kept before anything else can throw, so the transaction begun is rolled back whatever follows.
@@ -260,8 +277,11 @@ export class RdsDataExecutor implements SqlExecutor {
   private async rollback(transactionId: string): Promise<void> {
     const { client, clusterArn, secretArn } = this.options;
     try {
+      // Bounded, so a slow rollback cannot spend the reserve the session's record needs; one that does not finish
+      // is expired by the Data API.
       await client.send(
         new RollbackTransactionCommand({ resourceArn: clusterArn, secretArn, transactionId }),
+        { abortSignal: AbortSignal.timeout(ROLLBACK_LIMIT_MS) },
       );
     } catch (error) {
       this.options.logger.warn("rollback failed; the Data API expires the transaction", {

@@ -9,7 +9,13 @@ import {
   remainingInvocationMs,
   withInvocationDeadline,
 } from "#infra/aws/adapters/invocation-deadline.ts";
-import { clampTimeout, RESERVE_MS, resumeTolerant } from "#infra/aws/adapters/rds-data-budget.ts";
+import {
+  callBudgetMs,
+  clampTimeout,
+  DATA_API_CALL_LIMIT_MS,
+  RESERVE_MS,
+  resumeTolerant,
+} from "#infra/aws/adapters/rds-data-budget.ts";
 
 const within = <T>(ms: number, run: () => Promise<T>) =>
   withInvocationDeadline({ getRemainingTimeInMillis: () => ms }, run);
@@ -57,6 +63,15 @@ describe("the invocation's deadline", () => {
     await withInvocationDeadline(undefined, async () => {
       expect(remainingInvocationMs()).toBe(Number.POSITIVE_INFINITY);
     });
+  });
+
+  it("bounds a call outside a statement (a begin) by what the invocation has left after its reserve", async () => {
+    expect(callBudgetMs()).toBe(DATA_API_CALL_LIMIT_MS);
+    await within(20_000, async () => {
+      expect(callBudgetMs()).toBeLessThanOrEqual(20_000 - RESERVE_MS);
+      expect(callBudgetMs()).toBeGreaterThan(15_000 - RESERVE_MS);
+    });
+    await within(RESERVE_MS - 1_000, async () => expect(callBudgetMs()).toBe(100));
   });
 
   it("counts a time stamp from the future as now, and ignores one that is not a number", () => {

@@ -451,6 +451,17 @@ describe("RdsDataExecutor.execute", () => {
     expect(rds.commandCalls(BeginTransactionCommand)).toHaveLength(0);
   });
 
+  it("answers 503 to retry, not a statement timeout, when the begin is cut off by the time left", async () => {
+    rds
+      .on(BeginTransactionCommand)
+      .rejects(Object.assign(new Error("Request aborted"), { name: "AbortError" }));
+    const failure = await executor()
+      .execute({ sql: "SELECT 1", params: [], timeoutMs: 1_000, maxRows: 1, pageSize: 1 }, sink().sink)
+      .catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: "database_unavailable", status: 503 });
+    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
+  });
+
   it("rolls back the transaction it began when the time ran out while it was begun", async () => {
     // The begin takes 2.5 s of an invocation that had 2 s to spare (reserve and slack apart): the check before it
     // passes, the one after it refuses, and the transaction begun must not be left open.
