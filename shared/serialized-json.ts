@@ -67,15 +67,20 @@ const CLOSE_OBJECT = 0x7d;
 
 /**
  * The text of a JSON array holding the leading elements of `arrayText` (as `JSON.stringify` writes an array: no
- * space between tokens) up to and including the first whose running length, elements alone, passes `maxChars`: a
- * reader measuring rows the same way stops at the same row and sees there was more. Only that prefix is scanned.
- * Text that is not such an array comes back as it is.
+ * space between tokens) up to and including the first whose running length, elements alone, passes `maxChars` (a
+ * reader measuring rows the same way stops at the same row and sees there was more), and at most `maxElements` of
+ * them. Only that prefix is scanned. Text that is not such an array comes back as it is.
  */
-export function leadingElements(arrayText: string, maxChars: number): string {
+export function leadingElements(
+  arrayText: string,
+  maxChars: number,
+  maxElements: number = Number.POSITIVE_INFINITY,
+): string {
   if (arrayText.charCodeAt(0) !== OPEN_ARRAY) return arrayText;
   let depth = 0;
   let start = 1;
   let chars = 0;
+  let elements = 0;
   for (let i = 0; i < arrayText.length; i++) {
     const c = arrayText.charCodeAt(i);
     if (c === QUOTE) {
@@ -91,7 +96,8 @@ export function leadingElements(arrayText: string, maxChars: number): string {
       if (depth === 0) return arrayText;
     } else if (c === COMMA && depth === 1) {
       chars += i - start;
-      if (chars > maxChars) return `${arrayText.slice(0, i)}]`;
+      elements++;
+      if (chars > maxChars || elements >= maxElements) return `${arrayText.slice(0, i)}]`;
       start = i + 1;
     }
   }

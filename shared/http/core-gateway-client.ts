@@ -54,10 +54,14 @@ function answer(status: number, body: unknown): GatewayAnswer {
  * `result` with its inline rows cut after the first whose running length as JSON passes `maxChars` (the rows' text
  * is scanned that far, never parsed past it); `rowCount` and `truncated` stay the result's.
  */
-export function cutRows<T extends { readonly rows?: unknown }>(result: T, maxChars: number | undefined): T {
+export function cutRows<T extends { readonly rows?: unknown }>(
+  result: T,
+  maxChars: number | undefined,
+  maxRows: number = Number.POSITIVE_INFINITY,
+): T {
   const text = maxChars === undefined ? undefined : textOf(result.rows);
   if (text === undefined || maxChars === undefined || text.length <= maxChars) return result;
-  return { ...result, rows: new JsonText(leadingElements(text, maxChars)) };
+  return { ...result, rows: new JsonText(leadingElements(text, maxChars, maxRows)) };
 }
 
 /**
@@ -73,11 +77,12 @@ export class CoreGatewayClient implements GatewayClient {
   /**
    * @param options.inlineRowChars - inline rows past the first whose running length as JSON passes this are left out
    *   of an answer (the MCP tools show no more); without it, every row is answered.
+   * @param options.inlineRows - and, of a result cut so, at most this many rows.
    */
   constructor(
     private readonly deps: QueryDeps,
     private readonly caller: CoreCaller,
-    private readonly options: { readonly inlineRowChars?: number } = {},
+    private readonly options: { readonly inlineRowChars?: number; readonly inlineRows?: number } = {},
   ) {}
 
   postQuery(body: QueryRequestBody): Promise<GatewayAnswer> {
@@ -87,7 +92,7 @@ export class CoreGatewayClient implements GatewayClient {
       if (outcome.kind !== "completed")
         return answer(outcome.kind === "pending_approval" ? 202 : 200, outcome.body);
       this.remember(outcome.body.sessionId, outcome.body);
-      return answer(200, cutRows(outcome.body, this.options.inlineRowChars));
+      return answer(200, cutRows(outcome.body, this.options.inlineRowChars, this.options.inlineRows));
     });
   }
 
@@ -97,7 +102,10 @@ export class CoreGatewayClient implements GatewayClient {
       const view = await getSession(this.deps, this.caller.principal, sessionId, wait);
       if (view.result === undefined) return answer(200, view);
       this.remember(view.sessionId, view.result);
-      return answer(200, { ...view, result: cutRows(view.result, this.options.inlineRowChars) });
+      return answer(200, {
+        ...view,
+        result: cutRows(view.result, this.options.inlineRowChars, this.options.inlineRows),
+      });
     });
   }
 

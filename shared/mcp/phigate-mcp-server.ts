@@ -32,7 +32,8 @@ export interface PhigateMcpOptions {
   readonly now?: () => number;
 }
 
-const DEFAULT_MAX_ROWS = 100;
+/** Rows an answer shows at most, unless the server is built with `maxRows`. */
+export const DEFAULT_MAX_ROWS = 100;
 const DEFAULT_WAIT_SECONDS = 30;
 const MAX_WAIT_SECONDS = 60;
 

@@ -105,15 +105,17 @@ describe("leadingElements", () => {
       const rows = Array.from({ length: Math.floor(random() * 8) }, () => value(random, 0));
       const text = JSON.stringify(rows);
       const maxChars = Math.floor(random() * (text.length + 2));
-      // The reference: elements while their running length stays within maxChars, and the one that passes it.
+      const maxElements = random() < 0.5 ? Number.POSITIVE_INFINITY : 1 + Math.floor(random() * 8);
+      // The reference: elements while their running length stays within maxChars, and the one that passes it; at
+      // most maxElements of them.
       let chars = 0;
       let n = 0;
-      while (n < rows.length) {
+      while (n < rows.length && n < maxElements) {
         chars += (JSON.stringify(rows[n]) ?? "null").length;
         n++;
         if (chars > maxChars) break;
       }
-      expect(leadingElements(text, maxChars)).toBe(JSON.stringify(rows.slice(0, n)));
+      expect(leadingElements(text, maxChars, maxElements)).toBe(JSON.stringify(rows.slice(0, n)));
     }
   });
 

@@ -8,7 +8,7 @@ import { API_HEADERS } from "#shared/http/error-response.ts";
 import { clientOf } from "#shared/http/handlers/post-query.ts";
 import { MAX_BODY_BYTES } from "#shared/http/request.ts";
 import { defineRoute } from "#shared/http/route.ts";
-import { createPhigateMcpServer, MAX_SHOWN_CHARS } from "#shared/mcp/phigate-mcp-server.ts";
+import { createPhigateMcpServer, DEFAULT_MAX_ROWS, MAX_SHOWN_CHARS } from "#shared/mcp/phigate-mcp-server.ts";
 import type { QueryDeps } from "#shared/query/deps.ts";
 import { GENERATOR } from "#shared/version.ts";
 
@@ -58,12 +58,12 @@ export function createMcpHandler(deps: ApiDeps & QueryDeps): ApiHandler {
   return jwtHandler(deps, "mcp", async (request, principal, context) => {
     if (request.method !== "POST")
       throw new MethodNotAllowedError("this MCP endpoint is stateless: send each message with POST");
-    // The tools show at most MAX_SHOWN_CHARS of a result's rows: an answer carries no more (a 4 MB inline result is not
-    // parsed whole for one page of it).
+    // The tools show at most MAX_SHOWN_CHARS of a result's rows, and at most DEFAULT_MAX_ROWS rows: an answer carries
+    // no more (a 4 MB inline result is not parsed whole for one page of it).
     const client = new CoreGatewayClient(
       deps,
       { principal, client: clientOf(request, context) },
-      { inlineRowChars: MAX_SHOWN_CHARS },
+      { inlineRowChars: MAX_SHOWN_CHARS, inlineRows: DEFAULT_MAX_ROWS },
     );
     const server = createPhigateMcpServer(client, {
       version: GENERATOR.version,

@@ -30,6 +30,9 @@ describe("cutRows", () => {
       expect(answered.rowCount).toBe(1_000);
       expect(answered.rows).toEqual(JSON.parse(JSON.stringify(wide.slice(0, shown(wide) + 1))));
       expect(shown(answered.rows)).toBe(shown(wide));
+      // And at most as many rows as a tool shows (the forty-fourth outside attack: ~665 narrow rows read to show 100).
+      const few = JSON.parse(stringifyJson(cutRows(result, MAX_SHOWN_CHARS, 3))) as { rows: unknown[][] };
+      expect(few.rows).toEqual(JSON.parse(JSON.stringify(wide.slice(0, 3))));
     }
   });
 
