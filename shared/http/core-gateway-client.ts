@@ -59,8 +59,9 @@ export function cutRows<T extends { readonly rows?: unknown }>(
   maxChars: number | undefined,
   maxRows: number = Number.POSITIVE_INFINITY,
 ): T {
-  const text = maxChars === undefined ? undefined : textOf(result.rows);
-  if (text === undefined || maxChars === undefined || text.length <= maxChars) return result;
+  if (maxChars === undefined) return result;
+  const text = textOf(result.rows);
+  if (text === undefined || text.length <= maxChars) return result;
   return { ...result, rows: new JsonText(leadingElements(text, maxChars, maxRows)) };
 }
 
