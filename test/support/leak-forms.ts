@@ -92,18 +92,52 @@ export function leakForms(patients: readonly PatientRow[]): LeakForm[] {
   return forms;
 }
 
-/** Compiles forms into a finder that returns every form present in a text (hex forms case-insensitively). */
-export function leakFinder(forms: readonly LeakForm[]): (text: string) => LeakHit[] {
+/** Forms derived by hashing or hex-encoding: matched in a text as it is, digests included. */
+const HASHED = new Set(["hex", "md5", "sha256"]);
+
+/** Fields in which the gateway records a SHA-256 of its own (`digest`, `sqlDigest`, `prev`, `resultSha256`, ...). */
+const DIGEST_FIELD = /^(?:prev|hash|digests?|sha256)$|(?:Digest|Sha256|Hash)$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
+/**
+ * The SHA-256 digests the gateway recorded in a JSON value: 64-hex strings in fields named for a digest, outside
+ * any `rows` (cells are never taken for digests, whatever their column is named). A digest is 64 random hex
+ * characters, so an eight-digit form turns up inside one now and then by chance (a record's digest is the next
+ * record's `prev`, so both answer it); the finder skips these values for every form but the hashed ones.
+ */
+export function recordedDigests(value: unknown, into: Set<string> = new Set()): Set<string> {
+  const visit = (node: unknown, field: string | undefined): void => {
+    if (typeof node === "string") {
+      if (field !== undefined && DIGEST_FIELD.test(field) && SHA256_HEX.test(node)) into.add(node);
+    } else if (Array.isArray(node)) {
+      for (const item of node) visit(item, field);
+    } else if (node !== null && typeof node === "object") {
+      for (const [key, item] of Object.entries(node)) if (key !== "rows") visit(item, key);
+    }
+  };
+  visit(value, undefined);
+  return into;
+}
+
+/**
+ * Compiles forms into a finder that returns every form present in a text (hex forms case-insensitively). The
+ * `digests` given (see `recordedDigests`) are blanked before any form but the hashed ones is looked for.
+ */
+export function leakFinder(
+  forms: readonly LeakForm[],
+): (text: string, digests?: ReadonlySet<string>) => LeakHit[] {
   const compiled = forms.map((form) => {
     const body = escapeRegex(form.text);
     const pattern = form.bounded ? `(?<![\\p{L}\\p{N}])${body}(?![\\p{L}\\p{N}])` : body;
-    const caseless = form.how === "hex" || form.how === "md5" || form.how === "sha256";
-    return { form, regex: new RegExp(pattern, caseless ? "iu" : "u") };
+    const hashed = HASHED.has(form.how);
+    return { form, hashed, regex: new RegExp(pattern, hashed ? "iu" : "u") };
   });
-  return (text) => {
+  return (text, digests) => {
+    let blanked = text;
+    for (const digest of digests ?? []) blanked = blanked.replace(new RegExp(digest, "gi"), "#");
     const hits: LeakHit[] = [];
-    for (const { form, regex } of compiled) {
-      if (regex.test(text))
+    for (const { form, hashed, regex } of compiled) {
+      if (regex.test(hashed ? text : blanked))
         hits.push({ patientId: form.patientId, column: form.column, how: form.how, form: form.text });
     }
     return hits;
