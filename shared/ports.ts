@@ -56,6 +56,13 @@ export interface ExecuteSummary {
   readonly rowCount: number;
   readonly truncated: boolean;
   readonly durationMs: number;
+  /**
+   * When given, the statement's rows are all handed on but its connection is still being reset (its transaction
+   * rolled back, its session discarded): the caller may store the result meanwhile, and must await this before
+   * anything about the statement is answered. It never rejects. Absent, the connection was reset before `execute`
+   * resolved.
+   */
+  readonly settled?: Promise<void>;
 }
 
 /**

@@ -98,6 +98,9 @@ export async function runStatement(
   );
   const allowed = budget === undefined ? maxRows : budgetResultRows(budget);
   let delivered = 0;
+  // The executor's reset of the statement's connection, which may still run while the result is stored: nothing
+  // about the statement is answered (returned or thrown) before it ends.
+  let settled: Promise<void> | undefined;
   try {
     const summary = await deps.executor.execute(
       {
@@ -148,6 +151,7 @@ export async function runStatement(
         },
       },
     );
+    settled = summary.settled;
     if (masker === undefined || writer === undefined)
       throw new MaskingFailedError("The result had no column description; nothing was returned.");
     if (budget !== undefined && (summary.truncated || delivered > allowed))
@@ -185,6 +189,8 @@ export async function runStatement(
       );
     }
     throw error;
+  } finally {
+    await settled;
   }
 }
 

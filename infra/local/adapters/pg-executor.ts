@@ -216,93 +216,101 @@ export class PgExecutor implements SqlExecutor {
 
   async execute(request: ExecuteRequest, sink: RowSink): Promise<ExecuteSummary> {
     const settings = request.opaqueJoins === true ? OPAQUE_JOIN_SETTINGS : [];
-    return this.transaction(request.timeoutMs, settings, request.caller, async (client) => {
-      const started = performance.now();
-      const cursor = corked(client, () =>
-        client.query(new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES })),
-      );
-      // Set once the cursor reports an error: it has then sent its own Sync, and its `close` would wait for a
-      // ReadyForQuery the client already consumed (pg-cursor 2.x), so it is not closed; the ROLLBACK ends it.
-      let failed = false;
-      // Each row is counted as it arrives; the first to pass a limit stops the reading at once (the connection is
-      // closed, so the server sends nothing more) and fails the statement with the limit's error.
-      let weights: number[] | undefined;
-      let budget: PageBudget | undefined;
-      let overLimit: Error | undefined;
-      // The pending read's rejection: once the connection is closed under it, the cursor may never call back (a
-      // result whose last row arrived with its end has already marked itself done), so the read is failed here.
-      let failRead: ((error: Error) => void) | undefined;
-      cursor.on("row", (row: (string | null)[], result: pg.QueryResult) => {
-        if (overLimit !== undefined) return;
-        weights ??= columnWeights(result.fields.map((f) => f.dataTypeID));
-        budget ??= new PageBudget(weights);
-        const error = budget.add(row);
-        if (error === undefined) return;
-        overLimit = error;
-        failed = true;
-        // The connection is thrown away: its end is expected here, not an error event nobody would hear.
-        client.on("error", () => undefined);
-        client.connection.stream.destroy();
-        failRead?.(error);
-      });
-      const read = (want: number): Promise<Page> => {
-        const page = new Promise<Page>((resolve, reject) => {
-          failRead = reject;
-          corked(client, () =>
-            cursor.read(want, (error, rows, result) => {
-              if (overLimit !== undefined) reject(overLimit);
-              else if (error) {
-                failed = true;
-                reject(error);
-              } else resolve({ rows, fields: result.fields, want });
-            }),
-          );
+    const { value, settled } = await this.settling(
+      request.timeoutMs,
+      settings,
+      request.caller,
+      async (client) => {
+        const started = performance.now();
+        const cursor = corked(client, () =>
+          client.query(new Cursor(request.sql, [...request.params], { rowMode: "array", types: TEXT_TYPES })),
+        );
+        // Set once the cursor reports an error: it has then sent its own Sync, and its `close` would wait for a
+        // ReadyForQuery the client already consumed (pg-cursor 2.x), so it is not closed; the ROLLBACK ends it.
+        let failed = false;
+        // Each row is counted as it arrives; the first to pass a limit stops the reading at once (the connection is
+        // closed, so the server sends nothing more) and fails the statement with the limit's error.
+        let weights: number[] | undefined;
+        let budget: PageBudget | undefined;
+        let overLimit: Error | undefined;
+        // The pending read's rejection: once the connection is closed under it, the cursor may never call back (a
+        // result whose last row arrived with its end has already marked itself done), so the read is failed here.
+        let failRead: ((error: Error) => void) | undefined;
+        cursor.on("row", (row: (string | null)[], result: pg.QueryResult) => {
+          if (overLimit !== undefined) return;
+          weights ??= columnWeights(result.fields.map((f) => f.dataTypeID));
+          budget ??= new PageBudget(weights);
+          const error = budget.add(row);
+          if (error === undefined) return;
+          overLimit = error;
+          failed = true;
+          // The connection is thrown away: its end is expected here, not an error event nobody would hear.
+          client.on("error", () => undefined);
+          client.connection.stream.destroy();
+          failRead?.(error);
         });
-        // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
-        page.catch(() => undefined);
-        return page;
-      };
-      let rowCount = 0;
-      let truncated = false;
-      let oids: number[] | undefined;
-      // One page is read ahead: the server produces page n + 1 while page n is masked and stored. Pages are sized by
-      // their text too (shared/sql/page-sizing.ts): wide rows make small pages.
-      let next: Promise<Page> | undefined = read(
-        Math.min(firstPageRows(request.pageSize), request.maxRows + 1),
-      );
-      try {
-        while (next !== undefined) {
-          const { rows, fields, want } = await next;
-          next = undefined;
-          if (oids === undefined) {
-            oids = fields.map((f) => f.dataTypeID);
-            await sink.columns(
-              fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID, type: typeName(f.dataTypeID) })),
+        const read = (want: number): Promise<Page> => {
+          const page = new Promise<Page>((resolve, reject) => {
+            failRead = reject;
+            corked(client, () =>
+              cursor.read(want, (error, rows, result) => {
+                if (overLimit !== undefined) reject(overLimit);
+                else if (error) {
+                  failed = true;
+                  reject(error);
+                } else resolve({ rows, fields: result.fields, want });
+              }),
             );
+          });
+          // A read still pending when the sink fails is abandoned with the cursor; its outcome must not go unhandled.
+          page.catch(() => undefined);
+          return page;
+        };
+        let rowCount = 0;
+        let truncated = false;
+        let oids: number[] | undefined;
+        // One page is read ahead: the server produces page n + 1 while page n is masked and stored. Pages are sized by
+        // their text too (shared/sql/page-sizing.ts): wide rows make small pages.
+        let next: Promise<Page> | undefined = read(
+          Math.min(firstPageRows(request.pageSize), request.maxRows + 1),
+        );
+        try {
+          while (next !== undefined) {
+            const { rows, fields, want } = await next;
+            next = undefined;
+            if (oids === undefined) {
+              oids = fields.map((f) => f.dataTypeID);
+              await sink.columns(
+                fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID, type: typeName(f.dataTypeID) })),
+              );
+            }
+            let page = rows;
+            if (rowCount + page.length > request.maxRows) {
+              page = page.slice(0, request.maxRows - rowCount);
+              truncated = true;
+            }
+            const afterPage = rowCount + page.length;
+            const chars = budget?.next() ?? 0;
+            if (!truncated && rows.length === want) {
+              const rowsNext = nextPageRows(request.pageSize, rows.length, chars);
+              next = read(Math.min(rowsNext, request.maxRows - afterPage + 1));
+            }
+            // Decoded and handed on in runs of bounded text, the event loop running between them: a page of
+            // structured values (JSON, arrays) decodes into many times its text.
+            const types = oids; // the column types as set above, for the callback (a `let` is not narrowed there)
+            if (page.length > 0)
+              await handOnInRuns(pageRuns(page, chars, weights ?? []), (run) =>
+                sink.rows(decoded(run, types)),
+              );
+            rowCount = afterPage;
           }
-          let page = rows;
-          if (rowCount + page.length > request.maxRows) {
-            page = page.slice(0, request.maxRows - rowCount);
-            truncated = true;
-          }
-          const afterPage = rowCount + page.length;
-          const chars = budget?.next() ?? 0;
-          if (!truncated && rows.length === want) {
-            const rowsNext = nextPageRows(request.pageSize, rows.length, chars);
-            next = read(Math.min(rowsNext, request.maxRows - afterPage + 1));
-          }
-          // Decoded and handed on in runs of bounded text, the event loop running between them: a page of
-          // structured values (JSON, arrays) decodes into many times its text.
-          const types = oids; // the column types as set above, for the callback (a `let` is not narrowed there)
-          if (page.length > 0)
-            await handOnInRuns(pageRuns(page, chars, weights ?? []), (run) => sink.rows(decoded(run, types)));
-          rowCount = afterPage;
+        } finally {
+          if (!failed) await corked(client, () => cursor.close()).catch(() => undefined);
         }
-      } finally {
-        if (!failed) await corked(client, () => cursor.close()).catch(() => undefined);
-      }
-      return { rowCount, truncated, durationMs: performance.now() - started };
-    });
+        return { rowCount, truncated, durationMs: performance.now() - started };
+      },
+    );
+    return { ...value, settled };
   }
 
   estimateRows(statement: GenericStatement, timeoutMs: number, caller?: string): Promise<number> {
@@ -455,17 +463,37 @@ export class PgExecutor implements SqlExecutor {
     }
   }
 
+  /** Runs `work` in a transaction and answers once its connection is reset and given back. */
   private async transaction<T>(
     timeoutMs: number,
     settings: readonly (readonly [string, string])[],
     caller: string | undefined,
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
+    const { value, settled } = await this.settling(timeoutMs, settings, caller, work);
+    await settled;
+    return value;
+  }
+
+  /**
+   * Runs `work` in a transaction and answers as soon as it succeeds, with `settled`: the reset of its connection
+   * (see {@link pooled}), after which the connection and the caller's slot are given back. A failure answers only
+   * once the reset is done.
+   */
+  private async settling<T>(
+    timeoutMs: number,
+    settings: readonly (readonly [string, string])[],
+    caller: string | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<{ value: T; settled: Promise<void> }> {
     const release = await this.slot(caller, timeoutMs);
+    let settled: Promise<void> | undefined;
     try {
-      return await this.pooled(timeoutMs, settings, work);
+      const run = await this.pooled(timeoutMs, settings, work);
+      settled = run.settled.finally(release);
+      return { value: run.value, settled };
     } finally {
-      release();
+      if (settled === undefined) release();
     }
   }
 
@@ -473,7 +501,7 @@ export class PgExecutor implements SqlExecutor {
     timeoutMs: number,
     settings: readonly (readonly [string, string])[],
     work: (client: pg.PoolClient) => Promise<T>,
-  ): Promise<T> {
+  ): Promise<{ value: T; settled: Promise<void> }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -506,6 +534,16 @@ export class PgExecutor implements SqlExecutor {
       release(new Error("statement deadline exceeded"));
       deadline(queryFailure("57014"));
     }, timeoutMs + WATCHDOG_GRACE_MS);
+    // The next caller gets the connection as a new one, and only once this statement's transaction is rolled back
+    // and its session reset; the answer waits for it too, so nothing a statement set lives on anywhere after its
+    // answer. Never rejects: a connection that cannot be reset is destroyed instead.
+    const reset = async (): Promise<void> => {
+      this.oversized.delete(client);
+      if (destroyed) return;
+      const clean = await resetSession(client);
+      release(clean ? undefined : new Error("the session could not be reset"));
+    };
+    let value: T;
     try {
       const quiet = await this.quietSettings(client);
       // One simple-query message, one round trip: every name and value here is the executor's own constant.
@@ -517,19 +555,14 @@ export class PgExecutor implements SqlExecutor {
           ...settings.map(([name, value]) => `SET LOCAL ${name} = ${value}`),
         ].join("; "),
       );
-      return await Promise.race([work(client), outlived, refused]);
+      value = await Promise.race([work(client), outlived, refused]);
     } catch (error) {
-      if (destroyed) throw queryFailure("57014");
-      throw failure(error);
-    } finally {
-      this.oversized.delete(client);
-      if (!destroyed) {
-        // The next caller gets the connection as a new one, and only once this statement's transaction is rolled
-        // back and its session reset: the answer waits for it, so nothing a statement set lives on anywhere after
-        // its answer.
-        const reset = await resetSession(client);
-        release(reset ? undefined : new Error("the session could not be reset"));
-      }
+      const thrown = destroyed ? queryFailure("57014") : failure(error);
+      await reset();
+      throw thrown;
     }
+    // The work is done: its caller may store the result while the connection is reset (two round trips), as long
+    // as nothing about the statement is answered before `settled` (ExecuteSummary.settled).
+    return { value, settled: reset() };
   }
 }

@@ -1,6 +1,7 @@
 // The server executor (node-postgres against apt's PostgreSQL): pages in order with one read ahead, row caps at
 // and off page boundaries, and a sink failure that leaves no transaction or cursor behind on the connection.
 
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
@@ -225,5 +226,37 @@ describeWithPostgres("PgExecutor", () => {
       sql: `SELECT s FROM unnest(ARRAY[${names.map((name) => `current_setting('${name}')`).join(", ")}]) s`,
     });
     expect(rows).toEqual(SESSION_SETTINGS.map(([, value]) => value));
+  });
+  it("hands back a statement's rows before its connection is reset, and `settled` once nothing of it is left", async () => {
+    const observer = new pg.Client({ connectionString: server.url });
+    await observer.connect();
+    // A pool of two: the next statement would not have to wait for this connection, so only `settled` orders them.
+    const wide = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 2 });
+    const held = async (): Promise<number> =>
+      (
+        await observer.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242",
+        )
+      ).rows[0]?.n ?? -1;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const summary = await wide.execute(
+          {
+            sql: "SELECT pg_advisory_lock(4242)::text",
+            params: [],
+            timeoutMs: 5_000,
+            maxRows: 10,
+            pageSize: 10,
+          },
+          { columns: () => undefined, rows: () => undefined },
+        );
+        expect(summary.settled).toBeInstanceOf(Promise);
+        await summary.settled;
+        expect(await held(), "a session lock outlived `settled`").toBe(0);
+      }
+    } finally {
+      await wide.close();
+      await observer.end();
+    }
   });
 });
