@@ -200,6 +200,11 @@ export class PgExecutor implements SqlExecutor {
     // Every message's length is checked from its header, before node-postgres buffers it: a cell too large for a
     // string threw inside the socket's handler and ended the process (the forty-first outside attack).
     this.pool.on("connect", (client) => {
+      // For the connection's whole life, checked out or not (pg-pool listens only while it is idle): the server
+      // ending a backend under a statement (an operator's pg_terminate_backend, a failover) fails that statement,
+      // which is answered and logged as such, where an unheard 'error' event ended the process (the forty-fifth
+      // outside attack).
+      client.on("error", () => undefined);
       const socket = client.connection.stream;
       guardMessageSizes(socket, (message) => {
         options.logger.warn("the database sent a message past its bound; closing its connection", {

@@ -259,4 +259,38 @@ describeWithPostgres("PgExecutor", () => {
       await observer.end();
     }
   });
+  it("survives the server ending a statement's backend (an operator's pg_terminate_backend, a failover)", async () => {
+    // The forty-fifth outside attack: a checked-out connection had no 'error' listener, so the socket's reset was
+    // an unhandled 'error' event and the whole gateway process died.
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    const own = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 2 });
+    try {
+      const running = own.execute(
+        { sql: "SELECT pg_sleep(30)::text", params: [], timeoutMs: 20_000, maxRows: 10, pageSize: 10 },
+        { columns: () => undefined, rows: () => undefined },
+      );
+      running.catch(() => undefined);
+      let killed = 0;
+      for (let i = 0; i < 100 && killed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const result = await admin.query<{ n: number }>(
+          "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)::text' AND pid <> pg_backend_pid()",
+        );
+        killed = result.rows[0]?.n ?? 0;
+      }
+      expect(killed).toBe(1);
+      await expect(running).rejects.toBeInstanceOf(Error);
+      // The executor still serves statements on fresh connections.
+      const rows: Row[] = [];
+      await own.execute(
+        { sql: "SELECT 'alive'", params: [], timeoutMs: 5_000, maxRows: 10, pageSize: 10 },
+        { columns: () => undefined, rows: (page) => void rows.push(...page) },
+      );
+      expect(rows).toEqual([["alive"]]);
+    } finally {
+      await own.close();
+      await admin.end();
+    }
+  });
 });
