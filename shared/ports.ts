@@ -59,8 +59,9 @@ export interface ExecuteSummary {
   /**
    * When given, the statement's rows are all handed on but its connection is still being reset (its transaction
    * rolled back, its session discarded): the caller may store the result meanwhile, and must await this before
-   * anything about the statement is answered. It never rejects. Absent, the connection was reset before `execute`
-   * resolved.
+   * anything about the statement is answered. It rejects (`UnavailableError`) when nothing can be said of what
+   * the statement left behind (its connection destroyed and the end of its server process not confirmed): the
+   * statement is then not answered as a success. Absent, the connection was reset before `execute` resolved.
    */
   readonly settled?: Promise<void>;
 }

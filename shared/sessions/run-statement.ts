@@ -99,7 +99,8 @@ export async function runStatement(
   const allowed = budget === undefined ? maxRows : budgetResultRows(budget);
   let delivered = 0;
   // The executor's reset of the statement's connection, which may still run while the result is stored: nothing
-  // about the statement is answered (returned or thrown) before it ends.
+  // about the statement is answered (returned or thrown) before it ends, and a reset that failed closed fails the
+  // statement (its throw, in `finally`, replaces the return).
   let settled: Promise<void> | undefined;
   try {
     const summary = await deps.executor.execute(

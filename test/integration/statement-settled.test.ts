@@ -1,8 +1,9 @@
 // Nothing about a statement is answered before its connection is reset: an executor may hand back its rows while
 // the reset still runs (ExecuteSummary.settled), and the gateway stores the result meanwhile, but its answer, a
-// success or a failure, waits for the reset.
+// success or a failure, waits for the reset, and a reset that cannot be said to have ended fails the statement.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UnavailableError } from "#shared/errors.ts";
 import type { ObjectStore, SqlExecutor } from "#shared/ports.ts";
 import { type Answer, NIGHTLY, startTestGateway, type TestGateway } from "#test/support/gateway.ts";
 
@@ -34,6 +35,7 @@ describe("a statement's answer waits for its connection's reset", () => {
   let token: string;
   let current: Gate | undefined;
   let storeFails = false;
+  let resetFails = false;
 
   beforeAll(async () => {
     gw = await startTestGateway({
@@ -46,10 +48,11 @@ describe("a statement's answer waits for its connection's reset", () => {
             const summary = await deps.executor.execute(request, sink);
             const shut = current;
             if (shut === undefined) return summary;
-            return {
-              ...summary,
-              settled: Promise.all([summary.settled, shut.settled]).then(() => undefined),
-            };
+            const settled = Promise.all([summary.settled, shut.settled]).then(() => {
+              if (resetFails)
+                throw new UnavailableError("database_unavailable", "the database is unavailable");
+            });
+            return { ...summary, settled };
           },
         };
         const objects: ObjectStore = {
@@ -108,6 +111,20 @@ describe("a statement's answer waits for its connection's reset", () => {
       expect(session.body.status).toBe("failed");
     } finally {
       storeFails = false;
+    }
+  });
+  it("fails a statement whose connection could not be said to be clean, though its result was stored", async () => {
+    resetFails = true;
+    try {
+      const { answer } = await gated();
+      expect(answer.status, answer.text).toBe(503);
+      expect(answer.body.error.code).toBe("database_unavailable");
+      expect(answer.body).not.toHaveProperty("rows");
+      const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, { token });
+      expect(session.body.status).toBe("failed");
+      expect(session.body).not.toHaveProperty("result.rows");
+    } finally {
+      resetFails = false;
     }
   });
 });

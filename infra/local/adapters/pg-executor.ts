@@ -1,6 +1,7 @@
 // SqlExecutor over an existing PostgreSQL server (DATABASE_URL) with node-postgres; never writes to it.
 
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import {
@@ -10,7 +11,7 @@ import {
   RateLimitedError,
   UnavailableError,
 } from "#shared/errors.ts";
-import type { Logger } from "#shared/log.ts";
+import { errorFields, type Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
   type ExecuteSummary,
@@ -83,6 +84,48 @@ interface CallerSlots {
 
 /** Past its timeout, the watchdog gives a statement this long before it destroys its connection. */
 const WATCHDOG_GRACE_MS = 2_000;
+
+/** Longest an answer waits for the server to end the backend of a connection destroyed instead of reset. */
+export const END_BACKEND_MS = 3_000;
+
+/**
+ * Ends the server process behind a connection the executor destroyed instead of resetting it, and waits until the
+ * server lists no such process. Destroying the socket ends nothing on the server by itself: the backend ran on
+ * until it next wrote or its statement timed out, holding whatever the statement took (a session advisory lock)
+ * and a server process beyond the pool's size (the forty-fifth outside attack). Ended from a connection of its
+ * own (the pool's may all be taken), with the pool's role: a role may end its own backends. Throws
+ * `UnavailableError` when the end cannot be confirmed: nothing about the statement is then answered as a success.
+ */
+async function endBackend(connectionString: string, pid: number | null, logger: Logger): Promise<void> {
+  const unconfirmed = (cause?: unknown): UnavailableError => {
+    logger.error("could not confirm the end of a destroyed connection's server process", {
+      ...(cause === undefined ? {} : errorFields(cause)),
+    });
+    return new UnavailableError("database_unavailable", "the database is unavailable", { cause });
+  };
+  if (pid === null || !Number.isSafeInteger(pid) || pid <= 0) throw unconfirmed();
+  const admin = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: END_BACKEND_MS,
+    application_name: "phigate",
+  });
+  admin.on("error", () => undefined);
+  const deadline = Date.now() + END_BACKEND_MS;
+  try {
+    await admin.connect();
+    await admin.query("SELECT pg_catalog.pg_terminate_backend($1)", [pid]);
+    for (;;) {
+      const listed = await admin.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1", [pid]);
+      if (listed.rowCount === 0) return;
+      if (Date.now() >= deadline) throw new Error("the server process outlived its termination");
+      await sleep(10);
+    }
+  } catch (error) {
+    throw unconfirmed(error);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+}
 
 function sqlstateOf(error: unknown): string | null {
   const code = (error as { code?: unknown }).code;
@@ -482,8 +525,9 @@ export class PgExecutor implements SqlExecutor {
 
   /**
    * Runs `work` in a transaction and answers as soon as it succeeds, with `settled`: the reset of its connection
-   * (see {@link pooled}), after which the connection and the caller's slot are given back. A failure answers only
-   * once the reset is done.
+   * (see {@link pooled}), after which the connection and the caller's slot are given back; it rejects when the
+   * connection had to be destroyed and the end of its server process could not be confirmed. A failure answers
+   * only once the reset is done.
    */
   private async settling<T>(
     timeoutMs: number,
@@ -496,6 +540,8 @@ export class PgExecutor implements SqlExecutor {
     try {
       const run = await this.pooled(timeoutMs, settings, work);
       settled = run.settled.finally(release);
+      // Awaited by whoever answers; a caller that never does must not turn a rejection into the process's end.
+      settled.catch(() => undefined);
       return { value: run.value, settled };
     } finally {
       if (settled === undefined) release();
@@ -541,12 +587,21 @@ export class PgExecutor implements SqlExecutor {
     }, timeoutMs + WATCHDOG_GRACE_MS);
     // The next caller gets the connection as a new one, and only once this statement's transaction is rolled back
     // and its session reset; the answer waits for it too, so nothing a statement set lives on anywhere after its
-    // answer. Never rejects: a connection that cannot be reset is destroyed instead.
+    // answer. A connection that cannot be reset (or was destroyed: a deadline, a row or message past its bound) is
+    // destroyed, and its server process ended before the answer (`endBackend`, which throws when it cannot say so).
+    const pid = (client as unknown as { processID: number | null }).processID;
     const reset = async (): Promise<void> => {
       this.oversized.delete(client);
-      if (destroyed) return;
-      const clean = await resetSession(client);
-      release(clean ? undefined : new Error("the session could not be reset"));
+      if (!destroyed) {
+        if (await resetSession(client)) {
+          // The watchdog may have fired while the reset ran: the connection is destroyed then, not reset.
+          if (!destroyed) {
+            release();
+            return;
+          }
+        } else release(new Error("the session could not be reset"));
+      }
+      await endBackend(this.options.connectionString, pid, this.options.logger);
     };
     let value: T;
     try {

@@ -1,6 +1,7 @@
 // The server executor (node-postgres against apt's PostgreSQL): pages in order with one read ahead, row caps at
 // and off page boundaries, and a sink failure that leaves no transaction or cursor behind on the connection.
 
+import { connect, createServer, type Socket } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
@@ -16,6 +17,51 @@ import {
   startPostgresServer,
 } from "#test/support/postgres-server.ts";
 import { expectTextSizedPages } from "#test/support/text-sized-pages.ts";
+
+/**
+ * A TCP relay to the server whose connections can be cut off in both directions at once, as a network partition or
+ * a stopped server would: nothing more passes either way, and a side that closes is not told to the other.
+ */
+async function partitionableRelay(
+  target: string,
+): Promise<{ url: string; partition(options?: { refuseNew?: boolean }): void; close(): void }> {
+  const url = new URL(target);
+  const [host, port] = [url.hostname, Number(url.port)];
+  const pairs: { client: Socket; upstream: Socket; cut: boolean }[] = [];
+  let refuseNew = false;
+  const relay = createServer((client) => {
+    if (refuseNew) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, host);
+    const pair = { client, upstream, cut: false };
+    pairs.push(pair);
+    client.on("data", (data) => void (pair.cut || upstream.write(data)));
+    upstream.on("data", (data) => void (pair.cut || client.write(data)));
+    client.on("close", () => pair.cut || upstream.destroy());
+    upstream.on("close", () => pair.cut || client.destroy());
+    client.on("error", () => undefined);
+    upstream.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  url.hostname = "127.0.0.1";
+  url.port = String((relay.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    partition: (options) => {
+      for (const pair of pairs) pair.cut = true;
+      refuseNew = options?.refuseNew === true;
+    },
+    close: () => {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.upstream.destroy();
+      }
+      relay.close();
+    },
+  };
+}
 
 describeWithPostgres("PgExecutor", () => {
   let server: PostgresServer;
@@ -291,6 +337,85 @@ describeWithPostgres("PgExecutor", () => {
     } finally {
       await own.close();
       await admin.end();
+    }
+  });
+  it("ends the server process of a connection it destroys before it answers (the forty-fifth outside attack)", async () => {
+    const observer = new pg.Client({ connectionString: server.url });
+    await observer.connect();
+    const own = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 2 });
+    const left = async () =>
+      (
+        await observer.query<{ locks: number; running: number }>(
+          `SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 105)::int AS locks,
+                  (SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_advisory_lock(105)%' AND pid <> pg_backend_pid())::int AS running`,
+        )
+      ).rows[0];
+    try {
+      // The first row takes a session lock and is past the row limit: it is counted when the second row pushes it out
+      // of the server's send buffer, and the connection destroyed. The server would then sleep through the last row,
+      // holding the lock, with nobody left to read it.
+      const sql = `SELECT CASE WHEN g = 1 THEN pg_advisory_lock(105)::text || repeat('x', ${MAX_ROW_CHARS + 1}) WHEN g = 2 THEN repeat('y', 100000) ELSE pg_sleep(5)::text END FROM generate_series(1, 3) g`;
+      const error = await own
+        .execute(
+          { sql, params: [], timeoutMs: 20_000, maxRows: 10, pageSize: 10 },
+          { columns: () => undefined, rows: () => undefined },
+        )
+        .catch((e: unknown) => e);
+      expect((error as QueryFailedError).code).toBe("row_too_large");
+      expect(await left()).toEqual({ locks: 0, running: 0 });
+    } finally {
+      await own.close();
+      await observer.end();
+    }
+  });
+  it("does not answer a statement whose reset never ends until its server process is gone", async () => {
+    // The forty-fifth outside attack stopped the server process during the reset: the watchdog destroyed the
+    // connection, the statement was answered, and its session lock outlived the answer.
+    const relay = await partitionableRelay(server.url);
+    const observer = new pg.Client({ connectionString: server.url });
+    await observer.connect();
+    const own = new PgExecutor({ connectionString: relay.url, logger: silentLogger, poolSize: 1 });
+    try {
+      const summary = await own.execute(
+        { sql: "SELECT pg_advisory_lock(4243)::text", params: [], timeoutMs: 500, maxRows: 10, pageSize: 10 },
+        { columns: () => undefined, rows: () => undefined },
+      );
+      // Before the reset's first message reaches the server: it never will.
+      relay.partition();
+      await summary.settled;
+      const held = await observer.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243",
+      );
+      expect(held.rows[0]?.n, "the session lock outlived `settled`").toBe(0);
+    } finally {
+      await own.close().catch(() => undefined);
+      relay.close();
+      await observer.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4243",
+      );
+      await observer.end();
+    }
+  });
+  it("fails a statement closed when its server process cannot be ended: `settled` rejects", async () => {
+    const relay = await partitionableRelay(server.url);
+    const observer = new pg.Client({ connectionString: server.url });
+    await observer.connect();
+    const own = new PgExecutor({ connectionString: relay.url, logger: silentLogger, poolSize: 1 });
+    try {
+      const summary = await own.execute(
+        { sql: "SELECT pg_advisory_lock(4244)::text", params: [], timeoutMs: 500, maxRows: 10, pageSize: 10 },
+        { columns: () => undefined, rows: () => undefined },
+      );
+      // The server cannot be reached at all now, so nothing can say the statement's session is gone.
+      relay.partition({ refuseNew: true });
+      await expect(summary.settled).rejects.toBeInstanceOf(UnavailableError);
+    } finally {
+      await own.close().catch(() => undefined);
+      relay.close();
+      await observer.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4244",
+      );
+      await observer.end();
     }
   });
 });
