@@ -11,7 +11,7 @@ import {
   RateLimitedError,
   UnavailableError,
 } from "#shared/errors.ts";
-import { errorFields, type Logger } from "#shared/log.ts";
+import type { Logger } from "#shared/log.ts";
 import {
   type ExecuteRequest,
   type ExecuteSummary,
@@ -85,45 +85,73 @@ interface CallerSlots {
 /** Past its timeout, the watchdog gives a statement this long before it destroys its connection. */
 const WATCHDOG_GRACE_MS = 2_000;
 
-/** Longest an answer waits for the server to end the backend of a connection destroyed instead of reset. */
+/** Longest an answer waits for the server to end the process of a connection cut instead of reset. */
 export const END_BACKEND_MS = 3_000;
 
 /**
- * Ends the server process behind a connection the executor destroyed instead of resetting it, and waits until the
- * server lists no such process. Destroying the socket ends nothing on the server by itself: the backend ran on
- * until it next wrote or its statement timed out, holding whatever the statement took (a session advisory lock)
- * and a server process beyond the pool's size (the forty-fifth outside attack). Ended from a connection of its
- * own (the pool's may all be taken), with the pool's role: a role may end its own backends. Throws
- * `UnavailableError` when the end cannot be confirmed: nothing about the statement is then answered as a success.
+ * Longest a cut connection (and its caller's slot) is held while its process's end is unconfirmed; then it is
+ * given back, and an error logged. Until then the pool counts it, so a process that ignores its termination (a
+ * long computation checks for interrupts only between steps) takes a place of the pool, not one beyond it.
  */
-async function endBackend(connectionString: string, pid: number | null, logger: Logger): Promise<void> {
-  const unconfirmed = (cause?: unknown): UnavailableError => {
-    logger.error("could not confirm the end of a destroyed connection's server process", {
-      ...(cause === undefined ? {} : errorFields(cause)),
-    });
-    return new UnavailableError("database_unavailable", "the database is unavailable", { cause });
-  };
-  if (pid === null || !Number.isSafeInteger(pid) || pid <= 0) throw unconfirmed();
-  const admin = new pg.Client({
-    connectionString,
-    connectionTimeoutMillis: END_BACKEND_MS,
-    application_name: "phigate",
-  });
-  admin.on("error", () => undefined);
-  const deadline = Date.now() + END_BACKEND_MS;
+export const END_BACKEND_GIVE_UP_MS = 120_000;
+
+/** Each query of the connection that ends a process, and its connection, within this (a partition cannot hold it). */
+const END_BACKEND_QUERY_MS = 1_000;
+
+/** Closes a connection whatever state its peer is in: politely if it answers in time, else by its socket. */
+async function drop(client: pg.Client): Promise<void> {
+  await Promise.race([client.end().catch(() => undefined), sleep(END_BACKEND_QUERY_MS)]);
+  (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+}
+
+/**
+ * Ends the server process behind a connection the executor cut instead of resetting it, and resolves `true` once
+ * the server lists no such process, or `false` after {@link END_BACKEND_GIVE_UP_MS}. Cutting the socket ends
+ * nothing on the server: the process ran on until it next wrote or its statement timed out, holding whatever the
+ * statement took (a session advisory lock) and a server process beyond the pool's size (the forty-fifth outside
+ * attack). Ended from a connection of its own (the pool's may all be taken), with the pool's role: a role may end
+ * its own backends. Every step is bounded, reconnecting after a failure; it never rejects, and gives up at once when
+ * `stop` is aborted (the executor is closing).
+ */
+async function endBackend(connectionString: string, pid: number | null, stop: AbortSignal): Promise<boolean> {
+  if (pid === null || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  const giveUpAt = Date.now() + END_BACKEND_GIVE_UP_MS;
+  let admin: pg.Client | undefined;
+  let signalled = false;
+  let pause = 10;
   try {
-    await admin.connect();
-    await admin.query("SELECT pg_catalog.pg_terminate_backend($1)", [pid]);
-    for (;;) {
-      const listed = await admin.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1", [pid]);
-      if (listed.rowCount === 0) return;
-      if (Date.now() >= deadline) throw new Error("the server process outlived its termination");
-      await sleep(10);
+    while (Date.now() < giveUpAt && !stop.aborted) {
+      try {
+        if (admin === undefined) {
+          admin = new pg.Client({
+            connectionString,
+            connectionTimeoutMillis: END_BACKEND_QUERY_MS,
+            query_timeout: END_BACKEND_QUERY_MS,
+            statement_timeout: END_BACKEND_QUERY_MS,
+            keepAlive: true,
+            application_name: "phigate",
+          });
+          admin.on("error", () => undefined);
+          await admin.connect();
+        }
+        // A process takes the signal at its next check for interrupts; it is not lost meanwhile.
+        if (!signalled) {
+          await admin.query("SELECT pg_catalog.pg_terminate_backend($1)", [pid]);
+          signalled = true;
+        }
+        const listed = await admin.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1", [pid]);
+        if (listed.rowCount === 0) return true;
+      } catch {
+        const broken = admin;
+        admin = undefined;
+        if (broken !== undefined) await drop(broken);
+      }
+      await sleep(pause, undefined, { signal: stop }).catch(() => undefined);
+      pause = Math.min(pause * 2, 250);
     }
-  } catch (error) {
-    throw unconfirmed(error);
+    return false;
   } finally {
-    await admin.end().catch(() => undefined);
+    if (admin !== undefined) await drop(admin);
   }
 }
 
@@ -230,6 +258,8 @@ export class PgExecutor implements SqlExecutor {
   private heldByCallers = 0;
   /** How to fail the work on each checked-out connection when the server sends a message past its bound. */
   private readonly oversized = new Map<pg.PoolClient, (error: Error) => void>();
+  /** Aborted by `close`: ends of cut connections' server processes still being confirmed stop waiting. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly options: PgExecutorOptions) {
     this.pool = new pg.Pool({
@@ -397,6 +427,7 @@ export class PgExecutor implements SqlExecutor {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await this.pool.end();
   }
 
@@ -525,9 +556,9 @@ export class PgExecutor implements SqlExecutor {
 
   /**
    * Runs `work` in a transaction and answers as soon as it succeeds, with `settled`: the reset of its connection
-   * (see {@link pooled}), after which the connection and the caller's slot are given back; it rejects when the
-   * connection had to be destroyed and the end of its server process could not be confirmed. A failure answers
-   * only once the reset is done.
+   * (see {@link pooled}); it rejects when the connection had to be cut and the end of its server process could not
+   * be confirmed in time. A failure answers only once the reset is done. The caller's slot is given back with the
+   * connection.
    */
   private async settling<T>(
     timeoutMs: number,
@@ -536,37 +567,35 @@ export class PgExecutor implements SqlExecutor {
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<{ value: T; settled: Promise<void> }> {
     const release = await this.slot(caller, timeoutMs);
-    let settled: Promise<void> | undefined;
-    try {
-      const run = await this.pooled(timeoutMs, settings, work);
-      settled = run.settled.finally(release);
-      // Awaited by whoever answers; a caller that never does must not turn a rejection into the process's end.
-      settled.catch(() => undefined);
-      return { value: run.value, settled };
-    } finally {
-      if (settled === undefined) release();
-    }
+    const run = await this.pooled(timeoutMs, settings, work, release);
+    // Awaited by whoever answers; a caller that never does must not turn a rejection into the process's end.
+    run.settled.catch(() => undefined);
+    return run;
   }
 
   private async pooled<T>(
     timeoutMs: number,
     settings: readonly (readonly [string, string])[],
     work: (client: pg.PoolClient) => Promise<T>,
+    freeSlot: () => void,
   ): Promise<{ value: T; settled: Promise<void> }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
     } catch (error) {
+      freeSlot();
       throw new UnavailableError("database_unavailable", "the database is unavailable", { cause: error });
     }
     let destroyed = false;
     let released = false;
-    // The connection goes back to the pool once, reset or destroyed; the watchdog stays armed until then.
+    // The connection goes back to the pool once, reset or cut (then only once its server process is gone), and the
+    // caller's slot with it; the watchdog stays armed until then or until the connection is cut.
     const release = (error?: Error): void => {
       if (released) return;
       released = true;
       clearTimeout(watchdog);
       client.release(error);
+      freeSlot();
     };
     let deadline: (error: Error) => void = () => undefined;
     // Whatever the work awaits, the statement's answer does not outlive the watchdog: a driver promise that never
@@ -579,29 +608,43 @@ export class PgExecutor implements SqlExecutor {
       this.oversized.set(client, reject);
     });
     refused.catch(() => undefined);
+    const cutSocket = (): void => {
+      client.connection.stream.destroy();
+    };
     const watchdog = setTimeout(() => {
       destroyed = true;
       this.options.logger.warn("statement outlived its timeout; closing its connection", { timeoutMs });
-      release(new Error("statement deadline exceeded"));
+      cutSocket();
       deadline(queryFailure("57014"));
     }, timeoutMs + WATCHDOG_GRACE_MS);
     // The next caller gets the connection as a new one, and only once this statement's transaction is rolled back
     // and its session reset; the answer waits for it too, so nothing a statement set lives on anywhere after its
-    // answer. A connection that cannot be reset (or was destroyed: a deadline, a row or message past its bound) is
-    // destroyed, and its server process ended before the answer (`endBackend`, which throws when it cannot say so).
+    // answer. A connection that cannot be reset, or was cut (the watchdog, a row or message past its bound), has its
+    // server process ended (`endBackend`): the answer waits for that up to END_BACKEND_MS and fails closed past it,
+    // and the connection and the caller's slot are held until the process is gone.
     const pid = (client as unknown as { processID: number | null }).processID;
     const reset = async (): Promise<void> => {
       this.oversized.delete(client);
-      if (!destroyed) {
-        if (await resetSession(client)) {
-          // The watchdog may have fired while the reset ran: the connection is destroyed then, not reset.
-          if (!destroyed) {
-            release();
-            return;
-          }
-        } else release(new Error("the session could not be reset"));
+      if (!destroyed && (await resetSession(client)) && !destroyed) {
+        release();
+        return;
       }
-      await endBackend(this.options.connectionString, pid, this.options.logger);
+      destroyed = true;
+      clearTimeout(watchdog);
+      cutSocket();
+      const gone = endBackend(this.options.connectionString, pid, this.closing.signal).then((ended) => {
+        if (!ended)
+          this.options.logger.error(
+            "gave up on the end of a cut connection's server process; giving it back",
+          );
+        release(new Error("the connection was cut"));
+        return ended;
+      });
+      const inTime = await Promise.race([gone, sleep(END_BACKEND_MS).then(() => false)]);
+      if (!inTime) {
+        this.options.logger.error("could not confirm the end of a cut connection's server process; failing");
+        throw new UnavailableError("database_unavailable", "the database is unavailable");
+      }
     };
     let value: T;
     try {

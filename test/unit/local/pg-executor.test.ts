@@ -4,7 +4,7 @@
 import { connect, createServer, type Socket } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { PgExecutor } from "#infra/local/adapters/pg-executor.ts";
+import { END_BACKEND_MS, PgExecutor } from "#infra/local/adapters/pg-executor.ts";
 import { QueryFailedError, UnavailableError } from "#shared/errors.ts";
 import { silentLogger } from "#shared/log.ts";
 import type { ExecuteRequest } from "#shared/ports.ts";
@@ -24,14 +24,21 @@ import { expectTextSizedPages } from "#test/support/text-sized-pages.ts";
  */
 async function partitionableRelay(
   target: string,
-): Promise<{ url: string; partition(options?: { refuseNew?: boolean }): void; close(): void }> {
+): Promise<{ url: string; partition(newOnes?: "refuse" | "hang"): void; close(): void }> {
   const url = new URL(target);
   const [host, port] = [url.hostname, Number(url.port)];
   const pairs: { client: Socket; upstream: Socket; cut: boolean }[] = [];
-  let refuseNew = false;
+  let newOnes: "refuse" | "hang" | undefined;
+  const held: Socket[] = [];
   const relay = createServer((client) => {
-    if (refuseNew) {
+    if (newOnes === "refuse") {
       client.destroy();
+      return;
+    }
+    if (newOnes === "hang") {
+      // Accepted, and never a byte back: a peer gone silent.
+      client.on("error", () => undefined);
+      held.push(client);
       return;
     }
     const upstream = connect(port, host);
@@ -49,15 +56,16 @@ async function partitionableRelay(
   url.port = String((relay.address() as { port: number }).port);
   return {
     url: url.toString(),
-    partition: (options) => {
+    partition: (then) => {
       for (const pair of pairs) pair.cut = true;
-      refuseNew = options?.refuseNew === true;
+      newOnes = then;
     },
     close: () => {
       for (const pair of pairs) {
         pair.client.destroy();
         pair.upstream.destroy();
       }
+      for (const socket of held) socket.destroy();
       relay.close();
     },
   };
@@ -396,26 +404,86 @@ describeWithPostgres("PgExecutor", () => {
       await observer.end();
     }
   });
-  it("fails a statement closed when its server process cannot be ended: `settled` rejects", async () => {
-    const relay = await partitionableRelay(server.url);
+  it.each(["refuse", "hang"] as const)(
+    "fails a statement closed when its server process cannot be ended (new connections %s): `settled` rejects in time",
+    async (newOnes) => {
+      const relay = await partitionableRelay(server.url);
+      const observer = new pg.Client({ connectionString: server.url });
+      await observer.connect();
+      const own = new PgExecutor({ connectionString: relay.url, logger: silentLogger, poolSize: 1 });
+      try {
+        const summary = await own.execute(
+          {
+            sql: "SELECT pg_advisory_lock(4244)::text",
+            params: [],
+            timeoutMs: 500,
+            maxRows: 10,
+            pageSize: 10,
+          },
+          { columns: () => undefined, rows: () => undefined },
+        );
+        // The server cannot be reached at all now, so nothing can say the statement's session is gone.
+        relay.partition(newOnes);
+        const started = performance.now();
+        await expect(summary.settled).rejects.toBeInstanceOf(UnavailableError);
+        // Within the answer's bound past the watchdog (500 + 2,000 ms), however the server fails to answer.
+        expect(performance.now() - started).toBeLessThan(2_500 + END_BACKEND_MS + 1_500);
+      } finally {
+        await own.close().catch(() => undefined);
+        relay.close();
+        await observer.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4244",
+        );
+        await observer.end();
+      }
+    },
+  );
+  it("holds a cut connection's place in the pool until its server process is gone (the forty-sixth outside attack)", async () => {
+    // A long numeric computation takes a termination only between steps: its process outlived the answer, and its
+    // connection went back to the pool at once, so the pool opened another beside it (one caller filled
+    // max_connections with such processes). The answer still fails closed after END_BACKEND_MS, but the pool keeps
+    // counting the connection until its process is gone.
     const observer = new pg.Client({ connectionString: server.url });
     await observer.connect();
-    const own = new PgExecutor({ connectionString: relay.url, logger: silentLogger, poolSize: 1 });
+    const own = new PgExecutor({ connectionString: server.url, logger: silentLogger, poolSize: 1 });
+    const numbers =
+      "WITH s AS MATERIALIZED (SELECT repeat('7', 131000)::numeric a, repeat('3', 65000)::numeric b)";
     try {
-      const summary = await own.execute(
-        { sql: "SELECT pg_advisory_lock(4244)::text", params: [], timeoutMs: 500, maxRows: 10, pageSize: 10 },
-        { columns: () => undefined, rows: () => undefined },
+      const started = performance.now();
+      await observer.query(`${numbers} SELECT div(a, b + 1) IS NULL FROM s`);
+      const oneDiv = Math.max(1, performance.now() - started);
+      const steps = Math.min(80, Math.max(2, Math.ceil((END_BACKEND_MS + 2_000) / oneDiv)));
+      const slow = Array.from({ length: steps }, (_, i) => `div(a, b + ${i + 1}) IS NULL`).join(" OR ");
+      const sql = `${numbers} SELECT CASE WHEN n = 1 THEN repeat('x', ${MAX_ROW_CHARS + 1}) WHEN n = 2 THEN repeat('y', 100000) ELSE (${slow})::text END FROM s, generate_series(1, 3) n`;
+      const error = await own
+        .execute(
+          { sql, params: [], timeoutMs: 60_000, maxRows: 10, pageSize: 10 },
+          { columns: () => undefined, rows: () => undefined },
+        )
+        .catch((e: unknown) => e);
+      const orphans = async () =>
+        (
+          await observer.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE query LIKE '%div(a, b + 1)%' AND pid <> pg_backend_pid()",
+          )
+        ).rows.length;
+      // Answered before the process ended (it fails closed), or after (its own error): either way, the next
+      // statement on this one-connection pool runs only once no such process is left.
+      if (error instanceof UnavailableError) expect(await orphans()).toBe(1);
+      else expect((error as QueryFailedError).code).toBe("row_too_large");
+      const rows: Row[] = [];
+      await own.execute(
+        { sql: "SELECT 'next'", params: [], timeoutMs: 60_000, maxRows: 10, pageSize: 10 },
+        { columns: () => undefined, rows: (page) => void rows.push(...page) },
       );
-      // The server cannot be reached at all now, so nothing can say the statement's session is gone.
-      relay.partition({ refuseNew: true });
-      await expect(summary.settled).rejects.toBeInstanceOf(UnavailableError);
+      expect(rows).toEqual([["next"]]);
+      expect(await orphans(), "the pool ran the next statement beside the cut connection's process").toBe(0);
     } finally {
-      await own.close().catch(() => undefined);
-      relay.close();
+      await own.close();
       await observer.query(
-        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4244",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%div(a, b + 1)%' AND pid <> pg_backend_pid()",
       );
       await observer.end();
     }
-  });
+  }, 120_000);
 });
