@@ -65,6 +65,8 @@ export interface PgExecutorOptions {
   readonly maxSlotWaitMs?: number;
   /** How much of a caller's work may wait for its connections at once (beyond: 429 at once); default 256. */
   readonly maxQueuedPerCaller?: number;
+  /** How long a cut connection is held without a word from the server ({@link END_BACKEND_GIVE_UP_MS} by default). */
+  readonly endBackendGiveUpMs?: number;
 }
 
 /** Work waiting for one of its caller's connections. */
@@ -89,9 +91,11 @@ const WATCHDOG_GRACE_MS = 2_000;
 export const END_BACKEND_MS = 3_000;
 
 /**
- * Longest a cut connection (and its caller's slot) is held while its process's end is unconfirmed; then it is
- * given back, and an error logged. Until then the pool counts it, so a process that ignores its termination (a
- * long computation checks for interrupts only between steps) takes a place of the pool, not one beyond it.
+ * Longest a cut connection (and its caller's slot) is held while nothing can be learned of its process (the
+ * server cannot be reached or queried); then it is given back, and an error logged. While the server still lists
+ * the process, it is held however long that takes: a process that ignores its termination (a long computation,
+ * such as `div()` on huge numerics, checks for interrupts only between steps, for as long as an hour and more:
+ * the forty-seventh outside attack) keeps its place of the pool and its caller's slot, not one beyond them.
  */
 export const END_BACKEND_GIVE_UP_MS = 120_000;
 
@@ -106,21 +110,28 @@ async function drop(client: pg.Client): Promise<void> {
 
 /**
  * Ends the server process behind a connection the executor cut instead of resetting it, and resolves `true` once
- * the server lists no such process, or `false` after {@link END_BACKEND_GIVE_UP_MS}. Cutting the socket ends
+ * the server lists no such process, or `false` after {@link END_BACKEND_GIVE_UP_MS} without a word from the
+ * server (never while it still lists the process). Cutting the socket ends
  * nothing on the server: the process ran on until it next wrote or its statement timed out, holding whatever the
  * statement took (a session advisory lock) and a server process beyond the pool's size (the forty-fifth outside
  * attack). Ended from a connection of its own (the pool's may all be taken), with the pool's role: a role may end
  * its own backends. Every step is bounded, reconnecting after a failure; it never rejects, and gives up at once when
  * `stop` is aborted (the executor is closing).
  */
-async function endBackend(connectionString: string, pid: number | null, stop: AbortSignal): Promise<boolean> {
+async function endBackend(
+  connectionString: string,
+  pid: number | null,
+  stop: AbortSignal,
+  giveUpMs = END_BACKEND_GIVE_UP_MS,
+): Promise<boolean> {
   if (pid === null || !Number.isSafeInteger(pid) || pid <= 0) return false;
-  const giveUpAt = Date.now() + END_BACKEND_GIVE_UP_MS;
+  // When the server last answered: only `giveUpMs` of silence, measured at a failed attempt, gives up.
+  let heard = Date.now();
   let admin: pg.Client | undefined;
   let signalled = false;
   let pause = 10;
   try {
-    while (Date.now() < giveUpAt && !stop.aborted) {
+    while (!stop.aborted) {
       try {
         if (admin === undefined) {
           admin = new pg.Client({
@@ -141,13 +152,15 @@ async function endBackend(connectionString: string, pid: number | null, stop: Ab
         }
         const listed = await admin.query("SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1", [pid]);
         if (listed.rowCount === 0) return true;
+        heard = Date.now();
       } catch {
         const broken = admin;
         admin = undefined;
         if (broken !== undefined) await drop(broken);
+        if (Date.now() - heard >= giveUpMs) return false;
       }
       await sleep(pause, undefined, { signal: stop }).catch(() => undefined);
-      pause = Math.min(pause * 2, 250);
+      pause = Math.min(pause * 2, 500);
     }
     return false;
   } finally {
@@ -632,10 +645,15 @@ export class PgExecutor implements SqlExecutor {
       destroyed = true;
       clearTimeout(watchdog);
       cutSocket();
-      const gone = endBackend(this.options.connectionString, pid, this.closing.signal).then((ended) => {
+      const gone = endBackend(
+        this.options.connectionString,
+        pid,
+        this.closing.signal,
+        this.options.endBackendGiveUpMs,
+      ).then((ended) => {
         if (!ended)
           this.options.logger.error(
-            "gave up on the end of a cut connection's server process; giving it back",
+            "the server said nothing of a cut connection's server process for too long; giving it back",
           );
         release(new Error("the connection was cut"));
         return ended;
