@@ -95,6 +95,13 @@ describe("a statement's answer waits for its connection's reset", () => {
     }
   }
 
+  /** The answer's session is recorded failed, with no rows. */
+  async function expectFailedSession(answer: Answer): Promise<void> {
+    const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, { token });
+    expect(session.body.status).toBe("failed");
+    expect(session.body).not.toHaveProperty("result.rows");
+  }
+
   it("answers a completed statement only once the reset is done, having stored its result meanwhile", async () => {
     const { answer } = await gated();
     expect(answer.status, answer.text).toBe(200);
@@ -107,12 +114,12 @@ describe("a statement's answer waits for its connection's reset", () => {
       const { answer } = await gated();
       expect(answer.status, answer.text).toBe(500);
       expect(answer.body.error.code).toBe("internal_error");
-      const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, { token });
-      expect(session.body.status).toBe("failed");
+      await expectFailedSession(answer);
     } finally {
       storeFails = false;
     }
   });
+
   it("fails a statement whose connection could not be said to be clean, though its result was stored", async () => {
     resetFails = true;
     try {
@@ -120,9 +127,7 @@ describe("a statement's answer waits for its connection's reset", () => {
       expect(answer.status, answer.text).toBe(503);
       expect(answer.body.error.code).toBe("database_unavailable");
       expect(answer.body).not.toHaveProperty("rows");
-      const session = await gw.request("GET", `/v1/sessions/${answer.body.error.sessionId}`, { token });
-      expect(session.body.status).toBe("failed");
-      expect(session.body).not.toHaveProperty("result.rows");
+      await expectFailedSession(answer);
     } finally {
       resetFails = false;
     }

@@ -297,8 +297,7 @@ export class PgExecutor implements SqlExecutor {
           type: message.type,
           length: message.length,
         });
-        // The connection's end is expected here, not an error event nobody would hear.
-        client.on("error", () => undefined);
+        // Its end is heard by the listener every connection has (above).
         socket.destroy();
         this.oversized.get(client)?.(oversizedFailure(message));
       });
@@ -335,8 +334,7 @@ export class PgExecutor implements SqlExecutor {
           if (error === undefined) return;
           overLimit = error;
           failed = true;
-          // The connection is thrown away: its end is expected here, not an error event nobody would hear.
-          client.on("error", () => undefined);
+          // The connection is thrown away (its end is heard by the listener every connection has).
           client.connection.stream.destroy();
           failRead?.(error);
         });
